@@ -1,0 +1,1 @@
+//! openai-sdk: a Rust SDK for the OpenAI API.
