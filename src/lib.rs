@@ -1,1 +1,56 @@
-//! openai-sdk: a Rust SDK for the OpenAI API.
+//! # openai-sdk
+//!
+//! A Rust SDK for the OpenAI API. Every operation and type of the API is generated from
+//! OpenAI's published OpenAPI spec (see [`generated`] and [`types`]); a hand-written layer
+//! adds configuration, typed errors and the helpers on top.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), openai_sdk::Error> {
+//! use openai_sdk::Client;
+//!
+//! let client = Client::new()?; // reads OPENAI_API_KEY and OPENAI_BASE_URL
+//! let models = client.list_models().await?;
+//! println!("{} models", models.data.len());
+//! # Ok(()) }
+//! ```
+//!
+//! ## Forward compatibility
+//!
+//! The API grows faster than any SDK release. Every string enum of the spec has a
+//! catch-all variant that keeps a value this version does not know (`Other(String)`),
+//! every union has `Unknown(serde_json::Value)`, and unknown object fields never fail a
+//! decode. All of them serialize back to the JSON they came from.
+//!
+//! ## Cargo features
+//!
+//! Each API group is a feature, so that a build compiles only the types it uses. `default`
+//! holds chat, responses, files, embeddings, models, moderations, audio and images;
+//! `full` turns on every group.
+
+#![warn(missing_docs)]
+
+pub mod client;
+mod codegen_support;
+pub mod error;
+
+/// The client and types generated from `openapi/` by `cargo xtask gen`.
+///
+/// Do not edit `generated/openai.rs`: change `openapi/patches.json` or `xtask/` and
+/// regenerate.
+#[allow(
+    missing_docs,
+    unused_mut,
+    unused_imports,
+    clippy::all,
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    rustdoc::invalid_rust_codeblocks
+)]
+#[path = "../generated/openai.rs"]
+pub mod generated;
+
+pub use client::{Client, ClientBuilder};
+pub use error::{ApiError, Error};
+pub use generated::types;
+pub use progenitor_client::ResponseValue;

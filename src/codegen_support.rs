@@ -1,0 +1,330 @@
+//! Support code the generated types call into (see `xtask/src/postprocess.rs`).
+//!
+//! Kept out of `generated/` so the generated file stays small and this logic is tested
+//! once, here, instead of once per type.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Deserializes an open string enum: any string is accepted, unknown ones are kept.
+pub(crate) fn deserialize_open_str<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: for<'a> From<&'a str> + From<String>,
+{
+    struct V<T>(PhantomData<T>);
+    impl<'de, T: for<'a> From<&'a str> + From<String>> Visitor<'de> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            Ok(T::from(v))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<T, E> {
+            Ok(T::from(v))
+        }
+    }
+    d.deserialize_str(V(PhantomData))
+}
+
+/// A union whose members are told apart by a constant `type` property.
+pub(crate) trait TagDispatch: Sized {
+    /// The union's name, for error messages.
+    const NAME: &'static str;
+    /// The member index for a `type` value, if known.
+    fn variant(tag: &str) -> Option<usize>;
+    /// Deserializes member `index` from a map that still holds the `type` key.
+    fn deserialize_variant<'de, D: Deserializer<'de>>(index: usize, d: D) -> Result<Self, D::Error>;
+    /// Wraps a value of unknown shape or type.
+    fn unknown(value: Value) -> Self;
+}
+
+/// Decodes a discriminated union in one pass: read keys until `type`, then hand the
+/// whole map (keys already read, `type`, the rest) to that one member's deserializer.
+/// OpenAI sends `type` first, so nothing is buffered in the common case.
+pub(crate) fn deserialize_tagged<'de, D: Deserializer<'de>, T: TagDispatch>(
+    d: D,
+) -> Result<T, D::Error> {
+    d.deserialize_any(TaggedVisitor(PhantomData))
+}
+
+struct TaggedVisitor<T>(PhantomData<T>);
+
+enum Key<'de> {
+    Tag,
+    Other(Cow<'de, str>),
+}
+
+struct KeySeed;
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key<'de>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Key<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+        Ok(if v == "type" { Key::Tag } else { Key::Other(Cow::Borrowed(v)) })
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+        Ok(if v == "type" { Key::Tag } else { Key::Other(Cow::Owned(v.to_owned())) })
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+        Ok(if v == "type" { Key::Tag } else { Key::Other(Cow::Owned(v)) })
+    }
+}
+
+impl<'de, T: TagDispatch> Visitor<'de> for TaggedVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a {} object", T::NAME)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let mut seen: Vec<(Cow<'de, str>, Value)> = Vec::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            match key {
+                Key::Other(k) => {
+                    let v: Value = map.next_value()?;
+                    seen.push((k, v));
+                }
+                Key::Tag => {
+                    let tag: Value = match map.next_value_seed(StrSeedOrValue)? {
+                        Either::Str(s) => {
+                            if let Some(index) = T::variant(&s) {
+                                let chain = Chain { seen: seen.into_iter(), tag: Some(s), pending: Pending::None, rest: map };
+                                return T::deserialize_variant(index, MapAccessDeserializer::new(chain));
+                            }
+                            Value::String(s.into_owned())
+                        }
+                        Either::Value(v) => v,
+                    };
+                    let mut obj: Map<String, Value> =
+                        seen.into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
+                    obj.insert("type".to_owned(), tag);
+                    while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                        obj.insert(k, v);
+                    }
+                    return Ok(T::unknown(Value::Object(obj)));
+                }
+            }
+        }
+        Ok(T::unknown(Value::Object(seen.into_iter().map(|(k, v)| (k.into_owned(), v)).collect())))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
+        Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(T::unknown)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        Ok(T::unknown(Value::String(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<T, E> {
+        Ok(T::unknown(Value::String(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
+        Ok(T::unknown(Value::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        Ok(T::unknown(Value::from(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        Ok(T::unknown(Value::from(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        Ok(T::unknown(Value::from(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::unknown(Value::Null))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::unknown(Value::Null))
+    }
+}
+
+enum Either<'de> {
+    Str(Cow<'de, str>),
+    Value(Value),
+}
+
+/// Reads the `type` value: a string (borrowed when possible), or any other JSON value.
+struct StrSeedOrValue;
+impl<'de> DeserializeSeed<'de> for StrSeedOrValue {
+    type Value = Either<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Either<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+impl<'de> Visitor<'de> for StrSeedOrValue {
+    type Value = Either<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Either<'de>, E> {
+        Ok(Either::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Either<'de>, E> {
+        Ok(Either::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Either<'de>, E> {
+        Ok(Either::Str(Cow::Owned(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Either<'de>, E> {
+        Ok(Either::Value(Value::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Either<'de>, E> {
+        Ok(Either::Value(Value::from(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Either<'de>, E> {
+        Ok(Either::Value(Value::from(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Either<'de>, E> {
+        Ok(Either::Value(Value::from(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Either<'de>, E> {
+        Ok(Either::Value(Value::Null))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Either<'de>, E> {
+        Ok(Either::Value(Value::Null))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, m: A) -> Result<Either<'de>, A::Error> {
+        Value::deserialize(MapAccessDeserializer::new(m)).map(Either::Value)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, s: A) -> Result<Either<'de>, A::Error> {
+        Value::deserialize(de::value::SeqAccessDeserializer::new(s)).map(Either::Value)
+    }
+}
+
+enum Pending<'de> {
+    None,
+    Seen(Value),
+    Tag(Cow<'de, str>),
+}
+
+/// The keys read before `type`, then `type`, then the rest of the input map.
+struct Chain<'de, A> {
+    seen: std::vec::IntoIter<(Cow<'de, str>, Value)>,
+    tag: Option<Cow<'de, str>>,
+    pending: Pending<'de>,
+    rest: A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Chain<'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        if let Some((k, v)) = self.seen.next() {
+            self.pending = Pending::Seen(v);
+            return match k {
+                Cow::Borrowed(b) => seed.deserialize(BorrowedStrDeserializer::new(b)).map(Some),
+                Cow::Owned(o) => seed.deserialize(StringDeserializer::new(o)).map(Some),
+            };
+        }
+        if let Some(tag) = self.tag.take() {
+            self.pending = Pending::Tag(tag);
+            return seed.deserialize(BorrowedStrDeserializer::new("type")).map(Some);
+        }
+        self.rest.next_key_seed(seed)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        match std::mem::replace(&mut self.pending, Pending::None) {
+            Pending::Seen(v) => seed.deserialize(v).map_err(de::Error::custom),
+            Pending::Tag(Cow::Borrowed(b)) => seed.deserialize(BorrowedStrDeserializer::new(b)),
+            Pending::Tag(Cow::Owned(o)) => seed.deserialize(StringDeserializer::new(o)),
+            Pending::None => self.rest.next_value_seed(seed),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.rest.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct A {
+        #[serde(rename = "type")]
+        type_: String,
+        x: i64,
+    }
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct B {
+        #[serde(rename = "type")]
+        type_: String,
+        y: String,
+    }
+    #[derive(Debug, PartialEq)]
+    enum U {
+        A(A),
+        B(B),
+        Unknown(Value),
+    }
+    impl TagDispatch for U {
+        const NAME: &'static str = "U";
+        fn variant(tag: &str) -> Option<usize> {
+            match tag {
+                "a" => Some(0),
+                "b" => Some(1),
+                _ => None,
+            }
+        }
+        fn deserialize_variant<'de, D: Deserializer<'de>>(i: usize, d: D) -> Result<Self, D::Error> {
+            match i {
+                0 => A::deserialize(d).map(U::A),
+                _ => B::deserialize(d).map(U::B),
+            }
+        }
+        fn unknown(v: Value) -> Self {
+            U::Unknown(v)
+        }
+    }
+    impl<'de> Deserialize<'de> for U {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            deserialize_tagged(d)
+        }
+    }
+
+    #[test]
+    fn dispatches_on_type_first_or_later() {
+        let a: U = serde_json::from_str(r#"{"type":"a","x":1}"#).unwrap();
+        assert_eq!(a, U::A(A { type_: "a".into(), x: 1 }));
+        let b: U = serde_json::from_str(r#"{"y":"q\"","type":"b"}"#).unwrap();
+        assert_eq!(b, U::B(B { type_: "b".into(), y: "q\"".into() }));
+        // From a Value too (an owned, non-borrowing deserializer).
+        let b2: U = serde_json::from_value(serde_json::json!({"y": "z", "type": "b"})).unwrap();
+        assert_eq!(b2, U::B(B { type_: "b".into(), y: "z".into() }));
+    }
+
+    #[test]
+    fn unknown_type_and_shapes_are_kept() {
+        let raw = serde_json::json!({"k": [1, 2], "type": "new.kind", "z": {"a": null}});
+        let u: U = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!(u, U::Unknown(raw));
+        let no_tag = serde_json::json!({"k": 1});
+        assert_eq!(serde_json::from_value::<U>(no_tag.clone()).unwrap(), U::Unknown(no_tag));
+        let num_tag = serde_json::json!({"type": 5, "k": 1});
+        assert_eq!(serde_json::from_value::<U>(num_tag.clone()).unwrap(), U::Unknown(num_tag));
+        assert_eq!(serde_json::from_str::<U>("\"s\"").unwrap(), U::Unknown(Value::from("s")));
+        assert_eq!(serde_json::from_str::<U>("[1]").unwrap(), U::Unknown(serde_json::json!([1])));
+    }
+
+    #[test]
+    fn a_known_type_with_a_bad_body_is_an_error_with_context() {
+        let e = serde_json::from_str::<U>(r#"{"type":"a","x":"nope"}"#).unwrap_err();
+        assert!(e.to_string().contains("invalid type"), "{e}");
+    }
+}

@@ -1,0 +1,325 @@
+//! The one error type of the SDK.
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// Everything that can go wrong when calling the API.
+///
+/// Each variant's `Display` reads well on its own: it says what failed and where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The API answered with an error status.
+    #[error("{0}")]
+    Api(Box<ApiError>),
+
+    /// The request could not reach the server, or the connection broke.
+    #[error("connection error: {message}")]
+    Connection {
+        /// What happened.
+        message: String,
+        /// The transport error, when there is one.
+        #[source]
+        source: Option<reqwest::Error>,
+    },
+
+    /// The request or the stream took longer than its timeout.
+    #[error("timed out: {message}")]
+    Timeout {
+        /// Which timeout fired.
+        message: String,
+    },
+
+    /// A response body did not match the type expected for it.
+    #[error("could not decode {what} at `{path}`: {message}; body starts with: {snippet}")]
+    Decode {
+        /// The type or object being decoded.
+        what: String,
+        /// The JSON path where decoding failed (`.` for the root).
+        path: String,
+        /// The decoder's message.
+        message: String,
+        /// The first bytes of the body, lossily decoded.
+        snippet: String,
+    },
+
+    /// The SDK refused to send a request that cannot be valid.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+
+    /// The client is misconfigured (missing key, bad base URL, bad header value).
+    #[error("client configuration: {0}")]
+    Config(String),
+
+    /// The server answered with a status the operation does not document.
+    #[error("unexpected HTTP {status} from {url}: {snippet}")]
+    UnexpectedStatus {
+        /// The HTTP status.
+        status: u16,
+        /// The request URL.
+        url: String,
+        /// The first bytes of the body.
+        snippet: String,
+    },
+}
+
+/// An error answer from the API, with everything it said.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status, or `None` for an error sent inside a stream.
+    pub status: Option<u16>,
+    /// The error's `type`, such as `invalid_request_error`.
+    pub r#type: Option<String>,
+    /// The error's `code`, such as `rate_limit_exceeded`.
+    pub code: Option<String>,
+    /// The request parameter the error is about.
+    pub param: Option<String>,
+    /// The human-readable message (or the start of a non-JSON body).
+    pub message: String,
+    /// The `x-request-id` header, to quote to OpenAI support.
+    pub request_id: Option<String>,
+    /// The whole error body, when it was JSON.
+    pub body: Option<serde_json::Value>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.status {
+            Some(s) => write!(f, "API error (HTTP {s}")?,
+            None => write!(f, "API error (in stream")?,
+        }
+        if let Some(t) = &self.r#type {
+            write!(f, ", {t}")?;
+        }
+        if let Some(c) = &self.code {
+            write!(f, ", code {c}")?;
+        }
+        if let Some(p) = &self.param {
+            write!(f, ", param {p}")?;
+        }
+        write!(f, "): {}", self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl ApiError {
+    /// Builds an API error from an error body (`{"error": {...}}`), or from whatever the
+    /// server sent when it is not JSON, such as an HTML page from a proxy.
+    pub fn from_body(status: Option<u16>, request_id: Option<String>, body: &[u8]) -> Self {
+        #[derive(Deserialize)]
+        struct Envelope {
+            error: Option<serde_json::Value>,
+        }
+        let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+        let inner = parsed
+            .as_ref()
+            .and_then(|v| serde_json::from_value::<Envelope>(v.clone()).ok())
+            .and_then(|e| e.error)
+            .or_else(|| parsed.clone().filter(|v| v.get("message").is_some()));
+        let field = |k: &str| -> Option<String> {
+            inner.as_ref().and_then(|e| e.get(k)).and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Null => None,
+                other => Some(other.to_string()),
+            })
+        };
+        let message = field("message").unwrap_or_else(|| {
+            if body.is_empty() {
+                "(empty body)".to_owned()
+            } else {
+                snippet(body)
+            }
+        });
+        ApiError {
+            status,
+            r#type: field("type"),
+            code: field("code"),
+            param: field("param"),
+            message,
+            request_id,
+            body: parsed,
+        }
+    }
+}
+
+impl Error {
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(e) => e.status,
+            Error::UnexpectedStatus { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The API error, if this is one.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// HTTP 429: rate limited or out of quota.
+    pub fn is_rate_limited(&self) -> bool {
+        self.status() == Some(429)
+    }
+
+    /// HTTP 401 or 403: the key is missing, wrong, or lacks permission.
+    pub fn is_auth(&self) -> bool {
+        matches!(self.status(), Some(401 | 403))
+    }
+
+    /// HTTP 404.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// A timeout of any kind.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// The request id the server gave, if any.
+    pub fn request_id(&self) -> Option<&str> {
+        self.api_error().and_then(|e| e.request_id.as_deref())
+    }
+
+    pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Error::Timeout { message: e.to_string() }
+        } else {
+            Error::Connection { message: e.to_string(), source: Some(e) }
+        }
+    }
+}
+
+/// The first 512 bytes of a body, lossily decoded, for error messages.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    const MAX: usize = 512;
+    let cut = body.len().min(MAX);
+    let mut s = String::from_utf8_lossy(&body[..cut]).into_owned();
+    if body.len() > MAX {
+        s.push('…');
+    }
+    s
+}
+
+/// How a generated method finds the JSON path of a decode failure.
+pub(crate) type PathFinder = fn(&[u8]) -> Option<(String, String)>;
+
+/// Re-decodes `body` as `T` to find where it fails: `(path, message)`. Only called once a
+/// decode already failed, so the fast path pays nothing for it.
+pub(crate) fn json_path<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<(String, String)> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(_) => None,
+        Err(e) => Some((e.path().to_string(), e.inner().to_string())),
+    }
+}
+
+/// For bodies that are not JSON.
+pub(crate) fn no_json_path(_: &[u8]) -> Option<(String, String)> {
+    None
+}
+
+/// Converts the generated client's error into ours, reading the body of an error answer.
+pub(crate) async fn from_generated<E>(e: progenitor_client::Error<E>, path: PathFinder) -> Error {
+    use progenitor_client::Error as G;
+    match e {
+        G::InvalidRequest(s) => Error::InvalidRequest(s),
+        G::CommunicationError(e) | G::InvalidUpgrade(e) | G::ResponseBodyError(e) => {
+            Error::from_reqwest(e)
+        }
+        G::ErrorResponse(rv) => Error::Api(Box::new(ApiError {
+            status: Some(rv.status().as_u16()),
+            r#type: None,
+            code: None,
+            param: None,
+            message: "error response".into(),
+            request_id: request_id(rv.headers()),
+            body: None,
+        })),
+        G::InvalidResponsePayload(bytes, err) => {
+            let (p, message) = path(&bytes).unwrap_or_else(|| (".".into(), err.to_string()));
+            Error::Decode {
+                what: "the response body".into(),
+                path: p,
+                message,
+                snippet: snippet(&bytes),
+            }
+        }
+        G::UnexpectedResponse(resp) => from_response(resp).await,
+        G::Custom(s) => Error::Config(s),
+    }
+}
+
+/// Turns an error answer into `Error::Api` (or `UnexpectedStatus` for a non-error status).
+pub(crate) async fn from_response(resp: reqwest::Response) -> Error {
+    let status = resp.status().as_u16();
+    let url = resp.url().to_string();
+    let rid = request_id(resp.headers());
+    let body = match resp.bytes().await {
+        Ok(b) => b,
+        Err(e) => return Error::from_reqwest(e),
+    };
+    if status >= 400 {
+        Error::Api(Box::new(ApiError::from_body(Some(status), rid, &body)))
+    } else {
+        Error::UnexpectedStatus { status, url, snippet: snippet(&body) }
+    }
+}
+
+pub(crate) fn request_id(h: &reqwest::header::HeaderMap) -> Option<String> {
+    h.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_error_from_json_body() {
+        let body = br#"{"error":{"message":"Bad key","type":"invalid_request_error","code":"invalid_api_key","param":null}}"#;
+        let e = ApiError::from_body(Some(401), Some("req_1".into()), body);
+        assert_eq!(e.message, "Bad key");
+        assert_eq!(e.code.as_deref(), Some("invalid_api_key"));
+        assert_eq!(e.param, None);
+        let shown = Error::Api(Box::new(e)).to_string();
+        assert_eq!(
+            shown,
+            "API error (HTTP 401, invalid_request_error, code invalid_api_key): Bad key [request id req_1]"
+        );
+    }
+
+    #[test]
+    fn api_error_from_html_body_keeps_a_snippet() {
+        let e = ApiError::from_body(Some(502), None, b"<html><body>Bad Gateway</body></html>");
+        assert_eq!(e.message, "<html><body>Bad Gateway</body></html>");
+        assert!(e.body.is_none());
+        let empty = ApiError::from_body(Some(500), None, b"");
+        assert_eq!(empty.message, "(empty body)");
+    }
+
+    #[test]
+    fn decode_path_names_the_field() {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct T {
+            a: Vec<U>,
+        }
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct U {
+            b: i64,
+        }
+        let (path, msg) = json_path::<T>(br#"{"a":[{"b":1},{"b":"x"}]}"#).unwrap();
+        assert_eq!(path, "a[1].b");
+        assert!(msg.contains("invalid type"), "{msg}");
+    }
+}

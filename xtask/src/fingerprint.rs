@@ -1,0 +1,2 @@
+//! The openapi/ fingerprint, shared with build.rs.
+include!("../../build/fingerprint.rs");

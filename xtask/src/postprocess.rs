@@ -1,0 +1,916 @@
+//! Rewrites progenitor's syntax tree before it is written out.
+//!
+//! - **Forward compatibility.** String enums gain `Other(String)`; unions gain
+//!   `Unknown(serde_json::Value)`; `deny_unknown_fields` goes; a missing nullable or list
+//!   field reads as `None` or empty. Everything unknown is kept and serializes back as it came.
+//! - **Tag dispatch.** A union whose members are all objects with a constant `type` decodes
+//!   by reading `type` and deserializing that one member, instead of trying each in turn.
+//! - **Feature gates.** Each type and method is gated on the API groups that reach it.
+//! - **Coverage.** Every operation is generated, hand-written in `src/` (found by its
+//!   `#[doc(alias = "operationId")]`) or listed as unsupported with a reason.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use anyhow::{bail, Context, Result};
+use proc_macro2::{TokenStream, TokenTree};
+use quote::quote;
+use serde_json::Value;
+use syn::{parse_quote, Attribute, Fields, Item, ItemEnum, ItemImpl};
+
+use crate::{features, normalize};
+
+/// What `run` produced.
+pub struct Output {
+    pub file: syn::File,
+    pub counts: BTreeMap<&'static str, usize>,
+    pub generated_ops: usize,
+    pub hand_written: Vec<String>,
+    pub unsupported: Vec<(String, String)>,
+}
+
+/// Operations deliberately left out, with the reason. Keep this list short and honest.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("createTranscription", "TEMP"), ("createTranslation", "TEMP"), ("createVoiceConsent", "TEMP"),
+    ("createVoice", "TEMP"), ("createFile", "TEMP"), ("createImageVariation", "TEMP"),
+    ("create-realtime-call", "TEMP"), ("addUploadPart", "TEMP"), ("Createcontentprovenancecheck", "TEMP"),
+    ("CreateVideoCharacter", "TEMP"), ("listPaginatedFineTuningJobs", "TEMP"), ("list-audit-logs", "TEMP"),
+];
+
+/// x-oaiMeta groups of event schemas that no operation references, and their feature.
+const META_GROUPS: &[(&str, &str)] = &[
+    ("responses-streaming", "responses"),
+    ("responses-websocket-client-events", "responses"),
+    ("responses-websocket-server-events", "responses"),
+    ("responses-websocket-shared-events", "responses"),
+    ("webhook-events", "webhooks"),
+    ("images-streaming", "images"),
+    ("realtime-client-events", "realtime"),
+    ("realtime-server-events", "realtime"),
+    ("realtime-translation-client-events", "realtime"),
+    ("realtime-translation-server-events", "realtime"),
+    ("realtime-beta-client-events", "realtime"),
+    ("realtime-beta-server-events", "realtime"),
+    ("chat-streaming", "chat"),
+    ("assistants-streaming", "assistants"),
+];
+
+type Counts = BTreeMap<&'static str, usize>;
+
+fn bump(c: &mut Counts, k: &'static str) {
+    *c.entry(k).or_default() += 1;
+}
+
+pub fn run(
+    mut file: syn::File,
+    doc: &Value,
+    ops: &[features::Operation],
+    report: &normalize::Report,
+) -> Result<Output> {
+    let mut counts = Counts::new();
+
+    // The `types` module and the `impl Client` with the operation methods.
+    let mut types_items = None;
+    let mut methods_impl = None;
+    for (i, item) in file.items.iter().enumerate() {
+        match item {
+            Item::Mod(m) if m.ident == "types" => types_items = Some(i),
+            Item::Impl(imp) if is_client_methods_impl(imp) => methods_impl = Some(i),
+            _ => {}
+        }
+    }
+    let types_idx = types_items.context("progenitor output has no `types` module")?;
+    let methods_idx = methods_impl.context("progenitor output has no `impl Client` with methods")?;
+
+    // --- types: forward compatibility and tag dispatch --------------------------------
+    let mut items = match &mut file.items[types_idx] {
+        Item::Mod(m) => std::mem::take(&mut m.content.as_mut().context("empty types mod")?.1),
+        _ => unreachable!(),
+    };
+    let type_names: BTreeSet<String> = items
+        .iter()
+        .filter_map(|it| item_type_name(it).map(|i| i.to_string()))
+        .collect();
+    let string_enums: BTreeSet<String> = items
+        .iter()
+        .filter_map(|it| match it {
+            Item::Enum(e) if is_string_enum(e) => Some(e.ident.to_string()),
+            _ => None,
+        })
+        .collect();
+    // For tag dispatch: struct name -> the constant of its `type` field, if any.
+    let const_tags = struct_const_tags(&items);
+
+    let mut new_items = Vec::with_capacity(items.len() + string_enums.len() * 6);
+    for item in items.drain(..) {
+        match item {
+            Item::Enum(e) if string_enums.contains(&e.ident.to_string()) => {
+                new_items.extend(open_string_enum(e, &mut counts)?);
+            }
+            Item::Enum(e) => new_items.extend(open_union(e, &const_tags, &mut counts)?),
+            Item::Struct(mut s) => {
+                strip_derives(&mut s.attrs, &["Copy", "Eq", "Hash", "Ord", "PartialOrd"]);
+                strip_deny_unknown_fields(&mut s.attrs, &mut counts);
+                if let Fields::Named(fields) = &mut s.fields {
+                    for f in fields.named.iter_mut() {
+                        lenient_field(f, &mut counts);
+                    }
+                }
+                new_items.push(Item::Struct(s));
+            }
+            Item::Impl(imp) if replaced_string_enum_impl(&imp, &string_enums) => {
+                bump(&mut counts, "typify string-enum impl replaced");
+            }
+            Item::Impl(mut imp) if is_display_impl(&imp) => {
+                // Unions now have `Unknown(Value)`: their Display shows it as JSON.
+                if let Some(syn::ImplItem::Fn(f)) = imp.items.first_mut() {
+                    add_unknown_display_arm(&mut f.block);
+                }
+                new_items.push(Item::Impl(imp));
+            }
+            other => new_items.push(other),
+        }
+    }
+
+    // --- feature gates -------------------------------------------------------------------
+    let graph = type_graph(&new_items, &type_names);
+    let Item::Impl(client_impl) = &mut file.items[methods_idx] else { unreachable!() };
+    let mut roots: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    let op_by_path: HashMap<(String, String), &features::Operation> = ops
+        .iter()
+        .map(|o| ((o.method.to_uppercase(), o.path.clone()), o))
+        .collect();
+    let mut generated_ops = BTreeSet::new();
+    for it in client_impl.items.iter_mut() {
+        let syn::ImplItem::Fn(f) = it else { continue };
+        let (method, path) = sends_request_to(&f.attrs)
+            .with_context(|| format!("method {} has no `Sends a ... request to` doc", f.sig.ident))?;
+        let op = op_by_path
+            .get(&(method.clone(), path.clone()))
+            .with_context(|| format!("method {} ({method} {path}) matches no operation", f.sig.ident))?;
+        generated_ops.insert(op.operation_id.clone());
+        let feature = op.feature;
+        let alias = &op.operation_id;
+        f.attrs.push(parse_quote!(#[cfg(feature = #feature)]));
+        f.attrs.push(parse_quote!(#[doc(alias = #alias)]));
+        strip_api_version_header(&mut f.block, &mut counts);
+        typed_errors(f, &mut counts)?;
+        let used = idents_in(&quote!(#f), &type_names);
+        roots.entry(feature).or_default().extend(used);
+    }
+    // Schemas the generated methods never mention: SSE events, multipart bodies,
+    // and the event groups of x-oaiMeta.
+    let lookup = NameLookup::new(&type_names);
+    for (op_id, schemas) in &report.extra_roots {
+        let op = ops
+            .iter()
+            .find(|o| &o.operation_id == op_id)
+            .with_context(|| format!("extra roots for unknown operation {op_id}"))?;
+        for s in schemas {
+            let t = lookup.get(s).with_context(|| format!("no generated type for schema {s}"))?;
+            roots.entry(op.feature).or_default().insert(t);
+        }
+    }
+    for group in doc
+        .pointer("/x-oaiMeta/groups")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let id = group.get("id").and_then(Value::as_str).unwrap_or_default();
+        let Some((_, feature)) = META_GROUPS.iter().find(|(g, _)| *g == id) else {
+            bail!("x-oaiMeta group {id:?} has no feature; add it to META_GROUPS in xtask/src/postprocess.rs");
+        };
+        for section in group.get("sections").and_then(Value::as_array).into_iter().flatten() {
+            let Some(key) = section.get("key").and_then(Value::as_str) else { continue };
+            let t = lookup.get(key).with_context(|| format!("no generated type for schema {key}"))?;
+            roots.entry(feature).or_default().insert(t);
+        }
+    }
+    let reach = reachability(&graph, &roots);
+    let orphans = type_names.iter().filter(|t| !reach.contains_key(*t)).count();
+    counts.insert("types reached by no operation or event group (gated on `full`)", orphans);
+
+    for item in new_items.iter_mut() {
+        let feats: BTreeSet<&'static str> = match &*item {
+            Item::Impl(imp) => {
+                // An impl needs every type it names.
+                let names = idents_in(&quote!(#imp), &type_names);
+                if names.is_empty() {
+                    continue;
+                }
+                let mut all: Option<BTreeSet<&'static str>> = None;
+                for n in names {
+                    let f = reach.get(&n).cloned().unwrap_or_else(|| BTreeSet::from(["full"]));
+                    all = Some(match all {
+                        None => f,
+                        Some(a) => a.intersection(&f).copied().collect(),
+                    });
+                }
+                let set = all.unwrap_or_default();
+                if set.is_empty() {
+                    // Types of disjoint groups: the impl needs both, so both features.
+                    let names = idents_in(&quote!(#imp), &type_names);
+                    let clauses: Vec<TokenStream> = names
+                        .iter()
+                        .map(|n| cfg_any(reach.get(n).map(|s| s.iter().copied().collect()).unwrap_or_else(|| vec!["full"])))
+                        .collect();
+                    push_attr(item, parse_quote!(#[cfg(all(#(#clauses),*))]));
+                    continue;
+                }
+                set
+            }
+            other => match item_type_name(other) {
+                Some(n) => reach.get(&n.to_string()).cloned().unwrap_or_else(|| BTreeSet::from(["full"])),
+                None => continue,
+            },
+        };
+        let clause = cfg_any(feats.into_iter().collect());
+        push_attr(item, parse_quote!(#[cfg(#clause)]));
+    }
+
+    // Put the types back, with the support import the rewritten impls use.
+    if let Item::Mod(m) = &mut file.items[types_idx] {
+        if let Some(content) = m.content.as_mut() {
+            content.1 = new_items;
+        }
+    }
+
+    // --- coverage ------------------------------------------------------------------------
+    let hand_written = hand_written_ops()?;
+    let mut unsupported = Vec::new();
+    for op in ops {
+        let id = &op.operation_id;
+        let is_gen = generated_ops.contains(id);
+        let is_hand = hand_written.contains(id);
+        let unsup = UNSUPPORTED.iter().find(|(u, _)| u == id);
+        if let Some((_, why)) = unsup {
+            unsupported.push((id.clone(), why.to_string()));
+        }
+        if !is_gen && !is_hand && unsup.is_none() {
+            let why = report
+                .set_aside
+                .iter()
+                .find(|s| &s.operation_id == id)
+                .map(|s| s.reason.clone())
+                .unwrap_or_else(|| "not generated".into());
+            bail!(
+                "operation {id} ({} {}) is neither generated ({why}), nor hand-written in src/ \
+                 (a method with #[doc(alias = \"{id}\")]), nor listed as unsupported",
+                op.method.to_uppercase(),
+                op.path
+            );
+        }
+    }
+    for d in &report.dropped_params {
+        if !hand_written.contains(&d.operation_id) && !UNSUPPORTED.iter().any(|(u, _)| *u == d.operation_id) {
+            bail!(
+                "parameter {} of {} ({}) was dropped from the generated method; a hand-written \
+                 variant with #[doc(alias = \"{}\")] must provide it",
+                d.name,
+                d.operation_id,
+                d.reason,
+                d.operation_id
+            );
+        }
+    }
+
+    Ok(Output {
+        file,
+        counts,
+        generated_ops: generated_ops.len(),
+        hand_written: hand_written.into_iter().filter(|h| !generated_ops.contains(h)).collect(),
+        unsupported,
+    })
+}
+
+fn cfg_any(mut feats: Vec<&'static str>) -> TokenStream {
+    feats.sort_unstable();
+    feats.dedup();
+    quote!(any(#(feature = #feats),*))
+}
+
+fn push_attr(item: &mut Item, attr: Attribute) {
+    match item {
+        Item::Struct(x) => x.attrs.insert(0, attr),
+        Item::Enum(x) => x.attrs.insert(0, attr),
+        Item::Type(x) => x.attrs.insert(0, attr),
+        Item::Impl(x) => x.attrs.insert(0, attr),
+        Item::Mod(x) => x.attrs.insert(0, attr),
+        _ => {}
+    }
+}
+
+fn item_type_name(item: &Item) -> Option<&syn::Ident> {
+    match item {
+        Item::Struct(s) => Some(&s.ident),
+        Item::Enum(e) => Some(&e.ident),
+        Item::Type(t) => Some(&t.ident),
+        _ => None,
+    }
+}
+
+fn is_client_methods_impl(imp: &ItemImpl) -> bool {
+    imp.trait_.is_none()
+        && matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"))
+        && imp.items.iter().any(|i| matches!(i, syn::ImplItem::Fn(f) if f.sig.asyncness.is_some()))
+}
+
+/// Reads "Sends a `POST` request to `/chat/completions`" from progenitor's method doc.
+fn sends_request_to(attrs: &[Attribute]) -> Option<(String, String)> {
+    for a in attrs {
+        let syn::Meta::NameValue(nv) = &a.meta else { continue };
+        let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value else {
+            continue;
+        };
+        let text = s.value();
+        let i = text.find("Sends a `")?;
+        let rest = &text[i + "Sends a `".len()..];
+        let (method, rest) = rest.split_once('`')?;
+        let rest = rest.split_once('`')?.1;
+        let (path, _) = rest.split_once('`')?;
+        return Some((method.to_owned(), path.to_owned()));
+    }
+    None
+}
+
+/// Every identifier in `ts` that names a generated type.
+fn idents_in(ts: &TokenStream, names: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![ts.clone()];
+    while let Some(ts) = stack.pop() {
+        for tt in ts {
+            match tt {
+                TokenTree::Ident(i) => {
+                    let s = i.to_string();
+                    if names.contains(&s) {
+                        out.insert(s);
+                    }
+                }
+                TokenTree::Group(g) => stack.push(g.stream()),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Type name -> the type names its definition mentions.
+fn type_graph(items: &[Item], names: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut g = BTreeMap::new();
+    for it in items {
+        if let Some(n) = item_type_name(it) {
+            let mut refs = idents_in(&quote!(#it), names);
+            refs.remove(&n.to_string());
+            g.insert(n.to_string(), refs);
+        }
+    }
+    g
+}
+
+fn reachability(
+    graph: &BTreeMap<String, BTreeSet<String>>,
+    roots: &BTreeMap<&'static str, BTreeSet<String>>,
+) -> BTreeMap<String, BTreeSet<&'static str>> {
+    let mut out: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
+    for (feature, rs) in roots {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&String> = rs.iter().collect();
+        while let Some(t) = stack.pop() {
+            if !seen.insert(t.clone()) {
+                continue;
+            }
+            if let Some(next) = graph.get(t) {
+                stack.extend(next.iter());
+            }
+        }
+        for t in seen {
+            out.entry(t).or_default().insert(feature);
+        }
+    }
+    // `full` turns on every group, so it needs no mention; but it must reach the orphans,
+    // which the caller handles.
+    out
+}
+
+/// Schema name -> generated type name, tolerant of typify's renaming.
+struct NameLookup(HashMap<String, String>);
+
+impl NameLookup {
+    fn new(names: &BTreeSet<String>) -> Self {
+        Self(names.iter().map(|n| (squash(n), n.clone())).collect())
+    }
+    fn get(&self, schema: &str) -> Option<String> {
+        self.0.get(&squash(schema)).cloned()
+    }
+}
+
+fn squash(s: &str) -> String {
+    s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+/// Operation ids that src/ implements by hand: `#[doc(alias = "...")]` on a method.
+fn hand_written_ops() -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    let src = crate::root().join("src");
+    let mut stack = vec![src];
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p)?;
+                let mut rest = text.as_str();
+                while let Some(i) = rest.find("#[doc(alias = \"") {
+                    rest = &rest[i + "#[doc(alias = \"".len()..];
+                    if let Some(end) = rest.find('"') {
+                        out.insert(rest[..end].to_owned());
+                        rest = &rest[end..];
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+// --- forward compatibility ---------------------------------------------------------------
+
+fn has_derive(attrs: &[Attribute], name: &str) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("derive") && a.meta.to_token_stream_string().contains(name)
+    })
+}
+
+trait MetaString {
+    fn to_token_stream_string(&self) -> String;
+}
+impl MetaString for syn::Meta {
+    fn to_token_stream_string(&self) -> String {
+        quote!(#self).to_string()
+    }
+}
+
+/// Removes the named derives (matched on the last path segment).
+fn strip_derives(attrs: &mut Vec<Attribute>, remove: &[&str]) {
+    for a in attrs.iter_mut() {
+        if !a.path().is_ident("derive") {
+            continue;
+        }
+        let Ok(paths) = a.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+        ) else {
+            continue;
+        };
+        let kept: Vec<&syn::Path> = paths
+            .iter()
+            .filter(|p| {
+                let last = p.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+                !remove.contains(&last.as_str())
+            })
+            .collect();
+        *a = parse_quote!(#[derive(#(#kept),*)]);
+    }
+}
+
+fn strip_deny_unknown_fields(attrs: &mut Vec<Attribute>, counts: &mut Counts) {
+    for a in attrs.iter_mut() {
+        if !a.path().is_ident("serde") {
+            continue;
+        }
+        let Ok(metas) = a.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+        ) else {
+            continue;
+        };
+        if !metas.iter().any(|m| m.path().is_ident("deny_unknown_fields")) {
+            continue;
+        }
+        let kept: Vec<&syn::Meta> =
+            metas.iter().filter(|m| !m.path().is_ident("deny_unknown_fields")).collect();
+        *a = parse_quote!(#[serde(#(#kept),*)]);
+        bump(counts, "deny_unknown_fields removed");
+    }
+    attrs.retain(|a| !(a.path().is_ident("serde") && a.meta.to_token_stream_string() == "serde ()"));
+}
+
+/// A required-but-nullable field reads a missing key as `None`; a required list reads a
+/// missing key as empty (gpt-audio chunks have no `choices`).
+fn lenient_field(f: &mut syn::Field, counts: &mut Counts) {
+    let ty_s = {
+        let t = &f.ty;
+        quote!(#t).to_string()
+    };
+    let mut has_default = false;
+    for a in f.attrs.iter_mut() {
+        if !a.path().is_ident("serde") {
+            continue;
+        }
+        let Ok(metas) = a.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+        ) else {
+            continue;
+        };
+        let mut changed = false;
+        let kept: Vec<TokenStream> = metas
+            .iter()
+            .map(|m| {
+                let s = quote!(#m).to_string();
+                if s.contains("deserialize_with") && s.contains("Option::deserialize") {
+                    changed = true;
+                    quote!(default)
+                } else {
+                    quote!(#m)
+                }
+            })
+            .collect();
+        if metas.iter().any(|m| m.path().is_ident("default")) {
+            has_default = true;
+        }
+        if changed {
+            has_default = true;
+            *a = parse_quote!(#[serde(#(#kept),*)]);
+            bump(counts, "required nullable field: missing reads as None");
+        }
+    }
+    if !has_default && ty_s.starts_with(":: std :: vec :: Vec") {
+        f.attrs.push(parse_quote!(#[serde(default)]));
+        bump(counts, "required list field: missing reads as empty");
+    }
+}
+
+fn is_string_enum(e: &ItemEnum) -> bool {
+    !e.variants.is_empty()
+        && has_derive(&e.attrs, "Deserialize")
+        && !e.attrs.iter().any(|a| a.path().is_ident("serde"))
+        && e.variants.iter().all(|v| matches!(v.fields, Fields::Unit))
+}
+
+/// The wire value of a unit variant: its `#[serde(rename = "...")]` or its name.
+fn wire_name(v: &syn::Variant) -> String {
+    for a in &v.attrs {
+        if !a.path().is_ident("serde") {
+            continue;
+        }
+        let Ok(metas) = a.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+        ) else {
+            continue;
+        };
+        for m in metas {
+            if let syn::Meta::NameValue(nv) = m {
+                if nv.path.is_ident("rename") {
+                    if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = nv.value {
+                        return s.value();
+                    }
+                }
+            }
+        }
+    }
+    v.ident.to_string()
+}
+
+/// Impls typify wrote for string enums that the open enum replaces.
+fn replaced_string_enum_impl(imp: &ItemImpl, string_enums: &BTreeSet<String>) -> bool {
+    let syn::Type::Path(p) = &*imp.self_ty else { return false };
+    let Some(name) = p.path.get_ident().map(|i| i.to_string()) else { return false };
+    if !string_enums.contains(&name) {
+        return false;
+    }
+    let Some((_, tr, _)) = &imp.trait_ else { return false };
+    let tr = quote!(#tr).to_string();
+    tr.contains("Display") || tr.contains("FromStr") || tr.contains("TryFrom")
+}
+
+/// A string enum becomes open: `Other(String)` keeps an unknown value.
+fn open_string_enum(mut e: ItemEnum, counts: &mut Counts) -> Result<Vec<Item>> {
+    bump(counts, "string enum opened with Other(String)");
+    strip_derives(&mut e.attrs, &["Copy", "Serialize", "Deserialize"]);
+    let name = e.ident.clone();
+    let idents: Vec<syn::Ident> = e.variants.iter().map(|v| v.ident.clone()).collect();
+    let wires: Vec<String> = e.variants.iter().map(wire_name).collect();
+    for v in e.variants.iter_mut() {
+        v.attrs.retain(|a| !a.path().is_ident("serde"));
+        let w = wire_name_from_ident_or(&wires, &idents, &v.ident);
+        let doc = format!("`{w}`");
+        v.attrs.push(parse_quote!(#[doc = #doc]));
+    }
+    // The catch-all is `Other`, unless the API itself has a value named "other".
+    let other = if idents.iter().any(|i| i == "Other") {
+        bump(counts, "string enum with an `other` value: catch-all named Unrecognized");
+        syn::Ident::new("Unrecognized", proc_macro2::Span::call_site())
+    } else {
+        syn::Ident::new("Other", proc_macro2::Span::call_site())
+    };
+    e.variants.push(parse_quote! {
+        /// A value this version of the SDK does not know, kept as sent.
+        #other(::std::string::String)
+    });
+    let items: Vec<Item> = vec![
+        Item::Enum(e),
+        parse_quote! {
+            impl #name {
+                /// The value as sent on the wire.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        #(Self::#idents => #wires,)*
+                        Self::#other(s) => s.as_str(),
+                    }
+                }
+            }
+        },
+        parse_quote! {
+            impl ::std::convert::From<&str> for #name {
+                fn from(value: &str) -> Self {
+                    match value {
+                        #(#wires => Self::#idents,)*
+                        unknown => Self::#other(unknown.to_owned()),
+                    }
+                }
+            }
+        },
+        parse_quote! {
+            impl ::std::convert::From<::std::string::String> for #name {
+                fn from(value: ::std::string::String) -> Self {
+                    match value.as_str() {
+                        #(#wires => Self::#idents,)*
+                        _ => Self::#other(value),
+                    }
+                }
+            }
+        },
+        parse_quote! {
+            impl ::std::str::FromStr for #name {
+                type Err = ::std::convert::Infallible;
+                fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+                    Ok(Self::from(value))
+                }
+            }
+        },
+        parse_quote! {
+            impl ::std::fmt::Display for #name {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+        },
+        parse_quote! {
+            impl ::serde::Serialize for #name {
+                fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    s.serialize_str(self.as_str())
+                }
+            }
+        },
+        parse_quote! {
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                    crate::codegen_support::deserialize_open_str(d)
+                }
+            }
+        },
+    ];
+    Ok(items)
+}
+
+fn wire_name_from_ident_or(wires: &[String], idents: &[syn::Ident], id: &syn::Ident) -> String {
+    idents
+        .iter()
+        .position(|i| i == id)
+        .and_then(|p| wires.get(p).cloned())
+        .unwrap_or_else(|| id.to_string())
+}
+
+/// struct name -> the constant value of its `type` field, when that field's type is a
+/// one-value string enum.
+fn struct_const_tags(items: &[Item]) -> HashMap<String, String> {
+    let mut single: HashMap<String, String> = HashMap::new();
+    for it in items {
+        if let Item::Enum(e) = it {
+            if is_string_enum(e) && e.variants.len() == 1 {
+                if let Some(v) = e.variants.first() {
+                    single.insert(e.ident.to_string(), wire_name(v));
+                }
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for it in items {
+        let Item::Struct(s) = it else { continue };
+        let Fields::Named(fields) = &s.fields else { continue };
+        for f in &fields.named {
+            let is_type = f.ident.as_ref().is_some_and(|i| i == "type_");
+            if !is_type {
+                continue;
+            }
+            // Required (not Option) and of a one-value enum type.
+            let syn::Type::Path(p) = &f.ty else { continue };
+            let Some(last) = p.path.segments.last() else { continue };
+            if let Some(tag) = single.get(&last.ident.to_string()) {
+                out.insert(s.ident.to_string(), tag.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Unions gain `Unknown(serde_json::Value)`; discriminated ones decode by their `type`.
+fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, String>, counts: &mut Counts) -> Result<Vec<Item>> {
+    strip_derives(&mut e.attrs, &["Copy", "Eq", "Hash", "Ord", "PartialOrd"]);
+    strip_deny_unknown_fields(&mut e.attrs, counts);
+    let serde_attr = e
+        .attrs
+        .iter()
+        .filter(|a| a.path().is_ident("serde"))
+        .map(|a| a.meta.to_token_stream_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let untagged = serde_attr.contains("untagged");
+    let tagged = serde_attr.contains("tag =");
+    if !untagged && !tagged {
+        // Not a serde union (e.g. an integer enum with its own impls): leave it.
+        return Ok(vec![Item::Enum(e)]);
+    }
+    let name = e.ident.clone();
+    if e.variants.iter().any(|v| v.ident == "Unknown") {
+        bail!("union {name} already has a variant named Unknown");
+    }
+
+    // Discriminated: every variant is a newtype of a struct with a constant `type`.
+    let mut tags = Vec::new();
+    if untagged {
+        for v in &e.variants {
+            let Fields::Unnamed(u) = &v.fields else { break };
+            if u.unnamed.len() != 1 {
+                break;
+            }
+            let Some(f) = u.unnamed.first() else { break };
+            let syn::Type::Path(p) = &f.ty else { break };
+            let Some(last) = p.path.segments.last() else { break };
+            let Some(tag) = const_tags.get(&last.ident.to_string()) else { break };
+            tags.push((tag.clone(), v.ident.clone(), f.ty.clone()));
+        }
+    }
+    let distinct: BTreeSet<&String> = tags.iter().map(|(t, _, _)| t).collect();
+    let discriminated = untagged && tags.len() == e.variants.len() && distinct.len() == tags.len();
+
+    if discriminated {
+        bump(counts, "discriminated union decodes by `type`");
+        strip_derives(&mut e.attrs, &["Deserialize"]);
+        e.variants.push(parse_quote! {
+            /// A member this version of the SDK does not know, kept as sent.
+            Unknown(::serde_json::Value)
+        });
+        let wires: Vec<&String> = tags.iter().map(|(t, _, _)| t).collect();
+        let idents: Vec<&syn::Ident> = tags.iter().map(|(_, i, _)| i).collect();
+        let tys: Vec<&syn::Type> = tags.iter().map(|(_, _, t)| t).collect();
+        let name_s = name.to_string();
+        let idx: Vec<usize> = (0..tags.len()).collect();
+        let dispatch: Item = parse_quote! {
+            impl crate::codegen_support::TagDispatch for #name {
+                const NAME: &'static str = #name_s;
+                fn variant(tag: &str) -> ::std::option::Option<usize> {
+                    match tag {
+                        #(#wires => Some(#idx),)*
+                        _ => None,
+                    }
+                }
+                fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+                    index: usize,
+                    d: D,
+                ) -> ::std::result::Result<Self, D::Error> {
+                    match index {
+                        #(#idx => <#tys as ::serde::Deserialize>::deserialize(d).map(Self::#idents),)*
+                        _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+                    }
+                }
+                fn unknown(value: ::serde_json::Value) -> Self {
+                    Self::Unknown(value)
+                }
+            }
+        };
+        let de: Item = parse_quote! {
+            impl<'de> ::serde::Deserialize<'de> for #name {
+                fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                    crate::codegen_support::deserialize_tagged(d)
+                }
+            }
+        };
+        return Ok(vec![Item::Enum(e), dispatch, de]);
+    }
+
+    if untagged {
+        bump(counts, "untagged union gains Unknown(Value)");
+        e.variants.push(parse_quote! {
+            /// A value of a shape this version of the SDK does not know, kept as sent.
+            Unknown(::serde_json::Value)
+        });
+    } else {
+        bump(counts, "tagged union gains Unknown(Value)");
+        e.variants.push(parse_quote! {
+            /// A member this version of the SDK does not know, kept as sent.
+            #[serde(untagged)]
+            Unknown(::serde_json::Value)
+        });
+    }
+    Ok(vec![Item::Enum(e)])
+}
+
+/// Drops progenitor's `api-version` header: OpenAI does not read it, and Azure takes
+/// `api-version` as a query parameter (set by the client configuration instead).
+fn strip_api_version_header(block: &mut syn::Block, counts: &mut Counts) {
+    let before = block.stmts.len();
+    block.stmts.retain(|s| !quote!(#s).to_string().contains("\"api-version\""));
+    if block.stmts.len() != before {
+        bump(counts, "api-version header dropped from a method");
+    }
+}
+
+/// Makes a method return `crate::Error`: error statuses hand the raw response to the SDK's
+/// error conversion (which keeps the status, the request id and a non-JSON body), and a
+/// success body that does not decode is reported with its JSON path.
+fn typed_errors(f: &mut syn::ImplItemFn, counts: &mut Counts) -> Result<()> {
+    // Error arms: `400u16..=499u16 => { Err(Error::ErrorResponse(...)) }` -> raw response.
+    struct Arms;
+    impl syn::visit_mut::VisitMut for Arms {
+        fn visit_arm_mut(&mut self, arm: &mut syn::Arm) {
+            let pat = {
+                let p = &arm.pat;
+                quote!(#p).to_string()
+            };
+            let body = {
+                let b = &arm.body;
+                quote!(#b).to_string()
+            };
+            if body.contains("ErrorResponse") && (pat.starts_with("4") || pat.starts_with("5")) {
+                *arm.body = parse_quote!(Err(Error::UnexpectedResponse(response)));
+            }
+            syn::visit_mut::visit_arm_mut(self, arm);
+        }
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(&mut Arms, &mut f.block);
+
+    // `Result<ResponseValue<T>, Error<types::ErrorResponse>>` -> `Result<ResponseValue<T>, crate::Error>`.
+    let syn::ReturnType::Type(_, ret) = &f.sig.output else {
+        bail!("method {} returns nothing", f.sig.ident);
+    };
+    let syn::Type::Path(rp) = &**ret else { bail!("method {} has an odd return type", f.sig.ident) };
+    let last = rp.path.segments.last().context("empty return path")?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        bail!("method {} does not return a Result", f.sig.ident);
+    };
+    let Some(syn::GenericArgument::Type(ok_ty)) = args.args.first() else {
+        bail!("method {} has no success type", f.sig.ident);
+    };
+    let ok_ty = ok_ty.clone();
+    // The type inside ResponseValue<...>, for decoding with a JSON path.
+    let inner = match &ok_ty {
+        syn::Type::Path(p) => p.path.segments.last().and_then(|s| match &s.arguments {
+            syn::PathArguments::AngleBracketed(a) => match a.args.first() {
+                Some(syn::GenericArgument::Type(t)) => Some(t.clone()),
+                _ => None,
+            },
+            _ => None,
+        }),
+        _ => None,
+    }
+    .context("success type is not ResponseValue<T>")?;
+    let inner_s = quote!(#inner).to_string();
+    let decode: TokenStream = if inner_s.contains("ByteStream") || inner_s == "()" {
+        quote!(crate::error::no_json_path)
+    } else {
+        quote!(crate::error::json_path::<#inner>)
+    };
+    let block = &f.block;
+    f.block = parse_quote!({
+        let result: ::std::result::Result<#ok_ty, Error<types::ErrorResponse>> = async move #block.await;
+        match result {
+            Ok(v) => Ok(v),
+            Err(e) => Err(crate::error::from_generated(e, #decode).await),
+        }
+    });
+    f.sig.output = parse_quote!(-> ::std::result::Result<#ok_ty, crate::Error>);
+    bump(counts, "method returns crate::Error");
+    Ok(())
+}
+
+fn is_display_impl(imp: &ItemImpl) -> bool {
+    imp.trait_.as_ref().is_some_and(|(_, p, _)| quote!(#p).to_string().ends_with("Display"))
+}
+
+fn add_unknown_display_arm(block: &mut syn::Block) {
+    struct V;
+    impl syn::visit_mut::VisitMut for V {
+        fn visit_expr_match_mut(&mut self, m: &mut syn::ExprMatch) {
+            let has_self_variants = m.arms.iter().any(|a| {
+                let p = &a.pat;
+                quote!(#p).to_string().starts_with("Self ::")
+            });
+            let has_wild = m.arms.iter().any(|a| matches!(a.pat, syn::Pat::Wild(_)));
+            if has_self_variants && !has_wild {
+                m.arms.push(parse_quote!(Self::Unknown(x) => x.fmt(f),));
+            }
+        }
+    }
+    syn::visit_mut::VisitMut::visit_block_mut(&mut V, block);
+}
