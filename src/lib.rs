@@ -32,6 +32,8 @@
 pub mod client;
 mod codegen_support;
 pub mod error;
+pub mod multipart;
+pub mod operations;
 
 /// The client and types generated from `openapi/` by `cargo xtask gen`.
 ///

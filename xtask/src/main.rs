@@ -72,7 +72,12 @@ fn gen(check: bool) -> Result<()> {
         .with_tag(progenitor_impl::TagStyle::Merged)
         .with_inner_type(quote::quote! { crate::client::Inner })
         .with_hooks(progenitor_impl::HooksMode::Expected)
-        .with_derive("PartialEq");
+        .with_derive("PartialEq")
+        .with_replacement(
+            "FileUpload",
+            "crate::multipart::FilePart",
+            std::iter::empty(),
+        );
     let mut generator = progenitor_impl::Generator::new(&settings);
     let tokens = guard_panics(|| generator.generate_tokens(&spec))
         .context("progenitor failed on the normalised spec")?

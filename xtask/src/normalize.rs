@@ -78,6 +78,15 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
         .and_then(Value::as_object_mut)
         .map(std::mem::take)
         .unwrap_or_default();
+    // Rule 15: a binary string is a file part of a multipart body. It becomes the
+    // `FileUpload` schema, which the generator replaces with the SDK's `FilePart`.
+    for (_, s) in schemas.iter_mut() {
+        to_file_upload(s, &mut report.counts);
+    }
+    schemas.insert(
+        "FileUpload".into(),
+        json!({"type": "string", "format": "binary", "description": "A file sent in a multipart body."}),
+    );
     for (_, s) in schemas.iter_mut() {
         walk_schema(s, &mut report.counts, 0)?;
     }
@@ -101,6 +110,7 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
         .and_then(Value::as_object_mut)
         .context("the spec has no paths")?;
     let mut moved_schemas: Vec<(String, Value)> = Vec::new();
+    let mut walked_schemas: Vec<(String, Value)> = Vec::new();
     let path_names: Vec<String> = paths.keys().cloned().collect();
     for path in path_names {
         let Some(item) = paths.get_mut(&path).and_then(Value::as_object_mut) else {
@@ -129,6 +139,7 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
                 &path,
                 &mut report,
                 &mut moved_schemas,
+                &mut walked_schemas,
             )
             .with_context(|| ctx.clone())?;
             if !keep {
@@ -153,7 +164,14 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
             if schemas.contains_key(&name) {
                 bail!("moving an inline request body to components: {name} already exists");
             }
+            to_file_upload(&mut s, &mut report.counts);
             walk_schema(&mut s, &mut report.counts, 0)?;
+            schemas.insert(name, s);
+        }
+        for (name, s) in walked_schemas {
+            if schemas.contains_key(&name) {
+                bail!("moving an inline answer to components: {name} already exists");
+            }
             schemas.insert(name, s);
         }
     }
@@ -185,6 +203,7 @@ fn normalize_operation(
     path: &str,
     report: &mut Report,
     moved: &mut Vec<(String, Value)>,
+    walked: &mut Vec<(String, Value)>,
 ) -> Result<bool> {
     // Parameters: array-typed headers (rule 12), deepObject and object query params (11, 13).
     if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
@@ -315,6 +334,29 @@ fn normalize_operation(
                 bump(&mut report.counts, "9 non-JSON body variant dropped (JSON kept)");
             }
         } else {
+            // The answer's schema must still generate: name it when it is inline.
+            if let Some(resps) = op.get_mut("responses").and_then(Value::as_object_mut) {
+                for (code, r) in resps.iter_mut() {
+                    if !code.starts_with('2') {
+                        continue;
+                    }
+                    let Some(schema) = r.pointer_mut("/content/application~1json/schema") else {
+                        continue;
+                    };
+                    let name = match schema.get("$ref").and_then(Value::as_str) {
+                        Some(r) => r.trim_start_matches("#/components/schemas/").to_owned(),
+                        None => {
+                            let name = format!("{}Response", pascal(op_id));
+                            // Already normalised above: goes in as it is.
+                            walked.push((name.clone(), schema.take()));
+                            *schema = json!({"$ref": format!("#/components/schemas/{name}")});
+                            bump(&mut report.counts, "9e inline answer of a set-aside operation moved to components");
+                            name
+                        }
+                    };
+                    report.extra_roots.entry(op_id.into()).or_default().insert(name);
+                }
+            }
             let reason = format!("{} request body", others.join(" / "));
             report.set_aside.push(SetAside {
                 operation_id: op_id.into(),
@@ -570,4 +612,29 @@ pub fn pascal(s: &str) -> String {
         }
     }
     out
+}
+
+fn to_file_upload(v: &mut Value, counts: &mut Counts) {
+    match v {
+        Value::Object(obj) => {
+            if obj.get("type").and_then(Value::as_str) == Some("string")
+                && obj.get("format").and_then(Value::as_str) == Some("binary")
+            {
+                obj.remove("type");
+                obj.remove("format");
+                obj.insert("$ref".into(), json!("#/components/schemas/FileUpload"));
+                bump(counts, "15 binary string -> FileUpload (multipart file part)");
+                return;
+            }
+            for (_, x) in obj.iter_mut() {
+                to_file_upload(x, counts);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                to_file_upload(x, counts);
+            }
+        }
+        _ => {}
+    }
 }
