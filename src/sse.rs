@@ -1,0 +1,928 @@
+//! Server-sent events (SSE) decoding, without any I/O.
+//!
+//! This module has two layers:
+//!
+//! 1. [`SseDecoder`] turns raw bytes into [`SseFrame`]s following the WHATWG
+//!    `text/event-stream` rules. It is push-based: hand it whatever byte chunks
+//!    the transport delivers ([`SseDecoder::push`]), drain the complete frames
+//!    ([`SseDecoder::next_frame`]) and call [`SseDecoder::finish`] at end of input.
+//! 2. [`classify`] and [`OpenAiDecoder`] add the OpenAI conventions on top:
+//!    `data: [DONE]` ends the stream, `{"error": ...}` payloads and `event: error`
+//!    become [`ApiErrorPayload`]s, and an event with empty data is an error.
+//!    Everything else is handed back as undecoded JSON text for the caller to
+//!    deserialize into its own types.
+//!
+//! # Example
+//!
+//! ```
+//! use openai_sdk::sse::{OpenAiDecoder, StreamEnd};
+//!
+//! let mut decoder = OpenAiDecoder::new();
+//! // Chunks may be split anywhere, even inside a UTF-8 character or a CRLF.
+//! decoder.push(b"data: {\"id\":\"c1\",\"choices\":[]}\r");
+//! decoder.push(b"\n\r\n: keep-alive\n\nevent: thread.run.created\ndata: {\"a\":");
+//! decoder.push(b"1}\n\ndata: [DONE]\n\n");
+//!
+//! let mut payloads = Vec::new();
+//! while let Some(frame) = decoder.next_event() {
+//!     let frame = frame?;
+//!     // `frame.data` is the JSON text, ready for `serde_json::from_str`.
+//!     let value: serde_json::Value = serde_json::from_str(&frame.data)?;
+//!     payloads.push((frame.event, value));
+//! }
+//! assert_eq!(payloads.len(), 2);
+//! assert_eq!(payloads[1].0.as_deref(), Some("thread.run.created"));
+//! assert!(decoder.is_done());
+//! assert_eq!(decoder.finish(), StreamEnd::Clean);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Performance
+//!
+//! Line ends are found with `memchr`. A line that lies entirely inside one pushed
+//! chunk is parsed straight from that chunk without copying; only the unfinished
+//! tail of a chunk is buffered. Bytes already scanned are never scanned again, so
+//! the work is linear in the input length however the input is split (a 10 MB line
+//! pushed one byte at a time is scanned once and validated as UTF-8 once).
+//!
+//! # Memory
+//!
+//! The decoder buffers at most one unfinished line plus the data of the event being
+//! built, plus the frames decoded but not yet drained. A single line, and the data of
+//! a single event, may be up to [`DEFAULT_MAX_EVENT_SIZE`] bytes (64 MiB) by default;
+//! [`SseDecoder::with_max_event_size`] changes that. Going over the limit is the
+//! [`SseError::EventTooLarge`] error rather than unbounded growth.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::LazyLock;
+
+use memchr::memchr2;
+use memchr::memmem::Finder;
+use serde_json::Value;
+
+/// The UTF-8 byte order mark, skipped when it starts the stream.
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// Above this capacity the line buffer is released after use instead of kept.
+const KEEP_LINE_CAPACITY: usize = 64 * 1024;
+
+/// The message used when an error payload carries no usable `message`
+/// (the same text as the reference SDK).
+const DEFAULT_ERROR_MESSAGE: &str = "An error occurred during streaming";
+
+/// Default limit, in bytes, for one line and for the data of one event: 64 MiB.
+pub const DEFAULT_MAX_EVENT_SIZE: usize = 64 * 1024 * 1024;
+
+/// One dispatched server-sent event.
+///
+/// `data` is the event's `data:` lines joined with `\n`; for OpenAI streams it is the
+/// JSON text of the payload, and `serde_json::from_str(&frame.data)` decodes it
+/// without any further copy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseFrame {
+    /// The `event:` field; `None` when absent or empty (the WHATWG default type `message`).
+    pub event: Option<String>,
+    /// The `data:` lines, joined with `\n`.
+    pub data: String,
+    /// The last event ID in effect when this event was dispatched. As in WHATWG, an
+    /// `id:` field persists for later events until replaced; an empty `id:` resets it
+    /// (shown as `None`). Values containing U+0000 are ignored.
+    pub id: Option<String>,
+    /// A valid `retry:` value (ASCII digits only) that appeared within this event's
+    /// lines. The latest value seen anywhere is also in [`SseDecoder::retry`].
+    pub retry: Option<u64>,
+}
+
+impl SseFrame {
+    /// The event type as WHATWG defines it: the `event:` field, or `"message"`.
+    pub fn event_type(&self) -> &str {
+        self.event.as_deref().unwrap_or("message")
+    }
+}
+
+/// Where a frame came from in the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FramePosition {
+    /// The number of frames dispatched before this one (0 for the first frame).
+    pub number: u64,
+    /// Byte offset in the stream (BOM included) of the first line of the event.
+    pub offset: u64,
+}
+
+/// What was left over when the input ended, as reported by [`SseDecoder::finish`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// The input ended on an event boundary (only blank lines or comments after the
+    /// last dispatched event).
+    Clean,
+    /// Lines of an event, or a line without its line ending, came after the last
+    /// blank line: the stream was cut off mid-event. That event is not dispatched.
+    Incomplete {
+        /// Byte offset where the unfinished event starts.
+        offset: u64,
+        /// How many bytes of it were received.
+        pending_bytes: u64,
+        /// Whether it had a `data` line (complete, or unfinished at end of input).
+        has_data: bool,
+    },
+}
+
+impl StreamEnd {
+    /// True for [`StreamEnd::Clean`].
+    pub fn is_clean(&self) -> bool {
+        matches!(self, StreamEnd::Clean)
+    }
+
+    /// Turns [`StreamEnd::Incomplete`] into [`SseError::IncompleteEvent`], for callers
+    /// that treat a connection closed mid-event as an error.
+    pub fn into_result(self) -> Result<(), SseError> {
+        match self {
+            StreamEnd::Clean => Ok(()),
+            StreamEnd::Incomplete {
+                offset,
+                pending_bytes,
+                ..
+            } => Err(SseError::IncompleteEvent {
+                offset,
+                pending_bytes,
+            }),
+        }
+    }
+}
+
+/// An error found while decoding an event stream.
+///
+/// Offsets count bytes from the start of the stream, including a leading BOM.
+/// Event numbers count dispatched frames from 0.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SseError {
+    /// The stream is not valid UTF-8 at this byte offset. Nothing is replaced.
+    #[error("invalid UTF-8 in the event stream at byte offset {offset}")]
+    InvalidUtf8 {
+        /// Offset of the first byte that is not part of a valid UTF-8 sequence.
+        offset: u64,
+    },
+    /// A line, or the data of one event, is longer than the decoder's limit.
+    #[error(
+        "event stream line or event data starting at byte offset {offset} exceeds the limit of {limit} bytes"
+    )]
+    EventTooLarge {
+        /// Offset where the offending line or event starts.
+        offset: u64,
+        /// The limit in force (see [`SseDecoder::with_max_event_size`]).
+        limit: usize,
+    },
+    /// An event has empty data where a JSON payload was expected.
+    #[error("event #{event_number} at byte offset {offset} has empty data; expected a JSON payload")]
+    EmptyData {
+        /// Number of the frame (0-based).
+        event_number: u64,
+        /// Byte offset where the event starts.
+        offset: u64,
+    },
+    /// The server sent an error inside the stream.
+    #[error("the server sent an error in event #{event_number} at byte offset {offset}: {payload}")]
+    Api {
+        /// Number of the frame (0-based).
+        event_number: u64,
+        /// Byte offset where the event starts.
+        offset: u64,
+        /// The error as sent.
+        payload: Box<ApiErrorPayload>,
+    },
+    /// The stream ended in the middle of an event (see [`StreamEnd::into_result`]).
+    #[error(
+        "the event stream ended in the middle of an event starting at byte offset {offset} ({pending_bytes} bytes received)"
+    )]
+    IncompleteEvent {
+        /// Byte offset where the unfinished event starts.
+        offset: u64,
+        /// How many bytes of it were received.
+        pending_bytes: u64,
+    },
+}
+
+/// A push-based WHATWG `text/event-stream` decoder.
+///
+/// Feed bytes with [`push`](Self::push), drain frames with
+/// [`next_frame`](Self::next_frame) (or [`frames`](Self::frames)) after each push, and
+/// call [`finish`](Self::finish) when the input ends. Frames are identical however
+/// the input is split into chunks.
+///
+/// Rules implemented: `event`, `data` (several lines joined with `\n`), `id`
+/// (persistent, ignored when it contains U+0000), `retry` (ASCII digits only; values
+/// that overflow `u64` are ignored), comment lines starting with `:`, a field without
+/// colon (value empty), one optional space after the colon, CR, LF and CRLF line
+/// endings (also when CR and LF arrive in different chunks), a UTF-8 BOM at the very
+/// start, dispatch at a blank line, and no dispatch for an event without `data` lines.
+/// Unknown fields are ignored.
+///
+/// The whole stream must be UTF-8 (comments included): invalid bytes are the
+/// [`SseError::InvalidUtf8`] error. After an error the decoder stops: the error is the
+/// last item [`next_frame`](Self::next_frame) returns and later input is ignored.
+///
+/// ```
+/// use openai_sdk::sse::{SseDecoder, StreamEnd};
+///
+/// let mut decoder = SseDecoder::new();
+/// decoder.push(b"event: greeting\ndata: hello\ndata: wor");
+/// assert!(decoder.next_frame().is_none()); // not complete yet
+/// decoder.push(b"ld\n\ndata: cut off");
+/// let frame = decoder.next_frame().unwrap()?;
+/// assert_eq!(frame.event.as_deref(), Some("greeting"));
+/// assert_eq!(frame.data, "hello\nworld");
+/// assert!(matches!(decoder.finish(), StreamEnd::Incomplete { has_data: true, .. }));
+/// # Ok::<(), openai_sdk::sse::SseError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SseDecoder {
+    /// Bytes of the current line that lacks its line ending so far.
+    line: Vec<u8>,
+    /// Stream offset of `line[0]`.
+    line_start: u64,
+    /// Stream offset of the next byte to be processed.
+    offset: u64,
+    /// The last line ended with a CR at the end of a chunk: a leading LF in the next
+    /// chunk belongs to the same line ending.
+    skip_lf: bool,
+    /// Still at the stream start, deciding whether a BOM is there.
+    at_start: bool,
+    /// How many BOM bytes have been matched so far at the stream start.
+    bom_matched: usize,
+
+    /// Data of the event being built.
+    data: String,
+    /// Whether the event being built has at least one `data` line.
+    has_data: bool,
+    /// `event:` of the event being built.
+    event_type: String,
+    /// `retry:` seen within the event being built.
+    event_retry: Option<u64>,
+    /// Offset of the first field line of the event being built.
+    event_start: Option<u64>,
+
+    /// The last event ID buffer (persists across events).
+    last_event_id: String,
+    /// The latest valid `retry:` value.
+    retry: Option<u64>,
+
+    /// Decoded frames (or the final error) not yet drained.
+    queue: VecDeque<Result<(SseFrame, FramePosition), SseError>>,
+    /// Frames dispatched so far.
+    frames: u64,
+    /// Limit for one line and for one event's data.
+    max_event_size: usize,
+    /// Set after an error or [`finish`](Self::finish): input is ignored.
+    stopped: bool,
+    /// The result of [`finish`](Self::finish), once called.
+    end: Option<StreamEnd>,
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SseDecoder {
+    /// A decoder with the default size limit ([`DEFAULT_MAX_EVENT_SIZE`]).
+    pub fn new() -> Self {
+        Self::with_max_event_size(DEFAULT_MAX_EVENT_SIZE)
+    }
+
+    /// A decoder that accepts lines, and event data, of up to `limit` bytes each.
+    /// Longer input gives [`SseError::EventTooLarge`] and stops the decoder; the
+    /// memory held never grows much beyond the limit.
+    pub fn with_max_event_size(limit: usize) -> Self {
+        SseDecoder {
+            line: Vec::new(),
+            line_start: 0,
+            offset: 0,
+            skip_lf: false,
+            at_start: true,
+            bom_matched: 0,
+            data: String::new(),
+            has_data: false,
+            event_type: String::new(),
+            event_retry: None,
+            event_start: None,
+            last_event_id: String::new(),
+            retry: None,
+            queue: VecDeque::new(),
+            frames: 0,
+            max_event_size: limit,
+            stopped: false,
+            end: None,
+        }
+    }
+
+    /// Feeds the next chunk of the stream. Complete events become available from
+    /// [`next_frame`](Self::next_frame). Ignored after an error or after
+    /// [`finish`](Self::finish).
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.stopped {
+            return;
+        }
+        let input = if self.at_start {
+            self.skip_bom(bytes)
+        } else {
+            bytes
+        };
+        self.feed(input);
+    }
+
+    /// The next decoded frame, or `None` when more input is needed (or the stream is
+    /// over). After an `Err`, only `None` follows.
+    pub fn next_frame(&mut self) -> Option<Result<SseFrame, SseError>> {
+        self.queue
+            .pop_front()
+            .map(|item| item.map(|(frame, _)| frame))
+    }
+
+    /// Like [`next_frame`](Self::next_frame), with the frame's number and offset.
+    pub fn next_frame_with_position(
+        &mut self,
+    ) -> Option<Result<(SseFrame, FramePosition), SseError>> {
+        self.queue.pop_front()
+    }
+
+    /// An iterator that drains the frames available now (it ends when more input is
+    /// needed; it can be created again after the next push).
+    pub fn frames(&mut self) -> Frames<'_> {
+        Frames { decoder: self }
+    }
+
+    /// Marks the end of the input and reports whether an event was cut off.
+    ///
+    /// Frames decoded before remain available from [`next_frame`](Self::next_frame).
+    /// An unfinished event is never dispatched (WHATWG and the reference SDK drop it).
+    /// Later pushes are ignored; calling `finish` again returns the same answer.
+    /// After an error the answer describes the state when the error happened.
+    pub fn finish(&mut self) -> StreamEnd {
+        if let Some(end) = self.end {
+            return end;
+        }
+        if self.at_start && !self.stopped {
+            // Input ended inside what looked like a BOM: those bytes are content.
+            self.at_start = false;
+            let matched = BOM.get(..self.bom_matched).unwrap_or_default();
+            self.feed(matched);
+        }
+        let partial = !self.line.is_empty() && !self.line.starts_with(b":");
+        let end = match (self.event_start, partial) {
+            (None, false) => StreamEnd::Clean,
+            (start, _) => {
+                let offset = start.unwrap_or(self.line_start);
+                let partial_data = partial
+                    && (self.line == b"data" || self.line.starts_with(b"data:"));
+                StreamEnd::Incomplete {
+                    offset,
+                    pending_bytes: self.offset.saturating_sub(offset),
+                    has_data: self.has_data || partial_data,
+                }
+            }
+        };
+        self.end = Some(end);
+        self.stopped = true;
+        end
+    }
+
+    /// The last event ID buffer (for a `Last-Event-ID` header on reconnection);
+    /// `None` when never set or reset by an empty `id:`.
+    pub fn last_event_id(&self) -> Option<&str> {
+        if self.last_event_id.is_empty() {
+            None
+        } else {
+            Some(&self.last_event_id)
+        }
+    }
+
+    /// The latest valid `retry:` value seen, in milliseconds.
+    pub fn retry(&self) -> Option<u64> {
+        self.retry
+    }
+
+    /// How many bytes of the stream have been consumed (BOM included).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// How many frames have been dispatched so far (drained or not).
+    pub fn frames_decoded(&self) -> u64 {
+        self.frames
+    }
+
+    /// Matches a BOM at the stream start, possibly over several pushes, and returns
+    /// the input that follows it.
+    fn skip_bom<'a>(&mut self, mut input: &'a [u8]) -> &'a [u8] {
+        while self.at_start {
+            let Some((&byte, rest)) = input.split_first() else {
+                return input;
+            };
+            if BOM.get(self.bom_matched) == Some(&byte) {
+                self.bom_matched += 1;
+                input = rest;
+                if self.bom_matched == BOM.len() {
+                    self.at_start = false;
+                    self.offset = BOM.len() as u64;
+                }
+            } else {
+                // Not a BOM: the bytes matched so far are ordinary content.
+                self.at_start = false;
+                let matched = BOM.get(..self.bom_matched).unwrap_or_default();
+                self.feed(matched);
+            }
+        }
+        input
+    }
+
+    /// Splits input into lines and handles each complete one.
+    fn feed(&mut self, mut input: &[u8]) {
+        while !input.is_empty() && !self.stopped {
+            if self.skip_lf {
+                self.skip_lf = false;
+                if let Some(rest) = input.strip_prefix(b"\n") {
+                    self.offset += 1;
+                    input = rest;
+                    continue;
+                }
+            }
+            let Some(end) = memchr2(b'\n', b'\r', input) else {
+                // No line ending: keep the tail for the next push.
+                if self.line.is_empty() {
+                    self.line_start = self.offset;
+                }
+                if self.line.len().saturating_add(input.len()) > self.max_event_size {
+                    self.fail_too_large(self.line_start);
+                    return;
+                }
+                self.line.extend_from_slice(input);
+                self.offset += input.len() as u64;
+                return;
+            };
+            let (content, rest) = input.split_at_checked(end).unwrap_or((input, &[]));
+            let terminator_len = match rest {
+                [b'\r', b'\n', ..] => 2,
+                [b'\r'] => {
+                    self.skip_lf = true;
+                    1
+                }
+                _ => 1,
+            };
+            if self.line.is_empty() {
+                self.handle_line(content, self.offset);
+            } else if self.line.len().saturating_add(content.len()) > self.max_event_size {
+                self.fail_too_large(self.line_start);
+                return;
+            } else {
+                let mut line = std::mem::take(&mut self.line);
+                line.extend_from_slice(content);
+                self.handle_line(&line, self.line_start);
+                if line.capacity() <= KEEP_LINE_CAPACITY {
+                    line.clear();
+                    self.line = line;
+                }
+            }
+            self.offset += (end + terminator_len) as u64;
+            input = rest.get(terminator_len..).unwrap_or_default();
+        }
+    }
+
+    /// Interprets one complete line (without its line ending) that starts at `start`.
+    fn handle_line(&mut self, line: &[u8], start: u64) {
+        if line.is_empty() {
+            self.dispatch();
+            return;
+        }
+        if line.len() > self.max_event_size {
+            self.fail_too_large(start);
+            return;
+        }
+        let text = match std::str::from_utf8(line) {
+            Ok(text) => text,
+            Err(err) => {
+                self.fail(SseError::InvalidUtf8 {
+                    offset: start + err.valid_up_to() as u64,
+                });
+                return;
+            }
+        };
+        if text.starts_with(':') {
+            return; // comment
+        }
+        let (name, value) = match text.split_once(':') {
+            Some((name, value)) => (name, value.strip_prefix(' ').unwrap_or(value)),
+            None => (text, ""),
+        };
+        let event_start = *self.event_start.get_or_insert(start);
+        match name {
+            "data" => {
+                let extra = usize::from(self.has_data);
+                if self
+                    .data
+                    .len()
+                    .saturating_add(value.len())
+                    .saturating_add(extra)
+                    > self.max_event_size
+                {
+                    self.fail_too_large(event_start);
+                    return;
+                }
+                if self.has_data {
+                    self.data.push('\n');
+                } else {
+                    self.has_data = true;
+                }
+                self.data.push_str(value);
+            }
+            "event" => {
+                self.event_type.clear();
+                self.event_type.push_str(value);
+            }
+            "id" if !value.contains('\0') => {
+                self.last_event_id.clear();
+                self.last_event_id.push_str(value);
+            }
+            "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                // Digits only; a value too large for u64 is ignored.
+                if let Ok(ms) = value.parse::<u64>() {
+                    self.retry = Some(ms);
+                    self.event_retry = Some(ms);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A blank line: dispatches the event being built if it has data, and resets it.
+    fn dispatch(&mut self) {
+        let start = self.event_start.take();
+        let retry = self.event_retry.take();
+        if !self.has_data {
+            self.event_type.clear();
+            return;
+        }
+        self.has_data = false;
+        let frame = SseFrame {
+            event: if self.event_type.is_empty() {
+                None
+            } else {
+                Some(std::mem::take(&mut self.event_type))
+            },
+            data: std::mem::take(&mut self.data),
+            id: self.last_event_id().map(str::to_owned),
+            retry,
+        };
+        let position = FramePosition {
+            number: self.frames,
+            offset: start.unwrap_or(self.offset),
+        };
+        self.frames += 1;
+        self.queue.push_back(Ok((frame, position)));
+    }
+
+    fn fail_too_large(&mut self, offset: u64) {
+        self.fail(SseError::EventTooLarge {
+            offset,
+            limit: self.max_event_size,
+        });
+    }
+
+    /// Stops decoding and drops everything buffered (used after `[DONE]`).
+    fn halt(&mut self) {
+        self.queue.clear();
+        self.stopped = true;
+        self.line = Vec::new();
+        self.data = String::new();
+    }
+
+    /// Records a fatal error: it is queued after the frames decoded before it, and
+    /// the decoder ignores everything after.
+    fn fail(&mut self, error: SseError) {
+        self.queue.push_back(Err(error));
+        self.stopped = true;
+        self.line = Vec::new();
+        self.data = String::new();
+    }
+}
+
+/// Iterator over the frames an [`SseDecoder`] has ready; see [`SseDecoder::frames`].
+#[derive(Debug)]
+pub struct Frames<'a> {
+    decoder: &'a mut SseDecoder,
+}
+
+impl Iterator for Frames<'_> {
+    type Item = Result<SseFrame, SseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.decoder.next_frame()
+    }
+}
+
+/// An error sent by the server inside an event stream.
+///
+/// Built from a payload `{"error": {...}}` (the fields come from the inner object) or
+/// from the data of an `event: error` without an `error` key (the fields come from the
+/// payload itself, as the Responses and Assistants APIs send them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiErrorPayload {
+    /// The error's `message`; `"An error occurred during streaming"` when it has none
+    /// (the reference SDK's wording). An error that is a bare JSON string, or an
+    /// `event: error` whose data is not JSON, uses that text.
+    pub message: String,
+    /// The error's `type`, when it is a string.
+    pub r#type: Option<String>,
+    /// The error's `code`; a numeric code is given as its decimal text.
+    pub code: Option<String>,
+    /// The error's `param`, when it is a string.
+    pub param: Option<String>,
+    /// The whole data of the event, as parsed JSON (a JSON string holding the text when
+    /// the data of an `event: error` is not JSON). Nothing is lost.
+    pub raw: Value,
+}
+
+impl fmt::Display for ApiErrorPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        let details = [("type", &self.r#type), ("code", &self.code), ("param", &self.param)];
+        let mut first = true;
+        for (name, value) in details {
+            if let Some(value) = value {
+                f.write_str(if first { " (" } else { ", " })?;
+                write!(f, "{name}: {value}")?;
+                first = false;
+            }
+        }
+        if !first {
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+impl ApiErrorPayload {
+    /// Builds the payload from the parsed data of an event. Returns `None` when the
+    /// data is not an error: it has no truthy top-level `error` (Python truthiness:
+    /// `null`, `false`, `0`, `""`, `[]` and `{}` are not errors) and `error_event` is
+    /// false. With `error_event` (the event was `event: error`) it always returns an
+    /// error.
+    pub fn from_json(raw: Value, error_event: bool) -> Option<Self> {
+        let inner = raw.get("error").filter(|error| is_truthy(error));
+        let source = match inner {
+            Some(error) => error,
+            None if error_event => &raw,
+            None => return None,
+        };
+        let field = |name: &str| source.get(name).and_then(Value::as_str).map(str::to_owned);
+        let message = source
+            .get("message")
+            .and_then(Value::as_str)
+            .or_else(|| source.as_str())
+            .filter(|message| !message.is_empty())
+            .unwrap_or(DEFAULT_ERROR_MESSAGE)
+            .to_owned();
+        let code = match source.get("code") {
+            Some(Value::String(code)) => Some(code.clone()),
+            Some(Value::Number(code)) => Some(code.to_string()),
+            _ => None,
+        };
+        let r#type = field("type");
+        let param = field("param");
+        Some(ApiErrorPayload {
+            message,
+            r#type,
+            code,
+            param,
+            raw,
+        })
+    }
+}
+
+/// Python truthiness of a JSON value, as the reference's `if data.get("error")`.
+fn is_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// What an event means under the OpenAI streaming conventions; see [`classify`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpenAiFrame<'a> {
+    /// A payload for the caller to decode: `data` is JSON text (not validated here).
+    Payload {
+        /// The `event:` name (`thread.run.created`, `response.output_text.delta`, ...),
+        /// `None` for chat completion chunks.
+        event: Option<&'a str>,
+        /// The JSON text.
+        data: &'a str,
+    },
+    /// `data: [DONE]`: the stream is over; ignore anything after it.
+    Done,
+    /// The server reported an error.
+    ApiError(ApiErrorPayload),
+    /// The data is empty (or only whitespace), which is not valid JSON; the reference
+    /// SDK raises `JSONDecodeError` here.
+    EmptyData,
+}
+
+/// Finds `"error"` in payloads; built once.
+static ERROR_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"error\""));
+
+/// Classifies one frame under the OpenAI conventions (the reference SDK's rules):
+///
+/// - data starting with `[DONE]` → [`OpenAiFrame::Done`];
+/// - empty or whitespace-only data → [`OpenAiFrame::EmptyData`];
+/// - `event: error`, or a JSON object with a truthy top-level `error` →
+///   [`OpenAiFrame::ApiError`]. `event: error` is always an error, also without an
+///   `error` key or when its data is not JSON (the reference passes such events on);
+/// - anything else → [`OpenAiFrame::Payload`], not parsed.
+///
+/// Cost: the data is parsed only when the event is `event: error` or when the bytes
+/// `"error"` occur in it (one `memmem` scan); an ordinary chunk is never parsed here.
+/// A key spelled with escapes (`"\u0065rror"`) is not detected.
+///
+/// ```
+/// use openai_sdk::sse::{classify, OpenAiFrame, SseFrame};
+///
+/// let frame = SseFrame { data: r#"{"error":{"message":"overloaded","type":"server_error"}}"#.into(), ..Default::default() };
+/// let OpenAiFrame::ApiError(error) = classify(&frame) else { panic!("not an error") };
+/// assert_eq!(error.message, "overloaded");
+/// assert_eq!(error.r#type.as_deref(), Some("server_error"));
+///
+/// let frame = SseFrame { data: r#"{"choices":[]}"#.into(), ..Default::default() };
+/// assert_eq!(classify(&frame), OpenAiFrame::Payload { event: None, data: r#"{"choices":[]}"# });
+/// ```
+pub fn classify(frame: &SseFrame) -> OpenAiFrame<'_> {
+    let data = frame.data.as_str();
+    if data.starts_with("[DONE]") {
+        return OpenAiFrame::Done;
+    }
+    if data.trim_ascii().is_empty() {
+        return OpenAiFrame::EmptyData;
+    }
+    let event = frame.event.as_deref();
+    let error_event = event == Some("error");
+    if error_event || ERROR_KEY.find(data.as_bytes()).is_some() {
+        match serde_json::from_str::<Value>(data) {
+            Ok(value) => {
+                if let Some(error) = ApiErrorPayload::from_json(value, error_event) {
+                    return OpenAiFrame::ApiError(error);
+                }
+            }
+            Err(_) if error_event => {
+                return OpenAiFrame::ApiError(ApiErrorPayload {
+                    message: data.to_owned(),
+                    r#type: None,
+                    code: None,
+                    param: None,
+                    raw: Value::String(data.to_owned()),
+                });
+            }
+            // Not JSON: the caller's decoder reports it.
+            Err(_) => {}
+        }
+    }
+    OpenAiFrame::Payload { event, data }
+}
+
+/// An [`SseDecoder`] with the OpenAI conventions applied (see [`classify`]).
+///
+/// [`next_event`](Self::next_event) yields only payload frames; `frame.data` is the
+/// JSON text to deserialize. `[DONE]` ends the stream (then `None` forever, later
+/// input ignored, [`finish`](Self::finish) reports [`StreamEnd::Clean`]). An API
+/// error or empty data is returned once as [`SseError::Api`] / [`SseError::EmptyData`]
+/// and also ends the stream, as in the reference SDK.
+///
+/// ```
+/// use openai_sdk::sse::{OpenAiDecoder, SseError};
+///
+/// let mut decoder = OpenAiDecoder::new();
+/// decoder.push(b"data: {\"error\":{\"message\":\"rate limited\",\"code\":429}}\n\n");
+/// match decoder.next_event() {
+///     Some(Err(SseError::Api { payload, event_number: 0, .. })) => {
+///         assert_eq!(payload.message, "rate limited");
+///         assert_eq!(payload.code.as_deref(), Some("429"));
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// assert!(decoder.next_event().is_none());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct OpenAiDecoder {
+    sse: SseDecoder,
+    state: OpenAiState,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum OpenAiState {
+    #[default]
+    Streaming,
+    Done,
+    Failed,
+}
+
+impl OpenAiDecoder {
+    /// A decoder with the default limits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Wraps a configured [`SseDecoder`] (e.g. one with another size limit).
+    pub fn with_decoder(sse: SseDecoder) -> Self {
+        OpenAiDecoder {
+            sse,
+            state: OpenAiState::Streaming,
+        }
+    }
+
+    /// Feeds the next chunk of the stream; ignored once the stream is done or failed.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.state == OpenAiState::Streaming {
+            self.sse.push(bytes);
+        }
+    }
+
+    /// The next payload frame, an error, or `None` when more input is needed or the
+    /// stream is over (check [`is_done`](Self::is_done)).
+    pub fn next_event(&mut self) -> Option<Result<SseFrame, SseError>> {
+        if self.state != OpenAiState::Streaming {
+            return None;
+        }
+        let (frame, position) = match self.sse.next_frame_with_position()? {
+            Ok(item) => item,
+            Err(error) => {
+                self.state = OpenAiState::Failed;
+                return Some(Err(error));
+            }
+        };
+        let error = match classify(&frame) {
+            OpenAiFrame::Payload { .. } => return Some(Ok(frame)),
+            OpenAiFrame::Done => {
+                self.state = OpenAiState::Done;
+                // Drop whatever was decoded after [DONE].
+                self.sse.halt();
+                return None;
+            }
+            OpenAiFrame::ApiError(payload) => SseError::Api {
+                event_number: position.number,
+                offset: position.offset,
+                payload: Box::new(payload),
+            },
+            OpenAiFrame::EmptyData => SseError::EmptyData {
+                event_number: position.number,
+                offset: position.offset,
+            },
+        };
+        self.state = OpenAiState::Failed;
+        Some(Err(error))
+    }
+
+    /// An iterator that drains the events available now (see
+    /// [`next_event`](Self::next_event)).
+    pub fn events(&mut self) -> Events<'_> {
+        Events { decoder: self }
+    }
+
+    /// True once `data: [DONE]` has been seen.
+    pub fn is_done(&self) -> bool {
+        self.state == OpenAiState::Done
+    }
+
+    /// Marks the end of the input. [`StreamEnd::Clean`] after `[DONE]`; otherwise as
+    /// [`SseDecoder::finish`] (a stream may also end cleanly without `[DONE]`, as the
+    /// Responses API streams do).
+    pub fn finish(&mut self) -> StreamEnd {
+        if self.state == OpenAiState::Done {
+            StreamEnd::Clean
+        } else {
+            self.sse.finish()
+        }
+    }
+
+    /// The underlying frame decoder (for [`SseDecoder::last_event_id`] and friends).
+    pub fn sse(&self) -> &SseDecoder {
+        &self.sse
+    }
+}
+
+/// Iterator over the events an [`OpenAiDecoder`] has ready; see [`OpenAiDecoder::events`].
+#[derive(Debug)]
+pub struct Events<'a> {
+    decoder: &'a mut OpenAiDecoder,
+}
+
+impl Iterator for Events<'_> {
+    type Item = Result<SseFrame, SseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.decoder.next_event()
+    }
+}
