@@ -359,7 +359,8 @@ impl SseDecoder {
     /// Frames decoded before remain available from [`next_frame`](Self::next_frame).
     /// An unfinished event is never dispatched (WHATWG and the reference SDK drop it).
     /// Later pushes are ignored; calling `finish` again returns the same answer.
-    /// After an error the answer describes the state when the error happened.
+    /// After an error it returns [`StreamEnd::Clean`]: the error, already returned by
+    /// [`next_frame`](Self::next_frame), is how the stream ended.
     pub fn finish(&mut self) -> StreamEnd {
         if let Some(end) = self.end {
             return end;
@@ -603,6 +604,7 @@ impl SseDecoder {
     fn fail(&mut self, error: SseError) {
         self.queue.push_back(Err(error));
         self.stopped = true;
+        self.end = Some(StreamEnd::Clean);
         self.line = Vec::new();
         self.data = String::new();
     }
@@ -860,6 +862,7 @@ impl OpenAiDecoder {
             Ok(item) => item,
             Err(error) => {
                 self.state = OpenAiState::Failed;
+                self.sse.halt();
                 return Some(Err(error));
             }
         };
@@ -882,6 +885,7 @@ impl OpenAiDecoder {
             },
         };
         self.state = OpenAiState::Failed;
+        self.sse.halt();
         Some(Err(error))
     }
 
@@ -896,14 +900,14 @@ impl OpenAiDecoder {
         self.state == OpenAiState::Done
     }
 
-    /// Marks the end of the input. [`StreamEnd::Clean`] after `[DONE]`; otherwise as
-    /// [`SseDecoder::finish`] (a stream may also end cleanly without `[DONE]`, as the
-    /// Responses API streams do).
+    /// Marks the end of the input. [`StreamEnd::Clean`] after `[DONE]` or after an
+    /// error was returned; otherwise as [`SseDecoder::finish`] (a stream may also end
+    /// cleanly without `[DONE]`, as the Responses API streams do).
     pub fn finish(&mut self) -> StreamEnd {
-        if self.state == OpenAiState::Done {
-            StreamEnd::Clean
-        } else {
+        if self.state == OpenAiState::Streaming {
             self.sse.finish()
+        } else {
+            StreamEnd::Clean
         }
     }
 
