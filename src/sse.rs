@@ -39,32 +39,37 @@
 //!
 //! # Performance
 //!
-//! Line ends are found with `memchr`. A line that lies entirely inside one pushed
-//! chunk is parsed straight from that chunk without copying; only the unfinished
-//! tail of a chunk is buffered. Bytes already scanned are never scanned again, so
+//! `push` appends the chunk to one internal buffer (a `memcpy`); `next_frame` parses
+//! lines from it on demand, so each frame is built and handed over right away
+//! whatever the chunk size. Line ends are found with `memchr`; the decoder remembers
+//! how far the unfinished line has been scanned and never scans those bytes again, so
 //! the work is linear in the input length however the input is split (a 10 MB line
-//! pushed one byte at a time is scanned once and validated as UTF-8 once).
+//! pushed one byte at a time is scanned once and validated as UTF-8 once). The parsed
+//! prefix of the buffer is dropped on a later push only when that moves no more bytes
+//! than it drops, so every byte is moved at most once.
 //!
 //! # Memory
 //!
-//! The decoder buffers at most one unfinished line plus the data of the event being
-//! built, plus the frames decoded but not yet drained. A single line, and the data of
-//! a single event, may be up to [`DEFAULT_MAX_EVENT_SIZE`] bytes (64 MiB) by default;
+//! The decoder holds the bytes pushed but not parsed yet, and the data of the event
+//! being built. A single line, and the data of a single event, may be up to
+//! [`DEFAULT_MAX_EVENT_SIZE`] bytes (64 MiB) by default;
 //! [`SseDecoder::with_max_event_size`] changes that. Going over the limit is the
-//! [`SseError::EventTooLarge`] error rather than unbounded growth.
+//! [`SseError::EventTooLarge`] error rather than unbounded growth. The limit is checked
+//! while parsing, so it bounds memory for callers that drain frames after each push
+//! (a caller that pushes a whole body at once holds that body anyway).
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::LazyLock;
 
-use memchr::memchr2;
+use memchr::{memchr, memchr2};
 use memchr::memmem::Finder;
 use serde_json::Value;
 
 /// The UTF-8 byte order mark, skipped when it starts the stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
-/// Above this capacity the line buffer is released after use instead of kept.
+/// Above this capacity the input buffer is shrunk once it has been fully parsed.
 const KEEP_LINE_CAPACITY: usize = 64 * 1024;
 
 /// The message used when an error payload carries no usable `message`
@@ -223,6 +228,11 @@ pub enum SseError {
 /// [`SseError::InvalidUtf8`] error. After an error the decoder stops: the error is the
 /// last item [`next_frame`](Self::next_frame) returns and later input is ignored.
 ///
+/// Decoding is lazy: `push` only appends the bytes to an internal buffer and
+/// `next_frame` parses just enough lines to produce the next frame, so frames are
+/// built and handed over one at a time whatever the chunk size. The buffer keeps
+/// what has not been parsed yet; drain the frames after each push to keep it small.
+///
 /// ```
 /// use openai_sdk::sse::{SseDecoder, StreamEnd};
 ///
@@ -233,25 +243,140 @@ pub enum SseError {
 /// let frame = decoder.next_frame().unwrap()?;
 /// assert_eq!(frame.event.as_deref(), Some("greeting"));
 /// assert_eq!(frame.data, "hello\nworld");
+/// assert!(decoder.next_frame().is_none());
 /// assert!(matches!(decoder.finish(), StreamEnd::Incomplete { has_data: true, .. }));
 /// # Ok::<(), openai_sdk::sse::SseError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct SseDecoder {
-    /// Bytes of the current line that lacks its line ending so far.
-    line: Vec<u8>,
-    /// Stream offset of `line[0]`.
-    line_start: u64,
-    /// Stream offset of the next byte to be processed.
-    offset: u64,
-    /// The last line ended with a CR at the end of a chunk: a leading LF in the next
-    /// chunk belongs to the same line ending.
-    skip_lf: bool,
+    input: Input,
+    event: EventBuilder,
+    /// Items decoded by [`finish`](Self::finish) and not yet drained.
+    queue: VecDeque<Result<(SseFrame, FramePosition), SseError>>,
+    /// Limit for one line and for one event's data.
+    max_event_size: usize,
     /// Still at the stream start, deciding whether a BOM is there.
     at_start: bool,
     /// How many BOM bytes have been matched so far at the stream start.
     bom_matched: usize,
+    /// Set after an error, `[DONE]` (via [`OpenAiDecoder`]) or
+    /// [`finish`](Self::finish): input is ignored.
+    stopped: bool,
+    /// The result of [`finish`](Self::finish), once known.
+    end: Option<StreamEnd>,
+}
 
+/// The bytes pushed and not parsed yet, and the line splitting state.
+#[derive(Debug, Clone, Default)]
+struct Input {
+    buf: Vec<u8>,
+    /// First byte of `buf` not parsed yet (the start of the current line).
+    pos: usize,
+    /// How many bytes from `pos` are known to hold no line ending (never rescanned).
+    scanned: usize,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    /// The last line ended with a CR that was the last byte available: an LF right
+    /// after it belongs to the same line ending.
+    skip_lf: bool,
+}
+
+/// What [`Input::next_line`] found.
+enum NextLine {
+    /// A complete line: `buf[start..end]`, starting at stream offset `offset`.
+    Line {
+        start: usize,
+        end: usize,
+        offset: u64,
+    },
+    /// No complete line yet.
+    NeedMore,
+    /// The unfinished line at this offset is already over the limit.
+    TooLong(u64),
+}
+
+impl Input {
+    /// Appends a chunk, first dropping the parsed prefix when that costs no more than
+    /// the bytes dropped (so every byte is moved at most once overall).
+    fn push(&mut self, bytes: &[u8]) {
+        if self.pos > 0 {
+            let remaining = self.buf.len() - self.pos.min(self.buf.len());
+            if remaining == 0 {
+                self.base += self.buf.len() as u64;
+                self.buf.clear();
+                self.pos = 0;
+                if self.buf.capacity() > KEEP_LINE_CAPACITY {
+                    self.buf.shrink_to(KEEP_LINE_CAPACITY);
+                }
+            } else if self.pos >= remaining {
+                self.base += self.pos as u64;
+                self.buf.drain(..self.pos);
+                self.pos = 0;
+            }
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Stream offset of the first byte not parsed yet.
+    fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// The bytes of the unfinished line.
+    fn pending(&self) -> &[u8] {
+        self.buf.get(self.pos..).unwrap_or_default()
+    }
+
+    /// Finds the next complete line, scanning only bytes not scanned before.
+    fn next_line(&mut self, limit: usize) -> NextLine {
+        if self.skip_lf {
+            match self.buf.get(self.pos) {
+                None => return NextLine::NeedMore,
+                Some(b'\n') => {
+                    self.pos += 1;
+                    self.skip_lf = false;
+                }
+                Some(_) => self.skip_lf = false,
+            }
+        }
+        let from = self.pos + self.scanned;
+        let tail = self.buf.get(from..).unwrap_or_default();
+        // A blank line right after a line ending is common: no search for it.
+        let found = match tail.first() {
+            None => None,
+            Some(b'\n' | b'\r') => Some(0),
+            Some(_) => memchr2(b'\n', b'\r', tail),
+        };
+        let Some(at) = found else {
+            self.scanned += tail.len();
+            if self.scanned > limit {
+                return NextLine::TooLong(self.offset());
+            }
+            return NextLine::NeedMore;
+        };
+        let end = from + at;
+        let terminator_len = match self.buf.get(end..) {
+            Some([b'\r', b'\n', ..]) => 2,
+            Some([b'\r']) => {
+                self.skip_lf = true;
+                1
+            }
+            _ => 1,
+        };
+        let start = self.pos;
+        let offset = self.offset();
+        self.pos = end + terminator_len;
+        self.scanned = 0;
+        if end - start > limit {
+            return NextLine::TooLong(offset);
+        }
+        NextLine::Line { start, end, offset }
+    }
+}
+
+/// The event being built, and the state that persists across events.
+#[derive(Debug, Clone, Default)]
+struct EventBuilder {
     /// Data of the event being built.
     data: String,
     /// Whether the event being built has at least one `data` line.
@@ -261,280 +386,60 @@ pub struct SseDecoder {
     /// `retry:` seen within the event being built.
     event_retry: Option<u64>,
     /// Offset of the first field line of the event being built.
-    event_start: Option<u64>,
-
+    start: Option<u64>,
     /// The last event ID buffer (persists across events).
     last_event_id: String,
     /// The latest valid `retry:` value.
     retry: Option<u64>,
-
-    /// Decoded frames (or the final error) not yet drained.
-    queue: VecDeque<Result<(SseFrame, FramePosition), SseError>>,
     /// Frames dispatched so far.
     frames: u64,
-    /// Limit for one line and for one event's data.
-    max_event_size: usize,
-    /// Set after an error or [`finish`](Self::finish): input is ignored.
-    stopped: bool,
-    /// The result of [`finish`](Self::finish), once called.
-    end: Option<StreamEnd>,
 }
 
-impl Default for SseDecoder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl SseDecoder {
-    /// A decoder with the default size limit ([`DEFAULT_MAX_EVENT_SIZE`]).
-    pub fn new() -> Self {
-        Self::with_max_event_size(DEFAULT_MAX_EVENT_SIZE)
-    }
-
-    /// A decoder that accepts lines, and event data, of up to `limit` bytes each.
-    /// Longer input gives [`SseError::EventTooLarge`] and stops the decoder; the
-    /// memory held never grows much beyond the limit.
-    pub fn with_max_event_size(limit: usize) -> Self {
-        SseDecoder {
-            line: Vec::new(),
-            line_start: 0,
-            offset: 0,
-            skip_lf: false,
-            at_start: true,
-            bom_matched: 0,
-            data: String::new(),
-            has_data: false,
-            event_type: String::new(),
-            event_retry: None,
-            event_start: None,
-            last_event_id: String::new(),
-            retry: None,
-            queue: VecDeque::new(),
-            frames: 0,
-            max_event_size: limit,
-            stopped: false,
-            end: None,
-        }
-    }
-
-    /// Feeds the next chunk of the stream. Complete events become available from
-    /// [`next_frame`](Self::next_frame). Ignored after an error or after
-    /// [`finish`](Self::finish).
-    pub fn push(&mut self, bytes: &[u8]) {
-        if self.stopped {
-            return;
-        }
-        let input = if self.at_start {
-            self.skip_bom(bytes)
-        } else {
-            bytes
-        };
-        self.feed(input);
-    }
-
-    /// The next decoded frame, or `None` when more input is needed (or the stream is
-    /// over). After an `Err`, only `None` follows.
-    pub fn next_frame(&mut self) -> Option<Result<SseFrame, SseError>> {
-        self.queue
-            .pop_front()
-            .map(|item| item.map(|(frame, _)| frame))
-    }
-
-    /// Like [`next_frame`](Self::next_frame), with the frame's number and offset.
-    pub fn next_frame_with_position(
+impl EventBuilder {
+    /// Interprets one complete line (without its line ending) that starts at `offset`;
+    /// returns the frame a blank line dispatches.
+    fn line(
         &mut self,
-    ) -> Option<Result<(SseFrame, FramePosition), SseError>> {
-        self.queue.pop_front()
-    }
-
-    /// An iterator that drains the frames available now (it ends when more input is
-    /// needed; it can be created again after the next push).
-    pub fn frames(&mut self) -> Frames<'_> {
-        Frames { decoder: self }
-    }
-
-    /// Marks the end of the input and reports whether an event was cut off.
-    ///
-    /// Frames decoded before remain available from [`next_frame`](Self::next_frame).
-    /// An unfinished event is never dispatched (WHATWG and the reference SDK drop it).
-    /// Later pushes are ignored; calling `finish` again returns the same answer.
-    /// After an error it returns [`StreamEnd::Clean`]: the error, already returned by
-    /// [`next_frame`](Self::next_frame), is how the stream ended.
-    pub fn finish(&mut self) -> StreamEnd {
-        if let Some(end) = self.end {
-            return end;
-        }
-        if self.at_start && !self.stopped {
-            // Input ended inside what looked like a BOM: those bytes are content.
-            self.at_start = false;
-            let matched = BOM.get(..self.bom_matched).unwrap_or_default();
-            self.feed(matched);
-        }
-        let partial = !self.line.is_empty() && !self.line.starts_with(b":");
-        let end = match (self.event_start, partial) {
-            (None, false) => StreamEnd::Clean,
-            (start, _) => {
-                let offset = start.unwrap_or(self.line_start);
-                let partial_data = partial
-                    && (self.line == b"data" || self.line.starts_with(b"data:"));
-                StreamEnd::Incomplete {
-                    offset,
-                    pending_bytes: self.offset.saturating_sub(offset),
-                    has_data: self.has_data || partial_data,
-                }
-            }
-        };
-        self.end = Some(end);
-        self.stopped = true;
-        end
-    }
-
-    /// The last event ID buffer (for a `Last-Event-ID` header on reconnection);
-    /// `None` when never set or reset by an empty `id:`.
-    pub fn last_event_id(&self) -> Option<&str> {
-        if self.last_event_id.is_empty() {
-            None
-        } else {
-            Some(&self.last_event_id)
-        }
-    }
-
-    /// The latest valid `retry:` value seen, in milliseconds.
-    pub fn retry(&self) -> Option<u64> {
-        self.retry
-    }
-
-    /// How many bytes of the stream have been consumed (BOM included).
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
-    /// How many frames have been dispatched so far (drained or not).
-    pub fn frames_decoded(&self) -> u64 {
-        self.frames
-    }
-
-    /// Matches a BOM at the stream start, possibly over several pushes, and returns
-    /// the input that follows it.
-    fn skip_bom<'a>(&mut self, mut input: &'a [u8]) -> &'a [u8] {
-        while self.at_start {
-            let Some((&byte, rest)) = input.split_first() else {
-                return input;
-            };
-            if BOM.get(self.bom_matched) == Some(&byte) {
-                self.bom_matched += 1;
-                input = rest;
-                if self.bom_matched == BOM.len() {
-                    self.at_start = false;
-                    self.offset = BOM.len() as u64;
-                }
-            } else {
-                // Not a BOM: the bytes matched so far are ordinary content.
-                self.at_start = false;
-                let matched = BOM.get(..self.bom_matched).unwrap_or_default();
-                self.feed(matched);
-            }
-        }
-        input
-    }
-
-    /// Splits input into lines and handles each complete one.
-    fn feed(&mut self, mut input: &[u8]) {
-        while !input.is_empty() && !self.stopped {
-            if self.skip_lf {
-                self.skip_lf = false;
-                if let Some(rest) = input.strip_prefix(b"\n") {
-                    self.offset += 1;
-                    input = rest;
-                    continue;
-                }
-            }
-            let Some(end) = memchr2(b'\n', b'\r', input) else {
-                // No line ending: keep the tail for the next push.
-                if self.line.is_empty() {
-                    self.line_start = self.offset;
-                }
-                if self.line.len().saturating_add(input.len()) > self.max_event_size {
-                    self.fail_too_large(self.line_start);
-                    return;
-                }
-                self.line.extend_from_slice(input);
-                self.offset += input.len() as u64;
-                return;
-            };
-            let (content, rest) = input.split_at_checked(end).unwrap_or((input, &[]));
-            let terminator_len = match rest {
-                [b'\r', b'\n', ..] => 2,
-                [b'\r'] => {
-                    self.skip_lf = true;
-                    1
-                }
-                _ => 1,
-            };
-            if self.line.is_empty() {
-                self.handle_line(content, self.offset);
-            } else if self.line.len().saturating_add(content.len()) > self.max_event_size {
-                self.fail_too_large(self.line_start);
-                return;
-            } else {
-                let mut line = std::mem::take(&mut self.line);
-                line.extend_from_slice(content);
-                self.handle_line(&line, self.line_start);
-                if line.capacity() <= KEEP_LINE_CAPACITY {
-                    line.clear();
-                    self.line = line;
-                }
-            }
-            self.offset += (end + terminator_len) as u64;
-            input = rest.get(terminator_len..).unwrap_or_default();
-        }
-    }
-
-    /// Interprets one complete line (without its line ending) that starts at `start`.
-    fn handle_line(&mut self, line: &[u8], start: u64) {
+        line: &[u8],
+        offset: u64,
+        limit: usize,
+    ) -> Result<Option<(SseFrame, FramePosition)>, SseError> {
         if line.is_empty() {
-            self.dispatch();
-            return;
+            return Ok(self.dispatch(offset));
         }
-        if line.len() > self.max_event_size {
-            self.fail_too_large(start);
-            return;
-        }
-        let text = match std::str::from_utf8(line) {
-            Ok(text) => text,
-            Err(err) => {
-                self.fail(SseError::InvalidUtf8 {
-                    offset: start + err.valid_up_to() as u64,
-                });
-                return;
+        let text = std::str::from_utf8(line).map_err(|err| SseError::InvalidUtf8 {
+            offset: offset + err.valid_up_to() as u64,
+        })?;
+        let (name, value) = if let Some(value) = text.strip_prefix("data:") {
+            // The usual line, without searching for the colon.
+            ("data", value)
+        } else if text.starts_with(':') {
+            return Ok(None); // comment
+        } else {
+            match memchr(b':', text.as_bytes()) {
+                // A colon is ASCII, so both sides are valid UTF-8.
+                Some(colon) => (
+                    text.get(..colon).unwrap_or_default(),
+                    text.get(colon + 1..).unwrap_or_default(),
+                ),
+                None => (text, ""),
             }
         };
-        if text.starts_with(':') {
-            return; // comment
-        }
-        let (name, value) = match text.split_once(':') {
-            Some((name, value)) => (name, value.strip_prefix(' ').unwrap_or(value)),
-            None => (text, ""),
-        };
-        let event_start = *self.event_start.get_or_insert(start);
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        let start = *self.start.get_or_insert(offset);
         match name {
             "data" => {
                 let extra = usize::from(self.has_data);
-                if self
-                    .data
-                    .len()
-                    .saturating_add(value.len())
-                    .saturating_add(extra)
-                    > self.max_event_size
-                {
-                    self.fail_too_large(event_start);
-                    return;
+                let size = self.data.len().saturating_add(value.len()).saturating_add(extra);
+                if size > limit {
+                    return Err(SseError::EventTooLarge { offset: start, limit });
                 }
                 if self.has_data {
                     self.data.push('\n');
                 } else {
                     self.has_data = true;
+                    // Usually the only data line: allocate exactly once.
+                    self.data.reserve_exact(value.len());
                 }
                 self.data.push_str(value);
             }
@@ -555,15 +460,16 @@ impl SseDecoder {
             }
             _ => {}
         }
+        Ok(None)
     }
 
-    /// A blank line: dispatches the event being built if it has data, and resets it.
-    fn dispatch(&mut self) {
-        let start = self.event_start.take();
+    /// A blank line at `offset`: returns the event if it has data, and resets it.
+    fn dispatch(&mut self, offset: u64) -> Option<(SseFrame, FramePosition)> {
+        let start = self.start.take();
         let retry = self.event_retry.take();
         if !self.has_data {
             self.event_type.clear();
-            return;
+            return None;
         }
         self.has_data = false;
         let frame = SseFrame {
@@ -573,40 +479,218 @@ impl SseDecoder {
                 Some(std::mem::take(&mut self.event_type))
             },
             data: std::mem::take(&mut self.data),
-            id: self.last_event_id().map(str::to_owned),
+            id: if self.last_event_id.is_empty() {
+                None
+            } else {
+                Some(self.last_event_id.clone())
+            },
             retry,
         };
         let position = FramePosition {
             number: self.frames,
-            offset: start.unwrap_or(self.offset),
+            offset: start.unwrap_or(offset),
         };
         self.frames += 1;
-        self.queue.push_back(Ok((frame, position)));
+        Some((frame, position))
+    }
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SseDecoder {
+    /// A decoder with the default size limit ([`DEFAULT_MAX_EVENT_SIZE`]).
+    pub fn new() -> Self {
+        Self::with_max_event_size(DEFAULT_MAX_EVENT_SIZE)
     }
 
-    fn fail_too_large(&mut self, offset: u64) {
-        self.fail(SseError::EventTooLarge {
-            offset,
-            limit: self.max_event_size,
-        });
+    /// A decoder that accepts lines, and event data, of up to `limit` bytes each.
+    /// Longer input gives [`SseError::EventTooLarge`] and stops the decoder. The
+    /// limit is checked as frames are drained, so while the caller drains after each
+    /// push the memory held stays within about the limit plus one chunk.
+    pub fn with_max_event_size(limit: usize) -> Self {
+        SseDecoder {
+            input: Input::default(),
+            event: EventBuilder::default(),
+            queue: VecDeque::new(),
+            max_event_size: limit,
+            at_start: true,
+            bom_matched: 0,
+            stopped: false,
+            end: None,
+        }
     }
 
-    /// Stops decoding and drops everything buffered (used after `[DONE]`).
-    fn halt(&mut self) {
+    /// Feeds the next chunk of the stream. Complete events become available from
+    /// [`next_frame`](Self::next_frame). Ignored after an error or after
+    /// [`finish`](Self::finish).
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.stopped {
+            return;
+        }
+        let bytes = if self.at_start {
+            self.skip_bom(bytes)
+        } else {
+            bytes
+        };
+        self.input.push(bytes);
+    }
+
+    /// The next decoded frame, or `None` when more input is needed (or the stream is
+    /// over). After an `Err`, only `None` follows.
+    pub fn next_frame(&mut self) -> Option<Result<SseFrame, SseError>> {
+        self.next_frame_with_position()
+            .map(|item| item.map(|(frame, _)| frame))
+    }
+
+    /// Like [`next_frame`](Self::next_frame), with the frame's number and offset.
+    pub fn next_frame_with_position(
+        &mut self,
+    ) -> Option<Result<(SseFrame, FramePosition), SseError>> {
+        if let Some(item) = self.queue.pop_front() {
+            return Some(item);
+        }
+        self.decode_next()
+    }
+
+    /// An iterator that drains the frames available now (it ends when more input is
+    /// needed; it can be created again after the next push).
+    pub fn frames(&mut self) -> Frames<'_> {
+        Frames { decoder: self }
+    }
+
+    /// Marks the end of the input and reports whether an event was cut off.
+    ///
+    /// Frames not drained yet remain available from [`next_frame`](Self::next_frame).
+    /// An unfinished event is never dispatched (WHATWG and the reference SDK drop it).
+    /// Later pushes are ignored; calling `finish` again returns the same answer.
+    /// When decoding stopped at an error it returns [`StreamEnd::Clean`]: the error,
+    /// returned by [`next_frame`](Self::next_frame), is how the stream ended.
+    pub fn finish(&mut self) -> StreamEnd {
+        if let Some(end) = self.end {
+            return end;
+        }
+        if self.at_start {
+            // Input ended inside what looked like a BOM: those bytes are content.
+            self.at_start = false;
+            let matched = BOM.get(..self.bom_matched).unwrap_or_default();
+            self.input.push(matched);
+        }
+        // Parse everything that is complete; the frames wait in the queue.
+        while let Some(item) = self.decode_next() {
+            self.queue.push_back(item);
+        }
+        if let Some(end) = self.end {
+            return end; // stopped at an error
+        }
+        let pending = self.input.pending();
+        let partial = !pending.is_empty() && !pending.starts_with(b":");
+        let end = match (self.event.start, partial) {
+            (None, false) => StreamEnd::Clean,
+            (start, _) => {
+                let offset = start.unwrap_or_else(|| self.input.offset());
+                let partial_data =
+                    partial && (pending == b"data" || pending.starts_with(b"data:"));
+                let end_offset = self.input.offset() + pending.len() as u64;
+                StreamEnd::Incomplete {
+                    offset,
+                    pending_bytes: end_offset.saturating_sub(offset),
+                    has_data: self.event.has_data || partial_data,
+                }
+            }
+        };
+        self.end = Some(end);
+        self.stopped = true;
+        end
+    }
+
+    /// The last event ID buffer (for a `Last-Event-ID` header on reconnection);
+    /// `None` when never set or reset by an empty `id:`. Like [`retry`](Self::retry),
+    /// it reflects the lines parsed so far, i.e. up to the last frame drained.
+    pub fn last_event_id(&self) -> Option<&str> {
+        if self.event.last_event_id.is_empty() {
+            None
+        } else {
+            Some(&self.event.last_event_id)
+        }
+    }
+
+    /// The latest valid `retry:` value seen, in milliseconds.
+    pub fn retry(&self) -> Option<u64> {
+        self.event.retry
+    }
+
+    /// How many bytes of the stream have been parsed (BOM included).
+    pub fn offset(&self) -> u64 {
+        self.input.offset()
+    }
+
+    /// How many frames have been decoded so far.
+    pub fn frames_decoded(&self) -> u64 {
+        self.event.frames
+    }
+
+    /// Parses lines until a frame is dispatched, an error occurs, or no complete line
+    /// is left.
+    fn decode_next(&mut self) -> Option<Result<(SseFrame, FramePosition), SseError>> {
+        let limit = self.max_event_size;
+        while !self.stopped {
+            let error = match self.input.next_line(limit) {
+                NextLine::NeedMore => return None,
+                NextLine::TooLong(offset) => SseError::EventTooLarge { offset, limit },
+                NextLine::Line { start, end, offset } => {
+                    let line = self.input.buf.get(start..end).unwrap_or_default();
+                    match self.event.line(line, offset, limit) {
+                        Ok(None) => continue,
+                        Ok(Some(frame)) => return Some(Ok(frame)),
+                        Err(error) => error,
+                    }
+                }
+            };
+            self.stop(StreamEnd::Clean);
+            return Some(Err(error));
+        }
+        None
+    }
+
+    /// Matches a BOM at the stream start, possibly over several pushes, and returns
+    /// the input that follows it.
+    fn skip_bom<'a>(&mut self, mut input: &'a [u8]) -> &'a [u8] {
+        while self.at_start {
+            let Some((&byte, rest)) = input.split_first() else {
+                return input;
+            };
+            if BOM.get(self.bom_matched) == Some(&byte) {
+                self.bom_matched += 1;
+                input = rest;
+                if self.bom_matched == BOM.len() {
+                    self.at_start = false;
+                    self.input.base = BOM.len() as u64;
+                }
+            } else {
+                // Not a BOM: the bytes matched so far are ordinary content.
+                self.at_start = false;
+                let matched = BOM.get(..self.bom_matched).unwrap_or_default();
+                self.input.push(matched);
+            }
+        }
+        input
+    }
+
+    /// Stops decoding for good and releases the buffers (after an error, or after
+    /// `[DONE]`); [`finish`](Self::finish) will return `end`.
+    fn stop(&mut self, end: StreamEnd) {
+        self.stopped = true;
+        self.end = Some(end);
         self.queue.clear();
-        self.stopped = true;
-        self.line = Vec::new();
-        self.data = String::new();
-    }
-
-    /// Records a fatal error: it is queued after the frames decoded before it, and
-    /// the decoder ignores everything after.
-    fn fail(&mut self, error: SseError) {
-        self.queue.push_back(Err(error));
-        self.stopped = true;
-        self.end = Some(StreamEnd::Clean);
-        self.line = Vec::new();
-        self.data = String::new();
+        self.input = Input {
+            base: self.input.offset(),
+            ..Input::default()
+        };
+        self.event.data = String::new();
     }
 }
 
@@ -862,7 +946,7 @@ impl OpenAiDecoder {
             Ok(item) => item,
             Err(error) => {
                 self.state = OpenAiState::Failed;
-                self.sse.halt();
+                self.sse.stop(StreamEnd::Clean);
                 return Some(Err(error));
             }
         };
@@ -870,8 +954,8 @@ impl OpenAiDecoder {
             OpenAiFrame::Payload { .. } => return Some(Ok(frame)),
             OpenAiFrame::Done => {
                 self.state = OpenAiState::Done;
-                // Drop whatever was decoded after [DONE].
-                self.sse.halt();
+                // Drop whatever was pushed after [DONE].
+                self.sse.stop(StreamEnd::Clean);
                 return None;
             }
             OpenAiFrame::ApiError(payload) => SseError::Api {
@@ -885,7 +969,7 @@ impl OpenAiDecoder {
             },
         };
         self.state = OpenAiState::Failed;
-        self.sse.halt();
+        self.sse.stop(StreamEnd::Clean);
         Some(Err(error))
     }
 

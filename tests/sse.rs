@@ -195,6 +195,8 @@ fn id_persists_until_replaced_or_reset() {
     assert_eq!(ids, vec![Some("1"), Some("1"), Some("2"), None, None]);
     let mut decoder = SseDecoder::new();
     decoder.push(b"id: abc\ndata: x\n\n");
+    assert_eq!(decoder.last_event_id(), None, "nothing parsed before draining");
+    assert!(decoder.next_frame().is_some());
     assert_eq!(decoder.last_event_id(), Some("abc"));
 }
 
@@ -207,6 +209,7 @@ fn retry_accepts_ascii_digits_only() {
     assert_eq!(retries, vec![Some(1000), None, None, None, None, None]);
     let mut decoder = SseDecoder::new();
     decoder.push(b"retry: 250\n\nretry: x\n\n");
+    assert_eq!(decoder.next_frame(), None, "no data, no frame");
     assert_eq!(decoder.retry(), Some(250));
 }
 
