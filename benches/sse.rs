@@ -10,7 +10,9 @@ use openai_sdk::sse::{OpenAiDecoder, SseDecoder};
 const EVENTS: usize = 4096;
 
 fn chat_stream() -> Vec<u8> {
-    let words = ["Hello", " there", ",", " how", " can", " I", " help", " you", " today", "?"];
+    let words = [
+        "Hello", " there", ",", " how", " can", " I", " help", " you", " today", "?",
+    ];
     let mut out = Vec::new();
     for i in 0..EVENTS {
         let word = words[i % words.len()];

@@ -350,9 +350,7 @@ fn merge_list<D: DeltaValue>(
                 None => return Err(Failure::at_position(FailureKind::MissingIndex, position)),
                 Some(index) => match index_of(index) {
                     Some(index) => index,
-                    None => {
-                        return Err(Failure::at_position(FailureKind::InvalidIndex, position))
-                    }
+                    None => return Err(Failure::at_position(FailureKind::InvalidIndex, position)),
                 },
             },
             other => {

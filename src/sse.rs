@@ -62,8 +62,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::LazyLock;
 
-use memchr::{memchr, memchr2};
 use memchr::memmem::Finder;
+use memchr::{memchr, memchr2};
 use serde_json::Value;
 
 /// The UTF-8 byte order mark, skipped when it starts the stream.
@@ -180,7 +180,9 @@ pub enum SseError {
         limit: usize,
     },
     /// An event has empty data where a JSON payload was expected.
-    #[error("event #{event_number} at byte offset {offset} has empty data; expected a JSON payload")]
+    #[error(
+        "event #{event_number} at byte offset {offset} has empty data; expected a JSON payload"
+    )]
     EmptyData {
         /// Number of the frame (0-based).
         event_number: u64,
@@ -188,7 +190,9 @@ pub enum SseError {
         offset: u64,
     },
     /// The server sent an error inside the stream.
-    #[error("the server sent an error in event #{event_number} at byte offset {offset}: {payload}")]
+    #[error(
+        "the server sent an error in event #{event_number} at byte offset {offset}: {payload}"
+    )]
     Api {
         /// Number of the frame (0-based).
         event_number: u64,
@@ -430,9 +434,16 @@ impl EventBuilder {
         match name {
             "data" => {
                 let extra = usize::from(self.has_data);
-                let size = self.data.len().saturating_add(value.len()).saturating_add(extra);
+                let size = self
+                    .data
+                    .len()
+                    .saturating_add(value.len())
+                    .saturating_add(extra);
                 if size > limit {
-                    return Err(SseError::EventTooLarge { offset: start, limit });
+                    return Err(SseError::EventTooLarge {
+                        offset: start,
+                        limit,
+                    });
                 }
                 if self.has_data {
                     self.data.push('\n');
@@ -592,8 +603,7 @@ impl SseDecoder {
             (None, false) => StreamEnd::Clean,
             (start, _) => {
                 let offset = start.unwrap_or_else(|| self.input.offset());
-                let partial_data =
-                    partial && (pending == b"data" || pending.starts_with(b"data:"));
+                let partial_data = partial && (pending == b"data" || pending.starts_with(b"data:"));
                 let end_offset = self.input.offset() + pending.len() as u64;
                 StreamEnd::Incomplete {
                     offset,
@@ -733,7 +743,11 @@ pub struct ApiErrorPayload {
 impl fmt::Display for ApiErrorPayload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)?;
-        let details = [("type", &self.r#type), ("code", &self.code), ("param", &self.param)];
+        let details = [
+            ("type", &self.r#type),
+            ("code", &self.code),
+            ("param", &self.param),
+        ];
         let mut first = true;
         for (name, value) in details {
             if let Some(value) = value {

@@ -73,13 +73,21 @@ fn conformance_error_non_dict_entry() {
         error.to_string(),
         "list delta entry at $.items[0] is not an object (found string)"
     );
-    assert_eq!(Value::Object(acc), json!({"items": [{"index": 0, "v": "a"}]}));
+    assert_eq!(
+        Value::Object(acc),
+        json!({"items": [{"index": 0, "v": "a"}]})
+    );
 }
 
 #[test]
 fn strings_concatenate() {
     assert_eq!(
-        fold_ok(&[json!({"s": "a"}), json!({"s": "b"}), json!({"s": ""}), json!({"s": "é😀"})]),
+        fold_ok(&[
+            json!({"s": "a"}),
+            json!({"s": "b"}),
+            json!({"s": ""}),
+            json!({"s": "é😀"})
+        ]),
         json!({"s": "abé😀"})
     );
 }
@@ -114,7 +122,10 @@ fn booleans_add_as_integers() {
         json!({"tt": true, "tf": true, "ff": false, "ti": true, "it": 5, "tx": true}),
         json!({"tt": true, "tf": false, "ff": false, "ti": 2, "it": true, "tx": 0.5}),
     ]);
-    assert_eq!(got, json!({"tt": 2, "tf": 1, "ff": 0, "ti": 3, "it": 6, "tx": 1.5}));
+    assert_eq!(
+        got,
+        json!({"tt": 2, "tf": 1, "ff": 0, "ti": 3, "it": 6, "tx": 1.5})
+    );
 }
 
 #[test]
@@ -208,7 +219,10 @@ fn index_and_type_are_replaced() {
         json!({"type": "function", "index": 2, "inner": {"type": "image", "index": 4}})
     );
     // The reference replaces these two keys even with null or another type.
-    let got = fold_ok(&[json!({"type": "function", "index": 1}), json!({"type": null, "index": "x"})]);
+    let got = fold_ok(&[
+        json!({"type": "function", "index": 1}),
+        json!({"type": null, "index": "x"}),
+    ]);
     assert_eq!(got, json!({"type": null, "index": "x"}));
 }
 
@@ -218,7 +232,10 @@ fn null_delta_values_never_overwrite() {
         json!({"s": "a", "n": 1, "o": {"k": "v"}, "l": [1], "b": true}),
         json!({"s": null, "n": null, "o": null, "l": null, "b": null}),
     ]);
-    assert_eq!(got, json!({"s": "a", "n": 1, "o": {"k": "v"}, "l": [1], "b": true}));
+    assert_eq!(
+        got,
+        json!({"s": "a", "n": 1, "o": {"k": "v"}, "l": [1], "b": true})
+    );
 }
 
 #[test]
@@ -241,13 +258,22 @@ fn values_of_another_type_are_ignored() {
         json!({"s": 1, "n": "2", "o": [1], "l": {"k": 1}, "b": "yes"}),
         json!({"s": {"a": 1}, "n": [1], "o": "str", "l": 3, "b": {}}),
     ]);
-    assert_eq!(got, json!({"s": "a", "n": 1, "o": {"k": 1}, "l": ["x"], "b": false}));
+    assert_eq!(
+        got,
+        json!({"s": "a", "n": 1, "o": {"k": 1}, "l": ["x"], "b": false})
+    );
 }
 
 #[test]
 fn new_keys_are_stored_as_they_are() {
-    let got = fold_ok(&[json!({"a": 1}), json!({"b": {"c": [null, {"x": 1}]}, "d": null})]);
-    assert_eq!(got, json!({"a": 1, "b": {"c": [null, {"x": 1}]}, "d": null}));
+    let got = fold_ok(&[
+        json!({"a": 1}),
+        json!({"b": {"c": [null, {"x": 1}]}, "d": null}),
+    ]);
+    assert_eq!(
+        got,
+        json!({"a": 1, "b": {"c": [null, {"x": 1}]}, "d": null})
+    );
 }
 
 #[test]
@@ -335,7 +361,10 @@ fn a_list_with_non_scalar_entries_uses_index_merging() {
     let error = fold(&[json!({"l": [null]}), json!({"l": ["x"]})]).unwrap_err();
     assert!(matches!(error, AccumulateError::NotAnObject { .. }));
     // Non-object accumulated entries are skipped when searching; a new index is appended.
-    let got = fold_ok(&[json!({"l": [null, [1]]}), json!({"l": [{"index": 0, "a": 1}]})]);
+    let got = fold_ok(&[
+        json!({"l": [null, [1]]}),
+        json!({"l": [{"index": 0, "a": 1}]}),
+    ]);
     assert_eq!(got, json!({"l": [null, [1], {"index": 0, "a": 1}]}));
 }
 

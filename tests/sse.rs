@@ -66,7 +66,10 @@ fn cr_lf_and_crlf_line_endings_are_equivalent() {
     let expected = vec!["a\nb".to_owned(), "c".to_owned()];
     assert_eq!(datas(b"data: a\ndata: b\n\ndata: c\n\n"), expected);
     assert_eq!(datas(b"data: a\rdata: b\r\rdata: c\r\r"), expected);
-    assert_eq!(datas(b"data: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n"), expected);
+    assert_eq!(
+        datas(b"data: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n"),
+        expected
+    );
     assert_eq!(datas(b"data: a\rdata: b\r\n\ndata: c\n\r"), expected);
 }
 
@@ -100,7 +103,10 @@ fn bom_at_stream_start_is_skipped() {
     let outcome = decode_chunks([&b"\xEF"[..], b"\xBB", b"\xBFdata: x\n\n"]);
     assert_eq!(outcome.items, vec![Ok(data("x"))]);
     // A BOM is skipped only at the start: a second one belongs to the field name.
-    assert_eq!(datas(b"\xEF\xBB\xBF\xEF\xBB\xBFdata: x\n\ndata: y\n\n"), vec!["y"]);
+    assert_eq!(
+        datas(b"\xEF\xBB\xBF\xEF\xBB\xBFdata: x\n\ndata: y\n\n"),
+        vec!["y"]
+    );
     // BOM only.
     let outcome = decode(b"\xEF\xBB\xBF");
     assert_eq!(outcome.items, vec![]);
@@ -112,7 +118,13 @@ fn bom_offsets_count_the_bom_bytes() {
     let mut decoder = SseDecoder::new();
     decoder.push(b"\xEF\xBB\xBFdata: x\n\n");
     let (_, position) = decoder.next_frame_with_position().unwrap().unwrap();
-    assert_eq!(position, FramePosition { number: 0, offset: 3 });
+    assert_eq!(
+        position,
+        FramePosition {
+            number: 0,
+            offset: 3
+        }
+    );
     assert_eq!(decoder.offset(), 12);
 }
 
@@ -120,7 +132,10 @@ fn bom_offsets_count_the_bom_bytes() {
 fn partial_bom_is_content() {
     // EF BB followed by 'd' is not UTF-8.
     let outcome = decode(b"\xEF\xBBdata: x\n\n");
-    assert_eq!(outcome.items, vec![Err(SseError::InvalidUtf8 { offset: 0 })]);
+    assert_eq!(
+        outcome.items,
+        vec![Err(SseError::InvalidUtf8 { offset: 0 })]
+    );
     assert_eq!(outcome, decode_bytewise(b"\xEF\xBBdata: x\n\n"));
     // A stream that is only a partial BOM ends mid-line.
     let outcome = decode(b"\xEF\xBB");
@@ -170,7 +185,9 @@ fn field_without_colon_has_an_empty_value() {
 
 #[test]
 fn event_type_applies_to_one_event() {
-    let got = frames(b"event: first\ndata: 1\n\ndata: 2\n\nevent:\ndata: 3\n\nevent: a\nevent: b\ndata: 4\n\n");
+    let got = frames(
+        b"event: first\ndata: 1\n\ndata: 2\n\nevent:\ndata: 3\n\nevent: a\nevent: b\ndata: 4\n\n",
+    );
     let events: Vec<Option<&str>> = got.iter().map(|f| f.event.as_deref()).collect();
     assert_eq!(events, vec![Some("first"), None, None, Some("b")]);
     assert_eq!(got[0].event_type(), "first");
@@ -190,12 +207,18 @@ fn event_without_data_is_not_dispatched() {
 
 #[test]
 fn id_persists_until_replaced_or_reset() {
-    let got = frames(b"id: 1\ndata: a\n\ndata: b\n\nid: 2\ndata: c\n\nid\ndata: d\n\nid: x\0y\ndata: e\n\n");
+    let got = frames(
+        b"id: 1\ndata: a\n\ndata: b\n\nid: 2\ndata: c\n\nid\ndata: d\n\nid: x\0y\ndata: e\n\n",
+    );
     let ids: Vec<Option<&str>> = got.iter().map(|f| f.id.as_deref()).collect();
     assert_eq!(ids, vec![Some("1"), Some("1"), Some("2"), None, None]);
     let mut decoder = SseDecoder::new();
     decoder.push(b"id: abc\ndata: x\n\n");
-    assert_eq!(decoder.last_event_id(), None, "nothing parsed before draining");
+    assert_eq!(
+        decoder.last_event_id(),
+        None,
+        "nothing parsed before draining"
+    );
     assert!(decoder.next_frame().is_some());
     assert_eq!(decoder.last_event_id(), Some("abc"));
 }
@@ -275,7 +298,13 @@ fn stream_end_reports_cut_off_events() {
 
     // A partial field name that may become data is not counted as data.
     let outcome = decode(b"dat");
-    assert!(matches!(outcome.end, StreamEnd::Incomplete { has_data: false, .. }));
+    assert!(matches!(
+        outcome.end,
+        StreamEnd::Incomplete {
+            has_data: false,
+            ..
+        }
+    ));
 
     // Comments after the last event, even unterminated, are a clean end.
     let outcome = decode(b"data: a\n\n: bye\n: cut");
@@ -306,8 +335,14 @@ fn frame_positions_count_events_and_bytes() {
     assert_eq!(
         positions,
         vec![
-            FramePosition { number: 0, offset: 5 },
-            FramePosition { number: 1, offset: 14 },
+            FramePosition {
+                number: 0,
+                offset: 5
+            },
+            FramePosition {
+                number: 1,
+                offset: 14
+            },
         ]
     );
 }
@@ -327,13 +362,19 @@ fn invalid_utf8_is_an_error_with_its_offset() {
 fn invalid_utf8_split_across_pushes() {
     // A 3-byte character cut short by the line ending, delivered in pieces.
     let outcome = decode_chunks([&b"data: \xE2"[..], b"\x82", b"\n\n"]);
-    assert_eq!(outcome.items, vec![Err(SseError::InvalidUtf8 { offset: 6 })]);
+    assert_eq!(
+        outcome.items,
+        vec![Err(SseError::InvalidUtf8 { offset: 6 })]
+    );
     // A valid character split across pushes is fine.
     let outcome = decode_chunks([&b"data: \xE2"[..], b"\x82", b"\xAC\n\n"]);
     assert_eq!(outcome.items, vec![Ok(data("€"))]);
     // Invalid bytes in a comment or unknown field are errors too: the stream is UTF-8.
     let outcome = decode_chunks([&b": \xC3"[..], b"(\n"]);
-    assert_eq!(outcome.items, vec![Err(SseError::InvalidUtf8 { offset: 2 })]);
+    assert_eq!(
+        outcome.items,
+        vec![Err(SseError::InvalidUtf8 { offset: 2 })]
+    );
 }
 
 #[test]
@@ -452,7 +493,11 @@ fn openai_chunks<'a>(
 
 fn openai(input: &[u8]) -> (Vec<Result<SseFrame, SseError>>, StreamEnd, bool) {
     let whole = openai_chunks([input]);
-    assert_eq!(whole, openai_chunks(input.chunks(1)), "split-dependent result");
+    assert_eq!(
+        whole,
+        openai_chunks(input.chunks(1)),
+        "split-dependent result"
+    );
     whole
 }
 
@@ -775,10 +820,7 @@ fn stream_text() -> impl Strategy<Value = String> {
 
 /// Splits `input` at the given cut points (taken modulo its length).
 fn split_at_cuts<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
-    let mut points: Vec<usize> = cuts
-        .iter()
-        .map(|cut| cut % (input.len() + 1))
-        .collect();
+    let mut points: Vec<usize> = cuts.iter().map(|cut| cut % (input.len() + 1)).collect();
     points.sort_unstable();
     let mut pieces = Vec::new();
     let mut start = 0;
