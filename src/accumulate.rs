@@ -84,12 +84,10 @@ use serde_json::{Map, Number, Value};
 pub enum AccumulateError {
     /// An entry of a list delta is not an object, while the accumulated list holds
     /// objects (the reference raises `TypeError`).
-    #[error("list delta entry at {path} is not an object (found {found})")]
+    #[error("list delta entry at {path} is not an object")]
     NotAnObject {
         /// JSON path of the entry in the delta, e.g. `$.items[0]`.
         path: String,
-        /// The JSON type found: `string`, `number`, `boolean`, `array` or `null`.
-        found: &'static str,
     },
     /// An entry of a list delta has no `index` key (the reference raises `RuntimeError`).
     #[error("list delta entry at {path} has no `index` key")]
@@ -110,7 +108,7 @@ impl AccumulateError {
     /// The JSON path (into the delta) where the error happened.
     pub fn path(&self) -> &str {
         match self {
-            AccumulateError::NotAnObject { path, .. }
+            AccumulateError::NotAnObject { path }
             | AccumulateError::MissingIndex { path }
             | AccumulateError::InvalidIndex { path } => path,
         }
@@ -236,7 +234,7 @@ struct Failure {
 
 #[derive(Debug)]
 enum FailureKind {
-    NotAnObject(&'static str),
+    NotAnObject,
     MissingIndex,
     InvalidIndex,
 }
@@ -275,7 +273,7 @@ impl Failure {
             }
         }
         match self.kind {
-            FailureKind::NotAnObject(found) => AccumulateError::NotAnObject { path, found },
+            FailureKind::NotAnObject => AccumulateError::NotAnObject { path },
             FailureKind::MissingIndex => AccumulateError::MissingIndex { path },
             FailureKind::InvalidIndex => AccumulateError::InvalidIndex { path },
         }
@@ -353,12 +351,7 @@ fn merge_list<D: DeltaValue>(
                     None => return Err(Failure::at_position(FailureKind::InvalidIndex, position)),
                 },
             },
-            other => {
-                return Err(Failure::at_position(
-                    FailureKind::NotAnObject(type_name(other)),
-                    position,
-                ))
-            }
+            _ => return Err(Failure::at_position(FailureKind::NotAnObject, position)),
         };
         match find_entry(acc, index) {
             Some(target) => {
@@ -406,17 +399,6 @@ fn find_entry(acc: &mut [Value], index: i128) -> Option<&mut Map<String, Value>>
             .position(|entry| entry.is_object() && entry_index(entry) == Some(index))
     })?;
     acc.get_mut(found).and_then(Value::as_object_mut)
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 /// An integer view of a number or boolean, when it is one.

@@ -63,15 +63,14 @@ fn conformance_error_non_dict_entry() {
     assert_eq!(
         error,
         AccumulateError::NotAnObject {
-            path: "$.items[0]".into(),
-            found: "string"
+            path: "$.items[0]".into()
         }
     );
     assert_eq!(error.reference_class(), "TypeError");
     assert_eq!(error.path(), "$.items[0]");
     assert_eq!(
         error.to_string(),
-        "list delta entry at $.items[0] is not an object (found string)"
+        "list delta entry at $.items[0] is not an object"
     );
     assert_eq!(
         Value::Object(acc),
@@ -327,20 +326,19 @@ fn invalid_index_is_an_error() {
 }
 
 #[test]
-fn not_an_object_reports_the_type_found() {
-    for (entry, found) in [
-        (json!(null), "null"),
-        (json!(1), "number"),
-        (json!(true), "boolean"),
-        (json!([]), "array"),
-    ] {
-        let error = fold(&[json!({"l": [{"index": 0}]}), json!({"l": [entry]})]).unwrap_err();
+fn every_non_object_entry_is_rejected() {
+    for entry in [json!(null), json!(1), json!(true), json!([]), json!("s")] {
+        let error = fold(&[
+            json!({"l": [{"index": 0}]}),
+            json!({"l": [{"index": 0}, entry.clone()]}),
+        ])
+        .unwrap_err();
         assert_eq!(
             error,
             AccumulateError::NotAnObject {
-                path: "$.l[0]".into(),
-                found
-            }
+                path: "$.l[1]".into()
+            },
+            "entry {entry}"
         );
     }
 }
