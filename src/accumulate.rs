@@ -69,9 +69,12 @@
 //!
 //! Strings are appended in place (`String::push_str`), amortised O(length of the
 //! delta). A list delta entry is looked up first at the position equal to its `index`,
-//! then at the last entry, and only then by a scan, so the usual streams cost O(1) per
-//! entry. Deciding whether an accumulated list is a "list of scalars" looks at its
-//! entries (it stops at the first non-scalar), like the reference.
+//! then at the last entry, and only then by a scan, so merging a fragment into an
+//! existing entry costs O(1) in the usual streams; an entry with a new `index` costs
+//! one scan to make sure no entry has it yet (lists such as `tool_calls` are short).
+//! Deciding whether an accumulated list is a "list of scalars" looks at its entries
+//! and stops at the first non-scalar, so it is O(1) for lists of objects and
+//! O(length) for lists of scalars, like the reference.
 //! [`accumulate_delta_owned`] moves values out of the delta instead of cloning them.
 
 use std::fmt::Write as _;
