@@ -690,12 +690,19 @@ impl SseDecoder {
         input
     }
 
-    /// Stops decoding for good and releases the buffers (after an error, or after
-    /// `[DONE]`); [`finish`](Self::finish) will return `end`.
+    /// Stops decoding for good and releases the input buffers (after an error, or
+    /// after `[DONE]`); [`finish`](Self::finish) will return `end`. Items already
+    /// queued by `finish` stay queued.
+    /// Stops decoding and drops everything not returned yet (used by
+    /// [`OpenAiDecoder`] once the stream is over).
+    fn discard(&mut self) {
+        self.queue.clear();
+        self.stop(StreamEnd::Clean);
+    }
+
     fn stop(&mut self, end: StreamEnd) {
         self.stopped = true;
         self.end = Some(end);
-        self.queue.clear();
         self.input = Input {
             base: self.input.offset(),
             ..Input::default()
@@ -960,7 +967,7 @@ impl OpenAiDecoder {
             Ok(item) => item,
             Err(error) => {
                 self.state = OpenAiState::Failed;
-                self.sse.stop(StreamEnd::Clean);
+                self.sse.discard();
                 return Some(Err(error));
             }
         };
@@ -969,7 +976,7 @@ impl OpenAiDecoder {
             OpenAiFrame::Done => {
                 self.state = OpenAiState::Done;
                 // Drop whatever was pushed after [DONE].
-                self.sse.stop(StreamEnd::Clean);
+                self.sse.discard();
                 return None;
             }
             OpenAiFrame::ApiError(payload) => SseError::Api {
@@ -983,7 +990,7 @@ impl OpenAiDecoder {
             },
         };
         self.state = OpenAiState::Failed;
-        self.sse.stop(StreamEnd::Clean);
+        self.sse.discard();
         Some(Err(error))
     }
 
@@ -1001,11 +1008,23 @@ impl OpenAiDecoder {
     /// Marks the end of the input. [`StreamEnd::Clean`] after `[DONE]` or after an
     /// error was returned; otherwise as [`SseDecoder::finish`] (a stream may also end
     /// cleanly without `[DONE]`, as the Responses API streams do).
+    ///
+    /// Events not drained yet stay available from [`next_event`](Self::next_event).
+    /// If one of them ends the stream (`[DONE]`, an error), the stream ended there and
+    /// the answer is [`StreamEnd::Clean`] whatever followed.
     pub fn finish(&mut self) -> StreamEnd {
-        if self.state == OpenAiState::Streaming {
-            self.sse.finish()
-        } else {
+        if self.state != OpenAiState::Streaming {
+            return StreamEnd::Clean;
+        }
+        let end = self.sse.finish();
+        let ends_earlier = self.sse.queue.iter().any(|item| match item {
+            Ok((frame, _)) => !matches!(classify(frame), OpenAiFrame::Payload { .. }),
+            Err(_) => true,
+        });
+        if ends_earlier {
             StreamEnd::Clean
+        } else {
+            end
         }
     }
 

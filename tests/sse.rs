@@ -30,6 +30,17 @@ fn decode(input: &[u8]) -> Outcome {
     decode_chunks([input])
 }
 
+/// Pushes everything, calls `finish` first, and drains afterwards.
+fn decode_finish_first(input: &[u8]) -> Outcome {
+    let mut decoder = SseDecoder::new();
+    decoder.push(input);
+    let end = decoder.finish();
+    Outcome {
+        items: decoder.frames().collect(),
+        end,
+    }
+}
+
 /// Decodes with every chunk one byte long.
 fn decode_bytewise(input: &[u8]) -> Outcome {
     decode_chunks(input.chunks(1))
@@ -511,6 +522,26 @@ fn done_ends_the_stream_and_everything_after_is_ignored() {
 }
 
 #[test]
+fn finish_before_draining_still_honours_done() {
+    let mut decoder = OpenAiDecoder::new();
+    decoder.push(b"data: {\"a\":1}\n\ndata: [DONE]\n\ndata: cut off");
+    assert_eq!(decoder.finish(), StreamEnd::Clean);
+    assert_eq!(decoder.next_event(), Some(Ok(data("{\"a\":1}"))));
+    assert_eq!(decoder.next_event(), None);
+    assert!(decoder.is_done());
+
+    // Without [DONE] the cut-off event is reported.
+    let mut decoder = OpenAiDecoder::new();
+    decoder.push(b"data: {\"a\":1}\n\ndata: cut off");
+    assert!(matches!(
+        decoder.finish(),
+        StreamEnd::Incomplete { has_data: true, .. }
+    ));
+    assert_eq!(decoder.next_event(), Some(Ok(data("{\"a\":1}"))));
+    assert_eq!(decoder.next_event(), None);
+}
+
+#[test]
 fn done_is_matched_as_a_prefix_like_the_reference() {
     let frame = data("[DONE] trailing");
     assert_eq!(classify(&frame), OpenAiFrame::Done);
@@ -799,6 +830,8 @@ fn stream_text() -> impl Strategy<Value = String> {
         Just("\0"),
         Just("7"),
         Just("{\"error\":{}}"),
+        Just("{\"error\":{\"message\":\"m\"}}"),
+        Just("{\"x\":1}"),
         Just("[DONE]"),
         Just("\r"),
         Just("\n"),
@@ -844,6 +877,14 @@ proptest! {
         let whole = decode(input);
         let pieces = decode_chunks(split_at_cuts(input, &cuts));
         prop_assert_eq!(&pieces, &whole);
+        prop_assert_eq!(&decode_finish_first(input), &whole);
+        let whole_openai = openai_chunks([input]);
+        prop_assert_eq!(&openai_chunks(split_at_cuts(input, &cuts)), &whole_openai);
+        let mut decoder = OpenAiDecoder::new();
+        decoder.push(input);
+        let end = decoder.finish();
+        let items: Vec<_> = decoder.events().collect();
+        prop_assert_eq!((items, end, decoder.is_done()), whole_openai);
         let frames: Vec<SseFrame> = whole.items.into_iter().map(|item| item.unwrap()).collect();
         prop_assert_eq!(frames, model_decode(&text));
     }
@@ -866,7 +907,13 @@ proptest! {
         let whole = decode(&input);
         prop_assert_eq!(&decode_chunks(split_at_cuts(&input, &cuts)), &whole);
         prop_assert_eq!(&decode_bytewise(&input), &whole);
+        prop_assert_eq!(&decode_finish_first(&input), &whole);
         let whole_openai = openai_chunks([input.as_slice()]);
-        prop_assert_eq!(openai_chunks(split_at_cuts(&input, &cuts)), whole_openai);
+        prop_assert_eq!(&openai_chunks(split_at_cuts(&input, &cuts)), &whole_openai);
+        let mut decoder = OpenAiDecoder::new();
+        decoder.push(&input);
+        let end = decoder.finish();
+        let items: Vec<_> = decoder.events().collect();
+        prop_assert_eq!((items, end, decoder.is_done()), whole_openai);
     }
 }
