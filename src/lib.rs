@@ -29,11 +29,13 @@
 
 #![warn(missing_docs)]
 
+pub mod accumulate;
 pub mod client;
 mod codegen_support;
 pub mod error;
 pub mod multipart;
 pub mod operations;
+pub mod sse;
 
 /// The client and types generated from `openapi/` by `cargo xtask gen`.
 ///
