@@ -1,1 +1,4 @@
 //! openai-sdk: a Rust SDK for the OpenAI API.
+
+#[cfg(feature = "testing")]
+pub mod testing;
