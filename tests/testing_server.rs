@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use openai_sdk::testing::{
     Chunking, DisconnectPhase, Exhausted, Fault, Gate, Method, RecordedExchange, RecordingProxy,
     Reply, ScriptedServer, SseEvent,
@@ -146,6 +146,11 @@ async fn gated_sse_pieces_arrive_one_at_a_time() {
             assert!(received.len() <= end, "received bytes of a piece the gate still holds");
         }
         assert_eq!(&received[offset..end], &body[offset..end]);
+        // The server has sent exactly the released pieces, and the client has nothing more.
+        assert_eq!(server.stats().body_bytes_sent, end);
+        if end < body.len() {
+            assert!(stream.next().now_or_never().is_none(), "a held piece reached the client");
+        }
         offset = end;
     }
     gate.release(1);
@@ -737,4 +742,78 @@ async fn recording_proxy_reports_an_unreachable_upstream() {
     assert!(body["error"]["message"].as_str().unwrap().contains("could not reach"));
     assert!(proxy.exchanges().is_empty());
     assert!(RecordingProxy::start("not a url", dir.path()).await.is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn delays_and_stalls_follow_the_paused_clock() {
+    // Server and client share this runtime, so the server's sleeps run on the virtual clock:
+    // the test observes them as virtual time passing, never as wall-clock time.
+    let server = ScriptedServer::start().await;
+    let reply = sample_sse();
+    let body = reply.body_bytes().clone();
+    server.post("/v1/headers").respond(reply.clone().delay_headers(Duration::from_secs(30)));
+    server.post("/v1/pieces").respond(
+        reply
+            .clone()
+            .chunking(Chunking::Events)
+            .chunk_delay(Duration::from_secs(5)),
+    );
+    server.post("/v1/stall").respond(
+        reply.fault(Fault::StallAfter { bytes: 10, duration: Duration::from_secs(60) }),
+    );
+
+    let start = tokio::time::Instant::now();
+    let response = client().post(server.url("/v1/headers")).send().await.unwrap();
+    assert!(start.elapsed() >= Duration::from_secs(30));
+    assert_eq!(response.bytes().await.unwrap(), body);
+
+    let start = tokio::time::Instant::now();
+    let response = client().post(server.url("/v1/pieces")).send().await.unwrap();
+    let (items, error) = read_items(response).await;
+    assert!(error.is_none());
+    assert_eq!(concat(&items), body);
+    // Four events, three gaps between them.
+    assert!(start.elapsed() >= Duration::from_secs(15));
+
+    let start = tokio::time::Instant::now();
+    let mut response = client().post(server.url("/v1/stall")).send().await.unwrap();
+    let mut received = response.chunk().await.unwrap().unwrap().to_vec();
+    while received.len() < 10 {
+        received.extend_from_slice(&response.chunk().await.unwrap().unwrap());
+    }
+    assert_eq!(received, &body[..10]);
+    let before_stall = start.elapsed();
+    assert!(before_stall < Duration::from_secs(60));
+    while let Some(piece) = response.chunk().await.unwrap() {
+        received.extend_from_slice(&piece);
+    }
+    assert_eq!(received, body);
+    assert!(start.elapsed() >= Duration::from_secs(60));
+}
+
+#[tokio::test]
+async fn connections_are_counted_and_reused() {
+    let server = ScriptedServer::start().await;
+    server.get("/v1/models").respond(Reply::json(200, json!({"data": []})));
+    let keep_alive = client();
+    for _ in 0..3 {
+        let response = keep_alive.get(server.url("/v1/models")).send().await.unwrap();
+        response.bytes().await.unwrap();
+    }
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(requests.iter().all(|r| r.connection_id == requests[0].connection_id));
+    assert_eq!(requests.iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(server.stats().connections_opened, 1);
+
+    // A second client opens a second connection; dropping both clients closes both.
+    let other = client();
+    other.get(server.url("/v1/models")).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(server.stats().connections_opened, 2);
+    assert_ne!(server.requests()[3].connection_id, requests[0].connection_id);
+    drop(keep_alive);
+    drop(other);
+    assert!(server.wait_for_connections_closed(2, WAIT).await);
+    let stats = server.stats();
+    assert_eq!((stats.requests, stats.disconnects), (4, 0));
 }

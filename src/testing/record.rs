@@ -136,6 +136,9 @@ pub struct ServerStats {
     pub requests: usize,
     /// Responses the client abandoned: see [`Disconnect`].
     pub disconnects: usize,
+    /// Response body bytes handed to connections, over all responses (counted as each piece
+    /// is sent, so a test can see how far a gated or stalled body has got).
+    pub body_bytes_sent: usize,
 }
 
 /// Where a response was when the client went away.

@@ -469,10 +469,12 @@ impl Reply {
 /// ```
 /// use openai_sdk::testing::Chunking;
 /// let body = b"data: 1\n\ndata: 22\n\n";
-/// assert_eq!(Chunking::Whole.sizes(body), vec![20]);
-/// assert_eq!(Chunking::Fixed(8).sizes(body), vec![8, 8, 4]);
-/// assert_eq!(Chunking::Explicit(vec![1, 2]).sizes(body), vec![1, 2, 17]);
-/// assert_eq!(Chunking::Events.sizes(body), vec![9, 11]);
+/// assert_eq!(body.len(), 19);
+/// assert_eq!(Chunking::Whole.sizes(body), vec![19]);
+/// assert_eq!(Chunking::Fixed(8).sizes(body), vec![8, 8, 3]);
+/// assert_eq!(Chunking::Explicit(vec![1, 0, 2]).sizes(body), vec![1, 2, 16]);
+/// assert_eq!(Chunking::Events.sizes(body), vec![9, 10]);
+/// assert_eq!(Chunking::Events.sizes(b"data: a\r\n\r\ndata: b"), vec![11, 7]);
 /// let random = Chunking::Random { seed: 7, min: 1, max: 5 };
 /// assert_eq!(random.sizes(body), random.sizes(body)); // same seed, same cuts
 /// ```
@@ -519,7 +521,7 @@ impl Chunking {
             Chunking::Whole | Chunking::Fixed(0) => vec![len],
             Chunking::Fixed(n) => {
                 let mut sizes = vec![*n; len / n];
-                if len % n != 0 {
+                if !len.is_multiple_of(*n) {
                     sizes.push(len % n);
                 }
                 sizes

@@ -904,24 +904,27 @@ async fn handle(
     // Bodies that hyper never sends (HEAD, 1xx, 204, 304) must not look abandoned.
     let body_watch = (method != Method::HEAD && !matches!(reply.status, 100..=199 | 204 | 304))
         .then_some(BodyWatch {
-            shared,
             connection_id,
             method,
             path,
         });
-    match build_response(&reply, body_watch.clone()) {
+    match build_response(&reply, &shared, body_watch.clone()) {
         Ok(response) => Ok(response),
         Err(problem) => {
             let fallback = Reply::script_error(problem);
-            build_response(&fallback, body_watch).map_err(BoxError::from)
+            build_response(&fallback, &shared, body_watch).map_err(BoxError::from)
         }
     }
 }
 
-fn build_response(reply: &Reply, watch: Option<BodyWatch>) -> Result<Response<ScriptBody>, String> {
+fn build_response(
+    reply: &Reply,
+    shared: &Arc<Shared>,
+    watch: Option<BodyWatch>,
+) -> Result<Response<ScriptBody>, String> {
     let status = StatusCode::from_u16(reply.status)
         .map_err(|_| format!("the scripted status {} is not a valid HTTP status", reply.status))?;
-    let mut response = Response::new(ScriptBody::new(reply, watch));
+    let mut response = Response::new(ScriptBody::new(reply, Arc::clone(shared), watch));
     *response.status_mut() = status;
     for (name, value) in &reply.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
@@ -936,7 +939,6 @@ fn build_response(reply: &Reply, watch: Option<BodyWatch>) -> Result<Response<Sc
 /// Who to tell if the client abandons the body.
 #[derive(Clone)]
 struct BodyWatch {
-    shared: Arc<Shared>,
     connection_id: u64,
     method: Method,
     path: String,
@@ -959,11 +961,12 @@ pub(crate) struct ScriptBody {
     exact_len: Option<u64>,
     sent: usize,
     faulted: bool,
+    shared: Arc<Shared>,
     watch: Option<BodyWatch>,
 }
 
 impl ScriptBody {
-    fn new(reply: &Reply, watch: Option<BodyWatch>) -> ScriptBody {
+    fn new(reply: &Reply, shared: Arc<Shared>, watch: Option<BodyWatch>) -> ScriptBody {
         let exact_len = reply
             .content_length
             .unwrap_or_else(|| reply.is_plain())
@@ -974,6 +977,7 @@ impl ScriptBody {
             exact_len,
             sent: 0,
             faulted: false,
+            shared,
             watch,
         }
     }
@@ -1094,6 +1098,8 @@ impl Body for ScriptBody {
                 Step::Hang => self.waiting = Some(Box::pin(std::future::pending())),
                 Step::Data(data) => {
                     self.sent += data.len();
+                    self.shared
+                        .update(|state| state.stats.body_bytes_sent += data.len());
                     return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
                 Step::Fail => {
@@ -1125,7 +1131,7 @@ impl Drop for ScriptBody {
             return;
         }
         if let Some(watch) = self.watch.take() {
-            watch.shared.record_disconnect(
+            self.shared.record_disconnect(
                 watch.connection_id,
                 watch.method,
                 watch.path,
