@@ -25,7 +25,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("openai-sdk-testing-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("openai-sdk-testing-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
@@ -71,9 +72,15 @@ fn concat(items: &[Bytes]) -> Vec<u8> {
 
 fn sample_sse() -> Reply {
     Reply::sse_events([
-        SseEvent::from(json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": {"role": "assistant"}}]})),
-        SseEvent::from(json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": {"content": "Hel"}}]})),
-        SseEvent::from(json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": {"content": "lo"}}]})),
+        SseEvent::from(
+            json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": {"role": "assistant"}}]}),
+        ),
+        SseEvent::from(
+            json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": {"content": "Hel"}}]}),
+        ),
+        SseEvent::from(
+            json!({"id": "chatcmpl-1", "choices": [{"index": 0, "delta": {"content": "lo"}}]}),
+        ),
         SseEvent::done(),
     ])
 }
@@ -81,9 +88,13 @@ fn sample_sse() -> Reply {
 #[tokio::test]
 async fn json_reply_and_request_recording() {
     let server = ScriptedServer::start().await;
-    let route = server
-        .post("/v1/chat/completions")
-        .respond(Reply::json(200, json!({"id": "chatcmpl-1", "object": "chat.completion"})).header("x-request-id", "req_1"));
+    let route = server.post("/v1/chat/completions").respond(
+        Reply::json(
+            200,
+            json!({"id": "chatcmpl-1", "object": "chat.completion"}),
+        )
+        .header("x-request-id", "req_1"),
+    );
 
     let response = client()
         .post(format!("{}/chat/completions?debug=1", server.base_url()))
@@ -97,7 +108,10 @@ async fn json_reply_and_request_recording() {
     assert_eq!(response.headers()["x-request-id"], "req_1");
     assert!(response.headers().get("transfer-encoding").is_none());
     let expected = br#"{"id":"chatcmpl-1","object":"chat.completion"}"#;
-    assert_eq!(response.headers()["content-length"], expected.len().to_string().as_str());
+    assert_eq!(
+        response.headers()["content-length"],
+        expected.len().to_string().as_str()
+    );
     assert_eq!(response.bytes().await.unwrap(), &expected[..]);
 
     assert_eq!(route.calls(), 1);
@@ -126,7 +140,11 @@ async fn gated_sse_pieces_arrive_one_at_a_time() {
     assert_eq!(pieces.len(), 4);
     server.post("/v1/chat/completions").respond(reply);
 
-    let response = client().post(server.url("/v1/chat/completions")).send().await.unwrap();
+    let response = client()
+        .post(server.url("/v1/chat/completions"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     assert_eq!(response.headers()["transfer-encoding"], "chunked");
@@ -143,13 +161,19 @@ async fn gated_sse_pieces_arrive_one_at_a_time() {
             let item = stream.next().await.expect("body ended early").unwrap();
             received.extend_from_slice(&item);
             // Nothing beyond the released piece can have been sent.
-            assert!(received.len() <= end, "received bytes of a piece the gate still holds");
+            assert!(
+                received.len() <= end,
+                "received bytes of a piece the gate still holds"
+            );
         }
         assert_eq!(&received[offset..end], &body[offset..end]);
         // The server has sent exactly the released pieces, and the client has nothing more.
         assert_eq!(server.stats().body_bytes_sent, end);
         if end < body.len() {
-            assert!(stream.next().now_or_never().is_none(), "a held piece reached the client");
+            assert!(
+                stream.next().now_or_never().is_none(),
+                "a held piece reached the client"
+            );
         }
         offset = end;
     }
@@ -170,33 +194,60 @@ async fn delayed_pieces_reach_the_client_as_separate_items() {
     assert!(planned.len() > 4);
     server.post("/v1/chat/completions").respond(reply);
 
-    let response = client().post(server.url("/v1/chat/completions")).send().await.unwrap();
+    let response = client()
+        .post(server.url("/v1/chat/completions"))
+        .send()
+        .await
+        .unwrap();
     let (items, error) = read_items(response).await;
     assert!(error.is_none());
     assert_eq!(concat(&items), body);
     // Every planned piece is its own HTTP chunk: items never straddle two pieces.
-    assert!(items.len() >= planned.len(), "{} items for {} pieces", items.len(), planned.len());
+    assert!(
+        items.len() >= planned.len(),
+        "{} items for {} pieces",
+        items.len(),
+        planned.len()
+    );
     let seen = boundaries(items.iter().map(Bytes::len));
     assert!(boundaries(planned).is_subset(&seen));
 }
 
 #[tokio::test]
 async fn random_chunking_is_reproducible() {
-    let chunking = Chunking::Random { seed: 42, min: 1, max: 24 };
+    let chunking = Chunking::Random {
+        seed: 42,
+        min: 1,
+        max: 24,
+    };
     let body = sample_sse().body_bytes().clone();
     let planned = chunking.sizes(&body);
     assert_eq!(planned, chunking.sizes(&body));
     assert_eq!(planned.iter().sum::<usize>(), body.len());
     assert!(planned.iter().all(|&s| (1..=24).contains(&s)));
-    assert_ne!(planned, Chunking::Random { seed: 43, min: 1, max: 24 }.sizes(&body));
+    assert_ne!(
+        planned,
+        Chunking::Random {
+            seed: 43,
+            min: 1,
+            max: 24
+        }
+        .sizes(&body)
+    );
 
     let server = ScriptedServer::start().await;
-    server
-        .post("/v1/chat/completions")
-        .respond(sample_sse().chunking(chunking).chunk_delay(Duration::from_millis(1)));
+    server.post("/v1/chat/completions").respond(
+        sample_sse()
+            .chunking(chunking)
+            .chunk_delay(Duration::from_millis(1)),
+    );
     let mut bodies = Vec::new();
     for _ in 0..2 {
-        let response = client().post(server.url("/v1/chat/completions")).send().await.unwrap();
+        let response = client()
+            .post(server.url("/v1/chat/completions"))
+            .send()
+            .await
+            .unwrap();
         let (items, error) = read_items(response).await;
         assert!(error.is_none());
         let seen = boundaries(items.iter().map(Bytes::len));
@@ -213,7 +264,10 @@ async fn sequence_500_then_200_then_exhausted() {
     let route = server
         .post("/v1/responses")
         .respond(Reply::openai_error(500, "server_error", "boom"))
-        .respond(Reply::json(200, json!({"id": "resp_1", "status": "completed"})))
+        .respond(Reply::json(
+            200,
+            json!({"id": "resp_1", "status": "completed"}),
+        ))
         .when_exhausted(Exhausted::Error);
     let url = server.url("/v1/responses");
 
@@ -224,7 +278,10 @@ async fn sequence_500_then_200_then_exhausted() {
 
     let second = client().post(&url).send().await.unwrap();
     assert_eq!(second.status(), 200);
-    assert_eq!(second.json::<serde_json::Value>().await.unwrap()["id"], "resp_1");
+    assert_eq!(
+        second.json::<serde_json::Value>().await.unwrap()["id"],
+        "resp_1"
+    );
 
     let third = client().post(&url).send().await.unwrap();
     assert_eq!(third.status(), 500);
@@ -258,10 +315,16 @@ async fn sequence_500_then_200_then_exhausted() {
 #[tokio::test]
 async fn rate_limit_with_retry_after() {
     let server = ScriptedServer::start().await;
-    server
-        .post("/v1/embeddings")
-        .respond(Reply::status(429).header("retry-after", "2").header("x-ratelimit-remaining-requests", "0"));
-    let response = client().post(server.url("/v1/embeddings")).send().await.unwrap();
+    server.post("/v1/embeddings").respond(
+        Reply::status(429)
+            .header("retry-after", "2")
+            .header("x-ratelimit-remaining-requests", "0"),
+    );
+    let response = client()
+        .post(server.url("/v1/embeddings"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "2");
     assert_eq!(response.headers()["x-ratelimit-remaining-requests"], "0");
@@ -282,15 +345,26 @@ async fn drop_after_cuts_the_body_with_a_client_error() {
         .respond(reply.content_length(true).fault(Fault::DropAfter(cut)));
 
     // Chunked: the terminating chunk never comes.
-    let response = client().post(server.url("/v1/chat/completions")).send().await.unwrap();
+    let response = client()
+        .post(server.url("/v1/chat/completions"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let (items, error) = read_items(response).await;
     assert_eq!(concat(&items), &body[..cut]);
     assert!(error.is_some(), "the client must see the body fail");
 
     // Fixed length: fewer bytes than announced.
-    let response = client().post(server.url("/v1/completions")).send().await.unwrap();
-    assert_eq!(response.headers()["content-length"], body.len().to_string().as_str());
+    let response = client()
+        .post(server.url("/v1/completions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-length"],
+        body.len().to_string().as_str()
+    );
     let (items, error) = read_items(response).await;
     assert_eq!(concat(&items), &body[..cut]);
     assert!(error.is_some(), "the client must see the body fail");
@@ -305,12 +379,15 @@ async fn stall_delays_but_completes_and_hang_keeps_the_body_open() {
     let server = ScriptedServer::start().await;
     let reply = sample_sse();
     let body = reply.body_bytes().clone();
-    server.post("/v1/stall").respond(
-        reply
-            .clone()
-            .fault(Fault::StallAfter { bytes: 20, duration: Duration::from_millis(30) }),
-    );
-    server.post("/v1/hang").respond(reply.fault(Fault::HangAfter(20)));
+    server
+        .post("/v1/stall")
+        .respond(reply.clone().fault(Fault::StallAfter {
+            bytes: 20,
+            duration: Duration::from_millis(30),
+        }));
+    server
+        .post("/v1/hang")
+        .respond(reply.fault(Fault::HangAfter(20)));
 
     let response = client().post(server.url("/v1/stall")).send().await.unwrap();
     let (items, error) = read_items(response).await;
@@ -340,7 +417,11 @@ async fn dropping_a_response_mid_stream_is_seen_by_the_server() {
     let first_len = Chunking::Events.sizes(reply.body_bytes())[0];
     server.post("/v1/chat/completions").respond(reply);
 
-    let mut response = client().post(server.url("/v1/chat/completions")).send().await.unwrap();
+    let mut response = client()
+        .post(server.url("/v1/chat/completions"))
+        .send()
+        .await
+        .unwrap();
     gate.release(1);
     let mut received = 0;
     while received < first_len {
@@ -355,10 +436,22 @@ async fn dropping_a_response_mid_stream_is_seen_by_the_server() {
     assert_eq!(disconnects.len(), 1);
     assert_eq!(disconnects[0].method, Method::POST);
     assert_eq!(disconnects[0].path, "/v1/chat/completions");
-    assert_eq!(disconnects[0].phase, DisconnectPhase::MidBody { bytes_sent: first_len });
+    assert_eq!(
+        disconnects[0].phase,
+        DisconnectPhase::MidBody {
+            bytes_sent: first_len
+        }
+    );
     assert!(server.wait_for_connections_closed(1, WAIT).await);
     let stats = server.stats();
-    assert_eq!((stats.connections_opened, stats.connections_closed, stats.disconnects), (1, 1, 1));
+    assert_eq!(
+        (
+            stats.connections_opened,
+            stats.connections_closed,
+            stats.disconnects
+        ),
+        (1, 1, 1)
+    );
 }
 
 #[tokio::test]
@@ -371,7 +464,10 @@ async fn abandoning_a_request_before_the_headers_is_seen_by_the_server() {
     request.abort();
     assert!(request.await.unwrap_err().is_cancelled());
     assert!(server.wait_for_disconnect(WAIT).await);
-    assert_eq!(server.disconnects()[0].phase, DisconnectPhase::BeforeHeaders);
+    assert_eq!(
+        server.disconnects()[0].phase,
+        DisconnectPhase::BeforeHeaders
+    );
 }
 
 #[tokio::test]
@@ -381,8 +477,16 @@ async fn close_before_headers_is_a_connection_error() {
         .post("/v1/files")
         .respond(Reply::close_connection())
         .respond(Reply::json(200, json!({"id": "file-1"})));
-    let error = client().post(server.url("/v1/files")).body("x").send().await.unwrap_err();
-    assert!(error.status().is_none(), "no HTTP status may arrive: {error}");
+    let error = client()
+        .post(server.url("/v1/files"))
+        .body("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        error.status().is_none(),
+        "no HTTP status may arrive: {error}"
+    );
     let ok = client().post(server.url("/v1/files")).send().await.unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(server.request_count_to("/v1/files"), 2);
@@ -393,7 +497,12 @@ async fn close_before_headers_is_a_connection_error() {
 async fn unmatched_routes_get_an_openai_shaped_404_and_are_recorded() {
     let server = ScriptedServer::start().await;
     server.get("/v1/models").respond(Reply::status(200));
-    let response = client().post(server.url("/v1/x")).body("{}").send().await.unwrap();
+    let response = client()
+        .post(server.url("/v1/x"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["message"], "no scripted route for POST /v1/x");
@@ -402,7 +511,11 @@ async fn unmatched_routes_get_an_openai_shaped_404_and_are_recorded() {
     assert_eq!(body["error"]["scripted_routes"], json!(["GET /v1/models"]));
 
     // A route for another method does not match either.
-    let response = client().post(server.url("/v1/models")).send().await.unwrap();
+    let response = client()
+        .post(server.url("/v1/models"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
 
     let requests = server.requests();
@@ -416,33 +529,58 @@ async fn unmatched_routes_get_an_openai_shaped_404_and_are_recorded() {
 async fn query_and_wildcard_routes() {
     let server = ScriptedServer::start().await;
     server.get("/v1/files").respond(Reply::text(200, "all"));
-    server.get("/v1/files?purpose=batch&limit=2").respond(Reply::text(200, "batch"));
+    server
+        .get("/v1/files?purpose=batch&limit=2")
+        .respond(Reply::text(200, "batch"));
     server.get("/v1/files/*").respond(Reply::text(200, "one"));
-    server.get("/v1/files/file-special").respond(Reply::text(200, "special"));
+    server
+        .get("/v1/files/file-special")
+        .respond(Reply::text(200, "special"));
 
     let get = |path: &'static str| {
         let url = server.url(path);
-        async move { client().get(url).send().await.unwrap().text().await.unwrap() }
+        async move {
+            client()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
     };
     assert_eq!(get("/v1/files").await, "all");
     assert_eq!(get("/v1/files?limit=2&purpose=batch").await, "batch");
     assert_eq!(get("/v1/files?limit=3&purpose=batch").await, "all");
     assert_eq!(get("/v1/files/file-1").await, "one");
     assert_eq!(get("/v1/files/file-special").await, "special");
-    assert_eq!(client().get(server.url("/v1/files/a/b")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        client()
+            .get(server.url("/v1/files/a/b"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 
     // Registering the same route again replaces it.
-    server.get("/v1/files").respond(Reply::text(200, "replaced"));
+    server
+        .get("/v1/files")
+        .respond(Reply::text(200, "replaced"));
     assert_eq!(get("/v1/files").await, "replaced");
 }
 
 #[tokio::test]
 async fn dynamic_replies_and_a_panicking_closure() {
     let server = ScriptedServer::start().await;
+    server.post("/v1/echo").respond_with(|request| {
+        Reply::json(200, json!({"got": request.body_text().unwrap_or("")}))
+    });
     server
-        .post("/v1/echo")
-        .respond_with(|request| Reply::json(200, json!({"got": request.body_text().unwrap_or("")})));
-    server.post("/v1/panic").respond_with(|_| panic!("test closure panics on purpose"));
+        .post("/v1/panic")
+        .respond_with(|_| panic!("test closure panics on purpose"));
 
     let body: serde_json::Value = client()
         .post(server.url("/v1/echo"))
@@ -458,18 +596,33 @@ async fn dynamic_replies_and_a_panicking_closure() {
     let response = client().post(server.url("/v1/panic")).send().await.unwrap();
     assert_eq!(response.status(), 500);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("panicked"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("panicked"));
 
     // The server is still fine.
-    assert_eq!(client().post(server.url("/v1/echo")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client()
+            .post(server.url("/v1/echo"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
 async fn bad_scripts_and_malformed_requests_do_not_kill_the_server() {
     let server = ScriptedServer::start().await;
     server.get("/v1/bad-status").respond(Reply::status(1000));
-    server.get("/v1/bad-header").respond(Reply::status(200).header("bad header", "x"));
-    server.get("/v1/missing-file").respond(Reply::sse_file("/no/such/fixture.sse"));
+    server
+        .get("/v1/bad-header")
+        .respond(Reply::status(200).header("bad header", "x"));
+    server
+        .get("/v1/missing-file")
+        .respond(Reply::sse_file("/no/such/fixture.sse"));
     server.get("/v1/empty");
     server.get("/v1/ok").respond(Reply::text(200, "ok"));
 
@@ -498,15 +651,31 @@ async fn bad_scripts_and_malformed_requests_do_not_kill_the_server() {
     .await
     .unwrap();
 
-    assert_eq!(client().get(server.url("/v1/ok")).send().await.unwrap().text().await.unwrap(), "ok");
+    assert_eq!(
+        client()
+            .get(server.url("/v1/ok"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
 }
 
 #[tokio::test]
 async fn dropping_the_server_closes_in_flight_connections() {
     let server = ScriptedServer::start().await;
     let gate = Gate::new();
-    server.post("/v1/chat/completions").respond(sample_sse().chunking(Chunking::Events).gate(&gate));
-    let mut response = client().post(server.url("/v1/chat/completions")).send().await.unwrap();
+    server
+        .post("/v1/chat/completions")
+        .respond(sample_sse().chunking(Chunking::Events).gate(&gate));
+    let mut response = client()
+        .post(server.url("/v1/chat/completions"))
+        .send()
+        .await
+        .unwrap();
     gate.release(1);
     assert!(response.chunk().await.unwrap().is_some());
     let addr = server.addr();
@@ -523,7 +692,10 @@ async fn dropping_the_server_closes_in_flight_connections() {
             }
         }
     }
-    assert!(outcome.is_err(), "the in-flight body must end with an error");
+    assert!(
+        outcome.is_err(),
+        "the in-flight body must end with an error"
+    );
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
 
@@ -554,7 +726,9 @@ fn blocking_server_serves_a_blocking_client() {
 #[tokio::test]
 async fn blocking_server_detects_disconnects_from_an_async_client() {
     let server = ScriptedServer::start_blocking();
-    server.get("/v1/stream").respond(sample_sse().fault(Fault::HangAfter(10)));
+    server
+        .get("/v1/stream")
+        .respond(sample_sse().fault(Fault::HangAfter(10)));
     let mut response = client().get(server.url("/v1/stream")).send().await.unwrap();
     assert!(response.chunk().await.unwrap().is_some());
     drop(response);
@@ -579,7 +753,10 @@ async fn fixtures_load_as_routes_and_sequences() {
     let sse = sample_sse().body_bytes().clone();
     let mut stream = RecordedExchange::new("POST", "/v1/chat/completions", 200);
     stream.headers = vec![
-        ("content-type".into(), "text/event-stream; charset=utf-8".into()),
+        (
+            "content-type".into(),
+            "text/event-stream; charset=utf-8".into(),
+        ),
         ("content-length".into(), "999".into()),
         ("x-request-id".into(), "req_abc".into()),
     ];
@@ -587,8 +764,18 @@ async fn fixtures_load_as_routes_and_sequences() {
 
     let mut polling = RecordedExchange::new("GET", "/v1/batches/batch_1", 200);
     polling.headers = vec![("content-type".into(), "application/json".into())];
-    write_exchange(dir.path(), "0002-poll", &polling, br#"{"status":"in_progress"}"#);
-    write_exchange(dir.path(), "0003-poll", &polling, br#"{"status":"completed"}"#);
+    write_exchange(
+        dir.path(),
+        "0002-poll",
+        &polling,
+        br#"{"status":"in_progress"}"#,
+    );
+    write_exchange(
+        dir.path(),
+        "0003-poll",
+        &polling,
+        br#"{"status":"completed"}"#,
+    );
 
     let mut cut = RecordedExchange::new("GET", "/v1/cut", 200);
     cut.complete = false;
@@ -599,30 +786,55 @@ async fn fixtures_load_as_routes_and_sequences() {
     let server = ScriptedServer::start().await;
     assert_eq!(server.load_fixtures(dir.path()).unwrap(), 4);
 
-    let response = client().post(server.url("/v1/chat/completions")).send().await.unwrap();
+    let response = client()
+        .post(server.url("/v1/chat/completions"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["x-request-id"], "req_abc");
     assert!(response.headers().get("content-length").is_none());
     let (items, error) = read_items(response).await;
     assert!(error.is_none());
     assert_eq!(concat(&items), sse);
     // Replayed streams go out one event per piece.
-    assert!(boundaries(Chunking::Events.sizes(&sse)).is_subset(&boundaries(items.iter().map(Bytes::len))));
+    assert!(boundaries(Chunking::Events.sizes(&sse))
+        .is_subset(&boundaries(items.iter().map(Bytes::len))));
 
     let poll = |_: ()| async {
-        client().get(server.url("/v1/batches/batch_1")).send().await.unwrap().text().await.unwrap()
+        client()
+            .get(server.url("/v1/batches/batch_1"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     };
     assert_eq!(poll(()).await, r#"{"status":"in_progress"}"#);
     assert_eq!(poll(()).await, r#"{"status":"completed"}"#);
     assert_eq!(poll(()).await, r#"{"status":"completed"}"#);
 
-    let (items, error) = read_items(client().get(server.url("/v1/cut")).send().await.unwrap()).await;
+    let (items, error) =
+        read_items(client().get(server.url("/v1/cut")).send().await.unwrap()).await;
     assert_eq!(concat(&items), b"data: {\"partial\"");
-    assert!(error.is_some(), "an incomplete recording replays as a cut-off body");
+    assert!(
+        error.is_some(),
+        "an incomplete recording replays as a cut-off body"
+    );
 
     // Single files.
     std::fs::write(dir.path().join("one.sse"), &sse).unwrap();
-    server.post("/v1/responses").respond(Reply::sse_file(dir.path().join("one.sse")));
-    let text = client().post(server.url("/v1/responses")).send().await.unwrap().bytes().await.unwrap();
+    server
+        .post("/v1/responses")
+        .respond(Reply::sse_file(dir.path().join("one.sse")));
+    let text = client()
+        .post(server.url("/v1/responses"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(text, sse);
 
     // A broken manifest is reported with its path, and changes nothing.
@@ -642,10 +854,14 @@ async fn recording_proxy_forwards_records_and_strips_credentials() {
         .header("x-request-id", "req_recorded");
     let sse = reply.body_bytes().clone();
     upstream.post("/v1/chat/completions").respond(reply);
-    upstream.get("/v1/models").respond(Reply::json(200, json!({"object": "list", "data": []})));
+    upstream
+        .get("/v1/models")
+        .respond(Reply::json(200, json!({"object": "list", "data": []})));
 
     let dir = TempDir::new("proxy");
-    let proxy = RecordingProxy::start(&upstream.base_url(), dir.path()).await.unwrap();
+    let proxy = RecordingProxy::start(&upstream.base_url(), dir.path())
+        .await
+        .unwrap();
     assert_eq!(proxy.base_url(), format!("http://{}/v1", proxy.addr()));
 
     let request_body = json!({"model": "gpt-4o", "stream": true, "messages": []});
@@ -665,8 +881,15 @@ async fn recording_proxy_forwards_records_and_strips_credentials() {
     let (items, error) = read_items(response).await;
     assert!(error.is_none());
     assert_eq!(concat(&items), sse);
-    let models = client().get(format!("{}/models", proxy.base_url())).send().await.unwrap();
-    assert_eq!(models.text().await.unwrap(), r#"{"data":[],"object":"list"}"#);
+    let models = client()
+        .get(format!("{}/models", proxy.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        models.text().await.unwrap(),
+        r#"{"data":[],"object":"list"}"#
+    );
 
     // The upstream saw the credentials (they are forwarded)...
     let seen = &upstream.requests_to("/v1/chat/completions")[0];
@@ -679,8 +902,15 @@ async fn recording_proxy_forwards_records_and_strips_credentials() {
     assert!(proxy.wait_for_exchanges(2, WAIT).await);
     assert!(proxy.write_errors().is_empty());
     for entry in std::fs::read_dir(dir.path()).unwrap() {
-        let text = String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap()).into_owned();
-        for secret in ["sk-secret-key", "azure-secret-key", "org-secret", "proj-secret", "session=secret"] {
+        let text =
+            String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap()).into_owned();
+        for secret in [
+            "sk-secret-key",
+            "azure-secret-key",
+            "org-secret",
+            "proj-secret",
+            "session=secret",
+        ] {
             assert!(!text.contains(secret), "{secret} leaked into a fixture");
         }
     }
@@ -694,17 +924,32 @@ async fn recording_proxy_forwards_records_and_strips_credentials() {
     assert_eq!(exchange.query.as_deref(), Some("trace=yes"));
     assert_eq!(exchange.status, 200);
     assert!(exchange.complete);
-    let header = |name: &str| exchange.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let header = |name: &str| {
+        exchange
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
     assert_eq!(header("content-type"), Some("text/event-stream"));
     assert_eq!(header("x-request-id"), Some("req_recorded"));
     assert_eq!(header("openai-organization"), None);
     assert_eq!(header("transfer-encoding"), None);
     assert_eq!(exchange.response_body(dir.path()).unwrap(), sse);
     let recorded_request = exchange.request.as_ref().unwrap();
-    assert!(recorded_request.headers.iter().any(|(n, v)| n == "x-stainless-lang" && v == "rust"));
-    assert!(!recorded_request.headers.iter().any(|(n, _)| n == "authorization" || n == "api-key"));
-    let request_file = dir.path().join(recorded_request.body_file.as_ref().unwrap());
-    let sent: serde_json::Value = serde_json::from_slice(&std::fs::read(request_file).unwrap()).unwrap();
+    assert!(recorded_request
+        .headers
+        .iter()
+        .any(|(n, v)| n == "x-stainless-lang" && v == "rust"));
+    assert!(!recorded_request
+        .headers
+        .iter()
+        .any(|(n, _)| n == "authorization" || n == "api-key"));
+    let request_file = dir
+        .path()
+        .join(recorded_request.body_file.as_ref().unwrap());
+    let sent: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(request_file).unwrap()).unwrap();
     assert_eq!(sent, request_body);
 
     // The recording replays offline.
@@ -723,7 +968,9 @@ async fn recording_proxy_forwards_records_and_strips_credentials() {
     // A second proxy on the same directory continues the numbering.
     let upstream = ScriptedServer::start().await;
     upstream.get("/v1/models").respond(Reply::status(204));
-    let proxy = RecordingProxy::start(&upstream.base_url(), dir.path()).await.unwrap();
+    let proxy = RecordingProxy::start(&upstream.base_url(), dir.path())
+        .await
+        .unwrap();
     client().get(proxy.url("/v1/models")).send().await.unwrap();
     assert!(proxy.wait_for_exchanges(1, WAIT).await);
     assert!(proxy.exchanges()[0].ends_with("0003-get-v1-models.exchange.json"));
@@ -739,9 +986,14 @@ async fn recording_proxy_reports_an_unreachable_upstream() {
     let response = client().get(proxy.url("/v1/models")).send().await.unwrap();
     assert_eq!(response.status(), 502);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("could not reach"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("could not reach"));
     assert!(proxy.exchanges().is_empty());
-    assert!(RecordingProxy::start("not a url", dir.path()).await.is_err());
+    assert!(RecordingProxy::start("not a url", dir.path())
+        .await
+        .is_err());
 }
 
 #[tokio::test(start_paused = true)]
@@ -751,24 +1003,37 @@ async fn delays_and_stalls_follow_the_paused_clock() {
     let server = ScriptedServer::start().await;
     let reply = sample_sse();
     let body = reply.body_bytes().clone();
-    server.post("/v1/headers").respond(reply.clone().delay_headers(Duration::from_secs(30)));
+    server
+        .post("/v1/headers")
+        .respond(reply.clone().delay_headers(Duration::from_secs(30)));
     server.post("/v1/pieces").respond(
         reply
             .clone()
             .chunking(Chunking::Events)
             .chunk_delay(Duration::from_secs(5)),
     );
-    server.post("/v1/stall").respond(
-        reply.fault(Fault::StallAfter { bytes: 10, duration: Duration::from_secs(60) }),
-    );
+    server
+        .post("/v1/stall")
+        .respond(reply.fault(Fault::StallAfter {
+            bytes: 10,
+            duration: Duration::from_secs(60),
+        }));
 
     let start = tokio::time::Instant::now();
-    let response = client().post(server.url("/v1/headers")).send().await.unwrap();
+    let response = client()
+        .post(server.url("/v1/headers"))
+        .send()
+        .await
+        .unwrap();
     assert!(start.elapsed() >= Duration::from_secs(30));
     assert_eq!(response.bytes().await.unwrap(), body);
 
     let start = tokio::time::Instant::now();
-    let response = client().post(server.url("/v1/pieces")).send().await.unwrap();
+    let response = client()
+        .post(server.url("/v1/pieces"))
+        .send()
+        .await
+        .unwrap();
     let (items, error) = read_items(response).await;
     assert!(error.is_none());
     assert_eq!(concat(&items), body);
@@ -794,26 +1059,82 @@ async fn delays_and_stalls_follow_the_paused_clock() {
 #[tokio::test]
 async fn connections_are_counted_and_reused() {
     let server = ScriptedServer::start().await;
-    server.get("/v1/models").respond(Reply::json(200, json!({"data": []})));
+    server
+        .get("/v1/models")
+        .respond(Reply::json(200, json!({"data": []})));
     let keep_alive = client();
     for _ in 0..3 {
-        let response = keep_alive.get(server.url("/v1/models")).send().await.unwrap();
+        let response = keep_alive
+            .get(server.url("/v1/models"))
+            .send()
+            .await
+            .unwrap();
         response.bytes().await.unwrap();
     }
     let requests = server.requests();
     assert_eq!(requests.len(), 3);
-    assert!(requests.iter().all(|r| r.connection_id == requests[0].connection_id));
-    assert_eq!(requests.iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(requests
+        .iter()
+        .all(|r| r.connection_id == requests[0].connection_id));
+    assert_eq!(
+        requests.iter().map(|r| r.index).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
     assert_eq!(server.stats().connections_opened, 1);
 
     // A second client opens a second connection; dropping both clients closes both.
     let other = client();
-    other.get(server.url("/v1/models")).send().await.unwrap().bytes().await.unwrap();
+    other
+        .get(server.url("/v1/models"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(server.stats().connections_opened, 2);
-    assert_ne!(server.requests()[3].connection_id, requests[0].connection_id);
+    assert_ne!(
+        server.requests()[3].connection_id,
+        requests[0].connection_id
+    );
     drop(keep_alive);
     drop(other);
     assert!(server.wait_for_connections_closed(2, WAIT).await);
     let stats = server.stats();
     assert_eq!((stats.requests, stats.disconnects), (4, 0));
+}
+
+#[tokio::test]
+async fn a_request_cut_off_mid_body_is_recorded_as_incomplete() {
+    let server = ScriptedServer::start().await;
+    let route = server
+        .post("/v1/files")
+        .respond(Reply::json(200, json!({"id": "file-1"})));
+    let addr = server.addr();
+    tokio::task::spawn_blocking(move || {
+        let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+        tcp.write_all(b"POST /v1/files HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\npartial")
+            .unwrap();
+        // Closing here leaves 93 announced bytes unsent.
+    })
+    .await
+    .unwrap();
+    assert!(server.wait_for_requests(1, WAIT).await);
+    let request = server.last_request().unwrap();
+    assert!(!request.body_complete);
+    assert_eq!(request.body, "partial");
+    assert!(request.route.is_none());
+    assert_eq!(route.calls(), 0);
+
+    // The whole script is still there for a well-formed request.
+    let ok = client()
+        .post(server.url("/v1/files"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.json::<serde_json::Value>().await.unwrap()["id"],
+        "file-1"
+    );
 }

@@ -148,9 +148,14 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> FixtureError + '_ {
 
 /// Response headers that describe the old connection's framing, not the content.
 pub(crate) fn is_framing_header(name: &str) -> bool {
-    ["content-length", "transfer-encoding", "connection", "keep-alive"]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
+    [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 impl RecordedExchange {
@@ -160,7 +165,11 @@ impl RecordedExchange {
     /// let exchange = openai_sdk::testing::RecordedExchange::new("GET", "/v1/models", 200);
     /// assert_eq!(exchange.status, 200);
     /// ```
-    pub fn new(method: impl Into<String>, path: impl Into<String>, status: u16) -> RecordedExchange {
+    pub fn new(
+        method: impl Into<String>,
+        path: impl Into<String>,
+        status: u16,
+    ) -> RecordedExchange {
         RecordedExchange {
             method: method.into(),
             path: path.into(),
@@ -201,7 +210,9 @@ impl RecordedExchange {
     /// let all = openai_sdk::testing::RecordedExchange::read_dir(&dir).unwrap();
     /// assert!(all.iter().any(|(_, e)| e.path == "/v1/a"));
     /// ```
-    pub fn read_dir(dir: impl AsRef<Path>) -> Result<Vec<(PathBuf, RecordedExchange)>, FixtureError> {
+    pub fn read_dir(
+        dir: impl AsRef<Path>,
+    ) -> Result<Vec<(PathBuf, RecordedExchange)>, FixtureError> {
         let dir = dir.as_ref();
         let mut manifests = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
@@ -246,7 +257,9 @@ impl RecordedExchange {
         match &self.body_file {
             Some(file) => {
                 let path = dir.as_ref().join(file);
-                std::fs::read(&path).map(Bytes::from).map_err(io_error(&path))
+                std::fs::read(&path)
+                    .map(Bytes::from)
+                    .map_err(io_error(&path))
             }
             None => Ok(Bytes::new()),
         }

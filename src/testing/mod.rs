@@ -81,10 +81,16 @@
 //! # Blocking clients and time
 //!
 //! [`ScriptedServer::start_blocking`] runs the server on its own thread and runtime, so tests
-//! of blocking code need no runtime; `*_blocking` waits go with it. The `wait_*` methods
-//! take a timeout only as a failure guard: they return as soon as the awaited event happens.
-//! With Tokio's paused time, prefer gates and event waits to delays: a paused clock jumps
-//! ahead whenever the runtime is idle, which includes waiting for loopback I/O.
+//! of blocking code need no runtime; `*_blocking` waits go with it.
+//!
+//! Never assert on wall-clock durations. The `wait_*` methods take a timeout only as a failure
+//! guard: they return as soon as the awaited event happens. To order events, hold body pieces
+//! at a [`Gate`]. To check delays, start the server with [`ScriptedServer::start`] inside a
+//! test whose Tokio clock is paused (`#[tokio::test(start_paused = true)]`): its delays and
+//! stalls then run on the virtual clock, so a scripted 30-second delay takes no real time and
+//! shows up as `tokio::time::Instant::elapsed()`. Under a paused clock the `wait_*` timeouts
+//! are virtual too, and the clock jumps ahead whenever the runtime has nothing ready to do,
+//! so give them generous values.
 
 mod fixture;
 mod proxy;
@@ -100,3 +106,18 @@ pub use record::{Disconnect, DisconnectPhase, RecordedRequest, ServerStats};
 pub use reply::{Chunking, Fault, Gate, Reply, SseEvent};
 pub use route::{Exhausted, Route};
 pub use server::ScriptedServer;
+
+#[cfg(test)]
+mod tests {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn handles_can_be_shared_across_threads() {
+        send_sync::<super::ScriptedServer>();
+        send_sync::<super::RecordingProxy>();
+        send_sync::<super::Route>();
+        send_sync::<super::Reply>();
+        send_sync::<super::Gate>();
+        send_sync::<super::RecordedRequest>();
+    }
+}

@@ -55,7 +55,9 @@ const NOT_FORWARDED: &[&str] = &[
 ];
 
 fn is_redacted(name: &str) -> bool {
-    REDACTED_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h))
+    REDACTED_HEADERS
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// A recording proxy on `127.0.0.1`: point the code under test at
@@ -165,7 +167,8 @@ impl RecordingProxy {
         upstream_base_url: &str,
         out_dir: impl AsRef<Path>,
     ) -> std::io::Result<RecordingProxy> {
-        let invalid = |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
+        let invalid =
+            |message: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
         let upstream = reqwest::Url::parse(upstream_base_url)
             .map_err(|err| invalid(format!("invalid upstream URL {upstream_base_url:?}: {err}")))?;
         if !matches!(upstream.scheme(), "http" | "https") || upstream.host_str().is_none() {
@@ -422,7 +425,10 @@ async fn proxy_handle(
 
     let mut forwarded = HeaderMap::new();
     for (name, value) in &parts.headers {
-        if !NOT_FORWARDED.iter().any(|h| name.as_str().eq_ignore_ascii_case(h)) {
+        if !NOT_FORWARDED
+            .iter()
+            .any(|h| name.as_str().eq_ignore_ascii_case(h))
+        {
             forwarded.append(name.clone(), value.clone());
         }
     }
@@ -446,9 +452,13 @@ async fn proxy_handle(
     let status = upstream_response.status();
     let upstream_headers = upstream_response.headers().clone();
     let number = shared.next_number.fetch_add(1, Ordering::SeqCst);
-    let stem = format!("{number:04}-{}", slug(parts.method.as_str(), parts.uri.path()));
+    let stem = format!(
+        "{number:04}-{}",
+        slug(parts.method.as_str(), parts.uri.path())
+    );
 
-    let mut exchange = RecordedExchange::new(parts.method.as_str(), parts.uri.path(), status.as_u16());
+    let mut exchange =
+        RecordedExchange::new(parts.method.as_str(), parts.uri.path(), status.as_u16());
     exchange.query = parts.uri.query().map(str::to_string);
     exchange.headers = header_pairs(&upstream_headers, |name| {
         !is_redacted(name) && !is_framing_header(name)
@@ -581,8 +591,14 @@ impl Drop for Upstream {
 mod tests {
     #[test]
     fn slugs_are_file_name_safe() {
-        assert_eq!(super::slug("POST", "/v1/chat/completions"), "post-v1-chat-completions");
-        assert_eq!(super::slug("GET", "/v1/files/file_abc/content"), "get-v1-files-file_abc-content");
+        assert_eq!(
+            super::slug("POST", "/v1/chat/completions"),
+            "post-v1-chat-completions"
+        );
+        assert_eq!(
+            super::slug("GET", "/v1/files/file_abc/content"),
+            "get-v1-files-file_abc-content"
+        );
         assert_eq!(super::slug("GET", "/"), "get");
     }
 }

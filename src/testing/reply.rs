@@ -456,7 +456,10 @@ impl Reply {
     pub(crate) fn is_plain(&self) -> bool {
         self.chunk_delay.is_none()
             && self.gate.is_none()
-            && self.faults.iter().all(|f| matches!(f, Fault::CloseBeforeHeaders))
+            && self
+                .faults
+                .iter()
+                .all(|f| matches!(f, Fault::CloseBeforeHeaders))
             && self.chunking.sizes(&self.body).len() <= 1
     }
 }
@@ -874,7 +877,8 @@ impl SseEvent {
 }
 
 fn split_lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line))
+    text.split('\n')
+        .map(|line| line.strip_suffix('\r').unwrap_or(line))
 }
 
 impl From<serde_json::Value> for SseEvent {
@@ -902,7 +906,11 @@ impl fmt::Display for SseEvent {
 }
 
 /// An OpenAI-shaped error body.
-pub(crate) fn error_body(message: &str, error_type: &str, extra: Option<(&str, serde_json::Value)>) -> Bytes {
+pub(crate) fn error_body(
+    message: &str,
+    error_type: &str,
+    extra: Option<(&str, serde_json::Value)>,
+) -> Bytes {
     let mut error = serde_json::json!({
         "message": message,
         "type": error_type,

@@ -342,12 +342,18 @@ mod tests {
         let wild = PathPattern::parse("/v1/threads/*/runs");
         assert!(wild.score("/v1/threads/thread_1/runs", None).is_some());
         assert!(wild.score("/v1/threads/runs", None).is_none());
-        assert!(exact.score("/v1/models", None) > PathPattern::parse("/v1/*").score("/v1/models", None));
+        assert!(
+            exact.score("/v1/models", None) > PathPattern::parse("/v1/*").score("/v1/models", None)
+        );
 
         let query = PathPattern::parse("v1/files?purpose=batch&limit=2");
         assert_eq!(query.raw, "/v1/files?limit=2&purpose=batch");
-        assert!(query.score("/v1/files", Some("limit=2&purpose=batch")).is_some());
-        assert!(query.score("/v1/files", Some("purpose=batch&limit=2")).is_some());
+        assert!(query
+            .score("/v1/files", Some("limit=2&purpose=batch"))
+            .is_some());
+        assert!(query
+            .score("/v1/files", Some("purpose=batch&limit=2"))
+            .is_some());
         assert!(query.score("/v1/files", Some("limit=2")).is_none());
         assert!(query.score("/v1/files", None).is_none());
         assert!(

@@ -124,7 +124,13 @@ impl Shared {
         }
     }
 
-    fn record_disconnect(&self, connection_id: u64, method: Method, path: String, phase: DisconnectPhase) {
+    fn record_disconnect(
+        &self,
+        connection_id: u64,
+        method: Method,
+        path: String,
+        phase: DisconnectPhase,
+    ) {
         if self.shutting_down() {
             return;
         }
@@ -689,7 +695,9 @@ impl ScriptedServer {
         timeout: Duration,
         condition: impl Fn(&ServerStats) -> bool,
     ) -> bool {
-        self.shared.wait_until(timeout, |s| condition(&s.stats)).await
+        self.shared
+            .wait_until(timeout, |s| condition(&s.stats))
+            .await
     }
 
     /// Blocking form of [`wait_until`](Self::wait_until), for tests without a runtime.
@@ -817,16 +825,21 @@ async fn handle(
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().map(str::to_string);
     let (plan, recorded) = shared.update(|state| {
+        // A request whose body was cut off is recorded but uses up no scripted reply.
         let best = state
             .routes
             .iter()
             .enumerate()
+            .filter(|_| body_complete)
             .filter(|(_, r)| r.method == method)
             .filter_map(|(i, r)| r.pattern.score(&path, query.as_deref()).map(|s| (s, i)))
-            .fold(None, |best: Option<((u8, usize), usize)>, (score, i)| match best {
-                Some((best_score, _)) if best_score >= score => best,
-                _ => Some((score, i)),
-            });
+            .fold(
+                None,
+                |best: Option<((u8, usize), usize)>, (score, i)| match best {
+                    Some((best_score, _)) if best_score >= score => best,
+                    _ => Some((score, i)),
+                },
+            );
         let (plan, route) = match best {
             Some((_, i)) => {
                 let entry = &mut state.routes[i];
@@ -922,8 +935,12 @@ fn build_response(
     shared: &Arc<Shared>,
     watch: Option<BodyWatch>,
 ) -> Result<Response<ScriptBody>, String> {
-    let status = StatusCode::from_u16(reply.status)
-        .map_err(|_| format!("the scripted status {} is not a valid HTTP status", reply.status))?;
+    let status = StatusCode::from_u16(reply.status).map_err(|_| {
+        format!(
+            "the scripted status {} is not a valid HTTP status",
+            reply.status
+        )
+    })?;
     let mut response = Response::new(ScriptBody::new(reply, Arc::clone(shared), watch));
     *response.status_mut() = status;
     for (name, value) in &reply.headers {
