@@ -58,7 +58,6 @@ pub(crate) struct Config {
     pub(crate) project: Option<String>,
     /// Sent on every request; the auth headers are added after these and win.
     pub(crate) default_headers: HeaderMap,
-    pub(crate) timeout: Duration,
 }
 
 /// A client for the OpenAI API.
@@ -322,7 +321,6 @@ impl ClientBuilder {
             organization: self.organization,
             project: self.project,
             default_headers,
-            timeout: self.timeout,
         });
         Ok(Client { api: generated::Client::new_with_client(&base_url, http, Inner { config }) })
     }

@@ -350,6 +350,7 @@ pub(crate) async fn decode_json<R: serde::de::DeserializeOwned>(
 }
 
 /// Reads a text answer (such as an SDP answer).
+#[cfg_attr(not(feature = "realtime"), allow(dead_code))]
 pub(crate) async fn read_text(
     resp: reqwest::Response,
 ) -> Result<progenitor_client::ResponseValue<String>, Error> {

@@ -36,6 +36,8 @@ pub mod error;
 pub mod multipart;
 pub mod operations;
 pub mod sse;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// The client and types generated from `openapi/` by `cargo xtask gen`.
 ///

@@ -215,6 +215,7 @@ pub(crate) enum Objects {
     /// `key[sub]=value`, as the official SDKs do.
     Brackets,
     /// `key=<the object as JSON>`, for the endpoints that take JSON in a field.
+    #[cfg_attr(not(feature = "realtime"), allow(dead_code))]
     Json,
 }
 
@@ -290,6 +291,7 @@ impl Client {
     }
 
     /// Sends a multipart request and returns the answer's text.
+    #[cfg_attr(not(feature = "realtime"), allow(dead_code))]
     pub(crate) async fn send_multipart_text<T: Serialize>(
         &self,
         method: reqwest::Method,
