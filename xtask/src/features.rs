@@ -59,6 +59,7 @@ pub const DEFAULT: &[&str] = &[
 /// Every feature group, sorted and deduplicated.
 pub fn all_groups() -> Vec<&'static str> {
     let mut v: Vec<&'static str> = GROUPS.iter().map(|(_, f)| *f).collect();
+    v.push("responses-beta");
     v.sort_unstable();
     v.dedup();
     v
@@ -66,6 +67,14 @@ pub fn all_groups() -> Vec<&'static str> {
 
 /// The group of a path.
 pub fn group_of(path: &str) -> Option<&'static str> {
+    // `?beta=true` operations come with a parallel tree of `Beta*` types, as large as the
+    // stable one: they get their own opt-in feature so the default build stays small.
+    if path.ends_with("?beta=true") {
+        return match path.starts_with("/responses") {
+            true => Some("responses-beta"),
+            false => None,
+        };
+    }
     GROUPS.iter().find_map(|(prefix, f)| {
         let rest = path.strip_prefix(prefix)?;
         (rest.is_empty() || rest.starts_with(['/', '?'])).then_some(*f)

@@ -16,8 +16,6 @@ pub type Counts = BTreeMap<&'static str, usize>;
 #[derive(Debug, Clone)]
 pub struct SetAside {
     pub operation_id: String,
-    pub method: String,
-    pub path: String,
     pub reason: String,
 }
 
@@ -358,12 +356,7 @@ fn normalize_operation(
                 }
             }
             let reason = format!("{} request body", others.join(" / "));
-            report.set_aside.push(SetAside {
-                operation_id: op_id.into(),
-                method: method.into(),
-                path: path.into(),
-                reason,
-            });
+            report.set_aside.push(SetAside { operation_id: op_id.into(), reason });
             bump(&mut report.counts, "9 operation with a non-JSON body set aside");
             return Ok(false);
         }

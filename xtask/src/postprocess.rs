@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::{bail, Context, Result};
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 use quote::quote;
 use serde_json::Value;
 use syn::{parse_quote, Attribute, Fields, Item, ItemEnum, ItemImpl};
@@ -22,6 +22,10 @@ use crate::{features, normalize};
 /// What `run` produced.
 pub struct Output {
     pub file: syn::File,
+    /// `generated/types/NAME`: the types of one feature set.
+    pub type_parts: BTreeMap<String, Part>,
+    /// `generated/methods/NAME`: the operations of one feature.
+    pub method_parts: BTreeMap<String, Part>,
     pub counts: BTreeMap<&'static str, usize>,
     pub generated_ops: usize,
     pub hand_written: Vec<String>,
@@ -149,7 +153,7 @@ pub fn run(
         f.attrs.push(parse_quote!(#[doc(alias = #alias)]));
         strip_api_version_header(&mut f.block, &mut counts);
         typed_errors(f, &mut counts)?;
-        let used = idents_in(&quote!(#f), &type_names);
+        let used = type_refs(&quote!(impl Client { #f }), &type_names);
         roots.entry(feature).or_default().extend(used);
     }
     // Schemas the generated methods never mention: SSE events, multipart bodies,
@@ -182,53 +186,112 @@ pub fn run(
         }
     }
     let reach = reachability(&graph, &roots);
+    if std::env::var_os("XTASK_DEBUG_ROOTS").is_some() {
+        for (feature, rs) in &roots {
+            for r in rs {
+                let one = BTreeMap::from([(*feature, BTreeSet::from([r.clone()]))]);
+                eprintln!("root {feature} {r} {}", reachability(&graph, &one).len());
+            }
+        }
+    }
     let orphans = type_names.iter().filter(|t| !reach.contains_key(*t)).count();
     counts.insert("types reached by no operation or event group (gated on `full`)", orphans);
 
-    for item in new_items.iter_mut() {
-        let feats: BTreeSet<&'static str> = match &*item {
+    // Each item goes to the part file of its cfg clause; the file is included under that
+    // clause, so rustc does not even read the parts of groups that are turned off.
+    let mut parts: BTreeMap<String, Part> = BTreeMap::new();
+    let mut ungated = Vec::new();
+    for item in new_items {
+        let clause: Option<(String, TokenStream)> = match &item {
             Item::Impl(imp) => {
                 // An impl needs every type it names.
-                let names = idents_in(&quote!(#imp), &type_names);
+                let names = type_refs(imp, &type_names);
                 if names.is_empty() {
-                    continue;
-                }
-                let mut all: Option<BTreeSet<&'static str>> = None;
-                for n in names {
-                    let f = reach.get(&n).cloned().unwrap_or_else(|| BTreeSet::from(["full"]));
-                    all = Some(match all {
-                        None => f,
-                        Some(a) => a.intersection(&f).copied().collect(),
-                    });
-                }
-                let set = all.unwrap_or_default();
-                if set.is_empty() {
-                    // Types of disjoint groups: the impl needs both, so both features.
-                    let names = idents_in(&quote!(#imp), &type_names);
-                    let clauses: Vec<TokenStream> = names
+                    None
+                } else {
+                    let sets: Vec<BTreeSet<&'static str>> = names
                         .iter()
-                        .map(|n| cfg_any(reach.get(n).map(|s| s.iter().copied().collect()).unwrap_or_else(|| vec!["full"])))
+                        .map(|n| reach.get(n).cloned().unwrap_or_else(|| BTreeSet::from(["full"])))
                         .collect();
-                    push_attr(item, parse_quote!(#[cfg(all(#(#clauses),*))]));
-                    continue;
+                    let full = BTreeSet::from(["full"]);
+                    let mut all = sets[0].clone();
+                    for s in &sets[1..] {
+                        all = all.intersection(s).copied().collect();
+                    }
+                    if sets.contains(&full) {
+                        // `full` turns on every group, so it implies the other clauses.
+                        all = full;
+                    }
+                    if all.is_empty() {
+                        // Types of disjoint groups: the impl needs all of them.
+                        let mut sets = sets;
+                        sets.sort();
+                        sets.dedup();
+                        let clauses: Vec<TokenStream> =
+                            sets.iter().map(|s| cfg_any(s.iter().copied().collect())).collect();
+                        let key = format!(
+                            "all-{}",
+                            sets.iter()
+                                .map(|s| s.iter().copied().collect::<Vec<_>>().join("+"))
+                                .collect::<Vec<_>>()
+                                .join("--")
+                        );
+                        Some((key, quote!(all(#(#clauses),*))))
+                    } else {
+                        Some(feature_clause(&all))
+                    }
                 }
-                set
             }
-            other => match item_type_name(other) {
-                Some(n) => reach.get(&n.to_string()).cloned().unwrap_or_else(|| BTreeSet::from(["full"])),
-                None => continue,
-            },
+            other => item_type_name(other).map(|n| {
+                let set = reach.get(&n.to_string()).cloned().unwrap_or_else(|| BTreeSet::from(["full"]));
+                feature_clause(&set)
+            }),
         };
-        let clause = cfg_any(feats.into_iter().collect());
-        push_attr(item, parse_quote!(#[cfg(#clause)]));
-    }
-
-    // Put the types back, with the support import the rewritten impls use.
-    if let Item::Mod(m) = &mut file.items[types_idx] {
-        if let Some(content) = m.content.as_mut() {
-            content.1 = new_items;
+        match clause {
+            Some((key, cfg)) => parts.entry(key).or_insert_with(|| Part { cfg, items: Vec::new() }).items.push(item),
+            None => ungated.push(item),
         }
     }
+    let mut type_parts = BTreeMap::new();
+    for (key, part) in parts {
+        let file_name = part_file_name(&key);
+        let cfg = &part.cfg;
+        let path = format!("types/{file_name}");
+        ungated.push(parse_quote!(#[cfg(#cfg)] include!(#path);));
+        type_parts.insert(file_name, part);
+    }
+    if let Item::Mod(m) = &mut file.items[types_idx] {
+        if let Some(content) = m.content.as_mut() {
+            content.1 = ungated;
+        }
+    }
+
+    // Methods: one `impl Client` part per feature.
+    let mut method_parts: BTreeMap<String, Part> = BTreeMap::new();
+    let Item::Impl(client_impl) = &mut file.items[methods_idx] else { unreachable!() };
+    let attrs = client_impl.attrs.clone();
+    for it in std::mem::take(&mut client_impl.items) {
+        let syn::ImplItem::Fn(mut f) = it else { continue };
+        let pos = f.attrs.iter().position(|a| a.path().is_ident("cfg")).context("method without cfg")?;
+        let cfg_attr = f.attrs.remove(pos);
+        let syn::Meta::List(list) = &cfg_attr.meta else { bail!("odd cfg on a method") };
+        let cfg = list.tokens.clone();
+        let feature = cfg.to_string().split('"').nth(1).unwrap_or("misc").to_owned();
+        let part = method_parts.entry(format!("{feature}.rs")).or_insert_with(|| Part {
+            cfg,
+            items: vec![parse_quote!(#(#attrs)* impl Client {})],
+        });
+        if let Some(Item::Impl(imp)) = part.items.first_mut() {
+            imp.items.push(syn::ImplItem::Fn(f));
+        }
+    }
+    let mut replacement = Vec::new();
+    for (name, part) in &method_parts {
+        let cfg = &part.cfg;
+        let path = format!("methods/{name}");
+        replacement.push(parse_quote!(#[cfg(#cfg)] include!(#path);));
+    }
+    file.items.splice(methods_idx..=methods_idx, replacement);
 
     // --- coverage ------------------------------------------------------------------------
     let hand_written = hand_written_ops()?;
@@ -271,6 +334,8 @@ pub fn run(
 
     Ok(Output {
         file,
+        type_parts,
+        method_parts,
         counts,
         generated_ops: generated_ops.len(),
         hand_written: hand_written.into_iter().filter(|h| !generated_ops.contains(h)).collect(),
@@ -278,21 +343,36 @@ pub fn run(
     })
 }
 
+/// Items written to one file under `generated/`, included under `cfg`.
+pub struct Part {
+    pub cfg: TokenStream,
+    pub items: Vec<Item>,
+}
+
+/// `(bucket key, cfg clause)` for a feature set.
+fn feature_clause(set: &BTreeSet<&'static str>) -> (String, TokenStream) {
+    let key = set.iter().copied().collect::<Vec<_>>().join("+");
+    (key, cfg_any(set.iter().copied().collect()))
+}
+
+/// A readable file name for a bucket; long ones are shortened with a hash.
+fn part_file_name(key: &str) -> String {
+    if key.len() <= 80 {
+        return format!("{key}.rs");
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let head: String = key.chars().take(40).collect();
+    format!("{head}-{h:016x}.rs")
+}
+
 fn cfg_any(mut feats: Vec<&'static str>) -> TokenStream {
     feats.sort_unstable();
     feats.dedup();
     quote!(any(#(feature = #feats),*))
-}
-
-fn push_attr(item: &mut Item, attr: Attribute) {
-    match item {
-        Item::Struct(x) => x.attrs.insert(0, attr),
-        Item::Enum(x) => x.attrs.insert(0, attr),
-        Item::Type(x) => x.attrs.insert(0, attr),
-        Item::Impl(x) => x.attrs.insert(0, attr),
-        Item::Mod(x) => x.attrs.insert(0, attr),
-        _ => {}
-    }
 }
 
 fn item_type_name(item: &Item) -> Option<&syn::Ident> {
@@ -328,25 +408,48 @@ fn sends_request_to(attrs: &[Attribute]) -> Option<(String, String)> {
     None
 }
 
-/// Every identifier in `ts` that names a generated type.
-fn idents_in(ts: &TokenStream, names: &BTreeSet<String>) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![ts.clone()];
-    while let Some(ts) = stack.pop() {
-        for tt in ts {
-            match tt {
-                TokenTree::Ident(i) => {
-                    let s = i.to_string();
-                    if names.contains(&s) {
-                        out.insert(s);
-                    }
+/// The generated types an item refers to: names in type position, and `types::X` paths.
+/// (A plain identifier scan would also count enum variants that share a type's name.)
+fn type_refs<T: quote::ToTokens>(node: &T, names: &BTreeSet<String>) -> BTreeSet<String> {
+    struct V<'a> {
+        names: &'a BTreeSet<String>,
+        out: BTreeSet<String>,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for V<'_> {
+        fn visit_type_path(&mut self, tp: &'ast syn::TypePath) {
+            // `Foo` or `types::Foo`, not `S::Error` (an associated type).
+            let segs = &tp.path.segments;
+            let local = tp.qself.is_none()
+                && (segs.len() == 1
+                    || segs
+                        .iter()
+                        .nth(segs.len().saturating_sub(2))
+                        .is_some_and(|s| s.ident == "types" || s.ident == "self" || s.ident == "super"));
+            if let (true, Some(last)) = (local, segs.last()) {
+                let s = last.ident.to_string();
+                if self.names.contains(&s) {
+                    self.out.insert(s);
                 }
-                TokenTree::Group(g) => stack.push(g.stream()),
-                _ => {}
             }
+            syn::visit::visit_type_path(self, tp);
+        }
+        fn visit_path(&mut self, p: &'ast syn::Path) {
+            let segs: Vec<String> = p.segments.iter().map(|s| s.ident.to_string()).collect();
+            for w in segs.windows(2) {
+                if w[0] == "types" && self.names.contains(&w[1]) {
+                    self.out.insert(w[1].clone());
+                }
+            }
+            syn::visit::visit_path(self, p);
         }
     }
-    out
+    let file: syn::File = match syn::parse2(quote!(#node)) {
+        Ok(f) => f,
+        Err(_) => return BTreeSet::new(),
+    };
+    let mut v = V { names, out: BTreeSet::new() };
+    syn::visit::Visit::visit_file(&mut v, &file);
+    v.out
 }
 
 /// Type name -> the type names its definition mentions.
@@ -354,7 +457,7 @@ fn type_graph(items: &[Item], names: &BTreeSet<String>) -> BTreeMap<String, BTre
     let mut g = BTreeMap::new();
     for it in items {
         if let Some(n) = item_type_name(it) {
-            let mut refs = idents_in(&quote!(#it), names);
+            let mut refs = type_refs(it, names);
             refs.remove(&n.to_string());
             g.insert(n.to_string(), refs);
         }
