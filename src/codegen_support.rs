@@ -38,6 +38,8 @@ where
 pub(crate) trait TagDispatch: Sized {
     /// The union's name, for error messages.
     const NAME: &'static str;
+    /// The property that tells the members apart, such as `type` or `role`.
+    const TAG: &'static str;
     /// The member index for a `type` value, if known.
     fn variant(tag: &str) -> Option<usize>;
     /// Deserializes member `index` from a map that still holds the `type` key.
@@ -46,8 +48,8 @@ pub(crate) trait TagDispatch: Sized {
     fn unknown(value: Value) -> Self;
 }
 
-/// Decodes a discriminated union in one pass: read keys until `type`, then hand the
-/// whole map (keys already read, `type`, the rest) to that one member's deserializer.
+/// Decodes a discriminated union in one pass: read keys until the tag (`type`), then hand
+/// the whole map (keys already read, the tag, the rest) to that one member's deserializer.
 /// OpenAI sends `type` first, so nothing is buffered in the common case.
 pub(crate) fn deserialize_tagged<'de, D: Deserializer<'de>, T: TagDispatch>(
     d: D,
@@ -62,7 +64,7 @@ enum Key<'de> {
     Other(Cow<'de, str>),
 }
 
-struct KeySeed;
+struct KeySeed(&'static str);
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Key<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key<'de>, D::Error> {
@@ -75,13 +77,13 @@ impl<'de> Visitor<'de> for KeySeed {
         f.write_str("a key")
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-        Ok(if v == "type" { Key::Tag } else { Key::Other(Cow::Borrowed(v)) })
+        Ok(if v == self.0 { Key::Tag } else { Key::Other(Cow::Borrowed(v)) })
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-        Ok(if v == "type" { Key::Tag } else { Key::Other(Cow::Owned(v.to_owned())) })
+        Ok(if v == self.0 { Key::Tag } else { Key::Other(Cow::Owned(v.to_owned())) })
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-        Ok(if v == "type" { Key::Tag } else { Key::Other(Cow::Owned(v)) })
+        Ok(if v == self.0 { Key::Tag } else { Key::Other(Cow::Owned(v)) })
     }
 }
 
@@ -93,7 +95,7 @@ impl<'de, T: TagDispatch> Visitor<'de> for TaggedVisitor<T> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
         let mut seen: Vec<(Cow<'de, str>, Value)> = Vec::new();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
+        while let Some(key) = map.next_key_seed(KeySeed(T::TAG))? {
             match key {
                 Key::Other(k) => {
                     let v: Value = map.next_value()?;
@@ -103,7 +105,13 @@ impl<'de, T: TagDispatch> Visitor<'de> for TaggedVisitor<T> {
                     let tag: Value = match map.next_value_seed(StrSeedOrValue)? {
                         Either::Str(s) => {
                             if let Some(index) = T::variant(&s) {
-                                let chain = Chain { seen: seen.into_iter(), tag: Some(s), pending: Pending::None, rest: map };
+                                let chain = Chain {
+                                    seen: seen.into_iter(),
+                                    tag_key: T::TAG,
+                                    tag: Some(s),
+                                    pending: Pending::None,
+                                    rest: map,
+                                };
                                 return T::deserialize_variant(index, MapAccessDeserializer::new(chain));
                             }
                             Value::String(s.into_owned())
@@ -112,7 +120,7 @@ impl<'de, T: TagDispatch> Visitor<'de> for TaggedVisitor<T> {
                     };
                     let mut obj: Map<String, Value> =
                         seen.into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
-                    obj.insert("type".to_owned(), tag);
+                    obj.insert(T::TAG.to_owned(), tag);
                     while let Some((k, v)) = map.next_entry::<String, Value>()? {
                         obj.insert(k, v);
                     }
@@ -214,6 +222,7 @@ enum Pending<'de> {
 /// The keys read before `type`, then `type`, then the rest of the input map.
 struct Chain<'de, A> {
     seen: std::vec::IntoIter<(Cow<'de, str>, Value)>,
+    tag_key: &'static str,
     tag: Option<Cow<'de, str>>,
     pending: Pending<'de>,
     rest: A,
@@ -232,7 +241,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Chain<'de, A> {
         }
         if let Some(tag) = self.tag.take() {
             self.pending = Pending::Tag(tag);
-            return seed.deserialize(BorrowedStrDeserializer::new("type")).map(Some);
+            return seed.deserialize(BorrowedStrDeserializer::new(self.tag_key)).map(Some);
         }
         self.rest.next_key_seed(seed)
     }
@@ -275,6 +284,7 @@ mod tests {
     }
     impl TagDispatch for U {
         const NAME: &'static str = "U";
+        const TAG: &'static str = "type";
         fn variant(tag: &str) -> Option<usize> {
             match tag {
                 "a" => Some(0),

@@ -13152,7 +13152,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageTimeBucketObject {
     }
 }
 ///`UsageTimeBucketResultsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
 pub enum UsageTimeBucketResultsItem {
     UsageCompletionsResult(UsageCompletionsResult),
@@ -13166,8 +13166,92 @@ pub enum UsageTimeBucketResultsItem {
     UsageFileSearchCallsResult(UsageFileSearchCallsResult),
     UsageWebSearchCallsResult(UsageWebSearchCallsResult),
     CostsResult(CostsResult),
-    /// A value of a shape this version of the SDK does not know, kept as sent.
+    /// A member this version of the SDK does not know, kept as sent.
     Unknown(::serde_json::Value),
+}
+impl crate::codegen_support::TagDispatch for UsageTimeBucketResultsItem {
+    const NAME: &'static str = "UsageTimeBucketResultsItem";
+    const TAG: &'static str = "object";
+    fn variant(tag: &str) -> ::std::option::Option<usize> {
+        match tag {
+            "organization.usage.completions.result" => Some(0usize),
+            "organization.usage.embeddings.result" => Some(1usize),
+            "organization.usage.moderations.result" => Some(2usize),
+            "organization.usage.images.result" => Some(3usize),
+            "organization.usage.audio_speeches.result" => Some(4usize),
+            "organization.usage.audio_transcriptions.result" => Some(5usize),
+            "organization.usage.vector_stores.result" => Some(6usize),
+            "organization.usage.code_interpreter_sessions.result" => Some(7usize),
+            "organization.usage.file_searches.result" => Some(8usize),
+            "organization.usage.web_searches.result" => Some(9usize),
+            "organization.costs.result" => Some(10usize),
+            _ => None,
+        }
+    }
+    fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+        index: usize,
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        match index {
+            0usize => {
+                <UsageCompletionsResult as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::UsageCompletionsResult)
+            }
+            1usize => {
+                <UsageEmbeddingsResult as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::UsageEmbeddingsResult)
+            }
+            2usize => {
+                <UsageModerationsResult as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::UsageModerationsResult)
+            }
+            3usize => {
+                <UsageImagesResult as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::UsageImagesResult)
+            }
+            4usize => {
+                <UsageAudioSpeechesResult as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::UsageAudioSpeechesResult)
+            }
+            5usize => {
+                <UsageAudioTranscriptionsResult as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::UsageAudioTranscriptionsResult)
+            }
+            6usize => {
+                <UsageVectorStoresResult as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::UsageVectorStoresResult)
+            }
+            7usize => {
+                <UsageCodeInterpreterSessionsResult as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::UsageCodeInterpreterSessionsResult)
+            }
+            8usize => {
+                <UsageFileSearchCallsResult as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::UsageFileSearchCallsResult)
+            }
+            9usize => {
+                <UsageWebSearchCallsResult as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::UsageWebSearchCallsResult)
+            }
+            10usize => {
+                <CostsResult as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::CostsResult)
+            }
+            _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+        }
+    }
+    fn unknown(value: ::serde_json::Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for UsageTimeBucketResultsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_tagged(d)
+    }
 }
 impl ::std::convert::From<UsageCompletionsResult> for UsageTimeBucketResultsItem {
     fn from(value: UsageCompletionsResult) -> Self {

@@ -15,6 +15,7 @@ pub enum ArrayOfContentPartsItem {
 }
 impl crate::codegen_support::TagDispatch for ArrayOfContentPartsItem {
     const NAME: &'static str = "ArrayOfContentPartsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "image_file" => Some(0usize),
@@ -379,6 +380,7 @@ pub enum AssistantObjectToolsItem {
 }
 impl crate::codegen_support::TagDispatch for AssistantObjectToolsItem {
     const NAME: &'static str = "AssistantObjectToolsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "code_interpreter" => Some(0usize),
@@ -1643,6 +1645,7 @@ pub enum CreateAssistantRequestToolsItem {
 }
 impl crate::codegen_support::TagDispatch for CreateAssistantRequestToolsItem {
     const NAME: &'static str = "CreateAssistantRequestToolsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "code_interpreter" => Some(0usize),
@@ -1736,6 +1739,7 @@ pub enum CreateMessageRequestAttachmentsItemToolsItem {
 impl crate::codegen_support::TagDispatch
 for CreateMessageRequestAttachmentsItemToolsItem {
     const NAME: &'static str = "CreateMessageRequestAttachmentsItemToolsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "code_interpreter" => Some(0usize),
@@ -2023,6 +2027,7 @@ pub enum CreateRunRequestToolsItem {
 }
 impl crate::codegen_support::TagDispatch for CreateRunRequestToolsItem {
     const NAME: &'static str = "CreateRunRequestToolsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "code_interpreter" => Some(0usize),
@@ -2173,6 +2178,7 @@ pub enum CreateThreadAndRunRequestToolsItem {
 }
 impl crate::codegen_support::TagDispatch for CreateThreadAndRunRequestToolsItem {
     const NAME: &'static str = "CreateThreadAndRunRequestToolsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "code_interpreter" => Some(0usize),
@@ -3750,6 +3756,7 @@ pub enum MessageContentTextObjectTextAnnotationsItem {
 impl crate::codegen_support::TagDispatch
 for MessageContentTextObjectTextAnnotationsItem {
     const NAME: &'static str = "MessageContentTextObjectTextAnnotationsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "file_citation" => Some(0usize),
@@ -4446,6 +4453,7 @@ pub enum MessageDeltaContentTextObjectTextAnnotationsItem {
 impl crate::codegen_support::TagDispatch
 for MessageDeltaContentTextObjectTextAnnotationsItem {
     const NAME: &'static str = "MessageDeltaContentTextObjectTextAnnotationsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "file_citation" => Some(0usize),
@@ -4589,6 +4597,7 @@ pub enum MessageDeltaObjectDeltaContentItem {
 }
 impl crate::codegen_support::TagDispatch for MessageDeltaObjectDeltaContentItem {
     const NAME: &'static str = "MessageDeltaObjectDeltaContentItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "image_file" => Some(0usize),
@@ -4848,6 +4857,7 @@ pub enum MessageObjectAttachmentsItemToolsItem {
 }
 impl crate::codegen_support::TagDispatch for MessageObjectAttachmentsItemToolsItem {
     const NAME: &'static str = "MessageObjectAttachmentsItemToolsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "code_interpreter" => Some(0usize),
@@ -4908,6 +4918,7 @@ pub enum MessageObjectContentItem {
 }
 impl crate::codegen_support::TagDispatch for MessageObjectContentItem {
     const NAME: &'static str = "MessageObjectContentItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "image_file" => Some(0usize),
@@ -5623,6 +5634,7 @@ pub enum ModifyAssistantRequestToolsItem {
 }
 impl crate::codegen_support::TagDispatch for ModifyAssistantRequestToolsItem {
     const NAME: &'static str = "ModifyAssistantRequestToolsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "code_interpreter" => Some(0usize),
@@ -6198,6 +6210,7 @@ pub enum RunObjectToolsItem {
 }
 impl crate::codegen_support::TagDispatch for RunObjectToolsItem {
     const NAME: &'static str = "RunObjectToolsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "code_interpreter" => Some(0usize),
@@ -6290,6 +6303,7 @@ pub enum RunStepDeltaObjectDeltaStepDetails {
 }
 impl crate::codegen_support::TagDispatch for RunStepDeltaObjectDeltaStepDetails {
     const NAME: &'static str = "RunStepDeltaObjectDeltaStepDetails";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "message_creation" => Some(0usize),
@@ -6518,6 +6532,7 @@ pub enum RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem {
 impl crate::codegen_support::TagDispatch
 for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem {
     const NAME: &'static str = "RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "logs" => Some(0usize),
@@ -6975,6 +6990,7 @@ pub enum RunStepDeltaStepDetailsToolCallsObjectToolCallsItem {
 impl crate::codegen_support::TagDispatch
 for RunStepDeltaStepDetailsToolCallsObjectToolCallsItem {
     const NAME: &'static str = "RunStepDeltaStepDetailsToolCallsObjectToolCallsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "code_interpreter" => Some(0usize),
@@ -7206,6 +7222,7 @@ pub enum RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem {
 impl crate::codegen_support::TagDispatch
 for RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem {
     const NAME: &'static str = "RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "logs" => Some(0usize),
@@ -7745,6 +7762,7 @@ pub enum RunStepDetailsToolCallsObjectToolCallsItem {
 }
 impl crate::codegen_support::TagDispatch for RunStepDetailsToolCallsObjectToolCallsItem {
     const NAME: &'static str = "RunStepDetailsToolCallsObjectToolCallsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "code_interpreter" => Some(0usize),
@@ -8131,6 +8149,7 @@ pub enum RunStepObjectStepDetails {
 }
 impl crate::codegen_support::TagDispatch for RunStepObjectStepDetails {
     const NAME: &'static str = "RunStepObjectStepDetails";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "message_creation" => Some(0usize),

@@ -378,6 +378,7 @@ pub enum CreateSpeechResponseStreamEvent {
 }
 impl crate::codegen_support::TagDispatch for CreateSpeechResponseStreamEvent {
     const NAME: &'static str = "CreateSpeechResponseStreamEvent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "speech.audio.delta" => Some(0usize),
@@ -758,6 +759,7 @@ pub enum CreateTranscriptionResponseDiarizedJsonUsage {
 impl crate::codegen_support::TagDispatch
 for CreateTranscriptionResponseDiarizedJsonUsage {
     const NAME: &'static str = "CreateTranscriptionResponseDiarizedJsonUsage";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "tokens" => Some(0usize),
@@ -845,6 +847,7 @@ pub enum CreateTranscriptionResponseJsonUsage {
 }
 impl crate::codegen_support::TagDispatch for CreateTranscriptionResponseJsonUsage {
     const NAME: &'static str = "CreateTranscriptionResponseJsonUsage";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "tokens" => Some(0usize),
@@ -903,6 +906,7 @@ pub enum CreateTranscriptionResponseStreamEvent {
 }
 impl crate::codegen_support::TagDispatch for CreateTranscriptionResponseStreamEvent {
     const NAME: &'static str = "CreateTranscriptionResponseStreamEvent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "transcript.text.segment" => Some(0usize),

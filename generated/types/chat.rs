@@ -582,6 +582,7 @@ pub enum ChatCompletionMessageListDataItemContentPartsItem {
 impl crate::codegen_support::TagDispatch
 for ChatCompletionMessageListDataItemContentPartsItem {
     const NAME: &'static str = "ChatCompletionMessageListDataItemContentPartsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "text" => Some(0usize),
@@ -957,6 +958,7 @@ pub enum ChatCompletionMessageToolCallsItem {
 }
 impl crate::codegen_support::TagDispatch for ChatCompletionMessageToolCallsItem {
     const NAME: &'static str = "ChatCompletionMessageToolCallsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "function" => Some(0usize),
@@ -1094,6 +1096,7 @@ pub enum ChatCompletionModerationInput {
 }
 impl crate::codegen_support::TagDispatch for ChatCompletionModerationInput {
     const NAME: &'static str = "ChatCompletionModerationInput";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "moderation_results" => Some(0usize),
@@ -1151,6 +1154,7 @@ pub enum ChatCompletionModerationOutput {
 }
 impl crate::codegen_support::TagDispatch for ChatCompletionModerationOutput {
     const NAME: &'static str = "ChatCompletionModerationOutput";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "moderation_results" => Some(0usize),
@@ -1486,6 +1490,7 @@ pub enum ChatCompletionRequestAssistantMessageContentPart {
 impl crate::codegen_support::TagDispatch
 for ChatCompletionRequestAssistantMessageContentPart {
     const NAME: &'static str = "ChatCompletionRequestAssistantMessageContentPart";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "text" => Some(0usize),
@@ -1768,7 +1773,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestFunctionMessageRole
     }
 }
 ///`ChatCompletionRequestMessage`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
 pub enum ChatCompletionRequestMessage {
     DeveloperMessage(ChatCompletionRequestDeveloperMessage),
@@ -1777,8 +1782,77 @@ pub enum ChatCompletionRequestMessage {
     AssistantMessage(ChatCompletionRequestAssistantMessage),
     ToolMessage(ChatCompletionRequestToolMessage),
     FunctionMessage(ChatCompletionRequestFunctionMessage),
-    /// A value of a shape this version of the SDK does not know, kept as sent.
+    /// A member this version of the SDK does not know, kept as sent.
     Unknown(::serde_json::Value),
+}
+impl crate::codegen_support::TagDispatch for ChatCompletionRequestMessage {
+    const NAME: &'static str = "ChatCompletionRequestMessage";
+    const TAG: &'static str = "role";
+    fn variant(tag: &str) -> ::std::option::Option<usize> {
+        match tag {
+            "developer" => Some(0usize),
+            "system" => Some(1usize),
+            "user" => Some(2usize),
+            "assistant" => Some(3usize),
+            "tool" => Some(4usize),
+            "function" => Some(5usize),
+            _ => None,
+        }
+    }
+    fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+        index: usize,
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        match index {
+            0usize => {
+                <ChatCompletionRequestDeveloperMessage as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::DeveloperMessage)
+            }
+            1usize => {
+                <ChatCompletionRequestSystemMessage as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::SystemMessage)
+            }
+            2usize => {
+                <ChatCompletionRequestUserMessage as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::UserMessage)
+            }
+            3usize => {
+                <ChatCompletionRequestAssistantMessage as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::AssistantMessage)
+            }
+            4usize => {
+                <ChatCompletionRequestToolMessage as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ToolMessage)
+            }
+            5usize => {
+                <ChatCompletionRequestFunctionMessage as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::FunctionMessage)
+            }
+            _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+        }
+    }
+    fn unknown(value: ::serde_json::Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_tagged(d)
+    }
 }
 impl ::std::convert::From<ChatCompletionRequestDeveloperMessage>
 for ChatCompletionRequestMessage {
@@ -2626,6 +2700,7 @@ pub enum ChatCompletionRequestUserMessageContentPart {
 impl crate::codegen_support::TagDispatch
 for ChatCompletionRequestUserMessageContentPart {
     const NAME: &'static str = "ChatCompletionRequestUserMessageContentPart";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "text" => Some(0usize),
@@ -3652,6 +3727,7 @@ pub enum CreateChatCompletionRequestResponseFormat {
 }
 impl crate::codegen_support::TagDispatch for CreateChatCompletionRequestResponseFormat {
     const NAME: &'static str = "CreateChatCompletionRequestResponseFormat";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "text" => Some(0usize),
@@ -3778,6 +3854,7 @@ pub enum CreateChatCompletionRequestToolsItem {
 }
 impl crate::codegen_support::TagDispatch for CreateChatCompletionRequestToolsItem {
     const NAME: &'static str = "CreateChatCompletionRequestToolsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "function" => Some(0usize),

@@ -1371,6 +1371,7 @@ pub enum ResponseOutputTextAnnotationsItem {
 }
 impl crate::codegen_support::TagDispatch for ResponseOutputTextAnnotationsItem {
     const NAME: &'static str = "ResponseOutputTextAnnotationsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "file" => Some(0usize),
@@ -1843,6 +1844,7 @@ pub enum ThreadItem {
 }
 impl crate::codegen_support::TagDispatch for ThreadItem {
     const NAME: &'static str = "ThreadItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "chatkit.user_message" => Some(0usize),
@@ -2166,6 +2168,7 @@ pub enum ThreadResourceStatus {
 }
 impl crate::codegen_support::TagDispatch for ThreadResourceStatus {
     const NAME: &'static str = "ThreadResourceStatus";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "active" => Some(0usize),
@@ -2464,6 +2467,7 @@ pub enum UserMessageItemContentItem {
 }
 impl crate::codegen_support::TagDispatch for UserMessageItemContentItem {
     const NAME: &'static str = "UserMessageItemContentItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "input_text" => Some(0usize),

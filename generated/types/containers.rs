@@ -586,6 +586,7 @@ pub enum CreateContainerBodyNetworkPolicy {
 }
 impl crate::codegen_support::TagDispatch for CreateContainerBodyNetworkPolicy {
     const NAME: &'static str = "CreateContainerBodyNetworkPolicy";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "disabled" => Some(0usize),
@@ -647,6 +648,7 @@ pub enum CreateContainerBodySkillsItem {
 }
 impl crate::codegen_support::TagDispatch for CreateContainerBodySkillsItem {
     const NAME: &'static str = "CreateContainerBodySkillsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "skill_reference" => Some(0usize),

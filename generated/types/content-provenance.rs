@@ -308,6 +308,7 @@ pub enum ProvenanceResourceResultsItem {
 }
 impl crate::codegen_support::TagDispatch for ProvenanceResourceResultsItem {
     const NAME: &'static str = "ProvenanceResourceResultsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "c2pa" => Some(0usize),

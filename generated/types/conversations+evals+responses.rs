@@ -179,6 +179,7 @@ pub enum AutoCodeInterpreterToolParamNetworkPolicy {
 }
 impl crate::codegen_support::TagDispatch for AutoCodeInterpreterToolParamNetworkPolicy {
     const NAME: &'static str = "AutoCodeInterpreterToolParamNetworkPolicy";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "disabled" => Some(0usize),
@@ -632,6 +633,7 @@ pub enum ContainerAutoParamNetworkPolicy {
 }
 impl crate::codegen_support::TagDispatch for ContainerAutoParamNetworkPolicy {
     const NAME: &'static str = "ContainerAutoParamNetworkPolicy";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "disabled" => Some(0usize),
@@ -693,6 +695,7 @@ pub enum ContainerAutoParamSkillsItem {
 }
 impl crate::codegen_support::TagDispatch for ContainerAutoParamSkillsItem {
     const NAME: &'static str = "ContainerAutoParamSkillsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "skill_reference" => Some(0usize),
@@ -1108,6 +1111,7 @@ pub enum CustomToolParamFormat {
 }
 impl crate::codegen_support::TagDispatch for CustomToolParamFormat {
     const NAME: &'static str = "CustomToolParamFormat";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "text" => Some(0usize),
@@ -1535,6 +1539,7 @@ pub enum FunctionShellToolParamEnvironment {
 }
 impl crate::codegen_support::TagDispatch for FunctionShellToolParamEnvironment {
     const NAME: &'static str = "FunctionShellToolParamEnvironment";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "container_auto" => Some(0usize),
@@ -2454,6 +2459,7 @@ pub enum InputContent {
 }
 impl crate::codegen_support::TagDispatch for InputContent {
     const NAME: &'static str = "InputContent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "input_text" => Some(0usize),
@@ -2821,6 +2827,7 @@ pub enum NamespaceToolParamToolsItem {
 }
 impl crate::codegen_support::TagDispatch for NamespaceToolParamToolsItem {
     const NAME: &'static str = "NamespaceToolParamToolsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "function" => Some(0usize),

@@ -153,6 +153,7 @@ pub enum ApplyPatchOperation {
 }
 impl crate::codegen_support::TagDispatch for ApplyPatchOperation {
     const NAME: &'static str = "ApplyPatchOperation";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "create_file" => Some(0usize),
@@ -424,6 +425,7 @@ pub enum ShellCallOutcome {
 }
 impl crate::codegen_support::TagDispatch for ShellCallOutcome {
     const NAME: &'static str = "ShellCallOutcome";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "timeout" => Some(0usize),

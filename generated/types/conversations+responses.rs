@@ -222,6 +222,7 @@ pub enum Annotation {
 }
 impl crate::codegen_support::TagDispatch for Annotation {
     const NAME: &'static str = "Annotation";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "file_citation" => Some(0usize),
@@ -861,6 +862,7 @@ pub enum ApplyPatchOperationParam {
 }
 impl crate::codegen_support::TagDispatch for ApplyPatchOperationParam {
     const NAME: &'static str = "ApplyPatchOperationParam";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "create_file" => Some(0usize),
@@ -1929,6 +1931,7 @@ pub enum CodeInterpreterToolCallOutputsItem {
 }
 impl crate::codegen_support::TagDispatch for CodeInterpreterToolCallOutputsItem {
     const NAME: &'static str = "CodeInterpreterToolCallOutputsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "logs" => Some(0usize),
@@ -2399,6 +2402,7 @@ pub enum ComputerAction {
 }
 impl crate::codegen_support::TagDispatch for ComputerAction {
     const NAME: &'static str = "ComputerAction";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "click" => Some(0usize),
@@ -4248,6 +4252,7 @@ pub enum FunctionAndCustomToolCallOutput {
 }
 impl crate::codegen_support::TagDispatch for FunctionAndCustomToolCallOutput {
     const NAME: &'static str = "FunctionAndCustomToolCallOutput";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "input_text" => Some(0usize),
@@ -4610,6 +4615,7 @@ pub enum FunctionCallOutputItemParamOutputArrayItem {
 }
 impl crate::codegen_support::TagDispatch for FunctionCallOutputItemParamOutputArrayItem {
     const NAME: &'static str = "FunctionCallOutputItemParamOutputArrayItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "input_text" => Some(0usize),
@@ -4979,6 +4985,7 @@ pub enum FunctionShellCallEnvironment {
 }
 impl crate::codegen_support::TagDispatch for FunctionShellCallEnvironment {
     const NAME: &'static str = "FunctionShellCallEnvironment";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "local" => Some(0usize),
@@ -5115,6 +5122,7 @@ pub enum FunctionShellCallItemParamEnvironment {
 }
 impl crate::codegen_support::TagDispatch for FunctionShellCallItemParamEnvironment {
     const NAME: &'static str = "FunctionShellCallItemParamEnvironment";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "local" => Some(0usize),
@@ -5672,6 +5680,7 @@ pub enum FunctionShellCallOutputOutcomeParam {
 }
 impl crate::codegen_support::TagDispatch for FunctionShellCallOutputOutcomeParam {
     const NAME: &'static str = "FunctionShellCallOutputOutcomeParam";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "timeout" => Some(0usize),
@@ -8605,6 +8614,7 @@ pub enum McpToolCallError {
 }
 impl crate::codegen_support::TagDispatch for McpToolCallError {
     const NAME: &'static str = "McpToolCallError";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "mcp_protocol_error" => Some(0usize),
@@ -8900,6 +8910,7 @@ pub enum MessageContentItem {
 }
 impl crate::codegen_support::TagDispatch for MessageContentItem {
     const NAME: &'static str = "MessageContentItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "input_text" => Some(0usize),
@@ -9409,6 +9420,7 @@ pub enum OutputMessageContent {
 }
 impl crate::codegen_support::TagDispatch for OutputMessageContent {
     const NAME: &'static str = "OutputMessageContent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "output_text" => Some(0usize),
@@ -11205,6 +11217,7 @@ pub enum ToolCallCaller {
 }
 impl crate::codegen_support::TagDispatch for ToolCallCaller {
     const NAME: &'static str = "ToolCallCaller";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "direct" => Some(0usize),
@@ -11260,6 +11273,7 @@ pub enum ToolCallCallerParam {
 }
 impl crate::codegen_support::TagDispatch for ToolCallCallerParam {
     const NAME: &'static str = "ToolCallCallerParam";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "direct" => Some(0usize),
@@ -12219,6 +12233,7 @@ pub enum WebSearchToolCallAction {
 }
 impl crate::codegen_support::TagDispatch for WebSearchToolCallAction {
     const NAME: &'static str = "WebSearchToolCallAction";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "search" => Some(0usize),

@@ -40,6 +40,7 @@ pub enum ConversationItem {
 }
 impl crate::codegen_support::TagDispatch for ConversationItem {
     const NAME: &'static str = "ConversationItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "message" => Some(0usize),

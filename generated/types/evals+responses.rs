@@ -28,6 +28,7 @@ pub enum TextResponseFormatConfiguration {
 }
 impl crate::codegen_support::TagDispatch for TextResponseFormatConfiguration {
     const NAME: &'static str = "TextResponseFormatConfiguration";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "text" => Some(0usize),

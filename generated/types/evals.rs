@@ -105,6 +105,7 @@ pub enum CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat {
 impl crate::codegen_support::TagDispatch
 for CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat {
     const NAME: &'static str = "CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "text" => Some(0usize),
@@ -175,6 +176,7 @@ pub enum CreateEvalCompletionsRunDataSourceSource {
 }
 impl crate::codegen_support::TagDispatch for CreateEvalCompletionsRunDataSourceSource {
     const NAME: &'static str = "CreateEvalCompletionsRunDataSourceSource";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "file_content" => Some(0usize),
@@ -408,6 +410,7 @@ pub enum CreateEvalJsonlRunDataSourceSource {
 }
 impl crate::codegen_support::TagDispatch for CreateEvalJsonlRunDataSourceSource {
     const NAME: &'static str = "CreateEvalJsonlRunDataSourceSource";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "file_content" => Some(0usize),
@@ -690,6 +693,7 @@ pub enum CreateEvalRequestDataSourceConfig {
 }
 impl crate::codegen_support::TagDispatch for CreateEvalRequestDataSourceConfig {
     const NAME: &'static str = "CreateEvalRequestDataSourceConfig";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "custom" => Some(0usize),
@@ -891,6 +895,7 @@ pub enum CreateEvalResponsesRunDataSourceSource {
 }
 impl crate::codegen_support::TagDispatch for CreateEvalResponsesRunDataSourceSource {
     const NAME: &'static str = "CreateEvalResponsesRunDataSourceSource";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "file_content" => Some(0usize),
@@ -1031,6 +1036,7 @@ pub enum CreateEvalRunRequestDataSource {
 }
 impl crate::codegen_support::TagDispatch for CreateEvalRunRequestDataSource {
     const NAME: &'static str = "CreateEvalRunRequestDataSource";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "jsonl" => Some(0usize),
@@ -1300,6 +1306,7 @@ pub enum EvalDataSourceConfig {
 }
 impl crate::codegen_support::TagDispatch for EvalDataSourceConfig {
     const NAME: &'static str = "EvalDataSourceConfig";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "custom" => Some(0usize),
@@ -2272,6 +2279,7 @@ pub enum EvalRunDataSource {
 }
 impl crate::codegen_support::TagDispatch for EvalRunDataSource {
     const NAME: &'static str = "EvalRunDataSource";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "jsonl" => Some(0usize),

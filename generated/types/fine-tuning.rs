@@ -2193,6 +2193,7 @@ pub enum FineTuneReinforcementMethodGrader {
 }
 impl crate::codegen_support::TagDispatch for FineTuneReinforcementMethodGrader {
     const NAME: &'static str = "FineTuneReinforcementMethodGrader";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "string_check" => Some(0usize),
@@ -3755,6 +3756,7 @@ pub enum GraderMultiGraders {
 }
 impl crate::codegen_support::TagDispatch for GraderMultiGraders {
     const NAME: &'static str = "GraderMultiGraders";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "string_check" => Some(0usize),
@@ -4632,6 +4634,7 @@ pub enum RunGraderRequestGrader {
 }
 impl crate::codegen_support::TagDispatch for RunGraderRequestGrader {
     const NAME: &'static str = "RunGraderRequestGrader";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "string_check" => Some(0usize),
@@ -4772,6 +4775,7 @@ pub enum ValidateGraderRequestGrader {
 }
 impl crate::codegen_support::TagDispatch for ValidateGraderRequestGrader {
     const NAME: &'static str = "ValidateGraderRequestGrader";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "string_check" => Some(0usize),
@@ -4865,6 +4869,7 @@ pub enum ValidateGraderResponseGrader {
 }
 impl crate::codegen_support::TagDispatch for ValidateGraderResponseGrader {
     const NAME: &'static str = "ValidateGraderResponseGrader";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "string_check" => Some(0usize),

@@ -5456,6 +5456,7 @@ pub enum BetaResponsesClientEvent {
 }
 impl crate::codegen_support::TagDispatch for BetaResponsesClientEvent {
     const NAME: &'static str = "BetaResponsesClientEvent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "response.create" => Some(0usize),
@@ -14011,6 +14012,7 @@ pub enum RealtimeClientEvent {
 }
 impl crate::codegen_support::TagDispatch for RealtimeClientEvent {
     const NAME: &'static str = "RealtimeClientEvent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "conversation.item.create" => Some(0usize),
@@ -14762,6 +14764,7 @@ pub enum RealtimeServerEvent {
 }
 impl crate::codegen_support::TagDispatch for RealtimeServerEvent {
     const NAME: &'static str = "RealtimeServerEvent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "conversation.created" => Some(0usize),
@@ -15635,6 +15638,7 @@ pub enum RealtimeTranslationClientEvent {
 }
 impl crate::codegen_support::TagDispatch for RealtimeTranslationClientEvent {
     const NAME: &'static str = "RealtimeTranslationClientEvent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "session.update" => Some(0usize),
@@ -15721,6 +15725,7 @@ pub enum RealtimeTranslationServerEvent {
 }
 impl crate::codegen_support::TagDispatch for RealtimeTranslationServerEvent {
     const NAME: &'static str = "RealtimeTranslationServerEvent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "error" => Some(0usize),

@@ -2358,6 +2358,7 @@ pub enum ImageEditStreamEvent {
 }
 impl crate::codegen_support::TagDispatch for ImageEditStreamEvent {
     const NAME: &'static str = "ImageEditStreamEvent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "image_edit.partial_image" => Some(0usize),
@@ -3189,6 +3190,7 @@ pub enum ImageGenStreamEvent {
 }
 impl crate::codegen_support::TagDispatch for ImageGenStreamEvent {
     const NAME: &'static str = "ImageGenStreamEvent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "image_generation.partial_image" => Some(0usize),

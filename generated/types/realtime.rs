@@ -3179,6 +3179,7 @@ pub enum RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted
 impl crate::codegen_support::TagDispatch
 for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage {
     const NAME: &'static str = "RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "tokens" => Some(0usize),
@@ -7918,6 +7919,7 @@ pub enum RealtimeClientEventSessionUpdateSession {
 }
 impl crate::codegen_support::TagDispatch for RealtimeClientEventSessionUpdateSession {
     const NAME: &'static str = "RealtimeClientEventSessionUpdateSession";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "realtime" => Some(0usize),
@@ -10090,6 +10092,7 @@ pub enum RealtimeMcpToolCallError {
 }
 impl crate::codegen_support::TagDispatch for RealtimeMcpToolCallError {
     const NAME: &'static str = "RealtimeMcpToolCallError";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "protocol_error" => Some(0usize),
@@ -11845,6 +11848,7 @@ pub enum RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsag
 impl crate::codegen_support::TagDispatch
 for RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage {
     const NAME: &'static str = "RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "tokens" => Some(0usize),
@@ -15230,6 +15234,7 @@ pub enum RealtimeServerEventSessionCreatedSession {
 }
 impl crate::codegen_support::TagDispatch for RealtimeServerEventSessionCreatedSession {
     const NAME: &'static str = "RealtimeServerEventSessionCreatedSession";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "realtime" => Some(0usize),
@@ -15362,6 +15367,7 @@ pub enum RealtimeServerEventSessionUpdatedSession {
 }
 impl crate::codegen_support::TagDispatch for RealtimeServerEventSessionUpdatedSession {
     const NAME: &'static str = "RealtimeServerEventSessionUpdatedSession";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "realtime" => Some(0usize),
@@ -20458,6 +20464,7 @@ pub enum SessionConfiguration {
 }
 impl crate::codegen_support::TagDispatch for SessionConfiguration {
     const NAME: &'static str = "SessionConfiguration";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "realtime" => Some(0usize),

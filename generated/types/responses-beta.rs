@@ -253,6 +253,7 @@ pub enum BetaAgentMessageContentItem {
 }
 impl crate::codegen_support::TagDispatch for BetaAgentMessageContentItem {
     const NAME: &'static str = "BetaAgentMessageContentItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "input_text" => Some(0usize),
@@ -410,6 +411,7 @@ pub enum BetaAgentMessageItemParamContentItem {
 }
 impl crate::codegen_support::TagDispatch for BetaAgentMessageItemParamContentItem {
     const NAME: &'static str = "BetaAgentMessageItemParamContentItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "input_text" => Some(0usize),
@@ -612,6 +614,7 @@ pub enum BetaAnnotation {
 }
 impl crate::codegen_support::TagDispatch for BetaAnnotation {
     const NAME: &'static str = "BetaAnnotation";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "file_citation" => Some(0usize),
@@ -1253,6 +1256,7 @@ pub enum BetaApplyPatchOperationParam {
 }
 impl crate::codegen_support::TagDispatch for BetaApplyPatchOperationParam {
     const NAME: &'static str = "BetaApplyPatchOperationParam";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "create_file" => Some(0usize),
@@ -2184,6 +2188,7 @@ pub enum BetaAutoCodeInterpreterToolParamNetworkPolicy {
 impl crate::codegen_support::TagDispatch
 for BetaAutoCodeInterpreterToolParamNetworkPolicy {
     const NAME: &'static str = "BetaAutoCodeInterpreterToolParamNetworkPolicy";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "disabled" => Some(0usize),
@@ -2769,6 +2774,7 @@ pub enum BetaCodeInterpreterToolCallOutputsItem {
 }
 impl crate::codegen_support::TagDispatch for BetaCodeInterpreterToolCallOutputsItem {
     const NAME: &'static str = "BetaCodeInterpreterToolCallOutputsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "logs" => Some(0usize),
@@ -3891,6 +3897,7 @@ pub enum BetaComputerAction {
 }
 impl crate::codegen_support::TagDispatch for BetaComputerAction {
     const NAME: &'static str = "BetaComputerAction";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "click" => Some(0usize),
@@ -4895,6 +4902,7 @@ pub enum BetaContainerAutoParamNetworkPolicy {
 }
 impl crate::codegen_support::TagDispatch for BetaContainerAutoParamNetworkPolicy {
     const NAME: &'static str = "BetaContainerAutoParamNetworkPolicy";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "disabled" => Some(0usize),
@@ -4956,6 +4964,7 @@ pub enum BetaContainerAutoParamSkillsItem {
 }
 impl crate::codegen_support::TagDispatch for BetaContainerAutoParamSkillsItem {
     const NAME: &'static str = "BetaContainerAutoParamSkillsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "skill_reference" => Some(0usize),
@@ -6766,6 +6775,7 @@ pub enum BetaCustomToolParamFormat {
 }
 impl crate::codegen_support::TagDispatch for BetaCustomToolParamFormat {
     const NAME: &'static str = "BetaCustomToolParamFormat";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "text" => Some(0usize),
@@ -8336,6 +8346,7 @@ pub enum BetaFunctionAndCustomToolCallOutput {
 }
 impl crate::codegen_support::TagDispatch for BetaFunctionAndCustomToolCallOutput {
     const NAME: &'static str = "BetaFunctionAndCustomToolCallOutput";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "input_text" => Some(0usize),
@@ -8709,6 +8720,7 @@ pub enum BetaFunctionCallOutputItemParamOutputArrayItem {
 impl crate::codegen_support::TagDispatch
 for BetaFunctionCallOutputItemParamOutputArrayItem {
     const NAME: &'static str = "BetaFunctionCallOutputItemParamOutputArrayItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "input_text" => Some(0usize),
@@ -9084,6 +9096,7 @@ pub enum BetaFunctionShellCallEnvironment {
 }
 impl crate::codegen_support::TagDispatch for BetaFunctionShellCallEnvironment {
     const NAME: &'static str = "BetaFunctionShellCallEnvironment";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "local" => Some(0usize),
@@ -9226,6 +9239,7 @@ pub enum BetaFunctionShellCallItemParamEnvironment {
 }
 impl crate::codegen_support::TagDispatch for BetaFunctionShellCallItemParamEnvironment {
     const NAME: &'static str = "BetaFunctionShellCallItemParamEnvironment";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "local" => Some(0usize),
@@ -9789,6 +9803,7 @@ pub enum BetaFunctionShellCallOutputOutcomeParam {
 }
 impl crate::codegen_support::TagDispatch for BetaFunctionShellCallOutputOutcomeParam {
     const NAME: &'static str = "BetaFunctionShellCallOutputOutcomeParam";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "timeout" => Some(0usize),
@@ -10190,6 +10205,7 @@ pub enum BetaFunctionShellToolParamEnvironment {
 }
 impl crate::codegen_support::TagDispatch for BetaFunctionShellToolParamEnvironment {
     const NAME: &'static str = "BetaFunctionShellToolParamEnvironment";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "container_auto" => Some(0usize),
@@ -12455,6 +12471,7 @@ pub enum BetaInputContent {
 }
 impl crate::codegen_support::TagDispatch for BetaInputContent {
     const NAME: &'static str = "BetaInputContent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "input_text" => Some(0usize),
@@ -13964,6 +13981,7 @@ pub enum BetaItemField {
 }
 impl crate::codegen_support::TagDispatch for BetaItemField {
     const NAME: &'static str = "BetaItemField";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "message" => Some(0usize),
@@ -15943,6 +15961,7 @@ pub enum BetaMcpToolCallError {
 }
 impl crate::codegen_support::TagDispatch for BetaMcpToolCallError {
     const NAME: &'static str = "BetaMcpToolCallError";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "mcp_protocol_error" => Some(0usize),
@@ -16501,6 +16520,7 @@ pub enum BetaMessageContentItem {
 }
 impl crate::codegen_support::TagDispatch for BetaMessageContentItem {
     const NAME: &'static str = "BetaMessageContentItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "input_text" => Some(0usize),
@@ -17174,6 +17194,7 @@ pub enum BetaModerationInput {
 }
 impl crate::codegen_support::TagDispatch for BetaModerationInput {
     const NAME: &'static str = "BetaModerationInput";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "moderation_result" => Some(0usize),
@@ -17357,6 +17378,7 @@ pub enum BetaModerationOutput {
 }
 impl crate::codegen_support::TagDispatch for BetaModerationOutput {
     const NAME: &'static str = "BetaModerationOutput";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "moderation_result" => Some(0usize),
@@ -18259,6 +18281,7 @@ pub enum BetaNamespaceToolParamToolsItem {
 }
 impl crate::codegen_support::TagDispatch for BetaNamespaceToolParamToolsItem {
     const NAME: &'static str = "BetaNamespaceToolParamToolsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "function" => Some(0usize),
@@ -18374,6 +18397,7 @@ pub enum BetaOutputContent {
 }
 impl crate::codegen_support::TagDispatch for BetaOutputContent {
     const NAME: &'static str = "BetaOutputContent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "output_text" => Some(0usize),
@@ -18468,6 +18492,7 @@ pub enum BetaOutputItem {
 }
 impl crate::codegen_support::TagDispatch for BetaOutputItem {
     const NAME: &'static str = "BetaOutputItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "message" => Some(0usize),
@@ -18846,6 +18871,7 @@ pub enum BetaOutputMessageContent {
 }
 impl crate::codegen_support::TagDispatch for BetaOutputMessageContent {
     const NAME: &'static str = "BetaOutputMessageContent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "output_text" => Some(0usize),
@@ -19119,6 +19145,7 @@ pub enum BetaOutputTextContentParamAnnotationsItem {
 }
 impl crate::codegen_support::TagDispatch for BetaOutputTextContentParamAnnotationsItem {
     const NAME: &'static str = "BetaOutputTextContentParamAnnotationsItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "file_citation" => Some(0usize),
@@ -27181,6 +27208,7 @@ pub enum BetaResponseStreamEvent {
 }
 impl crate::codegen_support::TagDispatch for BetaResponseStreamEvent {
     const NAME: &'static str = "BetaResponseStreamEvent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "response.audio.delta" => Some(0usize),
@@ -29412,6 +29440,7 @@ pub enum BetaTextResponseFormatConfiguration {
 }
 impl crate::codegen_support::TagDispatch for BetaTextResponseFormatConfiguration {
     const NAME: &'static str = "BetaTextResponseFormatConfiguration";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "text" => Some(0usize),
@@ -29850,6 +29879,7 @@ pub enum BetaToolCallCaller {
 }
 impl crate::codegen_support::TagDispatch for BetaToolCallCaller {
     const NAME: &'static str = "BetaToolCallCaller";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "direct" => Some(0usize),
@@ -29905,6 +29935,7 @@ pub enum BetaToolCallCallerParam {
 }
 impl crate::codegen_support::TagDispatch for BetaToolCallCallerParam {
     const NAME: &'static str = "BetaToolCallCallerParam";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "direct" => Some(0usize),
@@ -32264,6 +32295,7 @@ pub enum BetaWebSearchToolCallAction {
 }
 impl crate::codegen_support::TagDispatch for BetaWebSearchToolCallAction {
     const NAME: &'static str = "BetaWebSearchToolCallAction";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "search" => Some(0usize),

@@ -1285,6 +1285,7 @@ pub enum ItemField {
 }
 impl crate::codegen_support::TagDispatch for ItemField {
     const NAME: &'static str = "ItemField";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "message" => Some(0usize),
@@ -1955,6 +1956,7 @@ pub enum ModerationInput {
 }
 impl crate::codegen_support::TagDispatch for ModerationInput {
     const NAME: &'static str = "ModerationInput";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "moderation_result" => Some(0usize),
@@ -2010,6 +2012,7 @@ pub enum ModerationOutput {
 }
 impl crate::codegen_support::TagDispatch for ModerationOutput {
     const NAME: &'static str = "ModerationOutput";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "moderation_result" => Some(0usize),
@@ -2066,6 +2069,7 @@ pub enum OutputContent {
 }
 impl crate::codegen_support::TagDispatch for OutputContent {
     const NAME: &'static str = "OutputContent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "output_text" => Some(0usize),
@@ -2157,6 +2161,7 @@ pub enum OutputItem {
 }
 impl crate::codegen_support::TagDispatch for OutputItem {
     const NAME: &'static str = "OutputItem";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "message" => Some(0usize),
@@ -8141,6 +8146,7 @@ pub enum ResponseStreamEvent {
 }
 impl crate::codegen_support::TagDispatch for ResponseStreamEvent {
     const NAME: &'static str = "ResponseStreamEvent";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "response.audio.delta" => Some(0usize),

@@ -81,6 +81,7 @@ pub enum ChunkingStrategyRequestParam {
 }
 impl crate::codegen_support::TagDispatch for ChunkingStrategyRequestParam {
     const NAME: &'static str = "ChunkingStrategyRequestParam";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "auto" => Some(0usize),
@@ -197,6 +198,7 @@ pub enum CreateVectorStoreRequestChunkingStrategy {
 }
 impl crate::codegen_support::TagDispatch for CreateVectorStoreRequestChunkingStrategy {
     const NAME: &'static str = "CreateVectorStoreRequestChunkingStrategy";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "auto" => Some(0usize),
@@ -1321,6 +1323,7 @@ pub enum VectorStoreFileObjectChunkingStrategy {
 }
 impl crate::codegen_support::TagDispatch for VectorStoreFileObjectChunkingStrategy {
     const NAME: &'static str = "VectorStoreFileObjectChunkingStrategy";
+    const TAG: &'static str = "type";
     fn variant(tag: &str) -> ::std::option::Option<usize> {
         match tag {
             "static" => Some(0usize),

@@ -133,8 +133,6 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
             let keep = normalize_operation(
                 op,
                 &op_id,
-                method,
-                &path,
                 &mut report,
                 &mut moved_schemas,
                 &mut walked_schemas,
@@ -197,8 +195,6 @@ fn bump(counts: &mut Counts, key: &'static str) {
 fn normalize_operation(
     op: &mut Map<String, Value>,
     op_id: &str,
-    method: &str,
-    path: &str,
     report: &mut Report,
     moved: &mut Vec<(String, Value)>,
     walked: &mut Vec<(String, Value)>,

@@ -779,9 +779,9 @@ fn wire_name_from_ident_or(wires: &[String], idents: &[syn::Ident], id: &syn::Id
         .unwrap_or_else(|| id.to_string())
 }
 
-/// struct name -> the constant value of its `type` field, when that field's type is a
-/// one-value string enum.
-fn struct_const_tags(items: &[Item]) -> HashMap<String, String> {
+/// struct name -> (wire field name -> constant value) for each required field whose type
+/// is a one-value string enum: the candidates for a union's discriminator.
+fn struct_const_tags(items: &[Item]) -> HashMap<String, BTreeMap<String, String>> {
     let mut single: HashMap<String, String> = HashMap::new();
     for it in items {
         if let Item::Enum(e) = it {
@@ -792,28 +792,47 @@ fn struct_const_tags(items: &[Item]) -> HashMap<String, String> {
             }
         }
     }
-    let mut out = HashMap::new();
+    let mut out: HashMap<String, BTreeMap<String, String>> = HashMap::new();
     for it in items {
         let Item::Struct(s) = it else { continue };
         let Fields::Named(fields) = &s.fields else { continue };
         for f in &fields.named {
-            let is_type = f.ident.as_ref().is_some_and(|i| i == "type_");
-            if !is_type {
-                continue;
-            }
-            // Required (not Option) and of a one-value enum type.
             let syn::Type::Path(p) = &f.ty else { continue };
             let Some(last) = p.path.segments.last() else { continue };
-            if let Some(tag) = single.get(&last.ident.to_string()) {
-                out.insert(s.ident.to_string(), tag.clone());
-            }
+            let Some(tag) = single.get(&last.ident.to_string()) else { continue };
+            let Some(ident) = &f.ident else { continue };
+            let wire = field_wire_name(&f.attrs).unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned());
+            out.entry(s.ident.to_string()).or_default().insert(wire, tag.clone());
         }
     }
     out
 }
 
+fn field_wire_name(attrs: &[Attribute]) -> Option<String> {
+    for a in attrs {
+        if !a.path().is_ident("serde") {
+            continue;
+        }
+        let Ok(metas) = a.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+        ) else {
+            continue;
+        };
+        for m in metas {
+            if let syn::Meta::NameValue(nv) = m {
+                if nv.path.is_ident("rename") {
+                    if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = nv.value {
+                        return Some(s.value());
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Unions gain `Unknown(serde_json::Value)`; discriminated ones decode by their `type`.
-fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, String>, counts: &mut Counts) -> Result<Vec<Item>> {
+fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, String>>, counts: &mut Counts) -> Result<Vec<Item>> {
     strip_derives(&mut e.attrs, &["Copy", "Eq", "Hash", "Ord", "PartialOrd"]);
     strip_deny_unknown_fields(&mut e.attrs, counts);
     let serde_attr = e
@@ -834,8 +853,9 @@ fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, String>, counts: &mu
         bail!("union {name} already has a variant named Unknown");
     }
 
-    // Discriminated: every variant is a newtype of a struct with a constant `type`.
-    let mut tags = Vec::new();
+    // Discriminated: every variant is a newtype of a struct with a constant field (`type`,
+    // or `role`, `object`, ...), all with distinct values.
+    let mut members: Vec<(syn::Ident, syn::Type, BTreeMap<String, String>)> = Vec::new();
     if untagged {
         for v in &e.variants {
             let Fields::Unnamed(u) = &v.fields else { break };
@@ -845,12 +865,34 @@ fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, String>, counts: &mu
             let Some(f) = u.unnamed.first() else { break };
             let syn::Type::Path(p) = &f.ty else { break };
             let Some(last) = p.path.segments.last() else { break };
-            let Some(tag) = const_tags.get(&last.ident.to_string()) else { break };
-            tags.push((tag.clone(), v.ident.clone(), f.ty.clone()));
+            let Some(consts) = const_tags.get(&last.ident.to_string()) else { break };
+            members.push((v.ident.clone(), f.ty.clone(), consts.clone()));
         }
     }
-    let distinct: BTreeSet<&String> = tags.iter().map(|(t, _, _)| t).collect();
-    let discriminated = untagged && tags.len() == e.variants.len() && distinct.len() == tags.len();
+    let mut tag_field = None;
+    if untagged && !members.is_empty() && members.len() == e.variants.len() {
+        let mut candidates: Vec<&String> = members[0].2.keys().collect();
+        // `type` first: it is what OpenAI's unions are usually told apart by.
+        candidates.sort_by_key(|k| (k.as_str() != "type", k.as_str()));
+        for field in candidates {
+            let values: Option<Vec<&String>> = members.iter().map(|m| m.2.get(field)).collect();
+            if let Some(values) = values {
+                let distinct: BTreeSet<&&String> = values.iter().collect();
+                if distinct.len() == values.len() {
+                    tag_field = Some(field.clone());
+                    break;
+                }
+            }
+        }
+    }
+    let tags: Vec<(String, syn::Ident, syn::Type)> = match &tag_field {
+        Some(f) => members
+            .iter()
+            .filter_map(|(i, t, c)| c.get(f).map(|v| (v.clone(), i.clone(), t.clone())))
+            .collect(),
+        None => Vec::new(),
+    };
+    let discriminated = tag_field.is_some();
 
     if discriminated {
         bump(counts, "discriminated union decodes by `type`");
@@ -863,10 +905,15 @@ fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, String>, counts: &mu
         let idents: Vec<&syn::Ident> = tags.iter().map(|(_, i, _)| i).collect();
         let tys: Vec<&syn::Type> = tags.iter().map(|(_, _, t)| t).collect();
         let name_s = name.to_string();
+        let tag_s = tag_field.clone().unwrap_or_default();
+        if tag_s != "type" {
+            bump(counts, "discriminated union decodes by a field other than `type`");
+        }
         let idx: Vec<usize> = (0..tags.len()).collect();
         let dispatch: Item = parse_quote! {
             impl crate::codegen_support::TagDispatch for #name {
                 const NAME: &'static str = #name_s;
+                const TAG: &'static str = #tag_s;
                 fn variant(tag: &str) -> ::std::option::Option<usize> {
                     match tag {
                         #(#wires => Some(#idx),)*
