@@ -1,1 +1,3 @@
 //! openai-sdk: a Rust SDK for the OpenAI API.
+
+pub mod parsing;
