@@ -37,7 +37,10 @@ fn to_serde(v: &JsonValue<'_>) -> Option<Value> {
 /// What jiter partial mode says about `text`, in `PartialJson::value`'s terms: `Err(())` for an
 /// error (or a number serde_json can't hold), `Ok(None)` for whitespace only.
 fn reference(text: &str) -> Result<Option<Value>, ()> {
-    if text.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+    if text
+        .bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
         return Ok(None);
     }
     match JsonValue::parse_with_config(text.as_bytes(), false, PartialMode::On) {
@@ -82,9 +85,17 @@ fn check_deltas(deltas: &[String]) -> Result<(), TestCaseError> {
 
 /// Every prefix of `text` (at char boundaries), each parsed in one go.
 fn check_all_prefixes(text: &str) -> Result<(), TestCaseError> {
-    for (k, _) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (k, _) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         let prefix = &text[..k];
-        prop_assert_eq!(partial_parse(prefix).map_err(|_| ()), reference(prefix), "prefix {:?}", prefix);
+        prop_assert_eq!(
+            partial_parse(prefix).map_err(|_| ()),
+            reference(prefix),
+            "prefix {:?}",
+            prefix
+        );
     }
     Ok(())
 }
@@ -242,7 +253,11 @@ fn cut(text: &str, sizes: &[usize]) -> Vec<String> {
     let mut k = 0;
     let mut s = 0;
     while k < chars.len() {
-        let n = sizes.get(s % sizes.len().max(1)).copied().unwrap_or(1).max(1);
+        let n = sizes
+            .get(s % sizes.len().max(1))
+            .copied()
+            .unwrap_or(1)
+            .max(1);
         s += 1;
         let end = (k + n).min(chars.len());
         out.push(chars[k..end].iter().collect());
@@ -255,12 +270,46 @@ fn cut(text: &str, sizes: &[usize]) -> Vec<String> {
 /// closing of containers.
 fn soup() -> impl Strategy<Value = String> {
     let tok = prop_oneof![
-        Just("["), Just("]"), Just("{"), Just("}"), Just(","), Just(":"), Just(" "), Just("\n"),
-        Just("\"a\""), Just("\"k\":"), Just("\"x"), Just("\\"), Just("\\u"), Just("\\ud83d"),
-        Just("\\ude00"), Just("\\u00e9"), Just("\""), Just("tru"), Just("true"), Just("e"),
-        Just("null"), Just("nul"), Just("fals"), Just("0"), Just("01"), Just("1"), Just("-"),
-        Just("."), Just("5"), Just("E"), Just("+"), Just("1.5"), Just("x"), Just("\u{1}"),
-        Just("é"), Just("I"), Just("N"), Just("\\n"), Just("\\q"), Just("/"),
+        Just("["),
+        Just("]"),
+        Just("{"),
+        Just("}"),
+        Just(","),
+        Just(":"),
+        Just(" "),
+        Just("\n"),
+        Just("\"a\""),
+        Just("\"k\":"),
+        Just("\"x"),
+        Just("\\"),
+        Just("\\u"),
+        Just("\\ud83d"),
+        Just("\\ude00"),
+        Just("\\u00e9"),
+        Just("\""),
+        Just("tru"),
+        Just("true"),
+        Just("e"),
+        Just("null"),
+        Just("nul"),
+        Just("fals"),
+        Just("0"),
+        Just("01"),
+        Just("1"),
+        Just("-"),
+        Just("."),
+        Just("5"),
+        Just("E"),
+        Just("+"),
+        Just("1.5"),
+        Just("x"),
+        Just("\u{1}"),
+        Just("é"),
+        Just("I"),
+        Just("N"),
+        Just("\\n"),
+        Just("\\q"),
+        Just("/"),
     ];
     prop::collection::vec(tok, 0..24).prop_map(|v| v.concat())
 }
@@ -307,25 +356,125 @@ proptest! {
 #[test]
 fn probes_match_jiter() {
     let cases = [
-        "1", "-", "-1", "1.", "1.5", "1e", "1e+", "1e5", "01", "-0", "0.", "00", "1.e5", ".5",
-        "+1", "-x", "1.5.", "1ee", "12345678901234567890", "-9223372036854775808",
-        "9223372036854775808", "-9223372036854775809", "18446744073709551616", "1e400", "-0.0",
-        "I", "N", "-I", "Infinity", "NaN", "1.5e", "[1.", "[1.]", "[1.x", "[-]", "[1e]", "[01]",
-        "[-0", "[1.5.", "[1.5e", "[1.5e3", "[1x", "[0x", "[truex", "[tru", "[trux", "truex",
-        "tru", "\"ab", "[\"ab", "{\"a", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":1 \"b\"",
-        "[1 2]", "{\"a\":[1}, \"b\": 2}", "[{\"a\":1], 5]", "[1,]", "[1,", "{\"a\":1,}",
-        "{\"a\":1,", "{\"a\":1,x", "{x", "{\"a\" x", "  ", "", "[}", "{\"a\":}", "[,", "1 x",
-        "[1]]", "\"\\u12", "[\"\\u12", "[\"\\u1G", "[\"\\u1G00", "[\"\\ud800", "[\"\\ud800\"",
-        "[\"\\ud800\\", "[\"\\ud800x", "[\"\\ud800\\x", "[\"\\ud800\\u", "[\"\\ud800\\udc0",
-        "[\"\\ud800\\udc00", "[\"\\ud800\\udc00\"]", "[\"\\ud800\\ud800\"", "[\"\\udc00",
-        "[\"a\\", "[\"a\\x", "[\"a\nb\"", "[1e-400", "[-", "[--", "[-I", "[NaN", "[n", "[nul",
-        "[null", "{\"a\":1}x", "{\"a\": 1, \"a\": 2}", "{\"a\": 1, \"b\": {}, \"a\": [",
-        "[\"\\u00e9\\u20AC\\/\\b\\f\\n\\r\\t\\\"\\\\\"]", "\"é€😀\"", "[\"é€😀", "{\"é\": \"😀\"}",
-        "[[[[]]]]", "[[[[", "{\"a\":{\"b\":{\"c\":", "[{}, [], {\"x\": []}, [[]]", "\n[\n1\n,\n2",
-        "[\"\\u0000\"]", "[\"\u{7f}\"]",
+        "1",
+        "-",
+        "-1",
+        "1.",
+        "1.5",
+        "1e",
+        "1e+",
+        "1e5",
+        "01",
+        "-0",
+        "0.",
+        "00",
+        "1.e5",
+        ".5",
+        "+1",
+        "-x",
+        "1.5.",
+        "1ee",
+        "12345678901234567890",
+        "-9223372036854775808",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551616",
+        "1e400",
+        "-0.0",
+        "I",
+        "N",
+        "-I",
+        "Infinity",
+        "NaN",
+        "1.5e",
+        "[1.",
+        "[1.]",
+        "[1.x",
+        "[-]",
+        "[1e]",
+        "[01]",
+        "[-0",
+        "[1.5.",
+        "[1.5e",
+        "[1.5e3",
+        "[1x",
+        "[0x",
+        "[truex",
+        "[tru",
+        "[trux",
+        "truex",
+        "tru",
+        "\"ab",
+        "[\"ab",
+        "{\"a",
+        "{\"a\"",
+        "{\"a\":",
+        "{\"a\":1",
+        "{\"a\":1 \"b\"",
+        "[1 2]",
+        "{\"a\":[1}, \"b\": 2}",
+        "[{\"a\":1], 5]",
+        "[1,]",
+        "[1,",
+        "{\"a\":1,}",
+        "{\"a\":1,",
+        "{\"a\":1,x",
+        "{x",
+        "{\"a\" x",
+        "  ",
+        "",
+        "[}",
+        "{\"a\":}",
+        "[,",
+        "1 x",
+        "[1]]",
+        "\"\\u12",
+        "[\"\\u12",
+        "[\"\\u1G",
+        "[\"\\u1G00",
+        "[\"\\ud800",
+        "[\"\\ud800\"",
+        "[\"\\ud800\\",
+        "[\"\\ud800x",
+        "[\"\\ud800\\x",
+        "[\"\\ud800\\u",
+        "[\"\\ud800\\udc0",
+        "[\"\\ud800\\udc00",
+        "[\"\\ud800\\udc00\"]",
+        "[\"\\ud800\\ud800\"",
+        "[\"\\udc00",
+        "[\"a\\",
+        "[\"a\\x",
+        "[\"a\nb\"",
+        "[1e-400",
+        "[-",
+        "[--",
+        "[-I",
+        "[NaN",
+        "[n",
+        "[nul",
+        "[null",
+        "{\"a\":1}x",
+        "{\"a\": 1, \"a\": 2}",
+        "{\"a\": 1, \"b\": {}, \"a\": [",
+        "[\"\\u00e9\\u20AC\\/\\b\\f\\n\\r\\t\\\"\\\\\"]",
+        "\"é€😀\"",
+        "[\"é€😀",
+        "{\"é\": \"😀\"}",
+        "[[[[]]]]",
+        "[[[[",
+        "{\"a\":{\"b\":{\"c\":",
+        "[{}, [], {\"x\": []}, [[]]",
+        "\n[\n1\n,\n2",
+        "[\"\\u0000\"]",
+        "[\"\u{7f}\"]",
     ];
     for case in cases {
-        assert_eq!(partial_parse(case).map_err(|_| ()), reference(case), "{case:?}");
+        assert_eq!(
+            partial_parse(case).map_err(|_| ()),
+            reference(case),
+            "{case:?}"
+        );
         let deltas: Vec<String> = case.chars().map(String::from).collect();
         check_deltas(&deltas).unwrap_or_else(|e| panic!("{case:?}: {e}"));
     }
@@ -344,7 +493,11 @@ fn long_numbers_match_jiter() {
             format!("[1e-{digits}"),
             digits.clone(),
         ] {
-            assert_eq!(partial_parse(&text).map_err(|_| ()), reference(&text), "{n} digits");
+            assert_eq!(
+                partial_parse(&text).map_err(|_| ()),
+                reference(&text),
+                "{n} digits"
+            );
         }
     }
 }
@@ -383,7 +536,8 @@ fn jiter_pitfall_regression() {
         ("[1, tru", serde_json::json!([1])),
     ] {
         assert!(JsonValue::parse_owned(text.as_bytes(), false, PartialMode::On).is_err());
-        let borrowed = JsonValue::parse_with_config(text.as_bytes(), false, PartialMode::On).unwrap();
+        let borrowed =
+            JsonValue::parse_with_config(text.as_bytes(), false, PartialMode::On).unwrap();
         assert_eq!(to_serde(&borrowed.into_static()), Some(expected.clone()));
         assert_eq!(partial_parse(text).unwrap(), Some(expected));
     }

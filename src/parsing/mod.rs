@@ -8,7 +8,12 @@
 //! Neither module depends on the generated OpenAI types.
 
 pub mod partial_json;
+pub mod strict_schema;
 
 pub use partial_json::{
     partial_parse, PartialJson, PartialJsonError, PartialJsonErrorKind, PartialSnapshot,
+};
+pub use strict_schema::{
+    check_strict_compatible, strict_compatibility_issues, strict_schema_for, to_strict_json_schema,
+    StrictSchema, StrictSchemaError,
 };

@@ -373,7 +373,10 @@ impl PartialJsonError {
         use PartialJsonErrorKind::*;
         matches!(
             self.kind,
-            EofWhileParsingString | EofWhileParsingValue | EofWhileParsingList | EofWhileParsingObject
+            EofWhileParsingString
+                | EofWhileParsingValue
+                | EofWhileParsingList
+                | EofWhileParsingObject
         )
     }
 }
@@ -465,9 +468,20 @@ impl NumPhase {
 #[derive(Clone, Copy, Debug)]
 enum Token {
     None,
-    Str { key: bool, escape: Escape },
-    Lit { rest: &'static [u8], matched: usize, node: LitNode },
-    Num { phase: NumPhase, int_digits: usize, float: bool },
+    Str {
+        key: bool,
+        escape: Escape,
+    },
+    Lit {
+        rest: &'static [u8],
+        matched: usize,
+        node: LitNode,
+    },
+    Num {
+        phase: NumPhase,
+        int_digits: usize,
+        float: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -709,7 +723,9 @@ impl PartialJson {
                     .iter()
                     .map(|frame| match &frame.members {
                         Members::Array(w) => Level::Array(w.seq()),
-                        Members::Object { members, key } => Level::Object(members.seq(), key.clone()),
+                        Members::Object { members, key } => {
+                            Level::Object(members.seq(), key.clone())
+                        }
                     })
                     .collect();
                 Ok(Some(PartialSnapshot {
@@ -748,7 +764,9 @@ impl PartialJson {
                     (None, Some(node)) => Ok(node.to_value()),
                     (None, None) => Err(self.eof_error(self.top_level_eof_kind())),
                     (Some(frame), _) => Err(self.eof_error(match (&frame.members, self.token) {
-                        (_, Token::Str { key: false, .. }) => PartialJsonErrorKind::EofWhileParsingString,
+                        (_, Token::Str { key: false, .. }) => {
+                            PartialJsonErrorKind::EofWhileParsingString
+                        }
                         (Members::Array(_), _) => PartialJsonErrorKind::EofWhileParsingList,
                         (Members::Object { .. }, _) => PartialJsonErrorKind::EofWhileParsingObject,
                     })),
@@ -768,9 +786,11 @@ impl PartialJson {
     /// The pending number at the end, if it is valid so far.
     fn pending_tip(&self) -> Result<Option<Node>, PartialJsonError> {
         match self.token {
-            Token::Num { phase, float, .. } if phase.is_valid_end() => number_node(&self.scratch, float)
-                .map(Some)
-                .map_err(|kind| self.eof_error(kind)),
+            Token::Num { phase, float, .. } if phase.is_valid_end() => {
+                number_node(&self.scratch, float)
+                    .map(Some)
+                    .map_err(|kind| self.eof_error(kind))
+            }
             _ => Ok(None),
         }
     }
@@ -814,7 +834,8 @@ impl PartialJson {
                 self.line += 1;
                 self.line_start = base + i + 1;
             } else if !is_ws(b) {
-                self.trailing = Some(self.error_at(PartialJsonErrorKind::TrailingCharacters, base + i));
+                self.trailing =
+                    Some(self.error_at(PartialJsonErrorKind::TrailingCharacters, base + i));
                 return;
             }
         }
@@ -966,11 +987,19 @@ impl PartialJson {
                         self.complete_value(node);
                     }
                 },
-                Token::Lit { rest, matched, node } => {
+                Token::Lit {
+                    rest,
+                    matched,
+                    node,
+                } => {
                     let mut matched = matched;
                     while matched < rest.len() {
                         let Some(&b) = bytes.get(i) else {
-                            self.token = Token::Lit { rest, matched, node };
+                            self.token = Token::Lit {
+                                rest,
+                                matched,
+                                node,
+                            };
                             return Ok(());
                         };
                         if Some(&b) != rest.get(matched) {
@@ -1211,7 +1240,8 @@ impl PartialJson {
                             let code = 0x1_0000
                                 + ((u32::from(high) - 0xD800) << 10)
                                 + (u32::from(value) - 0xDC00);
-                            self.scratch.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+                            self.scratch
+                                .push(char::from_u32(code).unwrap_or('\u{FFFD}'));
                             escape = Escape::None;
                         }
                         (Some(_), _) => {
@@ -1295,7 +1325,10 @@ impl PartialJson {
             i += 1;
         };
         // The bytes of a number are ASCII: the slice is on char boundaries.
-        if let Some(text) = bytes.get(start..i).and_then(|b| std::str::from_utf8(b).ok()) {
+        if let Some(text) = bytes
+            .get(start..i)
+            .and_then(|b| std::str::from_utf8(b).ok())
+        {
             self.scratch.push_str(text);
         }
         self.token = Token::Num {
