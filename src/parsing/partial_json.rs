@@ -85,25 +85,25 @@ pub const MAX_DEPTH: usize = 200;
 /// The longest integer part of a number, in digits, as in jiter.
 const MAX_INT_DIGITS: usize = 4300;
 
-/// Capacity of the first chunk of a container's append-only storage.
-const FIRST_CHUNK: usize = 4;
+/// Slots per chunk of a container's append-only storage (one allocation each).
+const CHUNK: usize = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Append-only, shareable storage for the members of a container.
 // ---------------------------------------------------------------------------------------------
 
-/// A chunk of slots; each next chunk is twice as large. Slots are written once, in order, by
-/// the parser; snapshots read the first `len` of them. Nothing is ever moved or overwritten,
-/// so readers and the writer never conflict.
+/// A chunk of slots, linked to the next one. Slots are written once, in order, by the parser;
+/// snapshots read the first `len` of them. Nothing is ever moved or overwritten, so readers and
+/// the writer never conflict.
 struct Chunk<T> {
-    slots: Box<[OnceLock<T>]>,
+    slots: [OnceLock<T>; CHUNK],
     next: OnceLock<Arc<Chunk<T>>>,
 }
 
 impl<T> Chunk<T> {
-    fn new(capacity: usize) -> Arc<Self> {
+    fn new() -> Arc<Self> {
         Arc::new(Chunk {
-            slots: (0..capacity).map(|_| OnceLock::new()).collect(),
+            slots: std::array::from_fn(|_| OnceLock::new()),
             next: OnceLock::new(),
         })
     }
@@ -119,7 +119,7 @@ struct Writer<T> {
 
 impl<T> Writer<T> {
     fn new() -> Self {
-        let head = Chunk::new(FIRST_CHUNK);
+        let head = Chunk::new();
         Writer {
             tail: Arc::clone(&head),
             head,
@@ -129,14 +129,9 @@ impl<T> Writer<T> {
     }
 
     fn push(&mut self, value: T) {
-        let capacity = self.tail.slots.len();
-        if self.len - self.tail_base >= capacity {
-            let next = Arc::clone(
-                self.tail
-                    .next
-                    .get_or_init(|| Chunk::new(capacity.saturating_mul(2).max(FIRST_CHUNK))),
-            );
-            self.tail_base += capacity;
+        if self.len - self.tail_base >= CHUNK {
+            let next = Arc::clone(self.tail.next.get_or_init(Chunk::new));
+            self.tail_base += CHUNK;
             self.tail = next;
         }
         if let Some(slot) = self.tail.slots.get(self.len - self.tail_base) {
@@ -532,6 +527,44 @@ pub struct PartialJson {
     lenient: Option<PartialJsonError>,
     /// The first non-whitespace byte after a complete top-level value, for `finish`.
     trailing: Option<PartialJsonError>,
+    /// Recently seen keys, shared between objects of the same shape.
+    keys: KeyCache,
+}
+
+/// Objects in an array usually have the same keys in the same order: the key at a given depth
+/// and position is kept, and reused (instead of allocating it again) when the next one matches.
+#[derive(Default)]
+struct KeyCache {
+    /// `[depth][position]`.
+    slots: Vec<Vec<Option<Arc<str>>>>,
+}
+
+impl KeyCache {
+    const MAX_POSITION: usize = 32;
+
+    fn intern(&mut self, depth: usize, position: usize, text: &str) -> Arc<str> {
+        if position >= Self::MAX_POSITION {
+            return Arc::from(text);
+        }
+        if self.slots.len() <= depth {
+            self.slots.resize_with(depth + 1, Vec::new);
+        }
+        let Some(row) = self.slots.get_mut(depth) else {
+            return Arc::from(text);
+        };
+        if row.len() <= position {
+            row.resize(position + 1, None);
+        }
+        match row.get_mut(position) {
+            Some(Some(cached)) if &**cached == text => Arc::clone(cached),
+            Some(slot) => {
+                let key: Arc<str> = Arc::from(text);
+                *slot = Some(Arc::clone(&key));
+                key
+            }
+            None => Arc::from(text),
+        }
+    }
 }
 
 impl Default for PartialJson {
@@ -636,6 +669,7 @@ impl PartialJson {
             line_start: 0,
             lenient: None,
             trailing: None,
+            keys: KeyCache::default(),
         }
     }
 
@@ -750,7 +784,7 @@ impl PartialJson {
     /// assert!(p.finish().unwrap_err().is_incomplete());
     /// p.push("] x");
     /// assert_eq!(p.value().unwrap(), Some(serde_json::json!([1, 2])));
-    /// assert_eq!(p.finish().unwrap_err().to_string(), "trailing characters at line 1 column 7 (byte 6)");
+    /// assert_eq!(p.finish().unwrap_err().to_string(), "trailing characters at line 1 column 8 (byte 7)");
     /// ```
     pub fn finish(&self) -> Result<Value, PartialJsonError> {
         match &self.top {
@@ -960,17 +994,19 @@ impl PartialJson {
                     Lexed::More => return Ok(()),
                     Lexed::Done(next) => {
                         i = next;
-                        let text: Arc<str> = Arc::from(self.scratch.as_str());
                         let key = matches!(self.token, Token::Str { key: true, .. });
                         self.token = Token::None;
                         if key {
+                            let depth = self.stack.len();
                             if let Some(frame) = self.stack.last_mut() {
-                                if let Members::Object { key, .. } = &mut frame.members {
-                                    *key = Some(text);
+                                if let Members::Object { members, key } = &mut frame.members {
+                                    *key =
+                                        Some(self.keys.intern(depth, members.len, &self.scratch));
                                 }
                                 frame.expect = Expect::Colon;
                             }
                         } else {
+                            let text: Arc<str> = Arc::from(self.scratch.as_str());
                             self.complete_value(Node::Str(text));
                         }
                     }
@@ -1413,5 +1449,230 @@ impl PartialSnapshot {
             child = Some(value);
         }
         child.unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse_in_pieces(pieces: &[&str]) -> PartialJson {
+        let mut p = PartialJson::new();
+        for piece in pieces {
+            p.push(piece);
+        }
+        p
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let p = parse_in_pieces(&["{\n  \"a\": 1,\n", "  \"b\" 2\n}"]);
+        let err = p.value().unwrap_err();
+        assert_eq!(err.kind(), PartialJsonErrorKind::ExpectedColon);
+        assert_eq!((err.line(), err.column(), err.offset()), (3, 7, 18));
+        assert_eq!(err.to_string(), "expected `:` at line 3 column 7 (byte 18)");
+        assert!(!err.is_incomplete());
+
+        let err = partial_parse("[\"a\nb\"]").unwrap_err();
+        assert_eq!(
+            err.kind(),
+            PartialJsonErrorKind::ControlCharacterWhileParsingString
+        );
+        assert_eq!((err.line(), err.column(), err.offset()), (1, 4, 3));
+
+        let err = partial_parse("[1, 2,\n\n  ]").unwrap_err();
+        assert_eq!(err.kind(), PartialJsonErrorKind::TrailingComma);
+        assert_eq!((err.line(), err.column()), (3, 3));
+
+        let err = partial_parse("  \"abc").unwrap_err();
+        assert_eq!(err.kind(), PartialJsonErrorKind::EofWhileParsingString);
+        assert_eq!(err.offset(), 6);
+        assert!(err.is_incomplete());
+    }
+
+    #[test]
+    fn errors_are_sticky() {
+        let mut p = parse_in_pieces(&["[1, x"]);
+        let err = p.value().unwrap_err();
+        assert_eq!(err.kind(), PartialJsonErrorKind::ExpectedSomeValue);
+        p.push("]");
+        assert_eq!(p.value().unwrap_err(), err);
+        assert_eq!(p.finish().unwrap_err(), err);
+        assert!(p.snapshot().is_err());
+        assert_eq!(p.len(), 6);
+    }
+
+    #[test]
+    fn incomplete_top_level_scalars() {
+        for (text, kind) in [
+            ("\"ab", PartialJsonErrorKind::EofWhileParsingString),
+            ("tr", PartialJsonErrorKind::EofWhileParsingValue),
+            ("-", PartialJsonErrorKind::EofWhileParsingValue),
+            ("1.", PartialJsonErrorKind::EofWhileParsingValue),
+        ] {
+            let err = partial_parse(text).unwrap_err();
+            assert_eq!(err.kind(), kind, "{text}");
+            assert!(err.is_incomplete());
+        }
+        let mut p = parse_in_pieces(&["  6"]);
+        assert_eq!(p.value().unwrap(), Some(json!(6)));
+        assert!(!p.is_complete());
+        assert_eq!(p.finish().unwrap(), json!(6));
+        p.push("1.5");
+        assert_eq!(p.value().unwrap(), Some(json!(61.5)));
+        p.push(" ");
+        assert!(p.is_complete());
+    }
+
+    #[test]
+    fn snapshots_do_not_change() {
+        let mut p = PartialJson::new();
+        let mut snapshots = Vec::new();
+        let text = r#"{"a": [1, {"b": "c"}, [true, null]], "d": {"e": 2.5}, "f": "g"}"#;
+        for c in text.chars() {
+            p.push(c.encode_utf8(&mut [0; 4]));
+            let snapshot = p.snapshot().unwrap().unwrap();
+            let value = snapshot.to_value();
+            snapshots.push((snapshot, value));
+        }
+        for (snapshot, value) in &snapshots {
+            assert_eq!(&snapshot.to_value(), value);
+        }
+        assert!(snapshots.last().unwrap().0.is_complete());
+        assert!(!snapshots[snapshots.len() - 2].0.is_complete());
+        assert_eq!(
+            snapshots.last().unwrap().1,
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+    }
+
+    #[test]
+    fn snapshots_are_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<PartialSnapshot>();
+        assert_send_sync::<PartialJson>();
+
+        let mut p = PartialJson::new();
+        p.push(r#"{"items": [1, 2, 3"#);
+        let snapshot = p.snapshot().unwrap().unwrap();
+        let handle = std::thread::spawn(move || snapshot.to_value());
+        p.push(", 4]}");
+        assert_eq!(handle.join().unwrap(), json!({"items": [1, 2, 3]}));
+        assert_eq!(p.value().unwrap(), Some(json!({"items": [1, 2, 3, 4]})));
+    }
+
+    #[test]
+    fn large_arrays_span_many_chunks() {
+        let text = format!(
+            "[{}]",
+            (0..1000)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut p = PartialJson::new();
+        let mut mid = None;
+        for (k, piece) in text.as_bytes().chunks(7).enumerate() {
+            p.push(std::str::from_utf8(piece).unwrap());
+            if k == 100 {
+                mid = Some((p.snapshot().unwrap().unwrap(), p.value().unwrap()));
+            }
+        }
+        let expected: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(p.finish().unwrap(), expected);
+        let (snapshot, value) = mid.unwrap();
+        assert_eq!(Some(snapshot.to_value()), value);
+    }
+
+    #[test]
+    fn finish_is_strict() {
+        assert_eq!(
+            partial_json_finish("[1 2]").kind(),
+            PartialJsonErrorKind::ExpectedListCommaOrEnd
+        );
+        assert_eq!(
+            partial_json_finish(r#"{"a": 1 "b": 2}"#).kind(),
+            PartialJsonErrorKind::ExpectedObjectCommaOrEnd
+        );
+        assert_eq!(
+            partial_json_finish("[1, 2").kind(),
+            PartialJsonErrorKind::EofWhileParsingList
+        );
+        assert_eq!(
+            partial_json_finish(r#"{"a": "#).kind(),
+            PartialJsonErrorKind::EofWhileParsingObject
+        );
+        assert_eq!(
+            partial_json_finish(r#"["ab"#).kind(),
+            PartialJsonErrorKind::EofWhileParsingString
+        );
+        assert_eq!(
+            partial_json_finish("").kind(),
+            PartialJsonErrorKind::EofWhileParsingValue
+        );
+        assert_eq!(
+            partial_json_finish("{} \n x").kind(),
+            PartialJsonErrorKind::TrailingCharacters
+        );
+        let p = parse_in_pieces(&["{\"a\": [1, 2]}", " \n\t"]);
+        assert_eq!(p.finish().unwrap(), json!({"a": [1, 2]}));
+    }
+
+    fn partial_json_finish(text: &str) -> PartialJsonError {
+        parse_in_pieces(&[text]).finish().unwrap_err()
+    }
+
+    #[test]
+    fn numbers_keep_their_kind() {
+        let v = partial_parse("[61, 61.0, -0, 1e2, 9223372036854775807, 18446744073709551615, 18446744073709551616, -9223372036854775809]")
+            .unwrap()
+            .unwrap();
+        let items = v.as_array().unwrap();
+        assert!(items[0].is_i64());
+        assert!(items[1].is_f64());
+        assert_eq!(items[2], json!(0));
+        assert_eq!(items[3], json!(100.0));
+        assert_eq!(items[4], json!(i64::MAX));
+        assert_eq!(items[5], json!(u64::MAX));
+        assert_eq!(items[6], json!(18446744073709551616.0));
+        assert_eq!(items[7], json!(-9223372036854775809.0));
+        let err = partial_parse("[1e400]").unwrap_err();
+        assert_eq!(err.kind(), PartialJsonErrorKind::NumberOutOfRange);
+        // A pending number at the end is checked too, without failing for good.
+        let mut p = parse_in_pieces(&["[1e40"]);
+        assert_eq!(p.value().unwrap(), Some(json!([1e40])));
+        p.push("0");
+        assert_eq!(
+            p.value().unwrap_err().kind(),
+            PartialJsonErrorKind::NumberOutOfRange
+        );
+    }
+
+    #[test]
+    fn escapes_split_across_deltas() {
+        let text = r#"["\u00e9\ud83d\ude00\n\"\\\/"]"#;
+        let expected = json!(["é😀\n\"\\/"]);
+        for split in 1..text.len() {
+            let (a, b) = text.split_at(split);
+            let p = parse_in_pieces(&[a, b]);
+            assert_eq!(
+                p.value().unwrap(),
+                Some(expected.clone()),
+                "split at {split}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value_at_the_first_position() {
+        let v = partial_parse(r#"{"a": 1, "b": 2, "a": 3}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(v, json!({"a": 3, "b": 2}));
+        assert_eq!(
+            v.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["a", "b"]
+        );
     }
 }

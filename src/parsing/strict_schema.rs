@@ -1066,7 +1066,8 @@ pub fn strict_schema_for<T: schemars::JsonSchema>() -> Result<StrictSchema, Stri
         .into_generator()
         .into_root_schema_for::<T>()
         .to_value();
-    let schema = to_strict_json_schema(adjust_schemars_output(schema)?)?;
+    let schema =
+        to_strict_json_schema(adjust_schemars_output(schema)?).map_err(explain_boolean_schema)?;
     check_strict_compatible(&schema)?;
     let description = schema
         .get("description")
@@ -1077,6 +1078,43 @@ pub fn strict_schema_for<T: schemars::JsonSchema>() -> Result<StrictSchema, Stri
         description,
         schema,
     })
+}
+
+/// The reference conversion reports a `true`/`false` sub-schema as [`StrictSchemaError::NotAnObject`]
+/// (its `TypeError`); for a Rust type, say what it means.
+fn explain_boolean_schema(error: StrictSchemaError) -> StrictSchemaError {
+    match error {
+        StrictSchemaError::NotAnObject { path, found } if found == "true" || found == "false" => {
+            let mut issues = strict_compatibility_issues(&if found == "true" {
+                Value::Bool(true)
+            } else {
+                Value::Bool(false)
+            });
+            let reason = match issues.pop() {
+                Some(StrictSchemaError::Unsupported { reason, .. }) => reason,
+                _ => String::new(),
+            };
+            StrictSchemaError::Unsupported {
+                type_name: type_name_in_path(&path),
+                path,
+                keyword: found,
+                reason,
+            }
+        }
+        other => other,
+    }
+}
+
+/// `Name` for a path under `/$defs/Name` (or `/definitions/Name`).
+fn type_name_in_path(path: &str) -> Option<String> {
+    let mut segments = path.split('/').skip(1);
+    let mut name = None;
+    while let Some(segment) = segments.next() {
+        if segment == "$defs" || segment == "definitions" {
+            name = segments.next().map(unescape_token);
+        }
+    }
+    name
 }
 
 /// The response-format / tool name for a type: its Rust name (`std::any::type_name`) without
@@ -1226,7 +1264,8 @@ fn adjust_object(map: &mut Map<String, Value>, recursive: &HashSet<String>) {
     }
 }
 
-/// The `$ref` strings (`#/$defs/Name`) of definitions that can reach themselves.
+/// The `$ref` strings (`#/$defs/Name`) of definitions that reach themselves through `$ref`s
+/// with sibling keywords: the reference conversion inlines those, so it would never end.
 fn recursive_definitions(schema: &Value) -> HashSet<String> {
     let mut graph: HashMap<String, Vec<String>> = HashMap::new();
     for defs_key in ["$defs", "definitions"] {
@@ -1261,13 +1300,16 @@ fn recursive_definitions(schema: &Value) -> HashSet<String> {
     recursive
 }
 
+/// The `$ref`s with sibling keywords in `node`.
 fn collect_refs(node: &Value, out: &mut Vec<String>) {
     let mut stack = vec![node];
     while let Some(node) = stack.pop() {
         match node {
             Value::Object(map) => {
                 if let Some(Value::String(r)) = map.get("$ref") {
-                    out.push(r.clone());
+                    if map.len() > 1 {
+                        out.push(r.clone());
+                    }
                 }
                 stack.extend(map.values());
             }
@@ -1326,10 +1368,11 @@ mod tests {
     fn recursive_definitions_are_found() {
         let schema = json!({
             "$defs": {
-                "A": {"properties": {"b": {"$ref": "#/$defs/B"}}},
-                "B": {"items": {"$ref": "#/$defs/A"}},
-                "C": {"properties": {"a": {"$ref": "#/$defs/A"}}},
+                "A": {"properties": {"b": {"$ref": "#/$defs/B", "description": "to B"}}},
+                "B": {"items": {"$ref": "#/$defs/A", "title": "to A"}},
+                "C": {"properties": {"a": {"$ref": "#/$defs/A", "description": "to A"}}},
                 "D": {"type": "string"},
+                "E": {"properties": {"e": {"$ref": "#/$defs/E"}}},
             }
         });
         let found = recursive_definitions(&schema);
