@@ -487,3 +487,76 @@ fn all_issues_are_listed_in_order() {
         ]
     );
 }
+
+mod arbitrary_schemas {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// JSON values shaped like schemas (keyword keys, `$ref`s into `$defs`), and not.
+    fn schema_like() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(json!(null)),
+            any::<bool>().prop_map(Value::Bool),
+            (0i64..3).prop_map(|i| json!(i)),
+            prop::sample::select(vec![
+                "object",
+                "string",
+                "array",
+                "#/$defs/A",
+                "#/$defs/B",
+                "#",
+                "#/x",
+                ""
+            ])
+            .prop_map(|s| json!(s)),
+        ];
+        leaf.prop_recursive(5, 64, 5, |inner| {
+            let key = prop::sample::select(vec![
+                "type",
+                "properties",
+                "items",
+                "anyOf",
+                "allOf",
+                "oneOf",
+                "$ref",
+                "default",
+                "description",
+                "additionalProperties",
+                "$defs",
+                "definitions",
+                "required",
+                "A",
+                "B",
+                "format",
+                "enum",
+                "prefixItems",
+                "not",
+            ]);
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((key, inner), 0..6).prop_map(|members| Value::Object(
+                    members
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect()
+                )),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// No input makes the conversion or the check panic; a converted schema converts to
+        /// itself again.
+        #[test]
+        fn never_panics_and_is_idempotent(schema in schema_like()) {
+            let _ = strict_compatibility_issues(&schema);
+            if let Ok(strict) = to_strict_json_schema(schema) {
+                let again = to_strict_json_schema(strict.clone());
+                prop_assert_eq!(again.as_ref().ok(), Some(&strict));
+                let _ = check_strict_compatible(&strict);
+            }
+        }
+    }
+}

@@ -842,7 +842,7 @@ impl PartialJson {
             kind,
             offset: self.offset,
             line: self.line,
-            column: self.offset - self.line_start + 1,
+            column: self.offset.saturating_sub(self.line_start) + 1,
         }
     }
 

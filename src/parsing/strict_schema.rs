@@ -1149,9 +1149,12 @@ fn strip_module_paths(name: &str) -> String {
                 out.pop();
             }
             rest = after;
-        } else if let Some(c) = rest.chars().next() {
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
+        } else {
+            let mut chars = rest.chars();
+            if let Some(c) = chars.next() {
+                out.push(c);
+            }
+            rest = chars.as_str();
         }
     }
     out
