@@ -35,6 +35,7 @@ mod codegen_support;
 pub mod error;
 pub mod multipart;
 pub mod operations;
+pub mod parsing;
 pub mod sse;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,0 +1,1678 @@
+//! Incremental partial JSON parsing, in linear time.
+//!
+//! The reference SDK computes the `parsed` field of a streamed structured output by running
+//! `jiter.from_json(content, partial_mode=True)` over the *whole* accumulated content after every
+//! delta, which is quadratic in the length of the content. [`PartialJson`] gives the same results
+//! while looking at every byte once: [`PartialJson::push`] consumes only the new delta, keeps the
+//! completed parts of the tree, and [`PartialJson::value`] returns what jiter's partial mode would
+//! return for everything pushed so far.
+//!
+//! ```
+//! use openai_sdk::parsing::PartialJson;
+//! use serde_json::json;
+//!
+//! let mut p = PartialJson::new();
+//! p.push(r#"{"city": "San Fr"#);
+//! assert_eq!(p.value().unwrap(), Some(json!({})));
+//! p.push(r#"ancisco", "temperature": 6"#);
+//! assert_eq!(p.value().unwrap(), Some(json!({"city": "San Francisco", "temperature": 6})));
+//! p.push(r#"1.5, "units": "c"}"#);
+//! assert_eq!(p.finish().unwrap(), json!({"city": "San Francisco", "temperature": 61.5, "units": "c"}));
+//! ```
+//!
+//! # Semantics (jiter `PartialMode::On`)
+//!
+//! These were checked against jiter 0.18 (`JsonValue::parse_with_config(.., PartialMode::On)`)
+//! by a differential property test that compares the two after every delta.
+//!
+//! - An incomplete string is dropped: an incomplete string *value* drops its array element or
+//!   its object member, an incomplete *key* drops the member. So does a key without its `:` or
+//!   without the first character of its value.
+//! - Incomplete literals (`tru`, `nul`, `fals`) are dropped; so are numbers that are not valid yet
+//!   (`-`, `1.`, `1e`, `1e+`). A number at the very end that is valid so far (`61`, `6.1`, `1e5`)
+//!   counts, and may still grow with the next delta.
+//! - Unfinished arrays and objects appear closed, holding their complete members so far: `[1, [2`
+//!   gives `[1, [2]]`, `{"a": [` gives `{"a": []}`.
+//! - Text after a complete top-level value is ignored (`{"a": 1} trailing` gives `{"a": 1}`).
+//! - A top-level scalar that is not complete is an error, e.g. a bare partial string `"abc` or
+//!   `tru` (see [`PartialJsonError::is_incomplete`]), except a valid-so-far number.
+//! - Content that is not JSON is an error that gives the byte offset, line and column. Errors
+//!   are sticky: once the text is invalid, no later delta makes it valid again.
+//! - Like jiter's partial mode, a character that can't follow an array element or an object
+//!   member *closes* that container instead of failing: `[1 2]` gives `[1]`, and `{"a": [1}, "b":
+//!   2}` gives `{"a": [1], "b": 2}` (the `}` closes the array, then the object). These are not
+//!   valid JSON; [`PartialJson::finish`], the strict parse for the end of a stream, rejects them.
+//! - Duplicate keys: the last value wins, at the position of the first (as a Python dict).
+//! - Nesting is limited as in jiter: a container more than [`MAX_DEPTH`] levels deep fails as
+//!   soon as its first member starts (an empty one is accepted, as in jiter).
+//!
+//! Numbers become `serde_json` numbers of the same kind jiter reports: an integer stays an
+//! integer (`61` is `i64`, not `61.0`), a number with a fraction or an exponent is an `f64`.
+//! Differences from jiter, all for numbers that `serde_json::Value` cannot hold:
+//! - integers beyond the `i64` range become `u64` when they fit, else `f64` (as `serde_json`
+//!   itself does), where jiter returns an arbitrary-precision integer;
+//! - a number whose `f64` value is infinite (`1e400`, or an integer of more than 308 digits) is an
+//!   error of kind [`PartialJsonErrorKind::NumberOutOfRange`], where jiter returns `inf`.
+//!
+//! jiter's Python binding (what openai-python calls) counts the nesting limit slightly
+//! differently (one level more, depending on the innermost value); nothing else differs.
+//!
+//! # Cost model
+//!
+//! - [`push`](PartialJson::push) is amortised O(`delta.len()`): every byte is examined once, the
+//!   text itself is not kept, and a completed value is stored once in an append-only tree.
+//! - [`snapshot`](PartialJson::snapshot) is O(nesting depth): it captures the partial value as
+//!   it is now, sharing the completed parts of the tree with the parser (they are never
+//!   modified, only appended to), so a snapshot stays valid and unchanged while more deltas
+//!   are pushed. Keeping every snapshot costs O(depth) memory each.
+//! - [`PartialSnapshot::to_value`] builds a `serde_json::Value`: O(size of the value).
+//! - [`value`](PartialJson::value) is `snapshot` followed by `to_value`.
+//!
+//! A chat stream therefore takes a snapshot per delta (cheap) and builds the `parsed` value only
+//! when the user reads it. Reading `parsed` after every one of n deltas is still O(n²) in total,
+//! because each read materialises the whole value; the snapshot is what makes not reading it
+//! free.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::{Map, Number, Value};
+
+/// The deepest nesting of arrays and objects accepted, as in jiter: a container deeper than
+/// this fails when its first member starts.
+pub const MAX_DEPTH: usize = 200;
+
+/// The longest integer part of a number, in digits, as in jiter.
+const MAX_INT_DIGITS: usize = 4300;
+
+/// Slots per chunk of a container's append-only storage (one allocation each).
+const CHUNK: usize = 8;
+
+// ---------------------------------------------------------------------------------------------
+// Append-only, shareable storage for the members of a container.
+// ---------------------------------------------------------------------------------------------
+
+/// A chunk of slots, linked to the next one. Slots are written once, in order, by the parser;
+/// snapshots read the first `len` of them. Nothing is ever moved or overwritten, so readers and
+/// the writer never conflict.
+struct Chunk<T> {
+    slots: [OnceLock<T>; CHUNK],
+    next: OnceLock<Arc<Chunk<T>>>,
+}
+
+impl<T> Chunk<T> {
+    fn new() -> Arc<Self> {
+        Arc::new(Chunk {
+            slots: std::array::from_fn(|_| OnceLock::new()),
+            next: OnceLock::new(),
+        })
+    }
+}
+
+/// The writing end of a container's storage, held by the open container's frame.
+struct Writer<T> {
+    head: Arc<Chunk<T>>,
+    tail: Arc<Chunk<T>>,
+    tail_base: usize,
+    len: usize,
+}
+
+impl<T> Writer<T> {
+    fn new() -> Self {
+        let head = Chunk::new();
+        Writer {
+            tail: Arc::clone(&head),
+            head,
+            tail_base: 0,
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, value: T) {
+        if self.len - self.tail_base >= CHUNK {
+            let next = Arc::clone(self.tail.next.get_or_init(Chunk::new));
+            self.tail_base += CHUNK;
+            self.tail = next;
+        }
+        if let Some(slot) = self.tail.slots.get(self.len - self.tail_base) {
+            // A slot is written exactly once: `len` only grows.
+            let _ = slot.set(value);
+            self.len += 1;
+        }
+    }
+
+    /// The first `len` members, shared.
+    fn seq(&self) -> Seq<T> {
+        Seq {
+            head: Arc::clone(&self.head),
+            len: self.len,
+        }
+    }
+}
+
+/// A shared, immutable view of the first `len` members of a container.
+struct Seq<T> {
+    head: Arc<Chunk<T>>,
+    len: usize,
+}
+
+impl<T> Clone for Seq<T> {
+    fn clone(&self) -> Self {
+        Seq {
+            head: Arc::clone(&self.head),
+            len: self.len,
+        }
+    }
+}
+
+impl<T> Seq<T> {
+    fn iter(&self) -> SeqIter<'_, T> {
+        SeqIter {
+            chunk: Some(&self.head),
+            index: 0,
+            remaining: self.len,
+        }
+    }
+}
+
+struct SeqIter<'a, T> {
+    chunk: Option<&'a Chunk<T>>,
+    index: usize,
+    remaining: usize,
+}
+
+impl<'a, T> Iterator for SeqIter<'a, T> {
+    type Item = &'a T;
+
+    fn next(&mut self) -> Option<&'a T> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let mut chunk = self.chunk?;
+        if self.index >= chunk.slots.len() {
+            chunk = chunk.next.get()?;
+            self.chunk = Some(chunk);
+            self.index = 0;
+        }
+        let item = chunk.slots.get(self.index)?.get()?;
+        self.index += 1;
+        self.remaining -= 1;
+        Some(item)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values.
+// ---------------------------------------------------------------------------------------------
+
+/// A completed value. Cloning is O(1).
+#[derive(Clone)]
+enum Node {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(Arc<str>),
+    Array(Seq<Node>),
+    Object(Seq<(Arc<str>, Node)>),
+}
+
+impl Node {
+    fn to_value(&self) -> Value {
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Int(i) => Value::Number((*i).into()),
+            Node::UInt(u) => Value::Number((*u).into()),
+            // Floats are checked to be finite when they are parsed.
+            Node::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            Node::Str(s) => Value::String(s.to_string()),
+            Node::Array(seq) => Value::Array(seq.iter().map(Node::to_value).collect()),
+            Node::Object(seq) => {
+                let mut map = Map::with_capacity(seq.len);
+                for (key, node) in seq.iter() {
+                    map.insert(key.to_string(), node.to_value());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors.
+// ---------------------------------------------------------------------------------------------
+
+/// What went wrong, named as jiter (and serde_json) name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PartialJsonErrorKind {
+    /// The text ends inside a top-level string (partial mode accepts that only inside a
+    /// container, where the string is dropped).
+    EofWhileParsingString,
+    /// The text ends inside a top-level literal or number, or is empty.
+    EofWhileParsingValue,
+    /// The text ends inside an array ([`PartialJson::finish`] only).
+    EofWhileParsingList,
+    /// The text ends inside an object ([`PartialJson::finish`] only).
+    EofWhileParsingObject,
+    /// A character that cannot start a JSON value.
+    ExpectedSomeValue,
+    /// A key not followed by `:`.
+    ExpectedColon,
+    /// An array element not followed by `,` or `]` ([`PartialJson::finish`] only: partial mode
+    /// closes the array there).
+    ExpectedListCommaOrEnd,
+    /// An object member not followed by `,` or `}` ([`PartialJson::finish`] only).
+    ExpectedObjectCommaOrEnd,
+    /// A misspelled `true`, `false` or `null`.
+    ExpectedSomeIdent,
+    /// An object key that is not a string.
+    KeyMustBeAString,
+    /// A `,` directly before `]` or `}`.
+    TrailingComma,
+    /// A malformed number, such as `01`, `1.x` or `-a`.
+    InvalidNumber,
+    /// A number that is too long (more than 4300 integer digits) or whose value is infinite.
+    NumberOutOfRange,
+    /// A backslash escape that is not valid JSON.
+    InvalidEscape,
+    /// A `\u` escape of a lone UTF-16 surrogate.
+    LoneSurrogateInHexEscape,
+    /// A high surrogate escape not followed by a `\u` escape.
+    UnexpectedEndOfHexEscape,
+    /// A raw control character (below U+0020) inside a string.
+    ControlCharacterWhileParsingString,
+    /// Arrays and objects nested more than [`MAX_DEPTH`] levels deep.
+    RecursionLimitExceeded,
+    /// Non-whitespace text after the complete value ([`PartialJson::finish`] only).
+    TrailingCharacters,
+}
+
+impl fmt::Display for PartialJsonErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use PartialJsonErrorKind::*;
+        f.write_str(match self {
+            EofWhileParsingString => "EOF while parsing a string",
+            EofWhileParsingValue => "EOF while parsing a value",
+            EofWhileParsingList => "EOF while parsing a list",
+            EofWhileParsingObject => "EOF while parsing an object",
+            ExpectedSomeValue => "expected value",
+            ExpectedColon => "expected `:`",
+            ExpectedListCommaOrEnd => "expected `,` or `]`",
+            ExpectedObjectCommaOrEnd => "expected `,` or `}`",
+            ExpectedSomeIdent => "expected ident",
+            KeyMustBeAString => "key must be a string",
+            TrailingComma => "trailing comma",
+            InvalidNumber => "invalid number",
+            NumberOutOfRange => "number out of range",
+            InvalidEscape => "invalid escape",
+            LoneSurrogateInHexEscape => "lone leading surrogate in hex escape",
+            UnexpectedEndOfHexEscape => "unexpected end of hex escape",
+            ControlCharacterWhileParsingString => {
+                "control character (\\u0000-\\u001F) found while parsing a string"
+            }
+            RecursionLimitExceeded => "recursion limit exceeded",
+            TrailingCharacters => "trailing characters",
+        })
+    }
+}
+
+/// Content that does not parse as (partial) JSON; the equivalent of the reference's
+/// `JSONDecodeError`. It says where: a byte offset into the whole text pushed so far, and a
+/// 1-based line and column (the column counts bytes, as jiter does).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} at line {line} column {column} (byte {offset})")]
+pub struct PartialJsonError {
+    kind: PartialJsonErrorKind,
+    offset: usize,
+    line: usize,
+    column: usize,
+}
+
+impl PartialJsonError {
+    /// What went wrong.
+    pub fn kind(&self) -> PartialJsonErrorKind {
+        self.kind
+    }
+
+    /// Byte offset of the error in the whole text.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// 1-based line of the error.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// 1-based column of the error, in bytes.
+    pub fn column(&self) -> usize {
+        self.column
+    }
+
+    /// Whether more text could still make the content parse: the text so far ends inside a
+    /// top-level scalar (or, for [`PartialJson::finish`], inside any value).
+    ///
+    /// ```
+    /// use openai_sdk::parsing::PartialJson;
+    ///
+    /// let mut p = PartialJson::new();
+    /// p.push(r#""abc"#);
+    /// assert!(p.value().unwrap_err().is_incomplete());
+    /// p.push(r#"" and more"#);
+    /// assert_eq!(p.value().unwrap(), Some(serde_json::json!("abc")));
+    /// ```
+    pub fn is_incomplete(&self) -> bool {
+        use PartialJsonErrorKind::*;
+        matches!(
+            self.kind,
+            EofWhileParsingString
+                | EofWhileParsingValue
+                | EofWhileParsingList
+                | EofWhileParsingObject
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parser.
+// ---------------------------------------------------------------------------------------------
+
+/// Where an open container is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Expect {
+    /// After `[`.
+    ArrayFirst,
+    /// After `,` in an array.
+    ArrayAfterComma,
+    /// After `{`.
+    ObjectFirst,
+    /// After `,` in an object.
+    ObjectAfterComma,
+    /// After a key.
+    Colon,
+    /// After `:`.
+    ObjectValue,
+    /// A member is being parsed (a token, or a nested container above this one).
+    InValue,
+    /// After a complete member.
+    AfterValue,
+}
+
+enum Members {
+    Array(Writer<Node>),
+    Object {
+        members: Writer<(Arc<str>, Node)>,
+        /// The key of the member being parsed, once complete.
+        key: Option<Arc<str>>,
+    },
+}
+
+struct Frame {
+    members: Members,
+    expect: Expect,
+    /// Whether the first member has started (jiter checks the nesting limit then).
+    started: bool,
+}
+
+/// The escape state inside a string.
+#[derive(Clone, Copy, Debug)]
+enum Escape {
+    None,
+    /// After `\`.
+    Backslash,
+    /// Collecting the 4 bytes after `\u` (jiter looks at them only once all 4 are there).
+    Hex {
+        high: Option<u16>,
+        value: u16,
+        count: u8,
+        /// Absolute offset of the first byte that is not a hex digit.
+        bad: Option<usize>,
+    },
+    /// After a high surrogate escape, before the `\` of its low half.
+    AfterHigh(u16),
+    /// After a high surrogate escape and `\`.
+    AfterHighBackslash(u16),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum NumPhase {
+    Minus,
+    Zero,
+    Int,
+    Dot,
+    Frac,
+    Exp,
+    ExpSign,
+    ExpDigits,
+}
+
+impl NumPhase {
+    /// Whether the number is valid if it ends here.
+    fn is_valid_end(self) -> bool {
+        matches!(
+            self,
+            NumPhase::Zero | NumPhase::Int | NumPhase::Frac | NumPhase::ExpDigits
+        )
+    }
+}
+
+/// The scalar being lexed; its text (decoded for strings) is in `PartialJson::scratch`.
+#[derive(Clone, Copy, Debug)]
+enum Token {
+    None,
+    Str {
+        key: bool,
+        escape: Escape,
+    },
+    Lit {
+        rest: &'static [u8],
+        matched: usize,
+        node: LitNode,
+    },
+    Num {
+        phase: NumPhase,
+        int_digits: usize,
+        float: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+enum LitNode {
+    True,
+    False,
+    Null,
+}
+
+enum Top {
+    /// Nothing but whitespace yet.
+    Empty,
+    /// A value is in progress (a top-level token, or the containers on the stack).
+    InValue,
+    /// The top-level value is complete; the rest of the text is ignored.
+    Done(Node),
+    /// The text is not JSON.
+    Failed(PartialJsonError),
+}
+
+/// An incremental partial JSON parser; see the [module documentation](self) for the exact
+/// semantics and the cost model.
+///
+/// ```
+/// use openai_sdk::parsing::PartialJson;
+/// use serde_json::json;
+///
+/// let mut p = PartialJson::new();
+/// assert_eq!(p.value().unwrap(), None);
+/// for delta in ["[1, tr", "ue, {\"a\": [\"x", "\"]}, 4", "2"] {
+///     p.push(delta);
+/// }
+/// assert_eq!(p.value().unwrap(), Some(json!([1, true, {"a": ["x"]}, 42])));
+/// ```
+pub struct PartialJson {
+    stack: Vec<Frame>,
+    token: Token,
+    top: Top,
+    /// Decoded text of the string, or text of the number, being lexed.
+    scratch: String,
+    /// Bytes consumed before the current delta.
+    offset: usize,
+    /// Current 1-based line, and the offset its first byte has.
+    line: usize,
+    line_start: usize,
+    /// The first place where partial mode closed a container on an unexpected character
+    /// (invalid JSON that partial mode accepts), for `finish`.
+    lenient: Option<PartialJsonError>,
+    /// The first non-whitespace byte after a complete top-level value, for `finish`.
+    trailing: Option<PartialJsonError>,
+    /// Recently seen keys, shared between objects of the same shape.
+    keys: KeyCache,
+}
+
+/// Objects in an array usually have the same keys in the same order: the key at a given depth
+/// and position is kept, and reused (instead of allocating it again) when the next one matches.
+#[derive(Default)]
+struct KeyCache {
+    /// `[depth][position]`.
+    slots: Vec<Vec<Option<Arc<str>>>>,
+}
+
+impl KeyCache {
+    const MAX_POSITION: usize = 32;
+
+    fn intern(&mut self, depth: usize, position: usize, text: &str) -> Arc<str> {
+        if position >= Self::MAX_POSITION {
+            return Arc::from(text);
+        }
+        if self.slots.len() <= depth {
+            self.slots.resize_with(depth + 1, Vec::new);
+        }
+        let Some(row) = self.slots.get_mut(depth) else {
+            return Arc::from(text);
+        };
+        if row.len() <= position {
+            row.resize(position + 1, None);
+        }
+        match row.get_mut(position) {
+            Some(Some(cached)) if &**cached == text => Arc::clone(cached),
+            Some(slot) => {
+                let key: Arc<str> = Arc::from(text);
+                *slot = Some(Arc::clone(&key));
+                key
+            }
+            None => Arc::from(text),
+        }
+    }
+}
+
+impl Default for PartialJson {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for PartialJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartialJson")
+            .field("bytes", &self.offset)
+            .field("depth", &self.stack.len())
+            .field("complete", &self.is_complete())
+            .field("failed", &matches!(self.top, Top::Failed(_)))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parse one text as jiter's partial mode would: `Ok(None)` for empty or whitespace-only
+/// text. The same as pushing the text into a new [`PartialJson`] and calling
+/// [`value`](PartialJson::value).
+///
+/// ```
+/// use openai_sdk::parsing::partial_parse;
+/// use serde_json::json;
+///
+/// assert_eq!(partial_parse(r#"{"a": [1, 2.5, "thr"#).unwrap(), Some(json!({"a": [1, 2.5]})));
+/// assert_eq!(partial_parse("  ").unwrap(), None);
+/// assert!(partial_parse(r#"{"a" 1}"#).is_err());
+/// ```
+pub fn partial_parse(text: &str) -> Result<Option<Value>, PartialJsonError> {
+    let mut parser = PartialJson::new();
+    parser.push(text);
+    parser.value()
+}
+
+/// Internal error: kind and absolute offset.
+type Fail = (PartialJsonErrorKind, usize);
+
+/// What a token did with the input.
+enum Lexed {
+    /// The token needs more input; everything was consumed.
+    More,
+    /// The token ended; the next byte to look at is at this index.
+    Done(usize),
+}
+
+#[inline]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn hex_value(b: u8) -> Option<u16> {
+    match b {
+        b'0'..=b'9' => Some(u16::from(b - b'0')),
+        b'a'..=b'f' => Some(u16::from(b - b'a' + 10)),
+        b'A'..=b'F' => Some(u16::from(b - b'A' + 10)),
+        _ => None,
+    }
+}
+
+/// Bytes that stop the fast scan inside a string: `"`, `\` and control characters.
+static STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = true;
+        i += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// The number's value from its (valid JSON) text.
+fn number_node(text: &str, float: bool) -> Result<Node, PartialJsonErrorKind> {
+    if !float {
+        if let Ok(i) = text.parse::<i64>() {
+            return Ok(Node::Int(i));
+        }
+        if let Ok(u) = text.parse::<u64>() {
+            return Ok(Node::UInt(u));
+        }
+    }
+    match text.parse::<f64>() {
+        Ok(f) if f.is_finite() => Ok(Node::Float(f)),
+        _ => Err(PartialJsonErrorKind::NumberOutOfRange),
+    }
+}
+
+impl PartialJson {
+    /// An empty parser.
+    pub fn new() -> Self {
+        PartialJson {
+            stack: Vec::new(),
+            token: Token::None,
+            top: Top::Empty,
+            scratch: String::new(),
+            offset: 0,
+            line: 1,
+            line_start: 0,
+            lenient: None,
+            trailing: None,
+            keys: KeyCache::default(),
+        }
+    }
+
+    /// Feed the next piece of text. Only `delta` is examined: the cost is O(`delta.len()`),
+    /// amortised. Errors are reported by [`value`](Self::value), [`snapshot`](Self::snapshot)
+    /// and [`finish`](Self::finish); after an error, or once the top-level value is complete,
+    /// further text is only checked for being whitespace.
+    pub fn push(&mut self, delta: &str) {
+        match self.top {
+            Top::Failed(_) => {}
+            Top::Done(_) => self.scan_trailing(delta.as_bytes(), self.offset),
+            Top::Empty | Top::InValue => {
+                if let Err((kind, at)) = self.feed(delta) {
+                    let error = self.error_at(kind, at);
+                    self.top = Top::Failed(error);
+                    self.token = Token::None;
+                    self.stack.clear();
+                    self.scratch = String::new();
+                }
+            }
+        }
+        self.offset += delta.len();
+    }
+
+    /// Total number of bytes pushed.
+    pub fn len(&self) -> usize {
+        self.offset
+    }
+
+    /// Whether nothing has been pushed (or only empty deltas).
+    pub fn is_empty(&self) -> bool {
+        self.offset == 0
+    }
+
+    /// Whether the top-level value is complete (the rest of the text is ignored), e.g. after
+    /// the closing `}` of the top-level object. A top-level number is complete only once a
+    /// character after it has been seen.
+    pub fn is_complete(&self) -> bool {
+        matches!(self.top, Top::Done(_))
+    }
+
+    /// What jiter's partial mode returns for all the text pushed so far: `Ok(None)` while it is
+    /// empty or whitespace only. O(depth) for the snapshot plus O(size) to build the value.
+    pub fn value(&self) -> Result<Option<Value>, PartialJsonError> {
+        Ok(self.snapshot()?.map(|s| s.to_value()))
+    }
+
+    /// A cheap, immutable capture of the partial value as it is now (O(depth)): later pushes
+    /// don't change it. `Ok(None)` while the text is empty or whitespace only.
+    ///
+    /// ```
+    /// use openai_sdk::parsing::PartialJson;
+    /// use serde_json::json;
+    ///
+    /// let mut p = PartialJson::new();
+    /// p.push(r#"{"items": [1, 2"#);
+    /// let before = p.snapshot().unwrap().unwrap();
+    /// p.push(r#", 3]}"#);
+    /// assert_eq!(before.to_value(), json!({"items": [1, 2]}));
+    /// assert_eq!(p.value().unwrap(), Some(json!({"items": [1, 2, 3]})));
+    /// ```
+    pub fn snapshot(&self) -> Result<Option<PartialSnapshot>, PartialJsonError> {
+        match &self.top {
+            Top::Failed(e) => Err(e.clone()),
+            Top::Empty => Ok(None),
+            Top::Done(node) => Ok(Some(PartialSnapshot {
+                levels: Vec::new(),
+                tip: Some(node.clone()),
+                complete: true,
+            })),
+            Top::InValue => {
+                let tip = self.pending_tip()?;
+                if self.stack.is_empty() {
+                    return match tip {
+                        Some(node) => Ok(Some(PartialSnapshot {
+                            levels: Vec::new(),
+                            tip: Some(node),
+                            complete: false,
+                        })),
+                        None => Err(self.eof_error(self.top_level_eof_kind())),
+                    };
+                }
+                let levels = self
+                    .stack
+                    .iter()
+                    .map(|frame| match &frame.members {
+                        Members::Array(w) => Level::Array(w.seq()),
+                        Members::Object { members, key } => {
+                            Level::Object(members.seq(), key.clone())
+                        }
+                    })
+                    .collect();
+                Ok(Some(PartialSnapshot {
+                    levels,
+                    tip,
+                    complete: false,
+                }))
+            }
+        }
+    }
+
+    /// The strict parse of the whole text, for the end of a stream: the complete value, or an
+    /// error if the text is incomplete, has non-whitespace text after the value, or is JSON
+    /// that only partial mode accepts (such as `[1 2]`). Equivalent to jiter (or `serde_json`)
+    /// parsing the whole text with partial mode off; an error says where.
+    ///
+    /// ```
+    /// use openai_sdk::parsing::PartialJson;
+    ///
+    /// let mut p = PartialJson::new();
+    /// p.push("[1, 2");
+    /// assert!(p.finish().unwrap_err().is_incomplete());
+    /// p.push("] x");
+    /// assert_eq!(p.value().unwrap(), Some(serde_json::json!([1, 2])));
+    /// assert_eq!(p.finish().unwrap_err().to_string(), "trailing characters at line 1 column 8 (byte 7)");
+    /// ```
+    pub fn finish(&self) -> Result<Value, PartialJsonError> {
+        match &self.top {
+            Top::Failed(e) => Err(e.clone()),
+            Top::Empty => Err(self.eof_error(PartialJsonErrorKind::EofWhileParsingValue)),
+            Top::InValue => {
+                if let Some(e) = &self.lenient {
+                    return Err(e.clone());
+                }
+                match (self.stack.last(), self.pending_tip()?) {
+                    (None, Some(node)) => Ok(node.to_value()),
+                    (None, None) => Err(self.eof_error(self.top_level_eof_kind())),
+                    (Some(frame), _) => Err(self.eof_error(match (&frame.members, self.token) {
+                        (_, Token::Str { key: false, .. }) => {
+                            PartialJsonErrorKind::EofWhileParsingString
+                        }
+                        (Members::Array(_), _) => PartialJsonErrorKind::EofWhileParsingList,
+                        (Members::Object { .. }, _) => PartialJsonErrorKind::EofWhileParsingObject,
+                    })),
+                }
+            }
+            Top::Done(node) => {
+                if let Some(e) = self.lenient.as_ref().or(self.trailing.as_ref()) {
+                    return Err(e.clone());
+                }
+                Ok(node.to_value())
+            }
+        }
+    }
+
+    // -- internals -----------------------------------------------------------------------
+
+    /// The pending number at the end, if it is valid so far.
+    fn pending_tip(&self) -> Result<Option<Node>, PartialJsonError> {
+        match self.token {
+            Token::Num { phase, float, .. } if phase.is_valid_end() => {
+                number_node(&self.scratch, float)
+                    .map(Some)
+                    .map_err(|kind| self.eof_error(kind))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn top_level_eof_kind(&self) -> PartialJsonErrorKind {
+        match self.token {
+            Token::Str { .. } => PartialJsonErrorKind::EofWhileParsingString,
+            _ => PartialJsonErrorKind::EofWhileParsingValue,
+        }
+    }
+
+    /// An error at the end of the text.
+    fn eof_error(&self, kind: PartialJsonErrorKind) -> PartialJsonError {
+        PartialJsonError {
+            kind,
+            offset: self.offset,
+            line: self.line,
+            column: self.offset.saturating_sub(self.line_start) + 1,
+        }
+    }
+
+    /// An error at absolute offset `at` in the delta being fed (newlines before it have been
+    /// counted already: outside strings, where they are errors, they are only ever whitespace).
+    fn error_at(&self, kind: PartialJsonErrorKind, at: usize) -> PartialJsonError {
+        PartialJsonError {
+            kind,
+            offset: at,
+            line: self.line,
+            column: at.saturating_sub(self.line_start) + 1,
+        }
+    }
+
+    /// Look for non-whitespace text after the complete value; `base` is the absolute offset of
+    /// `bytes`.
+    fn scan_trailing(&mut self, bytes: &[u8], base: usize) {
+        if self.trailing.is_some() {
+            return;
+        }
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' {
+                self.line += 1;
+                self.line_start = base + i + 1;
+            } else if !is_ws(b) {
+                self.trailing =
+                    Some(self.error_at(PartialJsonErrorKind::TrailingCharacters, base + i));
+                return;
+            }
+        }
+    }
+
+    /// Store a completed value in the innermost container, or as the top-level value.
+    fn complete_value(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            None => self.top = Top::Done(node),
+            Some(frame) => {
+                match &mut frame.members {
+                    Members::Array(w) => w.push(node),
+                    Members::Object { members, key } => {
+                        if let Some(key) = key.take() {
+                            members.push((key, node));
+                        }
+                    }
+                }
+                frame.expect = Expect::AfterValue;
+            }
+        }
+    }
+
+    /// Close the innermost container and store it in its parent.
+    fn close_container(&mut self) {
+        if let Some(frame) = self.stack.pop() {
+            let node = match frame.members {
+                Members::Array(w) => Node::Array(w.seq()),
+                Members::Object { members, .. } => Node::Object(members.seq()),
+            };
+            self.complete_value(node);
+        }
+    }
+
+    /// Start a value whose first byte is `c` at index `i`; returns the next index.
+    fn begin_value(&mut self, c: u8, i: usize, abs: usize) -> Result<usize, Fail> {
+        match c {
+            b'"' => {
+                self.scratch.clear();
+                self.token = Token::Str {
+                    key: false,
+                    escape: Escape::None,
+                };
+            }
+            b'[' => self.stack.push(Frame {
+                members: Members::Array(Writer::new()),
+                expect: Expect::ArrayFirst,
+                started: false,
+            }),
+            b'{' => self.stack.push(Frame {
+                members: Members::Object {
+                    members: Writer::new(),
+                    key: None,
+                },
+                expect: Expect::ObjectFirst,
+                started: false,
+            }),
+            b't' => {
+                self.token = Token::Lit {
+                    rest: b"rue",
+                    matched: 0,
+                    node: LitNode::True,
+                }
+            }
+            b'f' => {
+                self.token = Token::Lit {
+                    rest: b"alse",
+                    matched: 0,
+                    node: LitNode::False,
+                }
+            }
+            b'n' => {
+                self.token = Token::Lit {
+                    rest: b"ull",
+                    matched: 0,
+                    node: LitNode::Null,
+                }
+            }
+            b'-' | b'0'..=b'9' => {
+                self.scratch.clear();
+                self.scratch.push(char::from(c));
+                let phase = match c {
+                    b'-' => NumPhase::Minus,
+                    b'0' => NumPhase::Zero,
+                    _ => NumPhase::Int,
+                };
+                self.token = Token::Num {
+                    phase,
+                    int_digits: usize::from(phase != NumPhase::Minus),
+                    float: false,
+                };
+            }
+            _ => return Err((PartialJsonErrorKind::ExpectedSomeValue, abs)),
+        }
+        Ok(i + 1)
+    }
+
+    /// The start of a container's member: checks the nesting limit for its first member.
+    fn start_member(&mut self, abs: usize) -> Result<(), Fail> {
+        let depth = self.stack.len();
+        if let Some(frame) = self.stack.last_mut() {
+            if !frame.started {
+                if depth > MAX_DEPTH {
+                    return Err((PartialJsonErrorKind::RecursionLimitExceeded, abs));
+                }
+                frame.started = true;
+            }
+            frame.expect = Expect::InValue;
+        }
+        Ok(())
+    }
+
+    fn feed(&mut self, s: &str) -> Result<(), Fail> {
+        let bytes = s.as_bytes();
+        let base = self.offset;
+        let mut i = 0;
+        loop {
+            // Continue the token in progress.
+            match self.token {
+                Token::None => {}
+                Token::Str { .. } => match self.lex_string(s, i, base)? {
+                    Lexed::More => return Ok(()),
+                    Lexed::Done(next) => {
+                        i = next;
+                        let key = matches!(self.token, Token::Str { key: true, .. });
+                        self.token = Token::None;
+                        if key {
+                            let depth = self.stack.len();
+                            if let Some(frame) = self.stack.last_mut() {
+                                if let Members::Object { members, key } = &mut frame.members {
+                                    *key =
+                                        Some(self.keys.intern(depth, members.len, &self.scratch));
+                                }
+                                frame.expect = Expect::Colon;
+                            }
+                        } else {
+                            let text: Arc<str> = Arc::from(self.scratch.as_str());
+                            self.complete_value(Node::Str(text));
+                        }
+                    }
+                },
+                Token::Num { .. } => match self.lex_number(bytes, i, base)? {
+                    Lexed::More => return Ok(()),
+                    Lexed::Done(next) => {
+                        i = next;
+                        let Token::Num { float, .. } = self.token else {
+                            return Ok(());
+                        };
+                        self.token = Token::None;
+                        let node = number_node(&self.scratch, float).map_err(|k| (k, base + i))?;
+                        self.complete_value(node);
+                    }
+                },
+                Token::Lit {
+                    rest,
+                    matched,
+                    node,
+                } => {
+                    let mut matched = matched;
+                    while matched < rest.len() {
+                        let Some(&b) = bytes.get(i) else {
+                            self.token = Token::Lit {
+                                rest,
+                                matched,
+                                node,
+                            };
+                            return Ok(());
+                        };
+                        if Some(&b) != rest.get(matched) {
+                            return Err((PartialJsonErrorKind::ExpectedSomeIdent, base + i));
+                        }
+                        matched += 1;
+                        i += 1;
+                    }
+                    self.token = Token::None;
+                    self.complete_value(match node {
+                        LitNode::True => Node::Bool(true),
+                        LitNode::False => Node::Bool(false),
+                        LitNode::Null => Node::Null,
+                    });
+                }
+            }
+
+            // Structure: skip whitespace, then act on the next byte.
+            let c = loop {
+                let Some(&c) = bytes.get(i) else {
+                    return Ok(());
+                };
+                if !is_ws(c) {
+                    break c;
+                }
+                if c == b'\n' {
+                    self.line += 1;
+                    self.line_start = base + i + 1;
+                }
+                i += 1;
+            };
+            let abs = base + i;
+            let Some(frame) = self.stack.last_mut() else {
+                match self.top {
+                    Top::Empty | Top::InValue => {
+                        self.top = Top::InValue;
+                        i = self.begin_value(c, i, abs)?;
+                        continue;
+                    }
+                    Top::Done(_) | Top::Failed(_) => {
+                        // Text after the complete value is ignored.
+                        self.scan_trailing(bytes.get(i..).unwrap_or(&[]), abs);
+                        return Ok(());
+                    }
+                }
+            };
+            let is_array = matches!(frame.members, Members::Array(_));
+            match frame.expect {
+                Expect::ArrayFirst => {
+                    if c == b']' {
+                        i += 1;
+                        self.close_container();
+                    } else {
+                        self.start_member(abs)?;
+                        i = self.begin_value(c, i, abs)?;
+                    }
+                }
+                Expect::ArrayAfterComma => {
+                    if c == b']' {
+                        return Err((PartialJsonErrorKind::TrailingComma, abs));
+                    }
+                    self.start_member(abs)?;
+                    i = self.begin_value(c, i, abs)?;
+                }
+                Expect::ObjectFirst | Expect::ObjectAfterComma => match c {
+                    b'"' => {
+                        i += 1;
+                        self.scratch.clear();
+                        self.token = Token::Str {
+                            key: true,
+                            escape: Escape::None,
+                        };
+                    }
+                    b'}' if frame.expect == Expect::ObjectFirst => {
+                        i += 1;
+                        self.close_container();
+                    }
+                    b'}' => return Err((PartialJsonErrorKind::TrailingComma, abs)),
+                    _ => return Err((PartialJsonErrorKind::KeyMustBeAString, abs)),
+                },
+                Expect::Colon => {
+                    if c != b':' {
+                        return Err((PartialJsonErrorKind::ExpectedColon, abs));
+                    }
+                    i += 1;
+                    frame.expect = Expect::ObjectValue;
+                }
+                Expect::ObjectValue => {
+                    self.start_member(abs)?;
+                    i = self.begin_value(c, i, abs)?;
+                }
+                Expect::AfterValue => match (c, is_array) {
+                    (b',', true) => {
+                        i += 1;
+                        frame.expect = Expect::ArrayAfterComma;
+                    }
+                    (b',', false) => {
+                        i += 1;
+                        frame.expect = Expect::ObjectAfterComma;
+                    }
+                    (b']', true) | (b'}', false) => {
+                        i += 1;
+                        self.close_container();
+                    }
+                    _ => {
+                        // Partial mode closes the container here, and its parent looks at
+                        // the same byte. Strict JSON fails here.
+                        if self.lenient.is_none() {
+                            let kind = if is_array {
+                                PartialJsonErrorKind::ExpectedListCommaOrEnd
+                            } else {
+                                PartialJsonErrorKind::ExpectedObjectCommaOrEnd
+                            };
+                            self.lenient = Some(self.error_at(kind, abs));
+                        }
+                        self.close_container();
+                    }
+                },
+                Expect::InValue => {
+                    // A member is in progress only while a token or a nested container is.
+                    return Err((PartialJsonErrorKind::ExpectedSomeValue, abs));
+                }
+            }
+        }
+    }
+
+    /// Continue the string token from index `i`.
+    fn lex_string(&mut self, s: &str, mut i: usize, base: usize) -> Result<Lexed, Fail> {
+        let bytes = s.as_bytes();
+        let Token::Str { key, mut escape } = self.token else {
+            return Ok(Lexed::Done(i));
+        };
+        loop {
+            match escape {
+                Escape::None => {
+                    let rest = bytes.get(i..).unwrap_or(&[]);
+                    match rest.iter().position(|&b| STRING_STOP[usize::from(b)]) {
+                        None => {
+                            self.scratch.push_str(s.get(i..).unwrap_or(""));
+                            self.token = Token::Str { key, escape };
+                            return Ok(Lexed::More);
+                        }
+                        Some(n) => {
+                            let stop = i + n;
+                            // `stop` is at an ASCII byte, so a char boundary.
+                            self.scratch.push_str(s.get(i..stop).unwrap_or(""));
+                            match bytes.get(stop) {
+                                Some(b'"') => {
+                                    self.token = Token::Str { key, escape };
+                                    return Ok(Lexed::Done(stop + 1));
+                                }
+                                Some(b'\\') => {
+                                    escape = Escape::Backslash;
+                                    i = stop + 1;
+                                }
+                                _ => {
+                                    return Err((
+                                        PartialJsonErrorKind::ControlCharacterWhileParsingString,
+                                        base + stop,
+                                    ))
+                                }
+                            }
+                        }
+                    }
+                }
+                Escape::Backslash => {
+                    let Some(&b) = bytes.get(i) else { break };
+                    let decoded = match b {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            escape = Escape::Hex {
+                                high: None,
+                                value: 0,
+                                count: 0,
+                                bad: None,
+                            };
+                            i += 1;
+                            continue;
+                        }
+                        _ => return Err((PartialJsonErrorKind::InvalidEscape, base + i)),
+                    };
+                    self.scratch.push(decoded);
+                    escape = Escape::None;
+                    i += 1;
+                }
+                Escape::Hex {
+                    high,
+                    mut value,
+                    mut count,
+                    mut bad,
+                } => {
+                    while count < 4 {
+                        let Some(&b) = bytes.get(i) else {
+                            self.token = Token::Str {
+                                key,
+                                escape: Escape::Hex {
+                                    high,
+                                    value,
+                                    count,
+                                    bad,
+                                },
+                            };
+                            return Ok(Lexed::More);
+                        };
+                        match hex_value(b) {
+                            Some(h) => value = (value << 4) | h,
+                            None => {
+                                if bad.is_none() {
+                                    bad = Some(base + i);
+                                }
+                            }
+                        }
+                        count += 1;
+                        i += 1;
+                    }
+                    if let Some(at) = bad {
+                        return Err((PartialJsonErrorKind::InvalidEscape, at));
+                    }
+                    let at = base + i.saturating_sub(1);
+                    match (high, value) {
+                        (None, 0xDC00..=0xDFFF) => {
+                            return Err((PartialJsonErrorKind::LoneSurrogateInHexEscape, at))
+                        }
+                        (None, 0xD800..=0xDBFF) => escape = Escape::AfterHigh(value),
+                        (None, _) => {
+                            self.scratch
+                                .push(char::from_u32(u32::from(value)).unwrap_or('\u{FFFD}'));
+                            escape = Escape::None;
+                        }
+                        (Some(high), 0xDC00..=0xDFFF) => {
+                            let code = 0x1_0000
+                                + ((u32::from(high) - 0xD800) << 10)
+                                + (u32::from(value) - 0xDC00);
+                            self.scratch
+                                .push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+                            escape = Escape::None;
+                        }
+                        (Some(_), _) => {
+                            return Err((PartialJsonErrorKind::LoneSurrogateInHexEscape, at))
+                        }
+                    }
+                }
+                Escape::AfterHigh(high) => {
+                    let Some(&b) = bytes.get(i) else { break };
+                    if b != b'\\' {
+                        return Err((PartialJsonErrorKind::UnexpectedEndOfHexEscape, base + i));
+                    }
+                    escape = Escape::AfterHighBackslash(high);
+                    i += 1;
+                }
+                Escape::AfterHighBackslash(high) => {
+                    let Some(&b) = bytes.get(i) else { break };
+                    if b != b'u' {
+                        return Err((PartialJsonErrorKind::UnexpectedEndOfHexEscape, base + i));
+                    }
+                    escape = Escape::Hex {
+                        high: Some(high),
+                        value: 0,
+                        count: 0,
+                        bad: None,
+                    };
+                    i += 1;
+                }
+            }
+        }
+        self.token = Token::Str { key, escape };
+        Ok(Lexed::More)
+    }
+
+    /// Continue the number token from index `i`.
+    fn lex_number(&mut self, bytes: &[u8], mut i: usize, base: usize) -> Result<Lexed, Fail> {
+        let Token::Num {
+            mut phase,
+            mut int_digits,
+            mut float,
+        } = self.token
+        else {
+            return Ok(Lexed::Done(i));
+        };
+        let start = i;
+        let result = loop {
+            let Some(&b) = bytes.get(i) else {
+                break Lexed::More;
+            };
+            let next = match (phase, b) {
+                (NumPhase::Minus, b'0') => NumPhase::Zero,
+                (NumPhase::Minus, b'1'..=b'9') => NumPhase::Int,
+                (NumPhase::Zero, b'0'..=b'9') => {
+                    return Err((PartialJsonErrorKind::InvalidNumber, base + i))
+                }
+                (NumPhase::Int, b'0'..=b'9') => NumPhase::Int,
+                (NumPhase::Zero | NumPhase::Int, b'.') => NumPhase::Dot,
+                (NumPhase::Zero | NumPhase::Int | NumPhase::Frac, b'e' | b'E') => NumPhase::Exp,
+                (NumPhase::Dot | NumPhase::Frac, b'0'..=b'9') => NumPhase::Frac,
+                (NumPhase::Exp, b'+' | b'-') => NumPhase::ExpSign,
+                (NumPhase::Exp | NumPhase::ExpSign | NumPhase::ExpDigits, b'0'..=b'9') => {
+                    NumPhase::ExpDigits
+                }
+                (NumPhase::Zero | NumPhase::Int | NumPhase::Frac | NumPhase::ExpDigits, _) => {
+                    break Lexed::Done(i);
+                }
+                (NumPhase::Minus | NumPhase::Dot | NumPhase::Exp | NumPhase::ExpSign, _) => {
+                    return Err((PartialJsonErrorKind::InvalidNumber, base + i))
+                }
+            };
+            if next == NumPhase::Int || (phase == NumPhase::Minus && next == NumPhase::Zero) {
+                int_digits += 1;
+                if int_digits > MAX_INT_DIGITS {
+                    return Err((PartialJsonErrorKind::NumberOutOfRange, base + i));
+                }
+            }
+            if matches!(next, NumPhase::Dot | NumPhase::Exp) {
+                float = true;
+            }
+            phase = next;
+            i += 1;
+        };
+        // The bytes of a number are ASCII: the slice is on char boundaries.
+        if let Some(text) = bytes
+            .get(start..i)
+            .and_then(|b| std::str::from_utf8(b).ok())
+        {
+            self.scratch.push_str(text);
+        }
+        self.token = Token::Num {
+            phase,
+            int_digits,
+            float,
+        };
+        Ok(result)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone)]
+enum Level {
+    Array(Seq<Node>),
+    /// The members, and the key of the member in progress if complete.
+    Object(Seq<(Arc<str>, Node)>, Option<Arc<str>>),
+}
+
+/// An immutable capture of a [`PartialJson`]'s value at one moment, taken in O(depth) by
+/// [`PartialJson::snapshot`]. It shares the completed parts of the tree with the parser.
+/// Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct PartialSnapshot {
+    /// The open containers, outermost first; each holds the next.
+    levels: Vec<Level>,
+    /// The innermost open container's member in progress (a valid-so-far number), or the
+    /// top-level value.
+    tip: Option<Node>,
+    complete: bool,
+}
+
+impl fmt::Debug for PartialSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartialSnapshot")
+            .field("value", &self.to_value())
+            .field("complete", &self.complete)
+            .finish()
+    }
+}
+
+impl PartialSnapshot {
+    /// Whether the top-level value was complete when the snapshot was taken.
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// Build the value: O(size of the value).
+    ///
+    /// ```
+    /// use openai_sdk::parsing::PartialJson;
+    ///
+    /// let mut p = PartialJson::new();
+    /// p.push(r#"{"a": {"b": [1, {"c": nul"#);
+    /// let snapshot = p.snapshot().unwrap().unwrap();
+    /// assert_eq!(snapshot.to_value(), serde_json::json!({"a": {"b": [1, {}]}}));
+    /// ```
+    pub fn to_value(&self) -> Value {
+        let mut child = self.tip.as_ref().map(Node::to_value);
+        for level in self.levels.iter().rev() {
+            let value = match level {
+                Level::Array(seq) => {
+                    let mut items = Vec::with_capacity(seq.len + usize::from(child.is_some()));
+                    items.extend(seq.iter().map(Node::to_value));
+                    items.extend(child);
+                    Value::Array(items)
+                }
+                Level::Object(seq, key) => {
+                    let mut map = Map::with_capacity(seq.len + 1);
+                    for (k, node) in seq.iter() {
+                        map.insert(k.to_string(), node.to_value());
+                    }
+                    if let (Some(key), Some(child)) = (key, child) {
+                        map.insert(key.to_string(), child);
+                    }
+                    Value::Object(map)
+                }
+            };
+            child = Some(value);
+        }
+        child.unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse_in_pieces(pieces: &[&str]) -> PartialJson {
+        let mut p = PartialJson::new();
+        for piece in pieces {
+            p.push(piece);
+        }
+        p
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let p = parse_in_pieces(&["{\n  \"a\": 1,\n", "  \"b\" 2\n}"]);
+        let err = p.value().unwrap_err();
+        assert_eq!(err.kind(), PartialJsonErrorKind::ExpectedColon);
+        assert_eq!((err.line(), err.column(), err.offset()), (3, 7, 18));
+        assert_eq!(err.to_string(), "expected `:` at line 3 column 7 (byte 18)");
+        assert!(!err.is_incomplete());
+
+        let err = partial_parse("[\"a\nb\"]").unwrap_err();
+        assert_eq!(
+            err.kind(),
+            PartialJsonErrorKind::ControlCharacterWhileParsingString
+        );
+        assert_eq!((err.line(), err.column(), err.offset()), (1, 4, 3));
+
+        let err = partial_parse("[1, 2,\n\n  ]").unwrap_err();
+        assert_eq!(err.kind(), PartialJsonErrorKind::TrailingComma);
+        assert_eq!((err.line(), err.column()), (3, 3));
+
+        let err = partial_parse("  \"abc").unwrap_err();
+        assert_eq!(err.kind(), PartialJsonErrorKind::EofWhileParsingString);
+        assert_eq!(err.offset(), 6);
+        assert!(err.is_incomplete());
+    }
+
+    #[test]
+    fn errors_are_sticky() {
+        let mut p = parse_in_pieces(&["[1, x"]);
+        let err = p.value().unwrap_err();
+        assert_eq!(err.kind(), PartialJsonErrorKind::ExpectedSomeValue);
+        p.push("]");
+        assert_eq!(p.value().unwrap_err(), err);
+        assert_eq!(p.finish().unwrap_err(), err);
+        assert!(p.snapshot().is_err());
+        assert_eq!(p.len(), 6);
+    }
+
+    #[test]
+    fn incomplete_top_level_scalars() {
+        for (text, kind) in [
+            ("\"ab", PartialJsonErrorKind::EofWhileParsingString),
+            ("tr", PartialJsonErrorKind::EofWhileParsingValue),
+            ("-", PartialJsonErrorKind::EofWhileParsingValue),
+            ("1.", PartialJsonErrorKind::EofWhileParsingValue),
+        ] {
+            let err = partial_parse(text).unwrap_err();
+            assert_eq!(err.kind(), kind, "{text}");
+            assert!(err.is_incomplete());
+        }
+        let mut p = parse_in_pieces(&["  6"]);
+        assert_eq!(p.value().unwrap(), Some(json!(6)));
+        assert!(!p.is_complete());
+        assert_eq!(p.finish().unwrap(), json!(6));
+        p.push("1.5");
+        assert_eq!(p.value().unwrap(), Some(json!(61.5)));
+        p.push(" ");
+        assert!(p.is_complete());
+    }
+
+    #[test]
+    fn snapshots_do_not_change() {
+        let mut p = PartialJson::new();
+        let mut snapshots = Vec::new();
+        let text = r#"{"a": [1, {"b": "c"}, [true, null]], "d": {"e": 2.5}, "f": "g"}"#;
+        for c in text.chars() {
+            p.push(c.encode_utf8(&mut [0; 4]));
+            let snapshot = p.snapshot().unwrap().unwrap();
+            let value = snapshot.to_value();
+            snapshots.push((snapshot, value));
+        }
+        for (snapshot, value) in &snapshots {
+            assert_eq!(&snapshot.to_value(), value);
+        }
+        assert!(snapshots.last().unwrap().0.is_complete());
+        assert!(!snapshots[snapshots.len() - 2].0.is_complete());
+        assert_eq!(
+            snapshots.last().unwrap().1,
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+    }
+
+    #[test]
+    fn snapshots_are_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<PartialSnapshot>();
+        assert_send_sync::<PartialJson>();
+
+        let mut p = PartialJson::new();
+        p.push(r#"{"items": [1, 2, 3"#);
+        let snapshot = p.snapshot().unwrap().unwrap();
+        let handle = std::thread::spawn(move || snapshot.to_value());
+        p.push(", 4]}");
+        assert_eq!(handle.join().unwrap(), json!({"items": [1, 2, 3]}));
+        assert_eq!(p.value().unwrap(), Some(json!({"items": [1, 2, 3, 4]})));
+    }
+
+    #[test]
+    fn large_arrays_span_many_chunks() {
+        let text = format!(
+            "[{}]",
+            (0..1000)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let mut p = PartialJson::new();
+        let mut mid = None;
+        for (k, piece) in text.as_bytes().chunks(7).enumerate() {
+            p.push(std::str::from_utf8(piece).unwrap());
+            if k == 100 {
+                mid = Some((p.snapshot().unwrap().unwrap(), p.value().unwrap()));
+            }
+        }
+        let expected: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(p.finish().unwrap(), expected);
+        let (snapshot, value) = mid.unwrap();
+        assert_eq!(Some(snapshot.to_value()), value);
+    }
+
+    #[test]
+    fn finish_is_strict() {
+        assert_eq!(
+            partial_json_finish("[1 2]").kind(),
+            PartialJsonErrorKind::ExpectedListCommaOrEnd
+        );
+        assert_eq!(
+            partial_json_finish(r#"{"a": 1 "b": 2}"#).kind(),
+            PartialJsonErrorKind::ExpectedObjectCommaOrEnd
+        );
+        assert_eq!(
+            partial_json_finish("[1, 2").kind(),
+            PartialJsonErrorKind::EofWhileParsingList
+        );
+        assert_eq!(
+            partial_json_finish(r#"{"a": "#).kind(),
+            PartialJsonErrorKind::EofWhileParsingObject
+        );
+        assert_eq!(
+            partial_json_finish(r#"["ab"#).kind(),
+            PartialJsonErrorKind::EofWhileParsingString
+        );
+        assert_eq!(
+            partial_json_finish("").kind(),
+            PartialJsonErrorKind::EofWhileParsingValue
+        );
+        assert_eq!(
+            partial_json_finish("{} \n x").kind(),
+            PartialJsonErrorKind::TrailingCharacters
+        );
+        let p = parse_in_pieces(&["{\"a\": [1, 2]}", " \n\t"]);
+        assert_eq!(p.finish().unwrap(), json!({"a": [1, 2]}));
+    }
+
+    fn partial_json_finish(text: &str) -> PartialJsonError {
+        parse_in_pieces(&[text]).finish().unwrap_err()
+    }
+
+    #[test]
+    fn numbers_keep_their_kind() {
+        let v = partial_parse("[61, 61.0, -0, 1e2, 9223372036854775807, 18446744073709551615, 18446744073709551616, -9223372036854775809]")
+            .unwrap()
+            .unwrap();
+        let items = v.as_array().unwrap();
+        assert!(items[0].is_i64());
+        assert!(items[1].is_f64());
+        assert_eq!(items[2], json!(0));
+        assert_eq!(items[3], json!(100.0));
+        assert_eq!(items[4], json!(i64::MAX));
+        assert_eq!(items[5], json!(u64::MAX));
+        assert_eq!(items[6], json!(18446744073709551616.0));
+        assert_eq!(items[7], json!(-9223372036854775809.0));
+        let err = partial_parse("[1e400]").unwrap_err();
+        assert_eq!(err.kind(), PartialJsonErrorKind::NumberOutOfRange);
+        // A pending number at the end is checked too, without failing for good.
+        let mut p = parse_in_pieces(&["[1e40"]);
+        assert_eq!(p.value().unwrap(), Some(json!([1e40])));
+        p.push("0");
+        assert_eq!(
+            p.value().unwrap_err().kind(),
+            PartialJsonErrorKind::NumberOutOfRange
+        );
+    }
+
+    #[test]
+    fn escapes_split_across_deltas() {
+        let text = r#"["\u00e9\ud83d\ude00\n\"\\\/"]"#;
+        let expected = json!(["é😀\n\"\\/"]);
+        for split in 1..text.len() {
+            let (a, b) = text.split_at(split);
+            let p = parse_in_pieces(&[a, b]);
+            assert_eq!(
+                p.value().unwrap(),
+                Some(expected.clone()),
+                "split at {split}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value_at_the_first_position() {
+        let v = partial_parse(r#"{"a": 1, "b": 2, "a": 3}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(v, json!({"a": 3, "b": 2}));
+        assert_eq!(
+            v.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+    }
+}
