@@ -1495,13 +1495,90 @@ impl<'de> ::serde::Deserialize<'de> for FileSearchToolType {
     }
 }
 ///`Filters`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
 pub enum Filters {
     ComparisonFilter(ComparisonFilter),
     CompoundFilter(CompoundFilter),
-    /// A value of a shape this version of the SDK does not know, kept as sent.
+    /// A member this version of the SDK does not know, kept as sent.
     Unknown(::serde_json::Value),
+}
+impl crate::codegen_support::TagDispatch for Filters {
+    const NAME: &'static str = "Filters";
+    const TAG: &'static str = "type";
+    fn variant(tag: &str) -> ::std::option::Option<usize> {
+        match tag {
+            "eq" => Some(0usize),
+            "ne" => Some(1usize),
+            "gt" => Some(2usize),
+            "gte" => Some(3usize),
+            "lt" => Some(4usize),
+            "lte" => Some(5usize),
+            "in" => Some(6usize),
+            "nin" => Some(7usize),
+            "and" => Some(8usize),
+            "or" => Some(9usize),
+            _ => None,
+        }
+    }
+    fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+        index: usize,
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        match index {
+            0usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            1usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            2usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            3usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            4usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            5usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            6usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            7usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            8usize => {
+                <CompoundFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::CompoundFilter)
+            }
+            9usize => {
+                <CompoundFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::CompoundFilter)
+            }
+            _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+        }
+    }
+    fn unknown(value: ::serde_json::Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Filters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_tagged(d)
+    }
 }
 impl ::std::convert::From<ComparisonFilter> for Filters {
     fn from(value: ComparisonFilter) -> Self {
@@ -3209,7 +3286,7 @@ impl<'de> ::serde::Deserialize<'de> for SearchContextSize {
 }
 /**A tool that can be used to generate a response.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
 pub enum Tool {
     FunctionTool(FunctionTool),
@@ -3228,8 +3305,124 @@ pub enum Tool {
     ToolSearchToolParam(ToolSearchToolParam),
     WebSearchPreviewTool(WebSearchPreviewTool),
     ApplyPatchToolParam(ApplyPatchToolParam),
-    /// A value of a shape this version of the SDK does not know, kept as sent.
+    /// A member this version of the SDK does not know, kept as sent.
     Unknown(::serde_json::Value),
+}
+impl crate::codegen_support::TagDispatch for Tool {
+    const NAME: &'static str = "Tool";
+    const TAG: &'static str = "type";
+    fn variant(tag: &str) -> ::std::option::Option<usize> {
+        match tag {
+            "function" => Some(0usize),
+            "file_search" => Some(1usize),
+            "computer" => Some(2usize),
+            "computer_use_preview" => Some(3usize),
+            "web_search" => Some(4usize),
+            "web_search_2025_08_26" => Some(5usize),
+            "mcp" => Some(6usize),
+            "code_interpreter" => Some(7usize),
+            "programmatic_tool_calling" => Some(8usize),
+            "image_generation" => Some(9usize),
+            "local_shell" => Some(10usize),
+            "shell" => Some(11usize),
+            "custom" => Some(12usize),
+            "namespace" => Some(13usize),
+            "tool_search" => Some(14usize),
+            "web_search_preview" => Some(15usize),
+            "web_search_preview_2025_03_11" => Some(16usize),
+            "apply_patch" => Some(17usize),
+            _ => None,
+        }
+    }
+    fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+        index: usize,
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        match index {
+            0usize => {
+                <FunctionTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::FunctionTool)
+            }
+            1usize => {
+                <FileSearchTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::FileSearchTool)
+            }
+            2usize => {
+                <ComputerTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComputerTool)
+            }
+            3usize => {
+                <ComputerUsePreviewTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComputerUsePreviewTool)
+            }
+            4usize => {
+                <WebSearchTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::WebSearchTool)
+            }
+            5usize => {
+                <WebSearchTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::WebSearchTool)
+            }
+            6usize => {
+                <McpTool as ::serde::Deserialize>::deserialize(d).map(Self::McpTool)
+            }
+            7usize => {
+                <CodeInterpreterTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::CodeInterpreterTool)
+            }
+            8usize => {
+                <ProgrammaticToolCallingParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ProgrammaticToolCallingParam)
+            }
+            9usize => {
+                <ImageGenTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ImageGenTool)
+            }
+            10usize => {
+                <LocalShellToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::LocalShellToolParam)
+            }
+            11usize => {
+                <FunctionShellToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::FunctionShellToolParam)
+            }
+            12usize => {
+                <CustomToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::CustomToolParam)
+            }
+            13usize => {
+                <NamespaceToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::NamespaceToolParam)
+            }
+            14usize => {
+                <ToolSearchToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ToolSearchToolParam)
+            }
+            15usize => {
+                <WebSearchPreviewTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::WebSearchPreviewTool)
+            }
+            16usize => {
+                <WebSearchPreviewTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::WebSearchPreviewTool)
+            }
+            17usize => {
+                <ApplyPatchToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ApplyPatchToolParam)
+            }
+            _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+        }
+    }
+    fn unknown(value: ::serde_json::Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Tool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_tagged(d)
+    }
 }
 impl ::std::convert::From<FunctionTool> for Tool {
     fn from(value: FunctionTool) -> Self {

@@ -8316,13 +8316,90 @@ impl<'de> ::serde::Deserialize<'de> for BetaFileSearchToolType {
     }
 }
 ///`BetaFilters`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
 pub enum BetaFilters {
     ComparisonFilter(BetaComparisonFilter),
     CompoundFilter(BetaCompoundFilter),
-    /// A value of a shape this version of the SDK does not know, kept as sent.
+    /// A member this version of the SDK does not know, kept as sent.
     Unknown(::serde_json::Value),
+}
+impl crate::codegen_support::TagDispatch for BetaFilters {
+    const NAME: &'static str = "BetaFilters";
+    const TAG: &'static str = "type";
+    fn variant(tag: &str) -> ::std::option::Option<usize> {
+        match tag {
+            "eq" => Some(0usize),
+            "ne" => Some(1usize),
+            "gt" => Some(2usize),
+            "gte" => Some(3usize),
+            "lt" => Some(4usize),
+            "lte" => Some(5usize),
+            "in" => Some(6usize),
+            "nin" => Some(7usize),
+            "and" => Some(8usize),
+            "or" => Some(9usize),
+            _ => None,
+        }
+    }
+    fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+        index: usize,
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        match index {
+            0usize => {
+                <BetaComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            1usize => {
+                <BetaComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            2usize => {
+                <BetaComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            3usize => {
+                <BetaComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            4usize => {
+                <BetaComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            5usize => {
+                <BetaComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            6usize => {
+                <BetaComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            7usize => {
+                <BetaComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            8usize => {
+                <BetaCompoundFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::CompoundFilter)
+            }
+            9usize => {
+                <BetaCompoundFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::CompoundFilter)
+            }
+            _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+        }
+    }
+    fn unknown(value: ::serde_json::Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFilters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_tagged(d)
+    }
 }
 impl ::std::convert::From<BetaComparisonFilter> for BetaFilters {
     fn from(value: BetaComparisonFilter) -> Self {
@@ -29766,7 +29843,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaTokenCountsResourceObject {
 }
 /**A tool that can be used to generate a response.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
 pub enum BetaTool {
     FunctionTool(BetaFunctionTool),
@@ -29785,8 +29862,126 @@ pub enum BetaTool {
     ToolSearchToolParam(BetaToolSearchToolParam),
     WebSearchPreviewTool(BetaWebSearchPreviewTool),
     ApplyPatchToolParam(BetaApplyPatchToolParam),
-    /// A value of a shape this version of the SDK does not know, kept as sent.
+    /// A member this version of the SDK does not know, kept as sent.
     Unknown(::serde_json::Value),
+}
+impl crate::codegen_support::TagDispatch for BetaTool {
+    const NAME: &'static str = "BetaTool";
+    const TAG: &'static str = "type";
+    fn variant(tag: &str) -> ::std::option::Option<usize> {
+        match tag {
+            "function" => Some(0usize),
+            "file_search" => Some(1usize),
+            "computer" => Some(2usize),
+            "computer_use_preview" => Some(3usize),
+            "web_search" => Some(4usize),
+            "web_search_2025_08_26" => Some(5usize),
+            "mcp" => Some(6usize),
+            "code_interpreter" => Some(7usize),
+            "programmatic_tool_calling" => Some(8usize),
+            "image_generation" => Some(9usize),
+            "local_shell" => Some(10usize),
+            "shell" => Some(11usize),
+            "custom" => Some(12usize),
+            "namespace" => Some(13usize),
+            "tool_search" => Some(14usize),
+            "web_search_preview" => Some(15usize),
+            "web_search_preview_2025_03_11" => Some(16usize),
+            "apply_patch" => Some(17usize),
+            _ => None,
+        }
+    }
+    fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+        index: usize,
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        match index {
+            0usize => {
+                <BetaFunctionTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::FunctionTool)
+            }
+            1usize => {
+                <BetaFileSearchTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::FileSearchTool)
+            }
+            2usize => {
+                <BetaComputerTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComputerTool)
+            }
+            3usize => {
+                <BetaComputerUsePreviewTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComputerUsePreviewTool)
+            }
+            4usize => {
+                <BetaWebSearchTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::WebSearchTool)
+            }
+            5usize => {
+                <BetaWebSearchTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::WebSearchTool)
+            }
+            6usize => {
+                <BetaMcpTool as ::serde::Deserialize>::deserialize(d).map(Self::McpTool)
+            }
+            7usize => {
+                <BetaCodeInterpreterTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::CodeInterpreterTool)
+            }
+            8usize => {
+                <BetaProgrammaticToolCallingParam as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ProgrammaticToolCallingParam)
+            }
+            9usize => {
+                <BetaImageGenTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ImageGenTool)
+            }
+            10usize => {
+                <BetaLocalShellToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::LocalShellToolParam)
+            }
+            11usize => {
+                <BetaFunctionShellToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::FunctionShellToolParam)
+            }
+            12usize => {
+                <BetaCustomToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::CustomToolParam)
+            }
+            13usize => {
+                <BetaNamespaceToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::NamespaceToolParam)
+            }
+            14usize => {
+                <BetaToolSearchToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ToolSearchToolParam)
+            }
+            15usize => {
+                <BetaWebSearchPreviewTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::WebSearchPreviewTool)
+            }
+            16usize => {
+                <BetaWebSearchPreviewTool as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::WebSearchPreviewTool)
+            }
+            17usize => {
+                <BetaApplyPatchToolParam as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ApplyPatchToolParam)
+            }
+            _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+        }
+    }
+    fn unknown(value: ::serde_json::Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for BetaTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_tagged(d)
+    }
 }
 impl ::std::convert::From<BetaFunctionTool> for BetaTool {
     fn from(value: BetaFunctionTool) -> Self {

@@ -1771,13 +1771,90 @@ pub struct VectorStoreSearchRequest {
     pub rewrite_query: ::std::option::Option<bool>,
 }
 ///A filter to apply based on file attributes.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
 pub enum VectorStoreSearchRequestFilters {
     ComparisonFilter(ComparisonFilter),
     CompoundFilter(CompoundFilter),
-    /// A value of a shape this version of the SDK does not know, kept as sent.
+    /// A member this version of the SDK does not know, kept as sent.
     Unknown(::serde_json::Value),
+}
+impl crate::codegen_support::TagDispatch for VectorStoreSearchRequestFilters {
+    const NAME: &'static str = "VectorStoreSearchRequestFilters";
+    const TAG: &'static str = "type";
+    fn variant(tag: &str) -> ::std::option::Option<usize> {
+        match tag {
+            "eq" => Some(0usize),
+            "ne" => Some(1usize),
+            "gt" => Some(2usize),
+            "gte" => Some(3usize),
+            "lt" => Some(4usize),
+            "lte" => Some(5usize),
+            "in" => Some(6usize),
+            "nin" => Some(7usize),
+            "and" => Some(8usize),
+            "or" => Some(9usize),
+            _ => None,
+        }
+    }
+    fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+        index: usize,
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        match index {
+            0usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            1usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            2usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            3usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            4usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            5usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            6usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            7usize => {
+                <ComparisonFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ComparisonFilter)
+            }
+            8usize => {
+                <CompoundFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::CompoundFilter)
+            }
+            9usize => {
+                <CompoundFilter as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::CompoundFilter)
+            }
+            _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+        }
+    }
+    fn unknown(value: ::serde_json::Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchRequestFilters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_tagged(d)
+    }
 }
 impl ::std::convert::From<ComparisonFilter> for VectorStoreSearchRequestFilters {
     fn from(value: ComparisonFilter) -> Self {

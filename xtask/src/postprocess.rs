@@ -779,20 +779,18 @@ fn wire_name_from_ident_or(wires: &[String], idents: &[syn::Ident], id: &syn::Id
         .unwrap_or_else(|| id.to_string())
 }
 
-/// struct name -> (wire field name -> constant value) for each required field whose type
-/// is a one-value string enum: the candidates for a union's discriminator.
-fn struct_const_tags(items: &[Item]) -> HashMap<String, BTreeMap<String, String>> {
-    let mut single: HashMap<String, String> = HashMap::new();
+/// struct name -> (wire field name -> the values it can take) for each required field
+/// whose type is a string enum: the candidates for a union's discriminator.
+fn struct_const_tags(items: &[Item]) -> HashMap<String, BTreeMap<String, Vec<String>>> {
+    let mut single: HashMap<String, Vec<String>> = HashMap::new();
     for it in items {
         if let Item::Enum(e) = it {
-            if is_string_enum(e) && e.variants.len() == 1 {
-                if let Some(v) = e.variants.first() {
-                    single.insert(e.ident.to_string(), wire_name(v));
-                }
+            if is_string_enum(e) {
+                single.insert(e.ident.to_string(), e.variants.iter().map(wire_name).collect());
             }
         }
     }
-    let mut out: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    let mut out: HashMap<String, BTreeMap<String, Vec<String>>> = HashMap::new();
     for it in items {
         let Item::Struct(s) = it else { continue };
         let Fields::Named(fields) = &s.fields else { continue };
@@ -832,7 +830,7 @@ fn field_wire_name(attrs: &[Attribute]) -> Option<String> {
 }
 
 /// Unions gain `Unknown(serde_json::Value)`; discriminated ones decode by their `type`.
-fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, String>>, counts: &mut Counts) -> Result<Vec<Item>> {
+fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, Vec<String>>>, counts: &mut Counts) -> Result<Vec<Item>> {
     strip_derives(&mut e.attrs, &["Copy", "Eq", "Hash", "Ord", "PartialOrd"]);
     strip_deny_unknown_fields(&mut e.attrs, counts);
     let serde_attr = e
@@ -855,7 +853,7 @@ fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, Str
 
     // Discriminated: every variant is a newtype of a struct with a constant field (`type`,
     // or `role`, `object`, ...), all with distinct values.
-    let mut members: Vec<(syn::Ident, syn::Type, BTreeMap<String, String>)> = Vec::new();
+    let mut members: Vec<(syn::Ident, syn::Type, BTreeMap<String, Vec<String>>)> = Vec::new();
     if untagged {
         for v in &e.variants {
             let Fields::Unnamed(u) = &v.fields else { break };
@@ -875,10 +873,11 @@ fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, Str
         // `type` first: it is what OpenAI's unions are usually told apart by.
         candidates.sort_by_key(|k| (k.as_str() != "type", k.as_str()));
         for field in candidates {
-            let values: Option<Vec<&String>> = members.iter().map(|m| m.2.get(field)).collect();
+            let values: Option<Vec<&Vec<String>>> = members.iter().map(|m| m.2.get(field)).collect();
             if let Some(values) = values {
-                let distinct: BTreeSet<&&String> = values.iter().collect();
-                if distinct.len() == values.len() {
+                // Each value names one member: the members' value sets must not overlap.
+                let mut seen = BTreeSet::new();
+                if values.iter().flat_map(|v| v.iter()).all(|v| seen.insert(v)) {
                     tag_field = Some(field.clone());
                     break;
                 }
@@ -888,7 +887,9 @@ fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, Str
     let tags: Vec<(String, syn::Ident, syn::Type)> = match &tag_field {
         Some(f) => members
             .iter()
-            .filter_map(|(i, t, c)| c.get(f).map(|v| (v.clone(), i.clone(), t.clone())))
+            .flat_map(|(i, t, c)| {
+                c.get(f).into_iter().flatten().map(move |v| (v.clone(), i.clone(), t.clone()))
+            })
             .collect(),
         None => Vec::new(),
     };

@@ -1,0 +1,130 @@
+//! Values the spec does not know must decode, stay reachable, and serialize back as they came.
+
+use openai_sdk::types;
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::{json, Value};
+
+/// Decodes `v` as `T` and serializes it back; returns the decoded value.
+fn round_trip<T: DeserializeOwned + Serialize>(v: &Value) -> T {
+    let t: T = serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("{} did not decode: {e}\n{v}", std::any::type_name::<T>()));
+    // Decoding from bytes takes the borrowing fast path of the tag dispatch: same result.
+    let from_bytes: T = serde_json::from_slice(&serde_json::to_vec(v).unwrap()).unwrap();
+    let back = serde_json::to_value(&t).unwrap();
+    assert_eq!(back, serde_json::to_value(&from_bytes).unwrap());
+    assert_eq!(without_nulls(back), without_nulls(v.clone()), "round trip changed the JSON");
+    t
+}
+
+/// An absent optional field and an explicit `null` mean the same thing to the API; the
+/// generated types write optional fields only when set.
+fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter().filter(|(_, x)| !x.is_null()).map(|(k, x)| (k, without_nulls(x))).collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
+#[test]
+fn chunk_with_unknown_finish_reason_and_role() {
+    let chunk = json!({
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1727346142,
+        "model": "gpt-4o",
+        "system_fingerprint": "fp_1",
+        "choices": [{
+            "index": 0,
+            "delta": {"role": "critic", "content": "Hm."},
+            "logprobs": null,
+            "finish_reason": "new_reason"
+        }]
+    });
+    let c: types::CreateChatCompletionStreamResponse = round_trip(&chunk);
+    let choice = &c.choices[0];
+    assert_eq!(
+        choice.finish_reason,
+        Some(types::CreateChatCompletionStreamResponseChoicesItemFinishReason::Other("new_reason".into()))
+    );
+    assert_eq!(
+        choice.delta.role,
+        Some(types::ChatCompletionStreamResponseDeltaRole::Other("critic".into()))
+    );
+    assert_eq!(choice.delta.role.as_ref().map(|r| r.as_str()), Some("critic"));
+    // Known values still decode to their variants.
+    let known: types::CreateChatCompletionStreamResponseChoicesItemFinishReason =
+        serde_json::from_value(json!("tool_calls")).unwrap();
+    assert_eq!(known, types::CreateChatCompletionStreamResponseChoicesItemFinishReason::ToolCalls);
+}
+
+#[test]
+fn chunk_without_choices_key() {
+    // gpt-audio models send chunks with no `choices` at all.
+    let chunk = json!({
+        "id": "chatcmpl-2",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "gpt-audio",
+        "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    });
+    let c: types::CreateChatCompletionStreamResponse = serde_json::from_value(chunk).unwrap();
+    assert!(c.choices.is_empty());
+    assert_eq!(c.usage.map(|u| u.total_tokens), Some(3));
+}
+
+#[test]
+fn request_message_with_unknown_role_is_kept() {
+    let msg = json!({"role": "critic", "content": "Too long.", "severity": 3});
+    let m: types::ChatCompletionRequestMessage = round_trip(&msg);
+    assert_eq!(m, types::ChatCompletionRequestMessage::Unknown(msg.clone()));
+    // A known role dispatches on `role`, whatever the key order.
+    let user = json!({"content": "hi", "role": "user"});
+    let u: types::ChatCompletionRequestMessage = round_trip(&user);
+    assert!(matches!(u, types::ChatCompletionRequestMessage::UserMessage(_)), "{u:?}");
+}
+
+#[test]
+fn responses_stream_event_of_unknown_type() {
+    let ev = json!({"type": "response.hologram.delta", "sequence_number": 7, "item_id": "x", "delta": {"z": [1, 2]}});
+    let e: types::ResponseStreamEvent = round_trip(&ev);
+    assert_eq!(e, types::ResponseStreamEvent::Unknown(ev.clone()));
+    // A known event with a field the spec does not know still decodes to its variant.
+    let known = json!({
+        "type": "response.output_text.delta",
+        "sequence_number": 4,
+        "item_id": "msg_1",
+        "output_index": 0,
+        "content_index": 0,
+        "delta": "Hel",
+        "logprobs": [],
+        "obfuscation": "abc"
+    });
+    let k: types::ResponseStreamEvent = serde_json::from_value(known).unwrap();
+    match k {
+        types::ResponseStreamEvent::TextDeltaEvent(d) => assert_eq!(d.delta, "Hel"),
+        other => panic!("dispatched to {other:?}"),
+    }
+}
+
+#[test]
+fn tools_of_unknown_type() {
+    let tool = json!({"type": "quantum_search", "depth": 3});
+    let t: types::Tool = round_trip(&tool);
+    assert_eq!(t, types::Tool::Unknown(tool.clone()));
+    let chat_tool: types::CreateChatCompletionRequestToolsItem = round_trip(&tool);
+    assert_eq!(chat_tool, types::CreateChatCompletionRequestToolsItem::Unknown(tool));
+    let function = json!({"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}});
+    let f: types::CreateChatCompletionRequestToolsItem = round_trip(&function);
+    assert!(matches!(f, types::CreateChatCompletionRequestToolsItem::ChatCompletionTool(_)));
+}
+
+#[test]
+fn a_known_tag_with_a_broken_body_is_an_error_not_unknown() {
+    // Misfiling a malformed known event as Unknown would hide a real problem.
+    let bad = json!({"type": "response.output_text.delta", "sequence_number": "seven"});
+    let err = serde_json::from_value::<types::ResponseStreamEvent>(bad).unwrap_err();
+    assert!(err.to_string().contains("invalid type") || err.to_string().contains("missing field"), "{err}");
+}
