@@ -48,6 +48,7 @@ pub mod testing;
     missing_docs,
     unused_mut,
     unused_imports,
+    irrefutable_let_patterns,
     clippy::all,
     rustdoc::bare_urls,
     rustdoc::broken_intra_doc_links,
