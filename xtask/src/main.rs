@@ -4,6 +4,7 @@
 //! - `cargo xtask gen --check`: fail when `generated/` is stale (CI runs it).
 //! - `cargo xtask prism-spec OUT`: write the spec Prism validates requests against.
 
+mod diagnose;
 mod features;
 mod fingerprint;
 mod normalize;
@@ -79,9 +80,23 @@ fn gen(check: bool) -> Result<()> {
             std::iter::empty(),
         );
     let mut generator = progenitor_impl::Generator::new(&settings);
-    let tokens = guard_panics(|| generator.generate_tokens(&spec))
-        .context("progenitor failed on the normalised spec")?
-        .map_err(|e| anyhow::anyhow!("progenitor: {e}"))?;
+    let generated = match guard_panics(|| generator.generate_tokens(&spec)) {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let tokens = match generated {
+        Ok(t) => t,
+        Err(msg) => {
+            eprintln!("progenitor failed ({msg}); locating the schema or operation...");
+            bail!(
+                "progenitor cannot generate the normalised spec at {}\n\
+                 (paths are JSON pointers into the spec after normalisation and patches; \
+                 fix it with a patch in openapi/patches.json or a rule in xtask/src/normalize.rs)",
+                diagnose::locate(&doc)
+            );
+        }
+    };
     let file: syn::File =
         syn::parse2(tokens).context("progenitor's output does not parse as Rust")?;
 
