@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 
 use crate::generated;
+use crate::retry::{RetryHook, RetryPolicy};
 use crate::Error;
 
 /// The default base URL.
@@ -50,7 +51,6 @@ impl fmt::Debug for Inner {
 }
 
 /// The resolved configuration of a [`Client`].
-#[derive(Debug)]
 pub(crate) struct Config {
     pub(crate) api_key: Option<ApiKey>,
     pub(crate) base_url: String,
@@ -58,6 +58,53 @@ pub(crate) struct Config {
     pub(crate) project: Option<String>,
     /// Sent on every request; the auth headers are added after these and win.
     pub(crate) default_headers: HeaderMap,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) on_retry: Option<RetryHook>,
+    /// A per-client override of the whole-request timeout (see [`Client::with_options`]).
+    pub(crate) request_timeout: Option<Duration>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("api_key", &self.api_key)
+            .field("base_url", &self.base_url)
+            .field("organization", &self.organization)
+            .field("project", &self.project)
+            .field("default_headers", &self.default_headers.keys().collect::<Vec<_>>())
+            .field("retry", &self.retry)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-request settings: [`Client::with_options`] returns a client that applies them.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct RequestOptions {
+    /// Retries after the first attempt.
+    pub max_retries: Option<u32>,
+    /// The timeout of the whole request.
+    pub timeout: Option<Duration>,
+}
+
+impl RequestOptions {
+    /// No overrides.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the number of retries.
+    #[must_use]
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.max_retries = Some(n);
+        self
+    }
+    /// Sets the whole-request timeout.
+    #[must_use]
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = Some(t);
+        self
+    }
 }
 
 /// A client for the OpenAI API.
@@ -115,6 +162,54 @@ impl Client {
         &self.api.inner.config
     }
 
+    /// A client that shares this one's connections but applies `options` to every request
+    /// it sends, as `client.with_options(...)` does in the official SDKs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use openai_sdk::client::RequestOptions;
+    /// let client = openai_sdk::Client::builder().api_key("k").build().unwrap();
+    /// let patient = client.with_options(RequestOptions::new().max_retries(5).timeout(Duration::from_secs(30)));
+    /// # let _ = patient;
+    /// ```
+    pub fn with_options(&self, options: RequestOptions) -> Client {
+        let c = self.config();
+        let mut retry = c.retry;
+        if let Some(n) = options.max_retries {
+            retry.max_retries = n;
+        }
+        let config = Arc::new(Config {
+            api_key: c.api_key.clone(),
+            base_url: c.base_url.clone(),
+            organization: c.organization.clone(),
+            project: c.project.clone(),
+            default_headers: c.default_headers.clone(),
+            retry,
+            on_retry: c.on_retry.clone(),
+            request_timeout: options.timeout.or(c.request_timeout),
+        });
+        Client {
+            api: generated::Client::new_with_client(&c.base_url, self.http().clone(), Inner { config }),
+        }
+    }
+
+    /// Sends a request built with [`Client::request`] with the client's retries and
+    /// tracing; an error status becomes `Error::Api`.
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
+        let mut request = request.build().map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        if let Some(t) = self.config().request_timeout {
+            *request.timeout_mut() = Some(t);
+        }
+        let c = self.config();
+        let resp = crate::retry::execute(self.http(), &c.retry, c.on_retry.as_ref(), request)
+            .await
+            .map_err(Error::from_reqwest)?;
+        if resp.status().is_client_error() || resp.status().is_server_error() {
+            return Err(crate::error::from_response(resp).await);
+        }
+        Ok(resp)
+    }
+
     pub(crate) fn http(&self) -> &reqwest::Client {
         progenitor_client::ClientInfo::client(&self.api)
     }
@@ -166,10 +261,22 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
         request: &mut reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
+        if let Some(t) = self.inner.config.request_timeout {
+            *request.timeout_mut() = Some(t);
+        }
         self.inner
             .config
             .apply_headers(request.headers_mut())
             .map_err(|e| progenitor_client::Error::Custom(e.to_string()))
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let c = &self.inner.config;
+        crate::retry::execute(&self.client, &c.retry, c.on_retry.as_ref(), request).await
     }
 }
 
@@ -187,7 +294,6 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
 /// assert_eq!(client.base_url(), "http://127.0.0.1:4010/v1");
 /// assert!(!format!("{client:?}").contains("sk-test"));
 /// ```
-#[derive(Debug)]
 #[must_use]
 pub struct ClientBuilder {
     api_key: Option<ApiKey>,
@@ -198,6 +304,21 @@ pub struct ClientBuilder {
     default_headers: Vec<(String, String)>,
     timeout: Duration,
     connect_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    #[allow(clippy::type_complexity)]
+    on_retry: Option<RetryHook>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key)
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -216,6 +337,9 @@ impl ClientBuilder {
             default_headers: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: None,
+            read_timeout: None,
+            retry: RetryPolicy::default(),
+            on_retry: None,
         }
     }
 
@@ -279,6 +403,40 @@ impl ClientBuilder {
         self
     }
 
+    /// The longest wait for the next bytes of a response: on a stream, the longest gap
+    /// between two reads (default: no separate limit).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = Some(timeout);
+        self
+    }
+
+    /// Retries after the first attempt (default 2; 0 turns retries off).
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.retry.max_retries = n;
+        self
+    }
+
+    /// The whole retry policy: count and backoff bounds.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Called before each retry with the attempt, the delay and the reason: for metrics.
+    pub fn on_retry(mut self, hook: impl Fn(&crate::retry::RetryEvent) + Send + Sync + 'static) -> Self {
+        self.on_retry = Some(Arc::new(hook));
+        self
+    }
+
+    /// Retries still happen and their delays are still computed and reported to
+    /// [`on_retry`](Self::on_retry), but the client does not wait them out: for testing
+    /// retry behaviour offline without slow tests or a paused clock.
+    #[cfg(feature = "testing")]
+    pub fn skip_retry_waits(mut self) -> Self {
+        self.retry.skip_waits = true;
+        self
+    }
+
     /// Builds the client. Fails when no API key is set, or a header is invalid.
     pub fn build(self) -> Result<Client, Error> {
         let api_key = self.api_key.ok_or_else(|| {
@@ -312,6 +470,9 @@ impl ClientBuilder {
                 if let Some(c) = self.connect_timeout {
                     b = b.connect_timeout(c);
                 }
+                if let Some(r) = self.read_timeout {
+                    b = b.read_timeout(r);
+                }
                 b.build().map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?
             }
         };
@@ -321,6 +482,9 @@ impl ClientBuilder {
             organization: self.organization,
             project: self.project,
             default_headers,
+            retry: self.retry,
+            on_retry: self.on_retry,
+            request_timeout: None,
         });
         Ok(Client { api: generated::Client::new_with_client(&base_url, http, Inner { config }) })
     }

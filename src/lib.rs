@@ -36,6 +36,7 @@ pub mod error;
 pub mod multipart;
 pub mod operations;
 pub mod parsing;
+pub mod retry;
 pub mod sse;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -58,7 +59,7 @@ pub mod testing;
 #[path = "../generated/openai.rs"]
 pub mod generated;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, RequestOptions};
 pub use error::{ApiError, Error};
 pub use generated::types;
 pub use progenitor_client::ResponseValue;

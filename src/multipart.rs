@@ -277,6 +277,40 @@ fn flatten(key: &str, v: Value, objects: Objects, out: &mut Vec<(String, String)
 }
 
 impl Client {
+    /// Sends a multipart request, rebuilding the form for each retry (a file from bytes or
+    /// a path can be sent again; a reader cannot, so that request is sent once).
+    async fn send_form<T: Serialize>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &T,
+        objects: Objects,
+    ) -> Result<reqwest::Response, Error> {
+        let build = async || -> Result<reqwest::Request, Error> {
+            let form = to_form(body, objects).await?;
+            let mut r = self
+                .request(method.clone(), path)?
+                .multipart(form)
+                .build()
+                .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+            if let Some(t) = self.config().request_timeout {
+                *r.timeout_mut() = Some(t);
+            }
+            Ok(r)
+        };
+        let first = build().await?;
+        let c = self.config();
+        let resp = crate::retry::execute_rebuilt(self.http(), &c.retry, c.on_retry.as_ref(), first, async || {
+            build().await.ok()
+        })
+        .await
+        .map_err(Error::from_reqwest)?;
+        if resp.status().is_client_error() || resp.status().is_server_error() {
+            return Err(crate::error::from_response(resp).await);
+        }
+        Ok(resp)
+    }
+
     /// Sends a multipart request and decodes a JSON answer.
     pub(crate) async fn send_multipart<T: Serialize, R: DeserializeOwned>(
         &self,
@@ -285,8 +319,7 @@ impl Client {
         body: &T,
         objects: Objects,
     ) -> Result<ResponseValue<R>, Error> {
-        let form = to_form(body, objects).await?;
-        let resp = self.request(method, path)?.multipart(form).send().await.map_err(Error::from_reqwest)?;
+        let resp = self.send_form(method, path, body, objects).await?;
         crate::error::decode_json(resp).await
     }
 
@@ -299,8 +332,7 @@ impl Client {
         body: &T,
         objects: Objects,
     ) -> Result<ResponseValue<String>, Error> {
-        let form = to_form(body, objects).await?;
-        let resp = self.request(method, path)?.multipart(form).send().await.map_err(Error::from_reqwest)?;
+        let resp = self.send_form(method, path, body, objects).await?;
         crate::error::read_text(resp).await
     }
 }

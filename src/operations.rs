@@ -150,13 +150,11 @@ impl Client {
     #[cfg(feature = "realtime")]
     #[doc(alias = "create-realtime-call")]
     pub async fn create_realtime_call_sdp(&self, sdp_offer: &str) -> Result<ResponseValue<String>, Error> {
-        let resp = self
+        let request = self
             .request(Method::POST, "/realtime/calls")?
             .header(reqwest::header::CONTENT_TYPE, "application/sdp")
-            .body(sdp_offer.to_owned())
-            .send()
-            .await
-            .map_err(Error::from_reqwest)?;
+            .body(sdp_offer.to_owned());
+        let resp = self.send(request).await?;
         crate::error::read_text(resp).await
     }
 
@@ -181,12 +179,10 @@ impl Client {
         for (k, v) in metadata {
             query.push((format!("metadata[{k}]"), v.clone()));
         }
-        let resp = self
+        let request = self
             .request(Method::GET, "/fine_tuning/jobs")?
-            .query(&query)
-            .send()
-            .await
-            .map_err(Error::from_reqwest)?;
+            .query(&query);
+        let resp = self.send(request).await?;
         crate::error::decode_json(resp).await
     }
 
@@ -229,12 +225,10 @@ impl Client {
         if let Some(b) = &query.before {
             q.push(("before".into(), b.clone()));
         }
-        let resp = self
+        let request = self
             .request(Method::GET, "/organization/audit_logs")?
-            .query(&q)
-            .send()
-            .await
-            .map_err(Error::from_reqwest)?;
+            .query(&q);
+        let resp = self.send(request).await?;
         crate::error::decode_json(resp).await
     }
 }

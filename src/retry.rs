@@ -1,0 +1,274 @@
+//! Retries with backoff, and the tracing span around every request.
+//!
+//! The policy follows the official SDKs: by default two retries, for connection errors and
+//! for HTTP 408, 409, 429 and 5xx. The server can steer it: `x-should-retry: true|false`
+//! forces the decision, `retry-after-ms` and `Retry-After` (seconds or an HTTP date) set
+//! the delay when it is reasonable (at most 60 s); otherwise the delay grows
+//! exponentially from 0.5 s to at most 8 s, with up to 25 % jitter taken off.
+//!
+//! A request whose body cannot be replayed (an upload streamed from a reader) is sent once.
+//! Streams are retried only until their response headers arrive: once a stream has
+//! yielded an event, it is never sent again.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::HeaderMap;
+use tracing::Instrument;
+
+/// What the client does when a request fails in a way that may pass on a second try.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Retries after the first attempt (default 2).
+    pub max_retries: u32,
+    /// The first backoff delay (default 0.5 s).
+    pub initial_delay: Duration,
+    /// The longest backoff delay (default 8 s).
+    pub max_delay: Duration,
+    /// Compute and report delays but do not wait them out (for tests; see
+    /// `ClientBuilder::skip_retry_waits` with the `testing` feature).
+    pub(crate) skip_waits: bool,
+}
+
+impl RetryPolicy {
+    /// A policy with `max_retries` retries and the default backoff.
+    pub fn new(max_retries: u32) -> Self {
+        RetryPolicy { max_retries, ..Self::default() }
+    }
+    /// Sets the backoff bounds.
+    #[must_use]
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_delay = initial;
+        self.max_delay = max;
+        self
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 2,
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+            skip_waits: false,
+        }
+    }
+}
+
+/// One retry about to happen, as reported to [`ClientBuilder::on_retry`](crate::ClientBuilder::on_retry).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RetryEvent {
+    /// The attempt that failed, from 1.
+    pub attempt: u32,
+    /// How long the client waits before the next attempt.
+    pub delay: Duration,
+    /// The status that failed, or `None` for a connection error.
+    pub status: Option<u16>,
+    /// Why: the status, or the connection error's message.
+    pub reason: String,
+}
+
+/// Called before each retry (for metrics and tests).
+pub type RetryHook = std::sync::Arc<dyn Fn(&RetryEvent) + Send + Sync>;
+
+/// Whether a status is worth a retry, unless the server says otherwise.
+pub(crate) fn retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 409 | 429) || status >= 500
+}
+
+/// The server's say on retrying: `x-should-retry: true|false`.
+fn should_retry_header(h: &HeaderMap) -> Option<bool> {
+    match h.get("x-should-retry")?.to_str().ok()?.trim() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// The delay the server asks for, if it asks for a reasonable one.
+pub(crate) fn server_delay(h: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    const MAX: Duration = Duration::from_secs(60);
+    if let Some(ms) = h.get("retry-after-ms").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<f64>().ok()) {
+        if ms.is_finite() && ms >= 0.0 {
+            let d = Duration::from_secs_f64(ms / 1000.0);
+            if d <= MAX {
+                return Some(d);
+            }
+        }
+    }
+    let ra = h.get("retry-after")?.to_str().ok()?.trim();
+    if let Ok(secs) = ra.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 && secs <= MAX.as_secs_f64() {
+            return Some(Duration::from_secs_f64(secs));
+        }
+        return None;
+    }
+    let when = httpdate::parse_http_date(ra).ok()?;
+    let d = when.duration_since(now).unwrap_or(Duration::ZERO);
+    (d <= MAX).then_some(d)
+}
+
+/// Exponential backoff for retry number `retry` (0 for the first), jitter taken off.
+pub(crate) fn backoff(policy: &RetryPolicy, retry: u32, jitter: f64) -> Duration {
+    let base = policy.initial_delay.as_secs_f64() * 2f64.powi(retry.min(30) as i32);
+    let capped = base.min(policy.max_delay.as_secs_f64());
+    Duration::from_secs_f64(capped * (1.0 - 0.25 * jitter.clamp(0.0, 1.0)))
+}
+
+fn jitter() -> f64 {
+    // Cheap and good enough to spread clients apart: no need for a random-number crate.
+    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    f64::from(nanos % 1000) / 1000.0
+}
+
+/// Sends `request` with the client's retry policy, inside a tracing span that records the
+/// method, path, status, request id and retry count (never the key). A request whose body
+/// cannot be cloned (a stream) is sent once.
+pub(crate) async fn execute(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    hook: Option<&RetryHook>,
+    request: reqwest::Request,
+) -> reqwest::Result<reqwest::Response> {
+    let mut spare = request.try_clone();
+    let span = request_span(&request);
+    let mut first = Some(request);
+    execute_with(http, policy, hook, span, async || {
+        let next = first.take().or_else(|| spare.take())?;
+        spare = next.try_clone();
+        Some(next)
+    })
+    .await
+}
+
+fn request_span(request: &reqwest::Request) -> tracing::Span {
+    tracing::info_span!(
+        "openai.request",
+        method = %request.method(),
+        path = %request.url().path(),
+        status = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+        retries = tracing::field::Empty,
+    )
+}
+
+/// Like [`execute`], for requests rebuilt on each attempt (multipart forms, whose bodies
+/// are streams): `make` gives the request for every attempt, or `None` when it cannot.
+pub(crate) async fn execute_rebuilt(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    hook: Option<&RetryHook>,
+    first: reqwest::Request,
+    mut make: impl AsyncFnMut() -> Option<reqwest::Request>,
+) -> reqwest::Result<reqwest::Response> {
+    let span = request_span(&first);
+    let mut first = Some(first);
+    execute_with(http, policy, hook, span, async || match first.take() {
+        Some(r) => Some(r),
+        None => make().await,
+    })
+    .await
+}
+
+async fn execute_with(
+    http: &reqwest::Client,
+    policy: &RetryPolicy,
+    hook: Option<&RetryHook>,
+    span: tracing::Span,
+    mut next_request: impl AsyncFnMut() -> Option<reqwest::Request>,
+) -> reqwest::Result<reqwest::Response> {
+    let fut = async {
+        let Some(mut request) = next_request().await else {
+            unreachable!("the first request is always there");
+        };
+        let mut attempt: u32 = 1;
+        loop {
+            let result = http.execute(request).await;
+            let (retry, status, reason, delay) = match &result {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry = should_retry_header(resp.headers()).unwrap_or_else(|| retryable_status(status));
+                    let delay = server_delay(resp.headers(), SystemTime::now());
+                    (retry && !resp.status().is_success(), Some(status), format!("HTTP {status}"), delay)
+                }
+                Err(e) => (e.is_connect() || e.is_timeout() || e.is_request(), None, e.to_string(), None),
+            };
+            if retry && attempt <= policy.max_retries {
+                if let Some(again) = next_request().await {
+                    let delay = delay.unwrap_or_else(|| backoff(policy, attempt - 1, jitter()));
+                    let event = RetryEvent { attempt, delay, status, reason };
+                    tracing::info!(attempt, delay_ms = delay.as_millis() as u64, reason = %event.reason, "retrying");
+                    if let Some(h) = hook {
+                        h(&event);
+                    }
+                    drop(result);
+                    if !policy.skip_waits {
+                        tokio::time::sleep(delay).await;
+                    }
+                    request = again;
+                    attempt += 1;
+                    continue;
+                }
+            }
+            let span = tracing::Span::current();
+            if let Ok(r) = &result {
+                span.record("status", r.status().as_u16());
+                if let Some(id) = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
+                    span.record("request_id", id);
+                }
+            }
+            span.record("retries", attempt - 1);
+            return result;
+        }
+    };
+    fut.instrument(span).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn server_delays() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(server_delay(&headers(&[("retry-after-ms", "250")]), now), Some(Duration::from_millis(250)));
+        assert_eq!(server_delay(&headers(&[("retry-after", "2")]), now), Some(Duration::from_secs(2)));
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(5));
+        assert_eq!(server_delay(&headers(&[("retry-after", &date)]), now), Some(Duration::from_secs(5)));
+        // Unreasonable or invalid values fall back to backoff.
+        assert_eq!(server_delay(&headers(&[("retry-after", "3600")]), now), None);
+        assert_eq!(server_delay(&headers(&[("retry-after", "soon")]), now), None);
+        assert_eq!(server_delay(&headers(&[("retry-after-ms", "-5")]), now), None);
+        assert_eq!(server_delay(&headers(&[]), now), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let p = RetryPolicy::default();
+        assert_eq!(backoff(&p, 0, 0.0), Duration::from_millis(500));
+        assert_eq!(backoff(&p, 1, 0.0), Duration::from_secs(1));
+        assert_eq!(backoff(&p, 10, 0.0), Duration::from_secs(8));
+        assert_eq!(backoff(&p, 0, 1.0), Duration::from_millis(375));
+    }
+
+    #[test]
+    fn statuses() {
+        for s in [408, 409, 429, 500, 502, 503] {
+            assert!(retryable_status(s), "{s}");
+        }
+        for s in [400, 401, 403, 404, 422] {
+            assert!(!retryable_status(s), "{s}");
+        }
+        assert_eq!(should_retry_header(&headers(&[("x-should-retry", "false")])), Some(false));
+    }
+}
