@@ -195,6 +195,7 @@ impl Client {
 
     /// Sends a request built with [`Client::request`] with the client's retries and
     /// tracing; an error status becomes `Error::Api`.
+    #[cfg_attr(not(any(feature = "realtime", feature = "fine-tuning", feature = "admin")), allow(dead_code))]
     pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
         let mut request = request.build().map_err(|e| Error::InvalidRequest(e.to_string()))?;
         if let Some(t) = self.config().request_timeout {
