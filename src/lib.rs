@@ -35,6 +35,7 @@ mod codegen_support;
 pub mod error;
 pub mod multipart;
 pub mod operations;
+pub mod pagination;
 pub mod parsing;
 pub mod retry;
 pub mod sse;

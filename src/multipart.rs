@@ -279,40 +279,49 @@ fn flatten(key: &str, v: Value, objects: Objects, out: &mut Vec<(String, String)
 impl Client {
     /// Sends a multipart request, rebuilding the form for each retry (a file from bytes or
     /// a path can be sent again; a reader cannot, so that request is sent once).
-    async fn send_form<T: Serialize>(
+    async fn send_form<T: Serialize + Sync>(
         &self,
         method: reqwest::Method,
         path: &str,
         body: &T,
         objects: Objects,
     ) -> Result<reqwest::Response, Error> {
-        let build = async || -> Result<reqwest::Request, Error> {
-            let form = to_form(body, objects).await?;
-            let mut r = self
-                .request(method.clone(), path)?
-                .multipart(form)
-                .build()
-                .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-            if let Some(t) = self.config().request_timeout {
-                *r.timeout_mut() = Some(t);
-            }
-            Ok(r)
-        };
-        let first = build().await?;
+        let first = self.build_form_request(&method, path, body, objects).await?;
+        let rebuild: crate::retry::Rebuild<'_> = Box::new(move || {
+            let method = method.clone();
+            Box::pin(async move { self.build_form_request(&method, path, body, objects).await.ok() })
+        });
         let c = self.config();
-        let resp = crate::retry::execute_rebuilt(self.http(), &c.retry, c.on_retry.as_ref(), first, async || {
-            build().await.ok()
-        })
-        .await
-        .map_err(Error::from_reqwest)?;
+        let resp = crate::retry::execute_rebuilt(self.http(), &c.retry, c.on_retry.as_ref(), first, rebuild)
+            .await
+            .map_err(Error::from_reqwest)?;
         if resp.status().is_client_error() || resp.status().is_server_error() {
             return Err(crate::error::from_response(resp).await);
         }
         Ok(resp)
     }
 
+    async fn build_form_request<T: Serialize + Sync>(
+        &self,
+        method: &reqwest::Method,
+        path: &str,
+        body: &T,
+        objects: Objects,
+    ) -> Result<reqwest::Request, Error> {
+        let form = to_form(body, objects).await?;
+        let mut r = self
+            .request(method.clone(), path)?
+            .multipart(form)
+            .build()
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        if let Some(t) = self.config().request_timeout {
+            *r.timeout_mut() = Some(t);
+        }
+        Ok(r)
+    }
+
     /// Sends a multipart request and decodes a JSON answer.
-    pub(crate) async fn send_multipart<T: Serialize, R: DeserializeOwned>(
+    pub(crate) async fn send_multipart<T: Serialize + Sync, R: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -325,7 +334,7 @@ impl Client {
 
     /// Sends a multipart request and returns the answer's text.
     #[cfg_attr(not(feature = "realtime"), allow(dead_code))]
-    pub(crate) async fn send_multipart_text<T: Serialize>(
+    pub(crate) async fn send_multipart_text<T: Serialize + Sync>(
         &self,
         method: reqwest::Method,
         path: &str,

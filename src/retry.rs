@@ -10,6 +10,8 @@
 //! Streams are retried only until their response headers arrive: once a stream has
 //! yielded an event, it is never sent again.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderMap;
@@ -131,59 +133,46 @@ pub(crate) async fn execute(
     hook: Option<&RetryHook>,
     request: reqwest::Request,
 ) -> reqwest::Result<reqwest::Response> {
-    let mut spare = request.try_clone();
-    let span = request_span(&request);
-    let mut first = Some(request);
-    execute_with(http, policy, hook, span, async || {
-        let next = first.take().or_else(|| spare.take())?;
-        spare = next.try_clone();
-        Some(next)
-    })
-    .await
+    execute_with(http, policy, hook, request, None).await
 }
 
-fn request_span(request: &reqwest::Request) -> tracing::Span {
-    tracing::info_span!(
-        "openai.request",
-        method = %request.method(),
-        path = %request.url().path(),
-        status = tracing::field::Empty,
-        request_id = tracing::field::Empty,
-        retries = tracing::field::Empty,
-    )
-}
+/// Builds the request again for a retry, or `None` when it cannot.
+pub(crate) type Rebuild<'a> =
+    Box<dyn FnMut() -> Pin<Box<dyn Future<Output = Option<reqwest::Request>> + Send + 'a>> + Send + 'a>;
 
 /// Like [`execute`], for requests rebuilt on each attempt (multipart forms, whose bodies
-/// are streams): `make` gives the request for every attempt, or `None` when it cannot.
+/// are streams).
 pub(crate) async fn execute_rebuilt(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     hook: Option<&RetryHook>,
     first: reqwest::Request,
-    mut make: impl AsyncFnMut() -> Option<reqwest::Request>,
+    rebuild: Rebuild<'_>,
 ) -> reqwest::Result<reqwest::Response> {
-    let span = request_span(&first);
-    let mut first = Some(first);
-    execute_with(http, policy, hook, span, async || match first.take() {
-        Some(r) => Some(r),
-        None => make().await,
-    })
-    .await
+    execute_with(http, policy, hook, first, Some(rebuild)).await
 }
 
+// No async closures here: their futures defeat the `Send` inference of every caller.
 async fn execute_with(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     hook: Option<&RetryHook>,
-    span: tracing::Span,
-    mut next_request: impl AsyncFnMut() -> Option<reqwest::Request>,
+    first: reqwest::Request,
+    mut rebuild: Option<Rebuild<'_>>,
 ) -> reqwest::Result<reqwest::Response> {
+    let span = tracing::info_span!(
+        "openai.request",
+        method = %first.method(),
+        path = %first.url().path(),
+        status = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+        retries = tracing::field::Empty,
+    );
     let fut = async {
-        let Some(mut request) = next_request().await else {
-            unreachable!("the first request is always there");
-        };
+        let mut request = first;
         let mut attempt: u32 = 1;
         loop {
+            let spare = if rebuild.is_none() && attempt <= policy.max_retries { request.try_clone() } else { None };
             let result = http.execute(request).await;
             let (retry, status, reason, delay) = match &result {
                 Ok(resp) => {
@@ -195,7 +184,11 @@ async fn execute_with(
                 Err(e) => (e.is_connect() || e.is_timeout() || e.is_request(), None, e.to_string(), None),
             };
             if retry && attempt <= policy.max_retries {
-                if let Some(again) = next_request().await {
+                let again = match rebuild.as_mut() {
+                    Some(make) => make().await,
+                    None => spare,
+                };
+                if let Some(again) = again {
                     let delay = delay.unwrap_or_else(|| backoff(policy, attempt - 1, jitter()));
                     let event = RetryEvent { attempt, delay, status, reason };
                     tracing::info!(attempt, delay_ms = delay.as_millis() as u64, reason = %event.reason, "retrying");

@@ -66,6 +66,35 @@ Sends a `GET` request to `/organization/admin_api_keys`
             }
         }
     }
+    ///Every item of [`Self::admin_api_keys_list`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn admin_api_keys_list_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+        order: Option<types::AdminApiKeysListOrder>,
+    ) -> crate::pagination::Paginator<'a, types::AdminApiKey> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::AdminApiKey> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .admin_api_keys_list(after.as_deref(), limit.clone(), order.clone())
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Create an organization admin API key
 
 Create a new admin-level API key for the organization.
@@ -342,6 +371,57 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_audit_logs`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_audit_logs_paginated<'a>(
+        &'a self,
+        actor_emails: Option<&'a ::std::vec::Vec<::std::string::String>>,
+        actor_ids: Option<&'a ::std::vec::Vec<::std::string::String>>,
+        before: Option<&'a str>,
+        event_types: Option<&'a ::std::vec::Vec<types::AuditLogEventType>>,
+        limit: Option<i64>,
+        project_ids: Option<&'a ::std::vec::Vec<::std::string::String>>,
+        resource_ids: Option<&'a ::std::vec::Vec<::std::string::String>>,
+        tenant_only: Option<bool>,
+    ) -> crate::pagination::Paginator<'a, types::AuditLog> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let actor_emails = actor_emails.clone();
+            let actor_ids = actor_ids.clone();
+            let before = before.clone();
+            let event_types = event_types.clone();
+            let limit = limit.clone();
+            let project_ids = project_ids.clone();
+            let resource_ids = resource_ids.clone();
+            let tenant_only = tenant_only.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::AuditLog> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_audit_logs(
+                        actor_emails.clone(),
+                        actor_ids.clone(),
+                        after.as_deref(),
+                        before.clone(),
+                        event_types.clone(),
+                        limit.clone(),
+                        project_ids.clone(),
+                        resource_ids.clone(),
+                        tenant_only.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**List uploaded certificates for this organization
 
 Sends a `GET` request to `/organization/certificates`
@@ -410,6 +490,42 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_organization_certificates`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_organization_certificates_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+        order: Option<types::ListOrganizationCertificatesOrder>,
+    ) -> crate::pagination::Paginator<'a, types::OrganizationCertificate> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<
+                'a,
+                types::OrganizationCertificate,
+            > = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_organization_certificates(
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Upload a certificate to the organization. This does **not** automatically activate the certificate.
 
@@ -1056,6 +1172,32 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_groups`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_groups_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+        order: Option<types::ListGroupsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::GroupResponse> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::GroupResponse> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_groups(after.as_deref(), limit.clone(), order.clone())
+                    .await?
+                    .into_inner();
+                let cursor = page.data.last().and_then(crate::pagination::item_id);
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Creates a new group in the organization
 
 Sends a `POST` request to `/organization/groups`
@@ -1367,6 +1509,38 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_group_role_assignments`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_group_role_assignments_paginated<'a>(
+        &'a self,
+        group_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::ListGroupRoleAssignmentsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::AssignedRoleDetails> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::AssignedRoleDetails> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_group_role_assignments(
+                        group_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page.data.last().and_then(crate::pagination::item_id);
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Assigns an organization role to a group within the organization
 
 Sends a `POST` request to `/organization/groups/{group_id}/roles`
@@ -1626,6 +1800,38 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_group_users`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_group_users_paginated<'a>(
+        &'a self,
+        group_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::ListGroupUsersOrder>,
+    ) -> crate::pagination::Paginator<'a, types::GroupUser> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::GroupUser> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_group_users(
+                        group_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page.data.last().and_then(crate::pagination::item_id);
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Adds a user to a group
 
 Sends a `POST` request to `/organization/groups/{group_id}/users`
@@ -1875,6 +2081,33 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_invites`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_invites_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+    ) -> crate::pagination::Paginator<'a, types::Invite> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::Invite> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_invites(after.as_deref(), limit.clone())
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Create an invite for a user to the organization. The invite must be accepted by the user before they have access to the organization
 
 Sends a `POST` request to `/organization/invites`
@@ -2122,6 +2355,39 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_projects`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_projects_paginated<'a>(
+        &'a self,
+        include_archived: Option<bool>,
+        limit: Option<i64>,
+    ) -> crate::pagination::Paginator<'a, types::Project> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let include_archived = include_archived.clone();
+            let limit = limit.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::Project> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_projects(
+                        after.as_deref(),
+                        include_archived.clone(),
+                        limit.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Create a new project in the organization. Projects can be created and archived, but cannot be deleted
 
@@ -2379,6 +2645,41 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_project_api_keys`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_project_api_keys_paginated<'a>(
+        &'a self,
+        project_id: &'a str,
+        limit: Option<i64>,
+        owner_project_access: Option<types::ListProjectApiKeysOwnerProjectAccess>,
+    ) -> crate::pagination::Paginator<'a, types::ProjectApiKey> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let owner_project_access = owner_project_access.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::ProjectApiKey> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_project_api_keys(
+                        project_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        owner_project_access.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Retrieves an API key in the project
 
@@ -2643,6 +2944,44 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_project_certificates`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_project_certificates_paginated<'a>(
+        &'a self,
+        project_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::ListProjectCertificatesOrder>,
+    ) -> crate::pagination::Paginator<'a, types::OrganizationProjectCertificate> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<
+                'a,
+                types::OrganizationProjectCertificate,
+            > = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_project_certificates(
+                        project_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Activate certificates at the project level.
 
@@ -2980,6 +3319,38 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_project_groups`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_project_groups_paginated<'a>(
+        &'a self,
+        project_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::ListProjectGroupsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::ProjectGroup> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::ProjectGroup> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_project_groups(
+                        project_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page.data.last().and_then(crate::pagination::item_id);
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Grants a group access to a project
 
@@ -3569,6 +3940,41 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_project_rate_limits`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_project_rate_limits_paginated<'a>(
+        &'a self,
+        project_id: &'a str,
+        before: Option<&'a str>,
+        limit: Option<i64>,
+    ) -> crate::pagination::Paginator<'a, types::ProjectRateLimit> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let limit = limit.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::ProjectRateLimit> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_project_rate_limits(
+                        project_id,
+                        after.as_deref(),
+                        before.clone(),
+                        limit.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Updates a project rate limit
 
 Sends a `POST` request to `/organization/projects/{project_id}/rate_limits/{rate_limit_id}`
@@ -3704,6 +4110,38 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_project_service_accounts`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_project_service_accounts_paginated<'a>(
+        &'a self,
+        project_id: &'a str,
+        limit: Option<i64>,
+    ) -> crate::pagination::Paginator<'a, types::ProjectServiceAccount> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::ProjectServiceAccount> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_project_service_accounts(
+                        project_id,
+                        after.as_deref(),
+                        limit.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Creates a new service account in the project. By default, this also returns an unredacted API key for the service account
 
@@ -4052,6 +4490,44 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_project_spend_alerts`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_project_spend_alerts_paginated<'a>(
+        &'a self,
+        project_id: &'a str,
+        before: Option<&'a str>,
+        limit: Option<i64>,
+        order: Option<types::ListProjectSpendAlertsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::ProjectSpendAlert> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::ProjectSpendAlert> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_project_spend_alerts(
+                        project_id,
+                        after.as_deref(),
+                        before.clone(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Creates a project spend alert
 
 Sends a `POST` request to `/organization/projects/{project_id}/spend_alerts`
@@ -4378,6 +4854,34 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_project_users`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_project_users_paginated<'a>(
+        &'a self,
+        project_id: &'a str,
+        limit: Option<i64>,
+    ) -> crate::pagination::Paginator<'a, types::ProjectUser> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::ProjectUser> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_project_users(project_id, after.as_deref(), limit.clone())
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Adds a user to the project. Users must already be members of the organization to be added to a project
 
 Sends a `POST` request to `/organization/projects/{project_id}/users`
@@ -4699,6 +5203,32 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_roles`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_roles_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+        order: Option<types::ListRolesOrder>,
+    ) -> crate::pagination::Paginator<'a, types::Role> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::Role> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_roles(after.as_deref(), limit.clone(), order.clone())
+                    .await?
+                    .into_inner();
+                let cursor = page.data.last().and_then(crate::pagination::item_id);
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Creates a custom role for the organization
 
 Sends a `POST` request to `/organization/roles`
@@ -5006,6 +5536,45 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_organization_spend_alerts`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_organization_spend_alerts_paginated<'a>(
+        &'a self,
+        before: Option<&'a str>,
+        limit: Option<i64>,
+        order: Option<types::ListOrganizationSpendAlertsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::OrganizationSpendAlert> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<
+                'a,
+                types::OrganizationSpendAlert,
+            > = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_organization_spend_alerts(
+                        after.as_deref(),
+                        before.clone(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Creates an organization spend alert
 
@@ -6238,6 +6807,35 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_users`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_users_paginated<'a>(
+        &'a self,
+        emails: Option<&'a ::std::vec::Vec<::std::string::String>>,
+        limit: Option<i64>,
+    ) -> crate::pagination::Paginator<'a, types::User> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let emails = emails.clone();
+            let limit = limit.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::User> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_users(after.as_deref(), emails.clone(), limit.clone())
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Retrieves a user by their identifier
 
 Sends a `GET` request to `/organization/users/{user_id}`
@@ -6485,6 +7083,38 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_user_role_assignments`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_user_role_assignments_paginated<'a>(
+        &'a self,
+        user_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::ListUserRoleAssignmentsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::AssignedRoleDetails> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::AssignedRoleDetails> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_user_role_assignments(
+                        user_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page.data.last().and_then(crate::pagination::item_id);
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Assigns an organization role to a user within the organization
 
@@ -6744,6 +7374,40 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_project_group_role_assignments`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_project_group_role_assignments_paginated<'a>(
+        &'a self,
+        project_id: &'a str,
+        group_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::ListProjectGroupRoleAssignmentsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::AssignedRoleDetails> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::AssignedRoleDetails> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_project_group_role_assignments(
+                        project_id,
+                        group_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page.data.last().and_then(crate::pagination::item_id);
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Assigns a project role to a group within a project
 
@@ -7012,6 +7676,38 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_project_roles`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_project_roles_paginated<'a>(
+        &'a self,
+        project_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::ListProjectRolesOrder>,
+    ) -> crate::pagination::Paginator<'a, types::Role> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::Role> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_project_roles(
+                        project_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page.data.last().and_then(crate::pagination::item_id);
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Creates a custom role for a project
 
@@ -7330,6 +8026,40 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_project_user_role_assignments`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_project_user_role_assignments_paginated<'a>(
+        &'a self,
+        project_id: &'a str,
+        user_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::ListProjectUserRoleAssignmentsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::AssignedRoleDetails> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::AssignedRoleDetails> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_project_user_role_assignments(
+                        project_id,
+                        user_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page.data.last().and_then(crate::pagination::item_id);
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Assigns a project role to a user within a project
 

@@ -78,6 +78,39 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_assistants`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_assistants_paginated<'a>(
+        &'a self,
+        before: Option<&'a str>,
+        limit: Option<i64>,
+        order: Option<types::ListAssistantsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::AssistantObject> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::AssistantObject> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_assistants(
+                        after.as_deref(),
+                        before.clone(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Create an assistant with a model and instructions
 
 Sends a `POST` request to `/assistants`
@@ -688,6 +721,44 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_messages`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_messages_paginated<'a>(
+        &'a self,
+        thread_id: &'a str,
+        before: Option<&'a str>,
+        limit: Option<i64>,
+        order: Option<types::ListMessagesOrder>,
+        run_id: Option<&'a str>,
+    ) -> crate::pagination::Paginator<'a, types::MessageObject> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let run_id = run_id.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::MessageObject> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_messages(
+                        thread_id,
+                        after.as_deref(),
+                        before.clone(),
+                        limit.clone(),
+                        order.clone(),
+                        run_id.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Create a message
 
 Sends a `POST` request to `/threads/{thread_id}/messages`
@@ -1012,6 +1083,41 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_runs`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_runs_paginated<'a>(
+        &'a self,
+        thread_id: &'a str,
+        before: Option<&'a str>,
+        limit: Option<i64>,
+        order: Option<types::ListRunsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::RunObject> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::RunObject> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_runs(
+                        thread_id,
+                        after.as_deref(),
+                        before.clone(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Create a run
 
@@ -1351,6 +1457,46 @@ See the [file search tool documentation](/docs/assistants/tools/file-search#cust
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_run_steps`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_run_steps_paginated<'a>(
+        &'a self,
+        thread_id: &'a str,
+        run_id: &'a str,
+        before: Option<&'a str>,
+        include: Option<&'a ::std::vec::Vec<types::ListRunStepsIncludeItem>>,
+        limit: Option<i64>,
+        order: Option<types::ListRunStepsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::RunStepObject> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let include = include.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::RunStepObject> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_run_steps(
+                        thread_id,
+                        run_id,
+                        after.as_deref(),
+                        before.clone(),
+                        include.clone(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Retrieves a run step
 

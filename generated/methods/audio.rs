@@ -123,6 +123,33 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_voice_consents`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_voice_consents_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+    ) -> crate::pagination::Paginator<'a, types::VoiceConsentResource> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::VoiceConsentResource> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_voice_consents(after.as_deref(), limit.clone())
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Retrieves a voice consent recording
 
 Retrieve consent recording metadata used for creating custom voices.

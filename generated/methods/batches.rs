@@ -67,6 +67,33 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_batches`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_batches_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+    ) -> crate::pagination::Paginator<'a, types::Batch> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::Batch> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_batches(after.as_deref(), limit.clone())
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Creates and executes a batch from an uploaded file of requests
 
 Sends a `POST` request to `/batches`

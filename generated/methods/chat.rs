@@ -79,6 +79,45 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_chat_completions`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_chat_completions_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+        metadata: Option<&'a types::Metadata>,
+        model: Option<&'a str>,
+        order: Option<types::ListChatCompletionsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::CreateChatCompletionResponse> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let metadata = metadata.clone();
+            let model = model.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<
+                'a,
+                types::CreateChatCompletionResponse,
+            > = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_chat_completions(
+                        after.as_deref(),
+                        limit.clone(),
+                        metadata.clone(),
+                        model.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     #[doc = "**Starting a new project?** We recommend trying [Responses](/docs/api-reference/responses)\nto take advantage of the latest OpenAI platform features. Compare\n[Chat Completions with Responses](/docs/guides/responses-vs-chat-completions?api-mode=responses).\n\n---\n\nCreates a model response for the given chat conversation. Learn more in the\n[text generation](/docs/guides/text-generation), [vision](/docs/guides/vision),\nand [audio](/docs/guides/audio) guides.\n\nParameter support can differ depending on the model used to generate the\nresponse, particularly for newer reasoning models. Parameters that are only\nsupported for reasoning models are noted below. For the current state of\nunsupported parameters in reasoning models,\n[refer to the reasoning guide](/docs/guides/reasoning).\n\nReturns a chat completion object, or a streamed sequence of chat completion\nchunk objects if the request is streamed.\n\n\nSends a `POST` request to `/chat/completions`\n\n"]
     #[doc(alias = "createChatCompletion")]
     pub async fn create_chat_completion<'a>(
@@ -408,5 +447,40 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::get_chat_completion_messages`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn get_chat_completion_messages_paginated<'a>(
+        &'a self,
+        completion_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::GetChatCompletionMessagesOrder>,
+    ) -> crate::pagination::Paginator<'a, types::ChatCompletionMessageListDataItem> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<
+                'a,
+                types::ChatCompletionMessageListDataItem,
+            > = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .get_chat_completion_messages(
+                        completion_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
 }

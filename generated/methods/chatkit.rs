@@ -195,6 +195,44 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_thread_items_method`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_thread_items_method_paginated<'a>(
+        &'a self,
+        thread_id: &'a str,
+        before: Option<&'a str>,
+        limit: Option<i64>,
+        order: Option<types::OrderEnum>,
+    ) -> crate::pagination::Paginator<'a, types::ThreadItem> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::ThreadItem> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_thread_items_method(
+                        thread_id,
+                        after.as_deref(),
+                        before.clone(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Retrieve a ChatKit thread by its identifier
 
 Sends a `GET` request to `/chatkit/threads/{thread_id}`
@@ -384,5 +422,44 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_threads_method`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_threads_method_paginated<'a>(
+        &'a self,
+        before: Option<&'a str>,
+        limit: Option<i64>,
+        order: Option<types::OrderEnum>,
+        user: Option<&'a types::ListThreadsMethodUser>,
+    ) -> crate::pagination::Paginator<'a, types::ThreadResource> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let user = user.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::ThreadResource> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_threads_method(
+                        after.as_deref(),
+                        before.clone(),
+                        limit.clone(),
+                        order.clone(),
+                        user.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
 }

@@ -79,6 +79,39 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_containers`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_containers_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+        name: Option<&'a str>,
+        order: Option<types::ListContainersOrder>,
+    ) -> crate::pagination::Paginator<'a, types::ContainerResource> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let name = name.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::ContainerResource> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_containers(
+                        after.as_deref(),
+                        limit.clone(),
+                        name.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Create Container
 
 Creates a container.
@@ -325,6 +358,38 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_container_files`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_container_files_paginated<'a>(
+        &'a self,
+        container_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::ListContainerFilesOrder>,
+    ) -> crate::pagination::Paginator<'a, types::ContainerFileResource> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::ContainerFileResource> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_container_files(
+                        container_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Create a Container File
 

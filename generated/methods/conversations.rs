@@ -92,6 +92,41 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_conversation_items`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_conversation_items_paginated<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        include: Option<&'a ::std::vec::Vec<types::IncludeEnum>>,
+        limit: Option<i64>,
+        order: Option<types::ListConversationItemsOrder>,
+    ) -> crate::pagination::Paginator<'a, types::ConversationItem> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let include = include.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::ConversationItem> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_conversation_items(
+                        conversation_id,
+                        after.as_deref(),
+                        include.clone(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Create items in a conversation with the given ID
 
 Sends a `POST` request to `/conversations/{conversation_id}/items`

@@ -74,6 +74,39 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_evals`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_evals_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+        order: Option<types::ListEvalsOrder>,
+        order_by: Option<types::ListEvalsOrderBy>,
+    ) -> crate::pagination::Paginator<'a, types::Eval> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let order_by = order_by.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::Eval> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_evals(
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                        order_by.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Create the structure of an evaluation that can be used to test a model's performance.
 An evaluation is a set of testing criteria and the config for a data source, which dictates the schema of the data used in the evaluation. After creating an evaluation, you can run it on different models and model parameters. We support several types of graders and datasources.
 For more information, see the [Evals guide](/docs/guides/evals).
@@ -382,6 +415,41 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::get_eval_runs`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn get_eval_runs_paginated<'a>(
+        &'a self,
+        eval_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::GetEvalRunsOrder>,
+        status: Option<types::GetEvalRunsStatus>,
+    ) -> crate::pagination::Paginator<'a, types::EvalRun> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let status = status.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::EvalRun> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .get_eval_runs(
+                        eval_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                        status.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Kicks off a new run for a given evaluation, specifying the data source, and what model configuration to use to test. The datasource will be validated against the schema specified in the config of the evaluation.
 
@@ -712,6 +780,43 @@ items or `pass` to filter by passed output items.
                 )
             }
         }
+    }
+    ///Every item of [`Self::get_eval_run_output_items`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn get_eval_run_output_items_paginated<'a>(
+        &'a self,
+        eval_id: &'a str,
+        run_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::GetEvalRunOutputItemsOrder>,
+        status: Option<types::GetEvalRunOutputItemsStatus>,
+    ) -> crate::pagination::Paginator<'a, types::EvalRunOutputItem> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let status = status.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::EvalRunOutputItem> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .get_eval_run_output_items(
+                        eval_id,
+                        run_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                        status.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Get an evaluation run output item by ID.
 

@@ -74,6 +74,39 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_files`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_files_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+        order: Option<types::ListFilesOrder>,
+        purpose: Option<&'a str>,
+    ) -> crate::pagination::Paginator<'a, types::OpenAiFile> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let purpose = purpose.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::OpenAiFile> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_files(
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                        purpose.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Returns information about a specific file
 
 Sends a `GET` request to `/files/{file_id}`

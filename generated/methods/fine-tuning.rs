@@ -186,6 +186,47 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
             }
         }
     }
+    ///Every item of [`Self::list_fine_tuning_checkpoint_permissions`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_fine_tuning_checkpoint_permissions_paginated<'a>(
+        &'a self,
+        fine_tuned_model_checkpoint: &'a str,
+        limit: Option<i64>,
+        order: Option<types::ListFineTuningCheckpointPermissionsOrder>,
+        project_id: Option<&'a str>,
+    ) -> crate::pagination::Paginator<'a, types::FineTuningCheckpointPermission> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let project_id = project_id.clone();
+            let fetch: crate::pagination::PageFuture<
+                'a,
+                types::FineTuningCheckpointPermission,
+            > = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_fine_tuning_checkpoint_permissions(
+                        fine_tuned_model_checkpoint,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                        project_id.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     #[doc = "**NOTE:** Calling this endpoint requires an [admin API key](../admin-api-keys).\n\nThis enables organization owners to share fine-tuned models with other projects in their organization.\n\n\nSends a `POST` request to `/fine_tuning/checkpoints/{fine_tuned_model_checkpoint}/permissions`\n\nArguments:\n- `fine_tuned_model_checkpoint`: The ID of the fine-tuned model checkpoint to create a permission for.\n\n- `body`\n"]
     #[doc(alias = "createFineTuningCheckpointPermission")]
     pub async fn create_fine_tuning_checkpoint_permission<'a>(
@@ -371,6 +412,30 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_paginated_fine_tuning_jobs`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_paginated_fine_tuning_jobs_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+    ) -> crate::pagination::Paginator<'a, types::FineTuningJob> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::FineTuningJob> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_paginated_fine_tuning_jobs(after.as_deref(), limit.clone())
+                    .await?
+                    .into_inner();
+                let cursor = page.data.last().and_then(crate::pagination::item_id);
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Creates a fine-tuning job which begins the process of creating a new model from a given dataset.
 
@@ -628,6 +693,41 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_fine_tuning_job_checkpoints`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_fine_tuning_job_checkpoints_paginated<'a>(
+        &'a self,
+        fine_tuning_job_id: &'a str,
+        limit: Option<i64>,
+    ) -> crate::pagination::Paginator<'a, types::FineTuningJobCheckpoint> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let fetch: crate::pagination::PageFuture<
+                'a,
+                types::FineTuningJobCheckpoint,
+            > = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_fine_tuning_job_checkpoints(
+                        fine_tuning_job_id,
+                        after.as_deref(),
+                        limit.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Get status updates for a fine-tuning job.
 
 
@@ -699,6 +799,35 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_fine_tuning_events`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_fine_tuning_events_paginated<'a>(
+        &'a self,
+        fine_tuning_job_id: &'a str,
+        limit: Option<i64>,
+    ) -> crate::pagination::Paginator<'a, types::FineTuningJobEvent> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::FineTuningJobEvent> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_fine_tuning_events(
+                        fine_tuning_job_id,
+                        after.as_deref(),
+                        limit.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page.data.last().and_then(crate::pagination::item_id);
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Pause a fine-tune job.
 

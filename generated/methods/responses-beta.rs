@@ -452,6 +452,44 @@ parameter for Response creation above for more information.
             }
         }
     }
+    ///Every item of [`Self::beta_list_input_items`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn beta_list_input_items_paginated<'a>(
+        &'a self,
+        response_id: &'a str,
+        include: Option<&'a ::std::vec::Vec<types::BetaIncludeEnum>>,
+        limit: Option<i64>,
+        order: Option<types::BetaListInputItemsOrder>,
+        openai_beta: Option<types::BetaListInputItemsOpenaiBeta>,
+    ) -> crate::pagination::Paginator<'a, types::BetaItemResource> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let include = include.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let openai_beta = openai_beta.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::BetaItemResource> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .beta_list_input_items(
+                        response_id,
+                        after.as_deref(),
+                        include.clone(),
+                        limit.clone(),
+                        order.clone(),
+                        openai_beta.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Returns input token counts of the request.
 
 Returns an object with `object` set to `response.input_tokens` and an `input_tokens` count

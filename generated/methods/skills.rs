@@ -68,6 +68,35 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_skills`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_skills_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+        order: Option<types::OrderEnum>,
+    ) -> crate::pagination::Paginator<'a, types::SkillResource> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::SkillResource> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_skills(after.as_deref(), limit.clone(), order.clone())
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Create a new skill
 
 Sends a `POST` request to `/skills`
@@ -418,6 +447,41 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_skill_versions`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_skill_versions_paginated<'a>(
+        &'a self,
+        skill_id: &'a str,
+        limit: Option<i64>,
+        order: Option<types::OrderEnum>,
+    ) -> crate::pagination::Paginator<'a, types::SkillVersionResource> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::SkillVersionResource> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_skill_versions(
+                        skill_id,
+                        after.as_deref(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Create a new immutable skill version
 

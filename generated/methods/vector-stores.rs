@@ -78,6 +78,39 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_vector_stores`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_vector_stores_paginated<'a>(
+        &'a self,
+        before: Option<&'a str>,
+        limit: Option<i64>,
+        order: Option<types::ListVectorStoresOrder>,
+    ) -> crate::pagination::Paginator<'a, types::VectorStoreObject> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::VectorStoreObject> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_vector_stores(
+                        after.as_deref(),
+                        before.clone(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Create a vector store
 
 Sends a `POST` request to `/vector_stores`
@@ -600,6 +633,46 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_files_in_vector_store_batch`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_files_in_vector_store_batch_paginated<'a>(
+        &'a self,
+        vector_store_id: &'a str,
+        batch_id: &'a str,
+        before: Option<&'a str>,
+        filter: Option<types::ListFilesInVectorStoreBatchFilter>,
+        limit: Option<i64>,
+        order: Option<types::ListFilesInVectorStoreBatchOrder>,
+    ) -> crate::pagination::Paginator<'a, types::VectorStoreFileObject> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let filter = filter.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::VectorStoreFileObject> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_files_in_vector_store_batch(
+                        vector_store_id,
+                        batch_id,
+                        after.as_deref(),
+                        before.clone(),
+                        filter.clone(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Returns a list of vector store files
 
 Sends a `GET` request to `/vector_stores/{vector_store_id}/files`
@@ -682,6 +755,44 @@ Arguments:
                 )
             }
         }
+    }
+    ///Every item of [`Self::list_vector_store_files`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_vector_store_files_paginated<'a>(
+        &'a self,
+        vector_store_id: &'a str,
+        before: Option<&'a str>,
+        filter: Option<types::ListVectorStoreFilesFilter>,
+        limit: Option<i64>,
+        order: Option<types::ListVectorStoreFilesOrder>,
+    ) -> crate::pagination::Paginator<'a, types::VectorStoreFileObject> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let before = before.clone();
+            let filter = filter.clone();
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::VectorStoreFileObject> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_vector_store_files(
+                        vector_store_id,
+                        after.as_deref(),
+                        before.clone(),
+                        filter.clone(),
+                        limit.clone(),
+                        order.clone(),
+                    )
+                    .await?
+                    .into_inner();
+                let cursor = Some(page.last_id.clone());
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
     }
     /**Create a vector store file by attaching a [File](/docs/api-reference/files) to a [vector store](/docs/api-reference/vector-stores/object)
 

@@ -68,6 +68,35 @@ Arguments:
             }
         }
     }
+    ///Every item of [`Self::list_videos`], across all pages, fetched lazily: see [`crate::pagination`].
+    pub fn list_videos_paginated<'a>(
+        &'a self,
+        limit: Option<i64>,
+        order: Option<types::OrderEnum>,
+    ) -> crate::pagination::Paginator<'a, types::VideoResource> {
+        crate::pagination::Paginator::new(move |
+            after: ::std::option::Option<::std::string::String>|
+        {
+            let limit = limit.clone();
+            let order = order.clone();
+            let fetch: crate::pagination::PageFuture<'a, types::VideoResource> = ::std::boxed::Box::pin(async move {
+                let page = self
+                    .list_videos(after.as_deref(), limit.clone(), order.clone())
+                    .await?
+                    .into_inner();
+                let cursor = page
+                    .last_id
+                    .clone()
+                    .or_else(|| page.data.last().and_then(crate::pagination::item_id));
+                Ok(crate::pagination::PageParts {
+                    has_more: page.has_more,
+                    cursor,
+                    items: page.data,
+                })
+            });
+            fetch
+        })
+    }
     /**Create a new video generation job from a prompt and optional reference assets
 
 Sends a `POST` request to `/videos`

@@ -197,6 +197,8 @@ pub fn run(
     let orphans = type_names.iter().filter(|t| !reach.contains_key(*t)).count();
     counts.insert("types reached by no operation or event group (gated on `full`)", orphans);
 
+    let pages = page_types(&new_items);
+
     // Each item goes to the part file of its cfg clause; the file is included under that
     // clause, so rustc does not even read the parts of groups that are turned off.
     let mut parts: BTreeMap<String, Part> = BTreeMap::new();
@@ -281,8 +283,13 @@ pub fn run(
             cfg,
             items: vec![parse_quote!(#(#attrs)* impl Client {})],
         });
+        let companion = paginated_companion(&f, &pages);
         if let Some(Item::Impl(imp)) = part.items.first_mut() {
             imp.items.push(syn::ImplItem::Fn(f));
+            if let Some(c) = companion {
+                imp.items.push(syn::ImplItem::Fn(c));
+                bump(&mut counts, "list operation gains a _paginated companion");
+            }
         }
     }
     let mut replacement = Vec::new();
@@ -1059,4 +1066,107 @@ fn add_unknown_display_arm(block: &mut syn::Block) {
         }
     }
     syn::visit_mut::VisitMut::visit_block_mut(&mut V, block);
+}
+
+/// A list answer: `data: Vec<Item>`, `has_more`, and how to find the next cursor.
+struct PageType {
+    item: syn::Type,
+    has_more_optional: bool,
+    /// `Some(true)` when `last_id` is an `Option<String>`, `Some(false)` a `String`.
+    last_id_optional: Option<bool>,
+}
+
+fn page_types(items: &[Item]) -> HashMap<String, PageType> {
+    let mut out = HashMap::new();
+    for it in items {
+        let Item::Struct(s) = it else { continue };
+        let Fields::Named(fields) = &s.fields else { continue };
+        let field = |name: &str| fields.named.iter().find(|f| f.ident.as_ref().is_some_and(|i| i == name));
+        let (Some(data), Some(has_more)) = (field("data"), field("has_more")) else { continue };
+        let ty_s = |f: &syn::Field| {
+            let t = &f.ty;
+            quote!(#t).to_string().replace(' ', "")
+        };
+        let has_more_s = ty_s(has_more);
+        let has_more_optional = match has_more_s.as_str() {
+            "bool" => false,
+            "::std::option::Option<bool>" => true,
+            _ => continue,
+        };
+        let syn::Type::Path(p) = &data.ty else { continue };
+        let Some(last) = p.path.segments.last() else { continue };
+        if last.ident != "Vec" {
+            continue;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else { continue };
+        let Some(syn::GenericArgument::Type(item)) = args.args.first() else { continue };
+        let last_id_optional = field("last_id").map(|f| ty_s(f).starts_with("::std::option::Option"));
+        out.insert(s.ident.to_string(), PageType { item: item.clone(), has_more_optional, last_id_optional });
+    }
+    out
+}
+
+/// `list_x(after, limit, ...)` -> `list_x_paginated(limit, ...)`, a [`Paginator`] over every
+/// page. Only for operations with an `after: Option<&str>` cursor and a page answer.
+fn paginated_companion(f: &syn::ImplItemFn, pages: &HashMap<String, PageType>) -> Option<syn::ImplItemFn> {
+    let mut has_after = false;
+    let mut cloned = Vec::new();
+    let mut params = Vec::new();
+    let mut args = Vec::new();
+    for input in f.sig.inputs.iter().skip(1) {
+        let syn::FnArg::Typed(pt) = input else { return None };
+        let syn::Pat::Ident(pi) = &*pt.pat else { return None };
+        if pi.ident == "after" {
+            has_after = true;
+            args.push(quote!(after.as_deref()));
+        } else {
+            let id = &pi.ident;
+            if matches!(&*pt.ty, syn::Type::Reference(_)) {
+                args.push(quote!(#id));
+            } else {
+                cloned.push(pi.ident.clone());
+                args.push(quote!(#id.clone()));
+            }
+            params.push(pt.clone());
+        }
+    }
+    if !has_after {
+        return None;
+    }
+    // ResponseValue<types::Page> -> Page
+    let syn::ReturnType::Type(_, ret) = &f.sig.output else { return None };
+    let ret_s = quote!(#ret).to_string().replace(' ', "");
+    let start = ret_s.find("ResponseValue<types::")? + "ResponseValue<types::".len();
+    let rest = &ret_s[start..];
+    let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let page = pages.get(&name)?;
+    let item = &page.item;
+    let item_s = quote!(#item).to_string();
+    let item_ty: TokenStream = if item_s.starts_with("::") { quote!(#item) } else { quote!(types::#item) };
+    let has_more = if page.has_more_optional { quote!(page.has_more.unwrap_or(false)) } else { quote!(page.has_more) };
+    let cursor = match page.last_id_optional {
+        Some(true) => quote!(page.last_id.clone().or_else(|| page.data.last().and_then(crate::pagination::item_id))),
+        Some(false) => quote!(Some(page.last_id.clone())),
+        None => quote!(page.data.last().and_then(crate::pagination::item_id)),
+    };
+    let method = &f.sig.ident;
+    let name = syn::Ident::new(&format!("{method}_paginated"), method.span());
+    let generics = &f.sig.generics;
+    let doc = format!(
+        "Every item of [`Self::{method}`], across all pages, fetched lazily: see [`crate::pagination`]."
+    );
+    Some(parse_quote! {
+        #[doc = #doc]
+        pub fn #name #generics(&'a self, #(#params),*) -> crate::pagination::Paginator<'a, #item_ty> {
+            crate::pagination::Paginator::new(move |after: ::std::option::Option<::std::string::String>| {
+                #(let #cloned = #cloned.clone();)*
+                let fetch: crate::pagination::PageFuture<'a, #item_ty> = ::std::boxed::Box::pin(async move {
+                    let page = self.#method(#(#args),*).await?.into_inner();
+                    let cursor = #cursor;
+                    Ok(crate::pagination::PageParts { has_more: #has_more, cursor, items: page.data })
+                });
+                fetch
+            })
+        }
+    })
 }

@@ -1,0 +1,24 @@
+//! Futures of the client are `Send`, so they can be spawned on a multi-threaded runtime.
+
+fn assert_send<T: Send>(_: T) {}
+
+#[test]
+fn operation_futures_are_send() {
+    let c = openai_sdk::Client::builder().api_key("k").build().unwrap();
+    assert_send(c.list_models());
+    assert_send(c.list_files(None, None, None, None));
+    assert_send(c.list_files_paginated(None, None, None).into_stream());
+    let req = openai_sdk::types::CreateFileRequest {
+        file: openai_sdk::multipart::FilePart::bytes("a.txt", &b"a"[..]),
+        purpose: openai_sdk::types::CreateFileRequestPurpose::Assistants,
+        expires_after: None,
+    };
+    assert_send(c.create_file(&req));
+}
+
+#[tokio::test]
+async fn operations_can_be_spawned() {
+    let c = openai_sdk::Client::builder().api_key("k").base_url("http://127.0.0.1:9/v1").max_retries(0).build().unwrap();
+    let h = tokio::spawn(async move { c.list_models().await.is_err() });
+    assert!(h.await.unwrap());
+}
