@@ -62,7 +62,29 @@ pub(crate) struct Config {
     pub(crate) on_retry: Option<RetryHook>,
     /// A per-client override of the whole-request timeout (see [`Client::with_options`]).
     pub(crate) request_timeout: Option<Duration>,
+    pub(crate) azure: Option<Azure>,
 }
+
+/// Azure OpenAI: the API version, the deployment, and how to authenticate.
+#[derive(Clone, Debug)]
+pub(crate) struct Azure {
+    pub(crate) api_version: String,
+    pub(crate) deployment: Option<String>,
+    /// An Entra ID (Azure AD) token sent as a bearer token instead of the `api-key` header.
+    pub(crate) ad_token: Option<ApiKey>,
+}
+
+/// The operations Azure serves under `/deployments/{deployment}/`.
+const AZURE_DEPLOYMENT_PATHS: &[&str] = &[
+    "/completions",
+    "/chat/completions",
+    "/embeddings",
+    "/audio/transcriptions",
+    "/audio/translations",
+    "/audio/speech",
+    "/images/generations",
+    "/images/edits",
+];
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -74,6 +96,7 @@ impl fmt::Debug for Config {
             .field("default_headers", &self.default_headers.keys().collect::<Vec<_>>())
             .field("retry", &self.retry)
             .field("request_timeout", &self.request_timeout)
+            .field("azure", &self.azure)
             .finish_non_exhaustive()
     }
 }
@@ -187,6 +210,7 @@ impl Client {
             retry,
             on_retry: c.on_retry.clone(),
             request_timeout: options.timeout.or(c.request_timeout),
+            azure: c.azure.clone(),
         });
         Client {
             api: generated::Client::new_with_client(&c.base_url, self.http().clone(), Inner { config }),
@@ -198,10 +222,8 @@ impl Client {
     #[cfg_attr(not(any(feature = "realtime", feature = "fine-tuning", feature = "admin")), allow(dead_code))]
     pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
         let mut request = request.build().map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        if let Some(t) = self.config().request_timeout {
-            *request.timeout_mut() = Some(t);
-        }
         let c = self.config();
+        c.prepare(&mut request)?;
         let resp = crate::retry::execute(self.http(), &c.retry, c.on_retry.as_ref(), request)
             .await
             .map_err(Error::from_reqwest)?;
@@ -216,27 +238,70 @@ impl Client {
     }
 
     /// Builds a request to `path` (relative to the base URL) with the client's headers.
+    /// The headers, auth, timeout and Azure rewriting are added when the request is sent
+    /// ([`Client::send`] or [`Config::prepare`]).
     pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> Result<reqwest::RequestBuilder, Error> {
         let url = format!("{}{}", self.base_url(), path);
-        let mut headers = HeaderMap::new();
-        self.config().apply_headers(&mut headers)?;
-        Ok(self.http().request(method, url).headers(headers))
+        Ok(self.http().request(method, url))
     }
 }
 
 impl Config {
+    /// Everything the configuration adds to a request: headers and auth, the per-client
+    /// timeout, and for Azure the `api-version` query and the deployment path.
+    pub(crate) fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error> {
+        if let Some(t) = self.request_timeout {
+            *request.timeout_mut() = Some(t);
+        }
+        self.apply_headers(request.headers_mut())?;
+        if let Some(az) = &self.azure {
+            let base_path = reqwest::Url::parse(&self.base_url)
+                .map(|u| u.path().trim_end_matches('/').to_owned())
+                .unwrap_or_default();
+            let path = request.url().path().to_owned();
+            let rel = path.strip_prefix(&base_path).unwrap_or(&path).to_owned();
+            if AZURE_DEPLOYMENT_PATHS.contains(&rel.as_str()) {
+                let deployment = az.deployment.clone().or_else(|| {
+                    // As the official SDK does: the request's model names the deployment.
+                    let body = request.body()?.as_bytes()?;
+                    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+                    v.get("model")?.as_str().map(str::to_owned)
+                });
+                if let Some(d) = deployment {
+                    let encoded = progenitor_client::encode_path(&d);
+                    request.url_mut().set_path(&format!("{base_path}/deployments/{encoded}{rel}"));
+                }
+            }
+            request.url_mut().query_pairs_mut().append_pair("api-version", &az.api_version);
+        }
+        Ok(())
+    }
+
     /// Adds default headers and auth to a request's headers.
-    pub(crate) fn apply_headers(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+    fn apply_headers(&self, headers: &mut HeaderMap) -> Result<(), Error> {
         for (k, v) in &self.default_headers {
             if !headers.contains_key(k) {
                 headers.insert(k.clone(), v.clone());
             }
         }
-        if let Some(key) = &self.api_key {
-            let mut v = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
-                .map_err(|_| Error::Config("the API key is not a valid header value".into()))?;
-            v.set_sensitive(true);
-            headers.insert(AUTHORIZATION, v);
+        let invalid = |_| Error::Config("the API key is not a valid header value".into());
+        match (&self.azure, &self.api_key) {
+            (Some(Azure { ad_token: Some(token), .. }), _) => {
+                let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(invalid)?;
+                v.set_sensitive(true);
+                headers.insert(AUTHORIZATION, v);
+            }
+            (Some(_), Some(key)) => {
+                let mut v = HeaderValue::from_str(key.expose()).map_err(invalid)?;
+                v.set_sensitive(true);
+                headers.insert(HeaderName::from_static("api-key"), v);
+            }
+            (None, Some(key)) => {
+                let mut v = HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(invalid)?;
+                v.set_sensitive(true);
+                headers.insert(AUTHORIZATION, v);
+            }
+            (_, None) => {}
         }
         if let Some(org) = &self.organization {
             headers.insert(
@@ -262,13 +327,7 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
         request: &mut reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        if let Some(t) = self.inner.config.request_timeout {
-            *request.timeout_mut() = Some(t);
-        }
-        self.inner
-            .config
-            .apply_headers(request.headers_mut())
-            .map_err(|e| progenitor_client::Error::Custom(e.to_string()))
+        self.inner.config.prepare(request).map_err(|e| progenitor_client::Error::Custom(e.to_string()))
     }
 
     async fn exec(
@@ -307,8 +366,8 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
     retry: RetryPolicy,
-    #[allow(clippy::type_complexity)]
     on_retry: Option<RetryHook>,
+    azure: Option<Azure>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -341,6 +400,7 @@ impl ClientBuilder {
             read_timeout: None,
             retry: RetryPolicy::default(),
             on_retry: None,
+            azure: None,
         }
     }
 
@@ -438,13 +498,56 @@ impl ClientBuilder {
         self
     }
 
+    /// Azure OpenAI: requests go to `{endpoint}/openai/...` with `?api-version=...`, the key
+    /// is sent as `api-key` (or set [`azure_ad_token`](Self::azure_ad_token)), and the
+    /// deployment operations (chat, completions, embeddings, audio, images) go to
+    /// `/deployments/{deployment}/...`, the deployment being [`azure_deployment`](Self::azure_deployment)
+    /// or else the request's `model`. The key is read from `AZURE_OPENAI_API_KEY` when set.
+    ///
+    /// ```
+    /// let client = openai_sdk::ClientBuilder::empty()
+    ///     .azure("https://my-resource.openai.azure.com", "2024-10-21")
+    ///     .azure_deployment("gpt-4o-prod")
+    ///     .api_key("azure-key")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.base_url(), "https://my-resource.openai.azure.com/openai");
+    /// ```
+    pub fn azure(mut self, endpoint: impl Into<String>, api_version: impl Into<String>) -> Self {
+        let endpoint = endpoint.into();
+        self.base_url = Some(format!("{}/openai", endpoint.trim_end_matches('/')));
+        if let Some(k) = env("AZURE_OPENAI_API_KEY") {
+            self.api_key = Some(ApiKey::new(k));
+        }
+        self.azure = Some(Azure { api_version: api_version.into(), deployment: None, ad_token: None });
+        self
+    }
+
+    /// The Azure deployment that serves the deployment operations (see [`azure`](Self::azure)).
+    pub fn azure_deployment(mut self, deployment: impl Into<String>) -> Self {
+        if let Some(az) = &mut self.azure {
+            az.deployment = Some(deployment.into());
+        }
+        self
+    }
+
+    /// An Entra ID (Azure AD) token, sent as `Authorization: Bearer ...` instead of the
+    /// `api-key` header; with it no API key is needed.
+    pub fn azure_ad_token(mut self, token: impl Into<String>) -> Self {
+        if let Some(az) = &mut self.azure {
+            az.ad_token = Some(ApiKey::new(token));
+        }
+        self
+    }
+
     /// Builds the client. Fails when no API key is set, or a header is invalid.
     pub fn build(self) -> Result<Client, Error> {
-        let api_key = self.api_key.ok_or_else(|| {
-            Error::Config(
+        let has_token = self.azure.as_ref().is_some_and(|a| a.ad_token.is_some());
+        if self.api_key.is_none() && !has_token {
+            return Err(Error::Config(
                 "no API key: set OPENAI_API_KEY or call ClientBuilder::api_key".into(),
-            )
-        })?;
+            ));
+        }
         let base_url = self
             .base_url
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
@@ -478,7 +581,7 @@ impl ClientBuilder {
             }
         };
         let config = Arc::new(Config {
-            api_key: Some(api_key),
+            api_key: self.api_key,
             base_url: base_url.clone(),
             organization: self.organization,
             project: self.project,
@@ -486,6 +589,7 @@ impl ClientBuilder {
             retry: self.retry,
             on_retry: self.on_retry,
             request_timeout: None,
+            azure: self.azure,
         });
         Ok(Client { api: generated::Client::new_with_client(&base_url, http, Inner { config }) })
     }

@@ -314,9 +314,7 @@ impl Client {
             .multipart(form)
             .build()
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        if let Some(t) = self.config().request_timeout {
-            *r.timeout_mut() = Some(t);
-        }
+        self.config().prepare(&mut r)?;
         Ok(r)
     }
 
