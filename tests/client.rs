@@ -169,3 +169,46 @@ async fn a_path_part_streams_from_disk_and_a_missing_file_is_an_error() {
     assert!(e.to_string().contains("missing.txt"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    let server = ScriptedServer::start().await;
+    server.get("/v1/models").respond(Reply::never());
+    let c = Client::builder()
+        .api_key("k")
+        .base_url(server.base_url())
+        .timeout(std::time::Duration::from_millis(300))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let e = c.list_models().await.unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_body_stalled_longer_than_the_read_timeout_fails() {
+    let server = ScriptedServer::start().await;
+    server.get("/v1/models").respond(
+        Reply::json(200, models_body())
+            .fault(openai_sdk::testing::Fault::StallAfter { bytes: 10, duration: std::time::Duration::from_secs(30) }),
+    );
+    let c = Client::builder()
+        .api_key("k")
+        .base_url(server.base_url())
+        .read_timeout(std::time::Duration::from_millis(300))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let e = c.list_models().await.unwrap_err();
+    assert!(e.is_timeout(), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_redirect_loop_is_a_typed_error() {
+    let server = ScriptedServer::start().await;
+    server.get("/v1/models").respond(Reply::status(302).header("location", "/v1/models"));
+    let c = Client::builder().api_key("k").base_url(server.base_url()).max_retries(0).build().unwrap();
+    let e = c.list_models().await.unwrap_err();
+    assert!(matches!(e, Error::Connection { .. }), "{e:?}");
+    assert!(e.to_string().contains("redirect"), "{e}");
+}
