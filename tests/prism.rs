@@ -1980,6 +1980,395 @@ async fn admin(h: &mut Harness) {
     .await;
 }
 
+/// The rest of the organization administration: usage, roles and their assignments,
+/// groups, spend alerts and limits, certificates and permissions of projects.
+async fn admin_more(h: &mut Harness) {
+    const G: &str = "admin";
+    const PROJ: &str = "proj_abc123";
+    const GROUP: &str = "group_abc123";
+    const ROLE: &str = "role_abc123";
+    const USER: &str = "user_abc123";
+    const START: i64 = 1_730_419_200;
+    let projects = vec![PROJ.to_owned()];
+    let projects = &projects;
+
+    h.check(G, "usage_audio_speeches", |c| async move {
+        c.usage_audio_speeches(
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(projects),
+            START,
+            None,
+        )
+        .await
+    })
+    .await;
+    h.check(G, "usage_audio_transcriptions", |c| async move {
+        let models = vec!["whisper-1".to_owned()];
+        c.usage_audio_transcriptions(
+            None,
+            None,
+            None,
+            None,
+            Some(7),
+            Some(&models),
+            None,
+            None,
+            START,
+            None,
+        )
+        .await
+    })
+    .await;
+    h.check(G, "usage_code_interpreter_sessions", |c| async move {
+        c.usage_code_interpreter_sessions(
+            None,
+            Some(START + 7 * 86_400),
+            None,
+            None,
+            None,
+            None,
+            START,
+        )
+        .await
+    })
+    .await;
+    h.check(G, "usage_file_search_calls", |c| async move {
+        let stores = vec!["vs_abc123".to_owned()];
+        c.usage_file_search_calls(
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            START,
+            None,
+            Some(&stores),
+        )
+        .await
+    })
+    .await;
+    h.check(G, "usage_moderations", |c| async move {
+        c.usage_moderations(None, None, None, None, None, None, None, None, START, None)
+            .await
+    })
+    .await;
+    h.check(G, "usage_vector_stores", |c| async move {
+        c.usage_vector_stores(Some("1d".into()), None, None, Some(30), None, None, START)
+            .await
+    })
+    .await;
+    h.check(G, "usage_web_search_calls", |c| async move {
+        c.usage_web_search_calls(
+            None, None, None, None, None, None, None, None, None, START, None,
+        )
+        .await
+    })
+    .await;
+
+    h.check(G, "update_organization_data_retention", |c| async move {
+        c.update_organization_data_retention(&body(
+            json!({"retention_type": "zero_data_retention"}),
+        ))
+        .await
+    })
+    .await;
+    h.check(G, "retrieve_project_data_retention", |c| async move {
+        c.retrieve_project_data_retention(PROJ).await
+    })
+    .await;
+    h.check(
+        G,
+        "retrieve_project_hosted_tool_permissions",
+        |c| async move { c.retrieve_project_hosted_tool_permissions(PROJ).await },
+    )
+    .await;
+    h.check(G, "delete_project_model_permissions", |c| async move {
+        c.delete_project_model_permissions(PROJ).await
+    })
+    .await;
+    h.check(G, "update_project_service_account", |c| async move {
+        c.update_project_service_account(
+            PROJ,
+            "svc_acct_abc123",
+            &types::UpdateProjectServiceAccountBody {
+                name: Some("ci-bot (deploys)".into()),
+                role: Some(types::UpdateProjectServiceAccountBodyRole::Owner),
+            },
+        )
+        .await
+    })
+    .await;
+
+    h.check(G, "deactivate_organization_certificates", |c| async move {
+        c.deactivate_organization_certificates(&types::ToggleCertificatesRequest {
+            certificate_ids: vec!["cert_abc123".into()],
+        })
+        .await
+    })
+    .await;
+    h.check(G, "list_project_certificates", |c| async move {
+        c.list_project_certificates(PROJ, None, Some(10), None)
+            .await
+    })
+    .await;
+    h.check(G, "activate_project_certificates", |c| async move {
+        c.activate_project_certificates(
+            PROJ,
+            &types::ToggleCertificatesRequest {
+                certificate_ids: vec!["cert_abc123".into()],
+            },
+        )
+        .await
+    })
+    .await;
+
+    let alert = || -> types::CreateSpendAlertBody {
+        body(json!({
+            "threshold_amount": 2_000,
+            "currency": "USD",
+            "interval": "month",
+            "notification_channel": {"type": "email", "recipients": ["finance@example.com", "cto@example.com"]}
+        }))
+    };
+    let alert = &alert;
+    h.check(G, "create_organization_spend_alert", |c| async move {
+        c.create_organization_spend_alert(&alert()).await
+    })
+    .await;
+    h.check(G, "retrieve_organization_spend_alert", |c| async move {
+        c.retrieve_organization_spend_alert("alert_abc123").await
+    })
+    .await;
+    h.check(G, "update_organization_spend_alert", |c| async move {
+        c.update_organization_spend_alert("alert_abc123", &alert())
+            .await
+    })
+    .await;
+    h.check(G, "delete_organization_spend_alert", |c| async move {
+        c.delete_organization_spend_alert("alert_abc123").await
+    })
+    .await;
+    h.check(G, "list_project_spend_alerts", |c| async move {
+        c.list_project_spend_alerts(PROJ, None, None, Some(10), None)
+            .await
+    })
+    .await;
+    h.check(G, "retrieve_project_spend_alert", |c| async move {
+        c.retrieve_project_spend_alert(PROJ, "alert_abc123").await
+    })
+    .await;
+    h.check(G, "update_project_spend_alert", |c| async move {
+        c.update_project_spend_alert(PROJ, "alert_abc123", &alert())
+            .await
+    })
+    .await;
+    h.check(G, "delete_project_spend_alert", |c| async move {
+        c.delete_project_spend_alert(PROJ, "alert_abc123").await
+    })
+    .await;
+    h.check(G, "getorganizationspendlimit", |c| async move {
+        c.getorganizationspendlimit().await
+    })
+    .await;
+    h.check(G, "deleteorganizationspendlimit", |c| async move {
+        c.deleteorganizationspendlimit().await
+    })
+    .await;
+    h.check(G, "updateprojectspendlimit", |c| async move {
+        c.updateprojectspendlimit(
+            PROJ,
+            &body(json!({"threshold_amount": 500, "currency": "USD", "interval": "month"})),
+        )
+        .await
+    })
+    .await;
+    h.check(G, "deleteprojectspendlimit", |c| async move {
+        c.deleteprojectspendlimit(PROJ).await
+    })
+    .await;
+
+    h.check(G, "retrieve_group", |c| async move {
+        c.retrieve_group(GROUP).await
+    })
+    .await;
+    h.check(G, "update_group", |c| async move {
+        c.update_group(
+            GROUP,
+            &types::UpdateGroupBody {
+                name: "Platform Engineering"
+                    .try_into()
+                    .expect("a valid group name"),
+            },
+        )
+        .await
+    })
+    .await;
+    h.check(G, "retrieve_group_user", |c| async move {
+        c.retrieve_group_user(GROUP, USER).await
+    })
+    .await;
+    h.check(G, "remove_group_user", |c| async move {
+        c.remove_group_user(GROUP, USER).await
+    })
+    .await;
+    h.check(G, "list_group_role_assignments", |c| async move {
+        c.list_group_role_assignments(GROUP, None, Some(20), None)
+            .await
+    })
+    .await;
+    h.check(G, "retrieve_group_role", |c| async move {
+        c.retrieve_group_role(GROUP, ROLE).await
+    })
+    .await;
+    h.check(G, "unassign_group_role", |c| async move {
+        c.unassign_group_role(GROUP, ROLE).await
+    })
+    .await;
+    h.check(
+        G,
+        "delete_group",
+        |c| async move { c.delete_group(GROUP).await },
+    )
+    .await;
+
+    h.check(G, "list_project_groups", |c| async move {
+        c.list_project_groups(PROJ, None, Some(20), None).await
+    })
+    .await;
+    h.check(G, "retrieve_project_group", |c| async move {
+        c.retrieve_project_group(PROJ, GROUP, None).await
+    })
+    .await;
+    h.check(G, "list_project_group_role_assignments", |c| async move {
+        c.list_project_group_role_assignments(PROJ, GROUP, None, Some(20), None)
+            .await
+    })
+    .await;
+    h.check(G, "assign_project_group_role", |c| async move {
+        c.assign_project_group_role(
+            PROJ,
+            GROUP,
+            &types::PublicAssignOrganizationGroupRoleBody {
+                role_id: ROLE.into(),
+            },
+        )
+        .await
+    })
+    .await;
+    h.check(G, "retrieve_project_group_role", |c| async move {
+        c.retrieve_project_group_role(PROJ, GROUP, ROLE).await
+    })
+    .await;
+    h.check(G, "unassign_project_group_role", |c| async move {
+        c.unassign_project_group_role(PROJ, GROUP, ROLE).await
+    })
+    .await;
+    h.check(G, "remove_project_group", |c| async move {
+        c.remove_project_group(PROJ, GROUP).await
+    })
+    .await;
+
+    h.check(G, "retrieve_role", |c| async move {
+        c.retrieve_role(ROLE).await
+    })
+    .await;
+    h.check(G, "update_role", |c| async move {
+        c.update_role(
+            ROLE,
+            &types::PublicUpdateOrganizationRoleBody {
+                role_name: None,
+                description: Some("Can see invoices and usage".into()),
+                permissions: Some(vec![
+                    "api.organization.billing.read".into(),
+                    "api.organization.usage.read".into(),
+                ]),
+            },
+        )
+        .await
+    })
+    .await;
+    h.check(
+        G,
+        "delete_role",
+        |c| async move { c.delete_role(ROLE).await },
+    )
+    .await;
+    h.check(G, "create_project_role", |c| async move {
+        c.create_project_role(
+            PROJ,
+            &types::PublicCreateOrganizationRoleBody {
+                role_name: "Model reviewer".into(),
+                permissions: vec!["api.model.read".into()],
+                description: None,
+            },
+        )
+        .await
+    })
+    .await;
+    h.check(G, "retrieve_project_role", |c| async move {
+        c.retrieve_project_role(PROJ, ROLE).await
+    })
+    .await;
+    h.check(G, "update_project_role", |c| async move {
+        c.update_project_role(
+            PROJ,
+            ROLE,
+            &types::PublicUpdateOrganizationRoleBody {
+                role_name: Some("Model auditor".into()),
+                description: None,
+                permissions: None,
+            },
+        )
+        .await
+    })
+    .await;
+    h.check(G, "delete_project_role", |c| async move {
+        c.delete_project_role(PROJ, ROLE).await
+    })
+    .await;
+
+    h.check(G, "list_user_role_assignments", |c| async move {
+        c.list_user_role_assignments(USER, None, Some(20), None)
+            .await
+    })
+    .await;
+    h.check(G, "retrieve_user_role", |c| async move {
+        c.retrieve_user_role(USER, ROLE).await
+    })
+    .await;
+    h.check(G, "unassign_user_role", |c| async move {
+        c.unassign_user_role(USER, ROLE).await
+    })
+    .await;
+    h.check(G, "assign_project_user_role", |c| async move {
+        c.assign_project_user_role(
+            PROJ,
+            USER,
+            &types::PublicAssignOrganizationGroupRoleBody {
+                role_id: ROLE.into(),
+            },
+        )
+        .await
+    })
+    .await;
+    h.check(G, "retrieve_project_user_role", |c| async move {
+        c.retrieve_project_user_role(PROJ, USER, ROLE).await
+    })
+    .await;
+    h.check(G, "unassign_project_user_role", |c| async move {
+        c.unassign_project_user_role(PROJ, USER, ROLE).await
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn every_api_group_answers_and_decodes() {
     let mut h = Harness::new();
@@ -2000,6 +2389,7 @@ async fn every_api_group_answers_and_decodes() {
     chatkit(&mut h).await;
     skills(&mut h).await;
     admin(&mut h).await;
+    admin_more(&mut h).await;
 
     let report = h.report();
     println!("{report}");

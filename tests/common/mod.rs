@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
 use futures::FutureExt as _;
 
@@ -42,10 +43,13 @@ pub fn dynamic_rounds() -> usize {
 }
 
 /// A client of the Prism server at `base_url`; `dynamic` adds `Prefer: dynamic=true`.
+/// It does not retry: the tests see every answer as it came.
 pub fn client(base_url: &str, dynamic: bool) -> Client {
     let mut b = Client::builder()
         .api_key("sk-prism-test")
-        .base_url(base_url);
+        .base_url(base_url)
+        .max_retries(0)
+        .timeout(Duration::from_secs(60));
     if dynamic {
         b = b.header("prefer", "dynamic=true");
     }
