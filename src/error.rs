@@ -224,6 +224,7 @@ pub(crate) fn json_path<T: serde::de::DeserializeOwned>(body: &[u8]) -> Option<(
 }
 
 /// For bodies that are not JSON.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // used by some API groups only
 pub(crate) fn no_json_path(_: &[u8]) -> Option<(String, String)> {
     None
 }
@@ -281,6 +282,7 @@ pub(crate) fn request_id(h: &reqwest::header::HeaderMap) -> Option<String> {
 
 /// Reads a JSON answer: an error status becomes `Error::Api`, a body that does not decode
 /// becomes `Error::Decode` with its JSON path.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // used by some API groups only
 pub(crate) async fn decode_json<R: serde::de::DeserializeOwned>(
     resp: reqwest::Response,
 ) -> Result<progenitor_client::ResponseValue<R>, Error> {

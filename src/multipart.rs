@@ -211,6 +211,7 @@ impl<'de> Deserialize<'de> for FilePart {
 
 /// How nested objects are written into the form.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // used by some API groups only
 pub(crate) enum Objects {
     /// `key[sub]=value`, as the official SDKs do.
     Brackets,
@@ -319,6 +320,7 @@ impl Client {
     }
 
     /// Sends a multipart request and decodes a JSON answer.
+    #[cfg_attr(not(feature = "full"), allow(dead_code))] // used by some API groups only
     pub(crate) async fn send_multipart<T: Serialize + Sync, R: DeserializeOwned>(
         &self,
         method: reqwest::Method,
