@@ -128,7 +128,17 @@ impl ApiError {
                 other => Some(other.to_string()),
             })
         };
-        let message = field("message").unwrap_or_else(|| {
+        // RFC 7807 problem documents (`title`, `detail`), as some gateways and mock servers send.
+        let problem = || {
+            let p = parsed.as_ref()?;
+            let detail = p.get("detail").and_then(|v| v.as_str());
+            let title = p.get("title").and_then(|v| v.as_str());
+            match (title, detail) {
+                (Some(t), Some(d)) => Some(format!("{t}: {d}")),
+                (t, d) => t.or(d).map(str::to_owned),
+            }
+        };
+        let message = field("message").or_else(problem).unwrap_or_else(|| {
             if body.is_empty() {
                 "(empty body)".to_owned()
             } else {
@@ -336,6 +346,14 @@ mod tests {
             shown,
             "API error (HTTP 401, invalid_request_error, code invalid_api_key): Bad key [request id req_1]"
         );
+    }
+
+    #[test]
+    fn api_error_from_a_problem_document() {
+        let body = br#"{"type":"https://example/errors#UNPROCESSABLE","title":"Invalid request","status":422,"detail":"body must have property 'messages'"}"#;
+        let e = ApiError::from_body(Some(422), None, body);
+        assert_eq!(e.message, "Invalid request: body must have property 'messages'");
+        assert!(e.body.is_some());
     }
 
     #[test]

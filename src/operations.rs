@@ -112,6 +112,74 @@ impl Client {
         self.send_multipart(Method::POST, "/images/edits", body, Objects::Brackets).await
     }
 
+    /// Creates a skill from uploaded files (`POST /skills`, multipart form). The generated
+    /// [`create_skill`](crate::generated::Client::create_skill) sends the JSON form, which
+    /// cannot carry file contents.
+    #[cfg(feature = "skills")]
+    #[doc(alias = "CreateSkill")]
+    pub async fn create_skill_upload(
+        &self,
+        body: &types::CreateSkillBody,
+    ) -> Result<ResponseValue<types::SkillResource>, Error> {
+        self.send_multipart(Method::POST, "/skills", body, Objects::Brackets).await
+    }
+
+    /// Creates a skill version from uploaded files (`POST /skills/{skill_id}/versions`,
+    /// multipart form).
+    #[cfg(feature = "skills")]
+    #[doc(alias = "CreateSkillVersion")]
+    pub async fn create_skill_version_upload(
+        &self,
+        skill_id: &str,
+        body: &types::CreateSkillVersionBody,
+    ) -> Result<ResponseValue<types::SkillVersionResource>, Error> {
+        let path = format!("/skills/{}/versions", progenitor_client::encode_path(skill_id));
+        self.send_multipart(Method::POST, &path, body, Objects::Brackets).await
+    }
+
+    /// Uploads a file into a container (`POST /containers/{container_id}/files`, multipart
+    /// form). The generated `create_container_file` sends the JSON form (a `file_id`).
+    #[cfg(feature = "containers")]
+    #[doc(alias = "CreateContainerFile")]
+    pub async fn create_container_file_upload(
+        &self,
+        container_id: &str,
+        body: &types::CreateContainerFileBody,
+    ) -> Result<ResponseValue<types::ContainerFileResource>, Error> {
+        let path = format!("/containers/{}/files", progenitor_client::encode_path(container_id));
+        self.send_multipart(Method::POST, &path, body, Objects::Brackets).await
+    }
+
+    /// Creates a video with an uploaded reference image (`POST /videos`, multipart form).
+    #[cfg(feature = "videos")]
+    #[doc(alias = "createVideo")]
+    pub async fn create_video_upload(
+        &self,
+        body: &types::CreateVideoMultipartBody,
+    ) -> Result<ResponseValue<types::VideoResource>, Error> {
+        self.send_multipart(Method::POST, "/videos", body, Objects::Brackets).await
+    }
+
+    /// Edits an uploaded video (`POST /videos/edits`, multipart form).
+    #[cfg(feature = "videos")]
+    #[doc(alias = "CreateVideoEdit")]
+    pub async fn create_video_edit_upload(
+        &self,
+        body: &types::CreateVideoEditMultipartBody,
+    ) -> Result<ResponseValue<types::VideoResource>, Error> {
+        self.send_multipart(Method::POST, "/videos/edits", body, Objects::Brackets).await
+    }
+
+    /// Extends an uploaded video (`POST /videos/extensions`, multipart form).
+    #[cfg(feature = "videos")]
+    #[doc(alias = "CreateVideoExtend")]
+    pub async fn create_video_extend_upload(
+        &self,
+        body: &types::CreateVideoExtendMultipartBody,
+    ) -> Result<ResponseValue<types::VideoResource>, Error> {
+        self.send_multipart(Method::POST, "/videos/extensions", body, Objects::Brackets).await
+    }
+
     /// Checks the provenance of a piece of content (`POST /content_provenance_checks`).
     #[cfg(feature = "content-provenance")]
     #[doc(alias = "Createcontentprovenancecheck")]

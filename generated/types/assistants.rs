@@ -1579,31 +1579,26 @@ pub struct CreateAssistantRequestToolResourcesCodeInterpreter {
     pub file_ids: ::std::vec::Vec<::std::string::String>,
 }
 ///`CreateAssistantRequestToolResourcesFileSearch`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(untagged)]
-pub enum CreateAssistantRequestToolResourcesFileSearch {
-    Variant0 {
-        /**The [vector store](/docs/api-reference/vector-stores/object) attached to this assistant. There can be a maximum of 1 vector store attached to the assistant.
-*/
-        vector_store_ids: ::std::vec::Vec<::std::string::String>,
-    },
-    Variant1 {
-        /**A helper to create a [vector store](/docs/api-reference/vector-stores/object) with file_ids and attach it to this assistant. There can be a maximum of 1 vector store attached to the assistant.
-*/
-        vector_stores: ::std::vec::Vec<
-            CreateAssistantRequestToolResourcesFileSearchVariant1VectorStoresItem,
-        >,
-    },
-    /// A value of a shape this version of the SDK does not know, kept as sent.
-    Unknown(::serde_json::Value),
-}
-///`CreateAssistantRequestToolResourcesFileSearchVariant1VectorStoresItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-pub struct CreateAssistantRequestToolResourcesFileSearchVariant1VectorStoresItem {
+pub struct CreateAssistantRequestToolResourcesFileSearch {
+    /**The [vector store](/docs/api-reference/vector-stores/object) attached to this assistant. There can be a maximum of 1 vector store attached to the assistant.
+*/
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
+    /**A helper to create a [vector store](/docs/api-reference/vector-stores/object) with file_ids and attach it to this assistant. There can be a maximum of 1 vector store attached to the assistant.
+*/
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub vector_stores: ::std::vec::Vec<
+        CreateAssistantRequestToolResourcesFileSearchVectorStoresItem,
+    >,
+}
+///`CreateAssistantRequestToolResourcesFileSearchVectorStoresItem`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
     ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub chunking_strategy: ::std::option::Option<
-        CreateAssistantRequestToolResourcesFileSearchVariant1VectorStoresItemChunkingStrategy,
+        CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy,
     >,
     /**A list of [file](/docs/api-reference/files) IDs to add to the vector store. For vector stores created before Nov 2025, there can be a maximum of 10,000 files in a vector store. For vector stores created starting in Nov 2025, the limit is 100,000,000 files.
 */
@@ -1615,7 +1610,7 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVariant1VectorStoresItem
 ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", content = "static")]
-pub enum CreateAssistantRequestToolResourcesFileSearchVariant1VectorStoresItemChunkingStrategy {
+pub enum CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy {
     #[serde(rename = "auto")]
     Auto,
     ///Static Chunking Strategy
@@ -2270,31 +2265,26 @@ pub struct CreateThreadRequestToolResourcesCodeInterpreter {
     pub file_ids: ::std::vec::Vec<::std::string::String>,
 }
 ///`CreateThreadRequestToolResourcesFileSearch`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(untagged)]
-pub enum CreateThreadRequestToolResourcesFileSearch {
-    Variant0 {
-        /**The [vector store](/docs/api-reference/vector-stores/object) attached to this thread. There can be a maximum of 1 vector store attached to the thread.
-*/
-        vector_store_ids: ::std::vec::Vec<::std::string::String>,
-    },
-    Variant1 {
-        /**A helper to create a [vector store](/docs/api-reference/vector-stores/object) with file_ids and attach it to this thread. There can be a maximum of 1 vector store attached to the thread.
-*/
-        vector_stores: ::std::vec::Vec<
-            CreateThreadRequestToolResourcesFileSearchVariant1VectorStoresItem,
-        >,
-    },
-    /// A value of a shape this version of the SDK does not know, kept as sent.
-    Unknown(::serde_json::Value),
-}
-///`CreateThreadRequestToolResourcesFileSearchVariant1VectorStoresItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
-pub struct CreateThreadRequestToolResourcesFileSearchVariant1VectorStoresItem {
+pub struct CreateThreadRequestToolResourcesFileSearch {
+    /**The [vector store](/docs/api-reference/vector-stores/object) attached to this thread. There can be a maximum of 1 vector store attached to the thread.
+*/
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
+    /**A helper to create a [vector store](/docs/api-reference/vector-stores/object) with file_ids and attach it to this thread. There can be a maximum of 1 vector store attached to the thread.
+*/
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub vector_stores: ::std::vec::Vec<
+        CreateThreadRequestToolResourcesFileSearchVectorStoresItem,
+    >,
+}
+///`CreateThreadRequestToolResourcesFileSearchVectorStoresItem`
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
     ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub chunking_strategy: ::std::option::Option<
-        CreateThreadRequestToolResourcesFileSearchVariant1VectorStoresItemChunkingStrategy,
+        CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy,
     >,
     /**A list of [file](/docs/api-reference/files) IDs to add to the vector store. For vector stores created before Nov 2025, there can be a maximum of 10,000 files in a vector store. For vector stores created starting in Nov 2025, the limit is 100,000,000 files.
 */
@@ -2306,7 +2296,7 @@ pub struct CreateThreadRequestToolResourcesFileSearchVariant1VectorStoresItem {
 ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(tag = "type", content = "static")]
-pub enum CreateThreadRequestToolResourcesFileSearchVariant1VectorStoresItemChunkingStrategy {
+pub enum CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy {
     #[serde(rename = "auto")]
     Auto,
     ///Static Chunking Strategy
@@ -5807,14 +5797,16 @@ pub struct RunObject {
     pub temperature: ::std::option::Option<f64>,
     ///The ID of the [thread](/docs/api-reference/threads) that was executed on as a part of this run.
     pub thread_id: ::std::string::String,
-    pub tool_choice: AssistantsApiToolChoiceOption,
+    #[serde(default)]
+    pub tool_choice: ::std::option::Option<AssistantsApiToolChoiceOption>,
     ///The list of tools that the [assistant](/docs/api-reference/assistants) used for this run.
     #[serde(default)]
     pub tools: ::std::vec::Vec<RunObjectToolsItem>,
     ///The nucleus sampling value used for this run. If not set, defaults to 1.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
-    pub truncation_strategy: TruncationObject,
+    #[serde(default)]
+    pub truncation_strategy: ::std::option::Option<TruncationObject>,
     #[serde(default)]
     pub usage: ::std::option::Option<RunCompletionUsage>,
 }

@@ -6057,7 +6057,8 @@ when the originating `response.create` event supplied a
         ///The agent that owns this multi-agent streaming event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         agent: ::std::option::Option<BetaAgentTag>,
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         /**The sequence number of the delta.
 */
         sequence_number: i64,
@@ -6079,7 +6080,8 @@ when the originating `response.create` event supplied a
         /**The partial transcript of the audio response.
 */
         delta: ::std::string::String,
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         ///The sequence number of this event.
         sequence_number: i64,
         /**The WebSocket lane that emitted this event. This field is present
@@ -6097,7 +6099,8 @@ when the originating `response.create` event supplied a
         ///The agent that owns this multi-agent streaming event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         agent: ::std::option::Option<BetaAgentTag>,
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         ///The sequence number of this event.
         sequence_number: i64,
         /**The WebSocket lane that emitted this event. This field is present
@@ -7434,7 +7437,8 @@ when the originating `response.create` event supplied a
         ///The agent that owns this multi-agent streaming event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         agent: ::std::option::Option<BetaAgentTag>,
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         /**The sequence number of the delta.
 */
         sequence_number: i64,
@@ -7456,7 +7460,8 @@ when the originating `response.create` event supplied a
         /**The partial transcript of the audio response.
 */
         delta: ::std::string::String,
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         ///The sequence number of this event.
         sequence_number: i64,
         /**The WebSocket lane that emitted this event. This field is present
@@ -7474,7 +7479,8 @@ when the originating `response.create` event supplied a
         ///The agent that owns this multi-agent streaming event.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         agent: ::std::option::Option<BetaAgentTag>,
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         ///The sequence number of this event.
         sequence_number: i64,
         /**The WebSocket lane that emitted this event. This field is present
@@ -19904,7 +19910,8 @@ when the originating `response.create` event supplied a
         type_: ResponseAudioWsDeltaType,
     },
     AudioWsDone {
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         /**The sequence number of the delta.
 */
         sequence_number: i64,
@@ -19923,7 +19930,8 @@ when the originating `response.create` event supplied a
         /**The partial transcript of the audio response.
 */
         delta: ::std::string::String,
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         ///The sequence number of this event.
         sequence_number: i64,
         /**The WebSocket lane that emitted this event. This field is present
@@ -19938,7 +19946,8 @@ when the originating `response.create` event supplied a
         type_: ResponseAudioTranscriptWsDeltaType,
     },
     AudioTranscriptWsDone {
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         ///The sequence number of this event.
         sequence_number: i64,
         /**The WebSocket lane that emitted this event. This field is present
@@ -21098,7 +21107,8 @@ when the originating `response.create` event supplied a
         type_: ResponsesWebSocketStreamEventVariant0Type,
     },
     Variant1 {
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         /**The sequence number of the delta.
 */
         sequence_number: i64,
@@ -21117,7 +21127,8 @@ when the originating `response.create` event supplied a
         /**The partial transcript of the audio response.
 */
         delta: ::std::string::String,
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         ///The sequence number of this event.
         sequence_number: i64,
         /**The WebSocket lane that emitted this event. This field is present
@@ -21132,7 +21143,8 @@ when the originating `response.create` event supplied a
         type_: ResponsesWebSocketStreamEventVariant2Type,
     },
     Variant3 {
-        response_id: ::serde_json::Value,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
         ///The sequence number of this event.
         sequence_number: i64,
         /**The WebSocket lane that emitted this event. This field is present

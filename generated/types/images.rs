@@ -3248,9 +3248,72 @@ pub struct ImageGenUsage {
     ///The total number of tokens (images and text) used for the image generation.
     pub total_tokens: i64,
 }
-///`ImageRefParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-pub enum ImageRefParam {}
+/**Reference an input image by either URL or uploaded file ID.
+Provide exactly one of `image_url` or `file_id`.
+*/
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+pub struct ImageRefParam {
+    ///The File API ID of an uploaded image to use as input.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub file_id: ::std::option::Option<::std::string::String>,
+    ///A fully qualified URL or base64-encoded data URL.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub image_url: ::std::option::Option<ImageRefParamImageUrl>,
+}
+///A fully qualified URL or base64-encoded data URL.
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(transparent)]
+pub struct ImageRefParamImageUrl(::std::string::String);
+impl ::std::ops::Deref for ImageRefParamImageUrl {
+    type Target = ::std::string::String;
+    fn deref(&self) -> &::std::string::String {
+        &self.0
+    }
+}
+impl ::std::convert::From<ImageRefParamImageUrl> for ::std::string::String {
+    fn from(value: ImageRefParamImageUrl) -> Self {
+        value.0
+    }
+}
+impl ::std::str::FromStr for ImageRefParamImageUrl {
+    type Err = self::error::ConversionError;
+    fn from_str(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        if value.chars().count() > 20971520usize {
+            return Err("longer than 20971520 characters".into());
+        }
+        Ok(Self(value.to_string()))
+    }
+}
+impl ::std::convert::TryFrom<&str> for ImageRefParamImageUrl {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: &str,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl ::std::convert::TryFrom<::std::string::String> for ImageRefParamImageUrl {
+    type Error = self::error::ConversionError;
+    fn try_from(
+        value: ::std::string::String,
+    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+        value.parse()
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ImageRefParamImageUrl {
+    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+    where
+        D: ::serde::Deserializer<'de>,
+    {
+        ::std::string::String::deserialize(deserializer)?
+            .parse()
+            .map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+    }
+}
 ///The response from the image generation endpoint.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImagesResponse {

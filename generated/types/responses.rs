@@ -1020,10 +1020,8 @@ pub struct InputMessageResource {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<InputMessageResourceStatus>,
-    /**The type of the message input. Always set to `message`.
-*/
-    #[serde(rename = "type")]
-    pub type_: InputMessageResourceType,
+    #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+    pub type_: ::std::option::Option<InputMessageResourceType>,
 }
 /**The role of the message input. One of `user`, `system`, or `developer`.
 */
@@ -1166,8 +1164,7 @@ impl<'de> ::serde::Deserialize<'de> for InputMessageResourceStatus {
         crate::codegen_support::deserialize_open_str(d)
     }
 }
-/**The type of the message input. Always set to `message`.
-*/
+///`InputMessageResourceType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub enum InputMessageResourceType {
     ///`message`
@@ -2894,14 +2891,10 @@ to swap out system (or developer) messages in new responses.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_tool_calls: ::std::option::Option<i64>,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
-    /**Model ID used to generate the response, like `gpt-4o` or `o3`. OpenAI
-offers a wide range of models with different capabilities, performance
-characteristics, and price points. Refer to the [model guide](/docs/models)
-to browse and compare available models.
-*/
-    pub model: ModelIdsResponses,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub model: ::std::option::Option<ModelIdsResponses>,
     /**Moderation results for the response input and output, if moderated completions were requested.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2971,15 +2964,14 @@ The IDs should be a string that uniquely identifies each user, with a maximum le
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<ResponseStatus>,
-    /**What sampling temperature to use, between 0 and 2. Higher values like 0.8 will make the output more random, while lower values like 0.2 will make it more focused and deterministic.
-We generally recommend altering this or `top_p` but not both.
-*/
-    #[serde(default)]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<ResponseTextParam>,
-    pub tool_choice: ToolChoiceParam,
-    pub tools: ToolsArray,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub tool_choice: ::std::option::Option<ToolChoiceParam>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub tools: ::std::option::Option<ToolsArray>,
     /**An integer between 0 and 20 specifying the maximum number of most likely
 tokens to return at each token position, each with an associated log
 probability. In some cases, the number of returned tokens may be fewer than
@@ -2987,14 +2979,7 @@ requested.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_logprobs: ::std::option::Option<i64>,
-    /**An alternative to sampling with temperature, called nucleus sampling,
-where the model considers the results of the tokens with top_p probability
-mass. So 0.1 means only the tokens comprising the top 10% probability mass
-are considered.
-
-We generally recommend altering this or `temperature` but not both.
-*/
-    #[serde(default)]
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
     /**The truncation strategy to use for the model response.
 - `auto`: If the input to this Response exceeds
@@ -3091,7 +3076,8 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAudioDeltaEventType {
 ///Emitted when the audio response is complete.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseAudioDoneEvent {
-    pub response_id: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub response_id: ::std::option::Option<::serde_json::Value>,
     /**The sequence number of the delta.
 */
     pub sequence_number: i64,
@@ -3166,7 +3152,8 @@ pub struct ResponseAudioTranscriptDeltaEvent {
     /**The partial transcript of the audio response.
 */
     pub delta: ::std::string::String,
-    pub response_id: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub response_id: ::std::option::Option<::serde_json::Value>,
     ///The sequence number of this event.
     pub sequence_number: i64,
     /**The type of the event. Always `response.audio.transcript.delta`.
@@ -3238,7 +3225,8 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAudioTranscriptDeltaEventType {
 ///Emitted when the full audio transcript is completed.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseAudioTranscriptDoneEvent {
-    pub response_id: ::serde_json::Value,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub response_id: ::std::option::Option<::serde_json::Value>,
     ///The sequence number of this event.
     pub sequence_number: i64,
     /**The type of the event. Always `response.audio.transcript.done`.

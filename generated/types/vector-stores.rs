@@ -133,27 +133,18 @@ for ChunkingStrategyRequestParam {
     }
 }
 ///`CreateVectorStoreFileBatchRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
-#[serde(untagged)]
-pub enum CreateVectorStoreFileBatchRequest {
-    Variant0 {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        attributes: ::std::option::Option<VectorStoreFileAttributes>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        chunking_strategy: ::std::option::Option<ChunkingStrategyRequestParam>,
-        ///A list of [File](/docs/api-reference/files) IDs that the vector store should use. Useful for tools like `file_search` that can access files.  If `attributes` or `chunking_strategy` are provided, they will be  applied to all files in the batch. The maximum batch size is 2000 files. This endpoint is recommended for multi-file ingestion and helps reduce per-vector-store write request pressure. Mutually exclusive with `files`.
-        file_ids: ::std::vec::Vec<::std::string::String>,
-    },
-    Variant1 {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        attributes: ::std::option::Option<VectorStoreFileAttributes>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        chunking_strategy: ::std::option::Option<ChunkingStrategyRequestParam>,
-        ///A list of objects that each include a `file_id` plus optional `attributes` or `chunking_strategy`. Use this when you need to override metadata for specific files. The global `attributes` or `chunking_strategy` will be ignored and must be specified for each file. The maximum batch size is 2000 files. This endpoint is recommended for multi-file ingestion and helps reduce per-vector-store write request pressure. Mutually exclusive with `file_ids`.
-        files: ::std::vec::Vec<CreateVectorStoreFileRequest>,
-    },
-    /// A value of a shape this version of the SDK does not know, kept as sent.
-    Unknown(::serde_json::Value),
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+pub struct CreateVectorStoreFileBatchRequest {
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub chunking_strategy: ::std::option::Option<ChunkingStrategyRequestParam>,
+    ///A list of [File](/docs/api-reference/files) IDs that the vector store should use. Useful for tools like `file_search` that can access files.  If `attributes` or `chunking_strategy` are provided, they will be  applied to all files in the batch. The maximum batch size is 2000 files. This endpoint is recommended for multi-file ingestion and helps reduce per-vector-store write request pressure. Mutually exclusive with `files`.
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub file_ids: ::std::vec::Vec<::std::string::String>,
+    ///A list of objects that each include a `file_id` plus optional `attributes` or `chunking_strategy`. Use this when you need to override metadata for specific files. The global `attributes` or `chunking_strategy` will be ignored and must be specified for each file. The maximum batch size is 2000 files. This endpoint is recommended for multi-file ingestion and helps reduce per-vector-store write request pressure. Mutually exclusive with `file_ids`.
+    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+    pub files: ::std::vec::Vec<CreateVectorStoreFileRequest>,
 }
 ///`CreateVectorStoreFileRequest`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]

@@ -442,6 +442,59 @@ fn walk_schema(v: &mut Value, counts: &mut Counts, depth: usize) -> Result<()> {
             bump(counts, "2b type list with null -> nullable");
         }
     }
+    // Rule 16: `anyOf`/`oneOf` whose members only list `required` names (and a `not` of
+    // the same kind) constrain which properties are present; they are not unions. Left in,
+    // typify makes an enum with no variants.
+    for key in ["anyOf", "oneOf"] {
+        let only_required = |m: &Value| {
+            m.as_object().is_some_and(|o| !o.is_empty() && o.keys().all(|k| k == "required" || k == "description"))
+        };
+        if let Some(Value::Array(members)) = obj.get(key) {
+            if !members.is_empty() && members.iter().all(only_required) && obj.contains_key("properties") {
+                obj.remove(key);
+                if obj.get("not").is_some_and(only_required) {
+                    obj.remove("not");
+                }
+                bump(counts, "16 presence constraint (anyOf of `required` lists) dropped");
+            }
+        }
+    }
+    // Rule 17: `allOf: [X, {nullable: true}]` is a nullable X.
+    if let Some(Value::Array(members)) = obj.get_mut("allOf") {
+        let is_nullable_marker = |m: &Value| {
+            m.get("nullable") == Some(&Value::Bool(true))
+                && m.as_object().is_some_and(|o| o.keys().all(|k| k == "nullable" || k == "description"))
+        };
+        if members.len() > 1 && members.iter().any(is_nullable_marker) {
+            members.retain(|m| !is_nullable_marker(m));
+            obj.insert("nullable".into(), Value::Bool(true));
+            bump(counts, "17 allOf [X, {nullable: true}] -> nullable X");
+        }
+    }
+    // Rule 18: a `required` name the schema never declares would become a required
+    // `serde_json::Value` field that real answers lack. It becomes an optional field of
+    // any JSON, so a value that does come is kept.
+    let composed = ["allOf", "anyOf", "oneOf"].iter().any(|k| obj.contains_key(*k));
+    if !composed {
+        let declared: Option<Vec<String>> =
+            obj.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect());
+        let mut undeclared = Vec::new();
+        if let (Some(declared), Some(Value::Array(req))) = (declared, obj.get_mut("required")) {
+            req.retain(|r| match r.as_str() {
+                Some(n) if !declared.iter().any(|d| d == n) => {
+                    undeclared.push(n.to_owned());
+                    false
+                }
+                _ => true,
+            });
+        }
+        if let Some(Value::Object(props)) = obj.get_mut("properties") {
+            for n in undeclared {
+                props.insert(n, json!({}));
+                bump(counts, "18 undeclared `required` name -> optional field of any JSON");
+            }
+        }
+    }
     // Rule 2: anyOf/oneOf with a `{type: null}` member.
     let mut hoisted = false;
     for key in ["anyOf", "oneOf"] {
