@@ -12,6 +12,8 @@ use crate::Error;
 
 /// The default base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// The default path of Chat Completions.
+pub const DEFAULT_CHAT_PATH: &str = "/chat/completions";
 /// The default timeout of a whole request, as in the official SDKs.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -58,6 +60,13 @@ pub(crate) struct Config {
     pub(crate) project: Option<String>,
     /// Sent on every request; the auth headers are added after these and win.
     pub(crate) default_headers: HeaderMap,
+    /// The path of Chat Completions, relative to the base URL.
+    pub(crate) chat_path: String,
+    /// The blocking HTTP client, made on first use.
+    #[cfg(feature = "blocking")]
+    pub(crate) blocking: std::sync::OnceLock<reqwest::blocking::Client>,
+    #[cfg(feature = "blocking")]
+    pub(crate) timeout: Duration,
 }
 
 /// A client for the OpenAI API.
@@ -111,6 +120,11 @@ impl Client {
         &self.api.inner.config.base_url
     }
 
+    /// The path Chat Completions requests go to, relative to the base URL.
+    pub fn chat_path(&self) -> &str {
+        &self.config().chat_path
+    }
+
     pub(crate) fn config(&self) -> &Config {
         &self.api.inner.config
     }
@@ -129,6 +143,21 @@ impl Client {
 }
 
 impl Config {
+    /// The blocking HTTP client (feature `blocking`), built on first use.
+    #[cfg(feature = "blocking")]
+    pub(crate) fn blocking_http(&self) -> Result<&reqwest::blocking::Client, Error> {
+        if let Some(c) = self.blocking.get() {
+            return Ok(c);
+        }
+        install_crypto_provider();
+        let client = reqwest::blocking::Client::builder()
+            .timeout(self.timeout)
+            .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("building the blocking HTTP client: {e}")))?;
+        Ok(self.blocking.get_or_init(|| client))
+    }
+
     /// Adds default headers and auth to a request's headers.
     pub(crate) fn apply_headers(&self, headers: &mut HeaderMap) -> Result<(), Error> {
         for (k, v) in &self.default_headers {
@@ -198,6 +227,7 @@ pub struct ClientBuilder {
     default_headers: Vec<(String, String)>,
     timeout: Duration,
     connect_timeout: Option<Duration>,
+    chat_path: String,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -216,6 +246,7 @@ impl ClientBuilder {
             default_headers: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: None,
+            chat_path: DEFAULT_CHAT_PATH.to_owned(),
         }
     }
 
@@ -279,6 +310,25 @@ impl ClientBuilder {
         self
     }
 
+    /// The path of Chat Completions relative to the base URL (default
+    /// `/chat/completions`), for compatible providers that use another one, such as
+    /// Writer's `/chat`.
+    ///
+    /// ```
+    /// let client = openai_sdk::Client::builder()
+    ///     .api_key("key")
+    ///     .base_url("https://api.writer.com/v1")
+    ///     .chat_path("/chat")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.chat_path(), "/chat");
+    /// ```
+    pub fn chat_path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        self.chat_path = if path.starts_with('/') { path } else { format!("/{path}") };
+        self
+    }
+
     /// Builds the client. Fails when no API key is set, or a header is invalid.
     pub fn build(self) -> Result<Client, Error> {
         let api_key = self.api_key.ok_or_else(|| {
@@ -321,6 +371,11 @@ impl ClientBuilder {
             organization: self.organization,
             project: self.project,
             default_headers,
+            chat_path: self.chat_path,
+            #[cfg(feature = "blocking")]
+            blocking: std::sync::OnceLock::new(),
+            #[cfg(feature = "blocking")]
+            timeout: self.timeout,
         });
         Ok(Client { api: generated::Client::new_with_client(&base_url, http, Inner { config }) })
     }

@@ -1,0 +1,696 @@
+//! The transport-free state machine of a chat completion stream.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::events::{ChatCompletionStreamEvent, TextField, TextSnapshot, TokensSnapshot};
+use super::snapshot::{
+    find_tool, parse_arguments, parse_chat_completion, parse_content_strict, ChatCompletionSnapshot, ChoiceExtras,
+    ParseOptions, ParsedChatCompletion, ParsedValue,
+};
+use crate::accumulate::{accumulate_delta, AccumulateError};
+use crate::error::StreamErrorKind;
+use crate::parsing::PartialJson;
+use crate::Error;
+
+/// Accumulates chat completion chunks into a snapshot and turns them into
+/// [`ChatCompletionStreamEvent`]s, with no I/O: feed it chunks you read yourself (from
+/// [`Chat::create_stream`](super::Chat::create_stream), a file, another transport).
+///
+/// [`ChatCompletionStream`](super::ChatCompletionStream) and the blocking stream are thin
+/// wrappers around it.
+///
+/// ```
+/// use openai_sdk::chat::ChatCompletionStreamState;
+/// use serde_json::json;
+///
+/// let mut state = ChatCompletionStreamState::new();
+/// let chunks = [
+///     json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini",
+///            "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}),
+///     json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini",
+///            "choices": [{"index": 0, "delta": {"content": "Hello"}, "finish_reason": "stop"}]}),
+/// ];
+/// let mut types = Vec::new();
+/// for chunk in &chunks {
+///     for event in state.handle_chunk(chunk)? {
+///         types.push(event.event_type());
+///     }
+/// }
+/// assert_eq!(types, ["chunk", "content.delta", "chunk", "content.delta", "content.done"]);
+/// let completion = state.final_completion()?;
+/// assert_eq!(completion.content(0), Some("Hello"));
+/// # Ok::<(), openai_sdk::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct ChatCompletionStreamState {
+    options: ParseOptions,
+    snapshot: Option<Arc<ChatCompletionSnapshot>>,
+    /// Per choice, parallel to the snapshot's choices.
+    choices: Vec<ChoiceState>,
+    chunks: u64,
+    pending: Vec<Pending>,
+}
+
+/// Incremental parse of a text that only grows by appending.
+#[derive(Debug, Default)]
+struct TextParser {
+    parser: PartialJson,
+    fed: usize,
+    non_ws: bool,
+}
+
+impl TextParser {
+    fn feed(&mut self, text: &str) {
+        let new = match text.get(self.fed..) {
+            Some(new) => new,
+            None => {
+                // The text was replaced rather than extended: start over.
+                *self = TextParser::default();
+                text
+            }
+        };
+        if new.is_empty() {
+            return;
+        }
+        if !self.non_ws {
+            self.non_ws = new.chars().any(|c| !c.is_whitespace());
+        }
+        self.parser.push(new);
+        self.fed = text.len();
+    }
+
+    fn partial(&self, what: impl FnOnce() -> String, arguments: bool) -> Result<ParsedValue, Error> {
+        match self.parser.snapshot() {
+            Ok(Some(s)) => Ok(ParsedValue::Partial(s)),
+            Ok(None) => Ok(ParsedValue::None),
+            Err(e) => Err(Error::Parse { what: what(), partial: true, arguments, message: e.to_string() }),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct ChoiceState {
+    content: TextParser,
+    tools: Vec<(i64, TextParser)>,
+    current_tool: Option<i64>,
+    done_tools: Vec<i64>,
+    content_done: bool,
+    refusal_done: bool,
+    logprobs_content_done: bool,
+    logprobs_refusal_done: bool,
+}
+
+impl ChoiceState {
+    fn tool_parser(&mut self, index: i64) -> &mut TextParser {
+        let pos = match self.tools.iter().position(|(i, _)| *i == index) {
+            Some(p) => p,
+            None => {
+                self.tools.push((index, TextParser::default()));
+                self.tools.len() - 1
+            }
+        };
+        &mut self.tools[pos].1
+    }
+}
+
+/// An event before the snapshot it shows is final (all of a chunk's mutations are made
+/// before any event takes a reference to the snapshot, so that no copy is needed).
+#[derive(Debug)]
+enum Pending {
+    Chunk,
+    ContentDelta { choice: i64, pos: usize, delta: String, parsed: ParsedValue },
+    ContentDone { choice: i64, pos: usize, parsed: ParsedValue },
+    RefusalDelta { choice: i64, pos: usize, delta: String },
+    RefusalDone { choice: i64, pos: usize },
+    ArgumentsDelta { choice: i64, pos: usize, name: Option<String>, index: i64, parsed: ParsedValue, delta: String },
+    ArgumentsDone { choice: i64, pos: usize, name: Option<String>, index: i64, parsed: ParsedValue },
+    LogprobsContentDelta { choice: i64, pos: usize, tokens: Vec<Value> },
+    LogprobsContentDone { choice: i64, pos: usize },
+    LogprobsRefusalDelta { choice: i64, pos: usize, tokens: Vec<Value> },
+    LogprobsRefusalDone { choice: i64, pos: usize },
+}
+
+fn invalid(kind: StreamErrorKind, message: String) -> Error {
+    Error::Stream { kind, event: None, offset: None, message }
+}
+
+fn accumulate_error(chunk: u64, choice: i64, e: AccumulateError) -> Error {
+    let kind = match e {
+        AccumulateError::MissingIndex { .. } => StreamErrorKind::MissingIndex,
+        _ => StreamErrorKind::InvalidChunk,
+    };
+    invalid(kind, format!("chunk #{chunk}, choice {choice}: the delta cannot be merged: {e}"))
+}
+
+fn truthy_str(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_str).is_some_and(|s| !s.is_empty())
+}
+
+fn non_empty_list(v: Option<&Value>) -> Option<&Vec<Value>> {
+    v.and_then(Value::as_array).filter(|a| !a.is_empty())
+}
+
+fn is_function_call(call: &Map<String, Value>) -> bool {
+    match call.get("type") {
+        None | Some(Value::Null) => true,
+        Some(t) => t.as_str() == Some("function"),
+    }
+}
+
+fn function_name(call: &Map<String, Value>) -> Option<String> {
+    call.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The chunk's choices (`[]` when the key is missing or null).
+fn chunk_choices(chunk: &Map<String, Value>) -> &[Value] {
+    match chunk.get("choices") {
+        Some(Value::Array(a)) => a,
+        _ => &[],
+    }
+}
+
+fn choice_index(chunk_no: u64, choice: &Value) -> Result<(&Map<String, Value>, i64), Error> {
+    let c = choice
+        .as_object()
+        .ok_or_else(|| invalid(StreamErrorKind::InvalidChunk, format!("chunk #{chunk_no}: a choice is not a JSON object")))?;
+    let index = c.get("index").and_then(Value::as_i64).ok_or_else(|| {
+        invalid(StreamErrorKind::InvalidChunk, format!("chunk #{chunk_no}: a choice has no integer `index`"))
+    })?;
+    Ok((c, index))
+}
+
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+fn delta_of(c: &Map<String, Value>) -> &Map<String, Value> {
+    c.get("delta").and_then(Value::as_object).unwrap_or(&EMPTY)
+}
+
+/// A new choice entry: the chunk's choice without `delta`, with `message` = the delta.
+fn new_choice(c: &Map<String, Value>) -> Value {
+    let mut entry = Map::with_capacity(c.len());
+    for (k, v) in c {
+        if k != "delta" {
+            entry.insert(k.clone(), v.clone());
+        }
+    }
+    entry.insert("message".into(), Value::Object(delta_of(c).clone()));
+    Value::Object(entry)
+}
+
+impl ChatCompletionStreamState {
+    /// A state that parses nothing (like the reference with no response format class and
+    /// no tools).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A state that parses what `options` asks for: the content as JSON, and the
+    /// arguments of strict function tools.
+    ///
+    /// ```
+    /// use openai_sdk::chat::{ChatCompletionStreamEvent, ChatCompletionStreamState, ParseOptions};
+    /// use serde_json::json;
+    ///
+    /// let mut state = ChatCompletionStreamState::with_options(ParseOptions::new().parse_content(true));
+    /// let chunk = |content: &str| json!({"id": "c", "object": "chat.completion.chunk", "created": 0,
+    ///     "model": "m", "choices": [{"index": 0, "delta": {"content": content}}]});
+    /// state.handle_chunk(&chunk(r#"{"city": "Par"#))?;
+    /// let events = state.handle_chunk(&chunk(r#"is", "temp": 2"#))?;
+    /// let ChatCompletionStreamEvent::ContentDelta { parsed, .. } = &events[1] else { panic!() };
+    /// assert_eq!(parsed.to_value(), json!({"city": "Paris", "temp": 2}));
+    /// # Ok::<(), openai_sdk::Error>(())
+    /// ```
+    pub fn with_options(options: ParseOptions) -> Self {
+        ChatCompletionStreamState { options, ..Self::default() }
+    }
+
+    /// The parse options.
+    pub fn options(&self) -> &ParseOptions {
+        &self.options
+    }
+
+    /// The completion accumulated so far (`None` before the first chunk). Cheap: a shared
+    /// reference. Holding it while more chunks are handled makes the next chunk copy the
+    /// snapshot once (copy-on-write).
+    pub fn snapshot(&self) -> Option<Arc<ChatCompletionSnapshot>> {
+        self.snapshot.clone()
+    }
+
+    /// How many chunks were handled.
+    pub fn chunks_handled(&self) -> u64 {
+        self.chunks
+    }
+
+    /// The final completion, parsed as the reference `get_final_completion` does: an error
+    /// for a choice that stopped for `length` or `content_filter`, `parsed` and
+    /// `parsed_arguments` filled in. Call it once the stream is over.
+    pub fn final_completion(&self) -> Result<ParsedChatCompletion, Error> {
+        let Some(snapshot) = &self.snapshot else {
+            return Err(invalid(StreamErrorKind::Incomplete, "the stream ended before its first chunk".into()));
+        };
+        parse_chat_completion(&snapshot.json, &self.options)
+    }
+
+    /// Accumulates one chunk (JSON, as received) and returns its events.
+    ///
+    /// On error (a chunk that cannot be merged, `finish_reason` `length` or
+    /// `content_filter` with parseable input, output that does not parse) no event of
+    /// this chunk is returned; the snapshot keeps what was merged before the error.
+    pub fn handle_chunk(&mut self, chunk: &Value) -> Result<Vec<ChatCompletionStreamEvent>, Error> {
+        let Value::Object(map) = chunk else {
+            return Err(invalid(StreamErrorKind::InvalidChunk, "a chunk is not a JSON object".into()));
+        };
+        let mut out = Vec::new();
+        self.handle_chunk_map(Arc::new(map.clone()), &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`handle_chunk`](Self::handle_chunk), for a typed chunk (e.g. from
+    /// [`Chat::create_stream`](super::Chat::create_stream)).
+    pub fn handle_typed_chunk(
+        &mut self,
+        chunk: &crate::types::CreateChatCompletionStreamResponse,
+    ) -> Result<Vec<ChatCompletionStreamEvent>, Error> {
+        let value = serde_json::to_value(chunk)
+            .map_err(|e| invalid(StreamErrorKind::InvalidJson, format!("serializing the chunk: {e}")))?;
+        self.handle_chunk(&value)
+    }
+
+    /// Handles a chunk that is already an owned map; events are appended to `out`.
+    pub(crate) fn handle_chunk_map(
+        &mut self,
+        mut chunk: Arc<Map<String, Value>>,
+        out: &mut impl Extend<ChatCompletionStreamEvent>,
+    ) -> Result<(), Error> {
+        if !matches!(chunk.get("choices"), Some(Value::Array(_))) {
+            // gpt-audio models send chunks without `choices`: they count as `[]`.
+            Arc::make_mut(&mut chunk).insert("choices".into(), Value::Array(Vec::new()));
+        }
+        let chunk_no = self.chunks;
+        self.chunks += 1;
+        self.pending.clear();
+        let result = self.process(&chunk, chunk_no);
+        if let Err(e) = result {
+            self.pending.clear();
+            return Err(e);
+        }
+        let Some(snapshot) = &self.snapshot else {
+            return Ok(());
+        };
+        let text = |pos, field| TextSnapshot::new(Arc::clone(snapshot), pos, field);
+        let tokens = |pos, refusal| TokensSnapshot::new(Arc::clone(snapshot), pos, refusal);
+        out.extend(self.pending.drain(..).map(|p| match p {
+            Pending::Chunk => ChatCompletionStreamEvent::Chunk { chunk: Arc::clone(&chunk), snapshot: Arc::clone(snapshot) },
+            Pending::ContentDelta { choice, pos, delta, parsed } => ChatCompletionStreamEvent::ContentDelta {
+                choice_index: choice,
+                delta,
+                snapshot: text(pos, TextField::Content),
+                parsed,
+            },
+            Pending::ContentDone { choice, pos, parsed } => ChatCompletionStreamEvent::ContentDone {
+                choice_index: choice,
+                content: text(pos, TextField::Content),
+                parsed,
+            },
+            Pending::RefusalDelta { choice, pos, delta } => ChatCompletionStreamEvent::RefusalDelta {
+                choice_index: choice,
+                delta,
+                snapshot: text(pos, TextField::Refusal),
+            },
+            Pending::RefusalDone { choice, pos } => {
+                ChatCompletionStreamEvent::RefusalDone { choice_index: choice, refusal: text(pos, TextField::Refusal) }
+            }
+            Pending::ArgumentsDelta { choice, pos, name, index, parsed, delta } => {
+                ChatCompletionStreamEvent::ToolCallArgumentsDelta {
+                    choice_index: choice,
+                    name,
+                    index,
+                    arguments: text(pos, TextField::Arguments(index)),
+                    parsed_arguments: parsed,
+                    arguments_delta: delta,
+                }
+            }
+            Pending::ArgumentsDone { choice, pos, name, index, parsed } => {
+                ChatCompletionStreamEvent::ToolCallArgumentsDone {
+                    choice_index: choice,
+                    name,
+                    index,
+                    arguments: text(pos, TextField::Arguments(index)),
+                    parsed_arguments: parsed,
+                }
+            }
+            Pending::LogprobsContentDelta { choice, pos, tokens: t } => ChatCompletionStreamEvent::LogprobsContentDelta {
+                choice_index: choice,
+                content: t,
+                snapshot: tokens(pos, false),
+            },
+            Pending::LogprobsContentDone { choice, pos } => {
+                ChatCompletionStreamEvent::LogprobsContentDone { choice_index: choice, content: tokens(pos, false) }
+            }
+            Pending::LogprobsRefusalDelta { choice, pos, tokens: t } => ChatCompletionStreamEvent::LogprobsRefusalDelta {
+                choice_index: choice,
+                refusal: t,
+                snapshot: tokens(pos, true),
+            },
+            Pending::LogprobsRefusalDone { choice, pos } => {
+                ChatCompletionStreamEvent::LogprobsRefusalDone { choice_index: choice, refusal: tokens(pos, true) }
+            }
+        }));
+        Ok(())
+    }
+
+    fn process(&mut self, chunk: &Map<String, Value>, chunk_no: u64) -> Result<(), Error> {
+        let ChatCompletionStreamState { options, snapshot, choices, pending, .. } = self;
+        let first = snapshot.is_none();
+        let snap = Arc::make_mut(snapshot.get_or_insert_with(Default::default));
+        if first {
+            init_snapshot(snap, choices, chunk, chunk_no)?;
+        } else {
+            accumulate(options, snap, choices, chunk, chunk_no)?;
+        }
+        build_events(options, snap, choices, chunk, chunk_no, pending)
+    }
+}
+
+/// The first chunk: the snapshot's top level and choices come from it as they are.
+fn init_snapshot(
+    snap: &mut ChatCompletionSnapshot,
+    states: &mut Vec<ChoiceState>,
+    chunk: &Map<String, Value>,
+    chunk_no: u64,
+) -> Result<(), Error> {
+    let mut json = Map::with_capacity(chunk.len() + 2);
+    json.insert("system_fingerprint".into(), Value::Null);
+    for (k, v) in chunk {
+        if k != "obfuscation" && k != "choices" {
+            json.insert(k.clone(), v.clone());
+        }
+    }
+    json.insert("object".into(), Value::String("chat.completion".into()));
+    let mut entries = Vec::new();
+    for choice in chunk_choices(chunk) {
+        let (c, index) = choice_index(chunk_no, choice)?;
+        entries.push(new_choice(c));
+        snap.extras.push(ChoiceExtras { index, ..ChoiceExtras::default() });
+        states.push(ChoiceState::default());
+    }
+    json.insert("choices".into(), Value::Array(entries));
+    snap.json = json;
+    Ok(())
+}
+
+/// A later chunk: deltas merged into each choice's message, parsing, logprobs, usage.
+fn accumulate(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    states: &mut Vec<ChoiceState>,
+    chunk: &Map<String, Value>,
+    chunk_no: u64,
+) -> Result<(), Error> {
+    for choice in chunk_choices(chunk) {
+        let (c, index) = choice_index(chunk_no, choice)?;
+        let delta = delta_of(c);
+        let (pos, is_new) = match snap.position(index) {
+            Some(pos) => {
+                if let Some(message) = message_mut(snap, pos) {
+                    accumulate_delta(message, delta).map_err(|e| accumulate_error(chunk_no, index, e))?;
+                }
+                (pos, false)
+            }
+            None => {
+                if let Some(Value::Array(list)) = snap.json.get_mut("choices") {
+                    list.push(new_choice(c));
+                }
+                snap.extras.push(ChoiceExtras { index, ..ChoiceExtras::default() });
+                states.push(ChoiceState::default());
+                (snap.extras.len() - 1, true)
+            }
+        };
+
+        if let Some(reason) = c.get("finish_reason").filter(|r| truthy_str(Some(r))) {
+            if let Some(entry) = choice_mut(snap, pos) {
+                entry.insert("finish_reason".into(), reason.clone());
+            }
+            if options.has_parseable_input() {
+                match reason.as_str() {
+                    Some("length") => {
+                        return Err(Error::LengthFinishReason { completion: Box::new(snap.to_reference_json()) })
+                    }
+                    Some("content_filter") => {
+                        return Err(Error::ContentFilterFinishReason {
+                            completion: Box::new(snap.to_reference_json()),
+                        })
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        let Some(state) = states.get_mut(pos) else { continue };
+        if options.parse_content {
+            let message = snap.message_at(pos);
+            let content = message.and_then(|m| m.get("content")).and_then(Value::as_str).unwrap_or("");
+            let refusal = truthy_str(message.and_then(|m| m.get("refusal")));
+            state.content.feed(content);
+            let parsed = if !content.is_empty() && !refusal && state.content.non_ws {
+                state.content.partial(|| format!("the content of choice {index}"), false)?
+            } else {
+                ParsedValue::None
+            };
+            if let Some(extras) = snap.extras.get_mut(pos) {
+                extras.parsed = parsed;
+            }
+        }
+
+        if let Some(Value::Array(fragments)) = delta.get("tool_calls") {
+            for fragment in fragments {
+                let Some(tool_index) = fragment.get("index").and_then(Value::as_i64) else { continue };
+                let Some(call) = snap.tool_at(pos, tool_index) else { continue };
+                if !is_function_call(call) {
+                    continue;
+                }
+                let name = call.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or("");
+                let arguments =
+                    call.get("function").and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or("");
+                if options.tool_strict(name) != Some(true) || arguments.is_empty() {
+                    continue;
+                }
+                let parser = state.tool_parser(tool_index);
+                parser.feed(arguments);
+                let parsed = parser.partial(
+                    || format!("the arguments of tool call {tool_index} (`{name}`) of choice {index}"),
+                    true,
+                )?;
+                if let Some(extras) = snap.extras.get_mut(pos) {
+                    *extras.tool_mut(tool_index) = parsed;
+                }
+            }
+        }
+
+        // A choice first seen now already holds this chunk's logprobs (the reference adds
+        // them a second time; we don't).
+        if !is_new {
+            if let Some(Value::Object(lp)) = c.get("logprobs") {
+                merge_logprobs(snap, pos, lp);
+            }
+        }
+    }
+    snap.json.insert("usage".into(), chunk.get("usage").cloned().unwrap_or(Value::Null));
+    snap.json.insert("system_fingerprint".into(), chunk.get("system_fingerprint").cloned().unwrap_or(Value::Null));
+    Ok(())
+}
+
+fn choice_mut(snap: &mut ChatCompletionSnapshot, pos: usize) -> Option<&mut Map<String, Value>> {
+    match snap.json.get_mut("choices") {
+        Some(Value::Array(list)) => list.get_mut(pos)?.as_object_mut(),
+        _ => None,
+    }
+}
+
+/// The message of the choice at `pos`, created if missing.
+fn message_mut(snap: &mut ChatCompletionSnapshot, pos: usize) -> Option<&mut Map<String, Value>> {
+    let choice = choice_mut(snap, pos)?;
+    let message = choice.entry("message").or_insert_with(|| Value::Object(Map::new()));
+    if !message.is_object() {
+        *message = Value::Object(Map::new());
+    }
+    message.as_object_mut()
+}
+
+fn merge_logprobs(snap: &mut ChatCompletionSnapshot, pos: usize, lp: &Map<String, Value>) {
+    let Some(choice) = choice_mut(snap, pos) else { return };
+    match choice.get_mut("logprobs") {
+        Some(Value::Object(acc)) => {
+            for key in ["content", "refusal"] {
+                if let Some(tokens) = non_empty_list(lp.get(key)) {
+                    let slot = acc.entry(key).or_insert(Value::Null);
+                    if !slot.is_array() {
+                        *slot = Value::Array(Vec::new());
+                    }
+                    if let Value::Array(list) = slot {
+                        list.extend(tokens.iter().cloned());
+                    }
+                }
+            }
+        }
+        _ => {
+            let mut fresh = Map::new();
+            fresh.insert("content".into(), lp.get("content").cloned().unwrap_or(Value::Null));
+            fresh.insert("refusal".into(), lp.get("refusal").cloned().unwrap_or(Value::Null));
+            choice.insert("logprobs".into(), Value::Object(fresh));
+        }
+    }
+}
+
+/// Builds the chunk's events, in the reference order, making the done-event updates
+/// (`parsed` and `parsed_arguments` become the complete values).
+fn build_events(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    states: &mut [ChoiceState],
+    chunk: &Map<String, Value>,
+    chunk_no: u64,
+    pending: &mut Vec<Pending>,
+) -> Result<(), Error> {
+    pending.push(Pending::Chunk);
+    for choice in chunk_choices(chunk) {
+        let (c, index) = choice_index(chunk_no, choice)?;
+        let Some(pos) = snap.position(index) else { continue };
+        let delta = delta_of(c);
+        let Some(message) = snap.message_at(pos) else { continue };
+
+        if let (Some(Value::String(d)), Some(Value::String(_))) = (delta.get("content"), message.get("content")) {
+            let parsed = snap.extras.get(pos).map(|e| e.parsed.clone()).unwrap_or_default();
+            pending.push(Pending::ContentDelta { choice: index, pos, delta: d.clone(), parsed });
+        }
+        if let (Some(Value::String(d)), Some(Value::String(_))) = (delta.get("refusal"), message.get("refusal")) {
+            pending.push(Pending::RefusalDelta { choice: index, pos, delta: d.clone() });
+        }
+        let fragments = non_empty_list(delta.get("tool_calls"));
+        for fragment in fragments.into_iter().flatten() {
+            let Some(tool_index) = fragment.get("index").and_then(Value::as_i64) else { continue };
+            let Some(call) = find_tool(message, tool_index) else { continue };
+            if !is_function_call(call) {
+                continue;
+            }
+            let parsed = snap.extras.get(pos).and_then(|e| e.tool(tool_index)).cloned().unwrap_or_default();
+            let arguments_delta = fragment
+                .get("function")
+                .and_then(|f| f.get("arguments"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned();
+            pending.push(Pending::ArgumentsDelta {
+                choice: index,
+                pos,
+                name: function_name(call),
+                index: tool_index,
+                parsed,
+                delta: arguments_delta,
+            });
+        }
+        if let (Some(Value::Object(lp)), Some(Value::Object(acc))) =
+            (c.get("logprobs"), snap.choice_at(pos).and_then(|ch| ch.get("logprobs")))
+        {
+            if let (Some(tokens), Some(_)) = (non_empty_list(lp.get("content")), non_empty_list(acc.get("content"))) {
+                pending.push(Pending::LogprobsContentDelta { choice: index, pos, tokens: tokens.clone() });
+            }
+            if let (Some(tokens), Some(_)) = (non_empty_list(lp.get("refusal")), non_empty_list(acc.get("refusal"))) {
+                pending.push(Pending::LogprobsRefusalDelta { choice: index, pos, tokens: tokens.clone() });
+            }
+        }
+
+        // Done events.
+        let Some(state) = states.get_mut(pos) else { continue };
+        if truthy_str(snap.choice_at(pos).and_then(|ch| ch.get("finish_reason"))) {
+            content_done(options, snap, state, pos, index, pending)?;
+            if let Some(current) = state.current_tool {
+                tool_done(options, snap, state, pos, index, current, pending)?;
+            }
+        }
+        for fragment in fragments.into_iter().flatten() {
+            let Some(tool_index) = fragment.get("index").and_then(Value::as_i64) else { continue };
+            if state.current_tool != Some(tool_index) {
+                content_done(options, snap, state, pos, index, pending)?;
+                if let Some(current) = state.current_tool {
+                    tool_done(options, snap, state, pos, index, current, pending)?;
+                }
+            }
+            state.current_tool = Some(tool_index);
+        }
+    }
+    Ok(())
+}
+
+/// The content-done group: `content.done`, `refusal.done`, `logprobs.content.done`,
+/// `logprobs.refusal.done`, each once per choice.
+fn content_done(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    state: &mut ChoiceState,
+    pos: usize,
+    index: i64,
+    pending: &mut Vec<Pending>,
+) -> Result<(), Error> {
+    let Some(message) = snap.message_at(pos) else { return Ok(()) };
+    let content = message.get("content").and_then(Value::as_str).unwrap_or("");
+    if !content.is_empty() && !state.content_done {
+        state.content_done = true;
+        let parsed = if options.parse_content && !truthy_str(message.get("refusal")) {
+            ParsedValue::Complete(Arc::new(parse_content_strict(content, index)?))
+        } else {
+            ParsedValue::None
+        };
+        if let Some(extras) = snap.extras.get_mut(pos) {
+            extras.parsed = parsed.clone();
+        }
+        pending.push(Pending::ContentDone { choice: index, pos, parsed });
+    }
+    let Some(message) = snap.message_at(pos) else { return Ok(()) };
+    if !matches!(message.get("refusal"), None | Some(Value::Null)) && !state.refusal_done {
+        state.refusal_done = true;
+        pending.push(Pending::RefusalDone { choice: index, pos });
+    }
+    if let Some(Value::Object(lp)) = snap.choice_at(pos).and_then(|c| c.get("logprobs")) {
+        if !matches!(lp.get("content"), None | Some(Value::Null)) && !state.logprobs_content_done {
+            state.logprobs_content_done = true;
+            pending.push(Pending::LogprobsContentDone { choice: index, pos });
+        }
+        if !matches!(lp.get("refusal"), None | Some(Value::Null)) && !state.logprobs_refusal_done {
+            state.logprobs_refusal_done = true;
+            pending.push(Pending::LogprobsRefusalDone { choice: index, pos });
+        }
+    }
+    Ok(())
+}
+
+fn tool_done(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    state: &mut ChoiceState,
+    pos: usize,
+    index: i64,
+    tool_index: i64,
+    pending: &mut Vec<Pending>,
+) -> Result<(), Error> {
+    if state.done_tools.contains(&tool_index) {
+        return Ok(());
+    }
+    state.done_tools.push(tool_index);
+    let Some(call) = snap.tool_at(pos, tool_index) else { return Ok(()) };
+    if !is_function_call(call) {
+        return Ok(());
+    }
+    let name = function_name(call);
+    let parsed = match parse_arguments(options, call.get("function").and_then(Value::as_object), index, tool_index)? {
+        Some(v) => ParsedValue::Complete(Arc::new(v)),
+        None => ParsedValue::None,
+    };
+    if let Some(extras) = snap.extras.get_mut(pos) {
+        *extras.tool_mut(tool_index) = parsed.clone();
+    }
+    pending.push(Pending::ArgumentsDone { choice: index, pos, name, index: tool_index, parsed });
+    Ok(())
+}
