@@ -61,12 +61,15 @@ fn pieces(mode: Mode, n: usize) -> Vec<String> {
     match mode {
         Mode::Text | Mode::Logprobs => (0..n).map(|i| words[i % words.len()].to_owned()).collect(),
         Mode::Json | Mode::Tools => {
-            let mut text = String::from(r#"{"items": ["#);
-            let mut i = 0;
-            while text.len() < n * 4 {
-                text.push_str(&format!(r#"{{"id": {i}, "name": "item {i}", "ok": true}}, "#));
-                i += 1;
+            let mut items = Vec::new();
+            let mut len = 0;
+            while len + 12 < n * 4 {
+                let i = items.len();
+                let item = format!(r#"{{"id": {i}, "name": "item {i}", "ok": true}}"#);
+                len += item.len() + 2;
+                items.push(item);
             }
+            let text = format!(r#"{{"items": [{}]}}"#, items.join(", "));
             let chars: Vec<char> = text.chars().collect();
             chars.chunks(chars.len().div_ceil(n)).map(|c| c.iter().collect()).take(n).collect()
         }

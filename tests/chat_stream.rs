@@ -48,7 +48,7 @@ fn request(extra: Value) -> CreateChatCompletionRequest {
 fn describe(event: &ChatCompletionStreamEvent) -> String {
     let mut json = event.to_reference_json();
     if let ChatCompletionStreamEvent::Chunk { chunk, .. } = event {
-        let choices = chunk.get("choices").and_then(Value::as_array).map_or(0, Vec::len);
+        let choices = chunk.to_json().get("choices").and_then(Value::as_array).map_or(0, Vec::len);
         return format!("chunk choices={choices}");
     }
     let map = json.as_object_mut().unwrap();

@@ -13,6 +13,49 @@ use serde_json::{json, Map, Value};
 
 use super::snapshot::{ChatCompletionSnapshot, ParsedValue};
 
+/// The chunk of a [`ChatCompletionStreamEvent::Chunk`] event: its JSON text as received,
+/// decoded only when asked for (most consumers never look at it).
+#[derive(Clone)]
+pub struct ChunkData {
+    text: Arc<String>,
+}
+
+impl ChunkData {
+    pub(crate) fn new(text: String) -> Self {
+        ChunkData { text: Arc::new(text) }
+    }
+
+    /// The JSON text as received.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The chunk as a JSON map (a missing or null `choices` shows as `[]`). O(size of the
+    /// chunk) per call.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut map = match serde_json::from_str::<Value>(&self.text) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        if !matches!(map.get("choices"), Some(Value::Array(_))) {
+            map.insert("choices".into(), Value::Array(Vec::new()));
+        }
+        map
+    }
+
+    /// The chunk decoded into the generated type (an error when it lacks a field that
+    /// type requires, as some compatible providers' chunks do).
+    pub fn typed(&self) -> Result<crate::types::CreateChatCompletionStreamResponse, serde_json::Error> {
+        serde_json::from_str(&self.text)
+    }
+}
+
+impl fmt::Debug for ChunkData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 /// Which accumulated text a [`TextSnapshot`] shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TextField {
@@ -156,8 +199,8 @@ impl fmt::Debug for TokensSnapshot {
 pub enum ChatCompletionStreamEvent {
     /// A chunk arrived; `snapshot` is the completion after it (done-event updates included).
     Chunk {
-        /// The chunk, as received (JSON; see [`ChatCompletionStreamEvent::typed_chunk`]).
-        chunk: Arc<Map<String, Value>>,
+        /// The chunk, as received.
+        chunk: ChunkData,
         /// The accumulated completion after this chunk.
         snapshot: Arc<ChatCompletionSnapshot>,
     },
@@ -303,9 +346,7 @@ impl ChatCompletionStreamEvent {
     /// (`None` for other events; an error when the chunk lacks a field that type requires).
     pub fn typed_chunk(&self) -> Option<Result<crate::types::CreateChatCompletionStreamResponse, serde_json::Error>> {
         match self {
-            ChatCompletionStreamEvent::Chunk { chunk, .. } => {
-                Some(serde_json::from_value(Value::Object((**chunk).clone())))
-            }
+            ChatCompletionStreamEvent::Chunk { chunk, .. } => Some(chunk.typed()),
             _ => None,
         }
     }
@@ -320,7 +361,7 @@ impl ChatCompletionStreamEvent {
         match self {
             Chunk { chunk, snapshot } => json!({
                 "type": "chunk",
-                "chunk": Value::Object((**chunk).clone()),
+                "chunk": Value::Object(chunk.to_json()),
                 "snapshot": snapshot.to_reference_json(),
             }),
             ContentDelta { delta, snapshot, parsed, .. } => json!({

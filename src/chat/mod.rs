@@ -80,8 +80,9 @@ pub mod events;
 pub mod snapshot;
 pub mod state;
 pub mod stream;
+mod wire;
 
-pub use events::{ChatCompletionStreamEvent, TextSnapshot, TokensSnapshot};
+pub use events::{ChatCompletionStreamEvent, ChunkData, TextSnapshot, TokensSnapshot};
 pub use snapshot::{parse_chat_completion, ChatCompletionSnapshot, ParseOptions, ParsedChatCompletion, ParsedValue};
 pub use state::ChatCompletionStreamState;
 #[cfg(feature = "blocking")]

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::events::{ChatCompletionStreamEvent, TextField, TextSnapshot, TokensSnapshot};
+use super::events::{ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot};
+use super::wire::{self, WireChunk};
 use super::snapshot::{
     find_tool, parse_arguments, parse_chat_completion, parse_content_strict, ChatCompletionSnapshot, ChoiceExtras,
     ParseOptions, ParsedChatCompletion, ParsedValue,
@@ -259,11 +260,13 @@ impl ChatCompletionStreamState {
     /// `content_filter` with parseable input, output that does not parse) no event of
     /// this chunk is returned; the snapshot keeps what was merged before the error.
     pub fn handle_chunk(&mut self, chunk: &Value) -> Result<Vec<ChatCompletionStreamEvent>, Error> {
-        let Value::Object(map) = chunk else {
+        if !chunk.is_object() {
             return Err(invalid(StreamErrorKind::InvalidChunk, "a chunk is not a JSON object".into()));
-        };
+        }
+        let text = serde_json::to_string(chunk)
+            .map_err(|e| invalid(StreamErrorKind::InvalidJson, format!("serializing the chunk: {e}")))?;
         let mut out = Vec::new();
-        self.handle_chunk_map(Arc::new(map.clone()), &mut out)?;
+        self.handle_chunk_text(text, false, &mut out)?;
         Ok(out)
     }
 
@@ -278,31 +281,64 @@ impl ChatCompletionStreamState {
         self.handle_chunk(&value)
     }
 
-    /// Handles a chunk that is already an owned map; events are appended to `out`.
-    pub(crate) fn handle_chunk_map(
+    /// Handles the JSON text of a chunk (the data of an SSE event); events are appended
+    /// to `out`. With `skip_foreign`, a chunk whose `object` is present and is not
+    /// `chat.completion.chunk` is skipped (what the stream does; the state alone does
+    /// not). Returns whether the chunk was handled.
+    pub(crate) fn handle_chunk_text(
         &mut self,
-        mut chunk: Arc<Map<String, Value>>,
+        text: String,
+        skip_foreign: bool,
         out: &mut impl Extend<ChatCompletionStreamEvent>,
-    ) -> Result<(), Error> {
-        if !matches!(chunk.get("choices"), Some(Value::Array(_))) {
-            // gpt-audio models send chunks without `choices`: they count as `[]`.
-            Arc::make_mut(&mut chunk).insert("choices".into(), Value::Array(Vec::new()));
-        }
+    ) -> Result<bool, Error> {
         let chunk_no = self.chunks;
-        self.chunks += 1;
         self.pending.clear();
-        let result = self.process(&chunk, chunk_no);
+        let fast = match (&self.snapshot, wire::decode(&text)) {
+            (Some(snap), Some(w)) if w.choices.iter().flatten().all(|c| snap.position(c.index).is_some()) => Some(w),
+            _ => None,
+        };
+        let result = match fast {
+            Some(w) => {
+                if skip_foreign && w.object.as_ref().is_some_and(|o| o.0 != "chat.completion.chunk") {
+                    return Ok(false);
+                }
+                self.chunks += 1;
+                self.process_fast(&w, chunk_no)
+            }
+            None => {
+                let map = match serde_json::from_str::<Value>(&text) {
+                    Ok(Value::Object(map)) => map,
+                    Ok(_) => return Err(invalid(StreamErrorKind::InvalidJson, "the chunk is not a JSON object".into())),
+                    Err(e) => {
+                        return Err(invalid(
+                            StreamErrorKind::InvalidJson,
+                            format!("the chunk is not valid JSON ({e}); data: {}", crate::error::snippet(text.as_bytes())),
+                        ))
+                    }
+                };
+                if skip_foreign {
+                    if let Some(object) = map.get("object") {
+                        if object.as_str() != Some("chat.completion.chunk") {
+                            return Ok(false);
+                        }
+                    }
+                }
+                self.chunks += 1;
+                self.process(&map, chunk_no)
+            }
+        };
         if let Err(e) = result {
             self.pending.clear();
             return Err(e);
         }
+        let chunk = ChunkData::new(text);
         let Some(snapshot) = &self.snapshot else {
-            return Ok(());
+            return Ok(true);
         };
         let text = |pos, field| TextSnapshot::new(Arc::clone(snapshot), pos, field);
         let tokens = |pos, refusal| TokensSnapshot::new(Arc::clone(snapshot), pos, refusal);
         out.extend(self.pending.drain(..).map(|p| match p {
-            Pending::Chunk => ChatCompletionStreamEvent::Chunk { chunk: Arc::clone(&chunk), snapshot: Arc::clone(snapshot) },
+            Pending::Chunk => ChatCompletionStreamEvent::Chunk { chunk: chunk.clone(), snapshot: Arc::clone(snapshot) },
             Pending::ContentDelta { choice, pos, delta, parsed } => ChatCompletionStreamEvent::ContentDelta {
                 choice_index: choice,
                 delta,
@@ -358,7 +394,7 @@ impl ChatCompletionStreamState {
                 ChatCompletionStreamEvent::LogprobsRefusalDone { choice_index: choice, refusal: tokens(pos, true) }
             }
         }));
-        Ok(())
+        Ok(true)
     }
 
     fn process(&mut self, chunk: &Map<String, Value>, chunk_no: u64) -> Result<(), Error> {
@@ -370,8 +406,167 @@ impl ChatCompletionStreamState {
         } else {
             accumulate(options, snap, choices, chunk, chunk_no)?;
         }
-        build_events(options, snap, choices, chunk, chunk_no, pending)
+        let mut views = Vec::new();
+        for choice in chunk_choices(chunk) {
+            let (c, index) = choice_index(chunk_no, choice)?;
+            let delta = delta_of(c);
+            views.push(ChoiceView {
+                index,
+                content: delta.get("content").and_then(Value::as_str),
+                refusal: delta.get("refusal").and_then(Value::as_str),
+                tool_calls: delta.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice),
+                logprobs: c.get("logprobs").and_then(Value::as_object),
+            });
+        }
+        build_events(options, snap, choices, &views, pending)
     }
+
+    /// A chunk after the first whose choices are all known, in the usual shape.
+    fn process_fast(&mut self, chunk: &WireChunk<'_>, chunk_no: u64) -> Result<(), Error> {
+        let ChatCompletionStreamState { options, snapshot, choices, pending, .. } = self;
+        let snap = Arc::make_mut(snapshot.get_or_insert_with(Default::default));
+        let wire_choices = chunk.choices.as_deref().unwrap_or_default();
+        for c in wire_choices {
+            let index = c.index;
+            let Some(pos) = snap.position(index) else { continue };
+            if let Some(delta) = &c.delta {
+                if let Some(message) = message_mut(snap, pos) {
+                    for (key, value) in [("role", &delta.role), ("content", &delta.content), ("refusal", &delta.refusal)] {
+                        if let Some(value) = value {
+                            merge_str(message, key, value.as_ref().map(|v| &*v.0));
+                        }
+                    }
+                    if !delta.rest.is_empty() {
+                        accumulate_delta(message, &delta.rest).map_err(|e| accumulate_error(chunk_no, index, e))?;
+                    }
+                }
+            }
+            if let Some(reason) = c.finish_reason.as_ref().filter(|r| !r.0.is_empty()) {
+                finish(options, snap, pos, &reason.0)?;
+            }
+            let fragments = c.delta.as_ref().and_then(|d| d.rest.get("tool_calls")).and_then(Value::as_array);
+            if let Some(state) = choices.get_mut(pos) {
+                parse_after_merge(options, snap, state, pos, index, fragments.map(Vec::as_slice))?;
+            }
+            if let Some(lp) = &c.logprobs {
+                merge_logprobs(snap, pos, lp);
+            }
+        }
+        set_top_level(snap, "usage", chunk.usage.clone());
+        set_top_level(snap, "system_fingerprint", chunk.system_fingerprint.clone());
+        let views: Vec<ChoiceView<'_>> = wire_choices
+            .iter()
+            .map(|c| {
+                let delta = c.delta.as_ref();
+                ChoiceView {
+                    index: c.index,
+                    content: delta.and_then(|d| d.content.as_ref()).and_then(|v| v.as_ref()).map(|v| &*v.0),
+                    refusal: delta.and_then(|d| d.refusal.as_ref()).and_then(|v| v.as_ref()).map(|v| &*v.0),
+                    tool_calls: delta.and_then(|d| d.rest.get("tool_calls")).and_then(Value::as_array).map(Vec::as_slice),
+                    logprobs: c.logprobs.as_ref(),
+                }
+            })
+            .collect();
+        build_events(options, snap, choices, &views, pending)
+    }
+}
+
+/// What the events of one choice of a chunk are built from.
+struct ChoiceView<'x> {
+    index: i64,
+    content: Option<&'x str>,
+    refusal: Option<&'x str>,
+    tool_calls: Option<&'x [Value]>,
+    logprobs: Option<&'x Map<String, Value>>,
+}
+
+/// The accumulation rule for a string delta value (`None`: a JSON null).
+fn merge_str(message: &mut Map<String, Value>, key: &str, value: Option<&str>) {
+    match (message.get_mut(key), value) {
+        (Some(Value::String(acc)), Some(s)) => acc.push_str(s),
+        (Some(slot @ Value::Null), Some(s)) => *slot = Value::String(s.to_owned()),
+        (None, v) => {
+            message.insert(key.to_owned(), v.map_or(Value::Null, |s| Value::String(s.to_owned())));
+        }
+        // A null never overwrites; a value of another type is ignored.
+        _ => {}
+    }
+}
+
+fn set_top_level(snap: &mut ChatCompletionSnapshot, key: &str, value: Option<Value>) {
+    let value = value.unwrap_or(Value::Null);
+    match snap.json.get_mut(key) {
+        Some(slot) => *slot = value,
+        None => {
+            snap.json.insert(key.to_owned(), value);
+        }
+    }
+}
+
+/// A truthy `finish_reason`: recorded, and an error with parseable input for `length` and
+/// `content_filter`.
+fn finish(options: &ParseOptions, snap: &mut ChatCompletionSnapshot, pos: usize, reason: &str) -> Result<(), Error> {
+    if let Some(entry) = choice_mut(snap, pos) {
+        entry.insert("finish_reason".into(), Value::String(reason.to_owned()));
+    }
+    if options.has_parseable_input() {
+        match reason {
+            "length" => return Err(Error::LengthFinishReason { completion: Box::new(snap.to_reference_json()) }),
+            "content_filter" => {
+                return Err(Error::ContentFilterFinishReason { completion: Box::new(snap.to_reference_json()) })
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The partial parses after a choice's delta is merged (not for the first chunk).
+fn parse_after_merge(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    state: &mut ChoiceState,
+    pos: usize,
+    index: i64,
+    fragments: Option<&[Value]>,
+) -> Result<(), Error> {
+    if options.parse_content {
+        let message = snap.message_at(pos);
+        let content = message.and_then(|m| m.get("content")).and_then(Value::as_str).unwrap_or("");
+        let refusal = truthy_str(message.and_then(|m| m.get("refusal")));
+        state.content.feed(content);
+        let parsed = if !content.is_empty() && !refusal && state.content.non_ws {
+            state.content.partial(|| format!("the content of choice {index}"), false)?
+        } else {
+            ParsedValue::None
+        };
+        if let Some(extras) = snap.extras.get_mut(pos) {
+            extras.parsed = parsed;
+        }
+    }
+    if !options.any_strict {
+        return Ok(());
+    }
+    for fragment in fragments.into_iter().flatten() {
+        let Some(tool_index) = fragment.get("index").and_then(Value::as_i64) else { continue };
+        let Some(call) = snap.tool_at(pos, tool_index) else { continue };
+        if !is_function_call(call) {
+            continue;
+        }
+        let name = call.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or("");
+        let arguments = call.get("function").and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or("");
+        if options.tool_strict(name) != Some(true) || arguments.is_empty() {
+            continue;
+        }
+        let parser = state.tool_parser(tool_index);
+        parser.feed(arguments);
+        let parsed =
+            parser.partial(|| format!("the arguments of tool call {tool_index} (`{name}`) of choice {index}"), true)?;
+        if let Some(extras) = snap.extras.get_mut(pos) {
+            *extras.tool_mut(tool_index) = parsed;
+        }
+    }
+    Ok(())
 }
 
 /// The first chunk: the snapshot's top level and choices come from it as they are.
@@ -429,64 +624,12 @@ fn accumulate(
             }
         };
 
-        if let Some(reason) = c.get("finish_reason").filter(|r| truthy_str(Some(r))) {
-            if let Some(entry) = choice_mut(snap, pos) {
-                entry.insert("finish_reason".into(), reason.clone());
-            }
-            if options.has_parseable_input() {
-                match reason.as_str() {
-                    Some("length") => {
-                        return Err(Error::LengthFinishReason { completion: Box::new(snap.to_reference_json()) })
-                    }
-                    Some("content_filter") => {
-                        return Err(Error::ContentFilterFinishReason {
-                            completion: Box::new(snap.to_reference_json()),
-                        })
-                    }
-                    _ => {}
-                }
-            }
+        if let Some(reason) = c.get("finish_reason").and_then(Value::as_str).filter(|r| !r.is_empty()) {
+            finish(options, snap, pos, reason)?;
         }
-
-        let Some(state) = states.get_mut(pos) else { continue };
-        if options.parse_content {
-            let message = snap.message_at(pos);
-            let content = message.and_then(|m| m.get("content")).and_then(Value::as_str).unwrap_or("");
-            let refusal = truthy_str(message.and_then(|m| m.get("refusal")));
-            state.content.feed(content);
-            let parsed = if !content.is_empty() && !refusal && state.content.non_ws {
-                state.content.partial(|| format!("the content of choice {index}"), false)?
-            } else {
-                ParsedValue::None
-            };
-            if let Some(extras) = snap.extras.get_mut(pos) {
-                extras.parsed = parsed;
-            }
-        }
-
-        if let Some(Value::Array(fragments)) = delta.get("tool_calls") {
-            for fragment in fragments {
-                let Some(tool_index) = fragment.get("index").and_then(Value::as_i64) else { continue };
-                let Some(call) = snap.tool_at(pos, tool_index) else { continue };
-                if !is_function_call(call) {
-                    continue;
-                }
-                let name = call.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or("");
-                let arguments =
-                    call.get("function").and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or("");
-                if options.tool_strict(name) != Some(true) || arguments.is_empty() {
-                    continue;
-                }
-                let parser = state.tool_parser(tool_index);
-                parser.feed(arguments);
-                let parsed = parser.partial(
-                    || format!("the arguments of tool call {tool_index} (`{name}`) of choice {index}"),
-                    true,
-                )?;
-                if let Some(extras) = snap.extras.get_mut(pos) {
-                    *extras.tool_mut(tool_index) = parsed;
-                }
-            }
+        if let Some(state) = states.get_mut(pos) {
+            let fragments = delta.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice);
+            parse_after_merge(options, snap, state, pos, index, fragments)?;
         }
 
         // A choice first seen now already holds this chunk's logprobs (the reference adds
@@ -497,8 +640,8 @@ fn accumulate(
             }
         }
     }
-    snap.json.insert("usage".into(), chunk.get("usage").cloned().unwrap_or(Value::Null));
-    snap.json.insert("system_fingerprint".into(), chunk.get("system_fingerprint").cloned().unwrap_or(Value::Null));
+    set_top_level(snap, "usage", chunk.get("usage").cloned());
+    set_top_level(snap, "system_fingerprint", chunk.get("system_fingerprint").cloned());
     Ok(())
 }
 
@@ -550,26 +693,24 @@ fn build_events(
     options: &ParseOptions,
     snap: &mut ChatCompletionSnapshot,
     states: &mut [ChoiceState],
-    chunk: &Map<String, Value>,
-    chunk_no: u64,
+    views: &[ChoiceView<'_>],
     pending: &mut Vec<Pending>,
 ) -> Result<(), Error> {
     pending.push(Pending::Chunk);
-    for choice in chunk_choices(chunk) {
-        let (c, index) = choice_index(chunk_no, choice)?;
+    for view in views {
+        let index = view.index;
         let Some(pos) = snap.position(index) else { continue };
-        let delta = delta_of(c);
         let Some(message) = snap.message_at(pos) else { continue };
 
-        if let (Some(Value::String(d)), Some(Value::String(_))) = (delta.get("content"), message.get("content")) {
+        if let (Some(d), Some(Value::String(_))) = (view.content, message.get("content")) {
             let parsed = snap.extras.get(pos).map(|e| e.parsed.clone()).unwrap_or_default();
-            pending.push(Pending::ContentDelta { choice: index, pos, delta: d.clone(), parsed });
+            pending.push(Pending::ContentDelta { choice: index, pos, delta: d.to_owned(), parsed });
         }
-        if let (Some(Value::String(d)), Some(Value::String(_))) = (delta.get("refusal"), message.get("refusal")) {
-            pending.push(Pending::RefusalDelta { choice: index, pos, delta: d.clone() });
+        if let (Some(d), Some(Value::String(_))) = (view.refusal, message.get("refusal")) {
+            pending.push(Pending::RefusalDelta { choice: index, pos, delta: d.to_owned() });
         }
-        let fragments = non_empty_list(delta.get("tool_calls"));
-        for fragment in fragments.into_iter().flatten() {
+        let fragments = view.tool_calls.unwrap_or_default();
+        for fragment in fragments {
             let Some(tool_index) = fragment.get("index").and_then(Value::as_i64) else { continue };
             let Some(call) = find_tool(message, tool_index) else { continue };
             if !is_function_call(call) {
@@ -591,8 +732,8 @@ fn build_events(
                 delta: arguments_delta,
             });
         }
-        if let (Some(Value::Object(lp)), Some(Value::Object(acc))) =
-            (c.get("logprobs"), snap.choice_at(pos).and_then(|ch| ch.get("logprobs")))
+        if let (Some(lp), Some(Value::Object(acc))) =
+            (view.logprobs, snap.choice_at(pos).and_then(|ch| ch.get("logprobs")))
         {
             if let (Some(tokens), Some(_)) = (non_empty_list(lp.get("content")), non_empty_list(acc.get("content"))) {
                 pending.push(Pending::LogprobsContentDelta { choice: index, pos, tokens: tokens.clone() });
@@ -610,7 +751,7 @@ fn build_events(
                 tool_done(options, snap, state, pos, index, current, pending)?;
             }
         }
-        for fragment in fragments.into_iter().flatten() {
+        for fragment in fragments {
             let Some(tool_index) = fragment.get("index").and_then(Value::as_i64) else { continue };
             if state.current_tool != Some(tool_index) {
                 content_done(options, snap, state, pos, index, pending)?;

@@ -9,7 +9,6 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
-use serde_json::{Map, Value};
 
 use super::events::ChatCompletionStreamEvent;
 use super::snapshot::{ChatCompletionSnapshot, ParseOptions, ParsedChatCompletion};
@@ -154,15 +153,6 @@ pub(crate) trait Pump {
     fn step(&mut self) -> Step<Self::Item>;
 }
 
-fn invalid_json(number: u64, offset: u64, data: &str, e: impl std::fmt::Display) -> Error {
-    Error::Stream {
-        kind: StreamErrorKind::InvalidJson,
-        event: Some(number),
-        offset: Some(offset),
-        message: format!("the chunk is not valid JSON ({e}); data: {}", snippet(data.as_bytes())),
-    }
-}
-
 /// SSE bytes in, chat stream events out, with no I/O. Used by the async and blocking
 /// streams, the `replay` example and the benchmarks.
 ///
@@ -229,17 +219,7 @@ impl ChatEventPipeline {
 
     fn handle(&mut self, payload: Payload) -> Result<(), Error> {
         let Payload { frame, number, end_offset } = payload;
-        let map: Map<String, Value> = match serde_json::from_str::<Value>(&frame.data) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => return Err(invalid_json(number, end_offset, &frame.data, "not a JSON object")),
-            Err(e) => return Err(invalid_json(number, end_offset, &frame.data, e)),
-        };
-        if let Some(object) = map.get("object") {
-            if object.as_str() != Some("chat.completion.chunk") {
-                return Ok(()); // e.g. Azure content filter results
-            }
-        }
-        self.state.handle_chunk_map(Arc::new(map), &mut self.queue).map_err(|e| match e {
+        self.state.handle_chunk_text(frame.data, true, &mut self.queue).map(|_| ()).map_err(|e| match e {
             Error::Stream { kind, event: None, offset: None, message } => {
                 Error::Stream { kind, event: Some(number), offset: Some(end_offset), message }
             }
