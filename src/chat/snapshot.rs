@@ -56,11 +56,17 @@ impl ParsedValue {
     }
 }
 
-/// Side data of one choice of the snapshot: what is not plain accumulated JSON.
+/// One choice of the snapshot: its JSON without `message`, the message, and the parsed
+/// values. Kept apart (rather than inside one JSON tree) so that a chunk reaches its
+/// choice and message without hashing their keys.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ChoiceExtras {
     /// The choice's `index`.
     pub(crate) index: i64,
+    /// The choice without `message` (`index`, `finish_reason`, `logprobs`, extras).
+    pub(crate) json: Map<String, Value>,
+    /// The accumulated message.
+    pub(crate) message: Map<String, Value>,
     /// `message.parsed`.
     pub(crate) parsed: ParsedValue,
     /// `parsed_arguments` per tool call `index`.
@@ -90,7 +96,7 @@ impl ChoiceExtras {
 /// It holds the completion as JSON, exactly as the reference SDK accumulates it (the top
 /// level from the first chunk, `object: "chat.completion"`, each choice's deltas merged
 /// into its `message`, unknown fields included), plus the `parsed` values. Read it with the
-/// accessors, as JSON ([`as_json`](Self::as_json), [`to_reference_json`](Self::to_reference_json)),
+/// accessors, as JSON ([`to_json`](Self::to_json), [`to_reference_json`](Self::to_reference_json)),
 /// or as a typed value ([`deserialize`](Self::deserialize)).
 ///
 /// ```
@@ -104,32 +110,48 @@ impl ChoiceExtras {
 ///     "choices": [{"index": 0, "delta": {"content": "lo", "x_extra": 1}}]}))?;
 /// let snapshot = state.snapshot().unwrap();
 /// assert_eq!(snapshot.content(0), Some("Hello"));
+/// assert_eq!(snapshot.to_reference_json()["choices"][0]["message"]["content"], "Hello");
 /// assert_eq!(snapshot.message(0).unwrap()["x_extra"], 1);
 /// assert_eq!(snapshot.id(), Some("c1"));
 /// # Ok::<(), openai_sdk::Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct ChatCompletionSnapshot {
+    /// The top level, without `choices`.
     pub(crate) json: Map<String, Value>,
     pub(crate) extras: Vec<ChoiceExtras>,
 }
 
 impl ChatCompletionSnapshot {
-    /// The accumulated completion as JSON, without the `parsed` values.
-    pub fn as_json(&self) -> &Map<String, Value> {
-        &self.json
+    /// The accumulated completion as JSON, without the `parsed` values. O(size of the
+    /// snapshot).
+    pub fn to_json(&self) -> Map<String, Value> {
+        self.build(false)
     }
 
     /// The completion in the reference SDK's shape: the JSON with each message's `parsed`
     /// and each function tool call's `parsed_arguments` filled in. O(size of the snapshot).
     pub fn to_reference_json(&self) -> Value {
+        Value::Object(self.build(true))
+    }
+
+    fn build(&self, with_parsed: bool) -> Map<String, Value> {
         let mut json = self.json.clone();
-        if let Some(Value::Array(choices)) = json.get_mut("choices") {
-            for (choice, extras) in choices.iter_mut().zip(&self.extras) {
-                attach_parsed(choice, extras);
-            }
-        }
-        Value::Object(json)
+        let choices = self
+            .extras
+            .iter()
+            .map(|c| {
+                let mut choice = c.json.clone();
+                choice.insert("message".into(), Value::Object(c.message.clone()));
+                let mut choice = Value::Object(choice);
+                if with_parsed {
+                    attach_parsed(&mut choice, c);
+                }
+                choice
+            })
+            .collect();
+        json.insert("choices".into(), Value::Array(choices));
+        json
     }
 
     /// Deserializes the snapshot (in its reference shape) into a type, e.g.
@@ -161,26 +183,30 @@ impl ChatCompletionSnapshot {
         self.json.get("usage").filter(|u| !u.is_null())
     }
 
-    /// The choices, as JSON, in the order they first appeared.
-    pub fn choices(&self) -> &[Value] {
-        match self.json.get("choices") {
-            Some(Value::Array(a)) => a,
-            _ => &[],
-        }
+    /// The `index` of each choice, in the order they first appeared.
+    pub fn choice_indices(&self) -> impl Iterator<Item = i64> + '_ {
+        self.extras.iter().map(|c| c.index)
     }
 
     pub(crate) fn position(&self, index: i64) -> Option<usize> {
-        self.extras.iter().position(|c| c.index == index)
+        // Choices usually sit at the position equal to their index.
+        let at = usize::try_from(index).ok().filter(|&i| self.extras.get(i).is_some_and(|c| c.index == index));
+        at.or_else(|| self.extras.iter().position(|c| c.index == index))
     }
 
-    /// The choice with this `index`.
-    pub fn choice(&self, index: i64) -> Option<&Value> {
-        self.choices().get(self.position(index)?)
+    fn choice_extras(&self, index: i64) -> Option<&ChoiceExtras> {
+        self.extras.get(self.position(index)?)
+    }
+
+    /// The choice with this `index`, without its `message` (`index`, `finish_reason`,
+    /// `logprobs`, and any other field the first chunk of the choice had).
+    pub fn choice(&self, index: i64) -> Option<&Map<String, Value>> {
+        Some(&self.choice_extras(index)?.json)
     }
 
     /// The `message` of the choice with this `index`.
     pub fn message(&self, index: i64) -> Option<&Map<String, Value>> {
-        self.choice(index)?.get("message")?.as_object()
+        Some(&self.choice_extras(index)?.message)
     }
 
     /// The text content of a choice so far.
@@ -224,11 +250,11 @@ impl ChatCompletionSnapshot {
     // ---- internal accessors by position -------------------------------------------------
 
     pub(crate) fn choice_at(&self, pos: usize) -> Option<&Map<String, Value>> {
-        self.choices().get(pos)?.as_object()
+        Some(&self.extras.get(pos)?.json)
     }
 
     pub(crate) fn message_at(&self, pos: usize) -> Option<&Map<String, Value>> {
-        self.choice_at(pos)?.get("message")?.as_object()
+        Some(&self.extras.get(pos)?.message)
     }
 
     pub(crate) fn str_at(&self, pos: usize, key: &str) -> &str {

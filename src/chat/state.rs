@@ -188,16 +188,15 @@ fn delta_of(c: &Map<String, Value>) -> &Map<String, Value> {
     c.get("delta").and_then(Value::as_object).unwrap_or(&EMPTY)
 }
 
-/// A new choice entry: the chunk's choice without `delta`, with `message` = the delta.
-fn new_choice(c: &Map<String, Value>) -> Value {
-    let mut entry = Map::with_capacity(c.len());
+/// A new choice: the chunk's choice without `delta`, with `message` = the delta.
+fn new_choice(c: &Map<String, Value>, index: i64) -> ChoiceExtras {
+    let mut json = Map::with_capacity(c.len());
     for (k, v) in c {
-        if k != "delta" {
-            entry.insert(k.clone(), v.clone());
+        if k != "delta" && k != "message" {
+            json.insert(k.clone(), v.clone());
         }
     }
-    entry.insert("message".into(), Value::Object(delta_of(c).clone()));
-    Value::Object(entry)
+    ChoiceExtras { index, json, message: delta_of(c).clone(), ..ChoiceExtras::default() }
 }
 
 impl ChatCompletionStreamState {
@@ -251,7 +250,7 @@ impl ChatCompletionStreamState {
         let Some(snapshot) = &self.snapshot else {
             return Err(invalid(StreamErrorKind::Incomplete, "the stream ended before its first chunk".into()));
         };
-        parse_chat_completion(&snapshot.json, &self.options)
+        parse_chat_completion(&snapshot.to_json(), &self.options)
     }
 
     /// Accumulates one chunk (JSON, as received) and returns its events.
@@ -584,14 +583,11 @@ fn init_snapshot(
         }
     }
     json.insert("object".into(), Value::String("chat.completion".into()));
-    let mut entries = Vec::new();
     for choice in chunk_choices(chunk) {
         let (c, index) = choice_index(chunk_no, choice)?;
-        entries.push(new_choice(c));
-        snap.extras.push(ChoiceExtras { index, ..ChoiceExtras::default() });
+        snap.extras.push(new_choice(c, index));
         states.push(ChoiceState::default());
     }
-    json.insert("choices".into(), Value::Array(entries));
     snap.json = json;
     Ok(())
 }
@@ -615,10 +611,7 @@ fn accumulate(
                 (pos, false)
             }
             None => {
-                if let Some(Value::Array(list)) = snap.json.get_mut("choices") {
-                    list.push(new_choice(c));
-                }
-                snap.extras.push(ChoiceExtras { index, ..ChoiceExtras::default() });
+                snap.extras.push(new_choice(c, index));
                 states.push(ChoiceState::default());
                 (snap.extras.len() - 1, true)
             }
@@ -646,20 +639,12 @@ fn accumulate(
 }
 
 fn choice_mut(snap: &mut ChatCompletionSnapshot, pos: usize) -> Option<&mut Map<String, Value>> {
-    match snap.json.get_mut("choices") {
-        Some(Value::Array(list)) => list.get_mut(pos)?.as_object_mut(),
-        _ => None,
-    }
+    Some(&mut snap.extras.get_mut(pos)?.json)
 }
 
-/// The message of the choice at `pos`, created if missing.
+/// The message of the choice at `pos`.
 fn message_mut(snap: &mut ChatCompletionSnapshot, pos: usize) -> Option<&mut Map<String, Value>> {
-    let choice = choice_mut(snap, pos)?;
-    let message = choice.entry("message").or_insert_with(|| Value::Object(Map::new()));
-    if !message.is_object() {
-        *message = Value::Object(Map::new());
-    }
-    message.as_object_mut()
+    Some(&mut snap.extras.get_mut(pos)?.message)
 }
 
 fn merge_logprobs(snap: &mut ChatCompletionSnapshot, pos: usize, lp: &Map<String, Value>) {
