@@ -69,6 +69,8 @@ pub(crate) struct ChoiceExtras {
     pub(crate) message: Map<String, Value>,
     /// `message.parsed`.
     pub(crate) parsed: ParsedValue,
+    /// Whether the choice has a truthy `finish_reason`.
+    pub(crate) finished: bool,
     /// `parsed_arguments` per tool call `index`.
     pub(crate) tools: Vec<(i64, ParsedValue)>,
 }
@@ -117,8 +119,11 @@ impl ChoiceExtras {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct ChatCompletionSnapshot {
-    /// The top level, without `choices`.
+    /// The top level, without `choices`, `usage` and `system_fingerprint`.
     pub(crate) json: Map<String, Value>,
+    /// `usage` and `system_fingerprint`, replaced by every chunk.
+    pub(crate) usage: Value,
+    pub(crate) system_fingerprint: Value,
     pub(crate) extras: Vec<ChoiceExtras>,
 }
 
@@ -137,6 +142,8 @@ impl ChatCompletionSnapshot {
 
     fn build(&self, with_parsed: bool) -> Map<String, Value> {
         let mut json = self.json.clone();
+        json.insert("usage".into(), self.usage.clone());
+        json.insert("system_fingerprint".into(), self.system_fingerprint.clone());
         let choices = self
             .extras
             .iter()
@@ -180,7 +187,7 @@ impl ChatCompletionSnapshot {
 
     /// The `usage` of the last chunk (`None` until a chunk carries it).
     pub fn usage(&self) -> Option<&Value> {
-        self.json.get("usage").filter(|u| !u.is_null())
+        Some(&self.usage).filter(|u| !u.is_null())
     }
 
     /// The `index` of each choice, in the order they first appeared.

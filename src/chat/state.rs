@@ -196,7 +196,8 @@ fn new_choice(c: &Map<String, Value>, index: i64) -> ChoiceExtras {
             json.insert(k.clone(), v.clone());
         }
     }
-    ChoiceExtras { index, json, message: delta_of(c).clone(), ..ChoiceExtras::default() }
+    let finished = truthy_str(c.get("finish_reason"));
+    ChoiceExtras { index, json, message: delta_of(c).clone(), finished, ..ChoiceExtras::default() }
 }
 
 impl ChatCompletionStreamState {
@@ -435,15 +436,15 @@ impl ChatCompletionStreamState {
                             merge_str(message, key, value.as_ref().map(|v| &*v.0));
                         }
                     }
-                    if !delta.rest.is_empty() {
-                        accumulate_delta(message, &delta.rest).map_err(|e| accumulate_error(chunk_no, index, e))?;
+                    if let Some(rest) = &delta.rest {
+                        accumulate_delta(message, rest).map_err(|e| accumulate_error(chunk_no, index, e))?;
                     }
                 }
             }
             if let Some(reason) = c.finish_reason.as_ref().filter(|r| !r.0.is_empty()) {
                 finish(options, snap, pos, &reason.0)?;
             }
-            let fragments = c.delta.as_ref().and_then(|d| d.rest.get("tool_calls")).and_then(Value::as_array);
+            let fragments = c.delta.as_ref().and_then(|d| d.rest.as_ref()).and_then(|r| r.get("tool_calls")).and_then(Value::as_array);
             if let Some(state) = choices.get_mut(pos) {
                 parse_after_merge(options, snap, state, pos, index, fragments.map(Vec::as_slice))?;
             }
@@ -451,8 +452,8 @@ impl ChatCompletionStreamState {
                 merge_logprobs(snap, pos, lp);
             }
         }
-        set_top_level(snap, "usage", chunk.usage.clone());
-        set_top_level(snap, "system_fingerprint", chunk.system_fingerprint.clone());
+        snap.usage = chunk.usage.clone().unwrap_or(Value::Null);
+        snap.system_fingerprint = chunk.system_fingerprint.clone().unwrap_or(Value::Null);
         let views: Vec<ChoiceView<'_>> = wire_choices
             .iter()
             .map(|c| {
@@ -461,8 +462,8 @@ impl ChatCompletionStreamState {
                     index: c.index,
                     content: delta.and_then(|d| d.content.as_ref()).and_then(|v| v.as_ref()).map(|v| &*v.0),
                     refusal: delta.and_then(|d| d.refusal.as_ref()).and_then(|v| v.as_ref()).map(|v| &*v.0),
-                    tool_calls: delta.and_then(|d| d.rest.get("tool_calls")).and_then(Value::as_array).map(Vec::as_slice),
-                    logprobs: c.logprobs.as_ref(),
+                    tool_calls: delta.and_then(|d| d.rest.as_ref()).and_then(|r| r.get("tool_calls")).and_then(Value::as_array).map(Vec::as_slice),
+                    logprobs: c.logprobs.as_deref(),
                 }
             })
             .collect();
@@ -492,21 +493,12 @@ fn merge_str(message: &mut Map<String, Value>, key: &str, value: Option<&str>) {
     }
 }
 
-fn set_top_level(snap: &mut ChatCompletionSnapshot, key: &str, value: Option<Value>) {
-    let value = value.unwrap_or(Value::Null);
-    match snap.json.get_mut(key) {
-        Some(slot) => *slot = value,
-        None => {
-            snap.json.insert(key.to_owned(), value);
-        }
-    }
-}
-
 /// A truthy `finish_reason`: recorded, and an error with parseable input for `length` and
 /// `content_filter`.
 fn finish(options: &ParseOptions, snap: &mut ChatCompletionSnapshot, pos: usize, reason: &str) -> Result<(), Error> {
-    if let Some(entry) = choice_mut(snap, pos) {
-        entry.insert("finish_reason".into(), Value::String(reason.to_owned()));
+    if let Some(choice) = snap.extras.get_mut(pos) {
+        choice.json.insert("finish_reason".into(), Value::String(reason.to_owned()));
+        choice.finished = true;
     }
     if options.has_parseable_input() {
         match reason {
@@ -576,10 +568,14 @@ fn init_snapshot(
     chunk_no: u64,
 ) -> Result<(), Error> {
     let mut json = Map::with_capacity(chunk.len() + 2);
-    json.insert("system_fingerprint".into(), Value::Null);
     for (k, v) in chunk {
-        if k != "obfuscation" && k != "choices" {
-            json.insert(k.clone(), v.clone());
+        match k.as_str() {
+            "obfuscation" | "choices" => {}
+            "usage" => snap.usage = v.clone(),
+            "system_fingerprint" => snap.system_fingerprint = v.clone(),
+            _ => {
+                json.insert(k.clone(), v.clone());
+            }
         }
     }
     json.insert("object".into(), Value::String("chat.completion".into()));
@@ -633,8 +629,8 @@ fn accumulate(
             }
         }
     }
-    set_top_level(snap, "usage", chunk.get("usage").cloned());
-    set_top_level(snap, "system_fingerprint", chunk.get("system_fingerprint").cloned());
+    snap.usage = chunk.get("usage").cloned().unwrap_or(Value::Null);
+    snap.system_fingerprint = chunk.get("system_fingerprint").cloned().unwrap_or(Value::Null);
     Ok(())
 }
 
@@ -730,7 +726,7 @@ fn build_events(
 
         // Done events.
         let Some(state) = states.get_mut(pos) else { continue };
-        if truthy_str(snap.choice_at(pos).and_then(|ch| ch.get("finish_reason"))) {
+        if snap.extras.get(pos).is_some_and(|c| c.finished) {
             content_done(options, snap, state, pos, index, pending)?;
             if let Some(current) = state.current_tool {
                 tool_done(options, snap, state, pos, index, current, pending)?;

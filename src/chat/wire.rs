@@ -61,7 +61,7 @@ pub(crate) struct WireChoice<'a> {
     #[serde(borrow, default)]
     pub(crate) finish_reason: Option<CowStr<'a>>,
     #[serde(default)]
-    pub(crate) logprobs: Option<Map<String, Value>>,
+    pub(crate) logprobs: Option<Box<Map<String, Value>>>,
 }
 
 /// A delta: the usual fields typed, everything else kept as JSON.
@@ -72,7 +72,7 @@ pub(crate) struct WireDelta<'a> {
     pub(crate) refusal: Option<Option<CowStr<'a>>>,
     pub(crate) role: Option<Option<CowStr<'a>>>,
     /// `tool_calls` and unknown fields, for the generic accumulator.
-    pub(crate) rest: Map<String, Value>,
+    pub(crate) rest: Option<Box<Map<String, Value>>>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for WireDelta<'a> {
@@ -92,7 +92,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireDelta<'a> {
                         "role" => delta.role = Some(map.next_value()?),
                         _ => {
                             let value: Value = map.next_value()?;
-                            delta.rest.insert(key.0.into_owned(), value);
+                            delta.rest.get_or_insert_with(Default::default).insert(key.0.into_owned(), value);
                         }
                     }
                 }
