@@ -453,7 +453,12 @@ impl ChatCompletionStreamState {
             }
         }
         snap.usage = chunk.usage.clone().unwrap_or(Value::Null);
-        snap.system_fingerprint = chunk.system_fingerprint.clone().unwrap_or(Value::Null);
+        match &chunk.system_fingerprint {
+            // Usually the same as before: no allocation.
+            Some(fp) if snap.system_fingerprint.as_str() == Some(&*fp.0) => {}
+            Some(fp) => snap.system_fingerprint = Value::String(fp.0.clone().into_owned()),
+            None => snap.system_fingerprint = Value::Null,
+        }
         let views: Vec<ChoiceView<'_>> = wire_choices
             .iter()
             .map(|c| {

@@ -47,8 +47,8 @@ pub(crate) struct WireChunk<'a> {
     pub(crate) choices: Option<Vec<WireChoice<'a>>>,
     #[serde(default)]
     pub(crate) usage: Option<Value>,
-    #[serde(default)]
-    pub(crate) system_fingerprint: Option<Value>,
+    #[serde(borrow, default)]
+    pub(crate) system_fingerprint: Option<CowStr<'a>>,
 }
 
 /// A choice of a chunk; fields other than these are only needed when the choice is new,
