@@ -404,6 +404,45 @@ pub(crate) fn request_id(h: &reqwest::header::HeaderMap) -> Option<String> {
     h.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
+/// Reads a JSON answer: an error status becomes `Error::Api`, a body that does not decode
+/// becomes `Error::Decode` with its JSON path.
+pub(crate) async fn decode_json<R: serde::de::DeserializeOwned>(
+    resp: reqwest::Response,
+) -> Result<progenitor_client::ResponseValue<R>, Error> {
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(from_response(resp).await);
+    }
+    let headers = resp.headers().clone();
+    let bytes = resp.bytes().await.map_err(Error::from_reqwest)?;
+    match serde_json::from_slice(&bytes) {
+        Ok(v) => Ok(progenitor_client::ResponseValue::new(v, status, headers)),
+        Err(e) => {
+            let (path, message) = json_path::<R>(&bytes).unwrap_or_else(|| (".".into(), e.to_string()));
+            Err(Error::Decode {
+                what: std::any::type_name::<R>().rsplit("::").next().unwrap_or("body").to_owned(),
+                path,
+                message,
+                snippet: snippet(&bytes),
+            })
+        }
+    }
+}
+
+/// Reads a text answer (such as an SDP answer).
+#[cfg_attr(not(feature = "realtime"), allow(dead_code))]
+pub(crate) async fn read_text(
+    resp: reqwest::Response,
+) -> Result<progenitor_client::ResponseValue<String>, Error> {
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(from_response(resp).await);
+    }
+    let headers = resp.headers().clone();
+    let text = resp.text().await.map_err(Error::from_reqwest)?;
+    Ok(progenitor_client::ResponseValue::new(text, status, headers))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,43 +486,4 @@ mod tests {
         assert_eq!(path, "a[1].b");
         assert!(msg.contains("invalid type"), "{msg}");
     }
-}
-
-/// Reads a JSON answer: an error status becomes `Error::Api`, a body that does not decode
-/// becomes `Error::Decode` with its JSON path.
-pub(crate) async fn decode_json<R: serde::de::DeserializeOwned>(
-    resp: reqwest::Response,
-) -> Result<progenitor_client::ResponseValue<R>, Error> {
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(from_response(resp).await);
-    }
-    let headers = resp.headers().clone();
-    let bytes = resp.bytes().await.map_err(Error::from_reqwest)?;
-    match serde_json::from_slice(&bytes) {
-        Ok(v) => Ok(progenitor_client::ResponseValue::new(v, status, headers)),
-        Err(e) => {
-            let (path, message) = json_path::<R>(&bytes).unwrap_or_else(|| (".".into(), e.to_string()));
-            Err(Error::Decode {
-                what: std::any::type_name::<R>().rsplit("::").next().unwrap_or("body").to_owned(),
-                path,
-                message,
-                snippet: snippet(&bytes),
-            })
-        }
-    }
-}
-
-/// Reads a text answer (such as an SDP answer).
-#[cfg_attr(not(feature = "realtime"), allow(dead_code))]
-pub(crate) async fn read_text(
-    resp: reqwest::Response,
-) -> Result<progenitor_client::ResponseValue<String>, Error> {
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(from_response(resp).await);
-    }
-    let headers = resp.headers().clone();
-    let text = resp.text().await.map_err(Error::from_reqwest)?;
-    Ok(progenitor_client::ResponseValue::new(text, status, headers))
 }
