@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use super::snapshot::{ChatCompletionSnapshot, ParsedValue};
+use super::snapshot::{token_value, ChatCompletionSnapshot, ParsedValue, RawToken};
 
 /// The chunk of a [`ChatCompletionStreamEvent::Chunk`] event: its JSON text as received,
 /// decoded only when asked for (most consumers never look at it).
@@ -141,30 +141,48 @@ impl PartialEq<&str> for TextSnapshot {
     }
 }
 
-/// The accumulated logprob tokens of a choice (`content` or `refusal`), as they were after
-/// the chunk that produced the event. Dereferences to a slice of JSON token objects
-/// (`{"token", "logprob", "bytes", "top_logprobs"}`), without copying them.
+/// Logprob tokens of a choice (`content` or `refusal`): all of them as they were after
+/// the chunk that produced the event, or only those that chunk added. Dereferences to a
+/// slice of [`RawToken`]s (the JSON text of each `{"token", "logprob", "bytes",
+/// "top_logprobs"}` object), without copying them; [`to_values`](Self::to_values) decodes
+/// them.
 #[derive(Clone)]
 pub struct TokensSnapshot {
     completion: Arc<ChatCompletionSnapshot>,
     choice_pos: usize,
     refusal: bool,
+    /// Only the last `n` tokens (those of the event's chunk).
+    last: Option<usize>,
 }
 
 impl TokensSnapshot {
-    pub(crate) fn new(completion: Arc<ChatCompletionSnapshot>, choice_pos: usize, refusal: bool) -> Self {
-        TokensSnapshot { completion, choice_pos, refusal }
+    pub(crate) fn new(completion: Arc<ChatCompletionSnapshot>, choice_pos: usize, refusal: bool, last: Option<usize>) -> Self {
+        TokensSnapshot { completion, choice_pos, refusal, last }
     }
 
     /// The tokens.
-    pub fn as_slice(&self) -> &[Value] {
-        self.completion.logprobs_at(self.choice_pos, if self.refusal { "refusal" } else { "content" })
+    pub fn as_slice(&self) -> &[RawToken] {
+        let all = self.completion.logprobs_at(self.choice_pos, self.refusal);
+        match self.last {
+            Some(n) => all.get(all.len().saturating_sub(n)..).unwrap_or_default(),
+            None => all,
+        }
+    }
+
+    /// The tokens decoded into JSON values. O(their size).
+    pub fn to_values(&self) -> Vec<Value> {
+        self.as_slice().iter().map(|t| token_value(t)).collect()
+    }
+
+    /// The tokens decoded into the generated type.
+    pub fn to_typed(&self) -> Result<Vec<crate::types::ChatCompletionTokenLogprob>, serde_json::Error> {
+        self.as_slice().iter().map(|t| serde_json::from_str(t.get())).collect()
     }
 }
 
 impl Deref for TokensSnapshot {
-    type Target = [Value];
-    fn deref(&self) -> &[Value] {
+    type Target = [RawToken];
+    fn deref(&self) -> &[RawToken] {
         self.as_slice()
     }
 }
@@ -273,7 +291,7 @@ pub enum ChatCompletionStreamEvent {
         /// The choice's `index`.
         choice_index: i64,
         /// The tokens of this chunk.
-        content: Vec<Value>,
+        content: TokensSnapshot,
         /// All the tokens so far.
         snapshot: TokensSnapshot,
     },
@@ -289,7 +307,7 @@ pub enum ChatCompletionStreamEvent {
         /// The choice's `index`.
         choice_index: i64,
         /// The tokens of this chunk.
-        refusal: Vec<Value>,
+        refusal: TokensSnapshot,
         /// All the tokens so far.
         snapshot: TokensSnapshot,
     },
@@ -357,7 +375,7 @@ impl ChatCompletionStreamEvent {
     pub fn to_reference_json(&self) -> Value {
         use ChatCompletionStreamEvent::*;
         let text = |t: &TextSnapshot| Value::String(t.as_str().to_owned());
-        let tokens = |t: &TokensSnapshot| Value::Array(t.as_slice().to_vec());
+        let tokens = |t: &TokensSnapshot| Value::Array(t.to_values());
         match self {
             Chunk { chunk, snapshot } => json!({
                 "type": "chunk",
@@ -390,11 +408,11 @@ impl ChatCompletionStreamEvent {
                 "parsed_arguments": parsed_arguments.to_value(),
             }),
             LogprobsContentDelta { content, snapshot, .. } => {
-                json!({"type": "logprobs.content.delta", "content": content, "snapshot": tokens(snapshot)})
+                json!({"type": "logprobs.content.delta", "content": tokens(content), "snapshot": tokens(snapshot)})
             }
             LogprobsContentDone { content, .. } => json!({"type": "logprobs.content.done", "content": tokens(content)}),
             LogprobsRefusalDelta { refusal, snapshot, .. } => {
-                json!({"type": "logprobs.refusal.delta", "refusal": refusal, "snapshot": tokens(snapshot)})
+                json!({"type": "logprobs.refusal.delta", "refusal": tokens(refusal), "snapshot": tokens(snapshot)})
             }
             LogprobsRefusalDone { refusal, .. } => json!({"type": "logprobs.refusal.done", "refusal": tokens(refusal)}),
         }

@@ -8,7 +8,69 @@
 
 use std::sync::Arc;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+/// One logprob token (`{"token", "logprob", "bytes", "top_logprobs"}`), kept as the JSON
+/// text it arrived as: storing and sharing it costs one copy of its bytes, and it is
+/// decoded only when read.
+pub type RawToken = Box<RawValue>;
+
+/// A choice's accumulated `logprobs`: the `content` and `refusal` token lists.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LogprobsAcc {
+    pub(crate) content: Option<Vec<RawToken>>,
+    pub(crate) refusal: Option<Vec<RawToken>>,
+    /// Other fields of the first `logprobs` object of the choice.
+    pub(crate) rest: Map<String, Value>,
+}
+
+impl LogprobsAcc {
+    pub(crate) fn list(&self, refusal: bool) -> Option<&Vec<RawToken>> {
+        if refusal {
+            self.refusal.as_ref()
+        } else {
+            self.content.as_ref()
+        }
+    }
+
+    /// From a JSON `logprobs` object.
+    pub(crate) fn from_json(lp: &Map<String, Value>) -> Self {
+        let mut acc = LogprobsAcc::default();
+        for (k, v) in lp {
+            match (k.as_str(), v) {
+                ("content", Value::Array(tokens)) => acc.content = Some(raw_tokens(tokens)),
+                ("refusal", Value::Array(tokens)) => acc.refusal = Some(raw_tokens(tokens)),
+                ("content" | "refusal", Value::Null) => {}
+                _ => {
+                    acc.rest.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        acc
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        let mut map = self.rest.clone();
+        let list = |l: &Option<Vec<RawToken>>| match l {
+            Some(tokens) => Value::Array(tokens.iter().map(|t| token_value(t)).collect()),
+            None => Value::Null,
+        };
+        map.insert("content".into(), list(&self.content));
+        map.insert("refusal".into(), list(&self.refusal));
+        Value::Object(map)
+    }
+}
+
+/// JSON values as raw tokens.
+pub(crate) fn raw_tokens(tokens: &[Value]) -> Vec<RawToken> {
+    tokens.iter().filter_map(|t| serde_json::value::to_raw_value(t).ok()).collect()
+}
+
+/// A raw token decoded (`null` if it somehow is not JSON).
+pub(crate) fn token_value(token: &RawValue) -> Value {
+    serde_json::from_str(token.get()).unwrap_or(Value::Null)
+}
 
 use crate::parsing::PartialSnapshot;
 use crate::Error;
@@ -69,6 +131,8 @@ pub(crate) struct ChoiceExtras {
     pub(crate) message: Map<String, Value>,
     /// `message.parsed`.
     pub(crate) parsed: ParsedValue,
+    /// The accumulated `logprobs` (`None`: null or absent, as in `json`).
+    pub(crate) logprobs: Option<LogprobsAcc>,
     /// Whether the choice has a truthy `finish_reason`.
     pub(crate) finished: bool,
     /// `parsed_arguments` per tool call `index`.
@@ -149,6 +213,9 @@ impl ChatCompletionSnapshot {
             .iter()
             .map(|c| {
                 let mut choice = c.json.clone();
+                if let Some(lp) = &c.logprobs {
+                    choice.insert("logprobs".into(), lp.to_json());
+                }
                 choice.insert("message".into(), Value::Object(c.message.clone()));
                 let mut choice = Value::Object(choice);
                 if with_parsed {
@@ -205,8 +272,8 @@ impl ChatCompletionSnapshot {
         self.extras.get(self.position(index)?)
     }
 
-    /// The choice with this `index`, without its `message` (`index`, `finish_reason`,
-    /// `logprobs`, and any other field the first chunk of the choice had).
+    /// The choice with this `index`, without its `message` and `logprobs` (`index`,
+    /// `finish_reason`, and any other field the first chunk of the choice had).
     pub fn choice(&self, index: i64) -> Option<&Map<String, Value>> {
         Some(&self.choice_extras(index)?.json)
     }
@@ -256,10 +323,6 @@ impl ChatCompletionSnapshot {
 
     // ---- internal accessors by position -------------------------------------------------
 
-    pub(crate) fn choice_at(&self, pos: usize) -> Option<&Map<String, Value>> {
-        Some(&self.extras.get(pos)?.json)
-    }
-
     pub(crate) fn message_at(&self, pos: usize) -> Option<&Map<String, Value>> {
         Some(&self.extras.get(pos)?.message)
     }
@@ -272,11 +335,14 @@ impl ChatCompletionSnapshot {
         find_tool(self.message_at(pos)?, tool_index)
     }
 
-    pub(crate) fn logprobs_at(&self, pos: usize, key: &str) -> &[Value] {
-        match self.choice_at(pos).and_then(|c| c.get("logprobs")).and_then(|l| l.get(key)) {
-            Some(Value::Array(a)) => a,
-            _ => &[],
-        }
+    pub(crate) fn logprobs_at(&self, pos: usize, refusal: bool) -> &[RawToken] {
+        self.extras.get(pos).and_then(|c| c.logprobs.as_ref()).and_then(|l| l.list(refusal)).map_or(&[], Vec::as_slice)
+    }
+
+    /// The accumulated logprob tokens of a choice's content (`refusal: false`) or refusal,
+    /// as raw JSON (see [`RawToken`]).
+    pub fn logprobs(&self, index: i64, refusal: bool) -> &[RawToken] {
+        self.position(index).map_or(&[], |pos| self.logprobs_at(pos, refusal))
     }
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::events::{ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot};
-use super::wire::{self, WireChunk};
+use super::snapshot::{raw_tokens, LogprobsAcc};
+use super::wire::{self, WireChunk, WireLogprobs};
 use super::snapshot::{
     find_tool, parse_arguments, parse_chat_completion, parse_content_strict, ChatCompletionSnapshot, ChoiceExtras,
     ParseOptions, ParsedChatCompletion, ParsedValue,
@@ -127,9 +128,9 @@ enum Pending {
     RefusalDone { choice: i64, pos: usize },
     ArgumentsDelta { choice: i64, pos: usize, name: Option<String>, index: i64, parsed: ParsedValue, delta: String },
     ArgumentsDone { choice: i64, pos: usize, name: Option<String>, index: i64, parsed: ParsedValue },
-    LogprobsContentDelta { choice: i64, pos: usize, tokens: Vec<Value> },
+    LogprobsContentDelta { choice: i64, pos: usize, count: usize },
     LogprobsContentDone { choice: i64, pos: usize },
-    LogprobsRefusalDelta { choice: i64, pos: usize, tokens: Vec<Value> },
+    LogprobsRefusalDelta { choice: i64, pos: usize, count: usize },
     LogprobsRefusalDone { choice: i64, pos: usize },
 }
 
@@ -147,10 +148,6 @@ fn accumulate_error(chunk: u64, choice: i64, e: AccumulateError) -> Error {
 
 fn truthy_str(v: Option<&Value>) -> bool {
     v.and_then(Value::as_str).is_some_and(|s| !s.is_empty())
-}
-
-fn non_empty_list(v: Option<&Value>) -> Option<&Vec<Value>> {
-    v.and_then(Value::as_array).filter(|a| !a.is_empty())
 }
 
 fn is_function_call(call: &Map<String, Value>) -> bool {
@@ -197,7 +194,14 @@ fn new_choice(c: &Map<String, Value>, index: i64) -> ChoiceExtras {
         }
     }
     let finished = truthy_str(c.get("finish_reason"));
-    ChoiceExtras { index, json, message: delta_of(c).clone(), finished, ..ChoiceExtras::default() }
+    let logprobs = match json.get("logprobs") {
+        Some(Value::Object(lp)) => Some(LogprobsAcc::from_json(lp)),
+        _ => None,
+    };
+    if logprobs.is_some() {
+        json.remove("logprobs");
+    }
+    ChoiceExtras { index, json, message: delta_of(c).clone(), finished, logprobs, ..ChoiceExtras::default() }
 }
 
 impl ChatCompletionStreamState {
@@ -298,12 +302,12 @@ impl ChatCompletionStreamState {
             _ => None,
         };
         let result = match fast {
-            Some(w) => {
+            Some(mut w) => {
                 if skip_foreign && w.object.as_ref().is_some_and(|o| o.0 != "chat.completion.chunk") {
                     return Ok(false);
                 }
                 self.chunks += 1;
-                self.process_fast(&w, chunk_no)
+                self.process_fast(&mut w, chunk_no)
             }
             None => {
                 let map = match serde_json::from_str::<Value>(&text) {
@@ -336,7 +340,7 @@ impl ChatCompletionStreamState {
             return Ok(true);
         };
         let text = |pos, field| TextSnapshot::new(Arc::clone(snapshot), pos, field);
-        let tokens = |pos, refusal| TokensSnapshot::new(Arc::clone(snapshot), pos, refusal);
+        let tokens = |pos, refusal, last| TokensSnapshot::new(Arc::clone(snapshot), pos, refusal, last);
         out.extend(self.pending.drain(..).map(|p| match p {
             Pending::Chunk => ChatCompletionStreamEvent::Chunk { chunk: chunk.clone(), snapshot: Arc::clone(snapshot) },
             Pending::ContentDelta { choice, pos, delta, parsed } => ChatCompletionStreamEvent::ContentDelta {
@@ -377,21 +381,21 @@ impl ChatCompletionStreamState {
                     parsed_arguments: parsed,
                 }
             }
-            Pending::LogprobsContentDelta { choice, pos, tokens: t } => ChatCompletionStreamEvent::LogprobsContentDelta {
+            Pending::LogprobsContentDelta { choice, pos, count } => ChatCompletionStreamEvent::LogprobsContentDelta {
                 choice_index: choice,
-                content: t,
-                snapshot: tokens(pos, false),
+                content: tokens(pos, false, Some(count)),
+                snapshot: tokens(pos, false, None),
             },
             Pending::LogprobsContentDone { choice, pos } => {
-                ChatCompletionStreamEvent::LogprobsContentDone { choice_index: choice, content: tokens(pos, false) }
+                ChatCompletionStreamEvent::LogprobsContentDone { choice_index: choice, content: tokens(pos, false, None) }
             }
-            Pending::LogprobsRefusalDelta { choice, pos, tokens: t } => ChatCompletionStreamEvent::LogprobsRefusalDelta {
+            Pending::LogprobsRefusalDelta { choice, pos, count } => ChatCompletionStreamEvent::LogprobsRefusalDelta {
                 choice_index: choice,
-                refusal: t,
-                snapshot: tokens(pos, true),
+                refusal: tokens(pos, true, Some(count)),
+                snapshot: tokens(pos, true, None),
             },
             Pending::LogprobsRefusalDone { choice, pos } => {
-                ChatCompletionStreamEvent::LogprobsRefusalDone { choice_index: choice, refusal: tokens(pos, true) }
+                ChatCompletionStreamEvent::LogprobsRefusalDone { choice_index: choice, refusal: tokens(pos, true, None) }
             }
         }));
         Ok(true)
@@ -415,16 +419,32 @@ impl ChatCompletionStreamState {
                 content: delta.get("content").and_then(Value::as_str),
                 refusal: delta.get("refusal").and_then(Value::as_str),
                 tool_calls: delta.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice),
-                logprobs: c.get("logprobs").and_then(Value::as_object),
+                logprobs: c.get("logprobs").and_then(Value::as_object).map(|lp| {
+                    let count = |k| lp.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+                    (count("content"), count("refusal"))
+                }),
             });
         }
         build_events(options, snap, choices, &views, pending)
     }
 
     /// A chunk after the first whose choices are all known, in the usual shape.
-    fn process_fast(&mut self, chunk: &WireChunk<'_>, chunk_no: u64) -> Result<(), Error> {
+    fn process_fast(&mut self, chunk: &mut WireChunk<'_>, chunk_no: u64) -> Result<(), Error> {
         let ChatCompletionStreamState { options, snapshot, choices, pending, .. } = self;
         let snap = Arc::make_mut(snapshot.get_or_insert_with(Default::default));
+        let mut logprob_counts = Vec::new();
+        for c in chunk.choices.iter_mut().flatten() {
+            let lp = c.logprobs.take();
+            let counts = lp.as_ref().map(|lp| {
+                (lp.content.as_ref().map_or(0, Vec::len), lp.refusal.as_ref().map_or(0, Vec::len))
+            });
+            logprob_counts.push(counts);
+            if let (Some(lp), Some(pos)) = (lp, snap.position(c.index)) {
+                if let Some(choice) = snap.extras.get_mut(pos) {
+                    merge_wire_logprobs(choice, lp);
+                }
+            }
+        }
         let wire_choices = chunk.choices.as_deref().unwrap_or_default();
         for c in wire_choices {
             let index = c.index;
@@ -448,9 +468,6 @@ impl ChatCompletionStreamState {
             if let Some(state) = choices.get_mut(pos) {
                 parse_after_merge(options, snap, state, pos, index, fragments.map(Vec::as_slice))?;
             }
-            if let Some(lp) = &c.logprobs {
-                merge_logprobs(snap, pos, lp);
-            }
         }
         snap.usage = chunk.usage.clone().unwrap_or(Value::Null);
         match &chunk.system_fingerprint {
@@ -461,14 +478,15 @@ impl ChatCompletionStreamState {
         }
         let views: Vec<ChoiceView<'_>> = wire_choices
             .iter()
-            .map(|c| {
+            .zip(logprob_counts)
+            .map(|(c, logprobs)| {
                 let delta = c.delta.as_ref();
                 ChoiceView {
                     index: c.index,
                     content: delta.and_then(|d| d.content.as_ref()).and_then(|v| v.as_ref()).map(|v| &*v.0),
                     refusal: delta.and_then(|d| d.refusal.as_ref()).and_then(|v| v.as_ref()).map(|v| &*v.0),
                     tool_calls: delta.and_then(|d| d.rest.as_ref()).and_then(|r| r.get("tool_calls")).and_then(Value::as_array).map(Vec::as_slice),
-                    logprobs: c.logprobs.as_deref(),
+                    logprobs,
                 }
             })
             .collect();
@@ -482,7 +500,9 @@ struct ChoiceView<'x> {
     content: Option<&'x str>,
     refusal: Option<&'x str>,
     tool_calls: Option<&'x [Value]>,
-    logprobs: Option<&'x Map<String, Value>>,
+    /// When the chunk's choice has a `logprobs` object: how many `content` and `refusal`
+    /// tokens it has.
+    logprobs: Option<(usize, usize)>,
 }
 
 /// The accumulation rule for a string delta value (`None`: a JSON null).
@@ -639,36 +659,35 @@ fn accumulate(
     Ok(())
 }
 
-fn choice_mut(snap: &mut ChatCompletionSnapshot, pos: usize) -> Option<&mut Map<String, Value>> {
-    Some(&mut snap.extras.get_mut(pos)?.json)
-}
-
 /// The message of the choice at `pos`.
 fn message_mut(snap: &mut ChatCompletionSnapshot, pos: usize) -> Option<&mut Map<String, Value>> {
     Some(&mut snap.extras.get_mut(pos)?.message)
 }
 
 fn merge_logprobs(snap: &mut ChatCompletionSnapshot, pos: usize, lp: &Map<String, Value>) {
-    let Some(choice) = choice_mut(snap, pos) else { return };
-    match choice.get_mut("logprobs") {
-        Some(Value::Object(acc)) => {
-            for key in ["content", "refusal"] {
-                if let Some(tokens) = non_empty_list(lp.get(key)) {
-                    let slot = acc.entry(key).or_insert(Value::Null);
-                    if !slot.is_array() {
-                        *slot = Value::Array(Vec::new());
-                    }
-                    if let Value::Array(list) = slot {
-                        list.extend(tokens.iter().cloned());
-                    }
-                }
-            }
+    let Some(choice) = snap.extras.get_mut(pos) else { return };
+    let list = |k: &str| match lp.get(k) {
+        Some(Value::Array(tokens)) => Some(raw_tokens(tokens)),
+        _ => None,
+    };
+    merge_wire_logprobs(choice, WireLogprobs { content: list("content"), refusal: list("refusal") });
+}
+
+/// The reference's logprobs rule: the first `logprobs` object is taken (its `content` and
+/// `refusal`), later ones extend the lists with their non-empty lists.
+fn merge_wire_logprobs(choice: &mut ChoiceExtras, lp: WireLogprobs) {
+    match &mut choice.logprobs {
+        None => {
+            choice.json.remove("logprobs");
+            choice.logprobs = Some(LogprobsAcc { content: lp.content, refusal: lp.refusal, rest: Map::new() });
         }
-        _ => {
-            let mut fresh = Map::new();
-            fresh.insert("content".into(), lp.get("content").cloned().unwrap_or(Value::Null));
-            fresh.insert("refusal".into(), lp.get("refusal").cloned().unwrap_or(Value::Null));
-            choice.insert("logprobs".into(), Value::Object(fresh));
+        Some(acc) => {
+            if let Some(tokens) = lp.content.filter(|t| !t.is_empty()) {
+                acc.content.get_or_insert_with(Vec::new).extend(tokens);
+            }
+            if let Some(tokens) = lp.refusal.filter(|t| !t.is_empty()) {
+                acc.refusal.get_or_insert_with(Vec::new).extend(tokens);
+            }
         }
     }
 }
@@ -718,14 +737,14 @@ fn build_events(
                 delta: arguments_delta,
             });
         }
-        if let (Some(lp), Some(Value::Object(acc))) =
-            (view.logprobs, snap.choice_at(pos).and_then(|ch| ch.get("logprobs")))
+        if let (Some((content, refusal)), Some(acc)) =
+            (view.logprobs, snap.extras.get(pos).and_then(|c| c.logprobs.as_ref()))
         {
-            if let (Some(tokens), Some(_)) = (non_empty_list(lp.get("content")), non_empty_list(acc.get("content"))) {
-                pending.push(Pending::LogprobsContentDelta { choice: index, pos, tokens: tokens.clone() });
+            if content > 0 && acc.content.as_ref().is_some_and(|l| !l.is_empty()) {
+                pending.push(Pending::LogprobsContentDelta { choice: index, pos, count: content });
             }
-            if let (Some(tokens), Some(_)) = (non_empty_list(lp.get("refusal")), non_empty_list(acc.get("refusal"))) {
-                pending.push(Pending::LogprobsRefusalDelta { choice: index, pos, tokens: tokens.clone() });
+            if refusal > 0 && acc.refusal.as_ref().is_some_and(|l| !l.is_empty()) {
+                pending.push(Pending::LogprobsRefusalDelta { choice: index, pos, count: refusal });
             }
         }
 
@@ -780,12 +799,12 @@ fn content_done(
         state.refusal_done = true;
         pending.push(Pending::RefusalDone { choice: index, pos });
     }
-    if let Some(Value::Object(lp)) = snap.choice_at(pos).and_then(|c| c.get("logprobs")) {
-        if !matches!(lp.get("content"), None | Some(Value::Null)) && !state.logprobs_content_done {
+    if let Some(lp) = snap.extras.get(pos).and_then(|c| c.logprobs.as_ref()) {
+        if lp.content.is_some() && !state.logprobs_content_done {
             state.logprobs_content_done = true;
             pending.push(Pending::LogprobsContentDone { choice: index, pos });
         }
-        if !matches!(lp.get("refusal"), None | Some(Value::Null)) && !state.logprobs_refusal_done {
+        if lp.refusal.is_some() && !state.logprobs_refusal_done {
             state.logprobs_refusal_done = true;
             pending.push(Pending::LogprobsRefusalDone { choice: index, pos });
         }

@@ -12,6 +12,8 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::snapshot::RawToken;
+
 /// A string borrowed from the input when it has no escapes.
 #[derive(Debug)]
 pub(crate) struct CowStr<'a>(pub(crate) Cow<'a, str>);
@@ -61,7 +63,16 @@ pub(crate) struct WireChoice<'a> {
     #[serde(borrow, default)]
     pub(crate) finish_reason: Option<CowStr<'a>>,
     #[serde(default)]
-    pub(crate) logprobs: Option<Box<Map<String, Value>>>,
+    pub(crate) logprobs: Option<WireLogprobs>,
+}
+
+/// `logprobs` of a later chunk: only `content` and `refusal` matter (as in the reference).
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireLogprobs {
+    #[serde(default)]
+    pub(crate) content: Option<Vec<RawToken>>,
+    #[serde(default)]
+    pub(crate) refusal: Option<Vec<RawToken>>,
 }
 
 /// A delta: the usual fields typed, everything else kept as JSON.
