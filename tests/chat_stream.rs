@@ -521,3 +521,31 @@ fn blocking_stream_over_http() {
     assert_eq!(lines, expected);
     assert_eq!(&final_json, stream.final_completion().unwrap().as_json());
 }
+
+#[test]
+fn unknown_fields_in_tool_call_fragments_are_accumulated() {
+    let mut state = ChatCompletionStreamState::new();
+    let chunk = |delta: Value| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": delta}]})
+    };
+    let chunks = [
+        chunk(json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_", "type": "function", "x_meta": "a",
+            "function": {"name": "get_", "arguments": "", "x_f": 1}}]})),
+        chunk(json!({"tool_calls": [{"index": 0, "id": "1", "x_meta": "b", "function": {"name": "weather", "arguments": "{\"a\":", "x_f": 2}}]})),
+        chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}], "x_delta": [1]})),
+        chunk(json!({"tool_calls": [{"index": 1, "type": "function", "function": {"name": "other", "arguments": "{}"}}], "x_delta": [2]})),
+    ];
+    for c in &chunks {
+        state.handle_chunk(c).unwrap();
+    }
+    let snapshot = state.snapshot().unwrap();
+    let calls = snapshot.tool_calls(0);
+    assert_eq!(
+        calls[0],
+        json!({"index": 0, "id": "call_1", "type": "function", "x_meta": "ab",
+               "function": {"name": "get_weather", "arguments": "{\"a\":1}", "x_f": 3}})
+    );
+    assert_eq!(calls[1]["function"]["name"], "other");
+    assert_eq!(snapshot.message(0).unwrap()["x_delta"], json!([1, 2]));
+}

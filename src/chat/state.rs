@@ -418,7 +418,7 @@ impl ChatCompletionStreamState {
                 index,
                 content: delta.get("content").and_then(Value::as_str),
                 refusal: delta.get("refusal").and_then(Value::as_str),
-                tool_calls: delta.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice),
+                tool_calls: json_frags(delta.get("tool_calls").and_then(Value::as_array)),
                 logprobs: c.get("logprobs").and_then(Value::as_object).map(|lp| {
                     let count = |k| lp.get(k).and_then(Value::as_array).map_or(0, Vec::len);
                     (count("content"), count("refusal"))
@@ -456,6 +456,9 @@ impl ChatCompletionStreamState {
                             merge_str(message, key, value.as_ref().map(|v| &*v.0));
                         }
                     }
+                    if let Some(fragments) = &delta.tool_calls {
+                        merge_tool_calls(message, fragments).map_err(|e| accumulate_error(chunk_no, index, e))?;
+                    }
                     if let Some(rest) = &delta.rest {
                         accumulate_delta(message, rest).map_err(|e| accumulate_error(chunk_no, index, e))?;
                     }
@@ -464,9 +467,9 @@ impl ChatCompletionStreamState {
             if let Some(reason) = c.finish_reason.as_ref().filter(|r| !r.0.is_empty()) {
                 finish(options, snap, pos, &reason.0)?;
             }
-            let fragments = c.delta.as_ref().and_then(|d| d.rest.as_ref()).and_then(|r| r.get("tool_calls")).and_then(Value::as_array);
             if let Some(state) = choices.get_mut(pos) {
-                parse_after_merge(options, snap, state, pos, index, fragments.map(Vec::as_slice))?;
+                let fragments = wire_frags(c.delta.as_ref().and_then(|d| d.tool_calls.as_ref()));
+                parse_after_merge(options, snap, state, pos, index, &fragments)?;
             }
         }
         snap.usage = chunk.usage.clone().unwrap_or(Value::Null);
@@ -485,7 +488,7 @@ impl ChatCompletionStreamState {
                     index: c.index,
                     content: delta.and_then(|d| d.content.as_ref()).and_then(|v| v.as_ref()).map(|v| &*v.0),
                     refusal: delta.and_then(|d| d.refusal.as_ref()).and_then(|v| v.as_ref()).map(|v| &*v.0),
-                    tool_calls: delta.and_then(|d| d.rest.as_ref()).and_then(|r| r.get("tool_calls")).and_then(Value::as_array).map(Vec::as_slice),
+                    tool_calls: wire_frags(delta.and_then(|d| d.tool_calls.as_ref())),
                     logprobs,
                 }
             })
@@ -494,12 +497,106 @@ impl ChatCompletionStreamState {
     }
 }
 
+/// A tool call fragment, for events: its `index` and `function.arguments`.
+#[derive(Clone, Copy)]
+struct Frag<'x> {
+    index: Option<i64>,
+    arguments: &'x str,
+}
+
+fn json_frags(fragments: Option<&Vec<Value>>) -> Vec<Frag<'_>> {
+    fragments
+        .into_iter()
+        .flatten()
+        .map(|f| Frag {
+            index: f.get("index").and_then(Value::as_i64),
+            arguments: f.get("function").and_then(|x| x.get("arguments")).and_then(Value::as_str).unwrap_or(""),
+        })
+        .collect()
+}
+
+fn wire_frags<'x>(fragments: Option<&'x Vec<wire::WireToolCall<'_>>>) -> Vec<Frag<'x>> {
+    fragments
+        .into_iter()
+        .flatten()
+        .map(|f| Frag {
+            index: Some(f.index),
+            arguments: f
+                .function
+                .as_ref()
+                .and_then(|x| x.arguments.as_ref())
+                .and_then(|a| a.as_ref())
+                .map_or("", |a| &*a.0),
+        })
+        .collect()
+}
+
+/// Merges tool call fragments into a message with the accumulation rules: in place for the
+/// usual case (a list of call objects), through the generic accumulator otherwise.
+fn merge_tool_calls(message: &mut Map<String, Value>, fragments: &[wire::WireToolCall<'_>]) -> Result<(), AccumulateError> {
+    let usual = matches!(message.get("tool_calls"), Some(Value::Array(list)) if !list.is_empty() && list.iter().all(Value::is_object));
+    let list = match message.get_mut("tool_calls") {
+        Some(Value::Array(list)) if usual => list,
+        _ => {
+            let mut delta = Map::new();
+            delta.insert("tool_calls".into(), Value::Array(fragments.iter().map(wire::WireToolCall::to_value).collect()));
+            return accumulate_delta(message, &delta);
+        }
+    };
+    for fragment in fragments {
+        let at = usize::try_from(fragment.index).ok().filter(|&i| {
+            list.get(i).and_then(|c| c.get("index")).and_then(Value::as_i64) == Some(fragment.index)
+        });
+        let at = at.or_else(|| list.iter().position(|c| c.get("index").and_then(Value::as_i64) == Some(fragment.index)));
+        let Some(Value::Object(entry)) = at.and_then(|i| list.get_mut(i)) else {
+            list.push(fragment.to_value());
+            continue;
+        };
+        if let Some(id) = &fragment.id {
+            merge_str(entry, "id", id.as_ref().map(|v| &*v.0));
+        }
+        if let Some(kind) = &fragment.kind {
+            let kind = kind.as_ref().map_or(Value::Null, |k| Value::String(k.0.clone().into_owned()));
+            match entry.get_mut("type") {
+                Some(slot) => *slot = kind,
+                None => {
+                    entry.insert("type".into(), kind);
+                }
+            }
+        }
+        if let Some(function) = &fragment.function {
+            match entry.get_mut("function") {
+                Some(Value::Object(acc)) => {
+                    if let Some(name) = &function.name {
+                        merge_str(acc, "name", name.as_ref().map(|v| &*v.0));
+                    }
+                    if let Some(arguments) = &function.arguments {
+                        merge_str(acc, "arguments", arguments.as_ref().map(|v| &*v.0));
+                    }
+                    if let Some(rest) = &function.rest {
+                        accumulate_delta(acc, rest)?;
+                    }
+                }
+                Some(slot @ Value::Null) => *slot = function.to_value(),
+                None => {
+                    entry.insert("function".into(), function.to_value());
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(rest) = &fragment.rest {
+            accumulate_delta(entry, rest)?;
+        }
+    }
+    Ok(())
+}
+
 /// What the events of one choice of a chunk are built from.
 struct ChoiceView<'x> {
     index: i64,
     content: Option<&'x str>,
     refusal: Option<&'x str>,
-    tool_calls: Option<&'x [Value]>,
+    tool_calls: Vec<Frag<'x>>,
     /// When the chunk's choice has a `logprobs` object: how many `content` and `refusal`
     /// tokens it has.
     logprobs: Option<(usize, usize)>,
@@ -544,7 +641,7 @@ fn parse_after_merge(
     state: &mut ChoiceState,
     pos: usize,
     index: i64,
-    fragments: Option<&[Value]>,
+    fragments: &[Frag<'_>],
 ) -> Result<(), Error> {
     if options.parse_content {
         let message = snap.message_at(pos);
@@ -563,8 +660,8 @@ fn parse_after_merge(
     if !options.any_strict {
         return Ok(());
     }
-    for fragment in fragments.into_iter().flatten() {
-        let Some(tool_index) = fragment.get("index").and_then(Value::as_i64) else { continue };
+    for fragment in fragments {
+        let Some(tool_index) = fragment.index else { continue };
         let Some(call) = snap.tool_at(pos, tool_index) else { continue };
         if !is_function_call(call) {
             continue;
@@ -642,8 +739,8 @@ fn accumulate(
             finish(options, snap, pos, reason)?;
         }
         if let Some(state) = states.get_mut(pos) {
-            let fragments = delta.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice);
-            parse_after_merge(options, snap, state, pos, index, fragments)?;
+            let fragments = json_frags(delta.get("tool_calls").and_then(Value::as_array));
+            parse_after_merge(options, snap, state, pos, index, &fragments)?;
         }
 
         // A choice first seen now already holds this chunk's logprobs (the reference adds
@@ -714,20 +811,15 @@ fn build_events(
         if let (Some(d), Some(Value::String(_))) = (view.refusal, message.get("refusal")) {
             pending.push(Pending::RefusalDelta { choice: index, pos, delta: d.to_owned() });
         }
-        let fragments = view.tool_calls.unwrap_or_default();
+        let fragments = &view.tool_calls;
         for fragment in fragments {
-            let Some(tool_index) = fragment.get("index").and_then(Value::as_i64) else { continue };
+            let Some(tool_index) = fragment.index else { continue };
             let Some(call) = find_tool(message, tool_index) else { continue };
             if !is_function_call(call) {
                 continue;
             }
             let parsed = snap.extras.get(pos).and_then(|e| e.tool(tool_index)).cloned().unwrap_or_default();
-            let arguments_delta = fragment
-                .get("function")
-                .and_then(|f| f.get("arguments"))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
+            let arguments_delta = fragment.arguments.to_owned();
             pending.push(Pending::ArgumentsDelta {
                 choice: index,
                 pos,
@@ -757,7 +849,7 @@ fn build_events(
             }
         }
         for fragment in fragments {
-            let Some(tool_index) = fragment.get("index").and_then(Value::as_i64) else { continue };
+            let Some(tool_index) = fragment.index else { continue };
             if state.current_tool != Some(tool_index) {
                 content_done(options, snap, state, pos, index, pending)?;
                 if let Some(current) = state.current_tool {
