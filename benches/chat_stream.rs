@@ -48,7 +48,8 @@ impl Mode {
     fn options(self) -> ParseOptions {
         match self {
             Mode::Json => ParseOptions::new().parse_content(true),
-            Mode::Tools => ParseOptions::new().tools(vec![json!({"type": "function", "function": {
+            Mode::Tools => ParseOptions::new()
+                .tools(vec![json!({"type": "function", "function": {
                 "name": "record", "strict": true, "parameters": {"type": "object"}}})]),
             _ => ParseOptions::new(),
         }
@@ -57,7 +58,9 @@ impl Mode {
 
 /// The text the model "writes", cut into ~4-character pieces.
 fn pieces(mode: Mode, n: usize) -> Vec<String> {
-    let words = ["Hello", " there", ",", " how", " can", " I", " help", " you", " today", "?"];
+    let words = [
+        "Hello", " there", ",", " how", " can", " I", " help", " you", " today", "?",
+    ];
     match mode {
         Mode::Text | Mode::Logprobs => (0..n).map(|i| words[i % words.len()].to_owned()).collect(),
         Mode::Json | Mode::Tools => {
@@ -71,7 +74,11 @@ fn pieces(mode: Mode, n: usize) -> Vec<String> {
             }
             let text = format!(r#"{{"items": [{}]}}"#, items.join(", "));
             let chars: Vec<char> = text.chars().collect();
-            chars.chunks(chars.len().div_ceil(n)).map(|c| c.iter().collect()).take(n).collect()
+            chars
+                .chunks(chars.len().div_ceil(n))
+                .map(|c| c.iter().collect())
+                .take(n)
+                .collect()
         }
     }
 }
@@ -80,16 +87,27 @@ fn pieces(mode: Mode, n: usize) -> Vec<String> {
 fn chunks(mode: Mode, n: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(n + 2);
     let first = match mode {
-        Mode::Tools => json!({"role": "assistant", "content": null, "tool_calls": [{"index": 0, "id": "call_1",
-            "type": "function", "function": {"name": "record", "arguments": ""}}]}),
+        Mode::Tools => {
+            json!({"role": "assistant", "content": null, "tool_calls": [{"index": 0, "id": "call_1",
+            "type": "function", "function": {"name": "record", "arguments": ""}}]})
+        }
         _ => json!({"role": "assistant", "content": "", "refusal": null}),
     };
-    let lp = if matches!(mode, Mode::Logprobs) { r#"{"content":[],"refusal":null}"# } else { "null" };
-    out.push(format!(r#"{HEAD}{first},"logprobs":{lp},"finish_reason":null}}]}}"#));
+    let lp = if matches!(mode, Mode::Logprobs) {
+        r#"{"content":[],"refusal":null}"#
+    } else {
+        "null"
+    };
+    out.push(format!(
+        r#"{HEAD}{first},"logprobs":{lp},"finish_reason":null}}]}}"#
+    ));
     for piece in pieces(mode, n) {
         let text = serde_json::to_string(&piece).unwrap();
         let (delta, lp) = match mode {
-            Mode::Tools => (format!(r#"{{"tool_calls":[{{"index":0,"function":{{"arguments":{text}}}}}]}}"#), "null".to_owned()),
+            Mode::Tools => (
+                format!(r#"{{"tool_calls":[{{"index":0,"function":{{"arguments":{text}}}}}]}}"#),
+                "null".to_owned(),
+            ),
             Mode::Logprobs => (
                 format!(r#"{{"content":{text}}}"#),
                 format!(
@@ -98,9 +116,13 @@ fn chunks(mode: Mode, n: usize) -> Vec<String> {
             ),
             _ => (format!(r#"{{"content":{text}}}"#), "null".to_owned()),
         };
-        out.push(format!(r#"{HEAD}{delta},"logprobs":{lp},"finish_reason":null}}]}}"#));
+        out.push(format!(
+            r#"{HEAD}{delta},"logprobs":{lp},"finish_reason":null}}]}}"#
+        ));
     }
-    out.push(format!(r#"{HEAD}{{}},"logprobs":null,"finish_reason":"stop"}}]}}"#));
+    out.push(format!(
+        r#"{HEAD}{{}},"logprobs":null,"finish_reason":"stop"}}]}}"#
+    ));
     out
 }
 
@@ -143,7 +165,10 @@ fn run_pipeline(mode: Mode, body: &[u8], keep: bool) -> usize {
 fn bench(c: &mut Criterion) {
     for mode in [Mode::Text, Mode::Json, Mode::Tools, Mode::Logprobs] {
         let mut group = c.benchmark_group(mode.name());
-        group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
         for n in [1_000usize, 4_000, 16_000, 64_000] {
             let chunks = chunks(mode, n);
             let body = sse(&chunks);
@@ -154,7 +179,8 @@ fn bench(c: &mut Criterion) {
             group.bench_with_input(BenchmarkId::new("typed_decode", n), &chunks, |b, chunks| {
                 b.iter(|| {
                     for c in chunks {
-                        let chunk: CreateChatCompletionStreamResponse = serde_json::from_str(c).expect("valid chunk");
+                        let chunk: CreateChatCompletionStreamResponse =
+                            serde_json::from_str(c).expect("valid chunk");
                         black_box(chunk);
                     }
                 })

@@ -36,7 +36,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         let server = ScriptedServer::start().await;
         server.post("/v1/chat/completions").respond(
-            Reply::sse_raw(RECORDING).chunking(Chunking::Events).chunk_delay(Duration::from_millis(25)),
+            Reply::sse_raw(RECORDING)
+                .chunking(Chunking::Events)
+                .chunk_delay(Duration::from_millis(25)),
         );
         eprintln!("(OPENAI_API_KEY is not set: replaying a recorded stream from a local server)");
         let _ = rustls::crypto::ring::default_provider().install_default();

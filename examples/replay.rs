@@ -38,7 +38,9 @@ struct Args {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: replay KIND INPUT [--response-format F] [--response-format-param F] [--tools F]");
+    eprintln!(
+        "usage: replay KIND INPUT [--response-format F] [--response-format-param F] [--tools F]"
+    );
     ExitCode::from(2)
 }
 
@@ -46,7 +48,12 @@ fn parse_args() -> Option<Args> {
     let mut it = std::env::args().skip(1);
     let kind = it.next()?;
     let input = it.next()?;
-    let mut args = Args { kind, input, response_format: None, tools: None };
+    let mut args = Args {
+        kind,
+        input,
+        response_format: None,
+        tools: None,
+    };
     while let Some(flag) = it.next() {
         let value = it.next()?;
         match flag.as_str() {
@@ -76,7 +83,8 @@ fn options(args: &Args) -> Result<ParseOptions, String> {
 }
 
 fn error_line(stage: Option<&str>, class: &str, message: &str) -> Value {
-    let mut line = json!({"type": "error", "error_class": class, "error": format!("{class}: {message}")});
+    let mut line =
+        json!({"type": "error", "error_class": class, "error": format!("{class}: {message}")});
     if let (Some(stage), Value::Object(map)) = (stage, &mut line) {
         map.insert("stage".into(), Value::String(stage.into()));
     }
@@ -98,7 +106,11 @@ fn chat(args: &Args, out: &mut impl Write) -> Result<(), String> {
         let line = match event {
             Ok(event) => event.to_reference_json(),
             Err(e) => {
-                emit(out, &error_line(Some("stream"), e.reference_class(), &e.to_string())).map_err(|e| e.to_string())?;
+                emit(
+                    out,
+                    &error_line(Some("stream"), e.reference_class(), &e.to_string()),
+                )
+                .map_err(|e| e.to_string())?;
                 return Ok(());
             }
         };
@@ -106,7 +118,11 @@ fn chat(args: &Args, out: &mut impl Write) -> Result<(), String> {
     }
     let line = match pipeline.state().final_completion() {
         Ok(completion) => json!({"type": "final_completion", "completion": completion.into_json()}),
-        Err(e) => error_line(Some("final_completion"), e.reference_class(), &e.to_string()),
+        Err(e) => error_line(
+            Some("final_completion"),
+            e.reference_class(),
+            &e.to_string(),
+        ),
     };
     emit(out, &line).map_err(|e| e.to_string())
 }
@@ -121,7 +137,9 @@ fn chat_parse(args: &Args, out: &mut impl Write) -> Result<(), String> {
                 return Err(format!("{} is not a JSON object", args.input));
             };
             match parse_chat_completion(&completion, &options) {
-                Ok(parsed) => json!({"type": "parsed_completion", "completion": parsed.into_json()}),
+                Ok(parsed) => {
+                    json!({"type": "parsed_completion", "completion": parsed.into_json()})
+                }
                 Err(e) => error_line(Some("parse"), e.reference_class(), &e.to_string()),
             }
         }
@@ -159,7 +177,9 @@ fn strict_schema(args: &Args, out: &mut impl Write) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let Some(args) = parse_args() else { return usage() };
+    let Some(args) = parse_args() else {
+        return usage();
+    };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let result = match args.kind.as_str() {

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::StreamExt;
-use openai_sdk::chat::{ChatCompletionStreamEvent, ChatCompletionStreamState, ChatEventPipeline, ParseOptions};
+use openai_sdk::chat::{
+    ChatCompletionStreamEvent, ChatCompletionStreamState, ChatEventPipeline, ParseOptions,
+};
 use openai_sdk::testing::{Chunking, Fault, Gate, Reply, ScriptedServer, SseEvent};
 use openai_sdk::types::CreateChatCompletionRequest;
 use openai_sdk::{Client, Error, StreamErrorKind};
@@ -14,7 +16,9 @@ use serde_json::{json, Value};
 const WAIT: Duration = Duration::from_secs(20);
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chat").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/chat")
+        .join(name)
 }
 
 fn fixture_json(name: &str) -> Value {
@@ -48,7 +52,11 @@ fn request(extra: Value) -> CreateChatCompletionRequest {
 fn describe(event: &ChatCompletionStreamEvent) -> String {
     let mut json = event.to_reference_json();
     if let ChatCompletionStreamEvent::Chunk { chunk, .. } = event {
-        let choices = chunk.to_json().get("choices").and_then(Value::as_array).map_or(0, Vec::len);
+        let choices = chunk
+            .to_json()
+            .get("choices")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
         return format!("chunk choices={choices}");
     }
     let map = json.as_object_mut().unwrap();
@@ -65,7 +73,11 @@ async fn stream_events(
     server.clear_routes();
     server
         .post("/v1/chat/completions")
-        .respond(Reply::sse_file(fixture(file)).chunking(Chunking::Random { seed, min: 1, max: 97 }));
+        .respond(Reply::sse_file(fixture(file)).chunking(Chunking::Random {
+            seed,
+            min: 1,
+            max: 97,
+        }));
     let client = client(server);
     let mut stream = make(&client).await.unwrap();
     let mut lines = Vec::new();
@@ -84,13 +96,19 @@ fn pipeline_events(file: &str, options: ParseOptions) -> (Vec<String>, Value) {
     while let Some(event) = pipeline.next_event() {
         lines.push(describe(&event.unwrap()));
     }
-    (lines, pipeline.state().final_completion().unwrap().into_json())
+    (
+        lines,
+        pipeline.state().final_completion().unwrap().into_json(),
+    )
 }
 
 #[tokio::test]
 async fn basic_content_over_http() {
     let server = ScriptedServer::start().await;
-    let (lines, mut stream) = stream_events(&server, "chat_basic_content.sse", 1, async |c| c.chat().stream(request(json!({}))).await).await;
+    let (lines, mut stream) = stream_events(&server, "chat_basic_content.sse", 1, async |c| {
+        c.chat().stream(request(json!({}))).await
+    })
+    .await;
     insta::assert_snapshot!("basic_content", lines.join("\n"));
     let completion = stream.final_completion().await.unwrap();
     assert_eq!(
@@ -117,13 +135,19 @@ async fn basic_content_over_http() {
 async fn structured_content_is_parsed_partially_then_fully() {
     let server = ScriptedServer::start().await;
     let format = fixture_json("response_format_location.json");
-    let (lines, mut stream) = stream_events(&server, "chat_response_format_parsed.sse", 2, async |c| {
-        c.chat().stream_structured(request(json!({"response_format": format}))).await
-    })
-    .await;
+    let (lines, mut stream) =
+        stream_events(&server, "chat_response_format_parsed.sse", 2, async |c| {
+            c.chat()
+                .stream_structured(request(json!({"response_format": format})))
+                .await
+        })
+        .await;
     insta::assert_snapshot!("response_format_parsed", lines.join("\n"));
     let completion = stream.final_completion().await.unwrap();
-    assert_eq!(completion.parsed(0), Some(&json!({"city": "San Francisco", "temperature": 61, "units": "f"})));
+    assert_eq!(
+        completion.parsed(0),
+        Some(&json!({"city": "San Francisco", "temperature": 61, "units": "f"}))
+    );
     let snapshot = stream.current_snapshot().unwrap();
     assert_eq!(snapshot.parsed(0).to_value()["city"], "San Francisco");
 }
@@ -131,11 +155,15 @@ async fn structured_content_is_parsed_partially_then_fully() {
 #[tokio::test]
 async fn refusal_and_logprobs_streams() {
     let server = ScriptedServer::start().await;
-    let (refusal, _) = stream_events(&server, "chat_refusal.sse", 3, async |c| c.chat().stream(request(json!({}))).await).await;
+    let (refusal, _) = stream_events(&server, "chat_refusal.sse", 3, async |c| {
+        c.chat().stream(request(json!({}))).await
+    })
+    .await;
     insta::assert_snapshot!("refusal", refusal.join("\n"));
-    let (logprobs, _) =
-        stream_events(&server, "chat_logprobs_content.sse", 4, async |c| c.chat().stream(request(json!({"logprobs": true}))).await)
-            .await;
+    let (logprobs, _) = stream_events(&server, "chat_logprobs_content.sse", 4, async |c| {
+        c.chat().stream(request(json!({"logprobs": true}))).await
+    })
+    .await;
     insta::assert_snapshot!("logprobs_content", logprobs.join("\n"));
 }
 
@@ -143,33 +171,63 @@ async fn refusal_and_logprobs_streams() {
 async fn tool_calls_get_parsed_arguments_from_the_request_tools() {
     let server = ScriptedServer::start().await;
     let tools = fixture_json("tools_pydantic_weather_and_stock.json");
-    let (lines, mut stream) = stream_events(&server, "chat_tool_calls_multiple_pydantic.sse", 5, async |c| {
-        c.chat().stream(request(json!({"tools": tools}))).await
-    })
+    let (lines, mut stream) = stream_events(
+        &server,
+        "chat_tool_calls_multiple_pydantic.sse",
+        5,
+        async |c| c.chat().stream(request(json!({"tools": tools}))).await,
+    )
     .await;
     insta::assert_snapshot!("tool_calls_multiple", lines.join("\n"));
     let completion = stream.final_completion().await.unwrap();
     let calls = &completion.as_json()["choices"][0]["message"]["tool_calls"];
-    assert_eq!(calls[1]["function"]["parsed_arguments"], json!({"ticker": "AAPL", "exchange": "NASDAQ"}));
+    assert_eq!(
+        calls[1]["function"]["parsed_arguments"],
+        json!({"ticker": "AAPL", "exchange": "NASDAQ"})
+    );
 
     let tools = fixture_json("tools_go_get_weather_strict.json");
-    let (lines, _) = stream_events(&server, "go_chat_content_then_tool_call.sse", 6, async |c| {
-        c.chat().stream(request(json!({"tools": tools}))).await
-    })
+    let (lines, _) = stream_events(
+        &server,
+        "go_chat_content_then_tool_call.sse",
+        6,
+        async |c| c.chat().stream(request(json!({"tools": tools}))).await,
+    )
     .await;
     // content.done comes after the first arguments delta of tool 0.
-    let first_tool = lines.iter().position(|l| l.starts_with("tool_calls.function.arguments.delta")).unwrap();
-    let content_done = lines.iter().position(|l| l.starts_with("content.done")).unwrap();
+    let first_tool = lines
+        .iter()
+        .position(|l| l.starts_with("tool_calls.function.arguments.delta"))
+        .unwrap();
+    let content_done = lines
+        .iter()
+        .position(|l| l.starts_with("content.done"))
+        .unwrap();
     assert_eq!(content_done, first_tool + 1);
-    let summary: Vec<&String> = lines.iter().filter(|l| !l.starts_with("chunk") && !l.starts_with("logprobs.content.delta")).collect();
-    insta::assert_snapshot!("go_content_then_tool_call", summary.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    let summary: Vec<&String> = lines
+        .iter()
+        .filter(|l| !l.starts_with("chunk") && !l.starts_with("logprobs.content.delta"))
+        .collect();
+    insta::assert_snapshot!(
+        "go_content_then_tool_call",
+        summary
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 #[tokio::test]
 async fn chunks_without_choices_count_as_empty() {
     let server = ScriptedServer::start().await;
-    let (lines, mut stream) =
-        stream_events(&server, "dotnet_chat_ChatWithBasicAudioOutput.sse", 7, async |c| c.chat().stream(request(json!({}))).await).await;
+    let (lines, mut stream) = stream_events(
+        &server,
+        "dotnet_chat_ChatWithBasicAudioOutput.sse",
+        7,
+        async |c| c.chat().stream(request(json!({}))).await,
+    )
+    .await;
     assert!(lines.iter().all(|l| l.starts_with("chunk")), "{lines:?}");
     let completion = stream.final_completion().await.unwrap();
     assert!(completion.as_json()["choices"].as_array().unwrap().len() <= 1);
@@ -178,10 +236,18 @@ async fn chunks_without_choices_count_as_empty() {
 #[tokio::test]
 async fn length_limit_with_a_parsed_format_fails_mid_stream_with_the_snapshot_readable() {
     let server = ScriptedServer::start().await;
-    server.post("/v1/chat/completions").respond(Reply::sse_file(fixture("chat_response_format_length_limit.sse")));
+    server
+        .post("/v1/chat/completions")
+        .respond(Reply::sse_file(fixture(
+            "chat_response_format_length_limit.sse",
+        )));
     let format = fixture_json("response_format_location.json");
     let client = client(&server);
-    let mut stream = client.chat().stream_structured(request(json!({"response_format": format}))).await.unwrap();
+    let mut stream = client
+        .chat()
+        .stream_structured(request(json!({"response_format": format})))
+        .await
+        .unwrap();
     let mut types = Vec::new();
     let error = loop {
         match stream.next().await.unwrap() {
@@ -192,7 +258,10 @@ async fn length_limit_with_a_parsed_format_fails_mid_stream_with_the_snapshot_re
     assert_eq!(types, ["chunk", "content.delta", "chunk", "content.delta"]);
     assert!(matches!(error, Error::LengthFinishReason { .. }), "{error}");
     assert_eq!(error.reference_class(), "LengthFinishReasonError");
-    assert_eq!(stream.current_snapshot().unwrap().finish_reason(0), Some("length"));
+    assert_eq!(
+        stream.current_snapshot().unwrap().finish_reason(0),
+        Some("length")
+    );
     assert!(stream.next().await.is_none());
 
     // Without parseable input the stream finishes, but the final completion still fails.
@@ -206,7 +275,10 @@ async fn length_limit_with_a_parsed_format_fails_mid_stream_with_the_snapshot_re
         n += 1;
     }
     assert!(n > 4);
-    assert!(matches!(pipeline.state().final_completion(), Err(Error::LengthFinishReason { .. })));
+    assert!(matches!(
+        pipeline.state().final_completion(),
+        Err(Error::LengthFinishReason { .. })
+    ));
     assert!(state.final_completion().is_err()); // no chunk at all
     let _ = state.handle_chunk(&json!({"choices": []}));
 }
@@ -216,13 +288,21 @@ async fn http_errors_before_the_stream_carry_status_request_id_and_message() {
     let server = ScriptedServer::start().await;
     server
         .post("/v1/chat/completions")
-        .respond(Reply::openai_error(429, "rate_limit_error", "Rate limit reached for gpt-4o").header("x-request-id", "req_429"))
-        .respond(Reply::text(503, "<html>Service Unavailable</html>").header("x-request-id", "req_503"));
+        .respond(
+            Reply::openai_error(429, "rate_limit_error", "Rate limit reached for gpt-4o")
+                .header("x-request-id", "req_429"),
+        )
+        .respond(
+            Reply::text(503, "<html>Service Unavailable</html>").header("x-request-id", "req_503"),
+        );
     let client = client(&server);
     let e = client.chat().stream(request(json!({}))).await.unwrap_err();
     assert_eq!(e.status(), Some(429));
     assert_eq!(e.request_id(), Some("req_429"));
-    assert_eq!(e.api_error().unwrap().message, "Rate limit reached for gpt-4o");
+    assert_eq!(
+        e.api_error().unwrap().message,
+        "Rate limit reached for gpt-4o"
+    );
     assert!(e.is_rate_limited());
     let e = client.chat().stream(request(json!({}))).await.unwrap_err();
     assert_eq!(e.status(), Some(503));
@@ -265,13 +345,23 @@ async fn compatible_providers_path_extras_and_missing_done() {
     };
     let body = [
         json!({"id": "", "object": "", "created": 0, "model": "", "choices": [], "prompt_filter_results": [{"prompt_index": 0}]}),
-        chunk(json!({"role": "assistant", "content": "Hel", "graph_data": {"sources": [{"url": "a"}], "status": "finding"}}), Value::Null),
-        chunk(json!({"content": "lo", "graph_data": {"sources": [], "status": "done"}}), json!("stop")),
+        chunk(
+            json!({"role": "assistant", "content": "Hel", "graph_data": {"sources": [{"url": "a"}], "status": "finding"}}),
+            Value::Null,
+        ),
+        chunk(
+            json!({"content": "lo", "graph_data": {"sources": [], "status": "done"}}),
+            json!("stop"),
+        ),
         json!({"id": "w1", "object": "chat.completion.chunk", "created": 5, "model": "palmyra-x5", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}),
     ];
-    server
-        .post("/v1/chat")
-        .respond(Reply::sse_events(body.iter().cloned().map(SseEvent::from)).chunking(Chunking::Random { seed: 9, min: 1, max: 13 }));
+    server.post("/v1/chat").respond(
+        Reply::sse_events(body.iter().cloned().map(SseEvent::from)).chunking(Chunking::Random {
+            seed: 9,
+            min: 1,
+            max: 13,
+        }),
+    );
     let client = Client::builder()
         .api_key("k")
         .base_url(server.base_url())
@@ -284,11 +374,24 @@ async fn compatible_providers_path_extras_and_missing_done() {
     while let Some(e) = stream.next().await {
         types.push(e.unwrap().event_type());
     }
-    assert_eq!(types, ["chunk", "content.delta", "chunk", "content.delta", "content.done", "chunk"]);
+    assert_eq!(
+        types,
+        [
+            "chunk",
+            "content.delta",
+            "chunk",
+            "content.delta",
+            "content.done",
+            "chunk"
+        ]
+    );
     let completion = stream.final_completion().await.unwrap();
     let json = completion.as_json();
     assert_eq!(json["choices"][0]["message"]["content"], "Hello");
-    assert_eq!(json["choices"][0]["message"]["graph_data"], json!({"sources": [{"url": "a"}], "status": "findingdone"}));
+    assert_eq!(
+        json["choices"][0]["message"]["graph_data"],
+        json!({"sources": [{"url": "a"}], "status": "findingdone"})
+    );
     assert_eq!(json["usage"]["total_tokens"], 5);
     assert_eq!(json["system_fingerprint"], Value::Null);
     assert_eq!(server.request_count_to("/v1/chat"), 1);
@@ -298,16 +401,21 @@ async fn compatible_providers_path_extras_and_missing_done() {
 async fn dropping_the_stream_closes_the_connection() {
     let server = ScriptedServer::start().await;
     let gate = Gate::new();
-    server
-        .post("/v1/chat/completions")
-        .respond(Reply::sse_file(fixture("chat_basic_content.sse")).chunking(Chunking::Events).gate(&gate));
+    server.post("/v1/chat/completions").respond(
+        Reply::sse_file(fixture("chat_basic_content.sse"))
+            .chunking(Chunking::Events)
+            .gate(&gate),
+    );
     let client = client(&server);
     gate.release(2);
     let mut stream = client.chat().stream(request(json!({}))).await.unwrap();
     assert_eq!(stream.next().await.unwrap().unwrap().event_type(), "chunk");
     assert!(server.disconnects().is_empty());
     drop(stream);
-    assert!(server.wait_for_disconnect(WAIT).await, "the server did not see the client leave");
+    assert!(
+        server.wait_for_disconnect(WAIT).await,
+        "the server did not see the client leave"
+    );
 }
 
 #[tokio::test]
@@ -315,7 +423,14 @@ async fn connection_closing_mid_event_is_a_typed_error() {
     let server = ScriptedServer::start().await;
     let bytes = std::fs::read(fixture("chat_basic_content.sse")).unwrap();
     // Cut inside the third event's JSON: a clean end of body, and a dropped connection.
-    let third = bytes.windows(2).enumerate().filter(|(_, w)| w == b"\n\n").nth(1).unwrap().0 + 2;
+    let third = bytes
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w == b"\n\n")
+        .nth(1)
+        .unwrap()
+        .0
+        + 2;
     let cut = third + 40;
     server
         .post("/v1/chat/completions")
@@ -333,10 +448,17 @@ async fn connection_closing_mid_event_is_a_typed_error() {
         };
         assert_eq!(events, 4, "two chunks with one content.delta each");
         match &error {
-            Error::Stream { kind: StreamErrorKind::Incomplete, offset: Some(offset), .. } => assert_eq!(*offset, third as u64),
+            Error::Stream {
+                kind: StreamErrorKind::Incomplete,
+                offset: Some(offset),
+                ..
+            } => assert_eq!(*offset, third as u64),
             other => panic!("unexpected {other:?}"),
         }
-        assert!(error.to_string().contains(&format!("byte offset {third}")), "{error}");
+        assert!(
+            error.to_string().contains(&format!("byte offset {third}")),
+            "{error}"
+        );
         assert_eq!(stream.current_snapshot().unwrap().content(0), Some("I'm"));
         assert!(stream.next().await.is_none());
     }
@@ -346,8 +468,16 @@ async fn connection_closing_mid_event_is_a_typed_error() {
 async fn a_missing_done_ends_the_stream_cleanly() {
     let server = ScriptedServer::start().await;
     let bytes = std::fs::read(fixture("chat_basic_content.sse")).unwrap();
-    let without_done = String::from_utf8(bytes).unwrap().replace("data: [DONE]\n\n", "");
-    server.post("/v1/chat/completions").respond(Reply::sse_raw(without_done).chunking(Chunking::Random { seed: 3, min: 1, max: 50 }));
+    let without_done = String::from_utf8(bytes)
+        .unwrap()
+        .replace("data: [DONE]\n\n", "");
+    server
+        .post("/v1/chat/completions")
+        .respond(Reply::sse_raw(without_done).chunking(Chunking::Random {
+            seed: 3,
+            min: 1,
+            max: 50,
+        }));
     let client = client(&server);
     let mut stream = client.chat().stream(request(json!({}))).await.unwrap();
     let completion = stream.final_completion().await.unwrap();
@@ -357,9 +487,19 @@ async fn a_missing_done_ends_the_stream_cleanly() {
 #[tokio::test]
 async fn raw_create_stream_yields_typed_chunks() {
     let server = ScriptedServer::start().await;
-    server.post("/v1/chat/completions").respond(Reply::sse_file(fixture("chat_basic_content.sse")).chunking(Chunking::Random { seed: 11, min: 1, max: 64 }));
+    server.post("/v1/chat/completions").respond(
+        Reply::sse_file(fixture("chat_basic_content.sse")).chunking(Chunking::Random {
+            seed: 11,
+            min: 1,
+            max: 64,
+        }),
+    );
     let client = client(&server);
-    let mut chunks = client.chat().create_stream(request(json!({}))).await.unwrap();
+    let mut chunks = client
+        .chat()
+        .create_stream(request(json!({})))
+        .await
+        .unwrap();
     let mut state = ChatCompletionStreamState::new();
     let mut n = 0;
     while let Some(chunk) = chunks.next().await {
@@ -369,7 +509,12 @@ async fn raw_create_stream_yields_typed_chunks() {
         n += 1;
     }
     assert_eq!(n, 33);
-    assert!(state.final_completion().unwrap().content(0).unwrap().starts_with("I'm unable"));
+    assert!(state
+        .final_completion()
+        .unwrap()
+        .content(0)
+        .unwrap()
+        .starts_with("I'm unable"));
 }
 
 // ---- bad input, through the pipeline --------------------------------------------------------
@@ -402,7 +547,12 @@ fn truncated_json_in_a_data_line() {
     assert_eq!(types, ["chunk", "content.delta"]);
     let error = error.unwrap();
     match &error {
-        Error::Stream { kind: StreamErrorKind::InvalidJson, event: Some(1), offset: Some(_), message } => {
+        Error::Stream {
+            kind: StreamErrorKind::InvalidJson,
+            event: Some(1),
+            offset: Some(_),
+            message,
+        } => {
             assert!(message.contains("EOF while parsing"), "{message}");
         }
         other => panic!("unexpected {other:?}"),
@@ -422,7 +572,11 @@ fn non_utf8_bytes_say_where() {
     let (types, error, pipeline) = run(&body);
     assert_eq!(types, ["chunk", "content.delta"]);
     match error.unwrap() {
-        Error::Stream { kind: StreamErrorKind::InvalidUtf8, offset, .. } => assert_eq!(offset, Some(at as u64)),
+        Error::Stream {
+            kind: StreamErrorKind::InvalidUtf8,
+            offset,
+            ..
+        } => assert_eq!(offset, Some(at as u64)),
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(pipeline.state().snapshot().unwrap().content(0), Some("Hi"));
@@ -431,19 +585,53 @@ fn non_utf8_bytes_say_where() {
 #[test]
 fn empty_data_and_list_entries_without_index_are_typed_errors() {
     let (_, error, _) = run(format!("{FIRST}\n\ndata:\n\n").as_bytes());
-    assert!(matches!(error, Some(Error::Stream { kind: StreamErrorKind::InvalidJson, event: Some(1), .. })), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Some(Error::Stream {
+                kind: StreamErrorKind::InvalidJson,
+                event: Some(1),
+                ..
+            })
+        ),
+        "{error:?}"
+    );
 
     let mut state = ChatCompletionStreamState::new();
     let chunk = |delta: Value| json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": delta}]});
-    state.handle_chunk(&chunk(json!({"tool_calls": [{"index": 0, "function": {"name": "f", "arguments": ""}}]}))).unwrap();
-    let e = state.handle_chunk(&chunk(json!({"tool_calls": [{"function": {"arguments": "{"}}]}))).unwrap_err();
-    assert!(matches!(e, Error::Stream { kind: StreamErrorKind::MissingIndex, .. }), "{e:?}");
+    state
+        .handle_chunk(&chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"name": "f", "arguments": ""}}]}),
+        ))
+        .unwrap();
+    let e = state
+        .handle_chunk(&chunk(
+            json!({"tool_calls": [{"function": {"arguments": "{"}}]}),
+        ))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Stream {
+                kind: StreamErrorKind::MissingIndex,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(e.reference_class(), "RuntimeError");
     assert!(e.to_string().contains("tool_calls[0]"), "{e}");
-    let e = state.handle_chunk(&chunk(json!({"tool_calls": ["oops"]}))).unwrap_err();
+    let e = state
+        .handle_chunk(&chunk(json!({"tool_calls": ["oops"]})))
+        .unwrap_err();
     assert_eq!(e.reference_class(), "TypeError");
     assert!(state.handle_chunk(&json!([1, 2])).is_err());
-    assert!(state.handle_chunk(&json!({"choices": [{"delta": {}}]})).is_err(), "a choice without index");
+    assert!(
+        state
+            .handle_chunk(&json!({"choices": [{"delta": {}}]}))
+            .is_err(),
+        "a choice without index"
+    );
     // The snapshot is still there and readable.
     assert_eq!(state.snapshot().unwrap().tool_calls(0).len(), 1);
 }
@@ -456,8 +644,19 @@ fn a_delta_for_choice_5_before_choice_0() {
                "choices": [{"index": index, "delta": {"content": content}, "finish_reason": finish}]})
     };
     let mut events = Vec::new();
-    for c in [chunk(5, "five", Value::Null), chunk(0, "zero", Value::Null), chunk(5, "!", json!("stop")), chunk(0, "?", json!("stop"))] {
-        events.extend(state.handle_chunk(&c).unwrap().into_iter().map(|e| (e.event_type(), e.choice_index())));
+    for c in [
+        chunk(5, "five", Value::Null),
+        chunk(0, "zero", Value::Null),
+        chunk(5, "!", json!("stop")),
+        chunk(0, "?", json!("stop")),
+    ] {
+        events.extend(
+            state
+                .handle_chunk(&c)
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.event_type(), e.choice_index())),
+        );
     }
     let snapshot = state.snapshot().unwrap();
     assert_eq!(snapshot.content(5), Some("five!"));
@@ -481,24 +680,43 @@ fn a_tool_call_delta_for_an_index_never_opened_starts_a_new_call() {
     };
     state.handle_chunk(&chunk(json!([{"index": 0, "id": "a", "type": "function", "function": {"name": "f", "arguments": "{}"}}]), Value::Null)).unwrap();
     // Index 3 was never opened: no id, no name.
-    let events = state.handle_chunk(&chunk(json!([{"index": 3, "function": {"arguments": "{\"x\":"}}]), Value::Null)).unwrap();
-    let described: Vec<Value> = events.iter().map(|e| e.to_reference_json()).filter(|j| j["type"] != "chunk").collect();
+    let events = state
+        .handle_chunk(&chunk(
+            json!([{"index": 3, "function": {"arguments": "{\"x\":"}}]),
+            Value::Null,
+        ))
+        .unwrap();
+    let described: Vec<Value> = events
+        .iter()
+        .map(|e| e.to_reference_json())
+        .filter(|j| j["type"] != "chunk")
+        .collect();
     assert_eq!(described[0]["type"], "tool_calls.function.arguments.delta");
     assert_eq!(described[0]["index"], 3);
     assert_eq!(described[0]["name"], Value::Null);
     assert_eq!(described[1]["type"], "tool_calls.function.arguments.done");
     assert_eq!(described[1]["parsed_arguments"], json!({}));
-    let events = state.handle_chunk(&chunk(json!([{"index": 3, "function": {"arguments": "1}"}}]), json!("tool_calls"))).unwrap();
+    let events = state
+        .handle_chunk(&chunk(
+            json!([{"index": 3, "function": {"arguments": "1}"}}]),
+            json!("tool_calls"),
+        ))
+        .unwrap();
     let done = events.last().unwrap().to_reference_json();
     assert_eq!(done["type"], "tool_calls.function.arguments.done");
     assert_eq!(done["arguments"], "{\"x\":1}");
-    assert_eq!(done["parsed_arguments"], Value::Null, "an unnamed call matches no strict tool");
+    assert_eq!(
+        done["parsed_arguments"],
+        Value::Null,
+        "an unnamed call matches no strict tool"
+    );
     assert_eq!(state.snapshot().unwrap().tool_calls(0).len(), 2);
 }
 
 #[test]
 fn a_bad_structured_content_is_a_parse_error() {
-    let mut state = ChatCompletionStreamState::with_options(ParseOptions::new().parse_content(true));
+    let mut state =
+        ChatCompletionStreamState::with_options(ParseOptions::new().parse_content(true));
     let chunk = |content: &str| json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": content}}]});
     state.handle_chunk(&chunk("Sure, ")).unwrap(); // the first chunk is never parsed
     let e = state.handle_chunk(&chunk("here")).unwrap_err();
@@ -511,10 +729,18 @@ fn a_bad_structured_content_is_a_parse_error() {
 #[test]
 fn blocking_stream_over_http() {
     let server = ScriptedServer::start_blocking();
-    server
-        .post("/v1/chat/completions")
-        .respond(Reply::sse_file(fixture("chat_basic_content.sse")).chunking(Chunking::Random { seed: 21, min: 1, max: 80 }));
-    let client = Client::builder().api_key("sk-test").base_url(server.base_url()).build().unwrap();
+    server.post("/v1/chat/completions").respond(
+        Reply::sse_file(fixture("chat_basic_content.sse")).chunking(Chunking::Random {
+            seed: 21,
+            min: 1,
+            max: 80,
+        }),
+    );
+    let client = Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
     let mut stream = client.chat().stream_blocking(request(json!({}))).unwrap();
     let lines: Vec<String> = (&mut stream).map(|e| describe(&e.unwrap())).collect();
     let (expected, final_json) = pipeline_events("chat_basic_content.sse", ParseOptions::new());
@@ -530,11 +756,19 @@ fn unknown_fields_in_tool_call_fragments_are_accumulated() {
                "choices": [{"index": 0, "delta": delta}]})
     };
     let chunks = [
-        chunk(json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_", "type": "function", "x_meta": "a",
-            "function": {"name": "get_", "arguments": "", "x_f": 1}}]})),
-        chunk(json!({"tool_calls": [{"index": 0, "id": "1", "x_meta": "b", "function": {"name": "weather", "arguments": "{\"a\":", "x_f": 2}}]})),
-        chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}], "x_delta": [1]})),
-        chunk(json!({"tool_calls": [{"index": 1, "type": "function", "function": {"name": "other", "arguments": "{}"}}], "x_delta": [2]})),
+        chunk(
+            json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_", "type": "function", "x_meta": "a",
+            "function": {"name": "get_", "arguments": "", "x_f": 1}}]}),
+        ),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "id": "1", "x_meta": "b", "function": {"name": "weather", "arguments": "{\"a\":", "x_f": 2}}]}),
+        ),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}], "x_delta": [1]}),
+        ),
+        chunk(
+            json!({"tool_calls": [{"index": 1, "type": "function", "function": {"name": "other", "arguments": "{}"}}], "x_delta": [2]}),
+        ),
     ];
     for c in &chunks {
         state.handle_chunk(c).unwrap();

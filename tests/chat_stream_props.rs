@@ -5,7 +5,8 @@ use openai_sdk::chat::{ChatEventPipeline, ParseOptions};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-const TEXT: &str = "{\"city\": \"San Francisco\", \"temperature\": 61.5, \"tags\": [\"fog\", \"é\\u00e9\", 2]}";
+const TEXT: &str =
+    "{\"city\": \"San Francisco\", \"temperature\": 61.5, \"tags\": [\"fog\", \"é\\u00e9\", 2]}";
 const ARGS: &str = "{\"location\": \"Paris, France\", \"unit\": \"c\"}";
 
 fn chunk(delta: Value, finish: Value, logprobs: Value) -> String {
@@ -22,18 +23,34 @@ fn split(text: &str, cuts: &[usize]) -> Vec<String> {
     points.push(chars.len());
     points.sort_unstable();
     points.dedup();
-    points.windows(2).map(|w| chars[w[0]..w[1]].iter().collect()).collect()
+    points
+        .windows(2)
+        .map(|w| chars[w[0]..w[1]].iter().collect())
+        .collect()
 }
 
 fn body(content_cuts: &[usize], args_cuts: &[usize]) -> Vec<u8> {
-    let mut out = chunk(json!({"role": "assistant", "content": ""}), Value::Null, json!({"content": [], "refusal": null}));
+    let mut out = chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+        json!({"content": [], "refusal": null}),
+    );
     for piece in split(TEXT, content_cuts) {
-        let token = json!({"token": piece, "logprob": -0.5, "bytes": piece.as_bytes(), "top_logprobs": []});
-        out.push_str(&chunk(json!({"content": piece, "x_note": piece}), Value::Null, json!({"content": [token]})));
+        let token =
+            json!({"token": piece, "logprob": -0.5, "bytes": piece.as_bytes(), "top_logprobs": []});
+        out.push_str(&chunk(
+            json!({"content": piece, "x_note": piece}),
+            Value::Null,
+            json!({"content": [token]}),
+        ));
     }
     out.push_str(&chunk(json!({"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}), Value::Null, Value::Null));
     for piece in split(ARGS, args_cuts) {
-        out.push_str(&chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}), Value::Null, Value::Null));
+        out.push_str(&chunk(
+            json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+            Value::Null,
+            Value::Null,
+        ));
     }
     out.push_str(&chunk(json!({}), json!("tool_calls"), Value::Null));
     out.push_str("data: [DONE]\n\n");

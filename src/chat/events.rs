@@ -22,7 +22,9 @@ pub struct ChunkData {
 
 impl ChunkData {
     pub(crate) fn new(text: String) -> Self {
-        ChunkData { text: Arc::new(text) }
+        ChunkData {
+            text: Arc::new(text),
+        }
     }
 
     /// The JSON text as received.
@@ -45,7 +47,9 @@ impl ChunkData {
 
     /// The chunk decoded into the generated type (an error when it lacks a field that
     /// type requires, as some compatible providers' chunks do).
-    pub fn typed(&self) -> Result<crate::types::CreateChatCompletionStreamResponse, serde_json::Error> {
+    pub fn typed(
+        &self,
+    ) -> Result<crate::types::CreateChatCompletionStreamResponse, serde_json::Error> {
         serde_json::from_str(&self.text)
     }
 }
@@ -90,8 +94,16 @@ pub struct TextSnapshot {
 }
 
 impl TextSnapshot {
-    pub(crate) fn new(completion: Arc<ChatCompletionSnapshot>, choice_pos: usize, field: TextField) -> Self {
-        TextSnapshot { completion, choice_pos, field }
+    pub(crate) fn new(
+        completion: Arc<ChatCompletionSnapshot>,
+        choice_pos: usize,
+        field: TextField,
+    ) -> Self {
+        TextSnapshot {
+            completion,
+            choice_pos,
+            field,
+        }
     }
 
     /// The text.
@@ -156,8 +168,18 @@ pub struct TokensSnapshot {
 }
 
 impl TokensSnapshot {
-    pub(crate) fn new(completion: Arc<ChatCompletionSnapshot>, choice_pos: usize, refusal: bool, last: Option<usize>) -> Self {
-        TokensSnapshot { completion, choice_pos, refusal, last }
+    pub(crate) fn new(
+        completion: Arc<ChatCompletionSnapshot>,
+        choice_pos: usize,
+        refusal: bool,
+        last: Option<usize>,
+    ) -> Self {
+        TokensSnapshot {
+            completion,
+            choice_pos,
+            refusal,
+            last,
+        }
     }
 
     /// The tokens.
@@ -175,8 +197,13 @@ impl TokensSnapshot {
     }
 
     /// The tokens decoded into the generated type.
-    pub fn to_typed(&self) -> Result<Vec<crate::types::ChatCompletionTokenLogprob>, serde_json::Error> {
-        self.as_slice().iter().map(|t| serde_json::from_str(t.get())).collect()
+    pub fn to_typed(
+        &self,
+    ) -> Result<Vec<crate::types::ChatCompletionTokenLogprob>, serde_json::Error> {
+        self.as_slice()
+            .iter()
+            .map(|t| serde_json::from_str(t.get()))
+            .collect()
     }
 }
 
@@ -362,7 +389,9 @@ impl ChatCompletionStreamEvent {
 
     /// For a [`Chunk`](Self::Chunk) event, the chunk decoded into the generated type
     /// (`None` for other events; an error when the chunk lacks a field that type requires).
-    pub fn typed_chunk(&self) -> Option<Result<crate::types::CreateChatCompletionStreamResponse, serde_json::Error>> {
+    pub fn typed_chunk(
+        &self,
+    ) -> Option<Result<crate::types::CreateChatCompletionStreamResponse, serde_json::Error>> {
         match self {
             ChatCompletionStreamEvent::Chunk { chunk, .. } => Some(chunk.typed()),
             _ => None,
@@ -382,17 +411,35 @@ impl ChatCompletionStreamEvent {
                 "chunk": Value::Object(chunk.to_json()),
                 "snapshot": snapshot.to_reference_json(),
             }),
-            ContentDelta { delta, snapshot, parsed, .. } => json!({
+            ContentDelta {
+                delta,
+                snapshot,
+                parsed,
+                ..
+            } => json!({
                 "type": "content.delta", "delta": delta, "snapshot": text(snapshot), "parsed": parsed.to_value(),
             }),
-            ContentDone { content, parsed, .. } => {
+            ContentDone {
+                content, parsed, ..
+            } => {
                 json!({"type": "content.done", "content": text(content), "parsed": parsed.to_value()})
             }
-            RefusalDelta { delta, snapshot, .. } => {
+            RefusalDelta {
+                delta, snapshot, ..
+            } => {
                 json!({"type": "refusal.delta", "delta": delta, "snapshot": text(snapshot)})
             }
-            RefusalDone { refusal, .. } => json!({"type": "refusal.done", "refusal": text(refusal)}),
-            ToolCallArgumentsDelta { name, index, arguments, parsed_arguments, arguments_delta, .. } => json!({
+            RefusalDone { refusal, .. } => {
+                json!({"type": "refusal.done", "refusal": text(refusal)})
+            }
+            ToolCallArgumentsDelta {
+                name,
+                index,
+                arguments,
+                parsed_arguments,
+                arguments_delta,
+                ..
+            } => json!({
                 "type": "tool_calls.function.arguments.delta",
                 "name": name,
                 "index": index,
@@ -400,21 +447,35 @@ impl ChatCompletionStreamEvent {
                 "parsed_arguments": parsed_arguments.to_value(),
                 "arguments_delta": arguments_delta,
             }),
-            ToolCallArgumentsDone { name, index, arguments, parsed_arguments, .. } => json!({
+            ToolCallArgumentsDone {
+                name,
+                index,
+                arguments,
+                parsed_arguments,
+                ..
+            } => json!({
                 "type": "tool_calls.function.arguments.done",
                 "name": name,
                 "index": index,
                 "arguments": text(arguments),
                 "parsed_arguments": parsed_arguments.to_value(),
             }),
-            LogprobsContentDelta { content, snapshot, .. } => {
+            LogprobsContentDelta {
+                content, snapshot, ..
+            } => {
                 json!({"type": "logprobs.content.delta", "content": tokens(content), "snapshot": tokens(snapshot)})
             }
-            LogprobsContentDone { content, .. } => json!({"type": "logprobs.content.done", "content": tokens(content)}),
-            LogprobsRefusalDelta { refusal, snapshot, .. } => {
+            LogprobsContentDone { content, .. } => {
+                json!({"type": "logprobs.content.done", "content": tokens(content)})
+            }
+            LogprobsRefusalDelta {
+                refusal, snapshot, ..
+            } => {
                 json!({"type": "logprobs.refusal.delta", "refusal": tokens(refusal), "snapshot": tokens(snapshot)})
             }
-            LogprobsRefusalDone { refusal, .. } => json!({"type": "logprobs.refusal.done", "refusal": tokens(refusal)}),
+            LogprobsRefusalDone { refusal, .. } => {
+                json!({"type": "logprobs.refusal.done", "refusal": tokens(refusal)})
+            }
         }
     }
 }

@@ -83,7 +83,9 @@ pub mod stream;
 mod wire;
 
 pub use events::{ChatCompletionStreamEvent, ChunkData, TextSnapshot, TokensSnapshot};
-pub use snapshot::{parse_chat_completion, ChatCompletionSnapshot, ParseOptions, ParsedChatCompletion, ParsedValue};
+pub use snapshot::{
+    parse_chat_completion, ChatCompletionSnapshot, ParseOptions, ParsedChatCompletion, ParsedValue,
+};
 pub use state::ChatCompletionStreamState;
 #[cfg(feature = "blocking")]
 pub use stream::BlockingChatCompletionStream;
@@ -106,9 +108,11 @@ impl Client {
 }
 
 /// The request as JSON with `stream: true`, and the parse options for its tools.
-fn prepare(request: &CreateChatCompletionRequest) -> Result<(serde_json::Value, ParseOptions), Error> {
-    let mut body =
-        serde_json::to_value(request).map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
+fn prepare(
+    request: &CreateChatCompletionRequest,
+) -> Result<(serde_json::Value, ParseOptions), Error> {
+    let mut body = serde_json::to_value(request)
+        .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
     let tools = match body.get("tools") {
         Some(serde_json::Value::Array(tools)) => tools.clone(),
         _ => Vec::new(),
@@ -142,7 +146,10 @@ impl Chat<'_> {
     ///
     /// An error status (before the stream starts) is [`Error::Api`] with the status, the
     /// `x-request-id` and the body's message.
-    pub async fn stream(&self, request: CreateChatCompletionRequest) -> Result<ChatCompletionStream, Error> {
+    pub async fn stream(
+        &self,
+        request: CreateChatCompletionRequest,
+    ) -> Result<ChatCompletionStream, Error> {
         let (body, options) = prepare(&request)?;
         self.stream_with_options(body, options).await
     }
@@ -150,9 +157,13 @@ impl Chat<'_> {
     /// Like [`stream`](Self::stream), and the content is parsed as JSON: partially on
     /// every `content.delta`, fully at `content.done` and in the final completion (for a
     /// `json_schema` or `json_object` response format).
-    pub async fn stream_structured(&self, request: CreateChatCompletionRequest) -> Result<ChatCompletionStream, Error> {
+    pub async fn stream_structured(
+        &self,
+        request: CreateChatCompletionRequest,
+    ) -> Result<ChatCompletionStream, Error> {
         let (body, options) = prepare(&request)?;
-        self.stream_with_options(body, options.parse_content(true)).await
+        self.stream_with_options(body, options.parse_content(true))
+            .await
     }
 
     /// Sends a request body given as JSON (with `stream: true` set here) and parses what
@@ -170,7 +181,10 @@ impl Chat<'_> {
     }
 
     /// Sends `request` with `stream: true` and returns the raw stream of typed chunks.
-    pub async fn create_stream(&self, request: CreateChatCompletionRequest) -> Result<ChatCompletionChunkStream, Error> {
+    pub async fn create_stream(
+        &self,
+        request: CreateChatCompletionRequest,
+    ) -> Result<ChatCompletionChunkStream, Error> {
         let (body, _) = prepare(&request)?;
         let response = self.send(&body).await?;
         Ok(ChatCompletionChunkStream::new(response))
@@ -179,7 +193,10 @@ impl Chat<'_> {
     /// The blocking [`stream`](Self::stream) (feature `blocking`). Do not call it inside
     /// an async runtime.
     #[cfg(feature = "blocking")]
-    pub fn stream_blocking(&self, request: CreateChatCompletionRequest) -> Result<BlockingChatCompletionStream, Error> {
+    pub fn stream_blocking(
+        &self,
+        request: CreateChatCompletionRequest,
+    ) -> Result<BlockingChatCompletionStream, Error> {
         let (body, options) = prepare(&request)?;
         self.stream_blocking_with_options(body, options)
     }
@@ -212,9 +229,17 @@ impl Chat<'_> {
             let url = response.url().to_string();
             let bytes = response.bytes().map_err(Error::from_reqwest)?;
             return Err(if status.as_u16() >= 400 {
-                Error::Api(Box::new(crate::ApiError::from_body(Some(status.as_u16()), rid, &bytes)))
+                Error::Api(Box::new(crate::ApiError::from_body(
+                    Some(status.as_u16()),
+                    rid,
+                    &bytes,
+                )))
             } else {
-                Error::UnexpectedStatus { status: status.as_u16(), url, snippet: crate::error::snippet(&bytes) }
+                Error::UnexpectedStatus {
+                    status: status.as_u16(),
+                    url,
+                    snippet: crate::error::snippet(&bytes),
+                }
             });
         }
         Ok(BlockingChatCompletionStream::new(response, options))

@@ -64,7 +64,10 @@ impl LogprobsAcc {
 
 /// JSON values as raw tokens.
 pub(crate) fn raw_tokens(tokens: &[Value]) -> Vec<RawToken> {
-    tokens.iter().filter_map(|t| serde_json::value::to_raw_value(t).ok()).collect()
+    tokens
+        .iter()
+        .filter_map(|t| serde_json::value::to_raw_value(t).ok())
+        .collect()
 }
 
 /// A raw token decoded (`null` if it somehow is not JSON).
@@ -110,7 +113,9 @@ impl ParsedValue {
     }
 
     /// Deserializes the value into a Rust type.
-    pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, serde_json::Error> {
+    pub fn deserialize<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<Option<T>, serde_json::Error> {
         match self {
             ParsedValue::None => Ok(None),
             other => serde_json::from_value(other.to_value()).map(Some),
@@ -235,7 +240,11 @@ impl ChatCompletionSnapshot {
     pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
         let value = self.to_reference_json();
         serde_json::from_value(value).map_err(|e| Error::Decode {
-            what: std::any::type_name::<T>().rsplit("::").next().unwrap_or("snapshot").to_owned(),
+            what: std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("snapshot")
+                .to_owned(),
             path: ".".into(),
             message: e.to_string(),
             snippet: String::new(),
@@ -264,7 +273,9 @@ impl ChatCompletionSnapshot {
 
     pub(crate) fn position(&self, index: i64) -> Option<usize> {
         // Choices usually sit at the position equal to their index.
-        let at = usize::try_from(index).ok().filter(|&i| self.extras.get(i).is_some_and(|c| c.index == index));
+        let at = usize::try_from(index)
+            .ok()
+            .filter(|&i| self.extras.get(i).is_some_and(|c| c.index == index));
         at.or_else(|| self.extras.iter().position(|c| c.index == index))
     }
 
@@ -309,7 +320,9 @@ impl ChatCompletionSnapshot {
     /// The `parsed` content of a choice (partial mid-stream, complete after `content.done`).
     pub fn parsed(&self, index: i64) -> &ParsedValue {
         static NONE: ParsedValue = ParsedValue::None;
-        self.position(index).and_then(|p| self.extras.get(p)).map_or(&NONE, |c| &c.parsed)
+        self.position(index)
+            .and_then(|p| self.extras.get(p))
+            .map_or(&NONE, |c| &c.parsed)
     }
 
     /// The `parsed_arguments` of a choice's tool call with this tool `index`.
@@ -328,7 +341,10 @@ impl ChatCompletionSnapshot {
     }
 
     pub(crate) fn str_at(&self, pos: usize, key: &str) -> &str {
-        self.message_at(pos).and_then(|m| m.get(key)).and_then(Value::as_str).unwrap_or("")
+        self.message_at(pos)
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     pub(crate) fn tool_at(&self, pos: usize, tool_index: i64) -> Option<&Map<String, Value>> {
@@ -336,18 +352,26 @@ impl ChatCompletionSnapshot {
     }
 
     pub(crate) fn logprobs_at(&self, pos: usize, refusal: bool) -> &[RawToken] {
-        self.extras.get(pos).and_then(|c| c.logprobs.as_ref()).and_then(|l| l.list(refusal)).map_or(&[], Vec::as_slice)
+        self.extras
+            .get(pos)
+            .and_then(|c| c.logprobs.as_ref())
+            .and_then(|l| l.list(refusal))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The accumulated logprob tokens of a choice's content (`refusal: false`) or refusal,
     /// as raw JSON (see [`RawToken`]).
     pub fn logprobs(&self, index: i64, refusal: bool) -> &[RawToken] {
-        self.position(index).map_or(&[], |pos| self.logprobs_at(pos, refusal))
+        self.position(index)
+            .map_or(&[], |pos| self.logprobs_at(pos, refusal))
     }
 }
 
 /// Finds a tool call by its `index` key in a message.
-pub(crate) fn find_tool(message: &Map<String, Value>, tool_index: i64) -> Option<&Map<String, Value>> {
+pub(crate) fn find_tool(
+    message: &Map<String, Value>,
+    tool_index: i64,
+) -> Option<&Map<String, Value>> {
     let Some(Value::Array(calls)) = message.get("tool_calls") else {
         return None;
     };
@@ -372,7 +396,9 @@ fn attach_parsed(choice: &mut Value, extras: &ChoiceExtras) {
             if !is_function {
                 continue;
             }
-            let parsed = index.and_then(|i| extras.tool(i)).map_or(Value::Null, ParsedValue::to_value);
+            let parsed = index
+                .and_then(|i| extras.tool(i))
+                .map_or(Value::Null, ParsedValue::to_value);
             if let Some(function) = call.get_mut("function").and_then(Value::as_object_mut) {
                 function.insert("parsed_arguments".into(), parsed);
             }
@@ -416,7 +442,11 @@ impl ParsedChatCompletion {
     /// (the `parsed` fields are ignored by that type).
     pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_value(self.json.clone()).map_err(|e| Error::Decode {
-            what: std::any::type_name::<T>().rsplit("::").next().unwrap_or("completion").to_owned(),
+            what: std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("completion")
+                .to_owned(),
             path: ".".into(),
             message: e.to_string(),
             snippet: String::new(),
@@ -439,7 +469,10 @@ impl ParsedChatCompletion {
     /// The parsed content of a choice (`None` without a parsed response format, or when
     /// the model refused).
     pub fn parsed(&self, index: i64) -> Option<&Value> {
-        self.choice(index)?.get("message")?.get("parsed").filter(|v| !v.is_null())
+        self.choice(index)?
+            .get("message")?
+            .get("parsed")
+            .filter(|v| !v.is_null())
     }
 
     /// The `usage`.
@@ -524,8 +557,15 @@ impl ParseOptions {
                 )));
             }
             let function = tool.get("function");
-            if function.and_then(|f| f.get("strict")).and_then(Value::as_bool) != Some(true) {
-                let name = function.and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or("");
+            if function
+                .and_then(|f| f.get("strict"))
+                .and_then(Value::as_bool)
+                != Some(true)
+            {
+                let name = function
+                    .and_then(|f| f.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 return Err(Error::InvalidRequest(format!(
                     "`{name}` is not strict. Only `strict` function tools can be auto-parsed"
                 )));
@@ -552,17 +592,25 @@ pub(crate) fn parse_arguments(
     choice: i64,
     tool: i64,
 ) -> Result<Option<Value>, Error> {
-    let name = function.and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or("");
+    let name = function
+        .and_then(|f| f.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if options.tool_strict(name) != Some(true) {
         return Ok(None);
     }
-    let arguments = function.and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or("");
-    serde_json::from_str(arguments).map(Some).map_err(|e| Error::Parse {
-        what: format!("the arguments of tool call {tool} (`{name}`) of choice {choice}"),
-        partial: false,
-        arguments: true,
-        message: e.to_string(),
-    })
+    let arguments = function
+        .and_then(|f| f.get("arguments"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    serde_json::from_str(arguments)
+        .map(Some)
+        .map_err(|e| Error::Parse {
+            what: format!("the arguments of tool call {tool} (`{name}`) of choice {choice}"),
+            partial: false,
+            arguments: true,
+            message: e.to_string(),
+        })
 }
 
 fn truthy_str(v: Option<&Value>) -> bool {
@@ -583,7 +631,9 @@ pub fn parse_chat_completion(
             let index = choice.get("index").and_then(Value::as_i64).unwrap_or(0);
             match choice.get("finish_reason").and_then(Value::as_str) {
                 Some("length") => {
-                    return Err(Error::LengthFinishReason { completion: Box::new(Value::Object(completion.clone())) })
+                    return Err(Error::LengthFinishReason {
+                        completion: Box::new(Value::Object(completion.clone())),
+                    })
                 }
                 Some("content_filter") => {
                     return Err(Error::ContentFilterFinishReason {
@@ -599,26 +649,40 @@ pub fn parse_chat_completion(
                 && truthy_str(message.get("content"))
                 && !truthy_str(message.get("refusal"))
             {
-                parse_content_strict(message.get("content").and_then(Value::as_str).unwrap_or(""), index)?
+                parse_content_strict(
+                    message.get("content").and_then(Value::as_str).unwrap_or(""),
+                    index,
+                )?
             } else {
                 Value::Null
             };
             message.insert("parsed".into(), parsed);
             if let Some(Value::Array(calls)) = message.get_mut("tool_calls") {
                 for call in calls.iter_mut() {
-                    let is_function = call.get("type").and_then(Value::as_str).is_none_or(|t| t == "function");
+                    let is_function = call
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .is_none_or(|t| t == "function");
                     if !is_function {
                         continue;
                     }
                     let tool = call.get("index").and_then(Value::as_i64).unwrap_or(0);
-                    let parsed = parse_arguments(options, call.get("function").and_then(Value::as_object), index, tool)?
-                        .unwrap_or(Value::Null);
-                    if let Some(function) = call.get_mut("function").and_then(Value::as_object_mut) {
+                    let parsed = parse_arguments(
+                        options,
+                        call.get("function").and_then(Value::as_object),
+                        index,
+                        tool,
+                    )?
+                    .unwrap_or(Value::Null);
+                    if let Some(function) = call.get_mut("function").and_then(Value::as_object_mut)
+                    {
                         function.insert("parsed_arguments".into(), parsed);
                     }
                 }
             }
         }
     }
-    Ok(ParsedChatCompletion { json: Value::Object(json) })
+    Ok(ParsedChatCompletion {
+        json: Value::Object(json),
+    })
 }

@@ -4,13 +4,15 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::events::{ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot};
+use super::events::{
+    ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
+};
+use super::snapshot::{
+    find_tool, parse_arguments, parse_chat_completion, parse_content_strict,
+    ChatCompletionSnapshot, ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
+};
 use super::snapshot::{raw_tokens, LogprobsAcc};
 use super::wire::{self, WireChunk, WireLogprobs};
-use super::snapshot::{
-    find_tool, parse_arguments, parse_chat_completion, parse_content_strict, ChatCompletionSnapshot, ChoiceExtras,
-    ParseOptions, ParsedChatCompletion, ParsedValue,
-};
 use crate::accumulate::{accumulate_delta, AccumulateError};
 use crate::error::StreamErrorKind;
 use crate::parsing::PartialJson;
@@ -83,11 +85,20 @@ impl TextParser {
         self.fed = text.len();
     }
 
-    fn partial(&self, what: impl FnOnce() -> String, arguments: bool) -> Result<ParsedValue, Error> {
+    fn partial(
+        &self,
+        what: impl FnOnce() -> String,
+        arguments: bool,
+    ) -> Result<ParsedValue, Error> {
         match self.parser.snapshot() {
             Ok(Some(s)) => Ok(ParsedValue::Partial(s)),
             Ok(None) => Ok(ParsedValue::None),
-            Err(e) => Err(Error::Parse { what: what(), partial: true, arguments, message: e.to_string() }),
+            Err(e) => Err(Error::Parse {
+                what: what(),
+                partial: true,
+                arguments,
+                message: e.to_string(),
+            }),
         }
     }
 }
@@ -122,20 +133,68 @@ impl ChoiceState {
 #[derive(Debug)]
 enum Pending {
     Chunk,
-    ContentDelta { choice: i64, pos: usize, delta: String, parsed: ParsedValue },
-    ContentDone { choice: i64, pos: usize, parsed: ParsedValue },
-    RefusalDelta { choice: i64, pos: usize, delta: String },
-    RefusalDone { choice: i64, pos: usize },
-    ArgumentsDelta { choice: i64, pos: usize, name: Option<String>, index: i64, parsed: ParsedValue, delta: String },
-    ArgumentsDone { choice: i64, pos: usize, name: Option<String>, index: i64, parsed: ParsedValue },
-    LogprobsContentDelta { choice: i64, pos: usize, count: usize },
-    LogprobsContentDone { choice: i64, pos: usize },
-    LogprobsRefusalDelta { choice: i64, pos: usize, count: usize },
-    LogprobsRefusalDone { choice: i64, pos: usize },
+    ContentDelta {
+        choice: i64,
+        pos: usize,
+        delta: String,
+        parsed: ParsedValue,
+    },
+    ContentDone {
+        choice: i64,
+        pos: usize,
+        parsed: ParsedValue,
+    },
+    RefusalDelta {
+        choice: i64,
+        pos: usize,
+        delta: String,
+    },
+    RefusalDone {
+        choice: i64,
+        pos: usize,
+    },
+    ArgumentsDelta {
+        choice: i64,
+        pos: usize,
+        name: Option<String>,
+        index: i64,
+        parsed: ParsedValue,
+        delta: String,
+    },
+    ArgumentsDone {
+        choice: i64,
+        pos: usize,
+        name: Option<String>,
+        index: i64,
+        parsed: ParsedValue,
+    },
+    LogprobsContentDelta {
+        choice: i64,
+        pos: usize,
+        count: usize,
+    },
+    LogprobsContentDone {
+        choice: i64,
+        pos: usize,
+    },
+    LogprobsRefusalDelta {
+        choice: i64,
+        pos: usize,
+        count: usize,
+    },
+    LogprobsRefusalDone {
+        choice: i64,
+        pos: usize,
+    },
 }
 
 fn invalid(kind: StreamErrorKind, message: String) -> Error {
-    Error::Stream { kind, event: None, offset: None, message }
+    Error::Stream {
+        kind,
+        event: None,
+        offset: None,
+        message,
+    }
 }
 
 fn accumulate_error(chunk: u64, choice: i64, e: AccumulateError) -> Error {
@@ -143,7 +202,10 @@ fn accumulate_error(chunk: u64, choice: i64, e: AccumulateError) -> Error {
         AccumulateError::MissingIndex { .. } => StreamErrorKind::MissingIndex,
         _ => StreamErrorKind::InvalidChunk,
     };
-    invalid(kind, format!("chunk #{chunk}, choice {choice}: the delta cannot be merged: {e}"))
+    invalid(
+        kind,
+        format!("chunk #{chunk}, choice {choice}: the delta cannot be merged: {e}"),
+    )
 }
 
 fn truthy_str(v: Option<&Value>) -> bool {
@@ -158,7 +220,10 @@ fn is_function_call(call: &Map<String, Value>) -> bool {
 }
 
 fn function_name(call: &Map<String, Value>) -> Option<String> {
-    call.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).map(str::to_owned)
+    call.get("function")
+        .and_then(|f| f.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 /// The chunk's choices (`[]` when the key is missing or null).
@@ -170,11 +235,17 @@ fn chunk_choices(chunk: &Map<String, Value>) -> &[Value] {
 }
 
 fn choice_index(chunk_no: u64, choice: &Value) -> Result<(&Map<String, Value>, i64), Error> {
-    let c = choice
-        .as_object()
-        .ok_or_else(|| invalid(StreamErrorKind::InvalidChunk, format!("chunk #{chunk_no}: a choice is not a JSON object")))?;
+    let c = choice.as_object().ok_or_else(|| {
+        invalid(
+            StreamErrorKind::InvalidChunk,
+            format!("chunk #{chunk_no}: a choice is not a JSON object"),
+        )
+    })?;
     let index = c.get("index").and_then(Value::as_i64).ok_or_else(|| {
-        invalid(StreamErrorKind::InvalidChunk, format!("chunk #{chunk_no}: a choice has no integer `index`"))
+        invalid(
+            StreamErrorKind::InvalidChunk,
+            format!("chunk #{chunk_no}: a choice has no integer `index`"),
+        )
     })?;
     Ok((c, index))
 }
@@ -201,7 +272,14 @@ fn new_choice(c: &Map<String, Value>, index: i64) -> ChoiceExtras {
     if logprobs.is_some() {
         json.remove("logprobs");
     }
-    ChoiceExtras { index, json, message: delta_of(c).clone(), finished, logprobs, ..ChoiceExtras::default() }
+    ChoiceExtras {
+        index,
+        json,
+        message: delta_of(c).clone(),
+        finished,
+        logprobs,
+        ..ChoiceExtras::default()
+    }
 }
 
 impl ChatCompletionStreamState {
@@ -228,7 +306,10 @@ impl ChatCompletionStreamState {
     /// # Ok::<(), openai_sdk::Error>(())
     /// ```
     pub fn with_options(options: ParseOptions) -> Self {
-        ChatCompletionStreamState { options, ..Self::default() }
+        ChatCompletionStreamState {
+            options,
+            ..Self::default()
+        }
     }
 
     /// The parse options.
@@ -253,7 +334,10 @@ impl ChatCompletionStreamState {
     /// `parsed_arguments` filled in. Call it once the stream is over.
     pub fn final_completion(&self) -> Result<ParsedChatCompletion, Error> {
         let Some(snapshot) = &self.snapshot else {
-            return Err(invalid(StreamErrorKind::Incomplete, "the stream ended before its first chunk".into()));
+            return Err(invalid(
+                StreamErrorKind::Incomplete,
+                "the stream ended before its first chunk".into(),
+            ));
         };
         parse_chat_completion(&snapshot.to_json(), &self.options)
     }
@@ -265,10 +349,17 @@ impl ChatCompletionStreamState {
     /// this chunk is returned; the snapshot keeps what was merged before the error.
     pub fn handle_chunk(&mut self, chunk: &Value) -> Result<Vec<ChatCompletionStreamEvent>, Error> {
         if !chunk.is_object() {
-            return Err(invalid(StreamErrorKind::InvalidChunk, "a chunk is not a JSON object".into()));
+            return Err(invalid(
+                StreamErrorKind::InvalidChunk,
+                "a chunk is not a JSON object".into(),
+            ));
         }
-        let text = serde_json::to_string(chunk)
-            .map_err(|e| invalid(StreamErrorKind::InvalidJson, format!("serializing the chunk: {e}")))?;
+        let text = serde_json::to_string(chunk).map_err(|e| {
+            invalid(
+                StreamErrorKind::InvalidJson,
+                format!("serializing the chunk: {e}"),
+            )
+        })?;
         let mut out = Vec::new();
         self.handle_chunk_text(text, false, &mut out)?;
         Ok(out)
@@ -280,8 +371,12 @@ impl ChatCompletionStreamState {
         &mut self,
         chunk: &crate::types::CreateChatCompletionStreamResponse,
     ) -> Result<Vec<ChatCompletionStreamEvent>, Error> {
-        let value = serde_json::to_value(chunk)
-            .map_err(|e| invalid(StreamErrorKind::InvalidJson, format!("serializing the chunk: {e}")))?;
+        let value = serde_json::to_value(chunk).map_err(|e| {
+            invalid(
+                StreamErrorKind::InvalidJson,
+                format!("serializing the chunk: {e}"),
+            )
+        })?;
         self.handle_chunk(&value)
     }
 
@@ -298,12 +393,23 @@ impl ChatCompletionStreamState {
         let chunk_no = self.chunks;
         self.pending.clear();
         let fast = match (&self.snapshot, wire::decode(&text)) {
-            (Some(snap), Some(w)) if w.choices.iter().flatten().all(|c| snap.position(c.index).is_some()) => Some(w),
+            (Some(snap), Some(w))
+                if w.choices
+                    .iter()
+                    .flatten()
+                    .all(|c| snap.position(c.index).is_some()) =>
+            {
+                Some(w)
+            }
             _ => None,
         };
         let result = match fast {
             Some(mut w) => {
-                if skip_foreign && w.object.as_ref().is_some_and(|o| o.0 != "chat.completion.chunk") {
+                if skip_foreign
+                    && w.object
+                        .as_ref()
+                        .is_some_and(|o| o.0 != "chat.completion.chunk")
+                {
                     return Ok(false);
                 }
                 self.chunks += 1;
@@ -312,11 +418,19 @@ impl ChatCompletionStreamState {
             None => {
                 let map = match serde_json::from_str::<Value>(&text) {
                     Ok(Value::Object(map)) => map,
-                    Ok(_) => return Err(invalid(StreamErrorKind::InvalidJson, "the chunk is not a JSON object".into())),
+                    Ok(_) => {
+                        return Err(invalid(
+                            StreamErrorKind::InvalidJson,
+                            "the chunk is not a JSON object".into(),
+                        ))
+                    }
                     Err(e) => {
                         return Err(invalid(
                             StreamErrorKind::InvalidJson,
-                            format!("the chunk is not valid JSON ({e}); data: {}", crate::error::snippet(text.as_bytes())),
+                            format!(
+                                "the chunk is not valid JSON ({e}); data: {}",
+                                crate::error::snippet(text.as_bytes())
+                            ),
                         ))
                     }
                 };
@@ -340,69 +454,110 @@ impl ChatCompletionStreamState {
             return Ok(true);
         };
         let text = |pos, field| TextSnapshot::new(Arc::clone(snapshot), pos, field);
-        let tokens = |pos, refusal, last| TokensSnapshot::new(Arc::clone(snapshot), pos, refusal, last);
+        let tokens =
+            |pos, refusal, last| TokensSnapshot::new(Arc::clone(snapshot), pos, refusal, last);
         out.extend(self.pending.drain(..).map(|p| match p {
-            Pending::Chunk => ChatCompletionStreamEvent::Chunk { chunk: chunk.clone(), snapshot: Arc::clone(snapshot) },
-            Pending::ContentDelta { choice, pos, delta, parsed } => ChatCompletionStreamEvent::ContentDelta {
+            Pending::Chunk => ChatCompletionStreamEvent::Chunk {
+                chunk: chunk.clone(),
+                snapshot: Arc::clone(snapshot),
+            },
+            Pending::ContentDelta {
+                choice,
+                pos,
+                delta,
+                parsed,
+            } => ChatCompletionStreamEvent::ContentDelta {
                 choice_index: choice,
                 delta,
                 snapshot: text(pos, TextField::Content),
                 parsed,
             },
-            Pending::ContentDone { choice, pos, parsed } => ChatCompletionStreamEvent::ContentDone {
+            Pending::ContentDone {
+                choice,
+                pos,
+                parsed,
+            } => ChatCompletionStreamEvent::ContentDone {
                 choice_index: choice,
                 content: text(pos, TextField::Content),
                 parsed,
             },
-            Pending::RefusalDelta { choice, pos, delta } => ChatCompletionStreamEvent::RefusalDelta {
+            Pending::RefusalDelta { choice, pos, delta } => {
+                ChatCompletionStreamEvent::RefusalDelta {
+                    choice_index: choice,
+                    delta,
+                    snapshot: text(pos, TextField::Refusal),
+                }
+            }
+            Pending::RefusalDone { choice, pos } => ChatCompletionStreamEvent::RefusalDone {
                 choice_index: choice,
+                refusal: text(pos, TextField::Refusal),
+            },
+            Pending::ArgumentsDelta {
+                choice,
+                pos,
+                name,
+                index,
+                parsed,
                 delta,
-                snapshot: text(pos, TextField::Refusal),
-            },
-            Pending::RefusalDone { choice, pos } => {
-                ChatCompletionStreamEvent::RefusalDone { choice_index: choice, refusal: text(pos, TextField::Refusal) }
-            }
-            Pending::ArgumentsDelta { choice, pos, name, index, parsed, delta } => {
-                ChatCompletionStreamEvent::ToolCallArgumentsDelta {
-                    choice_index: choice,
-                    name,
-                    index,
-                    arguments: text(pos, TextField::Arguments(index)),
-                    parsed_arguments: parsed,
-                    arguments_delta: delta,
-                }
-            }
-            Pending::ArgumentsDone { choice, pos, name, index, parsed } => {
-                ChatCompletionStreamEvent::ToolCallArgumentsDone {
-                    choice_index: choice,
-                    name,
-                    index,
-                    arguments: text(pos, TextField::Arguments(index)),
-                    parsed_arguments: parsed,
-                }
-            }
-            Pending::LogprobsContentDelta { choice, pos, count } => ChatCompletionStreamEvent::LogprobsContentDelta {
+            } => ChatCompletionStreamEvent::ToolCallArgumentsDelta {
                 choice_index: choice,
-                content: tokens(pos, false, Some(count)),
-                snapshot: tokens(pos, false, None),
+                name,
+                index,
+                arguments: text(pos, TextField::Arguments(index)),
+                parsed_arguments: parsed,
+                arguments_delta: delta,
             },
+            Pending::ArgumentsDone {
+                choice,
+                pos,
+                name,
+                index,
+                parsed,
+            } => ChatCompletionStreamEvent::ToolCallArgumentsDone {
+                choice_index: choice,
+                name,
+                index,
+                arguments: text(pos, TextField::Arguments(index)),
+                parsed_arguments: parsed,
+            },
+            Pending::LogprobsContentDelta { choice, pos, count } => {
+                ChatCompletionStreamEvent::LogprobsContentDelta {
+                    choice_index: choice,
+                    content: tokens(pos, false, Some(count)),
+                    snapshot: tokens(pos, false, None),
+                }
+            }
             Pending::LogprobsContentDone { choice, pos } => {
-                ChatCompletionStreamEvent::LogprobsContentDone { choice_index: choice, content: tokens(pos, false, None) }
+                ChatCompletionStreamEvent::LogprobsContentDone {
+                    choice_index: choice,
+                    content: tokens(pos, false, None),
+                }
             }
-            Pending::LogprobsRefusalDelta { choice, pos, count } => ChatCompletionStreamEvent::LogprobsRefusalDelta {
-                choice_index: choice,
-                refusal: tokens(pos, true, Some(count)),
-                snapshot: tokens(pos, true, None),
-            },
+            Pending::LogprobsRefusalDelta { choice, pos, count } => {
+                ChatCompletionStreamEvent::LogprobsRefusalDelta {
+                    choice_index: choice,
+                    refusal: tokens(pos, true, Some(count)),
+                    snapshot: tokens(pos, true, None),
+                }
+            }
             Pending::LogprobsRefusalDone { choice, pos } => {
-                ChatCompletionStreamEvent::LogprobsRefusalDone { choice_index: choice, refusal: tokens(pos, true, None) }
+                ChatCompletionStreamEvent::LogprobsRefusalDone {
+                    choice_index: choice,
+                    refusal: tokens(pos, true, None),
+                }
             }
         }));
         Ok(true)
     }
 
     fn process(&mut self, chunk: &Map<String, Value>, chunk_no: u64) -> Result<(), Error> {
-        let ChatCompletionStreamState { options, snapshot, choices, pending, .. } = self;
+        let ChatCompletionStreamState {
+            options,
+            snapshot,
+            choices,
+            pending,
+            ..
+        } = self;
         let first = snapshot.is_none();
         let snap = Arc::make_mut(snapshot.get_or_insert_with(Default::default));
         if first {
@@ -430,13 +585,22 @@ impl ChatCompletionStreamState {
 
     /// A chunk after the first whose choices are all known, in the usual shape.
     fn process_fast(&mut self, chunk: &mut WireChunk<'_>, chunk_no: u64) -> Result<(), Error> {
-        let ChatCompletionStreamState { options, snapshot, choices, pending, .. } = self;
+        let ChatCompletionStreamState {
+            options,
+            snapshot,
+            choices,
+            pending,
+            ..
+        } = self;
         let snap = Arc::make_mut(snapshot.get_or_insert_with(Default::default));
         let mut logprob_counts = Vec::new();
         for c in chunk.choices.iter_mut().flatten() {
             let lp = c.logprobs.take();
             let counts = lp.as_ref().map(|lp| {
-                (lp.content.as_ref().map_or(0, Vec::len), lp.refusal.as_ref().map_or(0, Vec::len))
+                (
+                    lp.content.as_ref().map_or(0, Vec::len),
+                    lp.refusal.as_ref().map_or(0, Vec::len),
+                )
             });
             logprob_counts.push(counts);
             if let (Some(lp), Some(pos)) = (lp, snap.position(c.index)) {
@@ -448,19 +612,27 @@ impl ChatCompletionStreamState {
         let wire_choices = chunk.choices.as_deref().unwrap_or_default();
         for c in wire_choices {
             let index = c.index;
-            let Some(pos) = snap.position(index) else { continue };
+            let Some(pos) = snap.position(index) else {
+                continue;
+            };
             if let Some(delta) = &c.delta {
                 if let Some(message) = message_mut(snap, pos) {
-                    for (key, value) in [("role", &delta.role), ("content", &delta.content), ("refusal", &delta.refusal)] {
+                    for (key, value) in [
+                        ("role", &delta.role),
+                        ("content", &delta.content),
+                        ("refusal", &delta.refusal),
+                    ] {
                         if let Some(value) = value {
                             merge_str(message, key, value.as_ref().map(|v| &*v.0));
                         }
                     }
                     if let Some(fragments) = &delta.tool_calls {
-                        merge_tool_calls(message, fragments).map_err(|e| accumulate_error(chunk_no, index, e))?;
+                        merge_tool_calls(message, fragments)
+                            .map_err(|e| accumulate_error(chunk_no, index, e))?;
                     }
                     if let Some(rest) = &delta.rest {
-                        accumulate_delta(message, rest).map_err(|e| accumulate_error(chunk_no, index, e))?;
+                        accumulate_delta(message, rest)
+                            .map_err(|e| accumulate_error(chunk_no, index, e))?;
                     }
                 }
             }
@@ -486,8 +658,14 @@ impl ChatCompletionStreamState {
                 let delta = c.delta.as_ref();
                 ChoiceView {
                     index: c.index,
-                    content: delta.and_then(|d| d.content.as_ref()).and_then(|v| v.as_ref()).map(|v| &*v.0),
-                    refusal: delta.and_then(|d| d.refusal.as_ref()).and_then(|v| v.as_ref()).map(|v| &*v.0),
+                    content: delta
+                        .and_then(|d| d.content.as_ref())
+                        .and_then(|v| v.as_ref())
+                        .map(|v| &*v.0),
+                    refusal: delta
+                        .and_then(|d| d.refusal.as_ref())
+                        .and_then(|v| v.as_ref())
+                        .map(|v| &*v.0),
                     tool_calls: wire_frags(delta.and_then(|d| d.tool_calls.as_ref())),
                     logprobs,
                 }
@@ -510,7 +688,11 @@ fn json_frags(fragments: Option<&Vec<Value>>) -> Vec<Frag<'_>> {
         .flatten()
         .map(|f| Frag {
             index: f.get("index").and_then(Value::as_i64),
-            arguments: f.get("function").and_then(|x| x.get("arguments")).and_then(Value::as_str).unwrap_or(""),
+            arguments: f
+                .get("function")
+                .and_then(|x| x.get("arguments"))
+                .and_then(Value::as_str)
+                .unwrap_or(""),
         })
         .collect()
 }
@@ -533,21 +715,33 @@ fn wire_frags<'x>(fragments: Option<&'x Vec<wire::WireToolCall<'_>>>) -> Vec<Fra
 
 /// Merges tool call fragments into a message with the accumulation rules: in place for the
 /// usual case (a list of call objects), through the generic accumulator otherwise.
-fn merge_tool_calls(message: &mut Map<String, Value>, fragments: &[wire::WireToolCall<'_>]) -> Result<(), AccumulateError> {
+fn merge_tool_calls(
+    message: &mut Map<String, Value>,
+    fragments: &[wire::WireToolCall<'_>],
+) -> Result<(), AccumulateError> {
     let usual = matches!(message.get("tool_calls"), Some(Value::Array(list)) if !list.is_empty() && list.iter().all(Value::is_object));
     let list = match message.get_mut("tool_calls") {
         Some(Value::Array(list)) if usual => list,
         _ => {
             let mut delta = Map::new();
-            delta.insert("tool_calls".into(), Value::Array(fragments.iter().map(wire::WireToolCall::to_value).collect()));
+            delta.insert(
+                "tool_calls".into(),
+                Value::Array(fragments.iter().map(wire::WireToolCall::to_value).collect()),
+            );
             return accumulate_delta(message, &delta);
         }
     };
     for fragment in fragments {
         let at = usize::try_from(fragment.index).ok().filter(|&i| {
-            list.get(i).and_then(|c| c.get("index")).and_then(Value::as_i64) == Some(fragment.index)
+            list.get(i)
+                .and_then(|c| c.get("index"))
+                .and_then(Value::as_i64)
+                == Some(fragment.index)
         });
-        let at = at.or_else(|| list.iter().position(|c| c.get("index").and_then(Value::as_i64) == Some(fragment.index)));
+        let at = at.or_else(|| {
+            list.iter()
+                .position(|c| c.get("index").and_then(Value::as_i64) == Some(fragment.index))
+        });
         let Some(Value::Object(entry)) = at.and_then(|i| list.get_mut(i)) else {
             list.push(fragment.to_value());
             continue;
@@ -556,7 +750,9 @@ fn merge_tool_calls(message: &mut Map<String, Value>, fragments: &[wire::WireToo
             merge_str(entry, "id", id.as_ref().map(|v| &*v.0));
         }
         if let Some(kind) = &fragment.kind {
-            let kind = kind.as_ref().map_or(Value::Null, |k| Value::String(k.0.clone().into_owned()));
+            let kind = kind
+                .as_ref()
+                .map_or(Value::Null, |k| Value::String(k.0.clone().into_owned()));
             match entry.get_mut("type") {
                 Some(slot) => *slot = kind,
                 None => {
@@ -608,7 +804,10 @@ fn merge_str(message: &mut Map<String, Value>, key: &str, value: Option<&str>) {
         (Some(Value::String(acc)), Some(s)) => acc.push_str(s),
         (Some(slot @ Value::Null), Some(s)) => *slot = Value::String(s.to_owned()),
         (None, v) => {
-            message.insert(key.to_owned(), v.map_or(Value::Null, |s| Value::String(s.to_owned())));
+            message.insert(
+                key.to_owned(),
+                v.map_or(Value::Null, |s| Value::String(s.to_owned())),
+            );
         }
         // A null never overwrites; a value of another type is ignored.
         _ => {}
@@ -617,16 +816,29 @@ fn merge_str(message: &mut Map<String, Value>, key: &str, value: Option<&str>) {
 
 /// A truthy `finish_reason`: recorded, and an error with parseable input for `length` and
 /// `content_filter`.
-fn finish(options: &ParseOptions, snap: &mut ChatCompletionSnapshot, pos: usize, reason: &str) -> Result<(), Error> {
+fn finish(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    pos: usize,
+    reason: &str,
+) -> Result<(), Error> {
     if let Some(choice) = snap.extras.get_mut(pos) {
-        choice.json.insert("finish_reason".into(), Value::String(reason.to_owned()));
+        choice
+            .json
+            .insert("finish_reason".into(), Value::String(reason.to_owned()));
         choice.finished = true;
     }
     if options.has_parseable_input() {
         match reason {
-            "length" => return Err(Error::LengthFinishReason { completion: Box::new(snap.to_reference_json()) }),
+            "length" => {
+                return Err(Error::LengthFinishReason {
+                    completion: Box::new(snap.to_reference_json()),
+                })
+            }
             "content_filter" => {
-                return Err(Error::ContentFilterFinishReason { completion: Box::new(snap.to_reference_json()) })
+                return Err(Error::ContentFilterFinishReason {
+                    completion: Box::new(snap.to_reference_json()),
+                })
             }
             _ => {}
         }
@@ -645,11 +857,16 @@ fn parse_after_merge(
 ) -> Result<(), Error> {
     if options.parse_content {
         let message = snap.message_at(pos);
-        let content = message.and_then(|m| m.get("content")).and_then(Value::as_str).unwrap_or("");
+        let content = message
+            .and_then(|m| m.get("content"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let refusal = truthy_str(message.and_then(|m| m.get("refusal")));
         state.content.feed(content);
         let parsed = if !content.is_empty() && !refusal && state.content.non_ws {
-            state.content.partial(|| format!("the content of choice {index}"), false)?
+            state
+                .content
+                .partial(|| format!("the content of choice {index}"), false)?
         } else {
             ParsedValue::None
         };
@@ -661,20 +878,34 @@ fn parse_after_merge(
         return Ok(());
     }
     for fragment in fragments {
-        let Some(tool_index) = fragment.index else { continue };
-        let Some(call) = snap.tool_at(pos, tool_index) else { continue };
+        let Some(tool_index) = fragment.index else {
+            continue;
+        };
+        let Some(call) = snap.tool_at(pos, tool_index) else {
+            continue;
+        };
         if !is_function_call(call) {
             continue;
         }
-        let name = call.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or("");
-        let arguments = call.get("function").and_then(|f| f.get("arguments")).and_then(Value::as_str).unwrap_or("");
+        let name = call
+            .get("function")
+            .and_then(|f| f.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let arguments = call
+            .get("function")
+            .and_then(|f| f.get("arguments"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if options.tool_strict(name) != Some(true) || arguments.is_empty() {
             continue;
         }
         let parser = state.tool_parser(tool_index);
         parser.feed(arguments);
-        let parsed =
-            parser.partial(|| format!("the arguments of tool call {tool_index} (`{name}`) of choice {index}"), true)?;
+        let parsed = parser.partial(
+            || format!("the arguments of tool call {tool_index} (`{name}`) of choice {index}"),
+            true,
+        )?;
         if let Some(extras) = snap.extras.get_mut(pos) {
             *extras.tool_mut(tool_index) = parsed;
         }
@@ -724,7 +955,8 @@ fn accumulate(
         let (pos, is_new) = match snap.position(index) {
             Some(pos) => {
                 if let Some(message) = message_mut(snap, pos) {
-                    accumulate_delta(message, delta).map_err(|e| accumulate_error(chunk_no, index, e))?;
+                    accumulate_delta(message, delta)
+                        .map_err(|e| accumulate_error(chunk_no, index, e))?;
                 }
                 (pos, false)
             }
@@ -735,7 +967,11 @@ fn accumulate(
             }
         };
 
-        if let Some(reason) = c.get("finish_reason").and_then(Value::as_str).filter(|r| !r.is_empty()) {
+        if let Some(reason) = c
+            .get("finish_reason")
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty())
+        {
             finish(options, snap, pos, reason)?;
         }
         if let Some(state) = states.get_mut(pos) {
@@ -752,7 +988,10 @@ fn accumulate(
         }
     }
     snap.usage = chunk.get("usage").cloned().unwrap_or(Value::Null);
-    snap.system_fingerprint = chunk.get("system_fingerprint").cloned().unwrap_or(Value::Null);
+    snap.system_fingerprint = chunk
+        .get("system_fingerprint")
+        .cloned()
+        .unwrap_or(Value::Null);
     Ok(())
 }
 
@@ -762,12 +1001,20 @@ fn message_mut(snap: &mut ChatCompletionSnapshot, pos: usize) -> Option<&mut Map
 }
 
 fn merge_logprobs(snap: &mut ChatCompletionSnapshot, pos: usize, lp: &Map<String, Value>) {
-    let Some(choice) = snap.extras.get_mut(pos) else { return };
+    let Some(choice) = snap.extras.get_mut(pos) else {
+        return;
+    };
     let list = |k: &str| match lp.get(k) {
         Some(Value::Array(tokens)) => Some(raw_tokens(tokens)),
         _ => None,
     };
-    merge_wire_logprobs(choice, WireLogprobs { content: list("content"), refusal: list("refusal") });
+    merge_wire_logprobs(
+        choice,
+        WireLogprobs {
+            content: list("content"),
+            refusal: list("refusal"),
+        },
+    );
 }
 
 /// The reference's logprobs rule: the first `logprobs` object is taken (its `content` and
@@ -776,7 +1023,11 @@ fn merge_wire_logprobs(choice: &mut ChoiceExtras, lp: WireLogprobs) {
     match &mut choice.logprobs {
         None => {
             choice.json.remove("logprobs");
-            choice.logprobs = Some(LogprobsAcc { content: lp.content, refusal: lp.refusal, rest: Map::new() });
+            choice.logprobs = Some(LogprobsAcc {
+                content: lp.content,
+                refusal: lp.refusal,
+                rest: Map::new(),
+            });
         }
         Some(acc) => {
             if let Some(tokens) = lp.content.filter(|t| !t.is_empty()) {
@@ -801,24 +1052,50 @@ fn build_events(
     pending.push(Pending::Chunk);
     for view in views {
         let index = view.index;
-        let Some(pos) = snap.position(index) else { continue };
-        let Some(message) = snap.message_at(pos) else { continue };
+        let Some(pos) = snap.position(index) else {
+            continue;
+        };
+        let Some(message) = snap.message_at(pos) else {
+            continue;
+        };
 
         if let (Some(d), Some(Value::String(_))) = (view.content, message.get("content")) {
-            let parsed = snap.extras.get(pos).map(|e| e.parsed.clone()).unwrap_or_default();
-            pending.push(Pending::ContentDelta { choice: index, pos, delta: d.to_owned(), parsed });
+            let parsed = snap
+                .extras
+                .get(pos)
+                .map(|e| e.parsed.clone())
+                .unwrap_or_default();
+            pending.push(Pending::ContentDelta {
+                choice: index,
+                pos,
+                delta: d.to_owned(),
+                parsed,
+            });
         }
         if let (Some(d), Some(Value::String(_))) = (view.refusal, message.get("refusal")) {
-            pending.push(Pending::RefusalDelta { choice: index, pos, delta: d.to_owned() });
+            pending.push(Pending::RefusalDelta {
+                choice: index,
+                pos,
+                delta: d.to_owned(),
+            });
         }
         let fragments = &view.tool_calls;
         for fragment in fragments {
-            let Some(tool_index) = fragment.index else { continue };
-            let Some(call) = find_tool(message, tool_index) else { continue };
+            let Some(tool_index) = fragment.index else {
+                continue;
+            };
+            let Some(call) = find_tool(message, tool_index) else {
+                continue;
+            };
             if !is_function_call(call) {
                 continue;
             }
-            let parsed = snap.extras.get(pos).and_then(|e| e.tool(tool_index)).cloned().unwrap_or_default();
+            let parsed = snap
+                .extras
+                .get(pos)
+                .and_then(|e| e.tool(tool_index))
+                .cloned()
+                .unwrap_or_default();
             let arguments_delta = fragment.arguments.to_owned();
             pending.push(Pending::ArgumentsDelta {
                 choice: index,
@@ -829,19 +1106,30 @@ fn build_events(
                 delta: arguments_delta,
             });
         }
-        if let (Some((content, refusal)), Some(acc)) =
-            (view.logprobs, snap.extras.get(pos).and_then(|c| c.logprobs.as_ref()))
-        {
+        if let (Some((content, refusal)), Some(acc)) = (
+            view.logprobs,
+            snap.extras.get(pos).and_then(|c| c.logprobs.as_ref()),
+        ) {
             if content > 0 && acc.content.as_ref().is_some_and(|l| !l.is_empty()) {
-                pending.push(Pending::LogprobsContentDelta { choice: index, pos, count: content });
+                pending.push(Pending::LogprobsContentDelta {
+                    choice: index,
+                    pos,
+                    count: content,
+                });
             }
             if refusal > 0 && acc.refusal.as_ref().is_some_and(|l| !l.is_empty()) {
-                pending.push(Pending::LogprobsRefusalDelta { choice: index, pos, count: refusal });
+                pending.push(Pending::LogprobsRefusalDelta {
+                    choice: index,
+                    pos,
+                    count: refusal,
+                });
             }
         }
 
         // Done events.
-        let Some(state) = states.get_mut(pos) else { continue };
+        let Some(state) = states.get_mut(pos) else {
+            continue;
+        };
         if snap.extras.get(pos).is_some_and(|c| c.finished) {
             content_done(options, snap, state, pos, index, pending)?;
             if let Some(current) = state.current_tool {
@@ -849,7 +1137,9 @@ fn build_events(
             }
         }
         for fragment in fragments {
-            let Some(tool_index) = fragment.index else { continue };
+            let Some(tool_index) = fragment.index else {
+                continue;
+            };
             if state.current_tool != Some(tool_index) {
                 content_done(options, snap, state, pos, index, pending)?;
                 if let Some(current) = state.current_tool {
@@ -872,7 +1162,9 @@ fn content_done(
     index: i64,
     pending: &mut Vec<Pending>,
 ) -> Result<(), Error> {
-    let Some(message) = snap.message_at(pos) else { return Ok(()) };
+    let Some(message) = snap.message_at(pos) else {
+        return Ok(());
+    };
     let content = message.get("content").and_then(Value::as_str).unwrap_or("");
     if !content.is_empty() && !state.content_done {
         state.content_done = true;
@@ -884,9 +1176,15 @@ fn content_done(
         if let Some(extras) = snap.extras.get_mut(pos) {
             extras.parsed = parsed.clone();
         }
-        pending.push(Pending::ContentDone { choice: index, pos, parsed });
+        pending.push(Pending::ContentDone {
+            choice: index,
+            pos,
+            parsed,
+        });
     }
-    let Some(message) = snap.message_at(pos) else { return Ok(()) };
+    let Some(message) = snap.message_at(pos) else {
+        return Ok(());
+    };
     if !matches!(message.get("refusal"), None | Some(Value::Null)) && !state.refusal_done {
         state.refusal_done = true;
         pending.push(Pending::RefusalDone { choice: index, pos });
@@ -917,18 +1215,31 @@ fn tool_done(
         return Ok(());
     }
     state.done_tools.push(tool_index);
-    let Some(call) = snap.tool_at(pos, tool_index) else { return Ok(()) };
+    let Some(call) = snap.tool_at(pos, tool_index) else {
+        return Ok(());
+    };
     if !is_function_call(call) {
         return Ok(());
     }
     let name = function_name(call);
-    let parsed = match parse_arguments(options, call.get("function").and_then(Value::as_object), index, tool_index)? {
+    let parsed = match parse_arguments(
+        options,
+        call.get("function").and_then(Value::as_object),
+        index,
+        tool_index,
+    )? {
         Some(v) => ParsedValue::Complete(Arc::new(v)),
         None => ParsedValue::None,
     };
     if let Some(extras) = snap.extras.get_mut(pos) {
         *extras.tool_mut(tool_index) = parsed.clone();
     }
-    pending.push(Pending::ArgumentsDone { choice: index, pos, name, index: tool_index, parsed });
+    pending.push(Pending::ArgumentsDone {
+        choice: index,
+        pos,
+        name,
+        index: tool_index,
+        parsed,
+    });
     Ok(())
 }

@@ -58,7 +58,10 @@ fn sse_error(e: SseError, request_id: Option<String>) -> Error {
             offset: Some(offset),
             message: format!("a line or event is larger than {limit} bytes"),
         },
-        SseError::EmptyData { event_number, offset } => Error::Stream {
+        SseError::EmptyData {
+            event_number,
+            offset,
+        } => Error::Stream {
             kind: StreamErrorKind::InvalidJson,
             event: Some(event_number),
             offset: Some(offset),
@@ -73,11 +76,16 @@ fn sse_error(e: SseError, request_id: Option<String>) -> Error {
             request_id,
             body: Some(payload.raw),
         })),
-        SseError::IncompleteEvent { offset, pending_bytes } => Error::Stream {
+        SseError::IncompleteEvent {
+            offset,
+            pending_bytes,
+        } => Error::Stream {
             kind: StreamErrorKind::Incomplete,
             event: None,
             offset: Some(offset),
-            message: format!("the stream ended in the middle of an event ({pending_bytes} bytes of it received)"),
+            message: format!(
+                "the stream ended in the middle of an event ({pending_bytes} bytes of it received)"
+            ),
         },
     }
 }
@@ -91,7 +99,11 @@ impl Frames {
             Some(Ok(frame)) => {
                 let number = self.frames;
                 self.frames += 1;
-                Step::Item(Payload { frame, number, end_offset: self.decoder.sse().offset() })
+                Step::Item(Payload {
+                    frame,
+                    number,
+                    end_offset: self.decoder.sse().offset(),
+                })
             }
             Some(Err(e)) => {
                 self.finished = true;
@@ -103,7 +115,11 @@ impl Frames {
             }
             None => match self.eof {
                 None => Step::NeedInput,
-                Some(StreamEnd::Incomplete { offset, pending_bytes, .. }) => {
+                Some(StreamEnd::Incomplete {
+                    offset,
+                    pending_bytes,
+                    ..
+                }) => {
                     self.finished = true;
                     let cause = match self.transport_error.take() {
                         Some(t) => format!("; the connection failed: {t}"),
@@ -126,7 +142,10 @@ impl Frames {
                             source: None,
                         });
                     }
-                    tracing::warn!(events = self.frames, "the event stream ended without `data: [DONE]`");
+                    tracing::warn!(
+                        events = self.frames,
+                        "the event stream ended without `data: [DONE]`"
+                    );
                     Step::End
                 }
             },
@@ -218,13 +237,28 @@ impl ChatEventPipeline {
     }
 
     fn handle(&mut self, payload: Payload) -> Result<(), Error> {
-        let Payload { frame, number, end_offset } = payload;
-        self.state.handle_chunk_text(frame.data, true, &mut self.queue).map(|_| ()).map_err(|e| match e {
-            Error::Stream { kind, event: None, offset: None, message } => {
-                Error::Stream { kind, event: Some(number), offset: Some(end_offset), message }
-            }
-            other => other,
-        })
+        let Payload {
+            frame,
+            number,
+            end_offset,
+        } = payload;
+        self.state
+            .handle_chunk_text(frame.data, true, &mut self.queue)
+            .map(|_| ())
+            .map_err(|e| match e {
+                Error::Stream {
+                    kind,
+                    event: None,
+                    offset: None,
+                    message,
+                } => Error::Stream {
+                    kind,
+                    event: Some(number),
+                    offset: Some(end_offset),
+                    message,
+                },
+                other => other,
+            })
     }
 }
 
@@ -278,25 +312,29 @@ impl Pump for ChunkPipeline {
 
     fn step(&mut self) -> Step<CreateChatCompletionStreamResponse> {
         match self.frames.next() {
-            Step::Item(Payload { frame, number, end_offset }) => {
-                match serde_json::from_str::<CreateChatCompletionStreamResponse>(&frame.data) {
-                    Ok(chunk) => Step::Item(chunk),
-                    Err(e) => {
-                        self.frames.finished = true;
-                        let (path, message) = crate::error::json_path::<CreateChatCompletionStreamResponse>(
-                            frame.data.as_bytes(),
-                        )
-                        .unwrap_or_else(|| (".".into(), e.to_string()));
-                        let _ = (number, end_offset);
-                        Step::Error(Error::Decode {
-                            what: format!("chat completion chunk #{number} (ending at byte {end_offset})"),
-                            path,
-                            message,
-                            snippet: snippet(frame.data.as_bytes()),
-                        })
-                    }
+            Step::Item(Payload {
+                frame,
+                number,
+                end_offset,
+            }) => match serde_json::from_str::<CreateChatCompletionStreamResponse>(&frame.data) {
+                Ok(chunk) => Step::Item(chunk),
+                Err(e) => {
+                    self.frames.finished = true;
+                    let (path, message) = crate::error::json_path::<
+                        CreateChatCompletionStreamResponse,
+                    >(frame.data.as_bytes())
+                    .unwrap_or_else(|| (".".into(), e.to_string()));
+                    let _ = (number, end_offset);
+                    Step::Error(Error::Decode {
+                        what: format!(
+                            "chat completion chunk #{number} (ending at byte {end_offset})"
+                        ),
+                        path,
+                        message,
+                        snippet: snippet(frame.data.as_bytes()),
+                    })
                 }
-            }
+            },
             Step::Error(e) => Step::Error(e),
             Step::NeedInput => Step::NeedInput,
             Step::End => Step::End,
@@ -312,7 +350,10 @@ pub(crate) struct BodyStream<P> {
 
 impl<P> BodyStream<P> {
     pub(crate) fn new(response: reqwest::Response, pump: P) -> Self {
-        BodyStream { body: Some(response.bytes_stream().boxed()), pump }
+        BodyStream {
+            body: Some(response.bytes_stream().boxed()),
+            pump,
+        }
     }
 }
 
@@ -398,7 +439,9 @@ impl ChatCompletionStream {
     pub(crate) fn new(response: reqwest::Response, options: ParseOptions) -> Self {
         let mut pipeline = ChatEventPipeline::new(options);
         pipeline.set_request_id(crate::error::request_id(response.headers()));
-        ChatCompletionStream { inner: BodyStream::new(response, pipeline) }
+        ChatCompletionStream {
+            inner: BodyStream::new(response, pipeline),
+        }
     }
 
     /// Reads the stream to its end, dropping the events; the first error stops it.
@@ -445,7 +488,8 @@ pub struct ChatCompletionChunkStream {
 
 impl std::fmt::Debug for ChatCompletionChunkStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatCompletionChunkStream").finish_non_exhaustive()
+        f.debug_struct("ChatCompletionChunkStream")
+            .finish_non_exhaustive()
     }
 }
 
@@ -453,7 +497,9 @@ impl ChatCompletionChunkStream {
     pub(crate) fn new(response: reqwest::Response) -> Self {
         let mut pipeline = ChunkPipeline::default();
         pipeline.frames.request_id = crate::error::request_id(response.headers());
-        ChatCompletionChunkStream { inner: BodyStream::new(response, pipeline) }
+        ChatCompletionChunkStream {
+            inner: BodyStream::new(response, pipeline),
+        }
     }
 }
 
@@ -511,7 +557,8 @@ mod blocking {
 
     impl std::fmt::Debug for BlockingChatCompletionStream {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("BlockingChatCompletionStream").finish_non_exhaustive()
+            f.debug_struct("BlockingChatCompletionStream")
+                .finish_non_exhaustive()
         }
     }
 
@@ -519,7 +566,11 @@ mod blocking {
         pub(crate) fn new(response: reqwest::blocking::Response, options: ParseOptions) -> Self {
             let mut pipeline = ChatEventPipeline::new(options);
             pipeline.set_request_id(crate::error::request_id(response.headers()));
-            BlockingChatCompletionStream { response: Some(response), pipeline, buf: vec![0; 16 * 1024] }
+            BlockingChatCompletionStream {
+                response: Some(response),
+                pipeline,
+                buf: vec![0; 16 * 1024],
+            }
         }
 
         /// Reads the stream to its end, dropping the events; the first error stops it.

@@ -106,7 +106,10 @@ pub(crate) struct WireFunction<'a> {
 }
 
 fn opt_str(v: &Option<Option<CowStr<'_>>>) -> Option<Value> {
-    v.as_ref().map(|s| s.as_ref().map_or(Value::Null, |s| Value::String(s.0.clone().into_owned())))
+    v.as_ref().map(|s| {
+        s.as_ref()
+            .map_or(Value::Null, |s| Value::String(s.0.clone().into_owned()))
+    })
 }
 
 impl WireFunction<'_> {
@@ -168,7 +171,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireToolCall<'a> {
                         "function" => call.function = Some(map.next_value()?),
                         _ => {
                             let value: Value = map.next_value()?;
-                            call.rest.get_or_insert_with(Default::default).insert(key.0.into_owned(), value);
+                            call.rest
+                                .get_or_insert_with(Default::default)
+                                .insert(key.0.into_owned(), value);
                         }
                     }
                 }
@@ -198,7 +203,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireFunction<'a> {
                         "arguments" => function.arguments = Some(map.next_value()?),
                         _ => {
                             let value: Value = map.next_value()?;
-                            function.rest.get_or_insert_with(Default::default).insert(key.0.into_owned(), value);
+                            function
+                                .rest
+                                .get_or_insert_with(Default::default)
+                                .insert(key.0.into_owned(), value);
                         }
                     }
                 }
@@ -227,7 +235,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireDelta<'a> {
                         "tool_calls" => delta.tool_calls = Some(map.next_value()?),
                         _ => {
                             let value: Value = map.next_value()?;
-                            delta.rest.get_or_insert_with(Default::default).insert(key.0.into_owned(), value);
+                            delta
+                                .rest
+                                .get_or_insert_with(Default::default)
+                                .insert(key.0.into_owned(), value);
                         }
                     }
                 }
@@ -242,4 +253,3 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireDelta<'a> {
 pub(crate) fn decode(text: &str) -> Option<WireChunk<'_>> {
     serde_json::from_str(text).ok()
 }
-
