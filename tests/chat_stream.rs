@@ -783,3 +783,56 @@ fn unknown_fields_in_tool_call_fragments_are_accumulated() {
     assert_eq!(calls[1]["function"]["name"], "other");
     assert_eq!(snapshot.message(0).unwrap()["x_delta"], json!([1, 2]));
 }
+
+/// Replays a fixture through a state, optionally forcing the general path (a chunk whose
+/// `system_fingerprint` is a number is not of the usual shape).
+fn replay_state(file: &str, options: ParseOptions, force_general: bool) -> (Vec<Value>, Value) {
+    let text = std::fs::read_to_string(fixture(file)).unwrap();
+    let mut state = ChatCompletionStreamState::with_options(options);
+    let mut events = Vec::new();
+    for line in text.lines() {
+        let Some(data) = line.strip_prefix("data: ") else { continue };
+        if data == "[DONE]" {
+            break;
+        }
+        let mut chunk: Value = serde_json::from_str(data).unwrap();
+        if force_general {
+            chunk["system_fingerprint"] = json!(5);
+        }
+        for event in state.handle_chunk(&chunk).unwrap() {
+            let mut json = event.to_reference_json();
+            if let Some(snapshot) = json.get_mut("snapshot").filter(|s| s.is_object()) {
+                snapshot["system_fingerprint"] = Value::Null;
+            }
+            if let Some(chunk) = json.get_mut("chunk") {
+                chunk["system_fingerprint"] = Value::Null;
+            }
+            events.push(json);
+        }
+    }
+    let mut snapshot = state.snapshot().unwrap().to_reference_json();
+    snapshot["system_fingerprint"] = Value::Null;
+    (events, snapshot)
+}
+
+#[test]
+fn the_fast_and_the_general_path_agree() {
+    let strict_tools = |file: &str| ParseOptions::new().tools(fixture_json(file).as_array().unwrap().clone());
+    let cases = [
+        ("chat_basic_content.sse", ParseOptions::new()),
+        ("chat_response_format_parsed.sse", ParseOptions::new().parse_content(true)),
+        ("chat_refusal.sse", ParseOptions::new().parse_content(true)),
+        ("chat_logprobs_content.sse", ParseOptions::new()),
+        ("chat_tool_calls_multiple_pydantic.sse", strict_tools("tools_pydantic_weather_and_stock.json")),
+        ("go_chat_content_then_tool_call.sse", strict_tools("tools_go_get_weather_strict.json")),
+    ];
+    for (file, options) in cases {
+        let (fast_events, fast) = replay_state(file, options.clone(), false);
+        let (general_events, general) = replay_state(file, options, true);
+        assert_eq!(fast, general, "{file}");
+        assert_eq!(fast_events.len(), general_events.len(), "{file}");
+        for (a, b) in fast_events.iter().zip(&general_events) {
+            assert_eq!(a, b, "{file}");
+        }
+    }
+}
