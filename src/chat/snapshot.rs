@@ -86,7 +86,7 @@ pub enum ParsedValue {
     #[default]
     None,
     /// The partial-mode parse of the text so far.
-    Partial(PartialSnapshot),
+    Partial(Arc<PartialSnapshot>),
     /// The complete, strictly parsed value.
     Complete(Arc<Value>),
 }

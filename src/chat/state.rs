@@ -91,7 +91,7 @@ impl TextParser {
         arguments: bool,
     ) -> Result<ParsedValue, Error> {
         match self.parser.snapshot() {
-            Ok(Some(s)) => Ok(ParsedValue::Partial(s)),
+            Ok(Some(s)) => Ok(ParsedValue::Partial(Arc::new(s))),
             Ok(None) => Ok(ParsedValue::None),
             Err(e) => Err(Error::Parse {
                 what: what(),
