@@ -791,7 +791,9 @@ fn replay_state(file: &str, options: ParseOptions, force_general: bool) -> (Vec<
     let mut state = ChatCompletionStreamState::with_options(options);
     let mut events = Vec::new();
     for line in text.lines() {
-        let Some(data) = line.strip_prefix("data: ") else { continue };
+        let Some(data) = line.strip_prefix("data: ") else {
+            continue;
+        };
         if data == "[DONE]" {
             break;
         }
@@ -817,14 +819,24 @@ fn replay_state(file: &str, options: ParseOptions, force_general: bool) -> (Vec<
 
 #[test]
 fn the_fast_and_the_general_path_agree() {
-    let strict_tools = |file: &str| ParseOptions::new().tools(fixture_json(file).as_array().unwrap().clone());
+    let strict_tools =
+        |file: &str| ParseOptions::new().tools(fixture_json(file).as_array().unwrap().clone());
     let cases = [
         ("chat_basic_content.sse", ParseOptions::new()),
-        ("chat_response_format_parsed.sse", ParseOptions::new().parse_content(true)),
+        (
+            "chat_response_format_parsed.sse",
+            ParseOptions::new().parse_content(true),
+        ),
         ("chat_refusal.sse", ParseOptions::new().parse_content(true)),
         ("chat_logprobs_content.sse", ParseOptions::new()),
-        ("chat_tool_calls_multiple_pydantic.sse", strict_tools("tools_pydantic_weather_and_stock.json")),
-        ("go_chat_content_then_tool_call.sse", strict_tools("tools_go_get_weather_strict.json")),
+        (
+            "chat_tool_calls_multiple_pydantic.sse",
+            strict_tools("tools_pydantic_weather_and_stock.json"),
+        ),
+        (
+            "go_chat_content_then_tool_call.sse",
+            strict_tools("tools_go_get_weather_strict.json"),
+        ),
     ];
     for (file, options) in cases {
         let (fast_events, fast) = replay_state(file, options.clone(), false);

@@ -110,3 +110,105 @@ proptest! {
         prop_assert_eq!(tokens, TEXT);
     }
 }
+
+/// Arbitrary JSON of limited depth, biased towards the keys chunks use.
+fn arb_json() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        Just("index".to_owned()),
+        Just("delta".to_owned()),
+        Just("content".to_owned()),
+        Just("refusal".to_owned()),
+        Just("tool_calls".to_owned()),
+        Just("function".to_owned()),
+        Just("arguments".to_owned()),
+        Just("name".to_owned()),
+        Just("type".to_owned()),
+        Just("logprobs".to_owned()),
+        Just("finish_reason".to_owned()),
+        Just("choices".to_owned()),
+        Just("usage".to_owned()),
+        Just("object".to_owned()),
+        "[a-z]{1,3}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        (-3i64..7).prop_map(Value::from),
+        (-1.0f64..1.0).prop_map(Value::from),
+        "[{}\\[\\]\":a-z0-9 ]{0,6}".prop_map(Value::from),
+        Just(json!("length")),
+        Just(json!("stop")),
+        Just(json!("chat.completion.chunk")),
+    ];
+    leaf.prop_recursive(4, 40, 6, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::vec((key.clone(), inner), 0..5)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+/// A chunk-shaped value with arbitrary parts.
+fn arb_chunk() -> impl Strategy<Value = Value> {
+    let delta = prop_oneof![
+        arb_json(),
+        (arb_json(), arb_json(), arb_json()).prop_map(|(c, t, x)| json!({"content": c, "tool_calls": t, "x": x})),
+        ("[{}\\[\\]\":a-z0-9 ]{0,6}", 0i64..3, "[a]{0,2}").prop_map(|(a, i, n)| json!({"tool_calls": [{"index": i, "type": "function", "function": {"name": n, "arguments": a}}]})),
+        "[{}\\[\\]\":a-z0-9 ]{0,6}".prop_map(|c| json!({"content": c})),
+    ];
+    (0i64..3, delta, arb_json(), arb_json(), arb_json()).prop_map(|(index, delta, finish, logprobs, extra)| {
+        json!({"object": "chat.completion.chunk", "id": "x", "created": 1, "model": "m", "x": extra,
+               "choices": [{"index": index, "delta": delta, "finish_reason": finish, "logprobs": logprobs}]})
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// Any chunks, with any parse options: no panic; after an error the snapshot is readable.
+    #[test]
+    fn arbitrary_chunks_never_panic(
+        chunks in proptest::collection::vec(prop_oneof![3 => arb_chunk(), 1 => arb_json()], 1..12),
+        parse in any::<bool>(),
+    ) {
+        let options = ParseOptions::new().parse_content(parse).tools(vec![
+            json!({"type": "function", "function": {"name": "a", "strict": true}}),
+        ]);
+        let mut body = String::new();
+        for c in &chunks {
+            body.push_str(&format!("data: {c}\n\n"));
+        }
+        let mut pipeline = ChatEventPipeline::new(options.clone());
+        pipeline.push(body.as_bytes());
+        pipeline.end_of_input();
+        while let Some(event) = pipeline.next_event() {
+            match event {
+                Ok(e) => { let _ = e.to_reference_json(); }
+                Err(e) => { let _ = e.to_string(); }
+            }
+        }
+        if let Some(snapshot) = pipeline.state().snapshot() {
+            let _ = snapshot.to_reference_json();
+        }
+        let _ = pipeline.state().final_completion();
+        // The state alone, fed the same chunks as values.
+        let mut state = openai_sdk::chat::ChatCompletionStreamState::with_options(options);
+        for c in &chunks {
+            if let Ok(events) = state.handle_chunk(c) {
+                for e in events { let _ = e.to_reference_json(); }
+            }
+        }
+    }
+
+    /// Arbitrary bytes: no panic.
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), split in 1usize..50) {
+        let mut pipeline = ChatEventPipeline::new(ParseOptions::new().parse_content(true));
+        for piece in bytes.chunks(split) {
+            pipeline.push(piece);
+            while let Some(event) = pipeline.next_event() { let _ = event.map(|e| e.to_reference_json()); }
+        }
+        pipeline.end_of_input();
+        while let Some(event) = pipeline.next_event() { let _ = event.map(|e| e.to_reference_json()); }
+    }
+}
