@@ -64,8 +64,10 @@ pub(crate) struct Config {
     pub(crate) chat_path: String,
     /// The blocking HTTP client, made on first use.
     #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
     pub(crate) blocking: std::sync::OnceLock<reqwest::blocking::Client>,
     #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
     pub(crate) timeout: Duration,
 }
 
@@ -145,6 +147,7 @@ impl Client {
 impl Config {
     /// The blocking HTTP client (feature `blocking`), built on first use.
     #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
     pub(crate) fn blocking_http(&self) -> Result<&reqwest::blocking::Client, Error> {
         if let Some(c) = self.blocking.get() {
             return Ok(c);
