@@ -13,6 +13,8 @@ use crate::Error;
 
 /// The default base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+/// The default path of Chat Completions.
+pub const DEFAULT_CHAT_PATH: &str = "/chat/completions";
 /// The default timeout of a whole request, as in the official SDKs.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -58,6 +60,15 @@ pub(crate) struct Config {
     pub(crate) project: Option<String>,
     /// Sent on every request; the auth headers are added after these and win.
     pub(crate) default_headers: HeaderMap,
+    /// The path of Chat Completions, relative to the base URL.
+    pub(crate) chat_path: String,
+    /// The blocking HTTP client, made on first use.
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
+    pub(crate) blocking: std::sync::OnceLock<reqwest::blocking::Client>,
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
+    pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) on_retry: Option<RetryHook>,
     /// A per-client override of the whole-request timeout (see [`Client::with_options`]).
@@ -181,6 +192,11 @@ impl Client {
         &self.api.inner.config.base_url
     }
 
+    /// The path Chat Completions requests go to, relative to the base URL.
+    pub fn chat_path(&self) -> &str {
+        &self.config().chat_path
+    }
+
     pub(crate) fn config(&self) -> &Config {
         &self.api.inner.config
     }
@@ -211,6 +227,11 @@ impl Client {
             on_retry: c.on_retry.clone(),
             request_timeout: options.timeout.or(c.request_timeout),
             azure: c.azure.clone(),
+            chat_path: c.chat_path.clone(),
+            #[cfg(feature = "blocking")]
+            blocking: std::sync::OnceLock::new(),
+            #[cfg(feature = "blocking")]
+            timeout: options.timeout.unwrap_or(c.timeout),
         });
         Client {
             api: generated::Client::new_with_client(&c.base_url, self.http().clone(), Inner { config }),
@@ -219,7 +240,6 @@ impl Client {
 
     /// Sends a request built with [`Client::request`] with the client's retries and
     /// tracing; an error status becomes `Error::Api`.
-    #[cfg_attr(not(any(feature = "realtime", feature = "fine-tuning", feature = "admin")), allow(dead_code))]
     pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
         let mut request = request.build().map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let c = self.config();
@@ -277,8 +297,24 @@ impl Config {
         Ok(())
     }
 
+    /// The blocking HTTP client (feature `blocking`), built on first use.
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
+    pub(crate) fn blocking_http(&self) -> Result<&reqwest::blocking::Client, Error> {
+        if let Some(c) = self.blocking.get() {
+            return Ok(c);
+        }
+        install_crypto_provider();
+        let client = reqwest::blocking::Client::builder()
+            .timeout(self.timeout)
+            .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("building the blocking HTTP client: {e}")))?;
+        Ok(self.blocking.get_or_init(|| client))
+    }
+
     /// Adds default headers and auth to a request's headers.
-    fn apply_headers(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+    pub(crate) fn apply_headers(&self, headers: &mut HeaderMap) -> Result<(), Error> {
         for (k, v) in &self.default_headers {
             if !headers.contains_key(k) {
                 headers.insert(k.clone(), v.clone());
@@ -364,6 +400,7 @@ pub struct ClientBuilder {
     default_headers: Vec<(String, String)>,
     timeout: Duration,
     connect_timeout: Option<Duration>,
+    chat_path: String,
     read_timeout: Option<Duration>,
     retry: RetryPolicy,
     on_retry: Option<RetryHook>,
@@ -401,6 +438,7 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             on_retry: None,
             azure: None,
+            chat_path: DEFAULT_CHAT_PATH.to_owned(),
         }
     }
 
@@ -540,6 +578,25 @@ impl ClientBuilder {
         self
     }
 
+    /// The path of Chat Completions relative to the base URL (default
+    /// `/chat/completions`), for compatible providers that use another one, such as
+    /// Writer's `/chat`.
+    ///
+    /// ```
+    /// let client = openai_sdk::Client::builder()
+    ///     .api_key("key")
+    ///     .base_url("https://api.writer.com/v1")
+    ///     .chat_path("/chat")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.chat_path(), "/chat");
+    /// ```
+    pub fn chat_path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        self.chat_path = if path.starts_with('/') { path } else { format!("/{path}") };
+        self
+    }
+
     /// Builds the client. Fails when no API key is set, or a header is invalid.
     pub fn build(self) -> Result<Client, Error> {
         let has_token = self.azure.as_ref().is_some_and(|a| a.ad_token.is_some());
@@ -590,6 +647,11 @@ impl ClientBuilder {
             on_retry: self.on_retry,
             request_timeout: None,
             azure: self.azure,
+            chat_path: self.chat_path,
+            #[cfg(feature = "blocking")]
+            blocking: std::sync::OnceLock::new(),
+            #[cfg(feature = "blocking")]
+            timeout: self.timeout,
         });
         Ok(Client { api: generated::Client::new_with_client(&base_url, http, Inner { config }) })
     }

@@ -52,6 +52,51 @@ pub enum Error {
     #[error("client configuration: {0}")]
     Config(String),
 
+    /// An event stream could not be read: bad framing or UTF-8, an event cut off by the
+    /// connection closing, a chunk that is not JSON, or a chunk that cannot be merged into
+    /// the accumulated snapshot. Says what went wrong and where in the stream.
+    #[error("{}", fmt_stream_error(*kind, *event, *offset, message))]
+    Stream {
+        /// What kind of problem.
+        kind: StreamErrorKind,
+        /// The 0-based number of the event (SSE frame) at fault, when known.
+        event: Option<u64>,
+        /// The byte offset in the stream where the problem is, when known.
+        offset: Option<u64>,
+        /// What happened, in words.
+        message: String,
+    },
+
+    /// The model stopped because it reached the token limit (`finish_reason: "length"`),
+    /// so its output cannot be parsed.
+    #[error("could not parse the response content: the length limit was reached (finish_reason \"length\"){}", usage_suffix(completion))]
+    LengthFinishReason {
+        /// The completion accumulated so far, as JSON (in the reference shape).
+        completion: Box<serde_json::Value>,
+    },
+
+    /// The model's output was cut by the content filter (`finish_reason: "content_filter"`),
+    /// so it cannot be parsed.
+    #[error("could not parse the response content: the request was rejected by the content filter (finish_reason \"content_filter\")")]
+    ContentFilterFinishReason {
+        /// The completion accumulated so far, as JSON (in the reference shape).
+        completion: Box<serde_json::Value>,
+    },
+
+    /// Model output that should be JSON (structured content, or the arguments of a strict
+    /// function tool) does not parse.
+    #[error("{what} does not parse as JSON{}: {message}", if *partial { " (partial parse, mid-stream)" } else { "" })]
+    Parse {
+        /// What was parsed, e.g. `the content of choice 0`.
+        what: String,
+        /// Whether this was the partial (mid-stream) parse; otherwise the final, strict one.
+        partial: bool,
+        /// Whether the text is function-call arguments (otherwise message content).
+        arguments: bool,
+        /// The parser's message, with the position.
+        message: String,
+    },
+
     /// The server answered with a status the operation does not document.
     #[error("unexpected HTTP {status} from {url}: {snippet}")]
     UnexpectedStatus {
@@ -62,6 +107,58 @@ pub enum Error {
         /// The first bytes of the body.
         snippet: String,
     },
+}
+
+/// The kinds of [`Error::Stream`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StreamErrorKind {
+    /// The bytes are not valid UTF-8.
+    InvalidUtf8,
+    /// A line or an event is larger than the decoder's limit.
+    TooLarge,
+    /// The connection closed in the middle of an event.
+    Incomplete,
+    /// An event's data is empty or not the JSON expected.
+    InvalidJson,
+    /// A chunk could not be merged into the snapshot (e.g. a list delta entry that is not
+    /// an object, or a choice without an integer `index`).
+    InvalidChunk,
+    /// A list entry of a delta has no `index` key, so it cannot be merged.
+    MissingIndex,
+}
+
+impl fmt::Display for StreamErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StreamErrorKind::InvalidUtf8 => "invalid UTF-8",
+            StreamErrorKind::TooLarge => "event too large",
+            StreamErrorKind::Incomplete => "connection closed mid-event",
+            StreamErrorKind::InvalidJson => "invalid JSON",
+            StreamErrorKind::InvalidChunk => "invalid chunk",
+            StreamErrorKind::MissingIndex => "list entry without index",
+        })
+    }
+}
+
+fn fmt_stream_error(kind: StreamErrorKind, event: Option<u64>, offset: Option<u64>, message: &str) -> String {
+    let mut s = format!("stream error ({kind})");
+    match (event, offset) {
+        (Some(e), Some(o)) => s.push_str(&format!(" in event #{e} at byte offset {o}")),
+        (Some(e), None) => s.push_str(&format!(" in event #{e}")),
+        (None, Some(o)) => s.push_str(&format!(" at byte offset {o}")),
+        (None, None) => {}
+    }
+    s.push_str(": ");
+    s.push_str(message);
+    s
+}
+
+fn usage_suffix(completion: &serde_json::Value) -> String {
+    match completion.get("usage") {
+        Some(u) if !u.is_null() => format!(" - usage: {u}"),
+        _ => String::new(),
+    }
 }
 
 /// An error answer from the API, with everything it said.
@@ -198,6 +295,34 @@ impl Error {
     /// The request id the server gave, if any.
     pub fn request_id(&self) -> Option<&str> {
         self.api_error().and_then(|e| e.request_id.as_deref())
+    }
+
+    /// The name of the exception class the reference Python SDK raises for this error
+    /// (`APIError`, `LengthFinishReasonError`, `ValueError`, ...), for conformance reports.
+    ///
+    /// ```
+    /// let e = openai_sdk::Error::InvalidRequest("`f` is not strict".into());
+    /// assert_eq!(e.reference_class(), "ValueError");
+    /// ```
+    pub fn reference_class(&self) -> &'static str {
+        match self {
+            Error::Api(_) | Error::UnexpectedStatus { .. } => "APIError",
+            Error::Connection { .. } => "APIConnectionError",
+            Error::Timeout { .. } => "APITimeoutError",
+            Error::Decode { .. } => "ValidationError",
+            Error::InvalidRequest(_) | Error::Config(_) => "ValueError",
+            Error::Stream { kind, .. } => match kind {
+                StreamErrorKind::InvalidJson => "JSONDecodeError",
+                StreamErrorKind::MissingIndex => "RuntimeError",
+                StreamErrorKind::InvalidChunk => "TypeError",
+                _ => "APIError",
+            },
+            Error::LengthFinishReason { .. } => "LengthFinishReasonError",
+            Error::ContentFilterFinishReason { .. } => "ContentFilterFinishReasonError",
+            Error::Parse { partial: true, .. } => "ValueError",
+            Error::Parse { arguments: true, .. } => "JSONDecodeError",
+            Error::Parse { .. } => "ValidationError",
+        }
     }
 
     pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {

@@ -30,6 +30,8 @@
 #![warn(missing_docs)]
 
 pub mod accumulate;
+#[cfg(feature = "chat")]
+pub mod chat;
 pub mod client;
 mod codegen_support;
 pub mod error;
@@ -61,6 +63,6 @@ pub mod testing;
 pub mod generated;
 
 pub use client::{Client, ClientBuilder, RequestOptions};
-pub use error::{ApiError, Error};
+pub use error::{ApiError, Error, StreamErrorKind};
 pub use generated::types;
 pub use progenitor_client::ResponseValue;

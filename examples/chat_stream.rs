@@ -1,0 +1,82 @@
+//! Streams a chat reply to a prompt, printing the text as it arrives and the token usage
+//! at the end.
+//!
+//! ```text
+//! cargo run --example chat_stream -- "Write a haiku about Rust"
+//! ```
+//!
+//! With `OPENAI_API_KEY` set it talks to the API (or to `OPENAI_BASE_URL`), with the model
+//! from `OPENAI_MODEL` (default `gpt-4o-mini`). Without a key it starts the SDK's scripted
+//! loopback server (`openai_sdk::testing`) and replays a recorded stream
+//! (`tests/fixtures/chat/chat_basic_content.sse`, recorded by openai-python's test suite),
+//! so it runs offline; that recording answers every prompt the same way.
+
+use std::io::Write;
+use std::time::Duration;
+
+use futures::StreamExt;
+use openai_sdk::chat::ChatCompletionStreamEvent;
+use openai_sdk::testing::{Chunking, Reply, ScriptedServer};
+use openai_sdk::Client;
+use serde_json::json;
+
+/// The recorded stream served when no API key is set.
+const RECORDING: &[u8] = include_bytes!("../tests/fixtures/chat/chat_basic_content.sse");
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut prompt = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    if prompt.trim().is_empty() {
+        prompt = "What's the weather like in SF?".into();
+    }
+    let has_key = std::env::var("OPENAI_API_KEY").is_ok_and(|k| !k.trim().is_empty());
+    let mut _server = None;
+    let client = if has_key {
+        Client::new()?
+    } else {
+        let server = ScriptedServer::start().await;
+        server.post("/v1/chat/completions").respond(
+            Reply::sse_raw(RECORDING)
+                .chunking(Chunking::Events)
+                .chunk_delay(Duration::from_millis(25)),
+        );
+        eprintln!("(OPENAI_API_KEY is not set: replaying a recorded stream from a local server)");
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = Client::builder()
+            .api_key("sk-local")
+            .base_url(server.base_url())
+            .http_client(reqwest::Client::builder().no_proxy().build()?)
+            .build()?;
+        _server = Some(server);
+        client
+    };
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into());
+    let request = serde_json::from_value(json!({
+        "model": model,
+        "messages": [{"role": "user", "content": prompt}],
+        "stream_options": {"include_usage": true},
+    }))?;
+
+    let mut stream = client.chat().stream(request).await?;
+    let mut out = std::io::stdout();
+    while let Some(event) = stream.next().await {
+        match event? {
+            ChatCompletionStreamEvent::ContentDelta { delta, .. }
+            | ChatCompletionStreamEvent::RefusalDelta { delta, .. } => {
+                write!(out, "{delta}")?;
+                out.flush()?;
+            }
+            _ => {}
+        }
+    }
+    writeln!(out)?;
+    let completion = stream.final_completion().await?;
+    match completion.usage() {
+        Some(usage) => println!(
+            "usage: {} prompt + {} completion = {} tokens",
+            usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]
+        ),
+        None => println!("usage: not reported"),
+    }
+    Ok(())
+}

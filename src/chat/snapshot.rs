@@ -1,0 +1,688 @@
+//! The accumulated chat completion, and the final parse of a completion.
+//!
+//! The snapshot is the completion as JSON (a `serde_json` map, folded with the
+//! reference `accumulate_delta` rules, so fields this SDK does not know survive) plus,
+//! beside it, the `parsed` content and `parsed_arguments` of each choice. Those are kept
+//! apart because the partial values are cheap captures of an incremental parser
+//! ([`PartialSnapshot`]): they are turned into JSON only when someone reads them.
+
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// One logprob token (`{"token", "logprob", "bytes", "top_logprobs"}`), kept as the JSON
+/// text it arrived as: storing and sharing it costs one copy of its bytes, and it is
+/// decoded only when read.
+pub type RawToken = Box<RawValue>;
+
+/// A choice's accumulated `logprobs`: the `content` and `refusal` token lists.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LogprobsAcc {
+    pub(crate) content: Option<Vec<RawToken>>,
+    pub(crate) refusal: Option<Vec<RawToken>>,
+    /// Other fields of the first `logprobs` object of the choice.
+    pub(crate) rest: Map<String, Value>,
+}
+
+impl LogprobsAcc {
+    pub(crate) fn list(&self, refusal: bool) -> Option<&Vec<RawToken>> {
+        if refusal {
+            self.refusal.as_ref()
+        } else {
+            self.content.as_ref()
+        }
+    }
+
+    /// From a JSON `logprobs` object.
+    pub(crate) fn from_json(lp: &Map<String, Value>) -> Self {
+        let mut acc = LogprobsAcc::default();
+        for (k, v) in lp {
+            match (k.as_str(), v) {
+                ("content", Value::Array(tokens)) => acc.content = Some(raw_tokens(tokens)),
+                ("refusal", Value::Array(tokens)) => acc.refusal = Some(raw_tokens(tokens)),
+                ("content" | "refusal", Value::Null) => {}
+                _ => {
+                    acc.rest.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        acc
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        let mut map = self.rest.clone();
+        let list = |l: &Option<Vec<RawToken>>| match l {
+            Some(tokens) => Value::Array(tokens.iter().map(|t| token_value(t)).collect()),
+            None => Value::Null,
+        };
+        map.insert("content".into(), list(&self.content));
+        map.insert("refusal".into(), list(&self.refusal));
+        Value::Object(map)
+    }
+}
+
+/// JSON values as raw tokens.
+pub(crate) fn raw_tokens(tokens: &[Value]) -> Vec<RawToken> {
+    tokens
+        .iter()
+        .filter_map(|t| serde_json::value::to_raw_value(t).ok())
+        .collect()
+}
+
+/// A raw token decoded (`null` if it somehow is not JSON).
+pub(crate) fn token_value(token: &RawValue) -> Value {
+    serde_json::from_str(token.get()).unwrap_or(Value::Null)
+}
+
+use crate::parsing::PartialSnapshot;
+use crate::Error;
+
+/// A parsed value attached to the snapshot: nothing, a partial parse captured mid-stream
+/// (materialised on demand), or a complete value.
+#[derive(Clone, Debug, Default)]
+pub enum ParsedValue {
+    /// No parsed value (`null` in the reference).
+    #[default]
+    None,
+    /// The partial-mode parse of the text so far.
+    Partial(Arc<PartialSnapshot>),
+    /// The complete, strictly parsed value.
+    Complete(Arc<Value>),
+}
+
+impl ParsedValue {
+    /// The value as JSON (`Value::Null` for [`ParsedValue::None`]). A partial value is built
+    /// here, in O(its size).
+    ///
+    /// ```
+    /// use openai_sdk::chat::ParsedValue;
+    /// assert_eq!(ParsedValue::None.to_value(), serde_json::Value::Null);
+    /// ```
+    pub fn to_value(&self) -> Value {
+        match self {
+            ParsedValue::None => Value::Null,
+            ParsedValue::Partial(p) => p.to_value(),
+            ParsedValue::Complete(v) => (**v).clone(),
+        }
+    }
+
+    /// Whether there is no value.
+    pub fn is_none(&self) -> bool {
+        matches!(self, ParsedValue::None)
+    }
+
+    /// Deserializes the value into a Rust type.
+    pub fn deserialize<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<Option<T>, serde_json::Error> {
+        match self {
+            ParsedValue::None => Ok(None),
+            other => serde_json::from_value(other.to_value()).map(Some),
+        }
+    }
+}
+
+/// One choice of the snapshot: its JSON without `message`, the message, and the parsed
+/// values. Kept apart (rather than inside one JSON tree) so that a chunk reaches its
+/// choice and message without hashing their keys.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ChoiceExtras {
+    /// The choice's `index`.
+    pub(crate) index: i64,
+    /// The choice without `message` (`index`, `finish_reason`, `logprobs`, extras).
+    pub(crate) json: Map<String, Value>,
+    /// The accumulated message.
+    pub(crate) message: Map<String, Value>,
+    /// `message.parsed`.
+    pub(crate) parsed: ParsedValue,
+    /// The accumulated `logprobs` (`None`: null or absent, as in `json`).
+    pub(crate) logprobs: Option<LogprobsAcc>,
+    /// Whether the choice has a truthy `finish_reason`.
+    pub(crate) finished: bool,
+    /// `parsed_arguments` per tool call `index`.
+    pub(crate) tools: Vec<(i64, ParsedValue)>,
+}
+
+impl ChoiceExtras {
+    pub(crate) fn tool(&self, index: i64) -> Option<&ParsedValue> {
+        self.tools.iter().find(|(i, _)| *i == index).map(|(_, p)| p)
+    }
+
+    pub(crate) fn tool_mut(&mut self, index: i64) -> &mut ParsedValue {
+        let pos = match self.tools.iter().position(|(i, _)| *i == index) {
+            Some(p) => p,
+            None => {
+                self.tools.push((index, ParsedValue::None));
+                self.tools.len() - 1
+            }
+        };
+        // `pos` is in bounds: found, or just pushed.
+        &mut self.tools[pos].1
+    }
+}
+
+/// The chat completion accumulated from the chunks so far.
+///
+/// It holds the completion as JSON, exactly as the reference SDK accumulates it (the top
+/// level from the first chunk, `object: "chat.completion"`, each choice's deltas merged
+/// into its `message`, unknown fields included), plus the `parsed` values. Read it with the
+/// accessors, as JSON ([`to_json`](Self::to_json), [`to_reference_json`](Self::to_reference_json)),
+/// or as a typed value ([`deserialize`](Self::deserialize)).
+///
+/// ```
+/// use openai_sdk::chat::ChatCompletionStreamState;
+/// use serde_json::json;
+///
+/// let mut state = ChatCompletionStreamState::new();
+/// state.handle_chunk(&json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+///     "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}}]}))?;
+/// state.handle_chunk(&json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+///     "choices": [{"index": 0, "delta": {"content": "lo", "x_extra": 1}}]}))?;
+/// let snapshot = state.snapshot().unwrap();
+/// assert_eq!(snapshot.content(0), Some("Hello"));
+/// assert_eq!(snapshot.to_reference_json()["choices"][0]["message"]["content"], "Hello");
+/// assert_eq!(snapshot.message(0).unwrap()["x_extra"], 1);
+/// assert_eq!(snapshot.id(), Some("c1"));
+/// # Ok::<(), openai_sdk::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ChatCompletionSnapshot {
+    /// The top level, without `choices`, `usage` and `system_fingerprint`.
+    pub(crate) json: Map<String, Value>,
+    /// `usage` and `system_fingerprint`, replaced by every chunk.
+    pub(crate) usage: Value,
+    pub(crate) system_fingerprint: Value,
+    pub(crate) extras: Vec<ChoiceExtras>,
+}
+
+impl ChatCompletionSnapshot {
+    /// The accumulated completion as JSON, without the `parsed` values. O(size of the
+    /// snapshot).
+    pub fn to_json(&self) -> Map<String, Value> {
+        self.build(false)
+    }
+
+    /// The completion in the reference SDK's shape: the JSON with each message's `parsed`
+    /// and each function tool call's `parsed_arguments` filled in. O(size of the snapshot).
+    pub fn to_reference_json(&self) -> Value {
+        Value::Object(self.build(true))
+    }
+
+    fn build(&self, with_parsed: bool) -> Map<String, Value> {
+        let mut json = self.json.clone();
+        json.insert("usage".into(), self.usage.clone());
+        json.insert("system_fingerprint".into(), self.system_fingerprint.clone());
+        let choices = self
+            .extras
+            .iter()
+            .map(|c| {
+                let mut choice = c.json.clone();
+                if let Some(lp) = &c.logprobs {
+                    choice.insert("logprobs".into(), lp.to_json());
+                }
+                choice.insert("message".into(), Value::Object(c.message.clone()));
+                let mut choice = Value::Object(choice);
+                if with_parsed {
+                    attach_parsed(&mut choice, c);
+                }
+                choice
+            })
+            .collect();
+        json.insert("choices".into(), Value::Array(choices));
+        json
+    }
+
+    /// Deserializes the snapshot (in its reference shape) into a type, e.g.
+    /// [`types::CreateChatCompletionResponse`](crate::types::CreateChatCompletionResponse)
+    /// once the stream is over (mid-stream, required fields such as `finish_reason` may be
+    /// missing).
+    pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        let value = self.to_reference_json();
+        serde_json::from_value(value).map_err(|e| Error::Decode {
+            what: std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("snapshot")
+                .to_owned(),
+            path: ".".into(),
+            message: e.to_string(),
+            snippet: String::new(),
+        })
+    }
+
+    /// The completion's `id`.
+    pub fn id(&self) -> Option<&str> {
+        self.json.get("id").and_then(Value::as_str)
+    }
+
+    /// The `model`.
+    pub fn model(&self) -> Option<&str> {
+        self.json.get("model").and_then(Value::as_str)
+    }
+
+    /// The `usage` of the last chunk (`None` until a chunk carries it).
+    pub fn usage(&self) -> Option<&Value> {
+        Some(&self.usage).filter(|u| !u.is_null())
+    }
+
+    /// The `index` of each choice, in the order they first appeared.
+    pub fn choice_indices(&self) -> impl Iterator<Item = i64> + '_ {
+        self.extras.iter().map(|c| c.index)
+    }
+
+    pub(crate) fn position(&self, index: i64) -> Option<usize> {
+        // Choices usually sit at the position equal to their index.
+        let at = usize::try_from(index)
+            .ok()
+            .filter(|&i| self.extras.get(i).is_some_and(|c| c.index == index));
+        at.or_else(|| self.extras.iter().position(|c| c.index == index))
+    }
+
+    fn choice_extras(&self, index: i64) -> Option<&ChoiceExtras> {
+        self.extras.get(self.position(index)?)
+    }
+
+    /// The choice with this `index`, without its `message` and `logprobs` (`index`,
+    /// `finish_reason`, and any other field the first chunk of the choice had).
+    pub fn choice(&self, index: i64) -> Option<&Map<String, Value>> {
+        Some(&self.choice_extras(index)?.json)
+    }
+
+    /// The `message` of the choice with this `index`.
+    pub fn message(&self, index: i64) -> Option<&Map<String, Value>> {
+        Some(&self.choice_extras(index)?.message)
+    }
+
+    /// The text content of a choice so far.
+    pub fn content(&self, index: i64) -> Option<&str> {
+        self.message(index)?.get("content")?.as_str()
+    }
+
+    /// The refusal of a choice so far.
+    pub fn refusal(&self, index: i64) -> Option<&str> {
+        self.message(index)?.get("refusal")?.as_str()
+    }
+
+    /// The tool calls of a choice so far.
+    pub fn tool_calls(&self, index: i64) -> &[Value] {
+        match self.message(index).and_then(|m| m.get("tool_calls")) {
+            Some(Value::Array(a)) => a,
+            _ => &[],
+        }
+    }
+
+    /// The `finish_reason` of a choice, once sent.
+    pub fn finish_reason(&self, index: i64) -> Option<&str> {
+        self.choice(index)?.get("finish_reason")?.as_str()
+    }
+
+    /// The `parsed` content of a choice (partial mid-stream, complete after `content.done`).
+    pub fn parsed(&self, index: i64) -> &ParsedValue {
+        static NONE: ParsedValue = ParsedValue::None;
+        self.position(index)
+            .and_then(|p| self.extras.get(p))
+            .map_or(&NONE, |c| &c.parsed)
+    }
+
+    /// The `parsed_arguments` of a choice's tool call with this tool `index`.
+    pub fn parsed_arguments(&self, choice: i64, tool: i64) -> &ParsedValue {
+        static NONE: ParsedValue = ParsedValue::None;
+        self.position(choice)
+            .and_then(|p| self.extras.get(p))
+            .and_then(|c| c.tool(tool))
+            .unwrap_or(&NONE)
+    }
+
+    // ---- internal accessors by position -------------------------------------------------
+
+    pub(crate) fn message_at(&self, pos: usize) -> Option<&Map<String, Value>> {
+        Some(&self.extras.get(pos)?.message)
+    }
+
+    pub(crate) fn str_at(&self, pos: usize, key: &str) -> &str {
+        self.message_at(pos)
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    pub(crate) fn tool_at(&self, pos: usize, tool_index: i64) -> Option<&Map<String, Value>> {
+        find_tool(self.message_at(pos)?, tool_index)
+    }
+
+    pub(crate) fn logprobs_at(&self, pos: usize, refusal: bool) -> &[RawToken] {
+        self.extras
+            .get(pos)
+            .and_then(|c| c.logprobs.as_ref())
+            .and_then(|l| l.list(refusal))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The accumulated logprob tokens of a choice's content (`refusal: false`) or refusal,
+    /// as raw JSON (see [`RawToken`]).
+    pub fn logprobs(&self, index: i64, refusal: bool) -> &[RawToken] {
+        self.position(index)
+            .map_or(&[], |pos| self.logprobs_at(pos, refusal))
+    }
+}
+
+/// Finds a tool call by its `index` key in a message.
+pub(crate) fn find_tool(
+    message: &Map<String, Value>,
+    tool_index: i64,
+) -> Option<&Map<String, Value>> {
+    let Some(Value::Array(calls)) = message.get("tool_calls") else {
+        return None;
+    };
+    // Usually the call is at the position equal to its index.
+    let at = usize::try_from(tool_index).ok().and_then(|i| calls.get(i));
+    let has_index = |c: &&Value| c.get("index").and_then(Value::as_i64) == Some(tool_index);
+    at.filter(has_index)
+        .or_else(|| calls.iter().find(has_index))
+        .and_then(Value::as_object)
+}
+
+fn attach_parsed(choice: &mut Value, extras: &ChoiceExtras) {
+    let Some(message) = choice.get_mut("message").and_then(Value::as_object_mut) else {
+        return;
+    };
+    message.insert("parsed".into(), extras.parsed.to_value());
+    if let Some(Value::Array(calls)) = message.get_mut("tool_calls") {
+        for call in calls {
+            let index = call.get("index").and_then(Value::as_i64);
+            let is_function = matches!(call.get("type"), None | Some(Value::Null))
+                || call.get("type").and_then(Value::as_str) == Some("function");
+            if !is_function {
+                continue;
+            }
+            let parsed = index
+                .and_then(|i| extras.tool(i))
+                .map_or(Value::Null, ParsedValue::to_value);
+            if let Some(function) = call.get_mut("function").and_then(Value::as_object_mut) {
+                function.insert("parsed_arguments".into(), parsed);
+            }
+        }
+    }
+}
+
+/// A finished chat completion with its parsed content and tool arguments, in the reference
+/// SDK's shape (`message.parsed`, `tool_calls[].function.parsed_arguments`).
+///
+/// ```
+/// use openai_sdk::chat::{parse_chat_completion, ParseOptions};
+/// use serde_json::json;
+///
+/// let completion = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
+///     "choices": [{"index": 0, "finish_reason": "stop",
+///                  "message": {"role": "assistant", "content": "{\"city\": \"Paris\"}"}}]});
+/// let options = ParseOptions::new().parse_content(true);
+/// let parsed = parse_chat_completion(completion.as_object().unwrap(), &options)?;
+/// assert_eq!(parsed.parsed(0), Some(&json!({"city": "Paris"})));
+/// # Ok::<(), openai_sdk::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParsedChatCompletion {
+    json: Value,
+}
+
+impl ParsedChatCompletion {
+    /// The completion as JSON, with `parsed` and `parsed_arguments`.
+    pub fn as_json(&self) -> &Value {
+        &self.json
+    }
+
+    /// Takes the JSON out.
+    pub fn into_json(self) -> Value {
+        self.json
+    }
+
+    /// Deserializes the completion, e.g. into
+    /// [`types::CreateChatCompletionResponse`](crate::types::CreateChatCompletionResponse)
+    /// (the `parsed` fields are ignored by that type).
+    pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_value(self.json.clone()).map_err(|e| Error::Decode {
+            what: std::any::type_name::<T>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("completion")
+                .to_owned(),
+            path: ".".into(),
+            message: e.to_string(),
+            snippet: String::new(),
+        })
+    }
+
+    fn choice(&self, index: i64) -> Option<&Value> {
+        self.json
+            .get("choices")?
+            .as_array()?
+            .iter()
+            .find(|c| c.get("index").and_then(Value::as_i64) == Some(index))
+    }
+
+    /// The text content of a choice.
+    pub fn content(&self, index: i64) -> Option<&str> {
+        self.choice(index)?.get("message")?.get("content")?.as_str()
+    }
+
+    /// The parsed content of a choice (`None` without a parsed response format, or when
+    /// the model refused).
+    pub fn parsed(&self, index: i64) -> Option<&Value> {
+        self.choice(index)?
+            .get("message")?
+            .get("parsed")
+            .filter(|v| !v.is_null())
+    }
+
+    /// The `usage`.
+    pub fn usage(&self) -> Option<&Value> {
+        self.json.get("usage").filter(|v| !v.is_null())
+    }
+}
+
+/// What to parse in a completion: the content (for a `json_schema` response format the
+/// caller wants parsed) and the arguments of strict function tools.
+///
+/// ```
+/// use openai_sdk::chat::ParseOptions;
+/// use serde_json::json;
+///
+/// let options = ParseOptions::new()
+///     .parse_content(true)
+///     .tools(vec![json!({"type": "function", "function": {"name": "f", "strict": true, "parameters": {}}})]);
+/// assert!(options.has_parseable_input());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ParseOptions {
+    pub(crate) parse_content: bool,
+    /// `(name, strict)` of each function tool of the request, in order.
+    pub(crate) tools: Vec<(String, bool)>,
+    pub(crate) any_strict: bool,
+    /// The tools as given, for validation.
+    pub(crate) raw_tools: Vec<Value>,
+}
+
+impl ParseOptions {
+    /// Parse nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Parse the message content as JSON (partially while streaming, fully at
+    /// `content.done` and in the final completion), as the reference does for a response
+    /// format given as a type.
+    pub fn parse_content(mut self, yes: bool) -> Self {
+        self.parse_content = yes;
+        self
+    }
+
+    /// The request's tools (JSON, as sent): function tools with `strict: true` get
+    /// `parsed_arguments`.
+    pub fn tools(mut self, tools: Vec<Value>) -> Self {
+        self.tools = tools
+            .iter()
+            .filter(|t| t.get("type").and_then(Value::as_str) == Some("function"))
+            .filter_map(|t| {
+                let f = t.get("function")?;
+                let name = f.get("name")?.as_str()?.to_owned();
+                let strict = f.get("strict").and_then(Value::as_bool).unwrap_or(false);
+                Some((name, strict))
+            })
+            .collect();
+        self.any_strict = self.tools.iter().any(|(_, s)| *s);
+        self.raw_tools = tools;
+        self
+    }
+
+    /// Whether anything is parsed: then `finish_reason` `length` / `content_filter` is an
+    /// error mid-stream.
+    pub fn has_parseable_input(&self) -> bool {
+        self.parse_content || self.any_strict
+    }
+
+    /// Whether the first tool with this function name is strict (`None`: no such tool).
+    pub(crate) fn tool_strict(&self, name: &str) -> Option<bool> {
+        self.tools.iter().find(|(n, _)| n == name).map(|(_, s)| *s)
+    }
+
+    /// Checks that every tool can be auto-parsed (as `.parse()` does before sending):
+    /// function tools with `strict: true` only.
+    pub fn validate_tools(&self) -> Result<(), Error> {
+        for tool in &self.raw_tools {
+            let ty = tool.get("type").and_then(Value::as_str).unwrap_or("");
+            if ty != "function" {
+                return Err(Error::InvalidRequest(format!(
+                    "only `function` tools support auto-parsing; received `{ty}`"
+                )));
+            }
+            let function = tool.get("function");
+            if function
+                .and_then(|f| f.get("strict"))
+                .and_then(Value::as_bool)
+                != Some(true)
+            {
+                let name = function
+                    .and_then(|f| f.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                return Err(Error::InvalidRequest(format!(
+                    "`{name}` is not strict. Only `strict` function tools can be auto-parsed"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Strict parse of message content.
+pub(crate) fn parse_content_strict(content: &str, choice: i64) -> Result<Value, Error> {
+    serde_json::from_str(content).map_err(|e| Error::Parse {
+        what: format!("the content of choice {choice}"),
+        partial: false,
+        arguments: false,
+        message: e.to_string(),
+    })
+}
+
+/// Strict parse of function arguments (`None` for a tool that is not strict or unknown).
+pub(crate) fn parse_arguments(
+    options: &ParseOptions,
+    function: Option<&Map<String, Value>>,
+    choice: i64,
+    tool: i64,
+) -> Result<Option<Value>, Error> {
+    let name = function
+        .and_then(|f| f.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if options.tool_strict(name) != Some(true) {
+        return Ok(None);
+    }
+    let arguments = function
+        .and_then(|f| f.get("arguments"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    serde_json::from_str(arguments)
+        .map(Some)
+        .map_err(|e| Error::Parse {
+            what: format!("the arguments of tool call {tool} (`{name}`) of choice {choice}"),
+            partial: false,
+            arguments: true,
+            message: e.to_string(),
+        })
+}
+
+fn truthy_str(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_str).is_some_and(|s| !s.is_empty())
+}
+
+/// Parses a finished completion like the reference `parse_chat_completion`: a choice that
+/// stopped for `length` or `content_filter` is an error; each message gets `parsed` (its
+/// content parsed as JSON when `options` asks for it, unless it is a refusal) and each
+/// function tool call gets `parsed_arguments` (for strict tools).
+pub fn parse_chat_completion(
+    completion: &Map<String, Value>,
+    options: &ParseOptions,
+) -> Result<ParsedChatCompletion, Error> {
+    let mut json = completion.clone();
+    if let Some(Value::Array(choices)) = json.get_mut("choices") {
+        for choice in choices.iter_mut() {
+            let index = choice.get("index").and_then(Value::as_i64).unwrap_or(0);
+            match choice.get("finish_reason").and_then(Value::as_str) {
+                Some("length") => {
+                    return Err(Error::LengthFinishReason {
+                        completion: Box::new(Value::Object(completion.clone())),
+                    })
+                }
+                Some("content_filter") => {
+                    return Err(Error::ContentFilterFinishReason {
+                        completion: Box::new(Value::Object(completion.clone())),
+                    })
+                }
+                _ => {}
+            }
+            let Some(message) = choice.get_mut("message").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let parsed = if options.parse_content
+                && truthy_str(message.get("content"))
+                && !truthy_str(message.get("refusal"))
+            {
+                parse_content_strict(
+                    message.get("content").and_then(Value::as_str).unwrap_or(""),
+                    index,
+                )?
+            } else {
+                Value::Null
+            };
+            message.insert("parsed".into(), parsed);
+            if let Some(Value::Array(calls)) = message.get_mut("tool_calls") {
+                for call in calls.iter_mut() {
+                    let is_function = call
+                        .get("type")
+                        .and_then(Value::as_str)
+                        .is_none_or(|t| t == "function");
+                    if !is_function {
+                        continue;
+                    }
+                    let tool = call.get("index").and_then(Value::as_i64).unwrap_or(0);
+                    let parsed = parse_arguments(
+                        options,
+                        call.get("function").and_then(Value::as_object),
+                        index,
+                        tool,
+                    )?
+                    .unwrap_or(Value::Null);
+                    if let Some(function) = call.get_mut("function").and_then(Value::as_object_mut)
+                    {
+                        function.insert("parsed_arguments".into(), parsed);
+                    }
+                }
+            }
+        }
+    }
+    Ok(ParsedChatCompletion {
+        json: Value::Object(json),
+    })
+}

@@ -1,0 +1,1245 @@
+//! The transport-free state machine of a chat completion stream.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::events::{
+    ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
+};
+use super::snapshot::{
+    find_tool, parse_arguments, parse_chat_completion, parse_content_strict,
+    ChatCompletionSnapshot, ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
+};
+use super::snapshot::{raw_tokens, LogprobsAcc};
+use super::wire::{self, WireChunk, WireLogprobs};
+use crate::accumulate::{accumulate_delta, AccumulateError};
+use crate::error::StreamErrorKind;
+use crate::parsing::PartialJson;
+use crate::Error;
+
+/// Accumulates chat completion chunks into a snapshot and turns them into
+/// [`ChatCompletionStreamEvent`]s, with no I/O: feed it chunks you read yourself (from
+/// [`Chat::create_stream`](super::Chat::create_stream), a file, another transport).
+///
+/// [`ChatCompletionStream`](super::ChatCompletionStream) and the blocking stream are thin
+/// wrappers around it.
+///
+/// ```
+/// use openai_sdk::chat::ChatCompletionStreamState;
+/// use serde_json::json;
+///
+/// let mut state = ChatCompletionStreamState::new();
+/// let chunks = [
+///     json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini",
+///            "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}),
+///     json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini",
+///            "choices": [{"index": 0, "delta": {"content": "Hello"}, "finish_reason": "stop"}]}),
+/// ];
+/// let mut types = Vec::new();
+/// for chunk in &chunks {
+///     for event in state.handle_chunk(chunk)? {
+///         types.push(event.event_type());
+///     }
+/// }
+/// assert_eq!(types, ["chunk", "content.delta", "chunk", "content.delta", "content.done"]);
+/// let completion = state.final_completion()?;
+/// assert_eq!(completion.content(0), Some("Hello"));
+/// # Ok::<(), openai_sdk::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct ChatCompletionStreamState {
+    options: ParseOptions,
+    snapshot: Option<Arc<ChatCompletionSnapshot>>,
+    /// Per choice, parallel to the snapshot's choices.
+    choices: Vec<ChoiceState>,
+    chunks: u64,
+    pending: Vec<Pending>,
+}
+
+/// Incremental parse of a text that only grows by appending.
+#[derive(Debug, Default)]
+struct TextParser {
+    parser: PartialJson,
+    fed: usize,
+    non_ws: bool,
+}
+
+impl TextParser {
+    fn feed(&mut self, text: &str) {
+        let new = match text.get(self.fed..) {
+            Some(new) => new,
+            None => {
+                // The text was replaced rather than extended: start over.
+                *self = TextParser::default();
+                text
+            }
+        };
+        if new.is_empty() {
+            return;
+        }
+        if !self.non_ws {
+            self.non_ws = new.chars().any(|c| !c.is_whitespace());
+        }
+        self.parser.push(new);
+        self.fed = text.len();
+    }
+
+    fn partial(
+        &self,
+        what: impl FnOnce() -> String,
+        arguments: bool,
+    ) -> Result<ParsedValue, Error> {
+        match self.parser.snapshot() {
+            Ok(Some(s)) => Ok(ParsedValue::Partial(Arc::new(s))),
+            Ok(None) => Ok(ParsedValue::None),
+            Err(e) => Err(Error::Parse {
+                what: what(),
+                partial: true,
+                arguments,
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct ChoiceState {
+    content: TextParser,
+    tools: Vec<(i64, TextParser)>,
+    current_tool: Option<i64>,
+    done_tools: Vec<i64>,
+    content_done: bool,
+    refusal_done: bool,
+    logprobs_content_done: bool,
+    logprobs_refusal_done: bool,
+}
+
+impl ChoiceState {
+    fn tool_parser(&mut self, index: i64) -> &mut TextParser {
+        let pos = match self.tools.iter().position(|(i, _)| *i == index) {
+            Some(p) => p,
+            None => {
+                self.tools.push((index, TextParser::default()));
+                self.tools.len() - 1
+            }
+        };
+        &mut self.tools[pos].1
+    }
+}
+
+/// An event before the snapshot it shows is final (all of a chunk's mutations are made
+/// before any event takes a reference to the snapshot, so that no copy is needed).
+#[derive(Debug)]
+enum Pending {
+    Chunk,
+    ContentDelta {
+        choice: i64,
+        pos: usize,
+        delta: String,
+        parsed: ParsedValue,
+    },
+    ContentDone {
+        choice: i64,
+        pos: usize,
+        parsed: ParsedValue,
+    },
+    RefusalDelta {
+        choice: i64,
+        pos: usize,
+        delta: String,
+    },
+    RefusalDone {
+        choice: i64,
+        pos: usize,
+    },
+    ArgumentsDelta {
+        choice: i64,
+        pos: usize,
+        name: Option<String>,
+        index: i64,
+        parsed: ParsedValue,
+        delta: String,
+    },
+    ArgumentsDone {
+        choice: i64,
+        pos: usize,
+        name: Option<String>,
+        index: i64,
+        parsed: ParsedValue,
+    },
+    LogprobsContentDelta {
+        choice: i64,
+        pos: usize,
+        count: usize,
+    },
+    LogprobsContentDone {
+        choice: i64,
+        pos: usize,
+    },
+    LogprobsRefusalDelta {
+        choice: i64,
+        pos: usize,
+        count: usize,
+    },
+    LogprobsRefusalDone {
+        choice: i64,
+        pos: usize,
+    },
+}
+
+fn invalid(kind: StreamErrorKind, message: String) -> Error {
+    Error::Stream {
+        kind,
+        event: None,
+        offset: None,
+        message,
+    }
+}
+
+fn accumulate_error(chunk: u64, choice: i64, e: AccumulateError) -> Error {
+    let kind = match e {
+        AccumulateError::MissingIndex { .. } => StreamErrorKind::MissingIndex,
+        _ => StreamErrorKind::InvalidChunk,
+    };
+    invalid(
+        kind,
+        format!("chunk #{chunk}, choice {choice}: the delta cannot be merged: {e}"),
+    )
+}
+
+fn truthy_str(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_str).is_some_and(|s| !s.is_empty())
+}
+
+fn is_function_call(call: &Map<String, Value>) -> bool {
+    match call.get("type") {
+        None | Some(Value::Null) => true,
+        Some(t) => t.as_str() == Some("function"),
+    }
+}
+
+fn function_name(call: &Map<String, Value>) -> Option<String> {
+    call.get("function")
+        .and_then(|f| f.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The chunk's choices (`[]` when the key is missing or null).
+fn chunk_choices(chunk: &Map<String, Value>) -> &[Value] {
+    match chunk.get("choices") {
+        Some(Value::Array(a)) => a,
+        _ => &[],
+    }
+}
+
+fn choice_index(chunk_no: u64, choice: &Value) -> Result<(&Map<String, Value>, i64), Error> {
+    let c = choice.as_object().ok_or_else(|| {
+        invalid(
+            StreamErrorKind::InvalidChunk,
+            format!("chunk #{chunk_no}: a choice is not a JSON object"),
+        )
+    })?;
+    let index = c.get("index").and_then(Value::as_i64).ok_or_else(|| {
+        invalid(
+            StreamErrorKind::InvalidChunk,
+            format!("chunk #{chunk_no}: a choice has no integer `index`"),
+        )
+    })?;
+    Ok((c, index))
+}
+
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+fn delta_of(c: &Map<String, Value>) -> &Map<String, Value> {
+    c.get("delta").and_then(Value::as_object).unwrap_or(&EMPTY)
+}
+
+/// A new choice: the chunk's choice without `delta`, with `message` = the delta.
+fn new_choice(c: &Map<String, Value>, index: i64) -> ChoiceExtras {
+    let mut json = Map::with_capacity(c.len());
+    for (k, v) in c {
+        if k != "delta" && k != "message" {
+            json.insert(k.clone(), v.clone());
+        }
+    }
+    let finished = truthy_str(c.get("finish_reason"));
+    let logprobs = match json.get("logprobs") {
+        Some(Value::Object(lp)) => Some(LogprobsAcc::from_json(lp)),
+        _ => None,
+    };
+    if logprobs.is_some() {
+        json.remove("logprobs");
+    }
+    ChoiceExtras {
+        index,
+        json,
+        message: delta_of(c).clone(),
+        finished,
+        logprobs,
+        ..ChoiceExtras::default()
+    }
+}
+
+impl ChatCompletionStreamState {
+    /// A state that parses nothing (like the reference with no response format class and
+    /// no tools).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A state that parses what `options` asks for: the content as JSON, and the
+    /// arguments of strict function tools.
+    ///
+    /// ```
+    /// use openai_sdk::chat::{ChatCompletionStreamEvent, ChatCompletionStreamState, ParseOptions};
+    /// use serde_json::json;
+    ///
+    /// let mut state = ChatCompletionStreamState::with_options(ParseOptions::new().parse_content(true));
+    /// let chunk = |content: &str| json!({"id": "c", "object": "chat.completion.chunk", "created": 0,
+    ///     "model": "m", "choices": [{"index": 0, "delta": {"content": content}}]});
+    /// state.handle_chunk(&chunk(r#"{"city": "Par"#))?;
+    /// let events = state.handle_chunk(&chunk(r#"is", "temp": 2"#))?;
+    /// let ChatCompletionStreamEvent::ContentDelta { parsed, .. } = &events[1] else { panic!() };
+    /// assert_eq!(parsed.to_value(), json!({"city": "Paris", "temp": 2}));
+    /// # Ok::<(), openai_sdk::Error>(())
+    /// ```
+    pub fn with_options(options: ParseOptions) -> Self {
+        ChatCompletionStreamState {
+            options,
+            ..Self::default()
+        }
+    }
+
+    /// The parse options.
+    pub fn options(&self) -> &ParseOptions {
+        &self.options
+    }
+
+    /// The completion accumulated so far (`None` before the first chunk). Cheap: a shared
+    /// reference. Holding it while more chunks are handled makes the next chunk copy the
+    /// snapshot once (copy-on-write).
+    pub fn snapshot(&self) -> Option<Arc<ChatCompletionSnapshot>> {
+        self.snapshot.clone()
+    }
+
+    /// How many chunks were handled.
+    pub fn chunks_handled(&self) -> u64 {
+        self.chunks
+    }
+
+    /// The final completion, parsed as the reference `get_final_completion` does: an error
+    /// for a choice that stopped for `length` or `content_filter`, `parsed` and
+    /// `parsed_arguments` filled in. Call it once the stream is over.
+    pub fn final_completion(&self) -> Result<ParsedChatCompletion, Error> {
+        let Some(snapshot) = &self.snapshot else {
+            return Err(invalid(
+                StreamErrorKind::Incomplete,
+                "the stream ended before its first chunk".into(),
+            ));
+        };
+        parse_chat_completion(&snapshot.to_json(), &self.options)
+    }
+
+    /// Accumulates one chunk (JSON, as received) and returns its events.
+    ///
+    /// On error (a chunk that cannot be merged, `finish_reason` `length` or
+    /// `content_filter` with parseable input, output that does not parse) no event of
+    /// this chunk is returned; the snapshot keeps what was merged before the error.
+    pub fn handle_chunk(&mut self, chunk: &Value) -> Result<Vec<ChatCompletionStreamEvent>, Error> {
+        if !chunk.is_object() {
+            return Err(invalid(
+                StreamErrorKind::InvalidChunk,
+                "a chunk is not a JSON object".into(),
+            ));
+        }
+        let text = serde_json::to_string(chunk).map_err(|e| {
+            invalid(
+                StreamErrorKind::InvalidJson,
+                format!("serializing the chunk: {e}"),
+            )
+        })?;
+        let mut out = Vec::new();
+        self.handle_chunk_text(text, false, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`handle_chunk`](Self::handle_chunk), for a typed chunk (e.g. from
+    /// [`Chat::create_stream`](super::Chat::create_stream)).
+    pub fn handle_typed_chunk(
+        &mut self,
+        chunk: &crate::types::CreateChatCompletionStreamResponse,
+    ) -> Result<Vec<ChatCompletionStreamEvent>, Error> {
+        let value = serde_json::to_value(chunk).map_err(|e| {
+            invalid(
+                StreamErrorKind::InvalidJson,
+                format!("serializing the chunk: {e}"),
+            )
+        })?;
+        self.handle_chunk(&value)
+    }
+
+    /// Handles the JSON text of a chunk (the data of an SSE event); events are appended
+    /// to `out`. With `skip_foreign`, a chunk whose `object` is present and is not
+    /// `chat.completion.chunk` is skipped (what the stream does; the state alone does
+    /// not). Returns whether the chunk was handled.
+    pub(crate) fn handle_chunk_text(
+        &mut self,
+        text: String,
+        skip_foreign: bool,
+        out: &mut impl Extend<ChatCompletionStreamEvent>,
+    ) -> Result<bool, Error> {
+        let chunk_no = self.chunks;
+        self.pending.clear();
+        let fast = match (&self.snapshot, wire::decode(&text)) {
+            (Some(snap), Some(w))
+                if w.choices
+                    .iter()
+                    .flatten()
+                    .all(|c| snap.position(c.index).is_some()) =>
+            {
+                Some(w)
+            }
+            _ => None,
+        };
+        let result = match fast {
+            Some(mut w) => {
+                if skip_foreign
+                    && w.object
+                        .as_ref()
+                        .is_some_and(|o| o.0 != "chat.completion.chunk")
+                {
+                    return Ok(false);
+                }
+                self.chunks += 1;
+                self.process_fast(&mut w, chunk_no)
+            }
+            None => {
+                let map = match serde_json::from_str::<Value>(&text) {
+                    Ok(Value::Object(map)) => map,
+                    Ok(_) => {
+                        return Err(invalid(
+                            StreamErrorKind::InvalidJson,
+                            "the chunk is not a JSON object".into(),
+                        ))
+                    }
+                    Err(e) => {
+                        return Err(invalid(
+                            StreamErrorKind::InvalidJson,
+                            format!(
+                                "the chunk is not valid JSON ({e}); data: {}",
+                                crate::error::snippet(text.as_bytes())
+                            ),
+                        ))
+                    }
+                };
+                if skip_foreign {
+                    if let Some(object) = map.get("object") {
+                        if object.as_str() != Some("chat.completion.chunk") {
+                            return Ok(false);
+                        }
+                    }
+                }
+                self.chunks += 1;
+                self.process(&map, chunk_no)
+            }
+        };
+        if let Err(e) = result {
+            self.pending.clear();
+            return Err(e);
+        }
+        let chunk = ChunkData::new(text);
+        let Some(snapshot) = &self.snapshot else {
+            return Ok(true);
+        };
+        let text = |pos, field| TextSnapshot::new(Arc::clone(snapshot), pos, field);
+        let tokens =
+            |pos, refusal, last| TokensSnapshot::new(Arc::clone(snapshot), pos, refusal, last);
+        out.extend(self.pending.drain(..).map(|p| match p {
+            Pending::Chunk => ChatCompletionStreamEvent::Chunk {
+                chunk: chunk.clone(),
+                snapshot: Arc::clone(snapshot),
+            },
+            Pending::ContentDelta {
+                choice,
+                pos,
+                delta,
+                parsed,
+            } => ChatCompletionStreamEvent::ContentDelta {
+                choice_index: choice,
+                delta,
+                snapshot: text(pos, TextField::Content),
+                parsed,
+            },
+            Pending::ContentDone {
+                choice,
+                pos,
+                parsed,
+            } => ChatCompletionStreamEvent::ContentDone {
+                choice_index: choice,
+                content: text(pos, TextField::Content),
+                parsed,
+            },
+            Pending::RefusalDelta { choice, pos, delta } => {
+                ChatCompletionStreamEvent::RefusalDelta {
+                    choice_index: choice,
+                    delta,
+                    snapshot: text(pos, TextField::Refusal),
+                }
+            }
+            Pending::RefusalDone { choice, pos } => ChatCompletionStreamEvent::RefusalDone {
+                choice_index: choice,
+                refusal: text(pos, TextField::Refusal),
+            },
+            Pending::ArgumentsDelta {
+                choice,
+                pos,
+                name,
+                index,
+                parsed,
+                delta,
+            } => ChatCompletionStreamEvent::ToolCallArgumentsDelta {
+                choice_index: choice,
+                name,
+                index,
+                arguments: text(pos, TextField::Arguments(index)),
+                parsed_arguments: parsed,
+                arguments_delta: delta,
+            },
+            Pending::ArgumentsDone {
+                choice,
+                pos,
+                name,
+                index,
+                parsed,
+            } => ChatCompletionStreamEvent::ToolCallArgumentsDone {
+                choice_index: choice,
+                name,
+                index,
+                arguments: text(pos, TextField::Arguments(index)),
+                parsed_arguments: parsed,
+            },
+            Pending::LogprobsContentDelta { choice, pos, count } => {
+                ChatCompletionStreamEvent::LogprobsContentDelta {
+                    choice_index: choice,
+                    content: tokens(pos, false, Some(count)),
+                    snapshot: tokens(pos, false, None),
+                }
+            }
+            Pending::LogprobsContentDone { choice, pos } => {
+                ChatCompletionStreamEvent::LogprobsContentDone {
+                    choice_index: choice,
+                    content: tokens(pos, false, None),
+                }
+            }
+            Pending::LogprobsRefusalDelta { choice, pos, count } => {
+                ChatCompletionStreamEvent::LogprobsRefusalDelta {
+                    choice_index: choice,
+                    refusal: tokens(pos, true, Some(count)),
+                    snapshot: tokens(pos, true, None),
+                }
+            }
+            Pending::LogprobsRefusalDone { choice, pos } => {
+                ChatCompletionStreamEvent::LogprobsRefusalDone {
+                    choice_index: choice,
+                    refusal: tokens(pos, true, None),
+                }
+            }
+        }));
+        Ok(true)
+    }
+
+    fn process(&mut self, chunk: &Map<String, Value>, chunk_no: u64) -> Result<(), Error> {
+        let ChatCompletionStreamState {
+            options,
+            snapshot,
+            choices,
+            pending,
+            ..
+        } = self;
+        let first = snapshot.is_none();
+        let snap = Arc::make_mut(snapshot.get_or_insert_with(Default::default));
+        if first {
+            init_snapshot(snap, choices, chunk, chunk_no)?;
+        } else {
+            accumulate(options, snap, choices, chunk, chunk_no)?;
+        }
+        let mut views = Vec::new();
+        for choice in chunk_choices(chunk) {
+            let (c, index) = choice_index(chunk_no, choice)?;
+            let delta = delta_of(c);
+            views.push(ChoiceView {
+                index,
+                content: delta.get("content").and_then(Value::as_str),
+                refusal: delta.get("refusal").and_then(Value::as_str),
+                tool_calls: json_frags(delta.get("tool_calls").and_then(Value::as_array)),
+                logprobs: c.get("logprobs").and_then(Value::as_object).map(|lp| {
+                    let count = |k| lp.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+                    (count("content"), count("refusal"))
+                }),
+            });
+        }
+        build_events(options, snap, choices, &views, pending)
+    }
+
+    /// A chunk after the first whose choices are all known, in the usual shape.
+    fn process_fast(&mut self, chunk: &mut WireChunk<'_>, chunk_no: u64) -> Result<(), Error> {
+        let ChatCompletionStreamState {
+            options,
+            snapshot,
+            choices,
+            pending,
+            ..
+        } = self;
+        let snap = Arc::make_mut(snapshot.get_or_insert_with(Default::default));
+        let mut logprob_counts = Vec::new();
+        for c in chunk.choices.iter_mut().flatten() {
+            let lp = c.logprobs.take();
+            let counts = lp.as_ref().map(|lp| {
+                (
+                    lp.content.as_ref().map_or(0, Vec::len),
+                    lp.refusal.as_ref().map_or(0, Vec::len),
+                )
+            });
+            logprob_counts.push(counts);
+            if let (Some(lp), Some(pos)) = (lp, snap.position(c.index)) {
+                if let Some(choice) = snap.extras.get_mut(pos) {
+                    merge_wire_logprobs(choice, lp);
+                }
+            }
+        }
+        let wire_choices = chunk.choices.as_deref().unwrap_or_default();
+        for c in wire_choices {
+            let index = c.index;
+            let Some(pos) = snap.position(index) else {
+                continue;
+            };
+            if let Some(delta) = &c.delta {
+                if let Some(message) = message_mut(snap, pos) {
+                    for (key, value) in [
+                        ("role", &delta.role),
+                        ("content", &delta.content),
+                        ("refusal", &delta.refusal),
+                    ] {
+                        if let Some(value) = value {
+                            merge_str(message, key, value.as_ref().map(|v| &*v.0));
+                        }
+                    }
+                    if let Some(fragments) = &delta.tool_calls {
+                        merge_tool_calls(message, fragments)
+                            .map_err(|e| accumulate_error(chunk_no, index, e))?;
+                    }
+                    if let Some(rest) = &delta.rest {
+                        accumulate_delta(message, rest)
+                            .map_err(|e| accumulate_error(chunk_no, index, e))?;
+                    }
+                }
+            }
+            if let Some(reason) = c.finish_reason.as_ref().filter(|r| !r.0.is_empty()) {
+                finish(options, snap, pos, &reason.0)?;
+            }
+            if let Some(state) = choices.get_mut(pos) {
+                let fragments = wire_frags(c.delta.as_ref().and_then(|d| d.tool_calls.as_ref()));
+                parse_after_merge(options, snap, state, pos, index, &fragments)?;
+            }
+        }
+        snap.usage = chunk.usage.clone().unwrap_or(Value::Null);
+        match &chunk.system_fingerprint {
+            // Usually the same as before: no allocation.
+            Some(fp) if snap.system_fingerprint.as_str() == Some(&*fp.0) => {}
+            Some(fp) => snap.system_fingerprint = Value::String(fp.0.clone().into_owned()),
+            None => snap.system_fingerprint = Value::Null,
+        }
+        let views: Vec<ChoiceView<'_>> = wire_choices
+            .iter()
+            .zip(logprob_counts)
+            .map(|(c, logprobs)| {
+                let delta = c.delta.as_ref();
+                ChoiceView {
+                    index: c.index,
+                    content: delta
+                        .and_then(|d| d.content.as_ref())
+                        .and_then(|v| v.as_ref())
+                        .map(|v| &*v.0),
+                    refusal: delta
+                        .and_then(|d| d.refusal.as_ref())
+                        .and_then(|v| v.as_ref())
+                        .map(|v| &*v.0),
+                    tool_calls: wire_frags(delta.and_then(|d| d.tool_calls.as_ref())),
+                    logprobs,
+                }
+            })
+            .collect();
+        build_events(options, snap, choices, &views, pending)
+    }
+}
+
+/// A tool call fragment, for events: its `index` and `function.arguments`.
+#[derive(Clone, Copy)]
+struct Frag<'x> {
+    index: Option<i64>,
+    arguments: &'x str,
+}
+
+fn json_frags(fragments: Option<&Vec<Value>>) -> Vec<Frag<'_>> {
+    fragments
+        .into_iter()
+        .flatten()
+        .map(|f| Frag {
+            index: f.get("index").and_then(Value::as_i64),
+            arguments: f
+                .get("function")
+                .and_then(|x| x.get("arguments"))
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        })
+        .collect()
+}
+
+fn wire_frags<'x>(fragments: Option<&'x Vec<wire::WireToolCall<'_>>>) -> Vec<Frag<'x>> {
+    fragments
+        .into_iter()
+        .flatten()
+        .map(|f| Frag {
+            index: Some(f.index),
+            arguments: f
+                .function
+                .as_ref()
+                .and_then(|x| x.arguments.as_ref())
+                .and_then(|a| a.as_ref())
+                .map_or("", |a| &*a.0),
+        })
+        .collect()
+}
+
+/// Merges tool call fragments into a message with the accumulation rules: in place for the
+/// usual case (a list of call objects), through the generic accumulator otherwise.
+fn merge_tool_calls(
+    message: &mut Map<String, Value>,
+    fragments: &[wire::WireToolCall<'_>],
+) -> Result<(), AccumulateError> {
+    let usual = matches!(message.get("tool_calls"), Some(Value::Array(list)) if !list.is_empty() && list.iter().all(Value::is_object));
+    let list = match message.get_mut("tool_calls") {
+        Some(Value::Array(list)) if usual => list,
+        _ => {
+            let mut delta = Map::new();
+            delta.insert(
+                "tool_calls".into(),
+                Value::Array(fragments.iter().map(wire::WireToolCall::to_value).collect()),
+            );
+            return accumulate_delta(message, &delta);
+        }
+    };
+    for fragment in fragments {
+        let at = usize::try_from(fragment.index).ok().filter(|&i| {
+            list.get(i)
+                .and_then(|c| c.get("index"))
+                .and_then(Value::as_i64)
+                == Some(fragment.index)
+        });
+        let at = at.or_else(|| {
+            list.iter()
+                .position(|c| c.get("index").and_then(Value::as_i64) == Some(fragment.index))
+        });
+        let Some(Value::Object(entry)) = at.and_then(|i| list.get_mut(i)) else {
+            list.push(fragment.to_value());
+            continue;
+        };
+        if let Some(id) = &fragment.id {
+            merge_str(entry, "id", id.as_ref().map(|v| &*v.0));
+        }
+        if let Some(kind) = &fragment.kind {
+            let kind = kind
+                .as_ref()
+                .map_or(Value::Null, |k| Value::String(k.0.clone().into_owned()));
+            match entry.get_mut("type") {
+                Some(slot) => *slot = kind,
+                None => {
+                    entry.insert("type".into(), kind);
+                }
+            }
+        }
+        if let Some(function) = &fragment.function {
+            match entry.get_mut("function") {
+                Some(Value::Object(acc)) => {
+                    if let Some(name) = &function.name {
+                        merge_str(acc, "name", name.as_ref().map(|v| &*v.0));
+                    }
+                    if let Some(arguments) = &function.arguments {
+                        merge_str(acc, "arguments", arguments.as_ref().map(|v| &*v.0));
+                    }
+                    if let Some(rest) = &function.rest {
+                        accumulate_delta(acc, rest)?;
+                    }
+                }
+                Some(slot @ Value::Null) => *slot = function.to_value(),
+                None => {
+                    entry.insert("function".into(), function.to_value());
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(rest) = &fragment.rest {
+            accumulate_delta(entry, rest)?;
+        }
+    }
+    Ok(())
+}
+
+/// What the events of one choice of a chunk are built from.
+struct ChoiceView<'x> {
+    index: i64,
+    content: Option<&'x str>,
+    refusal: Option<&'x str>,
+    tool_calls: Vec<Frag<'x>>,
+    /// When the chunk's choice has a `logprobs` object: how many `content` and `refusal`
+    /// tokens it has.
+    logprobs: Option<(usize, usize)>,
+}
+
+/// The accumulation rule for a string delta value (`None`: a JSON null).
+fn merge_str(message: &mut Map<String, Value>, key: &str, value: Option<&str>) {
+    match (message.get_mut(key), value) {
+        (Some(Value::String(acc)), Some(s)) => acc.push_str(s),
+        (Some(slot @ Value::Null), Some(s)) => *slot = Value::String(s.to_owned()),
+        (None, v) => {
+            message.insert(
+                key.to_owned(),
+                v.map_or(Value::Null, |s| Value::String(s.to_owned())),
+            );
+        }
+        // A null never overwrites; a value of another type is ignored.
+        _ => {}
+    }
+}
+
+/// A truthy `finish_reason`: recorded, and an error with parseable input for `length` and
+/// `content_filter`.
+fn finish(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    pos: usize,
+    reason: &str,
+) -> Result<(), Error> {
+    if let Some(choice) = snap.extras.get_mut(pos) {
+        choice
+            .json
+            .insert("finish_reason".into(), Value::String(reason.to_owned()));
+        choice.finished = true;
+    }
+    if options.has_parseable_input() {
+        match reason {
+            "length" => {
+                return Err(Error::LengthFinishReason {
+                    completion: Box::new(snap.to_reference_json()),
+                })
+            }
+            "content_filter" => {
+                return Err(Error::ContentFilterFinishReason {
+                    completion: Box::new(snap.to_reference_json()),
+                })
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The partial parses after a choice's delta is merged (not for the first chunk).
+fn parse_after_merge(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    state: &mut ChoiceState,
+    pos: usize,
+    index: i64,
+    fragments: &[Frag<'_>],
+) -> Result<(), Error> {
+    if options.parse_content {
+        let message = snap.message_at(pos);
+        let content = message
+            .and_then(|m| m.get("content"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let refusal = truthy_str(message.and_then(|m| m.get("refusal")));
+        state.content.feed(content);
+        let parsed = if !content.is_empty() && !refusal && state.content.non_ws {
+            state
+                .content
+                .partial(|| format!("the content of choice {index}"), false)?
+        } else {
+            ParsedValue::None
+        };
+        if let Some(extras) = snap.extras.get_mut(pos) {
+            extras.parsed = parsed;
+        }
+    }
+    if !options.any_strict {
+        return Ok(());
+    }
+    for fragment in fragments {
+        let Some(tool_index) = fragment.index else {
+            continue;
+        };
+        let Some(call) = snap.tool_at(pos, tool_index) else {
+            continue;
+        };
+        if !is_function_call(call) {
+            continue;
+        }
+        let name = call
+            .get("function")
+            .and_then(|f| f.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let arguments = call
+            .get("function")
+            .and_then(|f| f.get("arguments"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if options.tool_strict(name) != Some(true) || arguments.is_empty() {
+            continue;
+        }
+        let parser = state.tool_parser(tool_index);
+        parser.feed(arguments);
+        let parsed = parser.partial(
+            || format!("the arguments of tool call {tool_index} (`{name}`) of choice {index}"),
+            true,
+        )?;
+        if let Some(extras) = snap.extras.get_mut(pos) {
+            *extras.tool_mut(tool_index) = parsed;
+        }
+    }
+    Ok(())
+}
+
+/// The first chunk: the snapshot's top level and choices come from it as they are.
+fn init_snapshot(
+    snap: &mut ChatCompletionSnapshot,
+    states: &mut Vec<ChoiceState>,
+    chunk: &Map<String, Value>,
+    chunk_no: u64,
+) -> Result<(), Error> {
+    let mut json = Map::with_capacity(chunk.len() + 2);
+    for (k, v) in chunk {
+        match k.as_str() {
+            "obfuscation" | "choices" => {}
+            "usage" => snap.usage = v.clone(),
+            "system_fingerprint" => snap.system_fingerprint = v.clone(),
+            _ => {
+                json.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    json.insert("object".into(), Value::String("chat.completion".into()));
+    for choice in chunk_choices(chunk) {
+        let (c, index) = choice_index(chunk_no, choice)?;
+        snap.extras.push(new_choice(c, index));
+        states.push(ChoiceState::default());
+    }
+    snap.json = json;
+    Ok(())
+}
+
+/// A later chunk: deltas merged into each choice's message, parsing, logprobs, usage.
+fn accumulate(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    states: &mut Vec<ChoiceState>,
+    chunk: &Map<String, Value>,
+    chunk_no: u64,
+) -> Result<(), Error> {
+    for choice in chunk_choices(chunk) {
+        let (c, index) = choice_index(chunk_no, choice)?;
+        let delta = delta_of(c);
+        let (pos, is_new) = match snap.position(index) {
+            Some(pos) => {
+                if let Some(message) = message_mut(snap, pos) {
+                    accumulate_delta(message, delta)
+                        .map_err(|e| accumulate_error(chunk_no, index, e))?;
+                }
+                (pos, false)
+            }
+            None => {
+                snap.extras.push(new_choice(c, index));
+                states.push(ChoiceState::default());
+                (snap.extras.len() - 1, true)
+            }
+        };
+
+        if let Some(reason) = c
+            .get("finish_reason")
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty())
+        {
+            finish(options, snap, pos, reason)?;
+        }
+        if let Some(state) = states.get_mut(pos) {
+            let fragments = json_frags(delta.get("tool_calls").and_then(Value::as_array));
+            parse_after_merge(options, snap, state, pos, index, &fragments)?;
+        }
+
+        // A choice first seen now already holds this chunk's logprobs (the reference adds
+        // them a second time; we don't).
+        if !is_new {
+            if let Some(Value::Object(lp)) = c.get("logprobs") {
+                merge_logprobs(snap, pos, lp);
+            }
+        }
+    }
+    snap.usage = chunk.get("usage").cloned().unwrap_or(Value::Null);
+    snap.system_fingerprint = chunk
+        .get("system_fingerprint")
+        .cloned()
+        .unwrap_or(Value::Null);
+    Ok(())
+}
+
+/// The message of the choice at `pos`.
+fn message_mut(snap: &mut ChatCompletionSnapshot, pos: usize) -> Option<&mut Map<String, Value>> {
+    Some(&mut snap.extras.get_mut(pos)?.message)
+}
+
+fn merge_logprobs(snap: &mut ChatCompletionSnapshot, pos: usize, lp: &Map<String, Value>) {
+    let Some(choice) = snap.extras.get_mut(pos) else {
+        return;
+    };
+    let list = |k: &str| match lp.get(k) {
+        Some(Value::Array(tokens)) => Some(raw_tokens(tokens)),
+        _ => None,
+    };
+    merge_wire_logprobs(
+        choice,
+        WireLogprobs {
+            content: list("content"),
+            refusal: list("refusal"),
+        },
+    );
+}
+
+/// The reference's logprobs rule: the first `logprobs` object is taken (its `content` and
+/// `refusal`), later ones extend the lists with their non-empty lists.
+fn merge_wire_logprobs(choice: &mut ChoiceExtras, lp: WireLogprobs) {
+    match &mut choice.logprobs {
+        None => {
+            choice.json.remove("logprobs");
+            choice.logprobs = Some(LogprobsAcc {
+                content: lp.content,
+                refusal: lp.refusal,
+                rest: Map::new(),
+            });
+        }
+        Some(acc) => {
+            if let Some(tokens) = lp.content.filter(|t| !t.is_empty()) {
+                acc.content.get_or_insert_with(Vec::new).extend(tokens);
+            }
+            if let Some(tokens) = lp.refusal.filter(|t| !t.is_empty()) {
+                acc.refusal.get_or_insert_with(Vec::new).extend(tokens);
+            }
+        }
+    }
+}
+
+/// Builds the chunk's events, in the reference order, making the done-event updates
+/// (`parsed` and `parsed_arguments` become the complete values).
+fn build_events(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    states: &mut [ChoiceState],
+    views: &[ChoiceView<'_>],
+    pending: &mut Vec<Pending>,
+) -> Result<(), Error> {
+    pending.push(Pending::Chunk);
+    for view in views {
+        let index = view.index;
+        let Some(pos) = snap.position(index) else {
+            continue;
+        };
+        let Some(message) = snap.message_at(pos) else {
+            continue;
+        };
+
+        if let (Some(d), Some(Value::String(_))) = (view.content, message.get("content")) {
+            let parsed = snap
+                .extras
+                .get(pos)
+                .map(|e| e.parsed.clone())
+                .unwrap_or_default();
+            pending.push(Pending::ContentDelta {
+                choice: index,
+                pos,
+                delta: d.to_owned(),
+                parsed,
+            });
+        }
+        if let (Some(d), Some(Value::String(_))) = (view.refusal, message.get("refusal")) {
+            pending.push(Pending::RefusalDelta {
+                choice: index,
+                pos,
+                delta: d.to_owned(),
+            });
+        }
+        let fragments = &view.tool_calls;
+        for fragment in fragments {
+            let Some(tool_index) = fragment.index else {
+                continue;
+            };
+            let Some(call) = find_tool(message, tool_index) else {
+                continue;
+            };
+            if !is_function_call(call) {
+                continue;
+            }
+            let parsed = snap
+                .extras
+                .get(pos)
+                .and_then(|e| e.tool(tool_index))
+                .cloned()
+                .unwrap_or_default();
+            let arguments_delta = fragment.arguments.to_owned();
+            pending.push(Pending::ArgumentsDelta {
+                choice: index,
+                pos,
+                name: function_name(call),
+                index: tool_index,
+                parsed,
+                delta: arguments_delta,
+            });
+        }
+        if let (Some((content, refusal)), Some(acc)) = (
+            view.logprobs,
+            snap.extras.get(pos).and_then(|c| c.logprobs.as_ref()),
+        ) {
+            if content > 0 && acc.content.as_ref().is_some_and(|l| !l.is_empty()) {
+                pending.push(Pending::LogprobsContentDelta {
+                    choice: index,
+                    pos,
+                    count: content,
+                });
+            }
+            if refusal > 0 && acc.refusal.as_ref().is_some_and(|l| !l.is_empty()) {
+                pending.push(Pending::LogprobsRefusalDelta {
+                    choice: index,
+                    pos,
+                    count: refusal,
+                });
+            }
+        }
+
+        // Done events.
+        let Some(state) = states.get_mut(pos) else {
+            continue;
+        };
+        if snap.extras.get(pos).is_some_and(|c| c.finished) {
+            content_done(options, snap, state, pos, index, pending)?;
+            if let Some(current) = state.current_tool {
+                tool_done(options, snap, state, pos, index, current, pending)?;
+            }
+        }
+        for fragment in fragments {
+            let Some(tool_index) = fragment.index else {
+                continue;
+            };
+            if state.current_tool != Some(tool_index) {
+                content_done(options, snap, state, pos, index, pending)?;
+                if let Some(current) = state.current_tool {
+                    tool_done(options, snap, state, pos, index, current, pending)?;
+                }
+            }
+            state.current_tool = Some(tool_index);
+        }
+    }
+    Ok(())
+}
+
+/// The content-done group: `content.done`, `refusal.done`, `logprobs.content.done`,
+/// `logprobs.refusal.done`, each once per choice.
+fn content_done(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    state: &mut ChoiceState,
+    pos: usize,
+    index: i64,
+    pending: &mut Vec<Pending>,
+) -> Result<(), Error> {
+    let Some(message) = snap.message_at(pos) else {
+        return Ok(());
+    };
+    let content = message.get("content").and_then(Value::as_str).unwrap_or("");
+    if !content.is_empty() && !state.content_done {
+        state.content_done = true;
+        let parsed = if options.parse_content && !truthy_str(message.get("refusal")) {
+            ParsedValue::Complete(Arc::new(parse_content_strict(content, index)?))
+        } else {
+            ParsedValue::None
+        };
+        if let Some(extras) = snap.extras.get_mut(pos) {
+            extras.parsed = parsed.clone();
+        }
+        pending.push(Pending::ContentDone {
+            choice: index,
+            pos,
+            parsed,
+        });
+    }
+    let Some(message) = snap.message_at(pos) else {
+        return Ok(());
+    };
+    if !matches!(message.get("refusal"), None | Some(Value::Null)) && !state.refusal_done {
+        state.refusal_done = true;
+        pending.push(Pending::RefusalDone { choice: index, pos });
+    }
+    if let Some(lp) = snap.extras.get(pos).and_then(|c| c.logprobs.as_ref()) {
+        if lp.content.is_some() && !state.logprobs_content_done {
+            state.logprobs_content_done = true;
+            pending.push(Pending::LogprobsContentDone { choice: index, pos });
+        }
+        if lp.refusal.is_some() && !state.logprobs_refusal_done {
+            state.logprobs_refusal_done = true;
+            pending.push(Pending::LogprobsRefusalDone { choice: index, pos });
+        }
+    }
+    Ok(())
+}
+
+fn tool_done(
+    options: &ParseOptions,
+    snap: &mut ChatCompletionSnapshot,
+    state: &mut ChoiceState,
+    pos: usize,
+    index: i64,
+    tool_index: i64,
+    pending: &mut Vec<Pending>,
+) -> Result<(), Error> {
+    if state.done_tools.contains(&tool_index) {
+        return Ok(());
+    }
+    state.done_tools.push(tool_index);
+    let Some(call) = snap.tool_at(pos, tool_index) else {
+        return Ok(());
+    };
+    if !is_function_call(call) {
+        return Ok(());
+    }
+    let name = function_name(call);
+    let parsed = match parse_arguments(
+        options,
+        call.get("function").and_then(Value::as_object),
+        index,
+        tool_index,
+    )? {
+        Some(v) => ParsedValue::Complete(Arc::new(v)),
+        None => ParsedValue::None,
+    };
+    if let Some(extras) = snap.extras.get_mut(pos) {
+        *extras.tool_mut(tool_index) = parsed.clone();
+    }
+    pending.push(Pending::ArgumentsDone {
+        choice: index,
+        pos,
+        name,
+        index: tool_index,
+        parsed,
+    });
+    Ok(())
+}
