@@ -8,8 +8,8 @@ use super::events::{
     ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
 };
 use super::snapshot::{
-    find_tool, parse_arguments, parse_chat_completion, parse_content_strict,
-    ChatCompletionSnapshot, ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
+    parse_arguments, parse_chat_completion, parse_content_strict, ChatCompletionSnapshot,
+    ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
 };
 use super::snapshot::{raw_tokens, LogprobsAcc};
 use super::wire::{self, WireChunk, WireLogprobs};
@@ -103,10 +103,23 @@ impl TextParser {
     }
 }
 
+/// What is known about one tool call of a choice: cached facts from the snapshot
+/// (refreshed when a fragment changes them) and the incremental parse of its arguments.
+#[derive(Debug, Default)]
+struct ToolState {
+    index: i64,
+    parser: TextParser,
+    name: Option<String>,
+    /// A function call (`type` is `function` or absent).
+    function: bool,
+    /// Its name is a strict tool of the request.
+    strict: bool,
+}
+
 #[derive(Debug, Default)]
 struct ChoiceState {
     content: TextParser,
-    tools: Vec<(i64, TextParser)>,
+    tools: Vec<ToolState>,
     current_tool: Option<i64>,
     done_tools: Vec<i64>,
     content_done: bool,
@@ -116,15 +129,23 @@ struct ChoiceState {
 }
 
 impl ChoiceState {
-    fn tool_parser(&mut self, index: i64) -> &mut TextParser {
-        let pos = match self.tools.iter().position(|(i, _)| *i == index) {
-            Some(p) => p,
+    /// The state of a tool call, created if new (then `true`).
+    fn tool_mut(&mut self, index: i64) -> (&mut ToolState, bool) {
+        match self.tools.iter().position(|t| t.index == index) {
+            Some(p) => (&mut self.tools[p], false),
             None => {
-                self.tools.push((index, TextParser::default()));
-                self.tools.len() - 1
+                self.tools.push(ToolState {
+                    index,
+                    ..ToolState::default()
+                });
+                let last = self.tools.len() - 1;
+                (&mut self.tools[last], true)
             }
-        };
-        &mut self.tools[pos].1
+        }
+    }
+
+    fn tool(&self, index: i64) -> Option<&ToolState> {
+        self.tools.iter().find(|t| t.index == index)
     }
 }
 
@@ -680,6 +701,8 @@ impl ChatCompletionStreamState {
 struct Frag<'x> {
     index: Option<i64>,
     arguments: &'x str,
+    /// The fragment may change the call's name or type.
+    refresh: bool,
 }
 
 fn json_frags(fragments: Option<&Vec<Value>>) -> Vec<Frag<'_>> {
@@ -688,6 +711,9 @@ fn json_frags(fragments: Option<&Vec<Value>>) -> Vec<Frag<'_>> {
         .flatten()
         .map(|f| Frag {
             index: f.get("index").and_then(Value::as_i64),
+            refresh: f.get("type").is_some()
+                || f.get("function")
+                    .is_none_or(|x| !x.is_object() || x.get("name").is_some()),
             arguments: f
                 .get("function")
                 .and_then(|x| x.get("arguments"))
@@ -703,6 +729,7 @@ fn wire_frags<'x>(fragments: Option<&'x Vec<wire::WireToolCall<'_>>>) -> Vec<Fra
         .flatten()
         .map(|f| Frag {
             index: Some(f.index),
+            refresh: f.kind.is_some() || f.function.as_ref().is_none_or(|x| x.name.is_some()),
             arguments: f
                 .function
                 .as_ref()
@@ -846,6 +873,28 @@ fn finish(
     Ok(())
 }
 
+/// Refreshes the cached facts (name, type, strictness) of the tool calls a chunk touched.
+fn refresh_tools(
+    options: &ParseOptions,
+    snap: &ChatCompletionSnapshot,
+    state: &mut ChoiceState,
+    pos: usize,
+    fragments: &[Frag<'_>],
+) {
+    for fragment in fragments {
+        let Some(tool_index) = fragment.index else {
+            continue;
+        };
+        let (tool, new) = state.tool_mut(tool_index);
+        if new || fragment.refresh {
+            let call = snap.tool_at(pos, tool_index);
+            tool.function = call.is_some_and(is_function_call);
+            tool.name = call.and_then(function_name);
+            tool.strict = tool.name.as_deref().and_then(|n| options.tool_strict(n)) == Some(true);
+        }
+    }
+}
+
 /// The partial parses after a choice's delta is merged (not for the first chunk).
 fn parse_after_merge(
     options: &ParseOptions,
@@ -855,6 +904,7 @@ fn parse_after_merge(
     index: i64,
     fragments: &[Frag<'_>],
 ) -> Result<(), Error> {
+    refresh_tools(options, snap, state, pos, fragments);
     if options.parse_content {
         let message = snap.message_at(pos);
         let content = message
@@ -881,28 +931,24 @@ fn parse_after_merge(
         let Some(tool_index) = fragment.index else {
             continue;
         };
-        let Some(call) = snap.tool_at(pos, tool_index) else {
+        let Some(tool) = state.tools.iter_mut().find(|t| t.index == tool_index) else {
             continue;
         };
-        if !is_function_call(call) {
+        if !tool.function || !tool.strict {
             continue;
         }
-        let name = call
-            .get("function")
-            .and_then(|f| f.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let arguments = call
-            .get("function")
+        let arguments = snap
+            .tool_at(pos, tool_index)
+            .and_then(|call| call.get("function"))
             .and_then(|f| f.get("arguments"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        if options.tool_strict(name) != Some(true) || arguments.is_empty() {
+        if arguments.is_empty() {
             continue;
         }
-        let parser = state.tool_parser(tool_index);
-        parser.feed(arguments);
-        let parsed = parser.partial(
+        tool.parser.feed(arguments);
+        let name = tool.name.as_deref().unwrap_or("");
+        let parsed = tool.parser.partial(
             || format!("the arguments of tool call {tool_index} (`{name}`) of choice {index}"),
             true,
         )?;
@@ -1080,14 +1126,18 @@ fn build_events(
             });
         }
         let fragments = &view.tool_calls;
+        if let Some(state) = states.get_mut(pos) {
+            // Already done by the partial parse, except for the first chunk.
+            refresh_tools(options, snap, state, pos, fragments);
+        }
         for fragment in fragments {
             let Some(tool_index) = fragment.index else {
                 continue;
             };
-            let Some(call) = find_tool(message, tool_index) else {
+            let Some(tool) = states.get(pos).and_then(|s| s.tool(tool_index)) else {
                 continue;
             };
-            if !is_function_call(call) {
+            if !tool.function {
                 continue;
             }
             let parsed = snap
@@ -1096,14 +1146,13 @@ fn build_events(
                 .and_then(|e| e.tool(tool_index))
                 .cloned()
                 .unwrap_or_default();
-            let arguments_delta = fragment.arguments.to_owned();
             pending.push(Pending::ArgumentsDelta {
                 choice: index,
                 pos,
-                name: function_name(call),
+                name: tool.name.clone(),
                 index: tool_index,
                 parsed,
-                delta: arguments_delta,
+                delta: fragment.arguments.to_owned(),
             });
         }
         if let (Some((content, refusal)), Some(acc)) = (
