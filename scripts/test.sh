@@ -10,4 +10,4 @@ if [ -z "${PRISM_URL:-}" ]; then
   trap '.ci/prism.sh stop' EXIT
 fi
 echo "Prism at $PRISM_URL"
-cargo test --features full "$@"
+cargo test --features full,blocking "$@"

@@ -120,7 +120,10 @@ mod tests {
     use futures::StreamExt;
     use std::sync::{Arc, Mutex};
 
-    fn pages(spec: Vec<(Vec<u32>, bool)>) -> (Paginator<'static, u32>, Arc<Mutex<Vec<Option<String>>>>) {
+    /// The cursors each page was fetched with.
+    type Cursors = Arc<Mutex<Vec<Option<String>>>>;
+
+    fn pages(spec: Vec<(Vec<u32>, bool)>) -> (Paginator<'static, u32>, Cursors) {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
         let mut it = spec.into_iter();
