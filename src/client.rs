@@ -304,7 +304,6 @@ impl Config {
         if let Some(c) = self.blocking.get() {
             return Ok(c);
         }
-        install_crypto_provider();
         let client = reqwest::blocking::Client::builder()
             .timeout(self.timeout)
             .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")))
@@ -624,7 +623,6 @@ impl ClientBuilder {
         let http = match self.http {
             Some(h) => h,
             None => {
-                install_crypto_provider();
                 let mut b = reqwest::Client::builder()
                     .timeout(self.timeout)
                     .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")));
@@ -657,8 +655,3 @@ impl ClientBuilder {
     }
 }
 
-/// rustls needs a process-wide crypto provider; we ship ring. If the application
-/// installed one already, that one stays.
-fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
