@@ -41,7 +41,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .chunk_delay(Duration::from_millis(25)),
         );
         eprintln!("(OPENAI_API_KEY is not set: replaying a recorded stream from a local server)");
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = Client::builder()
             .api_key("sk-local")
             .base_url(server.base_url())

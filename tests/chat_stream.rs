@@ -26,7 +26,6 @@ fn fixture_json(name: &str) -> Value {
 }
 
 fn no_proxy() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
