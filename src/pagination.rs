@@ -10,7 +10,7 @@
 //! use futures::StreamExt;
 //!
 //! // Lazily, page by page:
-//! let mut files = client.list_files_paginated(Some(100), None, None).into_stream();
+//! let mut files = Box::pin(client.list_files_paginated(Some(100), None, None).into_stream());
 //! while let Some(file) = files.next().await {
 //!     println!("{}", file?.id);
 //! }

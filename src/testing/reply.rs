@@ -79,7 +79,8 @@ impl Reply {
     /// ```
     /// use openai_sdk::testing::Reply;
     /// let reply = Reply::json(200, serde_json::json!({"object": "list", "data": []}));
-    /// assert_eq!(reply.body_bytes(), &b"{\"data\":[],\"object\":\"list\"}"[..]);
+    /// let body: serde_json::Value = serde_json::from_slice(reply.body_bytes()).unwrap();
+    /// assert_eq!(body, serde_json::json!({"data": [], "object": "list"}));
     /// ```
     pub fn json(status: u16, value: impl Serialize) -> Reply {
         match serde_json::to_vec(&value) {
