@@ -404,10 +404,16 @@ pub(crate) async fn from_response(resp: reqwest::Response) -> Error {
         Ok(b) => b,
         Err(e) => return Error::from_reqwest(e),
     };
+    from_parts(status, url, rid, &body)
+}
+
+/// The error for an answer already read: `Error::Api` for an error status, else
+/// `UnexpectedStatus`. Shared by the async and blocking paths.
+pub(crate) fn from_parts(status: u16, url: String, request_id: Option<String>, body: &[u8]) -> Error {
     if status >= 400 {
-        Error::Api(Box::new(ApiError::from_body(Some(status), rid, &body)))
+        Error::Api(Box::new(ApiError::from_body(Some(status), request_id, body)))
     } else {
-        Error::UnexpectedStatus { status, url, snippet: snippet(&body) }
+        Error::UnexpectedStatus { status, url, snippet: snippet(body) }
     }
 }
 

@@ -241,19 +241,7 @@ impl Chat<'_> {
             let rid = crate::error::request_id(response.headers());
             let url = response.url().to_string();
             let bytes = response.bytes().map_err(Error::from_reqwest)?;
-            return Err(if status.as_u16() >= 400 {
-                Error::Api(Box::new(crate::ApiError::from_body(
-                    Some(status.as_u16()),
-                    rid,
-                    &bytes,
-                )))
-            } else {
-                Error::UnexpectedStatus {
-                    status: status.as_u16(),
-                    url,
-                    snippet: crate::error::snippet(&bytes),
-                }
-            });
+            return Err(crate::error::from_parts(status.as_u16(), url, rid, &bytes));
         }
         Ok(BlockingChatCompletionStream::new(response, options))
     }
