@@ -8,7 +8,7 @@ use super::events::{
     ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
 };
 use super::snapshot::{
-    parse_arguments, parse_chat_completion, parse_content_strict, ChatCompletionSnapshot,
+    parse_arguments, parse_chat_completion, parse_chat_completion_as, parse_content_strict, ChatCompletionSnapshot,
     ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
 };
 use super::snapshot::{raw_tokens, LogprobsAcc};
@@ -361,6 +361,20 @@ impl ChatCompletionStreamState {
             ));
         };
         parse_chat_completion(&snapshot.to_json(), &self.options)
+    }
+
+    /// [`final_completion`](Self::final_completion) with each choice's `parsed` content
+    /// deserialized into `T` ([`Error::Validation`] with the JSON path when it does not fit).
+    pub fn final_completion_as<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<ParsedChatCompletion<T>, Error> {
+        let Some(snapshot) = &self.snapshot else {
+            return Err(invalid(
+                StreamErrorKind::Incomplete,
+                "the stream ended before its first chunk".into(),
+            ));
+        };
+        parse_chat_completion_as::<T>(&snapshot.to_json(), &self.options)
     }
 
     /// Accumulates one chunk (JSON, as received) and returns its events.
