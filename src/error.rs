@@ -377,7 +377,7 @@ impl Error {
 /// struct Math { steps: Vec<Step> }
 ///
 /// let raw = r#"{"steps": [{"output": "x = 1"}, {"output": 2}]}"#;
-/// let e = ValidationError::check::<Math>(raw, "the content of choice 0", false).unwrap_err();
+/// let e = ValidationError::parse::<Math>(raw, "the content of choice 0", false).unwrap_err();
 /// assert_eq!(e.path, "steps[1].output");
 /// assert!(!e.not_json);
 /// assert_eq!(e.raw, raw);
@@ -405,7 +405,7 @@ pub struct ValidationError {
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.not_json {
-            write!(f, "{} is not valid JSON (at `{}`): {}", self.what, self.path, self.message)?;
+            write!(f, "{} is not valid JSON (at `{}`, as `{}`): {}", self.what, self.path, self.target, self.message)?;
         } else {
             write!(f, "{} does not fit `{}` at `{}`: {}", self.what, self.target, self.path, self.message)?;
         }
@@ -418,19 +418,29 @@ impl fmt::Display for ValidationError {
 impl std::error::Error for ValidationError {}
 
 impl ValidationError {
-    /// Parses `raw` as JSON, then as a `T`, with the JSON path of the first problem.
-    /// `what` says what the text is, for the message.
-    pub fn check<T: serde::de::DeserializeOwned>(raw: &str, what: &str, arguments: bool) -> Result<(serde_json::Value, T), ValidationError> {
-        let value = Self::json(raw, what, arguments)?;
-        let typed = Self::fit::<T>(&value, raw, what, arguments)?;
-        Ok((value, typed))
+    /// Parses `raw` as a `T` in one pass, with the JSON path of the first problem: syntax
+    /// (`not_json`) or shape. `what` says what the text is, for the message.
+    pub fn parse<T: serde::de::DeserializeOwned>(raw: &str, what: &str, arguments: bool) -> Result<T, ValidationError> {
+        let mut de = serde_json::Deserializer::from_str(raw);
+        let result = serde_path_to_error::deserialize::<_, T>(&mut de)
+            .map_err(|e| (known_path(e.path()), e.into_inner()))
+            .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
+        result.map_err(|(path, e)| ValidationError {
+            what: what.to_owned(),
+            target: short_type_name::<T>(),
+            path,
+            not_json: e.is_syntax() || e.is_eof(),
+            message: e.to_string(),
+            raw: raw.to_owned(),
+            arguments,
+        })
     }
 
     /// Parses `raw` as JSON (strictly: one value, nothing after it but whitespace).
     pub fn json(raw: &str, what: &str, arguments: bool) -> Result<serde_json::Value, ValidationError> {
         let mut de = serde_json::Deserializer::from_str(raw);
         let result = serde_path_to_error::deserialize::<_, serde_json::Value>(&mut de)
-            .map_err(|e| (e.path().to_string(), e.into_inner()))
+            .map_err(|e| (known_path(e.path()), e.into_inner()))
             .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
         result.map_err(|(path, e)| ValidationError {
             what: what.to_owned(),
@@ -443,8 +453,13 @@ impl ValidationError {
         })
     }
 
-    /// Deserializes a parsed value as a `T`; `raw` is the text it was parsed from.
+    /// Deserializes a value parsed from `raw` as a `T`. The path comes from re-reading
+    /// `raw` (exact); if `raw` is not that value's text, from the value.
     pub fn fit<T: serde::de::DeserializeOwned>(value: &serde_json::Value, raw: &str, what: &str, arguments: bool) -> Result<T, ValidationError> {
+        match Self::parse::<T>(raw, what, arguments) {
+            Err(e) if e.not_json => {}
+            other => return other,
+        }
         serde_path_to_error::deserialize::<_, T>(value).map_err(|e| ValidationError {
             what: what.to_owned(),
             target: short_type_name::<T>(),
@@ -454,6 +469,17 @@ impl ValidationError {
             arguments,
             not_json: false,
         })
+    }
+}
+
+/// The path without a last segment that is not known (an error while reading a map's
+/// next key, e.g. the text ends after a comma): the path of the map itself.
+fn known_path(path: &serde_path_to_error::Path) -> String {
+    let text = path.to_string();
+    match text.strip_suffix('?') {
+        Some("") => ".".to_owned(),
+        Some(rest) => rest.strip_suffix('.').unwrap_or(rest).to_owned(),
+        None => text,
     }
 }
 

@@ -162,7 +162,7 @@ impl ParsedFunctionToolCall {
         let what = format!("the arguments of tool call `{}` (`{}`)", self.id, self.name);
         match &self.parsed_arguments {
             Some(v) => ValidationError::fit::<A>(v, &self.arguments, &what, true),
-            None => ValidationError::check::<A>(&self.arguments, &what, true).map(|(_, a)| a),
+            None => ValidationError::parse::<A>(&self.arguments, &what, true),
         }
         .map_err(|e| Error::Validation(Box::new(e)))
     }
@@ -176,7 +176,7 @@ pub(crate) fn parse_arguments_as<A: DeserializeOwned>(
 ) -> Result<A, Error> {
     match parsed {
         ParsedValue::Complete(v) => ValidationError::fit::<A>(v, text, what, true),
-        _ => ValidationError::check::<A>(text, what, true).map(|(_, a)| a),
+        _ => ValidationError::parse::<A>(text, what, true),
     }
     .map_err(|e| Error::Validation(Box::new(e)))
 }
