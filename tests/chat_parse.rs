@@ -170,6 +170,7 @@ async fn content_that_does_not_fit_names_the_path_and_keeps_the_text() {
     assert!(e.not_json);
     assert_eq!(e.path, ".");
     assert_eq!(e.raw, "Sure! Here it is");
+    assert_eq!(e.target, "JSON (response format `Location`)");
 }
 
 #[allow(dead_code)] // only its schema is used

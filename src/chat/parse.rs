@@ -589,10 +589,13 @@ pub(crate) fn prepare_parse(
         Some(Value::Array(tools)) => tools.clone(),
         _ => Vec::new(),
     };
-    let options = ParseOptions::new()
+    let mut options = ParseOptions::new()
         .parse_content(parse_content)
         .tools(tools)
         .deny_unknown_tools(true);
+    if let Some(format) = format {
+        options = options.response_format(format);
+    }
     options.validate_tools()?;
     Ok((body, options))
 }
@@ -611,7 +614,7 @@ impl Chat<'_> {
     /// [`Error::Validation`], a call of a tool not given is [`Error::UnknownTool`]. Strict
     /// function tool calls get `parsed_arguments`.
     ///
-    /// See the [module docs](self) for an example.
+    /// See the [module docs](crate::chat::parse) for an example.
     pub async fn parse<T: schemars::JsonSchema + DeserializeOwned>(
         &self,
         request: CreateChatCompletionRequest,

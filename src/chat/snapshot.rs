@@ -430,6 +430,8 @@ pub struct ParseOptions {
     pub(crate) raw_tools: Vec<Value>,
     /// A tool call naming a function the request did not give is an error.
     pub(crate) deny_unknown_tools: bool,
+    /// The name of the response format parsed, for error messages.
+    pub(crate) format_name: Option<Arc<str>>,
 }
 
 impl ParseOptions {
@@ -447,7 +449,7 @@ impl ParseOptions {
     }
 
     /// Parse the content for this `json_schema` response format (the dynamic form of a
-    /// type's format: the parsed content is JSON).
+    /// type's format: the parsed content is JSON). Errors name the format.
     ///
     /// ```
     /// use openai_sdk::chat::{JsonSchemaFormat, ParseOptions};
@@ -455,8 +457,8 @@ impl ParseOptions {
     /// assert!(ParseOptions::new().response_format(&format).has_parseable_input());
     /// # Ok::<(), openai_sdk::Error>(())
     /// ```
-    pub fn response_format(self, format: &super::JsonSchemaFormat) -> Self {
-        let _ = format;
+    pub fn response_format(mut self, format: &super::JsonSchemaFormat) -> Self {
+        self.format_name = Some(Arc::from(format.name.as_str()));
         self.parse_content(true)
     }
 
@@ -528,9 +530,19 @@ impl ParseOptions {
 
 /// Strict parse of message content: an [`Error::Validation`] with the path and the raw
 /// text when it is not JSON.
-pub(crate) fn parse_content_strict(content: &str, choice: i64) -> Result<Value, Error> {
-    ValidationError::json(content, &format!("the content of choice {choice}"), false)
-        .map_err(|e| Error::Validation(Box::new(e)))
+pub(crate) fn parse_content_strict(
+    content: &str,
+    choice: i64,
+    options: &ParseOptions,
+) -> Result<Value, Error> {
+    ValidationError::json(content, &format!("the content of choice {choice}"), false).map_err(
+        |mut e| {
+            if let Some(name) = &options.format_name {
+                e.target = format!("JSON (response format `{name}`)");
+            }
+            Error::Validation(Box::new(e))
+        },
+    )
 }
 
 /// Strict parse of function arguments (`None` for a tool that is not strict, or unknown
@@ -655,6 +667,7 @@ pub fn parse_chat_completion_as<T: serde::de::DeserializeOwned>(
                 parse_content_strict(
                     message.get("content").and_then(Value::as_str).unwrap_or(""),
                     index,
+                    options,
                 )?
             } else {
                 Value::Null

@@ -1232,7 +1232,7 @@ fn content_done(
     if !content.is_empty() && !state.content_done {
         state.content_done = true;
         let parsed = if options.parse_content && !truthy_str(message.get("refusal")) {
-            ParsedValue::Complete(Arc::new(parse_content_strict(content, index)?))
+            ParsedValue::Complete(Arc::new(parse_content_strict(content, index, options)?))
         } else {
             ParsedValue::None
         };
