@@ -70,7 +70,10 @@ fn body(doc: &str) -> (Vec<u8>, usize) {
         );
         out.extend_from_slice(b"\n\n");
     };
-    push(r#"{"role":"assistant","content":"","refusal":null}"#, "null");
+    push(
+        r#"{"role":"assistant","content":"","refusal":null}"#,
+        "null",
+    );
     let mut chunks = 2;
     for piece in chars.chunks(4) {
         let piece: String = piece.iter().collect();
@@ -119,7 +122,9 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(chunks as u64));
-    group.bench_function("without_parsed", |b| b.iter(|| run(&body, ParseOptions::new(), false)));
+    group.bench_function("without_parsed", |b| {
+        b.iter(|| run(&body, ParseOptions::new(), false))
+    });
     group.bench_function("with_parsed", |b| {
         b.iter(|| run(&body, ParseOptions::new().parse_content(true), false))
     });

@@ -95,12 +95,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             println!("answer: {}", math.final_answer);
         }
-        None => println!("the model refused: {}", message.refusal.as_deref().unwrap_or("")),
+        None => println!(
+            "the model refused: {}",
+            message.refusal.as_deref().unwrap_or("")
+        ),
     }
 
     // 2. Streamed: the partial parse shows each step as soon as its output is complete.
     println!("\nstreamed:");
-    let mut stream = client.chat().parse_stream::<MathResponse>(request()?).await?;
+    let mut stream = client
+        .chat()
+        .parse_stream::<MathResponse>(request()?)
+        .await?;
     let mut shown = 0;
     let mut out = std::io::stdout();
     while let Some(event) = stream.next().await {
@@ -109,16 +115,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let partial = parsed.to_value();
                 let steps = partial["steps"].as_array().map_or(&[][..], Vec::as_slice);
                 // A step is complete once the next one starts (or the answer does).
-                let complete = if partial.get("final_answer").is_some() { steps.len() } else { steps.len().saturating_sub(1) };
+                let complete = if partial.get("final_answer").is_some() {
+                    steps.len()
+                } else {
+                    steps.len().saturating_sub(1)
+                };
                 for step in steps.iter().take(complete).skip(shown) {
-                    writeln!(out, "  step {}: {}", shown + 1, step["output"].as_str().unwrap_or(""))?;
+                    writeln!(
+                        out,
+                        "  step {}: {}",
+                        shown + 1,
+                        step["output"].as_str().unwrap_or("")
+                    )?;
                     shown += 1;
                 }
             }
-            ChatCompletionStreamEvent::ContentDone { parsed: Some(math), .. } => {
-                writeln!(out, "  done: {} steps, answer {}", math.steps.len(), math.final_answer)?;
+            ChatCompletionStreamEvent::ContentDone {
+                parsed: Some(math), ..
+            } => {
+                writeln!(
+                    out,
+                    "  done: {} steps, answer {}",
+                    math.steps.len(),
+                    math.final_answer
+                )?;
             }
-            ChatCompletionStreamEvent::RefusalDone { refusal, .. } => writeln!(out, "  refused: {refusal}")?,
+            ChatCompletionStreamEvent::RefusalDone { refusal, .. } => {
+                writeln!(out, "  refused: {refusal}")?
+            }
             _ => {}
         }
     }

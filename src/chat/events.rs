@@ -412,38 +412,133 @@ impl<P> ChatCompletionStreamEvent<P> {
         use ChatCompletionStreamEvent as E2;
         Ok(match self {
             E2::Chunk { chunk, snapshot } => E2::Chunk { chunk, snapshot },
-            E2::ContentDelta { choice_index, delta, snapshot, parsed } => E2::ContentDelta { choice_index, delta, snapshot, parsed },
-            E2::ContentDone { choice_index, content, parsed } => {
+            E2::ContentDelta {
+                choice_index,
+                delta,
+                snapshot,
+                parsed,
+            } => E2::ContentDelta {
+                choice_index,
+                delta,
+                snapshot,
+                parsed,
+            },
+            E2::ContentDone {
+                choice_index,
+                content,
+                parsed,
+            } => {
                 let parsed = f(choice_index, &content, parsed)?;
-                E2::ContentDone { choice_index, content, parsed }
+                E2::ContentDone {
+                    choice_index,
+                    content,
+                    parsed,
+                }
             }
-            E2::RefusalDelta { choice_index, delta, snapshot } => E2::RefusalDelta { choice_index, delta, snapshot },
-            E2::RefusalDone { choice_index, refusal } => E2::RefusalDone { choice_index, refusal },
-            E2::ToolCallArgumentsDelta { choice_index, name, index, arguments, parsed_arguments, arguments_delta } => {
-                E2::ToolCallArgumentsDelta { choice_index, name, index, arguments, parsed_arguments, arguments_delta }
-            }
-            E2::ToolCallArgumentsDone { choice_index, name, index, arguments, parsed_arguments } => {
-                E2::ToolCallArgumentsDone { choice_index, name, index, arguments, parsed_arguments }
-            }
-            E2::LogprobsContentDelta { choice_index, content, snapshot } => E2::LogprobsContentDelta { choice_index, content, snapshot },
-            E2::LogprobsContentDone { choice_index, content } => E2::LogprobsContentDone { choice_index, content },
-            E2::LogprobsRefusalDelta { choice_index, refusal, snapshot } => E2::LogprobsRefusalDelta { choice_index, refusal, snapshot },
-            E2::LogprobsRefusalDone { choice_index, refusal } => E2::LogprobsRefusalDone { choice_index, refusal },
+            E2::RefusalDelta {
+                choice_index,
+                delta,
+                snapshot,
+            } => E2::RefusalDelta {
+                choice_index,
+                delta,
+                snapshot,
+            },
+            E2::RefusalDone {
+                choice_index,
+                refusal,
+            } => E2::RefusalDone {
+                choice_index,
+                refusal,
+            },
+            E2::ToolCallArgumentsDelta {
+                choice_index,
+                name,
+                index,
+                arguments,
+                parsed_arguments,
+                arguments_delta,
+            } => E2::ToolCallArgumentsDelta {
+                choice_index,
+                name,
+                index,
+                arguments,
+                parsed_arguments,
+                arguments_delta,
+            },
+            E2::ToolCallArgumentsDone {
+                choice_index,
+                name,
+                index,
+                arguments,
+                parsed_arguments,
+            } => E2::ToolCallArgumentsDone {
+                choice_index,
+                name,
+                index,
+                arguments,
+                parsed_arguments,
+            },
+            E2::LogprobsContentDelta {
+                choice_index,
+                content,
+                snapshot,
+            } => E2::LogprobsContentDelta {
+                choice_index,
+                content,
+                snapshot,
+            },
+            E2::LogprobsContentDone {
+                choice_index,
+                content,
+            } => E2::LogprobsContentDone {
+                choice_index,
+                content,
+            },
+            E2::LogprobsRefusalDelta {
+                choice_index,
+                refusal,
+                snapshot,
+            } => E2::LogprobsRefusalDelta {
+                choice_index,
+                refusal,
+                snapshot,
+            },
+            E2::LogprobsRefusalDone {
+                choice_index,
+                refusal,
+            } => E2::LogprobsRefusalDone {
+                choice_index,
+                refusal,
+            },
         })
     }
 
     /// For a [`ToolCallArgumentsDone`](Self::ToolCallArgumentsDone) event, the arguments
     /// deserialized into `A` (`None` for other events). An error names the JSON path and
     /// keeps the arguments.
-    pub fn parse_arguments<A: serde::de::DeserializeOwned>(&self) -> Option<Result<A, crate::Error>> {
-        let ChatCompletionStreamEvent::ToolCallArgumentsDone { choice_index, name, index, arguments, parsed_arguments } = self else {
+    pub fn parse_arguments<A: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Option<Result<A, crate::Error>> {
+        let ChatCompletionStreamEvent::ToolCallArgumentsDone {
+            choice_index,
+            name,
+            index,
+            arguments,
+            parsed_arguments,
+        } = self
+        else {
             return None;
         };
         let what = format!(
             "the arguments of tool call {index} (`{}`) of choice {choice_index}",
             name.as_deref().unwrap_or("")
         );
-        Some(super::parse::parse_arguments_as::<A>(arguments.as_str(), parsed_arguments, &what))
+        Some(super::parse::parse_arguments_as::<A>(
+            arguments.as_str(),
+            parsed_arguments,
+            &what,
+        ))
     }
 }
 

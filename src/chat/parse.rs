@@ -48,13 +48,20 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use super::events::ChatCompletionStreamEvent;
-use super::snapshot::{parse_chat_completion_as, ChatCompletionSnapshot, ParseOptions, ParsedValue};
+use super::snapshot::{
+    parse_chat_completion_as, ChatCompletionSnapshot, ParseOptions, ParsedValue,
+};
 use super::state::ChatCompletionStreamState;
 use super::stream::ChatCompletionStream;
 use super::Chat;
 use crate::error::ValidationError;
-use crate::parsing::strict_schema::{check_strict_compatible, strict_schema_for, to_strict_json_schema};
-use crate::types::{CreateChatCompletionRequest, CreateChatCompletionRequestResponseFormat, CreateChatCompletionRequestToolsItem};
+use crate::parsing::strict_schema::{
+    check_strict_compatible, strict_schema_for, to_strict_json_schema,
+};
+use crate::types::{
+    CreateChatCompletionRequest, CreateChatCompletionRequestResponseFormat,
+    CreateChatCompletionRequestToolsItem,
+};
 use crate::Error;
 
 // ---- the parsed completion ------------------------------------------------------------
@@ -189,7 +196,12 @@ impl<T: DeserializeOwned> ParsedChatCompletion<T> {
     /// From a completion in the reference shape (with `parsed` and `parsed_arguments`).
     pub(crate) fn from_reference_json(json: Value) -> Result<Self, Error> {
         let mut choices = Vec::new();
-        for choice in json.get("choices").and_then(Value::as_array).into_iter().flatten() {
+        for choice in json
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let index = choice.get("index").and_then(Value::as_i64).unwrap_or(0);
             let message = choice.get("message");
             let content = str_field(message, "content");
@@ -210,7 +222,11 @@ impl<T: DeserializeOwned> ParsedChatCompletion<T> {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter(|c| c.get("type").and_then(Value::as_str).is_none_or(|t| t == "function"))
+                .filter(|c| {
+                    c.get("type")
+                        .and_then(Value::as_str)
+                        .is_none_or(|t| t == "function")
+                })
                 .map(|c| {
                     let function = c.get("function");
                     ParsedFunctionToolCall {
@@ -333,7 +349,9 @@ pub struct JsonSchemaFormat {
 
 fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn schema_error(type_name: String, e: crate::parsing::StrictSchemaError) -> Error {
@@ -366,7 +384,8 @@ impl JsonSchemaFormat {
     /// # Ok::<(), openai_sdk::Error>(())
     /// ```
     pub fn for_type<T: schemars::JsonSchema>() -> Result<Self, Error> {
-        let strict = strict_schema_for::<T>().map_err(|e| schema_error(std::any::type_name::<T>().to_owned(), e))?;
+        let strict = strict_schema_for::<T>()
+            .map_err(|e| schema_error(std::any::type_name::<T>().to_owned(), e))?;
         Ok(JsonSchemaFormat {
             name: strict.name,
             description: strict.description,
@@ -387,7 +406,10 @@ impl JsonSchemaFormat {
         }
         let schema = to_strict_json_schema(schema).map_err(|e| schema_error(name.clone(), e))?;
         check_strict_compatible(&schema).map_err(|e| schema_error(name.clone(), e))?;
-        let description = schema.get("description").and_then(Value::as_str).map(str::to_owned);
+        let description = schema
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         Ok(JsonSchemaFormat {
             name,
             description,
@@ -411,20 +433,33 @@ impl JsonSchemaFormat {
     /// # Ok::<(), openai_sdk::Error>(())
     /// ```
     pub fn from_response_format(format: &Value) -> Result<Self, Error> {
-        let bad = |why: &str| Error::InvalidRequest(format!("not a json_schema response format: {why}"));
+        let bad =
+            |why: &str| Error::InvalidRequest(format!("not a json_schema response format: {why}"));
         if format.get("type").and_then(Value::as_str) != Some("json_schema") {
             return Err(bad("`type` is not `json_schema`"));
         }
-        let inner = format.get("json_schema").and_then(Value::as_object).ok_or_else(|| bad("no `json_schema` object"))?;
-        let name = inner.get("name").and_then(Value::as_str).ok_or_else(|| bad("no `json_schema.name`"))?;
+        let inner = format
+            .get("json_schema")
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad("no `json_schema` object"))?;
+        let name = inner
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("no `json_schema.name`"))?;
         let schema = inner.get("schema").cloned().unwrap_or_else(|| json!({}));
-        let strict = inner.get("strict").and_then(Value::as_bool).unwrap_or(false);
+        let strict = inner
+            .get("strict")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         if strict {
             check_strict_compatible(&schema).map_err(|e| schema_error(name.to_owned(), e))?;
         }
         Ok(JsonSchemaFormat {
             name: name.to_owned(),
-            description: inner.get("description").and_then(Value::as_str).map(str::to_owned),
+            description: inner
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             schema,
             strict,
         })
@@ -444,8 +479,9 @@ impl JsonSchemaFormat {
 
     /// The `response_format` of a [`CreateChatCompletionRequest`].
     pub fn to_response_format(&self) -> Result<CreateChatCompletionRequestResponseFormat, Error> {
-        serde_json::from_value(self.to_json())
-            .map_err(|e| Error::InvalidRequest(format!("the response format does not serialize: {e}")))
+        serde_json::from_value(self.to_json()).map_err(|e| {
+            Error::InvalidRequest(format!("the response format does not serialize: {e}"))
+        })
     }
 }
 
@@ -495,9 +531,12 @@ impl FunctionTool {
     pub fn from_type<A: schemars::JsonSchema>(name: impl Into<String>) -> Result<Self, Error> {
         let name = name.into();
         if !valid_name(&name) {
-            return Err(Error::InvalidRequest(format!("the function name `{name}` must match ^[a-zA-Z0-9_-]{{1,64}}$")));
+            return Err(Error::InvalidRequest(format!(
+                "the function name `{name}` must match ^[a-zA-Z0-9_-]{{1,64}}$"
+            )));
         }
-        let strict = strict_schema_for::<A>().map_err(|e| schema_error(std::any::type_name::<A>().to_owned(), e))?;
+        let strict = strict_schema_for::<A>()
+            .map_err(|e| schema_error(std::any::type_name::<A>().to_owned(), e))?;
         Ok(FunctionTool {
             name,
             description: strict.description,
@@ -573,7 +612,9 @@ pub(crate) fn prepare_parse(
     let mut body = serde_json::to_value(request)
         .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
     let Value::Object(map) = &mut body else {
-        return Err(Error::InvalidRequest("the request is not a JSON object".into()));
+        return Err(Error::InvalidRequest(
+            "the request is not a JSON object".into(),
+        ));
     };
     if let Some(format) = format {
         map.insert("response_format".into(), format.to_json());
@@ -708,7 +749,10 @@ impl Chat<'_> {
     /// Sends a non-streaming request and reads its JSON answer.
     async fn create_json(&self, body: &Value) -> Result<Map<String, Value>, Error> {
         let path = self.client.config().chat_path.clone();
-        let request = self.client.request(reqwest::Method::POST, &path)?.json(body);
+        let request = self
+            .client
+            .request(reqwest::Method::POST, &path)?
+            .json(body);
         let response = self.client.send(request).await?;
         let bytes = response.bytes().await.map_err(Error::from_reqwest)?;
         let decode_error = |message: String| Error::Decode {
@@ -760,9 +804,11 @@ pub(crate) fn typed_done<T: DeserializeOwned>(
         ParsedValue::Complete(value) => ValidationError::fit::<T>(&value, content, &what(), false)
             .map(Some)
             .map_err(|e| Error::Validation(Box::new(e))),
-        ParsedValue::Partial(p) => ValidationError::fit::<T>(&p.to_value(), content, &what(), false)
-            .map(Some)
-            .map_err(|e| Error::Validation(Box::new(e))),
+        ParsedValue::Partial(p) => {
+            ValidationError::fit::<T>(&p.to_value(), content, &what(), false)
+                .map(Some)
+                .map_err(|e| Error::Validation(Box::new(e)))
+        }
     }
 }
 

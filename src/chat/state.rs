@@ -8,8 +8,8 @@ use super::events::{
     ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
 };
 use super::snapshot::{
-    parse_arguments, parse_chat_completion, parse_chat_completion_as, parse_content_strict, ChatCompletionSnapshot,
-    ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
+    parse_arguments, parse_chat_completion, parse_chat_completion_as, parse_content_strict,
+    ChatCompletionSnapshot, ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
 };
 use super::snapshot::{raw_tokens, LogprobsAcc};
 use super::wire::{self, WireChunk, WireLogprobs};
