@@ -420,12 +420,12 @@ impl std::error::Error for ValidationError {}
 impl ValidationError {
     /// Parses `raw` as a `T` in one pass, with the JSON path of the first problem: syntax
     /// (`not_json`) or shape. `what` says what the text is, for the message.
-    pub fn parse<T: serde::de::DeserializeOwned>(raw: &str, what: &str, arguments: bool) -> Result<T, ValidationError> {
+    pub fn parse<T: serde::de::DeserializeOwned>(raw: &str, what: &str, arguments: bool) -> Result<T, Box<ValidationError>> {
         let mut de = serde_json::Deserializer::from_str(raw);
         let result = serde_path_to_error::deserialize::<_, T>(&mut de)
             .map_err(|e| (known_path(e.path()), e.into_inner()))
             .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
-        result.map_err(|(path, e)| ValidationError {
+        result.map_err(|(path, e)| Box::new(ValidationError {
             what: what.to_owned(),
             target: short_type_name::<T>(),
             path,
@@ -433,16 +433,16 @@ impl ValidationError {
             message: e.to_string(),
             raw: raw.to_owned(),
             arguments,
-        })
+        }))
     }
 
     /// Parses `raw` as JSON (strictly: one value, nothing after it but whitespace).
-    pub fn json(raw: &str, what: &str, arguments: bool) -> Result<serde_json::Value, ValidationError> {
+    pub fn json(raw: &str, what: &str, arguments: bool) -> Result<serde_json::Value, Box<ValidationError>> {
         let mut de = serde_json::Deserializer::from_str(raw);
         let result = serde_path_to_error::deserialize::<_, serde_json::Value>(&mut de)
             .map_err(|e| (known_path(e.path()), e.into_inner()))
             .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
-        result.map_err(|(path, e)| ValidationError {
+        result.map_err(|(path, e)| Box::new(ValidationError {
             what: what.to_owned(),
             target: "JSON".into(),
             path,
@@ -450,17 +450,17 @@ impl ValidationError {
             raw: raw.to_owned(),
             arguments,
             not_json: true,
-        })
+        }))
     }
 
     /// Deserializes a value parsed from `raw` as a `T`. The path comes from re-reading
     /// `raw` (exact); if `raw` is not that value's text, from the value.
-    pub fn fit<T: serde::de::DeserializeOwned>(value: &serde_json::Value, raw: &str, what: &str, arguments: bool) -> Result<T, ValidationError> {
+    pub fn fit<T: serde::de::DeserializeOwned>(value: &serde_json::Value, raw: &str, what: &str, arguments: bool) -> Result<T, Box<ValidationError>> {
         match Self::parse::<T>(raw, what, arguments) {
             Err(e) if e.not_json => {}
             other => return other,
         }
-        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| ValidationError {
+        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| Box::new(ValidationError {
             what: what.to_owned(),
             target: short_type_name::<T>(),
             path: e.path().to_string(),
@@ -468,7 +468,7 @@ impl ValidationError {
             raw: raw.to_owned(),
             arguments,
             not_json: false,
-        })
+        }))
     }
 }
 

@@ -80,7 +80,9 @@ async fn parse_sends_a_strict_format_and_returns_the_type() {
     // `stream: true` in the request is dropped: parse reads one JSON answer.
     let completion = client(&server)
         .chat()
-        .parse::<Location>(request(json!({"stream": true})))
+        .parse::<Location>(request(
+            json!({"stream": true, "stream_options": {"include_usage": true}}),
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -104,6 +106,7 @@ async fn parse_sends_a_strict_format_and_returns_the_type() {
     assert_eq!(server.request_count(), 1);
     let body = server.last_request().unwrap().json().unwrap();
     assert!(body.get("stream").is_none());
+    assert!(body.get("stream_options").is_none());
     insta::assert_json_snapshot!("parse_request_response_format", body["response_format"]);
 }
 
@@ -459,7 +462,7 @@ async fn typed_stream_partial_then_typed_done() {
     let client = client(&server);
     let mut stream = client
         .chat()
-        .parse_stream::<MathResponse>(request(json!({})))
+        .parse_stream::<MathResponse>(request(json!({"stream_options": {"include_usage": true}})))
         .await
         .unwrap();
     let mut partial_steps = Vec::new();
@@ -498,6 +501,7 @@ async fn typed_stream_partial_then_typed_done() {
     assert_eq!(completion.usage().unwrap()["total_tokens"], 223);
     let sent = server.last_request().unwrap().json().unwrap();
     assert_eq!(sent["stream"], true);
+    assert_eq!(sent["stream_options"]["include_usage"], true);
     assert_eq!(
         sent["response_format"]["json_schema"]["name"],
         "MathResponse"
@@ -611,4 +615,37 @@ async fn api_errors_pass_through() {
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
     assert!(err.to_string().contains("Invalid schema"), "{err}");
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn blocking_typed_stream() {
+    let server = ScriptedServer::start_blocking();
+    server.post("/v1/chat/completions").respond(
+        Reply::sse_file(fixture("chat_parse", "math_tutor.sse")).chunking(Chunking::Random {
+            seed: 11,
+            min: 1,
+            max: 70,
+        }),
+    );
+    let client = Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let mut stream = client
+        .chat()
+        .parse_stream_blocking::<MathResponse>(request(json!({})))
+        .unwrap();
+    let mut done = None;
+    for event in &mut stream {
+        if let ChatCompletionStreamEvent::ContentDone { parsed, .. } = event.unwrap() {
+            done = parsed;
+        }
+    }
+    let done = done.expect("content.done");
+    assert_eq!(done.steps.len(), 3);
+    let completion = stream.final_completion().unwrap();
+    assert_eq!(completion.parsed(0), Some(&done));
+    assert_eq!(server.request_count(), 1);
 }

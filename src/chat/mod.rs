@@ -103,6 +103,8 @@ pub mod stream;
 mod wire;
 
 pub use events::{ChatCompletionStreamEvent, ChunkData, TextSnapshot, TokensSnapshot};
+#[cfg(feature = "blocking")]
+pub use parse::BlockingParsedChatCompletionStream;
 pub use parse::{
     FunctionTool, JsonSchemaFormat, ParsedChatCompletion, ParsedChatCompletionStream, ParsedChoice,
     ParsedFunctionToolCall, ParsedMessage,

@@ -171,7 +171,7 @@ impl ParsedFunctionToolCall {
             Some(v) => ValidationError::fit::<A>(v, &self.arguments, &what, true),
             None => ValidationError::parse::<A>(&self.arguments, &what, true),
         }
-        .map_err(|e| Error::Validation(Box::new(e)))
+        .map_err(Error::Validation)
     }
 }
 
@@ -185,7 +185,7 @@ pub(crate) fn parse_arguments_as<A: DeserializeOwned>(
         ParsedValue::Complete(v) => ValidationError::fit::<A>(v, text, what, true),
         _ => ValidationError::parse::<A>(text, what, true),
     }
-    .map_err(|e| Error::Validation(Box::new(e)))
+    .map_err(Error::Validation)
 }
 
 fn str_field(map: Option<&Value>, key: &str) -> Option<String> {
@@ -214,7 +214,7 @@ impl<T: DeserializeOwned> ParsedChatCompletion<T> {
                         &format!("the content of choice {index}"),
                         false,
                     )
-                    .map_err(|e| Error::Validation(Box::new(e)))?,
+                    .map_err(Error::Validation)?,
                 ),
             };
             let tool_calls = message
@@ -608,6 +608,7 @@ impl From<FunctionTool> for CreateChatCompletionRequestToolsItem {
 pub(crate) fn prepare_parse(
     request: &CreateChatCompletionRequest,
     format: Option<&JsonSchemaFormat>,
+    streaming: bool,
 ) -> Result<(Value, ParseOptions), Error> {
     let mut body = serde_json::to_value(request)
         .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
@@ -624,8 +625,13 @@ pub(crate) fn prepare_parse(
         .and_then(|f| f.get("type"))
         .and_then(Value::as_str)
         == Some("json_schema");
-    map.remove("stream");
-    map.remove("stream_options");
+    if streaming {
+        map.insert("stream".into(), Value::Bool(true));
+    } else {
+        // One JSON answer: `stream_options` is only valid with `stream: true`.
+        map.remove("stream");
+        map.remove("stream_options");
+    }
     let tools = match map.get("tools") {
         Some(Value::Array(tools)) => tools.clone(),
         _ => Vec::new(),
@@ -661,7 +667,7 @@ impl Chat<'_> {
         request: CreateChatCompletionRequest,
     ) -> Result<ParsedChatCompletion<T>, Error> {
         let format = JsonSchemaFormat::for_type::<T>()?;
-        let (body, options) = prepare_parse(&request, Some(&format))?;
+        let (body, options) = prepare_parse(&request, Some(&format), false)?;
         let completion = self.create_json(&body).await?;
         parse_chat_completion_as::<T>(&completion, &options)
     }
@@ -690,7 +696,7 @@ impl Chat<'_> {
         request: CreateChatCompletionRequest,
         format: Option<JsonSchemaFormat>,
     ) -> Result<ParsedChatCompletion<Value>, Error> {
-        let (body, options) = prepare_parse(&request, format.as_ref())?;
+        let (body, options) = prepare_parse(&request, format.as_ref(), false)?;
         let completion = self.create_json(&body).await?;
         parse_chat_completion_as::<Value>(&completion, &options)
     }
@@ -729,7 +735,7 @@ impl Chat<'_> {
         request: CreateChatCompletionRequest,
     ) -> Result<ParsedChatCompletionStream<T>, Error> {
         let format = JsonSchemaFormat::for_type::<T>()?;
-        let (body, options) = prepare_parse(&request, Some(&format))?;
+        let (body, options) = prepare_parse(&request, Some(&format), true)?;
         let inner = self.stream_with_options(body, options).await?;
         Ok(ParsedChatCompletionStream::new(inner))
     }
@@ -741,7 +747,7 @@ impl Chat<'_> {
         request: CreateChatCompletionRequest,
         format: Option<JsonSchemaFormat>,
     ) -> Result<ParsedChatCompletionStream<Value>, Error> {
-        let (body, options) = prepare_parse(&request, format.as_ref())?;
+        let (body, options) = prepare_parse(&request, format.as_ref(), true)?;
         let inner = self.stream_with_options(body, options).await?;
         Ok(ParsedChatCompletionStream::new(inner))
     }
@@ -803,11 +809,11 @@ pub(crate) fn typed_done<T: DeserializeOwned>(
         ParsedValue::None => Ok(None),
         ParsedValue::Complete(value) => ValidationError::fit::<T>(&value, content, &what(), false)
             .map(Some)
-            .map_err(|e| Error::Validation(Box::new(e))),
+            .map_err(Error::Validation),
         ParsedValue::Partial(p) => {
             ValidationError::fit::<T>(&p.to_value(), content, &what(), false)
                 .map(Some)
-                .map_err(|e| Error::Validation(Box::new(e)))
+                .map_err(Error::Validation)
         }
     }
 }
@@ -866,5 +872,115 @@ impl<T: DeserializeOwned> Stream for ParsedChatCompletionStream<T> {
             self.failed = true;
         }
         Poll::Ready(Some(mapped))
+    }
+}
+
+#[cfg(feature = "blocking")]
+pub use self::blocking::BlockingParsedChatCompletionStream;
+
+#[cfg(feature = "blocking")]
+mod blocking {
+    use std::marker::PhantomData;
+
+    use serde::de::DeserializeOwned;
+
+    use super::{prepare_parse, typed_done, JsonSchemaFormat, ParsedChatCompletion};
+    use crate::chat::{
+        BlockingChatCompletionStream, Chat, ChatCompletionStreamEvent, ChatCompletionStreamState,
+    };
+    use crate::types::CreateChatCompletionRequest;
+    use crate::Error;
+
+    /// The blocking [`ParsedChatCompletionStream`](super::ParsedChatCompletionStream): an
+    /// [`Iterator`] of events whose `content.done` carries a `T` (feature `blocking`). Made
+    /// by [`Chat::parse_stream_blocking`]. Do not use it inside an async runtime.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), openai_sdk::Error> {
+    /// use openai_sdk::chat::ChatCompletionStreamEvent;
+    ///
+    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    /// struct City { name: String }
+    ///
+    /// let client = openai_sdk::Client::new()?;
+    /// let request = serde_json::from_value(serde_json::json!({
+    ///     "model": "gpt-4o-mini", "messages": [{"role": "user", "content": "The capital of Norway?"}],
+    /// })).unwrap();
+    /// let mut stream = client.chat().parse_stream_blocking::<City>(request)?;
+    /// for event in &mut stream {
+    ///     if let ChatCompletionStreamEvent::ContentDone { parsed: Some(city), .. } = event? {
+    ///         println!("{city:?}");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub struct BlockingParsedChatCompletionStream<T> {
+        inner: BlockingChatCompletionStream,
+        failed: bool,
+        _type: PhantomData<fn() -> T>,
+    }
+
+    impl<T> std::fmt::Debug for BlockingParsedChatCompletionStream<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("BlockingParsedChatCompletionStream")
+                .field("type", &std::any::type_name::<T>())
+                .finish_non_exhaustive()
+        }
+    }
+
+    impl<T: DeserializeOwned> BlockingParsedChatCompletionStream<T> {
+        /// Reads the stream to its end, dropping the events; the first error stops it.
+        pub fn until_done(&mut self) -> Result<&mut Self, Error> {
+            for event in self.by_ref() {
+                event?;
+            }
+            Ok(self)
+        }
+
+        /// Reads the rest of the stream, then parses the accumulated completion.
+        pub fn final_completion(&mut self) -> Result<ParsedChatCompletion<T>, Error> {
+            self.until_done()?;
+            self.inner.state().final_completion_as::<T>()
+        }
+
+        /// The state machine (snapshot so far).
+        pub fn state(&self) -> &ChatCompletionStreamState {
+            self.inner.state()
+        }
+    }
+
+    impl<T: DeserializeOwned> Iterator for BlockingParsedChatCompletionStream<T> {
+        type Item = Result<ChatCompletionStreamEvent<Option<T>>, Error>;
+
+        fn next(&mut self) -> Option<Self::Item> {
+            if self.failed {
+                return None;
+            }
+            let mapped = self.inner.next()?.and_then(|event| {
+                event.try_map_done(|choice, content, parsed| {
+                    typed_done::<T>(choice, content, parsed)
+                })
+            });
+            self.failed = mapped.is_err();
+            Some(mapped)
+        }
+    }
+
+    impl Chat<'_> {
+        /// The blocking [`parse_stream`](Self::parse_stream) (feature `blocking`). Do not
+        /// call it inside an async runtime.
+        pub fn parse_stream_blocking<T: schemars::JsonSchema + DeserializeOwned>(
+            &self,
+            request: CreateChatCompletionRequest,
+        ) -> Result<BlockingParsedChatCompletionStream<T>, Error> {
+            let format = JsonSchemaFormat::for_type::<T>()?;
+            let (body, options) = prepare_parse(&request, Some(&format), true)?;
+            let inner = self.stream_blocking_with_options(body, options)?;
+            Ok(BlockingParsedChatCompletionStream {
+                inner,
+                failed: false,
+                _type: PhantomData,
+            })
+        }
     }
 }

@@ -540,7 +540,7 @@ pub(crate) fn parse_content_strict(
             if let Some(name) = &options.format_name {
                 e.target = format!("JSON (response format `{name}`)");
             }
-            Error::Validation(Box::new(e))
+            Error::Validation(e)
         },
     )
 }
@@ -583,7 +583,7 @@ pub(crate) fn parse_arguments(
         true,
     )
     .map(Some)
-    .map_err(|e| Error::Validation(Box::new(e)))
+    .map_err(Error::Validation)
 }
 
 fn truthy_str(v: Option<&Value>) -> bool {
