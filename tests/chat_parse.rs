@@ -347,6 +347,7 @@ async fn typed_tools_parse_their_arguments() {
         }
     );
     assert_eq!(completion.parsed(0), None);
+    insta::assert_json_snapshot!("function_tool_get_weather_args", tool.to_json());
     let sent = server.last_request().unwrap().json().unwrap();
     assert_eq!(sent["tools"][0], tool.to_json());
     assert_eq!(sent["tools"][0]["function"]["strict"], true);
