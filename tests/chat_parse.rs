@@ -650,3 +650,32 @@ fn blocking_typed_stream() {
     assert_eq!(completion.parsed(0), Some(&done));
     assert_eq!(server.request_count(), 1);
 }
+
+mod no_panic {
+    use openai_sdk::chat::{parse_chat_completion_as, ParseOptions};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::Location;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any content and any tool arguments: a value or a typed error, never a panic;
+        /// an error keeps the text.
+        #[test]
+        fn any_content_or_arguments(content in "\\PC{0,40}|\\{\"city\": \"[a-z]{0,5}\"(, \"temperature\": [0-9.e-]{1,4})?\\}?", args in "\\PC{0,30}") {
+            let completion = json!({"id": "c", "object": "chat.completion", "created": 0, "model": "m",
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content,
+                    "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": args}}]}}]});
+            let options = ParseOptions::new()
+                .parse_content(true)
+                .tools(vec![json!({"type": "function", "function": {"name": "f", "strict": true, "parameters": {}}})]);
+            match parse_chat_completion_as::<Location>(completion.as_object().unwrap(), &options) {
+                Ok(parsed) => prop_assert!(parsed.choices.len() == 1),
+                Err(openai_sdk::Error::Validation(e)) => prop_assert!(e.raw == content || e.raw == args),
+                Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+            }
+        }
+    }
+}
