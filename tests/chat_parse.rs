@@ -679,3 +679,37 @@ mod no_panic {
         }
     }
 }
+
+#[tokio::test]
+async fn a_streamed_call_of_a_tool_not_given_is_an_error() {
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
+    struct Lookup {
+        #[allow(dead_code)]
+        query: String,
+    }
+    let server = ScriptedServer::start().await;
+    server
+        .post("/v1/chat/completions")
+        .respond(Reply::sse_file(fixture(
+            "chat",
+            "chat_tool_call_strict.sse",
+        )));
+    let client = client(&server);
+    let mut req = request(json!({}));
+    req.tools
+        .push(FunctionTool::from_type::<Lookup>("lookup").unwrap().into());
+    let mut stream = client.chat().parse_stream_with(req, None).await.unwrap();
+    let mut error = None;
+    while let Some(event) = stream.next().await {
+        if let Err(e) = event {
+            error = Some(e);
+        }
+    }
+    match error {
+        Some(Error::UnknownTool { name, known, what }) => {
+            assert_eq!((name.as_str(), known.as_str()), ("get_weather", "lookup"));
+            assert_eq!(what, "tool call 0 of choice 0");
+        }
+        other => panic!("expected UnknownTool, got {other:?}"),
+    }
+}
