@@ -66,9 +66,10 @@ pub(crate) struct Config {
     #[cfg(feature = "blocking")]
     #[cfg_attr(not(feature = "chat"), allow(dead_code))]
     pub(crate) blocking: std::sync::OnceLock<reqwest::blocking::Client>,
+    /// The whole-request, connect and read timeouts, for the blocking client.
     #[cfg(feature = "blocking")]
     #[cfg_attr(not(feature = "chat"), allow(dead_code))]
-    pub(crate) timeout: Duration,
+    pub(crate) timeouts: (Duration, Option<Duration>, Option<Duration>),
     pub(crate) retry: RetryPolicy,
     pub(crate) on_retry: Option<RetryHook>,
     /// A per-client override of the whole-request timeout (see [`Client::with_options`]).
@@ -82,7 +83,44 @@ pub(crate) struct Azure {
     pub(crate) api_version: String,
     pub(crate) deployment: Option<String>,
     /// An Entra ID (Azure AD) token sent as a bearer token instead of the `api-key` header.
-    pub(crate) ad_token: Option<ApiKey>,
+    pub(crate) ad_token: Option<AdToken>,
+}
+
+/// What [`AzureAdTokenProvider`] returns when it cannot give a token.
+pub type TokenError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Gives an Entra ID (Azure AD) token for each request: see
+/// [`ClientBuilder::azure_ad_token_provider`].
+pub type AzureAdTokenProvider = Arc<dyn Fn() -> Result<String, TokenError> + Send + Sync>;
+
+/// A fixed Entra ID token, or a provider asked before every request.
+#[derive(Clone)]
+pub(crate) enum AdToken {
+    Fixed(ApiKey),
+    Provider(AzureAdTokenProvider),
+}
+
+impl fmt::Debug for AdToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AdToken::Fixed(key) => key.fmt(f),
+            AdToken::Provider(_) => f.write_str("AdToken::Provider(..)"),
+        }
+    }
+}
+
+impl AdToken {
+    fn bearer(&self) -> Result<HeaderValue, Error> {
+        let token = match self {
+            AdToken::Fixed(key) => key.expose().to_owned(),
+            AdToken::Provider(provider) => provider()
+                .map_err(|e| Error::Config(format!("the Azure AD token provider failed: {e}")))?,
+        };
+        let mut v = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| Error::Config("the Azure AD token is not a valid header value".into()))?;
+        v.set_sensitive(true);
+        Ok(v)
+    }
 }
 
 /// The operations Azure serves under `/deployments/{deployment}/`.
@@ -231,7 +269,7 @@ impl Client {
             #[cfg(feature = "blocking")]
             blocking: std::sync::OnceLock::new(),
             #[cfg(feature = "blocking")]
-            timeout: options.timeout.unwrap_or(c.timeout),
+            timeouts: c.timeouts,
         });
         Client {
             api: generated::Client::new_with_client(&c.base_url, self.http().clone(), Inner { config }),
@@ -251,6 +289,51 @@ impl Client {
             return Err(crate::error::from_response(resp).await);
         }
         Ok(resp)
+    }
+
+    /// Sends a JSON request with the blocking HTTP client (feature `blocking`), the same way
+    /// [`send`](Self::send) does: headers and auth, per-client timeout, Azure rewriting,
+    /// retries until the answer's headers, and an error status as [`Error::Api`].
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
+    pub(crate) fn send_blocking(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        accept: &str,
+        body: &serde_json::Value,
+    ) -> Result<reqwest::blocking::Response, Error> {
+        let c = self.config();
+        let url = reqwest::Url::parse(&format!("{}{}", self.base_url(), path))
+            .map_err(|e| Error::InvalidRequest(format!("the URL for {path}: {e}")))?;
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
+        // Prepared as an async request (the one place that knows headers, auth and Azure),
+        // then carried over to the blocking one.
+        let mut prepared = reqwest::Request::new(method, url);
+        *prepared.body_mut() = Some(bytes.clone().into());
+        let headers = prepared.headers_mut();
+        headers.insert(reqwest::header::CONTENT_TYPE, reqwest::header::HeaderValue::from_static("application/json"));
+        headers.insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_str(accept).map_err(|e| Error::InvalidRequest(e.to_string()))?,
+        );
+        c.prepare(&mut prepared)?;
+        let mut request = reqwest::blocking::Request::new(prepared.method().clone(), prepared.url().clone());
+        *request.headers_mut() = prepared.headers().clone();
+        *request.timeout_mut() = Some(prepared.timeout().copied().unwrap_or(c.timeouts.0));
+        *request.body_mut() = Some(bytes.into());
+        let http = c.blocking_http()?;
+        let response = crate::retry::execute_blocking(http, &c.retry, c.on_retry.as_ref(), request)
+            .map_err(Error::from_reqwest)?;
+        let status = response.status();
+        if status.is_client_error() || status.is_server_error() {
+            let rid = crate::error::request_id(response.headers());
+            let url = response.url().to_string();
+            let bytes = response.bytes().map_err(Error::from_reqwest)?;
+            return Err(crate::error::from_parts(status.as_u16(), url, rid, &bytes));
+        }
+        Ok(response)
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -304,9 +387,17 @@ impl Config {
         if let Some(c) = self.blocking.get() {
             return Ok(c);
         }
-        let client = reqwest::blocking::Client::builder()
-            .timeout(self.timeout)
-            .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")))
+        let (timeout, connect, read) = self.timeouts;
+        // The blocking client's `timeout` bounds each connect, read and write: the read
+        // timeout when one is set (a stalled stream fails between events), else the
+        // whole-request one. The whole-request timeout is also set on each request.
+        let mut builder = reqwest::blocking::Client::builder()
+            .timeout(read.unwrap_or(timeout))
+            .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")));
+        if let Some(c) = connect {
+            builder = builder.connect_timeout(c);
+        }
+        let client = builder
             .build()
             .map_err(|e| Error::Config(format!("building the blocking HTTP client: {e}")))?;
         Ok(self.blocking.get_or_init(|| client))
@@ -322,9 +413,7 @@ impl Config {
         let invalid = |_| Error::Config("the API key is not a valid header value".into());
         match (&self.azure, &self.api_key) {
             (Some(Azure { ad_token: Some(token), .. }), _) => {
-                let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(invalid)?;
-                v.set_sensitive(true);
-                headers.insert(AUTHORIZATION, v);
+                headers.insert(AUTHORIZATION, token.bearer()?);
             }
             (Some(_), Some(key)) => {
                 let mut v = HeaderValue::from_str(key.expose()).map_err(invalid)?;
@@ -572,7 +661,29 @@ impl ClientBuilder {
     /// `api-key` header; with it no API key is needed.
     pub fn azure_ad_token(mut self, token: impl Into<String>) -> Self {
         if let Some(az) = &mut self.azure {
-            az.ad_token = Some(ApiKey::new(token));
+            az.ad_token = Some(AdToken::Fixed(ApiKey::new(token)));
+        }
+        self
+    }
+
+    /// An Entra ID (Azure AD) token provider, asked before every request, so that a token refreshed by the provider is picked up without rebuilding the
+    /// client. Cache inside the provider: it runs on the request path. When it fails, the
+    /// request is not sent and the error is [`Error::Config`] with the provider's message.
+    ///
+    /// ```
+    /// let client = openai_sdk::ClientBuilder::empty()
+    ///     .azure("https://my-resource.openai.azure.com", "2024-10-21")
+    ///     .azure_ad_token_provider(|| Ok(std::env::var("ENTRA_TOKEN")?))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn azure_ad_token_provider(
+        mut self,
+        provider: impl Fn() -> Result<String, TokenError> + Send + Sync + 'static,
+    ) -> Self {
+        if let Some(az) = &mut self.azure {
+            az.ad_token = Some(AdToken::Provider(Arc::new(provider)));
         }
         self
     }
@@ -649,7 +760,7 @@ impl ClientBuilder {
             #[cfg(feature = "blocking")]
             blocking: std::sync::OnceLock::new(),
             #[cfg(feature = "blocking")]
-            timeout: self.timeout,
+            timeouts: (self.timeout, self.connect_timeout, self.read_timeout),
         });
         Ok(Client { api: generated::Client::new_with_client(&base_url, http, Inner { config }) })
     }
