@@ -451,7 +451,13 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
         request: &mut reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        self.inner.config.prepare(request).map_err(|e| progenitor_client::Error::Custom(e.to_string()))
+        self.inner.config.prepare(request).map_err(|e| {
+            progenitor_client::Error::Custom(match e {
+                // Mapped back to `Error::Config` by `error::from_generated`.
+                Error::Config(message) => message,
+                other => other.to_string(),
+            })
+        })
     }
 
     async fn exec(
