@@ -75,6 +75,8 @@ pub(crate) struct Config {
     /// A per-client override of the whole-request timeout (see [`Client::with_options`]).
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) azure: Option<Azure>,
+    /// The largest JSON or text answer read whole (see [`ClientBuilder::max_response_bytes`]).
+    pub(crate) max_response_bytes: u64,
 }
 
 /// Azure OpenAI: the API version, the deployment, and how to authenticate.
@@ -265,6 +267,7 @@ impl Client {
             on_retry: c.on_retry.clone(),
             request_timeout: options.timeout.or(c.request_timeout),
             azure: c.azure.clone(),
+            max_response_bytes: c.max_response_bytes,
             chat_path: c.chat_path.clone(),
             #[cfg(feature = "blocking")]
             blocking: std::sync::OnceLock::new(),
@@ -445,6 +448,43 @@ impl Config {
     }
 }
 
+/// The default of [`ClientBuilder::max_response_bytes`]: 512 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Caps a JSON or text body (what the generated methods read whole) at `max` bytes: past
+/// it, reading fails and the error is [`Error::ResponseTooLarge`]. Binary bodies (file
+/// contents, audio, video) are streamed to the caller and are not capped.
+pub(crate) fn limit_body(response: reqwest::Response, max: u64) -> reqwest::Response {
+    use reqwest::ResponseBuilderExt;
+    let capped = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|t| t.contains("json") || (t.starts_with("text/") && !t.contains("event-stream")));
+    // Error answers are read only up to 1 MiB anyway (`error::from_response`).
+    if !capped || response.status().is_client_error() || response.status().is_server_error() {
+        return response;
+    }
+    if response.content_length().is_some_and(|n| n <= max) {
+        return response;
+    }
+    let url = response.url().clone();
+    let (mut parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+    let limited = http_body_util::BodyExt::map_err(
+        http_body_util::Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX)),
+        move |e| -> Box<dyn std::error::Error + Send + Sync> {
+            if e.is::<http_body_util::LengthLimitError>() {
+                Box::new(crate::error::BodyTooLarge(max))
+            } else {
+                e
+            }
+        },
+    );
+    let (with_url, ()) = http::Response::builder().url(url).body(()).unwrap_or_default().into_parts();
+    parts.extensions.extend(with_url.extensions);
+    reqwest::Response::from(http::Response::from_parts(parts, reqwest::Body::wrap(limited)))
+}
+
 impl progenitor_client::ClientHooks<Inner> for generated::Client {
     async fn pre<E>(
         &self,
@@ -466,7 +506,8 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
         _info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let c = &self.inner.config;
-        crate::retry::execute(&self.client, &c.retry, c.on_retry.as_ref(), request).await
+        let response = crate::retry::execute(&self.client, &c.retry, c.on_retry.as_ref(), request).await?;
+        Ok(limit_body(response, c.max_response_bytes))
     }
 }
 
@@ -496,6 +537,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     chat_path: String,
     read_timeout: Option<Duration>,
+    max_response_bytes: u64,
     retry: RetryPolicy,
     on_retry: Option<RetryHook>,
     azure: Option<Azure>,
@@ -529,6 +571,7 @@ impl ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: None,
             read_timeout: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             retry: RetryPolicy::default(),
             on_retry: None,
             azure: None,
@@ -713,6 +756,17 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest JSON or text answer a method reads whole, in bytes (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 512 MiB). A larger answer fails with
+    /// [`Error::ResponseTooLarge`] instead of filling memory. Streams are not concerned:
+    /// they are read event by event, each event capped by the SSE decoder; nor are binary
+    /// answers (file contents, audio), which are handed over as byte streams. Error answers
+    /// are read up to 1 MiB, enough for their message.
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Builds the client. Fails when no API key is set, or a header is invalid.
     pub fn build(self) -> Result<Client, Error> {
         let has_token = self.azure.as_ref().is_some_and(|a| a.ad_token.is_some());
@@ -762,6 +816,7 @@ impl ClientBuilder {
             on_retry: self.on_retry,
             request_timeout: None,
             azure: self.azure,
+            max_response_bytes: self.max_response_bytes,
             chat_path: self.chat_path,
             #[cfg(feature = "blocking")]
             blocking: std::sync::OnceLock::new(),

@@ -329,6 +329,7 @@ impl Client {
         objects: Objects,
     ) -> Result<ResponseValue<R>, Error> {
         let resp = self.send_form(method, path, body, objects).await?;
+        let resp = crate::client::limit_body(resp, self.config().max_response_bytes);
         crate::error::decode_json(resp).await
     }
 

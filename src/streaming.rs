@@ -251,8 +251,20 @@ impl<T> std::fmt::Debug for EventStream<T> {
 }
 
 impl<T: DeserializeOwned> EventStream<T> {
-    /// Reads `response` as an event stream; `what` names an event in errors.
-    pub(crate) fn new(response: reqwest::Response, what: &'static str) -> Self {
+    /// Reads `response` as an event stream of `T`s; `what` names an event in errors
+    /// ("transcription event #3 (ending at byte 812)"). For endpoints this SDK has no
+    /// stream helper for, with a response you got yourself.
+    ///
+    /// ```no_run
+    /// # async fn run(response: reqwest::Response) {
+    /// use futures::StreamExt;
+    /// let mut events = openai_sdk::streaming::EventStream::<serde_json::Value>::new(response, "event");
+    /// while let Some(event) = events.next().await {
+    ///     println!("{:?}", event);
+    /// }
+    /// # }
+    /// ```
+    pub fn new(response: reqwest::Response, what: &'static str) -> Self {
         let pump = TypedEvents::new(what, crate::error::request_id(response.headers()));
         EventStream { inner: BodyStream::new(response, pump) }
     }
