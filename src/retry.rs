@@ -137,6 +137,25 @@ fn error_decision(e: &reqwest::Error) -> (bool, Option<u16>, String, Option<Dura
     (e.is_connect() || e.is_timeout() || e.is_request(), None, e.to_string(), None)
 }
 
+/// The delay before retry number `attempt` (the server's, else backoff with jitter),
+/// logged and reported to the hook.
+fn announce(
+    policy: &RetryPolicy,
+    hook: Option<&RetryHook>,
+    attempt: u32,
+    server_delay: Option<Duration>,
+    status: Option<u16>,
+    reason: String,
+) -> Duration {
+    let delay = server_delay.unwrap_or_else(|| backoff(policy, attempt - 1, jitter()));
+    let event = RetryEvent { attempt, delay, status, reason };
+    tracing::info!(attempt, delay_ms = delay.as_millis() as u64, reason = %event.reason, "retrying");
+    if let Some(h) = hook {
+        h(&event);
+    }
+    delay
+}
+
 fn request_span(method: &reqwest::Method, url: &reqwest::Url) -> tracing::Span {
     tracing::info_span!(
         "openai.request",
@@ -179,12 +198,7 @@ pub(crate) fn execute_blocking(
             Err(e) => error_decision(e),
         };
         if let (true, Some(again)) = (retry && attempt <= policy.max_retries, spare) {
-            let delay = delay.unwrap_or_else(|| backoff(policy, attempt - 1, jitter()));
-            let event = RetryEvent { attempt, delay, status, reason };
-            tracing::info!(attempt, delay_ms = delay.as_millis() as u64, reason = %event.reason, "retrying");
-            if let Some(h) = hook {
-                h(&event);
-            }
+            let delay = announce(policy, hook, attempt, delay, status, reason);
             drop(result);
             if !policy.skip_waits {
                 std::thread::sleep(delay);
@@ -252,12 +266,7 @@ async fn execute_with(
                     None => spare,
                 };
                 if let Some(again) = again {
-                    let delay = delay.unwrap_or_else(|| backoff(policy, attempt - 1, jitter()));
-                    let event = RetryEvent { attempt, delay, status, reason };
-                    tracing::info!(attempt, delay_ms = delay.as_millis() as u64, reason = %event.reason, "retrying");
-                    if let Some(h) = hook {
-                        h(&event);
-                    }
+                    let delay = announce(policy, hook, attempt, delay, status, reason);
                     drop(result);
                     if !policy.skip_waits {
                         tokio::time::sleep(delay).await;
