@@ -33,7 +33,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use openai_sdk::chat::{ChatEventPipeline, ParseOptions};
 use openai_sdk::types::CreateChatCompletionStreamResponse;
 use serde_json::json;
@@ -209,4 +209,44 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// `BENCH_ONCE=<mode>/<pipeline|typed_decode|setup>/<n>` runs one pass and exits, for
+/// instruction counts under callgrind (`scripts/instr-ratio.sh`), which do not depend on
+/// the machine's load.
+fn run_once(spec: &str) {
+    let parts: Vec<&str> = spec.split('/').collect();
+    let [mode, what, n] = parts[..] else {
+        panic!("BENCH_ONCE is <mode>/<pipeline|typed_decode|setup>/<n>, not {spec}");
+    };
+    let mode = [Mode::Text, Mode::Json, Mode::Tools, Mode::Logprobs]
+        .into_iter()
+        .find(|m| m.name() == mode)
+        .expect("mode is text, json, tools or logprobs");
+    let n: usize = n.parse().expect("n is a number");
+    let chunks = chunks(mode, n);
+    let body = sse(&chunks);
+    match what {
+        "pipeline" => {
+            black_box(run_pipeline(mode, &body, false));
+        }
+        "typed_decode" => {
+            for c in &chunks {
+                let chunk: CreateChatCompletionStreamResponse =
+                    serde_json::from_str(c).expect("valid chunk");
+                black_box(chunk);
+            }
+        }
+        _ => {
+            black_box((&chunks, &body));
+        }
+    }
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("BENCH_ONCE") {
+        run_once(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

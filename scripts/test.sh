@@ -10,6 +10,4 @@ if [ -z "${PRISM_URL:-}" ]; then
   trap '.ci/prism.sh stop' EXIT
 fi
 echo "Prism at $PRISM_URL"
-# Code blocks in the generated docs come from the spec's descriptions (JSON, curl), not Rust:
-# their doctests are skipped until the generator marks them as text.
-cargo test --features full,blocking "$@" -- --skip "generated::types::"
+cargo test --features full,blocking "$@"

@@ -66,14 +66,17 @@ pub(crate) struct Config {
     #[cfg(feature = "blocking")]
     #[cfg_attr(not(feature = "chat"), allow(dead_code))]
     pub(crate) blocking: std::sync::OnceLock<reqwest::blocking::Client>,
+    /// The whole-request, connect and read timeouts, for the blocking client.
     #[cfg(feature = "blocking")]
     #[cfg_attr(not(feature = "chat"), allow(dead_code))]
-    pub(crate) timeout: Duration,
+    pub(crate) timeouts: (Duration, Option<Duration>, Option<Duration>),
     pub(crate) retry: RetryPolicy,
     pub(crate) on_retry: Option<RetryHook>,
     /// A per-client override of the whole-request timeout (see [`Client::with_options`]).
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) azure: Option<Azure>,
+    /// The largest JSON or text answer read whole (see [`ClientBuilder::max_response_bytes`]).
+    pub(crate) max_response_bytes: u64,
 }
 
 /// Azure OpenAI: the API version, the deployment, and how to authenticate.
@@ -82,7 +85,44 @@ pub(crate) struct Azure {
     pub(crate) api_version: String,
     pub(crate) deployment: Option<String>,
     /// An Entra ID (Azure AD) token sent as a bearer token instead of the `api-key` header.
-    pub(crate) ad_token: Option<ApiKey>,
+    pub(crate) ad_token: Option<AdToken>,
+}
+
+/// What [`AzureAdTokenProvider`] returns when it cannot give a token.
+pub type TokenError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Gives an Entra ID (Azure AD) token for each request: see
+/// [`ClientBuilder::azure_ad_token_provider`].
+pub type AzureAdTokenProvider = Arc<dyn Fn() -> Result<String, TokenError> + Send + Sync>;
+
+/// A fixed Entra ID token, or a provider asked before every request.
+#[derive(Clone)]
+pub(crate) enum AdToken {
+    Fixed(ApiKey),
+    Provider(AzureAdTokenProvider),
+}
+
+impl fmt::Debug for AdToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AdToken::Fixed(key) => key.fmt(f),
+            AdToken::Provider(_) => f.write_str("AdToken::Provider(..)"),
+        }
+    }
+}
+
+impl AdToken {
+    fn bearer(&self) -> Result<HeaderValue, Error> {
+        let token = match self {
+            AdToken::Fixed(key) => key.expose().to_owned(),
+            AdToken::Provider(provider) => provider()
+                .map_err(|e| Error::Config(format!("the Azure AD token provider failed: {e}")))?,
+        };
+        let mut v = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| Error::Config("the Azure AD token is not a valid header value".into()))?;
+        v.set_sensitive(true);
+        Ok(v)
+    }
 }
 
 /// The operations Azure serves under `/deployments/{deployment}/`.
@@ -227,11 +267,12 @@ impl Client {
             on_retry: c.on_retry.clone(),
             request_timeout: options.timeout.or(c.request_timeout),
             azure: c.azure.clone(),
+            max_response_bytes: c.max_response_bytes,
             chat_path: c.chat_path.clone(),
             #[cfg(feature = "blocking")]
             blocking: std::sync::OnceLock::new(),
             #[cfg(feature = "blocking")]
-            timeout: options.timeout.unwrap_or(c.timeout),
+            timeouts: c.timeouts,
         });
         Client {
             api: generated::Client::new_with_client(&c.base_url, self.http().clone(), Inner { config }),
@@ -251,6 +292,51 @@ impl Client {
             return Err(crate::error::from_response(resp).await);
         }
         Ok(resp)
+    }
+
+    /// Sends a JSON request with the blocking HTTP client (feature `blocking`), the same way
+    /// [`send`](Self::send) does: headers and auth, per-client timeout, Azure rewriting,
+    /// retries until the answer's headers, and an error status as [`Error::Api`].
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
+    pub(crate) fn send_blocking(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        accept: &str,
+        body: &serde_json::Value,
+    ) -> Result<reqwest::blocking::Response, Error> {
+        let c = self.config();
+        let url = reqwest::Url::parse(&format!("{}{}", self.base_url(), path))
+            .map_err(|e| Error::InvalidRequest(format!("the URL for {path}: {e}")))?;
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
+        // Prepared as an async request (the one place that knows headers, auth and Azure),
+        // then carried over to the blocking one.
+        let mut prepared = reqwest::Request::new(method, url);
+        *prepared.body_mut() = Some(bytes.clone().into());
+        let headers = prepared.headers_mut();
+        headers.insert(reqwest::header::CONTENT_TYPE, reqwest::header::HeaderValue::from_static("application/json"));
+        headers.insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_str(accept).map_err(|e| Error::InvalidRequest(e.to_string()))?,
+        );
+        c.prepare(&mut prepared)?;
+        let mut request = reqwest::blocking::Request::new(prepared.method().clone(), prepared.url().clone());
+        *request.headers_mut() = prepared.headers().clone();
+        *request.timeout_mut() = Some(prepared.timeout().copied().unwrap_or(c.timeouts.0));
+        *request.body_mut() = Some(bytes.into());
+        let http = c.blocking_http()?;
+        let response = crate::retry::execute_blocking(http, &c.retry, c.on_retry.as_ref(), request)
+            .map_err(Error::from_reqwest)?;
+        let status = response.status();
+        if status.is_client_error() || status.is_server_error() {
+            let rid = crate::error::request_id(response.headers());
+            let url = response.url().to_string();
+            let bytes = response.bytes().map_err(Error::from_reqwest)?;
+            return Err(crate::error::from_parts(status.as_u16(), url, rid, &bytes));
+        }
+        Ok(response)
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -304,9 +390,17 @@ impl Config {
         if let Some(c) = self.blocking.get() {
             return Ok(c);
         }
-        let client = reqwest::blocking::Client::builder()
-            .timeout(self.timeout)
-            .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")))
+        let (timeout, connect, read) = self.timeouts;
+        // The blocking client's `timeout` bounds each connect, read and write: the read
+        // timeout when one is set (a stalled stream fails between events), else the
+        // whole-request one. The whole-request timeout is also set on each request.
+        let mut builder = reqwest::blocking::Client::builder()
+            .timeout(read.unwrap_or(timeout))
+            .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")));
+        if let Some(c) = connect {
+            builder = builder.connect_timeout(c);
+        }
+        let client = builder
             .build()
             .map_err(|e| Error::Config(format!("building the blocking HTTP client: {e}")))?;
         Ok(self.blocking.get_or_init(|| client))
@@ -322,9 +416,7 @@ impl Config {
         let invalid = |_| Error::Config("the API key is not a valid header value".into());
         match (&self.azure, &self.api_key) {
             (Some(Azure { ad_token: Some(token), .. }), _) => {
-                let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(invalid)?;
-                v.set_sensitive(true);
-                headers.insert(AUTHORIZATION, v);
+                headers.insert(AUTHORIZATION, token.bearer()?);
             }
             (Some(_), Some(key)) => {
                 let mut v = HeaderValue::from_str(key.expose()).map_err(invalid)?;
@@ -356,13 +448,56 @@ impl Config {
     }
 }
 
+/// The default of [`ClientBuilder::max_response_bytes`]: 512 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Caps a JSON or text body (what the generated methods read whole) at `max` bytes: past
+/// it, reading fails and the error is [`Error::ResponseTooLarge`]. Binary bodies (file
+/// contents, audio, video) are streamed to the caller and are not capped.
+pub(crate) fn limit_body(response: reqwest::Response, max: u64) -> reqwest::Response {
+    use reqwest::ResponseBuilderExt;
+    let capped = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|t| t.contains("json") || (t.starts_with("text/") && !t.contains("event-stream")));
+    // Error answers are read only up to 1 MiB anyway (`error::from_response`).
+    if !capped || response.status().is_client_error() || response.status().is_server_error() {
+        return response;
+    }
+    if response.content_length().is_some_and(|n| n <= max) {
+        return response;
+    }
+    let url = response.url().clone();
+    let (mut parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+    let limited = http_body_util::BodyExt::map_err(
+        http_body_util::Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX)),
+        move |e| -> Box<dyn std::error::Error + Send + Sync> {
+            if e.is::<http_body_util::LengthLimitError>() {
+                Box::new(crate::error::BodyTooLarge(max))
+            } else {
+                e
+            }
+        },
+    );
+    let (with_url, ()) = http::Response::builder().url(url).body(()).unwrap_or_default().into_parts();
+    parts.extensions.extend(with_url.extensions);
+    reqwest::Response::from(http::Response::from_parts(parts, reqwest::Body::wrap(limited)))
+}
+
 impl progenitor_client::ClientHooks<Inner> for generated::Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        self.inner.config.prepare(request).map_err(|e| progenitor_client::Error::Custom(e.to_string()))
+        self.inner.config.prepare(request).map_err(|e| {
+            progenitor_client::Error::Custom(match e {
+                // Mapped back to `Error::Config` by `error::from_generated`.
+                Error::Config(message) => message,
+                other => other.to_string(),
+            })
+        })
     }
 
     async fn exec(
@@ -371,7 +506,8 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
         _info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let c = &self.inner.config;
-        crate::retry::execute(&self.client, &c.retry, c.on_retry.as_ref(), request).await
+        let response = crate::retry::execute(&self.client, &c.retry, c.on_retry.as_ref(), request).await?;
+        Ok(limit_body(response, c.max_response_bytes))
     }
 }
 
@@ -401,6 +537,7 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     chat_path: String,
     read_timeout: Option<Duration>,
+    max_response_bytes: u64,
     retry: RetryPolicy,
     on_retry: Option<RetryHook>,
     azure: Option<Azure>,
@@ -434,6 +571,7 @@ impl ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: None,
             read_timeout: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             retry: RetryPolicy::default(),
             on_retry: None,
             azure: None,
@@ -572,7 +710,29 @@ impl ClientBuilder {
     /// `api-key` header; with it no API key is needed.
     pub fn azure_ad_token(mut self, token: impl Into<String>) -> Self {
         if let Some(az) = &mut self.azure {
-            az.ad_token = Some(ApiKey::new(token));
+            az.ad_token = Some(AdToken::Fixed(ApiKey::new(token)));
+        }
+        self
+    }
+
+    /// An Entra ID (Azure AD) token provider, asked before every request, so that a token refreshed by the provider is picked up without rebuilding the
+    /// client. Cache inside the provider: it runs on the request path. When it fails, the
+    /// request is not sent and the error is [`Error::Config`] with the provider's message.
+    ///
+    /// ```
+    /// let client = openai_sdk::ClientBuilder::empty()
+    ///     .azure("https://my-resource.openai.azure.com", "2024-10-21")
+    ///     .azure_ad_token_provider(|| Ok(std::env::var("ENTRA_TOKEN")?))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn azure_ad_token_provider(
+        mut self,
+        provider: impl Fn() -> Result<String, TokenError> + Send + Sync + 'static,
+    ) -> Self {
+        if let Some(az) = &mut self.azure {
+            az.ad_token = Some(AdToken::Provider(Arc::new(provider)));
         }
         self
     }
@@ -593,6 +753,17 @@ impl ClientBuilder {
     pub fn chat_path(mut self, path: impl Into<String>) -> Self {
         let path = path.into();
         self.chat_path = if path.starts_with('/') { path } else { format!("/{path}") };
+        self
+    }
+
+    /// The largest JSON or text answer a method reads whole, in bytes (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 512 MiB). A larger answer fails with
+    /// [`Error::ResponseTooLarge`] instead of filling memory. Streams are not concerned:
+    /// they are read event by event, each event capped by the SSE decoder; nor are binary
+    /// answers (file contents, audio), which are handed over as byte streams. Error answers
+    /// are read up to 1 MiB, enough for their message.
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
         self
     }
 
@@ -645,11 +816,12 @@ impl ClientBuilder {
             on_retry: self.on_retry,
             request_timeout: None,
             azure: self.azure,
+            max_response_bytes: self.max_response_bytes,
             chat_path: self.chat_path,
             #[cfg(feature = "blocking")]
             blocking: std::sync::OnceLock::new(),
             #[cfg(feature = "blocking")]
-            timeout: self.timeout,
+            timeouts: (self.timeout, self.connect_timeout, self.read_timeout),
         });
         Ok(Client { api: generated::Client::new_with_client(&base_url, http, Inner { config }) })
     }

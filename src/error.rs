@@ -124,6 +124,13 @@ pub enum Error {
         known: String,
     },
 
+    /// An answer was larger than [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes).
+    #[error("the answer is larger than the limit of {limit} bytes (ClientBuilder::max_response_bytes)")]
+    ResponseTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
     /// The server answered with a status the operation does not document.
     #[error("unexpected HTTP {status} from {url}: {snippet}")]
     UnexpectedStatus {
@@ -333,7 +340,7 @@ impl Error {
     /// ```
     pub fn reference_class(&self) -> &'static str {
         match self {
-            Error::Api(_) | Error::UnexpectedStatus { .. } => "APIError",
+            Error::Api(_) | Error::UnexpectedStatus { .. } | Error::ResponseTooLarge { .. } => "APIError",
             Error::Connection { .. } => "APIConnectionError",
             Error::Timeout { .. } => "APITimeoutError",
             Error::Decode { .. } => "ValidationError",
@@ -357,6 +364,13 @@ impl Error {
     }
 
     pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+        while let Some(s) = source {
+            if let Some(BodyTooLarge(limit)) = s.downcast_ref::<BodyTooLarge>() {
+                return Error::ResponseTooLarge { limit: *limit };
+            }
+            source = s.source();
+        }
         if e.is_timeout() {
             Error::Timeout { message: e.to_string() }
         } else {
@@ -501,6 +515,19 @@ pub(crate) fn short_type_name<T: ?Sized>() -> String {
     out
 }
 
+/// The error of a body cut at the client's size limit, found again by
+/// [`Error::from_reqwest`] in the transport error's sources.
+#[derive(Debug)]
+pub(crate) struct BodyTooLarge(pub(crate) u64);
+
+impl std::fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the body is larger than {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
+
 /// The first 512 bytes of a body, lossily decoded, for error messages.
 pub(crate) fn snippet(body: &[u8]) -> String {
     const MAX: usize = 512;
@@ -567,11 +594,28 @@ pub(crate) async fn from_response(resp: reqwest::Response) -> Error {
     let status = resp.status().as_u16();
     let url = resp.url().to_string();
     let rid = request_id(resp.headers());
-    let body = match resp.bytes().await {
+    let body = match read_capped(resp, MAX_ERROR_BODY).await {
         Ok(b) => b,
         Err(e) => return Error::from_reqwest(e),
     };
     from_parts(status, url, rid, &body)
+}
+
+/// How much of an error answer is read: enough for any message; a proxy's endless error
+/// page is cut there.
+const MAX_ERROR_BODY: usize = 1024 * 1024;
+
+/// Reads at most `cap` bytes of a body and drops the rest (closing the connection).
+async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = cap - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= cap {
+            break;
+        }
+    }
+    Ok(body)
 }
 
 /// The error for an answer already read: `Error::Api` for an error status, else

@@ -41,6 +41,7 @@ pub mod pagination;
 pub mod parsing;
 pub mod retry;
 pub mod sse;
+pub mod streaming;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -280,7 +280,7 @@ fn flatten(key: &str, v: Value, objects: Objects, out: &mut Vec<(String, String)
 impl Client {
     /// Sends a multipart request, rebuilding the form for each retry (a file from bytes or
     /// a path can be sent again; a reader cannot, so that request is sent once).
-    async fn send_form<T: Serialize + Sync>(
+    pub(crate) async fn send_form<T: Serialize + Sync>(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -329,6 +329,7 @@ impl Client {
         objects: Objects,
     ) -> Result<ResponseValue<R>, Error> {
         let resp = self.send_form(method, path, body, objects).await?;
+        let resp = crate::client::limit_body(resp, self.config().max_response_bytes);
         crate::error::decode_json(resp).await
     }
 

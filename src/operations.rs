@@ -60,6 +60,47 @@ impl Client {
         self.send_multipart(Method::POST, "/audio/transcriptions", body, Objects::Brackets).await
     }
 
+    /// Transcribes audio as a stream (`POST /audio/transcriptions` with `stream: true`,
+    /// whatever `body.stream` says): the transcript arrives as
+    /// [`TranscriptTextDeltaEvent`](types::TranscriptTextDeltaEvent)s (and segment events
+    /// for diarization models), then a [`TranscriptTextDoneEvent`](types::TranscriptTextDoneEvent)
+    /// with the whole text and the usage. Event types this version does not know are kept
+    /// as `Unknown(Value)`. Streaming needs a model that supports it (`gpt-4o-transcribe`,
+    /// `gpt-4o-mini-transcribe`); `whisper-1` ignores `stream`.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// use openai_sdk::types;
+    ///
+    /// # async fn run(client: openai_sdk::Client, body: types::CreateTranscriptionRequest) -> Result<(), openai_sdk::Error> {
+    /// // body: model "gpt-4o-mini-transcribe", file FilePart::path("speech.mp3"), ...
+    /// let mut events = client.create_transcription_stream(&body).await?;
+    /// while let Some(event) = events.next().await {
+    ///     match event? {
+    ///         types::CreateTranscriptionResponseStreamEvent::DeltaEvent(d) => print!("{}", d.delta),
+    ///         types::CreateTranscriptionResponseStreamEvent::DoneEvent(done) => println!("\n{}", done.text),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "audio")]
+    pub async fn create_transcription_stream(
+        &self,
+        body: &types::CreateTranscriptionRequest,
+    ) -> Result<crate::streaming::EventStream<types::CreateTranscriptionResponseStreamEvent>, Error> {
+        #[derive(Serialize)]
+        struct Streamed<'a, T> {
+            #[serde(flatten)]
+            body: &'a T,
+            // After the body's own fields: this one wins.
+            stream: bool,
+        }
+        let body = Streamed { body, stream: true };
+        let response = self.send_form(Method::POST, "/audio/transcriptions", &body, Objects::Brackets).await?;
+        Ok(crate::streaming::EventStream::new(response, "transcription event"))
+    }
+
     /// Translates audio into English (`POST /audio/translations`).
     #[cfg(feature = "audio")]
     #[doc(alias = "createTranslation")]

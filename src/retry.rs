@@ -124,6 +124,95 @@ fn jitter() -> f64 {
     f64::from(nanos % 1000) / 1000.0
 }
 
+/// Whether to retry after an answer, its status, a reason for the logs and the delay the
+/// server asks for.
+fn answer_decision(status: u16, headers: &HeaderMap) -> (bool, Option<u16>, String, Option<Duration>) {
+    let retry = should_retry_header(headers).unwrap_or_else(|| retryable_status(status));
+    let delay = server_delay(headers, SystemTime::now());
+    (retry && !(200..300).contains(&status), Some(status), format!("HTTP {status}"), delay)
+}
+
+/// Whether to retry after a transport error (connection, timeout, request not sent).
+fn error_decision(e: &reqwest::Error) -> (bool, Option<u16>, String, Option<Duration>) {
+    (e.is_connect() || e.is_timeout() || e.is_request(), None, e.to_string(), None)
+}
+
+/// The delay before retry number `attempt` (the server's, else backoff with jitter),
+/// logged and reported to the hook.
+fn announce(
+    policy: &RetryPolicy,
+    hook: Option<&RetryHook>,
+    attempt: u32,
+    server_delay: Option<Duration>,
+    status: Option<u16>,
+    reason: String,
+) -> Duration {
+    let delay = server_delay.unwrap_or_else(|| backoff(policy, attempt - 1, jitter()));
+    let event = RetryEvent { attempt, delay, status, reason };
+    tracing::info!(attempt, delay_ms = delay.as_millis() as u64, reason = %event.reason, "retrying");
+    if let Some(h) = hook {
+        h(&event);
+    }
+    delay
+}
+
+fn request_span(method: &reqwest::Method, url: &reqwest::Url) -> tracing::Span {
+    tracing::info_span!(
+        "openai.request",
+        method = %method,
+        path = %url.path(),
+        status = tracing::field::Empty,
+        request_id = tracing::field::Empty,
+        retries = tracing::field::Empty,
+    )
+}
+
+fn record_outcome(span: &tracing::Span, status: Option<u16>, headers: Option<&HeaderMap>, retries: u32) {
+    if let Some(status) = status {
+        span.record("status", status);
+    }
+    if let Some(id) = headers.and_then(|h| h.get("x-request-id")).and_then(|v| v.to_str().ok()) {
+        span.record("request_id", id);
+    }
+    span.record("retries", retries);
+}
+
+/// The blocking form of [`execute`] (feature `blocking`): the same policy, decisions,
+/// hook and tracing span; the waits block the thread.
+#[cfg(feature = "blocking")]
+pub(crate) fn execute_blocking(
+    http: &reqwest::blocking::Client,
+    policy: &RetryPolicy,
+    hook: Option<&RetryHook>,
+    first: reqwest::blocking::Request,
+) -> reqwest::Result<reqwest::blocking::Response> {
+    let span = request_span(first.method(), first.url());
+    let _entered = span.enter();
+    let mut request = first;
+    let mut attempt: u32 = 1;
+    loop {
+        let spare = if attempt <= policy.max_retries { request.try_clone() } else { None };
+        let result = http.execute(request);
+        let (retry, status, reason, delay) = match &result {
+            Ok(resp) => answer_decision(resp.status().as_u16(), resp.headers()),
+            Err(e) => error_decision(e),
+        };
+        if let (true, Some(again)) = (retry && attempt <= policy.max_retries, spare) {
+            let delay = announce(policy, hook, attempt, delay, status, reason);
+            drop(result);
+            if !policy.skip_waits {
+                std::thread::sleep(delay);
+            }
+            request = again;
+            attempt += 1;
+            continue;
+        }
+        let headers = result.as_ref().ok().map(|r| r.headers());
+        record_outcome(&span, status, headers, attempt - 1);
+        return result;
+    }
+}
+
 /// Sends `request` with the client's retry policy, inside a tracing span that records the
 /// method, path, status, request id and retry count (never the key). A request whose body
 /// cannot be cloned (a stream) is sent once.
@@ -160,14 +249,7 @@ async fn execute_with(
     first: reqwest::Request,
     mut rebuild: Option<Rebuild<'_>>,
 ) -> reqwest::Result<reqwest::Response> {
-    let span = tracing::info_span!(
-        "openai.request",
-        method = %first.method(),
-        path = %first.url().path(),
-        status = tracing::field::Empty,
-        request_id = tracing::field::Empty,
-        retries = tracing::field::Empty,
-    );
+    let span = request_span(first.method(), first.url());
     let fut = async {
         let mut request = first;
         let mut attempt: u32 = 1;
@@ -175,13 +257,8 @@ async fn execute_with(
             let spare = if rebuild.is_none() && attempt <= policy.max_retries { request.try_clone() } else { None };
             let result = http.execute(request).await;
             let (retry, status, reason, delay) = match &result {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let retry = should_retry_header(resp.headers()).unwrap_or_else(|| retryable_status(status));
-                    let delay = server_delay(resp.headers(), SystemTime::now());
-                    (retry && !resp.status().is_success(), Some(status), format!("HTTP {status}"), delay)
-                }
-                Err(e) => (e.is_connect() || e.is_timeout() || e.is_request(), None, e.to_string(), None),
+                Ok(resp) => answer_decision(resp.status().as_u16(), resp.headers()),
+                Err(e) => error_decision(e),
             };
             if retry && attempt <= policy.max_retries {
                 let again = match rebuild.as_mut() {
@@ -189,12 +266,7 @@ async fn execute_with(
                     None => spare,
                 };
                 if let Some(again) = again {
-                    let delay = delay.unwrap_or_else(|| backoff(policy, attempt - 1, jitter()));
-                    let event = RetryEvent { attempt, delay, status, reason };
-                    tracing::info!(attempt, delay_ms = delay.as_millis() as u64, reason = %event.reason, "retrying");
-                    if let Some(h) = hook {
-                        h(&event);
-                    }
+                    let delay = announce(policy, hook, attempt, delay, status, reason);
                     drop(result);
                     if !policy.skip_waits {
                         tokio::time::sleep(delay).await;
@@ -204,14 +276,8 @@ async fn execute_with(
                     continue;
                 }
             }
-            let span = tracing::Span::current();
-            if let Ok(r) = &result {
-                span.record("status", r.status().as_u16());
-                if let Some(id) = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
-                    span.record("request_id", id);
-                }
-            }
-            span.record("retries", attempt - 1);
+            let headers = result.as_ref().ok().map(|r| r.headers());
+            record_outcome(&tracing::Span::current(), status, headers, attempt - 1);
             return result;
         }
     };

@@ -57,3 +57,43 @@ async fn the_model_names_the_deployment_and_entra_tokens_are_bearer() {
     assert_eq!(req.header("api-key"), None);
     assert_eq!(req.query_param("api-version"), Some("2025-01-01-preview"));
 }
+
+#[tokio::test]
+async fn an_entra_token_provider_is_asked_before_every_request() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let server = ScriptedServer::start().await;
+    server.post("/openai/deployments/m/chat/completions").respond(Reply::json(200, completion()));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let client = ClientBuilder::empty()
+        .azure(server.origin(), "2024-10-21")
+        .azure_ad_token_provider(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            Ok(format!("token-{n}"))
+        })
+        .build()
+        .unwrap();
+    for n in 1..=2 {
+        client.create_chat_completion(&request("m")).await.unwrap();
+        let req = server.last_request().unwrap();
+        assert_eq!(req.header("authorization").map(str::to_owned), Some(format!("Bearer token-{n}")));
+        assert_eq!(req.header("api-key"), None);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_failing_token_provider_stops_the_request_with_its_message() {
+    let server = ScriptedServer::start().await;
+    server.post("/openai/deployments/m/chat/completions").respond(Reply::json(200, completion()));
+    let client = ClientBuilder::empty()
+        .azure(server.origin(), "2024-10-21")
+        .azure_ad_token_provider(|| Err("credential expired".into()))
+        .build()
+        .unwrap();
+    let err = client.create_chat_completion(&request("m")).await.unwrap_err();
+    assert_eq!(err.to_string(), "client configuration: the Azure AD token provider failed: credential expired");
+    assert_eq!(server.request_count(), 0);
+}

@@ -748,6 +748,43 @@ fn blocking_stream_over_http() {
     assert_eq!(&final_json, stream.final_completion().unwrap().as_json());
 }
 
+/// The blocking stream goes through the same request preparation as the async one: Azure
+/// deployment path, `api-version`, `api-key`, and retries before the stream starts.
+#[cfg(feature = "blocking")]
+#[test]
+fn blocking_stream_uses_azure_paths_and_retries() {
+    let server = ScriptedServer::start_blocking();
+    let route = server
+        .post("/openai/deployments/prod/chat/completions")
+        .respond_all([
+            Reply::openai_error(503, "server_error", "busy").header("retry-after-ms", "5"),
+            Reply::sse_file(fixture("chat_basic_content.sse")),
+        ]);
+    let retries = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = retries.clone();
+    let client = openai_sdk::ClientBuilder::empty()
+        .azure(server.origin(), "2024-10-21")
+        .azure_deployment("prod")
+        .api_key("azure-key")
+        .on_retry(move |e| seen.lock().unwrap().push((e.attempt, e.status, e.delay)))
+        .build()
+        .unwrap();
+    let mut stream = client.chat().stream_blocking(request(json!({}))).unwrap();
+    let events = (&mut stream).collect::<Result<Vec<_>, _>>().unwrap();
+    assert!(!events.is_empty());
+    assert_eq!(route.calls(), 2);
+    assert_eq!(
+        *retries.lock().unwrap(),
+        vec![(1, Some(503), std::time::Duration::from_millis(5))]
+    );
+    let req = server.last_request().unwrap();
+    assert_eq!(req.path, "/openai/deployments/prod/chat/completions");
+    assert_eq!(req.query_param("api-version"), Some("2024-10-21"));
+    assert_eq!(req.header("api-key"), Some("azure-key"));
+    assert_eq!(req.header("accept"), Some("text/event-stream"));
+    assert_eq!(req.header("authorization"), None);
+}
+
 #[test]
 fn unknown_fields_in_tool_call_fragments_are_accumulated() {
     let mut state = ChatCompletionStreamState::new();

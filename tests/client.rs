@@ -212,3 +212,47 @@ async fn a_redirect_loop_is_a_typed_error() {
     assert!(matches!(e, Error::Connection { .. }), "{e:?}");
     assert!(e.to_string().contains("redirect"), "{e}");
 }
+
+/// A body past `max_response_bytes` is a typed error, with or without a `content-length`;
+/// a huge error page is read only far enough for the error.
+#[tokio::test]
+async fn a_huge_body_is_a_typed_error_not_an_allocation() {
+    let server = ScriptedServer::start().await;
+    // 2 MB of JSON: a models list with many entries.
+    let data: Vec<_> = (0..20_000)
+        .map(|i| json!({"id": format!("model-{i:06}-{}", "x".repeat(64)), "object": "model", "created": 1, "owned_by": "o"}))
+        .collect();
+    let big = serde_json::to_vec(&json!({"object": "list", "data": data})).unwrap();
+    assert!(big.len() > 1_000_000);
+    server.get("/v1/models").respond_all([
+        Reply::bytes(200, big.clone()).header("content-type", "application/json").content_length(true),
+        Reply::bytes(200, big.clone())
+            .header("content-type", "application/json")
+            .content_length(false)
+            .chunking(openai_sdk::testing::Chunking::Fixed(64 * 1024)),
+        Reply::bytes(200, big).header("content-type", "application/json"),
+    ]);
+    let client = Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .max_response_bytes(1_000_000)
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let err = client.list_models().await.unwrap_err();
+        assert!(matches!(err, Error::ResponseTooLarge { limit: 1_000_000 }), "{err:?}");
+        assert!(err.to_string().contains("1000000 bytes"), "{err}");
+    }
+    // Under the default limit the same body decodes.
+    let roomy = Client::builder().api_key("sk-test").base_url(server.base_url()).build().unwrap();
+    assert_eq!(roomy.list_models().await.unwrap().data.len(), 20_000);
+
+    // A 16 MB error page (a proxy's): an API error with the start of the page.
+    server.get("/v1/models/m").respond(
+        Reply::bytes(502, vec![b'<'; 16 * 1024 * 1024]).header("content-type", "text/html"),
+    );
+    match client.retrieve_model("m").await.unwrap_err() {
+        Error::Api(e) => assert_eq!(e.status, Some(502)),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}

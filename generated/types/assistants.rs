@@ -439,7 +439,7 @@ impl ::std::convert::From<AssistantToolsFunction> for AssistantObjectToolsItem {
 
 Each event in a server-sent events stream has an `event` and `data` property:
 
-```
+```text
 event: thread.created
 data: {"id": "thread_123", "object": "thread", ...}
 ```

@@ -3765,7 +3765,7 @@ pub struct DragParam {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     /**An array of coordinates representing the path of the drag action. Coordinates will appear as an array of objects, eg
-```
+```text
 [
   { x: 100, y: 200 },
   { x: 200, y: 300 }

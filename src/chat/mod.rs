@@ -234,25 +234,13 @@ impl Chat<'_> {
         if let Some(map) = body.as_object_mut() {
             map.insert("stream".into(), serde_json::Value::Bool(true));
         }
-        let config = self.client.config();
-        let http = config.blocking_http()?;
-        let mut headers = reqwest::header::HeaderMap::new();
-        config.apply_headers(&mut headers)?;
-        let url = format!("{}{}", config.base_url, config.chat_path);
-        let response = http
-            .post(url)
-            .headers(headers)
-            .header(reqwest::header::ACCEPT, "text/event-stream")
-            .json(&body)
-            .send()
-            .map_err(Error::from_reqwest)?;
-        let status = response.status();
-        if !status.is_success() {
-            let rid = crate::error::request_id(response.headers());
-            let url = response.url().to_string();
-            let bytes = response.bytes().map_err(Error::from_reqwest)?;
-            return Err(crate::error::from_parts(status.as_u16(), url, rid, &bytes));
-        }
+        let path = self.client.config().chat_path.clone();
+        let response = self.client.send_blocking(
+            reqwest::Method::POST,
+            &path,
+            "text/event-stream",
+            &body,
+        )?;
         Ok(BlockingChatCompletionStream::new(response, options))
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use super::events::{
     ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
@@ -78,11 +79,16 @@ impl TextParser {
         if new.is_empty() {
             return;
         }
+        self.feed_appended(new);
+    }
+
+    /// Feeds `new`, known to extend the text fed so far.
+    fn feed_appended(&mut self, new: &str) {
         if !self.non_ws {
             self.non_ws = new.chars().any(|c| !c.is_whitespace());
         }
         self.parser.push(new);
-        self.fed = text.len();
+        self.fed += new.len();
     }
 
     fn partial(
@@ -628,7 +634,7 @@ impl ChatCompletionStreamState {
             ..
         } = self;
         let snap = Arc::make_mut(snapshot.get_or_insert_with(Default::default));
-        let mut logprob_counts = Vec::new();
+        let mut logprob_counts: SmallVec<[Option<(usize, usize)>; 1]> = SmallVec::new();
         for c in chunk.choices.iter_mut().flatten() {
             let lp = c.logprobs.take();
             let counts = lp.as_ref().map(|lp| {
@@ -645,39 +651,55 @@ impl ChatCompletionStreamState {
             }
         }
         let wire_choices = chunk.choices.as_deref().unwrap_or_default();
-        for c in wire_choices {
+        let mut views: SmallVec<[ChoiceView<'_>; 1]> = SmallVec::new();
+        let mut appended = Appended::new();
+        for (c, logprobs) in wire_choices.iter().zip(logprob_counts) {
             let index = c.index;
-            let Some(pos) = snap.position(index) else {
-                continue;
-            };
-            if let Some(delta) = &c.delta {
-                if let Some(message) = message_mut(snap, pos) {
-                    for (key, value) in [
-                        ("role", &delta.role),
-                        ("content", &delta.content),
-                        ("refusal", &delta.refusal),
-                    ] {
-                        if let Some(value) = value {
-                            merge_str(message, key, value.as_ref().map(|v| &*v.0));
+            let delta = c.delta.as_ref();
+            let fragments = wire_frags(delta.and_then(|d| d.tool_calls.as_ref()));
+            appended.clear();
+            if let Some(pos) = snap.position(index) {
+                if let Some(delta) = delta {
+                    if let Some(message) = message_mut(snap, pos) {
+                        for (key, value) in [
+                            ("role", &delta.role),
+                            ("content", &delta.content),
+                            ("refusal", &delta.refusal),
+                        ] {
+                            if let Some(value) = value {
+                                merge_str(message, key, value.as_ref().map(|v| &*v.0));
+                            }
+                        }
+                        if let Some(tool_calls) = &delta.tool_calls {
+                            merge_tool_calls(message, tool_calls, &mut appended)
+                                .map_err(|e| accumulate_error(chunk_no, index, e))?;
+                        }
+                        if let Some(rest) = &delta.rest {
+                            accumulate_delta(message, rest)
+                                .map_err(|e| accumulate_error(chunk_no, index, e))?;
                         }
                     }
-                    if let Some(fragments) = &delta.tool_calls {
-                        merge_tool_calls(message, fragments)
-                            .map_err(|e| accumulate_error(chunk_no, index, e))?;
-                    }
-                    if let Some(rest) = &delta.rest {
-                        accumulate_delta(message, rest)
-                            .map_err(|e| accumulate_error(chunk_no, index, e))?;
-                    }
+                }
+                if let Some(reason) = c.finish_reason.as_ref().filter(|r| !r.0.is_empty()) {
+                    finish(options, snap, pos, &reason.0)?;
+                }
+                if let Some(state) = choices.get_mut(pos) {
+                    parse_after_merge(options, snap, state, pos, index, &fragments, &appended)?;
                 }
             }
-            if let Some(reason) = c.finish_reason.as_ref().filter(|r| !r.0.is_empty()) {
-                finish(options, snap, pos, &reason.0)?;
-            }
-            if let Some(state) = choices.get_mut(pos) {
-                let fragments = wire_frags(c.delta.as_ref().and_then(|d| d.tool_calls.as_ref()));
-                parse_after_merge(options, snap, state, pos, index, &fragments)?;
-            }
+            views.push(ChoiceView {
+                index,
+                content: delta
+                    .and_then(|d| d.content.as_ref())
+                    .and_then(|v| v.as_ref())
+                    .map(|v| &*v.0),
+                refusal: delta
+                    .and_then(|d| d.refusal.as_ref())
+                    .and_then(|v| v.as_ref())
+                    .map(|v| &*v.0),
+                tool_calls: fragments,
+                logprobs,
+            });
         }
         snap.usage = chunk.usage.clone().unwrap_or(Value::Null);
         match &chunk.system_fingerprint {
@@ -686,29 +708,15 @@ impl ChatCompletionStreamState {
             Some(fp) => snap.system_fingerprint = Value::String(fp.0.clone().into_owned()),
             None => snap.system_fingerprint = Value::Null,
         }
-        let views: Vec<ChoiceView<'_>> = wire_choices
-            .iter()
-            .zip(logprob_counts)
-            .map(|(c, logprobs)| {
-                let delta = c.delta.as_ref();
-                ChoiceView {
-                    index: c.index,
-                    content: delta
-                        .and_then(|d| d.content.as_ref())
-                        .and_then(|v| v.as_ref())
-                        .map(|v| &*v.0),
-                    refusal: delta
-                        .and_then(|d| d.refusal.as_ref())
-                        .and_then(|v| v.as_ref())
-                        .map(|v| &*v.0),
-                    tool_calls: wire_frags(delta.and_then(|d| d.tool_calls.as_ref())),
-                    logprobs,
-                }
-            })
-            .collect();
         build_events(options, snap, choices, &views, pending)
     }
 }
+
+/// The tool call fragments of one choice of a chunk (nearly always one or two).
+type Frags<'x> = SmallVec<[Frag<'x>; 2]>;
+
+/// Tool call `index` and new length of the arguments, for fragments appended in place.
+type Appended = SmallVec<[(i64, usize); 2]>;
 
 /// A tool call fragment, for events: its `index` and `function.arguments`.
 #[derive(Clone, Copy)]
@@ -719,7 +727,7 @@ struct Frag<'x> {
     refresh: bool,
 }
 
-fn json_frags(fragments: Option<&Vec<Value>>) -> Vec<Frag<'_>> {
+fn json_frags(fragments: Option<&Vec<Value>>) -> Frags<'_> {
     fragments
         .into_iter()
         .flatten()
@@ -737,7 +745,7 @@ fn json_frags(fragments: Option<&Vec<Value>>) -> Vec<Frag<'_>> {
         .collect()
 }
 
-fn wire_frags<'x>(fragments: Option<&'x Vec<wire::WireToolCall<'_>>>) -> Vec<Frag<'x>> {
+fn wire_frags<'x>(fragments: Option<&'x Vec<wire::WireToolCall<'_>>>) -> Frags<'x> {
     fragments
         .into_iter()
         .flatten()
@@ -756,13 +764,16 @@ fn wire_frags<'x>(fragments: Option<&'x Vec<wire::WireToolCall<'_>>>) -> Vec<Fra
 
 /// Merges tool call fragments into a message with the accumulation rules: in place for the
 /// usual case (a list of call objects), through the generic accumulator otherwise.
+///
+/// `appended` receives, for each fragment whose `arguments` were appended to a string
+/// already there, the tool call's `index` and the arguments' new length.
 fn merge_tool_calls(
     message: &mut Map<String, Value>,
     fragments: &[wire::WireToolCall<'_>],
+    appended: &mut Appended,
 ) -> Result<(), AccumulateError> {
-    let usual = matches!(message.get("tool_calls"), Some(Value::Array(list)) if !list.is_empty() && list.iter().all(Value::is_object));
     let list = match message.get_mut("tool_calls") {
-        Some(Value::Array(list)) if usual => list,
+        Some(Value::Array(list)) if !list.is_empty() && list.iter().all(Value::is_object) => list,
         _ => {
             let mut delta = Map::new();
             delta.insert(
@@ -808,7 +819,11 @@ fn merge_tool_calls(
                         merge_str(acc, "name", name.as_ref().map(|v| &*v.0));
                     }
                     if let Some(arguments) = &function.arguments {
-                        merge_str(acc, "arguments", arguments.as_ref().map(|v| &*v.0));
+                        if let Some(len) =
+                            merge_str(acc, "arguments", arguments.as_ref().map(|v| &*v.0))
+                        {
+                            appended.push((fragment.index, len));
+                        }
                     }
                     if let Some(rest) = &function.rest {
                         accumulate_delta(acc, rest)?;
@@ -833,16 +848,22 @@ struct ChoiceView<'x> {
     index: i64,
     content: Option<&'x str>,
     refusal: Option<&'x str>,
-    tool_calls: Vec<Frag<'x>>,
+    tool_calls: Frags<'x>,
     /// When the chunk's choice has a `logprobs` object: how many `content` and `refusal`
     /// tokens it has.
     logprobs: Option<(usize, usize)>,
 }
 
 /// The accumulation rule for a string delta value (`None`: a JSON null).
-fn merge_str(message: &mut Map<String, Value>, key: &str, value: Option<&str>) {
+///
+/// Returns the string's new length when `value` was appended to a string already there
+/// (the usual case), so that a caller can feed an incremental parser the fragment alone.
+fn merge_str(message: &mut Map<String, Value>, key: &str, value: Option<&str>) -> Option<usize> {
     match (message.get_mut(key), value) {
-        (Some(Value::String(acc)), Some(s)) => acc.push_str(s),
+        (Some(Value::String(acc)), Some(s)) => {
+            acc.push_str(s);
+            return Some(acc.len());
+        }
         (Some(slot @ Value::Null), Some(s)) => *slot = Value::String(s.to_owned()),
         (None, v) => {
             message.insert(
@@ -853,6 +874,7 @@ fn merge_str(message: &mut Map<String, Value>, key: &str, value: Option<&str>) {
         // A null never overwrites; a value of another type is ignored.
         _ => {}
     }
+    None
 }
 
 /// A truthy `finish_reason`: recorded, and an error with parseable input for `length` and
@@ -917,6 +939,7 @@ fn parse_after_merge(
     pos: usize,
     index: i64,
     fragments: &[Frag<'_>],
+    appended: &[(i64, usize)],
 ) -> Result<(), Error> {
     refresh_tools(options, snap, state, pos, fragments);
     if options.parse_content {
@@ -951,16 +974,26 @@ fn parse_after_merge(
         if !tool.function || !tool.strict {
             continue;
         }
-        let arguments = snap
-            .tool_at(pos, tool_index)
-            .and_then(|call| call.get("function"))
-            .and_then(|f| f.get("arguments"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        if arguments.is_empty() {
-            continue;
+        let new_len = tool.parser.fed + fragment.arguments.len();
+        if appended.contains(&(tool_index, new_len)) {
+            // The fragment was appended to the arguments fed so far: no need to look the
+            // whole text up in the snapshot.
+            if fragment.arguments.is_empty() {
+                continue;
+            }
+            tool.parser.feed_appended(fragment.arguments);
+        } else {
+            let arguments = snap
+                .tool_at(pos, tool_index)
+                .and_then(|call| call.get("function"))
+                .and_then(|f| f.get("arguments"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if arguments.is_empty() {
+                continue;
+            }
+            tool.parser.feed(arguments);
         }
-        tool.parser.feed(arguments);
         let name = tool.name.as_deref().unwrap_or("");
         let parsed = tool.parser.partial(
             || format!("the arguments of tool call {tool_index} (`{name}`) of choice {index}"),
@@ -1036,7 +1069,7 @@ fn accumulate(
         }
         if let Some(state) = states.get_mut(pos) {
             let fragments = json_frags(delta.get("tool_calls").and_then(Value::as_array));
-            parse_after_merge(options, snap, state, pos, index, &fragments)?;
+            parse_after_merge(options, snap, state, pos, index, &fragments, &[])?;
         }
 
         // A choice first seen now already holds this chunk's logprobs (the reference adds
@@ -1119,7 +1152,10 @@ fn build_events(
             continue;
         };
 
-        if let (Some(d), Some(Value::String(_))) = (view.content, message.get("content")) {
+        if let Some(d) = view
+            .content
+            .filter(|_| matches!(message.get("content"), Some(Value::String(_))))
+        {
             let parsed = snap
                 .extras
                 .get(pos)
@@ -1132,7 +1168,10 @@ fn build_events(
                 parsed,
             });
         }
-        if let (Some(d), Some(Value::String(_))) = (view.refusal, message.get("refusal")) {
+        if let Some(d) = view
+            .refusal
+            .filter(|_| matches!(message.get("refusal"), Some(Value::String(_))))
+        {
             pending.push(Pending::RefusalDelta {
                 choice: index,
                 pos,

@@ -6,171 +6,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
 use super::events::ChatCompletionStreamEvent;
 use super::snapshot::{ChatCompletionSnapshot, ParseOptions, ParsedChatCompletion};
 use super::state::ChatCompletionStreamState;
-use crate::error::{snippet, ApiError, StreamErrorKind};
-use crate::sse::{OpenAiDecoder, SseError, SseFrame, StreamEnd};
+use crate::streaming::{BodyStream, Frames, Payload, Pump, Step, TypedEvents};
 use crate::types::CreateChatCompletionStreamResponse;
 use crate::Error;
-
-/// What a pipeline has next.
-pub(crate) enum Step<T> {
-    Item(T),
-    Error(Error),
-    NeedInput,
-    End,
-}
-
-/// A payload frame with where it was.
-struct Payload {
-    frame: SseFrame,
-    number: u64,
-    end_offset: u64,
-}
-
-/// SSE frames with the OpenAI conventions, end-of-input and transport-error handling.
-#[derive(Debug, Default)]
-struct Frames {
-    decoder: OpenAiDecoder,
-    frames: u64,
-    eof: Option<StreamEnd>,
-    transport_error: Option<String>,
-    finished: bool,
-    request_id: Option<String>,
-}
-
-fn sse_error(e: SseError, request_id: Option<String>) -> Error {
-    match e {
-        SseError::InvalidUtf8 { offset } => Error::Stream {
-            kind: StreamErrorKind::InvalidUtf8,
-            event: None,
-            offset: Some(offset),
-            message: "the event stream is not valid UTF-8".into(),
-        },
-        SseError::EventTooLarge { offset, limit } => Error::Stream {
-            kind: StreamErrorKind::TooLarge,
-            event: None,
-            offset: Some(offset),
-            message: format!("a line or event is larger than {limit} bytes"),
-        },
-        SseError::EmptyData {
-            event_number,
-            offset,
-        } => Error::Stream {
-            kind: StreamErrorKind::InvalidJson,
-            event: Some(event_number),
-            offset: Some(offset),
-            message: "the event has empty data where a JSON chunk was expected".into(),
-        },
-        SseError::Api { payload, .. } => Error::Api(Box::new(ApiError {
-            status: None,
-            r#type: payload.r#type,
-            code: payload.code,
-            param: payload.param,
-            message: payload.message,
-            request_id,
-            body: Some(payload.raw),
-        })),
-        SseError::IncompleteEvent {
-            offset,
-            pending_bytes,
-        } => Error::Stream {
-            kind: StreamErrorKind::Incomplete,
-            event: None,
-            offset: Some(offset),
-            message: format!(
-                "the stream ended in the middle of an event ({pending_bytes} bytes of it received)"
-            ),
-        },
-    }
-}
-
-impl Frames {
-    fn next(&mut self) -> Step<Payload> {
-        if self.finished {
-            return Step::End;
-        }
-        match self.decoder.next_event() {
-            Some(Ok(frame)) => {
-                let number = self.frames;
-                self.frames += 1;
-                Step::Item(Payload {
-                    frame,
-                    number,
-                    end_offset: self.decoder.sse().offset(),
-                })
-            }
-            Some(Err(e)) => {
-                self.finished = true;
-                Step::Error(sse_error(e, self.request_id.clone()))
-            }
-            None if self.decoder.is_done() => {
-                self.finished = true;
-                Step::End
-            }
-            None => match self.eof {
-                None => Step::NeedInput,
-                Some(StreamEnd::Incomplete {
-                    offset,
-                    pending_bytes,
-                    ..
-                }) => {
-                    self.finished = true;
-                    let cause = match self.transport_error.take() {
-                        Some(t) => format!("; the connection failed: {t}"),
-                        None => String::new(),
-                    };
-                    Step::Error(Error::Stream {
-                        kind: StreamErrorKind::Incomplete,
-                        event: Some(self.frames),
-                        offset: Some(offset),
-                        message: format!(
-                            "the connection closed in the middle of an event ({pending_bytes} bytes of it received){cause}"
-                        ),
-                    })
-                }
-                Some(StreamEnd::Clean) => {
-                    self.finished = true;
-                    if let Some(t) = self.transport_error.take() {
-                        return Step::Error(Error::Connection {
-                            message: format!("the stream broke after {} events: {t}", self.frames),
-                            source: None,
-                        });
-                    }
-                    tracing::warn!(
-                        events = self.frames,
-                        "the event stream ended without `data: [DONE]`"
-                    );
-                    Step::End
-                }
-            },
-        }
-    }
-
-    fn push(&mut self, bytes: &[u8]) {
-        self.decoder.push(bytes);
-    }
-
-    fn end_of_input(&mut self, transport_error: Option<String>) {
-        if self.eof.is_none() {
-            self.transport_error = transport_error;
-            self.eof = Some(self.decoder.finish());
-        }
-    }
-}
-
-/// Something that turns bytes into items: the chat event pipeline or the raw chunk one.
-pub(crate) trait Pump {
-    type Item;
-    fn push(&mut self, bytes: &[u8]);
-    fn end_of_input(&mut self, transport_error: Option<String>);
-    fn step(&mut self) -> Step<Self::Item>;
-}
 
 /// SSE bytes in, chat stream events out, with no I/O. Used by the async and blocking
 /// streams, the `replay` example and the benchmarks.
@@ -293,109 +136,6 @@ impl Pump for ChatEventPipeline {
     }
 }
 
-/// Bytes in, typed chunks out (the raw stream).
-#[derive(Debug, Default)]
-pub(crate) struct ChunkPipeline {
-    frames: Frames,
-}
-
-impl Pump for ChunkPipeline {
-    type Item = CreateChatCompletionStreamResponse;
-
-    fn push(&mut self, bytes: &[u8]) {
-        self.frames.push(bytes);
-    }
-
-    fn end_of_input(&mut self, transport_error: Option<String>) {
-        self.frames.end_of_input(transport_error);
-    }
-
-    fn step(&mut self) -> Step<CreateChatCompletionStreamResponse> {
-        match self.frames.next() {
-            Step::Item(Payload {
-                frame,
-                number,
-                end_offset,
-            }) => match serde_json::from_str::<CreateChatCompletionStreamResponse>(&frame.data) {
-                Ok(chunk) => Step::Item(chunk),
-                Err(e) => {
-                    self.frames.finished = true;
-                    let (path, message) = crate::error::json_path::<
-                        CreateChatCompletionStreamResponse,
-                    >(frame.data.as_bytes())
-                    .unwrap_or_else(|| (".".into(), e.to_string()));
-                    let _ = (number, end_offset);
-                    Step::Error(Error::Decode {
-                        what: format!(
-                            "chat completion chunk #{number} (ending at byte {end_offset})"
-                        ),
-                        path,
-                        message,
-                        snippet: snippet(frame.data.as_bytes()),
-                    })
-                }
-            },
-            Step::Error(e) => Step::Error(e),
-            Step::NeedInput => Step::NeedInput,
-            Step::End => Step::End,
-        }
-    }
-}
-
-/// Drives a [`Pump`] from an async body.
-pub(crate) struct BodyStream<P> {
-    body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
-    pump: P,
-}
-
-impl<P> BodyStream<P> {
-    pub(crate) fn new(response: reqwest::Response, pump: P) -> Self {
-        BodyStream {
-            body: Some(response.bytes_stream().boxed()),
-            pump,
-        }
-    }
-}
-
-impl<P: Pump + Unpin> Stream for BodyStream<P> {
-    type Item = Result<P::Item, Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            match this.pump.step() {
-                Step::Item(item) => return Poll::Ready(Some(Ok(item))),
-                Step::Error(e) => {
-                    this.body = None;
-                    return Poll::Ready(Some(Err(e)));
-                }
-                Step::End => {
-                    this.body = None;
-                    return Poll::Ready(None);
-                }
-                Step::NeedInput => {
-                    let Some(body) = this.body.as_mut() else {
-                        this.pump.end_of_input(None);
-                        continue;
-                    };
-                    match body.poll_next_unpin(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(Ok(bytes))) => this.pump.push(&bytes),
-                        Poll::Ready(Some(Err(e))) => {
-                            this.body = None;
-                            this.pump.end_of_input(Some(e.to_string()));
-                        }
-                        Poll::Ready(None) => {
-                            this.body = None;
-                            this.pump.end_of_input(None);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// A streamed chat completion: a [`Stream`] of [`ChatCompletionStreamEvent`]s, with the
 /// accumulated snapshot and the final completion. Made by
 /// [`Chat::stream`](super::Chat::stream).
@@ -483,7 +223,7 @@ impl Stream for ChatCompletionStream {
 /// Every chunk is yielded as decoded (also those a [`ChatCompletionStream`] skips); feed
 /// them to a [`ChatCompletionStreamState`] to accumulate them yourself.
 pub struct ChatCompletionChunkStream {
-    inner: BodyStream<ChunkPipeline>,
+    inner: BodyStream<TypedEvents<CreateChatCompletionStreamResponse>>,
 }
 
 impl std::fmt::Debug for ChatCompletionChunkStream {
@@ -495,8 +235,10 @@ impl std::fmt::Debug for ChatCompletionChunkStream {
 
 impl ChatCompletionChunkStream {
     pub(crate) fn new(response: reqwest::Response) -> Self {
-        let mut pipeline = ChunkPipeline::default();
-        pipeline.frames.request_id = crate::error::request_id(response.headers());
+        let pipeline = TypedEvents::new(
+            "chat completion chunk",
+            crate::error::request_id(response.headers()),
+        );
         ChatCompletionChunkStream {
             inner: BodyStream::new(response, pipeline),
         }
@@ -516,10 +258,10 @@ pub use self::blocking::BlockingChatCompletionStream;
 
 #[cfg(feature = "blocking")]
 mod blocking {
-    use std::io::Read;
     use std::sync::Arc;
 
-    use super::{ChatEventPipeline, Pump, Step};
+    use super::ChatEventPipeline;
+    use crate::streaming::BlockingBody;
     use crate::chat::{
         ChatCompletionSnapshot, ChatCompletionStreamEvent, ChatCompletionStreamState, ParseOptions,
         ParsedChatCompletion,
@@ -550,9 +292,7 @@ mod blocking {
     /// # Ok(()) }
     /// ```
     pub struct BlockingChatCompletionStream {
-        response: Option<reqwest::blocking::Response>,
-        pipeline: ChatEventPipeline,
-        buf: Vec<u8>,
+        body: BlockingBody<ChatEventPipeline>,
     }
 
     impl std::fmt::Debug for BlockingChatCompletionStream {
@@ -567,9 +307,7 @@ mod blocking {
             let mut pipeline = ChatEventPipeline::new(options);
             pipeline.set_request_id(crate::error::request_id(response.headers()));
             BlockingChatCompletionStream {
-                response: Some(response),
-                pipeline,
-                buf: vec![0; 16 * 1024],
+                body: BlockingBody::new(response, pipeline),
             }
         }
 
@@ -584,17 +322,17 @@ mod blocking {
         /// Reads the rest of the stream, then parses the accumulated completion.
         pub fn final_completion(&mut self) -> Result<ParsedChatCompletion, Error> {
             self.until_done()?;
-            self.pipeline.state().final_completion()
+            self.body.pump.state().final_completion()
         }
 
         /// The completion accumulated so far.
         pub fn current_snapshot(&self) -> Option<Arc<ChatCompletionSnapshot>> {
-            self.pipeline.state().snapshot()
+            self.body.pump.state().snapshot()
         }
 
         /// The state machine.
         pub fn state(&self) -> &ChatCompletionStreamState {
-            self.pipeline.state()
+            self.body.pump.state()
         }
     }
 
@@ -602,40 +340,7 @@ mod blocking {
         type Item = Result<ChatCompletionStreamEvent, Error>;
 
         fn next(&mut self) -> Option<Self::Item> {
-            loop {
-                match self.pipeline.step() {
-                    Step::Item(e) => return Some(Ok(e)),
-                    Step::Error(e) => {
-                        self.response = None;
-                        return Some(Err(e));
-                    }
-                    Step::End => {
-                        self.response = None;
-                        return None;
-                    }
-                    Step::NeedInput => {
-                        let Some(response) = self.response.as_mut() else {
-                            Pump::end_of_input(&mut self.pipeline, None);
-                            continue;
-                        };
-                        match response.read(&mut self.buf) {
-                            Ok(0) => {
-                                self.response = None;
-                                Pump::end_of_input(&mut self.pipeline, None);
-                            }
-                            Ok(n) => {
-                                let bytes = self.buf.get(..n).unwrap_or_default();
-                                Pump::push(&mut self.pipeline, bytes);
-                            }
-                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                            Err(e) => {
-                                self.response = None;
-                                Pump::end_of_input(&mut self.pipeline, Some(e.to_string()));
-                            }
-                        }
-                    }
-                }
-            }
+            self.body.next_item()
         }
     }
 }

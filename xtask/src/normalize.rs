@@ -184,7 +184,66 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
 
     // Rule 8, second half: every `$ref` to a formerly nullable root carries the nullability.
     rewrite_refs_to_nullable(doc, &nullable_roots, &mut report.counts);
+
+    // Rule 19: descriptions become doc comments, and rustdoc compiles an untagged code
+    // fence as a Rust doctest. The spec's fences hold JSON, SSE or shell text.
+    mark_code_fences_as_text(doc, &mut report.counts);
     Ok(report)
+}
+
+/// Rule 19: an untagged opening fence in a `description` becomes a `text` fence.
+fn mark_code_fences_as_text(v: &mut Value, counts: &mut Counts) {
+    match v {
+        Value::Object(map) => {
+            for (key, x) in map.iter_mut() {
+                if key == "description" {
+                    if let Value::String(text) = x {
+                        if text.contains("```") {
+                            if let Some(fixed) = tag_untagged_fences(text) {
+                                *text = fixed;
+                                bump(counts, "19 untagged code fence in a description -> text");
+                            }
+                            continue;
+                        }
+                    }
+                }
+                mark_code_fences_as_text(x, counts);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| mark_code_fences_as_text(x, counts)),
+        _ => {}
+    }
+}
+
+/// Returns the text with every untagged opening fence tagged `text`, or None if there was none.
+/// A fence may close on the same line as text before it (`...]```), as in the spec.
+fn tag_untagged_fences(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut inside = false;
+    let mut changed = false;
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("```") {
+            if inside {
+                inside = false;
+            } else {
+                inside = true;
+                if rest.trim().is_empty() {
+                    out.push_str(&line[..line.len() - trimmed.len()]);
+                    out.push_str("```text");
+                    changed = true;
+                    continue;
+                }
+            }
+        } else if inside && line.trim_end().ends_with("```") {
+            inside = false;
+        }
+        out.push_str(line);
+    }
+    changed.then_some(out)
 }
 
 fn bump(counts: &mut Counts, key: &'static str) {
@@ -678,5 +737,21 @@ fn to_file_upload(v: &mut Value, counts: &mut Counts) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tag_untagged_fences;
+
+    #[test]
+    fn untagged_fences_become_text_and_tagged_ones_stay() {
+        let text = "SSE:\n\n```\nevent: x\n```\n\nJSON:\n```json\n{}\n```\nthen\n```\n[1]```";
+        let fixed = tag_untagged_fences(text).unwrap();
+        assert_eq!(
+            fixed,
+            "SSE:\n\n```text\nevent: x\n```\n\nJSON:\n```json\n{}\n```\nthen\n```text\n[1]```"
+        );
+        assert_eq!(tag_untagged_fences("```json\n{}\n```"), None);
     }
 }

@@ -1,0 +1,69 @@
+//! What the SDK logs: a span per request (method, path, status, request id, retries), each
+//! stream event at trace level, and never the API key.
+#![cfg(feature = "chat")]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use openai_sdk::testing::{Reply, ScriptedServer};
+use openai_sdk::Client;
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn requests_and_stream_events_are_logged_without_the_key() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = ScriptedServer::start().await;
+    let chunk = |delta: serde_json::Value, finish: serde_json::Value| {
+        json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    let body = format!(
+        "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
+        chunk(json!({"role": "assistant", "content": "Hel"}), json!(null)),
+        chunk(json!({"content": "lo"}), json!("stop")),
+    );
+    server
+        .post("/v1/chat/completions")
+        .respond(Reply::sse_raw(body).header("x-request-id", "req_trace_1"));
+    let key = "sk-very-secret-key-1234";
+    let client = Client::builder().api_key(key).base_url(server.base_url()).build().unwrap();
+    let request = serde_json::from_value(json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]})).unwrap();
+    let mut stream = client.chat().stream(request).await.unwrap();
+    while let Some(event) = stream.next().await {
+        event.unwrap();
+    }
+    drop(stream);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(!logs.contains(key), "the key was logged:\n{logs}");
+    assert!(!logs.contains("very-secret"), "part of the key was logged:\n{logs}");
+    let events: Vec<&str> = logs.lines().filter(|l| l.contains("stream event")).collect();
+    assert_eq!(events.len(), 2, "{logs}");
+    assert!(events.iter().all(|l| l.contains("TRACE") && l.contains("request_id=\"req_trace_1\"")), "{logs}");
+    assert!(events[0].contains("event=0") && events[0].contains("\"Hel\""), "{}", events[0]);
+    assert!(events[1].contains("event=1") && events[1].contains("\"lo\""), "{}", events[1]);
+    // The request's span frames what happens while it is sent.
+    assert!(logs.contains("openai.request{method=POST path=/v1/chat/completions"), "{logs}");
+}
