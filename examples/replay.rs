@@ -26,7 +26,7 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use openai_sdk::accumulate::accumulate_delta;
-use openai_sdk::chat::{parse_chat_completion, ChatEventPipeline, ParseOptions};
+use openai_sdk::chat::{parse_chat_completion, ChatEventPipeline, JsonSchemaFormat, ParseOptions};
 use openai_sdk::parsing::strict_schema::to_strict_json_schema;
 use serde_json::{json, Map, Value};
 
@@ -72,7 +72,13 @@ fn read_json(path: &str) -> Result<Value, String> {
 }
 
 fn options(args: &Args) -> Result<ParseOptions, String> {
-    let mut options = ParseOptions::new().parse_content(args.response_format.is_some());
+    let mut options = ParseOptions::new();
+    if let Some(path) = &args.response_format {
+        // The dynamic form of Structured Outputs: a response format known at run time.
+        let format = JsonSchemaFormat::from_response_format(&read_json(path)?)
+            .map_err(|e| format!("{path}: {e}"))?;
+        options = options.response_format(&format);
+    }
     if let Some(path) = &args.tools {
         match read_json(path)? {
             Value::Array(tools) => options = options.tools(tools),

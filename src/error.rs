@@ -97,6 +97,33 @@ pub enum Error {
         message: String,
     },
 
+    /// Model output that should be a value of a given type (structured content, or the
+    /// arguments of a strict function tool) is not JSON, or is JSON that does not fit the
+    /// type. Says where (the JSON path) and keeps the raw text.
+    #[error("{0}")]
+    Validation(Box<ValidationError>),
+
+    /// A Rust type (or a runtime JSON schema) cannot be made into a strict JSON schema, so
+    /// the request was not sent. Names the type and the path in its schema.
+    #[error("no strict JSON schema for `{type_name}`: {source}")]
+    Schema {
+        /// The Rust type (or the schema's name, for a runtime schema).
+        type_name: String,
+        /// What cannot be expressed, and where.
+        source: Box<crate::parsing::StrictSchemaError>,
+    },
+
+    /// The model called a tool that the request did not give it.
+    #[error("{what} names the tool `{name}`, which the request did not give (tools: {known})")]
+    UnknownTool {
+        /// Which tool call, e.g. `tool call 0 of choice 0`.
+        what: String,
+        /// The name the model used.
+        name: String,
+        /// The function tools of the request, comma-separated.
+        known: String,
+    },
+
     /// An answer was larger than [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes).
     #[error("the answer is larger than the limit of {limit} bytes (ClientBuilder::max_response_bytes)")]
     ResponseTooLarge {
@@ -329,6 +356,10 @@ impl Error {
             Error::Parse { partial: true, .. } => "ValueError",
             Error::Parse { arguments: true, .. } => "JSONDecodeError",
             Error::Parse { .. } => "ValidationError",
+            Error::Validation(v) if v.arguments && v.not_json => "JSONDecodeError",
+            Error::Validation(_) => "ValidationError",
+            Error::Schema { source, .. } => source.reference_error_class(),
+            Error::UnknownTool { .. } => "ValueError",
         }
     }
 
@@ -346,6 +377,142 @@ impl Error {
             Error::Connection { message: e.to_string(), source: Some(e) }
         }
     }
+}
+
+/// The details of [`Error::Validation`]: model output that is not JSON, or does not fit
+/// the type asked for.
+///
+/// ```
+/// use openai_sdk::error::ValidationError;
+///
+/// #[derive(Debug, serde::Deserialize)]
+/// struct Step { output: String }
+/// #[derive(Debug, serde::Deserialize)]
+/// struct Math { steps: Vec<Step> }
+///
+/// let raw = r#"{"steps": [{"output": "x = 1"}, {"output": 2}]}"#;
+/// let e = ValidationError::parse::<Math>(raw, "the content of choice 0", false).unwrap_err();
+/// assert_eq!(e.path, "steps[1].output");
+/// assert!(!e.not_json);
+/// assert_eq!(e.raw, raw);
+/// assert!(e.to_string().contains("steps[1].output"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ValidationError {
+    /// What was parsed, e.g. `the content of choice 0`.
+    pub what: String,
+    /// The type it should fit (a Rust type name, or `JSON` for a runtime schema).
+    pub target: String,
+    /// The JSON path where it failed (`.` for the root), e.g. `steps[2].output`.
+    pub path: String,
+    /// The parser's or the deserializer's message.
+    pub message: String,
+    /// The text as the model sent it.
+    pub raw: String,
+    /// Whether the text is function-call arguments (otherwise message content).
+    pub arguments: bool,
+    /// Whether the text is not JSON at all (otherwise it is JSON of the wrong shape).
+    pub not_json: bool,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.not_json {
+            write!(f, "{} is not valid JSON (at `{}`, as `{}`): {}", self.what, self.path, self.target, self.message)?;
+        } else {
+            write!(f, "{} does not fit `{}` at `{}`: {}", self.what, self.target, self.path, self.message)?;
+        }
+        let shown: String = self.raw.chars().take(200).collect();
+        let more = if shown.len() < self.raw.len() { "…" } else { "" };
+        write!(f, "; the text starts with: {shown}{more}")
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+impl ValidationError {
+    /// Parses `raw` as a `T` in one pass, with the JSON path of the first problem: syntax
+    /// (`not_json`) or shape. `what` says what the text is, for the message.
+    pub fn parse<T: serde::de::DeserializeOwned>(raw: &str, what: &str, arguments: bool) -> Result<T, Box<ValidationError>> {
+        let mut de = serde_json::Deserializer::from_str(raw);
+        let result = serde_path_to_error::deserialize::<_, T>(&mut de)
+            .map_err(|e| (known_path(e.path()), e.into_inner()))
+            .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
+        result.map_err(|(path, e)| Box::new(ValidationError {
+            what: what.to_owned(),
+            target: short_type_name::<T>(),
+            path,
+            not_json: e.is_syntax() || e.is_eof(),
+            message: e.to_string(),
+            raw: raw.to_owned(),
+            arguments,
+        }))
+    }
+
+    /// Parses `raw` as JSON (strictly: one value, nothing after it but whitespace).
+    pub fn json(raw: &str, what: &str, arguments: bool) -> Result<serde_json::Value, Box<ValidationError>> {
+        let mut de = serde_json::Deserializer::from_str(raw);
+        let result = serde_path_to_error::deserialize::<_, serde_json::Value>(&mut de)
+            .map_err(|e| (known_path(e.path()), e.into_inner()))
+            .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
+        result.map_err(|(path, e)| Box::new(ValidationError {
+            what: what.to_owned(),
+            target: "JSON".into(),
+            path,
+            message: e.to_string(),
+            raw: raw.to_owned(),
+            arguments,
+            not_json: true,
+        }))
+    }
+
+    /// Deserializes a value parsed from `raw` as a `T`. The path comes from re-reading
+    /// `raw` (exact); if `raw` is not that value's text, from the value.
+    pub fn fit<T: serde::de::DeserializeOwned>(value: &serde_json::Value, raw: &str, what: &str, arguments: bool) -> Result<T, Box<ValidationError>> {
+        match Self::parse::<T>(raw, what, arguments) {
+            Err(e) if e.not_json => {}
+            other => return other,
+        }
+        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| Box::new(ValidationError {
+            what: what.to_owned(),
+            target: short_type_name::<T>(),
+            path: e.path().to_string(),
+            message: e.into_inner().to_string(),
+            raw: raw.to_owned(),
+            arguments,
+            not_json: false,
+        }))
+    }
+}
+
+/// The path without a last segment that is not known (an error while reading a map's
+/// next key, e.g. the text ends after a comma): the path of the map itself.
+fn known_path(path: &serde_path_to_error::Path) -> String {
+    let text = path.to_string();
+    match text.strip_suffix('?') {
+        Some("") => ".".to_owned(),
+        Some(rest) => rest.strip_suffix('.').unwrap_or(rest).to_owned(),
+        None => text,
+    }
+}
+
+/// `a::B<c::D>` → `B<D>`.
+pub(crate) fn short_type_name<T: ?Sized>() -> String {
+    let full = std::any::type_name::<T>();
+    let mut out = String::with_capacity(full.len());
+    let mut segment = String::new();
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            segment.push(c);
+        } else {
+            out.push_str(segment.rsplit("::").next().unwrap_or(""));
+            segment.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(segment.rsplit("::").next().unwrap_or(""));
+    out
 }
 
 /// The error of a body cut at the client's size limit, found again by

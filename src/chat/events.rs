@@ -227,6 +227,10 @@ impl fmt::Debug for TokensSnapshot {
 /// `choice_index` is the `index` of the choice the event is about (the reference events do
 /// not carry it; it matters for `n > 1`).
 ///
+/// `P` is the type of [`ContentDone`](Self::ContentDone)'s `parsed`: a [`ParsedValue`]
+/// (JSON) on the streams of [`Chat::stream`](super::Chat::stream), `Option<T>` on a
+/// [`ParsedChatCompletionStream<T>`](super::ParsedChatCompletionStream).
+///
 /// ```
 /// use openai_sdk::chat::{ChatCompletionStreamEvent, ChatCompletionStreamState};
 /// use serde_json::json;
@@ -241,7 +245,7 @@ impl fmt::Debug for TokensSnapshot {
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum ChatCompletionStreamEvent {
+pub enum ChatCompletionStreamEvent<P = ParsedValue> {
     /// A chunk arrived; `snapshot` is the completion after it (done-event updates included).
     Chunk {
         /// The chunk, as received.
@@ -266,8 +270,9 @@ pub enum ChatCompletionStreamEvent {
         choice_index: i64,
         /// The whole content.
         content: TextSnapshot,
-        /// The content parsed (only when content parsing is on).
-        parsed: ParsedValue,
+        /// The content parsed (only when content parsing is on; `None`/`ParsedValue::None`
+        /// when the model refused).
+        parsed: P,
     },
     /// New refusal text.
     RefusalDelta {
@@ -347,7 +352,7 @@ pub enum ChatCompletionStreamEvent {
     },
 }
 
-impl ChatCompletionStreamEvent {
+impl<P> ChatCompletionStreamEvent<P> {
     /// The reference name of the event: `chunk`, `content.delta`, `content.done`,
     /// `refusal.delta`, `refusal.done`, `tool_calls.function.arguments.delta`,
     /// `tool_calls.function.arguments.done`, `logprobs.content.delta`,
@@ -398,6 +403,146 @@ impl ChatCompletionStreamEvent {
         }
     }
 
+    /// Turns the `parsed` value of a [`ContentDone`](Self::ContentDone) event into
+    /// another type; the other events are unchanged.
+    pub fn try_map_done<Q, E>(
+        self,
+        f: impl FnOnce(i64, &TextSnapshot, P) -> Result<Q, E>,
+    ) -> Result<ChatCompletionStreamEvent<Q>, E> {
+        use ChatCompletionStreamEvent as E2;
+        Ok(match self {
+            E2::Chunk { chunk, snapshot } => E2::Chunk { chunk, snapshot },
+            E2::ContentDelta {
+                choice_index,
+                delta,
+                snapshot,
+                parsed,
+            } => E2::ContentDelta {
+                choice_index,
+                delta,
+                snapshot,
+                parsed,
+            },
+            E2::ContentDone {
+                choice_index,
+                content,
+                parsed,
+            } => {
+                let parsed = f(choice_index, &content, parsed)?;
+                E2::ContentDone {
+                    choice_index,
+                    content,
+                    parsed,
+                }
+            }
+            E2::RefusalDelta {
+                choice_index,
+                delta,
+                snapshot,
+            } => E2::RefusalDelta {
+                choice_index,
+                delta,
+                snapshot,
+            },
+            E2::RefusalDone {
+                choice_index,
+                refusal,
+            } => E2::RefusalDone {
+                choice_index,
+                refusal,
+            },
+            E2::ToolCallArgumentsDelta {
+                choice_index,
+                name,
+                index,
+                arguments,
+                parsed_arguments,
+                arguments_delta,
+            } => E2::ToolCallArgumentsDelta {
+                choice_index,
+                name,
+                index,
+                arguments,
+                parsed_arguments,
+                arguments_delta,
+            },
+            E2::ToolCallArgumentsDone {
+                choice_index,
+                name,
+                index,
+                arguments,
+                parsed_arguments,
+            } => E2::ToolCallArgumentsDone {
+                choice_index,
+                name,
+                index,
+                arguments,
+                parsed_arguments,
+            },
+            E2::LogprobsContentDelta {
+                choice_index,
+                content,
+                snapshot,
+            } => E2::LogprobsContentDelta {
+                choice_index,
+                content,
+                snapshot,
+            },
+            E2::LogprobsContentDone {
+                choice_index,
+                content,
+            } => E2::LogprobsContentDone {
+                choice_index,
+                content,
+            },
+            E2::LogprobsRefusalDelta {
+                choice_index,
+                refusal,
+                snapshot,
+            } => E2::LogprobsRefusalDelta {
+                choice_index,
+                refusal,
+                snapshot,
+            },
+            E2::LogprobsRefusalDone {
+                choice_index,
+                refusal,
+            } => E2::LogprobsRefusalDone {
+                choice_index,
+                refusal,
+            },
+        })
+    }
+
+    /// For a [`ToolCallArgumentsDone`](Self::ToolCallArgumentsDone) event, the arguments
+    /// deserialized into `A` (`None` for other events). An error names the JSON path and
+    /// keeps the arguments.
+    pub fn parse_arguments<A: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Option<Result<A, crate::Error>> {
+        let ChatCompletionStreamEvent::ToolCallArgumentsDone {
+            choice_index,
+            name,
+            index,
+            arguments,
+            parsed_arguments,
+        } = self
+        else {
+            return None;
+        };
+        let what = format!(
+            "the arguments of tool call {index} (`{}`) of choice {choice_index}",
+            name.as_deref().unwrap_or("")
+        );
+        Some(super::parse::parse_arguments_as::<A>(
+            arguments.as_str(),
+            parsed_arguments,
+            &what,
+        ))
+    }
+}
+
+impl ChatCompletionStreamEvent {
     /// The event as the reference SDK would dump it: `type` plus the reference field names
     /// (the `chunk` event's snapshot in the reference shape, with `parsed` values). This
     /// is what the `replay` example prints. O(size of the values shown).

@@ -27,7 +27,9 @@
 //! # Layout
 //!
 //! - [`events`]: [`ChatCompletionStreamEvent`], with views into the snapshot;
-//! - [`snapshot`]: [`ChatCompletionSnapshot`], [`ParsedChatCompletion`], [`ParseOptions`];
+//! - [`snapshot`]: [`ChatCompletionSnapshot`], [`ParseOptions`], [`parse_chat_completion`];
+//! - [`parse`]: Structured Outputs: [`Chat::parse`], [`ParsedChatCompletion`],
+//!   [`JsonSchemaFormat`], [`FunctionTool`], [`ParsedChatCompletionStream`];
 //! - [`state`]: [`ChatCompletionStreamState`], the transport-free state machine;
 //! - [`stream`]: [`ChatEventPipeline`] (bytes in, events out, no I/O), the async
 //!   [`ChatCompletionStream`], the raw [`ChatCompletionChunkStream`] and, with the
@@ -94,14 +96,22 @@
 //!   accumulation rule "insert if new"), also when it carries no `id` or name.
 
 pub mod events;
+pub mod parse;
 pub mod snapshot;
 pub mod state;
 pub mod stream;
 mod wire;
 
 pub use events::{ChatCompletionStreamEvent, ChunkData, TextSnapshot, TokensSnapshot};
+#[cfg(feature = "blocking")]
+pub use parse::BlockingParsedChatCompletionStream;
+pub use parse::{
+    FunctionTool, JsonSchemaFormat, ParsedChatCompletion, ParsedChatCompletionStream, ParsedChoice,
+    ParsedFunctionToolCall, ParsedMessage,
+};
 pub use snapshot::{
-    parse_chat_completion, ChatCompletionSnapshot, ParseOptions, ParsedChatCompletion, ParsedValue, RawToken,
+    parse_chat_completion, parse_chat_completion_as, ChatCompletionSnapshot, ParseOptions, ParsedValue,
+    RawToken,
 };
 pub use state::ChatCompletionStreamState;
 #[cfg(feature = "blocking")]

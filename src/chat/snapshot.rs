@@ -75,6 +75,8 @@ pub(crate) fn token_value(token: &RawValue) -> Value {
     serde_json::from_str(token.get()).unwrap_or(Value::Null)
 }
 
+pub use super::parse::ParsedChatCompletion;
+use crate::error::ValidationError;
 use crate::parsing::PartialSnapshot;
 use crate::Error;
 
@@ -406,81 +408,6 @@ fn attach_parsed(choice: &mut Value, extras: &ChoiceExtras) {
     }
 }
 
-/// A finished chat completion with its parsed content and tool arguments, in the reference
-/// SDK's shape (`message.parsed`, `tool_calls[].function.parsed_arguments`).
-///
-/// ```
-/// use openai_sdk::chat::{parse_chat_completion, ParseOptions};
-/// use serde_json::json;
-///
-/// let completion = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
-///     "choices": [{"index": 0, "finish_reason": "stop",
-///                  "message": {"role": "assistant", "content": "{\"city\": \"Paris\"}"}}]});
-/// let options = ParseOptions::new().parse_content(true);
-/// let parsed = parse_chat_completion(completion.as_object().unwrap(), &options)?;
-/// assert_eq!(parsed.parsed(0), Some(&json!({"city": "Paris"})));
-/// # Ok::<(), openai_sdk::Error>(())
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct ParsedChatCompletion {
-    json: Value,
-}
-
-impl ParsedChatCompletion {
-    /// The completion as JSON, with `parsed` and `parsed_arguments`.
-    pub fn as_json(&self) -> &Value {
-        &self.json
-    }
-
-    /// Takes the JSON out.
-    pub fn into_json(self) -> Value {
-        self.json
-    }
-
-    /// Deserializes the completion, e.g. into
-    /// [`types::CreateChatCompletionResponse`](crate::types::CreateChatCompletionResponse)
-    /// (the `parsed` fields are ignored by that type).
-    pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
-        serde_json::from_value(self.json.clone()).map_err(|e| Error::Decode {
-            what: std::any::type_name::<T>()
-                .rsplit("::")
-                .next()
-                .unwrap_or("completion")
-                .to_owned(),
-            path: ".".into(),
-            message: e.to_string(),
-            snippet: String::new(),
-        })
-    }
-
-    fn choice(&self, index: i64) -> Option<&Value> {
-        self.json
-            .get("choices")?
-            .as_array()?
-            .iter()
-            .find(|c| c.get("index").and_then(Value::as_i64) == Some(index))
-    }
-
-    /// The text content of a choice.
-    pub fn content(&self, index: i64) -> Option<&str> {
-        self.choice(index)?.get("message")?.get("content")?.as_str()
-    }
-
-    /// The parsed content of a choice (`None` without a parsed response format, or when
-    /// the model refused).
-    pub fn parsed(&self, index: i64) -> Option<&Value> {
-        self.choice(index)?
-            .get("message")?
-            .get("parsed")
-            .filter(|v| !v.is_null())
-    }
-
-    /// The `usage`.
-    pub fn usage(&self) -> Option<&Value> {
-        self.json.get("usage").filter(|v| !v.is_null())
-    }
-}
-
 /// What to parse in a completion: the content (for a `json_schema` response format the
 /// caller wants parsed) and the arguments of strict function tools.
 ///
@@ -501,6 +428,10 @@ pub struct ParseOptions {
     pub(crate) any_strict: bool,
     /// The tools as given, for validation.
     pub(crate) raw_tools: Vec<Value>,
+    /// A tool call naming a function the request did not give is an error.
+    pub(crate) deny_unknown_tools: bool,
+    /// The name of the response format parsed, for error messages.
+    pub(crate) format_name: Option<Arc<str>>,
 }
 
 impl ParseOptions {
@@ -515,6 +446,20 @@ impl ParseOptions {
     pub fn parse_content(mut self, yes: bool) -> Self {
         self.parse_content = yes;
         self
+    }
+
+    /// Parse the content for this `json_schema` response format (the dynamic form of a
+    /// type's format: the parsed content is JSON). Errors name the format.
+    ///
+    /// ```
+    /// use openai_sdk::chat::{JsonSchemaFormat, ParseOptions};
+    /// let format = JsonSchemaFormat::from_schema("n", serde_json::json!({"type": "object", "properties": {}}))?;
+    /// assert!(ParseOptions::new().response_format(&format).has_parseable_input());
+    /// # Ok::<(), openai_sdk::Error>(())
+    /// ```
+    pub fn response_format(mut self, format: &super::JsonSchemaFormat) -> Self {
+        self.format_name = Some(Arc::from(format.name.as_str()));
+        self.parse_content(true)
     }
 
     /// The request's tools (JSON, as sent): function tools with `strict: true` get
@@ -532,6 +477,14 @@ impl ParseOptions {
             .collect();
         self.any_strict = self.tools.iter().any(|(_, s)| *s);
         self.raw_tools = tools;
+        self
+    }
+
+    /// Makes a tool call that names a function not among [`tools`](Self::tools) an
+    /// [`Error::UnknownTool`] (the reference leaves its `parsed_arguments` null).
+    /// [`Chat::parse`](super::Chat::parse) and the parse streams turn this on.
+    pub fn deny_unknown_tools(mut self, yes: bool) -> Self {
+        self.deny_unknown_tools = yes;
         self
     }
 
@@ -575,17 +528,25 @@ impl ParseOptions {
     }
 }
 
-/// Strict parse of message content.
-pub(crate) fn parse_content_strict(content: &str, choice: i64) -> Result<Value, Error> {
-    serde_json::from_str(content).map_err(|e| Error::Parse {
-        what: format!("the content of choice {choice}"),
-        partial: false,
-        arguments: false,
-        message: e.to_string(),
-    })
+/// Strict parse of message content: an [`Error::Validation`] with the path and the raw
+/// text when it is not JSON.
+pub(crate) fn parse_content_strict(
+    content: &str,
+    choice: i64,
+    options: &ParseOptions,
+) -> Result<Value, Error> {
+    ValidationError::json(content, &format!("the content of choice {choice}"), false).map_err(
+        |mut e| {
+            if let Some(name) = &options.format_name {
+                e.target = format!("JSON (response format `{name}`)");
+            }
+            Error::Validation(e)
+        },
+    )
 }
 
-/// Strict parse of function arguments (`None` for a tool that is not strict or unknown).
+/// Strict parse of function arguments (`None` for a tool that is not strict, or unknown
+/// unless unknown tools are denied).
 pub(crate) fn parse_arguments(
     options: &ParseOptions,
     function: Option<&Map<String, Value>>,
@@ -596,21 +557,33 @@ pub(crate) fn parse_arguments(
         .and_then(|f| f.get("name"))
         .and_then(Value::as_str)
         .unwrap_or("");
-    if options.tool_strict(name) != Some(true) {
-        return Ok(None);
+    match options.tool_strict(name) {
+        Some(true) => {}
+        None if options.deny_unknown_tools => {
+            let known: Vec<&str> = options.tools.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(Error::UnknownTool {
+                what: format!("tool call {tool} of choice {choice}"),
+                name: name.to_owned(),
+                known: if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                },
+            });
+        }
+        _ => return Ok(None),
     }
     let arguments = function
         .and_then(|f| f.get("arguments"))
         .and_then(Value::as_str)
         .unwrap_or("");
-    serde_json::from_str(arguments)
-        .map(Some)
-        .map_err(|e| Error::Parse {
-            what: format!("the arguments of tool call {tool} (`{name}`) of choice {choice}"),
-            partial: false,
-            arguments: true,
-            message: e.to_string(),
-        })
+    ValidationError::json(
+        arguments,
+        &format!("the arguments of tool call {tool} (`{name}`) of choice {choice}"),
+        true,
+    )
+    .map(Some)
+    .map_err(Error::Validation)
 }
 
 fn truthy_str(v: Option<&Value>) -> bool {
@@ -621,10 +594,52 @@ fn truthy_str(v: Option<&Value>) -> bool {
 /// stopped for `length` or `content_filter` is an error; each message gets `parsed` (its
 /// content parsed as JSON when `options` asks for it, unless it is a refusal) and each
 /// function tool call gets `parsed_arguments` (for strict tools).
+///
+/// The result holds `parsed` as JSON; [`parse_chat_completion_as`] deserializes it into a
+/// Rust type.
+///
+/// ```
+/// use openai_sdk::chat::{parse_chat_completion, ParseOptions};
+/// use serde_json::json;
+///
+/// let completion = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
+///     "choices": [{"index": 0, "finish_reason": "stop",
+///                  "message": {"role": "assistant", "content": "{\"city\": \"Paris\"}"}}]});
+/// let options = ParseOptions::new().parse_content(true);
+/// let parsed = parse_chat_completion(completion.as_object().unwrap(), &options)?;
+/// assert_eq!(parsed.parsed(0), Some(&json!({"city": "Paris"})));
+/// # Ok::<(), openai_sdk::Error>(())
+/// ```
 pub fn parse_chat_completion(
     completion: &Map<String, Value>,
     options: &ParseOptions,
 ) -> Result<ParsedChatCompletion, Error> {
+    parse_chat_completion_as::<Value>(completion, options)
+}
+
+/// [`parse_chat_completion`], with each choice's `parsed` deserialized into `T`: content
+/// that does not fit `T` is an [`Error::Validation`] naming the JSON path and keeping the
+/// content.
+///
+/// ```
+/// use openai_sdk::chat::{parse_chat_completion_as, ParseOptions};
+/// use serde_json::json;
+///
+/// #[derive(serde::Deserialize, Debug, PartialEq)]
+/// struct City { city: String }
+///
+/// let completion = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
+///     "choices": [{"index": 0, "finish_reason": "stop",
+///                  "message": {"role": "assistant", "content": "{\"city\": \"Paris\"}"}}]});
+/// let options = ParseOptions::new().parse_content(true);
+/// let parsed = parse_chat_completion_as::<City>(completion.as_object().unwrap(), &options)?;
+/// assert_eq!(parsed.choices[0].message.parsed, Some(City { city: "Paris".into() }));
+/// # Ok::<(), openai_sdk::Error>(())
+/// ```
+pub fn parse_chat_completion_as<T: serde::de::DeserializeOwned>(
+    completion: &Map<String, Value>,
+    options: &ParseOptions,
+) -> Result<ParsedChatCompletion<T>, Error> {
     let mut json = completion.clone();
     if let Some(Value::Array(choices)) = json.get_mut("choices") {
         for choice in choices.iter_mut() {
@@ -652,6 +667,7 @@ pub fn parse_chat_completion(
                 parse_content_strict(
                     message.get("content").and_then(Value::as_str).unwrap_or(""),
                     index,
+                    options,
                 )?
             } else {
                 Value::Null
@@ -682,7 +698,5 @@ pub fn parse_chat_completion(
             }
         }
     }
-    Ok(ParsedChatCompletion {
-        json: Value::Object(json),
-    })
+    ParsedChatCompletion::from_reference_json(Value::Object(json))
 }

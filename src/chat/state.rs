@@ -9,8 +9,8 @@ use super::events::{
     ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
 };
 use super::snapshot::{
-    parse_arguments, parse_chat_completion, parse_content_strict, ChatCompletionSnapshot,
-    ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
+    parse_arguments, parse_chat_completion, parse_chat_completion_as, parse_content_strict,
+    ChatCompletionSnapshot, ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
 };
 use super::snapshot::{raw_tokens, LogprobsAcc};
 use super::wire::{self, WireChunk, WireLogprobs};
@@ -367,6 +367,20 @@ impl ChatCompletionStreamState {
             ));
         };
         parse_chat_completion(&snapshot.to_json(), &self.options)
+    }
+
+    /// [`final_completion`](Self::final_completion) with each choice's `parsed` content
+    /// deserialized into `T` ([`Error::Validation`] with the JSON path when it does not fit).
+    pub fn final_completion_as<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<ParsedChatCompletion<T>, Error> {
+        let Some(snapshot) = &self.snapshot else {
+            return Err(invalid(
+                StreamErrorKind::Incomplete,
+                "the stream ended before its first chunk".into(),
+            ));
+        };
+        parse_chat_completion_as::<T>(&snapshot.to_json(), &self.options)
     }
 
     /// Accumulates one chunk (JSON, as received) and returns its events.
@@ -1257,7 +1271,7 @@ fn content_done(
     if !content.is_empty() && !state.content_done {
         state.content_done = true;
         let parsed = if options.parse_content && !truthy_str(message.get("refusal")) {
-            ParsedValue::Complete(Arc::new(parse_content_strict(content, index)?))
+            ParsedValue::Complete(Arc::new(parse_content_strict(content, index, options)?))
         } else {
             ParsedValue::None
         };
