@@ -483,3 +483,33 @@ fn tool_calls_fire_created_delta_and_done_once_each() {
     let done = calls.iter().filter(|l| l.starts_with("on_tool_call_done")).count();
     assert_eq!(done, 2, "once per tool call");
 }
+
+#[cfg(feature = "blocking")]
+#[test]
+fn blocking_stream_reads_the_same_events() {
+    let server = ScriptedServer::start_blocking();
+    server
+        .post("/v1/threads/thread_1/runs")
+        .respond(Reply::sse_file(input("assistants_text_message.sse")).chunking(Chunking::Fixed(7)));
+    let client = client(&server);
+    let stream = client
+        .assistants()
+        .create_run_stream_blocking("thread_1", &run_request())
+        .unwrap();
+    let text: Vec<String> = stream.text_deltas().map(Result::unwrap).collect();
+    assert_eq!(text.concat(), "Hello world! See [1].");
+
+    let mut stream = client
+        .assistants()
+        .create_run_stream_blocking("thread_1", &run_request())
+        .unwrap()
+        .with_handler(Log::default());
+    let messages = stream.final_messages().unwrap();
+    assert_eq!(messages[0]["content"][1]["image_file"]["file_id"], "file_img");
+    assert_eq!(stream.final_run().unwrap().status(), Some("completed"));
+    let log = stream.into_handler();
+    assert!(log.ended);
+    assert_eq!(log.lines.iter().filter(|l| l.starts_with("on_text_done")).count(), 1);
+    assert_eq!(log.lines.iter().filter(|l| l.starts_with("on_image_file_done")).count(), 1);
+    assert_eq!(server.request_count(), 2);
+}
