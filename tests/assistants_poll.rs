@@ -55,7 +55,8 @@ async fn create_run_and_poll_honours_poll_after_then_the_interval() {
         Reply::json(200, run("completed")),
     ]);
     let (options, waits) = recording(PollOptions::new().interval(ms(75)));
-    let request: types::CreateRunRequest = serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
+    let request: types::CreateRunRequest =
+        serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
 
     let done = client(&server)
         .assistants()
@@ -67,7 +68,10 @@ async fn create_run_and_poll_honours_poll_after_then_the_interval() {
     // The server's wait when it gives one, else ours.
     assert_eq!(*waits.lock().unwrap(), [ms(250), ms(400), ms(75), ms(75)]);
     assert_eq!(server.request_count_to("/v1/threads/thread_1/runs"), 1);
-    assert_eq!(server.request_count_to("/v1/threads/thread_1/runs/run_1"), 4);
+    assert_eq!(
+        server.request_count_to("/v1/threads/thread_1/runs/run_1"),
+        4
+    );
     let get = &server.requests_to("/v1/threads/thread_1/runs/run_1")[0];
     assert_eq!(get.header("openai-beta"), Some("assistants=v2"));
     assert_eq!(get.header("x-stainless-poll-helper"), Some("true"));
@@ -96,9 +100,16 @@ async fn default_interval_is_one_second() {
         .await
         .unwrap();
 
-    assert_eq!(done.status(), Some("requires_action"), "requires_action stops polling");
+    assert_eq!(
+        done.status(),
+        Some("requires_action"),
+        "requires_action stops polling"
+    );
     assert_eq!(*waits.lock().unwrap(), [ms(1000), ms(1000)]);
-    assert_eq!(server.request_count_to("/v1/threads/thread_1/runs/run_1"), 2);
+    assert_eq!(
+        server.request_count_to("/v1/threads/thread_1/runs/run_1"),
+        2
+    );
     let get = &server.requests_to("/v1/threads/thread_1/runs/run_1")[0];
     assert_eq!(get.header("x-stainless-custom-poll-interval"), None);
 }
@@ -110,8 +121,10 @@ async fn submit_tool_outputs_and_poll_and_a_final_status_at_once() {
         .post("/v1/threads/thread_1/runs/run_1/submit_tool_outputs")
         .respond(Reply::json(200, run("completed")));
     let (options, waits) = recording(PollOptions::new());
-    let request: types::SubmitToolOutputsRunRequest =
-        serde_json::from_value(json!({"tool_outputs": [{"tool_call_id": "call_1", "output": "42"}]})).unwrap();
+    let request: types::SubmitToolOutputsRunRequest = serde_json::from_value(
+        json!({"tool_outputs": [{"tool_call_id": "call_1", "output": "42"}]}),
+    )
+    .unwrap();
 
     let done = client(&server)
         .assistants()
@@ -120,20 +133,35 @@ async fn submit_tool_outputs_and_poll_and_a_final_status_at_once() {
         .unwrap();
 
     assert_eq!(done.status(), Some("completed"));
-    assert!(waits.lock().unwrap().is_empty(), "already final: no wait, no read");
+    assert!(
+        waits.lock().unwrap().is_empty(),
+        "already final: no wait, no read"
+    );
     assert_eq!(server.request_count(), 1);
-    assert_eq!(server.requests()[0].json().unwrap()["tool_outputs"][0]["output"], "42");
+    assert_eq!(
+        server.requests()[0].json().unwrap()["tool_outputs"][0]["output"],
+        "42"
+    );
 }
 
 #[tokio::test]
 async fn the_timeout_is_a_typed_error_before_waiting_past_it() {
     let server = ScriptedServer::start().await;
-    server.post("/v1/threads/thread_1/runs").respond(Reply::json(200, run("queued")));
-    server.get("/v1/threads/thread_1/runs/run_1").respond_all([
-        Reply::json(200, run("in_progress")).header("openai-poll-after-ms", "600000"),
-    ]);
-    let (options, waits) = recording(PollOptions::new().interval(ms(10)).timeout(Duration::from_secs(30)));
-    let request: types::CreateRunRequest = serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
+    server
+        .post("/v1/threads/thread_1/runs")
+        .respond(Reply::json(200, run("queued")));
+    server
+        .get("/v1/threads/thread_1/runs/run_1")
+        .respond_all([
+            Reply::json(200, run("in_progress")).header("openai-poll-after-ms", "600000")
+        ]);
+    let (options, waits) = recording(
+        PollOptions::new()
+            .interval(ms(10))
+            .timeout(Duration::from_secs(30)),
+    );
+    let request: types::CreateRunRequest =
+        serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
 
     let err = client(&server)
         .assistants()
@@ -141,37 +169,59 @@ async fn the_timeout_is_a_typed_error_before_waiting_past_it() {
         .await
         .unwrap_err();
 
-    let Error::Timeout { message } = &err else { panic!("{err:?}") };
-    assert!(message.contains("in_progress") && message.contains("600000"), "{message}");
+    let Error::Timeout { message } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        message.contains("in_progress") && message.contains("600000"),
+        "{message}"
+    );
     assert!(err.is_timeout());
     // Waited 10 ms once, read once, then the server asked for 10 minutes: give up.
     assert_eq!(*waits.lock().unwrap(), [ms(10)]);
-    assert_eq!(server.request_count_to("/v1/threads/thread_1/runs/run_1"), 1);
+    assert_eq!(
+        server.request_count_to("/v1/threads/thread_1/runs/run_1"),
+        1
+    );
 }
 
 #[tokio::test]
 async fn an_error_answer_while_polling_stops_it() {
     let server = ScriptedServer::start().await;
-    server.post("/v1/threads/thread_1/runs").respond(Reply::json(200, run("queued")));
+    server
+        .post("/v1/threads/thread_1/runs")
+        .respond(Reply::json(200, run("queued")));
     server
         .get("/v1/threads/thread_1/runs/run_1")
-        .respond(Reply::openai_error(404, "invalid_request_error", "No run found with id 'run_1'."));
+        .respond(Reply::openai_error(
+            404,
+            "invalid_request_error",
+            "No run found with id 'run_1'.",
+        ));
     let (options, _) = recording(PollOptions::new());
-    let request: types::CreateRunRequest = serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
+    let request: types::CreateRunRequest =
+        serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
     let err = client(&server)
         .assistants()
         .create_run_and_poll("thread_1", &request, &options)
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(404));
-    assert_eq!(server.request_count_to("/v1/threads/thread_1/runs/run_1"), 1);
+    assert_eq!(
+        server.request_count_to("/v1/threads/thread_1/runs/run_1"),
+        1
+    );
 }
 
 #[tokio::test]
 async fn dropping_the_future_cancels_the_polling() {
     let server = ScriptedServer::start().await;
-    server.post("/v1/threads/thread_1/runs").respond(Reply::json(200, run("queued")));
-    server.get("/v1/threads/thread_1/runs/run_1").respond(Reply::json(200, run("in_progress")));
+    server
+        .post("/v1/threads/thread_1/runs")
+        .respond(Reply::json(200, run("queued")));
+    server
+        .get("/v1/threads/thread_1/runs/run_1")
+        .respond(Reply::json(200, run("in_progress")));
     // A sleeper that never wakes, and tells the test it was reached.
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let tx = Mutex::new(Some(tx));
@@ -181,7 +231,8 @@ async fn dropping_the_future_cancels_the_polling() {
         }
         futures::future::pending().boxed()
     });
-    let request: types::CreateRunRequest = serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
+    let request: types::CreateRunRequest =
+        serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
     let client = client(&server);
     let assistants = client.assistants();
     let poll = assistants.create_run_and_poll("thread_1", &request, &options);
@@ -191,7 +242,10 @@ async fn dropping_the_future_cancels_the_polling() {
     }
     // The future is dropped here, in its first wait: nothing reads the run again.
     assert_eq!(server.request_count(), 1);
-    assert_eq!(server.request_count_to("/v1/threads/thread_1/runs/run_1"), 0);
+    assert_eq!(
+        server.request_count_to("/v1/threads/thread_1/runs/run_1"),
+        0
+    );
 }
 
 #[cfg(feature = "vector-stores")]
@@ -214,10 +268,12 @@ mod vector_stores {
         server
             .post("/v1/vector_stores/vs_1/files")
             .respond(Reply::json(200, file("in_progress")).header("openai-poll-after-ms", "20"));
-        server.get("/v1/vector_stores/vs_1/files/file_1").respond_all([
-            Reply::json(200, file("in_progress")).header("openai-poll-after-ms", "30"),
-            Reply::json(200, file("completed")),
-        ]);
+        server
+            .get("/v1/vector_stores/vs_1/files/file_1")
+            .respond_all([
+                Reply::json(200, file("in_progress")).header("openai-poll-after-ms", "30"),
+                Reply::json(200, file("completed")),
+            ]);
         let (options, waits) = recording(PollOptions::new());
         let request: types::CreateVectorStoreFileRequest =
             serde_json::from_value(json!({"file_id": "file_1"})).unwrap();
@@ -228,7 +284,10 @@ mod vector_stores {
             .unwrap();
         assert_eq!(done.status(), Some("completed"));
         assert_eq!(*waits.lock().unwrap(), [ms(20), ms(30)]);
-        assert_eq!(server.request_count_to("/v1/vector_stores/vs_1/files/file_1"), 2);
+        assert_eq!(
+            server.request_count_to("/v1/vector_stores/vs_1/files/file_1"),
+            2
+        );
     }
 
     #[tokio::test]
@@ -237,10 +296,12 @@ mod vector_stores {
         server
             .post("/v1/vector_stores/vs_1/file_batches")
             .respond(Reply::json(200, batch("in_progress")));
-        server.get("/v1/vector_stores/vs_1/file_batches/vsfb_1").respond_all([
-            Reply::json(200, batch("in_progress")),
-            Reply::json(200, batch("cancelled")),
-        ]);
+        server
+            .get("/v1/vector_stores/vs_1/file_batches/vsfb_1")
+            .respond_all([
+                Reply::json(200, batch("in_progress")),
+                Reply::json(200, batch("cancelled")),
+            ]);
         let (options, waits) = recording(PollOptions::new().interval(ms(5)));
         let request: types::CreateVectorStoreFileBatchRequest =
             serde_json::from_value(json!({"file_ids": ["file_1", "file_2"]})).unwrap();
@@ -251,7 +312,10 @@ mod vector_stores {
             .unwrap();
         assert_eq!(done.status(), Some("cancelled"));
         assert_eq!(*waits.lock().unwrap(), [ms(5), ms(5)]);
-        assert_eq!(server.request_count_to("/v1/vector_stores/vs_1/file_batches/vsfb_1"), 2);
+        assert_eq!(
+            server.request_count_to("/v1/vector_stores/vs_1/file_batches/vsfb_1"),
+            2
+        );
     }
 
     #[cfg(feature = "files")]
@@ -281,7 +345,9 @@ mod vector_stores {
             .get("/v1/vector_stores/vs_1/files/file_1")
             .respond(Reply::json(200, file("completed")));
         let (options, waits) = recording(PollOptions::new().interval(ms(5)).max_concurrency(2));
-        let files = (0..5).map(|i| FilePart::bytes(format!("f{i}.txt"), "abc")).collect();
+        let files = (0..5)
+            .map(|i| FilePart::bytes(format!("f{i}.txt"), "abc"))
+            .collect();
         let polling = client(&server);
         let done = polling
             .vector_store_polling()
@@ -290,10 +356,15 @@ mod vector_stores {
             .unwrap();
         assert_eq!(done.status(), Some("completed"));
         assert_eq!(server.request_count_to("/v1/files"), 5);
-        let sent = server.requests_to("/v1/vector_stores/vs_1/file_batches")[0].json().unwrap();
+        let sent = server.requests_to("/v1/vector_stores/vs_1/file_batches")[0]
+            .json()
+            .unwrap();
         let mut ids: Vec<String> = serde_json::from_value(sent["file_ids"].clone()).unwrap();
         ids.sort();
-        assert_eq!(ids, ["file_old", "file_up0", "file_up1", "file_up2", "file_up3", "file_up4"]);
+        assert_eq!(
+            ids,
+            ["file_old", "file_up0", "file_up1", "file_up2", "file_up3", "file_up4"]
+        );
         assert_eq!(*waits.lock().unwrap(), [ms(5)]);
 
         // One file: upload, add to the store, poll.
@@ -304,7 +375,9 @@ mod vector_stores {
             .unwrap();
         assert_eq!(one.status(), Some("completed"));
         assert_eq!(server.request_count_to("/v1/files"), 6);
-        let added = server.requests_to("/v1/vector_stores/vs_1/files")[0].json().unwrap();
+        let added = server.requests_to("/v1/vector_stores/vs_1/files")[0]
+            .json()
+            .unwrap();
         assert_eq!(added["file_id"], "file_up5");
 
         // Nothing to upload or add: refused before any request.

@@ -5,8 +5,9 @@
 use std::io::Write;
 
 use openai_sdk::assistants::{
-    AssistantEventHandler, AssistantEventPipeline, EventView, ImageFileView, MessageDeltaView, MessageView, RunStepDeltaView,
-    RunStepView, TextDeltaView, TextView, ToolCallDeltaView, ToolCallView,
+    AssistantEventHandler, AssistantEventPipeline, EventView, ImageFileView, MessageDeltaView,
+    MessageView, RunStepDeltaView, RunStepView, TextDeltaView, TextView, ToolCallDeltaView,
+    ToolCallView,
 };
 use openai_sdk::Error;
 use serde_json::{json, Value};
@@ -19,7 +20,8 @@ struct Recorder {
 
 impl Recorder {
     fn push(&mut self, name: &str, args: Value) {
-        self.lines.push(json!({"type": "callback", "name": name, "args": args}));
+        self.lines
+            .push(json!({"type": "callback", "name": name, "args": args}));
     }
 }
 
@@ -31,7 +33,10 @@ impl AssistantEventHandler for Recorder {
         self.push("on_end", json!({}));
     }
     fn on_exception(&mut self, error: &Error) {
-        self.push("on_exception", json!({"exception": error.to_string(), "error_class": error.reference_class()}));
+        self.push(
+            "on_exception",
+            json!({"exception": error.to_string(), "error_class": error.reference_class()}),
+        );
     }
     fn on_timeout(&mut self) {
         self.push("on_timeout", json!({}));
@@ -40,16 +45,25 @@ impl AssistantEventHandler for Recorder {
         self.push("on_run_step_created", json!({"run_step": run_step.json()}));
     }
     fn on_run_step_delta(&mut self, delta: RunStepDeltaView<'_>, snapshot: RunStepView<'_>) {
-        self.push("on_run_step_delta", json!({"delta": delta.json(), "snapshot": snapshot.json()}));
+        self.push(
+            "on_run_step_delta",
+            json!({"delta": delta.json(), "snapshot": snapshot.json()}),
+        );
     }
     fn on_run_step_done(&mut self, run_step: RunStepView<'_>) {
         self.push("on_run_step_done", json!({"run_step": run_step.json()}));
     }
     fn on_tool_call_created(&mut self, tool_call: ToolCallView<'_>) {
-        self.push("on_tool_call_created", json!({"tool_call": tool_call.json()}));
+        self.push(
+            "on_tool_call_created",
+            json!({"tool_call": tool_call.json()}),
+        );
     }
     fn on_tool_call_delta(&mut self, delta: ToolCallDeltaView<'_>, snapshot: ToolCallView<'_>) {
-        self.push("on_tool_call_delta", json!({"delta": delta.json(), "snapshot": snapshot.json()}));
+        self.push(
+            "on_tool_call_delta",
+            json!({"delta": delta.json(), "snapshot": snapshot.json()}),
+        );
     }
     fn on_tool_call_done(&mut self, tool_call: ToolCallView<'_>) {
         self.push("on_tool_call_done", json!({"tool_call": tool_call.json()}));
@@ -58,7 +72,10 @@ impl AssistantEventHandler for Recorder {
         self.push("on_message_created", json!({"message": message.json()}));
     }
     fn on_message_delta(&mut self, delta: MessageDeltaView<'_>, snapshot: MessageView<'_>) {
-        self.push("on_message_delta", json!({"delta": delta.json(), "snapshot": snapshot.json()}));
+        self.push(
+            "on_message_delta",
+            json!({"delta": delta.json(), "snapshot": snapshot.json()}),
+        );
     }
     fn on_message_done(&mut self, message: MessageView<'_>) {
         self.push("on_message_done", json!({"message": message.json()}));
@@ -67,13 +84,19 @@ impl AssistantEventHandler for Recorder {
         self.push("on_text_created", json!({"text": text.json()}));
     }
     fn on_text_delta(&mut self, delta: TextDeltaView<'_>, snapshot: TextView<'_>) {
-        self.push("on_text_delta", json!({"delta": delta.json(), "snapshot": snapshot.json()}));
+        self.push(
+            "on_text_delta",
+            json!({"delta": delta.json(), "snapshot": snapshot.json()}),
+        );
     }
     fn on_text_done(&mut self, text: TextView<'_>) {
         self.push("on_text_done", json!({"text": text.json()}));
     }
     fn on_image_file_done(&mut self, image_file: ImageFileView<'_>) {
-        self.push("on_image_file_done", json!({"image_file": image_file.json()}));
+        self.push(
+            "on_image_file_done",
+            json!({"image_file": image_file.json()}),
+        );
     }
 }
 
@@ -109,12 +132,16 @@ pub fn replay(body: &[u8], out: &mut impl Write) -> std::io::Result<()> {
     };
     crate::emit(out, &run)?;
     let messages = match state.final_messages() {
-        Ok(messages) => json!({"type": "final_messages", "messages": messages.iter().map(|m| m.json()).collect::<Vec<_>>()}),
+        Ok(messages) => {
+            json!({"type": "final_messages", "messages": messages.iter().map(|m| m.json()).collect::<Vec<_>>()})
+        }
         Err(e) => error_line("final_messages", &e),
     };
     crate::emit(out, &messages)?;
     let steps = match state.final_run_steps() {
-        Ok(steps) => json!({"type": "final_run_steps", "run_steps": steps.iter().map(|s| s.json()).collect::<Vec<_>>()}),
+        Ok(steps) => {
+            json!({"type": "final_run_steps", "run_steps": steps.iter().map(|s| s.json()).collect::<Vec<_>>()})
+        }
         Err(e) => error_line("final_run_steps", &e),
     };
     crate::emit(out, &steps)

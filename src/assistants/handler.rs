@@ -176,7 +176,8 @@ pub type MessageView<'a> = View<'a, types::MessageObject>;
 /// A tool call of a run step (accumulated).
 pub type ToolCallView<'a> = View<'a, types::RunStepDetailsToolCallsObjectToolCallsItem>;
 /// A tool-call fragment of a `thread.run.step.delta`.
-pub type ToolCallDeltaView<'a> = View<'a, types::RunStepDeltaStepDetailsToolCallsObjectToolCallsItem>;
+pub type ToolCallDeltaView<'a> =
+    View<'a, types::RunStepDeltaStepDetailsToolCallsObjectToolCallsItem>;
 /// The text of a message content block (accumulated): `{"value": ..., "annotations": [...]}`.
 pub type TextView<'a> = View<'a, types::MessageContentTextObjectText>;
 /// The text fragment of a message delta.

@@ -68,9 +68,9 @@ pub mod state;
 pub mod stream;
 
 pub use handler::{
-    AssistantEventHandler, EventView, ImageFileView, Message, MessageDeltaView, MessageView, NoHandler, Run, RunStep,
-    RunStepDeltaView, RunStepView, Snapshot,
-    TextDeltaView, TextView, ToolCallDeltaView, ToolCallView, View,
+    AssistantEventHandler, EventView, ImageFileView, Message, MessageDeltaView, MessageView,
+    NoHandler, Run, RunStep, RunStepDeltaView, RunStepView, Snapshot, TextDeltaView, TextView,
+    ToolCallDeltaView, ToolCallView, View,
 };
 pub use poll::PollOptions;
 pub use state::AssistantStreamState;
@@ -107,13 +107,20 @@ fn stream_body<R: Serialize>(request: &R) -> Result<serde_json::Value, Error> {
         Some(map) => {
             map.insert("stream".into(), serde_json::Value::Bool(true));
         }
-        None => return Err(Error::InvalidRequest("the request is not a JSON object".into())),
+        None => {
+            return Err(Error::InvalidRequest(
+                "the request is not a JSON object".into(),
+            ))
+        }
     }
     Ok(body)
 }
 
 fn thread_runs_path(thread_id: &str) -> String {
-    format!("/threads/{}/runs", progenitor_client::encode_path(thread_id))
+    format!(
+        "/threads/{}/runs",
+        progenitor_client::encode_path(thread_id)
+    )
 }
 
 fn submit_path(thread_id: &str, run_id: &str) -> String {
@@ -125,7 +132,11 @@ fn submit_path(thread_id: &str, run_id: &str) -> String {
 }
 
 impl Assistants<'_> {
-    async fn post_stream(&self, path: &str, body: serde_json::Value) -> Result<AssistantStream, Error> {
+    async fn post_stream(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<AssistantStream, Error> {
         let request = self
             .client
             .request(reqwest::Method::POST, path)?
@@ -142,7 +153,8 @@ impl Assistants<'_> {
         thread_id: &str,
         request: &crate::types::CreateRunRequest,
     ) -> Result<AssistantStream, Error> {
-        self.post_stream(&thread_runs_path(thread_id), stream_body(request)?).await
+        self.post_stream(&thread_runs_path(thread_id), stream_body(request)?)
+            .await
     }
 
     /// `POST /threads/runs` with `stream: true`: creates a thread, runs it and streams
@@ -151,7 +163,8 @@ impl Assistants<'_> {
         &self,
         request: &crate::types::CreateThreadAndRunRequest,
     ) -> Result<AssistantStream, Error> {
-        self.post_stream("/threads/runs", stream_body(request)?).await
+        self.post_stream("/threads/runs", stream_body(request)?)
+            .await
     }
 
     /// `POST /threads/{thread_id}/runs/{run_id}/submit_tool_outputs` with `stream: true`:
@@ -163,18 +176,27 @@ impl Assistants<'_> {
         run_id: &str,
         request: &crate::types::SubmitToolOutputsRunRequest,
     ) -> Result<AssistantStream, Error> {
-        self.post_stream(&submit_path(thread_id, run_id), stream_body(request)?).await
+        self.post_stream(&submit_path(thread_id, run_id), stream_body(request)?)
+            .await
     }
 
     /// Any of the three with a request body given as JSON (`stream: true` is set here),
     /// for fields this SDK does not know. `path` is relative to the base URL, e.g.
     /// `/threads/thread_1/runs`.
-    pub async fn stream_with_body(&self, path: &str, body: serde_json::Value) -> Result<AssistantStream, Error> {
+    pub async fn stream_with_body(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<AssistantStream, Error> {
         self.post_stream(path, stream_body(&body)?).await
     }
 
     #[cfg(feature = "blocking")]
-    fn post_stream_blocking(&self, path: &str, body: serde_json::Value) -> Result<BlockingAssistantStream, Error> {
+    fn post_stream_blocking(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<BlockingAssistantStream, Error> {
         let config = self.client.config();
         let http = config.blocking_http()?;
         let mut headers = reqwest::header::HeaderMap::new();

@@ -82,7 +82,10 @@ impl PollOptions {
 
     /// Waits with this function instead of `tokio::time::sleep` (for tests, or another
     /// runtime's timer).
-    pub fn sleeper(mut self, sleeper: impl Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync + 'static) -> Self {
+    pub fn sleeper(
+        mut self,
+        sleeper: impl Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync + 'static,
+    ) -> Self {
         self.sleeper = Some(Arc::new(sleeper));
         self
     }
@@ -104,7 +107,13 @@ impl PollOptions {
 
 /// The `openai-poll-after-ms` header.
 fn poll_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let ms: u64 = headers.get("openai-poll-after-ms")?.to_str().ok()?.trim().parse().ok()?;
+    let ms: u64 = headers
+        .get("openai-poll-after-ms")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_millis(ms))
 }
 
@@ -148,7 +157,10 @@ async fn call(
         .header(BETA_HEADER.0, BETA_HEADER.1)
         .header("X-Stainless-Poll-Helper", "true");
     if options.interval_given {
-        request = request.header("X-Stainless-Custom-Poll-Interval", options.interval.as_millis().to_string());
+        request = request.header(
+            "X-Stainless-Custom-Poll-Interval",
+            options.interval.as_millis().to_string(),
+        );
     }
     if let Some(body) = body {
         request = request.json(body);
@@ -160,7 +172,8 @@ async fn call(
 }
 
 fn to_body<B: Serialize>(body: &B) -> Result<Value, Error> {
-    serde_json::to_value(body).map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))
+    serde_json::to_value(body)
+        .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))
 }
 
 /// The poll loop: `first` is the object as created (with its `openai-poll-after-ms`);
@@ -200,7 +213,10 @@ where
 }
 
 /// Runs `fut` under the overall timeout of `options`.
-async fn with_timeout<T>(options: &PollOptions, fut: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+async fn with_timeout<T>(
+    options: &PollOptions,
+    fut: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
     match options.timeout {
         None => fut.await,
         Some(t) => match tokio::time::timeout(t, fut).await {
@@ -229,7 +245,7 @@ impl Assistants<'_> {
         .map(Snapshot::new)
     }
 
-    /// Reads run `run_id` until its status is final (see the [module docs](self)).
+    /// Reads run `run_id` until its status is final (see the [module docs](crate::assistants::poll)).
     pub async fn poll_run_until_final(
         &self,
         thread_id: &str,
@@ -271,7 +287,14 @@ impl Assistants<'_> {
         with_timeout(options, async {
             let path = super::thread_runs_path(thread_id);
             let body = to_body(request)?;
-            let first = call(self.client, reqwest::Method::POST, &path, Some(&body), options).await?;
+            let first = call(
+                self.client,
+                reqwest::Method::POST,
+                &path,
+                Some(&body),
+                options,
+            )
+            .await?;
             self.poll_run(thread_id, first, options).await
         })
         .await
@@ -286,7 +309,14 @@ impl Assistants<'_> {
     ) -> Result<Run, Error> {
         with_timeout(options, async {
             let body = to_body(request)?;
-            let first = call(self.client, reqwest::Method::POST, "/threads/runs", Some(&body), options).await?;
+            let first = call(
+                self.client,
+                reqwest::Method::POST,
+                "/threads/runs",
+                Some(&body),
+                options,
+            )
+            .await?;
             let thread_id = first
                 .0
                 .get("thread_id")
@@ -315,7 +345,14 @@ impl Assistants<'_> {
         with_timeout(options, async {
             let body = to_body(request)?;
             let path = super::submit_path(thread_id, run_id);
-            let first = call(self.client, reqwest::Method::POST, &path, Some(&body), options).await?;
+            let first = call(
+                self.client,
+                reqwest::Method::POST,
+                &path,
+                Some(&body),
+                options,
+            )
+            .await?;
             self.poll_run(thread_id, first, options).await
         })
         .await
@@ -380,7 +417,11 @@ impl VectorStorePolling<'_> {
         request: &types::CreateVectorStoreFileBatchRequest,
         options: &PollOptions,
     ) -> Result<Snapshot<types::VectorStoreFileBatchObject>, Error> {
-        with_timeout(options, self.batch_and_poll(vector_store_id, to_body(request), options)).await
+        with_timeout(
+            options,
+            self.batch_and_poll(vector_store_id, to_body(request), options),
+        )
+        .await
     }
 
     async fn batch_and_poll(
@@ -423,10 +464,16 @@ impl VectorStorePolling<'_> {
             let uploaded = self.upload(file).await?;
             let request = serde_json::json!({"file_id": uploaded});
             let request: types::CreateVectorStoreFileRequest = serde_json::from_value(request)
-                .map_err(|e| Error::InvalidRequest(format!("building the vector store file request: {e}")))?;
+                .map_err(|e| {
+                    Error::InvalidRequest(format!("building the vector store file request: {e}"))
+                })?;
             // The overall timeout is already running: poll without a second one.
-            let inner = PollOptions { timeout: None, ..options.clone() };
-            self.create_file_and_poll(vector_store_id, &request, &inner).await
+            let inner = PollOptions {
+                timeout: None,
+                ..options.clone()
+            };
+            self.create_file_and_poll(vector_store_id, &request, &inner)
+                .await
         })
         .await
     }
@@ -460,14 +507,19 @@ impl VectorStorePolling<'_> {
             if files.is_empty() && file_ids.is_empty() {
                 return Err(Error::InvalidRequest("no files to add to the batch".into()));
             }
-            let uploaded: Vec<String> = futures::stream::iter(files.into_iter().map(|f| self.upload(f)))
-                .buffered(options.max_concurrency)
-                .try_collect()
-                .await?;
+            let uploaded: Vec<String> =
+                futures::stream::iter(files.into_iter().map(|f| self.upload(f)))
+                    .buffered(options.max_concurrency)
+                    .try_collect()
+                    .await?;
             let mut ids = file_ids;
             ids.extend(uploaded);
-            self.batch_and_poll(vector_store_id, Ok(serde_json::json!({"file_ids": ids})), options)
-                .await
+            self.batch_and_poll(
+                vector_store_id,
+                Ok(serde_json::json!({"file_ids": ids})),
+                options,
+            )
+            .await
         })
         .await
     }

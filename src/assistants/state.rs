@@ -103,7 +103,9 @@ pub(crate) fn typed_event(name: &str, data: &Value) -> types::AssistantStreamEve
     fn de<X: serde::de::DeserializeOwned>(data: &Value) -> Option<X> {
         X::deserialize(data).ok()
     }
-    let run = |f: fn(types::RunObject) -> R| A::RunStreamEvent(de(data).map(f).unwrap_or_else(|| R::Unknown(raw())));
+    let run = |f: fn(types::RunObject) -> R| {
+        A::RunStreamEvent(de(data).map(f).unwrap_or_else(|| R::Unknown(raw())))
+    };
     let step = |f: fn(types::RunStepObject) -> S| {
         A::RunStepStreamEvent(de(data).map(f).unwrap_or_else(|| S::Unknown(raw())))
     };
@@ -113,7 +115,10 @@ pub(crate) fn typed_event(name: &str, data: &Value) -> types::AssistantStreamEve
     match name {
         "thread.created" => A::ThreadStreamEvent(
             de(data)
-                .map(|data| T::ThreadCreated { data, enabled: None })
+                .map(|data| T::ThreadCreated {
+                    data,
+                    enabled: None,
+                })
                 .unwrap_or_else(|| T::Unknown(raw())),
         ),
         "thread.run.created" => run(R::ThreadRunCreated),
@@ -154,7 +159,11 @@ pub(crate) fn typed_event(name: &str, data: &Value) -> types::AssistantStreamEve
 /// `last_error` (the whole run is the error's `body`).
 fn run_failed(run: &Value) -> Error {
     let last = run.get("last_error");
-    let field = |k: &str| last.and_then(|e| e.get(k)).and_then(Value::as_str).map(str::to_owned);
+    let field = |k: &str| {
+        last.and_then(|e| e.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let id = run.get("id").and_then(Value::as_str).unwrap_or("?");
     Error::Api(Box::new(ApiError {
         status: None,
@@ -174,7 +183,12 @@ fn object_id(data: &Value, what: &str) -> Result<String, Error> {
     data.get("id")
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| stream_error(StreamErrorKind::InvalidChunk, format!("the {what} has no string `id`")))
+        .ok_or_else(|| {
+            stream_error(
+                StreamErrorKind::InvalidChunk,
+                format!("the {what} has no string `id`"),
+            )
+        })
 }
 
 /// Fires the done callback of a content block.
@@ -304,8 +318,15 @@ impl AssistantStreamState {
         Ok((typed, after))
     }
 
-    fn run_event<H: AssistantEventHandler + ?Sized>(&mut self, value: Value, handler: &mut H) -> Option<Error> {
-        let status = value.get("status").and_then(Value::as_str).map(str::to_owned);
+    fn run_event<H: AssistantEventHandler + ?Sized>(
+        &mut self,
+        value: Value,
+        handler: &mut H,
+    ) -> Option<Error> {
+        let status = value
+            .get("status")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         self.run = Some(value);
         self.close_tool_call(handler);
         let status = status?;
@@ -347,13 +368,21 @@ impl AssistantStreamState {
 
     fn close_tool_call<H: AssistantEventHandler + ?Sized>(&mut self, handler: &mut H) {
         if let Some((pos, index)) = self.tool_call.take() {
-            if let Some(call) = self.steps.get(pos).and_then(|s| entry_at(tool_calls(s), index)) {
+            if let Some(call) = self
+                .steps
+                .get(pos)
+                .and_then(|s| entry_at(tool_calls(s), index))
+            {
                 handler.on_tool_call_done(View::new(call));
             }
         }
     }
 
-    fn step_created<H: AssistantEventHandler + ?Sized>(&mut self, value: Value, handler: &mut H) -> Result<(), Error> {
+    fn step_created<H: AssistantEventHandler + ?Sized>(
+        &mut self,
+        value: Value,
+        handler: &mut H,
+    ) -> Result<(), Error> {
         let id = object_id(&value, "run step")?;
         let pos = self.upsert_step(id, value);
         self.current_step = Some(pos);
@@ -388,13 +417,19 @@ impl AssistantStreamState {
             }
         };
         if let Value::Object(step) = &mut self.steps[pos] {
-            accumulate_delta(step, delta).map_err(|e| accumulate_error(&format!("run step `{id}`"), e))?;
+            accumulate_delta(step, delta)
+                .map_err(|e| accumulate_error(&format!("run step `{id}`"), e))?;
         }
         let details = delta.get("step_details");
-        let is_tool_calls = details.and_then(|d| d.get("type")).and_then(Value::as_str) == Some("tool_calls");
-        if let (true, Some(Value::Array(calls))) = (is_tool_calls, details.and_then(|d| d.get("tool_calls"))) {
+        let is_tool_calls =
+            details.and_then(|d| d.get("type")).and_then(Value::as_str) == Some("tool_calls");
+        if let (true, Some(Value::Array(calls))) =
+            (is_tool_calls, details.and_then(|d| d.get("tool_calls")))
+        {
             for call_delta in calls {
-                let Some(index) = index_of(call_delta) else { continue };
+                let Some(index) = index_of(call_delta) else {
+                    continue;
+                };
                 if self.tool_call == Some((pos, index)) {
                     if let Some(call) = entry_at(tool_calls(&self.steps[pos]), index) {
                         handler.on_tool_call_delta(View::new(call_delta), View::new(call));
@@ -413,7 +448,11 @@ impl AssistantStreamState {
         Ok(())
     }
 
-    fn step_done<H: AssistantEventHandler + ?Sized>(&mut self, value: Value, handler: &mut H) -> Result<(), Error> {
+    fn step_done<H: AssistantEventHandler + ?Sized>(
+        &mut self,
+        value: Value,
+        handler: &mut H,
+    ) -> Result<(), Error> {
         let id = object_id(&value, "run step")?;
         if let Some((tool_step, _)) = self.tool_call {
             if self.step_ids.get(&id) == Some(&tool_step) {
@@ -459,11 +498,15 @@ impl AssistantStreamState {
             let Value::Object(message) = &mut self.messages[pos] else {
                 return Ok(());
             };
-            let content = message.entry("content").or_insert_with(|| Value::Array(Vec::new()));
+            let content = message
+                .entry("content")
+                .or_insert_with(|| Value::Array(Vec::new()));
             if !content.is_array() {
                 *content = Value::Array(Vec::new());
             }
-            let Value::Array(blocks) = content else { return Ok(()) };
+            let Value::Array(blocks) = content else {
+                return Ok(());
+            };
             for (n, fragment) in content_deltas.iter().enumerate() {
                 let Value::Object(fragment) = fragment else {
                     return Err(stream_error(
@@ -478,8 +521,11 @@ impl AssistantStreamState {
                     ));
                 };
                 match blocks.iter_mut().find(|b| index_of(b) == Some(index)) {
-                    Some(Value::Object(block)) => accumulate_delta(block, fragment)
-                        .map_err(|e| accumulate_error(&format!("message `{id}` content {index}"), e))?,
+                    Some(Value::Object(block)) => {
+                        accumulate_delta(block, fragment).map_err(|e| {
+                            accumulate_error(&format!("message `{id}` content {index}"), e)
+                        })?
+                    }
                     _ => {
                         blocks.push(Value::Object(fragment.clone()));
                         created.push(index);
@@ -499,7 +545,9 @@ impl AssistantStreamState {
             }
         }
         for fragment in content_deltas {
-            let Some(index) = index_of(fragment) else { continue };
+            let Some(index) = index_of(fragment) else {
+                continue;
+            };
             let block = entry_at(content, index);
             if fragment.get("type").and_then(Value::as_str) == Some("text") {
                 if let Some(text) = fragment.get("text").filter(|t| !t.is_null()) {
@@ -513,7 +561,11 @@ impl AssistantStreamState {
             }
             if self.content != Some((pos, index)) {
                 if let Some((open_pos, open_index)) = self.content {
-                    if let Some(open) = self.messages.get(open_pos).and_then(|m| entry_at(m.get("content"), open_index)) {
+                    if let Some(open) = self
+                        .messages
+                        .get(open_pos)
+                        .and_then(|m| entry_at(m.get("content"), open_index))
+                    {
                         content_done(open, handler);
                     }
                 }
@@ -525,7 +577,11 @@ impl AssistantStreamState {
         Ok(())
     }
 
-    fn message_done<H: AssistantEventHandler + ?Sized>(&mut self, value: Value, handler: &mut H) -> Result<(), Error> {
+    fn message_done<H: AssistantEventHandler + ?Sized>(
+        &mut self,
+        value: Value,
+        handler: &mut H,
+    ) -> Result<(), Error> {
         let id = object_id(&value, "message")?;
         let pos = self.upsert_message(id, value);
         self.current_message = Some(pos);
@@ -590,12 +646,16 @@ impl AssistantStreamState {
     /// The message being streamed (the last one created, streamed or completed), as
     /// accumulated.
     pub fn current_message_snapshot(&self) -> Option<View<'_, types::MessageObject>> {
-        self.current_message.and_then(|p| self.messages.get(p)).map(View::new)
+        self.current_message
+            .and_then(|p| self.messages.get(p))
+            .map(View::new)
     }
 
     /// The run step in progress, as accumulated.
     pub fn current_run_step_snapshot(&self) -> Option<View<'_, types::RunStepObject>> {
-        self.current_step.and_then(|p| self.steps.get(p)).map(View::new)
+        self.current_step
+            .and_then(|p| self.steps.get(p))
+            .map(View::new)
     }
 
     /// Every message of the stream in creation order, as accumulated (a completed
@@ -626,14 +686,20 @@ impl AssistantStreamState {
     pub fn final_run(&self) -> Result<Run, Error> {
         match &self.run {
             Some(run) => Ok(Snapshot::new(run.clone())),
-            None => Err(stream_error(StreamErrorKind::Unfinished, "No final run object found")),
+            None => Err(stream_error(
+                StreamErrorKind::Unfinished,
+                "No final run object found",
+            )),
         }
     }
 
     /// Every message of the stream; an error when there is none.
     pub fn final_messages(&self) -> Result<Vec<Message>, Error> {
         if self.messages.is_empty() {
-            return Err(stream_error(StreamErrorKind::Unfinished, "No messages found"));
+            return Err(stream_error(
+                StreamErrorKind::Unfinished,
+                "No messages found",
+            ));
         }
         Ok(self.messages.iter().cloned().map(Snapshot::new).collect())
     }
@@ -642,7 +708,10 @@ impl AssistantStreamState {
     /// there is none.
     pub fn final_run_steps(&self) -> Result<Vec<RunStep>, Error> {
         if self.steps.is_empty() {
-            return Err(stream_error(StreamErrorKind::Unfinished, "No run steps found"));
+            return Err(stream_error(
+                StreamErrorKind::Unfinished,
+                "No run steps found",
+            ));
         }
         Ok(self.steps.iter().cloned().map(Snapshot::new).collect())
     }

@@ -62,7 +62,9 @@ fn sse_error(e: SseError, request_id: Option<String>) -> Error {
             StreamErrorKind::Incomplete,
             None,
             Some(offset),
-            format!("the stream ended in the middle of an event ({pending_bytes} bytes of it received)"),
+            format!(
+                "the stream ended in the middle of an event ({pending_bytes} bytes of it received)"
+            ),
         ),
     }
 }
@@ -141,7 +143,10 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
     }
 
     /// Replaces the handler (before any event is read, or between events).
-    pub fn replace_handler<H2: AssistantEventHandler>(self, handler: H2) -> (AssistantEventPipeline<H2>, H) {
+    pub fn replace_handler<H2: AssistantEventHandler>(
+        self,
+        handler: H2,
+    ) -> (AssistantEventPipeline<H2>, H) {
         let AssistantEventPipeline {
             decoder,
             frames,
@@ -229,86 +234,88 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
     }
 
     pub(crate) fn step(&mut self) -> Step<types::AssistantStreamEvent> {
-        loop {
-            if let Some(item) = self.queue.pop_front() {
-                return match item {
-                    Ok(event) => Step::Item(Ok(event)),
-                    Err(e) => self.report(e),
+        if let Some(item) = self.queue.pop_front() {
+            return match item {
+                Ok(event) => Step::Item(Ok(event)),
+                Err(e) => self.report(e),
+            };
+        }
+        if self.finished {
+            return Step::End;
+        }
+        match self.decoder.next_event() {
+            Some(Ok(frame)) => {
+                let number = self.frames;
+                self.frames += 1;
+                let offset = self.decoder.sse().offset();
+                let name = frame.event.as_deref().unwrap_or("message");
+                let locate = |e: Error| match e {
+                    Error::Stream {
+                        kind,
+                        event: None,
+                        offset: None,
+                        message,
+                    } => Error::Stream {
+                        kind,
+                        event: Some(number),
+                        offset: Some(offset),
+                        message,
+                    },
+                    other => other,
                 };
-            }
-            if self.finished {
-                return Step::End;
-            }
-            match self.decoder.next_event() {
-                Some(Ok(frame)) => {
-                    let number = self.frames;
-                    self.frames += 1;
-                    let offset = self.decoder.sse().offset();
-                    let name = frame.event.as_deref().unwrap_or("message");
-                    let locate = |e: Error| match e {
-                        Error::Stream {
-                            kind,
-                            event: None,
-                            offset: None,
-                            message,
-                        } => Error::Stream {
-                            kind,
-                            event: Some(number),
-                            offset: Some(offset),
-                            message,
-                        },
-                        other => other,
-                    };
-                    match self.state.handle_event(name, &frame.data, &mut self.handler) {
-                        Ok((event, after)) => {
-                            if let Some(e) = after {
-                                self.finished = true;
-                                self.queue.push_back(Err(locate(e)));
-                            }
-                            return Step::Item(Ok(event));
+                match self
+                    .state
+                    .handle_event(name, &frame.data, &mut self.handler)
+                {
+                    Ok((event, after)) => {
+                        if let Some(e) = after {
+                            self.finished = true;
+                            self.queue.push_back(Err(locate(e)));
                         }
-                        Err(e) => {
-                            let recoverable = matches!(
-                                e,
-                                Error::Stream {
-                                    kind: StreamErrorKind::UnknownEvent | StreamErrorKind::UnknownObject,
-                                    ..
-                                }
-                            );
-                            if !recoverable {
-                                self.finished = true;
+                        Step::Item(Ok(event))
+                    }
+                    Err(e) => {
+                        let recoverable = matches!(
+                            e,
+                            Error::Stream {
+                                kind: StreamErrorKind::UnknownEvent
+                                    | StreamErrorKind::UnknownObject,
+                                ..
                             }
-                            return self.report(locate(e));
+                        );
+                        if !recoverable {
+                            self.finished = true;
                         }
+                        self.report(locate(e))
                     }
                 }
-                Some(Err(e)) => {
+            }
+            Some(Err(e)) => {
+                self.finished = true;
+                let e = sse_error(e, self.request_id.clone());
+                self.report(e)
+            }
+            None if self.decoder.is_done() => self.finish(),
+            None => match &self.eof {
+                None => Step::NeedInput,
+                Some(StreamEnd::Incomplete {
+                    offset,
+                    pending_bytes,
+                    ..
+                }) => {
                     self.finished = true;
-                    let e = sse_error(e, self.request_id.clone());
-                    return self.report(e);
+                    let e = Error::Stream {
+                        kind: StreamErrorKind::Incomplete,
+                        event: Some(self.frames),
+                        offset: Some(*offset),
+                        message: format!(
+                            "the connection closed in the middle of an event ({pending_bytes} bytes of it received)"
+                        ),
+                    };
+                    self.report(e)
                 }
-                None if self.decoder.is_done() => return self.finish(),
-                None => match &self.eof {
-                    None => return Step::NeedInput,
-                    Some(StreamEnd::Incomplete {
-                        offset,
-                        pending_bytes,
-                        ..
-                    }) => {
-                        self.finished = true;
-                        let e = Error::Stream {
-                            kind: StreamErrorKind::Incomplete,
-                            event: Some(self.frames),
-                            offset: Some(*offset),
-                            message: format!(
-                                "the connection closed in the middle of an event ({pending_bytes} bytes of it received)"
-                            ),
-                        };
-                        return self.report(e);
-                    }
-                    Some(StreamEnd::Clean) => return self.finish(),
-                },
-            }
+                Some(StreamEnd::Clean) => self.finish(),
+            },
         }
     }
 
@@ -472,7 +479,9 @@ impl<H: AssistantEventHandler> AssistantStream<H> {
                         return Some((Ok(text), (stream, pending)));
                     }
                     match stream.next().await? {
-                        Ok(_) => pending.extend(stream.pipeline.state.last_text_deltas().iter().cloned()),
+                        Ok(_) => {
+                            pending.extend(stream.pipeline.state.last_text_deltas().iter().cloned())
+                        }
                         Err(e) => return Some((Err(e), (stream, pending))),
                     }
                 }
@@ -529,7 +538,9 @@ mod blocking {
     use std::io::Read;
 
     use super::{AssistantEventPipeline, Step};
-    use crate::assistants::{AssistantEventHandler, AssistantStreamState, Message, NoHandler, Run, RunStep, View};
+    use crate::assistants::{
+        AssistantEventHandler, AssistantStreamState, Message, NoHandler, Run, RunStep, View,
+    };
     use crate::types;
     use crate::Error;
 
@@ -544,7 +555,8 @@ mod blocking {
 
     impl<H> std::fmt::Debug for BlockingAssistantStream<H> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("BlockingAssistantStream").finish_non_exhaustive()
+            f.debug_struct("BlockingAssistantStream")
+                .finish_non_exhaustive()
         }
     }
 
@@ -562,7 +574,10 @@ mod blocking {
 
     impl<H: AssistantEventHandler> BlockingAssistantStream<H> {
         /// The same stream, firing `handler`'s callbacks from now on.
-        pub fn with_handler<H2: AssistantEventHandler>(self, handler: H2) -> BlockingAssistantStream<H2> {
+        pub fn with_handler<H2: AssistantEventHandler>(
+            self,
+            handler: H2,
+        ) -> BlockingAssistantStream<H2> {
             let (pipeline, _) = self.pipeline.replace_handler(handler);
             BlockingAssistantStream {
                 response: self.response,
@@ -640,7 +655,9 @@ mod blocking {
                     return Some(Ok(text));
                 }
                 match self.next()? {
-                    Ok(_) => pending.extend(self.pipeline.state().last_text_deltas().iter().cloned()),
+                    Ok(_) => {
+                        pending.extend(self.pipeline.state().last_text_deltas().iter().cloned())
+                    }
                     Err(e) => return Some(Err(e)),
                 }
             })
@@ -676,9 +693,14 @@ mod blocking {
                             Err(e) => {
                                 self.response = None;
                                 let error = if e.kind() == std::io::ErrorKind::TimedOut {
-                                    Error::Timeout { message: e.to_string() }
+                                    Error::Timeout {
+                                        message: e.to_string(),
+                                    }
                                 } else {
-                                    Error::Connection { message: e.to_string(), source: None }
+                                    Error::Connection {
+                                        message: e.to_string(),
+                                        source: None,
+                                    }
                                 };
                                 self.pipeline.fail(error);
                             }
