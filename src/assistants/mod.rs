@@ -54,7 +54,7 @@
 //!   last tool call on every later step or run event);
 //! - a finished run step's snapshot is its final data, so `final_run_steps()` returns
 //!   completed steps (the reference returns them as of their last delta, `in_progress`);
-//! - `event: error` is an error ([`Error::Api`](crate::Error::Api)) given to
+//! - `event: error` is an error ([`Error::Api`]) given to
 //!   `on_exception` (the reference passes it to `on_event` and goes on);
 //! - a run that fails, a stream that ends before a final run status, an unknown event
 //!   type and a delta for a message or step never created are typed errors, also given

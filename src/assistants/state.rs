@@ -23,7 +23,7 @@ const FINAL_RUN_STATUSES: [&str; 6] = [
 
 /// The state of an Assistants run stream: the current run, the messages and run steps
 /// accumulated from their deltas (with
-/// [`accumulate_delta`](crate::accumulate::accumulate_delta)), and the events it could
+/// [`accumulate_delta`]), and the events it could
 /// not use. Feed it with [`handle_event`](Self::handle_event); every method reading it
 /// works at any time, also after an error.
 ///
