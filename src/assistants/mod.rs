@@ -76,7 +76,7 @@ pub use poll::PollOptions;
 pub use state::AssistantStreamState;
 #[cfg(feature = "blocking")]
 pub use stream::BlockingAssistantStream;
-pub use stream::{AssistantEventPipeline, AssistantStream};
+pub use stream::{AssistantEventPipeline, AssistantStream, TextDeltas};
 
 use serde::Serialize;
 

@@ -466,27 +466,58 @@ impl<H: AssistantEventHandler> AssistantStream<H> {
     }
 
     /// A stream of the text fragments of the messages (every `on_text_delta`'s value);
-    /// errors are passed on.
-    pub fn text_deltas(self) -> impl Stream<Item = Result<String, Error>>
-    where
-        H: Unpin,
-    {
-        futures::stream::unfold(
-            (self, VecDeque::<String>::new()),
-            |(mut stream, mut pending)| async move {
-                loop {
-                    if let Some(text) = pending.pop_front() {
-                        return Some((Ok(text), (stream, pending)));
-                    }
-                    match stream.next().await? {
-                        Ok(_) => {
-                            pending.extend(stream.pipeline.state.last_text_deltas().iter().cloned())
-                        }
-                        Err(e) => return Some((Err(e), (stream, pending))),
-                    }
-                }
-            },
-        )
+    /// errors are passed on. [`TextDeltas::into_inner`] gives the run stream back.
+    pub fn text_deltas(self) -> TextDeltas<H> {
+        TextDeltas {
+            stream: self,
+            pending: VecDeque::new(),
+        }
+    }
+}
+
+/// The text fragments of a run stream's messages: made by
+/// [`AssistantStream::text_deltas`].
+#[derive(Debug)]
+pub struct TextDeltas<H = NoHandler> {
+    stream: AssistantStream<H>,
+    pending: VecDeque<String>,
+}
+
+impl<H> TextDeltas<H> {
+    /// The run stream (its state, handler and the rest of its events).
+    pub fn into_inner(self) -> AssistantStream<H> {
+        self.stream
+    }
+
+    /// The run stream's state so far.
+    pub fn state(&self) -> &AssistantStreamState {
+        &self.stream.pipeline.state
+    }
+}
+
+impl<H: AssistantEventHandler + Unpin> Stream for TextDeltas<H> {
+    type Item = Result<String, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(text) = this.pending.pop_front() {
+                return Poll::Ready(Some(Ok(text)));
+            }
+            match Pin::new(&mut this.stream).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(Some(Ok(_))) => this.pending.extend(
+                    this.stream
+                        .pipeline
+                        .state
+                        .last_text_deltas()
+                        .iter()
+                        .cloned(),
+                ),
+            }
+        }
     }
 }
 
