@@ -9,18 +9,26 @@
 //! cargo run --example replay -- chat-parse COMPLETION.json --response-format FORMAT.json
 //! cargo run --example replay -- accumulate DELTAS.json
 //! cargo run --example replay -- strict-schema SCHEMA.json
+//! cargo run --example replay -- assistants RUN_STREAM.sse
 //! ```
 //!
 //! Kinds: `chat` (an SSE body of a streamed chat completion: one line per event, then
 //! `{"type":"final_completion",...}`), `chat-parse` (a JSON chat completion:
 //! `{"type":"parsed_completion",...}`), `accumulate` (a JSON list of deltas: the folded
-//! object), `strict-schema` (a JSON schema: its strict form). An error is printed as
+//! object), `strict-schema` (a JSON schema: its strict form), `assistants` (an SSE body of an
+//! Assistants run stream: one `{"type":"callback",...}` line per event-handler callback, then
+//! `final_run`, `final_messages` and `final_run_steps`; needs the `assistants` feature, which
+//! the crate's dev-dependency on itself turns on). An error is printed as
 //! `{"type":"error","stage":...,"error_class":...,"error":"..."}` and the exit status is
 //! still 0. Other kinds exit with status 2.
 //!
 //! Flags: `--response-format F` (a `json_schema` response format whose content is
 //! parsed), `--response-format-param F` (a response format sent as is, not parsed),
 //! `--tools F` (the request's tools; strict function tools get `parsed_arguments`).
+
+#[cfg(feature = "assistants")]
+#[path = "support/assistants_replay.rs"]
+mod assistants_replay;
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -193,8 +201,12 @@ fn main() -> ExitCode {
         "chat-parse" => chat_parse(&args, &mut out),
         "accumulate" => accumulate(&args, &mut out),
         "strict-schema" => strict_schema(&args, &mut out),
+        #[cfg(feature = "assistants")]
+        "assistants" => std::fs::read(&args.input)
+            .map_err(|e| format!("reading {}: {e}", args.input))
+            .and_then(|body| assistants_replay::replay(&body, &mut out).map_err(|e| e.to_string())),
         other => {
-            eprintln!("unsupported kind {other:?} (supported: chat, chat-parse, accumulate, strict-schema)");
+            eprintln!("unsupported kind {other:?} (supported: chat, chat-parse, accumulate, strict-schema, assistants)");
             return ExitCode::from(2);
         }
     };

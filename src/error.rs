@@ -160,6 +160,12 @@ pub enum StreamErrorKind {
     InvalidChunk,
     /// A list entry of a delta has no `index` key, so it cannot be merged.
     MissingIndex,
+    /// An event whose type this SDK does not know (its data is kept by the stream state).
+    UnknownEvent,
+    /// A delta for an object (message, run step) the stream never created.
+    UnknownObject,
+    /// The stream ended before it gave what was asked: no final status, no run, no message.
+    Unfinished,
 }
 
 impl fmt::Display for StreamErrorKind {
@@ -171,6 +177,9 @@ impl fmt::Display for StreamErrorKind {
             StreamErrorKind::InvalidJson => "invalid JSON",
             StreamErrorKind::InvalidChunk => "invalid chunk",
             StreamErrorKind::MissingIndex => "list entry without index",
+            StreamErrorKind::UnknownEvent => "unknown event type",
+            StreamErrorKind::UnknownObject => "delta for an unknown object",
+            StreamErrorKind::Unfinished => "stream unfinished",
         })
     }
 }
@@ -347,7 +356,9 @@ impl Error {
             Error::InvalidRequest(_) | Error::Config(_) => "ValueError",
             Error::Stream { kind, .. } => match kind {
                 StreamErrorKind::InvalidJson => "JSONDecodeError",
-                StreamErrorKind::MissingIndex => "RuntimeError",
+                StreamErrorKind::MissingIndex
+                | StreamErrorKind::UnknownObject
+                | StreamErrorKind::Unfinished => "RuntimeError",
                 StreamErrorKind::InvalidChunk => "TypeError",
                 _ => "APIError",
             },

@@ -30,6 +30,8 @@
 #![warn(missing_docs)]
 
 pub mod accumulate;
+#[cfg(feature = "assistants")]
+pub mod assistants;
 #[cfg(feature = "chat")]
 pub mod chat;
 pub mod client;

@@ -1,0 +1,526 @@
+//! The `*_and_poll` helpers: create (or submit, or upload), then read the object again
+//! until its status is final.
+//!
+//! Between two reads the helper waits the `openai-poll-after-ms` header of the last
+//! answer when the server sent one, else the poll interval of [`PollOptions`] (1 s by
+//! default). With a timeout, the helper gives up with [`Error::Timeout`] as soon as the
+//! next wait would end past it (and never waits past it). Dropping the future cancels
+//! the polling (nothing runs in the background).
+//!
+//! Final statuses: for runs, everything but `queued`, `in_progress` and `cancelling`
+//! (`requires_action`, `completed`, `failed`, `cancelled`, `expired`, `incomplete`, and a
+//! status this SDK does not know); for vector store files and file batches, everything
+//! but `in_progress`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::handler::{Run, Snapshot};
+use super::{Assistants, BETA_HEADER};
+use crate::types;
+use crate::{Client, Error};
+
+/// A function that waits (the default is `tokio::time::sleep`).
+pub type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// How a `*_and_poll` helper polls.
+#[derive(Clone)]
+pub struct PollOptions {
+    interval: Duration,
+    interval_given: bool,
+    timeout: Option<Duration>,
+    sleeper: Option<Sleeper>,
+    max_concurrency: usize,
+}
+
+impl std::fmt::Debug for PollOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollOptions")
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .field("custom_sleeper", &self.sleeper.is_some())
+            .field("max_concurrency", &self.max_concurrency)
+            .finish()
+    }
+}
+
+impl Default for PollOptions {
+    fn default() -> Self {
+        PollOptions {
+            interval: Duration::from_millis(1000),
+            interval_given: false,
+            timeout: None,
+            sleeper: None,
+            max_concurrency: 5,
+        }
+    }
+}
+
+impl PollOptions {
+    /// Poll every second (or as the server says), with no timeout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The wait between two reads when the server sends no `openai-poll-after-ms`.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self.interval_given = true;
+        self
+    }
+
+    /// Gives up with [`Error::Timeout`] after this long in all.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Waits with this function instead of `tokio::time::sleep` (for tests, or another
+    /// runtime's timer).
+    pub fn sleeper(
+        mut self,
+        sleeper: impl Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync + 'static,
+    ) -> Self {
+        self.sleeper = Some(Arc::new(sleeper));
+        self
+    }
+
+    /// How many files `upload_and_poll` of file batches uploads at once (default 5, at
+    /// least 1).
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = n.max(1);
+        self
+    }
+
+    async fn sleep(&self, d: Duration) {
+        match &self.sleeper {
+            Some(s) => s(d).await,
+            None => tokio::time::sleep(d).await,
+        }
+    }
+}
+
+/// The `openai-poll-after-ms` header.
+fn poll_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let ms: u64 = headers
+        .get("openai-poll-after-ms")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_millis(ms))
+}
+
+fn status_of(object: &Value) -> &str {
+    object.get("status").and_then(Value::as_str).unwrap_or("")
+}
+
+fn run_keeps_polling(run: &Value) -> bool {
+    matches!(status_of(run), "queued" | "in_progress" | "cancelling")
+}
+
+#[cfg(feature = "vector-stores")]
+fn in_progress(object: &Value) -> bool {
+    status_of(object) == "in_progress"
+}
+
+fn id_of(object: &Value, what: &str) -> Result<String, Error> {
+    object
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Decode {
+            what: what.into(),
+            path: ".id".into(),
+            message: "no string `id`".into(),
+            snippet: crate::error::snippet(object.to_string().as_bytes()),
+        })
+}
+
+/// A JSON request with the Assistants beta header and the poll-helper headers; returns
+/// the decoded answer and its `openai-poll-after-ms`.
+async fn call(
+    client: &Client,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+    options: &PollOptions,
+) -> Result<(Value, Option<Duration>), Error> {
+    let mut request = client
+        .request(method, path)?
+        .header(BETA_HEADER.0, BETA_HEADER.1)
+        .header("X-Stainless-Poll-Helper", "true");
+    if options.interval_given {
+        request = request.header(
+            "X-Stainless-Custom-Poll-Interval",
+            options.interval.as_millis().to_string(),
+        );
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = client.send(request).await?;
+    let after = poll_after(response.headers());
+    let value = crate::error::decode_json::<Value>(response).await?;
+    Ok((value.into_inner(), after))
+}
+
+fn to_body<B: Serialize>(body: &B) -> Result<Value, Error> {
+    serde_json::to_value(body)
+        .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))
+}
+
+/// The poll loop: `first` is the object as created (with its `openai-poll-after-ms`);
+/// `read` reads it again.
+async fn poll_until<F, Fut>(
+    options: &PollOptions,
+    first: (Value, Option<Duration>),
+    keep_polling: fn(&Value) -> bool,
+    mut read: F,
+) -> Result<Value, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(Value, Option<Duration>), Error>>,
+{
+    let start = tokio::time::Instant::now();
+    let (mut object, mut after) = first;
+    let mut reads = 0u64;
+    while keep_polling(&object) {
+        let wait = after.unwrap_or(options.interval);
+        if let Some(timeout) = options.timeout {
+            if start.elapsed() + wait > timeout {
+                return Err(Error::Timeout {
+                    message: format!(
+                        "polling gave up after {reads} reads: the object was still `{}` and the next wait ({} ms) would pass the timeout of {} ms",
+                        status_of(&object),
+                        wait.as_millis(),
+                        timeout.as_millis()
+                    ),
+                });
+            }
+        }
+        options.sleep(wait).await;
+        (object, after) = read().await?;
+        reads += 1;
+    }
+    Ok(object)
+}
+
+/// Runs `fut` under the overall timeout of `options`.
+async fn with_timeout<T>(
+    options: &PollOptions,
+    fut: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match options.timeout {
+        None => fut.await,
+        Some(t) => match tokio::time::timeout(t, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout {
+                message: format!("the poll helper did not finish within {} ms", t.as_millis()),
+            }),
+        },
+    }
+}
+
+impl Assistants<'_> {
+    async fn poll_run(
+        &self,
+        thread_id: &str,
+        first: (Value, Option<Duration>),
+        options: &PollOptions,
+    ) -> Result<Run, Error> {
+        let thread = progenitor_client::encode_path(thread_id);
+        let run = progenitor_client::encode_path(&id_of(&first.0, "the run")?);
+        let path = format!("/threads/{thread}/runs/{run}");
+        poll_until(options, first, run_keeps_polling, || {
+            call(self.client, reqwest::Method::GET, &path, None, options)
+        })
+        .await
+        .map(Snapshot::new)
+    }
+
+    /// Reads run `run_id` until its status is final (see the [module docs](crate::assistants::poll)).
+    pub async fn poll_run_until_final(
+        &self,
+        thread_id: &str,
+        run_id: &str,
+        options: &PollOptions,
+    ) -> Result<Run, Error> {
+        with_timeout(options, async {
+            let path = format!(
+                "/threads/{}/runs/{}",
+                progenitor_client::encode_path(thread_id),
+                progenitor_client::encode_path(run_id)
+            );
+            let first = call(self.client, reqwest::Method::GET, &path, None, options).await?;
+            self.poll_run(thread_id, first, options).await
+        })
+        .await
+    }
+
+    /// Creates a run (`POST /threads/{thread_id}/runs`) and polls it until its status is
+    /// final: `requires_action`, `completed`, `failed`, ...
+    ///
+    /// ```no_run
+    /// # async fn run(client: openai_sdk::Client) -> Result<(), openai_sdk::Error> {
+    /// use std::time::Duration;
+    /// use openai_sdk::assistants::PollOptions;
+    ///
+    /// let request = serde_json::from_value(serde_json::json!({"assistant_id": "asst_123"})).unwrap();
+    /// let options = PollOptions::new().interval(Duration::from_millis(500)).timeout(Duration::from_secs(120));
+    /// let run = client.assistants().create_run_and_poll("thread_123", &request, &options).await?;
+    /// println!("{:?}", run.status());
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_run_and_poll(
+        &self,
+        thread_id: &str,
+        request: &types::CreateRunRequest,
+        options: &PollOptions,
+    ) -> Result<Run, Error> {
+        with_timeout(options, async {
+            let path = super::thread_runs_path(thread_id);
+            let body = to_body(request)?;
+            let first = call(
+                self.client,
+                reqwest::Method::POST,
+                &path,
+                Some(&body),
+                options,
+            )
+            .await?;
+            self.poll_run(thread_id, first, options).await
+        })
+        .await
+    }
+
+    /// Creates a thread and runs it (`POST /threads/runs`), then polls the run until its
+    /// status is final.
+    pub async fn create_thread_and_run_poll(
+        &self,
+        request: &types::CreateThreadAndRunRequest,
+        options: &PollOptions,
+    ) -> Result<Run, Error> {
+        with_timeout(options, async {
+            let body = to_body(request)?;
+            let first = call(
+                self.client,
+                reqwest::Method::POST,
+                "/threads/runs",
+                Some(&body),
+                options,
+            )
+            .await?;
+            let thread_id = first
+                .0
+                .get("thread_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| Error::Decode {
+                    what: "the run".into(),
+                    path: ".thread_id".into(),
+                    message: "no string `thread_id`".into(),
+                    snippet: crate::error::snippet(first.0.to_string().as_bytes()),
+                })?;
+            self.poll_run(&thread_id, first, options).await
+        })
+        .await
+    }
+
+    /// Submits tool outputs (`POST /threads/{thread_id}/runs/{run_id}/submit_tool_outputs`),
+    /// then polls the run until its status is final.
+    pub async fn submit_tool_outputs_and_poll(
+        &self,
+        thread_id: &str,
+        run_id: &str,
+        request: &types::SubmitToolOutputsRunRequest,
+        options: &PollOptions,
+    ) -> Result<Run, Error> {
+        with_timeout(options, async {
+            let body = to_body(request)?;
+            let path = super::submit_path(thread_id, run_id);
+            let first = call(
+                self.client,
+                reqwest::Method::POST,
+                &path,
+                Some(&body),
+                options,
+            )
+            .await?;
+            self.poll_run(thread_id, first, options).await
+        })
+        .await
+    }
+}
+
+/// The vector-store polling helpers of a [`Client`]: `client.vector_store_polling()`
+/// (features `assistants` and `vector-stores`; the uploads also need `files`).
+#[cfg(feature = "vector-stores")]
+#[derive(Clone, Copy, Debug)]
+pub struct VectorStorePolling<'a> {
+    client: &'a Client,
+}
+
+#[cfg(feature = "vector-stores")]
+impl Client {
+    /// The vector store file and file batch `*_and_poll` helpers.
+    pub fn vector_store_polling(&self) -> VectorStorePolling<'_> {
+        VectorStorePolling { client: self }
+    }
+}
+
+#[cfg(feature = "vector-stores")]
+impl VectorStorePolling<'_> {
+    /// Adds a file to a vector store (`POST /vector_stores/{id}/files`) and polls it until
+    /// it is no longer `in_progress`.
+    pub async fn create_file_and_poll(
+        &self,
+        vector_store_id: &str,
+        request: &types::CreateVectorStoreFileRequest,
+        options: &PollOptions,
+    ) -> Result<Snapshot<types::VectorStoreFileObject>, Error> {
+        with_timeout(options, async {
+            let store = progenitor_client::encode_path(vector_store_id);
+            let body = to_body(request)?;
+            let first = call(
+                self.client,
+                reqwest::Method::POST,
+                &format!("/vector_stores/{store}/files"),
+                Some(&body),
+                options,
+            )
+            .await?;
+            let path = format!(
+                "/vector_stores/{store}/files/{}",
+                progenitor_client::encode_path(&id_of(&first.0, "the vector store file")?)
+            );
+            poll_until(options, first, in_progress, || {
+                call(self.client, reqwest::Method::GET, &path, None, options)
+            })
+            .await
+            .map(Snapshot::new)
+        })
+        .await
+    }
+
+    /// Creates a file batch (`POST /vector_stores/{id}/file_batches`) and polls it until
+    /// it is no longer `in_progress`.
+    pub async fn create_file_batch_and_poll(
+        &self,
+        vector_store_id: &str,
+        request: &types::CreateVectorStoreFileBatchRequest,
+        options: &PollOptions,
+    ) -> Result<Snapshot<types::VectorStoreFileBatchObject>, Error> {
+        with_timeout(
+            options,
+            self.batch_and_poll(vector_store_id, to_body(request), options),
+        )
+        .await
+    }
+
+    async fn batch_and_poll(
+        &self,
+        vector_store_id: &str,
+        body: Result<Value, Error>,
+        options: &PollOptions,
+    ) -> Result<Snapshot<types::VectorStoreFileBatchObject>, Error> {
+        let body = body?;
+        let store = progenitor_client::encode_path(vector_store_id);
+        let first = call(
+            self.client,
+            reqwest::Method::POST,
+            &format!("/vector_stores/{store}/file_batches"),
+            Some(&body),
+            options,
+        )
+        .await?;
+        let path = format!(
+            "/vector_stores/{store}/file_batches/{}",
+            progenitor_client::encode_path(&id_of(&first.0, "the file batch")?)
+        );
+        poll_until(options, first, in_progress, || {
+            call(self.client, reqwest::Method::GET, &path, None, options)
+        })
+        .await
+        .map(Snapshot::new)
+    }
+
+    /// Uploads a file (`POST /files`, purpose `assistants`), adds it to the vector store
+    /// and polls it until it is no longer `in_progress`.
+    #[cfg(feature = "files")]
+    pub async fn upload_file_and_poll(
+        &self,
+        vector_store_id: &str,
+        file: crate::multipart::FilePart,
+        options: &PollOptions,
+    ) -> Result<Snapshot<types::VectorStoreFileObject>, Error> {
+        with_timeout(options, async {
+            let uploaded = self.upload(file).await?;
+            let request = serde_json::json!({"file_id": uploaded});
+            let request: types::CreateVectorStoreFileRequest = serde_json::from_value(request)
+                .map_err(|e| {
+                    Error::InvalidRequest(format!("building the vector store file request: {e}"))
+                })?;
+            // The overall timeout is already running: poll without a second one.
+            let inner = PollOptions {
+                timeout: None,
+                ..options.clone()
+            };
+            self.create_file_and_poll(vector_store_id, &request, &inner)
+                .await
+        })
+        .await
+    }
+
+    #[cfg(feature = "files")]
+    async fn upload(&self, file: crate::multipart::FilePart) -> Result<String, Error> {
+        let uploaded = self
+            .client
+            .create_file(&types::CreateFileRequest {
+                file,
+                purpose: types::CreateFileRequestPurpose::Assistants,
+                expires_after: None,
+            })
+            .await?;
+        Ok(uploaded.into_inner().id)
+    }
+
+    /// Uploads `files` (at most [`PollOptions::max_concurrency`] at once; the first failed
+    /// upload stops the others), creates a file batch of them and of `file_ids` (files
+    /// already uploaded), and polls it until it is no longer `in_progress`.
+    #[cfg(feature = "files")]
+    pub async fn upload_file_batch_and_poll(
+        &self,
+        vector_store_id: &str,
+        files: Vec<crate::multipart::FilePart>,
+        file_ids: Vec<String>,
+        options: &PollOptions,
+    ) -> Result<Snapshot<types::VectorStoreFileBatchObject>, Error> {
+        use futures::{StreamExt, TryStreamExt};
+        with_timeout(options, async {
+            if files.is_empty() && file_ids.is_empty() {
+                return Err(Error::InvalidRequest("no files to add to the batch".into()));
+            }
+            let uploaded: Vec<String> =
+                futures::stream::iter(files.into_iter().map(|f| self.upload(f)))
+                    .buffered(options.max_concurrency)
+                    .try_collect()
+                    .await?;
+            let mut ids = file_ids;
+            ids.extend(uploaded);
+            self.batch_and_poll(
+                vector_store_id,
+                Ok(serde_json::json!({"file_ids": ids})),
+                options,
+            )
+            .await
+        })
+        .await
+    }
+}

@@ -1,0 +1,652 @@
+//! Assistants run streams over real HTTP on loopback (the scripted server), the event
+//! handler's callback sequences, and the state machine on bad input.
+//!
+//! The two recorded streams are the .NET SDK's `StreamingToolCall` test (a run that stops
+//! at `requires_action`, then the stream of `submit_tool_outputs`), copied with the other
+//! conformance inputs into `tests/conformance/assistants/inputs/` (sources in its
+//! `cases.json`).
+
+use std::path::PathBuf;
+
+use futures::StreamExt;
+use openai_sdk::assistants::{
+    AssistantEventHandler, AssistantEventPipeline, EventView, ImageFileView, MessageDeltaView,
+    MessageView, RunStepDeltaView, RunStepView, TextDeltaView, TextView, ToolCallDeltaView,
+    ToolCallView,
+};
+use openai_sdk::testing::{Chunking, Reply, ScriptedServer};
+use openai_sdk::{types, Client, Error, StreamErrorKind};
+use serde_json::{json, Value};
+
+fn input(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance/assistants/inputs")
+        .join(name)
+}
+
+fn client(server: &ScriptedServer) -> Client {
+    Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .http_client(reqwest::Client::builder().no_proxy().build().unwrap())
+        .build()
+        .unwrap()
+}
+
+/// Records each callback as `name` plus a short summary of its arguments.
+#[derive(Default)]
+struct Log {
+    lines: Vec<String>,
+    errors: Vec<String>,
+    ended: bool,
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 80 {
+        format!("{}…", &s[..80])
+    } else {
+        s
+    }
+}
+
+impl AssistantEventHandler for Log {
+    fn on_event(&mut self, event: EventView<'_>) {
+        self.lines.push(format!("on_event {}", event.name()));
+    }
+    fn on_end(&mut self) {
+        self.ended = true;
+        self.lines.push("on_end".into());
+    }
+    fn on_exception(&mut self, error: &Error) {
+        self.errors.push(error.to_string());
+        self.lines
+            .push(format!("on_exception {}", error.reference_class()));
+    }
+    fn on_run_step_created(&mut self, run_step: RunStepView<'_>) {
+        self.lines
+            .push(format!("on_run_step_created {}", run_step["id"]));
+    }
+    fn on_run_step_delta(&mut self, _delta: RunStepDeltaView<'_>, snapshot: RunStepView<'_>) {
+        self.lines
+            .push(format!("on_run_step_delta {}", snapshot["id"]));
+    }
+    fn on_run_step_done(&mut self, run_step: RunStepView<'_>) {
+        self.lines.push(format!(
+            "on_run_step_done {} {}",
+            run_step["id"], run_step["status"]
+        ));
+    }
+    fn on_tool_call_created(&mut self, tool_call: ToolCallView<'_>) {
+        self.lines
+            .push(format!("on_tool_call_created {}", short(tool_call.json())));
+    }
+    fn on_tool_call_delta(&mut self, delta: ToolCallDeltaView<'_>, snapshot: ToolCallView<'_>) {
+        self.lines.push(format!(
+            "on_tool_call_delta {} -> {}",
+            short(delta.json()),
+            short(&snapshot["function"]["arguments"])
+        ));
+    }
+    fn on_tool_call_done(&mut self, tool_call: ToolCallView<'_>) {
+        self.lines
+            .push(format!("on_tool_call_done {}", short(tool_call.json())));
+    }
+    fn on_message_created(&mut self, message: MessageView<'_>) {
+        self.lines
+            .push(format!("on_message_created {}", message["id"]));
+    }
+    fn on_message_delta(&mut self, _delta: MessageDeltaView<'_>, snapshot: MessageView<'_>) {
+        self.lines
+            .push(format!("on_message_delta {}", snapshot["id"]));
+    }
+    fn on_message_done(&mut self, message: MessageView<'_>) {
+        self.lines.push(format!(
+            "on_message_done {} {}",
+            message["id"], message["status"]
+        ));
+    }
+    fn on_text_created(&mut self, text: TextView<'_>) {
+        self.lines
+            .push(format!("on_text_created {}", text["value"]));
+    }
+    fn on_text_delta(&mut self, delta: TextDeltaView<'_>, snapshot: TextView<'_>) {
+        self.lines.push(format!(
+            "on_text_delta {} -> {}",
+            delta["value"], snapshot["value"]
+        ));
+    }
+    fn on_text_done(&mut self, text: TextView<'_>) {
+        self.lines.push(format!("on_text_done {}", text["value"]));
+    }
+    fn on_image_file_done(&mut self, image_file: ImageFileView<'_>) {
+        self.lines
+            .push(format!("on_image_file_done {}", image_file["file_id"]));
+    }
+}
+
+fn run_request() -> types::CreateRunRequest {
+    serde_json::from_value(json!({"assistant_id": "asst_BFMmpHsel3a7MuFuKKY9i5uG"})).unwrap()
+}
+
+#[tokio::test]
+async fn requires_action_then_submit_tool_outputs_streams_to_completion() {
+    let server = ScriptedServer::start().await;
+    let thread = "thread_6oUGUBxLwhyApwhYBhWjHI5f";
+    let run = "run_oyfV44CrJXYJkvb2qsd80LvJ";
+    server.post(&format!("/v1/threads/{thread}/runs")).respond(
+        Reply::sse_file(input("dotnet_assistants_StreamingToolCall_e1.sse")).chunking(
+            Chunking::Random {
+                seed: 7,
+                min: 1,
+                max: 97,
+            },
+        ),
+    );
+    server
+        .post(&format!(
+            "/v1/threads/{thread}/runs/{run}/submit_tool_outputs"
+        ))
+        .respond(
+            Reply::sse_file(input("dotnet_assistants_StreamingToolCall_e2.sse")).chunking(
+                Chunking::Random {
+                    seed: 11,
+                    min: 1,
+                    max: 211,
+                },
+            ),
+        );
+    let client = client(&server);
+
+    // 1. The run stops at `requires_action` with one function call to answer.
+    let mut stream = client
+        .assistants()
+        .create_run_stream(thread, &run_request())
+        .await
+        .unwrap()
+        .with_handler(Log::default());
+    let first = stream.final_run().await.unwrap();
+    assert_eq!(first.status(), Some("requires_action"));
+    let typed = first.to_typed();
+    // Recorded runs carry `"instructions": null`, which the spec does not allow: the JSON
+    // stays readable whatever the typed form says.
+    assert!(typed.is_ok() || matches!(typed, Err(Error::Decode { .. })));
+    let calls = &first["required_action"]["submit_tool_outputs"]["tool_calls"];
+    assert_eq!(calls.as_array().unwrap().len(), 1);
+    let call_id = calls[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(calls[0]["function"]["name"], "get_current_weather");
+    let steps = stream.state().final_run_steps().unwrap();
+    assert_eq!(
+        steps[0]["step_details"]["tool_calls"][0]["function"]["arguments"],
+        "{}"
+    );
+    assert!(
+        stream.state().final_messages().is_err(),
+        "no message in this stream"
+    );
+    let log = stream.into_handler();
+    assert!(log.ended && log.errors.is_empty(), "{:?}", log.errors);
+    insta::assert_snapshot!("requires_action", log.lines.join("\n"));
+
+    // 2. Submitting the output streams the rest of the run, to completion.
+    let request: types::SubmitToolOutputsRunRequest = serde_json::from_value(json!({
+        "tool_outputs": [{"tool_call_id": call_id, "output": "sunny, 21°C"}]
+    }))
+    .unwrap();
+    let mut stream = client
+        .assistants()
+        .submit_tool_outputs_stream(thread, run, &request)
+        .await
+        .unwrap()
+        .with_handler(Log::default());
+    let done = stream.final_run().await.unwrap();
+    assert_eq!(done.status(), Some("completed"));
+    let messages = stream.state().final_messages().unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["status"], "completed");
+    let text = messages[0]["content"][0]["text"]["value"].as_str().unwrap();
+    assert!(!text.is_empty());
+    let typed = messages[0].to_typed().unwrap();
+    assert_eq!(typed.id, messages[0].id().unwrap());
+    // Both steps are returned finished (the tool-call step created in the first stream
+    // completes in this one).
+    let steps = stream.final_run_steps().await.unwrap();
+    assert!(
+        steps.iter().all(|s| s.status() == Some("completed")),
+        "{steps:?}"
+    );
+    let log = stream.into_handler();
+    assert!(log.ended && log.errors.is_empty(), "{:?}", log.errors);
+    insta::assert_snapshot!("submit_tool_outputs", log.lines.join("\n"));
+
+    // What was sent: `stream: true`, the Assistants beta header, SSE accepted.
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    for r in &sent {
+        assert_eq!(r.json().unwrap()["stream"], true);
+        assert_eq!(r.header("openai-beta"), Some("assistants=v2"));
+        assert_eq!(r.header("accept"), Some("text/event-stream"));
+    }
+    assert_eq!(
+        sent[0].json().unwrap()["assistant_id"],
+        "asst_BFMmpHsel3a7MuFuKKY9i5uG"
+    );
+    assert_eq!(
+        sent[1].json().unwrap()["tool_outputs"][0]["tool_call_id"],
+        call_id.as_str()
+    );
+}
+
+#[tokio::test]
+async fn text_deltas_and_typed_events_over_http() {
+    let server = ScriptedServer::start().await;
+    server.post("/v1/threads/runs").respond(
+        Reply::sse_file(input("assistants_text_message.sse")).chunking(Chunking::Fixed(5)),
+    );
+    let client = client(&server);
+    let request: types::CreateThreadAndRunRequest =
+        serde_json::from_value(json!({"assistant_id": "asst_oracle"})).unwrap();
+
+    let stream = client
+        .assistants()
+        .create_thread_and_run_stream(&request)
+        .await
+        .unwrap();
+    let text: Vec<String> = stream.text_deltas().map(|t| t.unwrap()).collect().await;
+    assert_eq!(text, ["Hello", "", " world!", " See [1]."]);
+
+    let mut stream = client
+        .assistants()
+        .create_thread_and_run_stream(&request)
+        .await
+        .unwrap();
+    let mut names = Vec::new();
+    while let Some(event) = stream.next().await {
+        let event = event.unwrap();
+        let name = match &event {
+            types::AssistantStreamEvent::RunStreamEvent(
+                types::RunStreamEvent::ThreadRunCompleted(run),
+            ) => {
+                assert_eq!(run.id, "run_abc123");
+                "run.completed"
+            }
+            types::AssistantStreamEvent::RunStreamEvent(_) => "run",
+            types::AssistantStreamEvent::RunStepStreamEvent(_) => "step",
+            types::AssistantStreamEvent::MessageStreamEvent(
+                types::MessageStreamEvent::ThreadMessageDelta(d),
+            ) => {
+                assert_eq!(d.id, "msg_xyz789");
+                "message.delta"
+            }
+            types::AssistantStreamEvent::MessageStreamEvent(_) => "message",
+            other => panic!("unexpected event {other:?}"),
+        };
+        names.push(name);
+        assert!(stream.current_event().is_some());
+    }
+    assert_eq!(names.iter().filter(|n| **n == "message.delta").count(), 6);
+    assert_eq!(names.last(), Some(&"run.completed"));
+    let message = stream.current_message_snapshot().unwrap();
+    assert_eq!(
+        message["content"][0]["text"]["value"],
+        "Hello world! See [1]."
+    );
+    assert_eq!(message["content"][1]["image_file"]["file_id"], "file_img");
+    assert_eq!(stream.current_run().unwrap()["status"], "completed");
+    assert!(
+        stream.current_run_step_snapshot().is_none(),
+        "no step in progress after completion"
+    );
+    let steps = stream.final_run_steps().await.unwrap();
+    assert_eq!(steps[0].status(), Some("completed"));
+    assert_eq!(steps[0]["usage"]["total_tokens"], 62);
+}
+
+#[tokio::test]
+async fn error_status_before_the_stream_is_an_api_error() {
+    let server = ScriptedServer::start().await;
+    server
+        .post("/v1/threads/t/runs")
+        .respond(Reply::openai_error(
+            404,
+            "invalid_request_error",
+            "No thread found with id 't'.",
+        ));
+    let err = client(&server)
+        .assistants()
+        .create_run_stream("t", &run_request())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert!(err.to_string().contains("No thread found"), "{err}");
+}
+
+// ---- Bad input: the transport-free pipeline ----
+
+fn run(status: &str) -> String {
+    json!({"id": "run_1", "object": "thread.run", "thread_id": "thread_1", "status": status})
+        .to_string()
+}
+
+fn frame(event: &str, data: &str) -> String {
+    format!("event: {event}\ndata: {data}\n\n")
+}
+
+/// Replays `body` with a logging handler: the items (`Ok(event name)` / `Err(error)`)
+/// and the pipeline.
+fn replay(body: &str) -> (Vec<Result<String, Error>>, AssistantEventPipeline<Log>) {
+    let mut pipeline = AssistantEventPipeline::with_handler(Log::default());
+    pipeline.push(body.as_bytes());
+    pipeline.end_of_input();
+    let mut items = Vec::new();
+    while let Some(item) = pipeline.next_event() {
+        items.push(item.map(|_| {
+            pipeline
+                .handler()
+                .lines
+                .iter()
+                .rev()
+                .find_map(|l| l.strip_prefix("on_event ").map(str::to_owned))
+                .unwrap_or_default()
+        }));
+    }
+    (items, pipeline)
+}
+
+fn stream_kind(item: &Result<String, Error>) -> Option<StreamErrorKind> {
+    match item {
+        Err(Error::Stream { kind, .. }) => Some(*kind),
+        _ => None,
+    }
+}
+
+#[test]
+fn unknown_event_type_is_an_error_kept_in_the_state_and_the_stream_goes_on() {
+    let body = [
+        frame("thread.run.created", &run("queued")),
+        frame("thread.run.teleported", r#"{"id":"run_1","where":"mars"}"#),
+        frame("thread.run.completed", &run("completed")),
+        "event: done\ndata: [DONE]\n\n".into(),
+    ]
+    .concat();
+    let (items, pipeline) = replay(&body);
+    assert_eq!(items.len(), 3);
+    assert_eq!(stream_kind(&items[1]), Some(StreamErrorKind::UnknownEvent));
+    let Err(Error::Stream { event, message, .. }) = &items[1] else {
+        unreachable!()
+    };
+    assert_eq!(*event, Some(1));
+    assert!(message.contains("thread.run.teleported"), "{message}");
+    assert_eq!(items[2].as_ref().unwrap(), "thread.run.completed");
+    let unhandled = pipeline.state().unhandled_events();
+    assert_eq!(unhandled.len(), 1);
+    assert_eq!(unhandled[0].0, "thread.run.teleported");
+    assert_eq!(unhandled[0].1["where"], "mars");
+    let log = pipeline.handler();
+    assert_eq!(log.errors.len(), 1, "on_exception got the error");
+    assert!(log.ended);
+    assert_eq!(pipeline.state().final_status(), Some("completed"));
+}
+
+#[test]
+fn event_error_is_raised_and_given_to_on_exception() {
+    let body = [
+        frame("thread.run.created", &run("queued")),
+        frame(
+            "error",
+            r#"{"message":"The server had an error","type":"server_error","code":"server_error"}"#,
+        ),
+        frame("thread.run.completed", &run("completed")),
+    ]
+    .concat();
+    let (items, pipeline) = replay(&body);
+    assert_eq!(items.len(), 2, "the error ends the stream");
+    let Err(Error::Api(api)) = &items[1] else {
+        panic!("{:?}", items[1])
+    };
+    assert_eq!(api.message, "The server had an error");
+    assert_eq!(api.code.as_deref(), Some("server_error"));
+    assert_eq!(api.status, None);
+    let log = pipeline.handler();
+    assert_eq!(log.errors.len(), 1);
+    assert!(!log.ended);
+    // The state so far is readable.
+    assert_eq!(pipeline.state().current_run().unwrap()["status"], "queued");
+}
+
+#[test]
+fn delta_for_a_message_or_step_never_created_is_an_error() {
+    let body = [
+        frame("thread.run.created", &run("in_progress")),
+        frame(
+            "thread.message.delta",
+            r#"{"id":"msg_ghost","object":"thread.message.delta","delta":{"content":[{"index":0,"type":"text","text":{"value":"boo"}}]}}"#,
+        ),
+        frame(
+            "thread.run.step.delta",
+            r#"{"id":"step_ghost","object":"thread.run.step.delta","delta":{"step_details":{"type":"tool_calls","tool_calls":[{"index":0,"type":"function"}]}}}"#,
+        ),
+        frame("thread.run.completed", &run("completed")),
+    ]
+    .concat();
+    let (items, pipeline) = replay(&body);
+    assert_eq!(items.len(), 4);
+    assert_eq!(stream_kind(&items[1]), Some(StreamErrorKind::UnknownObject));
+    assert_eq!(stream_kind(&items[2]), Some(StreamErrorKind::UnknownObject));
+    assert_eq!(
+        items[1].as_ref().unwrap_err().reference_class(),
+        "RuntimeError"
+    );
+    let unhandled = pipeline.state().unhandled_events();
+    assert_eq!(unhandled.len(), 2);
+    assert_eq!(
+        unhandled[0].1["delta"]["content"][0]["text"]["value"],
+        "boo"
+    );
+    assert!(pipeline.state().messages_json().is_empty());
+    assert_eq!(pipeline.handler().errors.len(), 2);
+}
+
+#[test]
+fn a_failed_run_is_an_api_error_after_its_event() {
+    let failed = json!({"id": "run_1", "object": "thread.run", "thread_id": "thread_1", "status": "failed",
+        "last_error": {"code": "rate_limit_exceeded", "message": "You exceeded your current quota."}});
+    let body = [
+        frame("thread.run.created", &run("queued")),
+        frame("thread.run.failed", &failed.to_string()),
+        "event: done\ndata: [DONE]\n\n".into(),
+    ]
+    .concat();
+    let (items, pipeline) = replay(&body);
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[1].as_ref().unwrap(), "thread.run.failed");
+    let Err(Error::Api(api)) = &items[2] else {
+        panic!("{:?}", items[2])
+    };
+    assert_eq!(api.code.as_deref(), Some("rate_limit_exceeded"));
+    assert!(
+        api.message.contains("You exceeded your current quota."),
+        "{}",
+        api.message
+    );
+    assert_eq!(api.body.as_ref().unwrap()["status"], "failed");
+    assert_eq!(pipeline.handler().errors.len(), 1);
+    assert_eq!(
+        pipeline.state().final_run().unwrap().status(),
+        Some("failed")
+    );
+}
+
+#[test]
+fn a_stream_that_ends_early_is_an_error() {
+    // Cleanly closed, but no final run status.
+    let body = [
+        frame("thread.run.created", &run("queued")),
+        frame("thread.run.in_progress", &run("in_progress")),
+    ]
+    .concat();
+    let (items, pipeline) = replay(&body);
+    assert_eq!(
+        stream_kind(items.last().unwrap()),
+        Some(StreamErrorKind::Unfinished)
+    );
+    let message = items.last().unwrap().as_ref().unwrap_err().to_string();
+    assert!(message.contains("in_progress"), "{message}");
+    assert!(!pipeline.handler().ended);
+    assert_eq!(pipeline.handler().errors.len(), 1);
+
+    // Cut in the middle of an event.
+    let mut body = frame("thread.run.created", &run("queued"));
+    body.push_str("event: thread.run.in_progress\ndata: {\"id\":\"run_1\",\"sta");
+    let (items, pipeline) = replay(&body);
+    assert_eq!(
+        stream_kind(items.last().unwrap()),
+        Some(StreamErrorKind::Incomplete)
+    );
+    assert_eq!(pipeline.state().current_run().unwrap()["status"], "queued");
+}
+
+#[test]
+fn data_that_is_not_json_or_not_mergeable_is_an_error_not_a_panic() {
+    let created = r#"{"id":"msg_1","object":"thread.message","status":"in_progress","content":[]}"#;
+    let cases = [
+        (
+            frame("thread.run.created", "{not json"),
+            StreamErrorKind::InvalidJson,
+        ),
+        (
+            frame("thread.run.created", "[1,2]"),
+            StreamErrorKind::InvalidJson,
+        ),
+        (
+            [
+                frame("thread.message.created", created),
+                frame(
+                    "thread.message.delta",
+                    r#"{"id":"msg_1","delta":{"content":[{"type":"text"}]}}"#,
+                ),
+            ]
+            .concat(),
+            StreamErrorKind::MissingIndex,
+        ),
+        (
+            [
+                frame("thread.message.created", created),
+                frame(
+                    "thread.message.delta",
+                    r#"{"id":"msg_1","delta":{"content":[7]}}"#,
+                ),
+            ]
+            .concat(),
+            StreamErrorKind::InvalidChunk,
+        ),
+        (
+            [
+                frame("thread.message.created", created),
+                frame(
+                    "thread.message.delta",
+                    r#"{"id":"msg_1","delta":{"content":"text"}}"#,
+                ),
+            ]
+            .concat(),
+            StreamErrorKind::InvalidChunk,
+        ),
+    ];
+    for (body, kind) in cases {
+        let (items, pipeline) = replay(&body);
+        assert_eq!(stream_kind(items.last().unwrap()), Some(kind), "{body}");
+        assert_eq!(pipeline.handler().errors.len(), 1, "{body}");
+    }
+}
+
+#[test]
+fn tool_calls_fire_created_delta_and_done_once_each() {
+    let step = |status: &str| {
+        json!({"id": "step_1", "object": "thread.run.step", "run_id": "run_1", "type": "tool_calls", "status": status,
+               "step_details": {"type": "tool_calls", "tool_calls": []}})
+        .to_string()
+    };
+    let delta = |calls: Value| {
+        json!({"id": "step_1", "object": "thread.run.step.delta",
+               "delta": {"step_details": {"type": "tool_calls", "tool_calls": calls}}})
+        .to_string()
+    };
+    let body = [
+        frame("thread.run.created", &run("in_progress")),
+        frame("thread.run.step.created", &step("in_progress")),
+        frame("thread.run.step.delta", &delta(json!([{"index": 0, "id": "call_a", "type": "function", "function": {"name": "a", "arguments": ""}}]))),
+        frame("thread.run.step.delta", &delta(json!([{"index": 0, "type": "function", "function": {"arguments": "{\"x\":"}}]))),
+        frame("thread.run.step.delta", &delta(json!([{"index": 0, "type": "function", "function": {"arguments": "1}"}}]))),
+        frame("thread.run.step.delta", &delta(json!([{"index": 1, "id": "call_b", "type": "function", "function": {"name": "b", "arguments": "{}"}}]))),
+        frame("thread.run.step.completed", &step("completed")),
+        frame("thread.run.requires_action", &run("requires_action")),
+        frame("thread.run.completed", &run("completed")),
+    ]
+    .concat();
+    let (items, pipeline) = replay(&body);
+    assert!(items.iter().all(Result::is_ok), "{items:?}");
+    let calls: Vec<&String> = pipeline
+        .handler()
+        .lines
+        .iter()
+        .filter(|l| l.starts_with("on_tool_call"))
+        .collect();
+    insta::assert_snapshot!(
+        "tool_call_callbacks",
+        calls
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let done = calls
+        .iter()
+        .filter(|l| l.starts_with("on_tool_call_done"))
+        .count();
+    assert_eq!(done, 2, "once per tool call");
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn blocking_stream_reads_the_same_events() {
+    let server = ScriptedServer::start_blocking();
+    server.post("/v1/threads/thread_1/runs").respond(
+        Reply::sse_file(input("assistants_text_message.sse")).chunking(Chunking::Fixed(7)),
+    );
+    let client = client(&server);
+    let stream = client
+        .assistants()
+        .create_run_stream_blocking("thread_1", &run_request())
+        .unwrap();
+    let text: Vec<String> = stream.text_deltas().map(Result::unwrap).collect();
+    assert_eq!(text.concat(), "Hello world! See [1].");
+
+    let mut stream = client
+        .assistants()
+        .create_run_stream_blocking("thread_1", &run_request())
+        .unwrap()
+        .with_handler(Log::default());
+    let messages = stream.final_messages().unwrap();
+    assert_eq!(
+        messages[0]["content"][1]["image_file"]["file_id"],
+        "file_img"
+    );
+    assert_eq!(stream.final_run().unwrap().status(), Some("completed"));
+    let log = stream.into_handler();
+    assert!(log.ended);
+    assert_eq!(
+        log.lines
+            .iter()
+            .filter(|l| l.starts_with("on_text_done"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        log.lines
+            .iter()
+            .filter(|l| l.starts_with("on_image_file_done"))
+            .count(),
+        1
+    );
+    assert_eq!(server.request_count(), 2);
+}
