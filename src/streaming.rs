@@ -46,7 +46,9 @@ pub(crate) struct Frames {
     pub(crate) request_id: Option<String>,
 }
 
-fn sse_error(e: SseError, request_id: Option<String>) -> Error {
+/// The SDK error for an SSE decoding error (an `event: error` or `{"error": ...}` payload
+/// is [`Error::Api`]).
+pub(crate) fn sse_error(e: SseError, request_id: Option<String>) -> Error {
     match e {
         SseError::InvalidUtf8 { offset } => Error::Stream {
             kind: StreamErrorKind::InvalidUtf8,
@@ -67,7 +69,7 @@ fn sse_error(e: SseError, request_id: Option<String>) -> Error {
             kind: StreamErrorKind::InvalidJson,
             event: Some(event_number),
             offset: Some(offset),
-            message: "the event has empty data where a JSON chunk was expected".into(),
+            message: "the event has empty data where JSON was expected".into(),
         },
         SseError::Api { payload, .. } => Error::Api(Box::new(ApiError {
             status: None,

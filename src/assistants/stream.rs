@@ -11,63 +11,10 @@ use futures::{Stream, StreamExt};
 
 use super::handler::{AssistantEventHandler, Message, NoHandler, Run, RunStep, View};
 use super::state::AssistantStreamState;
-use crate::error::{ApiError, StreamErrorKind};
-use crate::sse::{OpenAiDecoder, SseError, StreamEnd};
+use crate::error::StreamErrorKind;
+use crate::sse::{OpenAiDecoder, StreamEnd};
 use crate::types;
 use crate::Error;
-
-fn sse_error(e: SseError, request_id: Option<String>) -> Error {
-    let stream = |kind, event, offset, message: String| Error::Stream {
-        kind,
-        event,
-        offset,
-        message,
-    };
-    match e {
-        SseError::InvalidUtf8 { offset } => stream(
-            StreamErrorKind::InvalidUtf8,
-            None,
-            Some(offset),
-            "the event stream is not valid UTF-8".into(),
-        ),
-        SseError::EventTooLarge { offset, limit } => stream(
-            StreamErrorKind::TooLarge,
-            None,
-            Some(offset),
-            format!("a line or event is larger than {limit} bytes"),
-        ),
-        SseError::EmptyData {
-            event_number,
-            offset,
-        } => stream(
-            StreamErrorKind::InvalidJson,
-            Some(event_number),
-            Some(offset),
-            "the event has empty data where JSON was expected".into(),
-        ),
-        // `event: error`: the reference passes it on silently; it is an error here.
-        SseError::Api { payload, .. } => Error::Api(Box::new(ApiError {
-            status: None,
-            r#type: payload.r#type,
-            code: payload.code,
-            param: payload.param,
-            message: payload.message,
-            request_id,
-            body: Some(payload.raw),
-        })),
-        SseError::IncompleteEvent {
-            offset,
-            pending_bytes,
-        } => stream(
-            StreamErrorKind::Incomplete,
-            None,
-            Some(offset),
-            format!(
-                "the stream ended in the middle of an event ({pending_bytes} bytes of it received)"
-            ),
-        ),
-    }
-}
 
 /// SSE bytes in, typed run stream events out (with the handler's callbacks fired), no
 /// I/O. Used by the async and blocking streams and the `replay` example.
@@ -292,7 +239,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
             }
             Some(Err(e)) => {
                 self.finished = true;
-                let e = sse_error(e, self.request_id.clone());
+                let e = crate::streaming::sse_error(e, self.request_id.clone());
                 self.report(e)
             }
             None if self.decoder.is_done() => self.finish(),
