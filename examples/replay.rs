@@ -22,6 +22,9 @@
 //! parsed), `--response-format-param F` (a response format sent as is, not parsed),
 //! `--tools F` (the request's tools; strict function tools get `parsed_arguments`).
 
+#[path = "replay/responses.rs"]
+mod responses_kind;
+
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
@@ -35,6 +38,7 @@ struct Args {
     input: String,
     response_format: Option<String>,
     tools: Option<String>,
+    text_format: Option<String>,
 }
 
 fn usage() -> ExitCode {
@@ -53,12 +57,14 @@ fn parse_args() -> Option<Args> {
         input,
         response_format: None,
         tools: None,
+        text_format: None,
     };
     while let Some(flag) = it.next() {
         let value = it.next()?;
         match flag.as_str() {
             "--response-format" => args.response_format = Some(value),
-            "--response-format-param" | "--text-format" => {}
+            "--text-format" => args.text_format = Some(value),
+            "--response-format-param" => {}
             "--tools" => args.tools = Some(value),
             _ => return None,
         }
@@ -187,8 +193,9 @@ fn main() -> ExitCode {
         "chat-parse" => chat_parse(&args, &mut out),
         "accumulate" => accumulate(&args, &mut out),
         "strict-schema" => strict_schema(&args, &mut out),
+        "responses" => responses_kind::run(&args.input, args.text_format.as_deref(), args.tools.as_deref(), &mut out, read_json, error_line),
         other => {
-            eprintln!("unsupported kind {other:?} (supported: chat, chat-parse, accumulate, strict-schema)");
+            eprintln!("unsupported kind {other:?} (supported: chat, chat-parse, accumulate, strict-schema, responses)");
             return ExitCode::from(2);
         }
     };

@@ -126,6 +126,11 @@ pub enum StreamErrorKind {
     InvalidChunk,
     /// A list entry of a delta has no `index` key, so it cannot be merged.
     MissingIndex,
+    /// An event came out of order: before the item or part it belongs to, before the
+    /// stream's first event, or with a `sequence_number` not after the previous one.
+    OutOfOrder,
+    /// The stream ended without its final event (e.g. `response.completed`).
+    NoFinalEvent,
 }
 
 impl fmt::Display for StreamErrorKind {
@@ -137,6 +142,8 @@ impl fmt::Display for StreamErrorKind {
             StreamErrorKind::InvalidJson => "invalid JSON",
             StreamErrorKind::InvalidChunk => "invalid chunk",
             StreamErrorKind::MissingIndex => "list entry without index",
+            StreamErrorKind::OutOfOrder => "event out of order",
+            StreamErrorKind::NoFinalEvent => "no final event",
         })
     }
 }
@@ -313,7 +320,9 @@ impl Error {
             Error::InvalidRequest(_) | Error::Config(_) => "ValueError",
             Error::Stream { kind, .. } => match kind {
                 StreamErrorKind::InvalidJson => "JSONDecodeError",
-                StreamErrorKind::MissingIndex => "RuntimeError",
+                StreamErrorKind::MissingIndex
+                | StreamErrorKind::OutOfOrder
+                | StreamErrorKind::NoFinalEvent => "RuntimeError",
                 StreamErrorKind::InvalidChunk => "TypeError",
                 _ => "APIError",
             },
