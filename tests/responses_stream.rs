@@ -528,3 +528,93 @@ fn blocking_stream_resumes_too() {
     assert_eq!(stream.final_response().unwrap().status(), Some("completed"));
     assert!(server.requests().len() > 1);
 }
+
+#[test]
+fn a_recorded_resume_continues_the_same_snapshot() {
+    let full = frames(&fixture_bytes("dotnet_responses_CanStreamBackgroundResponses.sse"));
+    let mut pipeline = ResponseEventPipeline::new(ResponseParseOptions::new());
+    // The first connection gives events 0 and 1, then drops.
+    for (frame, _) in &full[..2] {
+        pipeline.push(frame.as_bytes());
+    }
+    pipeline.end_of_input();
+    assert!(pipeline.next_event().unwrap().is_ok());
+    assert!(pipeline.next_event().unwrap().is_ok());
+    let dropped = pipeline.next_event().unwrap().unwrap_err();
+    assert!(stream_error(StreamErrorKind::NoFinalEvent)(&dropped), "{dropped}");
+    // The recorded `GET ...?stream=true&starting_after=1` carries on from sequence number 2.
+    pipeline.reconnect();
+    pipeline.push(&fixture_bytes("dotnet_responses_CanStreamBackgroundResponses_e2.sse"));
+    pipeline.end_of_input();
+    let mut texts = String::new();
+    while let Some(event) = pipeline.next_event() {
+        if let Some(d) = event.unwrap().text_delta() {
+            texts.push_str(d);
+        }
+    }
+    assert_eq!(pipeline.connections(), 2);
+    let response = pipeline.state().final_response().unwrap();
+    assert_eq!(response.status(), Some("completed"));
+    assert_eq!(response.output_text(), texts);
+    assert_eq!(pipeline.state().snapshot().unwrap().output_text(), texts);
+    assert!(texts.len() > 100);
+}
+
+// ---- tool loop -----------------------------------------------------------------------------
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct City {
+    city: String,
+}
+
+#[tokio::test]
+async fn the_tool_loop_runs_parallel_calls_sends_errors_back_and_stops_at_the_answer() {
+    let server = ScriptedServer::start().await;
+    let call = |id: &str, name: &str, args: Value| {
+        json!({"type": "function_call", "id": format!("fc_{id}"), "call_id": format!("call_{id}"), "name": name,
+            "arguments": args.to_string(), "status": "completed"})
+    };
+    let answer = |output: Value| Reply::json(200, json!({"id": "resp", "object": "response", "status": "completed", "output": output}));
+    server
+        .post("/v1/responses")
+        .respond(answer(json!([
+            call("1", "get_weather", json!({"city": "Paris"})),
+            call("2", "get_weather", json!({"city": "Atlantis"})),
+            call("3", "nope", json!({})),
+        ])))
+        .respond(answer(json!([{"type": "message", "id": "m", "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": "Paris: 18", "annotations": []}]}])));
+    let tools = openai_sdk::responses::ResponseTools::new()
+        .tool("get_weather", "Weather", |a: City| async move {
+            if a.city == "Atlantis" {
+                Err("no such city".to_owned())
+            } else {
+                Ok(json!({"celsius": 18}))
+            }
+        })
+        .unwrap();
+    let client = client(&server);
+    let run = client.responses().run_tools(request(json!({})), tools).await.unwrap();
+    assert!(run.finished);
+    assert_eq!(run.rounds, 2);
+    assert_eq!(run.response.output_text(), "Paris: 18");
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    let first = sent[0].json().unwrap();
+    assert_eq!(first["tools"][0]["strict"], json!(true));
+    assert_eq!(first["tools"][0]["parameters"]["additionalProperties"], json!(false));
+    let second = sent[1].json().unwrap();
+    let outputs: Vec<(&str, &str)> = second["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["type"] == "function_call_output")
+        .map(|i| (i["call_id"].as_str().unwrap(), i["output"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outputs.len(), 3);
+    assert_eq!(outputs[0], ("call_1", "{\"celsius\":18}"));
+    assert_eq!(outputs[1], ("call_2", "{\"error\":\"no such city\"}"));
+    assert!(outputs[2].1.contains("no tool named `nope`"), "{outputs:?}");
+    // The conversation is resent: the user input, the three calls, their outputs.
+    assert_eq!(second["input"].as_array().unwrap().len(), 1 + 3 + 3);
+}

@@ -74,10 +74,12 @@ pub mod events;
 pub mod snapshot;
 pub mod state;
 pub mod stream;
+pub mod tools;
 
 pub use events::ResponseStreamEvent;
 pub use snapshot::{parse_response, ParsedResponse, ResponseParseOptions, ResponseSnapshot, TextSnapshot};
 pub use state::ResponseStreamState;
+pub use tools::{ResponseTools, ToolRun};
 #[cfg(feature = "blocking")]
 pub use stream::BlockingResponseStream;
 pub use stream::{ResponseEventPipeline, ResponseStream, DEFAULT_MAX_RESUMES};
@@ -233,6 +235,34 @@ impl Responses<'_> {
             snippet: crate::error::snippet(&bytes),
         })?;
         finish_parse(json, &options)
+    }
+
+    /// The tool loop: sends `request` with the tools' strict definitions added, runs the
+    /// function calls the model asks for (all calls of a round at once), sends their
+    /// outputs back (the conversation is resent, so `store: false` works), and stops at
+    /// an answer without tool calls or after [`ResponseTools::max_rounds`] requests. A
+    /// tool's error is sent to the model as the call's output.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), openai_sdk::Error> {
+    /// use openai_sdk::responses::ResponseTools;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct City { city: String }
+    ///
+    /// let client = openai_sdk::Client::new()?;
+    /// let tools = ResponseTools::new().tool("get_weather", "Weather in a city", |a: City| async move {
+    ///     Ok::<_, String>(serde_json::json!({"city": a.city, "celsius": 18}))
+    /// })?;
+    /// let request = serde_json::from_value(serde_json::json!({
+    ///     "model": "gpt-4o-mini", "input": "Weather in Paris?",
+    /// })).unwrap();
+    /// let run = client.responses().run_tools(request, tools).await?;
+    /// println!("{} ({} rounds)", run.response.output_text(), run.rounds);
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_tools(&self, request: CreateResponse, tools: ResponseTools) -> Result<ToolRun, Error> {
+        tools::run(self.client, to_body(&request)?, &tools).await
     }
 
     /// The blocking [`stream`](Self::stream) (feature `blocking`). Do not call it inside
