@@ -54,9 +54,9 @@
 //!
 //! **Checked.** `sequence_number` must grow; a delta must follow its item and content
 //! part; the first event must start a response. Such errors are
-//! [`Error::Stream`](crate::Error::Stream) of kind
+//! [`Error::Stream`] of kind
 //! [`OutOfOrder`](crate::StreamErrorKind::OutOfOrder); the snapshot so far stays
-//! readable. An `error` event is [`Error::Api`](crate::Error::Api); `response.failed` and
+//! readable. An `error` event is [`Error::Api`]; `response.failed` and
 //! `response.incomplete` are yielded, then their error (see
 //! [`ResponseStreamState::terminal_error`]).
 //!
