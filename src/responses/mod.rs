@@ -15,8 +15,8 @@
 //! let mut stream = client.responses().stream(request).await?;
 //! while let Some(event) = stream.next().await {
 //!     match event? {
-//!         ResponseStreamEvent::OutputTextDelta { event, snapshot, .. } => {
-//!             print!("{}", event.delta);
+//!         ResponseStreamEvent::OutputTextDelta { delta, snapshot, .. } => {
+//!             print!("{delta}");
 //!             let _so_far: &str = &snapshot;
 //!         }
 //!         ResponseStreamEvent::Completed { response, .. } => println!("\n{:?}", response.id()),

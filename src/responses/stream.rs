@@ -293,8 +293,8 @@ fn resume_request(client: &Client, id: &str, after: i64) -> Result<reqwest::Requ
 /// })).unwrap();
 /// let mut stream = client.responses().stream(request).await?;
 /// while let Some(event) = stream.next().await {
-///     if let ResponseStreamEvent::OutputTextDelta { event, .. } = event? {
-///         print!("{}", event.delta);
+///     if let ResponseStreamEvent::OutputTextDelta { delta, .. } = event? {
+///         print!("{delta}");
 ///     }
 /// }
 /// let response = stream.final_response().await?;
@@ -506,8 +506,8 @@ mod blocking {
     /// let request = serde_json::from_value(serde_json::json!({"model": "gpt-4o-mini", "input": "Hi"})).unwrap();
     /// let mut stream = client.responses().stream_blocking(request)?;
     /// for event in &mut stream {
-    ///     if let ResponseStreamEvent::OutputTextDelta { event, .. } = event? {
-    ///         print!("{}", event.delta);
+    ///     if let ResponseStreamEvent::OutputTextDelta { delta, .. } = event? {
+    ///         print!("{delta}");
     ///     }
     /// }
     /// # Ok(()) }
