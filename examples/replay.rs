@@ -29,6 +29,8 @@
 #[cfg(feature = "assistants")]
 #[path = "support/assistants_replay.rs"]
 mod assistants_replay;
+#[path = "replay/responses.rs"]
+mod responses_kind;
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -43,6 +45,7 @@ struct Args {
     input: String,
     response_format: Option<String>,
     tools: Option<String>,
+    text_format: Option<String>,
 }
 
 fn usage() -> ExitCode {
@@ -61,12 +64,14 @@ fn parse_args() -> Option<Args> {
         input,
         response_format: None,
         tools: None,
+        text_format: None,
     };
     while let Some(flag) = it.next() {
         let value = it.next()?;
         match flag.as_str() {
             "--response-format" => args.response_format = Some(value),
-            "--response-format-param" | "--text-format" => {}
+            "--text-format" => args.text_format = Some(value),
+            "--response-format-param" => {}
             "--tools" => args.tools = Some(value),
             _ => return None,
         }
@@ -205,8 +210,9 @@ fn main() -> ExitCode {
         "assistants" => std::fs::read(&args.input)
             .map_err(|e| format!("reading {}: {e}", args.input))
             .and_then(|body| assistants_replay::replay(&body, &mut out).map_err(|e| e.to_string())),
+        "responses" => responses_kind::run(&args.input, args.text_format.as_deref(), args.tools.as_deref(), &mut out, read_json, error_line),
         other => {
-            eprintln!("unsupported kind {other:?} (supported: chat, chat-parse, accumulate, strict-schema, assistants)");
+            eprintln!("unsupported kind {other:?} (supported: chat, chat-parse, accumulate, strict-schema, assistants, responses)");
             return ExitCode::from(2);
         }
     };

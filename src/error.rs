@@ -166,6 +166,11 @@ pub enum StreamErrorKind {
     UnknownObject,
     /// The stream ended before it gave what was asked: no final status, no run, no message.
     Unfinished,
+    /// An event came out of order: before the item or part it belongs to, before the
+    /// stream's first event, or with a `sequence_number` not after the previous one.
+    OutOfOrder,
+    /// The stream ended without its final event (e.g. `response.completed`).
+    NoFinalEvent,
 }
 
 impl fmt::Display for StreamErrorKind {
@@ -180,6 +185,8 @@ impl fmt::Display for StreamErrorKind {
             StreamErrorKind::UnknownEvent => "unknown event type",
             StreamErrorKind::UnknownObject => "delta for an unknown object",
             StreamErrorKind::Unfinished => "stream unfinished",
+            StreamErrorKind::OutOfOrder => "event out of order",
+            StreamErrorKind::NoFinalEvent => "no final event",
         })
     }
 }
@@ -358,7 +365,9 @@ impl Error {
                 StreamErrorKind::InvalidJson => "JSONDecodeError",
                 StreamErrorKind::MissingIndex
                 | StreamErrorKind::UnknownObject
-                | StreamErrorKind::Unfinished => "RuntimeError",
+                | StreamErrorKind::Unfinished
+                | StreamErrorKind::OutOfOrder
+                | StreamErrorKind::NoFinalEvent => "RuntimeError",
                 StreamErrorKind::InvalidChunk => "TypeError",
                 _ => "APIError",
             },

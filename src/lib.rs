@@ -41,6 +41,8 @@ pub mod multipart;
 pub mod operations;
 pub mod pagination;
 pub mod parsing;
+#[cfg(feature = "responses")]
+pub mod responses;
 pub mod retry;
 pub mod sse;
 pub mod streaming;

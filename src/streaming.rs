@@ -337,6 +337,7 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
 
 /// Drives a [`Pump`] from a blocking body (feature `blocking`).
 #[cfg(feature = "blocking")]
+#[cfg_attr(not(feature = "chat"), allow(dead_code))]
 pub(crate) struct BlockingBody<P> {
     response: Option<reqwest::blocking::Response>,
     pub(crate) pump: P,
@@ -344,6 +345,7 @@ pub(crate) struct BlockingBody<P> {
 }
 
 #[cfg(feature = "blocking")]
+#[cfg_attr(not(feature = "chat"), allow(dead_code))]
 impl<P: Pump> BlockingBody<P> {
     pub(crate) fn new(response: reqwest::blocking::Response, pump: P) -> Self {
         BlockingBody { response: Some(response), pump, buf: vec![0; 16 * 1024] }

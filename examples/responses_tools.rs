@@ -1,0 +1,84 @@
+//! A two-tool loop with the Responses API: the model asks for the weather, then converts
+//! the temperature, then answers.
+//!
+//! ```text
+//! cargo run --example responses_tools                  # offline, against a scripted server
+//! OPENAI_BASE_URL=... OPENAI_API_KEY=... cargo run --example responses_tools
+//! ```
+//!
+//! Without `OPENAI_BASE_URL` the example starts the crate's scripted loopback server
+//! (feature `testing`) with three recorded-style answers: a `get_weather` call, a
+//! `convert_temperature` call, and the final text.
+
+use openai_sdk::responses::ResponseTools;
+use openai_sdk::testing::{Reply, ScriptedServer};
+use openai_sdk::Client;
+use serde_json::json;
+
+/// The weather in a city.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct GetWeather {
+    /// The city, e.g. "Paris".
+    city: String,
+}
+
+/// Converts a temperature between Celsius and Fahrenheit.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct ConvertTemperature {
+    value: f64,
+    /// `"c"` or `"f"`: the unit to convert to.
+    to: String,
+}
+
+fn answer(id: &str, output: serde_json::Value) -> Reply {
+    Reply::json(200, json!({"id": id, "object": "response", "created_at": 0, "status": "completed",
+        "model": "gpt-4o-mini", "output": output}))
+}
+
+fn call(id: &str, name: &str, arguments: serde_json::Value) -> serde_json::Value {
+    json!({"type": "function_call", "id": format!("fc_{id}"), "call_id": format!("call_{id}"),
+        "name": name, "arguments": arguments.to_string(), "status": "completed"})
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut _server = None;
+    let client = if std::env::var_os("OPENAI_BASE_URL").is_some() {
+        Client::new()?
+    } else {
+        let server = ScriptedServer::start().await;
+        server
+            .post("/v1/responses")
+            .respond(answer("resp_1", json!([call("1", "get_weather", json!({"city": "Paris"}))])))
+            .respond(answer("resp_2", json!([call("2", "convert_temperature", json!({"value": 18.0, "to": "f"}))])))
+            .respond(answer("resp_3", json!([{"type": "message", "id": "msg_3", "role": "assistant", "status": "completed",
+                "content": [{"type": "output_text", "text": "It is 18°C (64.4°F) in Paris.", "annotations": []}]}])));
+        let client = Client::builder().api_key("sk-offline").base_url(server.base_url()).build()?;
+        _server = Some(server);
+        client
+    };
+
+    let tools = ResponseTools::new()
+        .tool("get_weather", "The current temperature in a city, in Celsius", |a: GetWeather| async move {
+            Ok::<_, String>(json!({"city": a.city, "celsius": 18.0}))
+        })?
+        .tool("convert_temperature", "Converts a temperature to Celsius (c) or Fahrenheit (f)", |a: ConvertTemperature| async move {
+            match a.to.as_str() {
+                "f" => Ok(json!({"fahrenheit": a.value * 9.0 / 5.0 + 32.0})),
+                "c" => Ok(json!({"celsius": (a.value - 32.0) * 5.0 / 9.0})),
+                other => Err(format!("unknown unit {other:?}")),
+            }
+        })?
+        .max_rounds(5);
+
+    let request = serde_json::from_value(json!({
+        "model": std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into()),
+        "input": "What is the temperature in Paris in Fahrenheit? Use get_weather, then convert_temperature.",
+    }))?;
+    let run = client.responses().run_tools(request, tools).await?;
+    for (name, arguments, output) in &run.calls {
+        println!("{name}({arguments}) -> {output}");
+    }
+    println!("{} (rounds: {}, finished: {})", run.response.output_text(), run.rounds, run.finished);
+    Ok(())
+}

@@ -1,0 +1,597 @@
+//! The transport-free state machine of a response stream.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::events::ResponseStreamEvent;
+use super::snapshot::{parse_response, ParsedResponse, ResponseParseOptions, ResponseSnapshot, TextSnapshot};
+use crate::error::{snippet, ApiError, StreamErrorKind};
+use crate::types;
+use crate::Error;
+
+/// How the stream ended, once it has.
+#[derive(Debug, Clone)]
+enum Terminal {
+    Completed,
+    Failed(Value),
+    Incomplete(Value),
+    Error,
+}
+
+/// Builds the response snapshot from raw stream events, with no transport: for users who
+/// read the events themselves (from their own transport, a queue, a recording), and the
+/// engine of [`ResponseStream`](super::ResponseStream) and the blocking stream.
+///
+/// Each event is checked (`sequence_number` must grow; a delta must follow the item and
+/// content part it belongs to) and folded into the snapshot in time proportional to the
+/// event, never to the snapshot: the snapshot is shared by [`Arc`] with the events and
+/// mutated in place ([`Arc::make_mut`]) when nobody else holds it.
+///
+/// ```
+/// use openai_sdk::responses::{ResponseStreamEvent, ResponseStreamState};
+///
+/// let mut state = ResponseStreamState::new();
+/// for data in [
+///     r#"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}"#,
+///     r#"{"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"id":"msg_1","type":"message","role":"assistant","status":"in_progress","content":[]}}"#,
+///     r#"{"type":"response.content_part.added","sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":"","annotations":[]}}"#,
+///     r#"{"type":"response.output_text.delta","sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hel"}"#,
+///     r#"{"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"lo"}"#,
+/// ] {
+///     let event = state.handle_json(data.to_owned())?;
+///     if let ResponseStreamEvent::OutputTextDelta { snapshot, .. } = &event {
+///         println!("so far: {snapshot}");
+///     }
+/// }
+/// assert_eq!(state.snapshot().unwrap().output_text(), "Hello");
+/// assert!(state.final_response().is_err()); // no `response.completed` yet
+/// # Ok::<(), openai_sdk::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ResponseStreamState {
+    options: ResponseParseOptions,
+    snapshot: Option<Arc<ResponseSnapshot>>,
+    completed: Option<Arc<ParsedResponse>>,
+    last_sequence: Option<i64>,
+    terminal: Option<Terminal>,
+    events: u64,
+}
+
+/// An index of the event as `usize`.
+fn index(i: i64, what: &str) -> Result<usize, String> {
+    usize::try_from(i).map_err(|_| format!("{what} {i} is negative"))
+}
+
+/// Appends `delta` to the string `key` of the object `target` (created if absent).
+fn append(target: &mut Value, key: &str, delta: &str) -> Result<(), String> {
+    let Value::Object(map) = target else {
+        return Err("the target is not an object".into());
+    };
+    match map.get_mut(key) {
+        Some(Value::String(s)) => s.push_str(delta),
+        None | Some(Value::Null) => {
+            map.insert(key.to_owned(), Value::String(delta.to_owned()));
+        }
+        Some(_) => return Err(format!("its `{key}` is not a string")),
+    }
+    Ok(())
+}
+
+/// Sets the field `key` of the object `target`.
+fn set(target: &mut Value, key: &str, value: Value) -> Result<(), String> {
+    match target {
+        Value::Object(map) => {
+            map.insert(key.to_owned(), value);
+            Ok(())
+        }
+        _ => Err("the target is not an object".into()),
+    }
+}
+
+/// The `n`th entry of the list `key` of `item`.
+fn entry<'a>(item: &'a mut Value, key: &str, n: usize, what: &str) -> Result<&'a mut Value, String> {
+    let len = item.get(key).and_then(Value::as_array).map_or(0, Vec::len);
+    item.get_mut(key)
+        .and_then(Value::as_array_mut)
+        .and_then(|list| list.get_mut(n))
+        .ok_or_else(|| format!("{what} {n} was not added before (the item has {len})"))
+}
+
+/// Adds `value` as the `n`th entry of the list `key` of `item`: `n` must be the next one.
+fn add_entry(item: &mut Value, key: &str, n: usize, value: Value, what: &str) -> Result<(), String> {
+    let Value::Object(map) = item else {
+        return Err("the item is not an object".into());
+    };
+    let list = map.entry(key.to_owned()).or_insert_with(|| Value::Array(Vec::new()));
+    if list.is_null() {
+        *list = Value::Array(Vec::new());
+    }
+    let Value::Array(list) = list else {
+        return Err(format!("the item's `{key}` is not a list"));
+    };
+    if n == list.len() {
+        list.push(value);
+        Ok(())
+    } else if n < list.len() {
+        list[n] = value;
+        Ok(())
+    } else {
+        Err(format!("{what} {n} added when the item has {}", list.len()))
+    }
+}
+
+/// The output item `i` of the snapshot, for mutation.
+fn item_at(snapshot: &mut Arc<ResponseSnapshot>, i: usize) -> Result<&mut Value, String> {
+    let s = Arc::make_mut(snapshot);
+    let len = s.output.len();
+    s.output
+        .get_mut(i)
+        .ok_or_else(|| format!("output item {i} was not added before (the response has {len})"))
+}
+
+/// Takes a field of the event's JSON (parsed here: only for the rarer structural events).
+fn raw_field(raw: &str, key: &str) -> Result<Value, String> {
+    let mut value: Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+    value
+        .as_object_mut()
+        .and_then(|m| m.remove(key))
+        .ok_or_else(|| format!("the event has no `{key}`"))
+}
+
+impl ResponseStreamState {
+    /// A state that parses nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A state that parses what `options` asks for.
+    pub fn with_options(options: ResponseParseOptions) -> Self {
+        ResponseStreamState { options, ..Self::default() }
+    }
+
+    /// The snapshot so far (`None` before `response.created`). Readable after an error.
+    pub fn snapshot(&self) -> Option<Arc<ResponseSnapshot>> {
+        self.snapshot.clone()
+    }
+
+    /// The `sequence_number` of the last event handled.
+    pub fn last_sequence_number(&self) -> Option<i64> {
+        self.last_sequence
+    }
+
+    /// The number of events handled (rejected ones included).
+    pub fn events_handled(&self) -> u64 {
+        self.events
+    }
+
+    /// Whether a final event (`response.completed`, `response.failed`,
+    /// `response.incomplete` or `error`) was handled.
+    pub fn is_finished(&self) -> bool {
+        self.terminal.is_some()
+    }
+
+    /// The parse options.
+    pub fn options(&self) -> &ResponseParseOptions {
+        &self.options
+    }
+
+    /// The final response, parsed from `response.completed` (not from the snapshot, as
+    /// the reference). Without it: the response's failure for `response.failed` /
+    /// `response.incomplete` (see [`terminal_error`](Self::terminal_error)), else
+    /// [`Error::Stream`] of kind [`StreamErrorKind::NoFinalEvent`].
+    pub fn final_response(&self) -> Result<ParsedResponse, Error> {
+        if let Some(done) = &self.completed {
+            return Ok(ParsedResponse::clone(done));
+        }
+        if let Some(e) = self.terminal_error() {
+            return Err(e);
+        }
+        Err(Error::Stream {
+            kind: StreamErrorKind::NoFinalEvent,
+            event: None,
+            offset: None,
+            message: match &self.terminal {
+                Some(Terminal::Error) => "the stream failed with an `error` event before `response.completed`".into(),
+                _ => format!("the stream ended after {} events without `response.completed`", self.events),
+            },
+        })
+    }
+
+    /// The error a `response.failed` or `response.incomplete` event stands for:
+    /// [`Error::Api`] (with the response's `error`, the whole response in `body`) for a
+    /// failed response; [`Error::LengthFinishReason`] or
+    /// [`Error::ContentFilterFinishReason`] for an incomplete one, by its
+    /// `incomplete_details.reason` (any other reason: [`Error::Stream`] of kind
+    /// [`StreamErrorKind::Incomplete`]).
+    pub fn terminal_error(&self) -> Option<Error> {
+        match self.terminal.as_ref()? {
+            Terminal::Failed(response) => {
+                let error = response.get("error");
+                let text = |k: &str| error.and_then(|e| e.get(k)).and_then(Value::as_str).map(str::to_owned);
+                Some(Error::Api(Box::new(ApiError {
+                    status: None,
+                    r#type: None,
+                    code: text("code"),
+                    param: None,
+                    message: text("message").unwrap_or_else(|| "the response failed (`response.failed`)".into()),
+                    request_id: None,
+                    body: Some(response.clone()),
+                })))
+            }
+            Terminal::Incomplete(response) => {
+                let reason = response
+                    .get("incomplete_details")
+                    .and_then(|d| d.get("reason"))
+                    .and_then(Value::as_str);
+                Some(match reason {
+                    Some("max_output_tokens") => Error::LengthFinishReason { completion: Box::new(response.clone()) },
+                    Some("content_filter") => Error::ContentFilterFinishReason { completion: Box::new(response.clone()) },
+                    other => Error::Stream {
+                        kind: StreamErrorKind::Incomplete,
+                        event: None,
+                        offset: None,
+                        message: format!("the response is incomplete (reason {})", other.unwrap_or("not given")),
+                    },
+                })
+            }
+            Terminal::Completed | Terminal::Error => None,
+        }
+    }
+
+    /// Handles one event given as its JSON text (the `data` of the SSE event). Returns
+    /// the event with the reference additions, or a typed error saying what is wrong
+    /// with it; the state is unchanged by a rejected event.
+    pub fn handle_json(&mut self, data: String) -> Result<ResponseStreamEvent, Error> {
+        let number = self.events;
+        self.events += 1;
+        let wire = match serde_json::from_str::<Wire<'_>>(&data) {
+            Ok(wire) => wire,
+            Err(e) => {
+                return Err(Error::Decode {
+                    what: format!("response stream event #{number}"),
+                    path: ".".into(),
+                    message: e.to_string(),
+                    snippet: snippet(data.as_bytes()),
+                })
+            }
+        };
+        let wire = wire.into_owned();
+        self.apply(wire, data, number)
+    }
+
+    /// Handles one already decoded event (its JSON is rebuilt from it, so fields the
+    /// generated type does not have are not seen; prefer
+    /// [`handle_json`](Self::handle_json)).
+    pub fn handle_event(&mut self, event: types::ResponseStreamEvent) -> Result<ResponseStreamEvent, Error> {
+        let data = serde_json::to_string(&event).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        self.handle_json(data)
+    }
+
+    fn apply(&mut self, wire: Wire<'static>, raw: String, number: u64) -> Result<ResponseStreamEvent, Error> {
+        let kind = wire.kind.clone();
+        let fail = |bad: Bad| Error::Stream {
+            kind: bad.kind,
+            event: Some(number),
+            offset: None,
+            message: format!("`{kind}`: {}", bad.message),
+        };
+        let seq = wire.sequence_number;
+        if let (Some(s), Some(last)) = (seq, self.last_sequence) {
+            if s <= last {
+                return Err(fail(Bad::from(format!(
+                    "sequence_number {s} is not after the previous event's {last}"
+                ))));
+            }
+        }
+        if kind == "error" {
+            self.terminal = Some(Terminal::Error);
+            self.last_sequence = seq.or(self.last_sequence);
+            let body: Option<Value> = serde_json::from_str(&raw).ok();
+            let text = |k: &str| body.as_ref().and_then(|b| b.get(k)).and_then(Value::as_str).map(str::to_owned);
+            return Err(Error::Api(Box::new(ApiError {
+                status: None,
+                r#type: None,
+                code: text("code"),
+                param: text("param"),
+                message: text("message").unwrap_or_else(|| "an `error` event with no message".into()),
+                request_id: None,
+                body,
+            })));
+        }
+        let starts = matches!(&*kind, "response.created" | "response.queued" | "response.in_progress");
+        if self.snapshot.is_none() && !starts {
+            return Err(fail(Bad::from("it came before `response.created`".to_owned())));
+        }
+        let out = self.fold(wire, raw).map_err(fail)?;
+        self.last_sequence = seq.or(self.last_sequence);
+        out.map_err(|e| match e {
+            Error::Stream { kind, event: None, offset, message } => Error::Stream { kind, event: Some(number), offset, message },
+            other => other,
+        })
+    }
+
+    /// Folds the event into the snapshot. The outer error is a problem with the event
+    /// (the state is unchanged), the inner result the event or a parse error.
+    fn fold(&mut self, w: Wire<'static>, raw: String) -> Result<Result<ResponseStreamEvent, Error>, Bad> {
+        let snapshot = self.snapshot.get_or_insert_with(Default::default);
+        let other = |raw: String| {
+            let event = match serde_json::from_str::<types::ResponseStreamEvent>(&raw) {
+                Ok(event) => event,
+                Err(e) => {
+                    tracing::debug!(error = %e, "a response stream event does not fit its generated type; kept as JSON");
+                    types::ResponseStreamEvent::Unknown(serde_json::from_str(&raw).unwrap_or(Value::Null))
+                }
+            };
+            Ok(ResponseStreamEvent::Other { event: Box::new(event), raw })
+        };
+        let result = match &*w.kind {
+            "response.created" => {
+                let response = raw_field(&raw, "response")?;
+                *snapshot = Arc::new(ResponseSnapshot::from_response(response));
+                other(raw)
+            }
+            "response.queued" | "response.in_progress" => {
+                let response = raw_field(&raw, "response")?;
+                let s = Arc::make_mut(snapshot);
+                if s.response.is_empty() {
+                    s.replace(response);
+                } else {
+                    s.update_fields(response);
+                }
+                other(raw)
+            }
+            "response.output_item.added" => {
+                let i = w.index(w.output_index, "output_index")?;
+                let value = raw_field(&raw, "item")?;
+                let s = Arc::make_mut(snapshot);
+                if i != s.output.len() {
+                    return Err(Bad::from(format!("item {i} added when the response has {} items", s.output.len())));
+                }
+                s.output.push(value);
+                other(raw)
+            }
+            "response.output_item.done" => {
+                let i = w.index(w.output_index, "output_index")?;
+                let value = raw_field(&raw, "item")?;
+                *item_at(snapshot, i)? = value;
+                other(raw)
+            }
+            "response.content_part.added" | "response.content_part.done" => {
+                let (i, c) = (w.index(w.output_index, "output_index")?, w.index(w.content_index, "content_index")?);
+                let part = raw_field(&raw, "part")?;
+                if w.kind.ends_with("added") {
+                    add_entry(item_at(snapshot, i)?, "content", c, part, "content part")?;
+                } else {
+                    *entry(item_at(snapshot, i)?, "content", c, "content part")? = part;
+                }
+                other(raw)
+            }
+            "response.output_text.delta" => {
+                let (i, c) = (w.index(w.output_index, "output_index")?, w.index(w.content_index, "content_index")?);
+                let delta = w.text(w.delta.as_deref(), "delta")?;
+                append(entry(item_at(snapshot, i)?, "content", c, "content part")?, "text", delta)?;
+                Ok(ResponseStreamEvent::OutputTextDelta {
+                    delta: w.delta.map(Cow::into_owned).unwrap_or_default(),
+                    item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
+                    output_index: i,
+                    content_index: c,
+                    sequence_number: w.sequence_number.unwrap_or(-1),
+                    snapshot: TextSnapshot { snapshot: Arc::clone(snapshot), output_index: i, content_index: Some(c) },
+                    raw,
+                })
+            }
+            "response.output_text.done" => {
+                let (i, c) = (w.index(w.output_index, "output_index")?, w.index(w.content_index, "content_index")?);
+                let text = w.text(w.text.as_deref(), "text")?;
+                set(entry(item_at(snapshot, i)?, "content", c, "content part")?, "text", Value::String(text.to_owned()))?;
+                match self.options.parse_text(text, || format!("the output text of item {i}, part {c}")) {
+                    Ok(parsed) => Ok(ResponseStreamEvent::OutputTextDone {
+                        text: w.text.map(Cow::into_owned).unwrap_or_default(),
+                        item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
+                        output_index: i,
+                        content_index: c,
+                        sequence_number: w.sequence_number.unwrap_or(-1),
+                        parsed,
+                        raw,
+                    }),
+                    Err(err) => Err(err),
+                }
+            }
+            "response.function_call_arguments.delta" => {
+                let i = w.index(w.output_index, "output_index")?;
+                let delta = w.text(w.delta.as_deref(), "delta")?;
+                append(item_at(snapshot, i)?, "arguments", delta)?;
+                Ok(ResponseStreamEvent::FunctionCallArgumentsDelta {
+                    delta: w.delta.map(Cow::into_owned).unwrap_or_default(),
+                    item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
+                    output_index: i,
+                    sequence_number: w.sequence_number.unwrap_or(-1),
+                    snapshot: TextSnapshot { snapshot: Arc::clone(snapshot), output_index: i, content_index: None },
+                    raw,
+                })
+            }
+            // Text in a content part: reasoning text, refusals.
+            k @ ("response.refusal.delta" | "response.refusal.done" | "response.reasoning_text.delta" | "response.reasoning_text.done") => {
+                let (i, c) = (w.index(w.output_index, "output_index")?, w.index(w.content_index, "content_index")?);
+                let key = if k.starts_with("response.refusal") { "refusal" } else { "text" };
+                let part = entry(item_at(snapshot, i)?, "content", c, "content part")?;
+                if k.ends_with("delta") {
+                    append(part, key, w.text(w.delta.as_deref(), "delta")?)?;
+                } else {
+                    let done = if key == "refusal" { w.refusal.as_deref() } else { w.text.as_deref() };
+                    set(part, key, Value::String(w.text(done, key)?.to_owned()))?;
+                }
+                other(raw)
+            }
+            k @ ("response.reasoning_summary_part.added" | "response.reasoning_summary_part.done") => {
+                let (i, n) = (w.index(w.output_index, "output_index")?, w.index(w.summary_index, "summary_index")?);
+                let part = raw_field(&raw, "part")?;
+                if k.ends_with("added") {
+                    add_entry(item_at(snapshot, i)?, "summary", n, part, "summary part")?;
+                } else {
+                    *entry(item_at(snapshot, i)?, "summary", n, "summary part")? = part;
+                }
+                other(raw)
+            }
+            k @ ("response.reasoning_summary_text.delta" | "response.reasoning_summary_text.done") => {
+                let (i, n) = (w.index(w.output_index, "output_index")?, w.index(w.summary_index, "summary_index")?);
+                let part = entry(item_at(snapshot, i)?, "summary", n, "summary part")?;
+                if k.ends_with("delta") {
+                    append(part, "text", w.text(w.delta.as_deref(), "delta")?)?;
+                } else {
+                    set(part, "text", Value::String(w.text(w.text.as_deref(), "text")?.to_owned()))?;
+                }
+                other(raw)
+            }
+            "response.output_text.annotation.added" => {
+                let (i, c) = (w.index(w.output_index, "output_index")?, w.index(w.content_index, "content_index")?);
+                let a = w.index(w.annotation_index, "annotation_index")?;
+                let annotation = raw_field(&raw, "annotation")?;
+                let part = entry(item_at(snapshot, i)?, "content", c, "content part")?;
+                add_entry(part, "annotations", a, annotation, "annotation")?;
+                other(raw)
+            }
+            // Text of an item: function-call arguments (done), custom tool input, MCP
+            // arguments, code-interpreter code.
+            k @ ("response.function_call_arguments.done"
+            | "response.custom_tool_call_input.delta"
+            | "response.custom_tool_call_input.done"
+            | "response.mcp_call_arguments.delta"
+            | "response.mcp_call_arguments.done"
+            | "response.code_interpreter_call_code.delta"
+            | "response.code_interpreter_call_code.done") => {
+                let i = w.index(w.output_index, "output_index")?;
+                let (key, done) = if k.contains("custom_tool") {
+                    ("input", w.input.as_deref())
+                } else if k.contains("code_interpreter") {
+                    ("code", w.code.as_deref())
+                } else {
+                    ("arguments", w.arguments.as_deref())
+                };
+                let item = item_at(snapshot, i)?;
+                if k.ends_with("delta") {
+                    append(item, key, w.text(w.delta.as_deref(), "delta")?)?;
+                } else {
+                    set(item, key, Value::String(w.text(done, key)?.to_owned()))?;
+                }
+                other(raw)
+            }
+            "response.completed" => {
+                let response = raw_field(&raw, "response")?;
+                Arc::make_mut(snapshot).replace(response.clone());
+                self.terminal = Some(Terminal::Completed);
+                match parse_response(response, &self.options) {
+                    Ok(parsed) => {
+                        let parsed = Arc::new(parsed);
+                        self.completed = Some(Arc::clone(&parsed));
+                        Ok(ResponseStreamEvent::Completed {
+                            sequence_number: w.sequence_number.unwrap_or(-1),
+                            response: parsed,
+                            raw,
+                        })
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            k @ ("response.failed" | "response.incomplete") => {
+                let response = raw_field(&raw, "response")?;
+                Arc::make_mut(snapshot).replace(response.clone());
+                self.terminal = Some(if k == "response.failed" {
+                    Terminal::Failed(response)
+                } else {
+                    Terminal::Incomplete(response)
+                });
+                other(raw)
+            }
+            _ => other(raw),
+        };
+        Ok(result)
+    }
+}
+
+/// A problem with an event: its kind and what it is.
+struct Bad {
+    kind: StreamErrorKind,
+    message: String,
+}
+
+impl From<String> for Bad {
+    fn from(message: String) -> Self {
+        Bad { kind: StreamErrorKind::OutOfOrder, message }
+    }
+}
+
+/// The fields of an event the state reads, from one pass over its JSON text (the big
+/// objects, `response`, `item`, `part`, `logprobs`, are skipped).
+#[derive(serde::Deserialize)]
+struct Wire<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default)]
+    sequence_number: Option<i64>,
+    #[serde(default)]
+    output_index: Option<i64>,
+    #[serde(default)]
+    content_index: Option<i64>,
+    #[serde(default)]
+    summary_index: Option<i64>,
+    #[serde(default)]
+    annotation_index: Option<i64>,
+    #[serde(default, borrow)]
+    item_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    delta: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    arguments: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    refusal: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    input: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "string_or_other")]
+    code: Option<String>,
+}
+
+/// `code` is a string in code-interpreter events and may be anything in others.
+fn string_or_other<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::Deserialize;
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
+impl Wire<'_> {
+    fn into_owned(self) -> Wire<'static> {
+        let own = |c: Option<Cow<'_, str>>| c.map(|c| Cow::Owned(c.into_owned()));
+        Wire {
+            kind: Cow::Owned(self.kind.into_owned()),
+            sequence_number: self.sequence_number,
+            output_index: self.output_index,
+            content_index: self.content_index,
+            summary_index: self.summary_index,
+            annotation_index: self.annotation_index,
+            item_id: own(self.item_id),
+            delta: own(self.delta),
+            text: own(self.text),
+            arguments: own(self.arguments),
+            refusal: own(self.refusal),
+            input: own(self.input),
+            code: self.code,
+        }
+    }
+
+    fn index(&self, i: Option<i64>, what: &str) -> Result<usize, Bad> {
+        let Some(i) = i else {
+            return Err(Bad { kind: StreamErrorKind::InvalidChunk, message: format!("it has no integer `{what}`") });
+        };
+        index(i, what).map_err(|message| Bad { kind: StreamErrorKind::InvalidChunk, message })
+    }
+
+    fn text<'s>(&self, s: Option<&'s str>, what: &str) -> Result<&'s str, Bad> {
+        s.ok_or_else(|| Bad { kind: StreamErrorKind::InvalidChunk, message: format!("it has no string `{what}`") })
+    }
+}

@@ -1,0 +1,612 @@
+//! Response streams over HTTP: the transport-free byte pipeline, the async stream (with
+//! resumption of background responses) and the blocking one.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{FutureExt, Stream, StreamExt};
+
+use super::events::ResponseStreamEvent;
+use super::snapshot::{ParsedResponse, ResponseParseOptions, ResponseSnapshot};
+use super::state::ResponseStreamState;
+use crate::error::StreamErrorKind;
+use crate::sse::{OpenAiDecoder, StreamEnd};
+use crate::{Client, Error};
+
+/// How many times in a row a dropped background stream is resumed without receiving a
+/// new event before the drop is reported (see [`ResponseStream::max_resumes`]).
+pub const DEFAULT_MAX_RESUMES: u32 = 3;
+
+/// What the pipeline has next.
+pub(crate) enum Step {
+    Item(ResponseStreamEvent),
+    Error(Error),
+    NeedInput,
+    End,
+    /// The connection ended before the final event: resume, or report the error.
+    Dropped(Error),
+}
+
+/// SSE bytes in, response stream events out, with no I/O: used by the async and
+/// blocking streams, the `replay` example and the benchmarks.
+///
+/// A pipeline carries its [`ResponseStreamState`] across connections:
+/// [`reconnect`](Self::reconnect) starts reading a new connection's bytes (a resumed
+/// background stream) with the snapshot and `sequence_number` check intact.
+///
+/// ```
+/// use openai_sdk::responses::ResponseEventPipeline;
+///
+/// let mut pipeline = ResponseEventPipeline::new(Default::default());
+/// pipeline.push(b"event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,");
+/// pipeline.push(b"\"response\":{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"in_progress\",\"output\":[]}}\n\n");
+/// pipeline.end_of_input();
+/// let event = pipeline.next_event().unwrap()?;
+/// assert_eq!(event.event_type(), "response.created");
+/// // The connection ended before `response.completed`: a typed error.
+/// assert!(pipeline.next_event().unwrap().is_err());
+/// assert_eq!(pipeline.state().snapshot().unwrap().id(), Some("resp_1"));
+/// # Ok::<(), openai_sdk::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct ResponseEventPipeline {
+    decoder: OpenAiDecoder,
+    state: ResponseStreamState,
+    frames: u64,
+    eof: Option<StreamEnd>,
+    transport_error: Option<String>,
+    finished: bool,
+    pending: Option<Error>,
+    request_id: Option<String>,
+    connections: u32,
+}
+
+impl ResponseEventPipeline {
+    /// A pipeline whose state parses what `options` asks for.
+    pub fn new(options: ResponseParseOptions) -> Self {
+        ResponseEventPipeline {
+            decoder: OpenAiDecoder::new(),
+            state: ResponseStreamState::with_options(options),
+            frames: 0,
+            eof: None,
+            transport_error: None,
+            finished: false,
+            pending: None,
+            request_id: None,
+            connections: 1,
+        }
+    }
+
+    /// Feeds bytes of the event stream, split anywhere.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.decoder.push(bytes);
+    }
+
+    /// Marks the end of the current connection's bytes.
+    pub fn end_of_input(&mut self) {
+        self.end_with(None);
+    }
+
+    /// Starts reading the bytes of a new connection (a resumed stream: the events must
+    /// continue the `sequence_number`s), keeping the state. Bytes of an event the previous
+    /// connection cut are dropped.
+    pub fn reconnect(&mut self) {
+        self.decoder = OpenAiDecoder::new();
+        self.frames = 0;
+        self.eof = None;
+        self.transport_error = None;
+        self.finished = false;
+        self.connections += 1;
+    }
+
+    /// The next event or error; `None` when more input is needed or the stream is over.
+    /// A connection that ended before the final event gives an error (from which
+    /// [`reconnect`](Self::reconnect) can carry on).
+    pub fn next_event(&mut self) -> Option<Result<ResponseStreamEvent, Error>> {
+        match self.step() {
+            Step::Item(e) => Some(Ok(e)),
+            Step::Error(e) | Step::Dropped(e) => Some(Err(e)),
+            Step::NeedInput | Step::End => None,
+        }
+    }
+
+    /// The state (snapshot, final response).
+    pub fn state(&self) -> &ResponseStreamState {
+        &self.state
+    }
+
+    /// How many connections the pipeline has read (1 + the resumptions).
+    pub fn connections(&self) -> u32 {
+        self.connections
+    }
+
+    pub(crate) fn set_request_id(&mut self, id: Option<String>) {
+        self.request_id = id;
+    }
+
+    pub(crate) fn end_with(&mut self, transport_error: Option<String>) {
+        if self.eof.is_none() {
+            self.transport_error = transport_error;
+            self.eof = Some(self.decoder.finish());
+        }
+    }
+
+    /// Where a dropped stream can resume: the id of a background response and the last
+    /// `sequence_number` handled.
+    pub(crate) fn resume_point(&self) -> Option<(String, i64)> {
+        if self.state.is_finished() {
+            return None;
+        }
+        let snapshot = self.state.snapshot()?;
+        if !snapshot.is_background() {
+            return None;
+        }
+        Some((snapshot.id()?.to_owned(), self.state.last_sequence_number()?))
+    }
+
+    pub(crate) fn step(&mut self) -> Step {
+        if self.finished {
+            return Step::End;
+        }
+        if let Some(e) = self.pending.take() {
+            self.finished = true;
+            return Step::Error(e);
+        }
+        match self.decoder.next_event() {
+            Some(Ok(frame)) => {
+                let number = self.frames;
+                self.frames += 1;
+                let offset = self.decoder.sse().offset();
+                match self.state.handle_json(frame.data) {
+                    Ok(event) => {
+                        self.pending = self.state.terminal_error();
+                        Step::Item(event)
+                    }
+                    Err(e) => {
+                        self.finished = true;
+                        Step::Error(match e {
+                            Error::Stream { kind, message, .. } => Error::Stream {
+                                kind,
+                                event: Some(number),
+                                offset: Some(offset),
+                                message: if self.connections > 1 {
+                                    format!("{message} (connection {})", self.connections)
+                                } else {
+                                    message
+                                },
+                            },
+                            other => other,
+                        })
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                self.finished = true;
+                Step::Error(crate::streaming::sse_error(e, self.request_id.clone()))
+            }
+            None if self.decoder.is_done() => {
+                self.finished = true;
+                Step::End
+            }
+            None => {
+                let Some(end) = &self.eof else { return Step::NeedInput };
+                self.finished = true;
+                if self.state.is_finished() {
+                    return Step::End;
+                }
+                let cause = match self.transport_error.take() {
+                    Some(t) => format!("; the connection failed: {t}"),
+                    None => String::new(),
+                };
+                Step::Dropped(match *end {
+                    StreamEnd::Incomplete { offset, pending_bytes, .. } => Error::Stream {
+                        kind: StreamErrorKind::Incomplete,
+                        event: Some(self.frames),
+                        offset: Some(offset),
+                        message: format!(
+                            "the connection closed in the middle of an event ({pending_bytes} bytes of it received){cause}"
+                        ),
+                    },
+                    StreamEnd::Clean => Error::Stream {
+                        kind: StreamErrorKind::NoFinalEvent,
+                        event: Some(self.frames),
+                        offset: Some(self.decoder.sse().offset()),
+                        message: format!(
+                            "the stream ended after {} events without `response.completed`{cause}",
+                            self.state.events_handled()
+                        ),
+                    },
+                })
+            }
+        }
+    }
+}
+
+/// `GET /responses/{id}?stream=true&starting_after=N`.
+fn resume_request(client: &Client, id: &str, after: i64) -> Result<reqwest::RequestBuilder, Error> {
+    let path = format!("/responses/{}", progenitor_client::encode_path(id));
+    Ok(client
+        .request(reqwest::Method::GET, &path)?
+        .query(&[("stream", "true"), ("starting_after", &after.to_string())])
+        .header(reqwest::header::ACCEPT, "text/event-stream"))
+}
+
+/// A streamed response: a [`Stream`] of [`ResponseStreamEvent`]s with the accumulated
+/// snapshot and the final response. Made by
+/// [`Responses::stream`](super::Responses::stream).
+///
+/// **Resumption.** When the response runs in the background (`background: true`) and the
+/// connection drops before the final event, the stream asks for the rest with
+/// `GET /responses/{id}?stream=true&starting_after=<last sequence_number>` and carries
+/// on: no event is repeated or lost (the `sequence_number`s are checked). It tries at
+/// most [`max_resumes`](Self::max_resumes) times in a row without a new event; a resume
+/// the server refuses is its [`Error::Api`].
+///
+/// ```no_run
+/// # async fn run() -> Result<(), openai_sdk::Error> {
+/// use futures::StreamExt;
+/// use openai_sdk::responses::ResponseStreamEvent;
+///
+/// let client = openai_sdk::Client::new()?;
+/// let request = serde_json::from_value(serde_json::json!({
+///     "model": "gpt-4o-mini", "input": "Write a haiku", "background": true,
+/// })).unwrap();
+/// let mut stream = client.responses().stream(request).await?;
+/// while let Some(event) = stream.next().await {
+///     if let ResponseStreamEvent::OutputTextDelta { delta, .. } = event? {
+///         print!("{delta}");
+///     }
+/// }
+/// let response = stream.final_response().await?;
+/// println!("\n{}", response.output_text());
+/// # Ok(()) }
+/// ```
+pub struct ResponseStream {
+    pipeline: ResponseEventPipeline,
+    body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
+    connecting: Option<BoxFuture<'static, Result<reqwest::Response, Error>>>,
+    client: Option<Client>,
+    max_resumes: u32,
+    resumes_left: u32,
+}
+
+impl std::fmt::Debug for ResponseStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseStream")
+            .field("events", &self.pipeline.state.events_handled())
+            .field("connections", &self.pipeline.connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResponseStream {
+    pub(crate) fn new(response: reqwest::Response, options: ResponseParseOptions, client: Option<Client>) -> Self {
+        let mut pipeline = ResponseEventPipeline::new(options);
+        pipeline.set_request_id(crate::error::request_id(response.headers()));
+        ResponseStream {
+            pipeline,
+            body: Some(response.bytes_stream().boxed()),
+            connecting: None,
+            client,
+            max_resumes: DEFAULT_MAX_RESUMES,
+            resumes_left: DEFAULT_MAX_RESUMES,
+        }
+    }
+
+    /// Sets how many times in a row a dropped background stream is resumed without a new
+    /// event (default [`DEFAULT_MAX_RESUMES`]; 0 turns resumption off).
+    pub fn max_resumes(mut self, n: u32) -> Self {
+        self.max_resumes = n;
+        self.resumes_left = n;
+        self
+    }
+
+    /// Reads the stream to its end, dropping the events; the first error stops it.
+    pub async fn until_done(&mut self) -> Result<&mut Self, Error> {
+        while let Some(event) = self.next().await {
+            event?;
+        }
+        Ok(self)
+    }
+
+    /// Reads the rest of the stream and returns the final response (see
+    /// [`ResponseStreamState::final_response`]).
+    pub async fn final_response(&mut self) -> Result<ParsedResponse, Error> {
+        self.until_done().await?;
+        self.pipeline.state.final_response()
+    }
+
+    /// The response accumulated so far (`None` before `response.created`); also
+    /// readable after an error.
+    pub fn current_snapshot(&self) -> Option<Arc<ResponseSnapshot>> {
+        self.pipeline.state.snapshot()
+    }
+
+    /// The state machine.
+    pub fn state(&self) -> &ResponseStreamState {
+        &self.pipeline.state
+    }
+
+    /// How many connections were read (1 + the resumptions).
+    pub fn connections(&self) -> u32 {
+        self.pipeline.connections
+    }
+}
+
+impl Stream for ResponseStream {
+    type Item = Result<ResponseStreamEvent, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(connecting) = this.connecting.as_mut() {
+                match connecting.poll_unpin(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(response)) => {
+                        this.connecting = None;
+                        this.pipeline.reconnect();
+                        this.pipeline.set_request_id(crate::error::request_id(response.headers()));
+                        this.body = Some(response.bytes_stream().boxed());
+                    }
+                    Poll::Ready(Err(e)) => {
+                        this.connecting = None;
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                }
+            }
+            match this.pipeline.step() {
+                Step::Item(event) => {
+                    this.resumes_left = this.max_resumes;
+                    return Poll::Ready(Some(Ok(event)));
+                }
+                Step::Error(e) => {
+                    this.body = None;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Step::End => {
+                    this.body = None;
+                    return Poll::Ready(None);
+                }
+                Step::Dropped(e) => {
+                    this.body = None;
+                    let point = this.pipeline.resume_point();
+                    match (&this.client, point) {
+                        (Some(client), Some((id, after))) if this.resumes_left > 0 => {
+                            this.resumes_left -= 1;
+                            tracing::debug!(response = %id, starting_after = after, error = %e, "resuming the response stream");
+                            let client = client.clone();
+                            this.connecting = Some(
+                                async move { client.send(resume_request(&client, &id, after)?).await }.boxed(),
+                            );
+                        }
+                        _ => return Poll::Ready(Some(Err(e))),
+                    }
+                }
+                Step::NeedInput => {
+                    let Some(body) = this.body.as_mut() else {
+                        this.pipeline.end_with(None);
+                        continue;
+                    };
+                    match body.poll_next_unpin(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Some(Ok(bytes))) => this.pipeline.push(&bytes),
+                        Poll::Ready(Some(Err(e))) => {
+                            this.body = None;
+                            this.pipeline.end_with(Some(e.to_string()));
+                        }
+                        Poll::Ready(None) => {
+                            this.body = None;
+                            this.pipeline.end_with(None);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(feature = "blocking")]
+pub use self::blocking::BlockingResponseStream;
+#[cfg(feature = "blocking")]
+pub(crate) use self::blocking::send_blocking as blocking_send;
+
+#[cfg(feature = "blocking")]
+mod blocking {
+    use std::io::Read;
+    use std::sync::Arc;
+
+    use super::{ResponseEventPipeline, Step, DEFAULT_MAX_RESUMES};
+    use crate::responses::{ParsedResponse, ResponseParseOptions, ResponseSnapshot, ResponseStreamEvent, ResponseStreamState};
+    use crate::{Client, Error};
+
+    /// Sends a blocking request with the client's headers and auth; an error status is
+    /// [`Error::Api`].
+    pub(crate) fn send_blocking(
+        client: &Client,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<reqwest::blocking::Response, Error> {
+        let config = client.config();
+        let http = config.blocking_http()?;
+        let mut headers = reqwest::header::HeaderMap::new();
+        config.apply_headers(&mut headers)?;
+        let url = format!("{}{}", config.base_url, path);
+        let mut request = http
+            .request(method, url)
+            .headers(headers)
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .query(query);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().map_err(Error::from_reqwest)?;
+        let status = response.status();
+        if !status.is_success() {
+            let rid = crate::error::request_id(response.headers());
+            let url = response.url().to_string();
+            let bytes = response.bytes().map_err(Error::from_reqwest)?;
+            return Err(crate::error::from_parts(status.as_u16(), url, rid, &bytes));
+        }
+        Ok(response)
+    }
+
+    /// The blocking version of [`ResponseStream`](super::ResponseStream) (feature
+    /// `blocking`): an [`Iterator`] of events with the same methods, and the same
+    /// resumption of background responses. Made by
+    /// [`Responses::stream_blocking`](crate::responses::Responses::stream_blocking).
+    /// Like `reqwest::blocking`, it must not be used inside an async runtime.
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), openai_sdk::Error> {
+    /// use openai_sdk::responses::ResponseStreamEvent;
+    ///
+    /// let client = openai_sdk::Client::new()?;
+    /// let request = serde_json::from_value(serde_json::json!({"model": "gpt-4o-mini", "input": "Hi"})).unwrap();
+    /// let mut stream = client.responses().stream_blocking(request)?;
+    /// for event in &mut stream {
+    ///     if let ResponseStreamEvent::OutputTextDelta { delta, .. } = event? {
+    ///         print!("{delta}");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub struct BlockingResponseStream {
+        response: Option<reqwest::blocking::Response>,
+        pipeline: ResponseEventPipeline,
+        client: Option<Client>,
+        buf: Vec<u8>,
+        max_resumes: u32,
+        resumes_left: u32,
+    }
+
+    impl std::fmt::Debug for BlockingResponseStream {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("BlockingResponseStream").finish_non_exhaustive()
+        }
+    }
+
+    impl BlockingResponseStream {
+        pub(crate) fn new(
+            response: reqwest::blocking::Response,
+            options: ResponseParseOptions,
+            client: Option<Client>,
+        ) -> Self {
+            let mut pipeline = ResponseEventPipeline::new(options);
+            pipeline.set_request_id(crate::error::request_id(response.headers()));
+            BlockingResponseStream {
+                response: Some(response),
+                pipeline,
+                client,
+                buf: vec![0; 16 * 1024],
+                max_resumes: DEFAULT_MAX_RESUMES,
+                resumes_left: DEFAULT_MAX_RESUMES,
+            }
+        }
+
+        /// See [`ResponseStream::max_resumes`](super::ResponseStream::max_resumes).
+        pub fn max_resumes(mut self, n: u32) -> Self {
+            self.max_resumes = n;
+            self.resumes_left = n;
+            self
+        }
+
+        /// Reads the stream to its end, dropping the events; the first error stops it.
+        pub fn until_done(&mut self) -> Result<&mut Self, Error> {
+            for event in self.by_ref() {
+                event?;
+            }
+            Ok(self)
+        }
+
+        /// Reads the rest of the stream and returns the final response.
+        pub fn final_response(&mut self) -> Result<ParsedResponse, Error> {
+            self.until_done()?;
+            self.pipeline.state().final_response()
+        }
+
+        /// The response accumulated so far.
+        pub fn current_snapshot(&self) -> Option<Arc<ResponseSnapshot>> {
+            self.pipeline.state().snapshot()
+        }
+
+        /// The state machine.
+        pub fn state(&self) -> &ResponseStreamState {
+            self.pipeline.state()
+        }
+
+        /// How many connections were read (1 + the resumptions).
+        pub fn connections(&self) -> u32 {
+            self.pipeline.connections()
+        }
+    }
+
+    impl Iterator for BlockingResponseStream {
+        type Item = Result<ResponseStreamEvent, Error>;
+
+        fn next(&mut self) -> Option<Self::Item> {
+            loop {
+                match self.pipeline.step() {
+                    Step::Item(e) => {
+                        self.resumes_left = self.max_resumes;
+                        return Some(Ok(e));
+                    }
+                    Step::Error(e) => {
+                        self.response = None;
+                        return Some(Err(e));
+                    }
+                    Step::End => {
+                        self.response = None;
+                        return None;
+                    }
+                    Step::Dropped(e) => {
+                        self.response = None;
+                        let (Some(client), Some((id, after))) = (&self.client, self.pipeline.resume_point()) else {
+                            return Some(Err(e));
+                        };
+                        if self.resumes_left == 0 {
+                            return Some(Err(e));
+                        }
+                        self.resumes_left -= 1;
+                        let path = format!("/responses/{}", progenitor_client::encode_path(&id));
+                        let query = [("stream", "true".to_owned()), ("starting_after", after.to_string())];
+                        match send_blocking(client, reqwest::Method::GET, &path, &query, None) {
+                            Ok(response) => {
+                                self.pipeline.reconnect();
+                                self.pipeline.set_request_id(crate::error::request_id(response.headers()));
+                                self.response = Some(response);
+                            }
+                            Err(e) => return Some(Err(e)),
+                        }
+                    }
+                    Step::NeedInput => {
+                        let Some(response) = self.response.as_mut() else {
+                            self.pipeline.end_with(None);
+                            continue;
+                        };
+                        match response.read(&mut self.buf) {
+                            Ok(0) => {
+                                self.response = None;
+                                self.pipeline.end_with(None);
+                            }
+                            Ok(n) => {
+                                let bytes = self.buf.get(..n).unwrap_or_default();
+                                self.pipeline.push(bytes);
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) => {
+                                self.response = None;
+                                self.pipeline.end_with(Some(e.to_string()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
