@@ -346,6 +346,8 @@ impl Pump for ChunkPipeline {
 pub(crate) struct BodyStream<P> {
     body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
     pump: P,
+    /// Set once a timeout ended the stream (the pump is not told; nothing follows).
+    timed_out: bool,
 }
 
 impl<P> BodyStream<P> {
@@ -353,8 +355,22 @@ impl<P> BodyStream<P> {
         BodyStream {
             body: Some(response.bytes_stream().boxed()),
             pump,
+            timed_out: false,
         }
     }
+}
+
+/// A transport error with its causes (reqwest's own message for a body error is only
+/// "error decoding response body").
+fn transport_message(e: &reqwest::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 impl<P: Pump + Unpin> Stream for BodyStream<P> {
@@ -362,6 +378,9 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if this.timed_out {
+            return Poll::Ready(None);
+        }
         loop {
             match this.pump.step() {
                 Step::Item(item) => return Poll::Ready(Some(Ok(item))),
@@ -381,6 +400,18 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
                     match body.poll_next_unpin(cx) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Some(Ok(bytes))) => this.pump.push(&bytes),
+                        Poll::Ready(Some(Err(e))) if e.is_timeout() => {
+                            // The read (or whole-request) timeout fired mid-body: a typed
+                            // timeout, not a broken connection.
+                            this.body = None;
+                            this.timed_out = true;
+                            return Poll::Ready(Some(Err(Error::Timeout {
+                                message: format!(
+                                    "reading the event stream: {}",
+                                    transport_message(&e)
+                                ),
+                            })));
+                        }
                         Poll::Ready(Some(Err(e))) => {
                             this.body = None;
                             this.pump.end_of_input(Some(e.to_string()));
@@ -553,6 +584,8 @@ mod blocking {
         response: Option<reqwest::blocking::Response>,
         pipeline: ChatEventPipeline,
         buf: Vec<u8>,
+        /// Set once a timeout ended the stream: nothing follows.
+        timed_out: bool,
     }
 
     impl std::fmt::Debug for BlockingChatCompletionStream {
@@ -570,6 +603,7 @@ mod blocking {
                 response: Some(response),
                 pipeline,
                 buf: vec![0; 16 * 1024],
+                timed_out: false,
             }
         }
 
@@ -602,6 +636,9 @@ mod blocking {
         type Item = Result<ChatCompletionStreamEvent, Error>;
 
         fn next(&mut self) -> Option<Self::Item> {
+            if self.timed_out {
+                return None;
+            }
             loop {
                 match self.pipeline.step() {
                     Step::Item(e) => return Some(Ok(e)),
@@ -628,6 +665,14 @@ mod blocking {
                                 Pump::push(&mut self.pipeline, bytes);
                             }
                             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) if is_timeout(&e) => {
+                                // The read timeout fired mid-body: a typed timeout.
+                                self.response = None;
+                                self.timed_out = true;
+                                return Some(Err(Error::Timeout {
+                                    message: format!("reading the event stream: {e}"),
+                                }));
+                            }
                             Err(e) => {
                                 self.response = None;
                                 Pump::end_of_input(&mut self.pipeline, Some(e.to_string()));
@@ -637,5 +682,15 @@ mod blocking {
                 }
             }
         }
+    }
+
+    /// Whether a read error is a timeout (`reqwest::blocking` reports its read timeout as an
+    /// I/O error wrapping the reqwest error, or as `TimedOut`).
+    fn is_timeout(e: &std::io::Error) -> bool {
+        e.kind() == std::io::ErrorKind::TimedOut
+            || e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                .is_some_and(reqwest::Error::is_timeout)
     }
 }
