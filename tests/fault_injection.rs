@@ -432,3 +432,59 @@ fn blocking_stream_stall_past_the_timeout_is_a_timeout_error() {
     assert_eq!(stream.current_snapshot().unwrap().content(0), Some("Hel"));
     assert!(meter.peak() < MB, "peak {} bytes", meter.peak());
 }
+
+// ---------------------------------------------------------------------------------------
+// No leaks: abandoning a stream closes its connection, and the server sees it. (Dropping an
+// async stream mid-body is `dropping_the_stream_closes_the_connection` in chat_stream.rs.)
+
+const WAIT: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn dropping_the_stream_future_before_the_headers_closes_the_connection() {
+    let _serial = SERIAL.lock().await;
+    let server = ScriptedServer::start().await;
+    server.post("/v1/chat/completions").respond(Reply::never());
+    let client = builder(&server).build().unwrap();
+    // Boxed, so that `drop` below really drops the future (a stack pin would outlive it).
+    let mut pending = Box::pin(chat_stream(&client));
+    tokio::select! {
+        result = &mut pending => panic!("the server never answers, got {result:?}"),
+        seen = server.wait_for_requests(1, WAIT) => assert!(seen, "the request never arrived"),
+    }
+    assert!(server.disconnects().is_empty());
+    drop(pending);
+    assert!(server.wait_for_disconnect(WAIT).await, "the server did not see the client leave");
+    let disconnects = server.disconnects();
+    assert_eq!(disconnects.len(), 1);
+    assert_eq!(disconnects[0].phase, openai_sdk::testing::DisconnectPhase::BeforeHeaders);
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn dropping_a_blocking_stream_halfway_closes_the_connection() {
+    let _serial = SERIAL.blocking_lock();
+    let server = ScriptedServer::start_blocking();
+    let gate = openai_sdk::testing::Gate::new();
+    let events: Vec<SseEvent> = (0..10).map(|i| SseEvent::from(chunk(&i.to_string()))).collect();
+    server
+        .post("/v1/chat/completions")
+        .respond(Reply::sse_events(events).chunking(Chunking::Events).gate(&gate));
+    gate.release(2);
+    let client = ClientBuilder::empty()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let mut stream = client.chat().stream_blocking(request()).unwrap();
+    assert_eq!(stream.next().unwrap().unwrap().event_type(), "chunk");
+    assert!(server.disconnects().is_empty());
+    drop(stream);
+    assert!(
+        server.wait_for_disconnect_blocking(WAIT),
+        "the server did not see the client leave"
+    );
+    assert!(matches!(
+        server.disconnects()[0].phase,
+        openai_sdk::testing::DisconnectPhase::MidBody { .. }
+    ));
+}
