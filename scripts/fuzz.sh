@@ -18,6 +18,7 @@ TARGETS="${TARGETS:-$ALL_TARGETS}"
 # works on stable). Bugs are panics, which abort the run.
 export RUSTC_BOOTSTRAP=1
 FUZZ=(cargo fuzz)
+mkdir -p logs
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "cargo-fuzz not found: installing it from crates.io"
@@ -46,9 +47,13 @@ case "$mode" in
     build
     for t in $TARGETS; do
       echo "== fuzz smoke: $t (${seconds}s)"
-      run_one "$t" -max_total_time="$seconds" 2>&1 | grep -E '^(stat::|Done|INFO: Seed)|panicked|SUMMARY' || true
-      # grep hides the libFuzzer chatter; the status of the run is the one that counts.
-      [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzz target $t failed"; exit 1; }
+      if run_one "$t" -max_total_time="$seconds" >"logs/$t.smoke.log" 2>&1; then
+        grep -E '^stat::number_of_executed_units|^Done' "logs/$t.smoke.log" || true
+      else
+        tail -60 "logs/$t.smoke.log"
+        echo "fuzz target $t failed (log: fuzz/logs/$t.smoke.log)"
+        exit 1
+      fi
     done
     ;;
   long)

@@ -276,7 +276,7 @@ async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
     let meter = PeakMeter::start();
     let http = reqwest::Client::builder()
         .no_proxy()
-        .read_timeout(Duration::from_millis(200))
+        .read_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
     let client = ClientBuilder::empty()
@@ -415,7 +415,7 @@ fn blocking_stream_stall_past_the_timeout_is_a_timeout_error() {
     let client = ClientBuilder::empty()
         .api_key("sk-test")
         .base_url(server.base_url())
-        .timeout(Duration::from_secs(1))
+        .timeout(Duration::from_secs(3))
         .build()
         .unwrap();
     let mut stream = client.chat().stream_blocking(request()).unwrap();
