@@ -103,8 +103,10 @@ const MB: usize = 1024 * 1024;
 // Helpers.
 
 fn request() -> CreateChatCompletionRequest {
-    serde_json::from_value(json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}))
-        .unwrap()
+    serde_json::from_value(
+        json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .unwrap()
 }
 
 fn chunk(content: &str) -> Value {
@@ -160,7 +162,11 @@ async fn connection_drop_mid_chunk_is_a_typed_incomplete_error() {
         + 2;
     // HTTP chunks of 7 bytes, and the connection dropped inside one of them, inside the
     // third event's JSON.
-    let cut = if (third + 31) % 7 == 0 { third + 32 } else { third + 31 };
+    let cut = if (third + 31) % 7 == 0 {
+        third + 32
+    } else {
+        third + 31
+    };
     server.post("/v1/chat/completions").respond(
         Reply::sse_raw(body)
             .chunking(Chunking::Fixed(7))
@@ -265,14 +271,14 @@ async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
     body.extend_from_slice(&SseEvent::from(chunk("Hel")).to_bytes());
     body.extend_from_slice(&SseEvent::from(chunk("lo")).to_bytes());
     let first = SseEvent::from(chunk("Hel")).to_bytes().len();
-    server.post("/v1/chat/completions").respond(
-        Reply::sse_raw(body).fault(Fault::StallAfter {
+    server
+        .post("/v1/chat/completions")
+        .respond(Reply::sse_raw(body).fault(Fault::StallAfter {
             bytes: first,
             // Far longer than the read timeout: the test never waits for it to end (the
             // server is dropped at the end of the test).
             duration: Duration::from_secs(3600),
-        }),
-    );
+        }));
     let meter = PeakMeter::start();
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -287,7 +293,10 @@ async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
         .unwrap();
     let mut stream = chat_stream(&client).await.unwrap();
     let (events, error) = drain(&mut stream).await;
-    assert_eq!(events, 2, "the chunk before the stall, and its content.delta");
+    assert_eq!(
+        events, 2,
+        "the chunk before the stall, and its content.delta"
+    );
     let error = error.expect("the stall must end the stream with an error");
     assert!(error.is_timeout(), "expected a timeout, got {error:?}");
     assert_eq!(stream.current_snapshot().unwrap().content(0), Some("Hel"));
@@ -298,7 +307,9 @@ async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
 async fn an_error_event_mid_stream_is_a_typed_api_error() {
     let _serial = SERIAL.lock().await;
     let server = ScriptedServer::start().await;
-    let mut events: Vec<SseEvent> = (0..100).map(|i| SseEvent::from(chunk(&format!("{i},")))).collect();
+    let mut events: Vec<SseEvent> = (0..100)
+        .map(|i| SseEvent::from(chunk(&format!("{i},"))))
+        .collect();
     events.push(
         SseEvent::from(json!({"error": {"message": "overloaded", "type": "server_error", "code": "overloaded"}}))
             .event("error"),
@@ -306,7 +317,11 @@ async fn an_error_event_mid_stream_is_a_typed_api_error() {
     events.push(SseEvent::from(chunk("never")));
     server
         .post("/v1/chat/completions")
-        .respond(Reply::sse_events(events).chunking(Chunking::Random { seed: 3, min: 1, max: 50 }));
+        .respond(Reply::sse_events(events).chunking(Chunking::Random {
+            seed: 3,
+            min: 1,
+            max: 50,
+        }));
     let meter = PeakMeter::start();
     let client = builder(&server).build().unwrap();
     let mut stream = chat_stream(&client).await.unwrap();
@@ -366,7 +381,8 @@ async fn a_million_tiny_chunks_stream_in_bounded_memory() {
     let _serial = SERIAL.lock().await;
     const CHUNKS: usize = 1_000_000;
     let server = ScriptedServer::start().await;
-    let one = SseEvent::from(json!({"choices": [{"index": 0, "delta": {"content": "x"}}]})).to_bytes();
+    let one =
+        SseEvent::from(json!({"choices": [{"index": 0, "delta": {"content": "x"}}]})).to_bytes();
     let mut body = Vec::with_capacity(one.len() * CHUNKS + 64);
     body.extend_from_slice(&SseEvent::from(chunk("")).to_bytes());
     for _ in 0..CHUNKS {
@@ -407,10 +423,12 @@ fn blocking_stream_stall_past_the_timeout_is_a_timeout_error() {
     let server = ScriptedServer::start_blocking();
     let first = SseEvent::from(chunk("Hel")).to_bytes();
     let body = [first.clone(), SseEvent::from(chunk("lo")).to_bytes()].concat();
-    server.post("/v1/chat/completions").respond(Reply::sse_raw(body).fault(Fault::StallAfter {
-        bytes: first.len(),
-        duration: Duration::from_secs(3600),
-    }));
+    server
+        .post("/v1/chat/completions")
+        .respond(Reply::sse_raw(body).fault(Fault::StallAfter {
+            bytes: first.len(),
+            duration: Duration::from_secs(3600),
+        }));
     let meter = PeakMeter::start();
     let client = ClientBuilder::empty()
         .api_key("sk-test")
@@ -453,10 +471,16 @@ async fn dropping_the_stream_future_before_the_headers_closes_the_connection() {
     }
     assert!(server.disconnects().is_empty());
     drop(pending);
-    assert!(server.wait_for_disconnect(WAIT).await, "the server did not see the client leave");
+    assert!(
+        server.wait_for_disconnect(WAIT).await,
+        "the server did not see the client leave"
+    );
     let disconnects = server.disconnects();
     assert_eq!(disconnects.len(), 1);
-    assert_eq!(disconnects[0].phase, openai_sdk::testing::DisconnectPhase::BeforeHeaders);
+    assert_eq!(
+        disconnects[0].phase,
+        openai_sdk::testing::DisconnectPhase::BeforeHeaders
+    );
 }
 
 #[cfg(feature = "blocking")]
@@ -465,10 +489,14 @@ fn dropping_a_blocking_stream_halfway_closes_the_connection() {
     let _serial = SERIAL.blocking_lock();
     let server = ScriptedServer::start_blocking();
     let gate = openai_sdk::testing::Gate::new();
-    let events: Vec<SseEvent> = (0..10).map(|i| SseEvent::from(chunk(&i.to_string()))).collect();
-    server
-        .post("/v1/chat/completions")
-        .respond(Reply::sse_events(events).chunking(Chunking::Events).gate(&gate));
+    let events: Vec<SseEvent> = (0..10)
+        .map(|i| SseEvent::from(chunk(&i.to_string())))
+        .collect();
+    server.post("/v1/chat/completions").respond(
+        Reply::sse_events(events)
+            .chunking(Chunking::Events)
+            .gate(&gate),
+    );
     gate.release(2);
     let client = ClientBuilder::empty()
         .api_key("sk-test")

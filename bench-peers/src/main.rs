@@ -19,7 +19,9 @@ use serde_json::{json, Value};
 
 const MODES: [&str; 4] = ["text", "tools", "logprobs", "json"];
 const PIECE: usize = 4096;
-const WORDS: [&str; 8] = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"];
+const WORDS: [&str; 8] = [
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
+];
 
 fn chunk(delta: Value, logprobs: Value, finish: Value) -> Value {
     json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_700_000_000,
@@ -55,7 +57,11 @@ fn generate(mode: &str, n: usize) -> Vec<u8> {
             ));
         }
         "json" => {
-            chunks.push(chunk(json!({"role": "assistant", "content": ""}), Value::Null, Value::Null));
+            chunks.push(chunk(
+                json!({"role": "assistant", "content": ""}),
+                Value::Null,
+                Value::Null,
+            ));
             for i in 0..n {
                 let piece = match i {
                     0 => "{\"items\": [".to_owned(),
@@ -63,11 +69,19 @@ fn generate(mode: &str, n: usize) -> Vec<u8> {
                 };
                 chunks.push(chunk(json!({"content": piece}), Value::Null, Value::Null));
             }
-            chunks.push(chunk(json!({"content": "{\"n\": 0, \"w\": \"end\"}]}"}), Value::Null, json!("stop")));
+            chunks.push(chunk(
+                json!({"content": "{\"n\": 0, \"w\": \"end\"}]}"}),
+                Value::Null,
+                json!("stop"),
+            ));
         }
         _ => {
             let logprobs = mode == "logprobs";
-            chunks.push(chunk(json!({"role": "assistant", "content": ""}), Value::Null, Value::Null));
+            chunks.push(chunk(
+                json!({"role": "assistant", "content": ""}),
+                Value::Null,
+                Value::Null,
+            ));
             for i in 0..n {
                 let word = format!("{} ", WORDS[i % 8]);
                 let lp = if logprobs {
@@ -106,7 +120,10 @@ fn ours(body: &[u8], json_mode: bool) -> usize {
         events += 1;
     }
     // The final completion, as a consumer reads it at the end.
-    let done = pipeline.state().final_completion().expect("a final completion");
+    let done = pipeline
+        .state()
+        .final_completion()
+        .expect("a final completion");
     std::hint::black_box(&done);
     events
 }
@@ -157,7 +174,10 @@ fn main() {
     };
     std::fs::create_dir_all(&dir).expect("the data directory");
     let mut results = Vec::new();
-    println!("{:<9} {:>7} {:>14} {:>14} {:>7}", "mode", "chunks", "ours chunk/s", "async-openai", "ratio");
+    println!(
+        "{:<9} {:>7} {:>14} {:>14} {:>7}",
+        "mode", "chunks", "ours chunk/s", "async-openai", "ratio"
+    );
     for mode in MODES {
         for &n in &lengths {
             let body = generate(mode, n);
@@ -176,6 +196,9 @@ fn main() {
                 "ours": ours_rate, "async_openai": peer_rate}));
         }
     }
-    std::fs::write(dir.join("rust.json"), serde_json::to_string_pretty(&results).unwrap())
-        .expect("writing the results");
+    std::fs::write(
+        dir.join("rust.json"),
+        serde_json::to_string_pretty(&results).unwrap(),
+    )
+    .expect("writing the results");
 }

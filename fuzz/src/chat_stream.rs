@@ -15,30 +15,61 @@ use crate::{gen, split};
 
 const TOOL_NAMES: &[&str] = &["get_weather", "lookup", "f"];
 const CONTENT: &[&str] = &[
-    "Hi", "", "{\"", "city\": \"Par", "is\", \"n\": 1", "2}", "[1, ", "tru", "e]", " ", "\u{e9}",
-    "null", "}", "{}",
+    "Hi",
+    "",
+    "{\"",
+    "city\": \"Par",
+    "is\", \"n\": 1",
+    "2}",
+    "[1, ",
+    "tru",
+    "e]",
+    " ",
+    "\u{e9}",
+    "null",
+    "}",
+    "{}",
 ];
-const FINISH: &[&str] = &["stop", "length", "tool_calls", "content_filter", "function_call", "?"];
+const FINISH: &[&str] = &[
+    "stop",
+    "length",
+    "tool_calls",
+    "content_filter",
+    "function_call",
+    "?",
+];
 
 pub fn check(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let Ok(flags) = u.arbitrary::<u8>() else { return };
+    let Ok(flags) = u.arbitrary::<u8>() else {
+        return;
+    };
     let options = options(flags);
     let (body, chunks) = if flags & 0x80 != 0 {
         // Arbitrary bytes as the body.
-        let Ok(cut_bytes) = u.int_in_range(0..=16u8) else { return };
-        let Ok(control) = u.bytes(usize::from(cut_bytes)) else { return };
+        let Ok(cut_bytes) = u.int_in_range(0..=16u8) else {
+            return;
+        };
+        let Ok(control) = u.bytes(usize::from(cut_bytes)) else {
+            return;
+        };
         let body = u.take_rest().to_vec();
         let cuts = split::cut_points(&mut Unstructured::new(control), body.len());
         run_split(&body, &cuts, &options);
         return;
     } else {
-        let Ok(chunks) = chunk_sequence(&mut u) else { return };
+        let Ok(chunks) = chunk_sequence(&mut u) else {
+            return;
+        };
         let mut body = Vec::new();
         for chunk in &chunks {
             body.extend_from_slice(b"data: ");
             body.extend_from_slice(serde_json::to_string(chunk).unwrap().as_bytes());
-            body.extend_from_slice(if flags & 0x40 != 0 { b"\r\n\r\n" } else { b"\n\n" });
+            body.extend_from_slice(if flags & 0x40 != 0 {
+                b"\r\n\r\n"
+            } else {
+                b"\n\n"
+            });
         }
         if flags & 0x20 != 0 {
             body.extend_from_slice(b"data: [DONE]\n\n");
@@ -124,7 +155,11 @@ fn chunk(u: &mut Unstructured<'_>) -> Result<Value> {
     map.insert("id".into(), json!("chatcmpl-1"));
     map.insert(
         "object".into(),
-        if u.ratio(1u8, 16)? { json!("other.object") } else { json!("chat.completion.chunk") },
+        if u.ratio(1u8, 16)? {
+            json!("other.object")
+        } else {
+            json!("chat.completion.chunk")
+        },
     );
     map.insert("created".into(), json!(1));
     map.insert("model".into(), json!("gpt"));
@@ -186,8 +221,13 @@ fn choice(u: &mut Unstructured<'_>) -> Result<Value> {
     }
     map.insert("delta".into(), Value::Object(delta));
     if u.ratio(1u8, 4)? {
-        let token = |t: &str| json!({"token": t, "logprob": -0.5, "bytes": [104], "top_logprobs": []});
-        let kind = if u.ratio(1u8, 2)? { "content" } else { "refusal" };
+        let token =
+            |t: &str| json!({"token": t, "logprob": -0.5, "bytes": [104], "top_logprobs": []});
+        let kind = if u.ratio(1u8, 2)? {
+            "content"
+        } else {
+            "refusal"
+        };
         map.insert("logprobs".into(), json!({kind: [token("a"), token("b")]}));
     }
     if u.ratio(1u8, 4)? {

@@ -6,15 +6,52 @@ use serde_json::{Map, Number, Value};
 
 /// Keys that the code under test gives a meaning to.
 pub const KEYS: &[&str] = &[
-    "index", "type", "content", "a", "b", "arguments", "choices", "delta", "properties",
-    "items", "anyOf", "allOf", "$ref", "$defs", "definitions", "required", "default",
-    "additionalProperties", "object", "null", "tool_calls", "function", "name", "logprobs",
+    "index",
+    "type",
+    "content",
+    "a",
+    "b",
+    "arguments",
+    "choices",
+    "delta",
+    "properties",
+    "items",
+    "anyOf",
+    "allOf",
+    "$ref",
+    "$defs",
+    "definitions",
+    "required",
+    "default",
+    "additionalProperties",
+    "object",
+    "null",
+    "tool_calls",
+    "function",
+    "name",
+    "logprobs",
 ];
 
 /// Strings worth trying besides random ones.
 pub const STRINGS: &[&str] = &[
-    "", "object", "array", "string", "null", "function", "#/$defs/a", "#/$defs/b", "#/", "#",
-    "#/properties/a", "#/definitions/a", "#/$defs/a/properties/b", "a", "b", "{\"", "[1,", "é",
+    "",
+    "object",
+    "array",
+    "string",
+    "null",
+    "function",
+    "#/$defs/a",
+    "#/$defs/b",
+    "#/",
+    "#",
+    "#/properties/a",
+    "#/definitions/a",
+    "#/$defs/a/properties/b",
+    "a",
+    "b",
+    "{\"",
+    "[1,",
+    "é",
 ];
 
 /// A value at most `depth` levels deep.

@@ -7,7 +7,9 @@ pub fn cut_points(u: &mut Unstructured<'_>, len: usize) -> Vec<usize> {
     let count = u.int_in_range(0..=32u8).unwrap_or(0);
     let mut cuts = Vec::with_capacity(usize::from(count));
     for _ in 0..count {
-        let Ok(at) = u.int_in_range(0..=len) else { break };
+        let Ok(at) = u.int_in_range(0..=len) else {
+            break;
+        };
         cuts.push(at);
     }
     cuts.sort_unstable();

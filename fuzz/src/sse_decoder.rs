@@ -10,9 +10,7 @@
 //! - nothing panics.
 
 use arbitrary::Unstructured;
-use openai_sdk::sse::{
-    FramePosition, OpenAiDecoder, SseDecoder, SseError, SseFrame, StreamEnd,
-};
+use openai_sdk::sse::{FramePosition, OpenAiDecoder, SseDecoder, SseError, SseFrame, StreamEnd};
 
 use crate::split;
 
@@ -83,8 +81,7 @@ pub fn check(data: &[u8]) {
     });
 
     split::assert_split_invariant(body, &cuts, |pieces| {
-        let mut decoder =
-            OpenAiDecoder::with_decoder(SseDecoder::with_max_event_size(limit));
+        let mut decoder = OpenAiDecoder::with_decoder(SseDecoder::with_max_event_size(limit));
         let mut items = Vec::new();
         for piece in pieces {
             decoder.push(piece);
@@ -124,7 +121,11 @@ fn naive_whatwg(text: &str) -> Vec<NaiveFrame> {
     let mut rest = text;
     while let Some(end) = rest.find(['\r', '\n']) {
         let line = &rest[..end];
-        let after = if rest[end..].starts_with("\r\n") { end + 2 } else { end + 1 };
+        let after = if rest[end..].starts_with("\r\n") {
+            end + 2
+        } else {
+            end + 1
+        };
         rest = &rest[after..];
         if line.is_empty() {
             if !data.is_empty() {

@@ -688,8 +688,7 @@ mod blocking {
     /// I/O error wrapping the reqwest error, or as `TimedOut`).
     fn is_timeout(e: &std::io::Error) -> bool {
         e.kind() == std::io::ErrorKind::TimedOut
-            || e
-                .get_ref()
+            || e.get_ref()
                 .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
                 .is_some_and(reqwest::Error::is_timeout)
     }
