@@ -22,7 +22,8 @@ mkdir -p logs
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "cargo-fuzz not found: installing it from crates.io"
-  cargo install cargo-fuzz --locked --version '^0.13'
+  cargo install cargo-fuzz --locked --version '^0.13' ||
+    cargo install cargo-fuzz --locked --version '^0.13' --offline
 fi
 
 build() {
