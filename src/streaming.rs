@@ -284,6 +284,8 @@ impl<T: DeserializeOwned> Stream for EventStream<T> {
 pub(crate) struct BodyStream<P> {
     body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
     pub(crate) pump: P,
+    /// Set once a timeout ended the stream (the pump is not told; nothing follows).
+    timed_out: bool,
 }
 
 impl<P> BodyStream<P> {
@@ -291,8 +293,22 @@ impl<P> BodyStream<P> {
         BodyStream {
             body: Some(response.bytes_stream().boxed()),
             pump,
+            timed_out: false,
         }
     }
+}
+
+/// A transport error with its causes (reqwest's own message for a body error is only
+/// "error decoding response body").
+fn transport_message(e: &reqwest::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 impl<P: Pump + Unpin> Stream for BodyStream<P> {
@@ -300,6 +316,9 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if this.timed_out {
+            return Poll::Ready(None);
+        }
         loop {
             match this.pump.step() {
                 Step::Item(item) => return Poll::Ready(Some(Ok(item))),
@@ -319,6 +338,15 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
                     match body.poll_next_unpin(cx) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Some(Ok(bytes))) => this.pump.push(&bytes),
+                        Poll::Ready(Some(Err(e))) if e.is_timeout() => {
+                            // The read (or whole-request) timeout fired mid-body: a typed
+                            // timeout, not a broken connection.
+                            this.body = None;
+                            this.timed_out = true;
+                            return Poll::Ready(Some(Err(Error::Timeout {
+                                message: format!("reading the event stream: {}", transport_message(&e)),
+                            })));
+                        }
                         Poll::Ready(Some(Err(e))) => {
                             this.body = None;
                             this.pump.end_of_input(Some(e.to_string()));
@@ -342,19 +370,24 @@ pub(crate) struct BlockingBody<P> {
     response: Option<reqwest::blocking::Response>,
     pub(crate) pump: P,
     buf: Vec<u8>,
+    /// Set once a timeout ended the stream: nothing follows.
+    timed_out: bool,
 }
 
 #[cfg(feature = "blocking")]
 #[cfg_attr(not(feature = "chat"), allow(dead_code))]
 impl<P: Pump> BlockingBody<P> {
     pub(crate) fn new(response: reqwest::blocking::Response, pump: P) -> Self {
-        BlockingBody { response: Some(response), pump, buf: vec![0; 16 * 1024] }
+        BlockingBody { response: Some(response), pump, buf: vec![0; 16 * 1024], timed_out: false }
     }
 
     /// The next item, reading from the body as needed; `None` at the end. After an error
     /// the response is closed.
     pub(crate) fn next_item(&mut self) -> Option<Result<P::Item, Error>> {
         use std::io::Read;
+        if self.timed_out {
+            return None;
+        }
         loop {
             match self.pump.step() {
                 Step::Item(e) => return Some(Ok(e)),
@@ -381,6 +414,12 @@ impl<P: Pump> BlockingBody<P> {
                             self.pump.push(bytes);
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) if is_timeout(&e) => {
+                            // The read timeout fired mid-body: a typed timeout.
+                            self.response = None;
+                            self.timed_out = true;
+                            return Some(Err(Error::Timeout { message: format!("reading the event stream: {e}") }));
+                        }
                         Err(e) => {
                             self.response = None;
                             self.pump.end_of_input(Some(e.to_string()));
@@ -390,4 +429,15 @@ impl<P: Pump> BlockingBody<P> {
             }
         }
     }
+}
+
+/// Whether a blocking read error is a timeout (`reqwest::blocking` reports its read timeout
+/// as an I/O error wrapping the reqwest error, or as `TimedOut`).
+#[cfg(feature = "blocking")]
+#[cfg_attr(not(feature = "chat"), allow(dead_code))]
+fn is_timeout(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::TimedOut
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+            .is_some_and(reqwest::Error::is_timeout)
 }

@@ -1,0 +1,204 @@
+//! Generates identical chat completion streams and measures, on the same bytes delivered in
+//! the same pieces:
+//! - ours: `ChatEventPipeline` (SSE decoding, chunk decoding, accumulation, typed events,
+//!   partial JSON parsing of the content in the json mode): the whole stream pipeline;
+//! - async-openai 0.43: what its chat stream does per event: `eventsource-stream`'s decoder
+//!   and `serde_json::from_str::<CreateChatCompletionStreamResponse>` (it has no accumulation
+//!   or events, so it does less work than ours).
+//!
+//! Usage: `bench-peers DATA_DIR [LENGTHS...]` writes `DATA_DIR/MODE-N.sse` (read by
+//! `python_peer.py` for the official Python SDK) and `DATA_DIR/rust.json` (results).
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use openai_sdk::chat::{ChatEventPipeline, ParseOptions};
+use serde_json::{json, Value};
+
+const MODES: [&str; 4] = ["text", "tools", "logprobs", "json"];
+const PIECE: usize = 4096;
+const WORDS: [&str; 8] = [
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
+];
+
+fn chunk(delta: Value, logprobs: Value, finish: Value) -> Value {
+    json!({"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1_700_000_000,
+           "model": "gpt-4o-2024-08-06", "system_fingerprint": "fp_bench",
+           "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]})
+}
+
+/// The stream of `n` chunks (plus the closing chunk and `[DONE]`) for a mode.
+fn generate(mode: &str, n: usize) -> Vec<u8> {
+    let mut chunks = Vec::with_capacity(n + 2);
+    match mode {
+        "tools" => {
+            chunks.push(chunk(
+                json!({"role": "assistant", "content": null, "tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "record", "arguments": ""}}]}),
+                Value::Null,
+                Value::Null,
+            ));
+            for i in 0..n {
+                let piece = match i {
+                    0 => "{\"items\": [".to_owned(),
+                    _ => format!("\"{}{i}\", ", WORDS[i % 8]),
+                };
+                chunks.push(chunk(
+                    json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+                    Value::Null,
+                    Value::Null,
+                ));
+            }
+            chunks.push(chunk(
+                json!({"tool_calls": [{"index": 0, "function": {"arguments": "\"end\"]}"}}]}),
+                Value::Null,
+                json!("tool_calls"),
+            ));
+        }
+        "json" => {
+            chunks.push(chunk(
+                json!({"role": "assistant", "content": ""}),
+                Value::Null,
+                Value::Null,
+            ));
+            for i in 0..n {
+                let piece = match i {
+                    0 => "{\"items\": [".to_owned(),
+                    _ => format!("{{\"n\": {i}, \"w\": \"{}\"}}, ", WORDS[i % 8]),
+                };
+                chunks.push(chunk(json!({"content": piece}), Value::Null, Value::Null));
+            }
+            chunks.push(chunk(
+                json!({"content": "{\"n\": 0, \"w\": \"end\"}]}"}),
+                Value::Null,
+                json!("stop"),
+            ));
+        }
+        _ => {
+            let logprobs = mode == "logprobs";
+            chunks.push(chunk(
+                json!({"role": "assistant", "content": ""}),
+                Value::Null,
+                Value::Null,
+            ));
+            for i in 0..n {
+                let word = format!("{} ", WORDS[i % 8]);
+                let lp = if logprobs {
+                    let token = |t: &str, p: f64| json!({"token": t, "logprob": p, "bytes": t.as_bytes(), "top_logprobs": []});
+                    json!({"content": [{"token": word, "logprob": -0.25, "bytes": word.as_bytes(),
+                        "top_logprobs": [token(&word, -0.25), token("x", -3.5)]}], "refusal": null})
+                } else {
+                    Value::Null
+                };
+                chunks.push(chunk(json!({"content": word}), lp, Value::Null));
+            }
+            chunks.push(chunk(json!({}), Value::Null, json!("stop")));
+        }
+    }
+    let mut body = String::new();
+    for c in &chunks {
+        let _ = write!(body, "data: {c}\n\n");
+    }
+    body.push_str("data: [DONE]\n\n");
+    body.into_bytes()
+}
+
+fn ours(body: &[u8], json_mode: bool) -> usize {
+    let mut pipeline = ChatEventPipeline::new(ParseOptions::new().parse_content(json_mode));
+    let mut events = 0;
+    for piece in body.chunks(PIECE) {
+        pipeline.push(piece);
+        while let Some(event) = pipeline.next_event() {
+            event.expect("a valid stream");
+            events += 1;
+        }
+    }
+    pipeline.end_of_input();
+    while let Some(event) = pipeline.next_event() {
+        event.expect("a valid stream");
+        events += 1;
+    }
+    // The final completion, as a consumer reads it at the end.
+    let done = pipeline
+        .state()
+        .final_completion()
+        .expect("a final completion");
+    std::hint::black_box(&done);
+    events
+}
+
+fn async_openai(pieces: &[Bytes]) -> usize {
+    let stream = futures::stream::iter(pieces.iter().cloned().map(Ok::<Bytes, std::io::Error>));
+    let mut events = eventsource_stream::EventStream::new(stream);
+    futures::executor::block_on(async {
+        let mut n = 0;
+        while let Some(event) = events.next().await {
+            let event = event.expect("a valid event");
+            if event.data == "[DONE]" {
+                break;
+            }
+            let chunk: async_openai::types::chat::CreateChatCompletionStreamResponse =
+                serde_json::from_str(&event.data).expect("a chunk async-openai decodes");
+            std::hint::black_box(&chunk);
+            n += 1;
+        }
+        n
+    })
+}
+
+/// Best time per run over repeated runs (at least 3 runs and 0.5 s).
+fn measure(mut run: impl FnMut() -> usize) -> Duration {
+    let mut best = Duration::MAX;
+    let start = Instant::now();
+    let mut runs = 0;
+    while runs < 3 || start.elapsed() < Duration::from_millis(500) {
+        let t = Instant::now();
+        std::hint::black_box(run());
+        best = best.min(t.elapsed());
+        runs += 1;
+    }
+    best
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let dir = std::path::PathBuf::from(args.next().unwrap_or_else(|| "data".into()));
+    let lengths: Vec<usize> = {
+        let given: Vec<usize> = args.map(|a| a.parse().expect("a length")).collect();
+        if given.is_empty() {
+            vec![1024, 4096, 16384, 65536]
+        } else {
+            given
+        }
+    };
+    std::fs::create_dir_all(&dir).expect("the data directory");
+    let mut results = Vec::new();
+    println!(
+        "{:<9} {:>7} {:>14} {:>14} {:>7}",
+        "mode", "chunks", "ours chunk/s", "async-openai", "ratio"
+    );
+    for mode in MODES {
+        for &n in &lengths {
+            let body = generate(mode, n);
+            std::fs::write(dir.join(format!("{mode}-{n}.sse")), &body).expect("writing the stream");
+            let pieces: Vec<Bytes> = body.chunks(PIECE).map(Bytes::copy_from_slice).collect();
+            let chunks = n + 2;
+            let t_ours = measure(|| ours(&body, mode == "json"));
+            let t_peer = measure(|| async_openai(&pieces));
+            let ours_rate = chunks as f64 / t_ours.as_secs_f64();
+            let peer_rate = chunks as f64 / t_peer.as_secs_f64();
+            println!(
+                "{mode:<9} {n:>7} {ours_rate:>14.0} {peer_rate:>14.0} {:>6.2}x",
+                ours_rate / peer_rate
+            );
+            results.push(json!({"mode": mode, "chunks": n, "bytes": body.len(),
+                "ours": ours_rate, "async_openai": peer_rate}));
+        }
+    }
+    std::fs::write(
+        dir.join("rust.json"),
+        serde_json::to_string_pretty(&results).unwrap(),
+    )
+    .expect("writing the results");
+}

@@ -1,0 +1,17 @@
+//! The checks behind the fuzz targets, one module per target (`fuzz_targets/NAME.rs` calls
+//! `NAME::check`). Each check panics when a property fails, which libFuzzer reports as a
+//! crash; the library under test must never panic by itself.
+//!
+//! Shared pieces, for the stream families still to come (Responses, Assistants): [`gen`]
+//! builds JSON values from a small vocabulary and [`split`] cuts a body into chunks, so a new
+//! `*_stream` target is a generator of that family's events plus a call to
+//! [`split::assert_split_invariant`] over its pipeline.
+
+pub mod gen;
+pub mod split;
+
+pub mod accumulate_delta;
+pub mod chat_stream;
+pub mod partial_json;
+pub mod sse_decoder;
+pub mod strict_schema;
