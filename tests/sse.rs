@@ -917,3 +917,29 @@ proptest! {
         prop_assert_eq!((items, end, decoder.is_done()), whole_openai);
     }
 }
+
+/// Regression (found by the `chat_stream` fuzz target): with CRLF line ends, the decoder's
+/// offset after each frame (which error messages report) was one byte further when the LF
+/// had arrived with its CR than when the input was split between them.
+#[test]
+fn offsets_after_frames_do_not_depend_on_a_split_between_cr_and_lf() {
+    let body = b"data: {\"a\":1}\r\n\r\nevent: x\r\ndata: 2\r\n\r\ndata: [DONE]\r\n\r\n";
+    let offsets = |pieces: &[&[u8]]| {
+        let mut d = SseDecoder::new();
+        let mut out = Vec::new();
+        for p in pieces {
+            d.push(p);
+            while let Some(frame) = d.next_frame() {
+                frame.unwrap();
+                out.push(d.offset());
+            }
+        }
+        out
+    };
+    let whole = offsets(&[body]);
+    assert_eq!(whole.len(), 3);
+    for cut in 1..body.len() {
+        let (a, b) = body.split_at(cut);
+        assert_eq!(offsets(&[a, b]), whole, "split at {cut}");
+    }
+}
