@@ -46,6 +46,7 @@ pub mod responses;
 pub mod retry;
 pub mod sse;
 pub mod streaming;
+pub mod tools;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -100,6 +100,7 @@ pub mod parse;
 pub mod snapshot;
 pub mod state;
 pub mod stream;
+mod tools;
 mod wire;
 
 pub use events::{ChatCompletionStreamEvent, ChunkData, TextSnapshot, TokensSnapshot};
@@ -114,6 +115,7 @@ pub use snapshot::{
     RawToken,
 };
 pub use state::ChatCompletionStreamState;
+pub use tools::ChatToolRun;
 #[cfg(feature = "blocking")]
 pub use stream::BlockingChatCompletionStream;
 pub use stream::{ChatCompletionChunkStream, ChatCompletionStream, ChatEventPipeline};
@@ -211,6 +213,42 @@ impl Chat<'_> {
         let (body, _) = prepare(&request)?;
         let response = self.send(&body).await?;
         Ok(ChatCompletionChunkStream::new(response))
+    }
+
+    /// The automatic tool-call loop: sends `request` with `tools`' strict function
+    /// definitions added, runs every tool call of the answer (all calls of a round at
+    /// once), sends the outputs back as `tool` messages, and repeats until the model
+    /// answers without calling a tool or `tools`' round limit is reached. A tool that
+    /// fails, arguments that do not decode, or a call to a tool that is not registered
+    /// send the error text back to the model as the call's output: the loop goes on.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openai_sdk::Client) -> Result<(), openai_sdk::Error> {
+    /// use openai_sdk::tools::Tools;
+    ///
+    /// /// A city.
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct City { city: String }
+    ///
+    /// let tools = Tools::new().tool("get_weather", "The weather in a city", |a: City| async move {
+    ///     Ok::<_, String>(format!("18°C in {}", a.city))
+    /// })?;
+    /// let request = serde_json::from_value(serde_json::json!({
+    ///     "model": "gpt-4o-mini",
+    ///     "messages": [{"role": "user", "content": "Weather in Paris?"}],
+    /// })).unwrap();
+    /// let run = client.chat().run_tools(request, tools).await?;
+    /// println!("{:?} ({} rounds)", run.completion.content(0), run.rounds);
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_tools(
+        &self,
+        request: CreateChatCompletionRequest,
+        tools: crate::tools::Tools,
+    ) -> Result<ChatToolRun, Error> {
+        let body = serde_json::to_value(&request)
+            .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
+        tools::run(self.client, body, &tools).await
     }
 
     /// The blocking [`stream`](Self::stream) (feature `blocking`). Do not call it inside
