@@ -1,5 +1,5 @@
-//! A two-tool loop with the Responses API: the model asks for the weather, then converts
-//! the temperature, then answers.
+//! A two-tool loop with the Responses API, streamed: the model asks for the weather, then
+//! converts the temperature, then answers; every round's events are printed as they come.
 //!
 //! ```text
 //! cargo run --example responses_tools                  # offline, against a scripted server
@@ -7,11 +7,14 @@
 //! ```
 //!
 //! Without `OPENAI_BASE_URL` the example starts the crate's scripted loopback server
-//! (feature `testing`) with three recorded-style answers: a `get_weather` call, a
-//! `convert_temperature` call, and the final text.
+//! (feature `testing`) with three answers, each streamed event by event: a `get_weather`
+//! call, a `convert_temperature` call, and the final text.
+//! (`client.responses().run_tools(...)` is the same loop without streaming.)
 
-use openai_sdk::responses::ResponseTools;
+use futures::StreamExt;
+use openai_sdk::responses::{ResponseStreamEvent, ResponseTools};
 use openai_sdk::testing::{Reply, ScriptedServer};
+use openai_sdk::tools::ToolLoopEvent;
 use openai_sdk::Client;
 use serde_json::json;
 
@@ -30,8 +33,9 @@ struct ConvertTemperature {
     to: String,
 }
 
+/// A complete response, streamed as the API streams it.
 fn answer(id: &str, output: serde_json::Value) -> Reply {
-    Reply::json(200, json!({"id": id, "object": "response", "created_at": 0, "status": "completed",
+    Reply::responses_stream_of(&json!({"id": id, "object": "response", "created_at": 0, "status": "completed",
         "model": "gpt-4o-mini", "output": output}))
 }
 
@@ -75,10 +79,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "model": std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into()),
         "input": "What is the temperature in Paris in Fahrenheit? Use get_weather, then convert_temperature.",
     }))?;
-    let run = client.responses().run_tools(request, tools).await?;
-    for (name, arguments, output) in &run.calls {
-        println!("{name}({arguments}) -> {output}");
+    let mut run = client.responses().run_tools_stream(request, tools)?;
+    while let Some(event) = run.next().await {
+        match event? {
+            ToolLoopEvent::RoundStarted { round } => println!("-- round {round}"),
+            ToolLoopEvent::Event(ResponseStreamEvent::OutputTextDelta { delta, .. }) => print!("{delta}"),
+            ToolLoopEvent::ToolOutput { call, .. } => println!("{}({}) -> {}", call.name, call.arguments, call.output),
+            ToolLoopEvent::Done(run) => println!("\n(rounds: {}, finished: {})", run.rounds, run.finished),
+            _ => {}
+        }
     }
-    println!("{} (rounds: {}, finished: {})", run.response.output_text(), run.rounds, run.finished);
     Ok(())
 }

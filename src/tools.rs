@@ -4,13 +4,16 @@
 #![cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
-use futures::FutureExt;
+use futures::stream::{BoxStream, FuturesOrdered};
+use futures::{FutureExt, Stream, StreamExt};
 use serde_json::{json, Value};
 
-use crate::Error;
+use crate::{Client, Error};
 
 type ToolFn = Arc<dyn Fn(String) -> BoxFuture<'static, Result<String, String>> + Send + Sync>;
 
@@ -145,3 +148,253 @@ impl Tools {
     }
 }
 
+
+/// One tool call the loop ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ToolCall {
+    /// The call's id (`call_id` of a Responses function call, `id` of a chat tool call):
+    /// the output is sent back under it.
+    pub call_id: String,
+    /// The tool's name, as the model gave it.
+    pub name: String,
+    /// The arguments, as the model gave them (JSON text, possibly invalid).
+    pub arguments: String,
+    /// What was sent back to the model: the tool's output, or `{"error": "..."}` when the
+    /// tool failed, the arguments did not decode or no tool has that name.
+    pub output: String,
+}
+
+/// A call the model asked for, not run yet.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingCall {
+    pub(crate) call_id: String,
+    pub(crate) name: String,
+    pub(crate) arguments: String,
+}
+
+impl PendingCall {
+    fn ran(self, output: String) -> ToolCall {
+        ToolCall { call_id: self.call_id, name: self.name, arguments: self.arguments, output }
+    }
+}
+
+/// What a tool loop needs from its API (Chat Completions or Responses): the conversation
+/// so far, how to send a round, how to read the model's answer.
+pub(crate) trait LoopApi: Sized + Send + 'static {
+    /// The stream of one round.
+    type Stream: Stream<Item = Result<Self::Event, Error>> + Send + Unpin + 'static;
+    /// The events of that stream.
+    type Event: Send + 'static;
+    /// The loop's outcome.
+    type Run: Send + 'static;
+
+    /// Sends the next round's request (not streamed); the answer as JSON.
+    fn send(&self, client: &Client) -> BoxFuture<'static, Result<Value, Error>>;
+    /// Sends the next round's request with `stream: true`.
+    fn open(&self, client: &Client) -> BoxFuture<'static, Result<Self::Stream, Error>>;
+    /// The answer accumulated by a round's stream that ended (an error when the stream
+    /// did not complete).
+    fn streamed_answer(stream: &Self::Stream) -> Result<Value, Error>;
+    /// Adds the model's answer to the conversation; the calls it asks for, in order.
+    fn record_answer(&mut self, answer: &Value) -> Vec<PendingCall>;
+    /// Adds a call's output to the conversation.
+    fn record_output(&mut self, call: &ToolCall);
+    /// The outcome, from the last answer.
+    fn finish(self, answer: Value, rounds: usize, finished: bool, calls: Vec<ToolCall>) -> Result<Self::Run, Error>;
+}
+
+/// Runs one call of the model with the registry: the call with its output.
+fn run_call(tools: &Tools, call: PendingCall) -> BoxFuture<'static, ToolCall> {
+    let tools = tools.clone();
+    async move {
+        let output = tools.call(&call.name, call.arguments.clone()).await;
+        call.ran(output)
+    }
+    .boxed()
+}
+
+/// The tool loop, not streamed: sends a round, runs every call of the answer at once,
+/// records the outputs, until an answer without calls or the round limit.
+pub(crate) async fn run<A: LoopApi>(client: &Client, mut api: A, tools: &Tools) -> Result<A::Run, Error> {
+    let mut calls = Vec::new();
+    let mut round = 0;
+    loop {
+        round += 1;
+        let answer = api.send(client).await?;
+        let pending = api.record_answer(&answer);
+        if pending.is_empty() || round >= tools.rounds_limit() {
+            let finished = pending.is_empty();
+            return api.finish(answer, round, finished, calls);
+        }
+        let ran = futures::future::join_all(pending.into_iter().map(|call| run_call(tools, call))).await;
+        for call in ran {
+            api.record_output(&call);
+            calls.push(call);
+        }
+    }
+}
+
+/// An event of a streamed tool loop
+/// ([`Chat::run_tools_stream`](crate::chat::Chat::run_tools_stream),
+/// [`Responses::run_tools_stream`](crate::responses::Responses::run_tools_stream)).
+///
+/// A loop yields, for each round: `RoundStarted`, then every event of that round's
+/// stream (with its snapshot, as the API's own stream gives it), then one `ToolOutput`
+/// per call of the round, in the order the model made them, each as soon as it and the
+/// calls before it have finished (the calls run at the same time). The last item is
+/// `Done`, or an error.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ToolLoopEvent<E, R> {
+    /// Round `round` (from 1) starts: its request is about to be sent.
+    RoundStarted {
+        /// The round's number, from 1.
+        round: usize,
+    },
+    /// An event of the current round's stream.
+    Event(E),
+    /// A tool call of round `round` ran; its output goes back to the model in the next
+    /// round.
+    ToolOutput {
+        /// The round whose answer asked for the call.
+        round: usize,
+        /// The call and its output.
+        call: ToolCall,
+    },
+    /// The loop ended: the model answered without calling a tool, or the round limit
+    /// was reached (see the run's `finished`).
+    Done(R),
+}
+
+/// The stream of a tool loop's events: [`ToolLoopEvent`]s, then the end. An error ends
+/// it (an error status, a stream that fails or ends early); dropping it stops the loop
+/// (the connection of the current round is closed, running tool calls are dropped).
+///
+/// [`final_run`](Self::final_run) drives it to the end when only the outcome matters.
+pub struct ToolLoopStream<E, R> {
+    inner: BoxStream<'static, Result<ToolLoopEvent<E, R>, Error>>,
+}
+
+impl<E, R> std::fmt::Debug for ToolLoopStream<E, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolLoopStream").finish_non_exhaustive()
+    }
+}
+
+impl<E, R> ToolLoopStream<E, R> {
+    /// Reads the rest of the loop; its outcome (the first error instead, if any).
+    pub async fn final_run(mut self) -> Result<R, Error> {
+        while let Some(event) = self.inner.next().await {
+            if let ToolLoopEvent::Done(run) = event? {
+                return Ok(run);
+            }
+        }
+        Err(Error::Stream {
+            kind: crate::StreamErrorKind::NoFinalEvent,
+            event: None,
+            offset: None,
+            message: "the tool loop ended without an outcome".into(),
+        })
+    }
+}
+
+impl<E, R> Stream for ToolLoopStream<E, R> {
+    type Item = Result<ToolLoopEvent<E, R>, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+/// The state of a streamed loop between two items.
+struct Streamed<A: LoopApi> {
+    client: Client,
+    api: Option<A>,
+    tools: Tools,
+    round: usize,
+    calls: Vec<ToolCall>,
+    /// Round `round` was announced and its request is still to be sent.
+    to_open: bool,
+    stream: Option<A::Stream>,
+    running: FuturesOrdered<BoxFuture<'static, ToolCall>>,
+    over: bool,
+}
+
+type Item<A> = Result<ToolLoopEvent<<A as LoopApi>::Event, <A as LoopApi>::Run>, Error>;
+
+impl<A: LoopApi> Streamed<A> {
+    /// The next item of the loop; `None` once it is over.
+    async fn step(&mut self) -> Option<Item<A>> {
+        loop {
+            if self.over {
+                return None;
+            }
+            if !self.running.is_empty() {
+                let call = self.running.next().await?;
+                self.api.as_mut()?.record_output(&call);
+                self.calls.push(call.clone());
+                return Some(Ok(ToolLoopEvent::ToolOutput { round: self.round, call }));
+            }
+            if self.to_open {
+                self.to_open = false;
+                match self.api.as_ref()?.open(&self.client).await {
+                    Ok(stream) => self.stream = Some(stream),
+                    Err(e) => return self.fail(e),
+                }
+                continue;
+            }
+            let Some(stream) = self.stream.as_mut() else {
+                self.round += 1;
+                self.to_open = true;
+                return Some(Ok(ToolLoopEvent::RoundStarted { round: self.round }));
+            };
+            match stream.next().await {
+                Some(Ok(event)) => return Some(Ok(ToolLoopEvent::Event(event))),
+                Some(Err(e)) => return self.fail(e),
+                None => {}
+            }
+            let stream = self.stream.take()?;
+            let answer = match A::streamed_answer(&stream) {
+                Ok(answer) => answer,
+                Err(e) => return self.fail(e),
+            };
+            let pending = self.api.as_mut()?.record_answer(&answer);
+            if pending.is_empty() || self.round >= self.tools.rounds_limit() {
+                self.over = true;
+                let finished = pending.is_empty();
+                let calls = std::mem::take(&mut self.calls);
+                return Some(self.api.take()?.finish(answer, self.round, finished, calls).map(ToolLoopEvent::Done));
+            }
+            for call in pending {
+                self.running.push_back(run_call(&self.tools, call));
+            }
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> Option<Item<A>> {
+        self.over = true;
+        Some(Err(e))
+    }
+}
+
+/// The tool loop, streamed.
+pub(crate) fn run_streamed<A: LoopApi>(client: &Client, api: A, tools: Tools) -> ToolLoopStream<A::Event, A::Run> {
+    let state = Streamed {
+        client: client.clone(),
+        api: Some(api),
+        tools,
+        round: 0,
+        calls: Vec::new(),
+        to_open: false,
+        stream: None,
+        running: FuturesOrdered::new(),
+        over: false,
+    };
+    let inner = futures::stream::unfold(state, |mut state| async move {
+        let item = state.step().await?;
+        Some((item, state))
+    })
+    .boxed();
+    ToolLoopStream { inner }
+}

@@ -69,7 +69,7 @@ async fn the_loop_runs_calls_feeds_outputs_back_and_stops_at_the_answer() {
     assert!(run.finished);
     assert_eq!(run.rounds, 3);
     assert_eq!(run.completion.content(0), Some("64.4°F in Paris."));
-    let outputs: Vec<&str> = run.calls.iter().map(|(_, _, out)| out.as_str()).collect();
+    let outputs: Vec<&str> = run.calls.iter().map(|c| c.output.as_str()).collect();
     assert_eq!(outputs[0], json!({"city": "Paris", "celsius": 18}).to_string());
     assert_eq!(outputs[1], json!({"error": "no station in Atlantis"}).to_string());
     assert_eq!(outputs[2], json!({"error": "there is no tool named `no_such_tool`"}).to_string());

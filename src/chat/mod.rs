@@ -115,7 +115,7 @@ pub use snapshot::{
     RawToken,
 };
 pub use state::ChatCompletionStreamState;
-pub use tools::ChatToolRun;
+pub use tools::{ChatToolEvent, ChatToolRun, ChatToolStream};
 #[cfg(feature = "blocking")]
 pub use stream::BlockingChatCompletionStream;
 pub use stream::{ChatCompletionChunkStream, ChatCompletionStream, ChatEventPipeline};
@@ -248,7 +248,57 @@ impl Chat<'_> {
     ) -> Result<ChatToolRun, Error> {
         let body = serde_json::to_value(&request)
             .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
-        tools::run(self.client, body, &tools).await
+        let conversation = tools::Conversation::new(self.client, body, &tools)?;
+        crate::tools::run(self.client, conversation, &tools).await
+    }
+
+    /// The tool loop of [`run_tools`](Self::run_tools), streamed: each round is sent with
+    /// `stream: true` (and the request's `stream_options`) and the stream yields its
+    /// events as they come (with their snapshots), then the output of each tool call,
+    /// then the outcome ([`ToolLoopEvent`](crate::tools::ToolLoopEvent)). Nothing is sent
+    /// until the stream is polled; dropping it stops the loop and closes the connection.
+    ///
+    /// Nothing is parsed during a round's stream (so that arguments that do not decode
+    /// reach the tool, whose error goes back to the model); the outcome's completion is
+    /// parsed as in [`run_tools`](Self::run_tools).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openai_sdk::Client) -> Result<(), openai_sdk::Error> {
+    /// use futures::StreamExt;
+    /// use openai_sdk::chat::ChatCompletionStreamEvent;
+    /// use openai_sdk::tools::{ToolLoopEvent, Tools};
+    ///
+    /// /// A city.
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct City { city: String }
+    ///
+    /// let tools = Tools::new().tool("get_weather", "The weather in a city", |a: City| async move {
+    ///     Ok::<_, String>(format!("18°C in {}", a.city))
+    /// })?;
+    /// let request = serde_json::from_value(serde_json::json!({
+    ///     "model": "gpt-4o-mini",
+    ///     "messages": [{"role": "user", "content": "Weather in Paris?"}],
+    /// })).unwrap();
+    /// let mut run = client.chat().run_tools_stream(request, tools)?;
+    /// while let Some(event) = run.next().await {
+    ///     match event? {
+    ///         ToolLoopEvent::Event(ChatCompletionStreamEvent::ContentDelta { delta, .. }) => print!("{delta}"),
+    ///         ToolLoopEvent::ToolOutput { call, .. } => println!("[{} -> {}]", call.name, call.output),
+    ///         ToolLoopEvent::Done(run) => println!("\n({} rounds)", run.rounds),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn run_tools_stream(
+        &self,
+        request: CreateChatCompletionRequest,
+        tools: crate::tools::Tools,
+    ) -> Result<ChatToolStream, Error> {
+        let body = serde_json::to_value(&request)
+            .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
+        let conversation = tools::Conversation::new(self.client, body, &tools)?;
+        Ok(crate::tools::run_streamed(self.client, conversation, tools))
     }
 
     /// The blocking [`stream`](Self::stream) (feature `blocking`). Do not call it inside

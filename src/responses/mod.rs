@@ -79,7 +79,7 @@ pub mod tools;
 pub use events::ResponseStreamEvent;
 pub use snapshot::{parse_response, ParsedResponse, ResponseParseOptions, ResponseSnapshot, TextSnapshot};
 pub use state::ResponseStreamState;
-pub use tools::{ResponseTools, ToolRun};
+pub use tools::{ResponseToolEvent, ResponseToolStream, ResponseTools, ToolRun};
 #[cfg(feature = "blocking")]
 pub use stream::BlockingResponseStream;
 pub use stream::{ResponseEventPipeline, ResponseStream, DEFAULT_MAX_RESUMES};
@@ -262,7 +262,51 @@ impl Responses<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn run_tools(&self, request: CreateResponse, tools: ResponseTools) -> Result<ToolRun, Error> {
-        tools::run(self.client, to_body(&request)?, &tools).await
+        let conversation = tools::Conversation::new(to_body(&request)?, &tools)?;
+        crate::tools::run(self.client, conversation, &tools).await
+    }
+
+    /// The tool loop of [`run_tools`](Self::run_tools), streamed: each round is sent with
+    /// `stream: true` and the stream yields its events as they come (with their
+    /// snapshots), then the output of each tool call, then the outcome
+    /// ([`ToolLoopEvent`](crate::tools::ToolLoopEvent)). Nothing is sent until the stream
+    /// is polled; dropping it stops the loop and closes the connection.
+    ///
+    /// Nothing is parsed during a round's stream (so that arguments that do not decode
+    /// reach the tool, whose error goes back to the model); the outcome's response is
+    /// parsed as in [`run_tools`](Self::run_tools).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), openai_sdk::Error> {
+    /// use futures::StreamExt;
+    /// use openai_sdk::responses::{ResponseStreamEvent, ResponseTools};
+    /// use openai_sdk::tools::ToolLoopEvent;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct City { city: String }
+    ///
+    /// let client = openai_sdk::Client::new()?;
+    /// let tools = ResponseTools::new().tool("get_weather", "Weather in a city", |a: City| async move {
+    ///     Ok::<_, String>(format!("18°C in {}", a.city))
+    /// })?;
+    /// let request = serde_json::from_value(serde_json::json!({
+    ///     "model": "gpt-4o-mini", "input": "Weather in Paris?",
+    /// })).unwrap();
+    /// let mut run = client.responses().run_tools_stream(request, tools)?;
+    /// while let Some(event) = run.next().await {
+    ///     match event? {
+    ///         ToolLoopEvent::RoundStarted { round } => println!("-- round {round}"),
+    ///         ToolLoopEvent::Event(ResponseStreamEvent::OutputTextDelta { delta, .. }) => print!("{delta}"),
+    ///         ToolLoopEvent::ToolOutput { call, .. } => println!("{}({}) = {}", call.name, call.arguments, call.output),
+    ///         ToolLoopEvent::Done(run) => println!("\n{} rounds", run.rounds),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn run_tools_stream(&self, request: CreateResponse, tools: ResponseTools) -> Result<ResponseToolStream, Error> {
+        let conversation = tools::Conversation::new(to_body(&request)?, &tools)?;
+        Ok(crate::tools::run_streamed(self.client, conversation, tools))
     }
 
     /// The blocking [`stream`](Self::stream) (feature `blocking`). Do not call it inside

@@ -98,6 +98,7 @@ mod record;
 mod reply;
 mod route;
 mod server;
+mod synth;
 
 pub use fixture::{ExchangeRequest, FixtureError, RecordedExchange, MANIFEST_SUFFIX};
 pub use hyper::{HeaderMap, Method};
