@@ -641,6 +641,35 @@ pub fn parse_chat_completion_as<T: serde::de::DeserializeOwned>(
     options: &ParseOptions,
 ) -> Result<ParsedChatCompletion<T>, Error> {
     let mut json = completion.clone();
+    annotate(&mut json, completion, options)?;
+    ParsedChatCompletion::from_reference_json(Value::Object(json))
+}
+
+/// [`parse_chat_completion_as`] of a completion the caller gives up: no copy of it (a
+/// long stream's logprobs make that copy the larger part of the work) unless a choice
+/// stopped for `length` or `content_filter`, whose error carries the completion as it was.
+pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
+    mut completion: Map<String, Value>,
+    options: &ParseOptions,
+) -> Result<ParsedChatCompletion<T>, Error> {
+    let stopped_early = completion
+        .get("choices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|c| matches!(c.get("finish_reason").and_then(Value::as_str), Some("length" | "content_filter")));
+    if stopped_early {
+        return parse_chat_completion_as(&completion, options);
+    }
+    annotate(&mut completion, &Map::new(), options)?;
+    ParsedChatCompletion::from_reference_json(Value::Object(completion))
+}
+
+/// Adds `parsed` and `parsed_arguments` to `json` in place, choice by choice as the
+/// reference does; a choice that stopped for `length` or `content_filter` is an error
+/// carrying `original`.
+fn annotate(json: &mut Map<String, Value>, original: &Map<String, Value>, options: &ParseOptions) -> Result<(), Error> {
+    let completion = original;
     if let Some(Value::Array(choices)) = json.get_mut("choices") {
         for choice in choices.iter_mut() {
             let index = choice.get("index").and_then(Value::as_i64).unwrap_or(0);
@@ -698,5 +727,5 @@ pub fn parse_chat_completion_as<T: serde::de::DeserializeOwned>(
             }
         }
     }
-    ParsedChatCompletion::from_reference_json(Value::Object(json))
+    Ok(())
 }

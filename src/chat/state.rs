@@ -9,7 +9,7 @@ use super::events::{
     ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
 };
 use super::snapshot::{
-    parse_arguments, parse_chat_completion, parse_chat_completion_as, parse_content_strict,
+    parse_arguments, parse_content_strict, parse_owned_chat_completion_as,
     ChatCompletionSnapshot, ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
 };
 use super::snapshot::{raw_tokens, LogprobsAcc};
@@ -366,7 +366,7 @@ impl ChatCompletionStreamState {
                 "the stream ended before its first chunk".into(),
             ));
         };
-        parse_chat_completion(&snapshot.to_json(), &self.options)
+        parse_owned_chat_completion_as(snapshot.to_json(), &self.options)
     }
 
     /// [`final_completion`](Self::final_completion) with each choice's `parsed` content
@@ -380,7 +380,7 @@ impl ChatCompletionStreamState {
                 "the stream ended before its first chunk".into(),
             ));
         };
-        parse_chat_completion_as::<T>(&snapshot.to_json(), &self.options)
+        parse_owned_chat_completion_as::<T>(snapshot.to_json(), &self.options)
     }
 
     /// Accumulates one chunk (JSON, as received) and returns its events.
