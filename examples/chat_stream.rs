@@ -16,9 +16,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use openai_sdk::chat::ChatCompletionStreamEvent;
-use openai_sdk::testing::{Chunking, Reply, ScriptedServer};
-use openai_sdk::Client;
+use openai_sdk::testing::{Chunking, Reply};
 use serde_json::json;
+
+#[path = "support/live.rs"]
+mod live;
 
 /// The recorded stream served when no API key is set.
 const RECORDING: &[u8] = include_bytes!("../tests/fixtures/chat/chat_basic_content.sse");
@@ -29,26 +31,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if prompt.trim().is_empty() {
         prompt = "What's the weather like in SF?".into();
     }
-    let has_key = std::env::var("OPENAI_API_KEY").is_ok_and(|k| !k.trim().is_empty());
-    let mut _server = None;
-    let client = if has_key {
-        Client::new()?
-    } else {
-        let server = ScriptedServer::start().await;
+    let live::ExampleClient { client, _server } = live::client("a recorded stream", |server| {
         server.post("/v1/chat/completions").respond(
             Reply::sse_raw(RECORDING)
                 .chunking(Chunking::Events)
                 .chunk_delay(Duration::from_millis(25)),
         );
-        eprintln!("(OPENAI_API_KEY is not set: replaying a recorded stream from a local server)");
-        let client = Client::builder()
-            .api_key("sk-local")
-            .base_url(server.base_url())
-            .http_client(reqwest::Client::builder().no_proxy().build()?)
-            .build()?;
-        _server = Some(server);
-        client
-    };
+    })
+    .await?;
     let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into());
     let request = serde_json::from_value(json!({
         "model": model,

@@ -6,24 +6,19 @@
 //!
 //!     cargo run --example models
 
-use openai_sdk::testing::{Reply, ScriptedServer};
-use openai_sdk::Client;
+use openai_sdk::testing::Reply;
+
+#[path = "support/live.rs"]
+mod live;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let online = std::env::var("OPENAI_API_KEY").is_ok_and(|k| !k.is_empty());
-    // Keep the offline server alive for as long as the client uses it.
-    let (client, _server) = if online {
-        (Client::new()?, None)
-    } else {
-        let server = ScriptedServer::start().await;
+    let live::ExampleClient { client, _server } = live::client("a bundled sample", |server| {
         server
             .get("/v1/models")
             .respond(Reply::json_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models_list.json")));
-        eprintln!("(offline: no OPENAI_API_KEY, answering from a bundled sample at {})", server.base_url());
-        let client = Client::builder().api_key("offline").base_url(server.base_url()).build()?;
-        (client, Some(server))
-    };
+    })
+    .await?;
 
     let models = client.list_models().await?;
     for m in &models.data {

@@ -3,20 +3,22 @@
 //!
 //! ```text
 //! cargo run --example responses_tools                  # offline, against a scripted server
-//! OPENAI_BASE_URL=... OPENAI_API_KEY=... cargo run --example responses_tools
+//! OPENAI_API_KEY=... [OPENAI_BASE_URL=...] cargo run --example responses_tools
 //! ```
 //!
-//! Without `OPENAI_BASE_URL` the example starts the crate's scripted loopback server
+//! Without `OPENAI_API_KEY` or `OPENAI_BASE_URL` the example starts the crate's scripted loopback server
 //! (feature `testing`) with three answers, each streamed event by event: a `get_weather`
 //! call, a `convert_temperature` call, and the final text.
 //! (`client.responses().run_tools(...)` is the same loop without streaming.)
 
 use futures::StreamExt;
 use openai_sdk::responses::{ResponseStreamEvent, ResponseTools};
-use openai_sdk::testing::{Reply, ScriptedServer};
+use openai_sdk::testing::Reply;
 use openai_sdk::tools::ToolLoopEvent;
-use openai_sdk::Client;
 use serde_json::json;
+
+#[path = "support/live.rs"]
+mod live;
 
 /// The weather in a city.
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -46,21 +48,15 @@ fn call(id: &str, name: &str, arguments: serde_json::Value) -> serde_json::Value
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut _server = None;
-    let client = if std::env::var_os("OPENAI_BASE_URL").is_some() {
-        Client::new()?
-    } else {
-        let server = ScriptedServer::start().await;
+    let live::ExampleClient { client, _server } = live::client("three scripted streamed answers", |server| {
         server
             .post("/v1/responses")
             .respond(answer("resp_1", json!([call("1", "get_weather", json!({"city": "Paris"}))])))
             .respond(answer("resp_2", json!([call("2", "convert_temperature", json!({"value": 18.0, "to": "f"}))])))
             .respond(answer("resp_3", json!([{"type": "message", "id": "msg_3", "role": "assistant", "status": "completed",
                 "content": [{"type": "output_text", "text": "It is 18°C (64.4°F) in Paris.", "annotations": []}]}])));
-        let client = Client::builder().api_key("sk-offline").base_url(server.base_url()).build()?;
-        _server = Some(server);
-        client
-    };
+    })
+    .await?;
 
     let tools = ResponseTools::new()
         .tool("get_weather", "The current temperature in a city, in Celsius", |a: GetWeather| async move {

@@ -18,10 +18,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use openai_sdk::chat::ChatCompletionStreamEvent;
-use openai_sdk::testing::{Chunking, Reply, ScriptedServer};
-use openai_sdk::Client;
+use openai_sdk::testing::{Chunking, Reply};
 use serde::Deserialize;
 use serde_json::json;
+
+#[path = "support/live.rs"]
+mod live;
 
 /// One step of the solution.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -48,12 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if prompt.trim().is_empty() {
         prompt = "how can I solve 8x + 31 = 2?".into();
     }
-    let has_key = std::env::var("OPENAI_API_KEY").is_ok_and(|k| !k.trim().is_empty());
-    let mut _server = None;
-    let client = if has_key {
-        Client::new()?
-    } else {
-        let server = ScriptedServer::start().await;
+    let live::ExampleClient { client, _server } = live::client("a scripted answer", |server| {
         // The same path answers both calls: a JSON completion, or a stream when asked.
         server.post("/v1/chat/completions").respond_with(|request| {
             let streamed = request.json().is_ok_and(|body| body["stream"] == true);
@@ -65,15 +62,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Reply::bytes(200, COMPLETION).header("content-type", "application/json")
             }
         });
-        eprintln!("(OPENAI_API_KEY is not set: answering from a local scripted server)");
-        let client = Client::builder()
-            .api_key("sk-local")
-            .base_url(server.base_url())
-            .http_client(reqwest::Client::builder().no_proxy().build()?)
-            .build()?;
-        _server = Some(server);
-        client
-    };
+    })
+    .await?;
     let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-2024-08-06".into());
     let request = || {
         serde_json::from_value(json!({

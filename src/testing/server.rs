@@ -378,6 +378,34 @@ impl ScriptedServer {
         format!("http://{}/v1", self.addr)
     }
 
+    /// A [`Client`](crate::Client) for this server: its [`base_url`](Self::base_url), a
+    /// placeholder API key, no proxy (a system proxy must not catch loopback traffic), and
+    /// no retries (a test scripts its retries).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() {
+    /// use openai_sdk::testing::{Reply, ScriptedServer};
+    ///
+    /// let server = ScriptedServer::start().await;
+    /// server.get("/v1/models").respond(Reply::json(200, serde_json::json!({"object": "list", "data": []})));
+    /// let models = server.client().list_models().await.unwrap();
+    /// assert!(models.data.is_empty());
+    /// # }
+    /// ```
+    pub fn client(&self) -> crate::Client {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("a reqwest client without proxy builds");
+        crate::Client::builder()
+            .api_key("sk-scripted")
+            .base_url(self.base_url())
+            .http_client(http)
+            .max_retries(0)
+            .build()
+            .expect("a client of a loopback URL builds")
+    }
+
     /// The full URL of an absolute `path` (a missing leading `/` is added):
     /// `server.url("/v1/models")` is `http://127.0.0.1:PORT/v1/models`.
     ///
