@@ -1,6 +1,8 @@
-//! The streamed tool loops (`run_tools_stream`) of the Responses API and of Chat
-//! Completions over loopback, and dropping a tool loop (streamed or not) midway: the
-//! server sees the connection close, a running tool's future is dropped.
+//! The tool loops over loopback: `run_tools` and `run_tools_stream` of Chat Completions,
+//! `run_tools_stream` of the Responses API (its `run_tools` is in `responses_stream.rs`):
+//! typed strict tools, parallel calls, errors sent back to the model, the round limit; and
+//! dropping a tool loop (streamed or not) midway: the server sees the connection close, a
+//! running tool's future is dropped.
 //!
 //! Each scripted round streams a complete answer event by event
 //! (`Reply::responses_stream_of`, `Reply::chat_stream_of`).
@@ -507,5 +509,80 @@ mod chat {
         run.abort();
         assert!(run.await.unwrap_err().is_cancelled());
         assert_eq!(stuck.dropped(), 1, "the running tool was not dropped with the loop");
+    }
+
+    // ---- the loop that is not streamed (non-streamed requests) ----
+
+    #[tokio::test]
+    async fn the_plain_loop_runs_calls_feeds_outputs_back_and_stops_at_the_answer() {
+        let server = ScriptedServer::start().await;
+        server.post("/v1/chat/completions").respond_all([
+            Reply::json(200, completion(json!({"role": "assistant", "content": null, "tool_calls": [
+                call("call_1", "get_weather", r#"{"city":"Paris"}"#),
+                call("call_2", "get_weather", r#"{"city":"Atlantis"}"#),
+                call("call_3", "no_such_tool", "{}"),
+                call("call_4", "to_fahrenheit", r#"{"celsius":"warm"}"#),
+            ]}), "tool_calls")),
+            Reply::json(200, completion(json!({"role": "assistant", "content": null, "tool_calls": [
+                call("call_5", "to_fahrenheit", r#"{"celsius":18}"#),
+            ]}), "tool_calls")),
+            Reply::json(200, completion(json!({"role": "assistant", "content": "64.4°F in Paris."}), "stop")),
+        ]);
+        let client = client(&server);
+        let run = client.chat().run_tools(request(json!({})), tools()).await.unwrap();
+        assert!(run.finished);
+        assert_eq!(run.rounds, 3);
+        assert_eq!(run.completion.content(0), Some("64.4°F in Paris."));
+        let outputs: Vec<&str> = run.calls.iter().map(|c| c.output.as_str()).collect();
+        assert_eq!(outputs[0], json!({"city": "Paris", "celsius": 18}).to_string());
+        assert_eq!(outputs[1], json!({"error": "no station in Atlantis"}).to_string());
+        assert_eq!(outputs[2], json!({"error": "there is no tool named `no_such_tool`"}).to_string());
+        assert!(outputs[3].contains("invalid arguments"), "{}", outputs[3]);
+        assert_eq!(outputs[4], "64.4");
+
+        let requests = server.requests();
+        assert_eq!(requests.len(), 3);
+        let first: Value = serde_json::from_slice(&requests[0].body).unwrap();
+        assert_eq!(first["tools"][0]["type"], "function");
+        assert_eq!(first["tools"][0]["function"]["name"], "get_weather");
+        assert_eq!(first["tools"][0]["function"]["strict"], true);
+        assert_eq!(first["tools"][0]["function"]["parameters"]["additionalProperties"], false);
+        assert!(first.get("stream").is_none());
+        // Round 2 carries the assistant's calls and one `tool` message per call, in order.
+        let second: Value = serde_json::from_slice(&requests[1].body).unwrap();
+        let messages = second["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 1 + 1 + 4);
+        assert_eq!(messages[1]["tool_calls"].as_array().unwrap().len(), 4);
+        let ids: Vec<&str> = messages[2..].iter().map(|m| m["tool_call_id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["call_1", "call_2", "call_3", "call_4"]);
+        assert!(messages[2..].iter().all(|m| m["role"] == "tool"));
+        assert_eq!(run.messages.len(), 1 + 5 + 2 + 1);
+    }
+
+    #[tokio::test]
+    async fn the_round_limit_stops_a_model_that_keeps_calling_plain() {
+        let server = ScriptedServer::start().await;
+        let calling = completion(
+            json!({"role": "assistant", "content": null, "tool_calls": [call("c", "get_weather", r#"{"city":"Paris"}"#)]}),
+            "tool_calls",
+        );
+        server.post("/v1/chat/completions").respond_all((0..5).map(|_| Reply::json(200, calling.clone())));
+        let client = client(&server);
+        let run = client.chat().run_tools(request(json!({})), tools().max_rounds(2)).await.unwrap();
+        assert!(!run.finished);
+        assert_eq!(run.rounds, 2);
+        assert_eq!(server.request_count(), 2);
+        assert_eq!(run.calls.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_api_error_ends_the_plain_loop_with_the_error() {
+        let server = ScriptedServer::start().await;
+        server.post("/v1/chat/completions").respond(Reply::openai_error(400, "invalid_request_error", "bad model"));
+        let client = client(&server);
+        match client.chat().run_tools(request(json!({})), tools()).await {
+            Err(openai_sdk::Error::Api(e)) => assert_eq!(e.message, "bad model"),
+            other => panic!("expected an API error, got {other:?}"),
+        }
     }
 }
