@@ -128,3 +128,37 @@ fn a_known_tag_with_a_broken_body_is_an_error_not_unknown() {
     let err = serde_json::from_value::<types::ResponseStreamEvent>(bad).unwrap_err();
     assert!(err.to_string().contains("invalid type") || err.to_string().contains("missing field"), "{err}");
 }
+
+/// `AssistantStreamEvent` is a union of unions told apart by `event`: each event decodes as
+/// the member that has its name (a plain untagged decode would stop at the first member,
+/// whose catch-all takes anything), and an event this version does not know is kept.
+#[test]
+fn assistant_stream_events_decode_by_their_event_name() {
+    let delta = json!({"event": "thread.message.delta", "data": {"id": "msg_1", "object": "thread.message.delta",
+        "delta": {"content": [{"index": 0, "type": "text", "text": {"value": "Hi"}}]}}});
+    match serde_json::from_value::<types::AssistantStreamEvent>(delta.clone()).unwrap() {
+        types::AssistantStreamEvent::MessageStreamEvent(types::MessageStreamEvent::ThreadMessageDelta(d)) => {
+            assert_eq!(d.id, "msg_1");
+            assert_eq!(d.delta.content.len(), 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    let done = json!({"event": "done", "data": "[DONE]"});
+    assert!(matches!(
+        serde_json::from_value::<types::AssistantStreamEvent>(done).unwrap(),
+        types::AssistantStreamEvent::DoneEvent(_)
+    ));
+    // The data first, then the event name: the same.
+    let reordered: types::AssistantStreamEvent =
+        serde_json::from_str(r#"{"data": {"id": "msg_1", "object": "thread.message.delta", "delta": {}}, "event": "thread.message.delta"}"#)
+            .unwrap();
+    assert!(matches!(reordered, types::AssistantStreamEvent::MessageStreamEvent(_)));
+    let unknown = json!({"event": "thread.run.paused", "data": {"id": "run_1"}});
+    match serde_json::from_value::<types::AssistantStreamEvent>(unknown.clone()).unwrap() {
+        types::AssistantStreamEvent::Unknown(v) => assert_eq!(v, unknown),
+        other => panic!("{other:?}"),
+    }
+    let back = serde_json::to_value(serde_json::from_value::<types::AssistantStreamEvent>(delta.clone()).unwrap()).unwrap();
+    assert_eq!(back["event"], "thread.message.delta");
+    assert_eq!(back["data"]["id"], "msg_1");
+}

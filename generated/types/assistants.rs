@@ -455,7 +455,7 @@ We may add additional events over time, so we recommend handling unknown events 
 in your code. See the [Assistants API quickstart](/docs/assistants/overview) to learn how to
 integrate the Assistants API with streaming.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 #[serde(untagged)]
 pub enum AssistantStreamEvent {
     ThreadStreamEvent(ThreadStreamEvent),
@@ -464,8 +464,159 @@ pub enum AssistantStreamEvent {
     MessageStreamEvent(MessageStreamEvent),
     ErrorEvent(ErrorEvent),
     DoneEvent(DoneEvent),
-    /// A value of a shape this version of the SDK does not know, kept as sent.
+    /// A member this version of the SDK does not know, kept as sent.
     Unknown(::serde_json::Value),
+}
+impl crate::codegen_support::TagDispatch for AssistantStreamEvent {
+    const NAME: &'static str = "AssistantStreamEvent";
+    const TAG: &'static str = "event";
+    fn variant(tag: &str) -> ::std::option::Option<usize> {
+        match tag {
+            "thread.created" => Some(0usize),
+            "thread.run.created" => Some(1usize),
+            "thread.run.queued" => Some(2usize),
+            "thread.run.in_progress" => Some(3usize),
+            "thread.run.requires_action" => Some(4usize),
+            "thread.run.completed" => Some(5usize),
+            "thread.run.incomplete" => Some(6usize),
+            "thread.run.failed" => Some(7usize),
+            "thread.run.cancelling" => Some(8usize),
+            "thread.run.cancelled" => Some(9usize),
+            "thread.run.expired" => Some(10usize),
+            "thread.run.step.created" => Some(11usize),
+            "thread.run.step.in_progress" => Some(12usize),
+            "thread.run.step.delta" => Some(13usize),
+            "thread.run.step.completed" => Some(14usize),
+            "thread.run.step.failed" => Some(15usize),
+            "thread.run.step.cancelled" => Some(16usize),
+            "thread.run.step.expired" => Some(17usize),
+            "thread.message.created" => Some(18usize),
+            "thread.message.in_progress" => Some(19usize),
+            "thread.message.delta" => Some(20usize),
+            "thread.message.completed" => Some(21usize),
+            "thread.message.incomplete" => Some(22usize),
+            "error" => Some(23usize),
+            "done" => Some(24usize),
+            _ => None,
+        }
+    }
+    fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+        index: usize,
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        match index {
+            0usize => {
+                <ThreadStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ThreadStreamEvent)
+            }
+            1usize => {
+                <RunStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStreamEvent)
+            }
+            2usize => {
+                <RunStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStreamEvent)
+            }
+            3usize => {
+                <RunStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStreamEvent)
+            }
+            4usize => {
+                <RunStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStreamEvent)
+            }
+            5usize => {
+                <RunStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStreamEvent)
+            }
+            6usize => {
+                <RunStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStreamEvent)
+            }
+            7usize => {
+                <RunStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStreamEvent)
+            }
+            8usize => {
+                <RunStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStreamEvent)
+            }
+            9usize => {
+                <RunStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStreamEvent)
+            }
+            10usize => {
+                <RunStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStreamEvent)
+            }
+            11usize => {
+                <RunStepStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStepStreamEvent)
+            }
+            12usize => {
+                <RunStepStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStepStreamEvent)
+            }
+            13usize => {
+                <RunStepStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStepStreamEvent)
+            }
+            14usize => {
+                <RunStepStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStepStreamEvent)
+            }
+            15usize => {
+                <RunStepStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStepStreamEvent)
+            }
+            16usize => {
+                <RunStepStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStepStreamEvent)
+            }
+            17usize => {
+                <RunStepStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RunStepStreamEvent)
+            }
+            18usize => {
+                <MessageStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::MessageStreamEvent)
+            }
+            19usize => {
+                <MessageStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::MessageStreamEvent)
+            }
+            20usize => {
+                <MessageStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::MessageStreamEvent)
+            }
+            21usize => {
+                <MessageStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::MessageStreamEvent)
+            }
+            22usize => {
+                <MessageStreamEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::MessageStreamEvent)
+            }
+            23usize => {
+                <ErrorEvent as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ErrorEvent)
+            }
+            24usize => {
+                <DoneEvent as ::serde::Deserialize>::deserialize(d).map(Self::DoneEvent)
+            }
+            _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+        }
+    }
+    fn unknown(value: ::serde_json::Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantStreamEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_tagged(d)
+    }
 }
 impl ::std::convert::From<ThreadStreamEvent> for AssistantStreamEvent {
     fn from(value: ThreadStreamEvent) -> Self {

@@ -798,6 +798,15 @@ fn struct_const_tags(items: &[Item]) -> HashMap<String, BTreeMap<String, Vec<Str
         }
     }
     let mut out: HashMap<String, BTreeMap<String, Vec<String>>> = HashMap::new();
+    // A tagged union (`#[serde(tag = "event")]`) takes the values of its tag:
+    // it can be a member of a union told apart by that field (e.g. `AssistantStreamEvent`,
+    // whose members are unions of events by `event`).
+    for it in items {
+        let Item::Enum(e) = it else { continue };
+        if let Some(tag) = internal_tag(&e.attrs) {
+            out.entry(e.ident.to_string()).or_default().insert(tag, e.variants.iter().map(wire_name).collect());
+        }
+    }
     for it in items {
         let Item::Struct(s) = it else { continue };
         let Fields::Named(fields) = &s.fields else { continue };
@@ -811,6 +820,33 @@ fn struct_const_tags(items: &[Item]) -> HashMap<String, BTreeMap<String, Vec<Str
         }
     }
     out
+}
+
+/// The tag field of an internally or adjacently tagged serde enum (`#[serde(tag = "...")]`,
+/// with or without `content`): a map whose tag field holds a variant's name decodes as it.
+fn internal_tag(attrs: &[Attribute]) -> Option<String> {
+    let mut tag = None;
+    for a in attrs {
+        if !a.path().is_ident("serde") {
+            continue;
+        }
+        let Ok(metas) = a.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+        ) else {
+            continue;
+        };
+        for m in metas {
+            match m {
+                syn::Meta::NameValue(nv) if nv.path.is_ident("tag") => {
+                    if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = nv.value {
+                        tag = Some(s.value());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    tag
 }
 
 fn field_wire_name(attrs: &[Attribute]) -> Option<String> {
