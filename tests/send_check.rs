@@ -22,3 +22,17 @@ async fn operations_can_be_spawned() {
     let h = tokio::spawn(async move { c.list_models().await.is_err() });
     assert!(h.await.unwrap());
 }
+
+#[cfg(all(feature = "chat", feature = "responses"))]
+#[test]
+fn tool_loops_are_send() {
+    let c = openai_sdk::Client::builder().api_key("k").build().unwrap();
+    let tools = openai_sdk::tools::Tools::new();
+    let chat: openai_sdk::types::CreateChatCompletionRequest =
+        serde_json::from_value(serde_json::json!({"model": "m", "messages": []})).unwrap();
+    let responses: openai_sdk::types::CreateResponse = serde_json::from_value(serde_json::json!({"model": "m"})).unwrap();
+    assert_send(c.chat().run_tools(chat.clone(), tools.clone()));
+    assert_send(c.chat().run_tools_stream(chat, tools.clone()).unwrap());
+    assert_send(c.responses().run_tools(responses.clone(), tools.clone()));
+    assert_send(c.responses().run_tools_stream(responses, tools).unwrap());
+}
