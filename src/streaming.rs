@@ -37,6 +37,16 @@ pub(crate) enum Step<T> {
 }
 
 impl<T> Step<T> {
+    /// As a pipeline's public `next_event` gives it: the item or the error, `None` when
+    /// more input is needed or the stream is over.
+    pub(crate) fn into_next(self) -> Option<Result<T, Error>> {
+        match self {
+            Step::Item(item) => Some(Ok(item)),
+            Step::Error(e) | Step::Recoverable(e) | Step::Dropped(e) => Some(Err(e)),
+            Step::NeedInput | Step::End => None,
+        }
+    }
+
     /// `Ok` with the item, or the same step for a pump of other items (one that wraps
     /// another, like a family's pipeline around [`Frames`]).
     pub(crate) fn into_item<U>(self) -> Result<T, Step<U>> {

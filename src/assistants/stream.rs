@@ -10,8 +10,7 @@ use futures::{Stream, StreamExt};
 use super::handler::{AssistantEventHandler, Message, NoHandler, Run, RunStep, View};
 use super::state::AssistantStreamState;
 use crate::error::StreamErrorKind;
-use crate::sse::{OpenAiDecoder, StreamEnd};
-use crate::streaming::{BodyStream, Pump, Step};
+use crate::streaming::{BodyStream, Frames, Payload, Pump, Step};
 use crate::types;
 use crate::Error;
 
@@ -43,11 +42,7 @@ use crate::Error;
 /// ```
 #[derive(Debug)]
 pub struct AssistantEventPipeline<H = NoHandler> {
-    decoder: OpenAiDecoder,
-    frames: u64,
-    eof: Option<StreamEnd>,
-    finished: bool,
-    request_id: Option<String>,
+    frames: Frames,
     state: AssistantStreamState,
     handler: H,
     queue: VecDeque<Result<types::AssistantStreamEvent, Error>>,
@@ -70,11 +65,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
     /// A pipeline that fires `handler`'s callbacks.
     pub fn with_handler(handler: H) -> Self {
         AssistantEventPipeline {
-            decoder: OpenAiDecoder::new(),
-            frames: 0,
-            eof: None,
-            finished: false,
-            request_id: None,
+            frames: Frames::default(),
             state: AssistantStreamState::new(),
             handler,
             queue: VecDeque::new(),
@@ -86,63 +77,35 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
         self,
         handler: H2,
     ) -> (AssistantEventPipeline<H2>, H) {
-        let AssistantEventPipeline {
-            decoder,
-            frames,
-            eof,
-            finished,
-            request_id,
-            state,
-            handler: old,
-            queue,
-        } = self;
-        (
-            AssistantEventPipeline {
-                decoder,
-                frames,
-                eof,
-                finished,
-                request_id,
-                state,
-                handler,
-                queue,
-            },
-            old,
-        )
+        let AssistantEventPipeline { frames, state, handler: old, queue } = self;
+        (AssistantEventPipeline { frames, state, handler, queue }, old)
     }
 
     pub(crate) fn set_request_id(&mut self, id: Option<String>) {
-        self.request_id = id;
+        self.frames.request_id = id;
     }
 
     /// Feeds the next bytes of the stream.
     pub fn push(&mut self, bytes: &[u8]) {
-        self.decoder.push(bytes);
+        self.frames.push(bytes);
     }
 
     /// Says the input is over.
     pub fn end_of_input(&mut self) {
-        if self.eof.is_none() {
-            self.eof = Some(self.decoder.finish());
-        }
+        self.frames.end_of_input(None);
     }
 
     /// Ends the stream with a transport error (given to the handler, then returned).
     pub fn fail(&mut self, error: Error) {
-        if !self.finished {
-            self.eof.get_or_insert(StreamEnd::Clean);
-            self.finished = true;
+        if !self.frames.finished {
+            self.frames.finished = true;
             self.queue.push_back(Err(error));
         }
     }
 
     /// The next event or error; `None` when more input is needed or the stream is over.
     pub fn next_event(&mut self) -> Option<Result<types::AssistantStreamEvent, Error>> {
-        match self.step() {
-            Step::Item(event) => Some(Ok(event)),
-            Step::Error(e) | Step::Recoverable(e) | Step::Dropped(e) => Some(Err(e)),
-            Step::NeedInput | Step::End => None,
-        }
+        self.step().into_next()
     }
 
     /// The state (snapshots, current run, unhandled events).
@@ -170,7 +133,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
             self.handler.on_timeout();
         }
         self.handler.on_exception(&error);
-        if self.finished {
+        if self.frames.finished {
             Step::Error(error)
         } else {
             Step::Recoverable(error)
@@ -184,87 +147,48 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
                 Err(e) => self.report(e),
             };
         }
-        if self.finished {
+        if self.frames.finished {
             return Step::End;
         }
-        match self.decoder.next_event() {
-            Some(Ok(frame)) => {
-                let number = self.frames;
-                self.frames += 1;
-                let offset = self.decoder.sse().offset();
-                let name = frame.event.as_deref().unwrap_or("message");
-                let locate = |e: Error| match e {
-                    Error::Stream {
-                        kind,
-                        event: None,
-                        offset: None,
-                        message,
-                    } => Error::Stream {
-                        kind,
-                        event: Some(number),
-                        offset: Some(offset),
-                        message,
-                    },
-                    other => other,
-                };
-                match self
-                    .state
-                    .handle_event(name, &frame.data, &mut self.handler)
-                {
-                    Ok((event, after)) => {
-                        if let Some(e) = after {
-                            self.finished = true;
-                            self.queue.push_back(Err(locate(e)));
-                        }
-                        Step::Item(event)
-                    }
-                    Err(e) => {
-                        let recoverable = matches!(
-                            e,
-                            Error::Stream {
-                                kind: StreamErrorKind::UnknownEvent
-                                    | StreamErrorKind::UnknownObject,
-                                ..
-                            }
-                        );
-                        if !recoverable {
-                            self.finished = true;
-                        }
-                        self.report(locate(e))
-                    }
-                }
+        let Payload { frame, number, end_offset } = match self.frames.next() {
+            Step::Item(payload) => payload,
+            // `data: [DONE]`, or the end of the input between two events.
+            Step::End => return self.finish(),
+            Step::NeedInput => return Step::NeedInput,
+            // The framing failed (the stream is over): an `error` event, bad UTF-8, a
+            // connection closed mid-event...
+            Step::Error(e) | Step::Recoverable(e) | Step::Dropped(e) => return self.report(e),
+        };
+        let locate = |e: Error| match e {
+            Error::Stream { kind, event: None, offset: None, message } => {
+                Error::Stream { kind, event: Some(number), offset: Some(end_offset), message }
             }
-            Some(Err(e)) => {
-                self.finished = true;
-                let e = crate::streaming::sse_error(e, self.request_id.clone());
-                self.report(e)
-            }
-            None if self.decoder.is_done() => self.finish(),
-            None => match &self.eof {
-                None => Step::NeedInput,
-                Some(StreamEnd::Incomplete {
-                    offset,
-                    pending_bytes,
-                    ..
-                }) => {
-                    self.finished = true;
-                    let e = Error::Stream {
-                        kind: StreamErrorKind::Incomplete,
-                        event: Some(self.frames),
-                        offset: Some(*offset),
-                        message: format!(
-                            "the connection closed in the middle of an event ({pending_bytes} bytes of it received)"
-                        ),
-                    };
-                    self.report(e)
+            other => other,
+        };
+        let name = frame.event.as_deref().unwrap_or("message");
+        match self.state.handle_event(name, &frame.data, &mut self.handler) {
+            Ok((event, after)) => {
+                if let Some(e) = after {
+                    self.frames.finished = true;
+                    self.queue.push_back(Err(locate(e)));
                 }
-                Some(StreamEnd::Clean) => self.finish(),
-            },
+                Step::Item(event)
+            }
+            Err(e) => {
+                let recoverable = matches!(
+                    e,
+                    Error::Stream { kind: StreamErrorKind::UnknownEvent | StreamErrorKind::UnknownObject, .. }
+                );
+                if !recoverable {
+                    self.frames.finished = true;
+                }
+                self.report(locate(e))
+            }
         }
     }
 
     fn finish(&mut self) -> Step<types::AssistantStreamEvent> {
-        self.finished = true;
+        self.frames.finished = true;
         match self.state.check_end() {
             Ok(()) => {
                 self.handler.on_end();
@@ -281,7 +205,7 @@ impl<H: AssistantEventHandler> Pump for AssistantEventPipeline<H> {
     type Item = types::AssistantStreamEvent;
 
     fn push(&mut self, bytes: &[u8]) {
-        self.decoder.push(bytes);
+        self.frames.push(bytes);
     }
 
     fn end_of_input(&mut self, transport_error: Option<String>) {

@@ -63,11 +63,7 @@ impl ChatEventPipeline {
     /// The next event or error; `None` when more input is needed or the stream is over
     /// (after an error, `None` follows).
     pub fn next_event(&mut self) -> Option<Result<ChatCompletionStreamEvent, Error>> {
-        match self.step() {
-            Step::Item(e) => Some(Ok(e)),
-            Step::Error(e) | Step::Recoverable(e) | Step::Dropped(e) => Some(Err(e)),
-            Step::NeedInput | Step::End => None,
-        }
+        self.step().into_next()
     }
 
     /// The state (snapshot, final completion).

@@ -95,11 +95,7 @@ impl ResponseEventPipeline {
     /// A connection that ended before the final event gives an error (from which
     /// [`reconnect`](Self::reconnect) can carry on).
     pub fn next_event(&mut self) -> Option<Result<ResponseStreamEvent, Error>> {
-        match self.step() {
-            Step::Item(e) => Some(Ok(e)),
-            Step::Error(e) | Step::Recoverable(e) | Step::Dropped(e) => Some(Err(e)),
-            Step::NeedInput | Step::End => None,
-        }
+        self.step().into_next()
     }
 
     /// The state (snapshot, final response).
