@@ -68,7 +68,10 @@ pub(crate) struct Payload {
     pub(crate) end_offset: u64,
 }
 
-/// SSE frames with the OpenAI conventions, end-of-input and transport-error handling.
+/// SSE frames with the OpenAI conventions, end-of-input and transport-error handling. A
+/// connection that ends in the middle of an event, or breaks, is [`Step::Dropped`]; one
+/// that ends between two events is [`Step::End`] (with a warning unless `no_done` says
+/// the API sends no `data: [DONE]`).
 #[derive(Debug, Default)]
 pub(crate) struct Frames {
     decoder: OpenAiDecoder,
@@ -77,6 +80,8 @@ pub(crate) struct Frames {
     transport_error: Option<String>,
     pub(crate) finished: bool,
     pub(crate) request_id: Option<String>,
+    /// The stream ends without `data: [DONE]` (Responses): no warning when it does.
+    no_done: bool,
 }
 
 /// The SDK error for an SSE decoding error (an `event: error` or `{"error": ...}` payload
@@ -128,6 +133,12 @@ pub(crate) fn sse_error(e: SseError, request_id: Option<String>) -> Error {
 }
 
 impl Frames {
+    /// Frames of a stream that ends without `data: [DONE]` (Responses).
+    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
+    pub(crate) fn without_done(request_id: Option<String>) -> Self {
+        Frames { request_id, no_done: true, ..Frames::default() }
+    }
+
     pub(crate) fn next(&mut self) -> Step<Payload> {
         if self.finished {
             return Step::End;
@@ -171,7 +182,7 @@ impl Frames {
                         Some(t) => format!("; the connection failed: {t}"),
                         None => String::new(),
                     };
-                    Step::Error(Error::Stream {
+                    Step::Dropped(Error::Stream {
                         kind: StreamErrorKind::Incomplete,
                         event: Some(self.frames),
                         offset: Some(offset),
@@ -183,15 +194,14 @@ impl Frames {
                 Some(StreamEnd::Clean) => {
                     self.finished = true;
                     if let Some(t) = self.transport_error.take() {
-                        return Step::Error(Error::Connection {
+                        return Step::Dropped(Error::Connection {
                             message: format!("the stream broke after {} events: {t}", self.frames),
                             source: None,
                         });
                     }
-                    tracing::warn!(
-                        events = self.frames,
-                        "the event stream ended without `data: [DONE]`"
-                    );
+                    if !self.no_done {
+                        tracing::warn!(events = self.frames, "the event stream ended without `data: [DONE]`");
+                    }
                     Step::End
                 }
             },
@@ -200,6 +210,18 @@ impl Frames {
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.decoder.push(bytes);
+    }
+
+    /// Whether the stream ended with `data: [DONE]`.
+    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
+    pub(crate) fn saw_done(&self) -> bool {
+        self.decoder.is_done()
+    }
+
+    /// How many events were read, and the byte offset reached.
+    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
+    pub(crate) fn position(&self) -> (u64, u64) {
+        (self.frames, self.decoder.sse().offset())
     }
 
     pub(crate) fn end_of_input(&mut self, transport_error: Option<String>) {

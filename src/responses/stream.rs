@@ -11,8 +11,7 @@ use super::events::ResponseStreamEvent;
 use super::snapshot::{ParsedResponse, ResponseParseOptions, ResponseSnapshot};
 use super::state::ResponseStreamState;
 use crate::error::StreamErrorKind;
-use crate::sse::{OpenAiDecoder, StreamEnd};
-use crate::streaming::{BodyStream, Pump, Resume, Step};
+use crate::streaming::{BodyStream, Frames, Payload, Pump, Resume, Step};
 use crate::{Client, Error};
 
 /// How many times in a row a dropped background stream is resumed without receiving a
@@ -42,14 +41,9 @@ pub const DEFAULT_MAX_RESUMES: u32 = 3;
 /// ```
 #[derive(Debug)]
 pub struct ResponseEventPipeline {
-    decoder: OpenAiDecoder,
+    frames: Frames,
     state: ResponseStreamState,
-    frames: u64,
-    eof: Option<StreamEnd>,
-    transport_error: Option<String>,
-    finished: bool,
     pending: Option<Error>,
-    request_id: Option<String>,
     connections: u32,
 }
 
@@ -57,21 +51,16 @@ impl ResponseEventPipeline {
     /// A pipeline whose state parses what `options` asks for.
     pub fn new(options: ResponseParseOptions) -> Self {
         ResponseEventPipeline {
-            decoder: OpenAiDecoder::new(),
+            frames: Frames::without_done(None),
             state: ResponseStreamState::with_options(options),
-            frames: 0,
-            eof: None,
-            transport_error: None,
-            finished: false,
             pending: None,
-            request_id: None,
             connections: 1,
         }
     }
 
     /// Feeds bytes of the event stream, split anywhere.
     pub fn push(&mut self, bytes: &[u8]) {
-        self.decoder.push(bytes);
+        self.frames.push(bytes);
     }
 
     /// Marks the end of the current connection's bytes.
@@ -83,11 +72,8 @@ impl ResponseEventPipeline {
     /// continue the `sequence_number`s), keeping the state. Bytes of an event the previous
     /// connection cut are dropped.
     pub fn reconnect(&mut self) {
-        self.decoder = OpenAiDecoder::new();
-        self.frames = 0;
-        self.eof = None;
-        self.transport_error = None;
-        self.finished = false;
+        let request_id = self.frames.request_id.take();
+        self.frames = Frames::without_done(request_id);
         self.connections += 1;
     }
 
@@ -109,14 +95,11 @@ impl ResponseEventPipeline {
     }
 
     pub(crate) fn set_request_id(&mut self, id: Option<String>) {
-        self.request_id = id;
+        self.frames.request_id = id;
     }
 
     pub(crate) fn end_with(&mut self, transport_error: Option<String>) {
-        if self.eof.is_none() {
-            self.transport_error = transport_error;
-            self.eof = Some(self.decoder.finish());
-        }
+        self.frames.end_of_input(transport_error);
     }
 
     /// Where a dropped stream can resume: the id of a background response and the last
@@ -135,77 +118,51 @@ impl ResponseEventPipeline {
     /// What the pipeline has next; a connection that ended before the final event is
     /// [`Step::Dropped`].
     pub(crate) fn step(&mut self) -> Step<ResponseStreamEvent> {
-        if self.finished {
+        if self.frames.finished {
             return Step::End;
         }
         if let Some(e) = self.pending.take() {
-            self.finished = true;
+            self.frames.finished = true;
             return Step::Error(e);
         }
-        match self.decoder.next_event() {
-            Some(Ok(frame)) => {
-                let number = self.frames;
-                self.frames += 1;
-                let offset = self.decoder.sse().offset();
-                match self.state.handle_json(frame.data) {
-                    Ok(event) => {
-                        self.pending = self.state.terminal_error();
-                        Step::Item(event)
-                    }
-                    Err(e) => {
-                        self.finished = true;
-                        Step::Error(match e {
-                            Error::Stream { kind, message, .. } => Error::Stream {
-                                kind,
-                                event: Some(number),
-                                offset: Some(offset),
-                                message: if self.connections > 1 {
-                                    format!("{message} (connection {})", self.connections)
-                                } else {
-                                    message
-                                },
-                            },
-                            other => other,
-                        })
-                    }
-                }
+        let Payload { frame, number, end_offset } = match self.frames.next().into_item() {
+            Ok(payload) => payload,
+            // The input ended between two events, before the final one.
+            Err(Step::End) if !self.frames.saw_done() && !self.state.is_finished() => {
+                let (events, offset) = self.frames.position();
+                return Step::Dropped(Error::Stream {
+                    kind: StreamErrorKind::NoFinalEvent,
+                    event: Some(events),
+                    offset: Some(offset),
+                    message: format!(
+                        "the stream ended after {} events without `response.completed`",
+                        self.state.events_handled()
+                    ),
+                });
             }
-            Some(Err(e)) => {
-                self.finished = true;
-                Step::Error(crate::streaming::sse_error(e, self.request_id.clone()))
+            // Cut after the final event: nothing is missing.
+            Err(Step::Dropped(_)) if self.state.is_finished() => return Step::End,
+            Err(step) => return step,
+        };
+        match self.state.handle_json(frame.data) {
+            Ok(event) => {
+                self.pending = self.state.terminal_error();
+                Step::Item(event)
             }
-            None if self.decoder.is_done() => {
-                self.finished = true;
-                Step::End
-            }
-            None => {
-                let Some(end) = &self.eof else { return Step::NeedInput };
-                self.finished = true;
-                if self.state.is_finished() {
-                    return Step::End;
-                }
-                let cause = match self.transport_error.take() {
-                    Some(t) => format!("; the connection failed: {t}"),
-                    None => String::new(),
-                };
-                Step::Dropped(match *end {
-                    StreamEnd::Incomplete { offset, pending_bytes, .. } => Error::Stream {
-                        kind: StreamErrorKind::Incomplete,
-                        event: Some(self.frames),
-                        offset: Some(offset),
-                        message: format!(
-                            "the connection closed in the middle of an event ({pending_bytes} bytes of it received){cause}"
-                        ),
+            Err(e) => {
+                self.frames.finished = true;
+                Step::Error(match e {
+                    Error::Stream { kind, message, .. } => Error::Stream {
+                        kind,
+                        event: Some(number),
+                        offset: Some(end_offset),
+                        message: if self.connections > 1 {
+                            format!("{message} (connection {})", self.connections)
+                        } else {
+                            message
+                        },
                     },
-                    StreamEnd::Clean => Error::Stream {
-                        kind: StreamErrorKind::NoFinalEvent,
-                        event: Some(self.frames),
-                        offset: Some(self.decoder.sse().offset()),
-                        message: format!(
-                            "the stream ended after {} events without `response.completed`{cause}",
-                            self.state.events_handled()
-                        ),
-                    },
+                    other => other,
                 })
             }
         }
