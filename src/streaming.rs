@@ -299,6 +299,20 @@ pub(crate) fn send_blocking(
     query: &[(&str, String)],
     body: Option<&serde_json::Value>,
 ) -> Result<reqwest::blocking::Response, Error> {
+    send_blocking_with(client, method, path, query, &[], body)
+}
+
+/// [`send_blocking`] with `extra` headers (the Assistants beta header).
+#[cfg(feature = "blocking")]
+#[cfg_attr(not(any(feature = "chat", feature = "responses", feature = "assistants")), allow(dead_code))]
+pub(crate) fn send_blocking_with(
+    client: &crate::Client,
+    method: reqwest::Method,
+    path: &str,
+    query: &[(&str, String)],
+    extra: &[(&'static str, &'static str)],
+    body: Option<&serde_json::Value>,
+) -> Result<reqwest::blocking::Response, Error> {
     let config = client.config();
     let http = config.blocking_http()?;
     let mut headers = reqwest::header::HeaderMap::new();
@@ -309,6 +323,9 @@ pub(crate) fn send_blocking(
         .headers(headers)
         .header(reqwest::header::ACCEPT, "text/event-stream")
         .query(query);
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
     if let Some(body) = body {
         request = request.json(body);
     }

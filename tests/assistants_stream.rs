@@ -652,6 +652,10 @@ fn blocking_stream_reads_the_same_events() {
         1
     );
     assert_eq!(server.request_count(), 2);
+    for r in server.requests() {
+        assert_eq!(r.header("openai-beta"), Some("assistants=v2"));
+        assert_eq!(r.header("accept"), Some("text/event-stream"));
+    }
 }
 
 /// Serves a run stream whose body stalls after its first two events, for far longer than
