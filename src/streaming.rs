@@ -283,8 +283,7 @@ impl Resume {
 
     #[cfg(feature = "blocking")]
     fn send_blocking(self) -> Result<reqwest::blocking::Response, Error> {
-        let query: Vec<(&str, String)> = self.query;
-        send_blocking(&self.client, reqwest::Method::GET, &self.path, &query, None)
+        send_blocking(&self.client, reqwest::Method::GET, &self.path, &self.query, None)
     }
 }
 

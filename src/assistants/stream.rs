@@ -231,7 +231,9 @@ impl<H: AssistantEventHandler> Pump for AssistantEventPipeline<H> {
 /// callbacks fire as events are read. Made by
 /// [`Assistants::create_run_stream`](super::Assistants::create_run_stream) and friends.
 ///
-/// Dropping it closes the response.
+/// Dropping it closes the response. A body that stalls longer than the client's read
+/// timeout ends the stream with [`Error::Timeout`] (the handler's `on_timeout`, then
+/// `on_exception`).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), openai_sdk::Error> {

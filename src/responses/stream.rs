@@ -242,6 +242,9 @@ impl Pump for Resuming {
 /// most [`max_resumes`](Self::max_resumes) times in a row without a new event; a resume
 /// the server refuses is its [`Error::Api`].
 ///
+/// A body that stalls longer than the client's read timeout is not a drop: the stream
+/// ends with [`Error::Timeout`].
+///
 /// ```no_run
 /// # async fn run() -> Result<(), openai_sdk::Error> {
 /// use futures::StreamExt;
