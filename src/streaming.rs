@@ -139,6 +139,7 @@ impl Frames {
         Frames { request_id, no_done: true, ..Frames::default() }
     }
 
+    #[inline]
     pub(crate) fn next(&mut self) -> Step<Payload> {
         if self.finished {
             return Step::End;

@@ -125,10 +125,10 @@ impl ResponseEventPipeline {
             self.frames.finished = true;
             return Step::Error(e);
         }
-        let Payload { frame, number, end_offset } = match self.frames.next().into_item() {
-            Ok(payload) => payload,
+        let Payload { frame, number, end_offset } = match self.frames.next() {
+            Step::Item(payload) => payload,
             // The input ended between two events, before the final one.
-            Err(Step::End) if !self.frames.saw_done() && !self.state.is_finished() => {
+            Step::End if !self.frames.saw_done() && !self.state.is_finished() => {
                 let (events, offset) = self.frames.position();
                 return Step::Dropped(Error::Stream {
                     kind: StreamErrorKind::NoFinalEvent,
@@ -141,8 +141,12 @@ impl ResponseEventPipeline {
                 });
             }
             // Cut after the final event: nothing is missing.
-            Err(Step::Dropped(_)) if self.state.is_finished() => return Step::End,
-            Err(step) => return step,
+            Step::Dropped(_) if self.state.is_finished() => return Step::End,
+            Step::End => return Step::End,
+            Step::NeedInput => return Step::NeedInput,
+            Step::Error(e) => return Step::Error(e),
+            Step::Recoverable(e) => return Step::Recoverable(e),
+            Step::Dropped(e) => return Step::Dropped(e),
         };
         match self.state.handle_json(frame.data) {
             Ok(event) => {
