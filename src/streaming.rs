@@ -12,8 +12,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::error::{snippet, ApiError, StreamErrorKind};
@@ -23,9 +24,41 @@ use crate::Error;
 /// What a pipeline has next.
 pub(crate) enum Step<T> {
     Item(T),
+    /// An error that ends the stream (the driver closes the body).
     Error(Error),
+    /// An error the stream goes on after (an unknown Assistants event, say).
+    #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
+    Recoverable(Error),
     NeedInput,
     End,
+    /// The connection ended before the stream's final event: the driver asks the pump to
+    /// [`resume`](Pump::resume), else returns the error.
+    Dropped(Error),
+}
+
+impl<T> Step<T> {
+    /// As a pipeline's public `next_event` gives it: the item or the error, `None` when
+    /// more input is needed or the stream is over.
+    pub(crate) fn into_next(self) -> Option<Result<T, Error>> {
+        match self {
+            Step::Item(item) => Some(Ok(item)),
+            Step::Error(e) | Step::Recoverable(e) | Step::Dropped(e) => Some(Err(e)),
+            Step::NeedInput | Step::End => None,
+        }
+    }
+
+    /// `Ok` with the item, or the same step for a pump of other items (one that wraps
+    /// another, like a family's pipeline around [`Frames`]).
+    pub(crate) fn into_item<U>(self) -> Result<T, Step<U>> {
+        Err(match self {
+            Step::Item(item) => return Ok(item),
+            Step::Error(e) => Step::Error(e),
+            Step::Recoverable(e) => Step::Recoverable(e),
+            Step::Dropped(e) => Step::Dropped(e),
+            Step::NeedInput => Step::NeedInput,
+            Step::End => Step::End,
+        })
+    }
 }
 
 /// A payload frame with where it was.
@@ -35,7 +68,10 @@ pub(crate) struct Payload {
     pub(crate) end_offset: u64,
 }
 
-/// SSE frames with the OpenAI conventions, end-of-input and transport-error handling.
+/// SSE frames with the OpenAI conventions, end-of-input and transport-error handling. A
+/// connection that ends in the middle of an event, or breaks, is [`Step::Dropped`]; one
+/// that ends between two events is [`Step::End`] (with a warning unless `no_done` says
+/// the API sends no `data: [DONE]`).
 #[derive(Debug, Default)]
 pub(crate) struct Frames {
     decoder: OpenAiDecoder,
@@ -44,6 +80,8 @@ pub(crate) struct Frames {
     transport_error: Option<String>,
     pub(crate) finished: bool,
     pub(crate) request_id: Option<String>,
+    /// The stream ends without `data: [DONE]` (Responses): no warning when it does.
+    no_done: bool,
 }
 
 /// The SDK error for an SSE decoding error (an `event: error` or `{"error": ...}` payload
@@ -95,6 +133,13 @@ pub(crate) fn sse_error(e: SseError, request_id: Option<String>) -> Error {
 }
 
 impl Frames {
+    /// Frames of a stream that ends without `data: [DONE]` (Responses).
+    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
+    pub(crate) fn without_done(request_id: Option<String>) -> Self {
+        Frames { request_id, no_done: true, ..Frames::default() }
+    }
+
+    #[inline]
     pub(crate) fn next(&mut self) -> Step<Payload> {
         if self.finished {
             return Step::End;
@@ -138,7 +183,7 @@ impl Frames {
                         Some(t) => format!("; the connection failed: {t}"),
                         None => String::new(),
                     };
-                    Step::Error(Error::Stream {
+                    Step::Dropped(Error::Stream {
                         kind: StreamErrorKind::Incomplete,
                         event: Some(self.frames),
                         offset: Some(offset),
@@ -150,15 +195,14 @@ impl Frames {
                 Some(StreamEnd::Clean) => {
                     self.finished = true;
                     if let Some(t) = self.transport_error.take() {
-                        return Step::Error(Error::Connection {
+                        return Step::Dropped(Error::Connection {
                             message: format!("the stream broke after {} events: {t}", self.frames),
                             source: None,
                         });
                     }
-                    tracing::warn!(
-                        events = self.frames,
-                        "the event stream ended without `data: [DONE]`"
-                    );
+                    if !self.no_done {
+                        tracing::warn!(events = self.frames, "the event stream ended without `data: [DONE]`");
+                    }
                     Step::End
                 }
             },
@@ -167,6 +211,18 @@ impl Frames {
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.decoder.push(bytes);
+    }
+
+    /// Whether the stream ended with `data: [DONE]`.
+    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
+    pub(crate) fn saw_done(&self) -> bool {
+        self.decoder.is_done()
+    }
+
+    /// How many events were read, and the byte offset reached.
+    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
+    pub(crate) fn position(&self) -> (u64, u64) {
+        (self.frames, self.decoder.sse().offset())
     }
 
     pub(crate) fn end_of_input(&mut self, transport_error: Option<String>) {
@@ -178,12 +234,110 @@ impl Frames {
 }
 
 /// Something that turns bytes into items: a stream family's event pipeline, or a typed
-/// event decoder ([`TypedEvents`]).
+/// event decoder ([`TypedEvents`]). The drivers ([`BodyStream`], [`BlockingBody`]) feed
+/// it a body's bytes and hand its items and errors on.
 pub(crate) trait Pump {
     type Item;
     fn push(&mut self, bytes: &[u8]);
+    /// The body ended, cleanly or with a transport error.
     fn end_of_input(&mut self, transport_error: Option<String>);
     fn step(&mut self) -> Step<Self::Item>;
+
+    /// The body stalled past the read timeout: by default the driver returns the
+    /// [`Error::Timeout`] as the stream's last item. A pump that reports errors itself (to
+    /// an event handler) takes it and returns `None`; it then gives it from `step`.
+    fn timed_out(&mut self, error: Error) -> Option<Error> {
+        Some(error)
+    }
+
+    /// After [`Step::Dropped`]: the request that picks the stream up again, or `None` to
+    /// end it with `error`.
+    fn resume(&mut self, error: &Error) -> Option<Resume> {
+        let _ = error;
+        None
+    }
+
+    /// The answer to [`resume`](Self::resume) arrived: its body is read from now on.
+    fn reconnected(&mut self, request_id: Option<String>) {
+        let _ = request_id;
+    }
+}
+
+/// A `GET` that resumes a dropped stream (see [`Pump::resume`]), sent by the driver with
+/// the client's headers and auth.
+#[cfg_attr(not(feature = "responses"), allow(dead_code))]
+pub(crate) struct Resume {
+    pub(crate) client: crate::Client,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(&'static str, String)>,
+}
+
+impl Resume {
+    async fn send(self) -> Result<reqwest::Response, Error> {
+        let request = self
+            .client
+            .request(reqwest::Method::GET, &self.path)?
+            .query(&self.query)
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        self.client.send(request).await
+    }
+
+    #[cfg(feature = "blocking")]
+    fn send_blocking(self) -> Result<reqwest::blocking::Response, Error> {
+        send_blocking(&self.client, reqwest::Method::GET, &self.path, &self.query, None)
+    }
+}
+
+/// Sends a blocking request for an event stream with the client's headers and auth; an
+/// error status is [`Error::Api`].
+#[cfg(feature = "blocking")]
+#[cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
+pub(crate) fn send_blocking(
+    client: &crate::Client,
+    method: reqwest::Method,
+    path: &str,
+    query: &[(&str, String)],
+    body: Option<&serde_json::Value>,
+) -> Result<reqwest::blocking::Response, Error> {
+    send_blocking_with(client, method, path, query, &[], body)
+}
+
+/// [`send_blocking`] with `extra` headers (the Assistants beta header).
+#[cfg(feature = "blocking")]
+#[cfg_attr(not(any(feature = "chat", feature = "responses", feature = "assistants")), allow(dead_code))]
+pub(crate) fn send_blocking_with(
+    client: &crate::Client,
+    method: reqwest::Method,
+    path: &str,
+    query: &[(&str, String)],
+    extra: &[(&'static str, &'static str)],
+    body: Option<&serde_json::Value>,
+) -> Result<reqwest::blocking::Response, Error> {
+    let config = client.config();
+    let http = config.blocking_http()?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    config.apply_headers(&mut headers)?;
+    let url = format!("{}{}", config.base_url, path);
+    let mut request = http
+        .request(method, url)
+        .headers(headers)
+        .header(reqwest::header::ACCEPT, "text/event-stream")
+        .query(query);
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().map_err(Error::from_reqwest)?;
+    let status = response.status();
+    if !status.is_success() {
+        let rid = crate::error::request_id(response.headers());
+        let url = response.url().to_string();
+        let bytes = response.bytes().map_err(Error::from_reqwest)?;
+        return Err(crate::error::from_parts(status.as_u16(), url, rid, &bytes));
+    }
+    Ok(response)
 }
 
 /// Bytes in, events of one type out: each SSE event's data decoded as a `T`.
@@ -214,24 +368,23 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
     }
 
     fn step(&mut self) -> Step<T> {
-        match self.frames.next() {
-            Step::Item(Payload { frame, number, end_offset }) => match serde_json::from_str::<T>(&frame.data) {
-                Ok(item) => Step::Item(item),
-                Err(e) => {
-                    self.frames.finished = true;
-                    let (path, message) = crate::error::json_path::<T>(frame.data.as_bytes())
-                        .unwrap_or_else(|| (".".into(), e.to_string()));
-                    Step::Error(Error::Decode {
-                        what: format!("{} #{number} (ending at byte {end_offset})", self.what),
-                        path,
-                        message,
-                        snippet: snippet(frame.data.as_bytes()),
-                    })
-                }
-            },
-            Step::Error(e) => Step::Error(e),
-            Step::NeedInput => Step::NeedInput,
-            Step::End => Step::End,
+        let Payload { frame, number, end_offset } = match self.frames.next().into_item() {
+            Ok(payload) => payload,
+            Err(step) => return step,
+        };
+        match serde_json::from_str::<T>(&frame.data) {
+            Ok(item) => Step::Item(item),
+            Err(e) => {
+                self.frames.finished = true;
+                let (path, message) =
+                    crate::error::json_path::<T>(frame.data.as_bytes()).unwrap_or_else(|| (".".into(), e.to_string()));
+                Step::Error(Error::Decode {
+                    what: format!("{} #{number} (ending at byte {end_offset})", self.what),
+                    path,
+                    message,
+                    snippet: snippet(frame.data.as_bytes()),
+                })
+            }
         }
     }
 }
@@ -280,10 +433,14 @@ impl<T: DeserializeOwned> Stream for EventStream<T> {
     }
 }
 
-/// Drives a [`Pump`] from an async body.
+/// Drives a [`Pump`] from an async body: items and errors are handed on, a stall past the
+/// read timeout is [`Error::Timeout`], and a dropped connection the pump can
+/// [`resume`](Pump::resume) is picked up again with a new request.
 pub(crate) struct BodyStream<P> {
     body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
     pub(crate) pump: P,
+    /// A resumption request under way.
+    connecting: Option<BoxFuture<'static, Result<reqwest::Response, Error>>>,
     /// Set once a timeout ended the stream (the pump is not told; nothing follows).
     timed_out: bool,
 }
@@ -293,8 +450,15 @@ impl<P> BodyStream<P> {
         BodyStream {
             body: Some(response.bytes_stream().boxed()),
             pump,
+            connecting: None,
             timed_out: false,
         }
+    }
+
+    /// The same driver with its pump changed (an Assistants stream's new handler).
+    #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
+    pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BodyStream<Q> {
+        BodyStream { body: self.body, pump: f(self.pump), connecting: self.connecting, timed_out: self.timed_out }
     }
 }
 
@@ -320,8 +484,23 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
             return Poll::Ready(None);
         }
         loop {
+            if let Some(connecting) = this.connecting.as_mut() {
+                let response = match connecting.poll_unpin(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(response) => response,
+                };
+                this.connecting = None;
+                match response {
+                    Ok(response) => {
+                        this.pump.reconnected(crate::error::request_id(response.headers()));
+                        this.body = Some(response.bytes_stream().boxed());
+                    }
+                    Err(e) => return Poll::Ready(Some(Err(e))),
+                }
+            }
             match this.pump.step() {
                 Step::Item(item) => return Poll::Ready(Some(Ok(item))),
+                Step::Recoverable(e) => return Poll::Ready(Some(Err(e))),
                 Step::Error(e) => {
                     this.body = None;
                     return Poll::Ready(Some(Err(e)));
@@ -329,6 +508,13 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
                 Step::End => {
                     this.body = None;
                     return Poll::Ready(None);
+                }
+                Step::Dropped(e) => {
+                    this.body = None;
+                    match this.pump.resume(&e) {
+                        Some(resume) => this.connecting = Some(resume.send().boxed()),
+                        None => return Poll::Ready(Some(Err(e))),
+                    }
                 }
                 Step::NeedInput => {
                     let Some(body) = this.body.as_mut() else {
@@ -342,10 +528,13 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
                             // The read (or whole-request) timeout fired mid-body: a typed
                             // timeout, not a broken connection.
                             this.body = None;
-                            this.timed_out = true;
-                            return Poll::Ready(Some(Err(Error::Timeout {
+                            let error = Error::Timeout {
                                 message: format!("reading the event stream: {}", transport_message(&e)),
-                            })));
+                            };
+                            if let Some(error) = this.pump.timed_out(error) {
+                                this.timed_out = true;
+                                return Poll::Ready(Some(Err(error)));
+                            }
                         }
                         Poll::Ready(Some(Err(e))) => {
                             this.body = None;
@@ -362,10 +551,10 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
     }
 }
 
-
-/// Drives a [`Pump`] from a blocking body (feature `blocking`).
+/// Drives a [`Pump`] from a blocking body (feature `blocking`), as [`BodyStream`] does
+/// from an async one.
 #[cfg(feature = "blocking")]
-#[cfg_attr(not(feature = "chat"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "chat", feature = "responses", feature = "assistants")), allow(dead_code))]
 pub(crate) struct BlockingBody<P> {
     response: Option<reqwest::blocking::Response>,
     pub(crate) pump: P,
@@ -375,14 +564,20 @@ pub(crate) struct BlockingBody<P> {
 }
 
 #[cfg(feature = "blocking")]
-#[cfg_attr(not(feature = "chat"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "chat", feature = "responses", feature = "assistants")), allow(dead_code))]
 impl<P: Pump> BlockingBody<P> {
     pub(crate) fn new(response: reqwest::blocking::Response, pump: P) -> Self {
         BlockingBody { response: Some(response), pump, buf: vec![0; 16 * 1024], timed_out: false }
     }
 
+    /// The same driver with its pump changed (an Assistants stream's new handler).
+    #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
+    pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BlockingBody<Q> {
+        BlockingBody { response: self.response, pump: f(self.pump), buf: self.buf, timed_out: self.timed_out }
+    }
+
     /// The next item, reading from the body as needed; `None` at the end. After an error
-    /// the response is closed.
+    /// that ends the stream the response is closed.
     pub(crate) fn next_item(&mut self) -> Option<Result<P::Item, Error>> {
         use std::io::Read;
         if self.timed_out {
@@ -391,6 +586,7 @@ impl<P: Pump> BlockingBody<P> {
         loop {
             match self.pump.step() {
                 Step::Item(e) => return Some(Ok(e)),
+                Step::Recoverable(e) => return Some(Err(e)),
                 Step::Error(e) => {
                     self.response = None;
                     return Some(Err(e));
@@ -398,6 +594,17 @@ impl<P: Pump> BlockingBody<P> {
                 Step::End => {
                     self.response = None;
                     return None;
+                }
+                Step::Dropped(e) => {
+                    self.response = None;
+                    let Some(resume) = self.pump.resume(&e) else { return Some(Err(e)) };
+                    match resume.send_blocking() {
+                        Ok(response) => {
+                            self.pump.reconnected(crate::error::request_id(response.headers()));
+                            self.response = Some(response);
+                        }
+                        Err(e) => return Some(Err(e)),
+                    }
                 }
                 Step::NeedInput => {
                     let Some(response) = self.response.as_mut() else {
@@ -417,8 +624,11 @@ impl<P: Pump> BlockingBody<P> {
                         Err(e) if is_timeout(&e) => {
                             // The read timeout fired mid-body: a typed timeout.
                             self.response = None;
-                            self.timed_out = true;
-                            return Some(Err(Error::Timeout { message: format!("reading the event stream: {e}") }));
+                            let error = Error::Timeout { message: format!("reading the event stream: {e}") };
+                            if let Some(error) = self.pump.timed_out(error) {
+                                self.timed_out = true;
+                                return Some(Err(error));
+                            }
                         }
                         Err(e) => {
                             self.response = None;
@@ -434,7 +644,7 @@ impl<P: Pump> BlockingBody<P> {
 /// Whether a blocking read error is a timeout (`reqwest::blocking` reports its read timeout
 /// as an I/O error wrapping the reqwest error, or as `TimedOut`).
 #[cfg(feature = "blocking")]
-#[cfg_attr(not(feature = "chat"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "chat", feature = "responses", feature = "assistants")), allow(dead_code))]
 fn is_timeout(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::TimedOut
         || e.get_ref()

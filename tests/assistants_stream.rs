@@ -14,7 +14,7 @@ use openai_sdk::assistants::{
     MessageView, RunStepDeltaView, RunStepView, TextDeltaView, TextView, ToolCallDeltaView,
     ToolCallView,
 };
-use openai_sdk::testing::{Chunking, Reply, ScriptedServer};
+use openai_sdk::testing::{Chunking, Fault, Reply, ScriptedServer};
 use openai_sdk::{types, Client, Error, StreamErrorKind};
 use serde_json::{json, Value};
 
@@ -57,6 +57,9 @@ impl AssistantEventHandler for Log {
     fn on_end(&mut self) {
         self.ended = true;
         self.lines.push("on_end".into());
+    }
+    fn on_timeout(&mut self) {
+        self.lines.push("on_timeout".into());
     }
     fn on_exception(&mut self, error: &Error) {
         self.errors.push(error.to_string());
@@ -649,4 +652,86 @@ fn blocking_stream_reads_the_same_events() {
         1
     );
     assert_eq!(server.request_count(), 2);
+    for r in server.requests() {
+        assert_eq!(r.header("openai-beta"), Some("assistants=v2"));
+        assert_eq!(r.header("accept"), Some("text/event-stream"));
+    }
+}
+
+/// Serves a run stream whose body stalls after its first two events, for far longer than
+/// the client's read timeout (the test never waits for the stall to end).
+fn serve_stall(server: &ScriptedServer) -> Client {
+    let body = std::fs::read(input("assistants_text_message.sse")).unwrap();
+    let two_events = body
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w == b"\n\n")
+        .nth(1)
+        .map(|(i, _)| i + 2)
+        .unwrap();
+    server.post("/v1/threads/thread_1/runs").respond(Reply::sse_raw(body).fault(Fault::StallAfter {
+        bytes: two_events,
+        duration: std::time::Duration::from_secs(3600),
+    }));
+    Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .read_timeout(std::time::Duration::from_millis(300))
+        .max_retries(0)
+        .build()
+        .unwrap()
+}
+
+/// The handler saw the two events, then the timeout (`on_timeout`, then `on_exception`),
+/// and no `on_end`.
+fn assert_timed_out(log: &Log, events: usize) {
+    assert_eq!(events, 2, "the events before the stall");
+    let tail: Vec<&str> = log.lines.iter().rev().take(2).rev().map(String::as_str).collect();
+    assert_eq!(tail, ["on_timeout", "on_exception APITimeoutError"], "{:#?}", log.lines);
+    assert!(!log.ended);
+}
+
+#[tokio::test]
+async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
+    let server = ScriptedServer::start().await;
+    let client = serve_stall(&server);
+    let mut stream = client
+        .assistants()
+        .create_run_stream("thread_1", &run_request())
+        .await
+        .unwrap()
+        .with_handler(Log::default());
+    let mut events = 0;
+    let error = loop {
+        match stream.next().await.expect("an error before the end") {
+            Ok(_) => events += 1,
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(error, Error::Timeout { .. }), "expected a timeout, got {error:?}");
+    assert!(stream.next().await.is_none(), "nothing follows the timeout");
+    assert_eq!(stream.current_run().unwrap()["status"], "queued");
+    assert_timed_out(&stream.into_handler(), events);
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn a_blocking_stream_stall_longer_than_the_read_timeout_is_a_timeout_error() {
+    let server = ScriptedServer::start_blocking();
+    let client = serve_stall(&server);
+    let mut stream = client
+        .assistants()
+        .create_run_stream_blocking("thread_1", &run_request())
+        .unwrap()
+        .with_handler(Log::default());
+    let mut events = 0;
+    let error = loop {
+        match stream.next().expect("an error before the end") {
+            Ok(_) => events += 1,
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(error, Error::Timeout { .. }), "expected a timeout, got {error:?}");
+    assert!(stream.next().is_none(), "nothing follows the timeout");
+    assert_timed_out(&stream.into_handler(), events);
 }

@@ -512,6 +512,73 @@ async fn parse_sends_a_strict_schema_and_decodes_the_output() {
     assert!(matches!(e, Error::LengthFinishReason { .. }), "{e}");
 }
 
+/// A background stream whose body stalls after its first events, for longer than the
+/// client's read timeout: the stall is not a dropped connection to resume, but the typed
+/// timeout that ends the stream.
+fn serve_stall(server: &ScriptedServer) -> usize {
+    let body = fixture_bytes("dotnet_responses_CanStreamBackgroundResponses.sse");
+    let before: usize = frames(&body).iter().take(3).map(|(f, _)| f.len()).sum();
+    server.post("/v1/responses").respond(Reply::sse_raw(body).fault(Fault::StallAfter {
+        bytes: before,
+        // Far longer than the read timeout: the test never waits for it to end.
+        duration: std::time::Duration::from_secs(3600),
+    }));
+    server.get("/v1/responses/*").respond(Reply::openai_error(500, "server_error", "no resume expected"));
+    3
+}
+
+fn stalling_client(server: &ScriptedServer) -> Client {
+    Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .read_timeout(std::time::Duration::from_millis(300))
+        .max_retries(0)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
+    let server = ScriptedServer::start().await;
+    let sent = serve_stall(&server);
+    let client = stalling_client(&server);
+    let mut stream = client.responses().stream(request(json!({"background": true}))).await.unwrap();
+    let mut events = 0;
+    let error = loop {
+        match stream.next().await.expect("an error before the end") {
+            Ok(_) => events += 1,
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(error, Error::Timeout { .. }), "expected a timeout, got {error:?}");
+    assert_eq!(events, sent, "the events before the stall");
+    assert!(stream.next().await.is_none(), "nothing follows the timeout");
+    assert_eq!(server.requests().len(), 1, "a stall is not resumed");
+    assert_eq!(stream.connections(), 1);
+    assert_eq!(stream.current_snapshot().unwrap().status(), Some("in_progress"));
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn a_blocking_stream_stall_longer_than_the_read_timeout_is_a_timeout_error() {
+    let server = ScriptedServer::start_blocking();
+    let sent = serve_stall(&server);
+    let client = stalling_client(&server);
+    let mut stream = client.responses().stream_blocking(request(json!({"background": true}))).unwrap();
+    let mut events = 0;
+    let error = loop {
+        match stream.next().expect("an error before the end") {
+            Ok(_) => events += 1,
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(error, Error::Timeout { .. }), "expected a timeout, got {error:?}");
+    assert_eq!(events, sent, "the events before the stall");
+    assert!(stream.next().is_none(), "nothing follows the timeout");
+    assert_eq!(server.requests().len(), 1, "a stall is not resumed");
+    assert_eq!(stream.current_snapshot().unwrap().status(), Some("in_progress"));
+}
+
 #[cfg(feature = "blocking")]
 #[test]
 fn blocking_stream_resumes_too() {

@@ -197,25 +197,14 @@ impl Assistants<'_> {
         path: &str,
         body: serde_json::Value,
     ) -> Result<BlockingAssistantStream, Error> {
-        let config = self.client.config();
-        let http = config.blocking_http()?;
-        let mut headers = reqwest::header::HeaderMap::new();
-        config.apply_headers(&mut headers)?;
-        let response = http
-            .post(format!("{}{}", config.base_url, path))
-            .headers(headers)
-            .header(BETA_HEADER.0, BETA_HEADER.1)
-            .header(reqwest::header::ACCEPT, "text/event-stream")
-            .json(&body)
-            .send()
-            .map_err(Error::from_reqwest)?;
-        let status = response.status();
-        if !status.is_success() {
-            let rid = crate::error::request_id(response.headers());
-            let url = response.url().to_string();
-            let bytes = response.bytes().map_err(Error::from_reqwest)?;
-            return Err(crate::error::from_parts(status.as_u16(), url, rid, &bytes));
-        }
+        let response = crate::streaming::send_blocking_with(
+            self.client,
+            reqwest::Method::POST,
+            path,
+            &[],
+            &[BETA_HEADER],
+            Some(&body),
+        )?;
         Ok(BlockingAssistantStream::new(response))
     }
 

@@ -212,6 +212,39 @@ where
     Ok(object)
 }
 
+/// Reads `{collection}/{id}` again (the id of `first`, the object as created, named
+/// `what` in errors) until `keep_polling` says its status is final.
+async fn poll_object<T>(
+    client: &Client,
+    collection: &str,
+    what: &str,
+    first: (Value, Option<Duration>),
+    keep_polling: fn(&Value) -> bool,
+    options: &PollOptions,
+) -> Result<Snapshot<T>, Error> {
+    let id = id_of(&first.0, what)?;
+    let path = format!("{collection}/{}", progenitor_client::encode_path(&id));
+    poll_until(options, first, keep_polling, || {
+        call(client, reqwest::Method::GET, &path, None, options)
+    })
+    .await
+    .map(Snapshot::new)
+}
+
+/// Creates an object (`POST {collection}` with `body`), then polls it with
+/// [`poll_object`].
+async fn create_and_poll<T>(
+    client: &Client,
+    collection: &str,
+    what: &str,
+    body: &Value,
+    keep_polling: fn(&Value) -> bool,
+    options: &PollOptions,
+) -> Result<Snapshot<T>, Error> {
+    let first = call(client, reqwest::Method::POST, collection, Some(body), options).await?;
+    poll_object(client, collection, what, first, keep_polling, options).await
+}
+
 /// Runs `fut` under the overall timeout of `options`.
 async fn with_timeout<T>(
     options: &PollOptions,
@@ -235,14 +268,8 @@ impl Assistants<'_> {
         first: (Value, Option<Duration>),
         options: &PollOptions,
     ) -> Result<Run, Error> {
-        let thread = progenitor_client::encode_path(thread_id);
-        let run = progenitor_client::encode_path(&id_of(&first.0, "the run")?);
-        let path = format!("/threads/{thread}/runs/{run}");
-        poll_until(options, first, run_keeps_polling, || {
-            call(self.client, reqwest::Method::GET, &path, None, options)
-        })
-        .await
-        .map(Snapshot::new)
+        let runs = super::thread_runs_path(thread_id);
+        poll_object(self.client, &runs, "the run", first, run_keeps_polling, options).await
     }
 
     /// Reads run `run_id` until its status is final (see the [module docs](crate::assistants::poll)).
@@ -285,17 +312,9 @@ impl Assistants<'_> {
         options: &PollOptions,
     ) -> Result<Run, Error> {
         with_timeout(options, async {
-            let path = super::thread_runs_path(thread_id);
+            let runs = super::thread_runs_path(thread_id);
             let body = to_body(request)?;
-            let first = call(
-                self.client,
-                reqwest::Method::POST,
-                &path,
-                Some(&body),
-                options,
-            )
-            .await?;
-            self.poll_run(thread_id, first, options).await
+            create_and_poll(self.client, &runs, "the run", &body, run_keeps_polling, options).await
         })
         .await
     }
@@ -386,25 +405,9 @@ impl VectorStorePolling<'_> {
         options: &PollOptions,
     ) -> Result<Snapshot<types::VectorStoreFileObject>, Error> {
         with_timeout(options, async {
-            let store = progenitor_client::encode_path(vector_store_id);
+            let files = format!("/vector_stores/{}/files", progenitor_client::encode_path(vector_store_id));
             let body = to_body(request)?;
-            let first = call(
-                self.client,
-                reqwest::Method::POST,
-                &format!("/vector_stores/{store}/files"),
-                Some(&body),
-                options,
-            )
-            .await?;
-            let path = format!(
-                "/vector_stores/{store}/files/{}",
-                progenitor_client::encode_path(&id_of(&first.0, "the vector store file")?)
-            );
-            poll_until(options, first, in_progress, || {
-                call(self.client, reqwest::Method::GET, &path, None, options)
-            })
-            .await
-            .map(Snapshot::new)
+            create_and_poll(self.client, &files, "the vector store file", &body, in_progress, options).await
         })
         .await
     }
@@ -430,25 +433,8 @@ impl VectorStorePolling<'_> {
         body: Result<Value, Error>,
         options: &PollOptions,
     ) -> Result<Snapshot<types::VectorStoreFileBatchObject>, Error> {
-        let body = body?;
-        let store = progenitor_client::encode_path(vector_store_id);
-        let first = call(
-            self.client,
-            reqwest::Method::POST,
-            &format!("/vector_stores/{store}/file_batches"),
-            Some(&body),
-            options,
-        )
-        .await?;
-        let path = format!(
-            "/vector_stores/{store}/file_batches/{}",
-            progenitor_client::encode_path(&id_of(&first.0, "the file batch")?)
-        );
-        poll_until(options, first, in_progress, || {
-            call(self.client, reqwest::Method::GET, &path, None, options)
-        })
-        .await
-        .map(Snapshot::new)
+        let batches = format!("/vector_stores/{}/file_batches", progenitor_client::encode_path(vector_store_id));
+        create_and_poll(self.client, &batches, "the file batch", &body?, in_progress, options).await
     }
 
     /// Uploads a file (`POST /files`, purpose `assistants`), adds it to the vector store

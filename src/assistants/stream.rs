@@ -5,14 +5,12 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 
 use super::handler::{AssistantEventHandler, Message, NoHandler, Run, RunStep, View};
 use super::state::AssistantStreamState;
 use crate::error::StreamErrorKind;
-use crate::sse::{OpenAiDecoder, StreamEnd};
+use crate::streaming::{BodyStream, Frames, Payload, Pump, Step};
 use crate::types;
 use crate::Error;
 
@@ -44,11 +42,7 @@ use crate::Error;
 /// ```
 #[derive(Debug)]
 pub struct AssistantEventPipeline<H = NoHandler> {
-    decoder: OpenAiDecoder,
-    frames: u64,
-    eof: Option<StreamEnd>,
-    finished: bool,
-    request_id: Option<String>,
+    frames: Frames,
     state: AssistantStreamState,
     handler: H,
     queue: VecDeque<Result<types::AssistantStreamEvent, Error>>,
@@ -67,22 +61,11 @@ impl Default for AssistantEventPipeline<NoHandler> {
     }
 }
 
-/// What the pipeline has next.
-pub(crate) enum Step<T> {
-    Item(Result<T, Error>),
-    NeedInput,
-    End,
-}
-
 impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
     /// A pipeline that fires `handler`'s callbacks.
     pub fn with_handler(handler: H) -> Self {
         AssistantEventPipeline {
-            decoder: OpenAiDecoder::new(),
-            frames: 0,
-            eof: None,
-            finished: false,
-            request_id: None,
+            frames: Frames::default(),
             state: AssistantStreamState::new(),
             handler,
             queue: VecDeque::new(),
@@ -94,62 +77,35 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
         self,
         handler: H2,
     ) -> (AssistantEventPipeline<H2>, H) {
-        let AssistantEventPipeline {
-            decoder,
-            frames,
-            eof,
-            finished,
-            request_id,
-            state,
-            handler: old,
-            queue,
-        } = self;
-        (
-            AssistantEventPipeline {
-                decoder,
-                frames,
-                eof,
-                finished,
-                request_id,
-                state,
-                handler,
-                queue,
-            },
-            old,
-        )
+        let AssistantEventPipeline { frames, state, handler: old, queue } = self;
+        (AssistantEventPipeline { frames, state, handler, queue }, old)
     }
 
     pub(crate) fn set_request_id(&mut self, id: Option<String>) {
-        self.request_id = id;
+        self.frames.request_id = id;
     }
 
     /// Feeds the next bytes of the stream.
     pub fn push(&mut self, bytes: &[u8]) {
-        self.decoder.push(bytes);
+        self.frames.push(bytes);
     }
 
     /// Says the input is over.
     pub fn end_of_input(&mut self) {
-        if self.eof.is_none() {
-            self.eof = Some(self.decoder.finish());
-        }
+        self.frames.end_of_input(None);
     }
 
     /// Ends the stream with a transport error (given to the handler, then returned).
     pub fn fail(&mut self, error: Error) {
-        if !self.finished {
-            self.eof.get_or_insert(StreamEnd::Clean);
-            self.finished = true;
+        if !self.frames.finished {
+            self.frames.finished = true;
             self.queue.push_back(Err(error));
         }
     }
 
     /// The next event or error; `None` when more input is needed or the stream is over.
     pub fn next_event(&mut self) -> Option<Result<types::AssistantStreamEvent, Error>> {
-        match self.step() {
-            Step::Item(item) => Some(item),
-            Step::NeedInput | Step::End => None,
-        }
+        self.step().into_next()
     }
 
     /// The state (snapshots, current run, unhandled events).
@@ -177,97 +133,62 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
             self.handler.on_timeout();
         }
         self.handler.on_exception(&error);
-        Step::Item(Err(error))
+        if self.frames.finished {
+            Step::Error(error)
+        } else {
+            Step::Recoverable(error)
+        }
     }
 
     pub(crate) fn step(&mut self) -> Step<types::AssistantStreamEvent> {
         if let Some(item) = self.queue.pop_front() {
             return match item {
-                Ok(event) => Step::Item(Ok(event)),
+                Ok(event) => Step::Item(event),
                 Err(e) => self.report(e),
             };
         }
-        if self.finished {
+        if self.frames.finished {
             return Step::End;
         }
-        match self.decoder.next_event() {
-            Some(Ok(frame)) => {
-                let number = self.frames;
-                self.frames += 1;
-                let offset = self.decoder.sse().offset();
-                let name = frame.event.as_deref().unwrap_or("message");
-                let locate = |e: Error| match e {
-                    Error::Stream {
-                        kind,
-                        event: None,
-                        offset: None,
-                        message,
-                    } => Error::Stream {
-                        kind,
-                        event: Some(number),
-                        offset: Some(offset),
-                        message,
-                    },
-                    other => other,
-                };
-                match self
-                    .state
-                    .handle_event(name, &frame.data, &mut self.handler)
-                {
-                    Ok((event, after)) => {
-                        if let Some(e) = after {
-                            self.finished = true;
-                            self.queue.push_back(Err(locate(e)));
-                        }
-                        Step::Item(Ok(event))
-                    }
-                    Err(e) => {
-                        let recoverable = matches!(
-                            e,
-                            Error::Stream {
-                                kind: StreamErrorKind::UnknownEvent
-                                    | StreamErrorKind::UnknownObject,
-                                ..
-                            }
-                        );
-                        if !recoverable {
-                            self.finished = true;
-                        }
-                        self.report(locate(e))
-                    }
-                }
+        let Payload { frame, number, end_offset } = match self.frames.next() {
+            Step::Item(payload) => payload,
+            // `data: [DONE]`, or the end of the input between two events.
+            Step::End => return self.finish(),
+            Step::NeedInput => return Step::NeedInput,
+            // The framing failed (the stream is over): an `error` event, bad UTF-8, a
+            // connection closed mid-event...
+            Step::Error(e) | Step::Recoverable(e) | Step::Dropped(e) => return self.report(e),
+        };
+        let locate = |e: Error| match e {
+            Error::Stream { kind, event: None, offset: None, message } => {
+                Error::Stream { kind, event: Some(number), offset: Some(end_offset), message }
             }
-            Some(Err(e)) => {
-                self.finished = true;
-                let e = crate::streaming::sse_error(e, self.request_id.clone());
-                self.report(e)
-            }
-            None if self.decoder.is_done() => self.finish(),
-            None => match &self.eof {
-                None => Step::NeedInput,
-                Some(StreamEnd::Incomplete {
-                    offset,
-                    pending_bytes,
-                    ..
-                }) => {
-                    self.finished = true;
-                    let e = Error::Stream {
-                        kind: StreamErrorKind::Incomplete,
-                        event: Some(self.frames),
-                        offset: Some(*offset),
-                        message: format!(
-                            "the connection closed in the middle of an event ({pending_bytes} bytes of it received)"
-                        ),
-                    };
-                    self.report(e)
+            other => other,
+        };
+        let name = frame.event.as_deref().unwrap_or("message");
+        match self.state.handle_event(name, &frame.data, &mut self.handler) {
+            Ok((event, after)) => {
+                if let Some(e) = after {
+                    self.frames.finished = true;
+                    self.queue.push_back(Err(locate(e)));
                 }
-                Some(StreamEnd::Clean) => self.finish(),
-            },
+                Step::Item(event)
+            }
+            Err(e) => {
+                let recoverable = matches!(
+                    e,
+                    Error::Stream { kind: StreamErrorKind::UnknownEvent | StreamErrorKind::UnknownObject, .. }
+                );
+                if !recoverable {
+                    self.frames.finished = true;
+                }
+                self.report(locate(e))
+            }
         }
     }
 
     fn finish(&mut self) -> Step<types::AssistantStreamEvent> {
-        self.finished = true;
+        self.frames.finished = true;
         match self.state.check_end() {
             Ok(()) => {
                 self.handler.on_end();
@@ -278,13 +199,41 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
     }
 }
 
+/// The pipeline as the shared drivers' pump: a transport error or a stall past the read
+/// timeout ends the stream through the handler's `on_exception` (and `on_timeout`).
+impl<H: AssistantEventHandler> Pump for AssistantEventPipeline<H> {
+    type Item = types::AssistantStreamEvent;
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.frames.push(bytes);
+    }
+
+    fn end_of_input(&mut self, transport_error: Option<String>) {
+        match transport_error {
+            None => AssistantEventPipeline::end_of_input(self),
+            Some(message) => self.fail(Error::Connection { message, source: None }),
+        }
+    }
+
+    fn step(&mut self) -> Step<types::AssistantStreamEvent> {
+        AssistantEventPipeline::step(self)
+    }
+
+    fn timed_out(&mut self, error: Error) -> Option<Error> {
+        self.fail(error);
+        None
+    }
+}
+
 /// An Assistants run stream: a [`Stream`] of the generated
 /// [`AssistantStreamEvent`](crate::types::AssistantStreamEvent)s, with the accumulated
 /// run, messages and run steps, and an optional [`AssistantEventHandler`] whose
 /// callbacks fire as events are read. Made by
 /// [`Assistants::create_run_stream`](super::Assistants::create_run_stream) and friends.
 ///
-/// Dropping it closes the response.
+/// Dropping it closes the response. A body that stalls longer than the client's read
+/// timeout ends the stream with [`Error::Timeout`] (the handler's `on_timeout`, then
+/// `on_exception`).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), openai_sdk::Error> {
@@ -300,14 +249,13 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
 /// # Ok(()) }
 /// ```
 pub struct AssistantStream<H = NoHandler> {
-    body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
-    pipeline: AssistantEventPipeline<H>,
+    inner: BodyStream<AssistantEventPipeline<H>>,
 }
 
 impl<H> std::fmt::Debug for AssistantStream<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AssistantStream")
-            .field("events", &self.pipeline.state.events_handled())
+            .field("events", &self.inner.pump.state.events_handled())
             .finish_non_exhaustive()
     }
 }
@@ -316,21 +264,14 @@ impl AssistantStream<NoHandler> {
     pub(crate) fn new(response: reqwest::Response) -> Self {
         let mut pipeline = AssistantEventPipeline::new();
         pipeline.set_request_id(crate::error::request_id(response.headers()));
-        AssistantStream {
-            body: Some(response.bytes_stream().boxed()),
-            pipeline,
-        }
+        AssistantStream { inner: BodyStream::new(response, pipeline) }
     }
 }
 
 impl<H: AssistantEventHandler> AssistantStream<H> {
     /// The same stream, firing `handler`'s callbacks from now on.
     pub fn with_handler<H2: AssistantEventHandler>(self, handler: H2) -> AssistantStream<H2> {
-        let (pipeline, _) = self.pipeline.replace_handler(handler);
-        AssistantStream {
-            body: self.body,
-            pipeline,
-        }
+        AssistantStream { inner: self.inner.map_pump(|pipeline| pipeline.replace_handler(handler).0) }
     }
 
     /// Reads the stream to its end (firing the callbacks); the first error stops it.
@@ -350,7 +291,7 @@ impl<H: AssistantEventHandler> AssistantStream<H> {
         H: Unpin,
     {
         self.until_done().await?;
-        self.pipeline.state.final_run()
+        self.inner.pump.state.final_run()
     }
 
     /// Reads the rest of the stream, then returns every run step (finished steps with
@@ -360,7 +301,7 @@ impl<H: AssistantEventHandler> AssistantStream<H> {
         H: Unpin,
     {
         self.until_done().await?;
-        self.pipeline.state.final_run_steps()
+        self.inner.pump.state.final_run_steps()
     }
 
     /// Reads the rest of the stream, then returns every message it created.
@@ -369,47 +310,47 @@ impl<H: AssistantEventHandler> AssistantStream<H> {
         H: Unpin,
     {
         self.until_done().await?;
-        self.pipeline.state.final_messages()
+        self.inner.pump.state.final_messages()
     }
 
     /// The last event read.
     pub fn current_event(&self) -> Option<&types::AssistantStreamEvent> {
-        self.pipeline.state.current_event()
+        self.inner.pump.state.current_event()
     }
 
     /// The run as of the last run event (decoded from its JSON, see [`state`](Self::state)).
     pub fn current_run(&self) -> Option<View<'_, types::RunObject>> {
-        self.pipeline.state.current_run()
+        self.inner.pump.state.current_run()
     }
 
     /// The message being streamed, as accumulated.
     pub fn current_message_snapshot(&self) -> Option<View<'_, types::MessageObject>> {
-        self.pipeline.state.current_message_snapshot()
+        self.inner.pump.state.current_message_snapshot()
     }
 
     /// The run step in progress, as accumulated.
     pub fn current_run_step_snapshot(&self) -> Option<View<'_, types::RunStepObject>> {
-        self.pipeline.state.current_run_step_snapshot()
+        self.inner.pump.state.current_run_step_snapshot()
     }
 
     /// The state (JSON snapshots, unhandled events); readable after an error too.
     pub fn state(&self) -> &AssistantStreamState {
-        &self.pipeline.state
+        &self.inner.pump.state
     }
 
     /// The handler.
     pub fn handler(&self) -> &H {
-        &self.pipeline.handler
+        &self.inner.pump.handler
     }
 
     /// The handler, mutably.
     pub fn handler_mut(&mut self) -> &mut H {
-        &mut self.pipeline.handler
+        &mut self.inner.pump.handler
     }
 
     /// Gives the handler back (dropping the stream).
     pub fn into_handler(self) -> H {
-        self.pipeline.handler
+        self.inner.pump.handler
     }
 
     /// A stream of the text fragments of the messages (every `on_text_delta`'s value);
@@ -438,7 +379,7 @@ impl<H> TextDeltas<H> {
 
     /// The run stream's state so far.
     pub fn state(&self) -> &AssistantStreamState {
-        &self.stream.pipeline.state
+        &self.stream.inner.pump.state
     }
 }
 
@@ -457,7 +398,8 @@ impl<H: AssistantEventHandler + Unpin> Stream for TextDeltas<H> {
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                 Poll::Ready(Some(Ok(_))) => this.pending.extend(
                     this.stream
-                        .pipeline
+                        .inner
+                        .pump
                         .state
                         .last_text_deltas()
                         .iter()
@@ -471,40 +413,8 @@ impl<H: AssistantEventHandler + Unpin> Stream for TextDeltas<H> {
 impl<H: AssistantEventHandler + Unpin> Stream for AssistantStream<H> {
     type Item = Result<types::AssistantStreamEvent, Error>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            match this.pipeline.step() {
-                Step::Item(item) => {
-                    if item.is_err() && this.pipeline.finished {
-                        this.body = None;
-                    }
-                    return Poll::Ready(Some(item));
-                }
-                Step::End => {
-                    this.body = None;
-                    return Poll::Ready(None);
-                }
-                Step::NeedInput => {
-                    let Some(body) = this.body.as_mut() else {
-                        this.pipeline.end_of_input();
-                        continue;
-                    };
-                    match body.poll_next_unpin(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(Ok(bytes))) => this.pipeline.push(&bytes),
-                        Poll::Ready(Some(Err(e))) => {
-                            this.body = None;
-                            this.pipeline.fail(Error::from_reqwest(e));
-                        }
-                        Poll::Ready(None) => {
-                            this.body = None;
-                            this.pipeline.end_of_input();
-                        }
-                    }
-                }
-            }
-        }
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
     }
 }
 
@@ -513,12 +423,11 @@ pub use self::blocking::BlockingAssistantStream;
 
 #[cfg(feature = "blocking")]
 mod blocking {
-    use std::io::Read;
-
-    use super::{AssistantEventPipeline, Step};
+    use super::AssistantEventPipeline;
     use crate::assistants::{
         AssistantEventHandler, AssistantStreamState, Message, NoHandler, Run, RunStep, View,
     };
+    use crate::streaming::BlockingBody;
     use crate::types;
     use crate::Error;
 
@@ -526,9 +435,7 @@ mod blocking {
     /// events with the same methods (feature `blocking`). Must not be used inside an
     /// async runtime.
     pub struct BlockingAssistantStream<H = NoHandler> {
-        response: Option<reqwest::blocking::Response>,
-        pipeline: AssistantEventPipeline<H>,
-        buf: Vec<u8>,
+        body: BlockingBody<AssistantEventPipeline<H>>,
     }
 
     impl<H> std::fmt::Debug for BlockingAssistantStream<H> {
@@ -542,11 +449,7 @@ mod blocking {
         pub(crate) fn new(response: reqwest::blocking::Response) -> Self {
             let mut pipeline = AssistantEventPipeline::new();
             pipeline.set_request_id(crate::error::request_id(response.headers()));
-            BlockingAssistantStream {
-                response: Some(response),
-                pipeline,
-                buf: vec![0; 16 * 1024],
-            }
+            BlockingAssistantStream { body: BlockingBody::new(response, pipeline) }
         }
     }
 
@@ -556,12 +459,7 @@ mod blocking {
             self,
             handler: H2,
         ) -> BlockingAssistantStream<H2> {
-            let (pipeline, _) = self.pipeline.replace_handler(handler);
-            BlockingAssistantStream {
-                response: self.response,
-                pipeline,
-                buf: self.buf,
-            }
+            BlockingAssistantStream { body: self.body.map_pump(|pipeline| pipeline.replace_handler(handler).0) }
         }
 
         /// Reads the stream to its end; the first error stops it.
@@ -575,54 +473,54 @@ mod blocking {
         /// Reads the rest of the stream, then returns the final run.
         pub fn final_run(&mut self) -> Result<Run, Error> {
             self.until_done()?;
-            self.pipeline.state().final_run()
+            self.body.pump.state().final_run()
         }
 
         /// Reads the rest of the stream, then returns every run step.
         pub fn final_run_steps(&mut self) -> Result<Vec<RunStep>, Error> {
             self.until_done()?;
-            self.pipeline.state().final_run_steps()
+            self.body.pump.state().final_run_steps()
         }
 
         /// Reads the rest of the stream, then returns every message.
         pub fn final_messages(&mut self) -> Result<Vec<Message>, Error> {
             self.until_done()?;
-            self.pipeline.state().final_messages()
+            self.body.pump.state().final_messages()
         }
 
         /// The last event read.
         pub fn current_event(&self) -> Option<&types::AssistantStreamEvent> {
-            self.pipeline.state().current_event()
+            self.body.pump.state().current_event()
         }
 
         /// The run as of the last run event.
         pub fn current_run(&self) -> Option<View<'_, types::RunObject>> {
-            self.pipeline.state().current_run()
+            self.body.pump.state().current_run()
         }
 
         /// The message being streamed.
         pub fn current_message_snapshot(&self) -> Option<View<'_, types::MessageObject>> {
-            self.pipeline.state().current_message_snapshot()
+            self.body.pump.state().current_message_snapshot()
         }
 
         /// The run step in progress.
         pub fn current_run_step_snapshot(&self) -> Option<View<'_, types::RunStepObject>> {
-            self.pipeline.state().current_run_step_snapshot()
+            self.body.pump.state().current_run_step_snapshot()
         }
 
         /// The state.
         pub fn state(&self) -> &AssistantStreamState {
-            self.pipeline.state()
+            self.body.pump.state()
         }
 
         /// The handler.
         pub fn handler(&self) -> &H {
-            self.pipeline.handler()
+            self.body.pump.handler()
         }
 
         /// Gives the handler back.
         pub fn into_handler(self) -> H {
-            self.pipeline.into_handler()
+            self.body.pump.into_handler()
         }
 
         /// An iterator of the text fragments of the messages.
@@ -634,7 +532,7 @@ mod blocking {
                 }
                 match self.next()? {
                     Ok(_) => {
-                        pending.extend(self.pipeline.state().last_text_deltas().iter().cloned())
+                        pending.extend(self.body.pump.state().last_text_deltas().iter().cloned())
                     }
                     Err(e) => return Some(Err(e)),
                 }
@@ -646,46 +544,7 @@ mod blocking {
         type Item = Result<types::AssistantStreamEvent, Error>;
 
         fn next(&mut self) -> Option<Self::Item> {
-            loop {
-                match self.pipeline.step() {
-                    Step::Item(item) => return Some(item),
-                    Step::End => {
-                        self.response = None;
-                        return None;
-                    }
-                    Step::NeedInput => {
-                        let Some(response) = self.response.as_mut() else {
-                            self.pipeline.end_of_input();
-                            continue;
-                        };
-                        match response.read(&mut self.buf) {
-                            Ok(0) => {
-                                self.response = None;
-                                self.pipeline.end_of_input();
-                            }
-                            Ok(n) => {
-                                let bytes = self.buf.get(..n).unwrap_or_default();
-                                self.pipeline.push(bytes);
-                            }
-                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                            Err(e) => {
-                                self.response = None;
-                                let error = if e.kind() == std::io::ErrorKind::TimedOut {
-                                    Error::Timeout {
-                                        message: e.to_string(),
-                                    }
-                                } else {
-                                    Error::Connection {
-                                        message: e.to_string(),
-                                        source: None,
-                                    }
-                                };
-                                self.pipeline.fail(error);
-                            }
-                        }
-                    }
-                }
-            }
+            self.body.next_item()
         }
     }
 }

@@ -63,11 +63,7 @@ impl ChatEventPipeline {
     /// The next event or error; `None` when more input is needed or the stream is over
     /// (after an error, `None` follows).
     pub fn next_event(&mut self) -> Option<Result<ChatCompletionStreamEvent, Error>> {
-        match self.step() {
-            Step::Item(e) => Some(Ok(e)),
-            Step::Error(e) => Some(Err(e)),
-            Step::NeedInput | Step::End => None,
-        }
+        self.step().into_next()
     }
 
     /// The state (snapshot, final completion).
@@ -121,16 +117,14 @@ impl Pump for ChatEventPipeline {
             if let Some(event) = self.queue.pop_front() {
                 return Step::Item(event);
             }
-            match self.frames.next() {
-                Step::Item(payload) => {
+            match self.frames.next().into_item() {
+                Ok(payload) => {
                     if let Err(e) = self.handle(payload) {
                         self.frames.finished = true;
                         return Step::Error(e);
                     }
                 }
-                Step::Error(e) => return Step::Error(e),
-                Step::NeedInput => return Step::NeedInput,
-                Step::End => return Step::End,
+                Err(step) => return step,
             }
         }
     }

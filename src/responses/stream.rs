@@ -5,31 +5,18 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use futures::future::BoxFuture;
-use futures::stream::BoxStream;
-use futures::{FutureExt, Stream, StreamExt};
+use futures::{Stream, StreamExt};
 
 use super::events::ResponseStreamEvent;
 use super::snapshot::{ParsedResponse, ResponseParseOptions, ResponseSnapshot};
 use super::state::ResponseStreamState;
 use crate::error::StreamErrorKind;
-use crate::sse::{OpenAiDecoder, StreamEnd};
+use crate::streaming::{BodyStream, Frames, Payload, Pump, Resume, Step};
 use crate::{Client, Error};
 
 /// How many times in a row a dropped background stream is resumed without receiving a
 /// new event before the drop is reported (see [`ResponseStream::max_resumes`]).
 pub const DEFAULT_MAX_RESUMES: u32 = 3;
-
-/// What the pipeline has next.
-pub(crate) enum Step {
-    Item(ResponseStreamEvent),
-    Error(Error),
-    NeedInput,
-    End,
-    /// The connection ended before the final event: resume, or report the error.
-    Dropped(Error),
-}
 
 /// SSE bytes in, response stream events out, with no I/O: used by the async and
 /// blocking streams, the `replay` example and the benchmarks.
@@ -54,14 +41,9 @@ pub(crate) enum Step {
 /// ```
 #[derive(Debug)]
 pub struct ResponseEventPipeline {
-    decoder: OpenAiDecoder,
+    frames: Frames,
     state: ResponseStreamState,
-    frames: u64,
-    eof: Option<StreamEnd>,
-    transport_error: Option<String>,
-    finished: bool,
     pending: Option<Error>,
-    request_id: Option<String>,
     connections: u32,
 }
 
@@ -69,21 +51,16 @@ impl ResponseEventPipeline {
     /// A pipeline whose state parses what `options` asks for.
     pub fn new(options: ResponseParseOptions) -> Self {
         ResponseEventPipeline {
-            decoder: OpenAiDecoder::new(),
+            frames: Frames::without_done(None),
             state: ResponseStreamState::with_options(options),
-            frames: 0,
-            eof: None,
-            transport_error: None,
-            finished: false,
             pending: None,
-            request_id: None,
             connections: 1,
         }
     }
 
     /// Feeds bytes of the event stream, split anywhere.
     pub fn push(&mut self, bytes: &[u8]) {
-        self.decoder.push(bytes);
+        self.frames.push(bytes);
     }
 
     /// Marks the end of the current connection's bytes.
@@ -95,11 +72,8 @@ impl ResponseEventPipeline {
     /// continue the `sequence_number`s), keeping the state. Bytes of an event the previous
     /// connection cut are dropped.
     pub fn reconnect(&mut self) {
-        self.decoder = OpenAiDecoder::new();
-        self.frames = 0;
-        self.eof = None;
-        self.transport_error = None;
-        self.finished = false;
+        let request_id = self.frames.request_id.take();
+        self.frames = Frames::without_done(request_id);
         self.connections += 1;
     }
 
@@ -107,11 +81,7 @@ impl ResponseEventPipeline {
     /// A connection that ended before the final event gives an error (from which
     /// [`reconnect`](Self::reconnect) can carry on).
     pub fn next_event(&mut self) -> Option<Result<ResponseStreamEvent, Error>> {
-        match self.step() {
-            Step::Item(e) => Some(Ok(e)),
-            Step::Error(e) | Step::Dropped(e) => Some(Err(e)),
-            Step::NeedInput | Step::End => None,
-        }
+        self.step().into_next()
     }
 
     /// The state (snapshot, final response).
@@ -125,14 +95,11 @@ impl ResponseEventPipeline {
     }
 
     pub(crate) fn set_request_id(&mut self, id: Option<String>) {
-        self.request_id = id;
+        self.frames.request_id = id;
     }
 
     pub(crate) fn end_with(&mut self, transport_error: Option<String>) {
-        if self.eof.is_none() {
-            self.transport_error = transport_error;
-            self.eof = Some(self.decoder.finish());
-        }
+        self.frames.end_of_input(transport_error);
     }
 
     /// Where a dropped stream can resume: the id of a background response and the last
@@ -148,91 +115,124 @@ impl ResponseEventPipeline {
         Some((snapshot.id()?.to_owned(), self.state.last_sequence_number()?))
     }
 
-    pub(crate) fn step(&mut self) -> Step {
-        if self.finished {
+    /// What the pipeline has next; a connection that ended before the final event is
+    /// [`Step::Dropped`].
+    pub(crate) fn step(&mut self) -> Step<ResponseStreamEvent> {
+        if self.frames.finished {
             return Step::End;
         }
         if let Some(e) = self.pending.take() {
-            self.finished = true;
+            self.frames.finished = true;
             return Step::Error(e);
         }
-        match self.decoder.next_event() {
-            Some(Ok(frame)) => {
-                let number = self.frames;
-                self.frames += 1;
-                let offset = self.decoder.sse().offset();
-                match self.state.handle_json(frame.data) {
-                    Ok(event) => {
-                        self.pending = self.state.terminal_error();
-                        Step::Item(event)
-                    }
-                    Err(e) => {
-                        self.finished = true;
-                        Step::Error(match e {
-                            Error::Stream { kind, message, .. } => Error::Stream {
-                                kind,
-                                event: Some(number),
-                                offset: Some(offset),
-                                message: if self.connections > 1 {
-                                    format!("{message} (connection {})", self.connections)
-                                } else {
-                                    message
-                                },
-                            },
-                            other => other,
-                        })
-                    }
-                }
+        let Payload { frame, number, end_offset } = match self.frames.next() {
+            Step::Item(payload) => payload,
+            // The input ended between two events, before the final one.
+            Step::End if !self.frames.saw_done() && !self.state.is_finished() => {
+                let (events, offset) = self.frames.position();
+                return Step::Dropped(Error::Stream {
+                    kind: StreamErrorKind::NoFinalEvent,
+                    event: Some(events),
+                    offset: Some(offset),
+                    message: format!(
+                        "the stream ended after {} events without `response.completed`",
+                        self.state.events_handled()
+                    ),
+                });
             }
-            Some(Err(e)) => {
-                self.finished = true;
-                Step::Error(crate::streaming::sse_error(e, self.request_id.clone()))
+            // Cut after the final event: nothing is missing.
+            Step::Dropped(_) if self.state.is_finished() => return Step::End,
+            Step::End => return Step::End,
+            Step::NeedInput => return Step::NeedInput,
+            Step::Error(e) => return Step::Error(e),
+            Step::Recoverable(e) => return Step::Recoverable(e),
+            Step::Dropped(e) => return Step::Dropped(e),
+        };
+        match self.state.handle_json(frame.data) {
+            Ok(event) => {
+                self.pending = self.state.terminal_error();
+                Step::Item(event)
             }
-            None if self.decoder.is_done() => {
-                self.finished = true;
-                Step::End
-            }
-            None => {
-                let Some(end) = &self.eof else { return Step::NeedInput };
-                self.finished = true;
-                if self.state.is_finished() {
-                    return Step::End;
-                }
-                let cause = match self.transport_error.take() {
-                    Some(t) => format!("; the connection failed: {t}"),
-                    None => String::new(),
-                };
-                Step::Dropped(match *end {
-                    StreamEnd::Incomplete { offset, pending_bytes, .. } => Error::Stream {
-                        kind: StreamErrorKind::Incomplete,
-                        event: Some(self.frames),
-                        offset: Some(offset),
-                        message: format!(
-                            "the connection closed in the middle of an event ({pending_bytes} bytes of it received){cause}"
-                        ),
+            Err(e) => {
+                self.frames.finished = true;
+                Step::Error(match e {
+                    Error::Stream { kind, message, .. } => Error::Stream {
+                        kind,
+                        event: Some(number),
+                        offset: Some(end_offset),
+                        message: if self.connections > 1 {
+                            format!("{message} (connection {})", self.connections)
+                        } else {
+                            message
+                        },
                     },
-                    StreamEnd::Clean => Error::Stream {
-                        kind: StreamErrorKind::NoFinalEvent,
-                        event: Some(self.frames),
-                        offset: Some(self.decoder.sse().offset()),
-                        message: format!(
-                            "the stream ended after {} events without `response.completed`{cause}",
-                            self.state.events_handled()
-                        ),
-                    },
+                    other => other,
                 })
             }
         }
     }
 }
 
-/// `GET /responses/{id}?stream=true&starting_after=N`.
-fn resume_request(client: &Client, id: &str, after: i64) -> Result<reqwest::RequestBuilder, Error> {
-    let path = format!("/responses/{}", progenitor_client::encode_path(id));
-    Ok(client
-        .request(reqwest::Method::GET, &path)?
-        .query(&[("stream", "true"), ("starting_after", &after.to_string())])
-        .header(reqwest::header::ACCEPT, "text/event-stream"))
+/// A [`ResponseEventPipeline`] that resumes a dropped background stream (the [`Pump`]
+/// of both the async and the blocking stream).
+#[derive(Debug)]
+struct Resuming {
+    pipeline: ResponseEventPipeline,
+    client: Option<Client>,
+    max_resumes: u32,
+    resumes_left: u32,
+}
+
+impl Resuming {
+    fn new(request_id: Option<String>, options: ResponseParseOptions, client: Option<Client>) -> Self {
+        let mut pipeline = ResponseEventPipeline::new(options);
+        pipeline.set_request_id(request_id);
+        Resuming { pipeline, client, max_resumes: DEFAULT_MAX_RESUMES, resumes_left: DEFAULT_MAX_RESUMES }
+    }
+
+    fn set_max_resumes(&mut self, n: u32) {
+        self.max_resumes = n;
+        self.resumes_left = n;
+    }
+}
+
+impl Pump for Resuming {
+    type Item = ResponseStreamEvent;
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.pipeline.push(bytes);
+    }
+
+    fn end_of_input(&mut self, transport_error: Option<String>) {
+        self.pipeline.end_with(transport_error);
+    }
+
+    fn step(&mut self) -> Step<ResponseStreamEvent> {
+        let step = self.pipeline.step();
+        if let Step::Item(_) = step {
+            self.resumes_left = self.max_resumes;
+        }
+        step
+    }
+
+    /// `GET /responses/{id}?stream=true&starting_after=<last sequence_number>`, for a
+    /// background response, at most `max_resumes` times without a new event.
+    fn resume(&mut self, error: &Error) -> Option<Resume> {
+        let client = self.client.as_ref()?;
+        let (id, after) = self.pipeline.resume_point()?;
+        self.resumes_left = self.resumes_left.checked_sub(1)?;
+        tracing::debug!(response = %id, starting_after = after, %error, "resuming the response stream");
+        Some(Resume {
+            client: client.clone(),
+            path: format!("/responses/{}", progenitor_client::encode_path(&id)),
+            query: vec![("stream", "true".to_owned()), ("starting_after", after.to_string())],
+        })
+    }
+
+    fn reconnected(&mut self, request_id: Option<String>) {
+        self.pipeline.reconnect();
+        self.pipeline.set_request_id(request_id);
+    }
 }
 
 /// A streamed response: a [`Stream`] of [`ResponseStreamEvent`]s with the accumulated
@@ -245,6 +245,9 @@ fn resume_request(client: &Client, id: &str, after: i64) -> Result<reqwest::Requ
 /// on: no event is repeated or lost (the `sequence_number`s are checked). It tries at
 /// most [`max_resumes`](Self::max_resumes) times in a row without a new event; a resume
 /// the server refuses is its [`Error::Api`].
+///
+/// A body that stalls longer than the client's read timeout is not a drop: the stream
+/// ends with [`Error::Timeout`].
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), openai_sdk::Error> {
@@ -266,42 +269,28 @@ fn resume_request(client: &Client, id: &str, after: i64) -> Result<reqwest::Requ
 /// # Ok(()) }
 /// ```
 pub struct ResponseStream {
-    pipeline: ResponseEventPipeline,
-    body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
-    connecting: Option<BoxFuture<'static, Result<reqwest::Response, Error>>>,
-    client: Option<Client>,
-    max_resumes: u32,
-    resumes_left: u32,
+    inner: BodyStream<Resuming>,
 }
 
 impl std::fmt::Debug for ResponseStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseStream")
-            .field("events", &self.pipeline.state.events_handled())
-            .field("connections", &self.pipeline.connections)
+            .field("events", &self.inner.pump.pipeline.state.events_handled())
+            .field("connections", &self.inner.pump.pipeline.connections)
             .finish_non_exhaustive()
     }
 }
 
 impl ResponseStream {
     pub(crate) fn new(response: reqwest::Response, options: ResponseParseOptions, client: Option<Client>) -> Self {
-        let mut pipeline = ResponseEventPipeline::new(options);
-        pipeline.set_request_id(crate::error::request_id(response.headers()));
-        ResponseStream {
-            pipeline,
-            body: Some(response.bytes_stream().boxed()),
-            connecting: None,
-            client,
-            max_resumes: DEFAULT_MAX_RESUMES,
-            resumes_left: DEFAULT_MAX_RESUMES,
-        }
+        let pump = Resuming::new(crate::error::request_id(response.headers()), options, client);
+        ResponseStream { inner: BodyStream::new(response, pump) }
     }
 
     /// Sets how many times in a row a dropped background stream is resumed without a new
     /// event (default [`DEFAULT_MAX_RESUMES`]; 0 turns resumption off).
     pub fn max_resumes(mut self, n: u32) -> Self {
-        self.max_resumes = n;
-        self.resumes_left = n;
+        self.inner.pump.set_max_resumes(n);
         self
     }
 
@@ -317,144 +306,47 @@ impl ResponseStream {
     /// [`ResponseStreamState::final_response`]).
     pub async fn final_response(&mut self) -> Result<ParsedResponse, Error> {
         self.until_done().await?;
-        self.pipeline.state.final_response()
+        self.inner.pump.pipeline.state.final_response()
     }
 
     /// The response accumulated so far (`None` before `response.created`); also
     /// readable after an error.
     pub fn current_snapshot(&self) -> Option<Arc<ResponseSnapshot>> {
-        self.pipeline.state.snapshot()
+        self.inner.pump.pipeline.state.snapshot()
     }
 
     /// The state machine.
     pub fn state(&self) -> &ResponseStreamState {
-        &self.pipeline.state
+        &self.inner.pump.pipeline.state
     }
 
     /// How many connections were read (1 + the resumptions).
     pub fn connections(&self) -> u32 {
-        self.pipeline.connections
+        self.inner.pump.pipeline.connections
     }
 }
 
 impl Stream for ResponseStream {
     type Item = Result<ResponseStreamEvent, Error>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            if let Some(connecting) = this.connecting.as_mut() {
-                match connecting.poll_unpin(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(response)) => {
-                        this.connecting = None;
-                        this.pipeline.reconnect();
-                        this.pipeline.set_request_id(crate::error::request_id(response.headers()));
-                        this.body = Some(response.bytes_stream().boxed());
-                    }
-                    Poll::Ready(Err(e)) => {
-                        this.connecting = None;
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                }
-            }
-            match this.pipeline.step() {
-                Step::Item(event) => {
-                    this.resumes_left = this.max_resumes;
-                    return Poll::Ready(Some(Ok(event)));
-                }
-                Step::Error(e) => {
-                    this.body = None;
-                    return Poll::Ready(Some(Err(e)));
-                }
-                Step::End => {
-                    this.body = None;
-                    return Poll::Ready(None);
-                }
-                Step::Dropped(e) => {
-                    this.body = None;
-                    let point = this.pipeline.resume_point();
-                    match (&this.client, point) {
-                        (Some(client), Some((id, after))) if this.resumes_left > 0 => {
-                            this.resumes_left -= 1;
-                            tracing::debug!(response = %id, starting_after = after, error = %e, "resuming the response stream");
-                            let client = client.clone();
-                            this.connecting = Some(
-                                async move { client.send(resume_request(&client, &id, after)?).await }.boxed(),
-                            );
-                        }
-                        _ => return Poll::Ready(Some(Err(e))),
-                    }
-                }
-                Step::NeedInput => {
-                    let Some(body) = this.body.as_mut() else {
-                        this.pipeline.end_with(None);
-                        continue;
-                    };
-                    match body.poll_next_unpin(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(Ok(bytes))) => this.pipeline.push(&bytes),
-                        Poll::Ready(Some(Err(e))) => {
-                            this.body = None;
-                            this.pipeline.end_with(Some(e.to_string()));
-                        }
-                        Poll::Ready(None) => {
-                            this.body = None;
-                            this.pipeline.end_with(None);
-                        }
-                    }
-                }
-            }
-        }
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
     }
 }
 
 #[cfg(feature = "blocking")]
 pub use self::blocking::BlockingResponseStream;
 #[cfg(feature = "blocking")]
-pub(crate) use self::blocking::send_blocking as blocking_send;
+pub(crate) use crate::streaming::send_blocking as blocking_send;
 
 #[cfg(feature = "blocking")]
 mod blocking {
-    use std::io::Read;
     use std::sync::Arc;
 
-    use super::{ResponseEventPipeline, Step, DEFAULT_MAX_RESUMES};
+    use super::Resuming;
     use crate::responses::{ParsedResponse, ResponseParseOptions, ResponseSnapshot, ResponseStreamEvent, ResponseStreamState};
+    use crate::streaming::BlockingBody;
     use crate::{Client, Error};
-
-    /// Sends a blocking request with the client's headers and auth; an error status is
-    /// [`Error::Api`].
-    pub(crate) fn send_blocking(
-        client: &Client,
-        method: reqwest::Method,
-        path: &str,
-        query: &[(&str, String)],
-        body: Option<&serde_json::Value>,
-    ) -> Result<reqwest::blocking::Response, Error> {
-        let config = client.config();
-        let http = config.blocking_http()?;
-        let mut headers = reqwest::header::HeaderMap::new();
-        config.apply_headers(&mut headers)?;
-        let url = format!("{}{}", config.base_url, path);
-        let mut request = http
-            .request(method, url)
-            .headers(headers)
-            .header(reqwest::header::ACCEPT, "text/event-stream")
-            .query(query);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().map_err(Error::from_reqwest)?;
-        let status = response.status();
-        if !status.is_success() {
-            let rid = crate::error::request_id(response.headers());
-            let url = response.url().to_string();
-            let bytes = response.bytes().map_err(Error::from_reqwest)?;
-            return Err(crate::error::from_parts(status.as_u16(), url, rid, &bytes));
-        }
-        Ok(response)
-    }
 
     /// The blocking version of [`ResponseStream`](super::ResponseStream) (feature
     /// `blocking`): an [`Iterator`] of events with the same methods, and the same
@@ -477,12 +369,7 @@ mod blocking {
     /// # Ok(()) }
     /// ```
     pub struct BlockingResponseStream {
-        response: Option<reqwest::blocking::Response>,
-        pipeline: ResponseEventPipeline,
-        client: Option<Client>,
-        buf: Vec<u8>,
-        max_resumes: u32,
-        resumes_left: u32,
+        body: BlockingBody<Resuming>,
     }
 
     impl std::fmt::Debug for BlockingResponseStream {
@@ -497,22 +384,13 @@ mod blocking {
             options: ResponseParseOptions,
             client: Option<Client>,
         ) -> Self {
-            let mut pipeline = ResponseEventPipeline::new(options);
-            pipeline.set_request_id(crate::error::request_id(response.headers()));
-            BlockingResponseStream {
-                response: Some(response),
-                pipeline,
-                client,
-                buf: vec![0; 16 * 1024],
-                max_resumes: DEFAULT_MAX_RESUMES,
-                resumes_left: DEFAULT_MAX_RESUMES,
-            }
+            let pump = Resuming::new(crate::error::request_id(response.headers()), options, client);
+            BlockingResponseStream { body: BlockingBody::new(response, pump) }
         }
 
         /// See [`ResponseStream::max_resumes`](super::ResponseStream::max_resumes).
         pub fn max_resumes(mut self, n: u32) -> Self {
-            self.max_resumes = n;
-            self.resumes_left = n;
+            self.body.pump.set_max_resumes(n);
             self
         }
 
@@ -527,22 +405,22 @@ mod blocking {
         /// Reads the rest of the stream and returns the final response.
         pub fn final_response(&mut self) -> Result<ParsedResponse, Error> {
             self.until_done()?;
-            self.pipeline.state().final_response()
+            self.body.pump.pipeline.state().final_response()
         }
 
         /// The response accumulated so far.
         pub fn current_snapshot(&self) -> Option<Arc<ResponseSnapshot>> {
-            self.pipeline.state().snapshot()
+            self.body.pump.pipeline.state().snapshot()
         }
 
         /// The state machine.
         pub fn state(&self) -> &ResponseStreamState {
-            self.pipeline.state()
+            self.body.pump.pipeline.state()
         }
 
         /// How many connections were read (1 + the resumptions).
         pub fn connections(&self) -> u32 {
-            self.pipeline.connections()
+            self.body.pump.pipeline.connections()
         }
     }
 
@@ -550,63 +428,7 @@ mod blocking {
         type Item = Result<ResponseStreamEvent, Error>;
 
         fn next(&mut self) -> Option<Self::Item> {
-            loop {
-                match self.pipeline.step() {
-                    Step::Item(e) => {
-                        self.resumes_left = self.max_resumes;
-                        return Some(Ok(e));
-                    }
-                    Step::Error(e) => {
-                        self.response = None;
-                        return Some(Err(e));
-                    }
-                    Step::End => {
-                        self.response = None;
-                        return None;
-                    }
-                    Step::Dropped(e) => {
-                        self.response = None;
-                        let (Some(client), Some((id, after))) = (&self.client, self.pipeline.resume_point()) else {
-                            return Some(Err(e));
-                        };
-                        if self.resumes_left == 0 {
-                            return Some(Err(e));
-                        }
-                        self.resumes_left -= 1;
-                        let path = format!("/responses/{}", progenitor_client::encode_path(&id));
-                        let query = [("stream", "true".to_owned()), ("starting_after", after.to_string())];
-                        match send_blocking(client, reqwest::Method::GET, &path, &query, None) {
-                            Ok(response) => {
-                                self.pipeline.reconnect();
-                                self.pipeline.set_request_id(crate::error::request_id(response.headers()));
-                                self.response = Some(response);
-                            }
-                            Err(e) => return Some(Err(e)),
-                        }
-                    }
-                    Step::NeedInput => {
-                        let Some(response) = self.response.as_mut() else {
-                            self.pipeline.end_with(None);
-                            continue;
-                        };
-                        match response.read(&mut self.buf) {
-                            Ok(0) => {
-                                self.response = None;
-                                self.pipeline.end_with(None);
-                            }
-                            Ok(n) => {
-                                let bytes = self.buf.get(..n).unwrap_or_default();
-                                self.pipeline.push(bytes);
-                            }
-                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                            Err(e) => {
-                                self.response = None;
-                                self.pipeline.end_with(Some(e.to_string()));
-                            }
-                        }
-                    }
-                }
-            }
+            self.body.next_item()
         }
     }
 }
