@@ -9,9 +9,12 @@
 
 pub mod gen;
 pub mod split;
+pub mod sse_body;
 
 pub mod accumulate_delta;
 pub mod chat_stream;
 pub mod partial_json;
+pub mod responses_stream;
+pub mod assistants_stream;
 pub mod sse_decoder;
 pub mod strict_schema;
