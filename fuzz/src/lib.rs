@@ -2,7 +2,7 @@
 //! `NAME::check`). Each check panics when a property fails, which libFuzzer reports as a
 //! crash; the library under test must never panic by itself.
 //!
-//! Shared pieces, for the stream families still to come (Responses, Assistants): [`gen`]
+//! Shared pieces of the stream targets (chat, Responses, Assistants): [`gen`]
 //! builds JSON values from a small vocabulary and [`split`] cuts a body into chunks, so a new
 //! `*_stream` target is a generator of that family's events plus a call to
 //! [`split::assert_split_invariant`] over its pipeline.
