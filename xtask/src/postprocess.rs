@@ -654,7 +654,12 @@ fn is_string_enum(e: &ItemEnum) -> bool {
 
 /// The wire value of a unit variant: its `#[serde(rename = "...")]` or its name.
 fn wire_name(v: &syn::Variant) -> String {
-    for a in &v.attrs {
+    serde_str(&v.attrs, "rename").unwrap_or_else(|| v.ident.to_string())
+}
+
+/// The string value of `key` in the first `#[serde(key = "...")]` among `attrs`.
+fn serde_str(attrs: &[Attribute], key: &str) -> Option<String> {
+    for a in attrs {
         if !a.path().is_ident("serde") {
             continue;
         }
@@ -665,15 +670,15 @@ fn wire_name(v: &syn::Variant) -> String {
         };
         for m in metas {
             if let syn::Meta::NameValue(nv) = m {
-                if nv.path.is_ident("rename") {
+                if nv.path.is_ident(key) {
                     if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = nv.value {
-                        return s.value();
+                        return Some(s.value());
                     }
                 }
             }
         }
     }
-    v.ident.to_string()
+    None
 }
 
 /// Impls typify wrote for string enums that the open enum replaces.
@@ -825,51 +830,11 @@ fn struct_const_tags(items: &[Item]) -> HashMap<String, BTreeMap<String, Vec<Str
 /// The tag field of an internally or adjacently tagged serde enum (`#[serde(tag = "...")]`,
 /// with or without `content`): a map whose tag field holds a variant's name decodes as it.
 fn internal_tag(attrs: &[Attribute]) -> Option<String> {
-    let mut tag = None;
-    for a in attrs {
-        if !a.path().is_ident("serde") {
-            continue;
-        }
-        let Ok(metas) = a.parse_args_with(
-            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
-        ) else {
-            continue;
-        };
-        for m in metas {
-            match m {
-                syn::Meta::NameValue(nv) if nv.path.is_ident("tag") => {
-                    if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = nv.value {
-                        tag = Some(s.value());
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    tag
+    serde_str(attrs, "tag")
 }
 
 fn field_wire_name(attrs: &[Attribute]) -> Option<String> {
-    for a in attrs {
-        if !a.path().is_ident("serde") {
-            continue;
-        }
-        let Ok(metas) = a.parse_args_with(
-            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
-        ) else {
-            continue;
-        };
-        for m in metas {
-            if let syn::Meta::NameValue(nv) = m {
-                if nv.path.is_ident("rename") {
-                    if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = nv.value {
-                        return Some(s.value());
-                    }
-                }
-            }
-        }
-    }
-    None
+    serde_str(attrs, "rename")
 }
 
 /// Unions gain `Unknown(serde_json::Value)`; discriminated ones decode by their `type`.
