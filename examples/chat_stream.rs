@@ -5,11 +5,11 @@
 //! cargo run --example chat_stream -- "Write a haiku about Rust"
 //! ```
 //!
-//! With `OPENAI_API_KEY` set it talks to the API (or to `OPENAI_BASE_URL`), with the model
-//! from `OPENAI_MODEL` (default `gpt-4o-mini`). Without a key it starts the SDK's scripted
-//! loopback server (`openai_sdk::testing`) and replays a recorded stream
-//! (`tests/fixtures/chat/chat_basic_content.sse`, recorded by openai-python's test suite),
-//! so it runs offline; that recording answers every prompt the same way.
+//! With `OPENAI_API_KEY` or `OPENAI_BASE_URL` set it talks to the API (or to that base URL),
+//! with the model from `OPENAI_MODEL` (default `gpt-4o-mini`). Without either it starts the
+//! SDK's scripted loopback server (`openai_sdk::testing`) and replays a recorded stream
+//! (`tests/fixtures/chat/chat_basic_content.sse`, recorded by openai-python's test suite), so
+//! it runs offline; that recording answers every prompt the same way.
 
 use std::io::Write;
 use std::time::Duration;

@@ -18,11 +18,25 @@ use openai_sdk::assistants::handler::{
     RunStepDeltaView, RunStepView, TextDeltaView, TextView, ToolCallDeltaView, ToolCallView,
 };
 use openai_sdk::assistants::{AssistantEventPipeline, AssistantStreamState};
+use openai_sdk::types::AssistantStreamEvent;
 use openai_sdk::Error;
 use serde_json::{json, Map, Value};
 
 use crate::{gen, split, sse_body};
 
+/// Fields of Assistants objects, so that generated keys hit what the state reads.
+const KNOWN_KEYS: &[&str] = &[
+    "id",
+    "status",
+    "delta",
+    "content",
+    "step_details",
+    "tool_calls",
+    "last_error",
+    "required_action",
+    "object",
+    "error",
+];
 const TEXT: &[&str] = &["Hi", "", "{\"", "a\": 1}", " ", "\u{e9}", "\n", "null"];
 const MESSAGES: &[&str] = &["msg_1", "msg_2"];
 const STEPS: &[&str] = &["step_1", "step_2"];
@@ -146,15 +160,9 @@ pub fn check(data: &[u8]) {
     };
     if flags & 0x80 != 0 {
         // Arbitrary bytes as the body.
-        let Ok(cut_bytes) = u.int_in_range(0..=16u8) else {
-            return;
-        };
-        let Ok(control) = u.bytes(usize::from(cut_bytes)) else {
-            return;
-        };
-        let body = u.take_rest().to_vec();
-        let cuts = split::cut_points(&mut Unstructured::new(control), body.len());
-        run_split(&body, &cuts);
+        if let Some((body, cuts)) = split::raw_body(u) {
+            run_split(&body, &cuts);
+        }
         return;
     }
     let Ok(events) = event_sequence(&mut u) else {
@@ -165,12 +173,9 @@ pub fn check(data: &[u8]) {
         .map(|(name, data)| (Some(name.as_str()), data.as_str()))
         .collect();
     let mut body = sse_body::render(&frames, flags & 0x40 != 0, flags & 0x10 != 0);
-    if flags & 0x08 != 0 {
-        // The connection drops somewhere.
-        let Ok(keep) = u.int_in_range(0..=body.len()) else {
-            return;
-        };
-        body.truncate(keep);
+    if flags & 0x08 != 0 && split::truncate_somewhere(&mut u, &mut body).is_none() {
+        // The connection drops somewhere; the input ran out choosing where.
+        return;
     }
     let cuts = split::cut_points(&mut u, body.len());
     let (transcript, callbacks) = run_split(&body, &cuts);
@@ -219,29 +224,33 @@ pub fn check(data: &[u8]) {
     read_state(&state);
 }
 
+impl<H: AssistantEventHandler> split::Pipeline for AssistantEventPipeline<H> {
+    type Item = std::result::Result<AssistantStreamEvent, Error>;
+    fn push(&mut self, bytes: &[u8]) {
+        AssistantEventPipeline::push(self, bytes);
+    }
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_event()
+    }
+    fn end_of_input(&mut self) {
+        AssistantEventPipeline::end_of_input(self);
+    }
+}
+
 type Transcript = Vec<std::result::Result<Value, String>>;
 
 fn run_split(body: &[u8], cuts: &[usize]) -> (Transcript, Vec<String>) {
     let mut whole = None;
     split::assert_split_invariant(body, cuts, |pieces| {
         let mut pipeline = AssistantEventPipeline::with_handler(Recorder::default());
-        let mut transcript = Vec::new();
-        let drain = |pipeline: &mut AssistantEventPipeline<Recorder>, transcript: &mut Transcript| {
-            while let Some(item) = pipeline.next_event() {
-                transcript.push(match item {
-                    Ok(event) => Ok(serde_json::to_value(&event).unwrap_or(Value::Null)),
-                    Err(e) => Err(e.to_string()),
-                });
-                let _ = pipeline.state().last_text_deltas();
-            }
-        };
-        for piece in pieces {
-            pipeline.push(piece);
-            drain(&mut pipeline, &mut transcript);
-        }
-        pipeline.end_of_input();
-        drain(&mut pipeline, &mut transcript);
-        assert!(pipeline.next_event().is_none(), "an event after the end");
+        let transcript = split::transcript(&mut pipeline, pieces, |pipeline, item| {
+            let entry = match item {
+                Ok(event) => Ok(serde_json::to_value(&event).unwrap_or(Value::Null)),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = pipeline.state().last_text_deltas();
+            entry
+        });
         let state = read_state(pipeline.state());
         let callbacks = pipeline.into_handler().0;
         let out = (transcript, callbacks, state);
@@ -333,7 +342,7 @@ fn event(u: &mut Unstructured<'_>) -> Result<(String, String)> {
     };
     if let Value::Object(map) = &mut data {
         if u.ratio(1u8, 10)? {
-            map.insert(key(u)?, gen::value(u, 2)?);
+            map.insert(gen::key_among(u, KNOWN_KEYS)?, gen::value(u, 2)?);
         }
         if u.ratio(1u8, 40)? {
             map.remove("id");
@@ -346,26 +355,6 @@ fn event(u: &mut Unstructured<'_>) -> Result<(String, String)> {
         data.to_string()
     };
     Ok((name.to_owned(), text))
-}
-
-fn key(u: &mut Unstructured<'_>) -> Result<String> {
-    const KNOWN: &[&str] = &[
-        "id",
-        "status",
-        "delta",
-        "content",
-        "step_details",
-        "tool_calls",
-        "last_error",
-        "required_action",
-        "object",
-        "error",
-    ];
-    if u.ratio(1u8, 2)? {
-        Ok((*u.choose(KNOWN)?).to_owned())
-    } else {
-        gen::key(u)
-    }
 }
 
 fn index(u: &mut Unstructured<'_>) -> Result<Value> {

@@ -8,7 +8,10 @@
 //! - nothing panics.
 
 use arbitrary::{Result, Unstructured};
-use openai_sdk::chat::{ChatCompletionStreamState, ChatEventPipeline, ParseOptions};
+use openai_sdk::chat::{
+    ChatCompletionStreamEvent, ChatCompletionStreamState, ChatEventPipeline, ParseOptions,
+};
+use openai_sdk::Error;
 use serde_json::{json, Map, Value};
 
 use crate::{gen, split};
@@ -47,15 +50,9 @@ pub fn check(data: &[u8]) {
     let options = options(flags);
     let (body, chunks) = if flags & 0x80 != 0 {
         // Arbitrary bytes as the body.
-        let Ok(cut_bytes) = u.int_in_range(0..=16u8) else {
-            return;
-        };
-        let Ok(control) = u.bytes(usize::from(cut_bytes)) else {
-            return;
-        };
-        let body = u.take_rest().to_vec();
-        let cuts = split::cut_points(&mut Unstructured::new(control), body.len());
-        run_split(&body, &cuts, &options);
+        if let Some((body, cuts)) = split::raw_body(u) {
+            run_split(&body, &cuts, &options);
+        }
         return;
     } else {
         let Ok(chunks) = chunk_sequence(&mut u) else {
@@ -111,24 +108,26 @@ fn options(flags: u8) -> ParseOptions {
 fn run_split(body: &[u8], cuts: &[usize], options: &ParseOptions) {
     split::assert_split_invariant(body, cuts, |pieces| {
         let mut pipeline = ChatEventPipeline::new(options.clone());
-        let mut transcript = Vec::new();
-        let drain = |pipeline: &mut ChatEventPipeline, transcript: &mut Vec<_>| {
-            while let Some(item) = pipeline.next_event() {
-                transcript.push(match item {
-                    Ok(event) => Ok(event.to_reference_json()),
-                    Err(e) => Err(e.to_string()),
-                });
-            }
-        };
-        for piece in pieces {
-            pipeline.push(piece);
-            drain(&mut pipeline, &mut transcript);
-        }
-        pipeline.end_of_input();
-        drain(&mut pipeline, &mut transcript);
+        let transcript = split::transcript(&mut pipeline, pieces, |_, item| match item {
+            Ok(event) => Ok(event.to_reference_json()),
+            Err(e) => Err(e.to_string()),
+        });
         let (snapshot, final_completion) = read_state(pipeline.state());
         (transcript, snapshot, final_completion)
     });
+}
+
+impl split::Pipeline for ChatEventPipeline {
+    type Item = std::result::Result<ChatCompletionStreamEvent, Error>;
+    fn push(&mut self, bytes: &[u8]) {
+        ChatEventPipeline::push(self, bytes);
+    }
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_event()
+    }
+    fn end_of_input(&mut self) {
+        ChatEventPipeline::end_of_input(self);
+    }
 }
 
 /// Reads everything the state offers after the stream; returns it for comparison.

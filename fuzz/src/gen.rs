@@ -103,6 +103,16 @@ pub fn key(u: &mut Unstructured<'_>) -> Result<String> {
     }
 }
 
+/// A key: half the time one of `known` (the fields of the family under test), otherwise
+/// [`key`].
+pub fn key_among(u: &mut Unstructured<'_>, known: &[&str]) -> Result<String> {
+    if u.ratio(1u8, 2)? {
+        Ok((*u.choose(known)?).to_owned())
+    } else {
+        key(u)
+    }
+}
+
 /// A short arbitrary string.
 pub fn string(u: &mut Unstructured<'_>) -> Result<String> {
     let len = u.int_in_range(0..=12u8)?;

@@ -3,8 +3,10 @@
 //! crash; the library under test must never panic by itself.
 //!
 //! Shared pieces of the stream targets (chat, Responses, Assistants): [`gen`]
-//! builds JSON values from a small vocabulary and [`split`] cuts a body into chunks, so a new
-//! `*_stream` target is a generator of that family's events plus a call to
+//! builds JSON values from a small vocabulary, [`sse_body`] renders events as an SSE body and
+//! [`split`] cuts a body into chunks, drives a pipeline ([`split::Pipeline`],
+//! [`split::transcript`]) and reads the raw-bytes mode ([`split::raw_body`]). A new `*_stream`
+//! target is a generator of that family's events plus a call to
 //! [`split::assert_split_invariant`] over its pipeline.
 
 pub mod gen;

@@ -14,10 +14,31 @@
 //! - nothing panics.
 
 use arbitrary::{Result, Unstructured};
-use openai_sdk::responses::{ResponseEventPipeline, ResponseParseOptions, ResponseStreamState};
+use openai_sdk::responses::{
+    ResponseEventPipeline, ResponseParseOptions, ResponseStreamEvent, ResponseStreamState,
+};
+use openai_sdk::Error;
 use serde_json::{json, Map, Value};
 
 use crate::{gen, split, sse_body};
+
+/// Fields of Responses events, so that generated keys hit what the state reads.
+const KNOWN_KEYS: &[&str] = &[
+    "type",
+    "output_index",
+    "content_index",
+    "summary_index",
+    "item_id",
+    "delta",
+    "text",
+    "arguments",
+    "item",
+    "part",
+    "response",
+    "code",
+    "logprobs",
+    "obfuscation",
+];
 
 const TEXT: &[&str] = &[
     "Hi",
@@ -77,15 +98,9 @@ pub fn check(data: &[u8]) {
     let options = options(flags);
     if flags & 0x80 != 0 {
         // Arbitrary bytes as the body.
-        let Ok(cut_bytes) = u.int_in_range(0..=16u8) else {
-            return;
-        };
-        let Ok(control) = u.bytes(usize::from(cut_bytes)) else {
-            return;
-        };
-        let body = u.take_rest().to_vec();
-        let cuts = split::cut_points(&mut Unstructured::new(control), body.len());
-        run_split(&body, &cuts, &options);
+        if let Some((body, cuts)) = split::raw_body(u) {
+            run_split(&body, &cuts, &options);
+        }
         return;
     }
     let Ok(events) = event_sequence(&mut u) else {
@@ -106,12 +121,9 @@ pub fn check(data: &[u8]) {
         })
         .collect();
     let mut body = sse_body::render(&frames, flags & 0x40 != 0, flags & 0x10 != 0);
-    if flags & 0x08 != 0 {
-        // The connection drops somewhere.
-        let Ok(keep) = u.int_in_range(0..=body.len()) else {
-            return;
-        };
-        body.truncate(keep);
+    if flags & 0x08 != 0 && split::truncate_somewhere(&mut u, &mut body).is_none() {
+        // The connection drops somewhere; the input ran out choosing where.
+        return;
     }
     let cuts = split::cut_points(&mut u, body.len());
     let (transcript, _, _) = run_split(&body, &cuts, &options);
@@ -175,23 +187,10 @@ fn run_split(
     let mut whole = None;
     split::assert_split_invariant(body, cuts, |pieces| {
         let mut pipeline = ResponseEventPipeline::new(options.clone());
-        let mut transcript = Vec::new();
-        let drain = |pipeline: &mut ResponseEventPipeline, transcript: &mut Transcript| {
-            while let Some(item) = pipeline.next_event() {
-                transcript.push(match item {
-                    Ok(event) => Ok(event.to_reference_json()),
-                    Err(e) => Err(e.to_string()),
-                });
-            }
-        };
-        for piece in pieces {
-            pipeline.push(piece);
-            drain(&mut pipeline, &mut transcript);
-        }
-        pipeline.end_of_input();
-        drain(&mut pipeline, &mut transcript);
-        // Nothing more once the stream is over.
-        assert!(pipeline.next_event().is_none(), "an event after the end");
+        let transcript = split::transcript(&mut pipeline, pieces, |_, item| match item {
+            Ok(event) => Ok(event.to_reference_json()),
+            Err(e) => Err(e.to_string()),
+        });
         let (snapshot, final_response) = read_state(pipeline.state());
         let out = (transcript, snapshot, final_response);
         if whole.is_none() {
@@ -200,6 +199,19 @@ fn run_split(
         out
     });
     whole.expect("ran whole")
+}
+
+impl split::Pipeline for ResponseEventPipeline {
+    type Item = std::result::Result<ResponseStreamEvent, Error>;
+    fn push(&mut self, bytes: &[u8]) {
+        ResponseEventPipeline::push(self, bytes);
+    }
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_event()
+    }
+    fn end_of_input(&mut self) {
+        ResponseEventPipeline::end_of_input(self);
+    }
 }
 
 /// Reads everything the state offers after the stream; returns it for comparison.
@@ -279,33 +291,9 @@ fn with_seq(mut event: Value, seq: &mut i64, u: &mut Unstructured<'_>) -> Result
     }
     if u.ratio(1u8, 10)? {
         // Unknown fields, or a known one with the wrong type.
-        map.insert(key(u)?, gen::value(u, 2)?);
+        map.insert(gen::key_among(u, KNOWN_KEYS)?, gen::value(u, 2)?);
     }
     Ok(event)
-}
-
-fn key(u: &mut Unstructured<'_>) -> Result<String> {
-    const KNOWN: &[&str] = &[
-        "type",
-        "output_index",
-        "content_index",
-        "summary_index",
-        "item_id",
-        "delta",
-        "text",
-        "arguments",
-        "item",
-        "part",
-        "response",
-        "code",
-        "logprobs",
-        "obfuscation",
-    ];
-    if u.ratio(1u8, 2)? {
-        Ok((*u.choose(KNOWN)?).to_owned())
-    } else {
-        gen::key(u)
-    }
 }
 
 fn index(u: &mut Unstructured<'_>) -> Result<Value> {
@@ -438,7 +426,7 @@ fn response(u: &mut Unstructured<'_>, status: &str, background: bool) -> Result<
     m.insert("model".into(), json!("gpt-4o"));
     m.insert("output".into(), json!([]));
     if u.ratio(1u8, 8)? {
-        m.insert(key(u)?, gen::value(u, 2)?);
+        m.insert(gen::key_among(u, KNOWN_KEYS)?, gen::value(u, 2)?);
     }
     Ok(Value::Object(m))
 }

@@ -44,3 +44,58 @@ where
         "output differs when the input is split at {cuts:?}"
     );
 }
+
+/// The "arbitrary bytes as the body" mode of the stream targets: up to 16 bytes choose the cut
+/// points, the rest of the input is the body. `None` when the input is too short.
+pub fn raw_body(mut u: Unstructured<'_>) -> Option<(Vec<u8>, Vec<usize>)> {
+    let cut_bytes = u.int_in_range(0..=16u8).ok()?;
+    let control = u.bytes(usize::from(cut_bytes)).ok()?;
+    let body = u.take_rest().to_vec();
+    let cuts = cut_points(&mut Unstructured::new(control), body.len());
+    Some((body, cuts))
+}
+
+/// Cuts `body` at a fuzzer-chosen length: the connection drops somewhere. `None` when the
+/// input is too short.
+pub fn truncate_somewhere(u: &mut Unstructured<'_>, body: &mut Vec<u8>) -> Option<()> {
+    let keep = u.int_in_range(0..=body.len()).ok()?;
+    body.truncate(keep);
+    Some(())
+}
+
+/// A push/pull pipeline of the SDK (bytes in, items out), as the stream targets drive it.
+pub trait Pipeline {
+    /// What `next` yields: an event or an error.
+    type Item;
+    fn push(&mut self, bytes: &[u8]);
+    fn next(&mut self) -> Option<Self::Item>;
+    fn end_of_input(&mut self);
+}
+
+/// Pushes `pieces` into `pipeline` one at a time, then ends the input, draining it after each
+/// step; `record` turns every item into a transcript entry (and may read the pipeline's state
+/// between items). Afterwards asserts that nothing more comes out.
+pub fn transcript<P, T>(
+    pipeline: &mut P,
+    pieces: &[&[u8]],
+    mut record: impl FnMut(&mut P, P::Item) -> T,
+) -> Vec<T>
+where
+    P: Pipeline,
+{
+    let mut out = Vec::new();
+    let mut drain = |pipeline: &mut P, out: &mut Vec<T>| {
+        while let Some(item) = pipeline.next() {
+            let entry = record(pipeline, item);
+            out.push(entry);
+        }
+    };
+    for piece in pieces {
+        pipeline.push(piece);
+        drain(pipeline, &mut out);
+    }
+    pipeline.end_of_input();
+    drain(pipeline, &mut out);
+    assert!(pipeline.next().is_none(), "an item after the end");
+    out
+}

@@ -558,7 +558,7 @@ impl MetaString for syn::Meta {
 }
 
 /// Removes the named derives (matched on the last path segment).
-fn strip_derives(attrs: &mut Vec<Attribute>, remove: &[&str]) {
+fn strip_derives(attrs: &mut [Attribute], remove: &[&str]) {
     for a in attrs.iter_mut() {
         if !a.path().is_ident("derive") {
             continue;
