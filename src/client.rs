@@ -58,6 +58,9 @@ pub(crate) struct Config {
     pub(crate) base_url: String,
     pub(crate) organization: Option<String>,
     pub(crate) project: Option<String>,
+    /// The webhook secret (`webhooks` feature).
+    #[cfg_attr(not(feature = "webhooks"), allow(dead_code))]
+    pub(crate) webhook_secret: Option<ApiKey>,
     /// Sent on every request; the auth headers are added after these and win.
     pub(crate) default_headers: HeaderMap,
     /// The path of Chat Completions, relative to the base URL.
@@ -262,6 +265,7 @@ impl Client {
             base_url: c.base_url.clone(),
             organization: c.organization.clone(),
             project: c.project.clone(),
+            webhook_secret: c.webhook_secret.clone(),
             default_headers: c.default_headers.clone(),
             retry,
             on_retry: c.on_retry.clone(),
@@ -531,6 +535,7 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     organization: Option<String>,
     project: Option<String>,
+    webhook_secret: Option<ApiKey>,
     http: Option<reqwest::Client>,
     default_headers: Vec<(String, String)>,
     timeout: Duration,
@@ -566,6 +571,7 @@ impl ClientBuilder {
             base_url: None,
             organization: None,
             project: None,
+            webhook_secret: None,
             http: None,
             default_headers: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
@@ -579,14 +585,15 @@ impl ClientBuilder {
         }
     }
 
-    /// A builder filled in from `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_ORG_ID` and
-    /// `OPENAI_PROJECT_ID`.
+    /// A builder filled in from `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_ORG_ID`,
+    /// `OPENAI_PROJECT_ID` and `OPENAI_WEBHOOK_SECRET`.
     pub fn from_env() -> Self {
         let mut b = Self::empty();
         b.api_key = env("OPENAI_API_KEY").map(ApiKey::new);
         b.base_url = env("OPENAI_BASE_URL");
         b.organization = env("OPENAI_ORG_ID");
         b.project = env("OPENAI_PROJECT_ID");
+        b.webhook_secret = env("OPENAI_WEBHOOK_SECRET").map(ApiKey::new);
         b
     }
 
@@ -611,6 +618,13 @@ impl ClientBuilder {
     /// The `OpenAI-Project` header.
     pub fn project(mut self, project: impl Into<String>) -> Self {
         self.project = Some(project.into());
+        self
+    }
+
+    /// The secret that webhook deliveries are signed with (`whsec_...`), for
+    /// `client.webhooks()` (feature `webhooks`). Never sent to the API, never in `Debug`.
+    pub fn webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.webhook_secret = Some(ApiKey::new(secret));
         self
     }
 
@@ -811,6 +825,7 @@ impl ClientBuilder {
             base_url: base_url.clone(),
             organization: self.organization,
             project: self.project,
+            webhook_secret: self.webhook_secret,
             default_headers,
             retry: self.retry,
             on_retry: self.on_retry,

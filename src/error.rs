@@ -131,6 +131,11 @@ pub enum Error {
         limit: u64,
     },
 
+    /// A webhook delivery failed verification (feature `webhooks`): a header is missing, its
+    /// timestamp is out of tolerance, or no signature matches.
+    #[error("webhook verification failed: {0}")]
+    Webhook(#[from] WebhookError),
+
     /// The server answered with a status the operation does not document.
     #[error("unexpected HTTP {status} from {url}: {snippet}")]
     UnexpectedStatus {
@@ -380,6 +385,8 @@ impl Error {
             Error::Validation(_) => "ValidationError",
             Error::Schema { source, .. } => source.reference_error_class(),
             Error::UnknownTool { .. } => "ValueError",
+            Error::Webhook(WebhookError::MissingSecret | WebhookError::MissingHeader { .. }) => "ValueError",
+            Error::Webhook(_) => "InvalidWebhookSignatureError",
         }
     }
 
@@ -547,6 +554,61 @@ impl std::fmt::Display for BodyTooLarge {
 }
 
 impl std::error::Error for BodyTooLarge {}
+
+/// Why a webhook delivery was refused (see `webhooks::WebhookVerifier`). The messages
+/// match the Python SDK's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// No secret was given (`ClientBuilder::webhook_secret`, `OPENAI_WEBHOOK_SECRET`).
+    #[error("the webhook secret must either be set using the env var, OPENAI_WEBHOOK_SECRET, with ClientBuilder::webhook_secret, or given to WebhookVerifier::new")]
+    MissingSecret,
+    /// The secret starts with `whsec_` but the rest is not base64.
+    #[error("invalid webhook secret: {message}")]
+    InvalidSecret {
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A required header is absent.
+    #[error("could not find {name} header")]
+    MissingHeader {
+        /// The header's name (`webhook-id`, `webhook-timestamp` or `webhook-signature`).
+        name: &'static str,
+    },
+    /// `webhook-timestamp` is not a whole number of seconds.
+    #[error("invalid webhook timestamp format: {value:?}")]
+    InvalidTimestamp {
+        /// The header's value.
+        value: String,
+    },
+    /// The delivery is older than the tolerance: a replay, or a clock far off.
+    #[error("webhook timestamp is too old: {timestamp} is more than {tolerance:?} before now ({now})")]
+    TimestampTooOld {
+        /// The delivery's timestamp (Unix seconds).
+        timestamp: i64,
+        /// The local clock (Unix seconds).
+        now: i64,
+        /// The tolerance in force.
+        tolerance: std::time::Duration,
+    },
+    /// The delivery's timestamp is further in the future than the tolerance.
+    #[error("webhook timestamp is too new: {timestamp} is more than {tolerance:?} after now ({now})")]
+    TimestampTooNew {
+        /// The delivery's timestamp (Unix seconds).
+        timestamp: i64,
+        /// The local clock (Unix seconds).
+        now: i64,
+        /// The tolerance in force.
+        tolerance: std::time::Duration,
+    },
+    /// None of the signatures in `webhook-signature` is the expected one: the body, the
+    /// headers or the secret differ from what was signed.
+    #[error("the given webhook signature does not match the expected signature ({candidates} signature(s) tried)")]
+    NoMatchingSignature {
+        /// How many signatures the header held.
+        candidates: usize,
+    },
+}
 
 /// The first 512 bytes of a body, lossily decoded, for error messages.
 pub(crate) fn snippet(body: &[u8]) -> String {

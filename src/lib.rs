@@ -47,6 +47,8 @@ pub mod retry;
 pub mod sse;
 pub mod streaming;
 pub mod tools;
+#[cfg(feature = "webhooks")]
+pub mod webhooks;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -69,6 +71,6 @@ pub mod testing;
 pub mod generated;
 
 pub use client::{Client, ClientBuilder, RequestOptions};
-pub use error::{ApiError, Error, StreamErrorKind};
+pub use error::{ApiError, Error, StreamErrorKind, WebhookError};
 pub use generated::types;
 pub use progenitor_client::ResponseValue;

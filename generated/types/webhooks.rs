@@ -1039,6 +1039,216 @@ impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunSucceededType {
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+///A webhook event sent by OpenAI: any of the spec's webhook payloads, told apart by `type`.
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum WebhookEvent {
+    BatchCancelled(WebhookBatchCancelled),
+    BatchCompleted(WebhookBatchCompleted),
+    BatchExpired(WebhookBatchExpired),
+    BatchFailed(WebhookBatchFailed),
+    EvalRunCanceled(WebhookEvalRunCanceled),
+    EvalRunFailed(WebhookEvalRunFailed),
+    EvalRunSucceeded(WebhookEvalRunSucceeded),
+    FineTuningJobCancelled(WebhookFineTuningJobCancelled),
+    FineTuningJobFailed(WebhookFineTuningJobFailed),
+    FineTuningJobSucceeded(WebhookFineTuningJobSucceeded),
+    LiveCallIncoming(WebhookLiveCallIncoming),
+    RealtimeCallIncoming(WebhookRealtimeCallIncoming),
+    ResponseCancelled(WebhookResponseCancelled),
+    ResponseCompleted(WebhookResponseCompleted),
+    ResponseFailed(WebhookResponseFailed),
+    ResponseIncomplete(WebhookResponseIncomplete),
+    /// A member this version of the SDK does not know, kept as sent.
+    Unknown(::serde_json::Value),
+}
+impl crate::codegen_support::TagDispatch for WebhookEvent {
+    const NAME: &'static str = "WebhookEvent";
+    const TAG: &'static str = "type";
+    fn variant(tag: &str) -> ::std::option::Option<usize> {
+        match tag {
+            "batch.cancelled" => Some(0usize),
+            "batch.completed" => Some(1usize),
+            "batch.expired" => Some(2usize),
+            "batch.failed" => Some(3usize),
+            "eval.run.canceled" => Some(4usize),
+            "eval.run.failed" => Some(5usize),
+            "eval.run.succeeded" => Some(6usize),
+            "fine_tuning.job.cancelled" => Some(7usize),
+            "fine_tuning.job.failed" => Some(8usize),
+            "fine_tuning.job.succeeded" => Some(9usize),
+            "live.call.incoming" => Some(10usize),
+            "realtime.call.incoming" => Some(11usize),
+            "response.cancelled" => Some(12usize),
+            "response.completed" => Some(13usize),
+            "response.failed" => Some(14usize),
+            "response.incomplete" => Some(15usize),
+            _ => None,
+        }
+    }
+    fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+        index: usize,
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        match index {
+            0usize => {
+                <WebhookBatchCancelled as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::BatchCancelled)
+            }
+            1usize => {
+                <WebhookBatchCompleted as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::BatchCompleted)
+            }
+            2usize => {
+                <WebhookBatchExpired as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::BatchExpired)
+            }
+            3usize => {
+                <WebhookBatchFailed as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::BatchFailed)
+            }
+            4usize => {
+                <WebhookEvalRunCanceled as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::EvalRunCanceled)
+            }
+            5usize => {
+                <WebhookEvalRunFailed as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::EvalRunFailed)
+            }
+            6usize => {
+                <WebhookEvalRunSucceeded as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::EvalRunSucceeded)
+            }
+            7usize => {
+                <WebhookFineTuningJobCancelled as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::FineTuningJobCancelled)
+            }
+            8usize => {
+                <WebhookFineTuningJobFailed as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::FineTuningJobFailed)
+            }
+            9usize => {
+                <WebhookFineTuningJobSucceeded as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::FineTuningJobSucceeded)
+            }
+            10usize => {
+                <WebhookLiveCallIncoming as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::LiveCallIncoming)
+            }
+            11usize => {
+                <WebhookRealtimeCallIncoming as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::RealtimeCallIncoming)
+            }
+            12usize => {
+                <WebhookResponseCancelled as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ResponseCancelled)
+            }
+            13usize => {
+                <WebhookResponseCompleted as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ResponseCompleted)
+            }
+            14usize => {
+                <WebhookResponseFailed as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ResponseFailed)
+            }
+            15usize => {
+                <WebhookResponseIncomplete as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ResponseIncomplete)
+            }
+            _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+        }
+    }
+    fn unknown(value: ::serde_json::Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_tagged(d)
+    }
+}
+impl ::std::convert::From<WebhookBatchCancelled> for WebhookEvent {
+    fn from(value: WebhookBatchCancelled) -> Self {
+        Self::BatchCancelled(value)
+    }
+}
+impl ::std::convert::From<WebhookBatchCompleted> for WebhookEvent {
+    fn from(value: WebhookBatchCompleted) -> Self {
+        Self::BatchCompleted(value)
+    }
+}
+impl ::std::convert::From<WebhookBatchExpired> for WebhookEvent {
+    fn from(value: WebhookBatchExpired) -> Self {
+        Self::BatchExpired(value)
+    }
+}
+impl ::std::convert::From<WebhookBatchFailed> for WebhookEvent {
+    fn from(value: WebhookBatchFailed) -> Self {
+        Self::BatchFailed(value)
+    }
+}
+impl ::std::convert::From<WebhookEvalRunCanceled> for WebhookEvent {
+    fn from(value: WebhookEvalRunCanceled) -> Self {
+        Self::EvalRunCanceled(value)
+    }
+}
+impl ::std::convert::From<WebhookEvalRunFailed> for WebhookEvent {
+    fn from(value: WebhookEvalRunFailed) -> Self {
+        Self::EvalRunFailed(value)
+    }
+}
+impl ::std::convert::From<WebhookEvalRunSucceeded> for WebhookEvent {
+    fn from(value: WebhookEvalRunSucceeded) -> Self {
+        Self::EvalRunSucceeded(value)
+    }
+}
+impl ::std::convert::From<WebhookFineTuningJobCancelled> for WebhookEvent {
+    fn from(value: WebhookFineTuningJobCancelled) -> Self {
+        Self::FineTuningJobCancelled(value)
+    }
+}
+impl ::std::convert::From<WebhookFineTuningJobFailed> for WebhookEvent {
+    fn from(value: WebhookFineTuningJobFailed) -> Self {
+        Self::FineTuningJobFailed(value)
+    }
+}
+impl ::std::convert::From<WebhookFineTuningJobSucceeded> for WebhookEvent {
+    fn from(value: WebhookFineTuningJobSucceeded) -> Self {
+        Self::FineTuningJobSucceeded(value)
+    }
+}
+impl ::std::convert::From<WebhookLiveCallIncoming> for WebhookEvent {
+    fn from(value: WebhookLiveCallIncoming) -> Self {
+        Self::LiveCallIncoming(value)
+    }
+}
+impl ::std::convert::From<WebhookRealtimeCallIncoming> for WebhookEvent {
+    fn from(value: WebhookRealtimeCallIncoming) -> Self {
+        Self::RealtimeCallIncoming(value)
+    }
+}
+impl ::std::convert::From<WebhookResponseCancelled> for WebhookEvent {
+    fn from(value: WebhookResponseCancelled) -> Self {
+        Self::ResponseCancelled(value)
+    }
+}
+impl ::std::convert::From<WebhookResponseCompleted> for WebhookEvent {
+    fn from(value: WebhookResponseCompleted) -> Self {
+        Self::ResponseCompleted(value)
+    }
+}
+impl ::std::convert::From<WebhookResponseFailed> for WebhookEvent {
+    fn from(value: WebhookResponseFailed) -> Self {
+        Self::ResponseFailed(value)
+    }
+}
+impl ::std::convert::From<WebhookResponseIncomplete> for WebhookEvent {
+    fn from(value: WebhookResponseIncomplete) -> Self {
+        Self::ResponseIncomplete(value)
+    }
+}
 /**Sent when a fine-tuning job has been cancelled.
 */
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]

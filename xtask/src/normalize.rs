@@ -65,8 +65,10 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
 
     // Rule 1: progenitor reads OpenAPI 3.0 only.
     root.insert("openapi".into(), json!("3.0.3"));
-    if root.remove("webhooks").is_some() {
-        bump(&mut report.counts, "1 3.1 -> 3.0.3 (webhooks dropped)");
+    // 3.0 has no `webhooks`: their payloads become one union, `WebhookEvent`, dispatched on
+    // `type` like the stream events (the SDK's `webhooks` module unwraps into it).
+    if let Some(webhooks) = root.remove("webhooks") {
+        add_webhook_event_union(root, &webhooks, &mut report.counts)?;
     }
 
     // Rule 8 first needs the set of nullable component roots, found after rules 2-4 ran.
@@ -189,6 +191,61 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
     // fence as a Rust doctest. The spec's fences hold JSON, SSE or shell text.
     mark_code_fences_as_text(doc, &mut report.counts);
     Ok(report)
+}
+
+/// The name of the union of every webhook payload.
+const WEBHOOK_EVENT: &str = "WebhookEvent";
+
+/// Rule 1, webhooks: `components.schemas.WebhookEvent` = `anyOf` of the payload schemas of
+/// every webhook (in the spec's order) with discriminator `type`, and a section for it in
+/// the `webhook-events` x-oaiMeta group, so that it lands in the `webhooks` feature.
+fn add_webhook_event_union(
+    root: &mut Map<String, Value>,
+    webhooks: &Value,
+    counts: &mut Counts,
+) -> Result<()> {
+    let mut members = Vec::new();
+    for (name, hook) in webhooks.as_object().context("`webhooks` is not a mapping")? {
+        let schema = hook
+            .pointer("/post/requestBody/content/application~1json/schema/$ref")
+            .and_then(Value::as_str)
+            .with_context(|| format!("webhook {name}: no application/json $ref payload"))?;
+        let member = json!({ "$ref": schema });
+        if !members.contains(&member) {
+            members.push(member);
+            bump(counts, "1 webhook payload -> member of WebhookEvent");
+        }
+    }
+    let schemas = root
+        .get_mut("components")
+        .and_then(|c| c.get_mut("schemas"))
+        .and_then(Value::as_object_mut)
+        .context("the spec has no components.schemas")?;
+    if schemas.contains_key(WEBHOOK_EVENT) {
+        bail!("the spec already has a schema named {WEBHOOK_EVENT}");
+    }
+    schemas.insert(
+        WEBHOOK_EVENT.into(),
+        json!({
+            "description": "A webhook event sent by OpenAI: any of the spec's webhook payloads, told apart by `type`.",
+            "anyOf": members,
+            "discriminator": { "propertyName": "type" },
+        }),
+    );
+    let group = root
+        .get_mut("x-oaiMeta")
+        .and_then(|m| m.get_mut("groups"))
+        .and_then(Value::as_array_mut)
+        .and_then(|groups| {
+            groups
+                .iter_mut()
+                .find(|g| g.get("id").and_then(Value::as_str) == Some("webhook-events"))
+        })
+        .and_then(|g| g.get_mut("sections"))
+        .and_then(Value::as_array_mut)
+        .context("no `webhook-events` group with sections in x-oaiMeta")?;
+    group.push(json!({ "type": "object", "key": WEBHOOK_EVENT, "path": WEBHOOK_EVENT }));
+    Ok(())
 }
 
 /// Rule 19: an untagged opening fence in a `description` becomes a `text` fence.
