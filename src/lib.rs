@@ -47,6 +47,12 @@ pub mod retry;
 pub mod sse;
 pub mod streaming;
 pub mod tools;
+#[cfg(any(feature = "assistants", feature = "files"))]
+pub mod polling;
+#[cfg(feature = "files")]
+pub mod files;
+#[cfg(feature = "uploads")]
+pub mod uploads;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 #[cfg(feature = "testing")]

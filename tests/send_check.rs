@@ -36,3 +36,17 @@ fn tool_loops_are_send() {
     assert_send(c.responses().run_tools(responses.clone(), tools.clone()));
     assert_send(c.responses().run_tools_stream(responses, tools).unwrap());
 }
+
+#[test]
+fn file_helpers_are_send() {
+    let c = openai_sdk::Client::builder().api_key("k").build().unwrap();
+    let options = openai_sdk::polling::PollOptions::new();
+    assert_send(c.files().wait_for_processing("file-1", &options));
+    let upload = openai_sdk::uploads::ChunkedUpload::bytes(
+        "a.txt",
+        b"hi".to_vec(),
+        "text/plain",
+        openai_sdk::types::CreateUploadRequestPurpose::Assistants,
+    );
+    assert_send(c.uploads().upload_file_chunked(upload));
+}

@@ -12,114 +12,17 @@
 //! status this SDK does not know); for vector store files and file batches, everything
 //! but `in_progress`.
 
-use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::handler::{Run, Snapshot};
 use super::{Assistants, BETA_HEADER};
+pub use crate::polling::{PollOptions, Sleeper};
+use crate::polling::{self, poll_until, status_of, with_timeout};
 use crate::types;
 use crate::{Client, Error};
-
-/// A function that waits (the default is `tokio::time::sleep`).
-pub type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
-
-/// How a `*_and_poll` helper polls.
-#[derive(Clone)]
-pub struct PollOptions {
-    interval: Duration,
-    interval_given: bool,
-    timeout: Option<Duration>,
-    sleeper: Option<Sleeper>,
-    max_concurrency: usize,
-}
-
-impl std::fmt::Debug for PollOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PollOptions")
-            .field("interval", &self.interval)
-            .field("timeout", &self.timeout)
-            .field("custom_sleeper", &self.sleeper.is_some())
-            .field("max_concurrency", &self.max_concurrency)
-            .finish()
-    }
-}
-
-impl Default for PollOptions {
-    fn default() -> Self {
-        PollOptions {
-            interval: Duration::from_millis(1000),
-            interval_given: false,
-            timeout: None,
-            sleeper: None,
-            max_concurrency: 5,
-        }
-    }
-}
-
-impl PollOptions {
-    /// Poll every second (or as the server says), with no timeout.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The wait between two reads when the server sends no `openai-poll-after-ms`.
-    pub fn interval(mut self, interval: Duration) -> Self {
-        self.interval = interval;
-        self.interval_given = true;
-        self
-    }
-
-    /// Gives up with [`Error::Timeout`] after this long in all.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// Waits with this function instead of `tokio::time::sleep` (for tests, or another
-    /// runtime's timer).
-    pub fn sleeper(
-        mut self,
-        sleeper: impl Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync + 'static,
-    ) -> Self {
-        self.sleeper = Some(Arc::new(sleeper));
-        self
-    }
-
-    /// How many files `upload_and_poll` of file batches uploads at once (default 5, at
-    /// least 1).
-    pub fn max_concurrency(mut self, n: usize) -> Self {
-        self.max_concurrency = n.max(1);
-        self
-    }
-
-    async fn sleep(&self, d: Duration) {
-        match &self.sleeper {
-            Some(s) => s(d).await,
-            None => tokio::time::sleep(d).await,
-        }
-    }
-}
-
-/// The `openai-poll-after-ms` header.
-fn poll_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let ms: u64 = headers
-        .get("openai-poll-after-ms")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_millis(ms))
-}
-
-fn status_of(object: &Value) -> &str {
-    object.get("status").and_then(Value::as_str).unwrap_or("")
-}
 
 fn run_keeps_polling(run: &Value) -> bool {
     matches!(status_of(run), "queued" | "in_progress" | "cancelling")
@@ -152,64 +55,12 @@ async fn call(
     body: Option<&Value>,
     options: &PollOptions,
 ) -> Result<(Value, Option<Duration>), Error> {
-    let mut request = client
-        .request(method, path)?
-        .header(BETA_HEADER.0, BETA_HEADER.1)
-        .header("X-Stainless-Poll-Helper", "true");
-    if options.interval_given {
-        request = request.header(
-            "X-Stainless-Custom-Poll-Interval",
-            options.interval.as_millis().to_string(),
-        );
-    }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = client.send(request).await?;
-    let after = poll_after(response.headers());
-    let value = crate::error::decode_json::<Value>(response).await?;
-    Ok((value.into_inner(), after))
+    polling::call(client, method, path, body, options, Some(BETA_HEADER)).await
 }
 
 fn to_body<B: Serialize>(body: &B) -> Result<Value, Error> {
     serde_json::to_value(body)
         .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))
-}
-
-/// The poll loop: `first` is the object as created (with its `openai-poll-after-ms`);
-/// `read` reads it again.
-async fn poll_until<F, Fut>(
-    options: &PollOptions,
-    first: (Value, Option<Duration>),
-    keep_polling: fn(&Value) -> bool,
-    mut read: F,
-) -> Result<Value, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(Value, Option<Duration>), Error>>,
-{
-    let start = tokio::time::Instant::now();
-    let (mut object, mut after) = first;
-    let mut reads = 0u64;
-    while keep_polling(&object) {
-        let wait = after.unwrap_or(options.interval);
-        if let Some(timeout) = options.timeout {
-            if start.elapsed() + wait > timeout {
-                return Err(Error::Timeout {
-                    message: format!(
-                        "polling gave up after {reads} reads: the object was still `{}` and the next wait ({} ms) would pass the timeout of {} ms",
-                        status_of(&object),
-                        wait.as_millis(),
-                        timeout.as_millis()
-                    ),
-                });
-            }
-        }
-        options.sleep(wait).await;
-        (object, after) = read().await?;
-        reads += 1;
-    }
-    Ok(object)
 }
 
 /// Reads `{collection}/{id}` again (the id of `first`, the object as created, named
@@ -243,22 +94,6 @@ async fn create_and_poll<T>(
 ) -> Result<Snapshot<T>, Error> {
     let first = call(client, reqwest::Method::POST, collection, Some(body), options).await?;
     poll_object(client, collection, what, first, keep_polling, options).await
-}
-
-/// Runs `fut` under the overall timeout of `options`.
-async fn with_timeout<T>(
-    options: &PollOptions,
-    fut: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    match options.timeout {
-        None => fut.await,
-        Some(t) => match tokio::time::timeout(t, fut).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Timeout {
-                message: format!("the poll helper did not finish within {} ms", t.as_millis()),
-            }),
-        },
-    }
 }
 
 impl Assistants<'_> {
