@@ -262,6 +262,47 @@ impl VectorStorePolling<'_> {
         .await
     }
 
+    /// Reads file `file_id` of a vector store
+    /// (`GET /vector_stores/{vector_store_id}/files/{file_id}`) until it is no longer
+    /// `in_progress` (Python: `vector_stores.files.poll`).
+    pub async fn poll_file(
+        &self,
+        vector_store_id: &str,
+        file_id: &str,
+        options: &PollOptions,
+    ) -> Result<Snapshot<types::VectorStoreFileObject>, Error> {
+        let files = format!("/vector_stores/{}/files", progenitor_client::encode_path(vector_store_id));
+        self.poll_existing(&files, file_id, "the vector store file", options).await
+    }
+
+    /// Reads file batch `batch_id` of a vector store
+    /// (`GET /vector_stores/{vector_store_id}/file_batches/{batch_id}`) until it is no longer
+    /// `in_progress` (Python: `vector_stores.file_batches.poll`).
+    pub async fn poll_file_batch(
+        &self,
+        vector_store_id: &str,
+        batch_id: &str,
+        options: &PollOptions,
+    ) -> Result<Snapshot<types::VectorStoreFileBatchObject>, Error> {
+        let batches = format!("/vector_stores/{}/file_batches", progenitor_client::encode_path(vector_store_id));
+        self.poll_existing(&batches, batch_id, "the file batch", options).await
+    }
+
+    async fn poll_existing<T>(
+        &self,
+        collection: &str,
+        id: &str,
+        what: &str,
+        options: &PollOptions,
+    ) -> Result<Snapshot<T>, Error> {
+        with_timeout(options, async {
+            let path = format!("{collection}/{}", progenitor_client::encode_path(id));
+            let first = call(self.client, reqwest::Method::GET, &path, None, options).await?;
+            poll_object(self.client, collection, what, first, in_progress, options).await
+        })
+        .await
+    }
+
     async fn batch_and_poll(
         &self,
         vector_store_id: &str,
@@ -297,6 +338,23 @@ impl VectorStorePolling<'_> {
                 .await
         })
         .await
+    }
+
+    /// Uploads a file (`POST /files`, purpose `assistants`) and adds it to the vector store,
+    /// without waiting for it to be processed (Python: `vector_stores.files.upload`; see
+    /// [`upload_file_and_poll`](Self::upload_file_and_poll) to wait).
+    #[cfg(feature = "files")]
+    pub async fn upload_file(
+        &self,
+        vector_store_id: &str,
+        file: crate::multipart::FilePart,
+    ) -> Result<Snapshot<types::VectorStoreFileObject>, Error> {
+        let uploaded = self.upload(file).await?;
+        let files = format!("/vector_stores/{}/files", progenitor_client::encode_path(vector_store_id));
+        let body = serde_json::json!({"file_id": uploaded});
+        let request = self.client.request(reqwest::Method::POST, &files)?.header(BETA_HEADER.0, BETA_HEADER.1).json(&body);
+        let response = self.client.send(request).await?;
+        Ok(Snapshot::new(crate::error::decode_json::<Value>(response).await?.into_inner()))
     }
 
     #[cfg(feature = "files")]
