@@ -36,6 +36,8 @@ pub mod assistants;
 pub mod chat;
 pub mod client;
 mod codegen_support;
+#[cfg(feature = "embeddings")]
+pub mod embeddings;
 pub mod error;
 pub mod multipart;
 pub mod operations;
