@@ -224,18 +224,7 @@ pub fn check(data: &[u8]) {
     read_state(&state);
 }
 
-impl<H: AssistantEventHandler> split::Pipeline for AssistantEventPipeline<H> {
-    type Item = std::result::Result<AssistantStreamEvent, Error>;
-    fn push(&mut self, bytes: &[u8]) {
-        AssistantEventPipeline::push(self, bytes);
-    }
-    fn next(&mut self) -> Option<Self::Item> {
-        self.next_event()
-    }
-    fn end_of_input(&mut self) {
-        AssistantEventPipeline::end_of_input(self);
-    }
-}
+crate::impl_pipeline!([H: AssistantEventHandler] AssistantEventPipeline<H> => AssistantStreamEvent);
 
 type Transcript = Vec<std::result::Result<Value, String>>;
 

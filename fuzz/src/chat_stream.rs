@@ -11,7 +11,6 @@ use arbitrary::{Result, Unstructured};
 use openai_sdk::chat::{
     ChatCompletionStreamEvent, ChatCompletionStreamState, ChatEventPipeline, ParseOptions,
 };
-use openai_sdk::Error;
 use serde_json::{json, Map, Value};
 
 use crate::{gen, split};
@@ -117,18 +116,7 @@ fn run_split(body: &[u8], cuts: &[usize], options: &ParseOptions) {
     });
 }
 
-impl split::Pipeline for ChatEventPipeline {
-    type Item = std::result::Result<ChatCompletionStreamEvent, Error>;
-    fn push(&mut self, bytes: &[u8]) {
-        ChatEventPipeline::push(self, bytes);
-    }
-    fn next(&mut self) -> Option<Self::Item> {
-        self.next_event()
-    }
-    fn end_of_input(&mut self) {
-        ChatEventPipeline::end_of_input(self);
-    }
-}
+crate::impl_pipeline!(ChatEventPipeline => ChatCompletionStreamEvent);
 
 /// Reads everything the state offers after the stream; returns it for comparison.
 fn read_state(state: &ChatCompletionStreamState) -> (Option<Map<String, Value>>, String) {

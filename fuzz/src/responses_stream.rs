@@ -17,7 +17,6 @@ use arbitrary::{Result, Unstructured};
 use openai_sdk::responses::{
     ResponseEventPipeline, ResponseParseOptions, ResponseStreamEvent, ResponseStreamState,
 };
-use openai_sdk::Error;
 use serde_json::{json, Map, Value};
 
 use crate::{gen, split, sse_body};
@@ -201,18 +200,7 @@ fn run_split(
     whole.expect("ran whole")
 }
 
-impl split::Pipeline for ResponseEventPipeline {
-    type Item = std::result::Result<ResponseStreamEvent, Error>;
-    fn push(&mut self, bytes: &[u8]) {
-        ResponseEventPipeline::push(self, bytes);
-    }
-    fn next(&mut self) -> Option<Self::Item> {
-        self.next_event()
-    }
-    fn end_of_input(&mut self) {
-        ResponseEventPipeline::end_of_input(self);
-    }
-}
+crate::impl_pipeline!(ResponseEventPipeline => ResponseStreamEvent);
 
 /// Reads everything the state offers after the stream; returns it for comparison.
 fn read_state(state: &ResponseStreamState) -> (Option<Value>, String) {

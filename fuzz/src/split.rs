@@ -72,6 +72,30 @@ pub trait Pipeline {
     fn end_of_input(&mut self);
 }
 
+/// Implements [`Pipeline`] for an SDK pipeline type whose `push`, `next_event` and
+/// `end_of_input` are inherent methods, yielding `Result<$event, openai_sdk::Error>`;
+/// generic parameters go in brackets first: `impl_pipeline!([H: Bound] Type<H> => Event)`.
+#[macro_export]
+macro_rules! impl_pipeline {
+    ([$($generics:tt)*] $pipeline:ty => $event:ty) => {
+        impl<$($generics)*> $crate::split::Pipeline for $pipeline {
+            type Item = std::result::Result<$event, openai_sdk::Error>;
+            fn push(&mut self, bytes: &[u8]) {
+                <$pipeline>::push(self, bytes);
+            }
+            fn next(&mut self) -> Option<Self::Item> {
+                self.next_event()
+            }
+            fn end_of_input(&mut self) {
+                <$pipeline>::end_of_input(self);
+            }
+        }
+    };
+    ($pipeline:ty => $event:ty) => {
+        $crate::impl_pipeline!([] $pipeline => $event);
+    };
+}
+
 /// Pushes `pieces` into `pipeline` one at a time, then ends the input, draining it after each
 /// step; `record` turns every item into a transcript entry (and may read the pipeline's state
 /// between items). Afterwards asserts that nothing more comes out.
