@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use futures::TryStreamExt;
 use tokio::io::AsyncReadExt;
 
 use crate::multipart::FilePart;
@@ -23,6 +24,7 @@ pub struct ChunkedUpload {
     purpose: types::CreateUploadRequestPurpose,
     part_size: usize,
     md5: Option<String>,
+    max_concurrency: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -49,7 +51,7 @@ impl ChunkedUpload {
     }
 
     fn new(source: Source, filename: Option<String>, mime_type: String, purpose: types::CreateUploadRequestPurpose) -> Self {
-        ChunkedUpload { source, filename, mime_type, purpose, part_size: DEFAULT_PART_SIZE, md5: None }
+        ChunkedUpload { source, filename, mime_type, purpose, part_size: DEFAULT_PART_SIZE, md5: None, max_concurrency: 1 }
     }
 
     /// The file name the upload gets.
@@ -62,6 +64,14 @@ impl ChunkedUpload {
     /// One part is held in memory at a time.
     pub fn part_size(mut self, bytes: usize) -> Self {
         self.part_size = bytes.max(1);
+        self
+    }
+
+    /// How many parts are sent at once (default 1: one after the other, as the Python SDK
+    /// does; at least 1). The API orders parts by the ids given on completion, so they may
+    /// arrive in any order; memory holds up to this many parts.
+    pub fn max_concurrency(mut self, parts: usize) -> Self {
+        self.max_concurrency = parts.max(1);
         self
     }
 
@@ -88,8 +98,10 @@ impl Client {
 
 impl Uploads<'_> {
     /// Uploads a file in parts (Python: `client.uploads.upload_file_chunked`): creates an
-    /// upload of the file's size, adds its parts in order, then completes it with their
-    /// ids, and returns the completed upload (its `file` is the new file).
+    /// upload of the file's size, adds its parts (one after the other, or
+    /// [`max_concurrency`](ChunkedUpload::max_concurrency) at once), then completes it with
+    /// their ids in the file's order, and returns the completed upload (its `file` is the
+    /// new file).
     ///
     /// A file whose size changes while it is read is refused with
     /// [`Error::InvalidRequest`] before the upload is completed (the parts expire with the
@@ -108,8 +120,8 @@ impl Uploads<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn upload_file_chunked(&self, upload: ChunkedUpload) -> Result<types::Upload, Error> {
-        let ChunkedUpload { source, filename, mime_type, purpose, part_size, md5 } = upload;
-        let (filename, size, mut parts) = match source {
+        let ChunkedUpload { source, filename, mime_type, purpose, part_size, md5, max_concurrency } = upload;
+        let (filename, size, parts) = match source {
             Source::Bytes(data) => (filename.unwrap_or_default(), data.len() as u64, Parts::Memory(data)),
             Source::Path(path) => {
                 let file = tokio::fs::File::open(&path).await.map_err(|e| read_error(&path, e))?;
@@ -133,33 +145,49 @@ impl Uploads<'_> {
             .into_inner();
         let id = created.id;
 
-        let mut part_ids = Vec::new();
-        let mut sent = 0u64;
-        loop {
+        // Parts are read in order, one at a time; at most `max_concurrency` are in flight
+        // (and in memory). `try_buffered` yields the ids in the parts' order whatever order
+        // the answers come in; the first error drops the other requests.
+        let client = self.client;
+        let (id, filename) = (&id, &filename);
+        let read = futures::stream::try_unfold((parts, 0u64), |(mut parts, sent)| async move {
             let part = parts.next(part_size).await?;
             if part.is_empty() {
-                break;
+                return Ok(None);
             }
-            sent += part.len() as u64;
+            let sent = sent + part.len() as u64;
             if sent > size {
-                break;
+                return Err(changed(size, &format!("more than {size}"), id));
             }
-            let body = types::AddUploadPartRequest { data: FilePart::bytes(filename.clone(), part) };
-            part_ids.push(self.client.add_upload_part(&id, &body).await?.into_inner().id);
-        }
+            Ok(Some((part, (parts, sent))))
+        });
+        let uploaded: Vec<(String, usize)> = read
+            .map_ok(|part| async move {
+                let len = part.len();
+                let body = types::AddUploadPartRequest { data: FilePart::bytes(filename.clone(), part) };
+                Ok((client.add_upload_part(id, &body).await?.into_inner().id, len))
+            })
+            .try_buffered(max_concurrency)
+            .try_collect()
+            .await?;
+        let sent: u64 = uploaded.iter().map(|(_, len)| *len as u64).sum();
         if sent != size {
-            return Err(Error::InvalidRequest(format!(
-                "the file changed while it was uploaded: {size} bytes when the upload started, {} read; upload {id} was not completed",
-                if sent > size { format!("more than {size}") } else { sent.to_string() }
-            )));
+            return Err(changed(size, &sent.to_string(), id));
         }
+        let part_ids = uploaded.into_iter().map(|(part, _)| part).collect();
         let completed = self
             .client
-            .complete_upload(&id, &types::CompleteUploadRequest { md5, part_ids })
+            .complete_upload(id, &types::CompleteUploadRequest { md5, part_ids })
             .await?
             .into_inner();
         Ok(completed)
     }
+}
+
+fn changed(size: u64, read: &str, id: &str) -> Error {
+    Error::InvalidRequest(format!(
+        "the file changed while it was uploaded: {size} bytes when the upload started, {read} read; upload {id} was not completed"
+    ))
 }
 
 fn read_error(path: &Path, e: std::io::Error) -> Error {

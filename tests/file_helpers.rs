@@ -177,6 +177,37 @@ async fn upload_file_chunked_reads_a_file_part_by_part() {
 }
 
 #[tokio::test]
+async fn parts_sent_at_once_are_completed_in_the_file_order() {
+    let server = ScriptedServer::start().await;
+    server.post("/v1/uploads").respond(Reply::json(200, upload("pending", 40)));
+    // Each part is named after its first byte; the early parts answer last.
+    server.post("/v1/uploads/upload_1/parts").respond_with(|request| {
+        let first = part_data(&request.body)[0];
+        let reply = Reply::json(200, json!({"id": format!("part_{first:02}"), "object": "upload.part",
+            "created_at": 1, "upload_id": "upload_1"}));
+        reply.delay_headers(Duration::from_millis(u64::from(40 - first) * 5))
+    });
+    server.post("/v1/uploads/upload_1/complete").respond_with(|request| {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let mut done = upload("completed", 40);
+        done["part_ids_seen"] = body["part_ids"].clone();
+        Reply::json(200, done)
+    });
+    let data: Vec<u8> = (0..40u8).collect();
+    let upload = ChunkedUpload::bytes("d", data, "text/plain", CreateUploadRequestPurpose::Assistants)
+        .part_size(4)
+        .max_concurrency(4);
+    server.client().uploads().upload_file_chunked(upload).await.unwrap();
+    let complete: Value = serde_json::from_slice(&server.requests_to("/v1/uploads/upload_1/complete")[0].body).unwrap();
+    let expected: Vec<String> = (0..10).map(|i| format!("part_{:02}", i * 4)).collect();
+    assert_eq!(complete["part_ids"], json!(expected));
+    assert_eq!(server.request_count_to("/v1/uploads/upload_1/parts"), 10);
+    // They did overlap: requests in flight together need connections of their own (one
+    // keep-alive connection serves a sequential upload).
+    assert!(server.stats().connections_opened > 1, "{:?}", server.stats());
+}
+
+#[tokio::test]
 async fn a_failed_part_stops_the_upload_before_completion() {
     let server = ScriptedServer::start().await;
     serve_uploads(&server, 10);
