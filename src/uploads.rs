@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::stream::{FuturesOrdered, StreamExt};
 use tokio::io::AsyncReadExt;
 
 use crate::multipart::FilePart;
@@ -121,7 +121,7 @@ impl Uploads<'_> {
     /// ```
     pub async fn upload_file_chunked(&self, upload: ChunkedUpload) -> Result<types::Upload, Error> {
         let ChunkedUpload { source, filename, mime_type, purpose, part_size, md5, max_concurrency } = upload;
-        let (filename, size, parts) = match source {
+        let (filename, size, mut parts) = match source {
             Source::Bytes(data) => (filename.unwrap_or_default(), data.len() as u64, Parts::Memory(data)),
             Source::Path(path) => {
                 let file = tokio::fs::File::open(&path).await.map_err(|e| read_error(&path, e))?;
@@ -146,42 +146,45 @@ impl Uploads<'_> {
         let id = created.id;
 
         // Parts are read in order, one at a time; at most `max_concurrency` are in flight
-        // (and in memory). `try_buffered` yields the ids in the parts' order whatever order
-        // the answers come in; the first error drops the other requests.
-        let client = self.client;
-        let (id, filename) = (&id, &filename);
-        let read = futures::stream::try_unfold((parts, 0u64), |(mut parts, sent)| async move {
-            let part = parts.next(part_size).await?;
-            if part.is_empty() {
-                return Ok(None);
+        // (and in memory). `FuturesOrdered` gives the ids in the parts' order whatever order
+        // the answers come in; returning on the first error drops the other requests.
+        let mut in_flight = FuturesOrdered::new();
+        let mut part_ids = Vec::new();
+        let mut sent = 0u64;
+        let mut reading = true;
+        loop {
+            while reading && in_flight.len() < max_concurrency {
+                let part = parts.next(part_size).await?;
+                if part.is_empty() {
+                    reading = false;
+                    break;
+                }
+                sent += part.len() as u64;
+                if sent > size {
+                    return Err(changed(size, &format!("more than {size}"), &id));
+                }
+                in_flight.push_back(add_part(self.client, &id, &filename, part));
             }
-            let sent = sent + part.len() as u64;
-            if sent > size {
-                return Err(changed(size, &format!("more than {size}"), id));
+            match in_flight.next().await {
+                Some(result) => part_ids.push(result?),
+                None => break,
             }
-            Ok(Some((part, (parts, sent))))
-        });
-        let uploaded: Vec<(String, usize)> = read
-            .map_ok(|part| async move {
-                let len = part.len();
-                let body = types::AddUploadPartRequest { data: FilePart::bytes(filename.clone(), part) };
-                Ok((client.add_upload_part(id, &body).await?.into_inner().id, len))
-            })
-            .try_buffered(max_concurrency)
-            .try_collect()
-            .await?;
-        let sent: u64 = uploaded.iter().map(|(_, len)| *len as u64).sum();
-        if sent != size {
-            return Err(changed(size, &sent.to_string(), id));
         }
-        let part_ids = uploaded.into_iter().map(|(part, _)| part).collect();
+        if sent != size {
+            return Err(changed(size, &sent.to_string(), &id));
+        }
         let completed = self
             .client
-            .complete_upload(id, &types::CompleteUploadRequest { md5, part_ids })
+            .complete_upload(&id, &types::CompleteUploadRequest { md5, part_ids })
             .await?
             .into_inner();
         Ok(completed)
     }
+}
+
+async fn add_part(client: &Client, id: &str, filename: &str, part: Bytes) -> Result<String, Error> {
+    let body = types::AddUploadPartRequest { data: FilePart::bytes(filename.to_owned(), part) };
+    Ok(client.add_upload_part(id, &body).await?.into_inner().id)
 }
 
 fn changed(size: u64, read: &str, id: &str) -> Error {
