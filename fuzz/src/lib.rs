@@ -20,3 +20,4 @@ pub mod responses_stream;
 pub mod assistants_stream;
 pub mod sse_decoder;
 pub mod strict_schema;
+pub mod webhooks;

@@ -54,3 +54,8 @@ fn partial_json_seeds() {
 fn strict_schema_seeds() {
     run_seeds("strict_schema", openai_sdk_fuzz::strict_schema::check);
 }
+
+#[test]
+fn webhooks_seeds() {
+    run_seeds("webhooks", openai_sdk_fuzz::webhooks::check);
+}
