@@ -129,7 +129,7 @@ impl Uploads<'_> {
                 let name = filename.unwrap_or_else(|| {
                     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
                 });
-                (name, size, Parts::File(path, file))
+                (name, size, Parts::File { path, file, left: size })
             }
         };
         let created = self
@@ -200,7 +200,8 @@ fn read_error(path: &Path, e: std::io::Error) -> Error {
 /// Where the parts come from.
 enum Parts {
     Memory(Bytes),
-    File(PathBuf, tokio::fs::File),
+    /// `left`: the bytes of the file not read yet, as its size said (a capacity hint).
+    File { path: PathBuf, file: tokio::fs::File, left: u64 },
 }
 
 impl Parts {
@@ -208,9 +209,11 @@ impl Parts {
     async fn next(&mut self, size: usize) -> Result<Bytes, Error> {
         match self {
             Parts::Memory(data) => Ok(data.split_to(size.min(data.len()))),
-            Parts::File(path, file) => {
-                let mut buf = Vec::with_capacity(size.min(DEFAULT_PART_SIZE));
+            Parts::File { path, file, left } => {
+                let hint = usize::try_from(*left).unwrap_or(usize::MAX).min(size);
+                let mut buf = Vec::with_capacity(hint);
                 (&mut *file).take(size as u64).read_to_end(&mut buf).await.map_err(|e| read_error(path, e))?;
+                *left = left.saturating_sub(buf.len() as u64);
                 Ok(Bytes::from(buf))
             }
         }
