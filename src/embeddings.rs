@@ -7,7 +7,6 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::types::{CreateEmbeddingRequest, CreateEmbeddingRequestEncodingFormat, CreateEmbeddingResponse};
@@ -68,11 +67,7 @@ pub fn decode_response(mut value: Value) -> Result<CreateEmbeddingResponse, Erro
             }
         }
     }
-    let mut response = CreateEmbeddingResponse::deserialize(&value).map_err(|_| {
-        let e = serde_path_to_error::deserialize::<_, CreateEmbeddingResponse>(&value).err();
-        let (path, message) = e.map(|e| (e.path().to_string(), e.inner().to_string())).unwrap_or_default();
-        decode_error(path, message, &value.to_string())
-    })?;
+    let mut response: CreateEmbeddingResponse = crate::error::decode_value(&value, "CreateEmbeddingResponse")?;
     for (i, vector) in decoded {
         if let Some(item) = response.data.get_mut(i) {
             item.embedding = vector;

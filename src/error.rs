@@ -726,18 +726,28 @@ pub(crate) async fn decode_json<R: serde::de::DeserializeOwned>(
     }
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await.map_err(Error::from_reqwest)?;
-    match serde_json::from_slice(&bytes) {
-        Ok(v) => Ok(progenitor_client::ResponseValue::new(v, status, headers)),
-        Err(e) => {
-            let (path, message) = json_path::<R>(&bytes).unwrap_or_else(|| (".".into(), e.to_string()));
-            Err(Error::Decode {
-                what: std::any::type_name::<R>().rsplit("::").next().unwrap_or("body").to_owned(),
-                path,
-                message,
-                snippet: snippet(&bytes),
-            })
-        }
-    }
+    let what = std::any::type_name::<R>().rsplit("::").next().unwrap_or("body");
+    decode_bytes(&bytes, what).map(|v| progenitor_client::ResponseValue::new(v, status, headers))
+}
+
+/// Decodes a JSON body into `R`; on failure, [`Error::Decode`] naming `what`, with the JSON
+/// path (found by decoding again, so the fast path pays nothing for it).
+pub(crate) fn decode_bytes<R: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<R, Error> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let (path, message) = json_path::<R>(bytes).unwrap_or_else(|| (".".into(), e.to_string()));
+        Error::Decode { what: what.to_owned(), path, message, snippet: snippet(bytes) }
+    })
+}
+
+/// Decodes a JSON value into `T`, with the path of a failure (`what` may be a full type
+/// path: its last segment names it).
+pub(crate) fn decode_value<T: serde::de::DeserializeOwned>(json: &serde_json::Value, what: &str) -> Result<T, Error> {
+    serde_path_to_error::deserialize::<_, T>(json).map_err(|e| Error::Decode {
+        what: what.rsplit("::").next().unwrap_or(what).to_owned(),
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+        snippet: snippet(json.to_string().as_bytes()),
+    })
 }
 
 /// Reads a text answer (such as an SDP answer).

@@ -68,11 +68,6 @@ impl Files<'_> {
             poll_until(&options, first, processing, read).await
         })
         .await?;
-        serde_path_to_error::deserialize::<_, types::OpenAiFile>(&file).map_err(|e| Error::Decode {
-            what: "the file (OpenAiFile)".into(),
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-            snippet: crate::error::snippet(file.to_string().as_bytes()),
-        })
+        crate::error::decode_value(&file, "the file (OpenAiFile)")
     }
 }

@@ -248,17 +248,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// is `WebhookEvent::Unknown` with the whole payload; a known type that does not fit its
 /// schema is [`Error::Decode`] with the JSON path.
 pub fn decode_event(payload: &[u8]) -> Result<WebhookEvent, Error> {
-    let decode_error = |path: String, message: String| Error::Decode {
-        what: "the webhook payload (WebhookEvent)".into(),
-        path,
-        message,
-        snippet: crate::error::snippet(payload),
-    };
-    let mut de = serde_json::Deserializer::from_slice(payload);
-    let event = serde_path_to_error::deserialize::<_, WebhookEvent>(&mut de)
-        .map_err(|e| decode_error(e.path().to_string(), e.inner().to_string()))?;
-    de.end().map_err(|e| decode_error(".".into(), e.to_string()))?;
-    Ok(event)
+    crate::error::decode_bytes(payload, "the webhook payload (WebhookEvent)")
 }
 
 /// The webhook helpers of a [`Client`], with the secret it was built with.

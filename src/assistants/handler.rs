@@ -48,7 +48,7 @@ impl<'a, T> View<'a, T> {
 impl<T: DeserializeOwned> View<'_, T> {
     /// Decodes the value into its generated type.
     pub fn to_typed(&self) -> Result<T, Error> {
-        decode(self.json, std::any::type_name::<T>())
+        crate::error::decode_value(self.json, std::any::type_name::<T>())
     }
 }
 
@@ -109,7 +109,7 @@ impl<T> Snapshot<T> {
 impl<T: DeserializeOwned> Snapshot<T> {
     /// Decodes the object into its generated type.
     pub fn to_typed(&self) -> Result<T, Error> {
-        decode(&self.json, std::any::type_name::<T>())
+        crate::error::decode_value(&self.json, std::any::type_name::<T>())
     }
 }
 
@@ -127,16 +127,6 @@ pub type Run = Snapshot<types::RunObject>;
 pub type Message = Snapshot<types::MessageObject>;
 /// A run step (JSON, typed on demand).
 pub type RunStep = Snapshot<types::RunStepObject>;
-
-/// Decodes a JSON value into `T`, with the path of a failure.
-pub(crate) fn decode<T: DeserializeOwned>(json: &Value, what: &str) -> Result<T, Error> {
-    serde_path_to_error::deserialize::<_, T>(json).map_err(|e| Error::Decode {
-        what: what.rsplit("::").next().unwrap_or(what).to_owned(),
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-        snippet: crate::error::snippet(json.to_string().as_bytes()),
-    })
-}
 
 /// An event as the handler sees it: its name, its data as sent (JSON, every field) and
 /// its typed form.
