@@ -741,6 +741,7 @@ pub(crate) fn decode_bytes<R: serde::de::DeserializeOwned>(bytes: &[u8], what: &
 
 /// Decodes a JSON value into `T`, with the path of a failure (`what` may be a full type
 /// path: its last segment names it).
+#[cfg_attr(not(any(feature = "assistants", feature = "files", feature = "embeddings")), allow(dead_code))]
 pub(crate) fn decode_value<T: serde::de::DeserializeOwned>(json: &serde_json::Value, what: &str) -> Result<T, Error> {
     serde_path_to_error::deserialize::<_, T>(json).map_err(|e| Error::Decode {
         what: what.rsplit("::").next().unwrap_or(what).to_owned(),
