@@ -6,7 +6,8 @@ include!("build/fingerprint.rs");
 fn main() {
     println!("cargo:rerun-if-changed=openapi");
     println!("cargo:rerun-if-changed=generated/openai.rs");
-    let manifest = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let manifest =
+        std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let openapi = manifest.join("openapi");
     let generated = manifest.join("generated/openai.rs");
     let Ok(actual) = of_dir(&openapi) else {

@@ -38,8 +38,10 @@ fn answer(embeddings: Vec<Value>) -> Vec<u8> {
         .enumerate()
         .map(|(i, e)| json!({"object": "embedding", "index": i, "embedding": e}))
         .collect();
-    serde_json::to_vec(&json!({"object": "list", "data": data, "model": "text-embedding-3-small",
-        "usage": {"prompt_tokens": 800, "total_tokens": 800}}))
+    serde_json::to_vec(
+        &json!({"object": "list", "data": data, "model": "text-embedding-3-small",
+        "usage": {"prompt_tokens": 800, "total_tokens": 800}}),
+    )
     .unwrap()
 }
 
@@ -55,19 +57,28 @@ fn bench(c: &mut Criterion) {
             })
             .collect(),
     );
-    eprintln!("answer sizes: float JSON {} bytes, base64 {} bytes", floats.len(), base64.len());
+    eprintln!(
+        "answer sizes: float JSON {} bytes, base64 {} bytes",
+        floats.len(),
+        base64.len()
+    );
     // Both decode to the same vectors.
     let a: CreateEmbeddingResponse = serde_json::from_slice(&floats).unwrap();
     let b = decode_response(serde_json::from_slice(&base64).unwrap()).unwrap();
-    assert_eq!(a.data.iter().map(|e| &e.embedding).collect::<Vec<_>>(), b.data.iter().map(|e| &e.embedding).collect::<Vec<_>>());
+    assert_eq!(
+        a.data.iter().map(|e| &e.embedding).collect::<Vec<_>>(),
+        b.data.iter().map(|e| &e.embedding).collect::<Vec<_>>()
+    );
 
     let mut group = c.benchmark_group("embeddings_decode");
     group.throughput(Throughput::Elements(VECTORS as u64));
     group.bench_function("a_float_json", |bencher| {
-        bencher.iter(|| serde_json::from_slice::<CreateEmbeddingResponse>(black_box(&floats)).unwrap())
+        bencher
+            .iter(|| serde_json::from_slice::<CreateEmbeddingResponse>(black_box(&floats)).unwrap())
     });
     group.bench_function("b_base64", |bencher| {
-        bencher.iter(|| decode_response(serde_json::from_slice(black_box(&base64)).unwrap()).unwrap())
+        bencher
+            .iter(|| decode_response(serde_json::from_slice(black_box(&base64)).unwrap()).unwrap())
     });
     group.finish();
 }

@@ -36,7 +36,9 @@ fn events(function: bool, n: usize) -> Vec<String> {
     };
     let words = ["The ", "quick", " bro", "wn f", "ox j", "umps"];
     let full: String = (0..n).map(|i| words[i % words.len()]).collect();
-    let mut out = vec![json!({"type": "response.created", "sequence_number": 0, "response": response("in_progress", json!([]))})];
+    let mut out = vec![
+        json!({"type": "response.created", "sequence_number": 0, "response": response("in_progress", json!([]))}),
+    ];
     let mut seq = 1;
     let mut next = || {
         seq += 1;
@@ -77,7 +79,10 @@ fn events(function: bool, n: usize) -> Vec<String> {
 fn sse(events: &[String]) -> Vec<u8> {
     let mut body = String::new();
     for e in events {
-        let kind = serde_json::from_str::<serde_json::Value>(e).unwrap()["type"].as_str().unwrap().to_owned();
+        let kind = serde_json::from_str::<serde_json::Value>(e).unwrap()["type"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         body.push_str(&format!("event: {kind}\ndata: {e}\n\n"));
     }
     body.into_bytes()
@@ -85,39 +90,50 @@ fn sse(events: &[String]) -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("responses_stream");
-    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
     for (mode, function) in [("text", false), ("function", true)] {
         for n in [1_000usize, 10_000] {
             let events = events(function, n);
             let body = sse(&events);
             group.throughput(Throughput::Elements(events.len() as u64));
-            group.bench_with_input(BenchmarkId::new(format!("pipeline/{mode}"), n), &body, |b, body| {
-                b.iter(|| {
-                    let mut pipeline = ResponseEventPipeline::new(ResponseParseOptions::new());
-                    let mut count = 0usize;
-                    for piece in body.chunks(16 * 1024) {
-                        pipeline.push(piece);
+            group.bench_with_input(
+                BenchmarkId::new(format!("pipeline/{mode}"), n),
+                &body,
+                |b, body| {
+                    b.iter(|| {
+                        let mut pipeline = ResponseEventPipeline::new(ResponseParseOptions::new());
+                        let mut count = 0usize;
+                        for piece in body.chunks(16 * 1024) {
+                            pipeline.push(piece);
+                            while let Some(event) = pipeline.next_event() {
+                                black_box(event.unwrap());
+                                count += 1;
+                            }
+                        }
+                        pipeline.end_of_input();
                         while let Some(event) = pipeline.next_event() {
                             black_box(event.unwrap());
                             count += 1;
                         }
-                    }
-                    pipeline.end_of_input();
-                    while let Some(event) = pipeline.next_event() {
-                        black_box(event.unwrap());
-                        count += 1;
-                    }
-                    assert_eq!(count, events.len());
-                    black_box(pipeline.state().final_response().unwrap());
-                })
-            });
-            group.bench_with_input(BenchmarkId::new(format!("typed_decode/{mode}"), n), &events, |b, events| {
-                b.iter(|| {
-                    for e in events {
-                        black_box(serde_json::from_str::<ResponseStreamEvent>(e).unwrap());
-                    }
-                })
-            });
+                        assert_eq!(count, events.len());
+                        black_box(pipeline.state().final_response().unwrap());
+                    })
+                },
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("typed_decode/{mode}"), n),
+                &events,
+                |b, events| {
+                    b.iter(|| {
+                        for e in events {
+                            black_box(serde_json::from_str::<ResponseStreamEvent>(e).unwrap());
+                        }
+                    })
+                },
+            );
         }
     }
     group.finish();

@@ -14,9 +14,10 @@ mod live;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let live::ExampleClient { client, _server } = live::client("a bundled sample", |server| {
-        server
-            .get("/v1/models")
-            .respond(Reply::json_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/models_list.json")));
+        server.get("/v1/models").respond(Reply::json_file(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/models_list.json"
+        )));
     })
     .await?;
 

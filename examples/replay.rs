@@ -210,7 +210,14 @@ fn main() -> ExitCode {
         "assistants" => std::fs::read(&args.input)
             .map_err(|e| format!("reading {}: {e}", args.input))
             .and_then(|body| assistants_replay::replay(&body, &mut out).map_err(|e| e.to_string())),
-        "responses" => responses_kind::run(&args.input, args.text_format.as_deref(), args.tools.as_deref(), &mut out, read_json, error_line),
+        "responses" => responses_kind::run(
+            &args.input,
+            args.text_format.as_deref(),
+            args.tools.as_deref(),
+            &mut out,
+            read_json,
+            error_line,
+        ),
         other => {
             eprintln!("unsupported kind {other:?} (supported: chat, chat-parse, accumulate, strict-schema, assistants, responses)");
             return ExitCode::from(2);

@@ -37,8 +37,10 @@ struct ConvertTemperature {
 
 /// A complete response, streamed as the API streams it.
 fn answer(id: &str, output: serde_json::Value) -> Reply {
-    Reply::responses_stream_of(&json!({"id": id, "object": "response", "created_at": 0, "status": "completed",
-        "model": "gpt-4o-mini", "output": output}))
+    Reply::responses_stream_of(
+        &json!({"id": id, "object": "response", "created_at": 0, "status": "completed",
+        "model": "gpt-4o-mini", "output": output}),
+    )
 }
 
 fn call(id: &str, name: &str, arguments: serde_json::Value) -> serde_json::Value {
@@ -79,9 +81,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(event) = run.next().await {
         match event? {
             ToolLoopEvent::RoundStarted { round } => println!("-- round {round}"),
-            ToolLoopEvent::Event(ResponseStreamEvent::OutputTextDelta { delta, .. }) => print!("{delta}"),
-            ToolLoopEvent::ToolOutput { call, .. } => println!("{}({}) -> {}", call.name, call.arguments, call.output),
-            ToolLoopEvent::Done(run) => println!("\n(rounds: {}, finished: {})", run.rounds, run.finished),
+            ToolLoopEvent::Event(ResponseStreamEvent::OutputTextDelta { delta, .. }) => {
+                print!("{delta}")
+            }
+            ToolLoopEvent::ToolOutput { call, .. } => {
+                println!("{}({}) -> {}", call.name, call.arguments, call.output)
+            }
+            ToolLoopEvent::Done(run) => {
+                println!("\n(rounds: {}, finished: {})", run.rounds, run.finished)
+            }
             _ => {}
         }
     }

@@ -147,7 +147,10 @@ impl fmt::Debug for Config {
             .field("base_url", &self.base_url)
             .field("organization", &self.organization)
             .field("project", &self.project)
-            .field("default_headers", &self.default_headers.keys().collect::<Vec<_>>())
+            .field(
+                "default_headers",
+                &self.default_headers.keys().collect::<Vec<_>>(),
+            )
             .field("retry", &self.retry)
             .field("request_timeout", &self.request_timeout)
             .field("azure", &self.azure)
@@ -279,14 +282,23 @@ impl Client {
             timeouts: c.timeouts,
         });
         Client {
-            api: generated::Client::new_with_client(&c.base_url, self.http().clone(), Inner { config }),
+            api: generated::Client::new_with_client(
+                &c.base_url,
+                self.http().clone(),
+                Inner { config },
+            ),
         }
     }
 
     /// Sends a request built with [`Client::request`] with the client's retries and
     /// tracing; an error status becomes `Error::Api`.
-    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, Error> {
-        let mut request = request.build().map_err(|e| Error::InvalidRequest(e.to_string()))?;
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Error> {
+        let mut request = request
+            .build()
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let c = self.config();
         c.prepare(&mut request)?;
         let resp = crate::retry::execute(self.http(), &c.retry, c.on_retry.as_ref(), request)
@@ -320,13 +332,18 @@ impl Client {
         let mut prepared = reqwest::Request::new(method, url);
         *prepared.body_mut() = Some(bytes.clone().into());
         let headers = prepared.headers_mut();
-        headers.insert(reqwest::header::CONTENT_TYPE, reqwest::header::HeaderValue::from_static("application/json"));
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        );
         headers.insert(
             reqwest::header::ACCEPT,
-            reqwest::header::HeaderValue::from_str(accept).map_err(|e| Error::InvalidRequest(e.to_string()))?,
+            reqwest::header::HeaderValue::from_str(accept)
+                .map_err(|e| Error::InvalidRequest(e.to_string()))?,
         );
         c.prepare(&mut prepared)?;
-        let mut request = reqwest::blocking::Request::new(prepared.method().clone(), prepared.url().clone());
+        let mut request =
+            reqwest::blocking::Request::new(prepared.method().clone(), prepared.url().clone());
         *request.headers_mut() = prepared.headers().clone();
         *request.timeout_mut() = Some(prepared.timeout().copied().unwrap_or(c.timeouts.0));
         *request.body_mut() = Some(bytes.into());
@@ -350,7 +367,11 @@ impl Client {
     /// Builds a request to `path` (relative to the base URL) with the client's headers.
     /// The headers, auth, timeout and Azure rewriting are added when the request is sent
     /// ([`Client::send`] or [`Config::prepare`]).
-    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> Result<reqwest::RequestBuilder, Error> {
+    pub(crate) fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, Error> {
         let url = format!("{}{}", self.base_url(), path);
         Ok(self.http().request(method, url))
     }
@@ -379,10 +400,15 @@ impl Config {
                 });
                 if let Some(d) = deployment {
                     let encoded = progenitor_client::encode_path(&d);
-                    request.url_mut().set_path(&format!("{base_path}/deployments/{encoded}{rel}"));
+                    request
+                        .url_mut()
+                        .set_path(&format!("{base_path}/deployments/{encoded}{rel}"));
                 }
             }
-            request.url_mut().query_pairs_mut().append_pair("api-version", &az.api_version);
+            request
+                .url_mut()
+                .query_pairs_mut()
+                .append_pair("api-version", &az.api_version);
         }
         Ok(())
     }
@@ -419,7 +445,13 @@ impl Config {
         }
         let invalid = |_| Error::Config("the API key is not a valid header value".into());
         match (&self.azure, &self.api_key) {
-            (Some(Azure { ad_token: Some(token), .. }), _) => {
+            (
+                Some(Azure {
+                    ad_token: Some(token),
+                    ..
+                }),
+                _,
+            ) => {
                 headers.insert(AUTHORIZATION, token.bearer()?);
             }
             (Some(_), Some(key)) => {
@@ -428,7 +460,8 @@ impl Config {
                 headers.insert(HeaderName::from_static("api-key"), v);
             }
             (None, Some(key)) => {
-                let mut v = HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(invalid)?;
+                let mut v =
+                    HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(invalid)?;
                 v.set_sensitive(true);
                 headers.insert(AUTHORIZATION, v);
             }
@@ -437,15 +470,17 @@ impl Config {
         if let Some(org) = &self.organization {
             headers.insert(
                 HeaderName::from_static("openai-organization"),
-                HeaderValue::from_str(org)
-                    .map_err(|_| Error::Config("the organization id is not a valid header value".into()))?,
+                HeaderValue::from_str(org).map_err(|_| {
+                    Error::Config("the organization id is not a valid header value".into())
+                })?,
             );
         }
         if let Some(p) = &self.project {
             headers.insert(
                 HeaderName::from_static("openai-project"),
-                HeaderValue::from_str(p)
-                    .map_err(|_| Error::Config("the project id is not a valid header value".into()))?,
+                HeaderValue::from_str(p).map_err(|_| {
+                    Error::Config("the project id is not a valid header value".into())
+                })?,
             );
         }
         Ok(())
@@ -464,7 +499,9 @@ pub(crate) fn limit_body(response: reqwest::Response, max: u64) -> reqwest::Resp
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_none_or(|t| t.contains("json") || (t.starts_with("text/") && !t.contains("event-stream")));
+        .is_none_or(|t| {
+            t.contains("json") || (t.starts_with("text/") && !t.contains("event-stream"))
+        });
     // Error answers are read only up to 1 MiB anyway (`error::from_response`).
     if !capped || response.status().is_client_error() || response.status().is_server_error() {
         return response;
@@ -484,9 +521,16 @@ pub(crate) fn limit_body(response: reqwest::Response, max: u64) -> reqwest::Resp
             }
         },
     );
-    let (with_url, ()) = http::Response::builder().url(url).body(()).unwrap_or_default().into_parts();
+    let (with_url, ()) = http::Response::builder()
+        .url(url)
+        .body(())
+        .unwrap_or_default()
+        .into_parts();
     parts.extensions.extend(with_url.extensions);
-    reqwest::Response::from(http::Response::from_parts(parts, reqwest::Body::wrap(limited)))
+    reqwest::Response::from(http::Response::from_parts(
+        parts,
+        reqwest::Body::wrap(limited),
+    ))
 }
 
 impl progenitor_client::ClientHooks<Inner> for generated::Client {
@@ -510,7 +554,8 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
         _info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let c = &self.inner.config;
-        let response = crate::retry::execute(&self.client, &c.retry, c.on_retry.as_ref(), request).await?;
+        let response =
+            crate::retry::execute(&self.client, &c.retry, c.on_retry.as_ref(), request).await?;
         Ok(limit_body(response, c.max_response_bytes))
     }
 }
@@ -673,7 +718,10 @@ impl ClientBuilder {
     }
 
     /// Called before each retry with the attempt, the delay and the reason: for metrics.
-    pub fn on_retry(mut self, hook: impl Fn(&crate::retry::RetryEvent) + Send + Sync + 'static) -> Self {
+    pub fn on_retry(
+        mut self,
+        hook: impl Fn(&crate::retry::RetryEvent) + Send + Sync + 'static,
+    ) -> Self {
         self.on_retry = Some(Arc::new(hook));
         self
     }
@@ -708,7 +756,11 @@ impl ClientBuilder {
         if let Some(k) = env("AZURE_OPENAI_API_KEY") {
             self.api_key = Some(ApiKey::new(k));
         }
-        self.azure = Some(Azure { api_version: api_version.into(), deployment: None, ad_token: None });
+        self.azure = Some(Azure {
+            api_version: api_version.into(),
+            deployment: None,
+            ad_token: None,
+        });
         self
     }
 
@@ -766,7 +818,11 @@ impl ClientBuilder {
     /// ```
     pub fn chat_path(mut self, path: impl Into<String>) -> Self {
         let path = path.into();
-        self.chat_path = if path.starts_with('/') { path } else { format!("/{path}") };
+        self.chat_path = if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        };
         self
     }
 
@@ -795,7 +851,9 @@ impl ClientBuilder {
             .trim_end_matches('/')
             .to_owned();
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(Error::Config(format!("base URL must start with http:// or https://: {base_url}")));
+            return Err(Error::Config(format!(
+                "base URL must start with http:// or https://: {base_url}"
+            )));
         }
         let mut default_headers = HeaderMap::new();
         for (k, v) in &self.default_headers {
@@ -817,7 +875,8 @@ impl ClientBuilder {
                 if let Some(r) = self.read_timeout {
                     b = b.read_timeout(r);
                 }
-                b.build().map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?
+                b.build()
+                    .map_err(|e| Error::Config(format!("building the HTTP client: {e}")))?
             }
         };
         let config = Arc::new(Config {
@@ -838,7 +897,8 @@ impl ClientBuilder {
             #[cfg(feature = "blocking")]
             timeouts: (self.timeout, self.connect_timeout, self.read_timeout),
         });
-        Ok(Client { api: generated::Client::new_with_client(&base_url, http, Inner { config }) })
+        Ok(Client {
+            api: generated::Client::new_with_client(&base_url, http, Inner { config }),
+        })
     }
 }
-

@@ -43,7 +43,8 @@ pub(crate) trait TagDispatch: Sized {
     /// The member index for a `type` value, if known.
     fn variant(tag: &str) -> Option<usize>;
     /// Deserializes member `index` from a map that still holds the `type` key.
-    fn deserialize_variant<'de, D: Deserializer<'de>>(index: usize, d: D) -> Result<Self, D::Error>;
+    fn deserialize_variant<'de, D: Deserializer<'de>>(index: usize, d: D)
+        -> Result<Self, D::Error>;
     /// Wraps a value of unknown shape or type.
     fn unknown(value: Value) -> Self;
 }
@@ -77,13 +78,25 @@ impl<'de> Visitor<'de> for KeySeed {
         f.write_str("a key")
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-        Ok(if v == self.0 { Key::Tag } else { Key::Other(Cow::Borrowed(v)) })
+        Ok(if v == self.0 {
+            Key::Tag
+        } else {
+            Key::Other(Cow::Borrowed(v))
+        })
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-        Ok(if v == self.0 { Key::Tag } else { Key::Other(Cow::Owned(v.to_owned())) })
+        Ok(if v == self.0 {
+            Key::Tag
+        } else {
+            Key::Other(Cow::Owned(v.to_owned()))
+        })
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-        Ok(if v == self.0 { Key::Tag } else { Key::Other(Cow::Owned(v)) })
+        Ok(if v == self.0 {
+            Key::Tag
+        } else {
+            Key::Other(Cow::Owned(v))
+        })
     }
 }
 
@@ -112,7 +125,10 @@ impl<'de, T: TagDispatch> Visitor<'de> for TaggedVisitor<T> {
                                     pending: Pending::None,
                                     rest: map,
                                 };
-                                return T::deserialize_variant(index, MapAccessDeserializer::new(chain));
+                                return T::deserialize_variant(
+                                    index,
+                                    MapAccessDeserializer::new(chain),
+                                );
                             }
                             Value::String(s.into_owned())
                         }
@@ -128,7 +144,9 @@ impl<'de, T: TagDispatch> Visitor<'de> for TaggedVisitor<T> {
                 }
             }
         }
-        Ok(T::unknown(Value::Object(seen.into_iter().map(|(k, v)| (k.into_owned(), v)).collect())))
+        Ok(T::unknown(Value::Object(
+            seen.into_iter().map(|(k, v)| (k.into_owned(), v)).collect(),
+        )))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<T, A::Error> {
@@ -231,7 +249,10 @@ struct Chain<'de, A> {
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for Chain<'de, A> {
     type Error = A::Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
         if let Some((k, v)) = self.seen.next() {
             self.pending = Pending::Seen(v);
             return match k {
@@ -241,7 +262,9 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Chain<'de, A> {
         }
         if let Some(tag) = self.tag.take() {
             self.pending = Pending::Tag(tag);
-            return seed.deserialize(BorrowedStrDeserializer::new(self.tag_key)).map(Some);
+            return seed
+                .deserialize(BorrowedStrDeserializer::new(self.tag_key))
+                .map(Some);
         }
         self.rest.next_key_seed(seed)
     }
@@ -292,7 +315,10 @@ mod tests {
                 _ => None,
             }
         }
-        fn deserialize_variant<'de, D: Deserializer<'de>>(i: usize, d: D) -> Result<Self, D::Error> {
+        fn deserialize_variant<'de, D: Deserializer<'de>>(
+            i: usize,
+            d: D,
+        ) -> Result<Self, D::Error> {
             match i {
                 0 => A::deserialize(d).map(U::A),
                 _ => B::deserialize(d).map(U::B),
@@ -311,12 +337,30 @@ mod tests {
     #[test]
     fn dispatches_on_type_first_or_later() {
         let a: U = serde_json::from_str(r#"{"type":"a","x":1}"#).unwrap();
-        assert_eq!(a, U::A(A { type_: "a".into(), x: 1 }));
+        assert_eq!(
+            a,
+            U::A(A {
+                type_: "a".into(),
+                x: 1
+            })
+        );
         let b: U = serde_json::from_str(r#"{"y":"q\"","type":"b"}"#).unwrap();
-        assert_eq!(b, U::B(B { type_: "b".into(), y: "q\"".into() }));
+        assert_eq!(
+            b,
+            U::B(B {
+                type_: "b".into(),
+                y: "q\"".into()
+            })
+        );
         // From a Value too (an owned, non-borrowing deserializer).
         let b2: U = serde_json::from_value(serde_json::json!({"y": "z", "type": "b"})).unwrap();
-        assert_eq!(b2, U::B(B { type_: "b".into(), y: "z".into() }));
+        assert_eq!(
+            b2,
+            U::B(B {
+                type_: "b".into(),
+                y: "z".into()
+            })
+        );
     }
 
     #[test]
@@ -325,11 +369,23 @@ mod tests {
         let u: U = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(u, U::Unknown(raw));
         let no_tag = serde_json::json!({"k": 1});
-        assert_eq!(serde_json::from_value::<U>(no_tag.clone()).unwrap(), U::Unknown(no_tag));
+        assert_eq!(
+            serde_json::from_value::<U>(no_tag.clone()).unwrap(),
+            U::Unknown(no_tag)
+        );
         let num_tag = serde_json::json!({"type": 5, "k": 1});
-        assert_eq!(serde_json::from_value::<U>(num_tag.clone()).unwrap(), U::Unknown(num_tag));
-        assert_eq!(serde_json::from_str::<U>("\"s\"").unwrap(), U::Unknown(Value::from("s")));
-        assert_eq!(serde_json::from_str::<U>("[1]").unwrap(), U::Unknown(serde_json::json!([1])));
+        assert_eq!(
+            serde_json::from_value::<U>(num_tag.clone()).unwrap(),
+            U::Unknown(num_tag)
+        );
+        assert_eq!(
+            serde_json::from_str::<U>("\"s\"").unwrap(),
+            U::Unknown(Value::from("s"))
+        );
+        assert_eq!(
+            serde_json::from_str::<U>("[1]").unwrap(),
+            U::Unknown(serde_json::json!([1]))
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::types::{CreateEmbeddingRequest, CreateEmbeddingRequestEncodingFormat, CreateEmbeddingResponse};
+use crate::types::{
+    CreateEmbeddingRequest, CreateEmbeddingRequestEncodingFormat, CreateEmbeddingResponse,
+};
 use crate::{Client, Error};
 
 /// The Embeddings helper of a [`Client`].
@@ -42,15 +44,24 @@ impl Embeddings<'_> {
     /// # Ok(()) }
     /// ```
     #[doc(alias = "createEmbedding")]
-    pub async fn create(&self, request: &CreateEmbeddingRequest) -> Result<CreateEmbeddingResponse, Error> {
+    pub async fn create(
+        &self,
+        request: &CreateEmbeddingRequest,
+    ) -> Result<CreateEmbeddingResponse, Error> {
         let mut body = serde_json::to_value(request)
             .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
         if request.encoding_format.is_none() {
-            body["encoding_format"] = Value::from(CreateEmbeddingRequestEncodingFormat::Base64.as_str());
+            body["encoding_format"] =
+                Value::from(CreateEmbeddingRequestEncodingFormat::Base64.as_str());
         }
-        let http = self.client.request(reqwest::Method::POST, "/embeddings")?.json(&body);
+        let http = self
+            .client
+            .request(reqwest::Method::POST, "/embeddings")?
+            .json(&body);
         let response = self.client.send(http).await?;
-        let value = crate::error::decode_json::<Value>(response).await?.into_inner();
+        let value = crate::error::decode_json::<Value>(response)
+            .await?
+            .into_inner();
         decode_response(value)
     }
 }
@@ -61,13 +72,16 @@ pub fn decode_response(mut value: Value) -> Result<CreateEmbeddingResponse, Erro
     if let Some(data) = value.get_mut("data").and_then(Value::as_array_mut) {
         for (i, item) in data.iter_mut().enumerate() {
             if let Some(Value::String(text)) = item.get_mut("embedding") {
-                let vector = decode_vector(text).map_err(|message| decode_error(format!("data[{i}].embedding"), message, text))?;
+                let vector = decode_vector(text).map_err(|message| {
+                    decode_error(format!("data[{i}].embedding"), message, text)
+                })?;
                 item["embedding"] = Value::Array(Vec::new());
                 decoded.push((i, vector));
             }
         }
     }
-    let mut response: CreateEmbeddingResponse = crate::error::decode_value(&value, "CreateEmbeddingResponse")?;
+    let mut response: CreateEmbeddingResponse =
+        crate::error::decode_value(&value, "CreateEmbeddingResponse")?;
     for (i, vector) in decoded {
         if let Some(item) = response.data.get_mut(i) {
             item.embedding = vector;
@@ -77,14 +91,27 @@ pub fn decode_response(mut value: Value) -> Result<CreateEmbeddingResponse, Erro
 }
 
 fn decode_error(path: String, message: String, body: &str) -> Error {
-    Error::Decode { what: "CreateEmbeddingResponse".into(), path, message, snippet: crate::error::snippet(body.as_bytes()) }
+    Error::Decode {
+        what: "CreateEmbeddingResponse".into(),
+        path,
+        message,
+        snippet: crate::error::snippet(body.as_bytes()),
+    }
 }
 
 /// Base64 of little-endian `f32`s.
 fn decode_vector(text: &str) -> Result<Vec<f32>, String> {
-    let bytes = STANDARD.decode(text).map_err(|e| format!("not base64: {e}"))?;
+    let bytes = STANDARD
+        .decode(text)
+        .map_err(|e| format!("not base64: {e}"))?;
     if bytes.len() % 4 != 0 {
-        return Err(format!("{} bytes is not a whole number of f32s", bytes.len()));
+        return Err(format!(
+            "{} bytes is not a whole number of f32s",
+            bytes.len()
+        ));
     }
-    Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
 }

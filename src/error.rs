@@ -125,7 +125,9 @@ pub enum Error {
     },
 
     /// An answer was larger than [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes).
-    #[error("the answer is larger than the limit of {limit} bytes (ClientBuilder::max_response_bytes)")]
+    #[error(
+        "the answer is larger than the limit of {limit} bytes (ClientBuilder::max_response_bytes)"
+    )]
     ResponseTooLarge {
         /// The limit, in bytes.
         limit: u64,
@@ -196,7 +198,12 @@ impl fmt::Display for StreamErrorKind {
     }
 }
 
-fn fmt_stream_error(kind: StreamErrorKind, event: Option<u64>, offset: Option<u64>, message: &str) -> String {
+fn fmt_stream_error(
+    kind: StreamErrorKind,
+    event: Option<u64>,
+    offset: Option<u64>,
+    message: &str,
+) -> String {
     let mut s = format!("stream error ({kind})");
     match (event, offset) {
         (Some(e), Some(o)) => s.push_str(&format!(" in event #{e} at byte offset {o}")),
@@ -361,7 +368,9 @@ impl Error {
     /// ```
     pub fn reference_class(&self) -> &'static str {
         match self {
-            Error::Api(_) | Error::UnexpectedStatus { .. } | Error::ResponseTooLarge { .. } => "APIError",
+            Error::Api(_) | Error::UnexpectedStatus { .. } | Error::ResponseTooLarge { .. } => {
+                "APIError"
+            }
             Error::Connection { .. } => "APIConnectionError",
             Error::Timeout { .. } => "APITimeoutError",
             Error::Decode { .. } => "ValidationError",
@@ -379,13 +388,17 @@ impl Error {
             Error::LengthFinishReason { .. } => "LengthFinishReasonError",
             Error::ContentFilterFinishReason { .. } => "ContentFilterFinishReasonError",
             Error::Parse { partial: true, .. } => "ValueError",
-            Error::Parse { arguments: true, .. } => "JSONDecodeError",
+            Error::Parse {
+                arguments: true, ..
+            } => "JSONDecodeError",
             Error::Parse { .. } => "ValidationError",
             Error::Validation(v) if v.arguments && v.not_json => "JSONDecodeError",
             Error::Validation(_) => "ValidationError",
             Error::Schema { source, .. } => source.reference_error_class(),
             Error::UnknownTool { .. } => "ValueError",
-            Error::Webhook(WebhookError::MissingSecret | WebhookError::MissingHeader { .. }) => "ValueError",
+            Error::Webhook(WebhookError::MissingSecret | WebhookError::MissingHeader { .. }) => {
+                "ValueError"
+            }
             Error::Webhook(_) => "InvalidWebhookSignatureError",
         }
     }
@@ -399,9 +412,14 @@ impl Error {
             source = s.source();
         }
         if e.is_timeout() {
-            Error::Timeout { message: e.to_string() }
+            Error::Timeout {
+                message: e.to_string(),
+            }
         } else {
-            Error::Connection { message: e.to_string(), source: Some(e) }
+            Error::Connection {
+                message: e.to_string(),
+                source: Some(e),
+            }
         }
     }
 }
@@ -446,12 +464,24 @@ pub struct ValidationError {
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.not_json {
-            write!(f, "{} is not valid JSON (at `{}`, as `{}`): {}", self.what, self.path, self.target, self.message)?;
+            write!(
+                f,
+                "{} is not valid JSON (at `{}`, as `{}`): {}",
+                self.what, self.path, self.target, self.message
+            )?;
         } else {
-            write!(f, "{} does not fit `{}` at `{}`: {}", self.what, self.target, self.path, self.message)?;
+            write!(
+                f,
+                "{} does not fit `{}` at `{}`: {}",
+                self.what, self.target, self.path, self.message
+            )?;
         }
         let shown: String = self.raw.chars().take(200).collect();
-        let more = if shown.len() < self.raw.len() { "…" } else { "" };
+        let more = if shown.len() < self.raw.len() {
+            "…"
+        } else {
+            ""
+        };
         write!(f, "; the text starts with: {shown}{more}")
     }
 }
@@ -461,55 +491,74 @@ impl std::error::Error for ValidationError {}
 impl ValidationError {
     /// Parses `raw` as a `T` in one pass, with the JSON path of the first problem: syntax
     /// (`not_json`) or shape. `what` says what the text is, for the message.
-    pub fn parse<T: serde::de::DeserializeOwned>(raw: &str, what: &str, arguments: bool) -> Result<T, Box<ValidationError>> {
+    pub fn parse<T: serde::de::DeserializeOwned>(
+        raw: &str,
+        what: &str,
+        arguments: bool,
+    ) -> Result<T, Box<ValidationError>> {
         let mut de = serde_json::Deserializer::from_str(raw);
         let result = serde_path_to_error::deserialize::<_, T>(&mut de)
             .map_err(|e| (known_path(e.path()), e.into_inner()))
             .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
-        result.map_err(|(path, e)| Box::new(ValidationError {
-            what: what.to_owned(),
-            target: short_type_name::<T>(),
-            path,
-            not_json: e.is_syntax() || e.is_eof(),
-            message: e.to_string(),
-            raw: raw.to_owned(),
-            arguments,
-        }))
+        result.map_err(|(path, e)| {
+            Box::new(ValidationError {
+                what: what.to_owned(),
+                target: short_type_name::<T>(),
+                path,
+                not_json: e.is_syntax() || e.is_eof(),
+                message: e.to_string(),
+                raw: raw.to_owned(),
+                arguments,
+            })
+        })
     }
 
     /// Parses `raw` as JSON (strictly: one value, nothing after it but whitespace).
-    pub fn json(raw: &str, what: &str, arguments: bool) -> Result<serde_json::Value, Box<ValidationError>> {
+    pub fn json(
+        raw: &str,
+        what: &str,
+        arguments: bool,
+    ) -> Result<serde_json::Value, Box<ValidationError>> {
         let mut de = serde_json::Deserializer::from_str(raw);
         let result = serde_path_to_error::deserialize::<_, serde_json::Value>(&mut de)
             .map_err(|e| (known_path(e.path()), e.into_inner()))
             .and_then(|v| de.end().map(|()| v).map_err(|e| (".".to_owned(), e)));
-        result.map_err(|(path, e)| Box::new(ValidationError {
-            what: what.to_owned(),
-            target: "JSON".into(),
-            path,
-            message: e.to_string(),
-            raw: raw.to_owned(),
-            arguments,
-            not_json: true,
-        }))
+        result.map_err(|(path, e)| {
+            Box::new(ValidationError {
+                what: what.to_owned(),
+                target: "JSON".into(),
+                path,
+                message: e.to_string(),
+                raw: raw.to_owned(),
+                arguments,
+                not_json: true,
+            })
+        })
     }
 
     /// Deserializes a value parsed from `raw` as a `T`. The path comes from re-reading
     /// `raw` (exact); if `raw` is not that value's text, from the value.
-    pub fn fit<T: serde::de::DeserializeOwned>(value: &serde_json::Value, raw: &str, what: &str, arguments: bool) -> Result<T, Box<ValidationError>> {
+    pub fn fit<T: serde::de::DeserializeOwned>(
+        value: &serde_json::Value,
+        raw: &str,
+        what: &str,
+        arguments: bool,
+    ) -> Result<T, Box<ValidationError>> {
         match Self::parse::<T>(raw, what, arguments) {
             Err(e) if e.not_json => {}
             other => return other,
         }
-        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| Box::new(ValidationError {
-            what: what.to_owned(),
-            target: short_type_name::<T>(),
-            path: e.path().to_string(),
-            message: e.into_inner().to_string(),
-            raw: raw.to_owned(),
-            arguments,
-            not_json: false,
-        }))
+        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+            Box::new(ValidationError {
+                what: what.to_owned(),
+                target: short_type_name::<T>(),
+                path: e.path().to_string(),
+                message: e.into_inner().to_string(),
+                raw: raw.to_owned(),
+                arguments,
+                not_json: false,
+            })
+        })
     }
 }
 
@@ -582,7 +631,9 @@ pub enum WebhookError {
         value: String,
     },
     /// The delivery is older than the tolerance: a replay, or a clock far off.
-    #[error("webhook timestamp is too old: {timestamp} is more than {tolerance:?} before now ({now})")]
+    #[error(
+        "webhook timestamp is too old: {timestamp} is more than {tolerance:?} before now ({now})"
+    )]
     TimestampTooOld {
         /// The delivery's timestamp (Unix seconds).
         timestamp: i64,
@@ -592,7 +643,9 @@ pub enum WebhookError {
         tolerance: std::time::Duration,
     },
     /// The delivery's timestamp is further in the future than the tolerance.
-    #[error("webhook timestamp is too new: {timestamp} is more than {tolerance:?} after now ({now})")]
+    #[error(
+        "webhook timestamp is too new: {timestamp} is more than {tolerance:?} after now ({now})"
+    )]
     TimestampTooNew {
         /// The delivery's timestamp (Unix seconds).
         timestamp: i64,
@@ -702,16 +755,31 @@ async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>,
 
 /// The error for an answer already read: `Error::Api` for an error status, else
 /// `UnexpectedStatus`. Shared by the async and blocking paths.
-pub(crate) fn from_parts(status: u16, url: String, request_id: Option<String>, body: &[u8]) -> Error {
+pub(crate) fn from_parts(
+    status: u16,
+    url: String,
+    request_id: Option<String>,
+    body: &[u8],
+) -> Error {
     if status >= 400 {
-        Error::Api(Box::new(ApiError::from_body(Some(status), request_id, body)))
+        Error::Api(Box::new(ApiError::from_body(
+            Some(status),
+            request_id,
+            body,
+        )))
     } else {
-        Error::UnexpectedStatus { status, url, snippet: snippet(body) }
+        Error::UnexpectedStatus {
+            status,
+            url,
+            snippet: snippet(body),
+        }
     }
 }
 
 pub(crate) fn request_id(h: &reqwest::header::HeaderMap) -> Option<String> {
-    h.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    h.get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Reads a JSON answer: an error status becomes `Error::Api`, a body that does not decode
@@ -726,23 +794,40 @@ pub(crate) async fn decode_json<R: serde::de::DeserializeOwned>(
     }
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await.map_err(Error::from_reqwest)?;
-    let what = std::any::type_name::<R>().rsplit("::").next().unwrap_or("body");
+    let what = std::any::type_name::<R>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("body");
     decode_bytes(&bytes, what).map(|v| progenitor_client::ResponseValue::new(v, status, headers))
 }
 
 /// Decodes a JSON body into `R`; on failure, [`Error::Decode`] naming `what`, with the JSON
 /// path (found by decoding again, so the fast path pays nothing for it).
-pub(crate) fn decode_bytes<R: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<R, Error> {
+pub(crate) fn decode_bytes<R: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<R, Error> {
     serde_json::from_slice(bytes).map_err(|e| {
         let (path, message) = json_path::<R>(bytes).unwrap_or_else(|| (".".into(), e.to_string()));
-        Error::Decode { what: what.to_owned(), path, message, snippet: snippet(bytes) }
+        Error::Decode {
+            what: what.to_owned(),
+            path,
+            message,
+            snippet: snippet(bytes),
+        }
     })
 }
 
 /// Decodes a JSON value into `T`, with the path of a failure (`what` may be a full type
 /// path: its last segment names it).
-#[cfg_attr(not(any(feature = "assistants", feature = "files", feature = "embeddings")), allow(dead_code))]
-pub(crate) fn decode_value<T: serde::de::DeserializeOwned>(json: &serde_json::Value, what: &str) -> Result<T, Error> {
+#[cfg_attr(
+    not(any(feature = "assistants", feature = "files", feature = "embeddings")),
+    allow(dead_code)
+)]
+pub(crate) fn decode_value<T: serde::de::DeserializeOwned>(
+    json: &serde_json::Value,
+    what: &str,
+) -> Result<T, Error> {
     serde_path_to_error::deserialize::<_, T>(json).map_err(|e| Error::Decode {
         what: what.rsplit("::").next().unwrap_or(what).to_owned(),
         path: e.path().to_string(),
@@ -787,7 +872,10 @@ mod tests {
     fn api_error_from_a_problem_document() {
         let body = br#"{"type":"https://example/errors#UNPROCESSABLE","title":"Invalid request","status":422,"detail":"body must have property 'messages'"}"#;
         let e = ApiError::from_body(Some(422), None, body);
-        assert_eq!(e.message, "Invalid request: body must have property 'messages'");
+        assert_eq!(
+            e.message,
+            "Invalid request: body must have property 'messages'"
+        );
         assert!(e.body.is_some());
     }
 

@@ -62,7 +62,16 @@ impl Files<'_> {
         }
         options.timeout.get_or_insert(DEFAULT_PROCESSING_TIMEOUT);
         let path = format!("/files/{}", progenitor_client::encode_path(file_id));
-        let read = || polling::call(self.client, reqwest::Method::GET, &path, None, &options, None);
+        let read = || {
+            polling::call(
+                self.client,
+                reqwest::Method::GET,
+                &path,
+                None,
+                &options,
+                None,
+            )
+        };
         let file = with_timeout(&options, async {
             let first = read().await?;
             poll_until(&options, first, processing, read).await

@@ -28,6 +28,7 @@
 //! `full` turns on every group.
 
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod accumulate;
 #[cfg(feature = "assistants")]
@@ -39,26 +40,26 @@ mod codegen_support;
 #[cfg(feature = "embeddings")]
 pub mod embeddings;
 pub mod error;
+#[cfg(feature = "files")]
+pub mod files;
 pub mod multipart;
 pub mod operations;
 pub mod pagination;
 pub mod parsing;
+#[cfg(any(feature = "assistants", feature = "files"))]
+pub mod polling;
 #[cfg(feature = "responses")]
 pub mod responses;
 pub mod retry;
 pub mod sse;
 pub mod streaming;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tools;
-#[cfg(any(feature = "assistants", feature = "files"))]
-pub mod polling;
-#[cfg(feature = "files")]
-pub mod files;
 #[cfg(feature = "uploads")]
 pub mod uploads;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 /// The client and types generated from `openapi/` by `cargo xtask gen`.
 ///
@@ -76,6 +77,7 @@ pub mod testing;
     rustdoc::invalid_rust_codeblocks
 )]
 #[path = "../generated/openai.rs"]
+#[rustfmt::skip]
 pub mod generated;
 
 pub use client::{Client, ClientBuilder, RequestOptions};

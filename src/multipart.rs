@@ -53,7 +53,11 @@ pub struct FilePart {
 impl FilePart {
     /// A file from bytes in memory.
     pub fn bytes(file_name: impl Into<String>, data: impl Into<Bytes>) -> Self {
-        FilePart { file_name: file_name.into(), content_type: None, source: Source::Bytes(data.into()) }
+        FilePart {
+            file_name: file_name.into(),
+            content_type: None,
+            source: Source::Bytes(data.into()),
+        }
     }
 
     /// A file on disk, streamed when the request is sent. Its name is the path's last part.
@@ -63,11 +67,18 @@ impl FilePart {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "file".to_owned());
-        FilePart { file_name, content_type: None, source: Source::Path(path) }
+        FilePart {
+            file_name,
+            content_type: None,
+            source: Source::Path(path),
+        }
     }
 
     /// A file read from an async reader, such as a network stream. It can be sent once.
-    pub fn reader(file_name: impl Into<String>, reader: impl AsyncRead + Send + Sync + 'static) -> Self {
+    pub fn reader(
+        file_name: impl Into<String>,
+        reader: impl AsyncRead + Send + Sync + 'static,
+    ) -> Self {
         FilePart {
             file_name: file_name.into(),
             content_type: None,
@@ -99,7 +110,10 @@ impl FilePart {
         if let Some(ct) = &self.content_type {
             return ct.clone();
         }
-        let ext = self.file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+        let ext = self
+            .file_name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase());
         match ext.as_deref() {
             // Not in every mime table, and the API cares about them.
             Some("jsonl") => "application/jsonl".to_owned(),
@@ -115,7 +129,9 @@ impl FilePart {
     async fn into_part(self) -> Result<Part, Error> {
         let mime = self.mime_type();
         let part = match self.source {
-            Source::Bytes(b) => Part::stream_with_length(reqwest::Body::from(b.clone()), b.len() as u64),
+            Source::Bytes(b) => {
+                Part::stream_with_length(reqwest::Body::from(b.clone()), b.len() as u64)
+            }
             Source::Path(p) => {
                 let file = tokio::fs::File::open(&p).await.map_err(|e| {
                     Error::InvalidRequest(format!("cannot open {} for upload: {e}", p.display()))
@@ -139,7 +155,9 @@ impl FilePart {
                             self.file_name
                         ))
                     })?;
-                Part::stream(reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(reader)))
+                Part::stream(reqwest::Body::wrap_stream(
+                    tokio_util::io::ReaderStream::new(reader),
+                ))
             }
         };
         part.file_name(self.file_name)
@@ -224,10 +242,14 @@ pub(crate) enum Objects {
 pub(crate) async fn to_form<T: Serialize>(body: &T, objects: Objects) -> Result<Form, Error> {
     COLLECTING.with(|c| *c.borrow_mut() = Some(Vec::new()));
     let value = serde_json::to_value(body);
-    let parts = COLLECTING.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    let parts = COLLECTING
+        .with(|c| c.borrow_mut().take())
+        .unwrap_or_default();
     let value = value.map_err(|e| Error::InvalidRequest(format!("encoding the form: {e}")))?;
     let Value::Object(map) = value else {
-        return Err(Error::InvalidRequest("a multipart body must be an object".into()));
+        return Err(Error::InvalidRequest(
+            "a multipart body must be an object".into(),
+        ));
     };
     let mut fields = Vec::new();
     for (k, v) in map {
@@ -236,7 +258,10 @@ pub(crate) async fn to_form<T: Serialize>(body: &T, objects: Objects) -> Result<
     let mut parts: Vec<Option<FilePart>> = parts.into_iter().map(Some).collect();
     let mut form = Form::new();
     for (name, value) in fields {
-        match value.strip_prefix(MARKER).and_then(|i| i.parse::<usize>().ok()) {
+        match value
+            .strip_prefix(MARKER)
+            .and_then(|i| i.parse::<usize>().ok())
+        {
             Some(i) => {
                 let part = parts.get_mut(i).and_then(Option::take).ok_or_else(|| {
                     Error::InvalidRequest(format!("file part {i} of field {name} missing"))
@@ -287,15 +312,27 @@ impl Client {
         body: &T,
         objects: Objects,
     ) -> Result<reqwest::Response, Error> {
-        let first = self.build_form_request(&method, path, body, objects).await?;
+        let first = self
+            .build_form_request(&method, path, body, objects)
+            .await?;
         let rebuild: crate::retry::Rebuild<'_> = Box::new(move || {
             let method = method.clone();
-            Box::pin(async move { self.build_form_request(&method, path, body, objects).await.ok() })
+            Box::pin(async move {
+                self.build_form_request(&method, path, body, objects)
+                    .await
+                    .ok()
+            })
         });
         let c = self.config();
-        let resp = crate::retry::execute_rebuilt(self.http(), &c.retry, c.on_retry.as_ref(), first, rebuild)
-            .await
-            .map_err(Error::from_reqwest)?;
+        let resp = crate::retry::execute_rebuilt(
+            self.http(),
+            &c.retry,
+            c.on_retry.as_ref(),
+            first,
+            rebuild,
+        )
+        .await
+        .map_err(Error::from_reqwest)?;
         if resp.status().is_client_error() || resp.status().is_server_error() {
             return Err(crate::error::from_response(resp).await);
         }
@@ -381,8 +418,16 @@ mod tests {
             ]
         );
         let mut json = Vec::new();
-        flatten("session", serde_json::json!({"type": "realtime"}), Objects::Json, &mut json);
-        assert_eq!(json, vec![("session".to_owned(), r#"{"type":"realtime"}"#.to_owned())]);
+        flatten(
+            "session",
+            serde_json::json!({"type": "realtime"}),
+            Objects::Json,
+            &mut json,
+        );
+        assert_eq!(
+            json,
+            vec![("session".to_owned(), r#"{"type":"realtime"}"#.to_owned())]
+        );
     }
 
     #[tokio::test]
@@ -392,7 +437,10 @@ mod tests {
             purpose: "batch",
             expires_after: None,
             include: vec![],
-            images: vec![FilePart::bytes("x.png", &b"png"[..]), FilePart::bytes("y.png", &b"png"[..])],
+            images: vec![
+                FilePart::bytes("x.png", &b"png"[..]),
+                FilePart::bytes("y.png", &b"png"[..]),
+            ],
             n: 2,
         };
         let form = to_form(&req, Objects::Brackets).await.unwrap();
@@ -406,11 +454,22 @@ mod tests {
 
     #[test]
     fn guesses_content_types() {
-        assert_eq!(FilePart::bytes("a.png", Bytes::new()).mime_type(), "image/png");
-        assert_eq!(FilePart::bytes("a.wav", Bytes::new()).mime_type(), "audio/wav");
-        assert_eq!(FilePart::bytes("noext", Bytes::new()).mime_type(), "application/octet-stream");
         assert_eq!(
-            FilePart::bytes("a.bin", Bytes::new()).with_content_type("audio/ogg").mime_type(),
+            FilePart::bytes("a.png", Bytes::new()).mime_type(),
+            "image/png"
+        );
+        assert_eq!(
+            FilePart::bytes("a.wav", Bytes::new()).mime_type(),
+            "audio/wav"
+        );
+        assert_eq!(
+            FilePart::bytes("noext", Bytes::new()).mime_type(),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            FilePart::bytes("a.bin", Bytes::new())
+                .with_content_type("audio/ogg")
+                .mime_type(),
             "audio/ogg"
         );
     }

@@ -35,7 +35,8 @@ impl Client {
         &self,
         body: &types::CreateFileRequest,
     ) -> Result<ResponseValue<types::OpenAiFile>, Error> {
-        self.send_multipart(Method::POST, "/files", body, Objects::Brackets).await
+        self.send_multipart(Method::POST, "/files", body, Objects::Brackets)
+            .await
     }
 
     /// Adds a part to an upload (`POST /uploads/{upload_id}/parts`).
@@ -46,8 +47,12 @@ impl Client {
         upload_id: &str,
         body: &types::AddUploadPartRequest,
     ) -> Result<ResponseValue<types::UploadPart>, Error> {
-        let path = format!("/uploads/{}/parts", progenitor_client::encode_path(upload_id));
-        self.send_multipart(Method::POST, &path, body, Objects::Brackets).await
+        let path = format!(
+            "/uploads/{}/parts",
+            progenitor_client::encode_path(upload_id)
+        );
+        self.send_multipart(Method::POST, &path, body, Objects::Brackets)
+            .await
     }
 
     /// Transcribes audio (`POST /audio/transcriptions`), answering in JSON.
@@ -57,7 +62,13 @@ impl Client {
         &self,
         body: &types::CreateTranscriptionRequest,
     ) -> Result<ResponseValue<types::CreateTranscriptionResponse>, Error> {
-        self.send_multipart(Method::POST, "/audio/transcriptions", body, Objects::Brackets).await
+        self.send_multipart(
+            Method::POST,
+            "/audio/transcriptions",
+            body,
+            Objects::Brackets,
+        )
+        .await
     }
 
     /// Transcribes audio as a stream (`POST /audio/transcriptions` with `stream: true`,
@@ -88,7 +99,8 @@ impl Client {
     pub async fn create_transcription_stream(
         &self,
         body: &types::CreateTranscriptionRequest,
-    ) -> Result<crate::streaming::EventStream<types::CreateTranscriptionResponseStreamEvent>, Error> {
+    ) -> Result<crate::streaming::EventStream<types::CreateTranscriptionResponseStreamEvent>, Error>
+    {
         #[derive(Serialize)]
         struct Streamed<'a, T> {
             #[serde(flatten)]
@@ -97,8 +109,18 @@ impl Client {
             stream: bool,
         }
         let body = Streamed { body, stream: true };
-        let response = self.send_form(Method::POST, "/audio/transcriptions", &body, Objects::Brackets).await?;
-        Ok(crate::streaming::EventStream::new(response, "transcription event"))
+        let response = self
+            .send_form(
+                Method::POST,
+                "/audio/transcriptions",
+                &body,
+                Objects::Brackets,
+            )
+            .await?;
+        Ok(crate::streaming::EventStream::new(
+            response,
+            "transcription event",
+        ))
     }
 
     /// Translates audio into English (`POST /audio/translations`).
@@ -108,7 +130,8 @@ impl Client {
         &self,
         body: &types::CreateTranslationRequest,
     ) -> Result<ResponseValue<types::CreateTranslationResponse>, Error> {
-        self.send_multipart(Method::POST, "/audio/translations", body, Objects::Brackets).await
+        self.send_multipart(Method::POST, "/audio/translations", body, Objects::Brackets)
+            .await
     }
 
     /// Records a voice consent (`POST /audio/voice_consents`).
@@ -118,7 +141,13 @@ impl Client {
         &self,
         body: &types::CreateVoiceConsentRequest,
     ) -> Result<ResponseValue<types::VoiceConsentResource>, Error> {
-        self.send_multipart(Method::POST, "/audio/voice_consents", body, Objects::Brackets).await
+        self.send_multipart(
+            Method::POST,
+            "/audio/voice_consents",
+            body,
+            Objects::Brackets,
+        )
+        .await
     }
 
     /// Creates a custom voice (`POST /audio/voices`).
@@ -128,7 +157,8 @@ impl Client {
         &self,
         body: &types::CreateVoiceRequest,
     ) -> Result<ResponseValue<types::VoiceResource>, Error> {
-        self.send_multipart(Method::POST, "/audio/voices", body, Objects::Brackets).await
+        self.send_multipart(Method::POST, "/audio/voices", body, Objects::Brackets)
+            .await
     }
 
     /// Creates variations of an image (`POST /images/variations`).
@@ -138,7 +168,8 @@ impl Client {
         &self,
         body: &types::CreateImageVariationRequest,
     ) -> Result<ResponseValue<types::ImagesResponse>, Error> {
-        self.send_multipart(Method::POST, "/images/variations", body, Objects::Brackets).await
+        self.send_multipart(Method::POST, "/images/variations", body, Objects::Brackets)
+            .await
     }
 
     /// Edits images from uploaded files (`POST /images/edits`, multipart form). The
@@ -150,7 +181,8 @@ impl Client {
         &self,
         body: &types::CreateImageEditRequest,
     ) -> Result<ResponseValue<types::ImagesResponse>, Error> {
-        self.send_multipart(Method::POST, "/images/edits", body, Objects::Brackets).await
+        self.send_multipart(Method::POST, "/images/edits", body, Objects::Brackets)
+            .await
     }
 
     /// Creates a skill from uploaded files (`POST /skills`, multipart form). The generated
@@ -162,7 +194,8 @@ impl Client {
         &self,
         body: &types::CreateSkillBody,
     ) -> Result<ResponseValue<types::SkillResource>, Error> {
-        self.send_multipart(Method::POST, "/skills", body, Objects::Brackets).await
+        self.send_multipart(Method::POST, "/skills", body, Objects::Brackets)
+            .await
     }
 
     /// Creates a skill version from uploaded files (`POST /skills/{skill_id}/versions`,
@@ -174,8 +207,12 @@ impl Client {
         skill_id: &str,
         body: &types::CreateSkillVersionBody,
     ) -> Result<ResponseValue<types::SkillVersionResource>, Error> {
-        let path = format!("/skills/{}/versions", progenitor_client::encode_path(skill_id));
-        self.send_multipart(Method::POST, &path, body, Objects::Brackets).await
+        let path = format!(
+            "/skills/{}/versions",
+            progenitor_client::encode_path(skill_id)
+        );
+        self.send_multipart(Method::POST, &path, body, Objects::Brackets)
+            .await
     }
 
     /// Uploads a file into a container (`POST /containers/{container_id}/files`, multipart
@@ -187,8 +224,12 @@ impl Client {
         container_id: &str,
         body: &types::CreateContainerFileBody,
     ) -> Result<ResponseValue<types::ContainerFileResource>, Error> {
-        let path = format!("/containers/{}/files", progenitor_client::encode_path(container_id));
-        self.send_multipart(Method::POST, &path, body, Objects::Brackets).await
+        let path = format!(
+            "/containers/{}/files",
+            progenitor_client::encode_path(container_id)
+        );
+        self.send_multipart(Method::POST, &path, body, Objects::Brackets)
+            .await
     }
 
     /// Creates a video with an uploaded reference image (`POST /videos`, multipart form).
@@ -198,7 +239,8 @@ impl Client {
         &self,
         body: &types::CreateVideoMultipartBody,
     ) -> Result<ResponseValue<types::VideoResource>, Error> {
-        self.send_multipart(Method::POST, "/videos", body, Objects::Brackets).await
+        self.send_multipart(Method::POST, "/videos", body, Objects::Brackets)
+            .await
     }
 
     /// Edits an uploaded video (`POST /videos/edits`, multipart form).
@@ -208,7 +250,8 @@ impl Client {
         &self,
         body: &types::CreateVideoEditMultipartBody,
     ) -> Result<ResponseValue<types::VideoResource>, Error> {
-        self.send_multipart(Method::POST, "/videos/edits", body, Objects::Brackets).await
+        self.send_multipart(Method::POST, "/videos/edits", body, Objects::Brackets)
+            .await
     }
 
     /// Extends an uploaded video (`POST /videos/extensions`, multipart form).
@@ -218,7 +261,8 @@ impl Client {
         &self,
         body: &types::CreateVideoExtendMultipartBody,
     ) -> Result<ResponseValue<types::VideoResource>, Error> {
-        self.send_multipart(Method::POST, "/videos/extensions", body, Objects::Brackets).await
+        self.send_multipart(Method::POST, "/videos/extensions", body, Objects::Brackets)
+            .await
     }
 
     /// Checks the provenance of a piece of content (`POST /content_provenance_checks`).
@@ -228,7 +272,13 @@ impl Client {
         &self,
         body: &types::CreateContentProvenanceBody,
     ) -> Result<ResponseValue<types::ProvenanceResource>, Error> {
-        self.send_multipart(Method::POST, "/content_provenance_checks", body, Objects::Brackets).await
+        self.send_multipart(
+            Method::POST,
+            "/content_provenance_checks",
+            body,
+            Objects::Brackets,
+        )
+        .await
     }
 
     /// Creates a video character from a clip (`POST /videos/characters`).
@@ -238,7 +288,8 @@ impl Client {
         &self,
         body: &types::CreateVideoCharacterBody,
     ) -> Result<ResponseValue<types::VideoCharacterResource>, Error> {
-        self.send_multipart(Method::POST, "/videos/characters", body, Objects::Brackets).await
+        self.send_multipart(Method::POST, "/videos/characters", body, Objects::Brackets)
+            .await
     }
 
     /// Starts a Realtime call over WebRTC with an SDP offer and an optional session
@@ -250,7 +301,8 @@ impl Client {
         body: &types::RealtimeCallCreateRequest,
     ) -> Result<ResponseValue<String>, Error> {
         // The session travels as one JSON field, not in bracket notation.
-        self.send_multipart_text(Method::POST, "/realtime/calls", body, Objects::Json).await
+        self.send_multipart_text(Method::POST, "/realtime/calls", body, Objects::Json)
+            .await
     }
 
     /// Starts a Realtime call with a bare SDP offer (`POST /realtime/calls`,
@@ -258,7 +310,10 @@ impl Client {
     /// SDP answer.
     #[cfg(feature = "realtime")]
     #[doc(alias = "create-realtime-call")]
-    pub async fn create_realtime_call_sdp(&self, sdp_offer: &str) -> Result<ResponseValue<String>, Error> {
+    pub async fn create_realtime_call_sdp(
+        &self,
+        sdp_offer: &str,
+    ) -> Result<ResponseValue<String>, Error> {
         let request = self
             .request(Method::POST, "/realtime/calls")?
             .header(reqwest::header::CONTENT_TYPE, "application/sdp")
@@ -305,7 +360,12 @@ impl Client {
     ) -> Result<ResponseValue<types::ListAuditLogsResponse>, Error> {
         let mut q: Vec<(String, String)> = Vec::new();
         let range = &query.effective_at;
-        for (name, v) in [("gt", range.gt), ("gte", range.gte), ("lt", range.lt), ("lte", range.lte)] {
+        for (name, v) in [
+            ("gt", range.gt),
+            ("gte", range.gte),
+            ("lt", range.lt),
+            ("lte", range.lte),
+        ] {
             if let Some(v) = v {
                 q.push((format!("effective_at[{name}]"), v.to_string()));
             }

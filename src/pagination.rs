@@ -60,7 +60,9 @@ impl<'a, T: Send + 'a> Paginator<'a, T> {
     where
         F: FnMut(Option<String>) -> PageFuture<'a, T> + Send + 'a,
     {
-        Paginator { fetch: Box::new(fetch) }
+        Paginator {
+            fetch: Box::new(fetch),
+        }
     }
 
     /// A stream of every item, fetching the next page when the current one runs out. It
@@ -73,7 +75,12 @@ impl<'a, T: Send + 'a> Paginator<'a, T> {
             cursor: Option<String>,
             done: bool,
         }
-        let state = State { fetch: self.fetch, buffer: VecDeque::new(), cursor: None, done: false };
+        let state = State {
+            fetch: self.fetch,
+            buffer: VecDeque::new(),
+            cursor: None,
+            done: false,
+        };
         stream::unfold(state, |mut st| async move {
             loop {
                 if let Some(item) = st.buffer.pop_front() {
@@ -131,9 +138,14 @@ mod tests {
             log.lock().unwrap().push(cursor);
             let next = it.next();
             let page: PageFuture<'static, u32> = Box::pin(async move {
-                let (items, has_more) = next.ok_or_else(|| Error::InvalidRequest("no more pages scripted".into()))?;
+                let (items, has_more) =
+                    next.ok_or_else(|| Error::InvalidRequest("no more pages scripted".into()))?;
                 let cursor = items.last().map(|i| format!("id{i}"));
-                Ok(PageParts { items, has_more, cursor })
+                Ok(PageParts {
+                    items,
+                    has_more,
+                    cursor,
+                })
             });
             page
         });
@@ -142,9 +154,16 @@ mod tests {
 
     #[tokio::test]
     async fn walks_pages_with_the_cursor() {
-        let (p, seen) = pages(vec![(vec![1, 2], true), (vec![3], true), (vec![4, 5], false)]);
+        let (p, seen) = pages(vec![
+            (vec![1, 2], true),
+            (vec![3], true),
+            (vec![4, 5], false),
+        ]);
         assert_eq!(p.collect_all().await.unwrap(), vec![1, 2, 3, 4, 5]);
-        assert_eq!(*seen.lock().unwrap(), vec![None, Some("id2".into()), Some("id3".into())]);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![None, Some("id2".into()), Some("id3".into())]
+        );
     }
 
     #[tokio::test]
@@ -152,7 +171,11 @@ mod tests {
         let (p, seen) = pages(vec![(vec![1, 2], true), (vec![3], false)]);
         let mut s = Box::pin(p.into_stream());
         assert_eq!(s.next().await.unwrap().unwrap(), 1);
-        assert_eq!(seen.lock().unwrap().len(), 1, "the second page is not fetched yet");
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            1,
+            "the second page is not fetched yet"
+        );
     }
 
     #[tokio::test]

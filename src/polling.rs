@@ -116,7 +116,9 @@ pub(crate) async fn call(
     options: &PollOptions,
     extra_header: Option<(&str, &str)>,
 ) -> Result<(Value, Option<Duration>), Error> {
-    let mut request = client.request(method, path)?.header("X-Stainless-Poll-Helper", "true");
+    let mut request = client
+        .request(method, path)?
+        .header("X-Stainless-Poll-Helper", "true");
     if let Some((name, value)) = extra_header {
         request = request.header(name, value);
     }
@@ -186,4 +188,3 @@ pub(crate) async fn with_timeout<T>(
         },
     }
 }
-

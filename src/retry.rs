@@ -35,7 +35,10 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// A policy with `max_retries` retries and the default backoff.
     pub fn new(max_retries: u32) -> Self {
-        RetryPolicy { max_retries, ..Self::default() }
+        RetryPolicy {
+            max_retries,
+            ..Self::default()
+        }
     }
     /// Sets the backoff bounds.
     #[must_use]
@@ -91,7 +94,11 @@ fn should_retry_header(h: &HeaderMap) -> Option<bool> {
 /// The delay the server asks for, if it asks for a reasonable one.
 pub(crate) fn server_delay(h: &HeaderMap, now: SystemTime) -> Option<Duration> {
     const MAX: Duration = Duration::from_secs(60);
-    if let Some(ms) = h.get("retry-after-ms").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<f64>().ok()) {
+    if let Some(ms) = h
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+    {
         if ms.is_finite() && ms >= 0.0 {
             let d = Duration::from_secs_f64(ms / 1000.0);
             if d <= MAX {
@@ -120,21 +127,37 @@ pub(crate) fn backoff(policy: &RetryPolicy, retry: u32, jitter: f64) -> Duration
 
 fn jitter() -> f64 {
     // Cheap and good enough to spread clients apart: no need for a random-number crate.
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     f64::from(nanos % 1000) / 1000.0
 }
 
 /// Whether to retry after an answer, its status, a reason for the logs and the delay the
 /// server asks for.
-fn answer_decision(status: u16, headers: &HeaderMap) -> (bool, Option<u16>, String, Option<Duration>) {
+fn answer_decision(
+    status: u16,
+    headers: &HeaderMap,
+) -> (bool, Option<u16>, String, Option<Duration>) {
     let retry = should_retry_header(headers).unwrap_or_else(|| retryable_status(status));
     let delay = server_delay(headers, SystemTime::now());
-    (retry && !(200..300).contains(&status), Some(status), format!("HTTP {status}"), delay)
+    (
+        retry && !(200..300).contains(&status),
+        Some(status),
+        format!("HTTP {status}"),
+        delay,
+    )
 }
 
 /// Whether to retry after a transport error (connection, timeout, request not sent).
 fn error_decision(e: &reqwest::Error) -> (bool, Option<u16>, String, Option<Duration>) {
-    (e.is_connect() || e.is_timeout() || e.is_request(), None, e.to_string(), None)
+    (
+        e.is_connect() || e.is_timeout() || e.is_request(),
+        None,
+        e.to_string(),
+        None,
+    )
 }
 
 /// The delay before retry number `attempt` (the server's, else backoff with jitter),
@@ -148,7 +171,12 @@ fn announce(
     reason: String,
 ) -> Duration {
     let delay = server_delay.unwrap_or_else(|| backoff(policy, attempt - 1, jitter()));
-    let event = RetryEvent { attempt, delay, status, reason };
+    let event = RetryEvent {
+        attempt,
+        delay,
+        status,
+        reason,
+    };
     tracing::info!(attempt, delay_ms = delay.as_millis() as u64, reason = %event.reason, "retrying");
     if let Some(h) = hook {
         h(&event);
@@ -167,11 +195,19 @@ fn request_span(method: &reqwest::Method, url: &reqwest::Url) -> tracing::Span {
     )
 }
 
-fn record_outcome(span: &tracing::Span, status: Option<u16>, headers: Option<&HeaderMap>, retries: u32) {
+fn record_outcome(
+    span: &tracing::Span,
+    status: Option<u16>,
+    headers: Option<&HeaderMap>,
+    retries: u32,
+) {
     if let Some(status) = status {
         span.record("status", status);
     }
-    if let Some(id) = headers.and_then(|h| h.get("x-request-id")).and_then(|v| v.to_str().ok()) {
+    if let Some(id) = headers
+        .and_then(|h| h.get("x-request-id"))
+        .and_then(|v| v.to_str().ok())
+    {
         span.record("request_id", id);
     }
     span.record("retries", retries);
@@ -191,7 +227,11 @@ pub(crate) fn execute_blocking(
     let mut request = first;
     let mut attempt: u32 = 1;
     loop {
-        let spare = if attempt <= policy.max_retries { request.try_clone() } else { None };
+        let spare = if attempt <= policy.max_retries {
+            request.try_clone()
+        } else {
+            None
+        };
         let result = http.execute(request);
         let (retry, status, reason, delay) = match &result {
             Ok(resp) => answer_decision(resp.status().as_u16(), resp.headers()),
@@ -226,8 +266,9 @@ pub(crate) async fn execute(
 }
 
 /// Builds the request again for a retry, or `None` when it cannot.
-pub(crate) type Rebuild<'a> =
-    Box<dyn FnMut() -> Pin<Box<dyn Future<Output = Option<reqwest::Request>> + Send + 'a>> + Send + 'a>;
+pub(crate) type Rebuild<'a> = Box<
+    dyn FnMut() -> Pin<Box<dyn Future<Output = Option<reqwest::Request>> + Send + 'a>> + Send + 'a,
+>;
 
 /// Like [`execute`], for requests rebuilt on each attempt (multipart forms, whose bodies
 /// are streams).
@@ -254,7 +295,11 @@ async fn execute_with(
         let mut request = first;
         let mut attempt: u32 = 1;
         loop {
-            let spare = if rebuild.is_none() && attempt <= policy.max_retries { request.try_clone() } else { None };
+            let spare = if rebuild.is_none() && attempt <= policy.max_retries {
+                request.try_clone()
+            } else {
+                None
+            };
             let result = http.execute(request).await;
             let (retry, status, reason, delay) = match &result {
                 Ok(resp) => answer_decision(resp.status().as_u16(), resp.headers()),
@@ -300,14 +345,32 @@ mod tests {
     #[test]
     fn server_delays() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(server_delay(&headers(&[("retry-after-ms", "250")]), now), Some(Duration::from_millis(250)));
-        assert_eq!(server_delay(&headers(&[("retry-after", "2")]), now), Some(Duration::from_secs(2)));
+        assert_eq!(
+            server_delay(&headers(&[("retry-after-ms", "250")]), now),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            server_delay(&headers(&[("retry-after", "2")]), now),
+            Some(Duration::from_secs(2))
+        );
         let date = httpdate::fmt_http_date(now + Duration::from_secs(5));
-        assert_eq!(server_delay(&headers(&[("retry-after", &date)]), now), Some(Duration::from_secs(5)));
+        assert_eq!(
+            server_delay(&headers(&[("retry-after", &date)]), now),
+            Some(Duration::from_secs(5))
+        );
         // Unreasonable or invalid values fall back to backoff.
-        assert_eq!(server_delay(&headers(&[("retry-after", "3600")]), now), None);
-        assert_eq!(server_delay(&headers(&[("retry-after", "soon")]), now), None);
-        assert_eq!(server_delay(&headers(&[("retry-after-ms", "-5")]), now), None);
+        assert_eq!(
+            server_delay(&headers(&[("retry-after", "3600")]), now),
+            None
+        );
+        assert_eq!(
+            server_delay(&headers(&[("retry-after", "soon")]), now),
+            None
+        );
+        assert_eq!(
+            server_delay(&headers(&[("retry-after-ms", "-5")]), now),
+            None
+        );
         assert_eq!(server_delay(&headers(&[]), now), None);
     }
 
@@ -328,6 +391,9 @@ mod tests {
         for s in [400, 401, 403, 404, 422] {
             assert!(!retryable_status(s), "{s}");
         }
-        assert_eq!(should_retry_header(&headers(&[("x-should-retry", "false")])), Some(false));
+        assert_eq!(
+            should_retry_header(&headers(&[("x-should-retry", "false")])),
+            Some(false)
+        );
     }
 }

@@ -136,7 +136,11 @@ impl Frames {
     /// Frames of a stream that ends without `data: [DONE]` (Responses).
     #[cfg_attr(not(feature = "responses"), allow(dead_code))]
     pub(crate) fn without_done(request_id: Option<String>) -> Self {
-        Frames { request_id, no_done: true, ..Frames::default() }
+        Frames {
+            request_id,
+            no_done: true,
+            ..Frames::default()
+        }
     }
 
     #[inline]
@@ -201,7 +205,10 @@ impl Frames {
                         });
                     }
                     if !self.no_done {
-                        tracing::warn!(events = self.frames, "the event stream ended without `data: [DONE]`");
+                        tracing::warn!(
+                            events = self.frames,
+                            "the event stream ended without `data: [DONE]`"
+                        );
                     }
                     Step::End
                 }
@@ -284,7 +291,13 @@ impl Resume {
 
     #[cfg(feature = "blocking")]
     fn send_blocking(self) -> Result<reqwest::blocking::Response, Error> {
-        send_blocking(&self.client, reqwest::Method::GET, &self.path, &self.query, None)
+        send_blocking(
+            &self.client,
+            reqwest::Method::GET,
+            &self.path,
+            &self.query,
+            None,
+        )
     }
 }
 
@@ -304,7 +317,10 @@ pub(crate) fn send_blocking(
 
 /// [`send_blocking`] with `extra` headers (the Assistants beta header).
 #[cfg(feature = "blocking")]
-#[cfg_attr(not(any(feature = "chat", feature = "responses", feature = "assistants")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "chat", feature = "responses", feature = "assistants")),
+    allow(dead_code)
+)]
 pub(crate) fn send_blocking_with(
     client: &crate::Client,
     method: reqwest::Method,
@@ -351,8 +367,15 @@ pub(crate) struct TypedEvents<T> {
 impl<T> TypedEvents<T> {
     /// `what` names an event in errors ("chat completion chunk").
     pub(crate) fn new(what: &'static str, request_id: Option<String>) -> Self {
-        let frames = Frames { request_id, ..Frames::default() };
-        TypedEvents { frames, what, _item: PhantomData }
+        let frames = Frames {
+            request_id,
+            ..Frames::default()
+        };
+        TypedEvents {
+            frames,
+            what,
+            _item: PhantomData,
+        }
     }
 }
 
@@ -368,7 +391,11 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
     }
 
     fn step(&mut self) -> Step<T> {
-        let Payload { frame, number, end_offset } = match self.frames.next().into_item() {
+        let Payload {
+            frame,
+            number,
+            end_offset,
+        } = match self.frames.next().into_item() {
             Ok(payload) => payload,
             Err(step) => return step,
         };
@@ -376,8 +403,8 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
             Ok(item) => Step::Item(item),
             Err(e) => {
                 self.frames.finished = true;
-                let (path, message) =
-                    crate::error::json_path::<T>(frame.data.as_bytes()).unwrap_or_else(|| (".".into(), e.to_string()));
+                let (path, message) = crate::error::json_path::<T>(frame.data.as_bytes())
+                    .unwrap_or_else(|| (".".into(), e.to_string()));
                 Step::Error(Error::Decode {
                     what: format!("{} #{number} (ending at byte {end_offset})", self.what),
                     path,
@@ -401,7 +428,9 @@ pub struct EventStream<T> {
 
 impl<T> std::fmt::Debug for EventStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream").field("what", &self.inner.pump.what).finish_non_exhaustive()
+        f.debug_struct("EventStream")
+            .field("what", &self.inner.pump.what)
+            .finish_non_exhaustive()
     }
 }
 
@@ -421,7 +450,9 @@ impl<T: DeserializeOwned> EventStream<T> {
     /// ```
     pub fn new(response: reqwest::Response, what: &'static str) -> Self {
         let pump = TypedEvents::new(what, crate::error::request_id(response.headers()));
-        EventStream { inner: BodyStream::new(response, pump) }
+        EventStream {
+            inner: BodyStream::new(response, pump),
+        }
     }
 }
 
@@ -458,7 +489,12 @@ impl<P> BodyStream<P> {
     /// The same driver with its pump changed (an Assistants stream's new handler).
     #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BodyStream<Q> {
-        BodyStream { body: self.body, pump: f(self.pump), connecting: self.connecting, timed_out: self.timed_out }
+        BodyStream {
+            body: self.body,
+            pump: f(self.pump),
+            connecting: self.connecting,
+            timed_out: self.timed_out,
+        }
     }
 }
 
@@ -492,7 +528,8 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
                 this.connecting = None;
                 match response {
                     Ok(response) => {
-                        this.pump.reconnected(crate::error::request_id(response.headers()));
+                        this.pump
+                            .reconnected(crate::error::request_id(response.headers()));
                         this.body = Some(response.bytes_stream().boxed());
                     }
                     Err(e) => return Poll::Ready(Some(Err(e))),
@@ -529,7 +566,10 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
                             // timeout, not a broken connection.
                             this.body = None;
                             let error = Error::Timeout {
-                                message: format!("reading the event stream: {}", transport_message(&e)),
+                                message: format!(
+                                    "reading the event stream: {}",
+                                    transport_message(&e)
+                                ),
                             };
                             if let Some(error) = this.pump.timed_out(error) {
                                 this.timed_out = true;
@@ -554,7 +594,10 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
 /// Drives a [`Pump`] from a blocking body (feature `blocking`), as [`BodyStream`] does
 /// from an async one.
 #[cfg(feature = "blocking")]
-#[cfg_attr(not(any(feature = "chat", feature = "responses", feature = "assistants")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "chat", feature = "responses", feature = "assistants")),
+    allow(dead_code)
+)]
 pub(crate) struct BlockingBody<P> {
     response: Option<reqwest::blocking::Response>,
     pub(crate) pump: P,
@@ -564,16 +607,29 @@ pub(crate) struct BlockingBody<P> {
 }
 
 #[cfg(feature = "blocking")]
-#[cfg_attr(not(any(feature = "chat", feature = "responses", feature = "assistants")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "chat", feature = "responses", feature = "assistants")),
+    allow(dead_code)
+)]
 impl<P: Pump> BlockingBody<P> {
     pub(crate) fn new(response: reqwest::blocking::Response, pump: P) -> Self {
-        BlockingBody { response: Some(response), pump, buf: vec![0; 16 * 1024], timed_out: false }
+        BlockingBody {
+            response: Some(response),
+            pump,
+            buf: vec![0; 16 * 1024],
+            timed_out: false,
+        }
     }
 
     /// The same driver with its pump changed (an Assistants stream's new handler).
     #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BlockingBody<Q> {
-        BlockingBody { response: self.response, pump: f(self.pump), buf: self.buf, timed_out: self.timed_out }
+        BlockingBody {
+            response: self.response,
+            pump: f(self.pump),
+            buf: self.buf,
+            timed_out: self.timed_out,
+        }
     }
 
     /// The next item, reading from the body as needed; `None` at the end. After an error
@@ -597,10 +653,13 @@ impl<P: Pump> BlockingBody<P> {
                 }
                 Step::Dropped(e) => {
                     self.response = None;
-                    let Some(resume) = self.pump.resume(&e) else { return Some(Err(e)) };
+                    let Some(resume) = self.pump.resume(&e) else {
+                        return Some(Err(e));
+                    };
                     match resume.send_blocking() {
                         Ok(response) => {
-                            self.pump.reconnected(crate::error::request_id(response.headers()));
+                            self.pump
+                                .reconnected(crate::error::request_id(response.headers()));
                             self.response = Some(response);
                         }
                         Err(e) => return Some(Err(e)),
@@ -624,7 +683,9 @@ impl<P: Pump> BlockingBody<P> {
                         Err(e) if is_timeout(&e) => {
                             // The read timeout fired mid-body: a typed timeout.
                             self.response = None;
-                            let error = Error::Timeout { message: format!("reading the event stream: {e}") };
+                            let error = Error::Timeout {
+                                message: format!("reading the event stream: {e}"),
+                            };
                             if let Some(error) = self.pump.timed_out(error) {
                                 self.timed_out = true;
                                 return Some(Err(error));
@@ -644,7 +705,10 @@ impl<P: Pump> BlockingBody<P> {
 /// Whether a blocking read error is a timeout (`reqwest::blocking` reports its read timeout
 /// as an I/O error wrapping the reqwest error, or as `TimedOut`).
 #[cfg(feature = "blocking")]
-#[cfg_attr(not(any(feature = "chat", feature = "responses", feature = "assistants")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "chat", feature = "responses", feature = "assistants")),
+    allow(dead_code)
+)]
 fn is_timeout(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::TimedOut
         || e.get_ref()

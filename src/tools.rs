@@ -53,14 +53,20 @@ pub struct Tools {
 
 impl Default for Tools {
     fn default() -> Self {
-        Tools { tools: Vec::new(), max_rounds: 10 }
+        Tools {
+            tools: Vec::new(),
+            max_rounds: 10,
+        }
     }
 }
 
 impl std::fmt::Debug for Tools {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&Value> = self.tools.iter().map(|t| &t.definition["name"]).collect();
-        f.debug_struct("Tools").field("tools", &names).field("max_rounds", &self.max_rounds).finish()
+        f.debug_struct("Tools")
+            .field("tools", &names)
+            .field("max_rounds", &self.max_rounds)
+            .finish()
     }
 }
 
@@ -72,7 +78,12 @@ impl Tools {
 
     /// Registers a tool. Its output is sent as is when it is a string, as JSON otherwise.
     /// A type whose schema cannot be strict is [`Error::InvalidRequest`].
-    pub fn tool<A, F, Fut, O, E>(mut self, name: &str, description: &str, f: F) -> Result<Self, Error>
+    pub fn tool<A, F, Fut, O, E>(
+        mut self,
+        name: &str,
+        description: &str,
+        f: F,
+    ) -> Result<Self, Error>
     where
         A: serde::de::DeserializeOwned + schemars::JsonSchema + 'static,
         F: Fn(A) -> Fut + Send + Sync + 'static,
@@ -80,8 +91,11 @@ impl Tools {
         O: serde::Serialize,
         E: std::fmt::Display,
     {
-        let strict = crate::parsing::strict_schema_for::<A>()
-            .map_err(|e| Error::InvalidRequest(format!("the arguments of tool `{name}` cannot be strict: {e}")))?;
+        let strict = crate::parsing::strict_schema_for::<A>().map_err(|e| {
+            Error::InvalidRequest(format!(
+                "the arguments of tool `{name}` cannot be strict: {e}"
+            ))
+        })?;
         let definition = json!({
             "type": "function", "name": name, "description": description,
             "parameters": strict.schema, "strict": true,
@@ -90,7 +104,8 @@ impl Tools {
         let call: ToolFn = Arc::new(move |arguments: String| {
             let f = Arc::clone(&f);
             async move {
-                let args: A = serde_json::from_str(&arguments).map_err(|e| format!("invalid arguments: {e}"))?;
+                let args: A = serde_json::from_str(&arguments)
+                    .map_err(|e| format!("invalid arguments: {e}"))?;
                 match f(args).await {
                     Ok(out) => match serde_json::to_value(out) {
                         Ok(Value::String(s)) => Ok(s),
@@ -148,7 +163,6 @@ impl Tools {
     }
 }
 
-
 /// One tool call the loop ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -175,7 +189,12 @@ pub(crate) struct PendingCall {
 
 impl PendingCall {
     fn ran(self, output: String) -> ToolCall {
-        ToolCall { call_id: self.call_id, name: self.name, arguments: self.arguments, output }
+        ToolCall {
+            call_id: self.call_id,
+            name: self.name,
+            arguments: self.arguments,
+            output,
+        }
     }
 }
 
@@ -201,7 +220,13 @@ pub(crate) trait LoopApi: Sized + Send + 'static {
     /// Adds a call's output to the conversation.
     fn record_output(&mut self, call: &ToolCall);
     /// The outcome, from the last answer.
-    fn finish(self, answer: Value, rounds: usize, finished: bool, calls: Vec<ToolCall>) -> Result<Self::Run, Error>;
+    fn finish(
+        self,
+        answer: Value,
+        rounds: usize,
+        finished: bool,
+        calls: Vec<ToolCall>,
+    ) -> Result<Self::Run, Error>;
 }
 
 /// Runs one call of the model with the registry: the call with its output.
@@ -216,7 +241,11 @@ fn run_call(tools: &Tools, call: PendingCall) -> BoxFuture<'static, ToolCall> {
 
 /// The tool loop, not streamed: sends a round, runs every call of the answer at once,
 /// records the outputs, until an answer without calls or the round limit.
-pub(crate) async fn run<A: LoopApi>(client: &Client, mut api: A, tools: &Tools) -> Result<A::Run, Error> {
+pub(crate) async fn run<A: LoopApi>(
+    client: &Client,
+    mut api: A,
+    tools: &Tools,
+) -> Result<A::Run, Error> {
     let mut calls = Vec::new();
     let mut round = 0;
     loop {
@@ -227,7 +256,8 @@ pub(crate) async fn run<A: LoopApi>(client: &Client, mut api: A, tools: &Tools) 
             let finished = pending.is_empty();
             return api.finish(answer, round, finished, calls);
         }
-        let ran = futures::future::join_all(pending.into_iter().map(|call| run_call(tools, call))).await;
+        let ran =
+            futures::future::join_all(pending.into_iter().map(|call| run_call(tools, call))).await;
         for call in ran {
             api.record_output(&call);
             calls.push(call);
@@ -334,7 +364,10 @@ impl<A: LoopApi> Streamed<A> {
                 let call = self.running.next().await?;
                 self.api.as_mut()?.record_output(&call);
                 self.calls.push(call.clone());
-                return Some(Ok(ToolLoopEvent::ToolOutput { round: self.round, call }));
+                return Some(Ok(ToolLoopEvent::ToolOutput {
+                    round: self.round,
+                    call,
+                }));
             }
             if self.to_open {
                 self.to_open = false;
@@ -364,7 +397,12 @@ impl<A: LoopApi> Streamed<A> {
                 self.over = true;
                 let finished = pending.is_empty();
                 let calls = std::mem::take(&mut self.calls);
-                return Some(self.api.take()?.finish(answer, self.round, finished, calls).map(ToolLoopEvent::Done));
+                return Some(
+                    self.api
+                        .take()?
+                        .finish(answer, self.round, finished, calls)
+                        .map(ToolLoopEvent::Done),
+                );
             }
             for call in pending {
                 self.running.push_back(run_call(&self.tools, call));
@@ -379,7 +417,11 @@ impl<A: LoopApi> Streamed<A> {
 }
 
 /// The tool loop, streamed.
-pub(crate) fn run_streamed<A: LoopApi>(client: &Client, api: A, tools: Tools) -> ToolLoopStream<A::Event, A::Run> {
+pub(crate) fn run_streamed<A: LoopApi>(
+    client: &Client,
+    api: A,
+    tools: Tools,
+) -> ToolLoopStream<A::Event, A::Run> {
     let state = Streamed {
         client: client.clone(),
         api: Some(api),

@@ -36,8 +36,17 @@ enum Source {
 impl ChunkedUpload {
     /// The file at `path`, named after its last component unless
     /// [`filename`](Self::filename) says otherwise. Its size is read when the upload starts.
-    pub fn path(path: impl AsRef<Path>, mime_type: impl Into<String>, purpose: types::CreateUploadRequestPurpose) -> Self {
-        Self::new(Source::Path(path.as_ref().to_owned()), None, mime_type.into(), purpose)
+    pub fn path(
+        path: impl AsRef<Path>,
+        mime_type: impl Into<String>,
+        purpose: types::CreateUploadRequestPurpose,
+    ) -> Self {
+        Self::new(
+            Source::Path(path.as_ref().to_owned()),
+            None,
+            mime_type.into(),
+            purpose,
+        )
     }
 
     /// Bytes in memory, uploaded as `filename`.
@@ -47,11 +56,29 @@ impl ChunkedUpload {
         mime_type: impl Into<String>,
         purpose: types::CreateUploadRequestPurpose,
     ) -> Self {
-        Self::new(Source::Bytes(data.into()), Some(filename.into()), mime_type.into(), purpose)
+        Self::new(
+            Source::Bytes(data.into()),
+            Some(filename.into()),
+            mime_type.into(),
+            purpose,
+        )
     }
 
-    fn new(source: Source, filename: Option<String>, mime_type: String, purpose: types::CreateUploadRequestPurpose) -> Self {
-        ChunkedUpload { source, filename, mime_type, purpose, part_size: DEFAULT_PART_SIZE, md5: None, max_concurrency: 1 }
+    fn new(
+        source: Source,
+        filename: Option<String>,
+        mime_type: String,
+        purpose: types::CreateUploadRequestPurpose,
+    ) -> Self {
+        ChunkedUpload {
+            source,
+            filename,
+            mime_type,
+            purpose,
+            part_size: DEFAULT_PART_SIZE,
+            md5: None,
+            max_concurrency: 1,
+        }
     }
 
     /// The file name the upload gets.
@@ -120,22 +147,52 @@ impl Uploads<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn upload_file_chunked(&self, upload: ChunkedUpload) -> Result<types::Upload, Error> {
-        let ChunkedUpload { source, filename, mime_type, purpose, part_size, md5, max_concurrency } = upload;
+        let ChunkedUpload {
+            source,
+            filename,
+            mime_type,
+            purpose,
+            part_size,
+            md5,
+            max_concurrency,
+        } = upload;
         let (filename, size, mut parts) = match source {
-            Source::Bytes(data) => (filename.unwrap_or_default(), data.len() as u64, Parts::Memory(data)),
+            Source::Bytes(data) => (
+                filename.unwrap_or_default(),
+                data.len() as u64,
+                Parts::Memory(data),
+            ),
             Source::Path(path) => {
-                let file = tokio::fs::File::open(&path).await.map_err(|e| read_error(&path, e))?;
-                let size = file.metadata().await.map_err(|e| read_error(&path, e))?.len();
+                let file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(|e| read_error(&path, e))?;
+                let size = file
+                    .metadata()
+                    .await
+                    .map_err(|e| read_error(&path, e))?
+                    .len();
                 let name = filename.unwrap_or_else(|| {
-                    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                    path.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
                 });
-                (name, size, Parts::File { path, file, left: size })
+                (
+                    name,
+                    size,
+                    Parts::File {
+                        path,
+                        file,
+                        left: size,
+                    },
+                )
             }
         };
         let created = self
             .client
             .create_upload(&types::CreateUploadRequest {
-                bytes: i64::try_from(size).map_err(|_| Error::InvalidRequest(format!("a file of {size} bytes is too large")))?,
+                bytes: i64::try_from(size).map_err(|_| {
+                    Error::InvalidRequest(format!("a file of {size} bytes is too large"))
+                })?,
                 expires_after: None,
                 filename: filename.clone(),
                 mime_type,
@@ -183,7 +240,9 @@ impl Uploads<'_> {
 }
 
 async fn add_part(client: &Client, id: &str, filename: &str, part: Bytes) -> Result<String, Error> {
-    let body = types::AddUploadPartRequest { data: FilePart::bytes(filename.to_owned(), part) };
+    let body = types::AddUploadPartRequest {
+        data: FilePart::bytes(filename.to_owned(), part),
+    };
     Ok(client.add_upload_part(id, &body).await?.into_inner().id)
 }
 
@@ -201,7 +260,11 @@ fn read_error(path: &Path, e: std::io::Error) -> Error {
 enum Parts {
     Memory(Bytes),
     /// `left`: the bytes of the file not read yet, as its size said (a capacity hint).
-    File { path: PathBuf, file: tokio::fs::File, left: u64 },
+    File {
+        path: PathBuf,
+        file: tokio::fs::File,
+        left: u64,
+    },
 }
 
 impl Parts {
@@ -212,7 +275,11 @@ impl Parts {
             Parts::File { path, file, left } => {
                 let hint = usize::try_from(*left).unwrap_or(usize::MAX).min(size);
                 let mut buf = Vec::with_capacity(hint);
-                (&mut *file).take(size as u64).read_to_end(&mut buf).await.map_err(|e| read_error(path, e))?;
+                (&mut *file)
+                    .take(size as u64)
+                    .read_to_end(&mut buf)
+                    .await
+                    .map_err(|e| read_error(path, e))?;
                 *left = left.saturating_sub(buf.len() as u64);
                 Ok(Bytes::from(buf))
             }

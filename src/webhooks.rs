@@ -122,7 +122,10 @@ impl WebhookVerifier {
     /// A verifier for the endpoint secret `secret` (`whsec_...`; a secret without that
     /// prefix is used as raw bytes, as the Python SDK does).
     pub fn new(secret: impl Into<String>) -> Self {
-        WebhookVerifier { secret: ApiKey::new(secret), tolerance: DEFAULT_TOLERANCE }
+        WebhookVerifier {
+            secret: ApiKey::new(secret),
+            tolerance: DEFAULT_TOLERANCE,
+        }
     }
 
     /// How far the delivery's timestamp may be from the local clock, either way
@@ -144,14 +147,23 @@ impl WebhookVerifier {
     /// let error = verifier.verify(b"{}", &headers).unwrap_err();
     /// assert!(matches!(error, Error::Webhook(WebhookError::TimestampTooOld { .. })));
     /// ```
-    pub fn verify(&self, payload: &[u8], headers: &(impl WebhookHeaders + ?Sized)) -> Result<(), Error> {
-        self.verify_at(payload, headers, SystemTime::now()).map_err(Error::Webhook)
+    pub fn verify(
+        &self,
+        payload: &[u8],
+        headers: &(impl WebhookHeaders + ?Sized),
+    ) -> Result<(), Error> {
+        self.verify_at(payload, headers, SystemTime::now())
+            .map_err(Error::Webhook)
     }
 
     /// [`verify`](Self::verify), then decodes the payload into a
     /// [`WebhookEvent`]. A payload that is signed but does not
     /// decode is [`Error::Decode`], with the JSON path.
-    pub fn unwrap(&self, payload: &[u8], headers: &(impl WebhookHeaders + ?Sized)) -> Result<WebhookEvent, Error> {
+    pub fn unwrap(
+        &self,
+        payload: &[u8],
+        headers: &(impl WebhookHeaders + ?Sized),
+    ) -> Result<WebhookEvent, Error> {
         self.verify(payload, headers)?;
         decode_event(payload)
     }
@@ -163,7 +175,11 @@ impl WebhookVerifier {
         headers: &(impl WebhookHeaders + ?Sized),
         now: SystemTime,
     ) -> Result<(), WebhookError> {
-        let header = |name: &'static str| headers.header(name).ok_or(WebhookError::MissingHeader { name });
+        let header = |name: &'static str| {
+            headers
+                .header(name)
+                .ok_or(WebhookError::MissingHeader { name })
+        };
         let signatures = header(SIGNATURE_HEADER)?;
         let timestamp = header(TIMESTAMP_HEADER)?;
         let id = header(ID_HEADER)?;
@@ -177,15 +193,26 @@ impl WebhookVerifier {
         let now = unix_seconds(now);
         let tolerance = i64::try_from(self.tolerance.as_secs()).unwrap_or(i64::MAX);
         if now.saturating_sub(seconds) > tolerance {
-            return Err(WebhookError::TimestampTooOld { timestamp: seconds, now, tolerance: self.tolerance });
+            return Err(WebhookError::TimestampTooOld {
+                timestamp: seconds,
+                now,
+                tolerance: self.tolerance,
+            });
         }
         if seconds > now.saturating_add(tolerance) {
-            return Err(WebhookError::TimestampTooNew { timestamp: seconds, now, tolerance: self.tolerance });
+            return Err(WebhookError::TimestampTooNew {
+                timestamp: seconds,
+                now,
+                tolerance: self.tolerance,
+            });
         }
 
         let expected = STANDARD.encode(self.sign(id, timestamp, payload)?);
         let mut candidates = 0;
-        for part in signatures.split(u8::is_ascii_whitespace).filter(|p| !p.is_empty()) {
+        for part in signatures
+            .split(u8::is_ascii_whitespace)
+            .filter(|p| !p.is_empty())
+        {
             candidates += 1;
             let signature = part.strip_prefix(b"v1,").unwrap_or(part);
             if constant_time_eq(expected.as_bytes(), signature) {
@@ -211,8 +238,16 @@ impl WebhookVerifier {
     /// assert!(matches!(event, openai_sdk::types::WebhookEvent::BatchCompleted(_)));
     /// # Ok::<(), openai_sdk::Error>(())
     /// ```
-    pub fn signature(&self, id: &str, timestamp: &str, payload: &[u8]) -> Result<String, WebhookError> {
-        Ok(format!("v1,{}", STANDARD.encode(self.sign(id.as_bytes(), timestamp.as_bytes(), payload)?)))
+    pub fn signature(
+        &self,
+        id: &str,
+        timestamp: &str,
+        payload: &[u8],
+    ) -> Result<String, WebhookError> {
+        Ok(format!(
+            "v1,{}",
+            STANDARD.encode(self.sign(id.as_bytes(), timestamp.as_bytes(), payload)?)
+        ))
     }
 
     fn sign(&self, id: &[u8], timestamp: &[u8], payload: &[u8]) -> Result<[u8; 32], WebhookError> {
@@ -220,7 +255,9 @@ impl WebhookVerifier {
         let key = match secret.strip_prefix("whsec_") {
             Some(encoded) => STANDARD
                 .decode(encoded)
-                .map_err(|e| WebhookError::InvalidSecret { message: format!("the part after `whsec_` is not base64: {e}") })?,
+                .map_err(|e| WebhookError::InvalidSecret {
+                    message: format!("the part after `whsec_` is not base64: {e}"),
+                })?,
             None => secret.as_bytes().to_vec(),
         };
         let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes a key of any length");
@@ -269,17 +306,33 @@ impl Client {
 impl Webhooks<'_> {
     /// A verifier with the client's secret; [`WebhookError::MissingSecret`] without one.
     pub fn verifier(&self) -> Result<WebhookVerifier, Error> {
-        let secret = self.client.config().webhook_secret.clone().ok_or(Error::Webhook(WebhookError::MissingSecret))?;
-        Ok(WebhookVerifier { secret, tolerance: DEFAULT_TOLERANCE })
+        let secret = self
+            .client
+            .config()
+            .webhook_secret
+            .clone()
+            .ok_or(Error::Webhook(WebhookError::MissingSecret))?;
+        Ok(WebhookVerifier {
+            secret,
+            tolerance: DEFAULT_TOLERANCE,
+        })
     }
 
     /// [`WebhookVerifier::verify`] with the client's secret (Python: `verify_signature`).
-    pub fn verify_signature(&self, payload: &[u8], headers: &(impl WebhookHeaders + ?Sized)) -> Result<(), Error> {
+    pub fn verify_signature(
+        &self,
+        payload: &[u8],
+        headers: &(impl WebhookHeaders + ?Sized),
+    ) -> Result<(), Error> {
         self.verifier()?.verify(payload, headers)
     }
 
     /// [`WebhookVerifier::unwrap`] with the client's secret.
-    pub fn unwrap(&self, payload: &[u8], headers: &(impl WebhookHeaders + ?Sized)) -> Result<WebhookEvent, Error> {
+    pub fn unwrap(
+        &self,
+        payload: &[u8],
+        headers: &(impl WebhookHeaders + ?Sized),
+    ) -> Result<WebhookEvent, Error> {
         self.verifier()?.unwrap(payload, headers)
     }
 }

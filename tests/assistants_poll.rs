@@ -321,32 +321,52 @@ mod vector_stores {
     #[tokio::test]
     async fn poll_reads_an_existing_file_or_batch_until_final() {
         let server = ScriptedServer::start().await;
-        server.get("/v1/vector_stores/vs_1/files/file_1").respond_all([
-            Reply::json(200, file("in_progress")),
-            Reply::json(200, file("failed")),
-        ]);
-        server.get("/v1/vector_stores/vs_1/file_batches/vsfb_1").respond_all([
-            Reply::json(200, batch("in_progress")),
-            Reply::json(200, batch("in_progress")),
-            Reply::json(200, batch("completed")),
-        ]);
+        server
+            .get("/v1/vector_stores/vs_1/files/file_1")
+            .respond_all([
+                Reply::json(200, file("in_progress")),
+                Reply::json(200, file("failed")),
+            ]);
+        server
+            .get("/v1/vector_stores/vs_1/file_batches/vsfb_1")
+            .respond_all([
+                Reply::json(200, batch("in_progress")),
+                Reply::json(200, batch("in_progress")),
+                Reply::json(200, batch("completed")),
+            ]);
         let (options, waits) = recording(PollOptions::new().interval(ms(7)));
         let polling = client(&server);
         let polling = polling.vector_store_polling();
         let done = polling.poll_file("vs_1", "file_1", &options).await.unwrap();
         assert_eq!(done.status(), Some("failed"));
-        let done = polling.poll_file_batch("vs_1", "vsfb_1", &options).await.unwrap();
+        let done = polling
+            .poll_file_batch("vs_1", "vsfb_1", &options)
+            .await
+            .unwrap();
         assert_eq!(done.status(), Some("completed"));
         assert_eq!(*waits.lock().unwrap(), [ms(7), ms(7), ms(7)]);
-        assert_eq!(server.request_count_to("/v1/vector_stores/vs_1/files/file_1"), 2);
-        assert_eq!(server.request_count_to("/v1/vector_stores/vs_1/file_batches/vsfb_1"), 3);
+        assert_eq!(
+            server.request_count_to("/v1/vector_stores/vs_1/files/file_1"),
+            2
+        );
+        assert_eq!(
+            server.request_count_to("/v1/vector_stores/vs_1/file_batches/vsfb_1"),
+            3
+        );
         assert_eq!(server.request_count(), 5, "reads only, no create");
 
         // An id the server does not know: the API error, at once.
         server
             .get("/v1/vector_stores/vs_1/files/nope")
-            .respond(Reply::openai_error(404, "invalid_request_error", "No file found"));
-        let e = polling.poll_file("vs_1", "nope", &options).await.unwrap_err();
+            .respond(Reply::openai_error(
+                404,
+                "invalid_request_error",
+                "No file found",
+            ));
+        let e = polling
+            .poll_file("vs_1", "nope", &options)
+            .await
+            .unwrap_err();
         assert!(e.is_not_found(), "{e:?}");
     }
 
@@ -356,9 +376,14 @@ mod vector_stores {
         use openai_sdk::multipart::FilePart;
 
         let server = ScriptedServer::start().await;
-        server.post("/v1/files").respond(Reply::json(200, json!({"id": "file_1", "object": "file", "bytes": 1,
-            "created_at": 0, "filename": "one.txt", "purpose": "assistants", "status": "uploaded"})));
-        server.post("/v1/vector_stores/vs_1/files").respond(Reply::json(200, file("in_progress")));
+        server.post("/v1/files").respond(Reply::json(
+            200,
+            json!({"id": "file_1", "object": "file", "bytes": 1,
+            "created_at": 0, "filename": "one.txt", "purpose": "assistants", "status": "uploaded"}),
+        ));
+        server
+            .post("/v1/vector_stores/vs_1/files")
+            .respond(Reply::json(200, file("in_progress")));
         let added = client(&server)
             .vector_store_polling()
             .upload_file("vs_1", FilePart::bytes("one.txt", "x"))
@@ -366,8 +391,14 @@ mod vector_stores {
             .unwrap();
         assert_eq!(added.status(), Some("in_progress"));
         let attach = &server.requests_to("/v1/vector_stores/vs_1/files")[0];
-        assert_eq!(serde_json::from_slice::<Value>(&attach.body).unwrap(), json!({"file_id": "file_1"}));
-        assert!(attach.header("x-stainless-poll-helper").is_none(), "not a poll helper");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&attach.body).unwrap(),
+            json!({"file_id": "file_1"})
+        );
+        assert!(
+            attach.header("x-stainless-poll-helper").is_none(),
+            "not a poll helper"
+        );
         assert_eq!(server.request_count(), 2, "no reads after the attach");
     }
 

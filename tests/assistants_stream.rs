@@ -669,10 +669,12 @@ fn serve_stall(server: &ScriptedServer) -> Client {
         .nth(1)
         .map(|(i, _)| i + 2)
         .unwrap();
-    server.post("/v1/threads/thread_1/runs").respond(Reply::sse_raw(body).fault(Fault::StallAfter {
-        bytes: two_events,
-        duration: std::time::Duration::from_secs(3600),
-    }));
+    server
+        .post("/v1/threads/thread_1/runs")
+        .respond(Reply::sse_raw(body).fault(Fault::StallAfter {
+            bytes: two_events,
+            duration: std::time::Duration::from_secs(3600),
+        }));
     Client::builder()
         .api_key("sk-test")
         .base_url(server.base_url())
@@ -686,8 +688,20 @@ fn serve_stall(server: &ScriptedServer) -> Client {
 /// and no `on_end`.
 fn assert_timed_out(log: &Log, events: usize) {
     assert_eq!(events, 2, "the events before the stall");
-    let tail: Vec<&str> = log.lines.iter().rev().take(2).rev().map(String::as_str).collect();
-    assert_eq!(tail, ["on_timeout", "on_exception APITimeoutError"], "{:#?}", log.lines);
+    let tail: Vec<&str> = log
+        .lines
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        ["on_timeout", "on_exception APITimeoutError"],
+        "{:#?}",
+        log.lines
+    );
     assert!(!log.ended);
 }
 
@@ -708,7 +722,10 @@ async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
             Err(e) => break e,
         }
     };
-    assert!(matches!(error, Error::Timeout { .. }), "expected a timeout, got {error:?}");
+    assert!(
+        matches!(error, Error::Timeout { .. }),
+        "expected a timeout, got {error:?}"
+    );
     assert!(stream.next().await.is_none(), "nothing follows the timeout");
     assert_eq!(stream.current_run().unwrap()["status"], "queued");
     assert_timed_out(&stream.into_handler(), events);
@@ -731,7 +748,10 @@ fn a_blocking_stream_stall_longer_than_the_read_timeout_is_a_timeout_error() {
             Err(e) => break e,
         }
     };
-    assert!(matches!(error, Error::Timeout { .. }), "expected a timeout, got {error:?}");
+    assert!(
+        matches!(error, Error::Timeout { .. }),
+        "expected a timeout, got {error:?}"
+    );
     assert!(stream.next().is_none(), "nothing follows the timeout");
     assert_timed_out(&stream.into_handler(), events);
 }

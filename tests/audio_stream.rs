@@ -29,7 +29,11 @@ fn request(stream: Option<bool>) -> types::CreateTranscriptionRequest {
 }
 
 fn client(server: &ScriptedServer) -> Client {
-    Client::builder().api_key("sk-test").base_url(server.base_url()).build().unwrap()
+    Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .build()
+        .unwrap()
 }
 
 /// Shaped like the API's transcription stream (event names and fields from the spec's
@@ -54,9 +58,16 @@ async fn a_streamed_transcription_yields_typed_events_and_keeps_unknown_ones() {
     body.push_str("data: [DONE]\n\n");
     server
         .post("/v1/audio/transcriptions")
-        .respond(Reply::sse_raw(body).chunking(Chunking::Random { seed: 7, min: 1, max: 9 }));
+        .respond(Reply::sse_raw(body).chunking(Chunking::Random {
+            seed: 7,
+            min: 1,
+            max: 9,
+        }));
     // `stream: Some(false)` in the body: the streaming method sends `true` regardless.
-    let mut stream = client(&server).create_transcription_stream(&request(Some(false))).await.unwrap();
+    let mut stream = client(&server)
+        .create_transcription_stream(&request(Some(false)))
+        .await
+        .unwrap();
     let mut text = String::new();
     let mut seen = Vec::new();
     while let Some(event) = stream.next().await {
@@ -97,7 +108,12 @@ async fn an_error_event_and_a_bad_event_are_typed() {
         Reply::sse_raw("data: {\"type\":\"transcript.text.delta\",\"delta\":42}\n\n"),
     ]);
     let c = client(&server);
-    let items: Vec<_> = c.create_transcription_stream(&request(None)).await.unwrap().collect().await;
+    let items: Vec<_> = c
+        .create_transcription_stream(&request(None))
+        .await
+        .unwrap()
+        .collect()
+        .await;
     assert!(matches!(&items[0], Ok(Event::DeltaEvent(d)) if d.delta == "Hi"));
     match &items[1] {
         Err(Error::Api(e)) => {
@@ -108,7 +124,12 @@ async fn an_error_event_and_a_bad_event_are_typed() {
     }
     assert_eq!(items.len(), 2);
 
-    let items: Vec<_> = c.create_transcription_stream(&request(None)).await.unwrap().collect().await;
+    let items: Vec<_> = c
+        .create_transcription_stream(&request(None))
+        .await
+        .unwrap()
+        .collect()
+        .await;
     match &items[..] {
         [Err(Error::Decode { what, path, .. })] => {
             assert!(what.contains("transcription event #0"), "{what}");

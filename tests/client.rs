@@ -23,7 +23,9 @@ fn models_body() -> serde_json::Value {
 #[tokio::test]
 async fn every_request_carries_auth_and_configured_headers() {
     let server = ScriptedServer::start().await;
-    server.get("/v1/models").respond(Reply::json(200, models_body()));
+    server
+        .get("/v1/models")
+        .respond(Reply::json(200, models_body()));
     let c = client(&server);
     let models = c.list_models().await.unwrap();
     assert_eq!(models.data[0].id, "gpt-4o");
@@ -34,7 +36,10 @@ async fn every_request_carries_auth_and_configured_headers() {
     assert_eq!(req.header("openai-organization"), Some("org-1"));
     assert_eq!(req.header("openai-project"), Some("proj-1"));
     assert_eq!(req.header("x-team"), Some("search"));
-    assert!(req.header("user-agent").unwrap().starts_with("openai-sdk-rust/"));
+    assert!(req
+        .header("user-agent")
+        .unwrap()
+        .starts_with("openai-sdk-rust/"));
     // progenitor's `api-version` header is deliberately not sent.
     assert_eq!(req.header("api-version"), None);
 }
@@ -77,9 +82,10 @@ async fn api_errors_carry_status_request_id_and_message() {
 #[tokio::test]
 async fn a_proxy_html_page_is_still_a_typed_api_error() {
     let server = ScriptedServer::start().await;
-    server
-        .get("/v1/models")
-        .respond(Reply::text(502, "<html><body>502 Bad Gateway</body></html>").header("content-type", "text/html"));
+    server.get("/v1/models").respond(
+        Reply::text(502, "<html><body>502 Bad Gateway</body></html>")
+            .header("content-type", "text/html"),
+    );
     let e = client(&server).list_models().await.unwrap_err();
     assert_eq!(e.status(), Some(502));
     assert!(e.to_string().contains("502 Bad Gateway"), "{e}");
@@ -106,7 +112,9 @@ async fn a_body_that_does_not_fit_names_the_json_path() {
 #[tokio::test]
 async fn an_empty_200_body_is_a_decode_error() {
     let server = ScriptedServer::start().await;
-    server.get("/v1/models").respond(Reply::bytes(200, Vec::new()));
+    server
+        .get("/v1/models")
+        .respond(Reply::bytes(200, Vec::new()));
     let e = client(&server).list_models().await.unwrap_err();
     assert!(matches!(e, Error::Decode { .. }), "{e:?}");
 }
@@ -136,9 +144,18 @@ async fn multipart_upload_sends_fields_and_the_file() {
     let ct = req.header("content-type").unwrap().to_owned();
     assert!(ct.starts_with("multipart/form-data; boundary="), "{ct}");
     let body = String::from_utf8_lossy(&req.body).into_owned();
-    assert!(body.contains("name=\"purpose\"\r\n\r\nfine-tune\r\n"), "{body}");
-    assert!(body.contains("name=\"expires_after[anchor]\"\r\n\r\ncreated_at\r\n"), "{body}");
-    assert!(body.contains("name=\"expires_after[seconds]\"\r\n\r\n3600\r\n"), "{body}");
+    assert!(
+        body.contains("name=\"purpose\"\r\n\r\nfine-tune\r\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("name=\"expires_after[anchor]\"\r\n\r\ncreated_at\r\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("name=\"expires_after[seconds]\"\r\n\r\n3600\r\n"),
+        "{body}"
+    );
     assert!(body.contains("name=\"file\"; filename=\"train.jsonl\"\r\nContent-Type: application/jsonl\r\n\r\n{\"a\":1}\n"), "{body}");
     assert_eq!(req.header("authorization"), Some("Bearer sk-secret-123"));
 }
@@ -162,9 +179,15 @@ async fn a_path_part_streams_from_disk_and_a_missing_file_is_an_error() {
     };
     c.create_file(&req(&path)).await.unwrap();
     let body = String::from_utf8_lossy(&server.last_request().unwrap().body).into_owned();
-    assert!(body.contains("filename=\"x.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n"), "{body}");
+    assert!(
+        body.contains("filename=\"x.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n"),
+        "{body}"
+    );
 
-    let e = c.create_file(&req(&dir.join("missing.txt"))).await.unwrap_err();
+    let e = c
+        .create_file(&req(&dir.join("missing.txt")))
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::InvalidRequest(_)), "{e:?}");
     assert!(e.to_string().contains("missing.txt"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -188,10 +211,14 @@ async fn a_server_that_never_answers_times_out() {
 #[tokio::test]
 async fn a_body_stalled_longer_than_the_read_timeout_fails() {
     let server = ScriptedServer::start().await;
-    server.get("/v1/models").respond(
-        Reply::json(200, models_body())
-            .fault(openai_sdk::testing::Fault::StallAfter { bytes: 10, duration: std::time::Duration::from_secs(30) }),
-    );
+    server
+        .get("/v1/models")
+        .respond(
+            Reply::json(200, models_body()).fault(openai_sdk::testing::Fault::StallAfter {
+                bytes: 10,
+                duration: std::time::Duration::from_secs(30),
+            }),
+        );
     let c = Client::builder()
         .api_key("k")
         .base_url(server.base_url())
@@ -206,8 +233,15 @@ async fn a_body_stalled_longer_than_the_read_timeout_fails() {
 #[tokio::test]
 async fn a_redirect_loop_is_a_typed_error() {
     let server = ScriptedServer::start().await;
-    server.get("/v1/models").respond(Reply::status(302).header("location", "/v1/models"));
-    let c = Client::builder().api_key("k").base_url(server.base_url()).max_retries(0).build().unwrap();
+    server
+        .get("/v1/models")
+        .respond(Reply::status(302).header("location", "/v1/models"));
+    let c = Client::builder()
+        .api_key("k")
+        .base_url(server.base_url())
+        .max_retries(0)
+        .build()
+        .unwrap();
     let e = c.list_models().await.unwrap_err();
     assert!(matches!(e, Error::Connection { .. }), "{e:?}");
     assert!(e.to_string().contains("redirect"), "{e}");
@@ -225,7 +259,9 @@ async fn a_huge_body_is_a_typed_error_not_an_allocation() {
     let big = serde_json::to_vec(&json!({"object": "list", "data": data})).unwrap();
     assert!(big.len() > 1_000_000);
     server.get("/v1/models").respond_all([
-        Reply::bytes(200, big.clone()).header("content-type", "application/json").content_length(true),
+        Reply::bytes(200, big.clone())
+            .header("content-type", "application/json")
+            .content_length(true),
         Reply::bytes(200, big.clone())
             .header("content-type", "application/json")
             .content_length(false)
@@ -240,11 +276,18 @@ async fn a_huge_body_is_a_typed_error_not_an_allocation() {
         .unwrap();
     for _ in 0..2 {
         let err = client.list_models().await.unwrap_err();
-        assert!(matches!(err, Error::ResponseTooLarge { limit: 1_000_000 }), "{err:?}");
+        assert!(
+            matches!(err, Error::ResponseTooLarge { limit: 1_000_000 }),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("1000000 bytes"), "{err}");
     }
     // Under the default limit the same body decodes.
-    let roomy = Client::builder().api_key("sk-test").base_url(server.base_url()).build().unwrap();
+    let roomy = Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
     assert_eq!(roomy.list_models().await.unwrap().data.len(), 20_000);
 
     // A 16 MB error page (a proxy's): an API error with the start of the page.

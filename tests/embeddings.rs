@@ -16,7 +16,8 @@ const VECTOR_B64: &str = "zczMPQAAIMCwD6E0AACAPw==";
 
 fn request(format: Option<CreateEmbeddingRequestEncodingFormat>) -> CreateEmbeddingRequest {
     let mut request: CreateEmbeddingRequest =
-        serde_json::from_value(json!({"model": "text-embedding-3-small", "input": ["a", "b"]})).unwrap();
+        serde_json::from_value(json!({"model": "text-embedding-3-small", "input": ["a", "b"]}))
+            .unwrap();
     request.encoding_format = format;
     request
 }
@@ -30,8 +31,15 @@ fn answer(embeddings: [Value; 2]) -> Value {
 #[tokio::test]
 async fn base64_by_default_decoded_exactly() {
     let server = ScriptedServer::start().await;
-    server.post("/v1/embeddings").respond(Reply::json(200, answer([json!(VECTOR_B64), json!("")])));
-    let response = server.client().embeddings().create(&request(None)).await.unwrap();
+    server
+        .post("/v1/embeddings")
+        .respond(Reply::json(200, answer([json!(VECTOR_B64), json!("")])));
+    let response = server
+        .client()
+        .embeddings()
+        .create(&request(None))
+        .await
+        .unwrap();
     assert_eq!(response.data[0].embedding, [0.1f32, -2.5, 3e-7, 1.0]);
     assert!(response.data[1].embedding.is_empty());
     assert_eq!(response.usage.total_tokens, 2);
@@ -43,7 +51,9 @@ async fn base64_by_default_decoded_exactly() {
 #[tokio::test]
 async fn an_explicit_format_is_sent_as_given() {
     let server = ScriptedServer::start().await;
-    server.post("/v1/embeddings").respond(Reply::json(200, answer([json!([0.5, -1.0]), json!([2.0])])));
+    server
+        .post("/v1/embeddings")
+        .respond(Reply::json(200, answer([json!([0.5, -1.0]), json!([2.0])])));
     let response = server
         .client()
         .embeddings()
@@ -56,7 +66,9 @@ async fn an_explicit_format_is_sent_as_given() {
     assert_eq!(sent["encoding_format"], "float");
 
     // base64 asked for explicitly: decoded too (the typed response holds vectors).
-    server.post("/v1/embeddings").respond(Reply::json(200, answer([json!(VECTOR_B64), json!([1.0])])));
+    server
+        .post("/v1/embeddings")
+        .respond(Reply::json(200, answer([json!(VECTOR_B64), json!([1.0])])));
     let response = server
         .client()
         .embeddings()
@@ -69,21 +81,52 @@ async fn an_explicit_format_is_sent_as_given() {
 #[tokio::test]
 async fn bad_vectors_are_decode_errors_with_the_path() {
     let server = ScriptedServer::start().await;
-    for (bad, expect) in [(json!("not base64!"), "not base64"), (json!("AAAA"), "whole number of f32s")] {
-        server.post("/v1/embeddings").respond(Reply::json(200, answer([json!(VECTOR_B64), bad])));
-        let e = server.client().embeddings().create(&request(None)).await.unwrap_err();
-        let Error::Decode { path, message, .. } = &e else { panic!("expected a decode error, got {e:?}") };
+    for (bad, expect) in [
+        (json!("not base64!"), "not base64"),
+        (json!("AAAA"), "whole number of f32s"),
+    ] {
+        server
+            .post("/v1/embeddings")
+            .respond(Reply::json(200, answer([json!(VECTOR_B64), bad])));
+        let e = server
+            .client()
+            .embeddings()
+            .create(&request(None))
+            .await
+            .unwrap_err();
+        let Error::Decode { path, message, .. } = &e else {
+            panic!("expected a decode error, got {e:?}")
+        };
         assert_eq!(path, "data[1].embedding");
         assert!(message.contains(expect), "{message}");
     }
     // Something else wrong in the answer: the typed decode's path.
-    server.post("/v1/embeddings").respond(Reply::json(200, json!({"object": "list", "data": [], "model": 3})));
-    let e = server.client().embeddings().create(&request(None)).await.unwrap_err();
-    let Error::Decode { path, .. } = &e else { panic!("expected a decode error, got {e:?}") };
+    server.post("/v1/embeddings").respond(Reply::json(
+        200,
+        json!({"object": "list", "data": [], "model": 3}),
+    ));
+    let e = server
+        .client()
+        .embeddings()
+        .create(&request(None))
+        .await
+        .unwrap_err();
+    let Error::Decode { path, .. } = &e else {
+        panic!("expected a decode error, got {e:?}")
+    };
     assert_eq!(path, "model", "{e}");
     // API errors stay API errors.
-    server.post("/v1/embeddings").respond(Reply::openai_error(400, "invalid_request_error", "bad model"));
-    let e = server.client().embeddings().create(&request(None)).await.unwrap_err();
+    server.post("/v1/embeddings").respond(Reply::openai_error(
+        400,
+        "invalid_request_error",
+        "bad model",
+    ));
+    let e = server
+        .client()
+        .embeddings()
+        .create(&request(None))
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), Some(400));
 }
 

@@ -12,7 +12,11 @@ fn round_trip<T: DeserializeOwned + Serialize>(v: &Value) -> T {
     let from_bytes: T = serde_json::from_slice(&serde_json::to_vec(v).unwrap()).unwrap();
     let back = serde_json::to_value(&t).unwrap();
     assert_eq!(back, serde_json::to_value(&from_bytes).unwrap());
-    assert_eq!(without_nulls(back), without_nulls(v.clone()), "round trip changed the JSON");
+    assert_eq!(
+        without_nulls(back),
+        without_nulls(v.clone()),
+        "round trip changed the JSON"
+    );
     t
 }
 
@@ -21,7 +25,10 @@ fn round_trip<T: DeserializeOwned + Serialize>(v: &Value) -> T {
 fn without_nulls(v: Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
-            m.into_iter().filter(|(_, x)| !x.is_null()).map(|(k, x)| (k, without_nulls(x))).collect(),
+            m.into_iter()
+                .filter(|(_, x)| !x.is_null())
+                .map(|(k, x)| (k, without_nulls(x)))
+                .collect(),
         ),
         Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
         other => other,
@@ -47,17 +54,29 @@ fn chunk_with_unknown_finish_reason_and_role() {
     let choice = &c.choices[0];
     assert_eq!(
         choice.finish_reason,
-        Some(types::CreateChatCompletionStreamResponseChoicesItemFinishReason::Other("new_reason".into()))
+        Some(
+            types::CreateChatCompletionStreamResponseChoicesItemFinishReason::Other(
+                "new_reason".into()
+            )
+        )
     );
     assert_eq!(
         choice.delta.role,
-        Some(types::ChatCompletionStreamResponseDeltaRole::Other("critic".into()))
+        Some(types::ChatCompletionStreamResponseDeltaRole::Other(
+            "critic".into()
+        ))
     );
-    assert_eq!(choice.delta.role.as_ref().map(|r| r.as_str()), Some("critic"));
+    assert_eq!(
+        choice.delta.role.as_ref().map(|r| r.as_str()),
+        Some("critic")
+    );
     // Known values still decode to their variants.
     let known: types::CreateChatCompletionStreamResponseChoicesItemFinishReason =
         serde_json::from_value(json!("tool_calls")).unwrap();
-    assert_eq!(known, types::CreateChatCompletionStreamResponseChoicesItemFinishReason::ToolCalls);
+    assert_eq!(
+        known,
+        types::CreateChatCompletionStreamResponseChoicesItemFinishReason::ToolCalls
+    );
 }
 
 #[test]
@@ -83,7 +102,10 @@ fn request_message_with_unknown_role_is_kept() {
     // A known role dispatches on `role`, whatever the key order.
     let user = json!({"content": "hi", "role": "user"});
     let u: types::ChatCompletionRequestMessage = round_trip(&user);
-    assert!(matches!(u, types::ChatCompletionRequestMessage::UserMessage(_)), "{u:?}");
+    assert!(
+        matches!(u, types::ChatCompletionRequestMessage::UserMessage(_)),
+        "{u:?}"
+    );
 }
 
 #[test]
@@ -115,10 +137,17 @@ fn tools_of_unknown_type() {
     let t: types::Tool = round_trip(&tool);
     assert_eq!(t, types::Tool::Unknown(tool.clone()));
     let chat_tool: types::CreateChatCompletionRequestToolsItem = round_trip(&tool);
-    assert_eq!(chat_tool, types::CreateChatCompletionRequestToolsItem::Unknown(tool));
-    let function = json!({"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}});
+    assert_eq!(
+        chat_tool,
+        types::CreateChatCompletionRequestToolsItem::Unknown(tool)
+    );
+    let function =
+        json!({"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}});
     let f: types::CreateChatCompletionRequestToolsItem = round_trip(&function);
-    assert!(matches!(f, types::CreateChatCompletionRequestToolsItem::ChatCompletionTool(_)));
+    assert!(matches!(
+        f,
+        types::CreateChatCompletionRequestToolsItem::ChatCompletionTool(_)
+    ));
 }
 
 #[test]
@@ -126,7 +155,10 @@ fn a_known_tag_with_a_broken_body_is_an_error_not_unknown() {
     // Misfiling a malformed known event as Unknown would hide a real problem.
     let bad = json!({"type": "response.output_text.delta", "sequence_number": "seven"});
     let err = serde_json::from_value::<types::ResponseStreamEvent>(bad).unwrap_err();
-    assert!(err.to_string().contains("invalid type") || err.to_string().contains("missing field"), "{err}");
+    assert!(
+        err.to_string().contains("invalid type") || err.to_string().contains("missing field"),
+        "{err}"
+    );
 }
 
 /// `AssistantStreamEvent` is a union of unions told apart by `event`: each event decodes as
@@ -137,7 +169,9 @@ fn assistant_stream_events_decode_by_their_event_name() {
     let delta = json!({"event": "thread.message.delta", "data": {"id": "msg_1", "object": "thread.message.delta",
         "delta": {"content": [{"index": 0, "type": "text", "text": {"value": "Hi"}}]}}});
     match serde_json::from_value::<types::AssistantStreamEvent>(delta.clone()).unwrap() {
-        types::AssistantStreamEvent::MessageStreamEvent(types::MessageStreamEvent::ThreadMessageDelta(d)) => {
+        types::AssistantStreamEvent::MessageStreamEvent(
+            types::MessageStreamEvent::ThreadMessageDelta(d),
+        ) => {
             assert_eq!(d.id, "msg_1");
             assert_eq!(d.delta.content.len(), 1);
         }
@@ -152,13 +186,19 @@ fn assistant_stream_events_decode_by_their_event_name() {
     let reordered: types::AssistantStreamEvent =
         serde_json::from_str(r#"{"data": {"id": "msg_1", "object": "thread.message.delta", "delta": {}}, "event": "thread.message.delta"}"#)
             .unwrap();
-    assert!(matches!(reordered, types::AssistantStreamEvent::MessageStreamEvent(_)));
+    assert!(matches!(
+        reordered,
+        types::AssistantStreamEvent::MessageStreamEvent(_)
+    ));
     let unknown = json!({"event": "thread.run.paused", "data": {"id": "run_1"}});
     match serde_json::from_value::<types::AssistantStreamEvent>(unknown.clone()).unwrap() {
         types::AssistantStreamEvent::Unknown(v) => assert_eq!(v, unknown),
         other => panic!("{other:?}"),
     }
-    let back = serde_json::to_value(serde_json::from_value::<types::AssistantStreamEvent>(delta.clone()).unwrap()).unwrap();
+    let back = serde_json::to_value(
+        serde_json::from_value::<types::AssistantStreamEvent>(delta.clone()).unwrap(),
+    )
+    .unwrap();
     assert_eq!(back["event"], "thread.message.delta");
     assert_eq!(back["data"]["id"], "msg_1");
 }

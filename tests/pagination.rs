@@ -25,11 +25,23 @@ async fn walks_every_page_with_last_id_as_cursor() {
         .respond(page(&["f1", "f2"], true))
         .respond(page(&["f3"], true))
         .respond(page(&["f4"], false));
-    let client = Client::builder().api_key("k").base_url(server.base_url()).build().unwrap();
+    let client = Client::builder()
+        .api_key("k")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
 
-    let mut stream = Box::pin(client.list_files_paginated(Some(2), None, None).into_stream());
+    let mut stream = Box::pin(
+        client
+            .list_files_paginated(Some(2), None, None)
+            .into_stream(),
+    );
     assert_eq!(stream.next().await.unwrap().unwrap().id, "f1");
-    assert_eq!(server.request_count_to("/v1/files"), 1, "lazy: one page so far");
+    assert_eq!(
+        server.request_count_to("/v1/files"),
+        1,
+        "lazy: one page so far"
+    );
     let rest: Vec<String> = stream.map(|f| f.unwrap().id).collect().await;
     assert_eq!(rest, ["f2", "f3", "f4"]);
 
@@ -46,7 +58,15 @@ async fn collect_all_stops_at_an_error_and_reports_it() {
         .get("/v1/files")
         .respond(page(&["f1"], true))
         .respond(Reply::openai_error(404, "invalid_request_error", "gone"));
-    let client = Client::builder().api_key("k").base_url(server.base_url()).build().unwrap();
-    let e = client.list_files_paginated(None, None, None).collect_all().await.unwrap_err();
+    let client = Client::builder()
+        .api_key("k")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let e = client
+        .list_files_paginated(None, None, None)
+        .collect_all()
+        .await
+        .unwrap_err();
     assert!(e.is_not_found(), "{e}");
 }

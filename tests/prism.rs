@@ -145,15 +145,20 @@ async fn completions_embeddings_moderations_models(h: &mut Harness) {
         .await
     })
     .await;
-    h.check_bad_example("embeddings", "create_embedding", PRISM_FLOAT_EXAMPLE, |c| async move {
-        c.create_embedding(&body(json!({
-            "model": "text-embedding-3-small",
-            "input": ["The food was delicious", "The waiter was friendly"],
-            "encoding_format": "float",
-            "dimensions": 256
-        })))
-        .await
-    })
+    h.check_bad_example(
+        "embeddings",
+        "create_embedding",
+        PRISM_FLOAT_EXAMPLE,
+        |c| async move {
+            c.create_embedding(&body(json!({
+                "model": "text-embedding-3-small",
+                "input": ["The food was delicious", "The waiter was friendly"],
+                "encoding_format": "float",
+                "dimensions": 256
+            })))
+            .await
+        },
+    )
     .await;
     h.check("moderations", "create_moderation", |c| async move {
         c.create_moderation(&body(json!({

@@ -8,7 +8,9 @@ use openai_sdk::types;
 use serde_json::Value;
 
 fn fixtures(dir: &str, ext: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -61,9 +63,14 @@ fn recorded_response_events_decode_as_their_member() {
     for file in fixtures("responses", "sse") {
         for data in payloads(&file) {
             count += 1;
-            let kind = serde_json::from_str::<Value>(&data).unwrap()["type"].as_str().unwrap_or("").to_owned();
+            let kind = serde_json::from_str::<Value>(&data).unwrap()["type"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
             match decode::<types::ResponseStreamEvent>(&data) {
-                Ok(types::ResponseStreamEvent::Unknown(_)) => failures.push(format!("{}: {kind} is Unknown", file.display())),
+                Ok(types::ResponseStreamEvent::Unknown(_)) => {
+                    failures.push(format!("{}: {kind} is Unknown", file.display()))
+                }
                 Ok(_) => {}
                 Err(e) => failures.push(format!("{}: {kind}: {e}", file.display())),
             }
@@ -101,15 +108,21 @@ fn recorded_assistant_events_decode_as_their_member() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/assistants/inputs");
     let mut failures = Vec::new();
     let mut count = 0;
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     for file in files {
         for (name, data) in named_payloads(&file) {
             count += 1;
-            let data: Value = serde_json::from_str(&data).unwrap_or_else(|_| Value::String(data.clone()));
+            let data: Value =
+                serde_json::from_str(&data).unwrap_or_else(|_| Value::String(data.clone()));
             let text = serde_json::json!({"event": name, "data": data}).to_string();
             match decode::<types::AssistantStreamEvent>(&text) {
-                Ok(types::AssistantStreamEvent::Unknown(_)) => failures.push(format!("{}: {name} is Unknown", file.display())),
+                Ok(types::AssistantStreamEvent::Unknown(_)) => {
+                    failures.push(format!("{}: {name} is Unknown", file.display()))
+                }
                 Ok(_) => {}
                 Err(e) => failures.push(format!("{}: {name}: {e}", file.display())),
             }

@@ -6,14 +6,18 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
-use openai_sdk::responses::{ResponseEventPipeline, ResponseParseOptions, ResponseStreamEvent, ResponseStreamState};
+use openai_sdk::responses::{
+    ResponseEventPipeline, ResponseParseOptions, ResponseStreamEvent, ResponseStreamState,
+};
 use openai_sdk::testing::{Chunking, Fault, Reply, ScriptedServer};
 use openai_sdk::types::CreateResponse;
 use openai_sdk::{Client, Error, StreamErrorKind};
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/responses").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/responses")
+        .join(name)
 }
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
@@ -35,7 +39,8 @@ fn client(server: &ScriptedServer) -> Client {
 }
 
 fn request(extra: Value) -> CreateResponse {
-    let mut body = json!({"model": "gpt-4o-2024-08-06", "input": "What's the weather like in Paris?"});
+    let mut body =
+        json!({"model": "gpt-4o-2024-08-06", "input": "What's the weather like in Paris?"});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
     }
@@ -60,13 +65,25 @@ fn frames(body: &[u8]) -> Vec<(String, String)> {
 
 fn describe(event: &ResponseStreamEvent) -> String {
     match event {
-        ResponseStreamEvent::OutputTextDelta { delta, snapshot, .. } => format!("text.delta {delta:?} -> {:?}", snapshot.as_str()),
-        ResponseStreamEvent::FunctionCallArgumentsDelta { delta, snapshot, .. } => {
+        ResponseStreamEvent::OutputTextDelta {
+            delta, snapshot, ..
+        } => format!("text.delta {delta:?} -> {:?}", snapshot.as_str()),
+        ResponseStreamEvent::FunctionCallArgumentsDelta {
+            delta, snapshot, ..
+        } => {
             format!("arguments.delta {delta:?} -> {:?}", snapshot.as_str())
         }
-        ResponseStreamEvent::OutputTextDone { parsed, .. } => format!("text.done parsed={}", parsed.clone().unwrap_or(Value::Null)),
-        ResponseStreamEvent::Completed { response, .. } => format!("completed {}", response.status().unwrap_or("?")),
-        other => format!("{} #{}", other.event_type(), other.sequence_number().unwrap_or(-1)),
+        ResponseStreamEvent::OutputTextDone { parsed, .. } => {
+            format!("text.done parsed={}", parsed.clone().unwrap_or(Value::Null))
+        }
+        ResponseStreamEvent::Completed { response, .. } => {
+            format!("completed {}", response.status().unwrap_or("?"))
+        }
+        other => format!(
+            "{} #{}",
+            other.event_type(),
+            other.sequence_number().unwrap_or(-1)
+        ),
     }
 }
 
@@ -74,8 +91,13 @@ fn describe(event: &ResponseStreamEvent) -> String {
 async fn structured_stream_over_http_gives_snapshots_parsed_text_and_arguments() {
     let server = ScriptedServer::start().await;
     server.post("/v1/responses").respond(
-        Reply::sse_file(fixture("responses_text_format_and_function_call.sse"))
-            .chunking(Chunking::Random { seed: 7, min: 1, max: 40 }),
+        Reply::sse_file(fixture("responses_text_format_and_function_call.sse")).chunking(
+            Chunking::Random {
+                seed: 7,
+                min: 1,
+                max: 40,
+            },
+        ),
     );
     let request = request(json!({
         "text": {"format": fixture_json("text_format_location.json")},
@@ -90,11 +112,20 @@ async fn structured_stream_over_http_gives_snapshots_parsed_text_and_arguments()
     insta::assert_snapshot!("structured_stream_events", lines.join("\n"));
 
     let response = stream.final_response().await.unwrap();
-    assert_eq!(response.output_parsed(), Some(&json!({"city": "Paris", "temperature": 18, "units": "c"})));
+    assert_eq!(
+        response.output_parsed(),
+        Some(&json!({"city": "Paris", "temperature": 18, "units": "c"}))
+    );
     let call = response.function_calls().next().unwrap();
-    assert_eq!(call["parsed_arguments"], json!({"city": "Paris", "days": 3}));
+    assert_eq!(
+        call["parsed_arguments"],
+        json!({"city": "Paris", "days": 3})
+    );
     let snapshot = stream.current_snapshot().unwrap();
-    assert_eq!(snapshot.arguments(1), Some("{\"city\":\"Paris\",\"days\":3}"));
+    assert_eq!(
+        snapshot.arguments(1),
+        Some("{\"city\":\"Paris\",\"days\":3}")
+    );
     assert_eq!(response.id(), Some("resp_oracle1"));
 
     // The request: POST /v1/responses with stream: true.
@@ -108,7 +139,9 @@ async fn plain_stream_does_not_parse_text_but_parses_strict_tool_arguments() {
     let server = ScriptedServer::start().await;
     server
         .post("/v1/responses")
-        .respond(Reply::sse_file(fixture("responses_text_format_and_function_call.sse")));
+        .respond(Reply::sse_file(fixture(
+            "responses_text_format_and_function_call.sse",
+        )));
     let request = request(json!({"tools": fixture_json("tools_get_weather.json")}));
     let client = client(&server);
     let mut stream = client.responses().stream(request).await.unwrap();
@@ -121,7 +154,10 @@ async fn plain_stream_does_not_parse_text_but_parses_strict_tool_arguments() {
     assert_eq!(parsed_on_done, vec![None]);
     let response = stream.final_response().await.unwrap();
     assert_eq!(response.output_parsed(), None);
-    assert_eq!(response.function_calls().next().unwrap()["parsed_arguments"], json!({"city": "Paris", "days": 3}));
+    assert_eq!(
+        response.function_calls().next().unwrap()["parsed_arguments"],
+        json!({"city": "Paris", "days": 3})
+    );
 }
 
 #[test]
@@ -129,7 +165,9 @@ fn every_split_of_the_bytes_gives_the_same_events() {
     let body = fixture_bytes("dotnet_responses_FunctionCallStreamingWorks.sse");
     let tools = fixture_json("dotnet_responses_FunctionCallStreamingWorks.tools.json");
     let run = |pieces: &mut dyn Iterator<Item = &[u8]>| {
-        let mut pipeline = ResponseEventPipeline::new(ResponseParseOptions::new().tools(tools.as_array().unwrap().clone()));
+        let mut pipeline = ResponseEventPipeline::new(
+            ResponseParseOptions::new().tools(tools.as_array().unwrap().clone()),
+        );
         let mut out = Vec::new();
         for piece in pieces {
             pipeline.push(piece);
@@ -152,7 +190,10 @@ fn every_split_of_the_bytes_gives_the_same_events() {
     // Not strict: no parsed arguments (the reference rule).
     let last = whole.last().unwrap();
     assert_eq!(last["output"][0]["parsed_arguments"], Value::Null);
-    assert_eq!(last["output"][0]["arguments"], json!("{\"location\":\"San Francisco, CA\"}"));
+    assert_eq!(
+        last["output"][0]["arguments"],
+        json!("{\"location\":\"San Francisco, CA\"}")
+    );
 }
 
 // ---- bad input -------------------------------------------------------------------------
@@ -182,7 +223,10 @@ fn a_delta_before_its_item_is_an_out_of_order_error_and_the_snapshot_stays_reada
     // The state is unchanged and usable: the item and part, then the delta.
     state.handle_json(ITEM.into()).unwrap();
     let e = state.handle_json(delta(3, 0, 0, "Hi")).unwrap_err();
-    assert!(e.to_string().contains("content part 0 was not added"), "{e}");
+    assert!(
+        e.to_string().contains("content part 0 was not added"),
+        "{e}"
+    );
     state.handle_json(PART.into()).unwrap();
     let event = state.handle_json(delta(4, 0, 0, "Hi")).unwrap();
     assert_eq!(event.text_delta(), Some("Hi"));
@@ -203,7 +247,12 @@ fn a_sequence_number_going_backwards_is_an_error() {
     for seq in [5, 4, 0] {
         let e = state.handle_json(delta(seq, 0, 0, "b")).unwrap_err();
         assert!(stream_error(StreamErrorKind::OutOfOrder)(&e), "{e}");
-        assert!(e.to_string().contains(&format!("sequence_number {seq} is not after the previous event's 5")), "{e}");
+        assert!(
+            e.to_string().contains(&format!(
+                "sequence_number {seq} is not after the previous event's 5"
+            )),
+            "{e}"
+        );
     }
     assert_eq!(state.snapshot().unwrap().output_text(), "a");
     assert_eq!(state.last_sequence_number(), Some(5));
@@ -218,7 +267,10 @@ fn the_first_event_must_start_a_response() {
     let e = state.handle_json("{not json".into()).unwrap_err();
     assert!(matches!(e, Error::Decode { .. }), "{e}");
     let e = state
-        .handle_json(r#"{"type":"response.output_text.delta","sequence_number":1,"output_index":"zero"}"#.into())
+        .handle_json(
+            r#"{"type":"response.output_text.delta","sequence_number":1,"output_index":"zero"}"#
+                .into(),
+        )
         .unwrap_err();
     assert!(matches!(e, Error::Decode { .. }), "{e}");
 }
@@ -239,18 +291,31 @@ fn run_pipeline(frames: &[String]) -> (Vec<Result<String, Error>>, ResponseEvent
 #[test]
 fn an_error_event_is_an_api_error() {
     let error = r#"{"type":"error","sequence_number":4,"code":"server_error","message":"The server had an error","param":null}"#;
-    let frames = [CREATED.to_owned(), ITEM.to_owned(), PART.to_owned(), delta(3, 0, 0, "Hel"), error.to_owned(), delta(5, 0, 0, "lo")];
+    let frames = [
+        CREATED.to_owned(),
+        ITEM.to_owned(),
+        PART.to_owned(),
+        delta(3, 0, 0, "Hel"),
+        error.to_owned(),
+        delta(5, 0, 0, "lo"),
+    ];
     let (out, pipeline) = run_pipeline(&frames);
     assert_eq!(out.len(), 5, "{out:?}");
     let e = out[4].as_ref().unwrap_err();
     let api = e.api_error().unwrap();
-    assert_eq!((api.code.as_deref(), api.message.as_str()), (Some("server_error"), "The server had an error"));
+    assert_eq!(
+        (api.code.as_deref(), api.message.as_str()),
+        (Some("server_error"), "The server had an error")
+    );
     assert_eq!(pipeline.state().snapshot().unwrap().output_text(), "Hel");
     assert!(pipeline.state().final_response().is_err());
 
     // With `event: error`, as the API sends it.
     let mut pipeline = ResponseEventPipeline::new(ResponseParseOptions::new());
-    pipeline.push(format!("event: response.created\ndata: {CREATED}\n\nevent: error\ndata: {error}\n\n").as_bytes());
+    pipeline.push(
+        format!("event: response.created\ndata: {CREATED}\n\nevent: error\ndata: {error}\n\n")
+            .as_bytes(),
+    );
     pipeline.end_of_input();
     assert!(pipeline.next_event().unwrap().is_ok());
     let e = pipeline.next_event().unwrap().unwrap_err();
@@ -264,14 +329,33 @@ fn failed_and_incomplete_responses_are_yielded_then_raised() {
         "id": "resp_1", "object": "response", "status": "failed", "output": [],
         "error": {"code": "server_error", "message": "The model crashed"}}})
     .to_string();
-    let frames = [CREATED.to_owned(), ITEM.to_owned(), PART.to_owned(), delta(3, 0, 0, "Hel"), failed];
+    let frames = [
+        CREATED.to_owned(),
+        ITEM.to_owned(),
+        PART.to_owned(),
+        delta(3, 0, 0, "Hel"),
+        failed,
+    ];
     let (out, pipeline) = run_pipeline(&frames);
     assert_eq!(out.len(), 6, "{out:?}");
     assert_eq!(out[4].as_ref().unwrap(), "response.failed");
     let e = out[5].as_ref().unwrap_err();
     assert_eq!(e.api_error().unwrap().message, "The model crashed");
-    assert_eq!(pipeline.state().snapshot().unwrap().status(), Some("failed"));
-    assert_eq!(pipeline.state().final_response().unwrap_err().api_error().unwrap().code.as_deref(), Some("server_error"));
+    assert_eq!(
+        pipeline.state().snapshot().unwrap().status(),
+        Some("failed")
+    );
+    assert_eq!(
+        pipeline
+            .state()
+            .final_response()
+            .unwrap_err()
+            .api_error()
+            .unwrap()
+            .code
+            .as_deref(),
+        Some("server_error")
+    );
 
     for (reason, class) in [
         ("max_output_tokens", "LengthFinishReasonError"),
@@ -282,20 +366,44 @@ fn failed_and_incomplete_responses_are_yielded_then_raised() {
             "id": "resp_1", "object": "response", "status": "incomplete", "output": [],
             "incomplete_details": {"reason": reason}}})
         .to_string();
-        let frames = [CREATED.to_owned(), ITEM.to_owned(), PART.to_owned(), delta(3, 0, 0, "Hel"), incomplete];
+        let frames = [
+            CREATED.to_owned(),
+            ITEM.to_owned(),
+            PART.to_owned(),
+            delta(3, 0, 0, "Hel"),
+            incomplete,
+        ];
         let (out, pipeline) = run_pipeline(&frames);
         assert_eq!(out[4].as_ref().unwrap(), "response.incomplete");
-        assert_eq!(out[5].as_ref().unwrap_err().reference_class(), class, "{reason}");
-        assert_eq!(pipeline.state().final_response().unwrap_err().reference_class(), class);
+        assert_eq!(
+            out[5].as_ref().unwrap_err().reference_class(),
+            class,
+            "{reason}"
+        );
+        assert_eq!(
+            pipeline
+                .state()
+                .final_response()
+                .unwrap_err()
+                .reference_class(),
+            class
+        );
     }
 }
 
 #[test]
 fn a_stream_without_response_completed_is_a_typed_error() {
-    let frames = [CREATED.to_owned(), ITEM.to_owned(), PART.to_owned(), delta(3, 0, 0, "Hel")];
+    let frames = [
+        CREATED.to_owned(),
+        ITEM.to_owned(),
+        PART.to_owned(),
+        delta(3, 0, 0, "Hel"),
+    ];
     let (out, pipeline) = run_pipeline(&frames);
     assert_eq!(out.len(), 5);
-    assert!(stream_error(StreamErrorKind::NoFinalEvent)(out[4].as_ref().unwrap_err()));
+    assert!(stream_error(StreamErrorKind::NoFinalEvent)(
+        out[4].as_ref().unwrap_err()
+    ));
     let e = pipeline.state().final_response().unwrap_err();
     assert!(stream_error(StreamErrorKind::NoFinalEvent)(&e), "{e}");
     assert_eq!(e.reference_class(), "RuntimeError");
@@ -321,9 +429,15 @@ fn reasoning_summaries_refusals_and_annotations_are_folded() {
         state.handle_json(e).unwrap();
     }
     let snapshot = state.snapshot().unwrap();
-    assert_eq!(snapshot.output()[0]["summary"][0]["text"], json!("Thinking"));
+    assert_eq!(
+        snapshot.output()[0]["summary"][0]["text"],
+        json!("Thinking")
+    );
     assert_eq!(snapshot.output()[1]["content"][0]["refusal"], json!("No"));
-    assert_eq!(snapshot.output()[1]["content"][1]["annotations"][0]["url"], json!("https://example.com"));
+    assert_eq!(
+        snapshot.output()[1]["content"][1]["annotations"][0]["url"],
+        json!("https://example.com")
+    );
 }
 
 // ---- resumption --------------------------------------------------------------------------
@@ -332,28 +446,41 @@ fn reasoning_summaries_refusals_and_annotations_are_folded() {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, bound: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 33) as usize) % bound.max(1)
     }
 }
 
 fn sequence_of(data: &str) -> i64 {
-    serde_json::from_str::<Value>(data).unwrap()["sequence_number"].as_i64().unwrap()
+    serde_json::from_str::<Value>(data).unwrap()["sequence_number"]
+        .as_i64()
+        .unwrap()
 }
 
 /// Serves the background recording on `POST /v1/responses` and
 /// `GET /v1/responses/{id}?stream=true&starting_after=N`, cutting every body at a random
 /// point after its first event (the last body of a run may be whole).
 fn serve_background(server: &ScriptedServer, seed: u64) {
-    let frames = Arc::new(frames(&fixture_bytes("dotnet_responses_CanStreamBackgroundResponses.sse")));
+    let frames = Arc::new(frames(&fixture_bytes(
+        "dotnet_responses_CanStreamBackgroundResponses.sse",
+    )));
     let rng = Arc::new(Mutex::new(Lcg(seed)));
     let body_from = move |after: Option<i64>, rng: &Mutex<Lcg>| {
-        let chosen: Vec<&(String, String)> =
-            frames.iter().filter(|(_, d)| after.is_none_or(|a| sequence_of(d) > a)).collect();
+        let chosen: Vec<&(String, String)> = frames
+            .iter()
+            .filter(|(_, d)| after.is_none_or(|a| sequence_of(d) > a))
+            .collect();
         let body: String = chosen.iter().map(|(f, _)| f.as_str()).collect();
         let first = chosen.first().map_or(0, |(f, _)| f.len());
         let mut rng = rng.lock().unwrap();
-        let reply = Reply::sse_raw(body.clone()).chunking(Chunking::Random { seed: rng.0, min: 1, max: 4096 });
+        let reply = Reply::sse_raw(body.clone()).chunking(Chunking::Random {
+            seed: rng.0,
+            min: 1,
+            max: 4096,
+        });
         if rng.next(4) == 0 {
             reply
         } else {
@@ -363,10 +490,14 @@ fn serve_background(server: &ScriptedServer, seed: u64) {
     };
     let post_body = body_from.clone();
     let post_rng = Arc::clone(&rng);
-    server.post("/v1/responses").respond_with(move |_| post_body(None, &post_rng));
+    server
+        .post("/v1/responses")
+        .respond_with(move |_| post_body(None, &post_rng));
     server.get("/v1/responses/*").respond_with(move |request| {
         assert_eq!(request.query_param("stream"), Some("true"));
-        let after = request.query_param("starting_after").map(|a| a.parse::<i64>().unwrap());
+        let after = request
+            .query_param("starting_after")
+            .map(|a| a.parse::<i64>().unwrap());
         assert!(after.is_some(), "a resume names the last event");
         body_from(after, &rng)
     });
@@ -374,19 +505,31 @@ fn serve_background(server: &ScriptedServer, seed: u64) {
 
 #[tokio::test]
 async fn background_streams_resume_after_random_cuts_with_no_event_lost_or_repeated() {
-    let expected: Vec<String> = frames(&fixture_bytes("dotnet_responses_CanStreamBackgroundResponses.sse"))
-        .into_iter()
-        .map(|(_, d)| d)
-        .collect();
+    let expected: Vec<String> = frames(&fixture_bytes(
+        "dotnet_responses_CanStreamBackgroundResponses.sse",
+    ))
+    .into_iter()
+    .map(|(_, d)| d)
+    .collect();
     let mut total_resumes = 0;
     for seed in 0..40u64 {
         let server = ScriptedServer::start().await;
         serve_background(&server, seed);
         let client = client(&server);
-        let mut stream = client.responses().stream(request(json!({"background": true}))).await.unwrap().max_resumes(5);
+        let mut stream = client
+            .responses()
+            .stream(request(json!({"background": true})))
+            .await
+            .unwrap()
+            .max_resumes(5);
         let mut got = Vec::new();
         while let Some(event) = stream.next().await {
-            got.push(event.unwrap_or_else(|e| panic!("seed {seed}: {e}")).raw_json().to_owned());
+            got.push(
+                event
+                    .unwrap_or_else(|e| panic!("seed {seed}: {e}"))
+                    .raw_json()
+                    .to_owned(),
+            );
         }
         assert_eq!(got.len(), expected.len(), "seed {seed}");
         assert!(got == expected, "seed {seed}: the events differ");
@@ -396,19 +539,30 @@ async fn background_streams_resume_after_random_cuts_with_no_event_lost_or_repea
         assert_eq!(stream.connections() as usize, resumes + 1, "seed {seed}");
         total_resumes += resumes;
     }
-    assert!(total_resumes >= 40, "the cuts were exercised ({total_resumes} resumptions)");
+    assert!(
+        total_resumes >= 40,
+        "the cuts were exercised ({total_resumes} resumptions)"
+    );
 }
 
 #[tokio::test]
 async fn a_refused_resume_is_an_api_error_and_the_snapshot_stays() {
     let server = ScriptedServer::start().await;
     let body = fixture_bytes("dotnet_responses_CanStreamBackgroundResponses.sse");
-    server.post("/v1/responses").respond(Reply::sse_raw(body.clone()).fault(Fault::DropAfter(body.len() / 2)));
     server
-        .get("/v1/responses/*")
-        .respond(Reply::openai_error(404, "invalid_request_error", "No response found"));
+        .post("/v1/responses")
+        .respond(Reply::sse_raw(body.clone()).fault(Fault::DropAfter(body.len() / 2)));
+    server.get("/v1/responses/*").respond(Reply::openai_error(
+        404,
+        "invalid_request_error",
+        "No response found",
+    ));
     let client = client(&server);
-    let mut stream = client.responses().stream(request(json!({"background": true}))).await.unwrap();
+    let mut stream = client
+        .responses()
+        .stream(request(json!({"background": true})))
+        .await
+        .unwrap();
     let mut events = 0;
     let error = loop {
         match stream.next().await {
@@ -423,16 +577,29 @@ async fn a_refused_resume_is_an_api_error_and_the_snapshot_stays() {
     let snapshot = stream.current_snapshot().unwrap();
     assert_eq!(snapshot.status(), Some("in_progress"));
     assert!(!snapshot.output_text().is_empty());
-    let get = server.requests_to("/v1/responses/resp_0a5004ef5dc3564c0069845a9c82c481938b9b7c975a6f56b1");
+    let get =
+        server.requests_to("/v1/responses/resp_0a5004ef5dc3564c0069845a9c82c481938b9b7c975a6f56b1");
     assert_eq!(get.len(), 1);
-    assert_eq!(get[0].query_param("starting_after"), Some(stream.state().last_sequence_number().unwrap().to_string().as_str()));
+    assert_eq!(
+        get[0].query_param("starting_after"),
+        Some(
+            stream
+                .state()
+                .last_sequence_number()
+                .unwrap()
+                .to_string()
+                .as_str()
+        )
+    );
 }
 
 #[tokio::test]
 async fn a_dropped_foreground_stream_is_not_resumed() {
     let server = ScriptedServer::start().await;
     let body = fixture_bytes("responses_text_format_and_function_call.sse");
-    server.post("/v1/responses").respond(Reply::sse_raw(body.clone()).fault(Fault::DropAfter(body.len() / 2)));
+    server
+        .post("/v1/responses")
+        .respond(Reply::sse_raw(body.clone()).fault(Fault::DropAfter(body.len() / 2)));
     let client = client(&server);
     let mut stream = client.responses().stream(request(json!({}))).await.unwrap();
     let mut last = None;
@@ -440,7 +607,10 @@ async fn a_dropped_foreground_stream_is_not_resumed() {
         last = Some(event);
     }
     let error = last.unwrap().unwrap_err();
-    assert!(matches!(error, Error::Stream { .. } | Error::Connection { .. }), "{error}");
+    assert!(
+        matches!(error, Error::Stream { .. } | Error::Connection { .. }),
+        "{error}"
+    );
     assert_eq!(server.requests().len(), 1);
     assert!(stream.final_response().await.is_err());
 }
@@ -449,11 +619,20 @@ async fn a_dropped_foreground_stream_is_not_resumed() {
 async fn resumes_are_bounded_when_no_event_arrives() {
     let server = ScriptedServer::start().await;
     let body = fixture_bytes("dotnet_responses_CanStreamBackgroundResponses.sse");
-    server.post("/v1/responses").respond(Reply::sse_raw(body.clone()).fault(Fault::DropAfter(body.len() / 2)));
+    server
+        .post("/v1/responses")
+        .respond(Reply::sse_raw(body.clone()).fault(Fault::DropAfter(body.len() / 2)));
     // Every resume is cut before its first event ends.
-    server.get("/v1/responses/*").respond_with(|_| Reply::sse_raw("event: response.output_text.delta\ndata: {\"ty").fault(Fault::DropAfter(20)));
+    server.get("/v1/responses/*").respond_with(|_| {
+        Reply::sse_raw("event: response.output_text.delta\ndata: {\"ty").fault(Fault::DropAfter(20))
+    });
     let client = client(&server);
-    let mut stream = client.responses().stream(request(json!({"background": true}))).await.unwrap().max_resumes(4);
+    let mut stream = client
+        .responses()
+        .stream(request(json!({"background": true})))
+        .await
+        .unwrap()
+        .max_resumes(4);
     let mut last = None;
     while let Some(event) = stream.next().await {
         last = Some(event);
@@ -479,7 +658,9 @@ enum Units {
 }
 
 fn completed_response() -> Value {
-    let frames = frames(&fixture_bytes("responses_text_format_and_function_call.sse"));
+    let frames = frames(&fixture_bytes(
+        "responses_text_format_and_function_call.sse",
+    ));
     let last: Value = serde_json::from_str(&frames.last().unwrap().1).unwrap();
     last["response"].clone()
 }
@@ -487,12 +668,22 @@ fn completed_response() -> Value {
 #[tokio::test]
 async fn parse_sends_a_strict_schema_and_decodes_the_output() {
     let server = ScriptedServer::start().await;
-    server.post("/v1/responses").respond(Reply::json(200, completed_response()));
+    server
+        .post("/v1/responses")
+        .respond(Reply::json(200, completed_response()));
     let client = client(&server);
-    let parsed = client.responses().parse::<Location>(request(json!({}))).await.unwrap();
+    let parsed = client
+        .responses()
+        .parse::<Location>(request(json!({})))
+        .await
+        .unwrap();
     assert_eq!(
         parsed.output_parsed(),
-        Some(&Location { city: "Paris".into(), temperature: 18.0, units: Units::C })
+        Some(&Location {
+            city: "Paris".into(),
+            temperature: 18.0,
+            units: Units::C
+        })
     );
     let sent = server.requests()[0].json().unwrap();
     let format = &sent["text"]["format"];
@@ -500,15 +691,24 @@ async fn parse_sends_a_strict_schema_and_decodes_the_output() {
     assert_eq!(format["name"], json!("Location"));
     assert_eq!(format["strict"], json!(true));
     assert_eq!(format["schema"]["additionalProperties"], json!(false));
-    assert_eq!(format["schema"]["required"], json!(["city", "temperature", "units"]));
+    assert_eq!(
+        format["schema"]["required"],
+        json!(["city", "temperature", "units"])
+    );
     assert!(sent.get("stream").is_none());
 
     // An incomplete response is a typed error.
     let mut incomplete = completed_response();
     incomplete["status"] = json!("incomplete");
     incomplete["incomplete_details"] = json!({"reason": "max_output_tokens"});
-    server.post("/v1/responses").respond(Reply::json(200, incomplete));
-    let e = client.responses().parse::<Location>(request(json!({}))).await.unwrap_err();
+    server
+        .post("/v1/responses")
+        .respond(Reply::json(200, incomplete));
+    let e = client
+        .responses()
+        .parse::<Location>(request(json!({})))
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::LengthFinishReason { .. }), "{e}");
 }
 
@@ -518,12 +718,18 @@ async fn parse_sends_a_strict_schema_and_decodes_the_output() {
 fn serve_stall(server: &ScriptedServer) -> usize {
     let body = fixture_bytes("dotnet_responses_CanStreamBackgroundResponses.sse");
     let before: usize = frames(&body).iter().take(3).map(|(f, _)| f.len()).sum();
-    server.post("/v1/responses").respond(Reply::sse_raw(body).fault(Fault::StallAfter {
-        bytes: before,
-        // Far longer than the read timeout: the test never waits for it to end.
-        duration: std::time::Duration::from_secs(3600),
-    }));
-    server.get("/v1/responses/*").respond(Reply::openai_error(500, "server_error", "no resume expected"));
+    server
+        .post("/v1/responses")
+        .respond(Reply::sse_raw(body).fault(Fault::StallAfter {
+            bytes: before,
+            // Far longer than the read timeout: the test never waits for it to end.
+            duration: std::time::Duration::from_secs(3600),
+        }));
+    server.get("/v1/responses/*").respond(Reply::openai_error(
+        500,
+        "server_error",
+        "no resume expected",
+    ));
     3
 }
 
@@ -542,7 +748,11 @@ async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
     let server = ScriptedServer::start().await;
     let sent = serve_stall(&server);
     let client = stalling_client(&server);
-    let mut stream = client.responses().stream(request(json!({"background": true}))).await.unwrap();
+    let mut stream = client
+        .responses()
+        .stream(request(json!({"background": true})))
+        .await
+        .unwrap();
     let mut events = 0;
     let error = loop {
         match stream.next().await.expect("an error before the end") {
@@ -550,12 +760,18 @@ async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
             Err(e) => break e,
         }
     };
-    assert!(matches!(error, Error::Timeout { .. }), "expected a timeout, got {error:?}");
+    assert!(
+        matches!(error, Error::Timeout { .. }),
+        "expected a timeout, got {error:?}"
+    );
     assert_eq!(events, sent, "the events before the stall");
     assert!(stream.next().await.is_none(), "nothing follows the timeout");
     assert_eq!(server.requests().len(), 1, "a stall is not resumed");
     assert_eq!(stream.connections(), 1);
-    assert_eq!(stream.current_snapshot().unwrap().status(), Some("in_progress"));
+    assert_eq!(
+        stream.current_snapshot().unwrap().status(),
+        Some("in_progress")
+    );
 }
 
 #[cfg(feature = "blocking")]
@@ -564,7 +780,10 @@ fn a_blocking_stream_stall_longer_than_the_read_timeout_is_a_timeout_error() {
     let server = ScriptedServer::start_blocking();
     let sent = serve_stall(&server);
     let client = stalling_client(&server);
-    let mut stream = client.responses().stream_blocking(request(json!({"background": true}))).unwrap();
+    let mut stream = client
+        .responses()
+        .stream_blocking(request(json!({"background": true})))
+        .unwrap();
     let mut events = 0;
     let error = loop {
         match stream.next().expect("an error before the end") {
@@ -572,25 +791,44 @@ fn a_blocking_stream_stall_longer_than_the_read_timeout_is_a_timeout_error() {
             Err(e) => break e,
         }
     };
-    assert!(matches!(error, Error::Timeout { .. }), "expected a timeout, got {error:?}");
+    assert!(
+        matches!(error, Error::Timeout { .. }),
+        "expected a timeout, got {error:?}"
+    );
     assert_eq!(events, sent, "the events before the stall");
     assert!(stream.next().is_none(), "nothing follows the timeout");
     assert_eq!(server.requests().len(), 1, "a stall is not resumed");
-    assert_eq!(stream.current_snapshot().unwrap().status(), Some("in_progress"));
+    assert_eq!(
+        stream.current_snapshot().unwrap().status(),
+        Some("in_progress")
+    );
 }
 
 #[cfg(feature = "blocking")]
 #[test]
 fn blocking_stream_resumes_too() {
-    let expected: Vec<String> = frames(&fixture_bytes("dotnet_responses_CanStreamBackgroundResponses.sse"))
-        .into_iter()
-        .map(|(_, d)| d)
-        .collect();
+    let expected: Vec<String> = frames(&fixture_bytes(
+        "dotnet_responses_CanStreamBackgroundResponses.sse",
+    ))
+    .into_iter()
+    .map(|(_, d)| d)
+    .collect();
     let server = ScriptedServer::start_blocking();
     serve_background(&server, 99);
-    let client = Client::builder().api_key("sk-test").base_url(server.base_url()).build().unwrap();
-    let mut stream = client.responses().stream_blocking(request(json!({"background": true}))).unwrap().max_resumes(5);
-    let got: Vec<String> = stream.by_ref().map(|e| e.unwrap().raw_json().to_owned()).collect();
+    let client = Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let mut stream = client
+        .responses()
+        .stream_blocking(request(json!({"background": true})))
+        .unwrap()
+        .max_resumes(5);
+    let got: Vec<String> = stream
+        .by_ref()
+        .map(|e| e.unwrap().raw_json().to_owned())
+        .collect();
     assert!(got == expected);
     assert_eq!(stream.final_response().unwrap().status(), Some("completed"));
     assert!(server.requests().len() > 1);
@@ -598,7 +836,9 @@ fn blocking_stream_resumes_too() {
 
 #[test]
 fn a_recorded_resume_continues_the_same_snapshot() {
-    let full = frames(&fixture_bytes("dotnet_responses_CanStreamBackgroundResponses.sse"));
+    let full = frames(&fixture_bytes(
+        "dotnet_responses_CanStreamBackgroundResponses.sse",
+    ));
     let mut pipeline = ResponseEventPipeline::new(ResponseParseOptions::new());
     // The first connection gives events 0 and 1, then drops.
     for (frame, _) in &full[..2] {
@@ -608,10 +848,15 @@ fn a_recorded_resume_continues_the_same_snapshot() {
     assert!(pipeline.next_event().unwrap().is_ok());
     assert!(pipeline.next_event().unwrap().is_ok());
     let dropped = pipeline.next_event().unwrap().unwrap_err();
-    assert!(stream_error(StreamErrorKind::NoFinalEvent)(&dropped), "{dropped}");
+    assert!(
+        stream_error(StreamErrorKind::NoFinalEvent)(&dropped),
+        "{dropped}"
+    );
     // The recorded `GET ...?stream=true&starting_after=1` carries on from sequence number 2.
     pipeline.reconnect();
-    pipeline.push(&fixture_bytes("dotnet_responses_CanStreamBackgroundResponses_e2.sse"));
+    pipeline.push(&fixture_bytes(
+        "dotnet_responses_CanStreamBackgroundResponses_e2.sse",
+    ));
     pipeline.end_of_input();
     let mut texts = String::new();
     while let Some(event) = pipeline.next_event() {
@@ -641,7 +886,12 @@ async fn the_tool_loop_runs_parallel_calls_sends_errors_back_and_stops_at_the_an
         json!({"type": "function_call", "id": format!("fc_{id}"), "call_id": format!("call_{id}"), "name": name,
             "arguments": args.to_string(), "status": "completed"})
     };
-    let answer = |output: Value| Reply::json(200, json!({"id": "resp", "object": "response", "status": "completed", "output": output}));
+    let answer = |output: Value| {
+        Reply::json(
+            200,
+            json!({"id": "resp", "object": "response", "status": "completed", "output": output}),
+        )
+    };
     server
         .post("/v1/responses")
         .respond(answer(json!([
@@ -649,8 +899,10 @@ async fn the_tool_loop_runs_parallel_calls_sends_errors_back_and_stops_at_the_an
             call("2", "get_weather", json!({"city": "Atlantis"})),
             call("3", "nope", json!({})),
         ])))
-        .respond(answer(json!([{"type": "message", "id": "m", "role": "assistant", "status": "completed",
-            "content": [{"type": "output_text", "text": "Paris: 18", "annotations": []}]}])));
+        .respond(answer(
+            json!([{"type": "message", "id": "m", "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": "Paris: 18", "annotations": []}]}]),
+        ));
     let tools = openai_sdk::responses::ResponseTools::new()
         .tool("get_weather", "Weather", |a: City| async move {
             if a.city == "Atlantis" {
@@ -661,7 +913,11 @@ async fn the_tool_loop_runs_parallel_calls_sends_errors_back_and_stops_at_the_an
         })
         .unwrap();
     let client = client(&server);
-    let run = client.responses().run_tools(request(json!({})), tools).await.unwrap();
+    let run = client
+        .responses()
+        .run_tools(request(json!({})), tools)
+        .await
+        .unwrap();
     assert!(run.finished);
     assert_eq!(run.rounds, 2);
     assert_eq!(run.response.output_text(), "Paris: 18");
@@ -669,14 +925,22 @@ async fn the_tool_loop_runs_parallel_calls_sends_errors_back_and_stops_at_the_an
     assert_eq!(sent.len(), 2);
     let first = sent[0].json().unwrap();
     assert_eq!(first["tools"][0]["strict"], json!(true));
-    assert_eq!(first["tools"][0]["parameters"]["additionalProperties"], json!(false));
+    assert_eq!(
+        first["tools"][0]["parameters"]["additionalProperties"],
+        json!(false)
+    );
     let second = sent[1].json().unwrap();
     let outputs: Vec<(&str, &str)> = second["input"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|i| i["type"] == "function_call_output")
-        .map(|i| (i["call_id"].as_str().unwrap(), i["output"].as_str().unwrap()))
+        .map(|i| {
+            (
+                i["call_id"].as_str().unwrap(),
+                i["output"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(outputs.len(), 3);
     assert_eq!(outputs[0], ("call_1", "{\"celsius\":18}"));

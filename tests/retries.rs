@@ -14,7 +14,10 @@ fn models() -> Reply {
     Reply::json(200, json!({"object": "list", "data": []}))
 }
 
-fn client(server: &ScriptedServer, configure: impl FnOnce(ClientBuilder) -> ClientBuilder) -> (Client, Arc<Mutex<Vec<RetryEvent>>>) {
+fn client(
+    server: &ScriptedServer,
+    configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> (Client, Arc<Mutex<Vec<RetryEvent>>>) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let b = ClientBuilder::empty()
@@ -28,7 +31,10 @@ fn client(server: &ScriptedServer, configure: impl FnOnce(ClientBuilder) -> Clie
 #[tokio::test]
 async fn a_500_then_a_200_is_retried_with_backoff() {
     let server = ScriptedServer::start().await;
-    server.get("/v1/models").respond(Reply::openai_error(500, "server_error", "boom")).respond(models());
+    server
+        .get("/v1/models")
+        .respond(Reply::openai_error(500, "server_error", "boom"))
+        .respond(models());
     let (c, events) = client(&server, |b| b);
     c.list_models().await.unwrap();
     assert_eq!(server.request_count_to("/v1/models"), 2);
@@ -37,7 +43,11 @@ async fn a_500_then_a_200_is_retried_with_backoff() {
     assert_eq!(ev[0].status, Some(500));
     assert_eq!(ev[0].attempt, 1);
     // 0.5 s with up to 25 % jitter taken off.
-    assert!(ev[0].delay <= Duration::from_millis(500) && ev[0].delay >= Duration::from_millis(375), "{:?}", ev[0].delay);
+    assert!(
+        ev[0].delay <= Duration::from_millis(500) && ev[0].delay >= Duration::from_millis(375),
+        "{:?}",
+        ev[0].delay
+    );
 }
 
 #[tokio::test]
@@ -46,12 +56,17 @@ async fn retry_after_headers_set_the_delay() {
     server
         .get("/v1/models")
         .respond(Reply::openai_error(429, "rate_limit", "slow down").header("retry-after", "2"))
-        .respond(Reply::openai_error(429, "rate_limit", "slow down").header("retry-after-ms", "250"))
+        .respond(
+            Reply::openai_error(429, "rate_limit", "slow down").header("retry-after-ms", "250"),
+        )
         .respond(models());
     let (c, events) = client(&server, |b| b);
     c.list_models().await.unwrap();
     let delays: Vec<Duration> = events.lock().unwrap().iter().map(|e| e.delay).collect();
-    assert_eq!(delays, vec![Duration::from_secs(2), Duration::from_millis(250)]);
+    assert_eq!(
+        delays,
+        vec![Duration::from_secs(2), Duration::from_millis(250)]
+    );
     assert_eq!(server.request_count_to("/v1/models"), 3);
 }
 
@@ -65,13 +80,18 @@ async fn an_invalid_retry_after_falls_back_to_backoff() {
     let (c, events) = client(&server, |b| b);
     c.list_models().await.unwrap();
     let d = events.lock().unwrap()[0].delay;
-    assert!(d <= Duration::from_millis(500) && d >= Duration::from_millis(375), "{d:?}");
+    assert!(
+        d <= Duration::from_millis(500) && d >= Duration::from_millis(375),
+        "{d:?}"
+    );
 }
 
 #[tokio::test]
 async fn the_server_can_forbid_or_force_a_retry() {
     let server = ScriptedServer::start().await;
-    server.get("/v1/models").respond(Reply::openai_error(503, "server_error", "no").header("x-should-retry", "false"));
+    server
+        .get("/v1/models")
+        .respond(Reply::openai_error(503, "server_error", "no").header("x-should-retry", "false"));
     let (c, events) = client(&server, |b| b);
     let e = c.list_models().await.unwrap_err();
     assert_eq!(e.status(), Some(503));
@@ -81,7 +101,10 @@ async fn the_server_can_forbid_or_force_a_retry() {
     let server = ScriptedServer::start().await;
     server
         .get("/v1/models")
-        .respond(Reply::openai_error(400, "invalid_request_error", "try again").header("x-should-retry", "true"))
+        .respond(
+            Reply::openai_error(400, "invalid_request_error", "try again")
+                .header("x-should-retry", "true"),
+        )
         .respond(models());
     let (c, _) = client(&server, |b| b);
     c.list_models().await.unwrap();
@@ -91,11 +114,17 @@ async fn the_server_can_forbid_or_force_a_retry() {
 #[tokio::test]
 async fn retries_stop_after_the_configured_count() {
     let server = ScriptedServer::start().await;
-    server.get("/v1/models").respond(Reply::openai_error(502, "server_error", "bad gateway"));
+    server
+        .get("/v1/models")
+        .respond(Reply::openai_error(502, "server_error", "bad gateway"));
     let (c, events) = client(&server, |b| b);
     let e = c.list_models().await.unwrap_err();
     assert_eq!(e.status(), Some(502));
-    assert_eq!(server.request_count_to("/v1/models"), 3, "two retries by default");
+    assert_eq!(
+        server.request_count_to("/v1/models"),
+        3,
+        "two retries by default"
+    );
     assert_eq!(events.lock().unwrap().len(), 2);
 
     server.clear_requests();
@@ -106,13 +135,19 @@ async fn retries_stop_after_the_configured_count() {
     server.clear_requests();
     let once = c.with_options(RequestOptions::new().max_retries(0));
     once.list_models().await.unwrap_err();
-    assert_eq!(server.request_count_to("/v1/models"), 1, "per-request override");
+    assert_eq!(
+        server.request_count_to("/v1/models"),
+        1,
+        "per-request override"
+    );
 }
 
 #[tokio::test]
 async fn errors_that_a_retry_cannot_fix_are_not_retried() {
     let server = ScriptedServer::start().await;
-    server.get("/v1/models").respond(Reply::openai_error(401, "invalid_request_error", "bad key"));
+    server
+        .get("/v1/models")
+        .respond(Reply::openai_error(401, "invalid_request_error", "bad key"));
     let (c, _) = client(&server, |b| b);
     assert!(c.list_models().await.unwrap_err().is_auth());
     assert_eq!(server.request_count_to("/v1/models"), 1);
@@ -121,12 +156,19 @@ async fn errors_that_a_retry_cannot_fix_are_not_retried() {
 #[tokio::test]
 async fn a_dropped_connection_is_retried() {
     let server = ScriptedServer::start().await;
-    server.get("/v1/models").respond(models().fault(Fault::CloseBeforeHeaders)).respond(models());
+    server
+        .get("/v1/models")
+        .respond(models().fault(Fault::CloseBeforeHeaders))
+        .respond(models());
     let (c, events) = client(&server, |b| b);
     c.list_models().await.unwrap();
     let ev = events.lock().unwrap().clone();
     assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0].status, None, "a connection error has no status: {:?}", ev[0]);
+    assert_eq!(
+        ev[0].status, None,
+        "a connection error has no status: {:?}",
+        ev[0]
+    );
 }
 
 #[tokio::test]

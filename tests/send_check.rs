@@ -18,7 +18,12 @@ fn operation_futures_are_send() {
 
 #[tokio::test]
 async fn operations_can_be_spawned() {
-    let c = openai_sdk::Client::builder().api_key("k").base_url("http://127.0.0.1:9/v1").max_retries(0).build().unwrap();
+    let c = openai_sdk::Client::builder()
+        .api_key("k")
+        .base_url("http://127.0.0.1:9/v1")
+        .max_retries(0)
+        .build()
+        .unwrap();
     let h = tokio::spawn(async move { c.list_models().await.is_err() });
     assert!(h.await.unwrap());
 }
@@ -30,7 +35,8 @@ fn tool_loops_are_send() {
     let tools = openai_sdk::tools::Tools::new();
     let chat: openai_sdk::types::CreateChatCompletionRequest =
         serde_json::from_value(serde_json::json!({"model": "m", "messages": []})).unwrap();
-    let responses: openai_sdk::types::CreateResponse = serde_json::from_value(serde_json::json!({"model": "m"})).unwrap();
+    let responses: openai_sdk::types::CreateResponse =
+        serde_json::from_value(serde_json::json!({"model": "m"})).unwrap();
     assert_send(c.chat().run_tools(chat.clone(), tools.clone()));
     assert_send(c.chat().run_tools_stream(chat, tools.clone()).unwrap());
     assert_send(c.responses().run_tools(responses.clone(), tools.clone()));

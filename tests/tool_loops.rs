@@ -47,7 +47,12 @@ fn tools() -> Tools {
 }
 
 fn client(server: &ScriptedServer) -> Client {
-    Client::builder().api_key("sk-test").base_url(server.base_url()).max_retries(0).build().unwrap()
+    Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .max_retries(0)
+        .build()
+        .unwrap()
 }
 
 /// Counts the drops of a tool's futures that did not finish.
@@ -73,7 +78,10 @@ impl Stuck {
     async fn wait_started(&self) {
         let deadline = tokio::time::Instant::now() + WAIT;
         while self.started.load(Ordering::SeqCst) == 0 {
-            assert!(tokio::time::Instant::now() < deadline, "the tool never started");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the tool never started"
+            );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
@@ -106,7 +114,10 @@ mod responses {
     use openai_sdk::responses::{ResponseStreamEvent, ResponseToolEvent};
 
     fn request() -> openai_sdk::types::CreateResponse {
-        serde_json::from_value(json!({"model": "gpt-4o", "input": "Weather in Paris, in Fahrenheit?"})).unwrap()
+        serde_json::from_value(
+            json!({"model": "gpt-4o", "input": "Weather in Paris, in Fahrenheit?"}),
+        )
+        .unwrap()
     }
 
     fn response(id: &str, output: Value) -> Value {
@@ -131,7 +142,9 @@ mod responses {
             .map(|e| match e {
                 ToolLoopEvent::RoundStarted { round } => format!("round {round}"),
                 ToolLoopEvent::Event(event) => event.event_type().to_owned(),
-                ToolLoopEvent::ToolOutput { round, call } => format!("output {round} {}", call.call_id),
+                ToolLoopEvent::ToolOutput { round, call } => {
+                    format!("output {round} {}", call.call_id)
+                }
                 ToolLoopEvent::Done(_) => "done".to_owned(),
                 _ => "other".to_owned(),
             })
@@ -149,7 +162,10 @@ mod responses {
                 call("3", "no_such_tool", "{}"),
             ]),
         );
-        let second = response("resp_2", json!([call("4", "to_fahrenheit", r#"{"celsius": 18}"#)]));
+        let second = response(
+            "resp_2",
+            json!([call("4", "to_fahrenheit", r#"{"celsius": 18}"#)]),
+        );
         let last = response("resp_3", json!([message("It is 64.4°F in Paris.")]));
         server
             .post("/v1/responses")
@@ -166,7 +182,12 @@ mod responses {
             .await;
 
         let shape = shape(&events);
-        let at = |s: &str| shape.iter().position(|x| x == s).unwrap_or_else(|| panic!("no {s} in {shape:?}"));
+        let at = |s: &str| {
+            shape
+                .iter()
+                .position(|x| x == s)
+                .unwrap_or_else(|| panic!("no {s} in {shape:?}"))
+        };
         assert_eq!(shape[0], "round 1");
         assert_eq!(shape[1], "response.created");
         assert_eq!(at("round 2"), at("output 1 call_3") + 1);
@@ -176,19 +197,32 @@ mod responses {
         assert_eq!(shape[at("round 3") - 1], "output 2 call_4");
         assert_eq!(shape.last().unwrap(), "done");
         assert_eq!(shape[shape.len() - 2], "response.completed");
-        assert_eq!(shape.iter().filter(|s| *s == "response.function_call_arguments.done").count(), 4);
+        assert_eq!(
+            shape
+                .iter()
+                .filter(|s| *s == "response.function_call_arguments.done")
+                .count(),
+            4
+        );
 
         // Every delta of the last round carries the text so far.
         let mut text = String::new();
         for event in &events[at("round 3")..] {
-            if let ToolLoopEvent::Event(ResponseStreamEvent::OutputTextDelta { delta, snapshot, .. }) = event {
+            if let ToolLoopEvent::Event(ResponseStreamEvent::OutputTextDelta {
+                delta,
+                snapshot,
+                ..
+            }) = event
+            {
                 text.push_str(delta);
                 assert_eq!(&**snapshot, text);
             }
         }
         assert_eq!(text, "It is 64.4°F in Paris.");
 
-        let ToolLoopEvent::Done(run) = events.last().unwrap() else { unreachable!() };
+        let ToolLoopEvent::Done(run) = events.last().unwrap() else {
+            unreachable!()
+        };
         assert!(run.finished);
         assert_eq!(run.rounds, 3);
         assert_eq!(run.response.output_text(), "It is 64.4°F in Paris.");
@@ -227,10 +261,21 @@ mod responses {
     #[tokio::test]
     async fn the_round_limit_ends_the_streamed_loop_unfinished() {
         let server = ScriptedServer::start().await;
-        let calling = response("resp", json!([call("1", "get_weather", r#"{"city":"Paris"}"#)]));
-        server.post("/v1/responses").respond_all((0..3).map(|_| Reply::responses_stream_of(&calling)));
+        let calling = response(
+            "resp",
+            json!([call("1", "get_weather", r#"{"city":"Paris"}"#)]),
+        );
+        server
+            .post("/v1/responses")
+            .respond_all((0..3).map(|_| Reply::responses_stream_of(&calling)));
         let client = client(&server);
-        let run = client.responses().run_tools_stream(request(), tools().max_rounds(2)).unwrap().final_run().await.unwrap();
+        let run = client
+            .responses()
+            .run_tools_stream(request(), tools().max_rounds(2))
+            .unwrap()
+            .final_run()
+            .await
+            .unwrap();
         assert!(!run.finished);
         assert_eq!(run.rounds, 2);
         assert_eq!(run.calls.len(), 1);
@@ -242,7 +287,10 @@ mod responses {
     #[tokio::test]
     async fn an_error_event_ends_the_loop_with_the_error_after_the_events_before_it() {
         let server = ScriptedServer::start().await;
-        let first = response("resp_1", json!([call("1", "get_weather", r#"{"city":"Paris"}"#)]));
+        let first = response(
+            "resp_1",
+            json!([call("1", "get_weather", r#"{"city":"Paris"}"#)]),
+        );
         let failing = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_2\",\"object\":\"response\",\"status\":\"in_progress\",\"output\":[]}}\n\n\
             event: error\ndata: {\"type\":\"error\",\"sequence_number\":1,\"code\":\"server_error\",\"message\":\"The model crashed\",\"param\":null}\n\n";
         server
@@ -250,7 +298,10 @@ mod responses {
             .respond(Reply::responses_stream_of(&first))
             .respond(Reply::sse_raw(failing));
         let client = client(&server);
-        let mut run = client.responses().run_tools_stream(request(), tools()).unwrap();
+        let mut run = client
+            .responses()
+            .run_tools_stream(request(), tools())
+            .unwrap();
         let mut seen = Vec::new();
         let error = loop {
             match run.next().await.expect("the loop ended without its error") {
@@ -264,19 +315,35 @@ mod responses {
         }
         let shape = shape(&seen);
         assert_eq!(&shape[shape.len() - 2..], ["round 2", "response.created"]);
-        assert!(run.next().await.is_none(), "the loop goes on after its error");
+        assert!(
+            run.next().await.is_none(),
+            "the loop goes on after its error"
+        );
     }
 
     #[tokio::test]
     async fn an_error_status_in_a_later_round_is_the_api_error() {
         let server = ScriptedServer::start().await;
-        let first = response("resp_1", json!([call("1", "get_weather", r#"{"city":"Paris"}"#)]));
+        let first = response(
+            "resp_1",
+            json!([call("1", "get_weather", r#"{"city":"Paris"}"#)]),
+        );
         server
             .post("/v1/responses")
             .respond(Reply::responses_stream_of(&first))
-            .respond(Reply::openai_error(400, "invalid_request_error", "bad input"));
+            .respond(Reply::openai_error(
+                400,
+                "invalid_request_error",
+                "bad input",
+            ));
         let client = client(&server);
-        match client.responses().run_tools_stream(request(), tools()).unwrap().final_run().await {
+        match client
+            .responses()
+            .run_tools_stream(request(), tools())
+            .unwrap()
+            .final_run()
+            .await
+        {
             Err(openai_sdk::Error::Api(e)) => assert_eq!(e.message, "bad input"),
             other => panic!("{other:?}"),
         }
@@ -288,8 +355,16 @@ mod responses {
         let cut = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"in_progress\",\"output\":[]}}\n\n";
         server.post("/v1/responses").respond(Reply::sse_raw(cut));
         let client = client(&server);
-        match client.responses().run_tools_stream(request(), tools()).unwrap().final_run().await {
-            Err(openai_sdk::Error::Stream { kind, .. }) => assert_eq!(kind, openai_sdk::StreamErrorKind::NoFinalEvent),
+        match client
+            .responses()
+            .run_tools_stream(request(), tools())
+            .unwrap()
+            .final_run()
+            .await
+        {
+            Err(openai_sdk::Error::Stream { kind, .. }) => {
+                assert_eq!(kind, openai_sdk::StreamErrorKind::NoFinalEvent)
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(server.request_count(), 1);
@@ -300,28 +375,54 @@ mod responses {
         let server = ScriptedServer::start().await;
         let gate = Gate::new();
         let last = response("resp_1", json!([message("Hello there, world")]));
-        server.post("/v1/responses").respond(Reply::responses_stream_of(&last).chunking(Chunking::Events).gate(&gate));
+        server.post("/v1/responses").respond(
+            Reply::responses_stream_of(&last)
+                .chunking(Chunking::Events)
+                .gate(&gate),
+        );
         let client = client(&server);
         gate.release(2);
-        let mut run = client.responses().run_tools_stream(request(), tools()).unwrap();
-        assert!(matches!(run.next().await, Some(Ok(ToolLoopEvent::RoundStarted { round: 1 }))));
-        assert!(matches!(run.next().await, Some(Ok(ToolLoopEvent::Event(_)))));
+        let mut run = client
+            .responses()
+            .run_tools_stream(request(), tools())
+            .unwrap();
+        assert!(matches!(
+            run.next().await,
+            Some(Ok(ToolLoopEvent::RoundStarted { round: 1 }))
+        ));
+        assert!(matches!(
+            run.next().await,
+            Some(Ok(ToolLoopEvent::Event(_)))
+        ));
         assert!(server.disconnects().is_empty());
         drop(run);
-        assert!(server.wait_for_disconnect(WAIT).await, "the server did not see the client leave");
+        assert!(
+            server.wait_for_disconnect(WAIT).await,
+            "the server did not see the client leave"
+        );
     }
 
     #[tokio::test]
     async fn dropping_the_streamed_loop_while_a_tool_runs_drops_the_tool() {
         let server = ScriptedServer::start().await;
-        let first = response("resp_1", json!([call("1", "get_weather", r#"{"city":"Paris"}"#)]));
-        server.post("/v1/responses").respond(Reply::responses_stream_of(&first));
+        let first = response(
+            "resp_1",
+            json!([call("1", "get_weather", r#"{"city":"Paris"}"#)]),
+        );
+        server
+            .post("/v1/responses")
+            .respond(Reply::responses_stream_of(&first));
         let client = client(&server);
         let stuck = Stuck::default();
-        let mut run = client.responses().run_tools_stream(request(), stuck_tools(&stuck)).unwrap();
+        let mut run = client
+            .responses()
+            .run_tools_stream(request(), stuck_tools(&stuck))
+            .unwrap();
         // Read up to the end of round 1: the next poll runs the stuck tool.
         loop {
-            if let ToolLoopEvent::Event(ResponseStreamEvent::Completed { .. }) = run.next().await.unwrap().unwrap() {
+            if let ToolLoopEvent::Event(ResponseStreamEvent::Completed { .. }) =
+                run.next().await.unwrap().unwrap()
+            {
                 break;
             }
         }
@@ -335,7 +436,11 @@ mod responses {
         }
         assert_eq!(stuck.dropped(), 0);
         drop(run);
-        assert_eq!(stuck.dropped(), 1, "the running tool was not dropped with the loop");
+        assert_eq!(
+            stuck.dropped(),
+            1,
+            "the running tool was not dropped with the loop"
+        );
         assert_eq!(server.request_count(), 1);
     }
 
@@ -344,11 +449,15 @@ mod responses {
         let server = ScriptedServer::start().await;
         server.post("/v1/responses").respond(Reply::never());
         let client = client(&server);
-        let run = tokio::spawn(async move { client.responses().run_tools(request(), tools()).await });
+        let run =
+            tokio::spawn(async move { client.responses().run_tools(request(), tools()).await });
         assert!(server.wait_for_requests(1, WAIT).await);
         run.abort();
         assert!(run.await.unwrap_err().is_cancelled());
-        assert!(server.wait_for_disconnect(WAIT).await, "the server did not see the client leave");
+        assert!(
+            server.wait_for_disconnect(WAIT).await,
+            "the server did not see the client leave"
+        );
     }
 }
 
@@ -360,7 +469,9 @@ mod chat {
     fn request(extra: Value) -> openai_sdk::types::CreateChatCompletionRequest {
         let mut body = json!({"model": "gpt-4o", "messages": [
             {"role": "user", "content": "Weather in Paris, in Fahrenheit?"}]});
-        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         serde_json::from_value(body).unwrap()
     }
 
@@ -383,15 +494,25 @@ mod chat {
         ]});
         server
             .post("/v1/chat/completions")
-            .respond(Reply::chat_stream_of(&completion(calls, "tool_calls")).chunking(Chunking::Events))
             .respond(
-                Reply::chat_stream_of(&completion(json!({"role": "assistant", "content": "It is 64.4°F in Paris."}), "stop"))
-                    .chunking(Chunking::Fixed(5)),
+                Reply::chat_stream_of(&completion(calls, "tool_calls")).chunking(Chunking::Events),
+            )
+            .respond(
+                Reply::chat_stream_of(&completion(
+                    json!({"role": "assistant", "content": "It is 64.4°F in Paris."}),
+                    "stop",
+                ))
+                .chunking(Chunking::Fixed(5)),
             );
         let client = client(&server);
         let request = request(json!({"stream_options": {"include_usage": true}}));
-        let events: Vec<ChatToolEvent> =
-            client.chat().run_tools_stream(request, tools()).unwrap().map(|e| e.unwrap()).collect().await;
+        let events: Vec<ChatToolEvent> = client
+            .chat()
+            .run_tools_stream(request, tools())
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect()
+            .await;
 
         let kinds: Vec<String> = events
             .iter()
@@ -403,30 +524,55 @@ mod chat {
                 _ => "other".to_owned(),
             })
             .collect();
-        let at = |s: &str| kinds.iter().position(|x| x == s).unwrap_or_else(|| panic!("no {s} in {kinds:?}"));
+        let at = |s: &str| {
+            kinds
+                .iter()
+                .position(|x| x == s)
+                .unwrap_or_else(|| panic!("no {s} in {kinds:?}"))
+        };
         assert_eq!(kinds[0], "round 1");
         assert_eq!(at("output call_1") + 1, at("output call_2"));
         assert_eq!(at("output call_2") + 1, at("round 2"));
-        assert_eq!(kinds.iter().filter(|k| *k == "tool_calls.function.arguments.done").count(), 2);
+        assert_eq!(
+            kinds
+                .iter()
+                .filter(|k| *k == "tool_calls.function.arguments.done")
+                .count(),
+            2
+        );
         assert!(at("content.done") > at("round 2"));
         assert_eq!(kinds.last().unwrap(), "done");
 
         let mut text = String::new();
         for event in &events {
-            if let ToolLoopEvent::Event(ChatCompletionStreamEvent::ContentDelta { delta, snapshot, .. }) = event {
+            if let ToolLoopEvent::Event(ChatCompletionStreamEvent::ContentDelta {
+                delta,
+                snapshot,
+                ..
+            }) = event
+            {
                 text.push_str(delta);
                 assert_eq!(&**snapshot, text);
             }
         }
         assert_eq!(text, "It is 64.4°F in Paris.");
 
-        let ToolLoopEvent::Done(run) = events.last().unwrap() else { unreachable!() };
+        let ToolLoopEvent::Done(run) = events.last().unwrap() else {
+            unreachable!()
+        };
         assert!(run.finished);
         assert_eq!(run.rounds, 2);
         assert_eq!(run.completion.content(0), Some("It is 64.4°F in Paris."));
-        assert_eq!(run.calls[0].output, json!({"city": "Paris", "celsius": 18}).to_string());
+        assert_eq!(
+            run.calls[0].output,
+            json!({"city": "Paris", "celsius": 18}).to_string()
+        );
         // Arguments that do not decode go to the model as the call's error, the loop goes on.
-        assert!(run.calls[1].output.contains("invalid arguments"), "{}", run.calls[1].output);
+        assert!(
+            run.calls[1].output.contains("invalid arguments"),
+            "{}",
+            run.calls[1].output
+        );
 
         let sent = server.requests();
         assert_eq!(sent.len(), 2);
@@ -436,8 +582,14 @@ mod chat {
         let messages = second["messages"].as_array().unwrap();
         assert_eq!(messages.len(), 1 + 1 + 2);
         // The assistant message as the API takes it: no `index` from the deltas.
-        assert_eq!(messages[1]["tool_calls"][0], call("call_1", "get_weather", r#"{"city": "Paris"}"#));
-        assert_eq!(messages[2], json!({"role": "tool", "tool_call_id": "call_1", "content": run.calls[0].output}));
+        assert_eq!(
+            messages[1]["tool_calls"][0],
+            call("call_1", "get_weather", r#"{"city": "Paris"}"#)
+        );
+        assert_eq!(
+            messages[2],
+            json!({"role": "tool", "tool_call_id": "call_1", "content": run.calls[0].output})
+        );
         assert_eq!(run.messages.len(), 1 + 1 + 2 + 1);
     }
 
@@ -448,9 +600,17 @@ mod chat {
             json!({"role": "assistant", "content": null, "tool_calls": [call("c", "get_weather", r#"{"city":"Paris"}"#)]}),
             "tool_calls",
         );
-        server.post("/v1/chat/completions").respond_all((0..3).map(|_| Reply::chat_stream_of(&calling)));
+        server
+            .post("/v1/chat/completions")
+            .respond_all((0..3).map(|_| Reply::chat_stream_of(&calling)));
         let client = client(&server);
-        let run = client.chat().run_tools_stream(request(json!({})), tools().max_rounds(2)).unwrap().final_run().await.unwrap();
+        let run = client
+            .chat()
+            .run_tools_stream(request(json!({})), tools().max_rounds(2))
+            .unwrap()
+            .final_run()
+            .await
+            .unwrap();
         assert!(!run.finished);
         assert_eq!(run.rounds, 2);
         assert_eq!(run.calls.len(), 1);
@@ -461,12 +621,18 @@ mod chat {
     #[tokio::test]
     async fn a_connection_cut_mid_round_ends_the_loop_with_a_typed_error() {
         let server = ScriptedServer::start().await;
-        let answer = completion(json!({"role": "assistant", "content": "Hello there, world and more"}), "stop");
-        server
-            .post("/v1/chat/completions")
-            .respond(Reply::chat_stream_of(&answer).fault(openai_sdk::testing::Fault::DropAfter(200)));
+        let answer = completion(
+            json!({"role": "assistant", "content": "Hello there, world and more"}),
+            "stop",
+        );
+        server.post("/v1/chat/completions").respond(
+            Reply::chat_stream_of(&answer).fault(openai_sdk::testing::Fault::DropAfter(200)),
+        );
         let client = client(&server);
-        let mut run = client.chat().run_tools_stream(request(json!({})), tools()).unwrap();
+        let mut run = client
+            .chat()
+            .run_tools_stream(request(json!({})), tools())
+            .unwrap();
         let mut last = None;
         while let Some(item) = run.next().await {
             last = Some(item);
@@ -481,15 +647,34 @@ mod chat {
     async fn dropping_the_streamed_loop_mid_round_closes_the_connection() {
         let server = ScriptedServer::start().await;
         let gate = Gate::new();
-        let answer = completion(json!({"role": "assistant", "content": "Hello there, world and more"}), "stop");
-        server.post("/v1/chat/completions").respond(Reply::chat_stream_of(&answer).chunking(Chunking::Events).gate(&gate));
+        let answer = completion(
+            json!({"role": "assistant", "content": "Hello there, world and more"}),
+            "stop",
+        );
+        server.post("/v1/chat/completions").respond(
+            Reply::chat_stream_of(&answer)
+                .chunking(Chunking::Events)
+                .gate(&gate),
+        );
         let client = client(&server);
         gate.release(2);
-        let mut run = client.chat().run_tools_stream(request(json!({})), tools()).unwrap();
-        assert!(matches!(run.next().await, Some(Ok(ToolLoopEvent::RoundStarted { round: 1 }))));
-        assert!(matches!(run.next().await, Some(Ok(ToolLoopEvent::Event(_)))));
+        let mut run = client
+            .chat()
+            .run_tools_stream(request(json!({})), tools())
+            .unwrap();
+        assert!(matches!(
+            run.next().await,
+            Some(Ok(ToolLoopEvent::RoundStarted { round: 1 }))
+        ));
+        assert!(matches!(
+            run.next().await,
+            Some(Ok(ToolLoopEvent::Event(_)))
+        ));
         drop(run);
-        assert!(server.wait_for_disconnect(WAIT).await, "the server did not see the client leave");
+        assert!(
+            server.wait_for_disconnect(WAIT).await,
+            "the server did not see the client leave"
+        );
     }
 
     #[tokio::test]
@@ -499,16 +684,23 @@ mod chat {
             json!({"role": "assistant", "content": null, "tool_calls": [call("c", "get_weather", r#"{"city":"Paris"}"#)]}),
             "tool_calls",
         );
-        server.post("/v1/chat/completions").respond(Reply::json(200, calling));
+        server
+            .post("/v1/chat/completions")
+            .respond(Reply::json(200, calling));
         let client = client(&server);
         let stuck = Stuck::default();
         let tools = stuck_tools(&stuck);
-        let run = tokio::spawn(async move { client.chat().run_tools(request(json!({})), tools).await });
+        let run =
+            tokio::spawn(async move { client.chat().run_tools(request(json!({})), tools).await });
         stuck.wait_started().await;
         assert_eq!(stuck.dropped(), 0);
         run.abort();
         assert!(run.await.unwrap_err().is_cancelled());
-        assert_eq!(stuck.dropped(), 1, "the running tool was not dropped with the loop");
+        assert_eq!(
+            stuck.dropped(),
+            1,
+            "the running tool was not dropped with the loop"
+        );
     }
 
     // ---- the loop that is not streamed (non-streamed requests) ----
@@ -517,26 +709,57 @@ mod chat {
     async fn the_plain_loop_runs_calls_feeds_outputs_back_and_stops_at_the_answer() {
         let server = ScriptedServer::start().await;
         server.post("/v1/chat/completions").respond_all([
-            Reply::json(200, completion(json!({"role": "assistant", "content": null, "tool_calls": [
-                call("call_1", "get_weather", r#"{"city":"Paris"}"#),
-                call("call_2", "get_weather", r#"{"city":"Atlantis"}"#),
-                call("call_3", "no_such_tool", "{}"),
-                call("call_4", "to_fahrenheit", r#"{"celsius":"warm"}"#),
-            ]}), "tool_calls")),
-            Reply::json(200, completion(json!({"role": "assistant", "content": null, "tool_calls": [
-                call("call_5", "to_fahrenheit", r#"{"celsius":18}"#),
-            ]}), "tool_calls")),
-            Reply::json(200, completion(json!({"role": "assistant", "content": "64.4°F in Paris."}), "stop")),
+            Reply::json(
+                200,
+                completion(
+                    json!({"role": "assistant", "content": null, "tool_calls": [
+                        call("call_1", "get_weather", r#"{"city":"Paris"}"#),
+                        call("call_2", "get_weather", r#"{"city":"Atlantis"}"#),
+                        call("call_3", "no_such_tool", "{}"),
+                        call("call_4", "to_fahrenheit", r#"{"celsius":"warm"}"#),
+                    ]}),
+                    "tool_calls",
+                ),
+            ),
+            Reply::json(
+                200,
+                completion(
+                    json!({"role": "assistant", "content": null, "tool_calls": [
+                        call("call_5", "to_fahrenheit", r#"{"celsius":18}"#),
+                    ]}),
+                    "tool_calls",
+                ),
+            ),
+            Reply::json(
+                200,
+                completion(
+                    json!({"role": "assistant", "content": "64.4°F in Paris."}),
+                    "stop",
+                ),
+            ),
         ]);
         let client = client(&server);
-        let run = client.chat().run_tools(request(json!({})), tools()).await.unwrap();
+        let run = client
+            .chat()
+            .run_tools(request(json!({})), tools())
+            .await
+            .unwrap();
         assert!(run.finished);
         assert_eq!(run.rounds, 3);
         assert_eq!(run.completion.content(0), Some("64.4°F in Paris."));
         let outputs: Vec<&str> = run.calls.iter().map(|c| c.output.as_str()).collect();
-        assert_eq!(outputs[0], json!({"city": "Paris", "celsius": 18}).to_string());
-        assert_eq!(outputs[1], json!({"error": "no station in Atlantis"}).to_string());
-        assert_eq!(outputs[2], json!({"error": "there is no tool named `no_such_tool`"}).to_string());
+        assert_eq!(
+            outputs[0],
+            json!({"city": "Paris", "celsius": 18}).to_string()
+        );
+        assert_eq!(
+            outputs[1],
+            json!({"error": "no station in Atlantis"}).to_string()
+        );
+        assert_eq!(
+            outputs[2],
+            json!({"error": "there is no tool named `no_such_tool`"}).to_string()
+        );
         assert!(outputs[3].contains("invalid arguments"), "{}", outputs[3]);
         assert_eq!(outputs[4], "64.4");
 
@@ -546,14 +769,20 @@ mod chat {
         assert_eq!(first["tools"][0]["type"], "function");
         assert_eq!(first["tools"][0]["function"]["name"], "get_weather");
         assert_eq!(first["tools"][0]["function"]["strict"], true);
-        assert_eq!(first["tools"][0]["function"]["parameters"]["additionalProperties"], false);
+        assert_eq!(
+            first["tools"][0]["function"]["parameters"]["additionalProperties"],
+            false
+        );
         assert!(first.get("stream").is_none());
         // Round 2 carries the assistant's calls and one `tool` message per call, in order.
         let second: Value = serde_json::from_slice(&requests[1].body).unwrap();
         let messages = second["messages"].as_array().unwrap();
         assert_eq!(messages.len(), 1 + 1 + 4);
         assert_eq!(messages[1]["tool_calls"].as_array().unwrap().len(), 4);
-        let ids: Vec<&str> = messages[2..].iter().map(|m| m["tool_call_id"].as_str().unwrap()).collect();
+        let ids: Vec<&str> = messages[2..]
+            .iter()
+            .map(|m| m["tool_call_id"].as_str().unwrap())
+            .collect();
         assert_eq!(ids, ["call_1", "call_2", "call_3", "call_4"]);
         assert!(messages[2..].iter().all(|m| m["role"] == "tool"));
         assert_eq!(run.messages.len(), 1 + 5 + 2 + 1);
@@ -566,9 +795,15 @@ mod chat {
             json!({"role": "assistant", "content": null, "tool_calls": [call("c", "get_weather", r#"{"city":"Paris"}"#)]}),
             "tool_calls",
         );
-        server.post("/v1/chat/completions").respond_all((0..5).map(|_| Reply::json(200, calling.clone())));
+        server
+            .post("/v1/chat/completions")
+            .respond_all((0..5).map(|_| Reply::json(200, calling.clone())));
         let client = client(&server);
-        let run = client.chat().run_tools(request(json!({})), tools().max_rounds(2)).await.unwrap();
+        let run = client
+            .chat()
+            .run_tools(request(json!({})), tools().max_rounds(2))
+            .await
+            .unwrap();
         assert!(!run.finished);
         assert_eq!(run.rounds, 2);
         assert_eq!(server.request_count(), 2);
@@ -578,7 +813,13 @@ mod chat {
     #[tokio::test]
     async fn an_api_error_ends_the_plain_loop_with_the_error() {
         let server = ScriptedServer::start().await;
-        server.post("/v1/chat/completions").respond(Reply::openai_error(400, "invalid_request_error", "bad model"));
+        server
+            .post("/v1/chat/completions")
+            .respond(Reply::openai_error(
+                400,
+                "invalid_request_error",
+                "bad model",
+            ));
         let client = client(&server);
         match client.chat().run_tools(request(json!({})), tools()).await {
             Err(openai_sdk::Error::Api(e)) => assert_eq!(e.message, "bad model"),

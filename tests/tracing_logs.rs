@@ -48,8 +48,15 @@ async fn requests_and_stream_events_are_logged_without_the_key() {
         .post("/v1/chat/completions")
         .respond(Reply::sse_raw(body).header("x-request-id", "req_trace_1"));
     let key = "sk-very-secret-key-1234";
-    let client = Client::builder().api_key(key).base_url(server.base_url()).build().unwrap();
-    let request = serde_json::from_value(json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]})).unwrap();
+    let client = Client::builder()
+        .api_key(key)
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let request = serde_json::from_value(
+        json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .unwrap();
     let mut stream = client.chat().stream(request).await.unwrap();
     while let Some(event) = stream.next().await {
         event.unwrap();
@@ -58,12 +65,34 @@ async fn requests_and_stream_events_are_logged_without_the_key() {
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(!logs.contains(key), "the key was logged:\n{logs}");
-    assert!(!logs.contains("very-secret"), "part of the key was logged:\n{logs}");
-    let events: Vec<&str> = logs.lines().filter(|l| l.contains("stream event")).collect();
+    assert!(
+        !logs.contains("very-secret"),
+        "part of the key was logged:\n{logs}"
+    );
+    let events: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("stream event"))
+        .collect();
     assert_eq!(events.len(), 2, "{logs}");
-    assert!(events.iter().all(|l| l.contains("TRACE") && l.contains("request_id=\"req_trace_1\"")), "{logs}");
-    assert!(events[0].contains("event=0") && events[0].contains("\"Hel\""), "{}", events[0]);
-    assert!(events[1].contains("event=1") && events[1].contains("\"lo\""), "{}", events[1]);
+    assert!(
+        events
+            .iter()
+            .all(|l| l.contains("TRACE") && l.contains("request_id=\"req_trace_1\"")),
+        "{logs}"
+    );
+    assert!(
+        events[0].contains("event=0") && events[0].contains("\"Hel\""),
+        "{}",
+        events[0]
+    );
+    assert!(
+        events[1].contains("event=1") && events[1].contains("\"lo\""),
+        "{}",
+        events[1]
+    );
     // The request's span frames what happens while it is sent.
-    assert!(logs.contains("openai.request{method=POST path=/v1/chat/completions"), "{logs}");
+    assert!(
+        logs.contains("openai.request{method=POST path=/v1/chat/completions"),
+        "{logs}"
+    );
 }

@@ -39,7 +39,10 @@ pub fn run(
         match event {
             Ok(event) => emit(out, &event.to_reference_json())?,
             Err(e) => {
-                return emit(out, &error_line(Some("stream"), e.reference_class(), &e.to_string()));
+                return emit(
+                    out,
+                    &error_line(Some("stream"), e.reference_class(), &e.to_string()),
+                );
             }
         }
     }

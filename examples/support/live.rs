@@ -14,13 +14,22 @@ pub struct ExampleClient {
 
 /// The API's client when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set; otherwise a client
 /// of a scripted server that `script` sets up (`what` says what it answers with).
-pub async fn client(what: &str, script: impl FnOnce(&ScriptedServer)) -> Result<ExampleClient, openai_sdk::Error> {
+pub async fn client(
+    what: &str,
+    script: impl FnOnce(&ScriptedServer),
+) -> Result<ExampleClient, openai_sdk::Error> {
     let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
     if set("OPENAI_API_KEY") || set("OPENAI_BASE_URL") {
-        return Ok(ExampleClient { client: Client::new()?, _server: None });
+        return Ok(ExampleClient {
+            client: Client::new()?,
+            _server: None,
+        });
     }
     let server = ScriptedServer::start().await;
     script(&server);
     eprintln!("(no OPENAI_API_KEY or OPENAI_BASE_URL: offline, {what} from a local server)");
-    Ok(ExampleClient { client: server.client(), _server: Some(server) })
+    Ok(ExampleClient {
+        client: server.client(),
+        _server: Some(server),
+    })
 }

@@ -19,8 +19,8 @@ use serde_json::Value;
 
 use super::handler::{Run, Snapshot};
 use super::{Assistants, BETA_HEADER};
-pub use crate::polling::{PollOptions, Sleeper};
 use crate::polling::{self, poll_until, status_of, with_timeout};
+pub use crate::polling::{PollOptions, Sleeper};
 use crate::types;
 use crate::{Client, Error};
 
@@ -92,7 +92,14 @@ async fn create_and_poll<T>(
     keep_polling: fn(&Value) -> bool,
     options: &PollOptions,
 ) -> Result<Snapshot<T>, Error> {
-    let first = call(client, reqwest::Method::POST, collection, Some(body), options).await?;
+    let first = call(
+        client,
+        reqwest::Method::POST,
+        collection,
+        Some(body),
+        options,
+    )
+    .await?;
     poll_object(client, collection, what, first, keep_polling, options).await
 }
 
@@ -104,7 +111,15 @@ impl Assistants<'_> {
         options: &PollOptions,
     ) -> Result<Run, Error> {
         let runs = super::thread_runs_path(thread_id);
-        poll_object(self.client, &runs, "the run", first, run_keeps_polling, options).await
+        poll_object(
+            self.client,
+            &runs,
+            "the run",
+            first,
+            run_keeps_polling,
+            options,
+        )
+        .await
     }
 
     /// Reads run `run_id` until its status is final (see the [module docs](crate::assistants::poll)).
@@ -149,7 +164,15 @@ impl Assistants<'_> {
         with_timeout(options, async {
             let runs = super::thread_runs_path(thread_id);
             let body = to_body(request)?;
-            create_and_poll(self.client, &runs, "the run", &body, run_keeps_polling, options).await
+            create_and_poll(
+                self.client,
+                &runs,
+                "the run",
+                &body,
+                run_keeps_polling,
+                options,
+            )
+            .await
         })
         .await
     }
@@ -240,9 +263,20 @@ impl VectorStorePolling<'_> {
         options: &PollOptions,
     ) -> Result<Snapshot<types::VectorStoreFileObject>, Error> {
         with_timeout(options, async {
-            let files = format!("/vector_stores/{}/files", progenitor_client::encode_path(vector_store_id));
+            let files = format!(
+                "/vector_stores/{}/files",
+                progenitor_client::encode_path(vector_store_id)
+            );
             let body = to_body(request)?;
-            create_and_poll(self.client, &files, "the vector store file", &body, in_progress, options).await
+            create_and_poll(
+                self.client,
+                &files,
+                "the vector store file",
+                &body,
+                in_progress,
+                options,
+            )
+            .await
         })
         .await
     }
@@ -271,8 +305,12 @@ impl VectorStorePolling<'_> {
         file_id: &str,
         options: &PollOptions,
     ) -> Result<Snapshot<types::VectorStoreFileObject>, Error> {
-        let files = format!("/vector_stores/{}/files", progenitor_client::encode_path(vector_store_id));
-        self.poll_existing(&files, file_id, "the vector store file", options).await
+        let files = format!(
+            "/vector_stores/{}/files",
+            progenitor_client::encode_path(vector_store_id)
+        );
+        self.poll_existing(&files, file_id, "the vector store file", options)
+            .await
     }
 
     /// Reads file batch `batch_id` of a vector store
@@ -284,8 +322,12 @@ impl VectorStorePolling<'_> {
         batch_id: &str,
         options: &PollOptions,
     ) -> Result<Snapshot<types::VectorStoreFileBatchObject>, Error> {
-        let batches = format!("/vector_stores/{}/file_batches", progenitor_client::encode_path(vector_store_id));
-        self.poll_existing(&batches, batch_id, "the file batch", options).await
+        let batches = format!(
+            "/vector_stores/{}/file_batches",
+            progenitor_client::encode_path(vector_store_id)
+        );
+        self.poll_existing(&batches, batch_id, "the file batch", options)
+            .await
     }
 
     async fn poll_existing<T>(
@@ -309,8 +351,19 @@ impl VectorStorePolling<'_> {
         body: Result<Value, Error>,
         options: &PollOptions,
     ) -> Result<Snapshot<types::VectorStoreFileBatchObject>, Error> {
-        let batches = format!("/vector_stores/{}/file_batches", progenitor_client::encode_path(vector_store_id));
-        create_and_poll(self.client, &batches, "the file batch", &body?, in_progress, options).await
+        let batches = format!(
+            "/vector_stores/{}/file_batches",
+            progenitor_client::encode_path(vector_store_id)
+        );
+        create_and_poll(
+            self.client,
+            &batches,
+            "the file batch",
+            &body?,
+            in_progress,
+            options,
+        )
+        .await
     }
 
     /// Uploads a file (`POST /files`, purpose `assistants`), adds it to the vector store
@@ -350,11 +403,22 @@ impl VectorStorePolling<'_> {
         file: crate::multipart::FilePart,
     ) -> Result<Snapshot<types::VectorStoreFileObject>, Error> {
         let uploaded = self.upload(file).await?;
-        let files = format!("/vector_stores/{}/files", progenitor_client::encode_path(vector_store_id));
+        let files = format!(
+            "/vector_stores/{}/files",
+            progenitor_client::encode_path(vector_store_id)
+        );
         let body = serde_json::json!({"file_id": uploaded});
-        let request = self.client.request(reqwest::Method::POST, &files)?.header(BETA_HEADER.0, BETA_HEADER.1).json(&body);
+        let request = self
+            .client
+            .request(reqwest::Method::POST, &files)?
+            .header(BETA_HEADER.0, BETA_HEADER.1)
+            .json(&body);
         let response = self.client.send(request).await?;
-        Ok(Snapshot::new(crate::error::decode_json::<Value>(response).await?.into_inner()))
+        Ok(Snapshot::new(
+            crate::error::decode_json::<Value>(response)
+                .await?
+                .into_inner(),
+        ))
     }
 
     #[cfg(feature = "files")]

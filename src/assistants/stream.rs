@@ -77,8 +77,21 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
         self,
         handler: H2,
     ) -> (AssistantEventPipeline<H2>, H) {
-        let AssistantEventPipeline { frames, state, handler: old, queue } = self;
-        (AssistantEventPipeline { frames, state, handler, queue }, old)
+        let AssistantEventPipeline {
+            frames,
+            state,
+            handler: old,
+            queue,
+        } = self;
+        (
+            AssistantEventPipeline {
+                frames,
+                state,
+                handler,
+                queue,
+            },
+            old,
+        )
     }
 
     pub(crate) fn set_request_id(&mut self, id: Option<String>) {
@@ -150,7 +163,11 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
         if self.frames.finished {
             return Step::End;
         }
-        let Payload { frame, number, end_offset } = match self.frames.next() {
+        let Payload {
+            frame,
+            number,
+            end_offset,
+        } = match self.frames.next() {
             Step::Item(payload) => payload,
             // `data: [DONE]`, or the end of the input between two events.
             Step::End => return self.finish(),
@@ -160,13 +177,24 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
             Step::Error(e) | Step::Recoverable(e) | Step::Dropped(e) => return self.report(e),
         };
         let locate = |e: Error| match e {
-            Error::Stream { kind, event: None, offset: None, message } => {
-                Error::Stream { kind, event: Some(number), offset: Some(end_offset), message }
-            }
+            Error::Stream {
+                kind,
+                event: None,
+                offset: None,
+                message,
+            } => Error::Stream {
+                kind,
+                event: Some(number),
+                offset: Some(end_offset),
+                message,
+            },
             other => other,
         };
         let name = frame.event.as_deref().unwrap_or("message");
-        match self.state.handle_event(name, &frame.data, &mut self.handler) {
+        match self
+            .state
+            .handle_event(name, &frame.data, &mut self.handler)
+        {
             Ok((event, after)) => {
                 if let Some(e) = after {
                     self.frames.finished = true;
@@ -177,7 +205,10 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
             Err(e) => {
                 let recoverable = matches!(
                     e,
-                    Error::Stream { kind: StreamErrorKind::UnknownEvent | StreamErrorKind::UnknownObject, .. }
+                    Error::Stream {
+                        kind: StreamErrorKind::UnknownEvent | StreamErrorKind::UnknownObject,
+                        ..
+                    }
                 );
                 if !recoverable {
                     self.frames.finished = true;
@@ -211,7 +242,10 @@ impl<H: AssistantEventHandler> Pump for AssistantEventPipeline<H> {
     fn end_of_input(&mut self, transport_error: Option<String>) {
         match transport_error {
             None => AssistantEventPipeline::end_of_input(self),
-            Some(message) => self.fail(Error::Connection { message, source: None }),
+            Some(message) => self.fail(Error::Connection {
+                message,
+                source: None,
+            }),
         }
     }
 
@@ -264,14 +298,20 @@ impl AssistantStream<NoHandler> {
     pub(crate) fn new(response: reqwest::Response) -> Self {
         let mut pipeline = AssistantEventPipeline::new();
         pipeline.set_request_id(crate::error::request_id(response.headers()));
-        AssistantStream { inner: BodyStream::new(response, pipeline) }
+        AssistantStream {
+            inner: BodyStream::new(response, pipeline),
+        }
     }
 }
 
 impl<H: AssistantEventHandler> AssistantStream<H> {
     /// The same stream, firing `handler`'s callbacks from now on.
     pub fn with_handler<H2: AssistantEventHandler>(self, handler: H2) -> AssistantStream<H2> {
-        AssistantStream { inner: self.inner.map_pump(|pipeline| pipeline.replace_handler(handler).0) }
+        AssistantStream {
+            inner: self
+                .inner
+                .map_pump(|pipeline| pipeline.replace_handler(handler).0),
+        }
     }
 
     /// Reads the stream to its end (firing the callbacks); the first error stops it.
@@ -449,7 +489,9 @@ mod blocking {
         pub(crate) fn new(response: reqwest::blocking::Response) -> Self {
             let mut pipeline = AssistantEventPipeline::new();
             pipeline.set_request_id(crate::error::request_id(response.headers()));
-            BlockingAssistantStream { body: BlockingBody::new(response, pipeline) }
+            BlockingAssistantStream {
+                body: BlockingBody::new(response, pipeline),
+            }
         }
     }
 
@@ -459,7 +501,11 @@ mod blocking {
             self,
             handler: H2,
         ) -> BlockingAssistantStream<H2> {
-            BlockingAssistantStream { body: self.body.map_pump(|pipeline| pipeline.replace_handler(handler).0) }
+            BlockingAssistantStream {
+                body: self
+                    .body
+                    .map_pump(|pipeline| pipeline.replace_handler(handler).0),
+            }
         }
 
         /// Reads the stream to its end; the first error stops it.

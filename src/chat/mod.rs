@@ -111,14 +111,14 @@ pub use parse::{
     ParsedFunctionToolCall, ParsedMessage,
 };
 pub use snapshot::{
-    parse_chat_completion, parse_chat_completion_as, ChatCompletionSnapshot, ParseOptions, ParsedValue,
-    RawToken,
+    parse_chat_completion, parse_chat_completion_as, ChatCompletionSnapshot, ParseOptions,
+    ParsedValue, RawToken,
 };
 pub use state::ChatCompletionStreamState;
-pub use tools::{ChatToolEvent, ChatToolRun, ChatToolStream};
 #[cfg(feature = "blocking")]
 pub use stream::BlockingChatCompletionStream;
 pub use stream::{ChatCompletionChunkStream, ChatCompletionStream, ChatEventPipeline};
+pub use tools::{ChatToolEvent, ChatToolRun, ChatToolStream};
 
 use crate::types::CreateChatCompletionRequest;
 use crate::{Client, Error};
@@ -323,12 +323,9 @@ impl Chat<'_> {
             map.insert("stream".into(), serde_json::Value::Bool(true));
         }
         let path = self.client.config().chat_path.clone();
-        let response = self.client.send_blocking(
-            reqwest::Method::POST,
-            &path,
-            "text/event-stream",
-            &body,
-        )?;
+        let response =
+            self.client
+                .send_blocking(reqwest::Method::POST, &path, "text/event-stream", &body)?;
         Ok(BlockingChatCompletionStream::new(response, options))
     }
 }

@@ -657,7 +657,12 @@ pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .any(|c| matches!(c.get("finish_reason").and_then(Value::as_str), Some("length" | "content_filter")));
+        .any(|c| {
+            matches!(
+                c.get("finish_reason").and_then(Value::as_str),
+                Some("length" | "content_filter")
+            )
+        });
     if stopped_early {
         return parse_chat_completion_as(&completion, options);
     }
@@ -668,7 +673,11 @@ pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
 /// Adds `parsed` and `parsed_arguments` to `json` in place, choice by choice as the
 /// reference does; a choice that stopped for `length` or `content_filter` is an error
 /// carrying `original`.
-fn annotate(json: &mut Map<String, Value>, original: &Map<String, Value>, options: &ParseOptions) -> Result<(), Error> {
+fn annotate(
+    json: &mut Map<String, Value>,
+    original: &Map<String, Value>,
+    options: &ParseOptions,
+) -> Result<(), Error> {
     let completion = original;
     if let Some(Value::Array(choices)) = json.get_mut("choices") {
         for choice in choices.iter_mut() {

@@ -9,8 +9,8 @@ use super::events::{
     ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
 };
 use super::snapshot::{
-    parse_arguments, parse_content_strict, parse_owned_chat_completion_as,
-    ChatCompletionSnapshot, ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
+    parse_arguments, parse_content_strict, parse_owned_chat_completion_as, ChatCompletionSnapshot,
+    ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
 };
 use super::snapshot::{raw_tokens, LogprobsAcc};
 use super::wire::{self, WireChunk, WireLogprobs};

@@ -255,11 +255,11 @@ mod blocking {
     use std::sync::Arc;
 
     use super::ChatEventPipeline;
-    use crate::streaming::BlockingBody;
     use crate::chat::{
         ChatCompletionSnapshot, ChatCompletionStreamEvent, ChatCompletionStreamState, ParseOptions,
         ParsedChatCompletion,
     };
+    use crate::streaming::BlockingBody;
     use crate::Error;
 
     /// The blocking version of [`ChatCompletionStream`](super::ChatCompletionStream): an

@@ -49,7 +49,9 @@ pub(crate) struct Conversation {
 
 impl Conversation {
     pub(crate) fn new(client: &Client, mut body: Value, tools: &Tools) -> Result<Self, Error> {
-        let map = body.as_object_mut().ok_or_else(|| Error::InvalidRequest("the request is not an object".into()))?;
+        let map = body
+            .as_object_mut()
+            .ok_or_else(|| Error::InvalidRequest("the request is not an object".into()))?;
         map.remove("stream");
         let stream_options = map.remove("stream_options");
         let mut all_tools = match map.remove("tools") {
@@ -59,14 +61,26 @@ impl Conversation {
         all_tools.extend(tools.chat_definitions());
         // Unknown tools and bad arguments are answered inside the loop; the last
         // completion is read with the same tool list, so strict calls are parsed.
-        let options = ParseOptions::new().tools(all_tools.clone()).deny_unknown_tools(false);
+        let options = ParseOptions::new()
+            .tools(all_tools.clone())
+            .deny_unknown_tools(false);
         map.insert("tools".into(), Value::Array(all_tools));
         let messages = match map.remove("messages") {
             Some(Value::Array(m)) => m,
-            _ => return Err(Error::InvalidRequest("the request has no `messages` list".into())),
+            _ => {
+                return Err(Error::InvalidRequest(
+                    "the request has no `messages` list".into(),
+                ))
+            }
         };
         let path = client.config().chat_path.clone();
-        Ok(Conversation { body, stream_options, messages, options, path })
+        Ok(Conversation {
+            body,
+            stream_options,
+            messages,
+            options,
+            path,
+        })
     }
 
     fn body(&self) -> Value {
@@ -88,7 +102,9 @@ impl LoopApi for Conversation {
         async move {
             let request = client.request(reqwest::Method::POST, &path)?.json(&body);
             let response = client.send(request).await?;
-            let json = crate::error::decode_json::<Map<String, Value>>(response).await?.into_inner();
+            let json = crate::error::decode_json::<Map<String, Value>>(response)
+                .await?
+                .into_inner();
             Ok(Value::Object(json))
         }
         .boxed()
@@ -102,7 +118,13 @@ impl LoopApi for Conversation {
         }
         // Nothing is parsed during the stream: arguments that do not parse go to the
         // tool (and its error to the model), as in the loop that is not streamed.
-        async move { client.chat().stream_with_options(body, ParseOptions::new()).await }.boxed()
+        async move {
+            client
+                .chat()
+                .stream_with_options(body, ParseOptions::new())
+                .await
+        }
+        .boxed()
     }
 
     fn streamed_answer(stream: &ChatCompletionStream) -> Result<Value, Error> {
@@ -118,7 +140,11 @@ impl LoopApi for Conversation {
     }
 
     fn record_answer(&mut self, answer: &Value) -> Vec<PendingCall> {
-        let Some(message) = answer.get("choices").and_then(|c| c.get(0)).and_then(|c| c.get("message")) else {
+        let Some(message) = answer
+            .get("choices")
+            .and_then(|c| c.get(0))
+            .and_then(|c| c.get("message"))
+        else {
             return Vec::new();
         };
         let message = as_sent(message);
@@ -127,7 +153,11 @@ impl LoopApi for Conversation {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter(|c| c.get("type").and_then(Value::as_str).is_none_or(|t| t == "function"))
+            .filter(|c| {
+                c.get("type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "function")
+            })
             .map(|c| {
                 let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_owned();
                 let function = c.get("function");
@@ -143,15 +173,30 @@ impl LoopApi for Conversation {
     }
 
     fn record_output(&mut self, call: &ToolCall) {
-        self.messages.push(json!({"role": "tool", "tool_call_id": call.call_id, "content": call.output}));
+        self.messages
+            .push(json!({"role": "tool", "tool_call_id": call.call_id, "content": call.output}));
     }
 
-    fn finish(self, answer: Value, rounds: usize, finished: bool, calls: Vec<ToolCall>) -> Result<ChatToolRun, Error> {
+    fn finish(
+        self,
+        answer: Value,
+        rounds: usize,
+        finished: bool,
+        calls: Vec<ToolCall>,
+    ) -> Result<ChatToolRun, Error> {
         let Value::Object(answer) = answer else {
-            return Err(Error::InvalidRequest("the completion is not an object".into()));
+            return Err(Error::InvalidRequest(
+                "the completion is not an object".into(),
+            ));
         };
         let completion = parse_chat_completion(&answer, &self.options)?;
-        Ok(ChatToolRun { completion, messages: self.messages, rounds, finished, calls })
+        Ok(ChatToolRun {
+            completion,
+            messages: self.messages,
+            rounds,
+            finished,
+            calls,
+        })
     }
 }
 

@@ -117,7 +117,9 @@ impl ResponseStreamEvent {
     pub fn event_type(&self) -> &str {
         match self {
             ResponseStreamEvent::OutputTextDelta { .. } => "response.output_text.delta",
-            ResponseStreamEvent::FunctionCallArgumentsDelta { .. } => "response.function_call_arguments.delta",
+            ResponseStreamEvent::FunctionCallArgumentsDelta { .. } => {
+                "response.function_call_arguments.delta"
+            }
             ResponseStreamEvent::OutputTextDone { .. } => "response.output_text.done",
             ResponseStreamEvent::Completed { .. } => "response.completed",
             ResponseStreamEvent::Other { event, .. } => event_type(event).unwrap_or(""),
@@ -127,10 +129,18 @@ impl ResponseStreamEvent {
     /// The event's `sequence_number`.
     pub fn sequence_number(&self) -> Option<i64> {
         match self {
-            ResponseStreamEvent::OutputTextDelta { sequence_number, .. }
-            | ResponseStreamEvent::FunctionCallArgumentsDelta { sequence_number, .. }
-            | ResponseStreamEvent::OutputTextDone { sequence_number, .. }
-            | ResponseStreamEvent::Completed { sequence_number, .. } => Some(*sequence_number),
+            ResponseStreamEvent::OutputTextDelta {
+                sequence_number, ..
+            }
+            | ResponseStreamEvent::FunctionCallArgumentsDelta {
+                sequence_number, ..
+            }
+            | ResponseStreamEvent::OutputTextDone {
+                sequence_number, ..
+            }
+            | ResponseStreamEvent::Completed {
+                sequence_number, ..
+            } => Some(*sequence_number),
             ResponseStreamEvent::Other { event, .. } => sequence_number(event),
         }
     }
@@ -160,15 +170,33 @@ impl ResponseStreamEvent {
             map.insert(extra.0.to_owned(), extra.1);
             Value::Object(map)
         };
-        const TEXT: &[&str] = &["type", "sequence_number", "item_id", "output_index", "content_index", "logprobs"];
+        const TEXT: &[&str] = &[
+            "type",
+            "sequence_number",
+            "item_id",
+            "output_index",
+            "content_index",
+            "logprobs",
+        ];
         match self {
-            ResponseStreamEvent::OutputTextDelta { snapshot, delta, .. } => {
-                let mut v = keep(TEXT, ("snapshot", Value::String(snapshot.as_str().to_owned())));
+            ResponseStreamEvent::OutputTextDelta {
+                snapshot, delta, ..
+            } => {
+                let mut v = keep(
+                    TEXT,
+                    ("snapshot", Value::String(snapshot.as_str().to_owned())),
+                );
                 v["delta"] = Value::String(delta.clone());
                 v
             }
             ResponseStreamEvent::FunctionCallArgumentsDelta { snapshot, .. } => keep(
-                &["type", "sequence_number", "item_id", "output_index", "delta"],
+                &[
+                    "type",
+                    "sequence_number",
+                    "item_id",
+                    "output_index",
+                    "delta",
+                ],
                 ("snapshot", Value::String(snapshot.as_str().to_owned())),
             ),
             ResponseStreamEvent::OutputTextDone { parsed, text, .. } => {
@@ -176,7 +204,11 @@ impl ResponseStreamEvent {
                 v["text"] = Value::String(text.clone());
                 v
             }
-            ResponseStreamEvent::Completed { sequence_number, response, .. } => serde_json::json!({
+            ResponseStreamEvent::Completed {
+                sequence_number,
+                response,
+                ..
+            } => serde_json::json!({
                 "type": "response.completed",
                 "sequence_number": sequence_number,
                 "response": response.json(),

@@ -77,12 +77,14 @@ pub mod stream;
 pub mod tools;
 
 pub use events::ResponseStreamEvent;
-pub use snapshot::{parse_response, ParsedResponse, ResponseParseOptions, ResponseSnapshot, TextSnapshot};
+pub use snapshot::{
+    parse_response, ParsedResponse, ResponseParseOptions, ResponseSnapshot, TextSnapshot,
+};
 pub use state::ResponseStreamState;
-pub use tools::{ResponseToolEvent, ResponseToolStream, ResponseTools, ToolRun};
 #[cfg(feature = "blocking")]
 pub use stream::BlockingResponseStream;
 pub use stream::{ResponseEventPipeline, ResponseStream, DEFAULT_MAX_RESUMES};
+pub use tools::{ResponseToolEvent, ResponseToolStream, ResponseTools, ToolRun};
 
 use serde_json::Value;
 
@@ -104,7 +106,8 @@ impl Client {
 
 /// The request as JSON.
 fn to_body(request: &CreateResponse) -> Result<Value, Error> {
-    serde_json::to_value(request).map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))
+    serde_json::to_value(request)
+        .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))
 }
 
 fn set(body: &mut Value, key: &str, value: Value) {
@@ -136,7 +139,10 @@ impl<T> Parsed<T> {
 
 impl Responses<'_> {
     async fn post(&self, body: &Value, stream: bool) -> Result<reqwest::Response, Error> {
-        let mut request = self.client.request(reqwest::Method::POST, "/responses")?.json(body);
+        let mut request = self
+            .client
+            .request(reqwest::Method::POST, "/responses")?
+            .json(body);
         if stream {
             request = request.header(reqwest::header::ACCEPT, "text/event-stream");
         }
@@ -158,7 +164,10 @@ impl Responses<'_> {
     /// Like [`stream`](Self::stream), and the output text is parsed as JSON (`parsed` of
     /// `response.output_text.done` and of the final response) when the request's
     /// `text.format` is `json_schema` or `json_object`.
-    pub async fn stream_structured(&self, request: CreateResponse) -> Result<ResponseStream, Error> {
+    pub async fn stream_structured(
+        &self,
+        request: CreateResponse,
+    ) -> Result<ResponseStream, Error> {
         let body = to_body(&request)?;
         let options = ResponseParseOptions::from_request(&body, true);
         self.stream_with_options(body, options).await
@@ -173,7 +182,11 @@ impl Responses<'_> {
     ) -> Result<ResponseStream, Error> {
         set(&mut body, "stream", Value::Bool(true));
         let response = self.post(&body, true).await?;
-        Ok(ResponseStream::new(response, options, Some(self.client.clone())))
+        Ok(ResponseStream::new(
+            response,
+            options,
+            Some(self.client.clone()),
+        ))
     }
 
     /// Streams an existing response from the start, or after the event `starting_after`:
@@ -195,7 +208,11 @@ impl Responses<'_> {
             request = request.query(&[("starting_after", after.to_string())]);
         }
         let response = self.client.send(request).await?;
-        Ok(ResponseStream::new(response, options, Some(self.client.clone())))
+        Ok(ResponseStream::new(
+            response,
+            options,
+            Some(self.client.clone()),
+        ))
     }
 
     /// Structured output: sends `request` (not streamed) with `text.format` set to the
@@ -261,7 +278,11 @@ impl Responses<'_> {
     /// println!("{} ({} rounds)", run.response.output_text(), run.rounds);
     /// # Ok(()) }
     /// ```
-    pub async fn run_tools(&self, request: CreateResponse, tools: ResponseTools) -> Result<ToolRun, Error> {
+    pub async fn run_tools(
+        &self,
+        request: CreateResponse,
+        tools: ResponseTools,
+    ) -> Result<ToolRun, Error> {
         let conversation = tools::Conversation::new(to_body(&request)?, &tools)?;
         crate::tools::run(self.client, conversation, &tools).await
     }
@@ -304,7 +325,11 @@ impl Responses<'_> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn run_tools_stream(&self, request: CreateResponse, tools: ResponseTools) -> Result<ResponseToolStream, Error> {
+    pub fn run_tools_stream(
+        &self,
+        request: CreateResponse,
+        tools: ResponseTools,
+    ) -> Result<ResponseToolStream, Error> {
         let conversation = tools::Conversation::new(to_body(&request)?, &tools)?;
         Ok(crate::tools::run_streamed(self.client, conversation, tools))
     }
@@ -312,7 +337,10 @@ impl Responses<'_> {
     /// The blocking [`stream`](Self::stream) (feature `blocking`). Do not call it inside
     /// an async runtime.
     #[cfg(feature = "blocking")]
-    pub fn stream_blocking(&self, request: CreateResponse) -> Result<BlockingResponseStream, Error> {
+    pub fn stream_blocking(
+        &self,
+        request: CreateResponse,
+    ) -> Result<BlockingResponseStream, Error> {
         let body = to_body(&request)?;
         let options = ResponseParseOptions::from_request(&body, false);
         self.stream_blocking_with_options(body, options)
@@ -326,15 +354,30 @@ impl Responses<'_> {
         options: ResponseParseOptions,
     ) -> Result<BlockingResponseStream, Error> {
         set(&mut body, "stream", Value::Bool(true));
-        let response = stream::blocking_send(self.client, reqwest::Method::POST, "/responses", &[], Some(&body))?;
-        Ok(BlockingResponseStream::new(response, options, Some(self.client.clone())))
+        let response = stream::blocking_send(
+            self.client,
+            reqwest::Method::POST,
+            "/responses",
+            &[],
+            Some(&body),
+        )?;
+        Ok(BlockingResponseStream::new(
+            response,
+            options,
+            Some(self.client.clone()),
+        ))
     }
 }
 
 /// The body of a [`Responses::parse`] request and its parse options.
-fn parse_body<T: schemars::JsonSchema>(request: &CreateResponse) -> Result<(Value, ResponseParseOptions), Error> {
-    let strict = crate::parsing::strict_schema_for::<T>()
-        .map_err(|e| Error::InvalidRequest(format!("the schema of the output type cannot be strict: {e}")))?;
+fn parse_body<T: schemars::JsonSchema>(
+    request: &CreateResponse,
+) -> Result<(Value, ResponseParseOptions), Error> {
+    let strict = crate::parsing::strict_schema_for::<T>().map_err(|e| {
+        Error::InvalidRequest(format!(
+            "the schema of the output type cannot be strict: {e}"
+        ))
+    })?;
     let mut format = serde_json::json!({
         "type": "json_schema",
         "name": strict.name,
@@ -345,7 +388,11 @@ fn parse_body<T: schemars::JsonSchema>(request: &CreateResponse) -> Result<(Valu
         set(&mut format, "description", Value::String(d));
     }
     let mut body = to_body(request)?;
-    let mut text = body.get("text").cloned().filter(Value::is_object).unwrap_or_else(|| serde_json::json!({}));
+    let mut text = body
+        .get("text")
+        .cloned()
+        .filter(Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
     set(&mut text, "format", format);
     set(&mut body, "text", text);
     if let Some(map) = body.as_object_mut() {
@@ -356,7 +403,10 @@ fn parse_body<T: schemars::JsonSchema>(request: &CreateResponse) -> Result<(Valu
 }
 
 /// Checks the status of a parsed (non-streamed) response and decodes its output as `T`.
-fn finish_parse<T: serde::de::DeserializeOwned>(json: Value, options: &ResponseParseOptions) -> Result<Parsed<T>, Error> {
+fn finish_parse<T: serde::de::DeserializeOwned>(
+    json: Value,
+    options: &ResponseParseOptions,
+) -> Result<Parsed<T>, Error> {
     match json.get("status").and_then(Value::as_str) {
         Some("incomplete") | Some("failed") => {
             let mut state = ResponseStreamState::with_options(options.clone());

@@ -49,7 +49,10 @@ impl ResponseParseOptions {
     /// Whether the output text is parsed.
     pub fn parses_text(&self) -> bool {
         matches!(
-            self.text_format.as_ref().and_then(|f| f.get("type")).and_then(Value::as_str),
+            self.text_format
+                .as_ref()
+                .and_then(|f| f.get("type"))
+                .and_then(Value::as_str),
             Some("json_schema" | "json_object")
         )
     }
@@ -70,21 +73,31 @@ impl ResponseParseOptions {
     }
 
     /// Parses an output text: `Ok(None)` when no structured format was given.
-    pub(crate) fn parse_text(&self, text: &str, what: impl FnOnce() -> String) -> Result<Option<Value>, Error> {
+    pub(crate) fn parse_text(
+        &self,
+        text: &str,
+        what: impl FnOnce() -> String,
+    ) -> Result<Option<Value>, Error> {
         if !self.parses_text() {
             return Ok(None);
         }
-        serde_json::from_str(text).map(Some).map_err(|e| Error::Parse {
-            what: what(),
-            partial: false,
-            arguments: false,
-            message: e.to_string(),
-        })
+        serde_json::from_str(text)
+            .map(Some)
+            .map_err(|e| Error::Parse {
+                what: what(),
+                partial: false,
+                arguments: false,
+                message: e.to_string(),
+            })
     }
 
     /// The `parsed_arguments` of a function call, by the reference rules: `None` for a
     /// tool not in the request or not strict, the arguments as JSON otherwise.
-    pub(crate) fn parse_arguments(&self, name: &str, arguments: &str) -> Result<Option<Value>, Error> {
+    pub(crate) fn parse_arguments(
+        &self,
+        name: &str,
+        arguments: &str,
+    ) -> Result<Option<Value>, Error> {
         let tool = self.tools.iter().find(|t| {
             t.get("type").and_then(Value::as_str) == Some("function")
                 && t.get("name").and_then(Value::as_str) == Some(name)
@@ -93,12 +106,14 @@ impl ResponseParseOptions {
         if tool.get("strict").and_then(Value::as_bool) != Some(true) {
             return Ok(None);
         }
-        serde_json::from_str(arguments).map(Some).map_err(|e| Error::Parse {
-            what: format!("the arguments of the call to `{name}`"),
-            partial: false,
-            arguments: true,
-            message: e.to_string(),
-        })
+        serde_json::from_str(arguments)
+            .map(Some)
+            .map_err(|e| Error::Parse {
+                what: format!("the arguments of the call to `{name}`"),
+                partial: false,
+                arguments: true,
+                message: e.to_string(),
+            })
     }
 }
 
@@ -225,7 +240,12 @@ fn output_text(output: &[Value]) -> String {
         if item.get("type").and_then(Value::as_str) != Some("message") {
             continue;
         }
-        for part in item.get("content").and_then(Value::as_array).into_iter().flatten() {
+        for part in item
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if part.get("type").and_then(Value::as_str) == Some("output_text") {
                 if let Some(t) = part.get("text").and_then(Value::as_str) {
                     text.push_str(t);
@@ -269,7 +289,10 @@ impl ParsedResponse {
 
     /// The output items as JSON.
     pub fn output(&self) -> &[Value] {
-        self.json.get("output").and_then(Value::as_array).map_or(&[], Vec::as_slice)
+        self.json
+            .get("output")
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The concatenated text of every `output_text` part of every message.
@@ -282,7 +305,12 @@ impl ParsedResponse {
         self.output()
             .iter()
             .filter(|item| item.get("type").and_then(Value::as_str) == Some("message"))
-            .flat_map(|item| item.get("content").and_then(Value::as_array).into_iter().flatten())
+            .flat_map(|item| {
+                item.get("content")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
             .filter_map(|part| part.get("parsed"))
             .find(|parsed| !parsed.is_null())
     }
@@ -290,13 +318,17 @@ impl ParsedResponse {
     /// [`output_parsed`](Self::output_parsed) decoded as `T`; `Ok(None)` when there is
     /// none (e.g. the model refused).
     pub fn output_parsed_as<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>, Error> {
-        let Some(value) = self.output_parsed() else { return Ok(None) };
-        serde_path_to_error::deserialize(value).map(Some).map_err(|e| Error::Parse {
-            what: format!("the output text as {}", std::any::type_name::<T>()),
-            partial: false,
-            arguments: false,
-            message: format!("at `{}`: {}", e.path(), e.inner()),
-        })
+        let Some(value) = self.output_parsed() else {
+            return Ok(None);
+        };
+        serde_path_to_error::deserialize(value)
+            .map(Some)
+            .map_err(|e| Error::Parse {
+                what: format!("the output text as {}", std::any::type_name::<T>()),
+                partial: false,
+                arguments: false,
+                message: format!("at `{}`: {}", e.path(), e.inner()),
+            })
     }
 
     /// The function calls of the output, as JSON items (`name`, `call_id`, `arguments`,
@@ -327,13 +359,18 @@ impl ParsedResponse {
 /// assert_eq!(parsed.output_parsed(), Some(&json!({"a": 1})));
 /// # Ok::<(), openai_sdk::Error>(())
 /// ```
-pub fn parse_response(mut response: Value, options: &ResponseParseOptions) -> Result<ParsedResponse, Error> {
+pub fn parse_response(
+    mut response: Value,
+    options: &ResponseParseOptions,
+) -> Result<ParsedResponse, Error> {
     if let Some(Value::Array(output)) = response.get_mut("output") {
         for (i, item) in output.iter_mut().enumerate() {
             let Value::Object(item) = item else { continue };
             match item.get("type").and_then(Value::as_str) {
                 Some("message") => {
-                    let Some(Value::Array(parts)) = item.get_mut("content") else { continue };
+                    let Some(Value::Array(parts)) = item.get_mut("content") else {
+                        continue;
+                    };
                     for (j, part) in parts.iter_mut().enumerate() {
                         let Value::Object(part) = part else { continue };
                         if part.get("type").and_then(Value::as_str) != Some("output_text") {
@@ -349,7 +386,9 @@ pub fn parse_response(mut response: Value, options: &ResponseParseOptions) -> Re
                 Some("function_call") => {
                     let name = item.get("name").and_then(Value::as_str).unwrap_or("");
                     let arguments = item.get("arguments").and_then(Value::as_str).unwrap_or("");
-                    let parsed = options.parse_arguments(name, arguments)?.unwrap_or(Value::Null);
+                    let parsed = options
+                        .parse_arguments(name, arguments)?
+                        .unwrap_or(Value::Null);
                     item.insert("parsed_arguments".into(), parsed);
                 }
                 _ => {}

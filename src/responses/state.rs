@@ -6,7 +6,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::events::ResponseStreamEvent;
-use super::snapshot::{parse_response, ParsedResponse, ResponseParseOptions, ResponseSnapshot, TextSnapshot};
+use super::snapshot::{
+    parse_response, ParsedResponse, ResponseParseOptions, ResponseSnapshot, TextSnapshot,
+};
 use crate::error::{snippet, ApiError, StreamErrorKind};
 use crate::types;
 use crate::Error;
@@ -91,7 +93,12 @@ fn set(target: &mut Value, key: &str, value: Value) -> Result<(), String> {
 }
 
 /// The `n`th entry of the list `key` of `item`.
-fn entry<'a>(item: &'a mut Value, key: &str, n: usize, what: &str) -> Result<&'a mut Value, String> {
+fn entry<'a>(
+    item: &'a mut Value,
+    key: &str,
+    n: usize,
+    what: &str,
+) -> Result<&'a mut Value, String> {
     let len = item.get(key).and_then(Value::as_array).map_or(0, Vec::len);
     item.get_mut(key)
         .and_then(Value::as_array_mut)
@@ -100,11 +107,19 @@ fn entry<'a>(item: &'a mut Value, key: &str, n: usize, what: &str) -> Result<&'a
 }
 
 /// Adds `value` as the `n`th entry of the list `key` of `item`: `n` must be the next one.
-fn add_entry(item: &mut Value, key: &str, n: usize, value: Value, what: &str) -> Result<(), String> {
+fn add_entry(
+    item: &mut Value,
+    key: &str,
+    n: usize,
+    value: Value,
+    what: &str,
+) -> Result<(), String> {
     let Value::Object(map) = item else {
         return Err("the item is not an object".into());
     };
-    let list = map.entry(key.to_owned()).or_insert_with(|| Value::Array(Vec::new()));
+    let list = map
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Array(Vec::new()));
     if list.is_null() {
         *list = Value::Array(Vec::new());
     }
@@ -148,7 +163,10 @@ impl ResponseStreamState {
 
     /// A state that parses what `options` asks for.
     pub fn with_options(options: ResponseParseOptions) -> Self {
-        ResponseStreamState { options, ..Self::default() }
+        ResponseStreamState {
+            options,
+            ..Self::default()
+        }
     }
 
     /// The snapshot so far (`None` before `response.created`). Readable after an error.
@@ -193,8 +211,13 @@ impl ResponseStreamState {
             event: None,
             offset: None,
             message: match &self.terminal {
-                Some(Terminal::Error) => "the stream failed with an `error` event before `response.completed`".into(),
-                _ => format!("the stream ended after {} events without `response.completed`", self.events),
+                Some(Terminal::Error) => {
+                    "the stream failed with an `error` event before `response.completed`".into()
+                }
+                _ => format!(
+                    "the stream ended after {} events without `response.completed`",
+                    self.events
+                ),
             },
         })
     }
@@ -209,13 +232,19 @@ impl ResponseStreamState {
         match self.terminal.as_ref()? {
             Terminal::Failed(response) => {
                 let error = response.get("error");
-                let text = |k: &str| error.and_then(|e| e.get(k)).and_then(Value::as_str).map(str::to_owned);
+                let text = |k: &str| {
+                    error
+                        .and_then(|e| e.get(k))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                };
                 Some(Error::Api(Box::new(ApiError {
                     status: None,
                     r#type: None,
                     code: text("code"),
                     param: None,
-                    message: text("message").unwrap_or_else(|| "the response failed (`response.failed`)".into()),
+                    message: text("message")
+                        .unwrap_or_else(|| "the response failed (`response.failed`)".into()),
                     request_id: None,
                     body: Some(response.clone()),
                 })))
@@ -226,13 +255,20 @@ impl ResponseStreamState {
                     .and_then(|d| d.get("reason"))
                     .and_then(Value::as_str);
                 Some(match reason {
-                    Some("max_output_tokens") => Error::LengthFinishReason { completion: Box::new(response.clone()) },
-                    Some("content_filter") => Error::ContentFilterFinishReason { completion: Box::new(response.clone()) },
+                    Some("max_output_tokens") => Error::LengthFinishReason {
+                        completion: Box::new(response.clone()),
+                    },
+                    Some("content_filter") => Error::ContentFilterFinishReason {
+                        completion: Box::new(response.clone()),
+                    },
                     other => Error::Stream {
                         kind: StreamErrorKind::Incomplete,
                         event: None,
                         offset: None,
-                        message: format!("the response is incomplete (reason {})", other.unwrap_or("not given")),
+                        message: format!(
+                            "the response is incomplete (reason {})",
+                            other.unwrap_or("not given")
+                        ),
                     },
                 })
             }
@@ -264,12 +300,21 @@ impl ResponseStreamState {
     /// Handles one already decoded event (its JSON is rebuilt from it, so fields the
     /// generated type does not have are not seen; prefer
     /// [`handle_json`](Self::handle_json)).
-    pub fn handle_event(&mut self, event: types::ResponseStreamEvent) -> Result<ResponseStreamEvent, Error> {
-        let data = serde_json::to_string(&event).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+    pub fn handle_event(
+        &mut self,
+        event: types::ResponseStreamEvent,
+    ) -> Result<ResponseStreamEvent, Error> {
+        let data =
+            serde_json::to_string(&event).map_err(|e| Error::InvalidRequest(e.to_string()))?;
         self.handle_json(data)
     }
 
-    fn apply(&mut self, wire: Wire<'static>, raw: String, number: u64) -> Result<ResponseStreamEvent, Error> {
+    fn apply(
+        &mut self,
+        wire: Wire<'static>,
+        raw: String,
+        number: u64,
+    ) -> Result<ResponseStreamEvent, Error> {
         let kind = wire.kind.clone();
         let fail = |bad: Bad| Error::Stream {
             kind: bad.kind,
@@ -289,42 +334,72 @@ impl ResponseStreamState {
             self.terminal = Some(Terminal::Error);
             self.last_sequence = seq.or(self.last_sequence);
             let body: Option<Value> = serde_json::from_str(&raw).ok();
-            let text = |k: &str| body.as_ref().and_then(|b| b.get(k)).and_then(Value::as_str).map(str::to_owned);
+            let text = |k: &str| {
+                body.as_ref()
+                    .and_then(|b| b.get(k))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
             return Err(Error::Api(Box::new(ApiError {
                 status: None,
                 r#type: None,
                 code: text("code"),
                 param: text("param"),
-                message: text("message").unwrap_or_else(|| "an `error` event with no message".into()),
+                message: text("message")
+                    .unwrap_or_else(|| "an `error` event with no message".into()),
                 request_id: None,
                 body,
             })));
         }
-        let starts = matches!(&*kind, "response.created" | "response.queued" | "response.in_progress");
+        let starts = matches!(
+            &*kind,
+            "response.created" | "response.queued" | "response.in_progress"
+        );
         if self.snapshot.is_none() && !starts {
-            return Err(fail(Bad::from("it came before `response.created`".to_owned())));
+            return Err(fail(Bad::from(
+                "it came before `response.created`".to_owned(),
+            )));
         }
         let out = self.fold(wire, raw).map_err(fail)?;
         self.last_sequence = seq.or(self.last_sequence);
         out.map_err(|e| match e {
-            Error::Stream { kind, event: None, offset, message } => Error::Stream { kind, event: Some(number), offset, message },
+            Error::Stream {
+                kind,
+                event: None,
+                offset,
+                message,
+            } => Error::Stream {
+                kind,
+                event: Some(number),
+                offset,
+                message,
+            },
             other => other,
         })
     }
 
     /// Folds the event into the snapshot. The outer error is a problem with the event
     /// (the state is unchanged), the inner result the event or a parse error.
-    fn fold(&mut self, w: Wire<'static>, raw: String) -> Result<Result<ResponseStreamEvent, Error>, Bad> {
+    fn fold(
+        &mut self,
+        w: Wire<'static>,
+        raw: String,
+    ) -> Result<Result<ResponseStreamEvent, Error>, Bad> {
         let snapshot = self.snapshot.get_or_insert_with(Default::default);
         let other = |raw: String| {
             let event = match serde_json::from_str::<types::ResponseStreamEvent>(&raw) {
                 Ok(event) => event,
                 Err(e) => {
                     tracing::debug!(error = %e, "a response stream event does not fit its generated type; kept as JSON");
-                    types::ResponseStreamEvent::Unknown(serde_json::from_str(&raw).unwrap_or(Value::Null))
+                    types::ResponseStreamEvent::Unknown(
+                        serde_json::from_str(&raw).unwrap_or(Value::Null),
+                    )
                 }
             };
-            Ok(ResponseStreamEvent::Other { event: Box::new(event), raw })
+            Ok(ResponseStreamEvent::Other {
+                event: Box::new(event),
+                raw,
+            })
         };
         let result = match &*w.kind {
             "response.created" => {
@@ -347,7 +422,10 @@ impl ResponseStreamState {
                 let value = raw_field(&raw, "item")?;
                 let s = Arc::make_mut(snapshot);
                 if i != s.output.len() {
-                    return Err(Bad::from(format!("item {i} added when the response has {} items", s.output.len())));
+                    return Err(Bad::from(format!(
+                        "item {i} added when the response has {} items",
+                        s.output.len()
+                    )));
                 }
                 s.output.push(value);
                 other(raw)
@@ -359,7 +437,10 @@ impl ResponseStreamState {
                 other(raw)
             }
             "response.content_part.added" | "response.content_part.done" => {
-                let (i, c) = (w.index(w.output_index, "output_index")?, w.index(w.content_index, "content_index")?);
+                let (i, c) = (
+                    w.index(w.output_index, "output_index")?,
+                    w.index(w.content_index, "content_index")?,
+                );
                 let part = raw_field(&raw, "part")?;
                 if w.kind.ends_with("added") {
                     add_entry(item_at(snapshot, i)?, "content", c, part, "content part")?;
@@ -369,24 +450,45 @@ impl ResponseStreamState {
                 other(raw)
             }
             "response.output_text.delta" => {
-                let (i, c) = (w.index(w.output_index, "output_index")?, w.index(w.content_index, "content_index")?);
+                let (i, c) = (
+                    w.index(w.output_index, "output_index")?,
+                    w.index(w.content_index, "content_index")?,
+                );
                 let delta = w.text(w.delta.as_deref(), "delta")?;
-                append(entry(item_at(snapshot, i)?, "content", c, "content part")?, "text", delta)?;
+                append(
+                    entry(item_at(snapshot, i)?, "content", c, "content part")?,
+                    "text",
+                    delta,
+                )?;
                 Ok(ResponseStreamEvent::OutputTextDelta {
                     delta: w.delta.map(Cow::into_owned).unwrap_or_default(),
                     item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
                     output_index: i,
                     content_index: c,
                     sequence_number: w.sequence_number.unwrap_or(-1),
-                    snapshot: TextSnapshot { snapshot: Arc::clone(snapshot), output_index: i, content_index: Some(c) },
+                    snapshot: TextSnapshot {
+                        snapshot: Arc::clone(snapshot),
+                        output_index: i,
+                        content_index: Some(c),
+                    },
                     raw,
                 })
             }
             "response.output_text.done" => {
-                let (i, c) = (w.index(w.output_index, "output_index")?, w.index(w.content_index, "content_index")?);
+                let (i, c) = (
+                    w.index(w.output_index, "output_index")?,
+                    w.index(w.content_index, "content_index")?,
+                );
                 let text = w.text(w.text.as_deref(), "text")?;
-                set(entry(item_at(snapshot, i)?, "content", c, "content part")?, "text", Value::String(text.to_owned()))?;
-                match self.options.parse_text(text, || format!("the output text of item {i}, part {c}")) {
+                set(
+                    entry(item_at(snapshot, i)?, "content", c, "content part")?,
+                    "text",
+                    Value::String(text.to_owned()),
+                )?;
+                match self
+                    .options
+                    .parse_text(text, || format!("the output text of item {i}, part {c}"))
+                {
                     Ok(parsed) => Ok(ResponseStreamEvent::OutputTextDone {
                         text: w.text.map(Cow::into_owned).unwrap_or_default(),
                         item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
@@ -408,25 +510,47 @@ impl ResponseStreamState {
                     item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
                     output_index: i,
                     sequence_number: w.sequence_number.unwrap_or(-1),
-                    snapshot: TextSnapshot { snapshot: Arc::clone(snapshot), output_index: i, content_index: None },
+                    snapshot: TextSnapshot {
+                        snapshot: Arc::clone(snapshot),
+                        output_index: i,
+                        content_index: None,
+                    },
                     raw,
                 })
             }
             // Text in a content part: reasoning text, refusals.
-            k @ ("response.refusal.delta" | "response.refusal.done" | "response.reasoning_text.delta" | "response.reasoning_text.done") => {
-                let (i, c) = (w.index(w.output_index, "output_index")?, w.index(w.content_index, "content_index")?);
-                let key = if k.starts_with("response.refusal") { "refusal" } else { "text" };
+            k @ ("response.refusal.delta"
+            | "response.refusal.done"
+            | "response.reasoning_text.delta"
+            | "response.reasoning_text.done") => {
+                let (i, c) = (
+                    w.index(w.output_index, "output_index")?,
+                    w.index(w.content_index, "content_index")?,
+                );
+                let key = if k.starts_with("response.refusal") {
+                    "refusal"
+                } else {
+                    "text"
+                };
                 let part = entry(item_at(snapshot, i)?, "content", c, "content part")?;
                 if k.ends_with("delta") {
                     append(part, key, w.text(w.delta.as_deref(), "delta")?)?;
                 } else {
-                    let done = if key == "refusal" { w.refusal.as_deref() } else { w.text.as_deref() };
+                    let done = if key == "refusal" {
+                        w.refusal.as_deref()
+                    } else {
+                        w.text.as_deref()
+                    };
                     set(part, key, Value::String(w.text(done, key)?.to_owned()))?;
                 }
                 other(raw)
             }
-            k @ ("response.reasoning_summary_part.added" | "response.reasoning_summary_part.done") => {
-                let (i, n) = (w.index(w.output_index, "output_index")?, w.index(w.summary_index, "summary_index")?);
+            k @ ("response.reasoning_summary_part.added"
+            | "response.reasoning_summary_part.done") => {
+                let (i, n) = (
+                    w.index(w.output_index, "output_index")?,
+                    w.index(w.summary_index, "summary_index")?,
+                );
                 let part = raw_field(&raw, "part")?;
                 if k.ends_with("added") {
                     add_entry(item_at(snapshot, i)?, "summary", n, part, "summary part")?;
@@ -435,18 +559,29 @@ impl ResponseStreamState {
                 }
                 other(raw)
             }
-            k @ ("response.reasoning_summary_text.delta" | "response.reasoning_summary_text.done") => {
-                let (i, n) = (w.index(w.output_index, "output_index")?, w.index(w.summary_index, "summary_index")?);
+            k @ ("response.reasoning_summary_text.delta"
+            | "response.reasoning_summary_text.done") => {
+                let (i, n) = (
+                    w.index(w.output_index, "output_index")?,
+                    w.index(w.summary_index, "summary_index")?,
+                );
                 let part = entry(item_at(snapshot, i)?, "summary", n, "summary part")?;
                 if k.ends_with("delta") {
                     append(part, "text", w.text(w.delta.as_deref(), "delta")?)?;
                 } else {
-                    set(part, "text", Value::String(w.text(w.text.as_deref(), "text")?.to_owned()))?;
+                    set(
+                        part,
+                        "text",
+                        Value::String(w.text(w.text.as_deref(), "text")?.to_owned()),
+                    )?;
                 }
                 other(raw)
             }
             "response.output_text.annotation.added" => {
-                let (i, c) = (w.index(w.output_index, "output_index")?, w.index(w.content_index, "content_index")?);
+                let (i, c) = (
+                    w.index(w.output_index, "output_index")?,
+                    w.index(w.content_index, "content_index")?,
+                );
                 let a = w.index(w.annotation_index, "annotation_index")?;
                 let annotation = raw_field(&raw, "annotation")?;
                 let part = entry(item_at(snapshot, i)?, "content", c, "content part")?;
@@ -519,7 +654,10 @@ struct Bad {
 
 impl From<String> for Bad {
     fn from(message: String) -> Self {
-        Bad { kind: StreamErrorKind::OutOfOrder, message }
+        Bad {
+            kind: StreamErrorKind::OutOfOrder,
+            message,
+        }
     }
 }
 
@@ -586,12 +724,21 @@ impl Wire<'_> {
 
     fn index(&self, i: Option<i64>, what: &str) -> Result<usize, Bad> {
         let Some(i) = i else {
-            return Err(Bad { kind: StreamErrorKind::InvalidChunk, message: format!("it has no integer `{what}`") });
+            return Err(Bad {
+                kind: StreamErrorKind::InvalidChunk,
+                message: format!("it has no integer `{what}`"),
+            });
         };
-        index(i, what).map_err(|message| Bad { kind: StreamErrorKind::InvalidChunk, message })
+        index(i, what).map_err(|message| Bad {
+            kind: StreamErrorKind::InvalidChunk,
+            message,
+        })
     }
 
     fn text<'s>(&self, s: Option<&'s str>, what: &str) -> Result<&'s str, Bad> {
-        s.ok_or_else(|| Bad { kind: StreamErrorKind::InvalidChunk, message: format!("it has no string `{what}`") })
+        s.ok_or_else(|| Bad {
+            kind: StreamErrorKind::InvalidChunk,
+            message: format!("it has no string `{what}`"),
+        })
     }
 }

@@ -112,7 +112,10 @@ impl ResponseEventPipeline {
         if !snapshot.is_background() {
             return None;
         }
-        Some((snapshot.id()?.to_owned(), self.state.last_sequence_number()?))
+        Some((
+            snapshot.id()?.to_owned(),
+            self.state.last_sequence_number()?,
+        ))
     }
 
     /// What the pipeline has next; a connection that ended before the final event is
@@ -125,7 +128,11 @@ impl ResponseEventPipeline {
             self.frames.finished = true;
             return Step::Error(e);
         }
-        let Payload { frame, number, end_offset } = match self.frames.next() {
+        let Payload {
+            frame,
+            number,
+            end_offset,
+        } = match self.frames.next() {
             Step::Item(payload) => payload,
             // The input ended between two events, before the final one.
             Step::End if !self.frames.saw_done() && !self.state.is_finished() => {
@@ -184,10 +191,19 @@ struct Resuming {
 }
 
 impl Resuming {
-    fn new(request_id: Option<String>, options: ResponseParseOptions, client: Option<Client>) -> Self {
+    fn new(
+        request_id: Option<String>,
+        options: ResponseParseOptions,
+        client: Option<Client>,
+    ) -> Self {
         let mut pipeline = ResponseEventPipeline::new(options);
         pipeline.set_request_id(request_id);
-        Resuming { pipeline, client, max_resumes: DEFAULT_MAX_RESUMES, resumes_left: DEFAULT_MAX_RESUMES }
+        Resuming {
+            pipeline,
+            client,
+            max_resumes: DEFAULT_MAX_RESUMES,
+            resumes_left: DEFAULT_MAX_RESUMES,
+        }
     }
 
     fn set_max_resumes(&mut self, n: u32) {
@@ -225,7 +241,10 @@ impl Pump for Resuming {
         Some(Resume {
             client: client.clone(),
             path: format!("/responses/{}", progenitor_client::encode_path(&id)),
-            query: vec![("stream", "true".to_owned()), ("starting_after", after.to_string())],
+            query: vec![
+                ("stream", "true".to_owned()),
+                ("starting_after", after.to_string()),
+            ],
         })
     }
 
@@ -282,9 +301,19 @@ impl std::fmt::Debug for ResponseStream {
 }
 
 impl ResponseStream {
-    pub(crate) fn new(response: reqwest::Response, options: ResponseParseOptions, client: Option<Client>) -> Self {
-        let pump = Resuming::new(crate::error::request_id(response.headers()), options, client);
-        ResponseStream { inner: BodyStream::new(response, pump) }
+    pub(crate) fn new(
+        response: reqwest::Response,
+        options: ResponseParseOptions,
+        client: Option<Client>,
+    ) -> Self {
+        let pump = Resuming::new(
+            crate::error::request_id(response.headers()),
+            options,
+            client,
+        );
+        ResponseStream {
+            inner: BodyStream::new(response, pump),
+        }
     }
 
     /// Sets how many times in a row a dropped background stream is resumed without a new
@@ -344,7 +373,10 @@ mod blocking {
     use std::sync::Arc;
 
     use super::Resuming;
-    use crate::responses::{ParsedResponse, ResponseParseOptions, ResponseSnapshot, ResponseStreamEvent, ResponseStreamState};
+    use crate::responses::{
+        ParsedResponse, ResponseParseOptions, ResponseSnapshot, ResponseStreamEvent,
+        ResponseStreamState,
+    };
     use crate::streaming::BlockingBody;
     use crate::{Client, Error};
 
@@ -374,7 +406,8 @@ mod blocking {
 
     impl std::fmt::Debug for BlockingResponseStream {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("BlockingResponseStream").finish_non_exhaustive()
+            f.debug_struct("BlockingResponseStream")
+                .finish_non_exhaustive()
         }
     }
 
@@ -384,8 +417,14 @@ mod blocking {
             options: ResponseParseOptions,
             client: Option<Client>,
         ) -> Self {
-            let pump = Resuming::new(crate::error::request_id(response.headers()), options, client);
-            BlockingResponseStream { body: BlockingBody::new(response, pump) }
+            let pump = Resuming::new(
+                crate::error::request_id(response.headers()),
+                options,
+                client,
+            );
+            BlockingResponseStream {
+                body: BlockingBody::new(response, pump),
+            }
         }
 
         /// See [`ResponseStream::max_resumes`](super::ResponseStream::max_resumes).

@@ -47,7 +47,9 @@ pub(crate) struct Conversation {
 
 impl Conversation {
     pub(crate) fn new(mut body: Value, tools: &ResponseTools) -> Result<Self, Error> {
-        let map = body.as_object_mut().ok_or_else(|| Error::InvalidRequest("the request is not an object".into()))?;
+        let map = body
+            .as_object_mut()
+            .ok_or_else(|| Error::InvalidRequest("the request is not an object".into()))?;
         map.remove("stream");
         let mut all_tools = match map.remove("tools") {
             Some(Value::Array(t)) => t,
@@ -62,7 +64,11 @@ impl Conversation {
             None => Vec::new(),
         };
         let options = ResponseParseOptions::from_request(&body, false);
-        Ok(Conversation { body, input, options })
+        Ok(Conversation {
+            body,
+            input,
+            options,
+        })
     }
 
     fn body(&self) -> Value {
@@ -81,7 +87,9 @@ impl LoopApi for Conversation {
         let client = client.clone();
         let body = self.body();
         async move {
-            let request = client.request(reqwest::Method::POST, "/responses")?.json(&body);
+            let request = client
+                .request(reqwest::Method::POST, "/responses")?
+                .json(&body);
             let response = client.send(request).await?;
             let bytes = response.bytes().await.map_err(Error::from_reqwest)?;
             serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
@@ -99,20 +107,37 @@ impl LoopApi for Conversation {
         let body = self.body();
         // Nothing is parsed during the stream: arguments that do not parse go to the
         // tool (and its error to the model), as in the loop that is not streamed.
-        async move { client.responses().stream_with_options(body, ResponseParseOptions::new()).await }.boxed()
+        async move {
+            client
+                .responses()
+                .stream_with_options(body, ResponseParseOptions::new())
+                .await
+        }
+        .boxed()
     }
 
     fn streamed_answer(stream: &ResponseStream) -> Result<Value, Error> {
-        stream.state().final_response().map(ParsedResponse::into_json)
+        stream
+            .state()
+            .final_response()
+            .map(ParsedResponse::into_json)
     }
 
     fn record_answer(&mut self, answer: &Value) -> Vec<PendingCall> {
-        let output = answer.get("output").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let output = answer
+            .get("output")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let mut pending = Vec::new();
         for item in output {
             if item.get("type").and_then(Value::as_str) == Some("function_call") {
                 let text = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-                pending.push(PendingCall { call_id: text("call_id"), name: text("name"), arguments: text("arguments") });
+                pending.push(PendingCall {
+                    call_id: text("call_id"),
+                    name: text("name"),
+                    arguments: text("arguments"),
+                });
             }
             self.input.push(unparsed(item));
         }
@@ -120,12 +145,25 @@ impl LoopApi for Conversation {
     }
 
     fn record_output(&mut self, call: &ToolCall) {
-        self.input.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": call.output}));
+        self.input.push(
+            json!({"type": "function_call_output", "call_id": call.call_id, "output": call.output}),
+        );
     }
 
-    fn finish(self, answer: Value, rounds: usize, finished: bool, calls: Vec<ToolCall>) -> Result<ToolRun, Error> {
+    fn finish(
+        self,
+        answer: Value,
+        rounds: usize,
+        finished: bool,
+        calls: Vec<ToolCall>,
+    ) -> Result<ToolRun, Error> {
         let response = parse_response(answer, &self.options)?;
-        Ok(ToolRun { response, rounds, finished, calls })
+        Ok(ToolRun {
+            response,
+            rounds,
+            finished,
+            calls,
+        })
     }
 }
 

@@ -69,7 +69,11 @@ impl Reply {
         let mut out = ResponseEvents { events: Vec::new() };
         out.push("response.created", json!({"response": start}));
         out.push("response.in_progress", json!({"response": start}));
-        let items = response.get("output").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let items = response
+            .get("output")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for (output_index, item) in items.iter().enumerate() {
             let item_id = item.get("id").cloned().unwrap_or(Value::Null);
             let mut added = item.clone();
@@ -82,8 +86,15 @@ impl Reply {
                     map.insert("arguments".into(), json!(""));
                 }
             }
-            out.push("response.output_item.added", json!({"output_index": output_index, "item": added}));
-            let parts = item.get("content").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            out.push(
+                "response.output_item.added",
+                json!({"output_index": output_index, "item": added}),
+            );
+            let parts = item
+                .get("content")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             for (content_index, part) in parts.iter().enumerate() {
                 let at = json!({"item_id": item_id, "output_index": output_index, "content_index": content_index});
                 let with = |extra: Value| {
@@ -99,11 +110,18 @@ impl Reply {
                     map.insert("text".into(), json!(""));
                 }
                 out.push("response.content_part.added", with(json!({"part": empty})));
-                if let Some(text) = text.filter(|_| part.get("type") == Some(&json!("output_text"))) {
+                if let Some(text) = text.filter(|_| part.get("type") == Some(&json!("output_text")))
+                {
                     for piece in pieces(text) {
-                        out.push("response.output_text.delta", with(json!({"delta": piece, "logprobs": []})));
+                        out.push(
+                            "response.output_text.delta",
+                            with(json!({"delta": piece, "logprobs": []})),
+                        );
                     }
-                    out.push("response.output_text.done", with(json!({"text": text, "logprobs": []})));
+                    out.push(
+                        "response.output_text.done",
+                        with(json!({"text": text, "logprobs": []})),
+                    );
                 }
                 out.push("response.content_part.done", with(json!({"part": part})));
             }
@@ -118,7 +136,10 @@ impl Reply {
                 fields["arguments"] = json!(arguments);
                 out.push("response.function_call_arguments.done", fields);
             }
-            out.push("response.output_item.done", json!({"output_index": output_index, "item": item}));
+            out.push(
+                "response.output_item.done",
+                json!({"output_index": output_index, "item": item}),
+            );
         }
         out.push("response.completed", json!({"response": response}));
         Reply::sse_events(out.events)
@@ -144,7 +165,13 @@ impl Reply {
     /// ```
     pub fn chat_stream_of(completion: &Value) -> Reply {
         let mut head = Map::new();
-        for key in ["id", "created", "model", "system_fingerprint", "service_tier"] {
+        for key in [
+            "id",
+            "created",
+            "model",
+            "system_fingerprint",
+            "service_tier",
+        ] {
             if let Some(v) = completion.get(key) {
                 head.insert(key.into(), v.clone());
             }
@@ -156,15 +183,25 @@ impl Reply {
             SseEvent::json(&Value::Object(chunk))
         };
         let delta = |index: &Value, delta: Value, finish: &Value| {
-            chunk(json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": finish}]))
+            chunk(
+                json!([{"index": index, "delta": delta, "logprobs": null, "finish_reason": finish}]),
+            )
         };
         let mut events = Vec::new();
-        let choices = completion.get("choices").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let choices = completion
+            .get("choices")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for choice in choices {
             let index = choice.get("index").cloned().unwrap_or(json!(0));
             let message = choice.get("message").cloned().unwrap_or(Value::Null);
             let role = message.get("role").cloned().unwrap_or(json!("assistant"));
-            events.push(delta(&index, json!({"role": role, "content": ""}), &Value::Null));
+            events.push(delta(
+                &index,
+                json!({"role": role, "content": ""}),
+                &Value::Null,
+            ));
             for key in ["content", "refusal"] {
                 if let Some(text) = message.get(key).and_then(Value::as_str) {
                     for piece in pieces(text) {
@@ -172,19 +209,29 @@ impl Reply {
                     }
                 }
             }
-            let calls = message.get("tool_calls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            let calls = message
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             for (i, call) in calls.iter().enumerate() {
                 let function = call.get("function").cloned().unwrap_or(Value::Null);
                 let head = json!({"index": i, "id": call.get("id"), "type": "function",
                     "function": {"name": function.get("name"), "arguments": ""}});
                 events.push(delta(&index, json!({"tool_calls": [head]}), &Value::Null));
-                let arguments = function.get("arguments").and_then(Value::as_str).unwrap_or("");
+                let arguments = function
+                    .get("arguments")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 for piece in pieces(arguments) {
                     let part = json!({"index": i, "function": {"arguments": piece}});
                     events.push(delta(&index, json!({"tool_calls": [part]}), &Value::Null));
                 }
             }
-            let finish = choice.get("finish_reason").cloned().unwrap_or(json!("stop"));
+            let finish = choice
+                .get("finish_reason")
+                .cloned()
+                .unwrap_or(json!("stop"));
             events.push(delta(&index, json!({}), &finish));
         }
         if let Some(usage) = completion.get("usage").filter(|u| !u.is_null()) {

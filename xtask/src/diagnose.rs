@@ -14,7 +14,11 @@ pub fn try_generate(doc: &Value) -> Result<(), String> {
     settings
         .with_interface(progenitor_impl::InterfaceStyle::Positional)
         .with_tag(progenitor_impl::TagStyle::Merged)
-        .with_replacement("FileUpload", "crate::multipart::FilePart", std::iter::empty());
+        .with_replacement(
+            "FileUpload",
+            "crate::multipart::FilePart",
+            std::iter::empty(),
+        );
     let mut generator = progenitor_impl::Generator::new(&settings);
     match crate::guard_panics(|| generator.generate_tokens(&spec)) {
         Ok(Ok(_)) => Ok(()),
@@ -37,7 +41,10 @@ pub fn locate(doc: &Value) -> String {
 }
 
 fn schemas(doc: &Value) -> Map<String, Value> {
-    doc.pointer("/components/schemas").and_then(Value::as_object).cloned().unwrap_or_default()
+    doc.pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Names of the component schemas `v` refers to, directly or not, `name` included.
@@ -77,8 +84,11 @@ fn with_schemas(doc: &Value, keep: &BTreeSet<String>, all: &Map<String, Value>) 
     if let Some(p) = d.get_mut("paths") {
         *p = json!({});
     }
-    let subset: Map<String, Value> =
-        all.iter().filter(|(k, _)| keep.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let subset: Map<String, Value> = all
+        .iter()
+        .filter(|(k, _)| keep.contains(*k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if let Some(s) = d.pointer_mut("/components/schemas") {
         *s = Value::Object(subset);
     }
@@ -109,11 +119,16 @@ fn locate_schema(doc: &Value, whole_msg: &str) -> String {
 /// Within the failing schema at `pointer`, the deepest sub-schema whose replacement by `{}`
 /// makes generation pass.
 fn narrow(doc: &Value, pointer: &str) -> String {
-    let Some(schema) = doc.pointer(pointer) else { return pointer.to_owned() };
+    let Some(schema) = doc.pointer(pointer) else {
+        return pointer.to_owned();
+    };
     let mut children: Vec<String> = Vec::new();
     if let Some(Value::Object(props)) = schema.get("properties") {
         for k in props.keys() {
-            children.push(format!("{pointer}/properties/{}", k.replace('~', "~0").replace('/', "~1")));
+            children.push(format!(
+                "{pointer}/properties/{}",
+                k.replace('~', "~0").replace('/', "~1")
+            ));
         }
     }
     for key in ["items", "additionalProperties", "not"] {
@@ -150,8 +165,10 @@ fn locate_operation(doc: &Value) -> String {
     let mut candidates: Vec<String> = paths.keys().cloned().collect();
     let run = |keys: &[String]| {
         let mut d = doc.clone();
-        let subset: Map<String, Value> =
-            keys.iter().filter_map(|k| paths.get(k).map(|v| (k.clone(), v.clone()))).collect();
+        let subset: Map<String, Value> = keys
+            .iter()
+            .filter_map(|k| paths.get(k).map(|v| (k.clone(), v.clone())))
+            .collect();
         if let Some(p) = d.get_mut("paths") {
             *p = Value::Object(subset);
         }
@@ -168,10 +185,16 @@ fn locate_operation(doc: &Value) -> String {
         } else if run(b).is_err() {
             b.to_vec()
         } else {
-            return format!("operations of {} paths together (no half fails alone)", candidates.len());
+            return format!(
+                "operations of {} paths together (no half fails alone)",
+                candidates.len()
+            );
         };
     }
     let path = candidates.pop().unwrap_or_default();
     let msg = run(std::slice::from_ref(&path)).err().unwrap_or_default();
-    format!("#/paths/{}: {msg}", path.replace('~', "~0").replace('/', "~1"))
+    format!(
+        "#/paths/{}: {msg}",
+        path.replace('~', "~0").replace('/', "~1")
+    )
 }

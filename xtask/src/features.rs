@@ -89,10 +89,14 @@ pub fn operations(doc: &Value) -> Result<Vec<Operation>> {
         .context("the spec has no paths")?;
     let mut out = Vec::new();
     for (path, item) in paths {
-        let Some(item) = item.as_object() else { continue };
+        let Some(item) = item.as_object() else {
+            continue;
+        };
         for (method, op) in item {
-            if !["get", "put", "post", "delete", "patch", "head", "options", "trace"]
-                .contains(&method.as_str())
+            if ![
+                "get", "put", "post", "delete", "patch", "head", "options", "trace",
+            ]
+            .contains(&method.as_str())
             {
                 continue;
             }
@@ -107,7 +111,12 @@ pub fn operations(doc: &Value) -> Result<Vec<Operation>> {
                      add its prefix to GROUPS in xtask/src/features.rs"
                 );
             };
-            out.push(Operation { operation_id, method: method.clone(), path: path.clone(), feature });
+            out.push(Operation {
+                operation_id,
+                method: method.clone(),
+                path: path.clone(),
+                feature,
+            });
         }
     }
     Ok(out)

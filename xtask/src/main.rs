@@ -49,8 +49,8 @@ fn root() -> PathBuf {
 /// Reads `openapi/openapi.yaml` as JSON, with the int64 literal fix applied.
 fn load_spec(counts: &mut normalize::Counts) -> Result<Value> {
     let path = root().join("openapi/openapi.yaml");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let text = normalize::fix_int64_literals(&text, counts);
     serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
@@ -112,11 +112,18 @@ fn gen(check: bool) -> Result<()> {
     };
     // Every file of generated/, by path relative to it.
     let mut files: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
-    files.insert("openai.rs".into(), header("") + &prettyplease::unparse(&out.file));
+    files.insert(
+        "openai.rs".into(),
+        header("") + &prettyplease::unparse(&out.file),
+    );
     for (dir, parts) in [("types", &out.type_parts), ("methods", &out.method_parts)] {
         for (name, part) in parts {
             let cfg = part.cfg.to_string();
-            let body = syn::File { shebang: None, attrs: vec![], items: part.items.clone() };
+            let body = syn::File {
+                shebang: None,
+                attrs: vec![],
+                items: part.items.clone(),
+            };
             files.insert(
                 format!("{dir}/{name}"),
                 header(&format!("// Included by openai.rs under #[cfg({cfg})].\n"))
@@ -149,7 +156,11 @@ fn gen(check: bool) -> Result<()> {
                 stale[0]
             );
         }
-        println!("generated/ is up to date ({} files, {:.1?})", files.len(), started.elapsed());
+        println!(
+            "generated/ is up to date ({} files, {:.1?})",
+            files.len(),
+            started.elapsed()
+        );
     } else {
         for rel in &existing {
             if !files.contains_key(rel) {
@@ -181,7 +192,9 @@ fn list_files(dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd {
             let p = e?.path();
             if p.is_dir() {
@@ -237,7 +250,11 @@ fn check_cargo_features() -> Result<()> {
         feats
             .get(name)
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut groups = features::all_groups();
@@ -284,7 +301,10 @@ fn prism_spec(out: &Path) -> Result<()> {
     let mut doc = load_spec(&mut counts)?;
     let n = fix_untyped_nullable(&mut doc);
     std::fs::write(out, serde_json::to_vec(&doc)?)?;
-    println!("wrote {} ({n} untyped nullable schemas rewritten)", out.display());
+    println!(
+        "wrote {} ({n} untyped nullable schemas rewritten)",
+        out.display()
+    );
     Ok(())
 }
 
@@ -298,10 +318,7 @@ fn fix_untyped_nullable(v: &mut Value) -> usize {
             if obj.get("nullable") == Some(&Value::Bool(true)) && !obj.contains_key("type") {
                 obj.remove("nullable");
                 let inner = Value::Object(std::mem::take(obj));
-                obj.insert(
-                    "anyOf".into(),
-                    serde_json::json!([inner, {"type": "null"}]),
-                );
+                obj.insert("anyOf".into(), serde_json::json!([inner, {"type": "null"}]));
                 n += 1;
             }
         }

@@ -40,7 +40,9 @@ pub struct Report {
     pub extra_roots: BTreeMap<String, BTreeSet<String>>,
 }
 
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// Replaces int64 literals that overflow the YAML loader (rule 0). Works on the text.
 pub fn fix_int64_literals(text: &str, counts: &mut Counts) -> String {
@@ -96,7 +98,10 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
         if let Some(obj) = s.as_object_mut() {
             if obj.remove("nullable") == Some(Value::Bool(true)) {
                 nullable_roots.insert(format!("#/components/schemas/{name}"));
-                bump(&mut report.counts, "8 nullable component root made non-null");
+                bump(
+                    &mut report.counts,
+                    "8 nullable component root made non-null",
+                );
             }
         }
     }
@@ -205,7 +210,10 @@ fn add_webhook_event_union(
     counts: &mut Counts,
 ) -> Result<()> {
     let mut members = Vec::new();
-    for (name, hook) in webhooks.as_object().context("`webhooks` is not a mapping")? {
+    for (name, hook) in webhooks
+        .as_object()
+        .context("`webhooks` is not a mapping")?
+    {
         let schema = hook
             .pointer("/post/requestBody/content/application~1json/schema/$ref")
             .and_then(Value::as_str)
@@ -267,7 +275,9 @@ fn mark_code_fences_as_text(v: &mut Value, counts: &mut Counts) {
                 mark_code_fences_as_text(x, counts);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|x| mark_code_fences_as_text(x, counts)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|x| mark_code_fences_as_text(x, counts)),
         _ => {}
     }
 }
@@ -322,9 +332,16 @@ fn normalize_operation(
             let style = p.get("style").and_then(Value::as_str).unwrap_or_default();
             let location = p.get("in").and_then(Value::as_str).unwrap_or_default();
             let is_object = p.pointer("/schema/type").and_then(Value::as_str) == Some("object");
-            let name = p.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let name = p
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
             if style == "deepObject" {
-                bump(&mut report.counts, "11 deepObject query parameter set aside");
+                bump(
+                    &mut report.counts,
+                    "11 deepObject query parameter set aside",
+                );
                 report.dropped_params.push(DroppedParam {
                     operation_id: op_id.into(),
                     name,
@@ -333,7 +350,10 @@ fn normalize_operation(
                 continue;
             }
             if location == "query" && is_object {
-                bump(&mut report.counts, "13 object-typed query parameter set aside");
+                bump(
+                    &mut report.counts,
+                    "13 object-typed query parameter set aside",
+                );
                 report.dropped_params.push(DroppedParam {
                     operation_id: op_id.into(),
                     name,
@@ -361,7 +381,10 @@ fn normalize_operation(
         success
     });
     if error_codes > 0 {
-        bump(&mut report.counts, "10 error responses mapped to ErrorResponse");
+        bump(
+            &mut report.counts,
+            "10 error responses mapped to ErrorResponse",
+        );
     }
     // Ranges rather than `default`: progenitor counts `default` as a possible success too.
     for range in ["4XX", "5XX"] {
@@ -383,10 +406,17 @@ fn normalize_operation(
                 .and_then(|c| c.pointer("/schema/$ref"))
             {
                 let name = r.trim_start_matches("#/components/schemas/").to_owned();
-                report.extra_roots.entry(op_id.into()).or_default().insert(name);
+                report
+                    .extra_roots
+                    .entry(op_id.into())
+                    .or_default()
+                    .insert(name);
             }
             content.remove("text/event-stream");
-            bump(&mut report.counts, "9b text/event-stream answer left to hand-written streams");
+            bump(
+                &mut report.counts,
+                "9b text/event-stream answer left to hand-written streams",
+            );
         }
         if content.len() > 1 && content.keys().any(|k| k != "application/json") {
             // Binary downloads offered in several media types (video/mp4, image/webp,
@@ -396,7 +426,10 @@ fn normalize_operation(
                 "application/octet-stream".into(),
                 json!({"schema": {"type": "string", "format": "binary"}}),
             );
-            bump(&mut report.counts, "9d several binary answer media types -> one byte stream");
+            bump(
+                &mut report.counts,
+                "9d several binary answer media types -> one byte stream",
+            );
         }
         for (_, media) in content.iter_mut() {
             if let Some(s) = media.get_mut("schema") {
@@ -429,19 +462,29 @@ fn normalize_operation(
                     let name = format!("{}Multipart", pascal(op_id));
                     moved.push((name.clone(), schema.take()));
                     *schema = json!({"$ref": format!("#/components/schemas/{name}")});
-                    bump(&mut report.counts, "9c inline multipart body moved to components");
+                    bump(
+                        &mut report.counts,
+                        "9c inline multipart body moved to components",
+                    );
                     name
                 }
                 None => continue,
             };
-            report.extra_roots.entry(op_id.into()).or_default().insert(name);
+            report
+                .extra_roots
+                .entry(op_id.into())
+                .or_default()
+                .insert(name);
         }
         if has_json {
             if !others.is_empty() {
                 for m in &others {
                     content.remove(m);
                 }
-                bump(&mut report.counts, "9 non-JSON body variant dropped (JSON kept)");
+                bump(
+                    &mut report.counts,
+                    "9 non-JSON body variant dropped (JSON kept)",
+                );
             }
         } else {
             // The answer's schema must still generate: name it when it is inline.
@@ -460,16 +503,29 @@ fn normalize_operation(
                             // Already normalised above: goes in as it is.
                             walked.push((name.clone(), schema.take()));
                             *schema = json!({"$ref": format!("#/components/schemas/{name}")});
-                            bump(&mut report.counts, "9e inline answer of a set-aside operation moved to components");
+                            bump(
+                                &mut report.counts,
+                                "9e inline answer of a set-aside operation moved to components",
+                            );
                             name
                         }
                     };
-                    report.extra_roots.entry(op_id.into()).or_default().insert(name);
+                    report
+                        .extra_roots
+                        .entry(op_id.into())
+                        .or_default()
+                        .insert(name);
                 }
             }
             let reason = format!("{} request body", others.join(" / "));
-            report.set_aside.push(SetAside { operation_id: op_id.into(), reason });
-            bump(&mut report.counts, "9 operation with a non-JSON body set aside");
+            report.set_aside.push(SetAside {
+                operation_id: op_id.into(),
+                reason,
+            });
+            bump(
+                &mut report.counts,
+                "9 operation with a non-JSON body set aside",
+            );
             return Ok(false);
         }
         // Rule 13: progenitor needs bodies to be required.
@@ -492,9 +548,15 @@ fn normalize_parameter(p: &mut Value, counts: &mut Counts) -> Result<()> {
     let is_header = p.get("in").and_then(Value::as_str) == Some("header");
     if let Some(schema) = p.get_mut("schema") {
         if is_header && schema.get("type").and_then(Value::as_str) == Some("array") {
-            let item = schema.get("items").cloned().unwrap_or(json!({"type": "string"}));
+            let item = schema
+                .get("items")
+                .cloned()
+                .unwrap_or(json!({"type": "string"}));
             *schema = item;
-            bump(counts, "12 array-typed header parameter narrowed to its item type");
+            bump(
+                counts,
+                "12 array-typed header parameter narrowed to its item type",
+            );
         }
         walk_schema(schema, counts, 0)?;
     }
@@ -537,7 +599,10 @@ fn walk_schema(v: &mut Value, counts: &mut Counts, depth: usize) -> Result<()> {
     // Rule 14: dates stay strings (no date-time crate in users' builds; any value the
     // server sends is kept as it came).
     if obj.get("type").and_then(Value::as_str) == Some("string")
-        && matches!(obj.get("format").and_then(Value::as_str), Some("date" | "date-time"))
+        && matches!(
+            obj.get("format").and_then(Value::as_str),
+            Some("date" | "date-time")
+        )
     {
         obj.remove("format");
         bump(counts, "14 date / date-time format kept as a string");
@@ -563,15 +628,23 @@ fn walk_schema(v: &mut Value, counts: &mut Counts, depth: usize) -> Result<()> {
     // typify makes an enum with no variants.
     for key in ["anyOf", "oneOf"] {
         let only_required = |m: &Value| {
-            m.as_object().is_some_and(|o| !o.is_empty() && o.keys().all(|k| k == "required" || k == "description"))
+            m.as_object().is_some_and(|o| {
+                !o.is_empty() && o.keys().all(|k| k == "required" || k == "description")
+            })
         };
         if let Some(Value::Array(members)) = obj.get(key) {
-            if !members.is_empty() && members.iter().all(only_required) && obj.contains_key("properties") {
+            if !members.is_empty()
+                && members.iter().all(only_required)
+                && obj.contains_key("properties")
+            {
                 obj.remove(key);
                 if obj.get("not").is_some_and(only_required) {
                     obj.remove("not");
                 }
-                bump(counts, "16 presence constraint (anyOf of `required` lists) dropped");
+                bump(
+                    counts,
+                    "16 presence constraint (anyOf of `required` lists) dropped",
+                );
             }
         }
     }
@@ -579,7 +652,8 @@ fn walk_schema(v: &mut Value, counts: &mut Counts, depth: usize) -> Result<()> {
     if let Some(Value::Array(members)) = obj.get_mut("allOf") {
         let is_nullable_marker = |m: &Value| {
             m.get("nullable") == Some(&Value::Bool(true))
-                && m.as_object().is_some_and(|o| o.keys().all(|k| k == "nullable" || k == "description"))
+                && m.as_object()
+                    .is_some_and(|o| o.keys().all(|k| k == "nullable" || k == "description"))
         };
         if members.len() > 1 && members.iter().any(is_nullable_marker) {
             members.retain(|m| !is_nullable_marker(m));
@@ -590,10 +664,14 @@ fn walk_schema(v: &mut Value, counts: &mut Counts, depth: usize) -> Result<()> {
     // Rule 18: a `required` name the schema never declares would become a required
     // `serde_json::Value` field that real answers lack. It becomes an optional field of
     // any JSON, so a value that does come is kept.
-    let composed = ["allOf", "anyOf", "oneOf"].iter().any(|k| obj.contains_key(*k));
+    let composed = ["allOf", "anyOf", "oneOf"]
+        .iter()
+        .any(|k| obj.contains_key(*k));
     if !composed {
-        let declared: Option<Vec<String>> =
-            obj.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect());
+        let declared: Option<Vec<String>> = obj
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect());
         let mut undeclared = Vec::new();
         if let (Some(declared), Some(Value::Array(req))) = (declared, obj.get_mut("required")) {
             req.retain(|r| match r.as_str() {
@@ -607,7 +685,10 @@ fn walk_schema(v: &mut Value, counts: &mut Counts, depth: usize) -> Result<()> {
         if let Some(Value::Object(props)) = obj.get_mut("properties") {
             for n in undeclared {
                 props.insert(n, json!({}));
-                bump(counts, "18 undeclared `required` name -> optional field of any JSON");
+                bump(
+                    counts,
+                    "18 undeclared `required` name -> optional field of any JSON",
+                );
             }
         }
     }
@@ -620,11 +701,17 @@ fn walk_schema(v: &mut Value, counts: &mut Counts, depth: usize) -> Result<()> {
         if !members.iter().any(is_null_schema) {
             continue;
         }
-        let rest: Vec<Value> = members.iter().filter(|m| !is_null_schema(m)).cloned().collect();
+        let rest: Vec<Value> = members
+            .iter()
+            .filter(|m| !is_null_schema(m))
+            .cloned()
+            .collect();
         obj.remove(key);
         bump(counts, "2 anyOf [X, null] -> nullable X");
         if rest.len() == 1 {
-            let Some(only) = rest.into_iter().next() else { unreachable!() };
+            let Some(only) = rest.into_iter().next() else {
+                unreachable!()
+            };
             match only {
                 Value::Object(inner) if inner.contains_key("$ref") && inner.len() == 1 => {
                     obj.insert("allOf".into(), Value::Array(vec![Value::Object(inner)]));
@@ -649,7 +736,9 @@ fn walk_schema(v: &mut Value, counts: &mut Counts, depth: usize) -> Result<()> {
     }
     // Rule 3: a `$ref` with siblings goes into allOf.
     if obj.contains_key("$ref") && obj.len() > 1 {
-        let Some(r) = obj.remove("$ref") else { unreachable!() };
+        let Some(r) = obj.remove("$ref") else {
+            unreachable!()
+        };
         obj.insert("allOf".into(), json!([{"$ref": r}]));
         bump(counts, "3 $ref with siblings -> allOf");
         // Recompute defaults/const on siblings is done above already.
@@ -665,10 +754,7 @@ fn walk_schema(v: &mut Value, counts: &mut Counts, depth: usize) -> Result<()> {
             m.get("type").and_then(Value::as_str) == Some("string") && m.get("enum").is_none()
         };
         let is_enum = |m: &Value| m.get("enum").is_some();
-        if members.len() == 2
-            && members.iter().any(is_string)
-            && members.iter().any(is_enum)
-        {
+        if members.len() == 2 && members.iter().any(is_string) && members.iter().any(is_enum) {
             let known: Vec<Value> = members
                 .iter()
                 .filter_map(|m| m.get("enum"))
@@ -702,7 +788,15 @@ fn walk_schema(v: &mut Value, counts: &mut Counts, depth: usize) -> Result<()> {
             }
         }
     }
-    for key in ["items", "additionalProperties", "not", "contains", "if", "then", "else"] {
+    for key in [
+        "items",
+        "additionalProperties",
+        "not",
+        "contains",
+        "if",
+        "then",
+        "else",
+    ] {
         match obj.get_mut(key) {
             Some(Value::Array(a)) => {
                 for s in a {
@@ -781,7 +875,10 @@ fn to_file_upload(v: &mut Value, counts: &mut Counts) {
                 obj.remove("type");
                 obj.remove("format");
                 obj.insert("$ref".into(), json!("#/components/schemas/FileUpload"));
-                bump(counts, "15 binary string -> FileUpload (multipart file part)");
+                bump(
+                    counts,
+                    "15 binary string -> FileUpload (multipart file part)",
+                );
                 return;
             }
             for (_, x) in obj.iter_mut() {

@@ -23,7 +23,8 @@ pub struct Applied {
 
 /// Applies the patch file to `doc` and returns the edits, in order.
 pub fn apply(doc: &mut Value, file: &Path) -> Result<Vec<Applied>> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let patches: Vec<Applied> =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
     for p in &patches {

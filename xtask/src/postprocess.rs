@@ -78,7 +78,8 @@ pub fn run(
         }
     }
     let types_idx = types_items.context("progenitor output has no `types` module")?;
-    let methods_idx = methods_impl.context("progenitor output has no `impl Client` with methods")?;
+    let methods_idx =
+        methods_impl.context("progenitor output has no `impl Client` with methods")?;
 
     // --- types: forward compatibility and tag dispatch --------------------------------
     let mut items = match &mut file.items[types_idx] {
@@ -132,7 +133,9 @@ pub fn run(
 
     // --- feature gates -------------------------------------------------------------------
     let graph = type_graph(&new_items, &type_names);
-    let Item::Impl(client_impl) = &mut file.items[methods_idx] else { unreachable!() };
+    let Item::Impl(client_impl) = &mut file.items[methods_idx] else {
+        unreachable!()
+    };
     let mut roots: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
     let op_by_path: HashMap<(String, String), &features::Operation> = ops
         .iter()
@@ -141,11 +144,17 @@ pub fn run(
     let mut generated_ops = BTreeSet::new();
     for it in client_impl.items.iter_mut() {
         let syn::ImplItem::Fn(f) = it else { continue };
-        let (method, path) = sends_request_to(&f.attrs)
-            .with_context(|| format!("method {} has no `Sends a ... request to` doc", f.sig.ident))?;
+        let (method, path) = sends_request_to(&f.attrs).with_context(|| {
+            format!("method {} has no `Sends a ... request to` doc", f.sig.ident)
+        })?;
         let op = op_by_path
             .get(&(method.clone(), path.clone()))
-            .with_context(|| format!("method {} ({method} {path}) matches no operation", f.sig.ident))?;
+            .with_context(|| {
+                format!(
+                    "method {} ({method} {path}) matches no operation",
+                    f.sig.ident
+                )
+            })?;
         generated_ops.insert(op.operation_id.clone());
         let feature = op.feature;
         let alias = &op.operation_id;
@@ -165,7 +174,9 @@ pub fn run(
             .find(|o| &o.operation_id == op_id)
             .with_context(|| format!("extra roots for unknown operation {op_id}"))?;
         for s in schemas {
-            let t = lookup.get(s).with_context(|| format!("no generated type for schema {s}"))?;
+            let t = lookup
+                .get(s)
+                .with_context(|| format!("no generated type for schema {s}"))?;
             roots.entry(op.feature).or_default().insert(t);
         }
     }
@@ -179,9 +190,18 @@ pub fn run(
         let Some((_, feature)) = META_GROUPS.iter().find(|(g, _)| *g == id) else {
             bail!("x-oaiMeta group {id:?} has no feature; add it to META_GROUPS in xtask/src/postprocess.rs");
         };
-        for section in group.get("sections").and_then(Value::as_array).into_iter().flatten() {
-            let Some(key) = section.get("key").and_then(Value::as_str) else { continue };
-            let t = lookup.get(key).with_context(|| format!("no generated type for schema {key}"))?;
+        for section in group
+            .get("sections")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(key) = section.get("key").and_then(Value::as_str) else {
+                continue;
+            };
+            let t = lookup
+                .get(key)
+                .with_context(|| format!("no generated type for schema {key}"))?;
             roots.entry(feature).or_default().insert(t);
         }
     }
@@ -194,8 +214,14 @@ pub fn run(
             }
         }
     }
-    let orphans = type_names.iter().filter(|t| !reach.contains_key(*t)).count();
-    counts.insert("types reached by no operation or event group (gated on `full`)", orphans);
+    let orphans = type_names
+        .iter()
+        .filter(|t| !reach.contains_key(*t))
+        .count();
+    counts.insert(
+        "types reached by no operation or event group (gated on `full`)",
+        orphans,
+    );
 
     let pages = page_types(&new_items);
 
@@ -213,7 +239,12 @@ pub fn run(
                 } else {
                     let sets: Vec<BTreeSet<&'static str>> = names
                         .iter()
-                        .map(|n| reach.get(n).cloned().unwrap_or_else(|| BTreeSet::from(["full"])))
+                        .map(|n| {
+                            reach
+                                .get(n)
+                                .cloned()
+                                .unwrap_or_else(|| BTreeSet::from(["full"]))
+                        })
                         .collect();
                     let full = BTreeSet::from(["full"]);
                     let mut all = sets[0].clone();
@@ -229,8 +260,10 @@ pub fn run(
                         let mut sets = sets;
                         sets.sort();
                         sets.dedup();
-                        let clauses: Vec<TokenStream> =
-                            sets.iter().map(|s| cfg_any(s.iter().copied().collect())).collect();
+                        let clauses: Vec<TokenStream> = sets
+                            .iter()
+                            .map(|s| cfg_any(s.iter().copied().collect()))
+                            .collect();
                         let key = format!(
                             "all-{}",
                             sets.iter()
@@ -245,12 +278,22 @@ pub fn run(
                 }
             }
             other => item_type_name(other).map(|n| {
-                let set = reach.get(&n.to_string()).cloned().unwrap_or_else(|| BTreeSet::from(["full"]));
+                let set = reach
+                    .get(&n.to_string())
+                    .cloned()
+                    .unwrap_or_else(|| BTreeSet::from(["full"]));
                 feature_clause(&set)
             }),
         };
         match clause {
-            Some((key, cfg)) => parts.entry(key).or_insert_with(|| Part { cfg, items: Vec::new() }).items.push(item),
+            Some((key, cfg)) => parts
+                .entry(key)
+                .or_insert_with(|| Part {
+                    cfg,
+                    items: Vec::new(),
+                })
+                .items
+                .push(item),
             None => ungated.push(item),
         }
     }
@@ -270,19 +313,36 @@ pub fn run(
 
     // Methods: one `impl Client` part per feature.
     let mut method_parts: BTreeMap<String, Part> = BTreeMap::new();
-    let Item::Impl(client_impl) = &mut file.items[methods_idx] else { unreachable!() };
+    let Item::Impl(client_impl) = &mut file.items[methods_idx] else {
+        unreachable!()
+    };
     let attrs = client_impl.attrs.clone();
     for it in std::mem::take(&mut client_impl.items) {
-        let syn::ImplItem::Fn(mut f) = it else { continue };
-        let pos = f.attrs.iter().position(|a| a.path().is_ident("cfg")).context("method without cfg")?;
+        let syn::ImplItem::Fn(mut f) = it else {
+            continue;
+        };
+        let pos = f
+            .attrs
+            .iter()
+            .position(|a| a.path().is_ident("cfg"))
+            .context("method without cfg")?;
         let cfg_attr = f.attrs.remove(pos);
-        let syn::Meta::List(list) = &cfg_attr.meta else { bail!("odd cfg on a method") };
+        let syn::Meta::List(list) = &cfg_attr.meta else {
+            bail!("odd cfg on a method")
+        };
         let cfg = list.tokens.clone();
-        let feature = cfg.to_string().split('"').nth(1).unwrap_or("misc").to_owned();
-        let part = method_parts.entry(format!("{feature}.rs")).or_insert_with(|| Part {
-            cfg,
-            items: vec![parse_quote!(#(#attrs)* impl Client {})],
-        });
+        let feature = cfg
+            .to_string()
+            .split('"')
+            .nth(1)
+            .unwrap_or("misc")
+            .to_owned();
+        let part = method_parts
+            .entry(format!("{feature}.rs"))
+            .or_insert_with(|| Part {
+                cfg,
+                items: vec![parse_quote!(#(#attrs)* impl Client {})],
+            });
         let companion = paginated_companion(&f, &pages);
         if let Some(Item::Impl(imp)) = part.items.first_mut() {
             imp.items.push(syn::ImplItem::Fn(f));
@@ -327,7 +387,9 @@ pub fn run(
         }
     }
     for d in &report.dropped_params {
-        if !hand_written.contains(&d.operation_id) && !UNSUPPORTED.iter().any(|(u, _)| *u == d.operation_id) {
+        if !hand_written.contains(&d.operation_id)
+            && !UNSUPPORTED.iter().any(|(u, _)| *u == d.operation_id)
+        {
             bail!(
                 "parameter {} of {} ({}) was dropped from the generated method; a hand-written \
                  variant with #[doc(alias = \"{}\")] must provide it",
@@ -345,7 +407,10 @@ pub fn run(
         method_parts,
         counts,
         generated_ops: generated_ops.len(),
-        hand_written: hand_written.into_iter().filter(|h| !generated_ops.contains(h)).collect(),
+        hand_written: hand_written
+            .into_iter()
+            .filter(|h| !generated_ops.contains(h))
+            .collect(),
         unsupported,
     })
 }
@@ -394,14 +459,23 @@ fn item_type_name(item: &Item) -> Option<&syn::Ident> {
 fn is_client_methods_impl(imp: &ItemImpl) -> bool {
     imp.trait_.is_none()
         && matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"))
-        && imp.items.iter().any(|i| matches!(i, syn::ImplItem::Fn(f) if f.sig.asyncness.is_some()))
+        && imp
+            .items
+            .iter()
+            .any(|i| matches!(i, syn::ImplItem::Fn(f) if f.sig.asyncness.is_some()))
 }
 
 /// Reads "Sends a `POST` request to `/chat/completions`" from progenitor's method doc.
 fn sends_request_to(attrs: &[Attribute]) -> Option<(String, String)> {
     for a in attrs {
-        let syn::Meta::NameValue(nv) = &a.meta else { continue };
-        let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value else {
+        let syn::Meta::NameValue(nv) = &a.meta else {
+            continue;
+        };
+        let syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) = &nv.value
+        else {
             continue;
         };
         let text = s.value();
@@ -431,7 +505,9 @@ fn type_refs<T: quote::ToTokens>(node: &T, names: &BTreeSet<String>) -> BTreeSet
                     || segs
                         .iter()
                         .nth(segs.len().saturating_sub(2))
-                        .is_some_and(|s| s.ident == "types" || s.ident == "self" || s.ident == "super"));
+                        .is_some_and(|s| {
+                            s.ident == "types" || s.ident == "self" || s.ident == "super"
+                        }));
             if let (true, Some(last)) = (local, segs.last()) {
                 let s = last.ident.to_string();
                 if self.names.contains(&s) {
@@ -454,7 +530,10 @@ fn type_refs<T: quote::ToTokens>(node: &T, names: &BTreeSet<String>) -> BTreeSet
         Ok(f) => f,
         Err(_) => return BTreeSet::new(),
     };
-    let mut v = V { names, out: BTreeSet::new() };
+    let mut v = V {
+        names,
+        out: BTreeSet::new(),
+    };
     syn::visit::Visit::visit_file(&mut v, &file);
     v.out
 }
@@ -510,7 +589,10 @@ impl NameLookup {
 }
 
 fn squash(s: &str) -> String {
-    s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// Operation ids that src/ implements by hand: `#[doc(alias = "...")]` on a method.
@@ -519,7 +601,9 @@ fn hand_written_ops() -> Result<BTreeSet<String>> {
     let src = crate::root().join("src");
     let mut stack = vec![src];
     while let Some(dir) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -543,9 +627,9 @@ fn hand_written_ops() -> Result<BTreeSet<String>> {
 // --- forward compatibility ---------------------------------------------------------------
 
 fn has_derive(attrs: &[Attribute], name: &str) -> bool {
-    attrs.iter().any(|a| {
-        a.path().is_ident("derive") && a.meta.to_token_stream_string().contains(name)
-    })
+    attrs
+        .iter()
+        .any(|a| a.path().is_ident("derive") && a.meta.to_token_stream_string().contains(name))
 }
 
 trait MetaString {
@@ -571,7 +655,11 @@ fn strip_derives(attrs: &mut [Attribute], remove: &[&str]) {
         let kept: Vec<&syn::Path> = paths
             .iter()
             .filter(|p| {
-                let last = p.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+                let last = p
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
                 !remove.contains(&last.as_str())
             })
             .collect();
@@ -589,15 +677,21 @@ fn strip_deny_unknown_fields(attrs: &mut Vec<Attribute>, counts: &mut Counts) {
         ) else {
             continue;
         };
-        if !metas.iter().any(|m| m.path().is_ident("deny_unknown_fields")) {
+        if !metas
+            .iter()
+            .any(|m| m.path().is_ident("deny_unknown_fields"))
+        {
             continue;
         }
-        let kept: Vec<&syn::Meta> =
-            metas.iter().filter(|m| !m.path().is_ident("deny_unknown_fields")).collect();
+        let kept: Vec<&syn::Meta> = metas
+            .iter()
+            .filter(|m| !m.path().is_ident("deny_unknown_fields"))
+            .collect();
         *a = parse_quote!(#[serde(#(#kept),*)]);
         bump(counts, "deny_unknown_fields removed");
     }
-    attrs.retain(|a| !(a.path().is_ident("serde") && a.meta.to_token_stream_string() == "serde ()"));
+    attrs
+        .retain(|a| !(a.path().is_ident("serde") && a.meta.to_token_stream_string() == "serde ()"));
 }
 
 /// A required-but-nullable field reads a missing key as `None`; a required list reads a
@@ -671,7 +765,11 @@ fn serde_str(attrs: &[Attribute], key: &str) -> Option<String> {
         for m in metas {
             if let syn::Meta::NameValue(nv) = m {
                 if nv.path.is_ident(key) {
-                    if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = nv.value {
+                    if let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) = nv.value
+                    {
                         return Some(s.value());
                     }
                 }
@@ -683,12 +781,18 @@ fn serde_str(attrs: &[Attribute], key: &str) -> Option<String> {
 
 /// Impls typify wrote for string enums that the open enum replaces.
 fn replaced_string_enum_impl(imp: &ItemImpl, string_enums: &BTreeSet<String>) -> bool {
-    let syn::Type::Path(p) = &*imp.self_ty else { return false };
-    let Some(name) = p.path.get_ident().map(|i| i.to_string()) else { return false };
+    let syn::Type::Path(p) = &*imp.self_ty else {
+        return false;
+    };
+    let Some(name) = p.path.get_ident().map(|i| i.to_string()) else {
+        return false;
+    };
     if !string_enums.contains(&name) {
         return false;
     }
-    let Some((_, tr, _)) = &imp.trait_ else { return false };
+    let Some((_, tr, _)) = &imp.trait_ else {
+        return false;
+    };
     let tr = quote!(#tr).to_string();
     tr.contains("Display") || tr.contains("FromStr") || tr.contains("TryFrom")
 }
@@ -708,7 +812,10 @@ fn open_string_enum(mut e: ItemEnum, counts: &mut Counts) -> Result<Vec<Item>> {
     }
     // The catch-all is `Other`, unless the API itself has a value named "other".
     let other = if idents.iter().any(|i| i == "Other") {
-        bump(counts, "string enum with an `other` value: catch-all named Unrecognized");
+        bump(
+            counts,
+            "string enum with an `other` value: catch-all named Unrecognized",
+        );
         syn::Ident::new("Unrecognized", proc_macro2::Span::call_site())
     } else {
         syn::Ident::new("Other", proc_macro2::Span::call_site())
@@ -798,7 +905,10 @@ fn struct_const_tags(items: &[Item]) -> HashMap<String, BTreeMap<String, Vec<Str
     for it in items {
         if let Item::Enum(e) = it {
             if is_string_enum(e) {
-                single.insert(e.ident.to_string(), e.variants.iter().map(wire_name).collect());
+                single.insert(
+                    e.ident.to_string(),
+                    e.variants.iter().map(wire_name).collect(),
+                );
             }
         }
     }
@@ -809,19 +919,30 @@ fn struct_const_tags(items: &[Item]) -> HashMap<String, BTreeMap<String, Vec<Str
     for it in items {
         let Item::Enum(e) = it else { continue };
         if let Some(tag) = internal_tag(&e.attrs) {
-            out.entry(e.ident.to_string()).or_default().insert(tag, e.variants.iter().map(wire_name).collect());
+            out.entry(e.ident.to_string())
+                .or_default()
+                .insert(tag, e.variants.iter().map(wire_name).collect());
         }
     }
     for it in items {
         let Item::Struct(s) = it else { continue };
-        let Fields::Named(fields) = &s.fields else { continue };
+        let Fields::Named(fields) = &s.fields else {
+            continue;
+        };
         for f in &fields.named {
             let syn::Type::Path(p) = &f.ty else { continue };
-            let Some(last) = p.path.segments.last() else { continue };
-            let Some(tag) = single.get(&last.ident.to_string()) else { continue };
+            let Some(last) = p.path.segments.last() else {
+                continue;
+            };
+            let Some(tag) = single.get(&last.ident.to_string()) else {
+                continue;
+            };
             let Some(ident) = &f.ident else { continue };
-            let wire = field_wire_name(&f.attrs).unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned());
-            out.entry(s.ident.to_string()).or_default().insert(wire, tag.clone());
+            let wire = field_wire_name(&f.attrs)
+                .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned());
+            out.entry(s.ident.to_string())
+                .or_default()
+                .insert(wire, tag.clone());
         }
     }
     out
@@ -838,7 +959,11 @@ fn field_wire_name(attrs: &[Attribute]) -> Option<String> {
 }
 
 /// Unions gain `Unknown(serde_json::Value)`; discriminated ones decode by their `type`.
-fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, Vec<String>>>, counts: &mut Counts) -> Result<Vec<Item>> {
+fn open_union(
+    mut e: ItemEnum,
+    const_tags: &HashMap<String, BTreeMap<String, Vec<String>>>,
+    counts: &mut Counts,
+) -> Result<Vec<Item>> {
     strip_derives(&mut e.attrs, &["Copy", "Eq", "Hash", "Ord", "PartialOrd"]);
     strip_deny_unknown_fields(&mut e.attrs, counts);
     let serde_attr = e
@@ -870,8 +995,12 @@ fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, Vec
             }
             let Some(f) = u.unnamed.first() else { break };
             let syn::Type::Path(p) = &f.ty else { break };
-            let Some(last) = p.path.segments.last() else { break };
-            let Some(consts) = const_tags.get(&last.ident.to_string()) else { break };
+            let Some(last) = p.path.segments.last() else {
+                break;
+            };
+            let Some(consts) = const_tags.get(&last.ident.to_string()) else {
+                break;
+            };
             members.push((v.ident.clone(), f.ty.clone(), consts.clone()));
         }
     }
@@ -881,7 +1010,8 @@ fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, Vec
         // `type` first: it is what OpenAI's unions are usually told apart by.
         candidates.sort_by_key(|k| (k.as_str() != "type", k.as_str()));
         for field in candidates {
-            let values: Option<Vec<&Vec<String>>> = members.iter().map(|m| m.2.get(field)).collect();
+            let values: Option<Vec<&Vec<String>>> =
+                members.iter().map(|m| m.2.get(field)).collect();
             if let Some(values) = values {
                 // Each value names one member: the members' value sets must not overlap.
                 let mut seen = BTreeSet::new();
@@ -896,7 +1026,10 @@ fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, Vec
         Some(f) => members
             .iter()
             .flat_map(|(i, t, c)| {
-                c.get(f).into_iter().flatten().map(move |v| (v.clone(), i.clone(), t.clone()))
+                c.get(f)
+                    .into_iter()
+                    .flatten()
+                    .map(move |v| (v.clone(), i.clone(), t.clone()))
             })
             .collect(),
         None => Vec::new(),
@@ -916,7 +1049,10 @@ fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, Vec
         let name_s = name.to_string();
         let tag_s = tag_field.clone().unwrap_or_default();
         if tag_s != "type" {
-            bump(counts, "discriminated union decodes by a field other than `type`");
+            bump(
+                counts,
+                "discriminated union decodes by a field other than `type`",
+            );
         }
         let idx: Vec<usize> = (0..tags.len()).collect();
         let dispatch: Item = parse_quote! {
@@ -974,7 +1110,9 @@ fn open_union(mut e: ItemEnum, const_tags: &HashMap<String, BTreeMap<String, Vec
 /// `api-version` as a query parameter (set by the client configuration instead).
 fn strip_api_version_header(block: &mut syn::Block, counts: &mut Counts) {
     let before = block.stmts.len();
-    block.stmts.retain(|s| !quote!(#s).to_string().contains("\"api-version\""));
+    block
+        .stmts
+        .retain(|s| !quote!(#s).to_string().contains("\"api-version\""));
     if block.stmts.len() != before {
         bump(counts, "api-version header dropped from a method");
     }
@@ -1008,7 +1146,9 @@ fn typed_errors(f: &mut syn::ImplItemFn, counts: &mut Counts) -> Result<()> {
     let syn::ReturnType::Type(_, ret) = &f.sig.output else {
         bail!("method {} returns nothing", f.sig.ident);
     };
-    let syn::Type::Path(rp) = &**ret else { bail!("method {} has an odd return type", f.sig.ident) };
+    let syn::Type::Path(rp) = &**ret else {
+        bail!("method {} has an odd return type", f.sig.ident)
+    };
     let last = rp.path.segments.last().context("empty return path")?;
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
         bail!("method {} does not return a Result", f.sig.ident);
@@ -1049,7 +1189,9 @@ fn typed_errors(f: &mut syn::ImplItemFn, counts: &mut Counts) -> Result<()> {
 }
 
 fn is_display_impl(imp: &ItemImpl) -> bool {
-    imp.trait_.as_ref().is_some_and(|(_, p, _)| quote!(#p).to_string().ends_with("Display"))
+    imp.trait_
+        .as_ref()
+        .is_some_and(|(_, p, _)| quote!(#p).to_string().ends_with("Display"))
 }
 
 fn add_unknown_display_arm(block: &mut syn::Block) {
@@ -1081,9 +1223,18 @@ fn page_types(items: &[Item]) -> HashMap<String, PageType> {
     let mut out = HashMap::new();
     for it in items {
         let Item::Struct(s) = it else { continue };
-        let Fields::Named(fields) = &s.fields else { continue };
-        let field = |name: &str| fields.named.iter().find(|f| f.ident.as_ref().is_some_and(|i| i == name));
-        let (Some(data), Some(has_more)) = (field("data"), field("has_more")) else { continue };
+        let Fields::Named(fields) = &s.fields else {
+            continue;
+        };
+        let field = |name: &str| {
+            fields
+                .named
+                .iter()
+                .find(|f| f.ident.as_ref().is_some_and(|i| i == name))
+        };
+        let (Some(data), Some(has_more)) = (field("data"), field("has_more")) else {
+            continue;
+        };
         let ty_s = |f: &syn::Field| {
             let t = &f.ty;
             quote!(#t).to_string().replace(' ', "")
@@ -1094,29 +1245,52 @@ fn page_types(items: &[Item]) -> HashMap<String, PageType> {
             "::std::option::Option<bool>" => true,
             _ => continue,
         };
-        let syn::Type::Path(p) = &data.ty else { continue };
-        let Some(last) = p.path.segments.last() else { continue };
+        let syn::Type::Path(p) = &data.ty else {
+            continue;
+        };
+        let Some(last) = p.path.segments.last() else {
+            continue;
+        };
         if last.ident != "Vec" {
             continue;
         }
-        let syn::PathArguments::AngleBracketed(args) = &last.arguments else { continue };
-        let Some(syn::GenericArgument::Type(item)) = args.args.first() else { continue };
-        let last_id_optional = field("last_id").map(|f| ty_s(f).starts_with("::std::option::Option"));
-        out.insert(s.ident.to_string(), PageType { item: item.clone(), has_more_optional, last_id_optional });
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            continue;
+        };
+        let Some(syn::GenericArgument::Type(item)) = args.args.first() else {
+            continue;
+        };
+        let last_id_optional =
+            field("last_id").map(|f| ty_s(f).starts_with("::std::option::Option"));
+        out.insert(
+            s.ident.to_string(),
+            PageType {
+                item: item.clone(),
+                has_more_optional,
+                last_id_optional,
+            },
+        );
     }
     out
 }
 
 /// `list_x(after, limit, ...)` -> `list_x_paginated(limit, ...)`, a [`Paginator`] over every
 /// page. Only for operations with an `after: Option<&str>` cursor and a page answer.
-fn paginated_companion(f: &syn::ImplItemFn, pages: &HashMap<String, PageType>) -> Option<syn::ImplItemFn> {
+fn paginated_companion(
+    f: &syn::ImplItemFn,
+    pages: &HashMap<String, PageType>,
+) -> Option<syn::ImplItemFn> {
     let mut has_after = false;
     let mut cloned = Vec::new();
     let mut params = Vec::new();
     let mut args = Vec::new();
     for input in f.sig.inputs.iter().skip(1) {
-        let syn::FnArg::Typed(pt) = input else { return None };
-        let syn::Pat::Ident(pi) = &*pt.pat else { return None };
+        let syn::FnArg::Typed(pt) = input else {
+            return None;
+        };
+        let syn::Pat::Ident(pi) = &*pt.pat else {
+            return None;
+        };
         if pi.ident == "after" {
             has_after = true;
             args.push(quote!(after.as_deref()));
@@ -1135,18 +1309,34 @@ fn paginated_companion(f: &syn::ImplItemFn, pages: &HashMap<String, PageType>) -
         return None;
     }
     // ResponseValue<types::Page> -> Page
-    let syn::ReturnType::Type(_, ret) = &f.sig.output else { return None };
+    let syn::ReturnType::Type(_, ret) = &f.sig.output else {
+        return None;
+    };
     let ret_s = quote!(#ret).to_string().replace(' ', "");
     let start = ret_s.find("ResponseValue<types::")? + "ResponseValue<types::".len();
     let rest = &ret_s[start..];
-    let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
     let page = pages.get(&name)?;
     let item = &page.item;
     let item_s = quote!(#item).to_string();
-    let item_ty: TokenStream = if item_s.starts_with("::") { quote!(#item) } else { quote!(types::#item) };
-    let has_more = if page.has_more_optional { quote!(page.has_more.unwrap_or(false)) } else { quote!(page.has_more) };
+    let item_ty: TokenStream = if item_s.starts_with("::") {
+        quote!(#item)
+    } else {
+        quote!(types::#item)
+    };
+    let has_more = if page.has_more_optional {
+        quote!(page.has_more.unwrap_or(false))
+    } else {
+        quote!(page.has_more)
+    };
     let cursor = match page.last_id_optional {
-        Some(true) => quote!(page.last_id.clone().or_else(|| page.data.last().and_then(crate::pagination::item_id))),
+        Some(true) => quote!(page
+            .last_id
+            .clone()
+            .or_else(|| page.data.last().and_then(crate::pagination::item_id))),
         Some(false) => quote!(Some(page.last_id.clone())),
         None => quote!(page.data.last().and_then(crate::pagination::item_id)),
     };
