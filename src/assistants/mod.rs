@@ -197,7 +197,7 @@ impl Assistants<'_> {
         path: &str,
         body: serde_json::Value,
     ) -> Result<BlockingAssistantStream, Error> {
-        let response = crate::streaming::send_blocking_with(
+        let response = crate::streaming::driver::send_blocking_with(
             self.client,
             reqwest::Method::POST,
             path,
