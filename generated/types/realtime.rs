@@ -21673,6 +21673,74 @@ impl RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsag
         }
     }
 }
+impl RealtimeClientEvent {
+    ///Every `type` value the spec defines for this union, sorted.
+    pub const TAGS: &'static [&'static str] = &[
+        "conversation.item.create",
+        "conversation.item.delete",
+        "conversation.item.retrieve",
+        "conversation.item.truncate",
+        "input_audio_buffer.append",
+        "input_audio_buffer.clear",
+        "input_audio_buffer.commit",
+        "output_audio_buffer.clear",
+        "response.cancel",
+        "response.create",
+        "session.update",
+    ];
+    ///The `type` of this value; for [`Unknown`](Self::Unknown), read from its JSON (`""` when it has none).
+    pub fn tag(&self) -> &str {
+        match self {
+            Self::ConversationItemCreate(x) => {
+                let _ = x;
+                "conversation.item.create"
+            }
+            Self::ConversationItemDelete(x) => {
+                let _ = x;
+                "conversation.item.delete"
+            }
+            Self::ConversationItemRetrieve(x) => {
+                let _ = x;
+                "conversation.item.retrieve"
+            }
+            Self::ConversationItemTruncate(x) => {
+                let _ = x;
+                "conversation.item.truncate"
+            }
+            Self::InputAudioBufferAppend(x) => {
+                let _ = x;
+                "input_audio_buffer.append"
+            }
+            Self::InputAudioBufferClear(x) => {
+                let _ = x;
+                "input_audio_buffer.clear"
+            }
+            Self::OutputAudioBufferClear(x) => {
+                let _ = x;
+                "output_audio_buffer.clear"
+            }
+            Self::InputAudioBufferCommit(x) => {
+                let _ = x;
+                "input_audio_buffer.commit"
+            }
+            Self::ResponseCancel(x) => {
+                let _ = x;
+                "response.cancel"
+            }
+            Self::ResponseCreate(x) => {
+                let _ = x;
+                "response.create"
+            }
+            Self::SessionUpdate(x) => {
+                let _ = x;
+                "session.update"
+            }
+            Self::Unknown(v) => {
+                v.get("type").and_then(::serde_json::Value::as_str).unwrap_or("")
+            }
+        }
+    }
+}
 impl RealtimeClientEventSessionUpdateSession {
     ///Every `type` value the spec defines for this union, sorted.
     pub const TAGS: &'static [&'static str] = &["realtime", "transcription"];
@@ -21736,6 +21804,249 @@ impl RealtimeMcpToolCallError {
                 Some(x.as_str())
             }
             Self::Unknown(v) => v.get("message").and_then(::serde_json::Value::as_str),
+        }
+    }
+}
+impl RealtimeServerEvent {
+    ///Every `type` value the spec defines for this union, sorted.
+    pub const TAGS: &'static [&'static str] = &[
+        "conversation.created",
+        "conversation.item.added",
+        "conversation.item.created",
+        "conversation.item.deleted",
+        "conversation.item.done",
+        "conversation.item.input_audio_transcription.completed",
+        "conversation.item.input_audio_transcription.delta",
+        "conversation.item.input_audio_transcription.failed",
+        "conversation.item.input_audio_transcription.segment",
+        "conversation.item.retrieved",
+        "conversation.item.truncated",
+        "error",
+        "input_audio_buffer.cleared",
+        "input_audio_buffer.committed",
+        "input_audio_buffer.dtmf_event_received",
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.timeout_triggered",
+        "mcp_list_tools.completed",
+        "mcp_list_tools.failed",
+        "mcp_list_tools.in_progress",
+        "output_audio_buffer.cleared",
+        "output_audio_buffer.started",
+        "output_audio_buffer.stopped",
+        "rate_limits.updated",
+        "response.content_part.added",
+        "response.content_part.done",
+        "response.created",
+        "response.done",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.mcp_call.completed",
+        "response.mcp_call.failed",
+        "response.mcp_call.in_progress",
+        "response.mcp_call_arguments.delta",
+        "response.mcp_call_arguments.done",
+        "response.output_audio.delta",
+        "response.output_audio.done",
+        "response.output_audio_transcript.delta",
+        "response.output_audio_transcript.done",
+        "response.output_item.added",
+        "response.output_item.done",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "session.created",
+        "session.updated",
+    ];
+    ///The `type` of this value; for [`Unknown`](Self::Unknown), read from its JSON (`""` when it has none).
+    pub fn tag(&self) -> &str {
+        match self {
+            Self::ConversationCreated(x) => {
+                let _ = x;
+                "conversation.created"
+            }
+            Self::ConversationItemCreated(x) => {
+                let _ = x;
+                "conversation.item.created"
+            }
+            Self::ConversationItemDeleted(x) => {
+                let _ = x;
+                "conversation.item.deleted"
+            }
+            Self::ConversationItemInputAudioTranscriptionCompleted(x) => {
+                let _ = x;
+                "conversation.item.input_audio_transcription.completed"
+            }
+            Self::ConversationItemInputAudioTranscriptionDelta(x) => {
+                let _ = x;
+                "conversation.item.input_audio_transcription.delta"
+            }
+            Self::ConversationItemInputAudioTranscriptionFailed(x) => {
+                let _ = x;
+                "conversation.item.input_audio_transcription.failed"
+            }
+            Self::ConversationItemRetrieved(x) => {
+                let _ = x;
+                "conversation.item.retrieved"
+            }
+            Self::ConversationItemTruncated(x) => {
+                let _ = x;
+                "conversation.item.truncated"
+            }
+            Self::Error(x) => {
+                let _ = x;
+                "error"
+            }
+            Self::InputAudioBufferCleared(x) => {
+                let _ = x;
+                "input_audio_buffer.cleared"
+            }
+            Self::InputAudioBufferCommitted(x) => {
+                let _ = x;
+                "input_audio_buffer.committed"
+            }
+            Self::InputAudioBufferDtmfEventReceived(x) => {
+                let _ = x;
+                "input_audio_buffer.dtmf_event_received"
+            }
+            Self::InputAudioBufferSpeechStarted(x) => {
+                let _ = x;
+                "input_audio_buffer.speech_started"
+            }
+            Self::InputAudioBufferSpeechStopped(x) => {
+                let _ = x;
+                "input_audio_buffer.speech_stopped"
+            }
+            Self::RateLimitsUpdated(x) => {
+                let _ = x;
+                "rate_limits.updated"
+            }
+            Self::ResponseAudioDelta(x) => {
+                let _ = x;
+                "response.output_audio.delta"
+            }
+            Self::ResponseAudioDone(x) => {
+                let _ = x;
+                "response.output_audio.done"
+            }
+            Self::ResponseAudioTranscriptDelta(x) => {
+                let _ = x;
+                "response.output_audio_transcript.delta"
+            }
+            Self::ResponseAudioTranscriptDone(x) => {
+                let _ = x;
+                "response.output_audio_transcript.done"
+            }
+            Self::ResponseContentPartAdded(x) => {
+                let _ = x;
+                "response.content_part.added"
+            }
+            Self::ResponseContentPartDone(x) => {
+                let _ = x;
+                "response.content_part.done"
+            }
+            Self::ResponseCreated(x) => {
+                let _ = x;
+                "response.created"
+            }
+            Self::ResponseDone(x) => {
+                let _ = x;
+                "response.done"
+            }
+            Self::ResponseFunctionCallArgumentsDelta(x) => {
+                let _ = x;
+                "response.function_call_arguments.delta"
+            }
+            Self::ResponseFunctionCallArgumentsDone(x) => {
+                let _ = x;
+                "response.function_call_arguments.done"
+            }
+            Self::ResponseOutputItemAdded(x) => {
+                let _ = x;
+                "response.output_item.added"
+            }
+            Self::ResponseOutputItemDone(x) => {
+                let _ = x;
+                "response.output_item.done"
+            }
+            Self::ResponseTextDelta(x) => {
+                let _ = x;
+                "response.output_text.delta"
+            }
+            Self::ResponseTextDone(x) => {
+                let _ = x;
+                "response.output_text.done"
+            }
+            Self::SessionCreated(x) => {
+                let _ = x;
+                "session.created"
+            }
+            Self::SessionUpdated(x) => {
+                let _ = x;
+                "session.updated"
+            }
+            Self::OutputAudioBufferStarted(x) => {
+                let _ = x;
+                "output_audio_buffer.started"
+            }
+            Self::OutputAudioBufferStopped(x) => {
+                let _ = x;
+                "output_audio_buffer.stopped"
+            }
+            Self::OutputAudioBufferCleared(x) => {
+                let _ = x;
+                "output_audio_buffer.cleared"
+            }
+            Self::ConversationItemAdded(x) => {
+                let _ = x;
+                "conversation.item.added"
+            }
+            Self::ConversationItemDone(x) => {
+                let _ = x;
+                "conversation.item.done"
+            }
+            Self::InputAudioBufferTimeoutTriggered(x) => {
+                let _ = x;
+                "input_audio_buffer.timeout_triggered"
+            }
+            Self::ConversationItemInputAudioTranscriptionSegment(x) => {
+                let _ = x;
+                "conversation.item.input_audio_transcription.segment"
+            }
+            Self::McpListToolsInProgress(x) => {
+                let _ = x;
+                "mcp_list_tools.in_progress"
+            }
+            Self::McpListToolsCompleted(x) => {
+                let _ = x;
+                "mcp_list_tools.completed"
+            }
+            Self::McpListToolsFailed(x) => {
+                let _ = x;
+                "mcp_list_tools.failed"
+            }
+            Self::ResponseMcpCallArgumentsDelta(x) => {
+                let _ = x;
+                "response.mcp_call_arguments.delta"
+            }
+            Self::ResponseMcpCallArgumentsDone(x) => {
+                let _ = x;
+                "response.mcp_call_arguments.done"
+            }
+            Self::ResponseMcpCallInProgress(x) => {
+                let _ = x;
+                "response.mcp_call.in_progress"
+            }
+            Self::ResponseMcpCallCompleted(x) => {
+                let _ = x;
+                "response.mcp_call.completed"
+            }
+            Self::ResponseMcpCallFailed(x) => {
+                let _ = x;
+                "response.mcp_call.failed"
+            }
+            Self::Unknown(v) => {
+                v.get("type").and_then(::serde_json::Value::as_str).unwrap_or("")
+            }
         }
     }
 }

@@ -74,7 +74,7 @@ fn replace_block(text: &str, block: &str) -> String {
 /// The CHANGELOG entry: the summary, every breaking change, the operations added.
 fn entry(date: &str, source: &str, info_version: &str, d: &Diff) -> String {
     let mut out = format!(
-        "#### Spec of {date} (`info.version` {info_version}, from {source})\n\n{}.\n",
+        "#### Spec from {source} (`info.version` {info_version}), taken on {date}\n\n{}.\n",
         d.summary()
     );
     let breaking: Vec<_> = d.changes.iter().filter(|c| c.breaking).collect();

@@ -557,6 +557,13 @@ fn shape_depth(s: &Value, depth: usize) -> String {
         parts.sort();
         if parts.len() == 1 {
             format!("{}{}", parts[0], if had_null { "?" } else { "" })
+        } else if parts.len() > 6 {
+            // Long unions: their members are compared one by one (`member` changes).
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in parts.join("|").bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+            format!("{key}({} members, #{:04x})", parts.len(), h & 0xffff)
         } else {
             format!("{key}({})", parts.join(" | "))
         }
