@@ -108,7 +108,11 @@ pub(crate) enum Incoming {
 }
 
 /// Sent by handles to the socket task.
-#[cfg_attr(not(feature = "responses-ws"), allow(dead_code))]
+// Some variants serve only Realtime, others only Responses.
+#[cfg_attr(
+    not(all(feature = "realtime", feature = "responses-ws")),
+    allow(dead_code)
+)]
 pub(crate) enum Command {
     /// A text message to send.
     Text(String),
@@ -300,7 +304,10 @@ pub(crate) fn url(
 
 /// A connected socket: the command queue of its task and the receiving end of its
 /// [`Routing::Single`] queue (empty for lanes).
-#[cfg_attr(not(feature = "responses-ws"), allow(dead_code))]
+#[cfg_attr(
+    not(all(feature = "realtime", feature = "responses-ws")),
+    allow(dead_code)
+)]
 pub(crate) struct Socket {
     pub(crate) commands: mpsc::Sender<Command>,
     pub(crate) incoming: Option<mpsc::Receiver<Incoming>>,
@@ -311,6 +318,7 @@ pub(crate) struct Socket {
 
 /// How a connection authenticates, when not with the client's own credentials.
 #[derive(Clone, Default)]
+#[cfg_attr(not(feature = "realtime"), allow(dead_code))]
 pub(crate) enum Auth {
     /// The client's key (or Azure key / Entra token).
     #[default]
