@@ -294,9 +294,9 @@ pub struct ResponseStream {
 /// Where a [`ResponseStream`]'s events come from: an HTTP body (SSE), or a lane of a
 /// Responses WebSocket (feature `responses-ws`). Both feed the same state.
 enum Source {
-    Http(BodyStream<Resuming>),
+    Http(Box<BodyStream<Resuming>>),
     #[cfg(feature = "responses-ws")]
-    Ws(super::ws::WsLane),
+    Ws(Box<super::ws::WsLane>),
 }
 
 impl std::fmt::Debug for ResponseStream {
@@ -320,7 +320,7 @@ impl ResponseStream {
             client,
         );
         ResponseStream {
-            inner: Source::Http(BodyStream::new(response, pump)),
+            inner: Source::Http(Box::new(BodyStream::new(response, pump))),
         }
     }
 
@@ -328,7 +328,7 @@ impl ResponseStream {
     #[cfg(feature = "responses-ws")]
     pub(crate) fn from_ws(lane: super::ws::WsLane) -> Self {
         ResponseStream {
-            inner: Source::Ws(lane),
+            inner: Source::Ws(Box::new(lane)),
         }
     }
 
@@ -336,8 +336,10 @@ impl ResponseStream {
     /// event (default [`DEFAULT_MAX_RESUMES`]; 0 turns resumption off). A stream over a
     /// WebSocket is not resumed.
     pub fn max_resumes(mut self, n: u32) -> Self {
-        if let Source::Http(body) = &mut self.inner {
-            body.pump.set_max_resumes(n);
+        match &mut self.inner {
+            Source::Http(body) => body.pump.set_max_resumes(n),
+            #[cfg(feature = "responses-ws")]
+            Source::Ws(_) => {}
         }
         self
     }
