@@ -342,7 +342,7 @@ pub(crate) async fn connect(
         .map_err(|e| Error::Config(format!("bad WebSocket URL {url}: {e}")))?;
     {
         let headers = request.headers_mut();
-        client.config().apply_headers(headers)?;
+        client.config().websocket_headers(headers).await?;
         if let Auth::Bearer(token) = &auth {
             headers.remove(HeaderName::from_static("api-key"));
             let mut v = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
