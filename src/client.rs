@@ -846,6 +846,21 @@ impl Config {
         Ok(self.blocking.get_or_init(|| client))
     }
 
+    /// Default headers and auth for a WebSocket handshake (Realtime, Responses over a
+    /// WebSocket): the key provider's key when there is one, else the fixed key.
+    #[cfg(feature = "websocket")]
+    pub(crate) async fn websocket_headers(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+        let key = match &self.api_key_provider {
+            Some(provider) => {
+                Some(ApiKey::new(provider().await.map_err(|e| {
+                    Error::Config(format!("the API key provider failed: {e}"))
+                })?))
+            }
+            None => self.api_key.clone(),
+        };
+        self.apply_headers(headers, key.as_ref())
+    }
+
     /// Adds default headers and auth (with `key`, the one [`key_for`](Self::key_for) chose)
     /// to a request's headers.
     fn apply_headers(&self, headers: &mut HeaderMap, key: Option<&ApiKey>) -> Result<(), Error> {
@@ -1311,7 +1326,8 @@ impl ClientBuilder {
             .to_owned();
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(Error::Config(format!(
-                "base URL must start with http:// or https://: {base_url}"
+                "base URL must start with http:// or https://: {}",
+                crate::error::redact_url_text(&base_url)
             )));
         }
         let mut default_headers = HeaderMap::new();

@@ -217,7 +217,7 @@ pub(crate) fn http_source(response: reqwest::Response) -> Box<dyn Source> {
             "reading the event stream: {}",
             transport_message(&e)
         ))),
-        Err(e) => Err(SourceError::Broken(e.to_string())),
+        Err(e) => Err(SourceError::Broken(transport_message(&e))),
     }))
 }
 
@@ -261,16 +261,9 @@ impl<P> BodyStream<P> {
 }
 
 /// A transport error with its causes (reqwest's own message for a body error is only
-/// "error decoding response body").
+/// "error decoding response body"), any URL in it redacted.
 fn transport_message(e: &reqwest::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
+    crate::error::transport_message(e)
 }
 
 impl<P: Pump + Unpin> Stream for BodyStream<P> {
