@@ -11,7 +11,7 @@ use super::events::ResponseStreamEvent;
 use super::snapshot::{ParsedResponse, ResponseParseOptions, ResponseSnapshot};
 use super::state::ResponseStreamState;
 use crate::error::StreamErrorKind;
-use crate::streaming::driver::{BodyStream, Pump, Resume, Source, Step};
+use crate::streaming::driver::{BodyStream, Pump, Resume, Step};
 use crate::streaming::frames::Frames;
 use crate::{Client, Error};
 
@@ -336,17 +336,21 @@ impl ResponseStream {
     }
 
     /// A stream fed by another transport than an HTTP body (a WebSocket's messages, one
-    /// event each; see [`Source`]). A dropped connection is resumed over HTTP when
+    /// event each; see [`driver::Source`](crate::streaming::driver::Source)). A dropped
+    /// connection is resumed over HTTP when
     /// `client` is given and the response runs in the background.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn from_source(
-        source: Box<dyn Source>,
+        source: Box<dyn crate::streaming::driver::Source>,
         request_id: Option<String>,
         options: ResponseParseOptions,
         client: Option<Client>,
     ) -> Self {
         ResponseStream {
-            inner: BodyStream::from_source(source, Resuming::new(request_id, options, client)),
+            inner: Source::Http(Box::new(BodyStream::from_source(
+                source,
+                Resuming::new(request_id, options, client),
+            ))),
         }
     }
 
