@@ -17,6 +17,7 @@ pub mod accumulate_delta;
 pub mod chat_stream;
 pub mod partial_json;
 pub mod responses_stream;
+pub mod retry_headers;
 pub mod assistants_stream;
 pub mod sse_decoder;
 pub mod strict_schema;

@@ -59,3 +59,8 @@ fn strict_schema_seeds() {
 fn webhooks_seeds() {
     run_seeds("webhooks", openai_sdk_fuzz::webhooks::check);
 }
+
+#[test]
+fn retry_headers_seeds() {
+    run_seeds("retry_headers", openai_sdk_fuzz::retry_headers::check);
+}
