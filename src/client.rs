@@ -399,7 +399,7 @@ impl Config {
                     v.get("model")?.as_str().map(str::to_owned)
                 });
                 if let Some(d) = deployment {
-                    let encoded = progenitor_client::encode_path(&d);
+                    let encoded = crate::path_segment("deployment", &d)?;
                     request
                         .url_mut()
                         .set_path(&format!("{base_path}/deployments/{encoded}{rel}"));

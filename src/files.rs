@@ -61,7 +61,7 @@ impl Files<'_> {
             options.interval = DEFAULT_PROCESSING_INTERVAL;
         }
         options.timeout.get_or_insert(DEFAULT_PROCESSING_TIMEOUT);
-        let path = format!("/files/{}", progenitor_client::encode_path(file_id));
+        let path = format!("/files/{}", crate::path_segment("file_id", file_id)?);
         let read = || {
             polling::call(
                 self.client,

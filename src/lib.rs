@@ -81,6 +81,7 @@ pub mod webhooks;
 pub mod generated;
 
 pub use client::{Client, ClientBuilder, RequestOptions};
+pub use codegen_support::path_segment;
 pub use error::{ApiError, Error, StreamErrorKind, WebhookError};
 pub use generated::types;
 pub use progenitor_client::ResponseValue;

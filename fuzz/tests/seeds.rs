@@ -59,3 +59,8 @@ fn strict_schema_seeds() {
 fn webhooks_seeds() {
     run_seeds("webhooks", openai_sdk_fuzz::webhooks::check);
 }
+
+#[test]
+fn path_segment_seeds() {
+    run_seeds("path_segment", openai_sdk_fuzz::path_segment::check);
+}
