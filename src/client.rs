@@ -52,6 +52,81 @@ impl fmt::Debug for Inner {
     }
 }
 
+/// The most redirects followed for one request (reqwest's default too).
+const MAX_REDIRECTS: usize = 10;
+
+/// The redirect policy of the SDK's own HTTP clients (async and blocking): a redirect is
+/// followed only within the origin (scheme, host and port) it comes from, at most 10 times.
+///
+/// Credentials go only where the base URL points: the API key (`Authorization`, Azure's
+/// `api-key`), an Entra ID token and any auth-like default header would otherwise follow a
+/// `307` to another host, or from `https` to `http` (reqwest's default policy strips only
+/// `Authorization`, `Cookie` and `Proxy-Authorization`, and only on a change of host). A
+/// redirect to another origin is not followed: the request fails with
+/// [`Error::Connection`] whose source says where the server pointed. This is what curl does
+/// without `--location-trusted`, and stricter than browsers, which drop auth headers but
+/// follow.
+///
+/// A client given with [`ClientBuilder::http_client`] keeps its own policy; give it this one
+/// to get the same protection:
+///
+/// ```
+/// let http = reqwest::Client::builder()
+///     .redirect(openai_sdk::client::redirect_policy())
+///     .build()
+///     .unwrap();
+/// let client = openai_sdk::ClientBuilder::empty().api_key("k").http_client(http).build();
+/// # let _ = client;
+/// ```
+pub fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let previous = attempt.previous();
+        if previous.len() > MAX_REDIRECTS {
+            return attempt.error(RedirectRefused::TooMany);
+        }
+        match previous.last() {
+            Some(from) if from.origin() != attempt.url().origin() => {
+                let refused = RedirectRefused::OtherOrigin {
+                    from: from.origin().ascii_serialization(),
+                    to: attempt.url().origin().ascii_serialization(),
+                };
+                attempt.error(refused)
+            }
+            _ => attempt.follow(),
+        }
+    })
+}
+
+/// Why [`redirect_policy`] did not follow a redirect (the source of the request's error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedirectRefused {
+    /// The redirect points to another origin (scheme, host or port).
+    OtherOrigin {
+        /// The origin of the request that was redirected, such as `https://api.openai.com`.
+        from: String,
+        /// The origin the server pointed to.
+        to: String,
+    },
+    /// More than 10 redirects in a row.
+    TooMany,
+}
+
+impl fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedirectRefused::OtherOrigin { from, to } => write!(
+                f,
+                "the server at {from} redirected to another origin ({to}); not followed, so \
+                 that credentials are not sent there"
+            ),
+            RedirectRefused::TooMany => write!(f, "more than {MAX_REDIRECTS} redirects"),
+        }
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
 /// The resolved configuration of a [`Client`].
 pub(crate) struct Config {
     pub(crate) api_key: Option<ApiKey>,
@@ -425,6 +500,7 @@ impl Config {
         // timeout when one is set (a stalled stream fails between events), else the
         // whole-request one. The whole-request timeout is also set on each request.
         let mut builder = reqwest::blocking::Client::builder()
+            .redirect(redirect_policy())
             .timeout(read.unwrap_or(timeout))
             .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")));
         if let Some(c) = connect {
@@ -679,8 +755,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Use this `reqwest::Client` (its own timeouts, proxies and TLS settings apply; the
-    /// builder's timeouts are then not used).
+    /// Use this `reqwest::Client` (its own timeouts, proxies, TLS settings and redirect
+    /// policy apply; the builder's timeouts are then not used). Build it with
+    /// `.redirect(openai_sdk::client::redirect_policy())` so that credentials never follow a
+    /// redirect to another origin, as with the SDK's own client (see [`redirect_policy`]).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -867,6 +945,7 @@ impl ClientBuilder {
             Some(h) => h,
             None => {
                 let mut b = reqwest::Client::builder()
+                    .redirect(redirect_policy())
                     .timeout(self.timeout)
                     .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")));
                 if let Some(c) = self.connect_timeout {
