@@ -173,11 +173,20 @@ pub type TokenError = Box<dyn std::error::Error + Send + Sync>;
 /// [`ClientBuilder::azure_ad_token_provider`].
 pub type AzureAdTokenProvider = Arc<dyn Fn() -> Result<String, TokenError> + Send + Sync>;
 
-/// A fixed Entra ID token, or a provider asked before every request.
+/// What an [`AzureAdTokenProviderAsync`] returns: a future of the token.
+pub type TokenFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, TokenError>> + Send>>;
+
+/// Gives an Entra ID (Azure AD) token for each attempt of a request, asynchronously: see
+/// [`ClientBuilder::azure_ad_token_provider_async`].
+pub type AzureAdTokenProviderAsync = Arc<dyn Fn() -> TokenFuture + Send + Sync>;
+
+/// A fixed Entra ID token, or a provider asked before every attempt.
 #[derive(Clone)]
 pub(crate) enum AdToken {
     Fixed(ApiKey),
     Provider(AzureAdTokenProvider),
+    AsyncProvider(AzureAdTokenProviderAsync),
 }
 
 impl fmt::Debug for AdToken {
@@ -185,17 +194,40 @@ impl fmt::Debug for AdToken {
         match self {
             AdToken::Fixed(key) => key.fmt(f),
             AdToken::Provider(_) => f.write_str("AdToken::Provider(..)"),
+            AdToken::AsyncProvider(_) => f.write_str("AdToken::AsyncProvider(..)"),
         }
     }
 }
 
 impl AdToken {
-    fn bearer(&self) -> Result<HeaderValue, Error> {
-        let token = match self {
-            AdToken::Fixed(key) => key.expose().to_owned(),
-            AdToken::Provider(provider) => provider()
-                .map_err(|e| Error::Config(format!("the Azure AD token provider failed: {e}")))?,
-        };
+    /// Whether this is asked for a token on each attempt (else it is fixed).
+    fn is_provider(&self) -> bool {
+        !matches!(self, AdToken::Fixed(_))
+    }
+
+    /// The `Authorization` value, asking a provider (an async one is awaited).
+    async fn bearer(&self) -> Result<HeaderValue, Error> {
+        match self {
+            AdToken::AsyncProvider(provider) => Self::header(provider().await),
+            _ => self.bearer_blocking(),
+        }
+    }
+
+    /// The `Authorization` value for a blocking request: an async provider is driven to
+    /// completion on this thread (`futures::executor::block_on`).
+    fn bearer_blocking(&self) -> Result<HeaderValue, Error> {
+        match self {
+            AdToken::Fixed(key) => Self::header(Ok(key.expose().to_owned())),
+            AdToken::Provider(provider) => Self::header(provider()),
+            AdToken::AsyncProvider(provider) => {
+                Self::header(futures::executor::block_on(provider()))
+            }
+        }
+    }
+
+    fn header(token: Result<String, TokenError>) -> Result<HeaderValue, Error> {
+        let token =
+            token.map_err(|e| Error::Config(format!("the Azure AD token provider failed: {e}")))?;
         let mut v = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| Error::Config("the Azure AD token is not a valid header value".into()))?;
         v.set_sensitive(true);
@@ -375,10 +407,11 @@ impl Client {
             .build()
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let c = self.config();
-        c.prepare(&mut request)?;
-        let resp = crate::retry::execute(self.http(), &c.retry, c.on_retry.as_ref(), request)
-            .await
-            .map_err(Error::from_reqwest)?;
+        c.prepare(&mut request).await?;
+        let resp =
+            crate::retry::execute(self.http(), &c.retry, c.on_retry.as_ref(), Some(c), request)
+                .await
+                .map_err(Error::from_reqwest)?;
         if resp.status().is_client_error() || resp.status().is_server_error() {
             return Err(crate::error::from_response(resp).await);
         }
@@ -416,15 +449,16 @@ impl Client {
             reqwest::header::HeaderValue::from_str(accept)
                 .map_err(|e| Error::InvalidRequest(e.to_string()))?,
         );
-        c.prepare(&mut prepared)?;
+        c.prepare_blocking(&mut prepared)?;
         let mut request =
             reqwest::blocking::Request::new(prepared.method().clone(), prepared.url().clone());
         *request.headers_mut() = prepared.headers().clone();
         *request.timeout_mut() = Some(prepared.timeout().copied().unwrap_or(c.timeouts.0));
         *request.body_mut() = Some(bytes.into());
         let http = c.blocking_http()?;
-        let response = crate::retry::execute_blocking(http, &c.retry, c.on_retry.as_ref(), request)
-            .map_err(Error::from_reqwest)?;
+        let response =
+            crate::retry::execute_blocking(http, &c.retry, c.on_retry.as_ref(), Some(c), request)
+                .map_err(Error::from_reqwest)?;
         let status = response.status();
         if status.is_client_error() || status.is_server_error() {
             let rid = crate::error::request_id(response.headers());
@@ -453,9 +487,55 @@ impl Client {
 }
 
 impl Config {
-    /// Everything the configuration adds to a request: headers and auth, the per-client
-    /// timeout, and for Azure the `api-version` query and the deployment path.
-    pub(crate) fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error> {
+    /// Everything the configuration adds to a request: headers and auth (a token
+    /// provider is asked here, and again before each retry), the per-client timeout, and for
+    /// Azure the `api-version` query and the deployment path.
+    pub(crate) async fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error> {
+        self.prepare_static(request)?;
+        self.authorize(request.headers_mut()).await
+    }
+
+    /// [`prepare`](Self::prepare) for a request sent by the blocking client.
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
+    pub(crate) fn prepare_blocking(&self, request: &mut reqwest::Request) -> Result<(), Error> {
+        self.prepare_static(request)?;
+        self.authorize_blocking(request.headers_mut())
+    }
+
+    /// The Entra ID token provider, when one is set (it is asked on every attempt).
+    fn token_provider(&self) -> Option<&AdToken> {
+        self.azure
+            .as_ref()?
+            .ad_token
+            .as_ref()
+            .filter(|t| t.is_provider())
+    }
+
+    /// Whether a token provider must be asked again before a retry.
+    pub(crate) fn has_token_provider(&self) -> bool {
+        self.token_provider().is_some()
+    }
+
+    /// Asks the token provider, if any, and sets `Authorization` (once per attempt).
+    pub(crate) async fn authorize(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+        if let Some(token) = self.token_provider() {
+            headers.insert(AUTHORIZATION, token.bearer().await?);
+        }
+        Ok(())
+    }
+
+    /// [`authorize`](Self::authorize) on a thread that may block.
+    #[cfg_attr(not(feature = "blocking"), allow(dead_code))]
+    pub(crate) fn authorize_blocking(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+        if let Some(token) = self.token_provider() {
+            headers.insert(AUTHORIZATION, token.bearer_blocking()?);
+        }
+        Ok(())
+    }
+
+    /// Headers and credentials that need no provider, the timeout and the Azure URL.
+    fn prepare_static(&self, request: &mut reqwest::Request) -> Result<(), Error> {
         if let Some(t) = self.request_timeout {
             *request.timeout_mut() = Some(t);
         }
@@ -512,7 +592,8 @@ impl Config {
         Ok(self.blocking.get_or_init(|| client))
     }
 
-    /// Adds default headers and auth to a request's headers.
+    /// Adds default headers and auth to a request's headers, except a token from a
+    /// provider ([`authorize`](Self::authorize) adds that).
     pub(crate) fn apply_headers(&self, headers: &mut HeaderMap) -> Result<(), Error> {
         for (k, v) in &self.default_headers {
             if !headers.contains_key(k) {
@@ -528,7 +609,9 @@ impl Config {
                 }),
                 _,
             ) => {
-                headers.insert(AUTHORIZATION, token.bearer()?);
+                if !token.is_provider() {
+                    headers.insert(AUTHORIZATION, token.bearer_blocking()?);
+                }
             }
             (Some(_), Some(key)) => {
                 let mut v = HeaderValue::from_str(key.expose()).map_err(invalid)?;
@@ -615,7 +698,7 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
         request: &mut reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        self.inner.config.prepare(request).map_err(|e| {
+        self.inner.config.prepare(request).await.map_err(|e| {
             progenitor_client::Error::Custom(match e {
                 // Mapped back to `Error::Config` by `error::from_generated`.
                 Error::Config(message) => message,
@@ -630,8 +713,14 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
         _info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let c = &self.inner.config;
-        let response =
-            crate::retry::execute(&self.client, &c.retry, c.on_retry.as_ref(), request).await?;
+        let response = crate::retry::execute(
+            &self.client,
+            &c.retry,
+            c.on_retry.as_ref(),
+            Some(c),
+            request,
+        )
+        .await?;
         Ok(limit_body(response, c.max_response_bytes))
     }
 }
@@ -667,6 +756,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     on_retry: Option<RetryHook>,
     azure: Option<Azure>,
+    /// Whether `api_key` came from `OPENAI_API_KEY` (then `azure()` does not keep it).
+    api_key_from_env: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -703,6 +794,7 @@ impl ClientBuilder {
             on_retry: None,
             azure: None,
             chat_path: DEFAULT_CHAT_PATH.to_owned(),
+            api_key_from_env: false,
         }
     }
 
@@ -711,6 +803,7 @@ impl ClientBuilder {
     pub fn from_env() -> Self {
         let mut b = Self::empty();
         b.api_key = env("OPENAI_API_KEY").map(ApiKey::new);
+        b.api_key_from_env = b.api_key.is_some();
         b.base_url = env("OPENAI_BASE_URL");
         b.organization = env("OPENAI_ORG_ID");
         b.project = env("OPENAI_PROJECT_ID");
@@ -721,6 +814,7 @@ impl ClientBuilder {
     /// The API key sent as `Authorization: Bearer ...`.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(ApiKey::new(key));
+        self.api_key_from_env = false;
         self
     }
 
@@ -817,7 +911,11 @@ impl ClientBuilder {
     /// is sent as `api-key` (or set [`azure_ad_token`](Self::azure_ad_token)), and the
     /// deployment operations (chat, completions, embeddings, audio, images) go to
     /// `/deployments/{deployment}/...`, the deployment being [`azure_deployment`](Self::azure_deployment)
-    /// or else the request's `model`. The key is read from `AZURE_OPENAI_API_KEY` when set.
+    /// or else the request's `model`.
+    ///
+    /// The key: one set with [`api_key`](Self::api_key), before or after this call, is kept;
+    /// else `AZURE_OPENAI_API_KEY`. `OPENAI_API_KEY` (read by [`Client::builder`]) is never
+    /// sent to Azure: without an Azure key or an Entra ID token, [`build`](Self::build) fails.
     ///
     /// ```
     /// let client = openai_sdk::ClientBuilder::empty()
@@ -831,8 +929,10 @@ impl ClientBuilder {
     pub fn azure(mut self, endpoint: impl Into<String>, api_version: impl Into<String>) -> Self {
         let endpoint = endpoint.into();
         self.base_url = Some(format!("{}/openai", endpoint.trim_end_matches('/')));
-        if let Some(k) = env("AZURE_OPENAI_API_KEY") {
-            self.api_key = Some(ApiKey::new(k));
+        if self.api_key.is_none() || self.api_key_from_env {
+            // An OpenAI key from the environment is not for this host.
+            self.api_key = env("AZURE_OPENAI_API_KEY").map(ApiKey::new);
+            self.api_key_from_env = self.api_key.is_some();
         }
         self.azure = Some(Azure {
             api_version: api_version.into(),
@@ -859,9 +959,14 @@ impl ClientBuilder {
         self
     }
 
-    /// An Entra ID (Azure AD) token provider, asked before every request, so that a token refreshed by the provider is picked up without rebuilding the
-    /// client. Cache inside the provider: it runs on the request path. When it fails, the
-    /// request is not sent and the error is [`Error::Config`] with the provider's message.
+    /// An Entra ID (Azure AD) token provider, asked before every attempt of every request
+    /// (retries included), so that a token refreshed by the provider is picked up without
+    /// rebuilding the client. It runs on the request path, on the async runtime's thread:
+    /// keep it fast (cache inside it), and use
+    /// [`azure_ad_token_provider_async`](Self::azure_ad_token_provider_async) for a provider
+    /// that does I/O. When it fails, the request is not sent and the error is
+    /// [`Error::Config`] with the provider's message; when it fails before a retry, the
+    /// retry is not made and the previous attempt's error is returned.
     ///
     /// ```
     /// let client = openai_sdk::ClientBuilder::empty()
@@ -877,6 +982,41 @@ impl ClientBuilder {
     ) -> Self {
         if let Some(az) = &mut self.azure {
             az.ad_token = Some(AdToken::Provider(Arc::new(provider)));
+        }
+        self
+    }
+
+    /// An async Entra ID (Azure AD) token provider, awaited before every attempt of every
+    /// request (retries included), for a provider that fetches or refreshes tokens over
+    /// the network without blocking the runtime. Errors as for
+    /// [`azure_ad_token_provider`](Self::azure_ad_token_provider). The blocking streams
+    /// (feature `blocking`) drive its future with `futures::executor::block_on`, so there
+    /// it must not need a Tokio runtime.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// // A cache the provider refreshes; a real one would call the identity endpoint when
+    /// // the token is about to expire.
+    /// let cache = Arc::new(Mutex::new(String::from("token-1")));
+    /// let client = openai_sdk::ClientBuilder::empty()
+    ///     .azure("https://my-resource.openai.azure.com", "2024-10-21")
+    ///     .azure_ad_token_provider_async(move || {
+    ///         let cache = cache.clone();
+    ///         async move { Ok(cache.lock().unwrap().clone()) }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn azure_ad_token_provider_async<F, Fut>(mut self, provider: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<String, TokenError>> + Send + 'static,
+    {
+        if let Some(az) = &mut self.azure {
+            let provider: AzureAdTokenProviderAsync = Arc::new(move || Box::pin(provider()));
+            az.ad_token = Some(AdToken::AsyncProvider(provider));
         }
         self
     }
@@ -919,9 +1059,13 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let has_token = self.azure.as_ref().is_some_and(|a| a.ad_token.is_some());
         if self.api_key.is_none() && !has_token {
-            return Err(Error::Config(
-                "no API key: set OPENAI_API_KEY or call ClientBuilder::api_key".into(),
-            ));
+            return Err(Error::Config(if self.azure.is_some() {
+                "no Azure API key: set AZURE_OPENAI_API_KEY, call ClientBuilder::api_key or \
+                 give an Entra ID token (OPENAI_API_KEY is not sent to Azure)"
+                    .into()
+            } else {
+                "no API key: set OPENAI_API_KEY or call ClientBuilder::api_key".into()
+            }));
         }
         let base_url = self
             .base_url

@@ -352,7 +352,7 @@ impl Client {
             .multipart(form)
             .build()
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        self.config().prepare(&mut r)?;
+        self.config().prepare(&mut r).await?;
         Ok(r)
     }
 

@@ -328,6 +328,7 @@ pub(crate) fn execute_blocking(
     http: &reqwest::blocking::Client,
     policy: &RetryPolicy,
     hook: Option<&RetryHook>,
+    auth: Option<&crate::client::Config>,
     first: reqwest::blocking::Request,
 ) -> reqwest::Result<reqwest::blocking::Response> {
     let span = request_span(first.method(), first.url());
@@ -347,6 +348,16 @@ pub(crate) fn execute_blocking(
             Ok(resp) => answer_decision(resp.status().as_u16(), resp.headers()),
             Err(e) => error_decision(policy, &method, e),
         };
+        let spare = spare.and_then(|mut again| {
+            let auth = auth.filter(|c| retry && c.has_token_provider());
+            match auth.map(|c| c.authorize_blocking(again.headers_mut())) {
+                Some(Err(e)) => {
+                    not_reauthorized(&e);
+                    None
+                }
+                _ => Some(again),
+            }
+        });
         if let (true, Some(again)) = (retry && attempt <= policy.max_retries, spare) {
             let delay = announce(policy, hook, attempt, delay, status, reason);
             drop(result);
@@ -366,13 +377,23 @@ pub(crate) fn execute_blocking(
 /// Sends `request` with the client's retry policy, inside a tracing span that records the
 /// method, path, status, request id and retry count (never the key). A request whose body
 /// cannot be cloned (a stream) is sent once.
+///
+/// With `auth`, a token provider is asked again before each retry (the first attempt was
+/// authorized by `Config::prepare`); when it fails, the retry is not made.
 pub(crate) async fn execute(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     hook: Option<&RetryHook>,
+    auth: Option<&crate::client::Config>,
     request: reqwest::Request,
 ) -> reqwest::Result<reqwest::Response> {
-    execute_with(http, policy, hook, request, None).await
+    execute_with(http, policy, hook, auth, request, None).await
+}
+
+/// A token provider failed before a retry: the retry is not made, and the previous
+/// attempt's outcome is returned.
+fn not_reauthorized(e: &crate::Error) {
+    tracing::warn!(error = %e, "not retried: the token provider failed");
 }
 
 /// Builds the request again for a retry, or `None` when it cannot.
@@ -389,7 +410,8 @@ pub(crate) async fn execute_rebuilt(
     first: reqwest::Request,
     rebuild: Rebuild<'_>,
 ) -> reqwest::Result<reqwest::Response> {
-    execute_with(http, policy, hook, first, Some(rebuild)).await
+    // The rebuilt request goes through `Config::prepare` again, provider included.
+    execute_with(http, policy, hook, None, first, Some(rebuild)).await
 }
 
 // No async closures here: their futures defeat the `Send` inference of every caller.
@@ -397,6 +419,7 @@ async fn execute_with(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     hook: Option<&RetryHook>,
+    auth: Option<&crate::client::Config>,
     first: reqwest::Request,
     mut rebuild: Option<Rebuild<'_>>,
 ) -> reqwest::Result<reqwest::Response> {
@@ -426,6 +449,16 @@ async fn execute_with(
                         r
                     }),
                     None => spare,
+                };
+                let again = match (again, auth.filter(|c| c.has_token_provider())) {
+                    (Some(mut again), Some(c)) => match c.authorize(again.headers_mut()).await {
+                        Ok(()) => Some(again),
+                        Err(e) => {
+                            not_reauthorized(&e);
+                            None
+                        }
+                    },
+                    (again, _) => again,
                 };
                 if let Some(again) = again {
                     let delay = announce(policy, hook, attempt, delay, status, reason);

@@ -333,6 +333,7 @@ pub(crate) fn send_blocking_with(
     let http = config.blocking_http()?;
     let mut headers = reqwest::header::HeaderMap::new();
     config.apply_headers(&mut headers)?;
+    config.authorize_blocking(&mut headers)?;
     let url = format!("{}{}", config.base_url, path);
     let mut request = http
         .request(method, url)
