@@ -42,6 +42,8 @@ pub mod embeddings;
 pub mod error;
 #[cfg(feature = "files")]
 pub mod files;
+pub mod generic;
+pub mod metadata;
 pub mod multipart;
 pub mod operations;
 pub mod pagination;
@@ -84,4 +86,5 @@ pub use client::{Client, ClientBuilder, RequestOptions};
 pub use codegen_support::path_segment;
 pub use error::{ApiError, Error, StreamErrorKind, WebhookError};
 pub use generated::types;
+pub use metadata::{RateLimit, RateLimits, ResponseExt, ResponseMetadata};
 pub use progenitor_client::ResponseValue;

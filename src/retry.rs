@@ -231,23 +231,20 @@ pub(crate) fn new_idempotency_key() -> String {
 }
 
 /// Gives a request other than `GET`/`HEAD` its `Idempotency-Key`, once per call so that
-/// every attempt carries the same one: `given` (from the request's options) when set, else
-/// a header the request already has (a default header), else a fresh key. Returns the key
-/// used, for requests rebuilt between attempts.
+/// every attempt carries the same one: a key the request already has (from
+/// `RequestOptions::idempotency_key` or a default header) wins, else a fresh one. Returns
+/// the key, for requests rebuilt between attempts.
 pub(crate) fn idempotency_key(
     method: &reqwest::Method,
     headers: &mut HeaderMap,
-    given: Option<&str>,
 ) -> Option<reqwest::header::HeaderValue> {
     if is_safe(method) {
         return None;
     }
-    let value = match (given, headers.get(IDEMPOTENCY_KEY)) {
-        (Some(key), _) => reqwest::header::HeaderValue::from_str(key).ok(),
-        (None, Some(existing)) => Some(existing.clone()),
-        (None, None) => None,
+    if let Some(existing) = headers.get(IDEMPOTENCY_KEY) {
+        return Some(existing.clone());
     }
-    .or_else(|| reqwest::header::HeaderValue::from_str(&new_idempotency_key()).ok())?;
+    let value = reqwest::header::HeaderValue::from_str(&new_idempotency_key()).ok()?;
     headers.insert(IDEMPOTENCY_KEY, value.clone());
     Some(value)
 }
@@ -335,7 +332,7 @@ pub(crate) fn execute_blocking(
     let _entered = span.enter();
     let mut request = first;
     let method = request.method().clone();
-    idempotency_key(&method, request.headers_mut(), None);
+    idempotency_key(&method, request.headers_mut());
     let mut attempt: u32 = 1;
     loop {
         let spare = if attempt <= policy.max_retries {
@@ -349,8 +346,8 @@ pub(crate) fn execute_blocking(
             Err(e) => error_decision(policy, &method, e),
         };
         let spare = spare.and_then(|mut again| {
-            let auth = auth.filter(|c| retry && c.has_token_provider());
-            match auth.map(|c| c.authorize_blocking(again.headers_mut())) {
+            let auth = auth.filter(|c| retry && c.asks_providers());
+            match auth.map(|c| c.reauthorize_blocking(&mut again)) {
                 Some(Err(e)) => {
                     not_reauthorized(&e);
                     None
@@ -427,7 +424,7 @@ async fn execute_with(
     let fut = async {
         let mut request = first;
         let method = request.method().clone();
-        let key = idempotency_key(&method, request.headers_mut(), None);
+        let key = idempotency_key(&method, request.headers_mut());
         let mut attempt: u32 = 1;
         loop {
             let spare = if rebuild.is_none() && attempt <= policy.max_retries {
@@ -450,8 +447,8 @@ async fn execute_with(
                     }),
                     None => spare,
                 };
-                let again = match (again, auth.filter(|c| c.has_token_provider())) {
-                    (Some(mut again), Some(c)) => match c.authorize(again.headers_mut()).await {
+                let again = match (again, auth.filter(|c| c.asks_providers())) {
+                    (Some(mut again), Some(c)) => match c.reauthorize(&mut again).await {
                         Ok(()) => Some(again),
                         Err(e) => {
                             not_reauthorized(&e);

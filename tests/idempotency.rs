@@ -169,6 +169,22 @@ async fn a_key_the_caller_set_wins() {
 }
 
 #[tokio::test]
+async fn the_request_options_key_wins_on_every_attempt() {
+    let server = ScriptedServer::start().await;
+    server.post("/v1/chat/completions").respond_all([
+        Reply::openai_error(500, "server_error", "boom"),
+        Reply::json(200, completion()),
+    ]);
+    let c = client(&server, RetryPolicy::default())
+        .with_options(openai_sdk::RequestOptions::new().idempotency_key("order-42"));
+    c.create_chat_completion(&request()).await.unwrap();
+    assert_eq!(
+        keys(&server, "/v1/chat/completions"),
+        vec![Some("order-42".to_owned()), Some("order-42".to_owned())]
+    );
+}
+
+#[tokio::test]
 async fn a_rebuilt_multipart_request_keeps_its_key() {
     let server = ScriptedServer::start().await;
     server.post("/v1/files").respond_all([
