@@ -990,6 +990,26 @@ impl Config {
         Ok(self.blocking.get_or_init(|| client))
     }
 
+    /// Default headers and auth for a WebSocket handshake (Realtime, Responses over a
+    /// WebSocket): the key provider's key when there is one, else the fixed key; the
+    /// Entra ID token (asked from its provider) on Azure.
+    #[cfg(feature = "websocket")]
+    pub(crate) async fn websocket_headers(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+        let key = match &self.api_key_provider {
+            Some(provider) => {
+                Some(ApiKey::new(provider().await.map_err(|e| {
+                    Error::Config(format!("the API key provider failed: {e}"))
+                })?))
+            }
+            None => self.api_key.clone(),
+        };
+        let token = match self.azure.as_ref().and_then(|a| a.ad_token.as_ref()) {
+            Some(token) => Some(token.bearer().await?),
+            None => None,
+        };
+        self.apply_headers(headers, &Credentials { key, token })
+    }
+
     /// Adds default headers and auth (the [`credentials`](Self::credentials) of this
     /// attempt) to a request's headers.
     fn apply_headers(

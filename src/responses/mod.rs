@@ -75,6 +75,8 @@ pub mod snapshot;
 pub mod state;
 pub mod stream;
 pub mod tools;
+#[cfg(feature = "responses-ws")]
+pub mod ws;
 
 pub use events::ResponseStreamEvent;
 pub use snapshot::{
@@ -85,6 +87,8 @@ pub use state::ResponseStreamState;
 pub use stream::BlockingResponseStream;
 pub use stream::{ResponseEventPipeline, ResponseStream, DEFAULT_MAX_RESUMES};
 pub use tools::{ResponseToolEvent, ResponseToolStream, ResponseTools, ToolRun};
+#[cfg(feature = "responses-ws")]
+pub use ws::{ResponseWsPipeline, ResponsesConnectOptions, ResponsesConnection};
 
 use serde_json::Value;
 
