@@ -1543,7 +1543,8 @@ impl ClientBuilder {
             .to_owned();
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(Error::Config(format!(
-                "base URL must start with http:// or https://: {base_url}"
+                "base URL must start with http:// or https://: {}",
+                crate::error::redact_url_text(&base_url)
             )));
         }
         let mut default_headers = HeaderMap::new();

@@ -119,8 +119,24 @@ pub(crate) fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || status >= 500
 }
 
-/// The server's say on retrying: `x-should-retry: true|false`.
-fn should_retry_header(h: &HeaderMap) -> Option<bool> {
+/// The longest delay a server can ask for through `retry-after-ms` or `Retry-After`; a
+/// longer (or invalid) one is ignored and the client's own backoff applies instead.
+pub const MAX_SERVER_DELAY: Duration = Duration::from_secs(60);
+
+/// The server's say on retrying: `x-should-retry: true|false` (surrounding whitespace
+/// allowed); `None` when the header is absent or says anything else.
+///
+/// ```
+/// use openai_sdk::retry::should_retry_header;
+/// use reqwest::header::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-should-retry", HeaderValue::from_static("false"));
+/// assert_eq!(should_retry_header(&headers), Some(false));
+/// headers.insert("x-should-retry", HeaderValue::from_static("maybe"));
+/// assert_eq!(should_retry_header(&headers), None);
+/// ```
+pub fn should_retry_header(h: &HeaderMap) -> Option<bool> {
     match h.get("x-should-retry")?.to_str().ok()?.trim() {
         "true" => Some(true),
         "false" => Some(false),
@@ -128,38 +144,66 @@ fn should_retry_header(h: &HeaderMap) -> Option<bool> {
     }
 }
 
-/// The delay the server asks for, if it asks for a reasonable one.
-pub(crate) fn server_delay(h: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    const MAX: Duration = Duration::from_secs(60);
+/// The delay a response's headers ask for before the next attempt, as the client reads them:
+/// `retry-after-ms` (milliseconds, a decimal number), else `Retry-After` (seconds, or an
+/// HTTP date compared with `now`; a date in the past means no delay).
+///
+/// Any header value gives a delay of at most [`MAX_SERVER_DELAY`] or `None`: negative,
+/// infinite, NaN, huge, empty, non-ASCII or malformed values are ignored (the client then
+/// uses its own backoff). This never panics.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use openai_sdk::retry::server_delay;
+/// use reqwest::header::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("retry-after-ms", HeaderValue::from_static("1e23"));
+/// headers.insert("retry-after", HeaderValue::from_static("2"));
+/// // The huge `retry-after-ms` is ignored; `Retry-After` is used.
+/// assert_eq!(server_delay(&headers, SystemTime::now()), Some(Duration::from_secs(2)));
+/// ```
+pub fn server_delay(h: &HeaderMap, now: SystemTime) -> Option<Duration> {
     if let Some(ms) = h
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse::<f64>().ok())
     {
-        if ms.is_finite() && ms >= 0.0 {
-            let d = Duration::from_secs_f64(ms / 1000.0);
-            if d <= MAX {
-                return Some(d);
-            }
+        if let Some(d) = bounded_secs(ms / 1000.0) {
+            return Some(d);
         }
     }
     let ra = h.get("retry-after")?.to_str().ok()?.trim();
     if let Ok(secs) = ra.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 && secs <= MAX.as_secs_f64() {
-            return Some(Duration::from_secs_f64(secs));
-        }
-        return None;
+        return bounded_secs(secs);
     }
     let when = httpdate::parse_http_date(ra).ok()?;
     let d = when.duration_since(now).unwrap_or(Duration::ZERO);
-    (d <= MAX).then_some(d)
+    (d <= MAX_SERVER_DELAY).then_some(d)
 }
 
-/// Exponential backoff for retry number `retry` (0 for the first), jitter taken off.
+/// `secs` as a duration if it is a number from 0 to [`MAX_SERVER_DELAY`]: checked before the
+/// conversion, which panics on values that do not fit a `Duration`.
+fn bounded_secs(secs: f64) -> Option<Duration> {
+    if !(secs >= 0.0 && secs <= MAX_SERVER_DELAY.as_secs_f64()) {
+        return None;
+    }
+    // `abs`: `-0` is a valid zero.
+    Duration::try_from_secs_f64(secs.abs()).ok()
+}
+
+/// Exponential backoff for retry number `retry` (0 for the first), jitter taken off. Any
+/// policy gives a delay (`Duration::MAX` bounds saturate, they do not panic).
 pub(crate) fn backoff(policy: &RetryPolicy, retry: u32, jitter: f64) -> Duration {
-    let base = policy.initial_delay.as_secs_f64() * 2f64.powi(retry.min(30) as i32);
-    let capped = base.min(policy.max_delay.as_secs_f64());
-    Duration::from_secs_f64(capped * (1.0 - 0.25 * jitter.clamp(0.0, 1.0)))
+    let factor = 1u32 << retry.min(30);
+    let base = policy
+        .initial_delay
+        .saturating_mul(factor)
+        .min(policy.max_delay);
+    // A quarter at most is taken off, so the product fits; `try_` only guards the conversion.
+    let off = Duration::try_from_secs_f64(base.as_secs_f64() * 0.25 * jitter.clamp(0.0, 1.0))
+        .unwrap_or(Duration::ZERO);
+    base.saturating_sub(off)
 }
 
 fn jitter() -> f64 {
@@ -260,7 +304,8 @@ fn error_decision(
     (
         allowed && (e.is_connect() || e.is_timeout() || e.is_request()),
         None,
-        e.to_string(),
+        // With its causes, and without credentials a base URL may carry.
+        crate::error::transport_message(e),
         None,
     )
 }
@@ -519,6 +564,93 @@ mod tests {
             None
         );
         assert_eq!(server_delay(&headers(&[]), now), None);
+    }
+
+    #[test]
+    fn any_header_value_gives_a_bounded_delay_or_none() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let values: &[&[u8]] = &[
+            b"1e23",
+            b"1e308",
+            b"-1e308",
+            b"inf",
+            b"-inf",
+            b"infinity",
+            b"NaN",
+            b"nan",
+            b"-1",
+            b"-0",
+            b"",
+            b"  ",
+            b"60000.0000001",
+            b"1e-400",
+            b"0x10",
+            b"\xe9",
+            "\u{e9}".as_bytes(),
+            b"\xff\xfe",
+            b"18446744073709551616",
+            b"9999999999999999999999",
+            b"60.5",
+        ];
+        for value in values {
+            let value = HeaderValue::from_bytes(value).unwrap();
+            for name in ["retry-after-ms", "retry-after"] {
+                let mut h = HeaderMap::new();
+                h.insert(name, value.clone());
+                if let Some(d) = server_delay(&h, now) {
+                    assert!(d <= MAX_SERVER_DELAY, "{name}: {value:?} gave {d:?}");
+                }
+                h.insert("x-should-retry", value.clone());
+                assert_eq!(should_retry_header(&h), None, "{value:?}");
+            }
+            // A bad `retry-after-ms` falls back to `Retry-After`.
+            let mut h = HeaderMap::new();
+            h.insert("retry-after-ms", value.clone());
+            h.insert("retry-after", HeaderValue::from_static("3"));
+            let d = server_delay(&h, now).unwrap();
+            assert!(d <= MAX_SERVER_DELAY, "{value:?} gave {d:?}");
+        }
+        let one =
+            |name: &'static str, value: &'static str| server_delay(&headers(&[(name, value)]), now);
+        for bad in ["1e23", "1e308", "inf", "NaN", "-1", "", "60001", "abc"] {
+            assert_eq!(one("retry-after-ms", bad), None, "{bad}");
+        }
+        assert_eq!(one("retry-after-ms", "60000"), Some(MAX_SERVER_DELAY));
+        assert_eq!(one("retry-after-ms", "-0"), Some(Duration::ZERO));
+        assert_eq!(
+            one("retry-after-ms", " 1.5 "),
+            Some(Duration::from_micros(1500))
+        );
+        for bad in ["1e308", "NaN", "-1", "61", "inf"] {
+            assert_eq!(one("retry-after", bad), None, "{bad}");
+        }
+        assert_eq!(one("retry-after", "60"), Some(MAX_SERVER_DELAY));
+        assert_eq!(
+            one("retry-after", "Thu, 01 Jan 1970 00:00:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(one("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"), None);
+        let h = headers(&[("retry-after-ms", "1e23"), ("retry-after", "2")]);
+        assert_eq!(server_delay(&h, now), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn backoff_saturates_instead_of_panicking() {
+        let huge = RetryPolicy::default().backoff(Duration::MAX, Duration::MAX);
+        assert_eq!(backoff(&huge, 0, 0.0), Duration::MAX);
+        assert!(backoff(&huge, 30, 1.0) >= Duration::MAX / 4 * 3);
+        assert!(backoff(&huge, u32::MAX, f64::NAN) > Duration::ZERO);
+        let capped = RetryPolicy::default().backoff(Duration::from_secs(1), Duration::MAX);
+        assert_eq!(
+            backoff(&capped, u32::MAX, 0.0),
+            Duration::from_secs(1 << 30)
+        );
+        let zero = RetryPolicy::default().backoff(Duration::ZERO, Duration::ZERO);
+        assert_eq!(backoff(&zero, 5, 0.5), Duration::ZERO);
+        // An initial delay above the maximum is capped by it.
+        let inverted =
+            RetryPolicy::default().backoff(Duration::from_secs(10), Duration::from_secs(1));
+        assert_eq!(backoff(&inverted, 0, 0.0), Duration::from_secs(1));
     }
 
     #[test]
