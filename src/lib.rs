@@ -157,6 +157,7 @@ pub mod ws;
 pub mod generated;
 
 pub use client::{Client, ClientBuilder, RequestOptions};
+pub use codegen_support::path_segment;
 pub use error::{ApiError, Error, StreamErrorKind, WebhookError};
 pub use generated::types;
 pub use metadata::{RateLimit, RateLimits, ResponseExt, ResponseMetadata};

@@ -6,6 +6,12 @@
 //! the delay when it is reasonable (at most 60 s); otherwise the delay grows
 //! exponentially from 0.5 s to at most 8 s, with up to 25 % jitter taken off.
 //!
+//! A request other than `GET`/`HEAD` carries an `Idempotency-Key` header, made once per
+//! call (`openai-sdk-rust-retry-<uuid>`, unless the request already has one), so every
+//! attempt of the call sends the same key. Timeouts are retried like connection errors, as
+//! in the official SDKs; [`RetryPolicy::retry_after_send`]`(false)` retries such a request
+//! only when nothing was sent or the server answered.
+//!
 //! A request whose body cannot be replayed (an upload streamed from a reader) is sent once.
 //! Streams are retried only until their response headers arrive: once a stream has
 //! yielded an event, it is never sent again.
@@ -30,6 +36,10 @@ pub struct RetryPolicy {
     /// Compute and report delays but do not wait them out (for tests; see
     /// `ClientBuilder::skip_retry_waits` with the `testing` feature).
     pub(crate) skip_waits: bool,
+    /// Whether a request other than `GET`/`HEAD` is retried after an error raised once it
+    /// may have reached the server (a read timeout, a connection reset mid-answer), default
+    /// `true` as in the official SDKs. See [`retry_after_send`](Self::retry_after_send).
+    pub retry_after_send: bool,
 }
 
 impl RetryPolicy {
@@ -40,6 +50,32 @@ impl RetryPolicy {
             ..Self::default()
         }
     }
+    /// Whether a request other than `GET`/`HEAD` is retried after a transport error that
+    /// happened once the request may have reached the server: a timeout while waiting for
+    /// the answer, or the connection failing after the request was written.
+    ///
+    /// `true` (the default, as in the official SDKs): such a request is sent again, with the
+    /// same `Idempotency-Key` header on every attempt so that a server that honours it does
+    /// the work once. `false`: it is retried only when nothing was sent (the connection
+    /// could not be opened) or the server answered (429, 5xx, ...); a create that timed out
+    /// fails with [`Error::Timeout`](crate::Error::Timeout) instead of possibly running
+    /// twice. `GET` and `HEAD` requests are retried either way.
+    ///
+    /// ```
+    /// use openai_sdk::retry::RetryPolicy;
+    /// let client = openai_sdk::ClientBuilder::empty()
+    ///     .api_key("k")
+    ///     .retry_policy(RetryPolicy::default().retry_after_send(false))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    #[must_use]
+    pub fn retry_after_send(mut self, retry: bool) -> Self {
+        self.retry_after_send = retry;
+        self
+    }
+
     /// Sets the backoff bounds.
     #[must_use]
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
@@ -56,6 +92,7 @@ impl Default for RetryPolicy {
             initial_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(8),
             skip_waits: false,
+            retry_after_send: true,
         }
     }
 }
@@ -195,9 +232,77 @@ fn answer_decision(
 }
 
 /// Whether to retry after a transport error (connection, timeout, request not sent).
-fn error_decision(e: &reqwest::Error) -> (bool, Option<u16>, String, Option<Duration>) {
+/// `GET` and `HEAD` change nothing on the server: sending them twice is harmless.
+fn is_safe(method: &reqwest::Method) -> bool {
+    *method == reqwest::Method::GET || *method == reqwest::Method::HEAD
+}
+
+/// The header that lets the server recognize attempts of one call.
+pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// A fresh key for one call: `openai-sdk-rust-retry-` and 128 random bits as a UUID.
+///
+/// Unique, not secret: the bits come from std's per-process random hasher keys, a counter
+/// and the clock, so no random-number crate is needed.
+pub(crate) fn new_idempotency_key() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let half = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(salt);
+        h.write_u64(n);
+        h.write_u128(nanos);
+        h.finish()
+    };
+    let (a, b) = (half(0x5eed_0001), half(0x5eed_0002));
+    // UUID version 4 layout.
+    let a = (a & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
+    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    format!(
+        "openai-sdk-rust-retry-{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// Gives a request other than `GET`/`HEAD` its `Idempotency-Key`, once per call so that
+/// every attempt carries the same one: a key the request already has (from
+/// `RequestOptions::idempotency_key` or a default header) wins, else a fresh one. Returns
+/// the key, for requests rebuilt between attempts.
+pub(crate) fn idempotency_key(
+    method: &reqwest::Method,
+    headers: &mut HeaderMap,
+) -> Option<reqwest::header::HeaderValue> {
+    if is_safe(method) {
+        return None;
+    }
+    if let Some(existing) = headers.get(IDEMPOTENCY_KEY) {
+        return Some(existing.clone());
+    }
+    let value = reqwest::header::HeaderValue::from_str(&new_idempotency_key()).ok()?;
+    headers.insert(IDEMPOTENCY_KEY, value.clone());
+    Some(value)
+}
+
+fn error_decision(
+    policy: &RetryPolicy,
+    method: &reqwest::Method,
+    e: &reqwest::Error,
+) -> (bool, Option<u16>, String, Option<Duration>) {
+    // A connect error (a connect timeout included) means nothing reached the server.
+    let may_have_been_sent = !e.is_connect();
+    let allowed = policy.retry_after_send || is_safe(method) || !may_have_been_sent;
     (
-        e.is_connect() || e.is_timeout() || e.is_request(),
+        allowed && (e.is_connect() || e.is_timeout() || e.is_request()),
         None,
         // With its causes, and without credentials a base URL may carry.
         crate::error::transport_message(e),
@@ -265,11 +370,14 @@ pub(crate) fn execute_blocking(
     http: &reqwest::blocking::Client,
     policy: &RetryPolicy,
     hook: Option<&RetryHook>,
+    auth: Option<&crate::client::Config>,
     first: reqwest::blocking::Request,
 ) -> reqwest::Result<reqwest::blocking::Response> {
     let span = request_span(first.method(), first.url());
     let _entered = span.enter();
     let mut request = first;
+    let method = request.method().clone();
+    idempotency_key(&method, request.headers_mut());
     let mut attempt: u32 = 1;
     loop {
         let spare = if attempt <= policy.max_retries {
@@ -280,8 +388,18 @@ pub(crate) fn execute_blocking(
         let result = http.execute(request);
         let (retry, status, reason, delay) = match &result {
             Ok(resp) => answer_decision(resp.status().as_u16(), resp.headers()),
-            Err(e) => error_decision(e),
+            Err(e) => error_decision(policy, &method, e),
         };
+        let spare = spare.and_then(|mut again| {
+            let auth = auth.filter(|c| retry && c.asks_providers());
+            match auth.map(|c| c.reauthorize_blocking(&mut again)) {
+                Some(Err(e)) => {
+                    not_reauthorized(&e);
+                    None
+                }
+                _ => Some(again),
+            }
+        });
         if let (true, Some(again)) = (retry && attempt <= policy.max_retries, spare) {
             let delay = announce(policy, hook, attempt, delay, status, reason);
             drop(result);
@@ -301,13 +419,23 @@ pub(crate) fn execute_blocking(
 /// Sends `request` with the client's retry policy, inside a tracing span that records the
 /// method, path, status, request id and retry count (never the key). A request whose body
 /// cannot be cloned (a stream) is sent once.
+///
+/// With `auth`, a token provider is asked again before each retry (the first attempt was
+/// authorized by `Config::prepare`); when it fails, the retry is not made.
 pub(crate) async fn execute(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     hook: Option<&RetryHook>,
+    auth: Option<&crate::client::Config>,
     request: reqwest::Request,
 ) -> reqwest::Result<reqwest::Response> {
-    execute_with(http, policy, hook, request, None).await
+    execute_with(http, policy, hook, auth, request, None).await
+}
+
+/// A token provider failed before a retry: the retry is not made, and the previous
+/// attempt's outcome is returned.
+fn not_reauthorized(e: &crate::Error) {
+    tracing::warn!(error = %e, "not retried: the token provider failed");
 }
 
 /// Builds the request again for a retry, or `None` when it cannot.
@@ -324,7 +452,8 @@ pub(crate) async fn execute_rebuilt(
     first: reqwest::Request,
     rebuild: Rebuild<'_>,
 ) -> reqwest::Result<reqwest::Response> {
-    execute_with(http, policy, hook, first, Some(rebuild)).await
+    // The rebuilt request goes through `Config::prepare` again, provider included.
+    execute_with(http, policy, hook, None, first, Some(rebuild)).await
 }
 
 // No async closures here: their futures defeat the `Send` inference of every caller.
@@ -332,12 +461,15 @@ async fn execute_with(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     hook: Option<&RetryHook>,
+    auth: Option<&crate::client::Config>,
     first: reqwest::Request,
     mut rebuild: Option<Rebuild<'_>>,
 ) -> reqwest::Result<reqwest::Response> {
     let span = request_span(first.method(), first.url());
     let fut = async {
         let mut request = first;
+        let method = request.method().clone();
+        let key = idempotency_key(&method, request.headers_mut());
         let mut attempt: u32 = 1;
         loop {
             let spare = if rebuild.is_none() && attempt <= policy.max_retries {
@@ -348,12 +480,27 @@ async fn execute_with(
             let result = http.execute(request).await;
             let (retry, status, reason, delay) = match &result {
                 Ok(resp) => answer_decision(resp.status().as_u16(), resp.headers()),
-                Err(e) => error_decision(e),
+                Err(e) => error_decision(policy, &method, e),
             };
             if retry && attempt <= policy.max_retries {
                 let again = match rebuild.as_mut() {
-                    Some(make) => make().await,
+                    Some(make) => make().await.map(|mut r| {
+                        if let Some(k) = &key {
+                            r.headers_mut().insert(IDEMPOTENCY_KEY, k.clone());
+                        }
+                        r
+                    }),
                     None => spare,
+                };
+                let again = match (again, auth.filter(|c| c.asks_providers())) {
+                    (Some(mut again), Some(c)) => match c.reauthorize(&mut again).await {
+                        Ok(()) => Some(again),
+                        Err(e) => {
+                            not_reauthorized(&e);
+                            None
+                        }
+                    },
+                    (again, _) => again,
                 };
                 if let Some(again) = again {
                     let delay = announce(policy, hook, attempt, delay, status, reason);

@@ -16,6 +16,7 @@ pub mod sse_body;
 pub mod accumulate_delta;
 pub mod chat_stream;
 pub mod partial_json;
+pub mod path_segment;
 pub mod responses_stream;
 pub mod retry_headers;
 pub mod assistants_stream;

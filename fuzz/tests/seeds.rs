@@ -64,3 +64,8 @@ fn webhooks_seeds() {
 fn retry_headers_seeds() {
     run_seeds("retry_headers", openai_sdk_fuzz::retry_headers::check);
 }
+
+#[test]
+fn path_segment_seeds() {
+    run_seeds("path_segment", openai_sdk_fuzz::path_segment::check);
+}

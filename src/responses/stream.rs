@@ -239,11 +239,13 @@ impl Pump for Resuming {
     fn resume(&mut self, error: &Error) -> Option<Resume> {
         let client = self.client.as_ref()?;
         let (id, after) = self.pipeline.resume_point()?;
+        // An id the server sent: one that would not be its own path segment is not resumed.
+        let segment = crate::codegen_support::path_param("id", &id).ok()?;
         self.resumes_left = self.resumes_left.checked_sub(1)?;
         tracing::debug!(response = %id, starting_after = after, %error, "resuming the response stream");
         Some(Resume {
             client: client.clone(),
-            path: format!("/responses/{}", progenitor_client::encode_path(&id)),
+            path: format!("/responses/{segment}"),
             query: vec![
                 ("stream", "true".to_owned()),
                 ("starting_after", after.to_string()),
