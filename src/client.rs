@@ -776,7 +776,15 @@ impl Client {
         let mut request =
             reqwest::blocking::Request::new(prepared.method().clone(), prepared.url().clone());
         *request.headers_mut() = prepared.headers().clone();
-        *request.timeout_mut() = Some(prepared.timeout().copied().unwrap_or(c.timeouts.0));
+        // A per-request timeout wins. Otherwise, when a read timeout is set, the blocking
+        // client's own timeout (the read timeout, applied to each read) must stay in force:
+        // a request timeout would replace it, and a stalled stream would wait the whole
+        // request timeout (600 s by default) instead of failing between events.
+        *request.timeout_mut() = match (prepared.timeout(), c.timeouts.2) {
+            (Some(t), _) => Some(*t),
+            (None, Some(_)) => None,
+            (None, None) => Some(c.timeouts.0),
+        };
         if let Some(body) = prepared.body().and_then(reqwest::Body::as_bytes) {
             *request.body_mut() = Some(body.to_vec().into());
         }
