@@ -6494,6 +6494,192 @@ when omitted.*/
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status_code: ::std::option::Option<i64>,
 }
+/**A realtime client event.
+*/
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum RealtimeClientEvent {
+    ConversationItemCreate(RealtimeClientEventConversationItemCreate),
+    ConversationItemDelete(RealtimeClientEventConversationItemDelete),
+    ConversationItemRetrieve(RealtimeClientEventConversationItemRetrieve),
+    ConversationItemTruncate(RealtimeClientEventConversationItemTruncate),
+    InputAudioBufferAppend(RealtimeClientEventInputAudioBufferAppend),
+    InputAudioBufferClear(RealtimeClientEventInputAudioBufferClear),
+    OutputAudioBufferClear(RealtimeClientEventOutputAudioBufferClear),
+    InputAudioBufferCommit(RealtimeClientEventInputAudioBufferCommit),
+    ResponseCancel(RealtimeClientEventResponseCancel),
+    ResponseCreate(RealtimeClientEventResponseCreate),
+    SessionUpdate(RealtimeClientEventSessionUpdate),
+    /// A member this version of the SDK does not know, kept as sent.
+    Unknown(::serde_json::Value),
+}
+impl crate::codegen_support::TagDispatch for RealtimeClientEvent {
+    const NAME: &'static str = "RealtimeClientEvent";
+    const TAG: &'static str = "type";
+    fn variant(tag: &str) -> ::std::option::Option<usize> {
+        match tag {
+            "conversation.item.create" => Some(0usize),
+            "conversation.item.delete" => Some(1usize),
+            "conversation.item.retrieve" => Some(2usize),
+            "conversation.item.truncate" => Some(3usize),
+            "input_audio_buffer.append" => Some(4usize),
+            "input_audio_buffer.clear" => Some(5usize),
+            "output_audio_buffer.clear" => Some(6usize),
+            "input_audio_buffer.commit" => Some(7usize),
+            "response.cancel" => Some(8usize),
+            "response.create" => Some(9usize),
+            "session.update" => Some(10usize),
+            _ => None,
+        }
+    }
+    fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+        index: usize,
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        match index {
+            0usize => {
+                <RealtimeClientEventConversationItemCreate as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemCreate)
+            }
+            1usize => {
+                <RealtimeClientEventConversationItemDelete as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemDelete)
+            }
+            2usize => {
+                <RealtimeClientEventConversationItemRetrieve as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemRetrieve)
+            }
+            3usize => {
+                <RealtimeClientEventConversationItemTruncate as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemTruncate)
+            }
+            4usize => {
+                <RealtimeClientEventInputAudioBufferAppend as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::InputAudioBufferAppend)
+            }
+            5usize => {
+                <RealtimeClientEventInputAudioBufferClear as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::InputAudioBufferClear)
+            }
+            6usize => {
+                <RealtimeClientEventOutputAudioBufferClear as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::OutputAudioBufferClear)
+            }
+            7usize => {
+                <RealtimeClientEventInputAudioBufferCommit as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::InputAudioBufferCommit)
+            }
+            8usize => {
+                <RealtimeClientEventResponseCancel as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseCancel)
+            }
+            9usize => {
+                <RealtimeClientEventResponseCreate as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseCreate)
+            }
+            10usize => {
+                <RealtimeClientEventSessionUpdate as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::SessionUpdate)
+            }
+            _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+        }
+    }
+    fn unknown(value: ::serde_json::Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_tagged(d)
+    }
+}
+impl ::std::convert::From<RealtimeClientEventConversationItemCreate>
+for RealtimeClientEvent {
+    fn from(value: RealtimeClientEventConversationItemCreate) -> Self {
+        Self::ConversationItemCreate(value)
+    }
+}
+impl ::std::convert::From<RealtimeClientEventConversationItemDelete>
+for RealtimeClientEvent {
+    fn from(value: RealtimeClientEventConversationItemDelete) -> Self {
+        Self::ConversationItemDelete(value)
+    }
+}
+impl ::std::convert::From<RealtimeClientEventConversationItemRetrieve>
+for RealtimeClientEvent {
+    fn from(value: RealtimeClientEventConversationItemRetrieve) -> Self {
+        Self::ConversationItemRetrieve(value)
+    }
+}
+impl ::std::convert::From<RealtimeClientEventConversationItemTruncate>
+for RealtimeClientEvent {
+    fn from(value: RealtimeClientEventConversationItemTruncate) -> Self {
+        Self::ConversationItemTruncate(value)
+    }
+}
+impl ::std::convert::From<RealtimeClientEventInputAudioBufferAppend>
+for RealtimeClientEvent {
+    fn from(value: RealtimeClientEventInputAudioBufferAppend) -> Self {
+        Self::InputAudioBufferAppend(value)
+    }
+}
+impl ::std::convert::From<RealtimeClientEventInputAudioBufferClear>
+for RealtimeClientEvent {
+    fn from(value: RealtimeClientEventInputAudioBufferClear) -> Self {
+        Self::InputAudioBufferClear(value)
+    }
+}
+impl ::std::convert::From<RealtimeClientEventOutputAudioBufferClear>
+for RealtimeClientEvent {
+    fn from(value: RealtimeClientEventOutputAudioBufferClear) -> Self {
+        Self::OutputAudioBufferClear(value)
+    }
+}
+impl ::std::convert::From<RealtimeClientEventInputAudioBufferCommit>
+for RealtimeClientEvent {
+    fn from(value: RealtimeClientEventInputAudioBufferCommit) -> Self {
+        Self::InputAudioBufferCommit(value)
+    }
+}
+impl ::std::convert::From<RealtimeClientEventResponseCancel> for RealtimeClientEvent {
+    fn from(value: RealtimeClientEventResponseCancel) -> Self {
+        Self::ResponseCancel(value)
+    }
+}
+impl ::std::convert::From<RealtimeClientEventResponseCreate> for RealtimeClientEvent {
+    fn from(value: RealtimeClientEventResponseCreate) -> Self {
+        Self::ResponseCreate(value)
+    }
+}
+impl ::std::convert::From<RealtimeClientEventSessionUpdate> for RealtimeClientEvent {
+    fn from(value: RealtimeClientEventSessionUpdate) -> Self {
+        Self::SessionUpdate(value)
+    }
+}
 /**Add a new Item to the Conversation's context, including messages, function
 calls, and function call responses. This event can be used both to populate a
 "history" of the conversation and to add new items mid-stream, but has the
@@ -11494,6 +11680,781 @@ pub struct RealtimeResponseUsageOutputTokenDetails {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text_tokens: ::std::option::Option<i64>,
 }
+/**A realtime server event.
+*/
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum RealtimeServerEvent {
+    ConversationCreated(RealtimeServerEventConversationCreated),
+    ConversationItemCreated(RealtimeServerEventConversationItemCreated),
+    ConversationItemDeleted(RealtimeServerEventConversationItemDeleted),
+    ConversationItemInputAudioTranscriptionCompleted(
+        RealtimeServerEventConversationItemInputAudioTranscriptionCompleted,
+    ),
+    ConversationItemInputAudioTranscriptionDelta(
+        RealtimeServerEventConversationItemInputAudioTranscriptionDelta,
+    ),
+    ConversationItemInputAudioTranscriptionFailed(
+        RealtimeServerEventConversationItemInputAudioTranscriptionFailed,
+    ),
+    ConversationItemRetrieved(RealtimeServerEventConversationItemRetrieved),
+    ConversationItemTruncated(RealtimeServerEventConversationItemTruncated),
+    Error(RealtimeServerEventError),
+    InputAudioBufferCleared(RealtimeServerEventInputAudioBufferCleared),
+    InputAudioBufferCommitted(RealtimeServerEventInputAudioBufferCommitted),
+    InputAudioBufferDtmfEventReceived(
+        RealtimeServerEventInputAudioBufferDtmfEventReceived,
+    ),
+    InputAudioBufferSpeechStarted(RealtimeServerEventInputAudioBufferSpeechStarted),
+    InputAudioBufferSpeechStopped(RealtimeServerEventInputAudioBufferSpeechStopped),
+    RateLimitsUpdated(RealtimeServerEventRateLimitsUpdated),
+    ResponseAudioDelta(RealtimeServerEventResponseAudioDelta),
+    ResponseAudioDone(RealtimeServerEventResponseAudioDone),
+    ResponseAudioTranscriptDelta(RealtimeServerEventResponseAudioTranscriptDelta),
+    ResponseAudioTranscriptDone(RealtimeServerEventResponseAudioTranscriptDone),
+    ResponseContentPartAdded(RealtimeServerEventResponseContentPartAdded),
+    ResponseContentPartDone(RealtimeServerEventResponseContentPartDone),
+    ResponseCreated(RealtimeServerEventResponseCreated),
+    ResponseDone(RealtimeServerEventResponseDone),
+    ResponseFunctionCallArgumentsDelta(
+        RealtimeServerEventResponseFunctionCallArgumentsDelta,
+    ),
+    ResponseFunctionCallArgumentsDone(
+        RealtimeServerEventResponseFunctionCallArgumentsDone,
+    ),
+    ResponseOutputItemAdded(RealtimeServerEventResponseOutputItemAdded),
+    ResponseOutputItemDone(RealtimeServerEventResponseOutputItemDone),
+    ResponseTextDelta(RealtimeServerEventResponseTextDelta),
+    ResponseTextDone(RealtimeServerEventResponseTextDone),
+    SessionCreated(RealtimeServerEventSessionCreated),
+    SessionUpdated(RealtimeServerEventSessionUpdated),
+    OutputAudioBufferStarted(RealtimeServerEventOutputAudioBufferStarted),
+    OutputAudioBufferStopped(RealtimeServerEventOutputAudioBufferStopped),
+    OutputAudioBufferCleared(RealtimeServerEventOutputAudioBufferCleared),
+    ConversationItemAdded(RealtimeServerEventConversationItemAdded),
+    ConversationItemDone(RealtimeServerEventConversationItemDone),
+    InputAudioBufferTimeoutTriggered(
+        RealtimeServerEventInputAudioBufferTimeoutTriggered,
+    ),
+    ConversationItemInputAudioTranscriptionSegment(
+        RealtimeServerEventConversationItemInputAudioTranscriptionSegment,
+    ),
+    McpListToolsInProgress(RealtimeServerEventMcpListToolsInProgress),
+    McpListToolsCompleted(RealtimeServerEventMcpListToolsCompleted),
+    McpListToolsFailed(RealtimeServerEventMcpListToolsFailed),
+    ResponseMcpCallArgumentsDelta(RealtimeServerEventResponseMcpCallArgumentsDelta),
+    ResponseMcpCallArgumentsDone(RealtimeServerEventResponseMcpCallArgumentsDone),
+    ResponseMcpCallInProgress(RealtimeServerEventResponseMcpCallInProgress),
+    ResponseMcpCallCompleted(RealtimeServerEventResponseMcpCallCompleted),
+    ResponseMcpCallFailed(RealtimeServerEventResponseMcpCallFailed),
+    /// A member this version of the SDK does not know, kept as sent.
+    Unknown(::serde_json::Value),
+}
+impl crate::codegen_support::TagDispatch for RealtimeServerEvent {
+    const NAME: &'static str = "RealtimeServerEvent";
+    const TAG: &'static str = "type";
+    fn variant(tag: &str) -> ::std::option::Option<usize> {
+        match tag {
+            "conversation.created" => Some(0usize),
+            "conversation.item.created" => Some(1usize),
+            "conversation.item.deleted" => Some(2usize),
+            "conversation.item.input_audio_transcription.completed" => Some(3usize),
+            "conversation.item.input_audio_transcription.delta" => Some(4usize),
+            "conversation.item.input_audio_transcription.failed" => Some(5usize),
+            "conversation.item.retrieved" => Some(6usize),
+            "conversation.item.truncated" => Some(7usize),
+            "error" => Some(8usize),
+            "input_audio_buffer.cleared" => Some(9usize),
+            "input_audio_buffer.committed" => Some(10usize),
+            "input_audio_buffer.dtmf_event_received" => Some(11usize),
+            "input_audio_buffer.speech_started" => Some(12usize),
+            "input_audio_buffer.speech_stopped" => Some(13usize),
+            "rate_limits.updated" => Some(14usize),
+            "response.output_audio.delta" => Some(15usize),
+            "response.output_audio.done" => Some(16usize),
+            "response.output_audio_transcript.delta" => Some(17usize),
+            "response.output_audio_transcript.done" => Some(18usize),
+            "response.content_part.added" => Some(19usize),
+            "response.content_part.done" => Some(20usize),
+            "response.created" => Some(21usize),
+            "response.done" => Some(22usize),
+            "response.function_call_arguments.delta" => Some(23usize),
+            "response.function_call_arguments.done" => Some(24usize),
+            "response.output_item.added" => Some(25usize),
+            "response.output_item.done" => Some(26usize),
+            "response.output_text.delta" => Some(27usize),
+            "response.output_text.done" => Some(28usize),
+            "session.created" => Some(29usize),
+            "session.updated" => Some(30usize),
+            "output_audio_buffer.started" => Some(31usize),
+            "output_audio_buffer.stopped" => Some(32usize),
+            "output_audio_buffer.cleared" => Some(33usize),
+            "conversation.item.added" => Some(34usize),
+            "conversation.item.done" => Some(35usize),
+            "input_audio_buffer.timeout_triggered" => Some(36usize),
+            "conversation.item.input_audio_transcription.segment" => Some(37usize),
+            "mcp_list_tools.in_progress" => Some(38usize),
+            "mcp_list_tools.completed" => Some(39usize),
+            "mcp_list_tools.failed" => Some(40usize),
+            "response.mcp_call_arguments.delta" => Some(41usize),
+            "response.mcp_call_arguments.done" => Some(42usize),
+            "response.mcp_call.in_progress" => Some(43usize),
+            "response.mcp_call.completed" => Some(44usize),
+            "response.mcp_call.failed" => Some(45usize),
+            _ => None,
+        }
+    }
+    fn deserialize_variant<'de, D: ::serde::Deserializer<'de>>(
+        index: usize,
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        match index {
+            0usize => {
+                <RealtimeServerEventConversationCreated as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationCreated)
+            }
+            1usize => {
+                <RealtimeServerEventConversationItemCreated as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemCreated)
+            }
+            2usize => {
+                <RealtimeServerEventConversationItemDeleted as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemDeleted)
+            }
+            3usize => {
+                <RealtimeServerEventConversationItemInputAudioTranscriptionCompleted as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemInputAudioTranscriptionCompleted)
+            }
+            4usize => {
+                <RealtimeServerEventConversationItemInputAudioTranscriptionDelta as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemInputAudioTranscriptionDelta)
+            }
+            5usize => {
+                <RealtimeServerEventConversationItemInputAudioTranscriptionFailed as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemInputAudioTranscriptionFailed)
+            }
+            6usize => {
+                <RealtimeServerEventConversationItemRetrieved as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemRetrieved)
+            }
+            7usize => {
+                <RealtimeServerEventConversationItemTruncated as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemTruncated)
+            }
+            8usize => {
+                <RealtimeServerEventError as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::Error)
+            }
+            9usize => {
+                <RealtimeServerEventInputAudioBufferCleared as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::InputAudioBufferCleared)
+            }
+            10usize => {
+                <RealtimeServerEventInputAudioBufferCommitted as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::InputAudioBufferCommitted)
+            }
+            11usize => {
+                <RealtimeServerEventInputAudioBufferDtmfEventReceived as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::InputAudioBufferDtmfEventReceived)
+            }
+            12usize => {
+                <RealtimeServerEventInputAudioBufferSpeechStarted as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::InputAudioBufferSpeechStarted)
+            }
+            13usize => {
+                <RealtimeServerEventInputAudioBufferSpeechStopped as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::InputAudioBufferSpeechStopped)
+            }
+            14usize => {
+                <RealtimeServerEventRateLimitsUpdated as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::RateLimitsUpdated)
+            }
+            15usize => {
+                <RealtimeServerEventResponseAudioDelta as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseAudioDelta)
+            }
+            16usize => {
+                <RealtimeServerEventResponseAudioDone as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseAudioDone)
+            }
+            17usize => {
+                <RealtimeServerEventResponseAudioTranscriptDelta as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseAudioTranscriptDelta)
+            }
+            18usize => {
+                <RealtimeServerEventResponseAudioTranscriptDone as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseAudioTranscriptDone)
+            }
+            19usize => {
+                <RealtimeServerEventResponseContentPartAdded as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseContentPartAdded)
+            }
+            20usize => {
+                <RealtimeServerEventResponseContentPartDone as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseContentPartDone)
+            }
+            21usize => {
+                <RealtimeServerEventResponseCreated as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseCreated)
+            }
+            22usize => {
+                <RealtimeServerEventResponseDone as ::serde::Deserialize>::deserialize(d)
+                    .map(Self::ResponseDone)
+            }
+            23usize => {
+                <RealtimeServerEventResponseFunctionCallArgumentsDelta as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseFunctionCallArgumentsDelta)
+            }
+            24usize => {
+                <RealtimeServerEventResponseFunctionCallArgumentsDone as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseFunctionCallArgumentsDone)
+            }
+            25usize => {
+                <RealtimeServerEventResponseOutputItemAdded as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseOutputItemAdded)
+            }
+            26usize => {
+                <RealtimeServerEventResponseOutputItemDone as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseOutputItemDone)
+            }
+            27usize => {
+                <RealtimeServerEventResponseTextDelta as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseTextDelta)
+            }
+            28usize => {
+                <RealtimeServerEventResponseTextDone as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseTextDone)
+            }
+            29usize => {
+                <RealtimeServerEventSessionCreated as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::SessionCreated)
+            }
+            30usize => {
+                <RealtimeServerEventSessionUpdated as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::SessionUpdated)
+            }
+            31usize => {
+                <RealtimeServerEventOutputAudioBufferStarted as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::OutputAudioBufferStarted)
+            }
+            32usize => {
+                <RealtimeServerEventOutputAudioBufferStopped as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::OutputAudioBufferStopped)
+            }
+            33usize => {
+                <RealtimeServerEventOutputAudioBufferCleared as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::OutputAudioBufferCleared)
+            }
+            34usize => {
+                <RealtimeServerEventConversationItemAdded as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemAdded)
+            }
+            35usize => {
+                <RealtimeServerEventConversationItemDone as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemDone)
+            }
+            36usize => {
+                <RealtimeServerEventInputAudioBufferTimeoutTriggered as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::InputAudioBufferTimeoutTriggered)
+            }
+            37usize => {
+                <RealtimeServerEventConversationItemInputAudioTranscriptionSegment as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ConversationItemInputAudioTranscriptionSegment)
+            }
+            38usize => {
+                <RealtimeServerEventMcpListToolsInProgress as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::McpListToolsInProgress)
+            }
+            39usize => {
+                <RealtimeServerEventMcpListToolsCompleted as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::McpListToolsCompleted)
+            }
+            40usize => {
+                <RealtimeServerEventMcpListToolsFailed as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::McpListToolsFailed)
+            }
+            41usize => {
+                <RealtimeServerEventResponseMcpCallArgumentsDelta as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseMcpCallArgumentsDelta)
+            }
+            42usize => {
+                <RealtimeServerEventResponseMcpCallArgumentsDone as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseMcpCallArgumentsDone)
+            }
+            43usize => {
+                <RealtimeServerEventResponseMcpCallInProgress as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseMcpCallInProgress)
+            }
+            44usize => {
+                <RealtimeServerEventResponseMcpCallCompleted as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseMcpCallCompleted)
+            }
+            45usize => {
+                <RealtimeServerEventResponseMcpCallFailed as ::serde::Deserialize>::deserialize(
+                        d,
+                    )
+                    .map(Self::ResponseMcpCallFailed)
+            }
+            _ => Err(<D::Error as ::serde::de::Error>::custom("tag index out of range")),
+        }
+    }
+    fn unknown(value: ::serde_json::Value) -> Self {
+        Self::Unknown(value)
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_tagged(d)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventConversationCreated>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventConversationCreated) -> Self {
+        Self::ConversationCreated(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventConversationItemCreated>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventConversationItemCreated) -> Self {
+        Self::ConversationItemCreated(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventConversationItemDeleted>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventConversationItemDeleted) -> Self {
+        Self::ConversationItemDeleted(value)
+    }
+}
+impl ::std::convert::From<
+    RealtimeServerEventConversationItemInputAudioTranscriptionCompleted,
+> for RealtimeServerEvent {
+    fn from(
+        value: RealtimeServerEventConversationItemInputAudioTranscriptionCompleted,
+    ) -> Self {
+        Self::ConversationItemInputAudioTranscriptionCompleted(value)
+    }
+}
+impl ::std::convert::From<
+    RealtimeServerEventConversationItemInputAudioTranscriptionDelta,
+> for RealtimeServerEvent {
+    fn from(
+        value: RealtimeServerEventConversationItemInputAudioTranscriptionDelta,
+    ) -> Self {
+        Self::ConversationItemInputAudioTranscriptionDelta(value)
+    }
+}
+impl ::std::convert::From<
+    RealtimeServerEventConversationItemInputAudioTranscriptionFailed,
+> for RealtimeServerEvent {
+    fn from(
+        value: RealtimeServerEventConversationItemInputAudioTranscriptionFailed,
+    ) -> Self {
+        Self::ConversationItemInputAudioTranscriptionFailed(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventConversationItemRetrieved>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventConversationItemRetrieved) -> Self {
+        Self::ConversationItemRetrieved(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventConversationItemTruncated>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventConversationItemTruncated) -> Self {
+        Self::ConversationItemTruncated(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventError> for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventError) -> Self {
+        Self::Error(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventInputAudioBufferCleared>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventInputAudioBufferCleared) -> Self {
+        Self::InputAudioBufferCleared(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventInputAudioBufferCommitted>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventInputAudioBufferCommitted) -> Self {
+        Self::InputAudioBufferCommitted(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventInputAudioBufferDtmfEventReceived>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventInputAudioBufferDtmfEventReceived) -> Self {
+        Self::InputAudioBufferDtmfEventReceived(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventInputAudioBufferSpeechStarted>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventInputAudioBufferSpeechStarted) -> Self {
+        Self::InputAudioBufferSpeechStarted(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventInputAudioBufferSpeechStopped>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventInputAudioBufferSpeechStopped) -> Self {
+        Self::InputAudioBufferSpeechStopped(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventRateLimitsUpdated> for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventRateLimitsUpdated) -> Self {
+        Self::RateLimitsUpdated(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseAudioDelta>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseAudioDelta) -> Self {
+        Self::ResponseAudioDelta(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseAudioDone> for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseAudioDone) -> Self {
+        Self::ResponseAudioDone(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseAudioTranscriptDelta>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseAudioTranscriptDelta) -> Self {
+        Self::ResponseAudioTranscriptDelta(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseAudioTranscriptDone>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseAudioTranscriptDone) -> Self {
+        Self::ResponseAudioTranscriptDone(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseContentPartAdded>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseContentPartAdded) -> Self {
+        Self::ResponseContentPartAdded(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseContentPartDone>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseContentPartDone) -> Self {
+        Self::ResponseContentPartDone(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseCreated> for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseCreated) -> Self {
+        Self::ResponseCreated(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseDone> for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseDone) -> Self {
+        Self::ResponseDone(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseFunctionCallArgumentsDelta>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseFunctionCallArgumentsDelta) -> Self {
+        Self::ResponseFunctionCallArgumentsDelta(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseFunctionCallArgumentsDone>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseFunctionCallArgumentsDone) -> Self {
+        Self::ResponseFunctionCallArgumentsDone(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseOutputItemAdded>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseOutputItemAdded) -> Self {
+        Self::ResponseOutputItemAdded(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseOutputItemDone>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseOutputItemDone) -> Self {
+        Self::ResponseOutputItemDone(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseTextDelta> for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseTextDelta) -> Self {
+        Self::ResponseTextDelta(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseTextDone> for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseTextDone) -> Self {
+        Self::ResponseTextDone(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventSessionCreated> for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventSessionCreated) -> Self {
+        Self::SessionCreated(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventSessionUpdated> for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventSessionUpdated) -> Self {
+        Self::SessionUpdated(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventOutputAudioBufferStarted>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventOutputAudioBufferStarted) -> Self {
+        Self::OutputAudioBufferStarted(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventOutputAudioBufferStopped>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventOutputAudioBufferStopped) -> Self {
+        Self::OutputAudioBufferStopped(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventOutputAudioBufferCleared>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventOutputAudioBufferCleared) -> Self {
+        Self::OutputAudioBufferCleared(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventConversationItemAdded>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventConversationItemAdded) -> Self {
+        Self::ConversationItemAdded(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventConversationItemDone>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventConversationItemDone) -> Self {
+        Self::ConversationItemDone(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventInputAudioBufferTimeoutTriggered>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventInputAudioBufferTimeoutTriggered) -> Self {
+        Self::InputAudioBufferTimeoutTriggered(value)
+    }
+}
+impl ::std::convert::From<
+    RealtimeServerEventConversationItemInputAudioTranscriptionSegment,
+> for RealtimeServerEvent {
+    fn from(
+        value: RealtimeServerEventConversationItemInputAudioTranscriptionSegment,
+    ) -> Self {
+        Self::ConversationItemInputAudioTranscriptionSegment(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventMcpListToolsInProgress>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventMcpListToolsInProgress) -> Self {
+        Self::McpListToolsInProgress(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventMcpListToolsCompleted>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventMcpListToolsCompleted) -> Self {
+        Self::McpListToolsCompleted(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventMcpListToolsFailed>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventMcpListToolsFailed) -> Self {
+        Self::McpListToolsFailed(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseMcpCallArgumentsDelta>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseMcpCallArgumentsDelta) -> Self {
+        Self::ResponseMcpCallArgumentsDelta(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseMcpCallArgumentsDone>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseMcpCallArgumentsDone) -> Self {
+        Self::ResponseMcpCallArgumentsDone(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseMcpCallInProgress>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseMcpCallInProgress) -> Self {
+        Self::ResponseMcpCallInProgress(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseMcpCallCompleted>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseMcpCallCompleted) -> Self {
+        Self::ResponseMcpCallCompleted(value)
+    }
+}
+impl ::std::convert::From<RealtimeServerEventResponseMcpCallFailed>
+for RealtimeServerEvent {
+    fn from(value: RealtimeServerEventResponseMcpCallFailed) -> Self {
+        Self::ResponseMcpCallFailed(value)
+    }
+}
+/**Returned when a conversation is created. Emitted right after session creation.
+*/
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct RealtimeServerEventConversationCreated {
+    pub conversation: RealtimeServerEventConversationCreatedConversation,
+    ///The unique ID of the server event.
+    pub event_id: ::std::string::String,
+    ///The event type, must be `conversation.created`.
+    #[serde(rename = "type")]
+    pub type_: RealtimeServerEventConversationCreatedType,
+}
+///The conversation resource.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+pub struct RealtimeServerEventConversationCreatedConversation {
+    ///The unique ID of the conversation.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<::std::string::String>,
+    ///The object type, must be `realtime.conversation`.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub object: ::std::option::Option<::std::string::String>,
+}
+///The event type, must be `conversation.created`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum RealtimeServerEventConversationCreatedType {
+    ///`conversation.created`
+    ConversationCreated,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl RealtimeServerEventConversationCreatedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ConversationCreated => "conversation.created",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for RealtimeServerEventConversationCreatedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "conversation.created" => Self::ConversationCreated,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for RealtimeServerEventConversationCreatedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "conversation.created" => Self::ConversationCreated,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for RealtimeServerEventConversationCreatedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for RealtimeServerEventConversationCreatedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for RealtimeServerEventConversationCreatedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationCreatedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 /**Sent by the server when an Item is added to the default Conversation. This can happen in several cases:
 - When the client sends a `conversation.item.create` event.
 - When the input audio buffer is committed. In this case the item will be a user message containing the audio from the buffer.
@@ -11569,6 +12530,91 @@ impl ::serde::Serialize for RealtimeServerEventConversationItemAddedType {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationItemAddedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**Returned when a conversation item is created. There are several scenarios that produce this event:
+  - The server is generating a Response, which if successful will produce
+    either one or two Items, which will be of type `message`
+    (role `assistant`) or type `function_call`.
+  - The input audio buffer has been committed, either by the client or the
+    server (in `server_vad` mode). The server will take the content of the
+    input audio buffer and add it to a new user message Item.
+  - The client has sent a `conversation.item.create` event to add a new Item
+    to the Conversation.
+*/
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct RealtimeServerEventConversationItemCreated {
+    ///The unique ID of the server event.
+    pub event_id: ::std::string::String,
+    pub item: RealtimeConversationItem,
+    /**The ID of the preceding item in the Conversation context, allows the
+client to understand the order of the conversation. Can be `null` if the
+item has no predecessor.
+*/
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub previous_item_id: ::std::option::Option<::std::string::String>,
+    ///The event type, must be `conversation.item.created`.
+    #[serde(rename = "type")]
+    pub type_: RealtimeServerEventConversationItemCreatedType,
+}
+///The event type, must be `conversation.item.created`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum RealtimeServerEventConversationItemCreatedType {
+    ///`conversation.item.created`
+    ConversationItemCreated,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl RealtimeServerEventConversationItemCreatedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ConversationItemCreated => "conversation.item.created",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for RealtimeServerEventConversationItemCreatedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "conversation.item.created" => Self::ConversationItemCreated,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for RealtimeServerEventConversationItemCreatedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "conversation.item.created" => Self::ConversationItemCreated,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for RealtimeServerEventConversationItemCreatedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for RealtimeServerEventConversationItemCreatedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for RealtimeServerEventConversationItemCreatedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationItemCreatedType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {

@@ -820,6 +820,27 @@ impl<'de> ::serde::Deserialize<'de> for CustomToolCallResourceType {
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+///An error payload that was emitted for a streaming error event.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct ErrorPayload {
+    ///The error code that was emitted, if any.
+    #[serde(default)]
+    pub code: ::std::option::Option<::std::string::String>,
+    ///The response headers that were emitted with the error, if any.
+    #[serde(default, skip_serializing_if = ":: std :: collections :: HashMap::is_empty")]
+    pub headers: ::std::collections::HashMap<
+        ::std::string::String,
+        ::std::string::String,
+    >,
+    ///The human-readable error message that was emitted.
+    pub message: ::std::string::String,
+    ///The parameter name that was associated with the error, if any.
+    #[serde(default)]
+    pub param: ::std::option::Option<::std::string::String>,
+    ///The error type that was emitted.
+    #[serde(rename = "type")]
+    pub type_: ::std::string::String,
+}
 /**The output of a function tool call.
 */
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3295,6 +3316,246 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAudioTranscriptDoneEventType {
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+/**The type of the event. Always `response.audio.transcript.delta`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseAudioTranscriptWsDeltaType {
+    ///`response.audio.transcript.delta`
+    ResponseAudioTranscriptDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseAudioTranscriptWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseAudioTranscriptDelta => "response.audio.transcript.delta",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseAudioTranscriptWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.audio.transcript.delta" => Self::ResponseAudioTranscriptDelta,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseAudioTranscriptWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.audio.transcript.delta" => Self::ResponseAudioTranscriptDelta,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseAudioTranscriptWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseAudioTranscriptWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseAudioTranscriptWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseAudioTranscriptWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.audio.transcript.done`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseAudioTranscriptWsDoneType {
+    ///`response.audio.transcript.done`
+    ResponseAudioTranscriptDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseAudioTranscriptWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseAudioTranscriptDone => "response.audio.transcript.done",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseAudioTranscriptWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.audio.transcript.done" => Self::ResponseAudioTranscriptDone,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseAudioTranscriptWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.audio.transcript.done" => Self::ResponseAudioTranscriptDone,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseAudioTranscriptWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseAudioTranscriptWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseAudioTranscriptWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseAudioTranscriptWsDoneType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.audio.delta`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseAudioWsDeltaType {
+    ///`response.audio.delta`
+    ResponseAudioDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseAudioWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseAudioDelta => "response.audio.delta",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseAudioWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.audio.delta" => Self::ResponseAudioDelta,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseAudioWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.audio.delta" => Self::ResponseAudioDelta,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseAudioWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseAudioWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseAudioWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseAudioWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.audio.done`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseAudioWsDoneType {
+    ///`response.audio.done`
+    ResponseAudioDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseAudioWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseAudioDone => "response.audio.done",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseAudioWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.audio.done" => Self::ResponseAudioDone,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseAudioWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.audio.done" => Self::ResponseAudioDone,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseAudioWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseAudioWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseAudioWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseAudioWsDoneType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 ///Emitted when a partial code snippet is streamed by the code interpreter.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallCodeDeltaEvent {
@@ -3451,6 +3712,138 @@ impl ::serde::Serialize for ResponseCodeInterpreterCallCodeDoneEventType {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCodeDoneEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always `response.code_interpreter_call_code.delta`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseCodeInterpreterCallCodeWsDeltaType {
+    ///`response.code_interpreter_call_code.delta`
+    ResponseCodeInterpreterCallCodeDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseCodeInterpreterCallCodeWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseCodeInterpreterCallCodeDelta => {
+                "response.code_interpreter_call_code.delta"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseCodeInterpreterCallCodeWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.code_interpreter_call_code.delta" => {
+                Self::ResponseCodeInterpreterCallCodeDelta
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseCodeInterpreterCallCodeWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.code_interpreter_call_code.delta" => {
+                Self::ResponseCodeInterpreterCallCodeDelta
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseCodeInterpreterCallCodeWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseCodeInterpreterCallCodeWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseCodeInterpreterCallCodeWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCodeWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always `response.code_interpreter_call_code.done`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseCodeInterpreterCallCodeWsDoneType {
+    ///`response.code_interpreter_call_code.done`
+    ResponseCodeInterpreterCallCodeDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseCodeInterpreterCallCodeWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseCodeInterpreterCallCodeDone => {
+                "response.code_interpreter_call_code.done"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseCodeInterpreterCallCodeWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.code_interpreter_call_code.done" => {
+                Self::ResponseCodeInterpreterCallCodeDone
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseCodeInterpreterCallCodeWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.code_interpreter_call_code.done" => {
+                Self::ResponseCodeInterpreterCallCodeDone
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseCodeInterpreterCallCodeWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseCodeInterpreterCallCodeWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseCodeInterpreterCallCodeWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCodeWsDoneType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -3615,6 +4008,72 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallInProgressEve
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+///The type of the event. Always `response.code_interpreter_call.in_progress`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseCodeInterpreterCallInWsProgressType {
+    ///`response.code_interpreter_call.in_progress`
+    ResponseCodeInterpreterCallInProgress,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseCodeInterpreterCallInWsProgressType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseCodeInterpreterCallInProgress => {
+                "response.code_interpreter_call.in_progress"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseCodeInterpreterCallInWsProgressType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.code_interpreter_call.in_progress" => {
+                Self::ResponseCodeInterpreterCallInProgress
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseCodeInterpreterCallInWsProgressType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.code_interpreter_call.in_progress" => {
+                Self::ResponseCodeInterpreterCallInProgress
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseCodeInterpreterCallInWsProgressType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseCodeInterpreterCallInWsProgressType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseCodeInterpreterCallInWsProgressType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallInWsProgressType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 ///Emitted when the code interpreter is actively interpreting the code snippet.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallInterpretingEvent {
@@ -3689,6 +4148,138 @@ impl ::serde::Serialize for ResponseCodeInterpreterCallInterpretingEventType {
 }
 impl<'de> ::serde::Deserialize<'de>
 for ResponseCodeInterpreterCallInterpretingEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always `response.code_interpreter_call.completed`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseCodeInterpreterCallWsCompletedType {
+    ///`response.code_interpreter_call.completed`
+    ResponseCodeInterpreterCallCompleted,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseCodeInterpreterCallWsCompletedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseCodeInterpreterCallCompleted => {
+                "response.code_interpreter_call.completed"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseCodeInterpreterCallWsCompletedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.code_interpreter_call.completed" => {
+                Self::ResponseCodeInterpreterCallCompleted
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseCodeInterpreterCallWsCompletedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.code_interpreter_call.completed" => {
+                Self::ResponseCodeInterpreterCallCompleted
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseCodeInterpreterCallWsCompletedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseCodeInterpreterCallWsCompletedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseCodeInterpreterCallWsCompletedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallWsCompletedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always `response.code_interpreter_call.interpreting`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseCodeInterpreterCallWsInterpretingType {
+    ///`response.code_interpreter_call.interpreting`
+    ResponseCodeInterpreterCallInterpreting,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseCodeInterpreterCallWsInterpretingType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseCodeInterpreterCallInterpreting => {
+                "response.code_interpreter_call.interpreting"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseCodeInterpreterCallWsInterpretingType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.code_interpreter_call.interpreting" => {
+                Self::ResponseCodeInterpreterCallInterpreting
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseCodeInterpreterCallWsInterpretingType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.code_interpreter_call.interpreting" => {
+                Self::ResponseCodeInterpreterCallInterpreting
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseCodeInterpreterCallWsInterpretingType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseCodeInterpreterCallWsInterpretingType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseCodeInterpreterCallWsInterpretingType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallWsInterpretingType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -3926,6 +4517,126 @@ impl ::serde::Serialize for ResponseContentPartDoneEventType {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseContentPartDoneEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.content_part.added`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseContentPartWsAddedType {
+    ///`response.content_part.added`
+    ResponseContentPartAdded,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseContentPartWsAddedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseContentPartAdded => "response.content_part.added",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseContentPartWsAddedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.content_part.added" => Self::ResponseContentPartAdded,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseContentPartWsAddedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.content_part.added" => Self::ResponseContentPartAdded,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseContentPartWsAddedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseContentPartWsAddedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseContentPartWsAddedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseContentPartWsAddedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.content_part.done`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseContentPartWsDoneType {
+    ///`response.content_part.done`
+    ResponseContentPartDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseContentPartWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseContentPartDone => "response.content_part.done",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseContentPartWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.content_part.done" => Self::ResponseContentPartDone,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseContentPartWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.content_part.done" => Self::ResponseContentPartDone,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseContentPartWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseContentPartWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseContentPartWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseContentPartWsDoneType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -4170,6 +4881,138 @@ impl ::serde::Serialize for ResponseCustomToolCallInputDoneEventType {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseCustomToolCallInputDoneEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The event type identifier.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseCustomToolCallInputWsDeltaType {
+    ///`response.custom_tool_call_input.delta`
+    ResponseCustomToolCallInputDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseCustomToolCallInputWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseCustomToolCallInputDelta => {
+                "response.custom_tool_call_input.delta"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseCustomToolCallInputWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.custom_tool_call_input.delta" => {
+                Self::ResponseCustomToolCallInputDelta
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseCustomToolCallInputWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.custom_tool_call_input.delta" => {
+                Self::ResponseCustomToolCallInputDelta
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseCustomToolCallInputWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseCustomToolCallInputWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseCustomToolCallInputWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCustomToolCallInputWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The event type identifier.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseCustomToolCallInputWsDoneType {
+    ///`response.custom_tool_call_input.done`
+    ResponseCustomToolCallInputDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseCustomToolCallInputWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseCustomToolCallInputDone => {
+                "response.custom_tool_call_input.done"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseCustomToolCallInputWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.custom_tool_call_input.done" => {
+                Self::ResponseCustomToolCallInputDone
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseCustomToolCallInputWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.custom_tool_call_input.done" => {
+                Self::ResponseCustomToolCallInputDone
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseCustomToolCallInputWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseCustomToolCallInputWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseCustomToolCallInputWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCustomToolCallInputWsDoneType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -4661,6 +5504,73 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallInProgressEventTyp
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+/**The type of the event. Always `response.file_search_call.in_progress`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseFileSearchCallInWsProgressType {
+    ///`response.file_search_call.in_progress`
+    ResponseFileSearchCallInProgress,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseFileSearchCallInWsProgressType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseFileSearchCallInProgress => {
+                "response.file_search_call.in_progress"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseFileSearchCallInWsProgressType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.file_search_call.in_progress" => {
+                Self::ResponseFileSearchCallInProgress
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseFileSearchCallInWsProgressType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.file_search_call.in_progress" => {
+                Self::ResponseFileSearchCallInProgress
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseFileSearchCallInWsProgressType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseFileSearchCallInWsProgressType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseFileSearchCallInWsProgressType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallInWsProgressType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 ///Emitted when a file search is currently searching.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseFileSearchCallSearchingEvent {
@@ -4738,6 +5648,140 @@ impl ::serde::Serialize for ResponseFileSearchCallSearchingEventType {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallSearchingEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.file_search_call.completed`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseFileSearchCallWsCompletedType {
+    ///`response.file_search_call.completed`
+    ResponseFileSearchCallCompleted,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseFileSearchCallWsCompletedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseFileSearchCallCompleted => {
+                "response.file_search_call.completed"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseFileSearchCallWsCompletedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.file_search_call.completed" => {
+                Self::ResponseFileSearchCallCompleted
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseFileSearchCallWsCompletedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.file_search_call.completed" => {
+                Self::ResponseFileSearchCallCompleted
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseFileSearchCallWsCompletedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseFileSearchCallWsCompletedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseFileSearchCallWsCompletedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallWsCompletedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.file_search_call.searching`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseFileSearchCallWsSearchingType {
+    ///`response.file_search_call.searching`
+    ResponseFileSearchCallSearching,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseFileSearchCallWsSearchingType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseFileSearchCallSearching => {
+                "response.file_search_call.searching"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseFileSearchCallWsSearchingType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.file_search_call.searching" => {
+                Self::ResponseFileSearchCallSearching
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseFileSearchCallWsSearchingType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.file_search_call.searching" => {
+                Self::ResponseFileSearchCallSearching
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseFileSearchCallWsSearchingType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseFileSearchCallWsSearchingType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseFileSearchCallWsSearchingType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallWsSearchingType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -4907,6 +5951,139 @@ impl ::serde::Serialize for ResponseFunctionCallArgumentsDoneEventType {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseFunctionCallArgumentsDoneEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.function_call_arguments.delta`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseFunctionCallArgumentsWsDeltaType {
+    ///`response.function_call_arguments.delta`
+    ResponseFunctionCallArgumentsDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseFunctionCallArgumentsWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseFunctionCallArgumentsDelta => {
+                "response.function_call_arguments.delta"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseFunctionCallArgumentsWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.function_call_arguments.delta" => {
+                Self::ResponseFunctionCallArgumentsDelta
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseFunctionCallArgumentsWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.function_call_arguments.delta" => {
+                Self::ResponseFunctionCallArgumentsDelta
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseFunctionCallArgumentsWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseFunctionCallArgumentsWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseFunctionCallArgumentsWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFunctionCallArgumentsWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///`ResponseFunctionCallArgumentsWsDoneType`
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseFunctionCallArgumentsWsDoneType {
+    ///`response.function_call_arguments.done`
+    ResponseFunctionCallArgumentsDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseFunctionCallArgumentsWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseFunctionCallArgumentsDone => {
+                "response.function_call_arguments.done"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseFunctionCallArgumentsWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.function_call_arguments.done" => {
+                Self::ResponseFunctionCallArgumentsDone
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseFunctionCallArgumentsWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.function_call_arguments.done" => {
+                Self::ResponseFunctionCallArgumentsDone
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseFunctionCallArgumentsWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseFunctionCallArgumentsWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseFunctionCallArgumentsWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFunctionCallArgumentsWsDoneType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -5153,6 +6330,72 @@ impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallInProgressEventType 
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+///The type of the event. Always 'response.image_generation_call.in_progress'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseImageGenCallInWsProgressType {
+    ///`response.image_generation_call.in_progress`
+    ResponseImageGenerationCallInProgress,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseImageGenCallInWsProgressType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseImageGenerationCallInProgress => {
+                "response.image_generation_call.in_progress"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseImageGenCallInWsProgressType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.image_generation_call.in_progress" => {
+                Self::ResponseImageGenerationCallInProgress
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseImageGenCallInWsProgressType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.image_generation_call.in_progress" => {
+                Self::ResponseImageGenerationCallInProgress
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseImageGenCallInWsProgressType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseImageGenCallInWsProgressType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseImageGenCallInWsProgressType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallInWsProgressType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 /**Emitted when a partial image is available during image generation streaming.
 */
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -5249,6 +6492,204 @@ impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallPartialImageEventTyp
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+///The type of the event. Always 'response.image_generation_call.partial_image'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseImageGenCallPartialWsImageType {
+    ///`response.image_generation_call.partial_image`
+    ResponseImageGenerationCallPartialImage,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseImageGenCallPartialWsImageType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseImageGenerationCallPartialImage => {
+                "response.image_generation_call.partial_image"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseImageGenCallPartialWsImageType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.image_generation_call.partial_image" => {
+                Self::ResponseImageGenerationCallPartialImage
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseImageGenCallPartialWsImageType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.image_generation_call.partial_image" => {
+                Self::ResponseImageGenerationCallPartialImage
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseImageGenCallPartialWsImageType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseImageGenCallPartialWsImageType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseImageGenCallPartialWsImageType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallPartialWsImageType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always 'response.image_generation_call.completed'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseImageGenCallWsCompletedType {
+    ///`response.image_generation_call.completed`
+    ResponseImageGenerationCallCompleted,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseImageGenCallWsCompletedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseImageGenerationCallCompleted => {
+                "response.image_generation_call.completed"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseImageGenCallWsCompletedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.image_generation_call.completed" => {
+                Self::ResponseImageGenerationCallCompleted
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseImageGenCallWsCompletedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.image_generation_call.completed" => {
+                Self::ResponseImageGenerationCallCompleted
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseImageGenCallWsCompletedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseImageGenCallWsCompletedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseImageGenCallWsCompletedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallWsCompletedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always 'response.image_generation_call.generating'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseImageGenCallWsGeneratingType {
+    ///`response.image_generation_call.generating`
+    ResponseImageGenerationCallGenerating,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseImageGenCallWsGeneratingType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseImageGenerationCallGenerating => {
+                "response.image_generation_call.generating"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseImageGenCallWsGeneratingType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.image_generation_call.generating" => {
+                Self::ResponseImageGenerationCallGenerating
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseImageGenCallWsGeneratingType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.image_generation_call.generating" => {
+                Self::ResponseImageGenerationCallGenerating
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseImageGenCallWsGeneratingType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseImageGenCallWsGeneratingType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseImageGenCallWsGeneratingType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallWsGeneratingType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 ///Emitted when the response is in progress.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseInProgressEvent {
@@ -5316,6 +6757,66 @@ impl ::serde::Serialize for ResponseInProgressEventType {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseInProgressEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.in_progress`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseInWsProgressType {
+    ///`response.in_progress`
+    ResponseInProgress,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseInWsProgressType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseInProgress => "response.in_progress",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseInWsProgressType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.in_progress" => Self::ResponseInProgress,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseInWsProgressType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.in_progress" => Self::ResponseInProgress,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseInWsProgressType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseInWsProgressType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseInWsProgressType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseInWsProgressType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -5736,6 +7237,125 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallArgumentsDoneEventType {
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+///The type of the event. Always 'response.mcp_call_arguments.delta'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseMcpCallArgumentsWsDeltaType {
+    ///`response.mcp_call_arguments.delta`
+    ResponseMcpCallArgumentsDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseMcpCallArgumentsWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseMcpCallArgumentsDelta => "response.mcp_call_arguments.delta",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseMcpCallArgumentsWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.mcp_call_arguments.delta" => Self::ResponseMcpCallArgumentsDelta,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseMcpCallArgumentsWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.mcp_call_arguments.delta" => Self::ResponseMcpCallArgumentsDelta,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseMcpCallArgumentsWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseMcpCallArgumentsWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseMcpCallArgumentsWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallArgumentsWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always 'response.mcp_call_arguments.done'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseMcpCallArgumentsWsDoneType {
+    ///`response.mcp_call_arguments.done`
+    ResponseMcpCallArgumentsDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseMcpCallArgumentsWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseMcpCallArgumentsDone => "response.mcp_call_arguments.done",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseMcpCallArgumentsWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.mcp_call_arguments.done" => Self::ResponseMcpCallArgumentsDone,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseMcpCallArgumentsWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.mcp_call_arguments.done" => Self::ResponseMcpCallArgumentsDone,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseMcpCallArgumentsWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseMcpCallArgumentsWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseMcpCallArgumentsWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallArgumentsWsDoneType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 /**Emitted when an MCP  tool call has completed successfully.
 */
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -5949,6 +7569,183 @@ impl ::serde::Serialize for ResponseMcpCallInProgressEventType {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallInProgressEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always 'response.mcp_call.in_progress'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseMcpCallInWsProgressType {
+    ///`response.mcp_call.in_progress`
+    ResponseMcpCallInProgress,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseMcpCallInWsProgressType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseMcpCallInProgress => "response.mcp_call.in_progress",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseMcpCallInWsProgressType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.mcp_call.in_progress" => Self::ResponseMcpCallInProgress,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseMcpCallInWsProgressType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.mcp_call.in_progress" => Self::ResponseMcpCallInProgress,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseMcpCallInWsProgressType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseMcpCallInWsProgressType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseMcpCallInWsProgressType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallInWsProgressType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always 'response.mcp_call.completed'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseMcpCallWsCompletedType {
+    ///`response.mcp_call.completed`
+    ResponseMcpCallCompleted,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseMcpCallWsCompletedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseMcpCallCompleted => "response.mcp_call.completed",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseMcpCallWsCompletedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.mcp_call.completed" => Self::ResponseMcpCallCompleted,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseMcpCallWsCompletedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.mcp_call.completed" => Self::ResponseMcpCallCompleted,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseMcpCallWsCompletedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseMcpCallWsCompletedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseMcpCallWsCompletedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallWsCompletedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always 'response.mcp_call.failed'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseMcpCallWsFailedType {
+    ///`response.mcp_call.failed`
+    ResponseMcpCallFailed,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseMcpCallWsFailedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseMcpCallFailed => "response.mcp_call.failed",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseMcpCallWsFailedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.mcp_call.failed" => Self::ResponseMcpCallFailed,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseMcpCallWsFailedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.mcp_call.failed" => Self::ResponseMcpCallFailed,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseMcpCallWsFailedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseMcpCallWsFailedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseMcpCallWsFailedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallWsFailedType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -6177,6 +7974,185 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsInProgressEventType 
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+///The type of the event. Always 'response.mcp_list_tools.in_progress'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseMcpListToolsInWsProgressType {
+    ///`response.mcp_list_tools.in_progress`
+    ResponseMcpListToolsInProgress,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseMcpListToolsInWsProgressType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseMcpListToolsInProgress => "response.mcp_list_tools.in_progress",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseMcpListToolsInWsProgressType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.mcp_list_tools.in_progress" => Self::ResponseMcpListToolsInProgress,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseMcpListToolsInWsProgressType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.mcp_list_tools.in_progress" => Self::ResponseMcpListToolsInProgress,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseMcpListToolsInWsProgressType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseMcpListToolsInWsProgressType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseMcpListToolsInWsProgressType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsInWsProgressType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always 'response.mcp_list_tools.completed'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseMcpListToolsWsCompletedType {
+    ///`response.mcp_list_tools.completed`
+    ResponseMcpListToolsCompleted,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseMcpListToolsWsCompletedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseMcpListToolsCompleted => "response.mcp_list_tools.completed",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseMcpListToolsWsCompletedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.mcp_list_tools.completed" => Self::ResponseMcpListToolsCompleted,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseMcpListToolsWsCompletedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.mcp_list_tools.completed" => Self::ResponseMcpListToolsCompleted,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseMcpListToolsWsCompletedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseMcpListToolsWsCompletedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseMcpListToolsWsCompletedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsWsCompletedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always 'response.mcp_list_tools.failed'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseMcpListToolsWsFailedType {
+    ///`response.mcp_list_tools.failed`
+    ResponseMcpListToolsFailed,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseMcpListToolsWsFailedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseMcpListToolsFailed => "response.mcp_list_tools.failed",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseMcpListToolsWsFailedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.mcp_list_tools.failed" => Self::ResponseMcpListToolsFailed,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseMcpListToolsWsFailedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.mcp_list_tools.failed" => Self::ResponseMcpListToolsFailed,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseMcpListToolsWsFailedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseMcpListToolsWsFailedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseMcpListToolsWsFailedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsWsFailedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 /**The object type of this resource - always set to `response`.
 */
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6394,6 +8370,126 @@ impl<'de> ::serde::Deserialize<'de> for ResponseOutputItemDoneEventType {
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+/**The type of the event. Always `response.output_item.added`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseOutputItemWsAddedType {
+    ///`response.output_item.added`
+    ResponseOutputItemAdded,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseOutputItemWsAddedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseOutputItemAdded => "response.output_item.added",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseOutputItemWsAddedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.output_item.added" => Self::ResponseOutputItemAdded,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseOutputItemWsAddedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.output_item.added" => Self::ResponseOutputItemAdded,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseOutputItemWsAddedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseOutputItemWsAddedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseOutputItemWsAddedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseOutputItemWsAddedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.output_item.done`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseOutputItemWsDoneType {
+    ///`response.output_item.done`
+    ResponseOutputItemDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseOutputItemWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseOutputItemDone => "response.output_item.done",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseOutputItemWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.output_item.done" => Self::ResponseOutputItemDone,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseOutputItemWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.output_item.done" => Self::ResponseOutputItemDone,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseOutputItemWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseOutputItemWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseOutputItemWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseOutputItemWsDoneType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 /**Emitted when an annotation is added to output text content.
 */
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -6475,6 +8571,72 @@ impl ::serde::Serialize for ResponseOutputTextAnnotationAddedEventType {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseOutputTextAnnotationAddedEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always 'response.output_text.annotation.added'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseOutputTextAnnotationWsAddedType {
+    ///`response.output_text.annotation.added`
+    ResponseOutputTextAnnotationAdded,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseOutputTextAnnotationWsAddedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseOutputTextAnnotationAdded => {
+                "response.output_text.annotation.added"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseOutputTextAnnotationWsAddedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.output_text.annotation.added" => {
+                Self::ResponseOutputTextAnnotationAdded
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseOutputTextAnnotationWsAddedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.output_text.annotation.added" => {
+                Self::ResponseOutputTextAnnotationAdded
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseOutputTextAnnotationWsAddedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseOutputTextAnnotationWsAddedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseOutputTextAnnotationWsAddedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseOutputTextAnnotationWsAddedType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -7010,6 +9172,342 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartDoneEventTyp
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+/**The summary part that was added.
+*/
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct ResponseReasoningSummaryPartWsAddedPart {
+    ///The text of the summary part.
+    pub text: ::std::string::String,
+    ///The type of the summary part. Always `summary_text`.
+    #[serde(rename = "type")]
+    pub type_: ResponseReasoningSummaryPartWsAddedPartType,
+}
+///The type of the summary part. Always `summary_text`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseReasoningSummaryPartWsAddedPartType {
+    ///`summary_text`
+    SummaryText,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseReasoningSummaryPartWsAddedPartType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::SummaryText => "summary_text",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseReasoningSummaryPartWsAddedPartType {
+    fn from(value: &str) -> Self {
+        match value {
+            "summary_text" => Self::SummaryText,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseReasoningSummaryPartWsAddedPartType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "summary_text" => Self::SummaryText,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseReasoningSummaryPartWsAddedPartType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseReasoningSummaryPartWsAddedPartType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryPartWsAddedPartType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsAddedPartType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.reasoning_summary_part.added`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseReasoningSummaryPartWsAddedType {
+    ///`response.reasoning_summary_part.added`
+    ResponseReasoningSummaryPartAdded,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseReasoningSummaryPartWsAddedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseReasoningSummaryPartAdded => {
+                "response.reasoning_summary_part.added"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseReasoningSummaryPartWsAddedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.reasoning_summary_part.added" => {
+                Self::ResponseReasoningSummaryPartAdded
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseReasoningSummaryPartWsAddedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.reasoning_summary_part.added" => {
+                Self::ResponseReasoningSummaryPartAdded
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseReasoningSummaryPartWsAddedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseReasoningSummaryPartWsAddedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryPartWsAddedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsAddedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The completed summary part.
+*/
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct ResponseReasoningSummaryPartWsDonePart {
+    ///The text of the summary part.
+    pub text: ::std::string::String,
+    ///The type of the summary part. Always `summary_text`.
+    #[serde(rename = "type")]
+    pub type_: ResponseReasoningSummaryPartWsDonePartType,
+}
+///The type of the summary part. Always `summary_text`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseReasoningSummaryPartWsDonePartType {
+    ///`summary_text`
+    SummaryText,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseReasoningSummaryPartWsDonePartType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::SummaryText => "summary_text",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseReasoningSummaryPartWsDonePartType {
+    fn from(value: &str) -> Self {
+        match value {
+            "summary_text" => Self::SummaryText,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseReasoningSummaryPartWsDonePartType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "summary_text" => Self::SummaryText,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseReasoningSummaryPartWsDonePartType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseReasoningSummaryPartWsDonePartType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryPartWsDonePartType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsDonePartType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The completion status of the summary part. Omitted when the part completed
+normally and set to `incomplete` when generation was interrupted.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseReasoningSummaryPartWsDoneStatus {
+    ///`incomplete`
+    Incomplete,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseReasoningSummaryPartWsDoneStatus {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Incomplete => "incomplete",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseReasoningSummaryPartWsDoneStatus {
+    fn from(value: &str) -> Self {
+        match value {
+            "incomplete" => Self::Incomplete,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseReasoningSummaryPartWsDoneStatus {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "incomplete" => Self::Incomplete,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseReasoningSummaryPartWsDoneStatus {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseReasoningSummaryPartWsDoneStatus {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryPartWsDoneStatus {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsDoneStatus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.reasoning_summary_part.done`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseReasoningSummaryPartWsDoneType {
+    ///`response.reasoning_summary_part.done`
+    ResponseReasoningSummaryPartDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseReasoningSummaryPartWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseReasoningSummaryPartDone => {
+                "response.reasoning_summary_part.done"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseReasoningSummaryPartWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.reasoning_summary_part.done" => {
+                Self::ResponseReasoningSummaryPartDone
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseReasoningSummaryPartWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.reasoning_summary_part.done" => {
+                Self::ResponseReasoningSummaryPartDone
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseReasoningSummaryPartWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseReasoningSummaryPartWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryPartWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsDoneType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 ///Emitted when a delta is added to a reasoning summary text.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryTextDeltaEvent {
@@ -7190,6 +9688,140 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryTextDoneEventTyp
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+/**The type of the event. Always `response.reasoning_summary_text.delta`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseReasoningSummaryTextWsDeltaType {
+    ///`response.reasoning_summary_text.delta`
+    ResponseReasoningSummaryTextDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseReasoningSummaryTextWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseReasoningSummaryTextDelta => {
+                "response.reasoning_summary_text.delta"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseReasoningSummaryTextWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.reasoning_summary_text.delta" => {
+                Self::ResponseReasoningSummaryTextDelta
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseReasoningSummaryTextWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.reasoning_summary_text.delta" => {
+                Self::ResponseReasoningSummaryTextDelta
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseReasoningSummaryTextWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseReasoningSummaryTextWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryTextWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryTextWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.reasoning_summary_text.done`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseReasoningSummaryTextWsDoneType {
+    ///`response.reasoning_summary_text.done`
+    ResponseReasoningSummaryTextDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseReasoningSummaryTextWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseReasoningSummaryTextDone => {
+                "response.reasoning_summary_text.done"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseReasoningSummaryTextWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.reasoning_summary_text.done" => {
+                Self::ResponseReasoningSummaryTextDone
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseReasoningSummaryTextWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.reasoning_summary_text.done" => {
+                Self::ResponseReasoningSummaryTextDone
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseReasoningSummaryTextWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseReasoningSummaryTextWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseReasoningSummaryTextWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryTextWsDoneType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 ///Emitted when a delta is added to a reasoning text.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningTextDeltaEvent {
@@ -7357,6 +9989,126 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningTextDoneEventType {
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+/**The type of the event. Always `response.reasoning_text.delta`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseReasoningTextWsDeltaType {
+    ///`response.reasoning_text.delta`
+    ResponseReasoningTextDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseReasoningTextWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseReasoningTextDelta => "response.reasoning_text.delta",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseReasoningTextWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.reasoning_text.delta" => Self::ResponseReasoningTextDelta,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseReasoningTextWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.reasoning_text.delta" => Self::ResponseReasoningTextDelta,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseReasoningTextWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseReasoningTextWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseReasoningTextWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningTextWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.reasoning_text.done`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseReasoningTextWsDoneType {
+    ///`response.reasoning_text.done`
+    ResponseReasoningTextDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseReasoningTextWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseReasoningTextDone => "response.reasoning_text.done",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseReasoningTextWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.reasoning_text.done" => Self::ResponseReasoningTextDone,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseReasoningTextWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.reasoning_text.done" => Self::ResponseReasoningTextDone,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseReasoningTextWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseReasoningTextWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseReasoningTextWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningTextWsDoneType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 ///Emitted when there is a partial refusal text.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseRefusalDeltaEvent {
@@ -7517,6 +10269,126 @@ impl ::serde::Serialize for ResponseRefusalDoneEventType {
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ResponseRefusalDoneEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.refusal.delta`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseRefusalWsDeltaType {
+    ///`response.refusal.delta`
+    ResponseRefusalDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseRefusalWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseRefusalDelta => "response.refusal.delta",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseRefusalWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.refusal.delta" => Self::ResponseRefusalDelta,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseRefusalWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.refusal.delta" => Self::ResponseRefusalDelta,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseRefusalWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseRefusalWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseRefusalWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseRefusalWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.refusal.done`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseRefusalWsDoneType {
+    ///`response.refusal.done`
+    ResponseRefusalDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseRefusalWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseRefusalDone => "response.refusal.done",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseRefusalWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.refusal.done" => Self::ResponseRefusalDone,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseRefusalWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.refusal.done" => Self::ResponseRefusalDone,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseRefusalWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseRefusalWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseRefusalWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseRefusalWsDoneType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -7807,6 +10679,185 @@ impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandDoneStreamingEve
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+///The type of the event, always `response.shell_call_command.added`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseShellCallCommandWsAddedType {
+    ///`response.shell_call_command.added`
+    ResponseShellCallCommandAdded,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseShellCallCommandWsAddedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseShellCallCommandAdded => "response.shell_call_command.added",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseShellCallCommandWsAddedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.shell_call_command.added" => Self::ResponseShellCallCommandAdded,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseShellCallCommandWsAddedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.shell_call_command.added" => Self::ResponseShellCallCommandAdded,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseShellCallCommandWsAddedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseShellCallCommandWsAddedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseShellCallCommandWsAddedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandWsAddedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event, always `response.shell_call_command.delta`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseShellCallCommandWsDeltaType {
+    ///`response.shell_call_command.delta`
+    ResponseShellCallCommandDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseShellCallCommandWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseShellCallCommandDelta => "response.shell_call_command.delta",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseShellCallCommandWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.shell_call_command.delta" => Self::ResponseShellCallCommandDelta,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseShellCallCommandWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.shell_call_command.delta" => Self::ResponseShellCallCommandDelta,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseShellCallCommandWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseShellCallCommandWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseShellCallCommandWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event, always `response.shell_call_command.done`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseShellCallCommandWsDoneType {
+    ///`response.shell_call_command.done`
+    ResponseShellCallCommandDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseShellCallCommandWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseShellCallCommandDone => "response.shell_call_command.done",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseShellCallCommandWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.shell_call_command.done" => Self::ResponseShellCallCommandDone,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseShellCallCommandWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.shell_call_command.done" => Self::ResponseShellCallCommandDone,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseShellCallCommandWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseShellCallCommandWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseShellCallCommandWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandWsDoneType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 ///A streaming event that indicated shell call output was incrementally added.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseShellCallOutputContentDeltaStreamingEvent {
@@ -7972,6 +11023,138 @@ impl ::serde::Serialize for ResponseShellCallOutputContentDoneStreamingEventType
 }
 impl<'de> ::serde::Deserialize<'de>
 for ResponseShellCallOutputContentDoneStreamingEventType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event, always `response.shell_call_output_content.delta`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseShellCallOutputContentWsDeltaType {
+    ///`response.shell_call_output_content.delta`
+    ResponseShellCallOutputContentDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseShellCallOutputContentWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseShellCallOutputContentDelta => {
+                "response.shell_call_output_content.delta"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseShellCallOutputContentWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.shell_call_output_content.delta" => {
+                Self::ResponseShellCallOutputContentDelta
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseShellCallOutputContentWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.shell_call_output_content.delta" => {
+                Self::ResponseShellCallOutputContentDelta
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseShellCallOutputContentWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseShellCallOutputContentWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseShellCallOutputContentWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseShellCallOutputContentWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event, always `response.shell_call_output_content.done`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseShellCallOutputContentWsDoneType {
+    ///`response.shell_call_output_content.done`
+    ResponseShellCallOutputContentDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseShellCallOutputContentWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseShellCallOutputContentDone => {
+                "response.shell_call_output_content.done"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseShellCallOutputContentWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.shell_call_output_content.done" => {
+                Self::ResponseShellCallOutputContentDone
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseShellCallOutputContentWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.shell_call_output_content.done" => {
+                Self::ResponseShellCallOutputContentDone
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseShellCallOutputContentWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseShellCallOutputContentWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseShellCallOutputContentWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseShellCallOutputContentWsDoneType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
@@ -9029,6 +12212,126 @@ pub struct ResponseTextParam {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub verbosity: ::std::option::Option<Verbosity>,
 }
+/**The type of the event. Always `response.output_text.delta`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseTextWsDeltaType {
+    ///`response.output_text.delta`
+    ResponseOutputTextDelta,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseTextWsDeltaType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseOutputTextDelta => "response.output_text.delta",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseTextWsDeltaType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.output_text.delta" => Self::ResponseOutputTextDelta,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseTextWsDeltaType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.output_text.delta" => Self::ResponseOutputTextDelta,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseTextWsDeltaType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseTextWsDeltaType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseTextWsDeltaType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseTextWsDeltaType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.output_text.done`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseTextWsDoneType {
+    ///`response.output_text.done`
+    ResponseOutputTextDone,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseTextWsDoneType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseOutputTextDone => "response.output_text.done",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseTextWsDoneType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.output_text.done" => Self::ResponseOutputTextDone,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseTextWsDoneType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.output_text.done" => Self::ResponseOutputTextDone,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseTextWsDoneType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseTextWsDoneType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseTextWsDoneType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseTextWsDoneType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 /**The truncation strategy to use for the model response.
 - `auto`: If the input to this Response exceeds
   the model's context window size, the model will truncate the
@@ -9290,6 +12593,73 @@ impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallInProgressEventType
         crate::codegen_support::deserialize_open_str(d)
     }
 }
+/**The type of the event. Always `response.web_search_call.in_progress`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseWebSearchCallInWsProgressType {
+    ///`response.web_search_call.in_progress`
+    ResponseWebSearchCallInProgress,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseWebSearchCallInWsProgressType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseWebSearchCallInProgress => {
+                "response.web_search_call.in_progress"
+            }
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseWebSearchCallInWsProgressType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.web_search_call.in_progress" => {
+                Self::ResponseWebSearchCallInProgress
+            }
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseWebSearchCallInWsProgressType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.web_search_call.in_progress" => {
+                Self::ResponseWebSearchCallInProgress
+            }
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseWebSearchCallInWsProgressType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseWebSearchCallInWsProgressType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseWebSearchCallInWsProgressType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallInWsProgressType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
 ///Emitted when a web search call is executing.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseWebSearchCallSearchingEvent {
@@ -9365,6 +12735,527 @@ impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallSearchingEventType 
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
         crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.web_search_call.completed`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseWebSearchCallWsCompletedType {
+    ///`response.web_search_call.completed`
+    ResponseWebSearchCallCompleted,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseWebSearchCallWsCompletedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseWebSearchCallCompleted => "response.web_search_call.completed",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseWebSearchCallWsCompletedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.web_search_call.completed" => Self::ResponseWebSearchCallCompleted,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseWebSearchCallWsCompletedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.web_search_call.completed" => Self::ResponseWebSearchCallCompleted,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseWebSearchCallWsCompletedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseWebSearchCallWsCompletedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseWebSearchCallWsCompletedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallWsCompletedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.web_search_call.searching`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseWebSearchCallWsSearchingType {
+    ///`response.web_search_call.searching`
+    ResponseWebSearchCallSearching,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseWebSearchCallWsSearchingType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseWebSearchCallSearching => "response.web_search_call.searching",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseWebSearchCallWsSearchingType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.web_search_call.searching" => Self::ResponseWebSearchCallSearching,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String>
+for ResponseWebSearchCallWsSearchingType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.web_search_call.searching" => Self::ResponseWebSearchCallSearching,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseWebSearchCallWsSearchingType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseWebSearchCallWsSearchingType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseWebSearchCallWsSearchingType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallWsSearchingType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.completed`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseWsCompletedType {
+    ///`response.completed`
+    ResponseCompleted,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseWsCompletedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseCompleted => "response.completed",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseWsCompletedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.completed" => Self::ResponseCompleted,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseWsCompletedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.completed" => Self::ResponseCompleted,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseWsCompletedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseWsCompletedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseWsCompletedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWsCompletedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.created`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseWsCreatedType {
+    ///`response.created`
+    ResponseCreated,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseWsCreatedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseCreated => "response.created",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseWsCreatedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.created" => Self::ResponseCreated,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseWsCreatedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.created" => Self::ResponseCreated,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseWsCreatedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseWsCreatedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseWsCreatedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWsCreatedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///Emitted when an error occurs while processing a Responses WebSocket request.
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+pub struct ResponseWsError {
+    ///Details about the error.
+    pub error: ErrorPayload,
+    ///The sequence number of an error emitted by the response stream.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub sequence_number: ::std::option::Option<i64>,
+    ///The HTTP status code associated with a WebSocket protocol error.
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub status: ::std::option::Option<i64>,
+    /**The WebSocket lane that emitted this event. This field is present when the
+originating `response.create` event supplied a `stream_id`.
+*/
+    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+    pub stream_id: ::std::option::Option<::std::string::String>,
+    ///The type of the event. Always `error`.
+    #[serde(rename = "type")]
+    pub type_: ResponseWsErrorType,
+}
+///The type of the event. Always `error`.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseWsErrorType {
+    ///`error`
+    Error,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseWsErrorType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Error => "error",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseWsErrorType {
+    fn from(value: &str) -> Self {
+        match value {
+            "error" => Self::Error,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseWsErrorType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "error" => Self::Error,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseWsErrorType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseWsErrorType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseWsErrorType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWsErrorType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.failed`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseWsFailedType {
+    ///`response.failed`
+    ResponseFailed,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseWsFailedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseFailed => "response.failed",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseWsFailedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.failed" => Self::ResponseFailed,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseWsFailedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.failed" => Self::ResponseFailed,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseWsFailedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseWsFailedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseWsFailedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWsFailedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**The type of the event. Always `response.incomplete`.
+*/
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseWsIncompleteType {
+    ///`response.incomplete`
+    ResponseIncomplete,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseWsIncompleteType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseIncomplete => "response.incomplete",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseWsIncompleteType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.incomplete" => Self::ResponseIncomplete,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseWsIncompleteType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.incomplete" => Self::ResponseIncomplete,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseWsIncompleteType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseWsIncompleteType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseWsIncompleteType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWsIncompleteType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+///The type of the event. Always 'response.queued'.
+#[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum ResponseWsQueuedType {
+    ///`response.queued`
+    ResponseQueued,
+    /// A value this version of the SDK does not know, kept as sent.
+    Other(::std::string::String),
+}
+impl ResponseWsQueuedType {
+    /// The value as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ResponseQueued => "response.queued",
+            Self::Other(s) => s.as_str(),
+        }
+    }
+}
+impl ::std::convert::From<&str> for ResponseWsQueuedType {
+    fn from(value: &str) -> Self {
+        match value {
+            "response.queued" => Self::ResponseQueued,
+            unknown => Self::Other(unknown.to_owned()),
+        }
+    }
+}
+impl ::std::convert::From<::std::string::String> for ResponseWsQueuedType {
+    fn from(value: ::std::string::String) -> Self {
+        match value.as_str() {
+            "response.queued" => Self::ResponseQueued,
+            _ => Self::Other(value),
+        }
+    }
+}
+impl ::std::str::FromStr for ResponseWsQueuedType {
+    type Err = ::std::convert::Infallible;
+    fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+        Ok(Self::from(value))
+    }
+}
+impl ::std::fmt::Display for ResponseWsQueuedType {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for ResponseWsQueuedType {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        s: S,
+    ) -> ::std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWsQueuedType {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**Client events accepted by the Responses WebSocket server.
+*/
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(transparent)]
+pub struct ResponsesClientEvent(pub ResponsesClientEventResponseCreate);
+impl ::std::ops::Deref for ResponsesClientEvent {
+    type Target = ResponsesClientEventResponseCreate;
+    fn deref(&self) -> &ResponsesClientEventResponseCreate {
+        &self.0
+    }
+}
+impl ::std::convert::From<ResponsesClientEvent> for ResponsesClientEventResponseCreate {
+    fn from(value: ResponsesClientEvent) -> Self {
+        value.0
+    }
+}
+impl ::std::convert::From<ResponsesClientEventResponseCreate> for ResponsesClientEvent {
+    fn from(value: ResponsesClientEventResponseCreate) -> Self {
+        Self(value)
     }
 }
 /**Client event for creating a response over a persistent WebSocket connection.
@@ -9882,6 +13773,1205 @@ impl<'de> ::serde::Deserialize<'de> for ResponsesClientEventResponseCreateType {
         d: D,
     ) -> ::std::result::Result<Self, D::Error> {
         crate::codegen_support::deserialize_open_str(d)
+    }
+}
+/**Server events emitted by the Responses WebSocket server.
+*/
+#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum ResponsesServerEvent {
+    AudioWsDelta {
+        /**A chunk of Base64 encoded response audio bytes.
+*/
+        delta: ::std::string::String,
+        /**A sequence number for this chunk of the stream response.
+*/
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.audio.delta`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseAudioWsDeltaType,
+    },
+    AudioWsDone {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
+        /**The sequence number of the delta.
+*/
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.audio.done`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseAudioWsDoneType,
+    },
+    AudioTranscriptWsDelta {
+        /**The partial transcript of the audio response.
+*/
+        delta: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.audio.transcript.delta`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseAudioTranscriptWsDeltaType,
+    },
+    AudioTranscriptWsDone {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        response_id: ::std::option::Option<::serde_json::Value>,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.audio.transcript.done`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseAudioTranscriptWsDoneType,
+    },
+    CodeInterpreterCallCodeWsDelta {
+        ///The partial code snippet being streamed by the code interpreter.
+        delta: ::std::string::String,
+        ///The unique identifier of the code interpreter tool call item.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response for which the code is being streamed.
+        output_index: i64,
+        ///The sequence number of this event, used to order streaming events.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always `response.code_interpreter_call_code.delta`.
+        #[serde(rename = "type")]
+        type_: ResponseCodeInterpreterCallCodeWsDeltaType,
+    },
+    CodeInterpreterCallCodeWsDone {
+        ///The final code snippet output by the code interpreter.
+        code: ::std::string::String,
+        ///The unique identifier of the code interpreter tool call item.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response for which the code is finalized.
+        output_index: i64,
+        ///The sequence number of this event, used to order streaming events.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always `response.code_interpreter_call_code.done`.
+        #[serde(rename = "type")]
+        type_: ResponseCodeInterpreterCallCodeWsDoneType,
+    },
+    CodeInterpreterCallWsCompleted {
+        ///The unique identifier of the code interpreter tool call item.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response for which the code interpreter call is completed.
+        output_index: i64,
+        ///The sequence number of this event, used to order streaming events.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always `response.code_interpreter_call.completed`.
+        #[serde(rename = "type")]
+        type_: ResponseCodeInterpreterCallWsCompletedType,
+    },
+    CodeInterpreterCallInWsProgress {
+        ///The unique identifier of the code interpreter tool call item.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response for which the code interpreter call is in progress.
+        output_index: i64,
+        ///The sequence number of this event, used to order streaming events.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always `response.code_interpreter_call.in_progress`.
+        #[serde(rename = "type")]
+        type_: ResponseCodeInterpreterCallInWsProgressType,
+    },
+    CodeInterpreterCallWsInterpreting {
+        ///The unique identifier of the code interpreter tool call item.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response for which the code interpreter is interpreting code.
+        output_index: i64,
+        ///The sequence number of this event, used to order streaming events.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always `response.code_interpreter_call.interpreting`.
+        #[serde(rename = "type")]
+        type_: ResponseCodeInterpreterCallWsInterpretingType,
+    },
+    WsCompleted {
+        /**Properties of the completed response.
+*/
+        response: Response,
+        ///The sequence number for this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.completed`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseWsCompletedType,
+    },
+    ContentPartWsAdded {
+        /**The index of the content part that was added.
+*/
+        content_index: i64,
+        /**The ID of the output item that the content part was added to.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item that the content part was added to.
+*/
+        output_index: i64,
+        /**The content part that was added.
+*/
+        part: OutputContent,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.content_part.added`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseContentPartWsAddedType,
+    },
+    ContentPartWsDone {
+        /**The index of the content part that is done.
+*/
+        content_index: i64,
+        /**The ID of the output item that the content part was added to.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item that the content part was added to.
+*/
+        output_index: i64,
+        /**The content part that is done.
+*/
+        part: OutputContent,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.content_part.done`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseContentPartWsDoneType,
+    },
+    WsCreated {
+        /**The response that was created.
+*/
+        response: Response,
+        ///The sequence number for this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.created`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseWsCreatedType,
+    },
+    FileSearchCallWsCompleted {
+        /**The ID of the output item that the file search call is initiated.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item that the file search call is initiated.
+*/
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.file_search_call.completed`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseFileSearchCallWsCompletedType,
+    },
+    FileSearchCallInWsProgress {
+        /**The ID of the output item that the file search call is initiated.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item that the file search call is initiated.
+*/
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.file_search_call.in_progress`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseFileSearchCallInWsProgressType,
+    },
+    FileSearchCallWsSearching {
+        /**The ID of the output item that the file search call is initiated.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item that the file search call is searching.
+*/
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.file_search_call.searching`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseFileSearchCallWsSearchingType,
+    },
+    FunctionCallArgumentsWsDelta {
+        /**The function-call arguments delta that is added.
+*/
+        delta: ::std::string::String,
+        /**The ID of the output item that the function-call arguments delta is added to.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item that the function-call arguments delta is added to.
+*/
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.function_call_arguments.delta`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseFunctionCallArgumentsWsDeltaType,
+    },
+    FunctionCallArgumentsWsDone {
+        ///The function-call arguments.
+        arguments: ::std::string::String,
+        ///The ID of the item.
+        item_id: ::std::string::String,
+        ///The name of the function that was called.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        name: ::std::option::Option<::std::string::String>,
+        ///The index of the output item.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "type")]
+        type_: ResponseFunctionCallArgumentsWsDoneType,
+    },
+    ShellCallCommandWsAdded {
+        ///The shell command that was added.
+        command: ::std::string::String,
+        ///The index of the shell command that was added.
+        command_index: i64,
+        ///The index of the output item that was updated.
+        output_index: i64,
+        ///The sequence number of the event that was emitted.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event, always `response.shell_call_command.added`.
+        #[serde(rename = "type")]
+        type_: ResponseShellCallCommandWsAddedType,
+    },
+    ShellCallCommandWsDelta {
+        ///The index of the shell command that was updated.
+        command_index: i64,
+        ///The shell command delta that was appended.
+        delta: ::std::string::String,
+        ///An obfuscation string that was added to pad the event payload.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        obfuscation: ::std::option::Option<::std::string::String>,
+        ///The index of the output item that was updated.
+        output_index: i64,
+        ///The sequence number of the event that was emitted.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event, always `response.shell_call_command.delta`.
+        #[serde(rename = "type")]
+        type_: ResponseShellCallCommandWsDeltaType,
+    },
+    ShellCallCommandWsDone {
+        ///The final shell command that was emitted.
+        command: ::std::string::String,
+        ///The index of the shell command that was completed.
+        command_index: i64,
+        ///The index of the output item that was updated.
+        output_index: i64,
+        ///The sequence number of the event that was emitted.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event, always `response.shell_call_command.done`.
+        #[serde(rename = "type")]
+        type_: ResponseShellCallCommandWsDoneType,
+    },
+    ShellCallOutputContentWsDelta {
+        ///The index of the shell command that produced output.
+        command_index: i64,
+        ///The stdout/stderr delta that was emitted.
+        delta: ShellCallOutputDelta,
+        ///The ID of the output item that was updated.
+        item_id: ::std::string::String,
+        ///The index of the output item that was updated.
+        output_index: i64,
+        ///The sequence number of the event that was emitted.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event, always `response.shell_call_output_content.delta`.
+        #[serde(rename = "type")]
+        type_: ResponseShellCallOutputContentWsDeltaType,
+    },
+    ShellCallOutputContentWsDone {
+        ///The index of the shell command that produced output.
+        command_index: i64,
+        ///The ID of the output item that was updated.
+        item_id: ::std::string::String,
+        ///The output contents emitted for the shell command.
+        output: ::std::vec::Vec<FunctionShellCallOutputContent>,
+        ///The index of the output item that was updated.
+        output_index: i64,
+        ///The sequence number of the event that was emitted.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event, always `response.shell_call_output_content.done`.
+        #[serde(rename = "type")]
+        type_: ResponseShellCallOutputContentWsDoneType,
+    },
+    InWsProgress {
+        /**The response that is in progress.
+*/
+        response: Response,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.in_progress`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseInWsProgressType,
+    },
+    WsFailed {
+        /**The response that failed.
+*/
+        response: Response,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.failed`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseWsFailedType,
+    },
+    WsIncomplete {
+        /**The response that was incomplete.
+*/
+        response: Response,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.incomplete`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseWsIncompleteType,
+    },
+    OutputItemWsAdded {
+        /**The output item that was added. For reasoning items, `encrypted_content`
+may be incomplete while the item is in progress. Use the reasoning item
+from the corresponding `response.output_item.done` event when passing it
+as input to a subsequent request.
+*/
+        item: OutputItem,
+        /**The index of the output item that was added.
+*/
+        output_index: i64,
+        /**The sequence number of this event.
+*/
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.output_item.added`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseOutputItemWsAddedType,
+    },
+    OutputItemWsDone {
+        /**The output item that was marked done.
+*/
+        item: OutputItem,
+        /**The index of the output item that was marked done.
+*/
+        output_index: i64,
+        /**The sequence number of this event.
+*/
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.output_item.done`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseOutputItemWsDoneType,
+    },
+    ReasoningSummaryPartWsAdded {
+        /**The ID of the item this summary part is associated with.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item this summary part is associated with.
+*/
+        output_index: i64,
+        part: ResponseReasoningSummaryPartWsAddedPart,
+        /**The sequence number of this event.
+*/
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The index of the summary part within the reasoning summary.
+*/
+        summary_index: i64,
+        /**The type of the event. Always `response.reasoning_summary_part.added`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseReasoningSummaryPartWsAddedType,
+    },
+    ReasoningSummaryPartWsDone {
+        /**The ID of the item this summary part is associated with.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item this summary part is associated with.
+*/
+        output_index: i64,
+        part: ResponseReasoningSummaryPartWsDonePart,
+        /**The sequence number of this event.
+*/
+        sequence_number: i64,
+        /**The completion status of the summary part. Omitted when the part completed
+normally and set to `incomplete` when generation was interrupted.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        status: ::std::option::Option<ResponseReasoningSummaryPartWsDoneStatus>,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The index of the summary part within the reasoning summary.
+*/
+        summary_index: i64,
+        /**The type of the event. Always `response.reasoning_summary_part.done`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseReasoningSummaryPartWsDoneType,
+    },
+    ReasoningSummaryTextWsDelta {
+        /**The text delta that was added to the summary.
+*/
+        delta: ::std::string::String,
+        /**The ID of the item this summary text delta is associated with.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item this summary text delta is associated with.
+*/
+        output_index: i64,
+        /**The sequence number of this event.
+*/
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The index of the summary part within the reasoning summary.
+*/
+        summary_index: i64,
+        /**The type of the event. Always `response.reasoning_summary_text.delta`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseReasoningSummaryTextWsDeltaType,
+    },
+    ReasoningSummaryTextWsDone {
+        /**The ID of the item this summary text is associated with.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item this summary text is associated with.
+*/
+        output_index: i64,
+        /**The sequence number of this event.
+*/
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The index of the summary part within the reasoning summary.
+*/
+        summary_index: i64,
+        /**The full text of the completed reasoning summary.
+*/
+        text: ::std::string::String,
+        /**The type of the event. Always `response.reasoning_summary_text.done`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseReasoningSummaryTextWsDoneType,
+    },
+    ReasoningTextWsDelta {
+        /**The index of the reasoning content part this delta is associated with.
+*/
+        content_index: i64,
+        /**The text delta that was added to the reasoning content.
+*/
+        delta: ::std::string::String,
+        /**The ID of the item this reasoning text delta is associated with.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item this reasoning text delta is associated with.
+*/
+        output_index: i64,
+        /**The sequence number of this event.
+*/
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.reasoning_text.delta`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseReasoningTextWsDeltaType,
+    },
+    ReasoningTextWsDone {
+        /**The index of the reasoning content part.
+*/
+        content_index: i64,
+        /**The ID of the item this reasoning text is associated with.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item this reasoning text is associated with.
+*/
+        output_index: i64,
+        /**The sequence number of this event.
+*/
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The full text of the completed reasoning content.
+*/
+        text: ::std::string::String,
+        /**The type of the event. Always `response.reasoning_text.done`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseReasoningTextWsDoneType,
+    },
+    RefusalWsDelta {
+        /**The index of the content part that the refusal text is added to.
+*/
+        content_index: i64,
+        /**The refusal text that is added.
+*/
+        delta: ::std::string::String,
+        /**The ID of the output item that the refusal text is added to.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item that the refusal text is added to.
+*/
+        output_index: i64,
+        /**The sequence number of this event.
+*/
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.refusal.delta`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseRefusalWsDeltaType,
+    },
+    RefusalWsDone {
+        /**The index of the content part that the refusal text is finalized.
+*/
+        content_index: i64,
+        /**The ID of the output item that the refusal text is finalized.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item that the refusal text is finalized.
+*/
+        output_index: i64,
+        /**The refusal text that is finalized.
+*/
+        refusal: ::std::string::String,
+        /**The sequence number of this event.
+*/
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.refusal.done`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseRefusalWsDoneType,
+    },
+    TextWsDelta {
+        /**The index of the content part that the text delta was added to.
+*/
+        content_index: i64,
+        /**The text delta that was added.
+*/
+        delta: ::std::string::String,
+        /**The ID of the output item that the text delta was added to.
+*/
+        item_id: ::std::string::String,
+        /**The log probabilities of the tokens in the delta.
+*/
+        logprobs: ::std::vec::Vec<ResponseLogProb>,
+        /**The index of the output item that the text delta was added to.
+*/
+        output_index: i64,
+        ///The sequence number for this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.output_text.delta`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseTextWsDeltaType,
+    },
+    TextWsDone {
+        /**The index of the content part that the text content is finalized.
+*/
+        content_index: i64,
+        /**The ID of the output item that the text content is finalized.
+*/
+        item_id: ::std::string::String,
+        /**The log probabilities of the tokens in the delta.
+*/
+        logprobs: ::std::vec::Vec<ResponseLogProb>,
+        /**The index of the output item that the text content is finalized.
+*/
+        output_index: i64,
+        ///The sequence number for this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The text content that is finalized.
+*/
+        text: ::std::string::String,
+        /**The type of the event. Always `response.output_text.done`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseTextWsDoneType,
+    },
+    WebSearchCallWsCompleted {
+        /**Unique ID for the output item associated with the web search call.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item that the web search call is associated with.
+*/
+        output_index: i64,
+        ///The sequence number of the web search call being processed.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.web_search_call.completed`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseWebSearchCallWsCompletedType,
+    },
+    WebSearchCallInWsProgress {
+        /**Unique ID for the output item associated with the web search call.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item that the web search call is associated with.
+*/
+        output_index: i64,
+        ///The sequence number of the web search call being processed.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.web_search_call.in_progress`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseWebSearchCallInWsProgressType,
+    },
+    WebSearchCallWsSearching {
+        /**Unique ID for the output item associated with the web search call.
+*/
+        item_id: ::std::string::String,
+        /**The index of the output item that the web search call is associated with.
+*/
+        output_index: i64,
+        ///The sequence number of the web search call being processed.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        /**The type of the event. Always `response.web_search_call.searching`.
+*/
+        #[serde(rename = "type")]
+        type_: ResponseWebSearchCallWsSearchingType,
+    },
+    ImageGenCallWsCompleted {
+        ///The unique identifier of the image generation item being processed.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response's output array.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.image_generation_call.completed'.
+        #[serde(rename = "type")]
+        type_: ResponseImageGenCallWsCompletedType,
+    },
+    ImageGenCallWsGenerating {
+        ///The unique identifier of the image generation item being processed.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response's output array.
+        output_index: i64,
+        ///The sequence number of the image generation item being processed.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.image_generation_call.generating'.
+        #[serde(rename = "type")]
+        type_: ResponseImageGenCallWsGeneratingType,
+    },
+    ImageGenCallInWsProgress {
+        ///The unique identifier of the image generation item being processed.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response's output array.
+        output_index: i64,
+        ///The sequence number of the image generation item being processed.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.image_generation_call.in_progress'.
+        #[serde(rename = "type")]
+        type_: ResponseImageGenCallInWsProgressType,
+    },
+    ImageGenCallPartialWsImage {
+        ///The background setting that was used.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        background: ::std::option::Option<::std::string::String>,
+        ///The unique identifier of the image generation item being processed.
+        item_id: ::std::string::String,
+        ///The output format that was used.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        output_format: ::std::option::Option<::std::string::String>,
+        ///The index of the output item in the response's output array.
+        output_index: i64,
+        ///Base64-encoded partial image data, suitable for rendering as an image.
+        partial_image_b64: ::std::string::String,
+        ///0-based index for the partial image (backend is 1-based, but this is 0-based for the user).
+        partial_image_index: i64,
+        ///The image quality that was used.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        quality: ::std::option::Option<::std::string::String>,
+        ///The sequence number of the image generation item being processed.
+        sequence_number: i64,
+        ///The image size that was used.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        size: ::std::option::Option<::std::string::String>,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.image_generation_call.partial_image'.
+        #[serde(rename = "type")]
+        type_: ResponseImageGenCallPartialWsImageType,
+    },
+    McpCallArgumentsWsDelta {
+        /**A JSON string containing the partial update to the arguments for the MCP tool call.
+*/
+        delta: ::std::string::String,
+        ///The unique identifier of the MCP tool call item being processed.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response's output array.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.mcp_call_arguments.delta'.
+        #[serde(rename = "type")]
+        type_: ResponseMcpCallArgumentsWsDeltaType,
+    },
+    McpCallArgumentsWsDone {
+        /**A JSON string containing the finalized arguments for the MCP tool call.
+*/
+        arguments: ::std::string::String,
+        ///The unique identifier of the MCP tool call item being processed.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response's output array.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.mcp_call_arguments.done'.
+        #[serde(rename = "type")]
+        type_: ResponseMcpCallArgumentsWsDoneType,
+    },
+    McpCallWsCompleted {
+        ///The ID of the MCP tool call item that completed.
+        item_id: ::std::string::String,
+        ///The index of the output item that completed.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.mcp_call.completed'.
+        #[serde(rename = "type")]
+        type_: ResponseMcpCallWsCompletedType,
+    },
+    McpCallWsFailed {
+        ///The ID of the MCP tool call item that failed.
+        item_id: ::std::string::String,
+        ///The index of the output item that failed.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.mcp_call.failed'.
+        #[serde(rename = "type")]
+        type_: ResponseMcpCallWsFailedType,
+    },
+    McpCallInWsProgress {
+        ///The unique identifier of the MCP tool call item being processed.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response's output array.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.mcp_call.in_progress'.
+        #[serde(rename = "type")]
+        type_: ResponseMcpCallInWsProgressType,
+    },
+    McpListToolsWsCompleted {
+        ///The ID of the MCP tool call item that produced this output.
+        item_id: ::std::string::String,
+        ///The index of the output item that was processed.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.mcp_list_tools.completed'.
+        #[serde(rename = "type")]
+        type_: ResponseMcpListToolsWsCompletedType,
+    },
+    McpListToolsWsFailed {
+        ///The ID of the MCP tool call item that failed.
+        item_id: ::std::string::String,
+        ///The index of the output item that failed.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.mcp_list_tools.failed'.
+        #[serde(rename = "type")]
+        type_: ResponseMcpListToolsWsFailedType,
+    },
+    McpListToolsInWsProgress {
+        ///The ID of the MCP tool call item that is being processed.
+        item_id: ::std::string::String,
+        ///The index of the output item that is being processed.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.mcp_list_tools.in_progress'.
+        #[serde(rename = "type")]
+        type_: ResponseMcpListToolsInWsProgressType,
+    },
+    OutputTextAnnotationWsAdded {
+        ///The annotation object being added. (See annotation schema for details.)
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        annotation: ::std::option::Option<Annotation>,
+        ///The index of the annotation within the content part.
+        annotation_index: i64,
+        ///The index of the content part within the output item.
+        content_index: i64,
+        ///The unique identifier of the item to which the annotation is being added.
+        item_id: ::std::string::String,
+        ///The index of the output item in the response's output array.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.output_text.annotation.added'.
+        #[serde(rename = "type")]
+        type_: ResponseOutputTextAnnotationWsAddedType,
+    },
+    WsQueued {
+        ///The full response object that is queued.
+        response: Response,
+        ///The sequence number for this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The type of the event. Always 'response.queued'.
+        #[serde(rename = "type")]
+        type_: ResponseWsQueuedType,
+    },
+    CustomToolCallInputWsDelta {
+        ///The incremental input data (delta) for the custom tool call.
+        delta: ::std::string::String,
+        ///Unique identifier for the API item associated with this event.
+        item_id: ::std::string::String,
+        ///The index of the output this delta applies to.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The event type identifier.
+        #[serde(rename = "type")]
+        type_: ResponseCustomToolCallInputWsDeltaType,
+    },
+    CustomToolCallInputWsDone {
+        ///The complete input data for the custom tool call.
+        input: ::std::string::String,
+        ///Unique identifier for the API item associated with this event.
+        item_id: ::std::string::String,
+        ///The index of the output this event applies to.
+        output_index: i64,
+        ///The sequence number of this event.
+        sequence_number: i64,
+        /**The WebSocket lane that emitted this event. This field is present
+when the originating `response.create` event supplied a
+`stream_id`.
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        stream_id: ::std::option::Option<::std::string::String>,
+        ///The event type identifier.
+        #[serde(rename = "type")]
+        type_: ResponseCustomToolCallInputWsDoneType,
+    },
+    WsError(ResponseWsError),
+    /// A value of a shape this version of the SDK does not know, kept as sent.
+    Unknown(::serde_json::Value),
+}
+impl ::std::convert::From<ResponseWsError> for ResponsesServerEvent {
+    fn from(value: ResponseWsError) -> Self {
+        Self::WsError(value)
     }
 }
 ///`ServiceTierEnum`

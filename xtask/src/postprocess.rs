@@ -53,6 +53,17 @@ const META_GROUPS: &[(&str, &str)] = &[
     ("assistants-streaming", "assistants"),
 ];
 
+/// Event unions (and the Responses WebSocket error) that no operation names and no x-oaiMeta
+/// section lists (the sections list their members): each belongs to the group that uses it,
+/// so `realtime` or `responses` alone gets the union and not only its member structs.
+const UNION_ROOTS: &[(&str, &str)] = &[
+    ("RealtimeClientEvent", "realtime"),
+    ("RealtimeServerEvent", "realtime"),
+    ("ResponsesClientEvent", "responses"),
+    ("ResponsesServerEvent", "responses"),
+    ("ResponseWsError", "responses"),
+];
+
 type Counts = BTreeMap<&'static str, usize>;
 
 fn bump(c: &mut Counts, k: &'static str) {
@@ -204,6 +215,12 @@ pub fn run(
                 .with_context(|| format!("no generated type for schema {key}"))?;
             roots.entry(feature).or_default().insert(t);
         }
+    }
+    for (schema, feature) in UNION_ROOTS {
+        let t = lookup
+            .get(schema)
+            .with_context(|| format!("no generated type for schema {schema} (UNION_ROOTS)"))?;
+        roots.entry(*feature).or_default().insert(t);
     }
     let reach = reachability(&graph, &roots);
     if std::env::var_os("XTASK_DEBUG_ROOTS").is_some() {
