@@ -6,6 +6,9 @@
 //! `Debug` dump.
 
 #![cfg(all(feature = "chat", feature = "models", feature = "responses"))]
+// Each example brings its own copy of `support/cli.rs` and `support/live.rs`, as it does
+// when it is built alone.
+#![allow(clippy::duplicate_mod)]
 
 use openai_sdk::testing::{Reply, ScriptedServer};
 use openai_sdk::Client;
