@@ -143,6 +143,16 @@ pub enum Error {
     #[error("webhook verification failed: {0}")]
     Webhook(#[from] WebhookError),
 
+    /// The server closed a WebSocket (Realtime, Responses over a WebSocket) with a close
+    /// frame whose code is not `1000` (normal), or closed it in the middle of a response.
+    #[error("the server closed the WebSocket with code {code}{}", if reason.is_empty() { String::new() } else { format!(": {reason}") })]
+    WebSocketClosed {
+        /// The close code (RFC 6455 section 7.4; `1005` when the frame had none).
+        code: u16,
+        /// The close reason the server gave (may be empty).
+        reason: String,
+    },
+
     /// The server answered with a status the operation does not document.
     #[error("unexpected HTTP {status} from {url}: {snippet}")]
     UnexpectedStatus {
@@ -437,7 +447,7 @@ impl Error {
             Error::Api(_) | Error::UnexpectedStatus { .. } | Error::ResponseTooLarge { .. } => {
                 "APIError"
             }
-            Error::Connection { .. } => "APIConnectionError",
+            Error::Connection { .. } | Error::WebSocketClosed { .. } => "APIConnectionError",
             Error::Timeout { .. } => "APITimeoutError",
             Error::Decode { .. } => "ValidationError",
             Error::InvalidRequest(_) | Error::Config(_) => "ValueError",

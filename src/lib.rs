@@ -42,12 +42,16 @@ pub mod embeddings;
 pub mod error;
 #[cfg(feature = "files")]
 pub mod files;
+pub mod generic;
+pub mod metadata;
 pub mod multipart;
 pub mod operations;
 pub mod pagination;
 pub mod parsing;
 #[cfg(any(feature = "assistants", feature = "files"))]
 pub mod polling;
+#[cfg(feature = "realtime")]
+pub mod realtime;
 #[cfg(feature = "responses")]
 pub mod responses;
 pub mod retry;
@@ -60,6 +64,8 @@ pub mod tools;
 pub mod uploads;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
+#[cfg(feature = "websocket")]
+pub mod ws;
 
 /// The client and types generated from `openapi/` by `cargo xtask gen`.
 ///
@@ -83,4 +89,5 @@ pub mod generated;
 pub use client::{Client, ClientBuilder, RequestOptions};
 pub use error::{ApiError, Error, StreamErrorKind, WebhookError};
 pub use generated::types;
+pub use metadata::{RateLimit, RateLimits, ResponseExt, ResponseMetadata};
 pub use progenitor_client::ResponseValue;

@@ -99,6 +99,8 @@ mod reply;
 mod route;
 mod server;
 mod synth;
+#[cfg(feature = "websocket")]
+mod ws;
 
 pub use fixture::{ExchangeRequest, FixtureError, RecordedExchange, MANIFEST_SUFFIX};
 pub use hyper::{HeaderMap, Method};
@@ -107,6 +109,10 @@ pub use record::{Disconnect, DisconnectPhase, RecordedRequest, ServerStats};
 pub use reply::{Chunking, Fault, Gate, Reply, SseEvent};
 pub use route::{Exhausted, Route};
 pub use server::ScriptedServer;
+#[cfg(feature = "websocket")]
+pub use ws::{
+    ClientFrame, ClientFrameKind, ScriptedWsServer, WsAction, WsDisconnect, WsHandshake, WsRule,
+};
 
 #[cfg(test)]
 mod tests {
