@@ -55,7 +55,77 @@ pub mod realtime;
 #[cfg(feature = "responses")]
 pub mod responses;
 pub mod retry;
-pub mod sse;
+pub mod sse {
+    //! Server-sent events (SSE) decoding, without any I/O.
+    //!
+    //! The first two steps of the stream layer ([`streaming`](crate::streaming)), public for
+    //! callers with their own transport: `src/streaming/sse.rs` (WHATWG) and
+    //! `src/streaming/frames.rs` (OpenAI conventions).
+    //!
+    //! This module has two layers:
+    //!
+    //! 1. [`SseDecoder`] turns raw bytes into [`SseFrame`]s following the WHATWG
+    //!    `text/event-stream` rules. It is push-based: hand it whatever byte chunks
+    //!    the transport delivers ([`SseDecoder::push`]), drain the complete frames
+    //!    ([`SseDecoder::next_frame`]) and call [`SseDecoder::finish`] at end of input.
+    //! 2. [`classify`] and [`OpenAiDecoder`] add the OpenAI conventions on top:
+    //!    `data: [DONE]` ends the stream, `{"error": ...}` payloads and `event: error`
+    //!    become [`ApiErrorPayload`]s, and an event with empty data is an error.
+    //!    Everything else is handed back as undecoded JSON text for the caller to
+    //!    deserialize into its own types.
+    //!
+    //! # Example
+    //!
+    //! ```
+    //! use openai_sdk::sse::{OpenAiDecoder, StreamEnd};
+    //!
+    //! let mut decoder = OpenAiDecoder::new();
+    //! // Chunks may be split anywhere, even inside a UTF-8 character or a CRLF.
+    //! decoder.push(b"data: {\"id\":\"c1\",\"choices\":[]}\r");
+    //! decoder.push(b"\n\r\n: keep-alive\n\nevent: thread.run.created\ndata: {\"a\":");
+    //! decoder.push(b"1}\n\ndata: [DONE]\n\n");
+    //!
+    //! let mut payloads = Vec::new();
+    //! while let Some(frame) = decoder.next_event() {
+    //!     let frame = frame?;
+    //!     // `frame.data` is the JSON text, ready for `serde_json::from_str`.
+    //!     let value: serde_json::Value = serde_json::from_str(&frame.data)?;
+    //!     payloads.push((frame.event, value));
+    //! }
+    //! assert_eq!(payloads.len(), 2);
+    //! assert_eq!(payloads[1].0.as_deref(), Some("thread.run.created"));
+    //! assert!(decoder.is_done());
+    //! assert_eq!(decoder.finish(), StreamEnd::Clean);
+    //! # Ok::<(), Box<dyn std::error::Error>>(())
+    //! ```
+    //!
+    //! # Performance
+    //!
+    //! `push` appends the chunk to one internal buffer (a `memcpy`); `next_frame` parses
+    //! lines from it on demand, so each frame is built and handed over right away
+    //! whatever the chunk size. Line ends are found with `memchr`; the decoder remembers
+    //! how far the unfinished line has been scanned and never scans those bytes again, so
+    //! the work is linear in the input length however the input is split (a 10 MB line
+    //! pushed one byte at a time is scanned once and validated as UTF-8 once). The parsed
+    //! prefix of the buffer is dropped on a later push only when that moves no more bytes
+    //! than it drops, so every byte is moved at most once.
+    //!
+    //! # Memory
+    //!
+    //! The decoder holds the bytes pushed but not parsed yet, and the data of the event
+    //! being built. A single line, and the data of a single event, may be up to
+    //! [`DEFAULT_MAX_EVENT_SIZE`] bytes (64 MiB) by default;
+    //! [`SseDecoder::with_max_event_size`] changes that. Going over the limit is the
+    //! [`SseError::EventTooLarge`] error rather than unbounded growth. The limit is checked
+    //! while parsing, so it bounds memory for callers that drain frames after each push
+
+    pub use crate::streaming::frames::{
+        classify, ApiErrorPayload, Events, OpenAiDecoder, OpenAiFrame,
+    };
+    pub use crate::streaming::sse::{
+        FrameIter, FramePosition, SseDecoder, SseError, SseFrame, StreamEnd, DEFAULT_MAX_EVENT_SIZE,
+    };
+}
 pub mod streaming;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -87,6 +157,7 @@ pub mod ws;
 pub mod generated;
 
 pub use client::{Client, ClientBuilder, RequestOptions};
+pub use codegen_support::path_segment;
 pub use error::{ApiError, Error, StreamErrorKind, WebhookError};
 pub use generated::types;
 pub use metadata::{RateLimit, RateLimits, ResponseExt, ResponseMetadata};

@@ -10,7 +10,8 @@ use futures::{Stream, StreamExt};
 use super::handler::{AssistantEventHandler, Message, NoHandler, Run, RunStep, View};
 use super::state::AssistantStreamState;
 use crate::error::StreamErrorKind;
-use crate::streaming::{BodyStream, Frames, Payload, Pump, Step};
+use crate::streaming::driver::{BodyStream, Pump, Step};
+use crate::streaming::frames::Frames;
 use crate::types;
 use crate::Error;
 
@@ -179,11 +180,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
         if self.frames.finished {
             return Step::End;
         }
-        let Payload {
-            frame,
-            number,
-            end_offset,
-        } = match self.frames.next() {
+        let payload = match self.frames.next() {
             Step::Item(payload) => payload,
             // `data: [DONE]`, or the end of the input between two events.
             Step::End => return self.finish(),
@@ -192,20 +189,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
             // connection closed mid-event...
             Step::Error(e) | Step::Recoverable(e) | Step::Dropped(e) => return self.report(e),
         };
-        let locate = |e: Error| match e {
-            Error::Stream {
-                kind,
-                event: None,
-                offset: None,
-                message,
-            } => Error::Stream {
-                kind,
-                event: Some(number),
-                offset: Some(end_offset),
-                message,
-            },
-            other => other,
-        };
+        let (at, frame) = (payload.at(), payload.frame);
         let name = frame.event.as_deref().unwrap_or("message");
         match self
             .state
@@ -214,7 +198,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
             Ok((event, after)) => {
                 if let Some(e) = after {
                     self.frames.finished = true;
-                    self.queue.push_back(Err(locate(e)));
+                    self.queue.push_back(Err(at.locate(e)));
                 }
                 Step::Item(event)
             }
@@ -229,7 +213,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
                 if !recoverable {
                     self.frames.finished = true;
                 }
-                self.report(locate(e))
+                self.report(at.locate(e))
             }
         }
     }
@@ -253,6 +237,10 @@ impl<H: AssistantEventHandler> Pump for AssistantEventPipeline<H> {
 
     fn push(&mut self, bytes: &[u8]) {
         self.frames.push(bytes);
+    }
+
+    fn push_message(&mut self, data: String) {
+        self.frames.push_message(data);
     }
 
     fn end_of_input(&mut self, transport_error: Option<String>) {
@@ -483,7 +471,7 @@ mod blocking {
     use crate::assistants::{
         AssistantEventHandler, AssistantStreamState, Message, NoHandler, Run, RunStep, View,
     };
-    use crate::streaming::BlockingBody;
+    use crate::streaming::driver::BlockingBody;
     use crate::types;
     use crate::Error;
 

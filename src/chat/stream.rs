@@ -11,7 +11,9 @@ use futures::{Stream, StreamExt};
 use super::events::ChatCompletionStreamEvent;
 use super::snapshot::{ChatCompletionSnapshot, ParseOptions, ParsedChatCompletion};
 use super::state::ChatCompletionStreamState;
-use crate::streaming::{BodyStream, Frames, Payload, Pump, Step, TypedEvents};
+use crate::streaming::driver::{BodyStream, Pump, Step};
+use crate::streaming::frames::{Frames, Payload};
+use crate::streaming::TypedEvents;
 use crate::types::CreateChatCompletionStreamResponse;
 use crate::Error;
 
@@ -76,28 +78,11 @@ impl ChatEventPipeline {
     }
 
     fn handle(&mut self, payload: Payload) -> Result<(), Error> {
-        let Payload {
-            frame,
-            number,
-            end_offset,
-        } = payload;
+        let at = payload.at();
         self.state
-            .handle_chunk_text(frame.data, true, &mut self.queue)
+            .handle_chunk_text(payload.frame.data, true, &mut self.queue)
             .map(|_| ())
-            .map_err(|e| match e {
-                Error::Stream {
-                    kind,
-                    event: None,
-                    offset: None,
-                    message,
-                } => Error::Stream {
-                    kind,
-                    event: Some(number),
-                    offset: Some(end_offset),
-                    message,
-                },
-                other => other,
-            })
+            .map_err(|e| at.locate(e))
     }
 }
 
@@ -106,6 +91,10 @@ impl Pump for ChatEventPipeline {
 
     fn push(&mut self, bytes: &[u8]) {
         self.frames.push(bytes);
+    }
+
+    fn push_message(&mut self, data: String) {
+        self.frames.push_message(data);
     }
 
     fn end_of_input(&mut self, transport_error: Option<String>) {
@@ -259,7 +248,7 @@ mod blocking {
         ChatCompletionSnapshot, ChatCompletionStreamEvent, ChatCompletionStreamState, ParseOptions,
         ParsedChatCompletion,
     };
-    use crate::streaming::BlockingBody;
+    use crate::streaming::driver::BlockingBody;
     use crate::Error;
 
     /// The blocking version of [`ChatCompletionStream`](super::ChatCompletionStream): an

@@ -208,7 +208,7 @@ impl Responses<'_> {
         starting_after: Option<i64>,
         options: ResponseParseOptions,
     ) -> Result<ResponseStream, Error> {
-        let path = format!("/responses/{}", progenitor_client::encode_path(id));
+        let path = format!("/responses/{}", crate::path_segment("id", id)?);
         let mut request = self
             .client
             .request(reqwest::Method::GET, &path)?

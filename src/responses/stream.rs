@@ -11,7 +11,8 @@ use super::events::ResponseStreamEvent;
 use super::snapshot::{ParsedResponse, ResponseParseOptions, ResponseSnapshot};
 use super::state::ResponseStreamState;
 use crate::error::StreamErrorKind;
-use crate::streaming::{BodyStream, Frames, Payload, Pump, Resume, Step};
+use crate::streaming::driver::{BodyStream, Pump, Resume, Step};
+use crate::streaming::frames::Frames;
 use crate::{Client, Error};
 
 /// How many times in a row a dropped background stream is resumed without receiving a
@@ -128,11 +129,7 @@ impl ResponseEventPipeline {
             self.frames.finished = true;
             return Step::Error(e);
         }
-        let Payload {
-            frame,
-            number,
-            end_offset,
-        } = match self.frames.next() {
+        let payload = match self.frames.next() {
             Step::Item(payload) => payload,
             // The input ended between two events, before the final one.
             Step::End if !self.frames.saw_done() && !self.state.is_finished() => {
@@ -155,23 +152,25 @@ impl ResponseEventPipeline {
             Step::Recoverable(e) => return Step::Recoverable(e),
             Step::Dropped(e) => return Step::Dropped(e),
         };
-        match self.state.handle_json(frame.data) {
+        let at = payload.at();
+        match self.state.handle_json(payload.frame.data) {
             Ok(event) => {
                 self.pending = self.state.terminal_error();
                 Step::Item(event)
             }
             Err(e) => {
                 self.frames.finished = true;
-                Step::Error(match e {
-                    Error::Stream { kind, message, .. } => Error::Stream {
+                Step::Error(match at.locate(e) {
+                    Error::Stream {
                         kind,
-                        event: Some(number),
-                        offset: Some(end_offset),
-                        message: if self.connections > 1 {
-                            format!("{message} (connection {})", self.connections)
-                        } else {
-                            message
-                        },
+                        event,
+                        offset,
+                        message,
+                    } if self.connections > 1 => Error::Stream {
+                        kind,
+                        event,
+                        offset,
+                        message: format!("{message} (connection {})", self.connections),
                     },
                     other => other,
                 })
@@ -219,6 +218,10 @@ impl Pump for Resuming {
         self.pipeline.push(bytes);
     }
 
+    fn push_message(&mut self, data: String) {
+        self.pipeline.frames.push_message(data);
+    }
+
     fn end_of_input(&mut self, transport_error: Option<String>) {
         self.pipeline.end_with(transport_error);
     }
@@ -236,11 +239,13 @@ impl Pump for Resuming {
     fn resume(&mut self, error: &Error) -> Option<Resume> {
         let client = self.client.as_ref()?;
         let (id, after) = self.pipeline.resume_point()?;
+        // An id the server sent: one that would not be its own path segment is not resumed.
+        let segment = crate::codegen_support::path_param("id", &id).ok()?;
         self.resumes_left = self.resumes_left.checked_sub(1)?;
         tracing::debug!(response = %id, starting_after = after, %error, "resuming the response stream");
         Some(Resume {
             client: client.clone(),
-            path: format!("/responses/{}", progenitor_client::encode_path(&id)),
+            path: format!("/responses/{segment}"),
             query: vec![
                 ("stream", "true".to_owned()),
                 ("starting_after", after.to_string()),
@@ -332,6 +337,25 @@ impl ResponseStream {
         }
     }
 
+    /// A stream fed by another transport than an HTTP body (a WebSocket's messages, one
+    /// event each; see [`driver::Source`](crate::streaming::driver::Source)). A dropped
+    /// connection is resumed over HTTP when
+    /// `client` is given and the response runs in the background.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn from_source(
+        source: Box<dyn crate::streaming::driver::Source>,
+        request_id: Option<String>,
+        options: ResponseParseOptions,
+        client: Option<Client>,
+    ) -> Self {
+        ResponseStream {
+            inner: Source::Http(Box::new(BodyStream::from_source(
+                source,
+                Resuming::new(request_id, options, client),
+            ))),
+        }
+    }
+
     /// Sets how many times in a row a dropped background stream is resumed without a new
     /// event (default [`DEFAULT_MAX_RESUMES`]; 0 turns resumption off). A stream over a
     /// WebSocket is not resumed.
@@ -399,7 +423,7 @@ impl Stream for ResponseStream {
 #[cfg(feature = "blocking")]
 pub use self::blocking::BlockingResponseStream;
 #[cfg(feature = "blocking")]
-pub(crate) use crate::streaming::send_blocking as blocking_send;
+pub(crate) use crate::streaming::driver::send_blocking as blocking_send;
 
 #[cfg(feature = "blocking")]
 mod blocking {
@@ -410,7 +434,7 @@ mod blocking {
         ParsedResponse, ResponseParseOptions, ResponseSnapshot, ResponseStreamEvent,
         ResponseStreamState,
     };
-    use crate::streaming::BlockingBody;
+    use crate::streaming::driver::BlockingBody;
     use crate::{Client, Error};
 
     /// The blocking version of [`ResponseStream`](super::ResponseStream) (feature
@@ -502,5 +526,80 @@ mod blocking {
         fn next(&mut self) -> Option<Self::Item> {
             self.body.next_item()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+
+    use super::ResponseStream;
+    use crate::responses::ResponseStreamEvent;
+    use crate::streaming::driver::{Input, SourceError};
+
+    /// The seam for a non-HTTP transport: whole messages, one event each, give the same
+    /// events and final response as the SSE body.
+    #[test]
+    fn a_stream_fed_by_messages() {
+        let messages = [
+            r#"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}"#,
+            r#"{"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"id":"msg_1","type":"message","role":"assistant","status":"in_progress","content":[]}}"#,
+            r#"{"type":"response.content_part.added","sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":"","annotations":[]}}"#,
+            r#"{"type":"response.output_text.delta","sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi"}"#,
+            r#"{"type":"response.completed","sequence_number":4,"response":{"id":"resp_1","object":"response","status":"completed","output":[{"id":"msg_1","type":"message","role":"assistant","status":"completed","content":[{"type":"output_text","text":"Hi","annotations":[]}]}]}}"#,
+        ];
+        let source = futures::stream::iter(
+            messages.map(|m| Ok::<_, SourceError>(Input::Message(m.to_owned()))),
+        );
+        let mut stream =
+            ResponseStream::from_source(Box::new(source), None, Default::default(), None);
+        let events = futures::executor::block_on(async {
+            let mut types = Vec::new();
+            while let Some(event) = stream.next().await {
+                let event = event.expect("every message is a valid event");
+                if let ResponseStreamEvent::OutputTextDelta { snapshot, .. } = &event {
+                    assert_eq!(snapshot.to_string(), "Hi");
+                }
+                types.push(event.event_type().to_owned());
+            }
+            types
+        });
+        assert_eq!(
+            events,
+            [
+                "response.created",
+                "response.output_item.added",
+                "response.content_part.added",
+                "response.output_text.delta",
+                "response.completed"
+            ]
+        );
+        let response = futures::executor::block_on(stream.final_response()).unwrap();
+        assert_eq!(response.output_text(), "Hi");
+    }
+
+    /// A message transport that breaks before the final event is a typed error that says
+    /// which event it reached, as a cut HTTP body is.
+    #[test]
+    fn a_message_source_that_breaks() {
+        let source = futures::stream::iter(vec![
+            Ok(Input::Message(
+                r#"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}"#.to_owned(),
+            )),
+            Err(SourceError::Broken("the socket closed".into())),
+        ]);
+        let mut stream =
+            ResponseStream::from_source(Box::new(source), None, Default::default(), None);
+        let items: Vec<_> = futures::executor::block_on(async {
+            let mut items = Vec::new();
+            while let Some(item) = stream.next().await {
+                items.push(item);
+            }
+            items
+        });
+        assert_eq!(items.len(), 2);
+        assert!(items[0].is_ok());
+        let error = items[1].as_ref().unwrap_err().to_string();
+        assert!(error.contains("the socket closed"), "{error}");
     }
 }

@@ -1,24 +1,18 @@
-//! Server-sent event streams over HTTP, shared by every stream family: the OpenAI framing
-//! of [`sse`](crate::sse) with end-of-input and transport-error handling, the drivers that
-//! feed a transport-free pipeline from an async or a blocking body, and [`EventStream`], a
-//! stream of events decoded into one generated type (used for the raw chat chunks and
-//! for audio transcription streams).
+//! The drivers: they feed a transport-free pipeline (a [`Pump`]) from its input and hand
+//! its items and errors on. [`BodyStream`] reads an async [`Source`] (an HTTP body, or any
+//! other transport), [`BlockingBody`] a blocking HTTP body; both resume a dropped stream
+//! when the pump says how ([`Pump::resume`]).
 //!
 //! Every SSE event is logged at `trace` level (its number, type, size and data) under the
 //! request's span; the request itself, and so the key, never is.
 
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use futures::stream::BoxStream;
 use futures::{FutureExt, Stream, StreamExt};
-use serde::de::DeserializeOwned;
 
-use crate::error::{snippet, ApiError, StreamErrorKind};
-use crate::sse::{OpenAiDecoder, SseError, SseFrame, StreamEnd};
 use crate::Error;
 
 /// What a pipeline has next.
@@ -61,191 +55,17 @@ impl<T> Step<T> {
     }
 }
 
-/// A payload frame with where it was.
-pub(crate) struct Payload {
-    pub(crate) frame: SseFrame,
-    pub(crate) number: u64,
-    pub(crate) end_offset: u64,
-}
-
-/// SSE frames with the OpenAI conventions, end-of-input and transport-error handling. A
-/// connection that ends in the middle of an event, or breaks, is [`Step::Dropped`]; one
-/// that ends between two events is [`Step::End`] (with a warning unless `no_done` says
-/// the API sends no `data: [DONE]`).
-#[derive(Debug, Default)]
-pub(crate) struct Frames {
-    decoder: OpenAiDecoder,
-    frames: u64,
-    eof: Option<StreamEnd>,
-    transport_error: Option<String>,
-    pub(crate) finished: bool,
-    pub(crate) request_id: Option<String>,
-    /// The stream ends without `data: [DONE]` (Responses): no warning when it does.
-    no_done: bool,
-}
-
-/// The SDK error for an SSE decoding error (an `event: error` or `{"error": ...}` payload
-/// is [`Error::Api`]).
-pub(crate) fn sse_error(e: SseError, request_id: Option<String>) -> Error {
-    match e {
-        SseError::InvalidUtf8 { offset } => Error::Stream {
-            kind: StreamErrorKind::InvalidUtf8,
-            event: None,
-            offset: Some(offset),
-            message: "the event stream is not valid UTF-8".into(),
-        },
-        SseError::EventTooLarge { offset, limit } => Error::Stream {
-            kind: StreamErrorKind::TooLarge,
-            event: None,
-            offset: Some(offset),
-            message: format!("a line or event is larger than {limit} bytes"),
-        },
-        SseError::EmptyData {
-            event_number,
-            offset,
-        } => Error::Stream {
-            kind: StreamErrorKind::InvalidJson,
-            event: Some(event_number),
-            offset: Some(offset),
-            message: "the event has empty data where JSON was expected".into(),
-        },
-        SseError::Api { payload, .. } => Error::Api(Box::new(ApiError {
-            status: None,
-            r#type: payload.r#type,
-            code: payload.code,
-            param: payload.param,
-            message: payload.message,
-            request_id,
-            body: Some(payload.raw),
-        })),
-        SseError::IncompleteEvent {
-            offset,
-            pending_bytes,
-        } => Error::Stream {
-            kind: StreamErrorKind::Incomplete,
-            event: None,
-            offset: Some(offset),
-            message: format!(
-                "the stream ended in the middle of an event ({pending_bytes} bytes of it received)"
-            ),
-        },
-    }
-}
-
-impl Frames {
-    /// Frames of a stream that ends without `data: [DONE]` (Responses).
-    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
-    pub(crate) fn without_done(request_id: Option<String>) -> Self {
-        Frames {
-            request_id,
-            no_done: true,
-            ..Frames::default()
-        }
-    }
-
-    #[inline]
-    pub(crate) fn next(&mut self) -> Step<Payload> {
-        if self.finished {
-            return Step::End;
-        }
-        match self.decoder.next_event() {
-            Some(Ok(frame)) => {
-                let number = self.frames;
-                self.frames += 1;
-                // Never the request or its headers: only what the server streamed.
-                tracing::trace!(
-                    request_id = self.request_id.as_deref(),
-                    event = number,
-                    event_type = frame.event_type(),
-                    bytes = frame.data.len(),
-                    data = %frame.data,
-                    "stream event"
-                );
-                Step::Item(Payload {
-                    frame,
-                    number,
-                    end_offset: self.decoder.sse().offset(),
-                })
-            }
-            Some(Err(e)) => {
-                self.finished = true;
-                Step::Error(sse_error(e, self.request_id.clone()))
-            }
-            None if self.decoder.is_done() => {
-                self.finished = true;
-                Step::End
-            }
-            None => match self.eof {
-                None => Step::NeedInput,
-                Some(StreamEnd::Incomplete {
-                    offset,
-                    pending_bytes,
-                    ..
-                }) => {
-                    self.finished = true;
-                    let cause = match self.transport_error.take() {
-                        Some(t) => format!("; the connection failed: {t}"),
-                        None => String::new(),
-                    };
-                    Step::Dropped(Error::Stream {
-                        kind: StreamErrorKind::Incomplete,
-                        event: Some(self.frames),
-                        offset: Some(offset),
-                        message: format!(
-                            "the connection closed in the middle of an event ({pending_bytes} bytes of it received){cause}"
-                        ),
-                    })
-                }
-                Some(StreamEnd::Clean) => {
-                    self.finished = true;
-                    if let Some(t) = self.transport_error.take() {
-                        return Step::Dropped(Error::Connection {
-                            message: format!("the stream broke after {} events: {t}", self.frames),
-                            source: None,
-                        });
-                    }
-                    if !self.no_done {
-                        tracing::warn!(
-                            events = self.frames,
-                            "the event stream ended without `data: [DONE]`"
-                        );
-                    }
-                    Step::End
-                }
-            },
-        }
-    }
-
-    pub(crate) fn push(&mut self, bytes: &[u8]) {
-        self.decoder.push(bytes);
-    }
-
-    /// Whether the stream ended with `data: [DONE]`.
-    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
-    pub(crate) fn saw_done(&self) -> bool {
-        self.decoder.is_done()
-    }
-
-    /// How many events were read, and the byte offset reached.
-    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
-    pub(crate) fn position(&self) -> (u64, u64) {
-        (self.frames, self.decoder.sse().offset())
-    }
-
-    pub(crate) fn end_of_input(&mut self, transport_error: Option<String>) {
-        if self.eof.is_none() {
-            self.transport_error = transport_error;
-            self.eof = Some(self.decoder.finish());
-        }
-    }
-}
-
-/// Something that turns bytes into items: a stream family's event pipeline, or a typed
-/// event decoder ([`TypedEvents`]). The drivers ([`BodyStream`], [`BlockingBody`]) feed
-/// it a body's bytes and hand its items and errors on.
+/// Something that turns input into items: a stream family's event pipeline, or a typed
+/// event decoder ([`TypedEvents`](super::typed::TypedEvents)). The drivers
+/// ([`BodyStream`], [`BlockingBody`]) feed it a body's bytes (or a message transport's
+/// payloads) and hand its items and errors on.
 pub(crate) trait Pump {
     type Item;
+    /// Bytes of the event stream, split anywhere.
     fn push(&mut self, bytes: &[u8]);
+    /// One whole payload from a transport that frames its messages itself
+    /// ([`Input::Message`]).
+    fn push_message(&mut self, data: String);
     /// The body ended, cleanly or with a transport error.
     fn end_of_input(&mut self, transport_error: Option<String>);
     fn step(&mut self) -> Step<Self::Item>;
@@ -344,139 +164,68 @@ pub(crate) fn send_blocking_with(
     )
 }
 
-/// Bytes in, events of one type out: each SSE event's data decoded as a `T`.
+/// One piece of a stream's input, as a [`Source`] gives it.
 #[derive(Debug)]
-pub(crate) struct TypedEvents<T> {
-    pub(crate) frames: Frames,
-    what: &'static str,
-    _item: PhantomData<fn() -> T>,
+pub(crate) enum Input {
+    /// Bytes of a `text/event-stream` body, split anywhere.
+    Bytes(Bytes),
+    /// One whole event payload (its JSON text) from a transport that frames its messages
+    /// itself, such as a WebSocket text message. It is numbered, classified (`[DONE]`,
+    /// `{"error": ...}`) and handed to the pipeline exactly as a decoded SSE event is.
+    /// A source gives either bytes or messages, not both.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Message(String),
 }
 
-impl<T> TypedEvents<T> {
-    /// `what` names an event in errors ("chat completion chunk").
-    pub(crate) fn new(what: &'static str, request_id: Option<String>) -> Self {
-        let frames = Frames {
-            request_id,
-            ..Frames::default()
-        };
-        TypedEvents {
-            frames,
-            what,
-            _item: PhantomData,
-        }
-    }
+/// Why a [`Source`] stopped before its end.
+#[derive(Debug)]
+pub(crate) enum SourceError {
+    /// Nothing arrived within the read timeout: the stream ends with
+    /// [`Error::Timeout`] carrying this message (not resumed).
+    Timeout(String),
+    /// The transport broke: the pump sees the end of its input with this message (a
+    /// dropped stream, which it may [`resume`](Pump::resume)).
+    Broken(String),
 }
 
-impl<T: DeserializeOwned> Pump for TypedEvents<T> {
-    type Item = T;
+/// Where a [`BodyStream`]'s input comes from: an HTTP body ([`http_source`]), or any
+/// other transport. This is the seam for a stream fed from something other than an
+/// HTTP response (a WebSocket): give [`Input::Message`]s, one per event, and the
+/// family's pipeline, snapshot and public stream type stay the same. Every
+/// `Stream<Item = Result<Input, SourceError>> + Send + Unpin` is a source.
+pub(crate) trait Source: Send {
+    /// The next piece of input; `None` when the transport ended cleanly.
+    fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Input, SourceError>>>;
+}
 
-    fn push(&mut self, bytes: &[u8]) {
-        self.frames.push(bytes);
-    }
-
-    fn end_of_input(&mut self, transport_error: Option<String>) {
-        self.frames.end_of_input(transport_error);
-    }
-
-    fn step(&mut self) -> Step<T> {
-        let Payload {
-            frame,
-            number,
-            end_offset,
-        } = match self.frames.next().into_item() {
-            Ok(payload) => payload,
-            Err(step) => return step,
-        };
-        match serde_json::from_str::<T>(&frame.data) {
-            Ok(item) => Step::Item(item),
-            Err(e) => {
-                self.frames.finished = true;
-                let (path, message) = crate::error::json_path::<T>(frame.data.as_bytes())
-                    .unwrap_or_else(|| (".".into(), e.to_string()));
-                Step::Error(Error::Decode {
-                    what: format!("{} #{number} (ending at byte {end_offset})", self.what),
-                    path,
-                    message,
-                    snippet: snippet(frame.data.as_bytes()),
-                })
-            }
-        }
+impl<S> Source for S
+where
+    S: Stream<Item = Result<Input, SourceError>> + Send + Unpin,
+{
+    fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Input, SourceError>>> {
+        self.poll_next_unpin(cx)
     }
 }
 
-/// A stream of server-sent events decoded into one type `T` (a generated event union, for
-/// instance), with the SDK's stream rules: `data: [DONE]` ends it, an error event or
-/// `{"error": ...}` payload is [`Error::Api`], a connection that closes mid-event is
-/// [`Error::Stream`], an event that does not decode is [`Error::Decode`] with its number,
-/// byte offset and JSON path. The first error ends the stream. Dropping it closes the
-/// response.
-pub struct EventStream<T> {
-    inner: BodyStream<TypedEvents<T>>,
-    metadata: crate::ResponseMetadata,
+/// The body of an HTTP response as a [`Source`] of SSE bytes: a body error that is the
+/// read (or whole-request) timeout is [`SourceError::Timeout`], any other
+/// [`SourceError::Broken`].
+pub(crate) fn http_source(response: reqwest::Response) -> Box<dyn Source> {
+    Box::new(response.bytes_stream().map(|chunk| match chunk {
+        Ok(bytes) => Ok(Input::Bytes(bytes)),
+        Err(e) if e.is_timeout() => Err(SourceError::Timeout(format!(
+            "reading the event stream: {}",
+            transport_message(&e)
+        ))),
+        Err(e) => Err(SourceError::Broken(transport_message(&e))),
+    }))
 }
 
-impl<T> std::fmt::Debug for EventStream<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream")
-            .field("what", &self.inner.pump.what)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<T: DeserializeOwned> EventStream<T> {
-    /// Reads `response` as an event stream of `T`s; `what` names an event in errors
-    /// ("transcription event #3 (ending at byte 812)"). For endpoints this SDK has no
-    /// stream helper for, with a response you got yourself.
-    ///
-    /// ```no_run
-    /// # async fn run(response: reqwest::Response) {
-    /// use futures::StreamExt;
-    /// let mut events = openai_sdk::streaming::EventStream::<serde_json::Value>::new(response, "event");
-    /// while let Some(event) = events.next().await {
-    ///     println!("{:?}", event);
-    /// }
-    /// # }
-    /// ```
-    pub fn new(response: reqwest::Response, what: &'static str) -> Self {
-        let pump = TypedEvents::new(what, crate::error::request_id(response.headers()));
-        let metadata = crate::ResponseMetadata::of(&response);
-        EventStream {
-            inner: BodyStream::new(response, pump),
-            metadata,
-        }
-    }
-}
-
-impl<T> EventStream<T> {
-    /// The answer's `x-request-id`.
-    pub fn request_id(&self) -> Option<&str> {
-        self.metadata.request_id()
-    }
-
-    /// The answer's headers (they arrived before the stream was returned).
-    pub fn headers(&self) -> &reqwest::header::HeaderMap {
-        self.metadata.headers()
-    }
-
-    /// The answer's status and headers, with the typed views (rate limits, ...).
-    pub fn metadata(&self) -> &crate::ResponseMetadata {
-        &self.metadata
-    }
-}
-
-impl<T: DeserializeOwned> Stream for EventStream<T> {
-    type Item = Result<T, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner).poll_next(cx)
-    }
-}
-
-/// Drives a [`Pump`] from an async body: items and errors are handed on, a stall past the
-/// read timeout is [`Error::Timeout`], and a dropped connection the pump can
+/// Drives a [`Pump`] from an async [`Source`]: items and errors are handed on, a stall
+/// past the read timeout is [`Error::Timeout`], and a dropped connection the pump can
 /// [`resume`](Pump::resume) is picked up again with a new request.
 pub(crate) struct BodyStream<P> {
-    body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
+    body: Option<Box<dyn Source>>,
     pub(crate) pump: P,
     /// A resumption request under way.
     connecting: Option<BoxFuture<'static, Result<reqwest::Response, Error>>>,
@@ -486,8 +235,13 @@ pub(crate) struct BodyStream<P> {
 
 impl<P> BodyStream<P> {
     pub(crate) fn new(response: reqwest::Response, pump: P) -> Self {
+        Self::from_source(http_source(response), pump)
+    }
+
+    /// A driver reading `source` (see [`Source`]).
+    pub(crate) fn from_source(source: Box<dyn Source>, pump: P) -> Self {
         BodyStream {
-            body: Some(response.bytes_stream().boxed()),
+            body: Some(source),
             pump,
             connecting: None,
             timed_out: false,
@@ -507,16 +261,9 @@ impl<P> BodyStream<P> {
 }
 
 /// A transport error with its causes (reqwest's own message for a body error is only
-/// "error decoding response body").
+/// "error decoding response body"), any URL in it redacted.
 fn transport_message(e: &reqwest::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
+    crate::error::transport_message(e)
 }
 
 impl<P: Pump + Unpin> Stream for BodyStream<P> {
@@ -538,7 +285,7 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
                     Ok(response) => {
                         this.pump
                             .reconnected(crate::error::request_id(response.headers()));
-                        this.body = Some(response.bytes_stream().boxed());
+                        this.body = Some(http_source(response));
                     }
                     Err(e) => return Poll::Ready(Some(Err(e))),
                 }
@@ -566,27 +313,23 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
                         this.pump.end_of_input(None);
                         continue;
                     };
-                    match body.poll_next_unpin(cx) {
+                    match body.poll_input(cx) {
                         Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(Ok(bytes))) => this.pump.push(&bytes),
-                        Poll::Ready(Some(Err(e))) if e.is_timeout() => {
+                        Poll::Ready(Some(Ok(Input::Bytes(bytes)))) => this.pump.push(&bytes),
+                        Poll::Ready(Some(Ok(Input::Message(data)))) => this.pump.push_message(data),
+                        Poll::Ready(Some(Err(SourceError::Timeout(message)))) => {
                             // The read (or whole-request) timeout fired mid-body: a typed
                             // timeout, not a broken connection.
                             this.body = None;
-                            let error = Error::Timeout {
-                                message: format!(
-                                    "reading the event stream: {}",
-                                    transport_message(&e)
-                                ),
-                            };
+                            let error = Error::Timeout { message };
                             if let Some(error) = this.pump.timed_out(error) {
                                 this.timed_out = true;
                                 return Poll::Ready(Some(Err(error)));
                             }
                         }
-                        Poll::Ready(Some(Err(e))) => {
+                        Poll::Ready(Some(Err(SourceError::Broken(message)))) => {
                             this.body = None;
-                            this.pump.end_of_input(Some(e.to_string()));
+                            this.pump.end_of_input(Some(message));
                         }
                         Poll::Ready(None) => {
                             this.body = None;

@@ -1,80 +1,17 @@
-//! Server-sent events (SSE) decoding, without any I/O.
-//!
-//! This module has two layers:
-//!
-//! 1. [`SseDecoder`] turns raw bytes into [`SseFrame`]s following the WHATWG
-//!    `text/event-stream` rules. It is push-based: hand it whatever byte chunks
-//!    the transport delivers ([`SseDecoder::push`]), drain the complete frames
-//!    ([`SseDecoder::next_frame`]) and call [`SseDecoder::finish`] at end of input.
-//! 2. [`classify`] and [`OpenAiDecoder`] add the OpenAI conventions on top:
-//!    `data: [DONE]` ends the stream, `{"error": ...}` payloads and `event: error`
-//!    become [`ApiErrorPayload`]s, and an event with empty data is an error.
-//!    Everything else is handed back as undecoded JSON text for the caller to
-//!    deserialize into its own types.
-//!
-//! # Example
-//!
-//! ```
-//! use openai_sdk::sse::{OpenAiDecoder, StreamEnd};
-//!
-//! let mut decoder = OpenAiDecoder::new();
-//! // Chunks may be split anywhere, even inside a UTF-8 character or a CRLF.
-//! decoder.push(b"data: {\"id\":\"c1\",\"choices\":[]}\r");
-//! decoder.push(b"\n\r\n: keep-alive\n\nevent: thread.run.created\ndata: {\"a\":");
-//! decoder.push(b"1}\n\ndata: [DONE]\n\n");
-//!
-//! let mut payloads = Vec::new();
-//! while let Some(frame) = decoder.next_event() {
-//!     let frame = frame?;
-//!     // `frame.data` is the JSON text, ready for `serde_json::from_str`.
-//!     let value: serde_json::Value = serde_json::from_str(&frame.data)?;
-//!     payloads.push((frame.event, value));
-//! }
-//! assert_eq!(payloads.len(), 2);
-//! assert_eq!(payloads[1].0.as_deref(), Some("thread.run.created"));
-//! assert!(decoder.is_done());
-//! assert_eq!(decoder.finish(), StreamEnd::Clean);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! # Performance
-//!
-//! `push` appends the chunk to one internal buffer (a `memcpy`); `next_frame` parses
-//! lines from it on demand, so each frame is built and handed over right away
-//! whatever the chunk size. Line ends are found with `memchr`; the decoder remembers
-//! how far the unfinished line has been scanned and never scans those bytes again, so
-//! the work is linear in the input length however the input is split (a 10 MB line
-//! pushed one byte at a time is scanned once and validated as UTF-8 once). The parsed
-//! prefix of the buffer is dropped on a later push only when that moves no more bytes
-//! than it drops, so every byte is moved at most once.
-//!
-//! # Memory
-//!
-//! The decoder holds the bytes pushed but not parsed yet, and the data of the event
-//! being built. A single line, and the data of a single event, may be up to
-//! [`DEFAULT_MAX_EVENT_SIZE`] bytes (64 MiB) by default;
-//! [`SseDecoder::with_max_event_size`] changes that. Going over the limit is the
-//! [`SseError::EventTooLarge`] error rather than unbounded growth. The limit is checked
-//! while parsing, so it bounds memory for callers that drain frames after each push
-//! (a caller that pushes a whole body at once holds that body anyway).
+//! The WHATWG `text/event-stream` decoding: bytes in, [`SseFrame`]s out, with no I/O and
+//! nothing OpenAI-specific (that is [`frames`](super::frames)). Public as [`crate::sse`].
 
 use std::collections::VecDeque;
-use std::fmt;
-use std::sync::LazyLock;
 
-use memchr::memmem::Finder;
 use memchr::{memchr, memchr2};
-use serde_json::Value;
+
+use super::frames::ApiErrorPayload;
 
 /// The UTF-8 byte order mark, skipped when it starts the stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
 /// Above this capacity the input buffer is shrunk once it has been fully parsed.
 const KEEP_LINE_CAPACITY: usize = 64 * 1024;
-
-/// The message used when an error payload carries no usable `message`
-/// (the same text as the reference SDK).
-const DEFAULT_ERROR_MESSAGE: &str = "An error occurred during streaming";
 
 /// Default limit, in bytes, for one line and for the data of one event: 64 MiB.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 64 * 1024 * 1024;
@@ -568,8 +505,8 @@ impl SseDecoder {
 
     /// An iterator that drains the frames available now (it ends when more input is
     /// needed; it can be created again after the next push).
-    pub fn frames(&mut self) -> Frames<'_> {
-        Frames { decoder: self }
+    pub fn frames(&mut self) -> FrameIter<'_> {
+        FrameIter { decoder: self }
     }
 
     /// Marks the end of the input and reports whether an event was cut off.
@@ -689,16 +626,41 @@ impl SseDecoder {
         input
     }
 
-    /// Stops decoding for good and releases the input buffers (after an error, or
-    /// after `[DONE]`); [`finish`](Self::finish) will return `end`. Items already
-    /// queued by `finish` stay queued.
-    /// Stops decoding and drops everything not returned yet (used by
-    /// [`OpenAiDecoder`] once the stream is over).
-    fn discard(&mut self) {
+    /// Stops decoding and drops everything not returned yet (used by the OpenAI
+    /// framing once the stream is over).
+    pub(super) fn discard(&mut self) {
         self.queue.clear();
         self.stop(StreamEnd::Clean);
     }
 
+    /// Whether a frame or error waiting in the queue (decoded by
+    /// [`finish`](Self::finish), or pushed whole) matches `f`.
+    pub(super) fn any_queued(
+        &self,
+        f: impl Fn(&Result<(SseFrame, FramePosition), SseError>) -> bool,
+    ) -> bool {
+        self.queue.iter().any(f)
+    }
+
+    /// Queues a whole frame that came from a transport with its own message framing (a
+    /// WebSocket's text message), numbered after the frames before it. Its offset is
+    /// the number of data bytes before it. Ignored once decoding stopped.
+    pub(super) fn push_frame(&mut self, frame: SseFrame) {
+        if self.stopped {
+            return;
+        }
+        let position = FramePosition {
+            number: self.event.frames,
+            offset: self.input.offset(),
+        };
+        self.event.frames += 1;
+        self.input.base += frame.data.len() as u64;
+        self.queue.push_back(Ok((frame, position)));
+    }
+
+    /// Stops decoding for good and releases the input buffers (after an error, or
+    /// after `[DONE]`); [`finish`](Self::finish) will return `end`. Items already
+    /// queued by `finish` stay queued.
     fn stop(&mut self, end: StreamEnd) {
         self.stopped = true;
         self.end = Some(end);
@@ -712,337 +674,14 @@ impl SseDecoder {
 
 /// Iterator over the frames an [`SseDecoder`] has ready; see [`SseDecoder::frames`].
 #[derive(Debug)]
-pub struct Frames<'a> {
+pub struct FrameIter<'a> {
     decoder: &'a mut SseDecoder,
 }
 
-impl Iterator for Frames<'_> {
+impl Iterator for FrameIter<'_> {
     type Item = Result<SseFrame, SseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.decoder.next_frame()
-    }
-}
-
-/// An error sent by the server inside an event stream.
-///
-/// Built from a payload `{"error": {...}}` (the fields come from the inner object) or
-/// from the data of an `event: error` without an `error` key (the fields come from the
-/// payload itself, as the Responses and Assistants APIs send them).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiErrorPayload {
-    /// The error's `message`; `"An error occurred during streaming"` when it has none
-    /// (the reference SDK's wording). An error that is a bare JSON string, or an
-    /// `event: error` whose data is not JSON, uses that text.
-    pub message: String,
-    /// The error's `type`, when it is a string.
-    pub r#type: Option<String>,
-    /// The error's `code`; a numeric code is given as its decimal text.
-    pub code: Option<String>,
-    /// The error's `param`, when it is a string.
-    pub param: Option<String>,
-    /// The whole data of the event, as parsed JSON (a JSON string holding the text when
-    /// the data of an `event: error` is not JSON). Nothing is lost.
-    pub raw: Value,
-}
-
-impl fmt::Display for ApiErrorPayload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        let details = [
-            ("type", &self.r#type),
-            ("code", &self.code),
-            ("param", &self.param),
-        ];
-        let mut first = true;
-        for (name, value) in details {
-            if let Some(value) = value {
-                f.write_str(if first { " (" } else { ", " })?;
-                write!(f, "{name}: {value}")?;
-                first = false;
-            }
-        }
-        if !first {
-            f.write_str(")")?;
-        }
-        Ok(())
-    }
-}
-
-impl ApiErrorPayload {
-    /// Builds the payload from the parsed data of an event. Returns `None` when the
-    /// data is not an error: it has no truthy top-level `error` (Python truthiness:
-    /// `null`, `false`, `0`, `""`, `[]` and `{}` are not errors) and `error_event` is
-    /// false. With `error_event` (the event was `event: error`) it always returns an
-    /// error.
-    pub fn from_json(raw: Value, error_event: bool) -> Option<Self> {
-        let inner = raw.get("error").filter(|error| is_truthy(error));
-        let source = match inner {
-            Some(error) => error,
-            None if error_event => &raw,
-            None => return None,
-        };
-        let field = |name: &str| source.get(name).and_then(Value::as_str).map(str::to_owned);
-        let message = source
-            .get("message")
-            .and_then(Value::as_str)
-            .or_else(|| source.as_str())
-            .filter(|message| !message.is_empty())
-            .unwrap_or(DEFAULT_ERROR_MESSAGE)
-            .to_owned();
-        let code = match source.get("code") {
-            Some(Value::String(code)) => Some(code.clone()),
-            Some(Value::Number(code)) => Some(code.to_string()),
-            _ => None,
-        };
-        let r#type = field("type");
-        let param = field("param");
-        Some(ApiErrorPayload {
-            message,
-            r#type,
-            code,
-            param,
-            raw,
-        })
-    }
-}
-
-/// Python truthiness of a JSON value, as the reference's `if data.get("error")`.
-fn is_truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
-/// What an event means under the OpenAI streaming conventions; see [`classify`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum OpenAiFrame<'a> {
-    /// A payload for the caller to decode: `data` is JSON text (not validated here).
-    Payload {
-        /// The `event:` name (`thread.run.created`, `response.output_text.delta`, ...),
-        /// `None` for chat completion chunks.
-        event: Option<&'a str>,
-        /// The JSON text.
-        data: &'a str,
-    },
-    /// `data: [DONE]`: the stream is over; ignore anything after it.
-    Done,
-    /// The server reported an error.
-    ApiError(ApiErrorPayload),
-    /// The data is empty (or only whitespace), which is not valid JSON; the reference
-    /// SDK raises `JSONDecodeError` here.
-    EmptyData,
-}
-
-/// Finds `"error"` in payloads; built once.
-static ERROR_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"error\""));
-
-/// Classifies one frame under the OpenAI conventions (the reference SDK's rules):
-///
-/// - data starting with `[DONE]` → [`OpenAiFrame::Done`];
-/// - empty or whitespace-only data → [`OpenAiFrame::EmptyData`];
-/// - `event: error`, or a JSON object with a truthy top-level `error` →
-///   [`OpenAiFrame::ApiError`]. `event: error` is always an error, also without an
-///   `error` key or when its data is not JSON (the reference passes such events on);
-/// - anything else → [`OpenAiFrame::Payload`], not parsed.
-///
-/// Cost: the data is parsed only when the event is `event: error` or when the bytes
-/// `"error"` occur in it (one `memmem` scan); an ordinary chunk is never parsed here.
-/// A key spelled with escapes (`"\u0065rror"`) is not detected.
-///
-/// ```
-/// use openai_sdk::sse::{classify, OpenAiFrame, SseFrame};
-///
-/// let frame = SseFrame { data: r#"{"error":{"message":"overloaded","type":"server_error"}}"#.into(), ..Default::default() };
-/// let OpenAiFrame::ApiError(error) = classify(&frame) else { panic!("not an error") };
-/// assert_eq!(error.message, "overloaded");
-/// assert_eq!(error.r#type.as_deref(), Some("server_error"));
-///
-/// let frame = SseFrame { data: r#"{"choices":[]}"#.into(), ..Default::default() };
-/// assert_eq!(classify(&frame), OpenAiFrame::Payload { event: None, data: r#"{"choices":[]}"# });
-/// ```
-pub fn classify(frame: &SseFrame) -> OpenAiFrame<'_> {
-    let data = frame.data.as_str();
-    if data.starts_with("[DONE]") {
-        return OpenAiFrame::Done;
-    }
-    if data.trim_ascii().is_empty() {
-        return OpenAiFrame::EmptyData;
-    }
-    let event = frame.event.as_deref();
-    let error_event = event == Some("error");
-    if error_event || ERROR_KEY.find(data.as_bytes()).is_some() {
-        match serde_json::from_str::<Value>(data) {
-            Ok(value) => {
-                if let Some(error) = ApiErrorPayload::from_json(value, error_event) {
-                    return OpenAiFrame::ApiError(error);
-                }
-            }
-            Err(_) if error_event => {
-                return OpenAiFrame::ApiError(ApiErrorPayload {
-                    message: data.to_owned(),
-                    r#type: None,
-                    code: None,
-                    param: None,
-                    raw: Value::String(data.to_owned()),
-                });
-            }
-            // Not JSON: the caller's decoder reports it.
-            Err(_) => {}
-        }
-    }
-    OpenAiFrame::Payload { event, data }
-}
-
-/// An [`SseDecoder`] with the OpenAI conventions applied (see [`classify`]).
-///
-/// [`next_event`](Self::next_event) yields only payload frames; `frame.data` is the
-/// JSON text to deserialize. `[DONE]` ends the stream (then `None` forever, later
-/// input ignored, [`finish`](Self::finish) reports [`StreamEnd::Clean`]). An API
-/// error or empty data is returned once as [`SseError::Api`] / [`SseError::EmptyData`]
-/// and also ends the stream, as in the reference SDK.
-///
-/// ```
-/// use openai_sdk::sse::{OpenAiDecoder, SseError};
-///
-/// let mut decoder = OpenAiDecoder::new();
-/// decoder.push(b"data: {\"error\":{\"message\":\"rate limited\",\"code\":429}}\n\n");
-/// match decoder.next_event() {
-///     Some(Err(SseError::Api { payload, event_number: 0, .. })) => {
-///         assert_eq!(payload.message, "rate limited");
-///         assert_eq!(payload.code.as_deref(), Some("429"));
-///     }
-///     other => panic!("unexpected {other:?}"),
-/// }
-/// assert!(decoder.next_event().is_none());
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct OpenAiDecoder {
-    sse: SseDecoder,
-    state: OpenAiState,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum OpenAiState {
-    #[default]
-    Streaming,
-    Done,
-    Failed,
-}
-
-impl OpenAiDecoder {
-    /// A decoder with the default limits.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Wraps a configured [`SseDecoder`] (e.g. one with another size limit).
-    pub fn with_decoder(sse: SseDecoder) -> Self {
-        OpenAiDecoder {
-            sse,
-            state: OpenAiState::Streaming,
-        }
-    }
-
-    /// Feeds the next chunk of the stream; ignored once the stream is done or failed.
-    pub fn push(&mut self, bytes: &[u8]) {
-        if self.state == OpenAiState::Streaming {
-            self.sse.push(bytes);
-        }
-    }
-
-    /// The next payload frame, an error, or `None` when more input is needed or the
-    /// stream is over (check [`is_done`](Self::is_done)).
-    pub fn next_event(&mut self) -> Option<Result<SseFrame, SseError>> {
-        if self.state != OpenAiState::Streaming {
-            return None;
-        }
-        let (frame, position) = match self.sse.next_frame_with_position()? {
-            Ok(item) => item,
-            Err(error) => {
-                self.state = OpenAiState::Failed;
-                self.sse.discard();
-                return Some(Err(error));
-            }
-        };
-        let error = match classify(&frame) {
-            OpenAiFrame::Payload { .. } => return Some(Ok(frame)),
-            OpenAiFrame::Done => {
-                self.state = OpenAiState::Done;
-                // Drop whatever was pushed after [DONE].
-                self.sse.discard();
-                return None;
-            }
-            OpenAiFrame::ApiError(payload) => SseError::Api {
-                event_number: position.number,
-                offset: position.offset,
-                payload: Box::new(payload),
-            },
-            OpenAiFrame::EmptyData => SseError::EmptyData {
-                event_number: position.number,
-                offset: position.offset,
-            },
-        };
-        self.state = OpenAiState::Failed;
-        self.sse.discard();
-        Some(Err(error))
-    }
-
-    /// An iterator that drains the events available now (see
-    /// [`next_event`](Self::next_event)).
-    pub fn events(&mut self) -> Events<'_> {
-        Events { decoder: self }
-    }
-
-    /// True once `data: [DONE]` has been seen.
-    pub fn is_done(&self) -> bool {
-        self.state == OpenAiState::Done
-    }
-
-    /// Marks the end of the input. [`StreamEnd::Clean`] after `[DONE]` or after an
-    /// error was returned; otherwise as [`SseDecoder::finish`] (a stream may also end
-    /// cleanly without `[DONE]`, as the Responses API streams do).
-    ///
-    /// Events not drained yet stay available from [`next_event`](Self::next_event).
-    /// If one of them ends the stream (`[DONE]`, an error), the stream ended there and
-    /// the answer is [`StreamEnd::Clean`] whatever followed.
-    pub fn finish(&mut self) -> StreamEnd {
-        if self.state != OpenAiState::Streaming {
-            return StreamEnd::Clean;
-        }
-        let end = self.sse.finish();
-        let ends_earlier = self.sse.queue.iter().any(|item| match item {
-            Ok((frame, _)) => !matches!(classify(frame), OpenAiFrame::Payload { .. }),
-            Err(_) => true,
-        });
-        if ends_earlier {
-            StreamEnd::Clean
-        } else {
-            end
-        }
-    }
-
-    /// The underlying frame decoder (for [`SseDecoder::last_event_id`] and friends).
-    pub fn sse(&self) -> &SseDecoder {
-        &self.sse
-    }
-}
-
-/// Iterator over the events an [`OpenAiDecoder`] has ready; see [`OpenAiDecoder::events`].
-#[derive(Debug)]
-pub struct Events<'a> {
-    decoder: &'a mut OpenAiDecoder,
-}
-
-impl Iterator for Events<'_> {
-    type Item = Result<SseFrame, SseError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.decoder.next_event()
     }
 }

@@ -1,0 +1,29 @@
+//! The stream layer, shared by every stream family (chat, Responses, Assistants, typed
+//! event streams). Input flows through it in one direction:
+//!
+//! 1. [`sse`](crate::sse) (`streaming/sse.rs`): bytes → WHATWG `text/event-stream`
+//!    frames, with no I/O;
+//! 2. `frames.rs`: the OpenAI framing of one connection: `data: [DONE]`, error payloads,
+//!    empty data, end of input mid-event, transport errors, and the number and end
+//!    offset of every payload (`Frames`, `Payload`); the one place that stamps an error
+//!    with where it happened (`Payload::locate`);
+//! 3. a family's pipeline (`chat::ChatEventPipeline`, `responses::ResponseEventPipeline`,
+//!    `assistants::AssistantEventPipeline`, or [`EventStream`]'s typed decode): payloads
+//!    → its transport-free state machine → events with snapshots. Pipelines implement
+//!    the `Pump` protocol (`driver.rs`: push input, take `Step`s);
+//! 4. `driver.rs`: drives a pump from its input and hands the items on: `BodyStream`
+//!    (async) reads a `Source` (an HTTP body, or another transport's whole messages),
+//!    `BlockingBody` a blocking body; both resume a dropped stream when the pump knows
+//!    how (background responses).
+//!
+//! A non-HTTP transport (a WebSocket) plugs in at step 4: a `Source` giving
+//! `Input::Message` payloads feeds the same pipeline, so the family's events, snapshot
+//! and public stream type are the same as over HTTP.
+
+pub(crate) mod driver;
+pub(crate) mod frames;
+pub(crate) mod sse;
+mod typed;
+
+pub use typed::EventStream;
+pub(crate) use typed::TypedEvents;
