@@ -5,14 +5,26 @@
 //! answers with a bundled sample of the models list.
 //!
 //!     cargo run --example models
+//!
+//! An error is printed to stderr as one or two lines (`error: ...`), with exit status 1.
+
+use std::io::Write;
+use std::process::ExitCode;
 
 use openai_sdk::testing::Reply;
+use openai_sdk::Client;
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/live.rs"]
 mod live;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    cli::exit(run().await)
+}
+
+async fn run() -> cli::Outcome {
     let live::ExampleClient { client, _server } = live::client("a bundled sample", |server| {
         server.get("/v1/models").respond(Reply::json_file(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -20,11 +32,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )));
     })
     .await?;
+    list_models(&client, &mut std::io::stdout()).await
+}
 
+/// Writes one line per model, then the count.
+pub async fn list_models(client: &Client, out: &mut dyn Write) -> cli::Outcome {
     let models = client.list_models().await?;
     for m in &models.data {
-        println!("{:<32} owned by {}", m.id, m.owned_by);
+        writeln!(out, "{:<32} owned by {}", m.id, m.owned_by)?;
     }
-    println!("{} models", models.data.len());
+    writeln!(out, "{} models", models.data.len())?;
     Ok(())
 }

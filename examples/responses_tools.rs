@@ -10,13 +10,21 @@
 //! (feature `testing`) with three answers, each streamed event by event: a `get_weather`
 //! call, a `convert_temperature` call, and the final text.
 //! (`client.responses().run_tools(...)` is the same loop without streaming.)
+//!
+//! An error is printed to stderr as one or two lines (`error: ...`), with exit status 1.
+
+use std::io::Write;
+use std::process::ExitCode;
 
 use futures::StreamExt;
 use openai_sdk::responses::{ResponseStreamEvent, ResponseTools};
 use openai_sdk::testing::Reply;
 use openai_sdk::tools::ToolLoopEvent;
+use openai_sdk::Client;
 use serde_json::json;
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/live.rs"]
 mod live;
 
@@ -49,7 +57,11 @@ fn call(id: &str, name: &str, arguments: serde_json::Value) -> serde_json::Value
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    cli::exit(run().await)
+}
+
+async fn run() -> cli::Outcome {
     let live::ExampleClient { client, _server } = live::client("three scripted streamed answers", |server| {
         server
             .post("/v1/responses")
@@ -59,7 +71,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "content": [{"type": "output_text", "text": "It is 18°C (64.4°F) in Paris.", "annotations": []}]}])));
     })
     .await?;
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into());
+    weather_loop(&client, &model, &mut std::io::stdout()).await
+}
 
+/// Runs the two-tool loop, writing every round's text, tool calls and the outcome.
+pub async fn weather_loop(client: &Client, model: &str, out: &mut dyn Write) -> cli::Outcome {
     let tools = ResponseTools::new()
         .tool("get_weather", "The current temperature in a city, in Celsius", |a: GetWeather| async move {
             Ok::<_, String>(json!({"city": a.city, "celsius": 18.0}))
@@ -74,22 +91,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .max_rounds(5);
 
     let request = serde_json::from_value(json!({
-        "model": std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into()),
+        "model": model,
         "input": "What is the temperature in Paris in Fahrenheit? Use get_weather, then convert_temperature.",
     }))?;
     let mut run = client.responses().run_tools_stream(request, tools)?;
     while let Some(event) = run.next().await {
         match event? {
-            ToolLoopEvent::RoundStarted { round } => println!("-- round {round}"),
+            ToolLoopEvent::RoundStarted { round } => writeln!(out, "-- round {round}")?,
             ToolLoopEvent::Event(ResponseStreamEvent::OutputTextDelta { delta, .. }) => {
-                print!("{delta}")
+                write!(out, "{delta}")?;
+                out.flush()?;
             }
             ToolLoopEvent::ToolOutput { call, .. } => {
-                println!("{}({}) -> {}", call.name, call.arguments, call.output)
+                writeln!(out, "{}({}) -> {}", call.name, call.arguments, call.output)?
             }
-            ToolLoopEvent::Done(run) => {
-                println!("\n(rounds: {}, finished: {})", run.rounds, run.finished)
-            }
+            ToolLoopEvent::Done(run) => writeln!(
+                out,
+                "\n(rounds: {}, finished: {})",
+                run.rounds, run.finished
+            )?,
             _ => {}
         }
     }

@@ -12,16 +12,22 @@
 //! (`tests/fixtures/chat_parse/math_tutor.{json,sse}`, written by `gen_math_tutor.py` there
 //! in the shape of a recorded gpt-4o stream), so it runs offline; that answer is the same
 //! for every prompt.
+//!
+//! An error is printed to stderr as one or two lines (`error: ...`), with exit status 1.
 
 use std::io::Write;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use futures::StreamExt;
 use openai_sdk::chat::ChatCompletionStreamEvent;
 use openai_sdk::testing::{Chunking, Reply};
+use openai_sdk::Client;
 use serde::Deserialize;
 use serde_json::json;
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/live.rs"]
 mod live;
 
@@ -45,7 +51,11 @@ const STREAM: &[u8] = include_bytes!("../tests/fixtures/chat_parse/math_tutor.ss
 const COMPLETION: &[u8] = include_bytes!("../tests/fixtures/chat_parse/math_tutor.json");
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    cli::exit(run().await)
+}
+
+async fn run() -> cli::Outcome {
     let mut prompt = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     if prompt.trim().is_empty() {
         prompt = "how can I solve 8x + 31 = 2?".into();
@@ -65,6 +75,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-2024-08-06".into());
+    solve(&client, &model, &prompt, &mut std::io::stdout()).await
+}
+
+/// Asks for a worked solution of `prompt` twice (one typed answer, then streamed) and
+/// writes the steps.
+pub async fn solve(
+    client: &Client,
+    model: &str,
+    prompt: &str,
+    out: &mut dyn Write,
+) -> cli::Outcome {
     let request = || {
         serde_json::from_value(json!({
             "model": model,
@@ -81,24 +102,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match &message.parsed {
         Some(math) => {
             for (i, step) in math.steps.iter().enumerate() {
-                println!("{}. {}\n   {}", i + 1, step.explanation, step.output);
+                writeln!(out, "{}. {}\n   {}", i + 1, step.explanation, step.output)?;
             }
-            println!("answer: {}", math.final_answer);
+            writeln!(out, "answer: {}", math.final_answer)?;
         }
-        None => println!(
+        None => writeln!(
+            out,
             "the model refused: {}",
             message.refusal.as_deref().unwrap_or("")
-        ),
+        )?,
     }
 
     // 2. Streamed: the partial parse shows each step as soon as its output is complete.
-    println!("\nstreamed:");
+    writeln!(out, "\nstreamed:")?;
     let mut stream = client
         .chat()
         .parse_stream::<MathResponse>(request()?)
         .await?;
     let mut shown = 0;
-    let mut out = std::io::stdout();
     while let Some(event) = stream.next().await {
         match event? {
             ChatCompletionStreamEvent::ContentDelta { parsed, .. } => {
@@ -138,7 +159,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let completion = stream.final_completion().await?;
     if let Some(usage) = completion.usage() {
-        println!("usage: {} tokens", usage["total_tokens"]);
+        writeln!(out, "usage: {} tokens", usage["total_tokens"])?;
     }
     Ok(())
 }

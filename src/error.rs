@@ -67,19 +67,24 @@ pub enum Error {
         message: String,
     },
 
-    /// The model stopped because it reached the token limit (`finish_reason: "length"`),
-    /// so its output cannot be parsed.
-    #[error("could not parse the response content: the length limit was reached (finish_reason \"length\"){}", usage_suffix(completion))]
+    /// The model stopped at the token limit: a chat choice with `finish_reason: "length"`
+    /// when its output was to be parsed (a plain chat stream that stops there ends
+    /// normally), or a Responses API response that is incomplete with
+    /// `incomplete_details.reason: "max_output_tokens"`. The message says which.
+    #[error("{}", stop_message(completion, "length"))]
     LengthFinishReason {
-        /// The completion accumulated so far, as JSON (in the reference shape).
+        /// The completion (chat, in the reference shape) or the response (Responses API)
+        /// as it was when it stopped, as JSON.
         completion: Box<serde_json::Value>,
     },
 
-    /// The model's output was cut by the content filter (`finish_reason: "content_filter"`),
-    /// so it cannot be parsed.
-    #[error("could not parse the response content: the request was rejected by the content filter (finish_reason \"content_filter\")")]
+    /// The content filter stopped the model: a chat choice with
+    /// `finish_reason: "content_filter"` when its output was to be parsed, or a Responses
+    /// API response that is incomplete with `incomplete_details.reason: "content_filter"`.
+    #[error("{}", stop_message(completion, "content_filter"))]
     ContentFilterFinishReason {
-        /// The completion accumulated so far, as JSON (in the reference shape).
+        /// The completion (chat, in the reference shape) or the response (Responses API)
+        /// as it was when it stopped, as JSON.
         completion: Box<serde_json::Value>,
     },
 
@@ -188,6 +193,10 @@ pub enum StreamErrorKind {
     OutOfOrder,
     /// The stream ended without its final event (e.g. `response.completed`).
     NoFinalEvent,
+    /// The response ended incomplete (`response.incomplete`) for a reason other than the
+    /// token limit or the content filter (those are [`Error::LengthFinishReason`] and
+    /// [`Error::ContentFilterFinishReason`]).
+    ResponseIncomplete,
 }
 
 impl fmt::Display for StreamErrorKind {
@@ -204,6 +213,7 @@ impl fmt::Display for StreamErrorKind {
             StreamErrorKind::Unfinished => "stream unfinished",
             StreamErrorKind::OutOfOrder => "event out of order",
             StreamErrorKind::NoFinalEvent => "no final event",
+            StreamErrorKind::ResponseIncomplete => "response incomplete",
         })
     }
 }
@@ -226,11 +236,67 @@ fn fmt_stream_error(
     s
 }
 
-fn usage_suffix(completion: &serde_json::Value) -> String {
-    match completion.get("usage") {
-        Some(u) if !u.is_null() => format!(" - usage: {u}"),
+/// The message of [`Error::LengthFinishReason`] (`finish_reason` `length`) and
+/// [`Error::ContentFilterFinishReason`] (`content_filter`): what stopped the model, where,
+/// and what it means. A Responses API response says it is incomplete and why (from
+/// `incomplete_details.reason`); a chat completion names the choices that stopped, whose
+/// output could not be parsed (chat raises these only when there was something to parse).
+fn stop_message(completion: &serde_json::Value, finish_reason: &str) -> String {
+    use serde_json::Value;
+    let usage = match completion.get("usage") {
+        Some(u) if !u.is_null() => format!("; usage: {u}"),
         _ => String::new(),
+    };
+    let is_response = completion.get("object").and_then(Value::as_str) == Some("response")
+        || (completion.get("choices").is_none() && completion.get("incomplete_details").is_some());
+    if is_response {
+        let reason = completion
+            .get("incomplete_details")
+            .and_then(|d| d.get("reason"))
+            .and_then(Value::as_str);
+        let why = match reason {
+            Some("max_output_tokens") => "the output token limit (`max_output_tokens`) was reached",
+            Some("content_filter") => "the content filter stopped the output",
+            Some(_) => "the response stopped early",
+            None => "no reason given",
+        };
+        let id = completion
+            .get("id")
+            .and_then(Value::as_str)
+            .map(|id| format!(" {id}"))
+            .unwrap_or_default();
+        let reason = reason.map_or("none".to_owned(), |r| format!("\"{r}\""));
+        return format!(
+            "the response{id} is incomplete: {why} (incomplete_details.reason {reason}){usage}"
+        );
     }
+    let stopped: Vec<String> = completion
+        .get("choices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|c| c.get("finish_reason").and_then(Value::as_str) == Some(finish_reason))
+        .map(|c| {
+            c.get("index")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                .to_string()
+        })
+        .collect();
+    let which = match stopped.len() {
+        0 => "the completion".to_owned(),
+        1 => format!("choice {}", stopped[0]),
+        _ => format!("choices {}", stopped.join(", ")),
+    };
+    let what = if finish_reason == "length" {
+        "stopped at the length limit"
+    } else {
+        "was stopped by the content filter"
+    };
+    let its = if stopped.len() > 1 { "their" } else { "its" };
+    format!(
+        "{which} {what} (finish_reason \"{finish_reason}\"), so {its} output could not be parsed{usage}"
+    )
 }
 
 /// An error answer from the API, with everything it said.
@@ -1052,6 +1118,48 @@ mod tests {
         assert!(e.body.is_none());
         let empty = ApiError::from_body(Some(500), None, b"");
         assert_eq!(empty.message, "(empty body)");
+    }
+
+    #[test]
+    fn finish_reason_errors_say_what_stopped_where() {
+        let chat = serde_json::json!({"object": "chat.completion", "choices": [
+            {"index": 0, "finish_reason": "stop"},
+            {"index": 1, "finish_reason": "length"},
+            {"index": 2, "finish_reason": "length"}],
+            "usage": {"total_tokens": 3}});
+        let e = Error::LengthFinishReason {
+            completion: Box::new(chat),
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"choices 1, 2 stopped at the length limit (finish_reason "length"), so their output could not be parsed; usage: {"total_tokens":3}"#
+        );
+        let chat =
+            serde_json::json!({"choices": [{"index": 0, "finish_reason": "content_filter"}]});
+        let e = Error::ContentFilterFinishReason {
+            completion: Box::new(chat),
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"choice 0 was stopped by the content filter (finish_reason "content_filter"), so its output could not be parsed"#
+        );
+        // A response (Responses API): incomplete, and why; no word of parsing.
+        let response = serde_json::json!({"object": "response", "status": "incomplete",
+            "incomplete_details": {"reason": "max_output_tokens"}, "usage": {"output_tokens": 16}});
+        let e = Error::LengthFinishReason {
+            completion: Box::new(response),
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"the response is incomplete: the output token limit (`max_output_tokens`) was reached (incomplete_details.reason "max_output_tokens"); usage: {"output_tokens":16}"#
+        );
+        let e = Error::ContentFilterFinishReason {
+            completion: Box::new(serde_json::json!({"id": "resp_9", "incomplete_details": null})),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the response resp_9 is incomplete: no reason given (incomplete_details.reason none)"
+        );
     }
 
     #[test]

@@ -3,8 +3,7 @@
 //!
 //! The two recorded streams are the .NET SDK's `StreamingToolCall` test (a run that stops
 //! at `requires_action`, then the stream of `submit_tool_outputs`), copied with the other
-//! conformance inputs into `tests/conformance/assistants/inputs/` (sources in its
-//! `cases.json`).
+//! conformance inputs into `tests/fixtures/assistants/` (sources in its `README.md`).
 
 use std::path::PathBuf;
 
@@ -20,7 +19,7 @@ use serde_json::{json, Value};
 
 fn input(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/conformance/assistants/inputs")
+        .join("tests/fixtures/assistants")
         .join(name)
 }
 
@@ -38,7 +37,8 @@ fn client(server: &ScriptedServer) -> Client {
 struct Log {
     lines: Vec<String>,
     errors: Vec<String>,
-    ended: bool,
+    /// How many times `on_end` fired.
+    ends: usize,
 }
 
 fn short(v: &Value) -> String {
@@ -55,7 +55,7 @@ impl AssistantEventHandler for Log {
         self.lines.push(format!("on_event {}", event.name()));
     }
     fn on_end(&mut self) {
-        self.ended = true;
+        self.ends += 1;
         self.lines.push("on_end".into());
     }
     fn on_timeout(&mut self) {
@@ -128,6 +128,12 @@ impl AssistantEventHandler for Log {
     }
 }
 
+/// The last `n` callbacks.
+fn tail(log: &Log, n: usize) -> Vec<&str> {
+    let start = log.lines.len().saturating_sub(n);
+    log.lines[start..].iter().map(String::as_str).collect()
+}
+
 fn run_request() -> types::CreateRunRequest {
     serde_json::from_value(json!({"assistant_id": "asst_BFMmpHsel3a7MuFuKKY9i5uG"})).unwrap()
 }
@@ -188,7 +194,7 @@ async fn requires_action_then_submit_tool_outputs_streams_to_completion() {
         "no message in this stream"
     );
     let log = stream.into_handler();
-    assert!(log.ended && log.errors.is_empty(), "{:?}", log.errors);
+    assert!(log.ends == 1 && log.errors.is_empty(), "{:?}", log.errors);
     insta::assert_snapshot!("requires_action", log.lines.join("\n"));
 
     // 2. Submitting the output streams the rest of the run, to completion.
@@ -219,7 +225,7 @@ async fn requires_action_then_submit_tool_outputs_streams_to_completion() {
         "{steps:?}"
     );
     let log = stream.into_handler();
-    assert!(log.ended && log.errors.is_empty(), "{:?}", log.errors);
+    assert!(log.ends == 1 && log.errors.is_empty(), "{:?}", log.errors);
     insta::assert_snapshot!("submit_tool_outputs", log.lines.join("\n"));
 
     // What was sent: `stream: true`, the Assistants beta header, SSE accepted.
@@ -387,7 +393,9 @@ fn unknown_event_type_is_an_error_kept_in_the_state_and_the_stream_goes_on() {
     assert_eq!(unhandled[0].1["where"], "mars");
     let log = pipeline.handler();
     assert_eq!(log.errors.len(), 1, "on_exception got the error");
-    assert!(log.ended);
+    // Not the end of the stream: `on_end` only at its end, once.
+    assert_eq!(log.ends, 1);
+    assert_eq!(log.lines.last().unwrap(), "on_end");
     assert_eq!(pipeline.state().final_status(), Some("completed"));
 }
 
@@ -412,7 +420,8 @@ fn event_error_is_raised_and_given_to_on_exception() {
     assert_eq!(api.status, None);
     let log = pipeline.handler();
     assert_eq!(log.errors.len(), 1);
-    assert!(!log.ended);
+    assert_eq!(tail(log, 2), ["on_exception APIError", "on_end"]);
+    assert_eq!(log.ends, 1);
     // The state so far is readable.
     assert_eq!(pipeline.state().current_run().unwrap()["status"], "queued");
 }
@@ -495,8 +504,12 @@ fn a_stream_that_ends_early_is_an_error() {
     );
     let message = items.last().unwrap().as_ref().unwrap_err().to_string();
     assert!(message.contains("in_progress"), "{message}");
-    assert!(!pipeline.handler().ended);
     assert_eq!(pipeline.handler().errors.len(), 1);
+    assert_eq!(
+        tail(pipeline.handler(), 2),
+        ["on_exception RuntimeError", "on_end"]
+    );
+    assert_eq!(pipeline.handler().ends, 1);
 
     // Cut in the middle of an event.
     let mut body = frame("thread.run.created", &run("queued"));
@@ -636,7 +649,7 @@ fn blocking_stream_reads_the_same_events() {
     );
     assert_eq!(stream.final_run().unwrap().status(), Some("completed"));
     let log = stream.into_handler();
-    assert!(log.ended);
+    assert_eq!(log.ends, 1);
     assert_eq!(
         log.lines
             .iter()
@@ -685,24 +698,16 @@ fn serve_stall(server: &ScriptedServer) -> Client {
 }
 
 /// The handler saw the two events, then the timeout (`on_timeout`, then `on_exception`),
-/// and no `on_end`.
+/// then the end (`on_end`, once).
 fn assert_timed_out(log: &Log, events: usize) {
     assert_eq!(events, 2, "the events before the stall");
-    let tail: Vec<&str> = log
-        .lines
-        .iter()
-        .rev()
-        .take(2)
-        .rev()
-        .map(String::as_str)
-        .collect();
     assert_eq!(
-        tail,
-        ["on_timeout", "on_exception APITimeoutError"],
+        tail(log, 3),
+        ["on_timeout", "on_exception APITimeoutError", "on_end"],
         "{:#?}",
         log.lines
     );
-    assert!(!log.ended);
+    assert_eq!(log.ends, 1);
 }
 
 #[tokio::test]
@@ -754,4 +759,117 @@ fn a_blocking_stream_stall_longer_than_the_read_timeout_is_a_timeout_error() {
     );
     assert!(stream.next().is_none(), "nothing follows the timeout");
     assert_timed_out(&stream.into_handler(), events);
+}
+
+// ---- `on_end` at the end of every stream, over loopback ----
+
+/// A run stream body that fails one of the four ways, and the error class it must end
+/// with.
+fn failing_bodies() -> Vec<(&'static str, Reply, &'static str)> {
+    let failed = json!({"id": "run_1", "object": "thread.run", "thread_id": "thread_1", "status": "failed",
+        "last_error": {"code": "server_error", "message": "Sorry, something went wrong."}});
+    let created = frame("thread.run.created", &run("queued"));
+    let in_progress = frame("thread.run.in_progress", &run("in_progress"));
+    vec![
+        (
+            "thread.run.failed",
+            Reply::sse_raw(
+                [
+                    created.clone(),
+                    frame("thread.run.failed", &failed.to_string()),
+                    "event: done\ndata: [DONE]\n\n".into(),
+                ]
+                .concat(),
+            ),
+            "APIError",
+        ),
+        (
+            "event: error",
+            Reply::sse_raw(
+                [
+                    created.clone(),
+                    frame(
+                        "error",
+                        r#"{"message":"The server had an error","type":"server_error"}"#,
+                    ),
+                    frame("thread.run.completed", &run("completed")),
+                ]
+                .concat(),
+            ),
+            "APIError",
+        ),
+        (
+            "dropped connection",
+            Reply::sse_raw([created.clone(), in_progress.clone(), in_progress.clone()].concat())
+                .chunking(Chunking::Events)
+                .fault(Fault::DropAfter(created.len() + in_progress.len() + 10)),
+            "APIConnectionError",
+        ),
+        (
+            "clean close before a final run status",
+            Reply::sse_raw([created, in_progress].concat()),
+            "RuntimeError",
+        ),
+    ]
+}
+
+/// Every way a stream ends gives `on_end` exactly once, last, after the `on_exception` of
+/// the error that ended it; reading on after the end fires nothing more.
+#[tokio::test]
+async fn on_end_fires_once_after_on_exception_on_every_failing_path() {
+    let server = ScriptedServer::start().await;
+    for (what, reply, class) in failing_bodies() {
+        server.clear_routes();
+        server.post("/v1/threads/thread_1/runs").respond(reply);
+        let mut stream = client(&server)
+            .assistants()
+            .create_run_stream("thread_1", &run_request())
+            .await
+            .unwrap()
+            .with_handler(Log::default());
+        let mut errors = Vec::new();
+        while let Some(item) = stream.next().await {
+            if let Err(e) = item {
+                errors.push(e);
+            }
+        }
+        assert!(stream.next().await.is_none());
+        assert_eq!(errors.len(), 1, "{what}: {errors:?}");
+        assert_eq!(errors[0].reference_class(), class, "{what}: {}", errors[0]);
+        let log = stream.into_handler();
+        assert_eq!(
+            tail(&log, 2),
+            [format!("on_exception {class}").as_str(), "on_end"],
+            "{what}: {:#?}",
+            log.lines
+        );
+        assert_eq!(log.ends, 1, "{what}");
+    }
+}
+
+/// The same over the blocking stream (and `final_run`, which stops at the error).
+#[cfg(feature = "blocking")]
+#[test]
+fn blocking_on_end_fires_once_after_on_exception_on_every_failing_path() {
+    let server = ScriptedServer::start_blocking();
+    for (what, reply, class) in failing_bodies() {
+        server.clear_routes();
+        server.post("/v1/threads/thread_1/runs").respond(reply);
+        let mut stream = client(&server)
+            .assistants()
+            .create_run_stream_blocking("thread_1", &run_request())
+            .unwrap()
+            .with_handler(Log::default());
+        let e = stream.final_run().unwrap_err();
+        assert_eq!(e.reference_class(), class, "{what}: {e}");
+        assert!(stream.next().is_none());
+        let log = stream.into_handler();
+        assert_eq!(
+            tail(&log, 2),
+            [format!("on_exception {class}").as_str(), "on_end"],
+            "{what}: {:#?}",
+            log.lines
+        );
+        assert_eq!(log.ends, 1, "{what}");
+    }
 }

@@ -33,7 +33,7 @@ impl AssistantEventHandler for Count {
 fn recorded() -> Vec<u8> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/conformance/assistants/inputs/dotnet_assistants_StreamingRunWorks_e2.sse"
+        "/tests/fixtures/assistants/dotnet_assistants_StreamingRunWorks_e2.sse"
     );
     std::fs::read(path).unwrap()
 }

@@ -258,28 +258,178 @@ async fn length_limit_with_a_parsed_format_fails_mid_stream_with_the_snapshot_re
     assert!(matches!(error, Error::LengthFinishReason { .. }), "{error}");
     assert_eq!(error.reference_class(), "LengthFinishReasonError");
     assert_eq!(
+        error.to_string(),
+        "choice 0 stopped at the length limit (finish_reason \"length\"), so its output could not be parsed"
+    );
+    assert_eq!(
         stream.current_snapshot().unwrap().finish_reason(0),
         Some("length")
     );
     assert!(stream.next().await.is_none());
 
-    // Without parseable input the stream finishes, but the final completion still fails.
-    let mut state = ChatCompletionStreamState::new();
+    // The final completion of that stream fails the same way.
+    let mut pipeline = ChatEventPipeline::new(ParseOptions::new().parse_content(true));
+    pipeline.push(&std::fs::read(fixture("chat_response_format_length_limit.sse")).unwrap());
+    pipeline.end_of_input();
+    while let Some(e) = pipeline.next_event() {
+        if e.is_err() {
+            break;
+        }
+    }
+    let e = pipeline.state().final_completion().unwrap_err();
+    assert!(matches!(e, Error::LengthFinishReason { .. }), "{e}");
+    // (the stream stopped at the error: the usage chunk after it was never read)
+    assert_eq!(
+        e.to_string(),
+        "choice 0 stopped at the length limit (finish_reason \"length\"), so its output could not be parsed"
+    );
+
+    // Without parseable input the same stream ends normally: every event, and a final
+    // completion whose `finish_reason` says why it stopped.
     let mut pipeline = ChatEventPipeline::new(ParseOptions::new());
     pipeline.push(&std::fs::read(fixture("chat_response_format_length_limit.sse")).unwrap());
     pipeline.end_of_input();
-    let mut n = 0;
+    let mut types = Vec::new();
     while let Some(e) = pipeline.next_event() {
-        e.unwrap();
-        n += 1;
+        types.push(e.unwrap().event_type());
     }
-    assert!(n > 4);
-    assert!(matches!(
-        pipeline.state().final_completion(),
-        Err(Error::LengthFinishReason { .. })
-    ));
-    assert!(state.final_completion().is_err()); // no chunk at all
-    let _ = state.handle_chunk(&json!({"choices": []}));
+    assert_eq!(
+        types,
+        [
+            "chunk",
+            "content.delta",
+            "chunk",
+            "content.delta",
+            "chunk",
+            "content.done",
+            "chunk"
+        ]
+    );
+    let completion = pipeline.state().final_completion().unwrap();
+    assert_eq!(
+        completion.choices[0].finish_reason.as_deref(),
+        Some("length")
+    );
+    assert_eq!(completion.content(0), Some("{\""));
+    assert_eq!(completion.usage().unwrap()["completion_tokens"], 1);
+
+    let state = ChatCompletionStreamState::new();
+    let e = state.final_completion().unwrap_err(); // no chunk at all
+    assert!(
+        matches!(
+            e,
+            Error::Stream {
+                kind: StreamErrorKind::Unfinished,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        "stream error (stream unfinished): the stream ended before its first chunk: there is no completion"
+    );
+}
+
+/// A plain answer (llama-server's stream at its token limit, or one cut by the content filter).
+fn plain_answer(text: &str, finish: &str) -> Value {
+    json!({"id": "chatcmpl-plain", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+           "choices": [{"index": 0, "finish_reason": finish, "logprobs": null,
+                        "message": {"role": "assistant", "content": text}}],
+           "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}})
+}
+
+#[tokio::test]
+async fn a_plain_stream_that_stops_at_the_length_limit_or_the_content_filter_ends_normally() {
+    let server = ScriptedServer::start().await;
+    for (seed, finish) in [(1, "length"), (2, "content_filter")] {
+        server.clear_routes();
+        server.post("/v1/chat/completions").respond(
+            Reply::chat_stream_of(&plain_answer("Rust is a systems programming", finish)).chunking(
+                Chunking::Random {
+                    seed,
+                    min: 1,
+                    max: 40,
+                },
+            ),
+        );
+        let client = client(&server);
+        let mut stream = client.chat().stream(request(json!({}))).await.unwrap();
+        let mut text = String::new();
+        while let Some(event) = stream.next().await {
+            if let ChatCompletionStreamEvent::ContentDelta { delta, .. } = event.unwrap() {
+                text.push_str(&delta);
+            }
+        }
+        assert_eq!(text, "Rust is a systems programming");
+        let completion = stream.final_completion().await.unwrap();
+        assert_eq!(completion.choices[0].finish_reason.as_deref(), Some(finish));
+        assert_eq!(completion.content(0), Some("Rust is a systems programming"));
+        assert_eq!(completion.usage().unwrap()["total_tokens"], 13);
+        // A response format sent as is, not parsed, is nothing to parse either.
+        let format = json!({"type": "json_schema", "json_schema": {"name": "n", "schema": {"type": "object"}}});
+        server.clear_routes();
+        server
+            .post("/v1/chat/completions")
+            .respond(Reply::chat_stream_of(&plain_answer("{\"a\"", finish)));
+        let mut stream = client
+            .chat()
+            .stream(request(json!({"response_format": format})))
+            .await
+            .unwrap();
+        let completion = stream.final_completion().await.unwrap();
+        assert_eq!(completion.choices[0].finish_reason.as_deref(), Some(finish));
+    }
+}
+
+#[tokio::test]
+async fn with_something_to_parse_the_finish_reason_errors_stay() {
+    let server = ScriptedServer::start().await;
+    let strict = json!([{"type": "function", "function": {"name": "get_weather", "strict": true,
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"], "additionalProperties": false}}}]);
+    let format = fixture_json("response_format_location.json");
+    for (finish, class) in [
+        ("length", "LengthFinishReasonError"),
+        ("content_filter", "ContentFilterFinishReasonError"),
+    ] {
+        for extra in [json!({"tools": strict}), json!({"response_format": format})] {
+            server.clear_routes();
+            server
+                .post("/v1/chat/completions")
+                .respond(Reply::chat_stream_of(&plain_answer(
+                    "{\"city\": \"Pa",
+                    finish,
+                )));
+            let client = client(&server);
+            let chat = client.chat();
+            let mut stream = if extra.get("tools").is_some() {
+                chat.stream(request(extra.clone())).await.unwrap()
+            } else {
+                chat.stream_structured(request(extra.clone()))
+                    .await
+                    .unwrap()
+            };
+            let e = stream.final_completion().await.unwrap_err();
+            assert_eq!(e.reference_class(), class, "{extra}: {e}");
+            let what = if finish == "length" {
+                "stopped at the length limit"
+            } else {
+                "was stopped by the content filter"
+            };
+            assert!(
+                e.to_string().starts_with(&format!(
+                    "choice 0 {what} (finish_reason \"{finish}\"), so its output could not be parsed"
+                )),
+                "{e}"
+            );
+            // The snapshot keeps what came before the stop.
+            assert_eq!(
+                stream.current_snapshot().unwrap().finish_reason(0),
+                Some(finish)
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -746,6 +896,32 @@ fn blocking_stream_over_http() {
     let (expected, final_json) = pipeline_events("chat_basic_content.sse", ParseOptions::new());
     assert_eq!(lines, expected);
     assert_eq!(&final_json, stream.final_completion().unwrap().as_json());
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn blocking_plain_stream_at_the_length_limit_ends_normally() {
+    let server = ScriptedServer::start_blocking();
+    server
+        .post("/v1/chat/completions")
+        .respond(Reply::chat_stream_of(&plain_answer(
+            "Rust is a systems programming",
+            "length",
+        )));
+    let client = Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let mut stream = client.chat().stream_blocking(request(json!({}))).unwrap();
+    let types: Vec<&str> = (&mut stream).map(|e| e.unwrap().event_type()).collect();
+    assert_eq!(types.iter().filter(|t| **t == "content.done").count(), 1);
+    let completion = stream.final_completion().unwrap();
+    assert_eq!(
+        completion.choices[0].finish_reason.as_deref(),
+        Some("length")
+    );
+    assert_eq!(completion.content(0), Some("Rust is a systems programming"));
 }
 
 /// The blocking stream goes through the same request preparation as the async one: Azure

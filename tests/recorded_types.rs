@@ -105,12 +105,13 @@ fn named_payloads(path: &Path) -> Vec<(String, String)> {
 #[cfg(feature = "assistants")]
 #[test]
 fn recorded_assistant_events_decode_as_their_member() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/assistants/inputs");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/assistants");
     let mut failures = Vec::new();
     let mut count = 0;
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sse"))
         .collect();
     files.sort();
     for file in files {

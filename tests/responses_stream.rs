@@ -340,7 +340,10 @@ fn failed_and_incomplete_responses_are_yielded_then_raised() {
     assert_eq!(out.len(), 6, "{out:?}");
     assert_eq!(out[4].as_ref().unwrap(), "response.failed");
     let e = out[5].as_ref().unwrap_err();
-    assert_eq!(e.api_error().unwrap().message, "The model crashed");
+    assert_eq!(
+        e.to_string(),
+        "API error (in stream, response_failed, code server_error): response resp_1 failed: The model crashed"
+    );
     assert_eq!(
         pipeline.state().snapshot().unwrap().status(),
         Some("failed")
@@ -357,10 +360,24 @@ fn failed_and_incomplete_responses_are_yielded_then_raised() {
         Some("server_error")
     );
 
-    for (reason, class) in [
-        ("max_output_tokens", "LengthFinishReasonError"),
-        ("content_filter", "ContentFilterFinishReasonError"),
-        ("something_new", "APIError"),
+    // The error says the response is incomplete and why; nothing was to be parsed, so
+    // it says nothing of parsing.
+    for (reason, class, text) in [
+        (
+            "max_output_tokens",
+            "LengthFinishReasonError",
+            "the response resp_1 is incomplete: the output token limit (`max_output_tokens`) was reached (incomplete_details.reason \"max_output_tokens\")",
+        ),
+        (
+            "content_filter",
+            "ContentFilterFinishReasonError",
+            "the response resp_1 is incomplete: the content filter stopped the output (incomplete_details.reason \"content_filter\")",
+        ),
+        (
+            "something_new",
+            "APIError",
+            "stream error (response incomplete): the response resp_1 is incomplete (incomplete_details.reason \"something_new\")",
+        ),
     ] {
         let incomplete = json!({"type": "response.incomplete", "sequence_number": 4, "response": {
             "id": "resp_1", "object": "response", "status": "incomplete", "output": [],
@@ -380,6 +397,7 @@ fn failed_and_incomplete_responses_are_yielded_then_raised() {
             class,
             "{reason}"
         );
+        assert_eq!(out[5].as_ref().unwrap_err().to_string(), text);
         assert_eq!(
             pipeline
                 .state()

@@ -810,6 +810,80 @@ mod chat {
         assert_eq!(run.calls.len(), 1);
     }
 
+    /// A final answer that stopped at the length limit or on the content filter ends the
+    /// loop normally (nothing of it is parsed), streamed or not; its `finish_reason` says so.
+    #[tokio::test]
+    async fn a_final_answer_cut_at_the_length_limit_or_by_the_filter_ends_the_loop_normally() {
+        let server = ScriptedServer::start().await;
+        let calling = completion(
+            json!({"role": "assistant", "content": null, "tool_calls": [call("c", "get_weather", r#"{"city":"Paris"}"#)]}),
+            "tool_calls",
+        );
+        for finish in ["length", "content_filter"] {
+            let cut = completion(
+                json!({"role": "assistant", "content": "It is 18°C in Pa"}),
+                finish,
+            );
+            for streamed in [false, true] {
+                server.clear_routes();
+                let route = server.post("/v1/chat/completions");
+                if streamed {
+                    route
+                        .respond(Reply::chat_stream_of(&calling))
+                        .respond(Reply::chat_stream_of(&cut));
+                } else {
+                    route
+                        .respond(Reply::json(200, calling.clone()))
+                        .respond(Reply::json(200, cut.clone()));
+                }
+                let client = client(&server);
+                let run = if streamed {
+                    client
+                        .chat()
+                        .run_tools_stream(request(json!({})), tools())
+                        .unwrap()
+                        .final_run()
+                        .await
+                } else {
+                    client.chat().run_tools(request(json!({})), tools()).await
+                };
+                let run = run.unwrap_or_else(|e| panic!("{finish}, streamed {streamed}: {e}"));
+                assert!(run.finished);
+                assert_eq!(run.rounds, 2);
+                assert_eq!(run.calls.len(), 1);
+                assert_eq!(run.completion.content(0), Some("It is 18°C in Pa"));
+                assert_eq!(
+                    run.completion.choices[0].finish_reason.as_deref(),
+                    Some(finish)
+                );
+            }
+        }
+    }
+
+    /// The round limit stops the loop on an answer whose calls were cut at the length
+    /// limit: their arguments would be parsed, so that is the typed error.
+    #[tokio::test]
+    async fn calls_cut_at_the_length_limit_when_the_round_limit_stops_the_loop_are_an_error() {
+        let server = ScriptedServer::start().await;
+        let cut = completion(
+            json!({"role": "assistant", "content": null, "tool_calls": [call("c", "get_weather", r#"{"city":"Pa"#)]}),
+            "length",
+        );
+        server
+            .post("/v1/chat/completions")
+            .respond(Reply::json(200, cut));
+        let client = client(&server);
+        let e = client
+            .chat()
+            .run_tools(request(json!({})), tools().max_rounds(1))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, openai_sdk::Error::LengthFinishReason { .. }),
+            "{e}"
+        );
+    }
+
     #[tokio::test]
     async fn an_api_error_ends_the_plain_loop_with_the_error() {
         let server = ScriptedServer::start().await;

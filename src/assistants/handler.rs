@@ -199,8 +199,15 @@ pub type RunStepDeltaView<'a> = View<'a, types::RunStepDeltaObjectDelta>;
 ///   `on_image_file_done` for the previous block when a new block starts, then
 ///   `on_message_delta`; `thread.message.completed`/`incomplete` gives `on_text_done` /
 ///   `on_image_file_done` for the last block, then `on_message_done`;
-/// - the end of a stream that reached a final run status gives `on_end`; any error
-///   gives `on_exception` (and a timeout also `on_timeout`) before the stream returns it.
+/// - any error gives `on_exception` (a timeout first `on_timeout`) before the stream
+///   returns it;
+/// - the end of every stream gives `on_end`, exactly once, as the reference's `finally`:
+///   after the last event of a stream that reached a final run status, and after the
+///   `on_exception` of the error that ended any other stream (`thread.run.failed`, an
+///   `event: error`, a timeout, a dropped connection, a stream that stopped before a
+///   final run status). Errors the stream can be read on after (an unknown event type, a
+///   delta for an object never created) do not end it. So `on_end` is the place to clean
+///   up. A stream dropped before its end was read gives no `on_end`.
 ///
 /// Delta callbacks get the delta and the accumulated snapshot, which already includes it.
 ///
@@ -222,7 +229,8 @@ pub type RunStepDeltaView<'a> = View<'a, types::RunStepDeltaObjectDelta>;
 pub trait AssistantEventHandler {
     /// Every event, first, as decoded.
     fn on_event(&mut self, event: EventView<'_>) {}
-    /// The stream ended after a final run status.
+    /// The stream is over: once, at its end, whether it completed or an error ended it
+    /// (then after `on_exception`).
     fn on_end(&mut self) {}
     /// The stream gave an error (it is also returned by the stream).
     fn on_exception(&mut self, error: &Error) {}

@@ -22,7 +22,8 @@ use crate::Error;
 /// created: those are returned and the stream goes on (the event is kept in
 /// [`AssistantStreamState::unhandled_events`]). Every error is given to the handler's
 /// `on_exception` first. A stream that ends without a final run status gives a
-/// [`StreamErrorKind::Unfinished`] error; one that does gets `on_end`.
+/// [`StreamErrorKind::Unfinished`] error. Every stream's end gives `on_end` once: after
+/// its last event, or after the `on_exception` of the error that ended it.
 ///
 /// ```
 /// use openai_sdk::assistants::AssistantEventPipeline;
@@ -47,6 +48,8 @@ pub struct AssistantEventPipeline<H = NoHandler> {
     state: AssistantStreamState,
     handler: H,
     queue: VecDeque<Result<types::AssistantStreamEvent, Error>>,
+    /// `on_end` was fired.
+    ended: bool,
 }
 
 impl AssistantEventPipeline<NoHandler> {
@@ -70,6 +73,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
             state: AssistantStreamState::new(),
             handler,
             queue: VecDeque::new(),
+            ended: false,
         }
     }
 
@@ -83,6 +87,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
             state,
             handler: old,
             queue,
+            ended,
         } = self;
         (
             AssistantEventPipeline {
@@ -90,6 +95,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
                 state,
                 handler,
                 queue,
+                ended,
             },
             old,
         )
@@ -148,9 +154,19 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
         }
         self.handler.on_exception(&error);
         if self.frames.finished {
+            // The error ended the stream.
+            self.end();
             Step::Error(error)
         } else {
             Step::Recoverable(error)
+        }
+    }
+
+    /// Fires `on_end`, once: the stream is over (the reference's `finally`).
+    fn end(&mut self) {
+        if !self.ended {
+            self.ended = true;
+            self.handler.on_end();
         }
     }
 
@@ -206,7 +222,7 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
         self.frames.finished = true;
         match self.state.check_end() {
             Ok(()) => {
-                self.handler.on_end();
+                self.end();
                 Step::End
             }
             Err(e) => self.report(e),

@@ -488,8 +488,10 @@ impl ParseOptions {
         self
     }
 
-    /// Whether anything is parsed: then `finish_reason` `length` / `content_filter` is an
-    /// error mid-stream.
+    /// Whether anything is parsed (content, or strict tools' arguments): then
+    /// `finish_reason` `length` / `content_filter` is an error, mid-stream and in the final
+    /// completion. With nothing to parse, a completion that stopped there is returned with
+    /// its `finish_reason`.
     pub fn has_parseable_input(&self) -> bool {
         self.parse_content || self.any_strict
     }
@@ -590,10 +592,16 @@ fn truthy_str(v: Option<&Value>) -> bool {
     v.and_then(Value::as_str).is_some_and(|s| !s.is_empty())
 }
 
-/// Parses a finished completion like the reference `parse_chat_completion`: a choice that
-/// stopped for `length` or `content_filter` is an error; each message gets `parsed` (its
-/// content parsed as JSON when `options` asks for it, unless it is a refusal) and each
-/// function tool call gets `parsed_arguments` (for strict tools).
+/// Parses a finished completion like the reference `parse_chat_completion`: each message
+/// gets `parsed` (its content parsed as JSON when `options` asks for it, unless it is a
+/// refusal) and each function tool call gets `parsed_arguments` (for strict tools).
+///
+/// When there is something to parse ([`ParseOptions::has_parseable_input`]: a response
+/// format to parse or strict tools), a choice that stopped for `length` or `content_filter`
+/// is [`Error::LengthFinishReason`] / [`Error::ContentFilterFinishReason`]: the output was
+/// cut off before it could be parsed. With nothing to parse, such a completion is returned
+/// as it is, its `finish_reason` telling why it stopped (the reference raises here too; a
+/// deliberate difference, as openai-python PR #3589).
 ///
 /// The result holds `parsed` as JSON; [`parse_chat_completion_as`] deserializes it into a
 /// Rust type.
@@ -647,22 +655,24 @@ pub fn parse_chat_completion_as<T: serde::de::DeserializeOwned>(
 
 /// [`parse_chat_completion_as`] of a completion the caller gives up: no copy of it (a
 /// long stream's logprobs make that copy the larger part of the work) unless a choice
-/// stopped for `length` or `content_filter`, whose error carries the completion as it was.
+/// stopped for `length` or `content_filter` with something to parse, whose error carries
+/// the completion as it was.
 pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
     mut completion: Map<String, Value>,
     options: &ParseOptions,
 ) -> Result<ParsedChatCompletion<T>, Error> {
-    let stopped_early = completion
-        .get("choices")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|c| {
-            matches!(
-                c.get("finish_reason").and_then(Value::as_str),
-                Some("length" | "content_filter")
-            )
-        });
+    let stopped_early = options.has_parseable_input()
+        && completion
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|c| {
+                matches!(
+                    c.get("finish_reason").and_then(Value::as_str),
+                    Some("length" | "content_filter")
+                )
+            });
     if stopped_early {
         return parse_chat_completion_as(&completion, options);
     }
@@ -671,18 +681,20 @@ pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
 }
 
 /// Adds `parsed` and `parsed_arguments` to `json` in place, choice by choice as the
-/// reference does; a choice that stopped for `length` or `content_filter` is an error
-/// carrying `original`.
+/// reference does; with something to parse, a choice that stopped for `length` or
+/// `content_filter` is an error carrying `original`.
 fn annotate(
     json: &mut Map<String, Value>,
     original: &Map<String, Value>,
     options: &ParseOptions,
 ) -> Result<(), Error> {
     let completion = original;
+    let check_finish = options.has_parseable_input();
     if let Some(Value::Array(choices)) = json.get_mut("choices") {
         for choice in choices.iter_mut() {
             let index = choice.get("index").and_then(Value::as_i64).unwrap_or(0);
-            match choice.get("finish_reason").and_then(Value::as_str) {
+            let finish_reason = choice.get("finish_reason").and_then(Value::as_str);
+            match finish_reason.filter(|_| check_finish) {
                 Some("length") => {
                     return Err(Error::LengthFinishReason {
                         completion: Box::new(Value::Object(completion.clone())),

@@ -356,14 +356,16 @@ impl ChatCompletionStreamState {
         self.chunks
     }
 
-    /// The final completion, parsed as the reference `get_final_completion` does: an error
-    /// for a choice that stopped for `length` or `content_filter`, `parsed` and
-    /// `parsed_arguments` filled in. Call it once the stream is over.
+    /// The final completion, parsed as the reference `get_final_completion` does: `parsed`
+    /// and `parsed_arguments` filled in. A choice that stopped for `length` or
+    /// `content_filter` is an error only when there is something to parse
+    /// ([`ParseOptions::has_parseable_input`]); a plain stream that stopped there ends
+    /// normally, the choice's `finish_reason` saying why. Call it once the stream is over.
     pub fn final_completion(&self) -> Result<ParsedChatCompletion, Error> {
         let Some(snapshot) = &self.snapshot else {
             return Err(invalid(
-                StreamErrorKind::Incomplete,
-                "the stream ended before its first chunk".into(),
+                StreamErrorKind::Unfinished,
+                "the stream ended before its first chunk: there is no completion".into(),
             ));
         };
         parse_owned_chat_completion_as(snapshot.to_json(), &self.options)
@@ -376,8 +378,8 @@ impl ChatCompletionStreamState {
     ) -> Result<ParsedChatCompletion<T>, Error> {
         let Some(snapshot) = &self.snapshot else {
             return Err(invalid(
-                StreamErrorKind::Incomplete,
-                "the stream ended before its first chunk".into(),
+                StreamErrorKind::Unfinished,
+                "the stream ended before its first chunk: there is no completion".into(),
             ));
         };
         parse_owned_chat_completion_as::<T>(snapshot.to_json(), &self.options)

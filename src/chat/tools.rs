@@ -131,7 +131,7 @@ impl LoopApi for Conversation {
         match stream.current_snapshot() {
             Some(snapshot) => Ok(Value::Object(snapshot.to_json())),
             None => Err(Error::Stream {
-                kind: StreamErrorKind::Incomplete,
+                kind: StreamErrorKind::Unfinished,
                 event: None,
                 offset: None,
                 message: "the stream of a tool-loop round ended before its first chunk".into(),
@@ -189,7 +189,25 @@ impl LoopApi for Conversation {
                 "the completion is not an object".into(),
             ));
         };
-        let completion = parse_chat_completion(&answer, &self.options)?;
+        // The loop parses nothing but the arguments of the calls it hands over: an answer
+        // without calls (the final one) that stopped at the length limit or on the content
+        // filter ends the loop normally, its `finish_reason` saying so. An answer cut off in
+        // the middle of its calls (the round limit stopped the loop) is an error, as a
+        // parse of what was cut off would be.
+        let has_calls = answer
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|c| {
+                c.get("message")
+                    .and_then(|m| m.get("tool_calls"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|calls| !calls.is_empty())
+            });
+        let plain = ParseOptions::new();
+        let options = if has_calls { &self.options } else { &plain };
+        let completion = parse_chat_completion(&answer, options)?;
         Ok(ChatToolRun {
             completion,
             messages: self.messages,

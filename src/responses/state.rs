@@ -227,7 +227,7 @@ impl ResponseStreamState {
     /// failed response; [`Error::LengthFinishReason`] or
     /// [`Error::ContentFilterFinishReason`] for an incomplete one, by its
     /// `incomplete_details.reason` (any other reason: [`Error::Stream`] of kind
-    /// [`StreamErrorKind::Incomplete`]).
+    /// [`StreamErrorKind::ResponseIncomplete`]).
     pub fn terminal_error(&self) -> Option<Error> {
         match self.terminal.as_ref()? {
             Terminal::Failed(response) => {
@@ -238,13 +238,20 @@ impl ResponseStreamState {
                         .and_then(Value::as_str)
                         .map(str::to_owned)
                 };
+                let id = response
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(|id| format!(" {id}"))
+                    .unwrap_or_default();
                 Some(Error::Api(Box::new(ApiError {
                     status: None,
-                    r#type: None,
+                    r#type: Some("response_failed".into()),
                     code: text("code"),
                     param: None,
-                    message: text("message")
-                        .unwrap_or_else(|| "the response failed (`response.failed`)".into()),
+                    message: format!(
+                        "response{id} failed: {}",
+                        text("message").unwrap_or_else(|| "(no error message)".into())
+                    ),
                     request_id: None,
                     body: Some(response.clone()),
                 })))
@@ -262,12 +269,17 @@ impl ResponseStreamState {
                         completion: Box::new(response.clone()),
                     },
                     other => Error::Stream {
-                        kind: StreamErrorKind::Incomplete,
+                        kind: StreamErrorKind::ResponseIncomplete,
                         event: None,
                         offset: None,
                         message: format!(
-                            "the response is incomplete (reason {})",
-                            other.unwrap_or("not given")
+                            "the response{} is incomplete (incomplete_details.reason {})",
+                            response
+                                .get("id")
+                                .and_then(Value::as_str)
+                                .map(|id| format!(" {id}"))
+                                .unwrap_or_default(),
+                            other.map_or("none".to_owned(), |r| format!("\"{r}\""))
                         ),
                     },
                 })
