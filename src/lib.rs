@@ -40,6 +40,7 @@ mod codegen_support;
 #[cfg(feature = "embeddings")]
 pub mod embeddings;
 pub mod error;
+mod extra_fields;
 #[cfg(feature = "files")]
 pub mod files;
 pub mod multipart;
@@ -82,5 +83,6 @@ pub mod generated;
 
 pub use client::{Client, ClientBuilder, RequestOptions};
 pub use error::{ApiError, Error, StreamErrorKind, WebhookError};
+pub use extra_fields::ExtraFields;
 pub use generated::types;
 pub use progenitor_client::ResponseValue;

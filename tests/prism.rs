@@ -116,6 +116,7 @@ async fn chat(h: &mut Harness) {
             "chatcmpl-abc123",
             &types::UpdateChatCompletionBody {
                 metadata: Some(metadata(&[("reviewed", "yes")])),
+                extra: Default::default(),
             },
         )
         .await
@@ -410,6 +411,7 @@ async fn audio(h: &mut Harness) {
             languages: vec![],
             stream: None,
             timestamp_granularities: vec![],
+            extra: Default::default(),
         })
         .await
     })
@@ -421,6 +423,7 @@ async fn audio(h: &mut Harness) {
             prompt: None,
             response_format: Some(types::CreateTranslationRequestResponseFormat::Json),
             temperature: Some(0.2),
+            extra: Default::default(),
         })
         .await
     })
@@ -430,6 +433,7 @@ async fn audio(h: &mut Harness) {
             name: "Jane Doe consent".into(),
             language: "en-US".into(),
             recording: wav(),
+            extra: Default::default(),
         })
         .await
     })
@@ -439,6 +443,7 @@ async fn audio(h: &mut Harness) {
             name: "Jane".into(),
             consent: "cons_abc123".into(),
             audio_sample: wav(),
+            extra: Default::default(),
         })
         .await
     })
@@ -456,6 +461,7 @@ async fn audio(h: &mut Harness) {
             "cons_abc123",
             &types::UpdateVoiceConsentRequest {
                 name: "Jane D.".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -505,6 +511,7 @@ async fn images(h: &mut Harness) {
             response_format: Some(types::CreateImageVariationRequestResponseFormat::Url),
             size: Some(types::CreateImageVariationRequestSize::X512x512),
             user: Some("user-1234".into()),
+            extra: Default::default(),
         })
         .await
     })
@@ -530,6 +537,7 @@ fn body_image_edit() -> types::CreateImageEditRequest {
         size: None,
         stream: None,
         user: None,
+        extra: Default::default(),
     }
 }
 
@@ -544,8 +552,8 @@ async fn files_uploads_batches(h: &mut Harness) {
             purpose: types::CreateFileRequestPurpose::FineTune,
             expires_after: Some(types::FileExpirationAfter {
                 anchor: types::FileExpirationAfterAnchor::CreatedAt,
-                seconds: 86_400,
-            }),
+                seconds: 86_400, extra: Default::default(),
+            }), extra: Default::default(),
         })
         .await
     })
@@ -722,6 +730,7 @@ async fn assistants(h: &mut Harness) {
             "msg_abc123",
             &types::ModifyMessageRequest {
                 metadata: Some(metadata(&[("modified", "true")])),
+                extra: Default::default(),
             },
         )
         .await
@@ -768,6 +777,7 @@ async fn assistants(h: &mut Harness) {
             "run_abc123",
             &types::ModifyRunRequest {
                 metadata: Some(metadata(&[("user_id", "user_abc123")])),
+                extra: Default::default(),
             },
         )
         .await

@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "admin"))].
 
 ///Represents an individual Admin API key in an org.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AdminApiKey {
     ///The Unix timestamp (in seconds) of when the API key was created
     pub created_at: i64,
@@ -24,9 +24,82 @@ pub struct AdminApiKey {
     pub owner: AdminApiKeyOwner,
     ///The redacted value of the API key
     pub redacted_value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AdminApiKey {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AdminApiKey;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AdminApiKey")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AdminApiKey, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<AdminApiKeyObject> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<AdminApiKeyOwner> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "expires_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_used_at" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "owner" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "redacted_value" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AdminApiKey {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    expires_at: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    last_used_at: f3.unwrap_or_default(),
+                    name: f4.unwrap_or_default(),
+                    object: crate::codegen_support::required(f5, "object")?,
+                    owner: crate::codegen_support::required(f6, "owner")?,
+                    redacted_value: crate::codegen_support::required(
+                        f7,
+                        "redacted_value",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AdminApiKeyCreateResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AdminApiKeyCreateResponse {
     ///The Unix timestamp (in seconds) of when the API key was created
     pub created_at: i64,
@@ -48,6 +121,82 @@ pub struct AdminApiKeyCreateResponse {
     pub redacted_value: ::std::string::String,
     ///The value of the API key. Only shown on create.
     pub value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AdminApiKeyCreateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AdminApiKeyCreateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AdminApiKeyCreateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AdminApiKeyCreateResponse, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<AdminApiKeyCreateResponseObject> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<AdminApiKeyCreateResponseOwner> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "expires_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_used_at" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "owner" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "redacted_value" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "value" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AdminApiKeyCreateResponse {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    expires_at: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    last_used_at: f3.unwrap_or_default(),
+                    name: f4.unwrap_or_default(),
+                    object: crate::codegen_support::required(f5, "object")?,
+                    owner: crate::codegen_support::required(f6, "owner")?,
+                    redacted_value: crate::codegen_support::required(
+                        f7,
+                        "redacted_value",
+                    )?,
+                    value: crate::codegen_support::required(f8, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `organization.admin_api_key`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -109,7 +258,7 @@ impl<'de> ::serde::Deserialize<'de> for AdminApiKeyCreateResponseObject {
     }
 }
 ///`AdminApiKeyCreateResponseOwner`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AdminApiKeyCreateResponseOwner {
     ///The Unix timestamp (in seconds) of when the user was created
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -129,6 +278,72 @@ pub struct AdminApiKeyCreateResponseOwner {
     ///Always `user`
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AdminApiKeyCreateResponseOwner {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AdminApiKeyCreateResponseOwner;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AdminApiKeyCreateResponseOwner")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AdminApiKeyCreateResponseOwner, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AdminApiKeyCreateResponseOwner {
+                    created_at: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    name: f2.unwrap_or_default(),
+                    object: f3.unwrap_or_default(),
+                    role: f4.unwrap_or_default(),
+                    type_: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `organization.admin_api_key`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -190,7 +405,7 @@ impl<'de> ::serde::Deserialize<'de> for AdminApiKeyObject {
     }
 }
 ///`AdminApiKeyOwner`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AdminApiKeyOwner {
     ///The Unix timestamp (in seconds) of when the user was created
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -210,21 +425,178 @@ pub struct AdminApiKeyOwner {
     ///Always `user`
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AdminApiKeyOwner {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AdminApiKeyOwner;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AdminApiKeyOwner")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AdminApiKeyOwner, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AdminApiKeyOwner {
+                    created_at: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    name: f2.unwrap_or_default(),
+                    object: f3.unwrap_or_default(),
+                    role: f4.unwrap_or_default(),
+                    type_: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AdminApiKeysCreateBody`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AdminApiKeysCreateBody {
     ///The number of seconds until the API key expires. Omit this field for a key that does not expire.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_in_seconds: ::std::option::Option<::std::num::NonZeroU64>,
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AdminApiKeysCreateBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AdminApiKeysCreateBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AdminApiKeysCreateBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AdminApiKeysCreateBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_in_seconds" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AdminApiKeysCreateBody {
+                    expires_in_seconds: f0.unwrap_or_default(),
+                    name: crate::codegen_support::required(f1, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AdminApiKeysDeleteResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AdminApiKeysDeleteResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: AdminApiKeysDeleteResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AdminApiKeysDeleteResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AdminApiKeysDeleteResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AdminApiKeysDeleteResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AdminApiKeysDeleteResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<AdminApiKeysDeleteResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AdminApiKeysDeleteResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AdminApiKeysDeleteResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -350,7 +722,7 @@ impl<'de> ::serde::Deserialize<'de> for AdminApiKeysListOrder {
     }
 }
 ///`ApiKeyList`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ApiKeyList {
     #[serde(default)]
     pub data: ::std::vec::Vec<AdminApiKey>,
@@ -360,6 +732,61 @@ pub struct ApiKeyList {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ApiKeyListObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ApiKeyList {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ApiKeyList;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApiKeyList")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ApiKeyList, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<AdminApiKey>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ApiKeyListObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ApiKeyList {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ApiKeyListObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -421,7 +848,7 @@ impl<'de> ::serde::Deserialize<'de> for ApiKeyListObject {
     }
 }
 ///Detailed information about a role assignment entry returned when listing assignments.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AssignedRoleDetails {
     ///Principals from which the role assignment is inherited, when available.
     #[serde(default)]
@@ -461,15 +888,181 @@ pub struct AssignedRoleDetails {
     ///When the role was last updated.
     #[serde(default)]
     pub updated_at: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssignedRoleDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssignedRoleDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssignedRoleDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AssignedRoleDetails, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::vec::Vec<AssignedRoleDetailsAssignmentSourcesItem>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "assignment_sources" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_by" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_by_user_obj" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "permissions" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "predefined_role" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_type" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "updated_at" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssignedRoleDetails {
+                    assignment_sources: f0.unwrap_or_default(),
+                    created_at: f1.unwrap_or_default(),
+                    created_by: f2.unwrap_or_default(),
+                    created_by_user_obj: f3.unwrap_or_default(),
+                    description: f4.unwrap_or_default(),
+                    id: crate::codegen_support::required(f5, "id")?,
+                    metadata: f6.unwrap_or_default(),
+                    name: crate::codegen_support::required(f7, "name")?,
+                    permissions: f8.unwrap_or_default(),
+                    predefined_role: crate::codegen_support::required(
+                        f9,
+                        "predefined_role",
+                    )?,
+                    resource_type: crate::codegen_support::required(
+                        f10,
+                        "resource_type",
+                    )?,
+                    updated_at: f11.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AssignedRoleDetailsAssignmentSourcesItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AssignedRoleDetailsAssignmentSourcesItem {
     pub principal_id: ::std::string::String,
     pub principal_type: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssignedRoleDetailsAssignmentSourcesItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssignedRoleDetailsAssignmentSourcesItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssignedRoleDetailsAssignmentSourcesItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AssignedRoleDetailsAssignmentSourcesItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "principal_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "principal_type" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssignedRoleDetailsAssignmentSourcesItem {
+                    principal_id: crate::codegen_support::required(f0, "principal_id")?,
+                    principal_type: crate::codegen_support::required(
+                        f1,
+                        "principal_type",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A log of a user action or configuration change within this organization.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AuditLog {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub actor: ::std::option::Option<AuditLogActor>,
@@ -782,9 +1375,451 @@ pub struct AuditLog {
     pub workload_identity_provider_updated: ::std::option::Option<
         AuditLogWorkloadIdentityProviderUpdated,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLog {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLog;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLog")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLog, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogActor>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<AuditLogApiKeyCreated>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<AuditLogApiKeyDeleted>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<AuditLogApiKeyUpdated>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<AuditLogCertificateCreated>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<AuditLogCertificateDeleted>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<AuditLogCertificateUpdated>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<AuditLogCertificatesActivated>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<AuditLogCertificatesDeactivated>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<AuditLogCheckpointPermissionCreated>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<AuditLogCheckpointPermissionDeleted>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<AuditLogExternalKeyRegistered>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::option::Option<AuditLogExternalKeyRemoved>,
+                > = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<
+                    ::std::option::Option<AuditLogGroupCreated>,
+                > = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<AuditLogGroupDeleted>,
+                > = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<
+                    ::std::option::Option<AuditLogGroupUpdated>,
+                > = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<
+                    ::std::option::Option<AuditLogInviteAccepted>,
+                > = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<
+                    ::std::option::Option<AuditLogInviteDeleted>,
+                > = ::std::option::Option::None;
+                let mut f20: ::std::option::Option<
+                    ::std::option::Option<AuditLogInviteSent>,
+                > = ::std::option::Option::None;
+                let mut f21: ::std::option::Option<
+                    ::std::option::Option<AuditLogIpAllowlistConfigActivated>,
+                > = ::std::option::Option::None;
+                let mut f22: ::std::option::Option<
+                    ::std::option::Option<AuditLogIpAllowlistConfigDeactivated>,
+                > = ::std::option::Option::None;
+                let mut f23: ::std::option::Option<
+                    ::std::option::Option<AuditLogIpAllowlistCreated>,
+                > = ::std::option::Option::None;
+                let mut f24: ::std::option::Option<
+                    ::std::option::Option<AuditLogIpAllowlistDeleted>,
+                > = ::std::option::Option::None;
+                let mut f25: ::std::option::Option<
+                    ::std::option::Option<AuditLogIpAllowlistUpdated>,
+                > = ::std::option::Option::None;
+                let mut f26: ::std::option::Option<
+                    ::std::option::Option<AuditLogLoginFailed>,
+                > = ::std::option::Option::None;
+                let mut f27: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f28: ::std::option::Option<
+                    ::std::option::Option<AuditLogLogoutFailed>,
+                > = ::std::option::Option::None;
+                let mut f29: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f30: ::std::option::Option<
+                    ::std::option::Option<AuditLogOrganizationUpdated>,
+                > = ::std::option::Option::None;
+                let mut f31: ::std::option::Option<
+                    ::std::option::Option<AuditLogProject>,
+                > = ::std::option::Option::None;
+                let mut f32: ::std::option::Option<
+                    ::std::option::Option<AuditLogProjectArchived>,
+                > = ::std::option::Option::None;
+                let mut f33: ::std::option::Option<
+                    ::std::option::Option<AuditLogProjectCreated>,
+                > = ::std::option::Option::None;
+                let mut f34: ::std::option::Option<
+                    ::std::option::Option<AuditLogProjectDeleted>,
+                > = ::std::option::Option::None;
+                let mut f35: ::std::option::Option<
+                    ::std::option::Option<AuditLogProjectUpdated>,
+                > = ::std::option::Option::None;
+                let mut f36: ::std::option::Option<
+                    ::std::option::Option<AuditLogRateLimitDeleted>,
+                > = ::std::option::Option::None;
+                let mut f37: ::std::option::Option<
+                    ::std::option::Option<AuditLogRateLimitUpdated>,
+                > = ::std::option::Option::None;
+                let mut f38: ::std::option::Option<
+                    ::std::option::Option<AuditLogRoleAssignmentCreated>,
+                > = ::std::option::Option::None;
+                let mut f39: ::std::option::Option<
+                    ::std::option::Option<AuditLogRoleAssignmentDeleted>,
+                > = ::std::option::Option::None;
+                let mut f40: ::std::option::Option<
+                    ::std::option::Option<AuditLogRoleBoundToResource>,
+                > = ::std::option::Option::None;
+                let mut f41: ::std::option::Option<
+                    ::std::option::Option<AuditLogRoleCreated>,
+                > = ::std::option::Option::None;
+                let mut f42: ::std::option::Option<
+                    ::std::option::Option<AuditLogRoleDeleted>,
+                > = ::std::option::Option::None;
+                let mut f43: ::std::option::Option<
+                    ::std::option::Option<AuditLogRoleUnboundFromResource>,
+                > = ::std::option::Option::None;
+                let mut f44: ::std::option::Option<
+                    ::std::option::Option<AuditLogRoleUpdated>,
+                > = ::std::option::Option::None;
+                let mut f45: ::std::option::Option<
+                    ::std::option::Option<AuditLogScimDisabled>,
+                > = ::std::option::Option::None;
+                let mut f46: ::std::option::Option<
+                    ::std::option::Option<AuditLogScimEnabled>,
+                > = ::std::option::Option::None;
+                let mut f47: ::std::option::Option<
+                    ::std::option::Option<AuditLogServiceAccountCreated>,
+                > = ::std::option::Option::None;
+                let mut f48: ::std::option::Option<
+                    ::std::option::Option<AuditLogServiceAccountDeleted>,
+                > = ::std::option::Option::None;
+                let mut f49: ::std::option::Option<
+                    ::std::option::Option<AuditLogServiceAccountUpdated>,
+                > = ::std::option::Option::None;
+                let mut f50: ::std::option::Option<AuditLogEventType> = ::std::option::Option::None;
+                let mut f51: ::std::option::Option<
+                    ::std::option::Option<AuditLogUserAdded>,
+                > = ::std::option::Option::None;
+                let mut f52: ::std::option::Option<
+                    ::std::option::Option<AuditLogUserDeleted>,
+                > = ::std::option::Option::None;
+                let mut f53: ::std::option::Option<
+                    ::std::option::Option<AuditLogUserUpdated>,
+                > = ::std::option::Option::None;
+                let mut f54: ::std::option::Option<
+                    ::std::option::Option<AuditLogWorkloadIdentityProviderCreated>,
+                > = ::std::option::Option::None;
+                let mut f55: ::std::option::Option<
+                    ::std::option::Option<AuditLogWorkloadIdentityProviderDeleted>,
+                > = ::std::option::Option::None;
+                let mut f56: ::std::option::Option<
+                    ::std::option::Option<AuditLogWorkloadIdentityProviderMappingCreated>,
+                > = ::std::option::Option::None;
+                let mut f57: ::std::option::Option<
+                    ::std::option::Option<AuditLogWorkloadIdentityProviderMappingDeleted>,
+                > = ::std::option::Option::None;
+                let mut f58: ::std::option::Option<
+                    ::std::option::Option<AuditLogWorkloadIdentityProviderMappingUpdated>,
+                > = ::std::option::Option::None;
+                let mut f59: ::std::option::Option<
+                    ::std::option::Option<AuditLogWorkloadIdentityProviderUpdated>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "actor" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "api_key.created" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "api_key.deleted" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "api_key.updated" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "certificate.created" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "certificate.deleted" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "certificate.updated" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "certificates.activated" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "certificates.deactivated" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "checkpoint.permission.created" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "checkpoint.permission.deleted" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "effective_at" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "external_key.registered" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "external_key.removed" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "group.created" => {
+                            f14 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "group.deleted" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "group.updated" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f17 = ::std::option::Option::Some(map.next_value()?),
+                        "invite.accepted" => {
+                            f18 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "invite.deleted" => {
+                            f19 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "invite.sent" => {
+                            f20 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "ip_allowlist.config.activated" => {
+                            f21 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "ip_allowlist.config.deactivated" => {
+                            f22 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "ip_allowlist.created" => {
+                            f23 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "ip_allowlist.deleted" => {
+                            f24 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "ip_allowlist.updated" => {
+                            f25 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "login.failed" => {
+                            f26 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "login.succeeded" => {
+                            f27 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logout.failed" => {
+                            f28 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logout.succeeded" => {
+                            f29 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "organization.updated" => {
+                            f30 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "project" => f31 = ::std::option::Option::Some(map.next_value()?),
+                        "project.archived" => {
+                            f32 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "project.created" => {
+                            f33 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "project.deleted" => {
+                            f34 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "project.updated" => {
+                            f35 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "rate_limit.deleted" => {
+                            f36 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "rate_limit.updated" => {
+                            f37 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role.assignment.created" => {
+                            f38 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role.assignment.deleted" => {
+                            f39 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role.bound_to_resource" => {
+                            f40 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role.created" => {
+                            f41 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role.deleted" => {
+                            f42 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role.unbound_from_resource" => {
+                            f43 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role.updated" => {
+                            f44 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "scim.disabled" => {
+                            f45 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "scim.enabled" => {
+                            f46 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_account.created" => {
+                            f47 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_account.deleted" => {
+                            f48 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_account.updated" => {
+                            f49 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f50 = ::std::option::Option::Some(map.next_value()?),
+                        "user.added" => {
+                            f51 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user.deleted" => {
+                            f52 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user.updated" => {
+                            f53 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "workload_identity_provider.created" => {
+                            f54 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "workload_identity_provider.deleted" => {
+                            f55 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "workload_identity_provider_mapping.created" => {
+                            f56 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "workload_identity_provider_mapping.deleted" => {
+                            f57 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "workload_identity_provider_mapping.updated" => {
+                            f58 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "workload_identity_provider.updated" => {
+                            f59 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLog {
+                    actor: f0.unwrap_or_default(),
+                    api_key_created: f1.unwrap_or_default(),
+                    api_key_deleted: f2.unwrap_or_default(),
+                    api_key_updated: f3.unwrap_or_default(),
+                    certificate_created: f4.unwrap_or_default(),
+                    certificate_deleted: f5.unwrap_or_default(),
+                    certificate_updated: f6.unwrap_or_default(),
+                    certificates_activated: f7.unwrap_or_default(),
+                    certificates_deactivated: f8.unwrap_or_default(),
+                    checkpoint_permission_created: f9.unwrap_or_default(),
+                    checkpoint_permission_deleted: f10.unwrap_or_default(),
+                    effective_at: crate::codegen_support::required(f11, "effective_at")?,
+                    external_key_registered: f12.unwrap_or_default(),
+                    external_key_removed: f13.unwrap_or_default(),
+                    group_created: f14.unwrap_or_default(),
+                    group_deleted: f15.unwrap_or_default(),
+                    group_updated: f16.unwrap_or_default(),
+                    id: crate::codegen_support::required(f17, "id")?,
+                    invite_accepted: f18.unwrap_or_default(),
+                    invite_deleted: f19.unwrap_or_default(),
+                    invite_sent: f20.unwrap_or_default(),
+                    ip_allowlist_config_activated: f21.unwrap_or_default(),
+                    ip_allowlist_config_deactivated: f22.unwrap_or_default(),
+                    ip_allowlist_created: f23.unwrap_or_default(),
+                    ip_allowlist_deleted: f24.unwrap_or_default(),
+                    ip_allowlist_updated: f25.unwrap_or_default(),
+                    login_failed: f26.unwrap_or_default(),
+                    login_succeeded: f27.unwrap_or_default(),
+                    logout_failed: f28.unwrap_or_default(),
+                    logout_succeeded: f29.unwrap_or_default(),
+                    organization_updated: f30.unwrap_or_default(),
+                    project: f31.unwrap_or_default(),
+                    project_archived: f32.unwrap_or_default(),
+                    project_created: f33.unwrap_or_default(),
+                    project_deleted: f34.unwrap_or_default(),
+                    project_updated: f35.unwrap_or_default(),
+                    rate_limit_deleted: f36.unwrap_or_default(),
+                    rate_limit_updated: f37.unwrap_or_default(),
+                    role_assignment_created: f38.unwrap_or_default(),
+                    role_assignment_deleted: f39.unwrap_or_default(),
+                    role_bound_to_resource: f40.unwrap_or_default(),
+                    role_created: f41.unwrap_or_default(),
+                    role_deleted: f42.unwrap_or_default(),
+                    role_unbound_from_resource: f43.unwrap_or_default(),
+                    role_updated: f44.unwrap_or_default(),
+                    scim_disabled: f45.unwrap_or_default(),
+                    scim_enabled: f46.unwrap_or_default(),
+                    service_account_created: f47.unwrap_or_default(),
+                    service_account_deleted: f48.unwrap_or_default(),
+                    service_account_updated: f49.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f50, "type")?,
+                    user_added: f51.unwrap_or_default(),
+                    user_deleted: f52.unwrap_or_default(),
+                    user_updated: f53.unwrap_or_default(),
+                    workload_identity_provider_created: f54.unwrap_or_default(),
+                    workload_identity_provider_deleted: f55.unwrap_or_default(),
+                    workload_identity_provider_mapping_created: f56.unwrap_or_default(),
+                    workload_identity_provider_mapping_deleted: f57.unwrap_or_default(),
+                    workload_identity_provider_mapping_updated: f58.unwrap_or_default(),
+                    workload_identity_provider_updated: f59.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The actor who performed the audit logged action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogActor {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub api_key: ::std::option::Option<AuditLogActorApiKey>,
@@ -793,9 +1828,60 @@ pub struct AuditLogActor {
     ///The type of actor. Is either `session` or `api_key`.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<AuditLogActorType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogActor {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogActor;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogActor")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogActor, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogActorApiKey>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<AuditLogActorSession>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<AuditLogActorType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "api_key" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogActor {
+                    api_key: f0.unwrap_or_default(),
+                    session: f1.unwrap_or_default(),
+                    type_: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The API Key used to perform the audit logged action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogActorApiKey {
     ///The tracking id of the API key.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -807,6 +1893,64 @@ pub struct AuditLogActorApiKey {
     pub type_: ::std::option::Option<AuditLogActorApiKeyType>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<AuditLogActorUser>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogActorApiKey {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogActorApiKey;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogActorApiKey")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogActorApiKey, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<AuditLogActorServiceAccount>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<AuditLogActorApiKeyType>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<AuditLogActorUser>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "service_account" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogActorApiKey {
+                    id: f0.unwrap_or_default(),
+                    service_account: f1.unwrap_or_default(),
+                    type_: f2.unwrap_or_default(),
+                    user: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of API key. Can be either `user` or `service_account`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -873,20 +2017,109 @@ impl<'de> ::serde::Deserialize<'de> for AuditLogActorApiKeyType {
     }
 }
 ///The service account that performed the audit logged action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogActorServiceAccount {
     ///The service account id.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogActorServiceAccount {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogActorServiceAccount;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogActorServiceAccount")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogActorServiceAccount, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogActorServiceAccount {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The session in which the audit logged action was performed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogActorSession {
     ///The IP address from which the action was performed.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ip_address: ::std::option::Option<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<AuditLogActorUser>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogActorSession {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogActorSession;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogActorSession")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogActorSession, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<AuditLogActorUser>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "ip_address" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogActorSession {
+                    ip_address: f0.unwrap_or_default(),
+                    user: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of actor. Is either `session` or `api_key`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -953,7 +2186,7 @@ impl<'de> ::serde::Deserialize<'de> for AuditLogActorType {
     }
 }
 ///The user who performed the audit logged action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogActorUser {
     ///The user email.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -961,48 +2194,311 @@ pub struct AuditLogActorUser {
     ///The user id.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogActorUser {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogActorUser;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogActorUser")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogActorUser, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "email" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogActorUser {
+                    email: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogApiKeyCreated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub data: ::std::option::Option<AuditLogApiKeyCreatedData>,
     ///The tracking ID of the API key.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogApiKeyCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogApiKeyCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogApiKeyCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogApiKeyCreated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogApiKeyCreatedData>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogApiKeyCreated {
+                    data: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to create the API key.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogApiKeyCreatedData {
     ///A list of scopes allowed for the API key, e.g. `["api.model.request"]`
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub scopes: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogApiKeyCreatedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogApiKeyCreatedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogApiKeyCreatedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogApiKeyCreatedData, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "scopes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogApiKeyCreatedData {
+                    scopes: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogApiKeyDeleted {
     ///The tracking ID of the API key.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogApiKeyDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogApiKeyDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogApiKeyDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogApiKeyDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogApiKeyDeleted {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogApiKeyUpdated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub changes_requested: ::std::option::Option<AuditLogApiKeyUpdatedChangesRequested>,
     ///The tracking ID of the API key.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogApiKeyUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogApiKeyUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogApiKeyUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogApiKeyUpdated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogApiKeyUpdatedChangesRequested>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "changes_requested" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogApiKeyUpdated {
+                    changes_requested: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to update the API key.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogApiKeyUpdatedChangesRequested {
     ///A list of scopes allowed for the API key, e.g. `["api.model.request"]`
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub scopes: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogApiKeyUpdatedChangesRequested {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogApiKeyUpdatedChangesRequested;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogApiKeyUpdatedChangesRequested")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogApiKeyUpdatedChangesRequested, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "scopes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogApiKeyUpdatedChangesRequested {
+                    scopes: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogCertificateCreated {
     ///The certificate ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1010,9 +2506,55 @@ pub struct AuditLogCertificateCreated {
     ///The name of the certificate.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogCertificateCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogCertificateCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogCertificateCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogCertificateCreated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogCertificateCreated {
+                    id: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogCertificateDeleted {
     ///The certificate content in PEM format.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1023,9 +2565,62 @@ pub struct AuditLogCertificateDeleted {
     ///The name of the certificate.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogCertificateDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogCertificateDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogCertificateDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogCertificateDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "certificate" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogCertificateDeleted {
+                    certificate: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    name: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogCertificateUpdated {
     ///The certificate ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1033,15 +2628,104 @@ pub struct AuditLogCertificateUpdated {
     ///The name of the certificate.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogCertificateUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogCertificateUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogCertificateUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogCertificateUpdated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogCertificateUpdated {
+                    id: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogCertificatesActivated {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub certificates: ::std::vec::Vec<AuditLogCertificatesActivatedCertificatesItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogCertificatesActivated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogCertificatesActivated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogCertificatesActivated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogCertificatesActivated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<AuditLogCertificatesActivatedCertificatesItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "certificates" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogCertificatesActivated {
+                    certificates: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AuditLogCertificatesActivatedCertificatesItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogCertificatesActivatedCertificatesItem {
     ///The certificate ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1049,15 +2733,107 @@ pub struct AuditLogCertificatesActivatedCertificatesItem {
     ///The name of the certificate.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogCertificatesActivatedCertificatesItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogCertificatesActivatedCertificatesItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogCertificatesActivatedCertificatesItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogCertificatesActivatedCertificatesItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogCertificatesActivatedCertificatesItem {
+                    id: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogCertificatesDeactivated {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub certificates: ::std::vec::Vec<AuditLogCertificatesDeactivatedCertificatesItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogCertificatesDeactivated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogCertificatesDeactivated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogCertificatesDeactivated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogCertificatesDeactivated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<AuditLogCertificatesDeactivatedCertificatesItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "certificates" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogCertificatesDeactivated {
+                    certificates: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AuditLogCertificatesDeactivatedCertificatesItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogCertificatesDeactivatedCertificatesItem {
     ///The certificate ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1065,18 +2841,113 @@ pub struct AuditLogCertificatesDeactivatedCertificatesItem {
     ///The name of the certificate.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogCertificatesDeactivatedCertificatesItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogCertificatesDeactivatedCertificatesItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogCertificatesDeactivatedCertificatesItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogCertificatesDeactivatedCertificatesItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogCertificatesDeactivatedCertificatesItem {
+                    id: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The project and fine-tuned model checkpoint that the checkpoint permission was created for.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogCheckpointPermissionCreated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub data: ::std::option::Option<AuditLogCheckpointPermissionCreatedData>,
     ///The ID of the checkpoint permission.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogCheckpointPermissionCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogCheckpointPermissionCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogCheckpointPermissionCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogCheckpointPermissionCreated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogCheckpointPermissionCreatedData>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogCheckpointPermissionCreated {
+                    data: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to create the checkpoint permission.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogCheckpointPermissionCreatedData {
     ///The ID of the fine-tuned model checkpoint.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1084,13 +2955,107 @@ pub struct AuditLogCheckpointPermissionCreatedData {
     ///The ID of the project that the checkpoint permission was created for.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub project_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogCheckpointPermissionCreatedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogCheckpointPermissionCreatedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogCheckpointPermissionCreatedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogCheckpointPermissionCreatedData,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "fine_tuned_model_checkpoint" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "project_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogCheckpointPermissionCreatedData {
+                    fine_tuned_model_checkpoint: f0.unwrap_or_default(),
+                    project_id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogCheckpointPermissionDeleted {
     ///The ID of the checkpoint permission.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogCheckpointPermissionDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogCheckpointPermissionDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogCheckpointPermissionDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogCheckpointPermissionDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogCheckpointPermissionDeleted {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2106,7 +4071,7 @@ impl<'de> ::serde::Deserialize<'de> for AuditLogEventType {
     }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogExternalKeyRegistered {
     ///The configuration for the external key.
     #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -2114,78 +4079,514 @@ pub struct AuditLogExternalKeyRegistered {
     ///The ID of the external key configuration.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogExternalKeyRegistered {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogExternalKeyRegistered;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogExternalKeyRegistered")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogExternalKeyRegistered, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogExternalKeyRegistered {
+                    data: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogExternalKeyRemoved {
     ///The ID of the external key configuration.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogExternalKeyRemoved {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogExternalKeyRemoved;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogExternalKeyRemoved")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogExternalKeyRemoved, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogExternalKeyRemoved {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogGroupCreated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub data: ::std::option::Option<AuditLogGroupCreatedData>,
     ///The ID of the group.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogGroupCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogGroupCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogGroupCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogGroupCreated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogGroupCreatedData>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogGroupCreated {
+                    data: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Information about the created group.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogGroupCreatedData {
     ///The group name.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub group_name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogGroupCreatedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogGroupCreatedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogGroupCreatedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogGroupCreatedData, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "group_name" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogGroupCreatedData {
+                    group_name: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogGroupDeleted {
     ///The ID of the group.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogGroupDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogGroupDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogGroupDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogGroupDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogGroupDeleted {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogGroupUpdated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub changes_requested: ::std::option::Option<AuditLogGroupUpdatedChangesRequested>,
     ///The ID of the group.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogGroupUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogGroupUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogGroupUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogGroupUpdated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogGroupUpdatedChangesRequested>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "changes_requested" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogGroupUpdated {
+                    changes_requested: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to update the group.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogGroupUpdatedChangesRequested {
     ///The updated group name.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub group_name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogGroupUpdatedChangesRequested {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogGroupUpdatedChangesRequested;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogGroupUpdatedChangesRequested")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogGroupUpdatedChangesRequested, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "group_name" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogGroupUpdatedChangesRequested {
+                    group_name: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogInviteAccepted {
     ///The ID of the invite.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogInviteAccepted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogInviteAccepted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogInviteAccepted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogInviteAccepted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogInviteAccepted {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogInviteDeleted {
     ///The ID of the invite.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogInviteDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogInviteDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogInviteDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogInviteDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogInviteDeleted {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogInviteSent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub data: ::std::option::Option<AuditLogInviteSentData>,
     ///The ID of the invite.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogInviteSent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogInviteSent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogInviteSent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogInviteSent, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogInviteSentData>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogInviteSent {
+                    data: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to create the invite.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogInviteSentData {
     ///The email invited to the organization.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2193,16 +4594,103 @@ pub struct AuditLogInviteSentData {
     ///The role the email was invited to be. Is either `owner` or `member`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogInviteSentData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogInviteSentData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogInviteSentData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogInviteSentData, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "email" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogInviteSentData {
+                    email: f0.unwrap_or_default(),
+                    role: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogIpAllowlistConfigActivated {
     ///The configurations that were activated.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub configs: ::std::vec::Vec<AuditLogIpAllowlistConfigActivatedConfigsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogIpAllowlistConfigActivated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogIpAllowlistConfigActivated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogIpAllowlistConfigActivated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogIpAllowlistConfigActivated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<AuditLogIpAllowlistConfigActivatedConfigsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "configs" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogIpAllowlistConfigActivated {
+                    configs: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AuditLogIpAllowlistConfigActivatedConfigsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogIpAllowlistConfigActivatedConfigsItem {
     ///The ID of the IP allowlist configuration.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2210,16 +4698,106 @@ pub struct AuditLogIpAllowlistConfigActivatedConfigsItem {
     ///The name of the IP allowlist configuration.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogIpAllowlistConfigActivatedConfigsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogIpAllowlistConfigActivatedConfigsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogIpAllowlistConfigActivatedConfigsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogIpAllowlistConfigActivatedConfigsItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogIpAllowlistConfigActivatedConfigsItem {
+                    id: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogIpAllowlistConfigDeactivated {
     ///The configurations that were deactivated.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub configs: ::std::vec::Vec<AuditLogIpAllowlistConfigDeactivatedConfigsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogIpAllowlistConfigDeactivated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogIpAllowlistConfigDeactivated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogIpAllowlistConfigDeactivated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogIpAllowlistConfigDeactivated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<AuditLogIpAllowlistConfigDeactivatedConfigsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "configs" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogIpAllowlistConfigDeactivated {
+                    configs: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AuditLogIpAllowlistConfigDeactivatedConfigsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogIpAllowlistConfigDeactivatedConfigsItem {
     ///The ID of the IP allowlist configuration.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2227,9 +4805,58 @@ pub struct AuditLogIpAllowlistConfigDeactivatedConfigsItem {
     ///The name of the IP allowlist configuration.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogIpAllowlistConfigDeactivatedConfigsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogIpAllowlistConfigDeactivatedConfigsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogIpAllowlistConfigDeactivatedConfigsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogIpAllowlistConfigDeactivatedConfigsItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogIpAllowlistConfigDeactivatedConfigsItem {
+                    id: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogIpAllowlistCreated {
     ///The IP addresses or CIDR ranges included in the configuration.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2240,9 +4867,62 @@ pub struct AuditLogIpAllowlistCreated {
     ///The name of the IP allowlist configuration.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogIpAllowlistCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogIpAllowlistCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogIpAllowlistCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogIpAllowlistCreated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_ips" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogIpAllowlistCreated {
+                    allowed_ips: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    name: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogIpAllowlistDeleted {
     ///The IP addresses or CIDR ranges that were in the configuration.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2253,9 +4933,62 @@ pub struct AuditLogIpAllowlistDeleted {
     ///The name of the IP allowlist configuration.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogIpAllowlistDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogIpAllowlistDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogIpAllowlistDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogIpAllowlistDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_ips" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogIpAllowlistDeleted {
+                    allowed_ips: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    name: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogIpAllowlistUpdated {
     ///The updated set of IP addresses or CIDR ranges in the configuration.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2263,9 +4996,57 @@ pub struct AuditLogIpAllowlistUpdated {
     ///The ID of the IP allowlist configuration.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogIpAllowlistUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogIpAllowlistUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogIpAllowlistUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogIpAllowlistUpdated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_ips" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogIpAllowlistUpdated {
+                    allowed_ips: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogLoginFailed {
     ///The error code of the failure.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2273,9 +5054,59 @@ pub struct AuditLogLoginFailed {
     ///The error message of the failure.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub error_message: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogLoginFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogLoginFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogLoginFailed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogLoginFailed, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "error_code" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error_message" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogLoginFailed {
+                    error_code: f0.unwrap_or_default(),
+                    error_message: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogLogoutFailed {
     ///The error code of the failure.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2283,9 +5114,59 @@ pub struct AuditLogLogoutFailed {
     ///The error message of the failure.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub error_message: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogLogoutFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogLogoutFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogLogoutFailed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogLogoutFailed, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "error_code" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error_message" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogLogoutFailed {
+                    error_code: f0.unwrap_or_default(),
+                    error_message: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogOrganizationUpdated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub changes_requested: ::std::option::Option<
@@ -2294,9 +5175,57 @@ pub struct AuditLogOrganizationUpdated {
     ///The organization ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogOrganizationUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogOrganizationUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogOrganizationUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogOrganizationUpdated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogOrganizationUpdatedChangesRequested>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "changes_requested" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogOrganizationUpdated {
+                    changes_requested: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to update the organization settings.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogOrganizationUpdatedChangesRequested {
     ///How your organization logs data from supported API calls. One of `disabled`, `enabled_per_call`, `enabled_for_all_projects`, or `enabled_for_selected_projects`
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2319,9 +5248,93 @@ pub struct AuditLogOrganizationUpdatedChangesRequested {
     ///Visibility of the usage dashboard which shows activity and costs for your organization. One of `ANY_ROLE` or `OWNERS`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage_dashboard_visibility: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogOrganizationUpdatedChangesRequested {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogOrganizationUpdatedChangesRequested;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogOrganizationUpdatedChangesRequested")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogOrganizationUpdatedChangesRequested,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "api_call_logging" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "api_call_logging_project_ids" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "threads_ui_visibility" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "title" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "usage_dashboard_visibility" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogOrganizationUpdatedChangesRequested {
+                    api_call_logging: f0.unwrap_or_default(),
+                    api_call_logging_project_ids: f1.unwrap_or_default(),
+                    description: f2.unwrap_or_default(),
+                    name: f3.unwrap_or_default(),
+                    threads_ui_visibility: f4.unwrap_or_default(),
+                    title: f5.unwrap_or_default(),
+                    usage_dashboard_visibility: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The project that the action was scoped to. Absent for actions not scoped to projects. Note that any admin actions taken via Admin API keys are associated with the default project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogProject {
     ///The project ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2329,25 +5342,158 @@ pub struct AuditLogProject {
     ///The project title.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogProject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogProject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogProject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogProject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogProject {
+                    id: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogProjectArchived {
     ///The project ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogProjectArchived {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogProjectArchived;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogProjectArchived")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogProjectArchived, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogProjectArchived {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogProjectCreated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub data: ::std::option::Option<AuditLogProjectCreatedData>,
     ///The project ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogProjectCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogProjectCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogProjectCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogProjectCreated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogProjectCreatedData>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogProjectCreated {
+                    data: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to create the project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogProjectCreatedData {
     ///The project name.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2355,39 +5501,259 @@ pub struct AuditLogProjectCreatedData {
     ///The title of the project as seen on the dashboard.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub title: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogProjectCreatedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogProjectCreatedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogProjectCreatedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogProjectCreatedData, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "title" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogProjectCreatedData {
+                    name: f0.unwrap_or_default(),
+                    title: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogProjectDeleted {
     ///The project ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogProjectDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogProjectDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogProjectDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogProjectDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogProjectDeleted {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogProjectUpdated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub changes_requested: ::std::option::Option<AuditLogProjectUpdatedChangesRequested>,
     ///The project ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogProjectUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogProjectUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogProjectUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogProjectUpdated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogProjectUpdatedChangesRequested>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "changes_requested" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogProjectUpdated {
+                    changes_requested: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to update the project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogProjectUpdatedChangesRequested {
     ///The title of the project as seen on the dashboard.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub title: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogProjectUpdatedChangesRequested {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogProjectUpdatedChangesRequested;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogProjectUpdatedChangesRequested")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogProjectUpdatedChangesRequested,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "title" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogProjectUpdatedChangesRequested {
+                    title: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRateLimitDeleted {
     ///The rate limit ID
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogRateLimitDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogRateLimitDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogRateLimitDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogRateLimitDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogRateLimitDeleted {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRateLimitUpdated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub changes_requested: ::std::option::Option<
@@ -2396,9 +5762,57 @@ pub struct AuditLogRateLimitUpdated {
     ///The rate limit ID
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogRateLimitUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogRateLimitUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogRateLimitUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogRateLimitUpdated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogRateLimitUpdatedChangesRequested>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "changes_requested" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogRateLimitUpdated {
+                    changes_requested: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to update the rate limits.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRateLimitUpdatedChangesRequested {
     ///The maximum batch input tokens per day. Only relevant for certain models.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2418,9 +5832,78 @@ pub struct AuditLogRateLimitUpdatedChangesRequested {
     ///The maximum tokens per minute.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_tokens_per_1_minute: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogRateLimitUpdatedChangesRequested {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogRateLimitUpdatedChangesRequested;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogRateLimitUpdatedChangesRequested")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogRateLimitUpdatedChangesRequested,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "batch_1_day_max_input_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_audio_megabytes_per_1_minute" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_images_per_1_minute" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_requests_per_1_day" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_requests_per_1_minute" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tokens_per_1_minute" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogRateLimitUpdatedChangesRequested {
+                    batch_1_day_max_input_tokens: f0.unwrap_or_default(),
+                    max_audio_megabytes_per_1_minute: f1.unwrap_or_default(),
+                    max_images_per_1_minute: f2.unwrap_or_default(),
+                    max_requests_per_1_day: f3.unwrap_or_default(),
+                    max_requests_per_1_minute: f4.unwrap_or_default(),
+                    max_tokens_per_1_minute: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRoleAssignmentCreated {
     ///The identifier of the role assignment.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2437,9 +5920,78 @@ pub struct AuditLogRoleAssignmentCreated {
     ///The type of resource the role assignment is scoped to.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub resource_type: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogRoleAssignmentCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogRoleAssignmentCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogRoleAssignmentCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogRoleAssignmentCreated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "principal_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "principal_type" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_type" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogRoleAssignmentCreated {
+                    id: f0.unwrap_or_default(),
+                    principal_id: f1.unwrap_or_default(),
+                    principal_type: f2.unwrap_or_default(),
+                    resource_id: f3.unwrap_or_default(),
+                    resource_type: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRoleAssignmentDeleted {
     ///The identifier of the role assignment.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2456,9 +6008,78 @@ pub struct AuditLogRoleAssignmentDeleted {
     ///The type of resource the role assignment was scoped to.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub resource_type: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogRoleAssignmentDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogRoleAssignmentDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogRoleAssignmentDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogRoleAssignmentDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "principal_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "principal_type" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_type" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogRoleAssignmentDeleted {
+                    id: f0.unwrap_or_default(),
+                    principal_id: f1.unwrap_or_default(),
+                    principal_type: f2.unwrap_or_default(),
+                    resource_id: f3.unwrap_or_default(),
+                    resource_type: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRoleBoundToResource {
     ///The connector ID for a ChatGPT workspace connector resource.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2490,6 +6111,102 @@ pub struct AuditLogRoleBoundToResource {
     ///The workspace ID for a ChatGPT workspace connector resource.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub workspace_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogRoleBoundToResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogRoleBoundToResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogRoleBoundToResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogRoleBoundToResource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<AuditLogRoleBoundToResourceSource>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "connector_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "connector_name" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "enabled" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "permissions" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_type" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role_id" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "source" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "workspace_id" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogRoleBoundToResource {
+                    connector_id: f0.unwrap_or_default(),
+                    connector_name: f1.unwrap_or_default(),
+                    enabled: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    permissions: f4.unwrap_or_default(),
+                    resource_id: f5.unwrap_or_default(),
+                    resource_type: f6.unwrap_or_default(),
+                    role_id: f7.unwrap_or_default(),
+                    source: f8.unwrap_or_default(),
+                    workspace_id: f9.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The connector role mutation path that produced the event.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2571,7 +6288,7 @@ impl<'de> ::serde::Deserialize<'de> for AuditLogRoleBoundToResourceSource {
     }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRoleCreated {
     ///The role ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2588,16 +6305,126 @@ pub struct AuditLogRoleCreated {
     ///The name of the role.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role_name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogRoleCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogRoleCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogRoleCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogRoleCreated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "permissions" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_type" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role_name" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogRoleCreated {
+                    id: f0.unwrap_or_default(),
+                    permissions: f1.unwrap_or_default(),
+                    resource_id: f2.unwrap_or_default(),
+                    resource_type: f3.unwrap_or_default(),
+                    role_name: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRoleDeleted {
     ///The role ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogRoleDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogRoleDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogRoleDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogRoleDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogRoleDeleted {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRoleUnboundFromResource {
     ///The connector ID for a ChatGPT workspace connector resource.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2629,6 +6456,102 @@ pub struct AuditLogRoleUnboundFromResource {
     ///The workspace ID for a ChatGPT workspace connector resource.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub workspace_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogRoleUnboundFromResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogRoleUnboundFromResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogRoleUnboundFromResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogRoleUnboundFromResource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<AuditLogRoleUnboundFromResourceSource>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "connector_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "connector_name" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "enabled" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "permissions" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_type" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role_id" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "source" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "workspace_id" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogRoleUnboundFromResource {
+                    connector_id: f0.unwrap_or_default(),
+                    connector_name: f1.unwrap_or_default(),
+                    enabled: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    permissions: f4.unwrap_or_default(),
+                    resource_id: f5.unwrap_or_default(),
+                    resource_type: f6.unwrap_or_default(),
+                    role_id: f7.unwrap_or_default(),
+                    source: f8.unwrap_or_default(),
+                    workspace_id: f9.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The connector role mutation path that produced the event.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2711,16 +6634,64 @@ impl<'de> ::serde::Deserialize<'de> for AuditLogRoleUnboundFromResourceSource {
     }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRoleUpdated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub changes_requested: ::std::option::Option<AuditLogRoleUpdatedChangesRequested>,
     ///The role ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogRoleUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogRoleUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogRoleUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogRoleUpdated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogRoleUpdatedChangesRequested>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "changes_requested" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogRoleUpdated {
+                    changes_requested: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to update the role.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogRoleUpdatedChangesRequested {
     ///The updated role description, when provided.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2743,46 +6714,339 @@ pub struct AuditLogRoleUpdatedChangesRequested {
     ///The updated role name, when provided.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role_name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogRoleUpdatedChangesRequested {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogRoleUpdatedChangesRequested;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogRoleUpdatedChangesRequested")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogRoleUpdatedChangesRequested, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "permissions_added" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "permissions_removed" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_type" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role_name" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogRoleUpdatedChangesRequested {
+                    description: f0.unwrap_or_default(),
+                    metadata: f1.unwrap_or_default(),
+                    permissions_added: f2.unwrap_or_default(),
+                    permissions_removed: f3.unwrap_or_default(),
+                    resource_id: f4.unwrap_or_default(),
+                    resource_type: f5.unwrap_or_default(),
+                    role_name: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogScimDisabled {
     ///The ID of the SCIM was disabled for.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogScimDisabled {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogScimDisabled;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogScimDisabled")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogScimDisabled, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogScimDisabled {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogScimEnabled {
     ///The ID of the SCIM was enabled for.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogScimEnabled {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogScimEnabled;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogScimEnabled")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogScimEnabled, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogScimEnabled {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogServiceAccountCreated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub data: ::std::option::Option<AuditLogServiceAccountCreatedData>,
     ///The service account ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogServiceAccountCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogServiceAccountCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogServiceAccountCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogServiceAccountCreated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogServiceAccountCreatedData>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogServiceAccountCreated {
+                    data: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to create the service account.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogServiceAccountCreatedData {
     ///The role of the service account. Is either `owner` or `member`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogServiceAccountCreatedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogServiceAccountCreatedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogServiceAccountCreatedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogServiceAccountCreatedData, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "role" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogServiceAccountCreatedData {
+                    role: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogServiceAccountDeleted {
     ///The service account ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogServiceAccountDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogServiceAccountDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogServiceAccountDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogServiceAccountDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogServiceAccountDeleted {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogServiceAccountUpdated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub changes_requested: ::std::option::Option<
@@ -2791,55 +7055,364 @@ pub struct AuditLogServiceAccountUpdated {
     ///The service account ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogServiceAccountUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogServiceAccountUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogServiceAccountUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogServiceAccountUpdated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogServiceAccountUpdatedChangesRequested>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "changes_requested" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogServiceAccountUpdated {
+                    changes_requested: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to updated the service account.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogServiceAccountUpdatedChangesRequested {
     ///The role of the service account. Is either `owner` or `member`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogServiceAccountUpdatedChangesRequested {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogServiceAccountUpdatedChangesRequested;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogServiceAccountUpdatedChangesRequested")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogServiceAccountUpdatedChangesRequested,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "role" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogServiceAccountUpdatedChangesRequested {
+                    role: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogUserAdded {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub data: ::std::option::Option<AuditLogUserAddedData>,
     ///The user ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogUserAdded {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogUserAdded;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogUserAdded")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogUserAdded, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogUserAddedData>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogUserAdded {
+                    data: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to add the user to the project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogUserAddedData {
     ///The role of the user. Is either `owner` or `member`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogUserAddedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogUserAddedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogUserAddedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogUserAddedData, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "role" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogUserAddedData {
+                    role: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogUserDeleted {
     ///The user ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogUserDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogUserDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogUserDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogUserDeleted, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogUserDeleted {
+                    id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogUserUpdated {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub changes_requested: ::std::option::Option<AuditLogUserUpdatedChangesRequested>,
     ///The project ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogUserUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogUserUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogUserUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogUserUpdated, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AuditLogUserUpdatedChangesRequested>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "changes_requested" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogUserUpdated {
+                    changes_requested: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The payload used to update the user.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogUserUpdatedChangesRequested {
     ///The role of the user. Is either `owner` or `member`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogUserUpdatedChangesRequested {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogUserUpdatedChangesRequested;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogUserUpdatedChangesRequested")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AuditLogUserUpdatedChangesRequested, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "role" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogUserUpdatedChangesRequested {
+                    role: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogWorkloadIdentityProviderCreated {
     ///The payload used to create the workload identity provider.
     #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -2847,9 +7420,58 @@ pub struct AuditLogWorkloadIdentityProviderCreated {
     ///The workload identity provider ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogWorkloadIdentityProviderCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogWorkloadIdentityProviderCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogWorkloadIdentityProviderCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogWorkloadIdentityProviderCreated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderCreated {
+                    data: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogWorkloadIdentityProviderDeleted {
     ///The workload identity provider ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2857,9 +7479,58 @@ pub struct AuditLogWorkloadIdentityProviderDeleted {
     ///The workload identity provider name.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogWorkloadIdentityProviderDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogWorkloadIdentityProviderDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogWorkloadIdentityProviderDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogWorkloadIdentityProviderDeleted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderDeleted {
+                    id: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogWorkloadIdentityProviderMappingCreated {
     ///The payload used to create the workload identity provider mapping.
     #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -2870,9 +7541,65 @@ pub struct AuditLogWorkloadIdentityProviderMappingCreated {
     ///The workload identity provider ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub identity_provider_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogWorkloadIdentityProviderMappingCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogWorkloadIdentityProviderMappingCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogWorkloadIdentityProviderMappingCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogWorkloadIdentityProviderMappingCreated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "identity_provider_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderMappingCreated {
+                    data: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    identity_provider_id: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogWorkloadIdentityProviderMappingDeleted {
     ///The workload identity provider mapping ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2886,9 +7613,74 @@ pub struct AuditLogWorkloadIdentityProviderMappingDeleted {
     ///The mapped service account ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_account_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogWorkloadIdentityProviderMappingDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogWorkloadIdentityProviderMappingDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogWorkloadIdentityProviderMappingDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogWorkloadIdentityProviderMappingDeleted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "identity_provider_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "project_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_account_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderMappingDeleted {
+                    id: f0.unwrap_or_default(),
+                    identity_provider_id: f1.unwrap_or_default(),
+                    project_id: f2.unwrap_or_default(),
+                    service_account_id: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogWorkloadIdentityProviderMappingUpdated {
     ///The payload used to update the workload identity provider mapping.
     #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -2899,9 +7691,67 @@ pub struct AuditLogWorkloadIdentityProviderMappingUpdated {
     ///The workload identity provider ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub identity_provider_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogWorkloadIdentityProviderMappingUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogWorkloadIdentityProviderMappingUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogWorkloadIdentityProviderMappingUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogWorkloadIdentityProviderMappingUpdated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "changes_requested" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "identity_provider_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderMappingUpdated {
+                    changes_requested: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    identity_provider_id: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details for events with this `type`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AuditLogWorkloadIdentityProviderUpdated {
     ///The payload used to update the workload identity provider.
     #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -2909,9 +7759,60 @@ pub struct AuditLogWorkloadIdentityProviderUpdated {
     ///The workload identity provider ID.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AuditLogWorkloadIdentityProviderUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AuditLogWorkloadIdentityProviderUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AuditLogWorkloadIdentityProviderUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AuditLogWorkloadIdentityProviderUpdated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "changes_requested" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AuditLogWorkloadIdentityProviderUpdated {
+                    changes_requested: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Represents an individual `certificate` uploaded to the organization.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Certificate {
     ///Whether the certificate is currently active at the specified scope. Not returned when getting details for a specific certificate.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2931,9 +7832,72 @@ pub struct Certificate {
 - If listing, activating, or deactivating certificates for a project, the object type is `organization.project.certificate`.
 */
     pub object: CertificateObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Certificate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Certificate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Certificate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Certificate, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CertificateCertificateDetails> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<CertificateObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "active" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "certificate_details" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Certificate {
+                    active: f0.unwrap_or_default(),
+                    certificate_details: crate::codegen_support::required(
+                        f1,
+                        "certificate_details",
+                    )?,
+                    created_at: crate::codegen_support::required(f2, "created_at")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    name: f4.unwrap_or_default(),
+                    object: crate::codegen_support::required(f5, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CertificateCertificateDetails`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CertificateCertificateDetails {
     ///The content of the certificate in PEM format.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2944,6 +7908,55 @@ pub struct CertificateCertificateDetails {
     ///The Unix timestamp (in seconds) of when the certificate becomes valid.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub valid_at: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CertificateCertificateDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CertificateCertificateDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CertificateCertificateDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CertificateCertificateDetails, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "expires_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "valid_at" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CertificateCertificateDetails {
+                    content: f0.unwrap_or_default(),
+                    expires_at: f1.unwrap_or_default(),
+                    valid_at: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object type.
 
@@ -3020,7 +8033,7 @@ impl<'de> ::serde::Deserialize<'de> for CertificateObject {
     }
 }
 ///The aggregated costs details of the specific time bucket.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CostsResult {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub amount: ::std::option::Option<CostsResultAmount>,
@@ -3040,9 +8053,84 @@ pub struct CostsResult {
     ///The unit of the `quantity` value. If no single supported unit applies to the result, this field is `null`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub quantity_unit: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CostsResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CostsResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CostsResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CostsResult, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CostsResultAmount>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<CostsResultObject> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "amount" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "api_key_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "line_item" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "quantity" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "quantity_unit" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CostsResult {
+                    amount: f0.unwrap_or_default(),
+                    api_key_id: f1.unwrap_or_default(),
+                    line_item: f2.unwrap_or_default(),
+                    object: crate::codegen_support::required(f3, "object")?,
+                    project_id: f4.unwrap_or_default(),
+                    quantity: f5.unwrap_or_default(),
+                    quantity_unit: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The monetary value in its associated currency.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CostsResultAmount {
     ///Lowercase ISO-4217 currency e.g. "usd"
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3050,6 +8138,50 @@ pub struct CostsResultAmount {
     ///The numeric value of the cost.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub value: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CostsResultAmount {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CostsResultAmount;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CostsResultAmount")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CostsResultAmount, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "value" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CostsResultAmount {
+                    currency: f0.unwrap_or_default(),
+                    value: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CostsResultObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3111,10 +8243,49 @@ impl<'de> ::serde::Deserialize<'de> for CostsResultObject {
     }
 }
 ///Request payload for creating a new group in the organization.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateGroupBody {
     ///Human readable name for the group.
     pub name: CreateGroupBodyName,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateGroupBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateGroupBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateGroupBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateGroupBody, A::Error> {
+                let mut f0: ::std::option::Option<CreateGroupBodyName> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateGroupBody {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Human readable name for the group.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3174,13 +8345,52 @@ impl<'de> ::serde::Deserialize<'de> for CreateGroupBodyName {
     }
 }
 ///Request payload for adding a user to a group.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateGroupUserBody {
     ///Identifier of the user to add to the group.
     pub user_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateGroupUserBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateGroupUserBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateGroupUserBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateGroupUserBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "user_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateGroupUserBody {
+                    user_id: crate::codegen_support::required(f0, "user_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The service account API key create request payload.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateProjectServiceAccountApiKeyBody {
     ///API key name.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3188,9 +8398,55 @@ pub struct CreateProjectServiceAccountApiKeyBody {
     ///API key scopes.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub scopes: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateProjectServiceAccountApiKeyBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateProjectServiceAccountApiKeyBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateProjectServiceAccountApiKeyBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateProjectServiceAccountApiKeyBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "scopes" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateProjectServiceAccountApiKeyBody {
+                    name: f0.unwrap_or_default(),
+                    scopes: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Parameters for creating or updating a spend alert.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateSpendAlertBody {
     ///The currency for the threshold amount.
     pub currency: CreateSpendAlertBodyCurrency,
@@ -3199,6 +8455,64 @@ pub struct CreateSpendAlertBody {
     pub notification_channel: SpendAlertNotificationChannel,
     ///The alert threshold amount, in cents.
     pub threshold_amount: u64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateSpendAlertBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateSpendAlertBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateSpendAlertBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateSpendAlertBody, A::Error> {
+                let mut f0: ::std::option::Option<CreateSpendAlertBodyCurrency> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CreateSpendAlertBodyInterval> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<SpendAlertNotificationChannel> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "interval" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "notification_channel" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "threshold_amount" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateSpendAlertBody {
+                    currency: crate::codegen_support::required(f0, "currency")?,
+                    interval: crate::codegen_support::required(f1, "interval")?,
+                    notification_channel: crate::codegen_support::required(
+                        f2,
+                        "notification_channel",
+                    )?,
+                    threshold_amount: crate::codegen_support::required(
+                        f3,
+                        "threshold_amount",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The currency for the threshold amount.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3319,12 +8633,54 @@ impl<'de> ::serde::Deserialize<'de> for CreateSpendAlertBodyInterval {
     }
 }
 ///`DeleteCertificateResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeleteCertificateResponse {
     ///The ID of the certificate that was deleted.
     pub id: ::std::string::String,
     ///The object type, must be `certificate.deleted`.
     pub object: DeleteCertificateResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DeleteCertificateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DeleteCertificateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteCertificateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DeleteCertificateResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<DeleteCertificateResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DeleteCertificateResponse {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, must be `certificate.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3386,12 +8742,54 @@ impl<'de> ::serde::Deserialize<'de> for DeleteCertificateResponseObject {
     }
 }
 ///Confirmation payload returned after unassigning a role.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeletedRoleAssignmentResource {
     ///Whether the assignment was removed.
     pub deleted: bool,
     ///Identifier for the deleted assignment, such as `group.role.deleted` or `user.role.deleted`.
     pub object: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DeletedRoleAssignmentResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DeletedRoleAssignmentResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeletedRoleAssignmentResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DeletedRoleAssignmentResource, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DeletedRoleAssignmentResource {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`GetCertificateIncludeItem`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3453,7 +8851,7 @@ impl<'de> ::serde::Deserialize<'de> for GetCertificateIncludeItem {
     }
 }
 ///Summary information about a group returned in role assignment responses.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Group {
     ///Unix timestamp (in seconds) when the group was created.
     pub created_at: i64,
@@ -3465,9 +8863,64 @@ pub struct Group {
     pub object: GroupObject,
     ///Whether the group is managed through SCIM.
     pub scim_managed: bool,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Group {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Group;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Group")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Group, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<GroupObject> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "scim_managed" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Group {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    object: crate::codegen_support::required(f3, "object")?,
+                    scim_managed: crate::codegen_support::required(f4, "scim_managed")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Confirmation payload returned after deleting a group.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GroupDeletedResource {
     ///Whether the group was deleted.
     pub deleted: bool,
@@ -3475,6 +8928,51 @@ pub struct GroupDeletedResource {
     pub id: ::std::string::String,
     ///Always `group.deleted`.
     pub object: GroupDeletedResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GroupDeletedResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GroupDeletedResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GroupDeletedResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GroupDeletedResource, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<GroupDeletedResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GroupDeletedResource {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `group.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3536,7 +9034,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupDeletedResourceObject {
     }
 }
 ///Paginated list of organization groups.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GroupListResource {
     ///Groups returned in the current page.
     #[serde(default)]
@@ -3548,6 +9046,56 @@ pub struct GroupListResource {
     pub next: ::std::option::Option<::std::string::String>,
     ///Always `list`.
     pub object: GroupListResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GroupListResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GroupListResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GroupListResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GroupListResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<GroupResponse>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<GroupListResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "next" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GroupListResource {
+                    data: f0.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f1, "has_more")?,
+                    next: f2.unwrap_or_default(),
+                    object: crate::codegen_support::required(f3, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `list`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3609,7 +9157,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupListResourceObject {
     }
 }
 ///Details about a user returned from an organization group membership lookup.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GroupMemberUser {
     ///Email address of the user, or `null` for users without an email.
     #[serde(default)]
@@ -3626,6 +9174,68 @@ pub struct GroupMemberUser {
     pub picture: ::std::option::Option<::std::string::String>,
     ///The type of user.
     pub user_type: GroupMemberUserUserType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GroupMemberUser {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GroupMemberUser;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GroupMemberUser")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GroupMemberUser, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<GroupMemberUserUserType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "email" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "is_service_account" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "picture" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "user_type" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GroupMemberUser {
+                    email: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    is_service_account: f2.unwrap_or_default(),
+                    name: crate::codegen_support::required(f3, "name")?,
+                    picture: f4.unwrap_or_default(),
+                    user_type: crate::codegen_support::required(f5, "user_type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of user.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3751,7 +9361,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupObject {
     }
 }
 ///Response returned after updating a group.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GroupResourceWithSuccess {
     ///Unix timestamp (in seconds) when the group was created.
     pub created_at: i64,
@@ -3761,9 +9371,64 @@ pub struct GroupResourceWithSuccess {
     pub is_scim_managed: bool,
     ///Updated display name for the group.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GroupResourceWithSuccess {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GroupResourceWithSuccess;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GroupResourceWithSuccess")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GroupResourceWithSuccess, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "is_scim_managed" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GroupResourceWithSuccess {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    is_scim_managed: crate::codegen_support::required(
+                        f2,
+                        "is_scim_managed",
+                    )?,
+                    name: crate::codegen_support::required(f3, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details about an organization group.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GroupResponse {
     ///Unix timestamp (in seconds) when the group was created.
     pub created_at: i64,
@@ -3775,6 +9440,66 @@ pub struct GroupResponse {
     pub is_scim_managed: bool,
     ///Display name of the group.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GroupResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GroupResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GroupResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GroupResponse, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<GroupResponseGroupType> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "group_type" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "is_scim_managed" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GroupResponse {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    group_type: crate::codegen_support::required(f1, "group_type")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    is_scim_managed: crate::codegen_support::required(
+                        f3,
+                        "is_scim_managed",
+                    )?,
+                    name: crate::codegen_support::required(f4, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the group.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3841,12 +9566,57 @@ impl<'de> ::serde::Deserialize<'de> for GroupResponseGroupType {
     }
 }
 ///Role assignment linking a group to a role.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GroupRoleAssignment {
     pub group: Group,
     ///Always `group.role`.
     pub object: GroupRoleAssignmentObject,
     pub role: Role,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GroupRoleAssignment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GroupRoleAssignment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GroupRoleAssignment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GroupRoleAssignment, A::Error> {
+                let mut f0: ::std::option::Option<Group> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<GroupRoleAssignmentObject> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<Role> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "group" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GroupRoleAssignment {
+                    group: crate::codegen_support::required(f0, "group")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    role: crate::codegen_support::required(f2, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `group.role`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3908,7 +9678,7 @@ impl<'de> ::serde::Deserialize<'de> for GroupRoleAssignmentObject {
     }
 }
 ///Represents an individual user returned when inspecting group membership.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GroupUser {
     ///The email address of the user.
     #[serde(default)]
@@ -3917,9 +9687,56 @@ pub struct GroupUser {
     pub id: ::std::string::String,
     ///The name of the user.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GroupUser {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GroupUser;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GroupUser")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GroupUser, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "email" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GroupUser {
+                    email: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Confirmation payload returned after adding a user to a group.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GroupUserAssignment {
     ///Identifier of the group the user was added to.
     pub group_id: ::std::string::String,
@@ -3927,6 +9744,51 @@ pub struct GroupUserAssignment {
     pub object: GroupUserAssignmentObject,
     ///Identifier of the user that was added.
     pub user_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GroupUserAssignment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GroupUserAssignment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GroupUserAssignment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GroupUserAssignment, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<GroupUserAssignmentObject> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "group_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "user_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GroupUserAssignment {
+                    group_id: crate::codegen_support::required(f0, "group_id")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    user_id: crate::codegen_support::required(f2, "user_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `group.user`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3988,12 +9850,54 @@ impl<'de> ::serde::Deserialize<'de> for GroupUserAssignmentObject {
     }
 }
 ///Confirmation payload returned after removing a user from a group.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GroupUserDeletedResource {
     ///Whether the group membership was removed.
     pub deleted: bool,
     ///Always `group.user.deleted`.
     pub object: GroupUserDeletedResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GroupUserDeletedResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GroupUserDeletedResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GroupUserDeletedResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GroupUserDeletedResource, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<GroupUserDeletedResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GroupUserDeletedResource {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `group.user.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4055,19 +9959,97 @@ impl<'de> ::serde::Deserialize<'de> for GroupUserDeletedResourceObject {
     }
 }
 ///Permission state for a single hosted tool on a project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct HostedToolPermission {
     ///Whether the hosted tool is enabled for the project.
     pub enabled: bool,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for HostedToolPermission {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = HostedToolPermission;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct HostedToolPermission")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<HostedToolPermission, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(HostedToolPermission {
+                    enabled: crate::codegen_support::required(f0, "enabled")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`HostedToolPermissionUpdate`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct HostedToolPermissionUpdate {
     ///Whether to enable the hosted tool for the project.
     pub enabled: bool,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for HostedToolPermissionUpdate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = HostedToolPermissionUpdate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct HostedToolPermissionUpdate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<HostedToolPermissionUpdate, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(HostedToolPermissionUpdate {
+                    enabled: crate::codegen_support::required(f0, "enabled")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Represents an individual `invite` to the organization.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Invite {
     ///The Unix timestamp (in seconds) of when the invite was accepted.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4090,14 +10072,128 @@ pub struct Invite {
     pub role: InviteRole,
     ///`accepted`,`expired`, or `pending`
     pub status: InviteStatus,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Invite {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Invite;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Invite")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Invite, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<InviteObject> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::vec::Vec<InviteProjectsItem>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<InviteRole> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<InviteStatus> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "accepted_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "email" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "expires_at" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "projects" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Invite {
+                    accepted_at: f0.unwrap_or_default(),
+                    created_at: crate::codegen_support::required(f1, "created_at")?,
+                    email: crate::codegen_support::required(f2, "email")?,
+                    expires_at: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    object: crate::codegen_support::required(f5, "object")?,
+                    projects: f6.unwrap_or_default(),
+                    role: crate::codegen_support::required(f7, "role")?,
+                    status: crate::codegen_support::required(f8, "status")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`InviteDeleteResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InviteDeleteResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     ///The object type, which is always `organization.invite.deleted`
     pub object: InviteDeleteResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InviteDeleteResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InviteDeleteResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InviteDeleteResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InviteDeleteResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<InviteDeleteResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InviteDeleteResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `organization.invite.deleted`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4159,7 +10255,7 @@ impl<'de> ::serde::Deserialize<'de> for InviteDeleteResponseObject {
     }
 }
 ///`InviteListResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InviteListResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<Invite>,
@@ -4173,6 +10269,61 @@ pub struct InviteListResponse {
     pub last_id: ::std::option::Option<::std::string::String>,
     ///The object type, which is always `list`
     pub object: InviteListResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InviteListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InviteListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InviteListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InviteListResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<Invite>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<InviteListResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InviteListResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `list`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4293,20 +10444,104 @@ impl<'de> ::serde::Deserialize<'de> for InviteObject {
     }
 }
 ///Request payload for granting a group access to a project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InviteProjectGroupBody {
     ///Identifier of the group to add to the project.
     pub group_id: ::std::string::String,
     ///Identifier of the project role to grant to the group.
     pub role: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InviteProjectGroupBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InviteProjectGroupBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InviteProjectGroupBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InviteProjectGroupBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "group_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InviteProjectGroupBody {
+                    group_id: crate::codegen_support::required(f0, "group_id")?,
+                    role: crate::codegen_support::required(f1, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`InviteProjectsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InviteProjectsItem {
     ///Project's public ID
     pub id: ::std::string::String,
     ///Project membership role
     pub role: InviteProjectsItemRole,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InviteProjectsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InviteProjectsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InviteProjectsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InviteProjectsItem, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<InviteProjectsItemRole> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InviteProjectsItem {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    role: crate::codegen_support::required(f1, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Project membership role
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4373,7 +10608,7 @@ impl<'de> ::serde::Deserialize<'de> for InviteProjectsItemRole {
     }
 }
 ///`InviteRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InviteRequest {
     ///Send an email to this address
     pub email: ::std::string::String,
@@ -4382,14 +10617,103 @@ pub struct InviteRequest {
     pub projects: ::std::vec::Vec<InviteRequestProjectsItem>,
     ///`owner` or `reader`
     pub role: InviteRequestRole,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InviteRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InviteRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InviteRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InviteRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<InviteRequestProjectsItem>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<InviteRequestRole> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "email" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "projects" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InviteRequest {
+                    email: crate::codegen_support::required(f0, "email")?,
+                    projects: f1.unwrap_or_default(),
+                    role: crate::codegen_support::required(f2, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`InviteRequestProjectsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InviteRequestProjectsItem {
     ///Project's public ID
     pub id: ::std::string::String,
     ///Project membership role
     pub role: InviteRequestProjectsItemRole,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InviteRequestProjectsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InviteRequestProjectsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InviteRequestProjectsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InviteRequestProjectsItem, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<InviteRequestProjectsItemRole> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InviteRequestProjectsItem {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    role: crate::codegen_support::required(f1, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Project membership role
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4653,7 +10977,7 @@ impl<'de> ::serde::Deserialize<'de> for InviteStatus {
     }
 }
 ///`ListAuditLogsResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListAuditLogsResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<AuditLog>,
@@ -4663,6 +10987,61 @@ pub struct ListAuditLogsResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ListAuditLogsResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListAuditLogsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListAuditLogsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListAuditLogsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListAuditLogsResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<AuditLog>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ListAuditLogsResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListAuditLogsResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListAuditLogsResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4724,7 +11103,7 @@ impl<'de> ::serde::Deserialize<'de> for ListAuditLogsResponseObject {
     }
 }
 ///`ListCertificatesResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListCertificatesResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<OrganizationCertificate>,
@@ -4734,6 +11113,63 @@ pub struct ListCertificatesResponse {
     #[serde(default)]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ListCertificatesResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListCertificatesResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListCertificatesResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListCertificatesResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListCertificatesResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<OrganizationCertificate>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ListCertificatesResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListCertificatesResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListCertificatesResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5249,7 +11685,7 @@ impl<'de> ::serde::Deserialize<'de> for ListProjectCertificatesOrder {
     }
 }
 ///`ListProjectCertificatesResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListProjectCertificatesResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<OrganizationProjectCertificate>,
@@ -5259,6 +11695,65 @@ pub struct ListProjectCertificatesResponse {
     #[serde(default)]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ListProjectCertificatesResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListProjectCertificatesResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListProjectCertificatesResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListProjectCertificatesResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListProjectCertificatesResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<OrganizationProjectCertificate>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ListProjectCertificatesResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListProjectCertificatesResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListProjectCertificatesResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5771,14 +12266,55 @@ impl<'de> ::serde::Deserialize<'de> for ListUserRoleAssignmentsOrder {
     }
 }
 ///`ModifyCertificateRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModifyCertificateRequest {
     ///The updated name for the certificate
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModifyCertificateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModifyCertificateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModifyCertificateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModifyCertificateRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModifyCertificateRequest {
+                    name: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Represents an individual certificate configured at the organization level.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationCertificate {
     ///Whether the certificate is currently active at the organization level.
     pub active: bool,
@@ -5792,14 +12328,128 @@ pub struct OrganizationCertificate {
     pub name: ::std::option::Option<::std::string::String>,
     ///The object type, which is always `organization.certificate`.
     pub object: OrganizationCertificateObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OrganizationCertificate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationCertificate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationCertificate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OrganizationCertificate, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    OrganizationCertificateCertificateDetails,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<OrganizationCertificateObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "active" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "certificate_details" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationCertificate {
+                    active: crate::codegen_support::required(f0, "active")?,
+                    certificate_details: crate::codegen_support::required(
+                        f1,
+                        "certificate_details",
+                    )?,
+                    created_at: crate::codegen_support::required(f2, "created_at")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    name: f4.unwrap_or_default(),
+                    object: crate::codegen_support::required(f5, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`OrganizationCertificateActivationResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationCertificateActivationResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<OrganizationCertificate>,
     ///The organization certificate activation result type.
     pub object: OrganizationCertificateActivationResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OrganizationCertificateActivationResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationCertificateActivationResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationCertificateActivationResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                OrganizationCertificateActivationResponse,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<OrganizationCertificate>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    OrganizationCertificateActivationResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationCertificateActivationResponse {
+                    data: f0.unwrap_or_default(),
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The organization certificate activation result type.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5868,7 +12518,7 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationCertificateActivationRespons
     }
 }
 ///`OrganizationCertificateCertificateDetails`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct OrganizationCertificateCertificateDetails {
     ///The Unix timestamp (in seconds) of when the certificate expires.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5876,14 +12526,110 @@ pub struct OrganizationCertificateCertificateDetails {
     ///The Unix timestamp (in seconds) of when the certificate becomes valid.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub valid_at: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OrganizationCertificateCertificateDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationCertificateCertificateDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationCertificateCertificateDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                OrganizationCertificateCertificateDetails,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "valid_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationCertificateCertificateDetails {
+                    expires_at: f0.unwrap_or_default(),
+                    valid_at: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`OrganizationCertificateDeactivationResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationCertificateDeactivationResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<OrganizationCertificate>,
     ///The organization certificate deactivation result type.
     pub object: OrganizationCertificateDeactivationResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OrganizationCertificateDeactivationResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationCertificateDeactivationResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationCertificateDeactivationResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                OrganizationCertificateDeactivationResponse,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<OrganizationCertificate>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    OrganizationCertificateDeactivationResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationCertificateDeactivationResponse {
+                    data: f0.unwrap_or_default(),
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The organization certificate deactivation result type.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6012,13 +12758,55 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationCertificateObject {
     }
 }
 ///Represents the organization's data retention control setting.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationDataRetention {
     ///The object type, which is always `organization.data_retention`.
     pub object: OrganizationDataRetentionObject,
     ///The configured organization data retention type.
     #[serde(rename = "type")]
     pub type_: OrganizationDataRetentionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OrganizationDataRetention {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationDataRetention;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationDataRetention")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OrganizationDataRetention, A::Error> {
+                let mut f0: ::std::option::Option<OrganizationDataRetentionObject> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<OrganizationDataRetentionType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "object" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationDataRetention {
+                    object: crate::codegen_support::required(f0, "object")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `organization.data_retention`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6154,7 +12942,7 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationDataRetentionType {
     }
 }
 ///Represents an individual certificate configured at the project level.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationProjectCertificate {
     ///Whether the certificate is currently active at the project level.
     pub active: bool,
@@ -6168,14 +12956,131 @@ pub struct OrganizationProjectCertificate {
     pub name: ::std::option::Option<::std::string::String>,
     ///The object type, which is always `organization.project.certificate`.
     pub object: OrganizationProjectCertificateObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OrganizationProjectCertificate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationProjectCertificate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationProjectCertificate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OrganizationProjectCertificate, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    OrganizationProjectCertificateCertificateDetails,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    OrganizationProjectCertificateObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "active" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "certificate_details" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationProjectCertificate {
+                    active: crate::codegen_support::required(f0, "active")?,
+                    certificate_details: crate::codegen_support::required(
+                        f1,
+                        "certificate_details",
+                    )?,
+                    created_at: crate::codegen_support::required(f2, "created_at")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    name: f4.unwrap_or_default(),
+                    object: crate::codegen_support::required(f5, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`OrganizationProjectCertificateActivationResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationProjectCertificateActivationResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<OrganizationProjectCertificate>,
     ///The project certificate activation result type.
     pub object: OrganizationProjectCertificateActivationResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for OrganizationProjectCertificateActivationResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationProjectCertificateActivationResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationProjectCertificateActivationResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                OrganizationProjectCertificateActivationResponse,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<OrganizationProjectCertificate>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    OrganizationProjectCertificateActivationResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationProjectCertificateActivationResponse {
+                    data: f0.unwrap_or_default(),
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The project certificate activation result type.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6246,7 +13151,7 @@ for OrganizationProjectCertificateActivationResponseObject {
     }
 }
 ///`OrganizationProjectCertificateCertificateDetails`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct OrganizationProjectCertificateCertificateDetails {
     ///The Unix timestamp (in seconds) of when the certificate expires.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6254,14 +13159,112 @@ pub struct OrganizationProjectCertificateCertificateDetails {
     ///The Unix timestamp (in seconds) of when the certificate becomes valid.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub valid_at: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for OrganizationProjectCertificateCertificateDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationProjectCertificateCertificateDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationProjectCertificateCertificateDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                OrganizationProjectCertificateCertificateDetails,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "valid_at" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationProjectCertificateCertificateDetails {
+                    expires_at: f0.unwrap_or_default(),
+                    valid_at: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`OrganizationProjectCertificateDeactivationResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationProjectCertificateDeactivationResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<OrganizationProjectCertificate>,
     ///The project certificate deactivation result type.
     pub object: OrganizationProjectCertificateDeactivationResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for OrganizationProjectCertificateDeactivationResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationProjectCertificateDeactivationResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationProjectCertificateDeactivationResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                OrganizationProjectCertificateDeactivationResponse,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<OrganizationProjectCertificate>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    OrganizationProjectCertificateDeactivationResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationProjectCertificateDeactivationResponse {
+                    data: f0.unwrap_or_default(),
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The project certificate deactivation result type.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6392,7 +13395,7 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationProjectCertificateObject {
     }
 }
 ///Represents a spend alert configured at the organization level.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationSpendAlert {
     ///The currency for the threshold amount.
     pub currency: OrganizationSpendAlertCurrency,
@@ -6405,6 +13408,70 @@ pub struct OrganizationSpendAlert {
     pub object: OrganizationSpendAlertObject,
     ///The alert threshold amount, in cents.
     pub threshold_amount: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OrganizationSpendAlert {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationSpendAlert;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationSpendAlert")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OrganizationSpendAlert, A::Error> {
+                let mut f0: ::std::option::Option<OrganizationSpendAlertCurrency> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<OrganizationSpendAlertInterval> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<SpendAlertNotificationChannel> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<OrganizationSpendAlertObject> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "interval" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "notification_channel" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "threshold_amount" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationSpendAlert {
+                    currency: crate::codegen_support::required(f0, "currency")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    interval: crate::codegen_support::required(f2, "interval")?,
+                    notification_channel: crate::codegen_support::required(
+                        f3,
+                        "notification_channel",
+                    )?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    threshold_amount: crate::codegen_support::required(
+                        f5,
+                        "threshold_amount",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The currency for the threshold amount.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6466,7 +13533,7 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationSpendAlertCurrency {
     }
 }
 ///Confirmation payload returned after deleting an organization spend alert.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationSpendAlertDeletedResource {
     ///Whether the spend alert was deleted.
     pub deleted: bool,
@@ -6474,6 +13541,53 @@ pub struct OrganizationSpendAlertDeletedResource {
     pub id: ::std::string::String,
     ///Always `organization.spend_alert.deleted`.
     pub object: OrganizationSpendAlertDeletedResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OrganizationSpendAlertDeletedResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationSpendAlertDeletedResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationSpendAlertDeletedResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OrganizationSpendAlertDeletedResource, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    OrganizationSpendAlertDeletedResourceObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationSpendAlertDeletedResource {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `organization.spend_alert.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6595,7 +13709,7 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationSpendAlertInterval {
     }
 }
 ///Paginated list of organization spend alerts.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationSpendAlertListResource {
     ///Spend alerts returned in the current page.
     #[serde(default)]
@@ -6610,6 +13724,65 @@ pub struct OrganizationSpendAlertListResource {
     pub last_id: ::std::option::Option<::std::string::String>,
     ///Always `list`.
     pub object: OrganizationSpendAlertListResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OrganizationSpendAlertListResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationSpendAlertListResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationSpendAlertListResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OrganizationSpendAlertListResource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<OrganizationSpendAlert>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    OrganizationSpendAlertListResourceObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationSpendAlertListResource {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `list`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6731,12 +13904,56 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationSpendAlertObject {
     }
 }
 ///Confirmation payload returned after deleting an organization hard spend limit.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationSpendLimitDeletedResource {
     ///Whether the hard spend limit was deleted.
     pub deleted: bool,
     ///The object type, which is always `organization.spend_limit.deleted`.
     pub object: OrganizationSpendLimitDeletedResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OrganizationSpendLimitDeletedResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationSpendLimitDeletedResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationSpendLimitDeletedResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OrganizationSpendLimitDeletedResource, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    OrganizationSpendLimitDeletedResourceObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationSpendLimitDeletedResource {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `organization.spend_limit.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6799,7 +14016,7 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationSpendLimitDeletedResourceObj
     }
 }
 ///Represents a hard spend limit configured at the organization level.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OrganizationSpendLimitResource {
     ///The currency for the threshold amount. Currently, only `USD` is supported.
     pub currency: SpendLimitCurrency,
@@ -6811,6 +14028,66 @@ pub struct OrganizationSpendLimitResource {
     pub object: OrganizationSpendLimitResourceObject,
     ///The hard spend limit amount, in cents.
     pub threshold_amount: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OrganizationSpendLimitResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OrganizationSpendLimitResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OrganizationSpendLimitResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OrganizationSpendLimitResource, A::Error> {
+                let mut f0: ::std::option::Option<SpendLimitCurrency> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<SpendLimitEnforcement> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<SpendLimitInterval> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    OrganizationSpendLimitResourceObject,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "enforcement" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "interval" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "threshold_amount" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OrganizationSpendLimitResource {
+                    currency: crate::codegen_support::required(f0, "currency")?,
+                    enforcement: crate::codegen_support::required(f1, "enforcement")?,
+                    interval: crate::codegen_support::required(f2, "interval")?,
+                    object: crate::codegen_support::required(f3, "object")?,
+                    threshold_amount: crate::codegen_support::required(
+                        f4,
+                        "threshold_amount",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `organization.spend_limit`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6873,7 +14150,7 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationSpendLimitResourceObject {
     }
 }
 ///Represents an individual project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Project {
     ///The Unix timestamp (in seconds) of when the project was archived or `null`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6896,9 +14173,85 @@ pub struct Project {
     ///`active` or `archived`
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Project {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Project;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Project")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Project, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ProjectObject> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<PublicProjectResidency>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "archived_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "external_key_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "residency" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Project {
+                    archived_at: f0.unwrap_or_default(),
+                    created_at: crate::codegen_support::required(f1, "created_at")?,
+                    external_key_id: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    name: f4.unwrap_or_default(),
+                    object: crate::codegen_support::required(f5, "object")?,
+                    residency: f6.unwrap_or_default(),
+                    status: f7.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Represents an individual API key in a project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectApiKey {
     ///The Unix timestamp (in seconds) of when the API key was created
     pub created_at: i64,
@@ -6916,13 +14269,132 @@ pub struct ProjectApiKey {
     pub owner_project_access: ProjectApiKeyOwnerProjectAccess,
     ///The redacted value of the API key
     pub redacted_value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectApiKey {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectApiKey;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectApiKey")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectApiKey, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProjectApiKeyObject> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ProjectApiKeyOwner> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ProjectApiKeyOwnerProjectAccess> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "last_used_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "owner" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "owner_project_access" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "redacted_value" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectApiKey {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    last_used_at: f2.unwrap_or_default(),
+                    name: crate::codegen_support::required(f3, "name")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    owner: crate::codegen_support::required(f5, "owner")?,
+                    owner_project_access: crate::codegen_support::required(
+                        f6,
+                        "owner_project_access",
+                    )?,
+                    redacted_value: crate::codegen_support::required(
+                        f7,
+                        "redacted_value",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectApiKeyDeleteResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectApiKeyDeleteResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: ProjectApiKeyDeleteResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectApiKeyDeleteResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectApiKeyDeleteResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectApiKeyDeleteResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectApiKeyDeleteResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ProjectApiKeyDeleteResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectApiKeyDeleteResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectApiKeyDeleteResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6990,7 +14462,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectApiKeyDeleteResponseObject {
     }
 }
 ///`ProjectApiKeyListResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectApiKeyListResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<ProjectApiKey>,
@@ -7000,6 +14472,61 @@ pub struct ProjectApiKeyListResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ProjectApiKeyListResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectApiKeyListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectApiKeyListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectApiKeyListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectApiKeyListResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<ProjectApiKey>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProjectApiKeyListResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectApiKeyListResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectApiKeyListResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7120,7 +14647,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectApiKeyObject {
     }
 }
 ///`ProjectApiKeyOwner`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ProjectApiKeyOwner {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_account: ::std::option::Option<ProjectApiKeyOwnerServiceAccount>,
@@ -7129,6 +14656,59 @@ pub struct ProjectApiKeyOwner {
     pub type_: ::std::option::Option<ProjectApiKeyOwnerType>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<ProjectApiKeyOwnerUser>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectApiKeyOwner {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectApiKeyOwner;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectApiKeyOwner")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectApiKeyOwner, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ProjectApiKeyOwnerServiceAccount>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ProjectApiKeyOwnerType>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ProjectApiKeyOwnerUser>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "service_account" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectApiKeyOwner {
+                    service_account: f0.unwrap_or_default(),
+                    type_: f1.unwrap_or_default(),
+                    user: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Whether the API key's owner currently has effective access to the project.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7195,7 +14775,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectApiKeyOwnerProjectAccess {
     }
 }
 ///The service account that owns a project API key.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectApiKeyOwnerServiceAccount {
     ///The Unix timestamp (in seconds) of when the service account was created.
     pub created_at: i64,
@@ -7205,6 +14785,56 @@ pub struct ProjectApiKeyOwnerServiceAccount {
     pub name: ::std::string::String,
     ///The service account's project role.
     pub role: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectApiKeyOwnerServiceAccount {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectApiKeyOwnerServiceAccount;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectApiKeyOwnerServiceAccount")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectApiKeyOwnerServiceAccount, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectApiKeyOwnerServiceAccount {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    role: crate::codegen_support::required(f3, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`user` or `service_account`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7271,7 +14901,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectApiKeyOwnerType {
     }
 }
 ///The user that owns a project API key.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectApiKeyOwnerUser {
     ///The Unix timestamp (in seconds) of when the user was created.
     pub created_at: i64,
@@ -7283,9 +14913,62 @@ pub struct ProjectApiKeyOwnerUser {
     pub name: ::std::string::String,
     ///The user's project role.
     pub role: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectApiKeyOwnerUser {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectApiKeyOwnerUser;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectApiKeyOwnerUser")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectApiKeyOwnerUser, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "email" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectApiKeyOwnerUser {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    email: crate::codegen_support::required(f1, "email")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    name: crate::codegen_support::required(f3, "name")?,
+                    role: crate::codegen_support::required(f4, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectCreateRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectCreateRequest {
     ///External key ID to associate with the project.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7295,15 +14978,110 @@ pub struct ProjectCreateRequest {
     ///Create the project with the specified residency configuration. Your organization must have access to the requested residency configuration in order to use it. See [data residency controls](/docs/guides/your-data#data-residency-controls) to review the functionality and limitations of setting this field.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub residency: ::std::option::Option<PublicProjectResidency>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectCreateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectCreateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectCreateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectCreateRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<PublicProjectResidency>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "external_key_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "residency" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectCreateRequest {
+                    external_key_id: f0.unwrap_or_default(),
+                    name: crate::codegen_support::required(f1, "name")?,
+                    residency: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Represents a project's data retention control setting.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectDataRetention {
     ///The object type, which is always `project.data_retention`.
     pub object: ProjectDataRetentionObject,
     ///The configured project data retention type.
     #[serde(rename = "type")]
     pub type_: ProjectDataRetentionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectDataRetention {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectDataRetention;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectDataRetention")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectDataRetention, A::Error> {
+                let mut f0: ::std::option::Option<ProjectDataRetentionObject> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ProjectDataRetentionType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "object" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectDataRetention {
+                    object: crate::codegen_support::required(f0, "object")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `project.data_retention`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7449,7 +15227,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectDataRetentionType {
     }
 }
 ///Details about a group's membership in a project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectGroup {
     ///Unix timestamp (in seconds) when the group was granted project access.
     pub created_at: i64,
@@ -7463,14 +15241,118 @@ pub struct ProjectGroup {
     pub object: ProjectGroupObject,
     ///Identifier of the project.
     pub project_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectGroup {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectGroup;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectGroup")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectGroup, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ProjectGroupGroupType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProjectGroupObject> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "group_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "group_name" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "group_type" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectGroup {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    group_id: crate::codegen_support::required(f1, "group_id")?,
+                    group_name: crate::codegen_support::required(f2, "group_name")?,
+                    group_type: crate::codegen_support::required(f3, "group_type")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    project_id: crate::codegen_support::required(f5, "project_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Confirmation payload returned after removing a group from a project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectGroupDeletedResource {
     ///Whether the group membership in the project was removed.
     pub deleted: bool,
     ///Always `project.group.deleted`.
     pub object: ProjectGroupDeletedResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectGroupDeletedResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectGroupDeletedResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectGroupDeletedResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectGroupDeletedResource, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ProjectGroupDeletedResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectGroupDeletedResource {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `project.group.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7596,7 +15478,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectGroupGroupType {
     }
 }
 ///Paginated list of groups that have access to a project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectGroupListResource {
     ///Project group memberships returned in the current page.
     #[serde(default)]
@@ -7608,6 +15490,56 @@ pub struct ProjectGroupListResource {
     pub next: ::std::option::Option<::std::string::String>,
     ///Always `list`.
     pub object: ProjectGroupListResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectGroupListResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectGroupListResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectGroupListResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectGroupListResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<ProjectGroup>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ProjectGroupListResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "next" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectGroupListResource {
+                    data: f0.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f1, "has_more")?,
+                    next: f2.unwrap_or_default(),
+                    object: crate::codegen_support::required(f3, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `list`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7728,16 +15660,81 @@ impl<'de> ::serde::Deserialize<'de> for ProjectGroupObject {
     }
 }
 ///Represents hosted tool permissions for a project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectHostedToolPermissions {
     pub code_interpreter: HostedToolPermission,
     pub file_search: HostedToolPermission,
     pub image_generation: HostedToolPermission,
     pub mcp: HostedToolPermission,
     pub web_search: HostedToolPermission,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectHostedToolPermissions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectHostedToolPermissions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectHostedToolPermissions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectHostedToolPermissions, A::Error> {
+                let mut f0: ::std::option::Option<HostedToolPermission> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<HostedToolPermission> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<HostedToolPermission> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<HostedToolPermission> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<HostedToolPermission> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code_interpreter" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_search" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "image_generation" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "mcp" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "web_search" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectHostedToolPermissions {
+                    code_interpreter: crate::codegen_support::required(
+                        f0,
+                        "code_interpreter",
+                    )?,
+                    file_search: crate::codegen_support::required(f1, "file_search")?,
+                    image_generation: crate::codegen_support::required(
+                        f2,
+                        "image_generation",
+                    )?,
+                    mcp: crate::codegen_support::required(f3, "mcp")?,
+                    web_search: crate::codegen_support::required(f4, "web_search")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectHostedToolPermissionsUpdateRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ProjectHostedToolPermissionsUpdateRequest {
     ///The code interpreter permission update.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7754,9 +15751,81 @@ pub struct ProjectHostedToolPermissionsUpdateRequest {
     ///The web search permission update.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub web_search: ::std::option::Option<HostedToolPermissionUpdate>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectHostedToolPermissionsUpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectHostedToolPermissionsUpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectHostedToolPermissionsUpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ProjectHostedToolPermissionsUpdateRequest,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<HostedToolPermissionUpdate>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<HostedToolPermissionUpdate>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<HostedToolPermissionUpdate>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<HostedToolPermissionUpdate>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<HostedToolPermissionUpdate>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code_interpreter" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_search" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "image_generation" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "mcp" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "web_search" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectHostedToolPermissionsUpdateRequest {
+                    code_interpreter: f0.unwrap_or_default(),
+                    file_search: f1.unwrap_or_default(),
+                    image_generation: f2.unwrap_or_default(),
+                    mcp: f3.unwrap_or_default(),
+                    web_search: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectListResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectListResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<Project>,
@@ -7766,6 +15835,61 @@ pub struct ProjectListResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ProjectListResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectListResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<Project>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProjectListResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectListResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectListResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7827,7 +15951,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectListResponseObject {
     }
 }
 ///Represents the model allowlist or denylist policy for a project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectModelPermissions {
     ///Whether the project uses an allowlist or a denylist.
     pub mode: ProjectModelPermissionsMode,
@@ -7836,14 +15960,107 @@ pub struct ProjectModelPermissions {
     pub model_ids: ::std::vec::Vec<::std::string::String>,
     ///The object type, which is always `project.model_permissions`.
     pub object: ProjectModelPermissionsObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectModelPermissions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectModelPermissions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectModelPermissions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectModelPermissions, A::Error> {
+                let mut f0: ::std::option::Option<ProjectModelPermissionsMode> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ProjectModelPermissionsObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "model_ids" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectModelPermissions {
+                    mode: crate::codegen_support::required(f0, "mode")?,
+                    model_ids: f1.unwrap_or_default(),
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Confirmation payload returned after deleting project model permissions.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectModelPermissionsDeleteResponse {
     ///Whether the project model permissions were deleted.
     pub deleted: bool,
     ///The object type, which is always `project.model_permissions.deleted`.
     pub object: ProjectModelPermissionsDeleteResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectModelPermissionsDeleteResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectModelPermissionsDeleteResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectModelPermissionsDeleteResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectModelPermissionsDeleteResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ProjectModelPermissionsDeleteResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectModelPermissionsDeleteResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `project.model_permissions.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8029,13 +16246,61 @@ impl<'de> ::serde::Deserialize<'de> for ProjectModelPermissionsObject {
     }
 }
 ///`ProjectModelPermissionsUpdateRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectModelPermissionsUpdateRequest {
     ///The model permissions mode to apply.
     pub mode: ProjectModelPermissionsUpdateRequestMode,
     ///The model IDs included in this permissions policy.
     #[serde(default)]
     pub model_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectModelPermissionsUpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectModelPermissionsUpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectModelPermissionsUpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectModelPermissionsUpdateRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ProjectModelPermissionsUpdateRequestMode,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "model_ids" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectModelPermissionsUpdateRequest {
+                    mode: crate::codegen_support::required(f0, "mode")?,
+                    model_ids: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The model permissions mode to apply.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8162,7 +16427,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectObject {
     }
 }
 ///Represents a project rate limit config.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectRateLimit {
     ///The maximum batch input tokens per day. Only present for relevant models.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8186,9 +16451,90 @@ pub struct ProjectRateLimit {
     pub model: ::std::string::String,
     ///The object type, which is always `project.rate_limit`
     pub object: ProjectRateLimitObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectRateLimit {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectRateLimit;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectRateLimit")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectRateLimit, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<ProjectRateLimitObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "batch_1_day_max_input_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "max_audio_megabytes_per_1_minute" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_images_per_1_minute" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_requests_per_1_day" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_requests_per_1_minute" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tokens_per_1_minute" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectRateLimit {
+                    batch_1_day_max_input_tokens: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    max_audio_megabytes_per_1_minute: f2.unwrap_or_default(),
+                    max_images_per_1_minute: f3.unwrap_or_default(),
+                    max_requests_per_1_day: f4.unwrap_or_default(),
+                    max_requests_per_1_minute: crate::codegen_support::required(
+                        f5,
+                        "max_requests_per_1_minute",
+                    )?,
+                    max_tokens_per_1_minute: crate::codegen_support::required(
+                        f6,
+                        "max_tokens_per_1_minute",
+                    )?,
+                    model: crate::codegen_support::required(f7, "model")?,
+                    object: crate::codegen_support::required(f8, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectRateLimitListResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectRateLimitListResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<ProjectRateLimit>,
@@ -8198,6 +16544,61 @@ pub struct ProjectRateLimitListResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ProjectRateLimitListResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectRateLimitListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectRateLimitListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectRateLimitListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectRateLimitListResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<ProjectRateLimit>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProjectRateLimitListResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectRateLimitListResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectRateLimitListResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8318,7 +16719,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectRateLimitObject {
     }
 }
 ///`ProjectRateLimitUpdateRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ProjectRateLimitUpdateRequest {
     ///The maximum batch input tokens per day. Only relevant for certain models.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8338,9 +16739,75 @@ pub struct ProjectRateLimitUpdateRequest {
     ///The maximum tokens per minute.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_tokens_per_1_minute: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectRateLimitUpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectRateLimitUpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectRateLimitUpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectRateLimitUpdateRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "batch_1_day_max_input_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_audio_megabytes_per_1_minute" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_images_per_1_minute" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_requests_per_1_day" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_requests_per_1_minute" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tokens_per_1_minute" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectRateLimitUpdateRequest {
+                    batch_1_day_max_input_tokens: f0.unwrap_or_default(),
+                    max_audio_megabytes_per_1_minute: f1.unwrap_or_default(),
+                    max_images_per_1_minute: f2.unwrap_or_default(),
+                    max_requests_per_1_day: f3.unwrap_or_default(),
+                    max_requests_per_1_minute: f4.unwrap_or_default(),
+                    max_tokens_per_1_minute: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Represents an individual service account in a project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectServiceAccount {
     ///The Unix timestamp (in seconds) of when the service account was created
     pub created_at: i64,
@@ -8352,9 +16819,62 @@ pub struct ProjectServiceAccount {
     pub object: ProjectServiceAccountObject,
     ///`owner`, `member`, or `none`
     pub role: ProjectServiceAccountRole,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectServiceAccount {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectServiceAccount;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectServiceAccount")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectServiceAccount, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ProjectServiceAccountObject> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProjectServiceAccountRole> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectServiceAccount {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    object: crate::codegen_support::required(f3, "object")?,
+                    role: crate::codegen_support::required(f4, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectServiceAccountApiKey`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectServiceAccountApiKey {
     pub created_at: i64,
     pub id: ::std::string::String,
@@ -8362,6 +16882,59 @@ pub struct ProjectServiceAccountApiKey {
     ///The object type, which is always `organization.project.service_account.api_key`
     pub object: ProjectServiceAccountApiKeyObject,
     pub value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectServiceAccountApiKey {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectServiceAccountApiKey;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectServiceAccountApiKey")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectServiceAccountApiKey, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ProjectServiceAccountApiKeyObject> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "value" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectServiceAccountApiKey {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    object: crate::codegen_support::required(f3, "object")?,
+                    value: crate::codegen_support::required(f4, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `organization.project.service_account.api_key`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8429,16 +17002,60 @@ impl<'de> ::serde::Deserialize<'de> for ProjectServiceAccountApiKeyObject {
     }
 }
 ///`ProjectServiceAccountCreateRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectServiceAccountCreateRequest {
     ///Create the service account without default roles or an API key.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub create_service_account_only: ::std::option::Option<bool>,
     ///The name of the service account being created.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectServiceAccountCreateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectServiceAccountCreateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectServiceAccountCreateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectServiceAccountCreateRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "create_service_account_only" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectServiceAccountCreateRequest {
+                    create_service_account_only: f0.unwrap_or_default(),
+                    name: crate::codegen_support::required(f1, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectServiceAccountCreateResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectServiceAccountCreateResponse {
     #[serde(default)]
     pub api_key: ::std::option::Option<ProjectServiceAccountApiKey>,
@@ -8449,6 +17066,68 @@ pub struct ProjectServiceAccountCreateResponse {
     /**Service accounts created with default project membership have role `member`. Accounts created with `create_service_account_only` have role `none`.
 */
     pub role: ProjectServiceAccountCreateResponseRole,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectServiceAccountCreateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectServiceAccountCreateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectServiceAccountCreateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectServiceAccountCreateResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ProjectServiceAccountApiKey>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ProjectServiceAccountCreateResponseObject,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ProjectServiceAccountCreateResponseRole,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "api_key" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "created_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectServiceAccountCreateResponse {
+                    api_key: f0.unwrap_or_default(),
+                    created_at: crate::codegen_support::required(f1, "created_at")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    name: crate::codegen_support::required(f3, "name")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    role: crate::codegen_support::required(f5, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectServiceAccountCreateResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8583,11 +17262,58 @@ impl<'de> ::serde::Deserialize<'de> for ProjectServiceAccountCreateResponseRole 
     }
 }
 ///`ProjectServiceAccountDeleteResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectServiceAccountDeleteResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: ProjectServiceAccountDeleteResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectServiceAccountDeleteResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectServiceAccountDeleteResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectServiceAccountDeleteResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectServiceAccountDeleteResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ProjectServiceAccountDeleteResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectServiceAccountDeleteResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectServiceAccountDeleteResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8656,7 +17382,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectServiceAccountDeleteResponseObjec
     }
 }
 ///`ProjectServiceAccountListResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectServiceAccountListResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<ProjectServiceAccount>,
@@ -8666,6 +17392,65 @@ pub struct ProjectServiceAccountListResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ProjectServiceAccountListResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectServiceAccountListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectServiceAccountListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectServiceAccountListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectServiceAccountListResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<ProjectServiceAccount>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ProjectServiceAccountListResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectServiceAccountListResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectServiceAccountListResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8862,7 +17647,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectServiceAccountRole {
     }
 }
 ///Represents a spend alert configured at the project level.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectSpendAlert {
     ///The currency for the threshold amount.
     pub currency: ProjectSpendAlertCurrency,
@@ -8875,6 +17660,70 @@ pub struct ProjectSpendAlert {
     pub object: ProjectSpendAlertObject,
     ///The alert threshold amount, in cents.
     pub threshold_amount: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectSpendAlert {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectSpendAlert;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectSpendAlert")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectSpendAlert, A::Error> {
+                let mut f0: ::std::option::Option<ProjectSpendAlertCurrency> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ProjectSpendAlertInterval> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<SpendAlertNotificationChannel> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProjectSpendAlertObject> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "interval" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "notification_channel" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "threshold_amount" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectSpendAlert {
+                    currency: crate::codegen_support::required(f0, "currency")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    interval: crate::codegen_support::required(f2, "interval")?,
+                    notification_channel: crate::codegen_support::required(
+                        f3,
+                        "notification_channel",
+                    )?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    threshold_amount: crate::codegen_support::required(
+                        f5,
+                        "threshold_amount",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The currency for the threshold amount.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8936,7 +17785,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectSpendAlertCurrency {
     }
 }
 ///Confirmation payload returned after deleting a project spend alert.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectSpendAlertDeletedResource {
     ///Whether the spend alert was deleted.
     pub deleted: bool,
@@ -8944,6 +17793,53 @@ pub struct ProjectSpendAlertDeletedResource {
     pub id: ::std::string::String,
     ///Always `project.spend_alert.deleted`.
     pub object: ProjectSpendAlertDeletedResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectSpendAlertDeletedResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectSpendAlertDeletedResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectSpendAlertDeletedResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectSpendAlertDeletedResource, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ProjectSpendAlertDeletedResourceObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectSpendAlertDeletedResource {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `project.spend_alert.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9065,7 +17961,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectSpendAlertInterval {
     }
 }
 ///Paginated list of project spend alerts.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectSpendAlertListResource {
     ///Spend alerts returned in the current page.
     #[serde(default)]
@@ -9080,6 +17976,61 @@ pub struct ProjectSpendAlertListResource {
     pub last_id: ::std::option::Option<::std::string::String>,
     ///Always `list`.
     pub object: ProjectSpendAlertListResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectSpendAlertListResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectSpendAlertListResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectSpendAlertListResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectSpendAlertListResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<ProjectSpendAlert>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProjectSpendAlertListResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectSpendAlertListResource {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `list`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9201,12 +18152,56 @@ impl<'de> ::serde::Deserialize<'de> for ProjectSpendAlertObject {
     }
 }
 ///Confirmation payload returned after deleting a project hard spend limit.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectSpendLimitDeletedResource {
     ///Whether the hard spend limit was deleted.
     pub deleted: bool,
     ///The object type, which is always `project.spend_limit.deleted`.
     pub object: ProjectSpendLimitDeletedResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectSpendLimitDeletedResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectSpendLimitDeletedResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectSpendLimitDeletedResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectSpendLimitDeletedResource, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ProjectSpendLimitDeletedResourceObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectSpendLimitDeletedResource {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `project.spend_limit.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9269,7 +18264,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectSpendLimitDeletedResourceObject {
     }
 }
 ///Represents a hard spend limit configured at the project level.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectSpendLimitResource {
     ///The currency for the threshold amount. Currently, only `USD` is supported.
     pub currency: SpendLimitCurrency,
@@ -9281,6 +18276,64 @@ pub struct ProjectSpendLimitResource {
     pub object: ProjectSpendLimitResourceObject,
     ///The hard spend limit amount, in cents.
     pub threshold_amount: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectSpendLimitResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectSpendLimitResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectSpendLimitResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectSpendLimitResource, A::Error> {
+                let mut f0: ::std::option::Option<SpendLimitCurrency> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<SpendLimitEnforcement> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<SpendLimitInterval> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ProjectSpendLimitResourceObject> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "enforcement" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "interval" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "threshold_amount" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectSpendLimitResource {
+                    currency: crate::codegen_support::required(f0, "currency")?,
+                    enforcement: crate::codegen_support::required(f1, "enforcement")?,
+                    interval: crate::codegen_support::required(f2, "interval")?,
+                    object: crate::codegen_support::required(f3, "object")?,
+                    threshold_amount: crate::codegen_support::required(
+                        f4,
+                        "threshold_amount",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `project.spend_limit`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9342,7 +18395,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectSpendLimitResourceObject {
     }
 }
 ///`ProjectUpdateRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ProjectUpdateRequest {
     ///External key ID to associate with the project.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9350,9 +18403,57 @@ pub struct ProjectUpdateRequest {
     ///The updated name of the project, this name appears in reports.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectUpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectUpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectUpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectUpdateRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "external_key_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectUpdateRequest {
+                    external_key_id: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Represents an individual user in a project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectUser {
     ///The Unix timestamp (in seconds) of when the project was added.
     pub added_at: i64,
@@ -9368,9 +18469,67 @@ pub struct ProjectUser {
     pub object: ProjectUserObject,
     ///`owner` or `member`
     pub role: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectUser {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectUser;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectUser")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectUser, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProjectUserObject> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "added_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "email" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectUser {
+                    added_at: crate::codegen_support::required(f0, "added_at")?,
+                    email: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    name: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    role: crate::codegen_support::required(f5, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectUserCreateRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectUserCreateRequest {
     ///Email of the user to add.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9380,13 +18539,107 @@ pub struct ProjectUserCreateRequest {
     ///The ID of the user.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectUserCreateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectUserCreateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectUserCreateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectUserCreateRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "email" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "user_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectUserCreateRequest {
+                    email: f0.unwrap_or_default(),
+                    role: crate::codegen_support::required(f1, "role")?,
+                    user_id: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectUserDeleteResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectUserDeleteResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: ProjectUserDeleteResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectUserDeleteResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectUserDeleteResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectUserDeleteResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectUserDeleteResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ProjectUserDeleteResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectUserDeleteResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProjectUserDeleteResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9448,7 +18701,7 @@ impl<'de> ::serde::Deserialize<'de> for ProjectUserDeleteResponseObject {
     }
 }
 ///`ProjectUserListResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProjectUserListResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<ProjectUser>,
@@ -9458,6 +18711,61 @@ pub struct ProjectUserListResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectUserListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectUserListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectUserListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectUserListResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<ProjectUser>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectUserListResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `organization.project.user`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9519,20 +18827,100 @@ impl<'de> ::serde::Deserialize<'de> for ProjectUserObject {
     }
 }
 ///`ProjectUserUpdateRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ProjectUserUpdateRequest {
     ///`owner` or `member`
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProjectUserUpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProjectUserUpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProjectUserUpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProjectUserUpdateRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "role" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProjectUserUpdateRequest {
+                    role: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Request payload for assigning a role to a group or user.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PublicAssignOrganizationGroupRoleBody {
     ///Identifier of the role to assign.
     pub role_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for PublicAssignOrganizationGroupRoleBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = PublicAssignOrganizationGroupRoleBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PublicAssignOrganizationGroupRoleBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<PublicAssignOrganizationGroupRoleBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "role_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(PublicAssignOrganizationGroupRoleBody {
+                    role_id: crate::codegen_support::required(f0, "role_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Request payload for creating a custom role.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PublicCreateOrganizationRoleBody {
     ///Optional description of the role.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9542,6 +18930,61 @@ pub struct PublicCreateOrganizationRoleBody {
     pub permissions: ::std::vec::Vec<::std::string::String>,
     ///Unique name for the role.
     pub role_name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for PublicCreateOrganizationRoleBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = PublicCreateOrganizationRoleBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PublicCreateOrganizationRoleBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<PublicCreateOrganizationRoleBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "permissions" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role_name" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(PublicCreateOrganizationRoleBody {
+                    description: f0.unwrap_or_default(),
+                    permissions: f1.unwrap_or_default(),
+                    role_name: crate::codegen_support::required(f2, "role_name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`PublicProjectResidency`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9658,7 +19101,7 @@ impl<'de> ::serde::Deserialize<'de> for PublicProjectResidency {
     }
 }
 ///Paginated list of roles available on an organization or project.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PublicRoleListResource {
     ///Roles returned in the current page.
     #[serde(default)]
@@ -9670,6 +19113,56 @@ pub struct PublicRoleListResource {
     pub next: ::std::option::Option<::std::string::String>,
     ///Always `list`.
     pub object: PublicRoleListResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for PublicRoleListResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = PublicRoleListResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PublicRoleListResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<PublicRoleListResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<Role>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<PublicRoleListResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "next" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(PublicRoleListResource {
+                    data: f0.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f1, "has_more")?,
+                    next: f2.unwrap_or_default(),
+                    object: crate::codegen_support::required(f3, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `list`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9731,7 +19224,7 @@ impl<'de> ::serde::Deserialize<'de> for PublicRoleListResourceObject {
     }
 }
 ///Request payload for updating an existing role.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct PublicUpdateOrganizationRoleBody {
     ///New description for the role.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9742,6 +19235,63 @@ pub struct PublicUpdateOrganizationRoleBody {
     ///New name for the role.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role_name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for PublicUpdateOrganizationRoleBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = PublicUpdateOrganizationRoleBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PublicUpdateOrganizationRoleBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<PublicUpdateOrganizationRoleBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "permissions" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role_name" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(PublicUpdateOrganizationRoleBody {
+                    description: f0.unwrap_or_default(),
+                    permissions: f1.unwrap_or_default(),
+                    role_name: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RetrieveProjectGroupGroupType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9808,7 +19358,7 @@ impl<'de> ::serde::Deserialize<'de> for RetrieveProjectGroupGroupType {
     }
 }
 ///Details about a role that can be assigned through the public Roles API.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Role {
     ///Optional description of the role.
     #[serde(default)]
@@ -9826,9 +19376,84 @@ pub struct Role {
     pub predefined_role: bool,
     ///Resource type the role is bound to (for example `api.organization` or `api.project`).
     pub resource_type: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Role {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Role;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Role")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Role, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<RoleObject> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "permissions" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "predefined_role" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "resource_type" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Role {
+                    description: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    object: crate::codegen_support::required(f3, "object")?,
+                    permissions: f4.unwrap_or_default(),
+                    predefined_role: crate::codegen_support::required(
+                        f5,
+                        "predefined_role",
+                    )?,
+                    resource_type: crate::codegen_support::required(
+                        f6,
+                        "resource_type",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Confirmation payload returned after deleting a role.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RoleDeletedResource {
     ///Whether the role was deleted.
     pub deleted: bool,
@@ -9836,6 +19461,51 @@ pub struct RoleDeletedResource {
     pub id: ::std::string::String,
     ///Always `role.deleted`.
     pub object: RoleDeletedResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RoleDeletedResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RoleDeletedResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RoleDeletedResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RoleDeletedResource, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<RoleDeletedResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RoleDeletedResource {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `role.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9897,7 +19567,7 @@ impl<'de> ::serde::Deserialize<'de> for RoleDeletedResourceObject {
     }
 }
 ///Paginated list of roles assigned to a principal.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RoleListResource {
     ///Role assignments returned in the current page.
     #[serde(default)]
@@ -9909,6 +19579,58 @@ pub struct RoleListResource {
     pub next: ::std::option::Option<::std::string::String>,
     ///Always `list`.
     pub object: RoleListResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RoleListResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RoleListResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RoleListResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RoleListResource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<AssignedRoleDetails>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<RoleListResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "next" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RoleListResource {
+                    data: f0.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f1, "has_more")?,
+                    next: f2.unwrap_or_default(),
+                    object: crate::codegen_support::required(f3, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `list`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10029,7 +19751,7 @@ impl<'de> ::serde::Deserialize<'de> for RoleObject {
     }
 }
 ///`ServiceAccountApiKeyBody`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ServiceAccountApiKeyBody {
     ///The Unix timestamp (in seconds) when the API key was created.
     pub created_at: i64,
@@ -10041,6 +19763,59 @@ pub struct ServiceAccountApiKeyBody {
     pub object: ServiceAccountApiKeyBodyObject,
     ///The unredacted API key value.
     pub value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ServiceAccountApiKeyBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ServiceAccountApiKeyBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ServiceAccountApiKeyBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ServiceAccountApiKeyBody, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ServiceAccountApiKeyBodyObject> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "value" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ServiceAccountApiKeyBody {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    object: crate::codegen_support::required(f3, "object")?,
+                    value: crate::codegen_support::required(f4, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `organization.project.service_account.api_key`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10108,7 +19883,7 @@ impl<'de> ::serde::Deserialize<'de> for ServiceAccountApiKeyBodyObject {
     }
 }
 ///Email notification settings for a spend alert.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SpendAlertNotificationChannel {
     ///Email addresses that receive the spend alert notification.
     #[serde(default)]
@@ -10119,6 +19894,59 @@ pub struct SpendAlertNotificationChannel {
     ///The notification channel type. Currently only `email` is supported.
     #[serde(rename = "type")]
     pub type_: SpendAlertNotificationChannelType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SpendAlertNotificationChannel {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SpendAlertNotificationChannel;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SpendAlertNotificationChannel")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<SpendAlertNotificationChannel, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<SpendAlertNotificationChannelType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "recipients" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "subject_prefix" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SpendAlertNotificationChannel {
+                    recipients: f0.unwrap_or_default(),
+                    subject_prefix: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The notification channel type. Currently only `email` is supported.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10211,10 +20039,49 @@ impl ::std::str::FromStr for SpendLimitCurrency {
     }
 }
 ///The current enforcement state of a hard spend limit.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SpendLimitEnforcement {
     ///Whether the hard spend limit is currently enforcing.
     pub status: SpendLimitEnforcementStatus,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SpendLimitEnforcement {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SpendLimitEnforcement;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SpendLimitEnforcement")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<SpendLimitEnforcement, A::Error> {
+                let mut f0: ::std::option::Option<SpendLimitEnforcementStatus> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "status" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SpendLimitEnforcement {
+                    status: crate::codegen_support::required(f0, "status")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`SpendLimitEnforcementStatus`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -10279,16 +20146,98 @@ impl ::std::str::FromStr for SpendLimitInterval {
     }
 }
 ///`ToggleCertificatesRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ToggleCertificatesRequest {
     #[serde(default)]
     pub certificate_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ToggleCertificatesRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ToggleCertificatesRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ToggleCertificatesRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ToggleCertificatesRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "certificate_ids" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ToggleCertificatesRequest {
+                    certificate_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Request payload for updating the details of an existing group.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdateGroupBody {
     ///New display name for the group.
     pub name: UpdateGroupBodyName,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UpdateGroupBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UpdateGroupBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateGroupBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UpdateGroupBody, A::Error> {
+                let mut f0: ::std::option::Option<UpdateGroupBodyName> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UpdateGroupBody {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///New display name for the group.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -10348,10 +20297,56 @@ impl<'de> ::serde::Deserialize<'de> for UpdateGroupBodyName {
     }
 }
 ///Parameters for updating organization data retention controls.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdateOrganizationDataRetentionBody {
     ///The desired organization data retention type.
     pub retention_type: UpdateOrganizationDataRetentionBodyRetentionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UpdateOrganizationDataRetentionBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UpdateOrganizationDataRetentionBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateOrganizationDataRetentionBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UpdateOrganizationDataRetentionBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    UpdateOrganizationDataRetentionBodyRetentionType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "retention_type" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UpdateOrganizationDataRetentionBody {
+                    retention_type: crate::codegen_support::required(
+                        f0,
+                        "retention_type",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The desired organization data retention type.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10430,7 +20425,7 @@ for UpdateOrganizationDataRetentionBodyRetentionType {
     }
 }
 ///Parameters for the hard spend limit you want to create or replace.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdateOrganizationSpendLimitBody {
     ///The currency for the threshold amount. Currently, only `USD` is supported.
     pub currency: UpdateOrganizationSpendLimitBodyCurrency,
@@ -10438,6 +20433,60 @@ pub struct UpdateOrganizationSpendLimitBody {
     pub interval: UpdateOrganizationSpendLimitBodyInterval,
     ///The hard spend limit amount, in cents.
     pub threshold_amount: ::std::num::NonZeroU64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UpdateOrganizationSpendLimitBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UpdateOrganizationSpendLimitBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateOrganizationSpendLimitBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UpdateOrganizationSpendLimitBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    UpdateOrganizationSpendLimitBodyCurrency,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    UpdateOrganizationSpendLimitBodyInterval,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::num::NonZeroU64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "interval" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "threshold_amount" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UpdateOrganizationSpendLimitBody {
+                    currency: crate::codegen_support::required(f0, "currency")?,
+                    interval: crate::codegen_support::required(f1, "interval")?,
+                    threshold_amount: crate::codegen_support::required(
+                        f2,
+                        "threshold_amount",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The currency for the threshold amount. Currently, only `USD` is supported.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10560,10 +20609,56 @@ impl<'de> ::serde::Deserialize<'de> for UpdateOrganizationSpendLimitBodyInterval
     }
 }
 ///Parameters for updating project data retention controls.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdateProjectDataRetentionBody {
     ///The desired project data retention type.
     pub retention_type: UpdateProjectDataRetentionBodyRetentionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UpdateProjectDataRetentionBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UpdateProjectDataRetentionBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateProjectDataRetentionBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UpdateProjectDataRetentionBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    UpdateProjectDataRetentionBodyRetentionType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "retention_type" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UpdateProjectDataRetentionBody {
+                    retention_type: crate::codegen_support::required(
+                        f0,
+                        "retention_type",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The desired project data retention type.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10651,7 +20746,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateProjectDataRetentionBodyRetentionT
     }
 }
 ///Parameters for updating a project service account.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct UpdateProjectServiceAccountBody {
     ///The updated service account name.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10659,6 +20754,52 @@ pub struct UpdateProjectServiceAccountBody {
     ///The updated service account role.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<UpdateProjectServiceAccountBodyRole>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UpdateProjectServiceAccountBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UpdateProjectServiceAccountBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateProjectServiceAccountBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UpdateProjectServiceAccountBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<UpdateProjectServiceAccountBodyRole>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UpdateProjectServiceAccountBody {
+                    name: f0.unwrap_or_default(),
+                    role: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The updated service account role.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10726,7 +20867,7 @@ impl<'de> ::serde::Deserialize<'de> for UpdateProjectServiceAccountBodyRole {
     }
 }
 ///Parameters for the hard spend limit you want to create or replace.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdateProjectSpendLimitBody {
     ///The currency for the threshold amount. Currently, only `USD` is supported.
     pub currency: UpdateProjectSpendLimitBodyCurrency,
@@ -10734,6 +20875,56 @@ pub struct UpdateProjectSpendLimitBody {
     pub interval: UpdateProjectSpendLimitBodyInterval,
     ///The hard spend limit amount, in cents.
     pub threshold_amount: ::std::num::NonZeroU64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UpdateProjectSpendLimitBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UpdateProjectSpendLimitBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateProjectSpendLimitBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UpdateProjectSpendLimitBody, A::Error> {
+                let mut f0: ::std::option::Option<UpdateProjectSpendLimitBodyCurrency> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<UpdateProjectSpendLimitBodyInterval> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::num::NonZeroU64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "currency" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "interval" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "threshold_amount" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UpdateProjectSpendLimitBody {
+                    currency: crate::codegen_support::required(f0, "currency")?,
+                    interval: crate::codegen_support::required(f1, "interval")?,
+                    threshold_amount: crate::codegen_support::required(
+                        f2,
+                        "threshold_amount",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The currency for the threshold amount. Currently, only `USD` is supported.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10856,13 +21047,59 @@ impl<'de> ::serde::Deserialize<'de> for UpdateProjectSpendLimitBodyInterval {
     }
 }
 ///`UploadCertificateRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UploadCertificateRequest {
     ///The certificate content in PEM format
     pub certificate: ::std::string::String,
     ///An optional name for the certificate
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UploadCertificateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UploadCertificateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UploadCertificateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UploadCertificateRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "certificate" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UploadCertificateRequest {
+                    certificate: crate::codegen_support::required(f0, "certificate")?,
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageAudioSpeechesBucketWidth`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11008,7 +21245,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageAudioSpeechesGroupByItem {
     }
 }
 ///The aggregated audio speeches usage details of the specific time bucket.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageAudioSpeechesResult {
     ///When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11027,6 +21264,82 @@ pub struct UsageAudioSpeechesResult {
     ///When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageAudioSpeechesResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageAudioSpeechesResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageAudioSpeechesResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageAudioSpeechesResult, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<UsageAudioSpeechesResultObject> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "api_key_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "characters" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "num_model_requests" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user_id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageAudioSpeechesResult {
+                    api_key_id: f0.unwrap_or_default(),
+                    characters: crate::codegen_support::required(f1, "characters")?,
+                    model: f2.unwrap_or_default(),
+                    num_model_requests: crate::codegen_support::required(
+                        f3,
+                        "num_model_requests",
+                    )?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    project_id: f5.unwrap_or_default(),
+                    user_id: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageAudioSpeechesResultObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11239,7 +21552,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageAudioTranscriptionsGroupByItem {
     }
 }
 ///The aggregated audio transcriptions usage details of the specific time bucket.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageAudioTranscriptionsResult {
     ///When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11258,6 +21571,82 @@ pub struct UsageAudioTranscriptionsResult {
     ///When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageAudioTranscriptionsResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageAudioTranscriptionsResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageAudioTranscriptionsResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageAudioTranscriptionsResult, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    UsageAudioTranscriptionsResultObject,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "api_key_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "num_model_requests" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "seconds" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "user_id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageAudioTranscriptionsResult {
+                    api_key_id: f0.unwrap_or_default(),
+                    model: f1.unwrap_or_default(),
+                    num_model_requests: crate::codegen_support::required(
+                        f2,
+                        "num_model_requests",
+                    )?,
+                    object: crate::codegen_support::required(f3, "object")?,
+                    project_id: f4.unwrap_or_default(),
+                    seconds: crate::codegen_support::required(f5, "seconds")?,
+                    user_id: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageAudioTranscriptionsResultObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11456,7 +21845,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageCodeInterpreterSessionsGroupByItem 
     }
 }
 ///The aggregated code interpreter sessions usage details of the specific time bucket.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageCodeInterpreterSessionsResult {
     ///The number of code interpreter sessions.
     pub num_sessions: i64,
@@ -11464,6 +21853,59 @@ pub struct UsageCodeInterpreterSessionsResult {
     ///When `group_by=project_id`, this field provides the project ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub project_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageCodeInterpreterSessionsResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageCodeInterpreterSessionsResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageCodeInterpreterSessionsResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageCodeInterpreterSessionsResult, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    UsageCodeInterpreterSessionsResultObject,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "num_sessions" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageCodeInterpreterSessionsResult {
+                    num_sessions: crate::codegen_support::required(f0, "num_sessions")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    project_id: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageCodeInterpreterSessionsResultObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11685,7 +22127,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageCompletionsGroupByItem {
     }
 }
 ///The aggregated completions usage details of the specific time bucket.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageCompletionsResult {
     ///When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11748,6 +22190,160 @@ pub struct UsageCompletionsResult {
     ///When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageCompletionsResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageCompletionsResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageCompletionsResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageCompletionsResult, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<UsageCompletionsResultObject> = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f20: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f21: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "api_key_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "batch" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "input_audio_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_cache_write_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_cached_audio_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_cached_image_tokens" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_cached_text_tokens" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_cached_tokens" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_image_tokens" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_text_tokens" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_tokens" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_uncached_tokens" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        "num_model_requests" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        "output_audio_tokens" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_image_tokens" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_text_tokens" => {
+                            f17 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens" => {
+                            f18 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "project_id" => {
+                            f19 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_tier" => {
+                            f20 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user_id" => f21 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageCompletionsResult {
+                    api_key_id: f0.unwrap_or_default(),
+                    batch: f1.unwrap_or_default(),
+                    input_audio_tokens: f2.unwrap_or_default(),
+                    input_cache_write_tokens: f3.unwrap_or_default(),
+                    input_cached_audio_tokens: f4.unwrap_or_default(),
+                    input_cached_image_tokens: f5.unwrap_or_default(),
+                    input_cached_text_tokens: f6.unwrap_or_default(),
+                    input_cached_tokens: f7.unwrap_or_default(),
+                    input_image_tokens: f8.unwrap_or_default(),
+                    input_text_tokens: f9.unwrap_or_default(),
+                    input_tokens: crate::codegen_support::required(f10, "input_tokens")?,
+                    input_uncached_tokens: f11.unwrap_or_default(),
+                    model: f12.unwrap_or_default(),
+                    num_model_requests: crate::codegen_support::required(
+                        f13,
+                        "num_model_requests",
+                    )?,
+                    object: crate::codegen_support::required(f14, "object")?,
+                    output_audio_tokens: f15.unwrap_or_default(),
+                    output_image_tokens: f16.unwrap_or_default(),
+                    output_text_tokens: f17.unwrap_or_default(),
+                    output_tokens: crate::codegen_support::required(
+                        f18,
+                        "output_tokens",
+                    )?,
+                    project_id: f19.unwrap_or_default(),
+                    service_tier: f20.unwrap_or_default(),
+                    user_id: f21.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageCompletionsResultObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12086,7 +22682,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageEmbeddingsGroupByItem {
     }
 }
 ///The aggregated embeddings usage details of the specific time bucket.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageEmbeddingsResult {
     ///When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -12105,6 +22701,82 @@ pub struct UsageEmbeddingsResult {
     ///When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageEmbeddingsResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageEmbeddingsResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageEmbeddingsResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageEmbeddingsResult, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<UsageEmbeddingsResultObject> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "api_key_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "num_model_requests" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user_id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageEmbeddingsResult {
+                    api_key_id: f0.unwrap_or_default(),
+                    input_tokens: crate::codegen_support::required(f1, "input_tokens")?,
+                    model: f2.unwrap_or_default(),
+                    num_model_requests: crate::codegen_support::required(
+                        f3,
+                        "num_model_requests",
+                    )?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    project_id: f5.unwrap_or_default(),
+                    user_id: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageEmbeddingsResultObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12315,7 +22987,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageFileSearchCallsGroupByItem {
     }
 }
 ///The aggregated file search calls usage details of the specific time bucket.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageFileSearchCallsResult {
     ///When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -12332,6 +23004,76 @@ pub struct UsageFileSearchCallsResult {
     ///When `group_by=vector_store_id`, this field provides the vector store ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub vector_store_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageFileSearchCallsResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageFileSearchCallsResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageFileSearchCallsResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageFileSearchCallsResult, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<UsageFileSearchCallsResultObject> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "api_key_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "num_requests" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user_id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "vector_store_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageFileSearchCallsResult {
+                    api_key_id: f0.unwrap_or_default(),
+                    num_requests: crate::codegen_support::required(f1, "num_requests")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    project_id: f3.unwrap_or_default(),
+                    user_id: f4.unwrap_or_default(),
+                    vector_store_id: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageFileSearchCallsResultObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12552,7 +23294,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageImagesGroupByItem {
     }
 }
 ///The aggregated images usage details of the specific time bucket.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageImagesResult {
     ///When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -12577,6 +23319,90 @@ pub struct UsageImagesResult {
     ///When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageImagesResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageImagesResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageImagesResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageImagesResult, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<UsageImagesResultObject> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "api_key_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "images" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "num_model_requests" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "size" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "source" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "user_id" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageImagesResult {
+                    api_key_id: f0.unwrap_or_default(),
+                    images: crate::codegen_support::required(f1, "images")?,
+                    model: f2.unwrap_or_default(),
+                    num_model_requests: crate::codegen_support::required(
+                        f3,
+                        "num_model_requests",
+                    )?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    project_id: f5.unwrap_or_default(),
+                    size: f6.unwrap_or_default(),
+                    source: f7.unwrap_or_default(),
+                    user_id: f8.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageImagesResultObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12929,7 +23755,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageModerationsGroupByItem {
     }
 }
 ///The aggregated moderations usage details of the specific time bucket.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageModerationsResult {
     ///When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -12948,6 +23774,82 @@ pub struct UsageModerationsResult {
     ///When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageModerationsResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageModerationsResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageModerationsResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageModerationsResult, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<UsageModerationsResultObject> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "api_key_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "num_model_requests" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user_id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageModerationsResult {
+                    api_key_id: f0.unwrap_or_default(),
+                    input_tokens: crate::codegen_support::required(f1, "input_tokens")?,
+                    model: f2.unwrap_or_default(),
+                    num_model_requests: crate::codegen_support::required(
+                        f3,
+                        "num_model_requests",
+                    )?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    project_id: f5.unwrap_or_default(),
+                    user_id: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageModerationsResultObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13015,7 +23917,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageModerationsResultObject {
     }
 }
 ///`UsageResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<UsageTimeBucket>,
@@ -13023,6 +23925,58 @@ pub struct UsageResponse {
     #[serde(default)]
     pub next_page: ::std::option::Option<::std::string::String>,
     pub object: UsageResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<UsageTimeBucket>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<UsageResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "next_page" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageResponse {
+                    data: f0.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f1, "has_more")?,
+                    next_page: f2.unwrap_or_default(),
+                    object: crate::codegen_support::required(f3, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13084,13 +24038,65 @@ impl<'de> ::serde::Deserialize<'de> for UsageResponseObject {
     }
 }
 ///`UsageTimeBucket`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageTimeBucket {
     pub end_time: i64,
     pub object: UsageTimeBucketObject,
     #[serde(default)]
     pub results: ::std::vec::Vec<UsageTimeBucketResultsItem>,
     pub start_time: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageTimeBucket {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageTimeBucket;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageTimeBucket")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageTimeBucket, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<UsageTimeBucketObject> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<UsageTimeBucketResultsItem>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end_time" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "results" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "start_time" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageTimeBucket {
+                    end_time: crate::codegen_support::required(f0, "end_time")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    results: f2.unwrap_or_default(),
+                    start_time: crate::codegen_support::required(f3, "start_time")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageTimeBucketObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13439,7 +24445,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageVectorStoresGroupByItem {
     }
 }
 ///The aggregated vector stores usage details of the specific time bucket.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageVectorStoresResult {
     pub object: UsageVectorStoresResultObject,
     ///When `group_by=project_id`, this field provides the project ID of the grouped usage result.
@@ -13447,6 +24453,57 @@ pub struct UsageVectorStoresResult {
     pub project_id: ::std::option::Option<::std::string::String>,
     ///The vector stores usage in bytes.
     pub usage_bytes: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageVectorStoresResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageVectorStoresResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageVectorStoresResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageVectorStoresResult, A::Error> {
+                let mut f0: ::std::option::Option<UsageVectorStoresResultObject> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "object" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "usage_bytes" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageVectorStoresResult {
+                    object: crate::codegen_support::required(f0, "object")?,
+                    project_id: f1.unwrap_or_default(),
+                    usage_bytes: crate::codegen_support::required(f2, "usage_bytes")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageVectorStoresResultObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13732,7 +24789,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageWebSearchCallsGroupByItem {
     }
 }
 ///The aggregated web search calls usage details of the specific time bucket.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UsageWebSearchCallsResult {
     ///When `group_by=api_key_id`, this field provides the API key ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -13754,6 +24811,89 @@ pub struct UsageWebSearchCallsResult {
     ///When `group_by=user_id`, this field provides the user ID of the grouped usage result.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UsageWebSearchCallsResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UsageWebSearchCallsResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UsageWebSearchCallsResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UsageWebSearchCallsResult, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<UsageWebSearchCallsResultObject> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "api_key_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "context_level" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "num_model_requests" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "num_requests" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user_id" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UsageWebSearchCallsResult {
+                    api_key_id: f0.unwrap_or_default(),
+                    context_level: f1.unwrap_or_default(),
+                    model: f2.unwrap_or_default(),
+                    num_model_requests: crate::codegen_support::required(
+                        f3,
+                        "num_model_requests",
+                    )?,
+                    num_requests: crate::codegen_support::required(f4, "num_requests")?,
+                    object: crate::codegen_support::required(f5, "object")?,
+                    project_id: f6.unwrap_or_default(),
+                    user_id: f7.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UsageWebSearchCallsResultObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13821,7 +24961,7 @@ impl<'de> ::serde::Deserialize<'de> for UsageWebSearchCallsResultObject {
     }
 }
 ///Represents an individual `user` within an organization.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct User {
     ///The Unix timestamp (in seconds) of when the user was added.
     pub added_at: i64,
@@ -13867,13 +25007,170 @@ pub struct User {
     pub technical_level: ::std::option::Option<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<UserUser>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for User {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = User;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct User")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<User, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<UserObject> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<UserProjects>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<::std::option::Option<UserUser>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "added_at" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "api_key_last_used_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "developer_persona" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "email" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "is_default" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "is_scale_tier_authorized_purchaser" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "is_scim_managed" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "is_service_account" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "projects" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "technical_level" => {
+                            f14 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user" => f15 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(User {
+                    added_at: crate::codegen_support::required(f0, "added_at")?,
+                    api_key_last_used_at: f1.unwrap_or_default(),
+                    created: f2.unwrap_or_default(),
+                    developer_persona: f3.unwrap_or_default(),
+                    email: f4.unwrap_or_default(),
+                    id: crate::codegen_support::required(f5, "id")?,
+                    is_default: f6.unwrap_or_default(),
+                    is_scale_tier_authorized_purchaser: f7.unwrap_or_default(),
+                    is_scim_managed: f8.unwrap_or_default(),
+                    is_service_account: f9.unwrap_or_default(),
+                    name: f10.unwrap_or_default(),
+                    object: crate::codegen_support::required(f11, "object")?,
+                    projects: f12.unwrap_or_default(),
+                    role: f13.unwrap_or_default(),
+                    technical_level: f14.unwrap_or_default(),
+                    user: f15.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UserDeleteResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UserDeleteResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: UserDeleteResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UserDeleteResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UserDeleteResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UserDeleteResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UserDeleteResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<UserDeleteResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UserDeleteResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UserDeleteResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13935,7 +25232,7 @@ impl<'de> ::serde::Deserialize<'de> for UserDeleteResponseObject {
     }
 }
 ///Paginated list of user objects returned when inspecting group membership.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UserListResource {
     ///Users in the current page.
     #[serde(default)]
@@ -13947,6 +25244,56 @@ pub struct UserListResource {
     pub next: ::std::option::Option<::std::string::String>,
     ///Always `list`.
     pub object: UserListResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UserListResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UserListResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UserListResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UserListResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<GroupUser>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<UserListResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "next" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UserListResource {
+                    data: f0.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f1, "has_more")?,
+                    next: f2.unwrap_or_default(),
+                    object: crate::codegen_support::required(f3, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `list`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14008,7 +25355,7 @@ impl<'de> ::serde::Deserialize<'de> for UserListResourceObject {
     }
 }
 ///`UserListResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UserListResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<User>,
@@ -14018,6 +25365,61 @@ pub struct UserListResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: UserListResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UserListResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UserListResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UserListResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UserListResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<User>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<UserListResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UserListResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UserListResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14138,14 +25540,58 @@ impl<'de> ::serde::Deserialize<'de> for UserObject {
     }
 }
 ///Projects associated with the user, if included.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UserProjects {
     #[serde(default)]
     pub data: ::std::vec::Vec<UserProjectsDataItem>,
     pub object: UserProjectsObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UserProjects {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UserProjects;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UserProjects")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UserProjects, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<UserProjectsDataItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<UserProjectsObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UserProjects {
+                    data: f0.unwrap_or_default(),
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UserProjectsDataItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct UserProjectsDataItem {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub id: ::std::option::Option<::std::string::String>,
@@ -14153,6 +25599,57 @@ pub struct UserProjectsDataItem {
     pub name: ::std::option::Option<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UserProjectsDataItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UserProjectsDataItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UserProjectsDataItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UserProjectsDataItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UserProjectsDataItem {
+                    id: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    role: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UserProjectsObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14214,12 +25711,57 @@ impl<'de> ::serde::Deserialize<'de> for UserProjectsObject {
     }
 }
 ///Role assignment linking a user to a role.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UserRoleAssignment {
     ///Always `user.role`.
     pub object: UserRoleAssignmentObject,
     pub role: Role,
     pub user: User,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UserRoleAssignment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UserRoleAssignment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UserRoleAssignment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UserRoleAssignment, A::Error> {
+                let mut f0: ::std::option::Option<UserRoleAssignmentObject> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<Role> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<User> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "object" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UserRoleAssignment {
+                    object: crate::codegen_support::required(f0, "object")?,
+                    role: crate::codegen_support::required(f1, "role")?,
+                    user: crate::codegen_support::required(f2, "user")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `user.role`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14281,7 +25823,7 @@ impl<'de> ::serde::Deserialize<'de> for UserRoleAssignmentObject {
     }
 }
 ///`UserRoleUpdateRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct UserRoleUpdateRequest {
     ///Developer persona metadata.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -14295,9 +25837,69 @@ pub struct UserRoleUpdateRequest {
     ///Technical level metadata.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub technical_level: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UserRoleUpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UserRoleUpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UserRoleUpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UserRoleUpdateRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "developer_persona" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "technical_level" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UserRoleUpdateRequest {
+                    developer_persona: f0.unwrap_or_default(),
+                    role: f1.unwrap_or_default(),
+                    role_id: f2.unwrap_or_default(),
+                    technical_level: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Nested user details.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UserUser {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub banned: ::std::option::Option<bool>,
@@ -14313,6 +25915,74 @@ pub struct UserUser {
     pub object: UserUserObject,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub picture: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UserUser {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UserUser;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UserUser")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UserUser, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<UserUserObject> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "banned" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "banned_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "email" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "enabled" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "picture" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UserUser {
+                    banned: f0.unwrap_or_default(),
+                    banned_at: f1.unwrap_or_default(),
+                    email: f2.unwrap_or_default(),
+                    enabled: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    name: f5.unwrap_or_default(),
+                    object: crate::codegen_support::required(f6, "object")?,
+                    picture: f7.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UserUserObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "assistants" , feature = "chat" , feature = "evals"))].
 
 ///`FunctionObject`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionObject {
     ///A description of what the function does, used by the model to choose when and how to call the function.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -16,6 +16,62 @@ pub struct FunctionObject {
     ///Whether to enable strict schema adherence when generating the function call. If set to true, the model will follow the exact schema defined in the `parameters` field. Only a subset of JSON Schema is supported when `strict` is `true`. Learn more about Structured Outputs in the [function calling guide](/docs/guides/function-calling).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub strict: ::std::option::Option<bool>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<FunctionParameters>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "parameters" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "strict" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionObject {
+                    description: f0.unwrap_or_default(),
+                    name: crate::codegen_support::required(f1, "name")?,
+                    parameters: f2.unwrap_or_default(),
+                    strict: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The parameters the functions accepts, described as a JSON Schema object. See the [guide](/docs/guides/function-calling) for examples, and the [JSON Schema reference](https://json-schema.org/understanding-json-schema/) for documentation about the format.
 
@@ -47,7 +103,7 @@ for FunctionParameters {
 }
 /**Structured Outputs configuration options, including a JSON Schema.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct JsonSchema {
     /**A description of what the response format is for, used by the model to
 determine how to respond in the format.
@@ -68,16 +124,114 @@ guide](/docs/guides/structured-outputs).
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub strict: ::std::option::Option<bool>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for JsonSchema {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = JsonSchema;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct JsonSchema")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<JsonSchema, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ResponseFormatJsonSchemaSchema>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "schema" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "strict" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(JsonSchema {
+                    description: f0.unwrap_or_default(),
+                    name: crate::codegen_support::required(f1, "name")?,
+                    schema: f2.unwrap_or_default(),
+                    strict: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**JSON Schema response format. Used to generate structured JSON responses.
 Learn more about [Structured Outputs](/docs/guides/structured-outputs).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseFormatJsonSchema {
     pub json_schema: JsonSchema,
     ///The type of response format being defined. Always `json_schema`.
     #[serde(rename = "type")]
     pub type_: ResponseFormatJsonSchemaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFormatJsonSchema {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseFormatJsonSchema;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseFormatJsonSchema")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseFormatJsonSchema, A::Error> {
+                let mut f0: ::std::option::Option<JsonSchema> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ResponseFormatJsonSchemaType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "json_schema" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseFormatJsonSchema {
+                    json_schema: crate::codegen_support::required(f0, "json_schema")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of response format being defined. Always `json_schema`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -71,7 +71,7 @@ impl ::std::convert::From<MessageRequestContentTextObject> for ArrayOfContentPar
     }
 }
 ///Represents an `assistant` that can call the model and use tools.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AssistantObject {
     ///The Unix timestamp (in seconds) for when the assistant was created.
     pub created_at: i64,
@@ -116,6 +116,105 @@ We generally recommend altering this or temperature but not both.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssistantObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssistantObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AssistantObject, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<AssistantObjectDescription>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<AssistantObjectInstructions>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<AssistantObjectName>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<AssistantObjectObject> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<AssistantsApiResponseFormatOption>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<AssistantObjectToolResources>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::vec::Vec<AssistantObjectToolsItem>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "response_format" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_resources" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "top_p" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssistantObject {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    description: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    instructions: f3.unwrap_or_default(),
+                    metadata: f4.unwrap_or_default(),
+                    model: crate::codegen_support::required(f5, "model")?,
+                    name: f6.unwrap_or_default(),
+                    object: crate::codegen_support::required(f7, "object")?,
+                    response_format: f8.unwrap_or_default(),
+                    temperature: f9.unwrap_or_default(),
+                    tool_resources: f10.unwrap_or_default(),
+                    tools: f11.unwrap_or_default(),
+                    top_p: f12.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The description of the assistant. The maximum length is 512 characters.
 */
@@ -343,7 +442,7 @@ impl<'de> ::serde::Deserialize<'de> for AssistantObjectObject {
 }
 /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AssistantObjectToolResources {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
@@ -351,22 +450,162 @@ pub struct AssistantObjectToolResources {
     >,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<AssistantObjectToolResourcesFileSearch>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantObjectToolResources {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssistantObjectToolResources;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssistantObjectToolResources")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AssistantObjectToolResources, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AssistantObjectToolResourcesCodeInterpreter>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<AssistantObjectToolResourcesFileSearch>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code_interpreter" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_search" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssistantObjectToolResources {
+                    code_interpreter: f0.unwrap_or_default(),
+                    file_search: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AssistantObjectToolResourcesCodeInterpreter`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AssistantObjectToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter`` tool. There can be a maximum of 20 files associated with the tool.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantObjectToolResourcesCodeInterpreter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssistantObjectToolResourcesCodeInterpreter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssistantObjectToolResourcesCodeInterpreter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AssistantObjectToolResourcesCodeInterpreter,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssistantObjectToolResourcesCodeInterpreter {
+                    file_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AssistantObjectToolResourcesFileSearch`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AssistantObjectToolResourcesFileSearch {
     /**The ID of the [vector store](/docs/api-reference/vector-stores/object) attached to this assistant. There can be a maximum of 1 vector store attached to the assistant.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantObjectToolResourcesFileSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssistantObjectToolResourcesFileSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssistantObjectToolResourcesFileSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                AssistantObjectToolResourcesFileSearch,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "vector_store_ids" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssistantObjectToolResourcesFileSearch {
+                    vector_store_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AssistantObjectToolsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -913,11 +1152,50 @@ impl<'de> ::serde::Deserialize<'de> for AssistantSupportedModels {
     }
 }
 ///`AssistantToolsCode`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AssistantToolsCode {
     ///The type of tool being defined: `code_interpreter`
     #[serde(rename = "type")]
     pub type_: AssistantToolsCodeType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantToolsCode {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssistantToolsCode;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssistantToolsCode")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AssistantToolsCode, A::Error> {
+                let mut f0: ::std::option::Option<AssistantToolsCodeType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssistantToolsCode {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of tool being defined: `code_interpreter`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -979,16 +1257,62 @@ impl<'de> ::serde::Deserialize<'de> for AssistantToolsCodeType {
     }
 }
 ///`AssistantToolsFileSearch`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AssistantToolsFileSearch {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<AssistantToolsFileSearchFileSearch>,
     ///The type of tool being defined: `file_search`
     #[serde(rename = "type")]
     pub type_: AssistantToolsFileSearchType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantToolsFileSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssistantToolsFileSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssistantToolsFileSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AssistantToolsFileSearch, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AssistantToolsFileSearchFileSearch>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<AssistantToolsFileSearchType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_search" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssistantToolsFileSearch {
+                    file_search: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Overrides for the file search tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AssistantToolsFileSearchFileSearch {
     /**The maximum number of results the file search tool should output. The default is 20 for `gpt-4*` models and 5 for `gpt-3.5-turbo`. This number should be between 1 and 50 inclusive.
 
@@ -998,6 +1322,56 @@ Note that the file search tool may output fewer than `max_num_results` results. 
     pub max_num_results: ::std::option::Option<::std::num::NonZeroU64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ranking_options: ::std::option::Option<FileSearchRankingOptions>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantToolsFileSearchFileSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssistantToolsFileSearchFileSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssistantToolsFileSearchFileSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AssistantToolsFileSearchFileSearch, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<FileSearchRankingOptions>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "max_num_results" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "ranking_options" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssistantToolsFileSearchFileSearch {
+                    max_num_results: f0.unwrap_or_default(),
+                    ranking_options: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of tool being defined: `file_search`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1059,11 +1433,52 @@ impl<'de> ::serde::Deserialize<'de> for AssistantToolsFileSearchType {
     }
 }
 ///`AssistantToolsFileSearchTypeOnly`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AssistantToolsFileSearchTypeOnly {
     ///The type of tool being defined: `file_search`
     #[serde(rename = "type")]
     pub type_: AssistantToolsFileSearchTypeOnlyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantToolsFileSearchTypeOnly {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssistantToolsFileSearchTypeOnly;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssistantToolsFileSearchTypeOnly")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AssistantToolsFileSearchTypeOnly, A::Error> {
+                let mut f0: ::std::option::Option<
+                    AssistantToolsFileSearchTypeOnlyType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssistantToolsFileSearchTypeOnly {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of tool being defined: `file_search`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1126,12 +1541,54 @@ impl<'de> ::serde::Deserialize<'de> for AssistantToolsFileSearchTypeOnlyType {
     }
 }
 ///`AssistantToolsFunction`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AssistantToolsFunction {
     pub function: FunctionObject,
     ///The type of tool being defined: `function`
     #[serde(rename = "type")]
     pub type_: AssistantToolsFunctionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantToolsFunction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssistantToolsFunction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssistantToolsFunction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AssistantToolsFunction, A::Error> {
+                let mut f0: ::std::option::Option<FunctionObject> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<AssistantToolsFunctionType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssistantToolsFunction {
+                    function: crate::codegen_support::required(f0, "function")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of tool being defined: `function`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1391,19 +1848,102 @@ impl<'de> ::serde::Deserialize<'de> for AssistantsApiToolChoiceOptionString {
     }
 }
 ///Specifies a tool the model should use. Use to force the model to call a specific tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AssistantsNamedToolChoice {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function: ::std::option::Option<AssistantsNamedToolChoiceFunction>,
     ///The type of the tool. If type is `function`, the function name must be set
     #[serde(rename = "type")]
     pub type_: AssistantsNamedToolChoiceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantsNamedToolChoice {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssistantsNamedToolChoice;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssistantsNamedToolChoice")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AssistantsNamedToolChoice, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AssistantsNamedToolChoiceFunction>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<AssistantsNamedToolChoiceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssistantsNamedToolChoice {
+                    function: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AssistantsNamedToolChoiceFunction`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AssistantsNamedToolChoiceFunction {
     ///The name of the function to call.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AssistantsNamedToolChoiceFunction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AssistantsNamedToolChoiceFunction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AssistantsNamedToolChoiceFunction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AssistantsNamedToolChoiceFunction, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AssistantsNamedToolChoiceFunction {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool. If type is `function`, the function name must be set
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1475,7 +2015,7 @@ impl<'de> ::serde::Deserialize<'de> for AssistantsNamedToolChoiceType {
     }
 }
 ///`CreateAssistantRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateAssistantRequest {
     /**The description of the assistant. The maximum length is 512 characters.
 */
@@ -1516,6 +2056,101 @@ We generally recommend altering this or temperature but not both.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateAssistantRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateAssistantRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateAssistantRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateAssistantRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CreateAssistantRequestDescription>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<CreateAssistantRequestInstructions>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<CreateAssistantRequestModel> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<CreateAssistantRequestName>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<ReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<AssistantsApiResponseFormatOption>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<CreateAssistantRequestToolResources>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::vec::Vec<CreateAssistantRequestToolsItem>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "instructions" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "reasoning_effort" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_format" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_resources" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "top_p" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateAssistantRequest {
+                    description: f0.unwrap_or_default(),
+                    instructions: f1.unwrap_or_default(),
+                    metadata: f2.unwrap_or_default(),
+                    model: crate::codegen_support::required(f3, "model")?,
+                    name: f4.unwrap_or_default(),
+                    reasoning_effort: f5.unwrap_or_default(),
+                    response_format: f6.unwrap_or_default(),
+                    temperature: f7.unwrap_or_default(),
+                    tool_resources: f8.unwrap_or_default(),
+                    tools: f9.unwrap_or_default(),
+                    top_p: f10.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The description of the assistant. The maximum length is 512 characters.
 */
@@ -1710,7 +2345,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateAssistantRequestName {
 }
 /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateAssistantRequestToolResources {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
@@ -1720,17 +2355,114 @@ pub struct CreateAssistantRequestToolResources {
     pub file_search: ::std::option::Option<
         CreateAssistantRequestToolResourcesFileSearch,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateAssistantRequestToolResources {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateAssistantRequestToolResources;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateAssistantRequestToolResources")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateAssistantRequestToolResources, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateAssistantRequestToolResourcesCodeInterpreter,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<CreateAssistantRequestToolResourcesFileSearch>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code_interpreter" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_search" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateAssistantRequestToolResources {
+                    code_interpreter: f0.unwrap_or_default(),
+                    file_search: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateAssistantRequestToolResourcesCodeInterpreter`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateAssistantRequestToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for CreateAssistantRequestToolResourcesCodeInterpreter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateAssistantRequestToolResourcesCodeInterpreter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateAssistantRequestToolResourcesCodeInterpreter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateAssistantRequestToolResourcesCodeInterpreter,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateAssistantRequestToolResourcesCodeInterpreter {
+                    file_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateAssistantRequestToolResourcesFileSearch`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateAssistantRequestToolResourcesFileSearch {
     /**The [vector store](/docs/api-reference/vector-stores/object) attached to this assistant. There can be a maximum of 1 vector store attached to the assistant.
 */
@@ -1742,9 +2474,64 @@ pub struct CreateAssistantRequestToolResourcesFileSearch {
     pub vector_stores: ::std::vec::Vec<
         CreateAssistantRequestToolResourcesFileSearchVectorStoresItem,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateAssistantRequestToolResourcesFileSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateAssistantRequestToolResourcesFileSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateAssistantRequestToolResourcesFileSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateAssistantRequestToolResourcesFileSearch,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateAssistantRequestToolResourcesFileSearchVectorStoresItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "vector_store_ids" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "vector_stores" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateAssistantRequestToolResourcesFileSearch {
+                    vector_store_ids: f0.unwrap_or_default(),
+                    vector_stores: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateAssistantRequestToolResourcesFileSearchVectorStoresItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
     ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1757,6 +2544,65 @@ pub struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateAssistantRequestToolResourcesFileSearchVectorStoresItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct CreateAssistantRequestToolResourcesFileSearchVectorStoresItem",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateAssistantRequestToolResourcesFileSearchVectorStoresItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateAssistantRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "chunking_strategy" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateAssistantRequestToolResourcesFileSearchVectorStoresItem {
+                    chunking_strategy: f0.unwrap_or_default(),
+                    file_ids: f1.unwrap_or_default(),
+                    metadata: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1847,7 +2693,7 @@ impl ::std::convert::From<AssistantToolsFunction> for CreateAssistantRequestTool
     }
 }
 ///`CreateMessageRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateMessageRequest {
     ///A list of files attached to the message, and the tools they should be added to.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1862,9 +2708,63 @@ pub struct CreateMessageRequest {
 - `assistant`: Indicates the message is generated by the assistant. Use this value to insert messages from the assistant into the conversation.
 */
     pub role: CreateMessageRequestRole,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateMessageRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateMessageRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateMessageRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateMessageRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::vec::Vec<CreateMessageRequestAttachmentsItem>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CreateMessageRequestContent> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<CreateMessageRequestRole> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "attachments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateMessageRequest {
+                    attachments: f0.unwrap_or_default(),
+                    content: crate::codegen_support::required(f1, "content")?,
+                    metadata: f2.unwrap_or_default(),
+                    role: crate::codegen_support::required(f3, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateMessageRequestAttachmentsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateMessageRequestAttachmentsItem {
     ///The ID of the file to attach to the message.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1872,6 +2772,52 @@ pub struct CreateMessageRequestAttachmentsItem {
     ///The tools to add this file to.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tools: ::std::vec::Vec<CreateMessageRequestAttachmentsItemToolsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateMessageRequestAttachmentsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateMessageRequestAttachmentsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateMessageRequestAttachmentsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateMessageRequestAttachmentsItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<CreateMessageRequestAttachmentsItemToolsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateMessageRequestAttachmentsItem {
+                    file_id: f0.unwrap_or_default(),
+                    tools: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateMessageRequestAttachmentsItemToolsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2082,7 +3028,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateRunIncludeItem {
     }
 }
 ///`CreateRunRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateRunRequest {
     ///Appends additional instructions at the end of the instructions for the run. This is useful for modifying the behavior on a per-run basis without overriding other instructions.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2137,6 +3083,137 @@ We generally recommend altering this or temperature but not both.
     pub top_p: ::std::option::Option<f64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub truncation_strategy: ::std::option::Option<TruncationObject>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateRunRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateRunRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateRunRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateRunRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<CreateMessageRequest>>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<CreateRunRequestModel>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<ParallelToolCalls>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<ReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<AssistantsApiResponseFormatOption>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::option::Option<AssistantsApiToolChoiceOption>,
+                > = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<CreateRunRequestToolsItem>>,
+                > = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<
+                    ::std::option::Option<TruncationObject>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "additional_instructions" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "additional_messages" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "assistant_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "instructions" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_completion_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_prompt_tokens" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "parallel_tool_calls" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning_effort" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_format" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_choice" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        "top_p" => f15 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation_strategy" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateRunRequest {
+                    additional_instructions: f0.unwrap_or_default(),
+                    additional_messages: f1.unwrap_or_default(),
+                    assistant_id: crate::codegen_support::required(f2, "assistant_id")?,
+                    instructions: f3.unwrap_or_default(),
+                    max_completion_tokens: f4.unwrap_or_default(),
+                    max_prompt_tokens: f5.unwrap_or_default(),
+                    metadata: f6.unwrap_or_default(),
+                    model: f7.unwrap_or_default(),
+                    parallel_tool_calls: f8.unwrap_or_default(),
+                    reasoning_effort: f9.unwrap_or_default(),
+                    response_format: f10.unwrap_or_default(),
+                    stream: f11.unwrap_or_default(),
+                    temperature: f12.unwrap_or_default(),
+                    tool_choice: f13.unwrap_or_default(),
+                    tools: f14.unwrap_or_default(),
+                    top_p: f15.unwrap_or_default(),
+                    truncation_strategy: f16.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateRunRequestModel`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2229,7 +3306,7 @@ impl ::std::convert::From<AssistantToolsFunction> for CreateRunRequestToolsItem 
     }
 }
 ///`CreateThreadAndRunRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateThreadAndRunRequest {
     ///The ID of the [assistant](/docs/api-reference/assistants) to use to execute this run.
     pub assistant_id: ::std::string::String,
@@ -2282,10 +3359,134 @@ We generally recommend altering this or temperature but not both.
     pub top_p: ::std::option::Option<f64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub truncation_strategy: ::std::option::Option<TruncationObject>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateThreadAndRunRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateThreadAndRunRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateThreadAndRunRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateThreadAndRunRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<ParallelToolCalls>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<AssistantsApiResponseFormatOption>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<CreateThreadRequest>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<AssistantsApiToolChoiceOption>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<CreateThreadAndRunRequestToolResources>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::vec::Vec<CreateThreadAndRunRequestToolsItem>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<TruncationObject>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "assistant_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "instructions" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_completion_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_prompt_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "parallel_tool_calls" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_format" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "stream" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "thread" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_choice" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_resources" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "top_p" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation_strategy" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateThreadAndRunRequest {
+                    assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
+                    instructions: f1.unwrap_or_default(),
+                    max_completion_tokens: f2.unwrap_or_default(),
+                    max_prompt_tokens: f3.unwrap_or_default(),
+                    metadata: f4.unwrap_or_default(),
+                    model: f5.unwrap_or_default(),
+                    parallel_tool_calls: f6.unwrap_or_default(),
+                    response_format: f7.unwrap_or_default(),
+                    stream: f8.unwrap_or_default(),
+                    temperature: f9.unwrap_or_default(),
+                    thread: f10.unwrap_or_default(),
+                    tool_choice: f11.unwrap_or_default(),
+                    tool_resources: f12.unwrap_or_default(),
+                    tools: f13.unwrap_or_default(),
+                    top_p: f14.unwrap_or_default(),
+                    truncation_strategy: f15.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadAndRunRequestToolResources {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
@@ -2295,22 +3496,173 @@ pub struct CreateThreadAndRunRequestToolResources {
     pub file_search: ::std::option::Option<
         CreateThreadAndRunRequestToolResourcesFileSearch,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateThreadAndRunRequestToolResources {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateThreadAndRunRequestToolResources;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateThreadAndRunRequestToolResources")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateThreadAndRunRequestToolResources,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateThreadAndRunRequestToolResourcesCodeInterpreter,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateThreadAndRunRequestToolResourcesFileSearch,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code_interpreter" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_search" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateThreadAndRunRequestToolResources {
+                    code_interpreter: f0.unwrap_or_default(),
+                    file_search: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateThreadAndRunRequestToolResourcesCodeInterpreter`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadAndRunRequestToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for CreateThreadAndRunRequestToolResourcesCodeInterpreter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateThreadAndRunRequestToolResourcesCodeInterpreter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct CreateThreadAndRunRequestToolResourcesCodeInterpreter",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateThreadAndRunRequestToolResourcesCodeInterpreter,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateThreadAndRunRequestToolResourcesCodeInterpreter {
+                    file_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateThreadAndRunRequestToolResourcesFileSearch`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadAndRunRequestToolResourcesFileSearch {
     /**The ID of the [vector store](/docs/api-reference/vector-stores/object) attached to this assistant. There can be a maximum of 1 vector store attached to the assistant.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for CreateThreadAndRunRequestToolResourcesFileSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateThreadAndRunRequestToolResourcesFileSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateThreadAndRunRequestToolResourcesFileSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateThreadAndRunRequestToolResourcesFileSearch,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "vector_store_ids" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateThreadAndRunRequestToolResourcesFileSearch {
+                    vector_store_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateThreadAndRunRequestToolsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2384,7 +3736,7 @@ for CreateThreadAndRunRequestToolsItem {
 /**Options to create a new thread. If no thread is provided when running a
 request, an empty thread will be created.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadRequest {
     ///A list of [messages](/docs/api-reference/messages) to start the thread with.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2395,10 +3747,61 @@ pub struct CreateThreadRequest {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_resources: ::std::option::Option<CreateThreadRequestToolResources>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateThreadRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateThreadRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateThreadRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateThreadRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<CreateMessageRequest>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<CreateThreadRequestToolResources>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "messages" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_resources" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateThreadRequest {
+                    messages: f0.unwrap_or_default(),
+                    metadata: f1.unwrap_or_default(),
+                    tool_resources: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A set of resources that are made available to the assistant's tools in this thread. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadRequestToolResources {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
@@ -2406,17 +3809,113 @@ pub struct CreateThreadRequestToolResources {
     >,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<CreateThreadRequestToolResourcesFileSearch>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateThreadRequestToolResources {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateThreadRequestToolResources;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateThreadRequestToolResources")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateThreadRequestToolResources, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateThreadRequestToolResourcesCodeInterpreter,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<CreateThreadRequestToolResourcesFileSearch>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code_interpreter" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_search" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateThreadRequestToolResources {
+                    code_interpreter: f0.unwrap_or_default(),
+                    file_search: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateThreadRequestToolResourcesCodeInterpreter`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadRequestToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateThreadRequestToolResourcesCodeInterpreter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateThreadRequestToolResourcesCodeInterpreter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateThreadRequestToolResourcesCodeInterpreter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateThreadRequestToolResourcesCodeInterpreter,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateThreadRequestToolResourcesCodeInterpreter {
+                    file_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateThreadRequestToolResourcesFileSearch`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadRequestToolResourcesFileSearch {
     /**The [vector store](/docs/api-reference/vector-stores/object) attached to this thread. There can be a maximum of 1 vector store attached to the thread.
 */
@@ -2428,9 +3927,64 @@ pub struct CreateThreadRequestToolResourcesFileSearch {
     pub vector_stores: ::std::vec::Vec<
         CreateThreadRequestToolResourcesFileSearchVectorStoresItem,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateThreadRequestToolResourcesFileSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateThreadRequestToolResourcesFileSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateThreadRequestToolResourcesFileSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateThreadRequestToolResourcesFileSearch,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateThreadRequestToolResourcesFileSearchVectorStoresItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "vector_store_ids" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "vector_stores" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateThreadRequestToolResourcesFileSearch {
+                    vector_store_ids: f0.unwrap_or_default(),
+                    vector_stores: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateThreadRequestToolResourcesFileSearchVectorStoresItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
     ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2443,6 +3997,65 @@ pub struct CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
     pub file_ids: ::std::vec::Vec<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateThreadRequestToolResourcesFileSearchVectorStoresItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct CreateThreadRequestToolResourcesFileSearchVectorStoresItem",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateThreadRequestToolResourcesFileSearchVectorStoresItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateThreadRequestToolResourcesFileSearchVectorStoresItemChunkingStrategy,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "chunking_strategy" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateThreadRequestToolResourcesFileSearchVectorStoresItem {
+                    chunking_strategy: f0.unwrap_or_default(),
+                    file_ids: f1.unwrap_or_default(),
+                    metadata: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2466,11 +4079,56 @@ Note that the overlap must not exceed half of `max_chunk_size_tokens`.
     Unknown(::serde_json::Value),
 }
 ///`DeleteAssistantResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeleteAssistantResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: DeleteAssistantResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DeleteAssistantResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DeleteAssistantResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteAssistantResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DeleteAssistantResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<DeleteAssistantResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DeleteAssistantResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`DeleteAssistantResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2532,11 +4190,56 @@ impl<'de> ::serde::Deserialize<'de> for DeleteAssistantResponseObject {
     }
 }
 ///`DeleteMessageResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeleteMessageResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: DeleteMessageResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DeleteMessageResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DeleteMessageResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteMessageResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DeleteMessageResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<DeleteMessageResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DeleteMessageResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`DeleteMessageResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2598,11 +4301,56 @@ impl<'de> ::serde::Deserialize<'de> for DeleteMessageResponseObject {
     }
 }
 ///`DeleteThreadResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeleteThreadResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: DeleteThreadResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DeleteThreadResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DeleteThreadResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteThreadResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DeleteThreadResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<DeleteThreadResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DeleteThreadResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`DeleteThreadResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2664,10 +4412,52 @@ impl<'de> ::serde::Deserialize<'de> for DeleteThreadResponseObject {
     }
 }
 ///Occurs when a stream ends.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DoneEvent {
     pub data: DoneEventData,
     pub event: DoneEventEvent,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<DoneEventData> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<DoneEventEvent> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "event" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DoneEvent {
+                    data: crate::codegen_support::required(f0, "data")?,
+                    event: crate::codegen_support::required(f1, "event")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`DoneEventData`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2788,10 +4578,52 @@ impl<'de> ::serde::Deserialize<'de> for DoneEventEvent {
     }
 }
 ///Occurs when an [error](/docs/guides/error-codes#api-errors) occurs. This can happen due to an internal server error or a timeout.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ErrorEvent {
     pub data: Error,
     pub event: ErrorEventEvent,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ErrorEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ErrorEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ErrorEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ErrorEvent, A::Error> {
+                let mut f0: ::std::option::Option<Error> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ErrorEventEvent> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "event" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ErrorEvent {
+                    data: crate::codegen_support::required(f0, "data")?,
+                    event: crate::codegen_support::required(f1, "event")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ErrorEventEvent`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2920,12 +4752,61 @@ impl<'de> ::serde::Deserialize<'de> for FileSearchRanker {
 
 See the [file search tool documentation](/docs/assistants/tools/file-search#customizing-file-search-settings) for more information.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FileSearchRankingOptions {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ranker: ::std::option::Option<FileSearchRanker>,
     ///The score threshold for the file search. All values must be a floating point number between 0 and 1.
     pub score_threshold: f64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FileSearchRankingOptions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FileSearchRankingOptions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FileSearchRankingOptions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FileSearchRankingOptions, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<FileSearchRanker>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "score_threshold" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FileSearchRankingOptions {
+                    ranker: f0.unwrap_or_default(),
+                    score_threshold: crate::codegen_support::required(
+                        f1,
+                        "score_threshold",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`GetRunStepIncludeItem`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3057,7 +4938,7 @@ impl<'de> ::serde::Deserialize<'de> for ListAssistantsOrder {
     }
 }
 ///`ListAssistantsResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListAssistantsResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<AssistantObject>,
@@ -3065,6 +4946,57 @@ pub struct ListAssistantsResponse {
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListAssistantsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListAssistantsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListAssistantsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListAssistantsResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<AssistantObject>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListAssistantsResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListMessagesOrder`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3131,7 +5063,7 @@ impl<'de> ::serde::Deserialize<'de> for ListMessagesOrder {
     }
 }
 ///`ListMessagesResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListMessagesResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<MessageObject>,
@@ -3139,6 +5071,57 @@ pub struct ListMessagesResponse {
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListMessagesResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListMessagesResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListMessagesResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListMessagesResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<MessageObject>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListMessagesResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListRunStepsIncludeItem`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3270,7 +5253,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRunStepsOrder {
     }
 }
 ///`ListRunStepsResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListRunStepsResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<RunStepObject>,
@@ -3278,6 +5261,57 @@ pub struct ListRunStepsResponse {
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListRunStepsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListRunStepsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRunStepsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListRunStepsResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<RunStepObject>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListRunStepsResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListRunsOrder`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3344,7 +5378,7 @@ impl<'de> ::serde::Deserialize<'de> for ListRunsOrder {
     }
 }
 ///`ListRunsResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListRunsResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<RunObject>,
@@ -3352,23 +5386,167 @@ pub struct ListRunsResponse {
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListRunsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListRunsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListRunsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListRunsResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<RunObject>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListRunsResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///References an image [File](/docs/api-reference/files) in the content of a message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageContentImageFileObject {
     pub image_file: MessageContentImageFileObjectImageFile,
     ///Always `image_file`.
     #[serde(rename = "type")]
     pub type_: MessageContentImageFileObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageContentImageFileObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageContentImageFileObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageContentImageFileObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageContentImageFileObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    MessageContentImageFileObjectImageFile,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<MessageContentImageFileObjectType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image_file" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageContentImageFileObject {
+                    image_file: crate::codegen_support::required(f0, "image_file")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageContentImageFileObjectImageFile`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageContentImageFileObjectImageFile {
     ///Specifies the detail level of the image if specified by the user. `low` uses fewer tokens, you can opt in to high resolution using `high`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub detail: ::std::option::Option<MessageContentImageFileObjectImageFileDetail>,
     ///The [File](/docs/api-reference/files) ID of the image in the message content. Set `purpose="vision"` when uploading the File if you need to later display the file content.
     pub file_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageContentImageFileObjectImageFile {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageContentImageFileObjectImageFile;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageContentImageFileObjectImageFile")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                MessageContentImageFileObjectImageFile,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<MessageContentImageFileObjectImageFileDetail>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageContentImageFileObjectImageFile {
+                    detail: f0.unwrap_or_default(),
+                    file_id: crate::codegen_support::required(f1, "file_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the detail level of the image if specified by the user. `low` uses fewer tokens, you can opt in to high resolution using `high`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3500,21 +5678,111 @@ impl<'de> ::serde::Deserialize<'de> for MessageContentImageFileObjectType {
     }
 }
 ///References an image URL in the content of a message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageContentImageUrlObject {
     pub image_url: MessageContentImageUrlObjectImageUrl,
     ///The type of the content part.
     #[serde(rename = "type")]
     pub type_: MessageContentImageUrlObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageContentImageUrlObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageContentImageUrlObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageContentImageUrlObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageContentImageUrlObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    MessageContentImageUrlObjectImageUrl,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<MessageContentImageUrlObjectType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image_url" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageContentImageUrlObject {
+                    image_url: crate::codegen_support::required(f0, "image_url")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageContentImageUrlObjectImageUrl`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageContentImageUrlObjectImageUrl {
     ///Specifies the detail level of the image. `low` uses fewer tokens, you can opt in to high resolution using `high`. Default value is `auto`
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub detail: ::std::option::Option<MessageContentImageUrlObjectImageUrlDetail>,
     ///The external URL of the image, must be a supported image types: jpeg, jpg, png, gif, webp.
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageContentImageUrlObjectImageUrl {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageContentImageUrlObjectImageUrl;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageContentImageUrlObjectImageUrl")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageContentImageUrlObjectImageUrl, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<MessageContentImageUrlObjectImageUrlDetail>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageContentImageUrlObjectImageUrl {
+                    detail: f0.unwrap_or_default(),
+                    url: crate::codegen_support::required(f1, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the detail level of the image. `low` uses fewer tokens, you can opt in to high resolution using `high`. Default value is `auto`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3646,12 +5914,54 @@ impl<'de> ::serde::Deserialize<'de> for MessageContentImageUrlObjectType {
     }
 }
 ///The refusal content generated by the assistant.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageContentRefusalObject {
     pub refusal: ::std::string::String,
     ///Always `refusal`.
     #[serde(rename = "type")]
     pub type_: MessageContentRefusalObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageContentRefusalObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageContentRefusalObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageContentRefusalObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageContentRefusalObject, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<MessageContentRefusalObjectType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageContentRefusalObject {
+                    refusal: crate::codegen_support::required(f0, "refusal")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `refusal`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3713,7 +6023,7 @@ impl<'de> ::serde::Deserialize<'de> for MessageContentRefusalObjectType {
     }
 }
 ///A citation within the message that points to a specific quote from a specific File associated with the assistant or the message. Generated when the assistant uses the "file_search" tool to search files.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageContentTextAnnotationsFileCitationObject {
     pub end_index: u64,
     pub file_citation: MessageContentTextAnnotationsFileCitationObjectFileCitation,
@@ -3723,12 +6033,124 @@ pub struct MessageContentTextAnnotationsFileCitationObject {
     ///Always `file_citation`.
     #[serde(rename = "type")]
     pub type_: MessageContentTextAnnotationsFileCitationObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageContentTextAnnotationsFileCitationObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageContentTextAnnotationsFileCitationObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageContentTextAnnotationsFileCitationObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                MessageContentTextAnnotationsFileCitationObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    MessageContentTextAnnotationsFileCitationObjectFileCitation,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    MessageContentTextAnnotationsFileCitationObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_citation" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "start_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageContentTextAnnotationsFileCitationObject {
+                    end_index: crate::codegen_support::required(f0, "end_index")?,
+                    file_citation: crate::codegen_support::required(
+                        f1,
+                        "file_citation",
+                    )?,
+                    start_index: crate::codegen_support::required(f2, "start_index")?,
+                    text: crate::codegen_support::required(f3, "text")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageContentTextAnnotationsFileCitationObjectFileCitation`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageContentTextAnnotationsFileCitationObjectFileCitation {
     ///The ID of the specific File the citation is from.
     pub file_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for MessageContentTextAnnotationsFileCitationObjectFileCitation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageContentTextAnnotationsFileCitationObjectFileCitation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct MessageContentTextAnnotationsFileCitationObjectFileCitation",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                MessageContentTextAnnotationsFileCitationObjectFileCitation,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageContentTextAnnotationsFileCitationObjectFileCitation {
+                    file_id: crate::codegen_support::required(f0, "file_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `file_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3792,7 +6214,7 @@ for MessageContentTextAnnotationsFileCitationObjectType {
     }
 }
 ///A URL for the file that's generated when the assistant used the `code_interpreter` tool to generate a file.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageContentTextAnnotationsFilePathObject {
     pub end_index: u64,
     pub file_path: MessageContentTextAnnotationsFilePathObjectFilePath,
@@ -3802,12 +6224,119 @@ pub struct MessageContentTextAnnotationsFilePathObject {
     ///Always `file_path`.
     #[serde(rename = "type")]
     pub type_: MessageContentTextAnnotationsFilePathObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageContentTextAnnotationsFilePathObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageContentTextAnnotationsFilePathObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageContentTextAnnotationsFilePathObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                MessageContentTextAnnotationsFilePathObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    MessageContentTextAnnotationsFilePathObjectFilePath,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    MessageContentTextAnnotationsFilePathObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_path" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "start_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageContentTextAnnotationsFilePathObject {
+                    end_index: crate::codegen_support::required(f0, "end_index")?,
+                    file_path: crate::codegen_support::required(f1, "file_path")?,
+                    start_index: crate::codegen_support::required(f2, "start_index")?,
+                    text: crate::codegen_support::required(f3, "text")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageContentTextAnnotationsFilePathObjectFilePath`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageContentTextAnnotationsFilePathObjectFilePath {
     ///The ID of the file that was generated.
     pub file_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for MessageContentTextAnnotationsFilePathObjectFilePath {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageContentTextAnnotationsFilePathObjectFilePath;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageContentTextAnnotationsFilePathObjectFilePath")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                MessageContentTextAnnotationsFilePathObjectFilePath,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageContentTextAnnotationsFilePathObjectFilePath {
+                    file_id: crate::codegen_support::required(f0, "file_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `file_path`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3870,20 +6399,108 @@ impl<'de> ::serde::Deserialize<'de> for MessageContentTextAnnotationsFilePathObj
     }
 }
 ///The text content that is part of a message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageContentTextObject {
     pub text: MessageContentTextObjectText,
     ///Always `text`.
     #[serde(rename = "type")]
     pub type_: MessageContentTextObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageContentTextObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageContentTextObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageContentTextObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageContentTextObject, A::Error> {
+                let mut f0: ::std::option::Option<MessageContentTextObjectText> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<MessageContentTextObjectType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageContentTextObject {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageContentTextObjectText`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageContentTextObjectText {
     #[serde(default)]
     pub annotations: ::std::vec::Vec<MessageContentTextObjectTextAnnotationsItem>,
     ///The data that makes up the text.
     pub value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageContentTextObjectText {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageContentTextObjectText;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageContentTextObjectText")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageContentTextObjectText, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<MessageContentTextObjectTextAnnotationsItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "annotations" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "value" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageContentTextObjectText {
+                    annotations: f0.unwrap_or_default(),
+                    value: crate::codegen_support::required(f1, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageContentTextObjectTextAnnotationsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -4008,7 +6625,7 @@ impl<'de> ::serde::Deserialize<'de> for MessageContentTextObjectType {
     }
 }
 ///References an image [File](/docs/api-reference/files) in the content of a message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentImageFileObject {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_file: ::std::option::Option<MessageDeltaContentImageFileObjectImageFile>,
@@ -4017,9 +6634,60 @@ pub struct MessageDeltaContentImageFileObject {
     ///Always `image_file`.
     #[serde(rename = "type")]
     pub type_: MessageDeltaContentImageFileObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageFileObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaContentImageFileObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageDeltaContentImageFileObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageDeltaContentImageFileObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<MessageDeltaContentImageFileObjectImageFile>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    MessageDeltaContentImageFileObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image_file" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaContentImageFileObject {
+                    image_file: f0.unwrap_or_default(),
+                    index: crate::codegen_support::required(f1, "index")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageDeltaContentImageFileObjectImageFile`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaContentImageFileObjectImageFile {
     ///Specifies the detail level of the image if specified by the user. `low` uses fewer tokens, you can opt in to high resolution using `high`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4027,6 +6695,57 @@ pub struct MessageDeltaContentImageFileObjectImageFile {
     ///The [File](/docs/api-reference/files) ID of the image in the message content. Set `purpose="vision"` when uploading the File if you need to later display the file content.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageFileObjectImageFile {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaContentImageFileObjectImageFile;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageDeltaContentImageFileObjectImageFile")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                MessageDeltaContentImageFileObjectImageFile,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        MessageDeltaContentImageFileObjectImageFileDetail,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaContentImageFileObjectImageFile {
+                    detail: f0.unwrap_or_default(),
+                    file_id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the detail level of the image if specified by the user. `low` uses fewer tokens, you can opt in to high resolution using `high`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4160,7 +6879,7 @@ impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageFileObjectType {
     }
 }
 ///References an image URL in the content of a message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentImageUrlObject {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<MessageDeltaContentImageUrlObjectImageUrl>,
@@ -4169,9 +6888,60 @@ pub struct MessageDeltaContentImageUrlObject {
     ///Always `image_url`.
     #[serde(rename = "type")]
     pub type_: MessageDeltaContentImageUrlObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageUrlObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaContentImageUrlObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageDeltaContentImageUrlObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageDeltaContentImageUrlObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<MessageDeltaContentImageUrlObjectImageUrl>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    MessageDeltaContentImageUrlObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image_url" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaContentImageUrlObject {
+                    image_url: f0.unwrap_or_default(),
+                    index: crate::codegen_support::required(f1, "index")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageDeltaContentImageUrlObjectImageUrl`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaContentImageUrlObjectImageUrl {
     ///Specifies the detail level of the image. `low` uses fewer tokens, you can opt in to high resolution using `high`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4179,6 +6949,57 @@ pub struct MessageDeltaContentImageUrlObjectImageUrl {
     ///The URL of the image, must be a supported image types: jpeg, jpg, png, gif, webp.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub url: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageUrlObjectImageUrl {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaContentImageUrlObjectImageUrl;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageDeltaContentImageUrlObjectImageUrl")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                MessageDeltaContentImageUrlObjectImageUrl,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        MessageDeltaContentImageUrlObjectImageUrlDetail,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaContentImageUrlObjectImageUrl {
+                    detail: f0.unwrap_or_default(),
+                    url: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the detail level of the image. `low` uses fewer tokens, you can opt in to high resolution using `high`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4311,7 +7132,7 @@ impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentImageUrlObjectType {
     }
 }
 ///The refusal content that is part of a message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentRefusalObject {
     ///The index of the refusal part in the message.
     pub index: i64,
@@ -4320,6 +7141,55 @@ pub struct MessageDeltaContentRefusalObject {
     ///Always `refusal`.
     #[serde(rename = "type")]
     pub type_: MessageDeltaContentRefusalObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentRefusalObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaContentRefusalObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageDeltaContentRefusalObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageDeltaContentRefusalObject, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    MessageDeltaContentRefusalObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaContentRefusalObject {
+                    index: crate::codegen_support::required(f0, "index")?,
+                    refusal: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `refusal`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4382,7 +7252,7 @@ impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentRefusalObjectType {
     }
 }
 ///A citation within the message that points to a specific quote from a specific File associated with the assistant or the message. Generated when the assistant uses the "file_search" tool to search files.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentTextAnnotationsFileCitationObject {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub end_index: ::std::option::Option<u64>,
@@ -4400,9 +7270,83 @@ pub struct MessageDeltaContentTextAnnotationsFileCitationObject {
     ///Always `file_citation`.
     #[serde(rename = "type")]
     pub type_: MessageDeltaContentTextAnnotationsFileCitationObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for MessageDeltaContentTextAnnotationsFileCitationObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaContentTextAnnotationsFileCitationObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct MessageDeltaContentTextAnnotationsFileCitationObject",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                MessageDeltaContentTextAnnotationsFileCitationObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    MessageDeltaContentTextAnnotationsFileCitationObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_citation" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "start_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFileCitationObject {
+                    end_index: f0.unwrap_or_default(),
+                    file_citation: f1.unwrap_or_default(),
+                    index: crate::codegen_support::required(f2, "index")?,
+                    start_index: f3.unwrap_or_default(),
+                    text: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
     ///The ID of the specific File the citation is from.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4410,6 +7354,58 @@ pub struct MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
     ///The specific quote in the file.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub quote: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "quote" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFileCitationObjectFileCitation {
+                    file_id: f0.unwrap_or_default(),
+                    quote: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `file_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4474,7 +7470,7 @@ for MessageDeltaContentTextAnnotationsFileCitationObjectType {
     }
 }
 ///A URL for the file that's generated when the assistant used the `code_interpreter` tool to generate a file.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentTextAnnotationsFilePathObject {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub end_index: ::std::option::Option<u64>,
@@ -4492,13 +7488,132 @@ pub struct MessageDeltaContentTextAnnotationsFilePathObject {
     ///Always `file_path`.
     #[serde(rename = "type")]
     pub type_: MessageDeltaContentTextAnnotationsFilePathObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for MessageDeltaContentTextAnnotationsFilePathObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaContentTextAnnotationsFilePathObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageDeltaContentTextAnnotationsFilePathObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                MessageDeltaContentTextAnnotationsFilePathObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        MessageDeltaContentTextAnnotationsFilePathObjectFilePath,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    MessageDeltaContentTextAnnotationsFilePathObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_path" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "start_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFilePathObject {
+                    end_index: f0.unwrap_or_default(),
+                    file_path: f1.unwrap_or_default(),
+                    index: crate::codegen_support::required(f2, "index")?,
+                    start_index: f3.unwrap_or_default(),
+                    text: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageDeltaContentTextAnnotationsFilePathObjectFilePath`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
     ///The ID of the file that was generated.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaContentTextAnnotationsFilePathObjectFilePath;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct MessageDeltaContentTextAnnotationsFilePathObjectFilePath",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                MessageDeltaContentTextAnnotationsFilePathObjectFilePath,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaContentTextAnnotationsFilePathObjectFilePath {
+                    file_id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `file_path`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4563,7 +7678,7 @@ for MessageDeltaContentTextAnnotationsFilePathObjectType {
     }
 }
 ///The text content that is part of a message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageDeltaContentTextObject {
     ///The index of the content part in the message.
     pub index: i64,
@@ -4572,15 +7687,110 @@ pub struct MessageDeltaContentTextObject {
     ///Always `text`.
     #[serde(rename = "type")]
     pub type_: MessageDeltaContentTextObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentTextObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaContentTextObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageDeltaContentTextObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageDeltaContentTextObject, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<MessageDeltaContentTextObjectText>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<MessageDeltaContentTextObjectType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaContentTextObject {
+                    index: crate::codegen_support::required(f0, "index")?,
+                    text: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageDeltaContentTextObjectText`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaContentTextObjectText {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub annotations: ::std::vec::Vec<MessageDeltaContentTextObjectTextAnnotationsItem>,
     ///The data that makes up the text.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub value: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentTextObjectText {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaContentTextObjectText;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageDeltaContentTextObjectText")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageDeltaContentTextObjectText, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<MessageDeltaContentTextObjectTextAnnotationsItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "annotations" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "value" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaContentTextObjectText {
+                    annotations: f0.unwrap_or_default(),
+                    value: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageDeltaContentTextObjectTextAnnotationsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -4707,16 +7917,61 @@ impl<'de> ::serde::Deserialize<'de> for MessageDeltaContentTextObjectType {
 }
 /**Represents a message delta i.e. any changed fields on a message during streaming.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageDeltaObject {
     pub delta: MessageDeltaObjectDelta,
     ///The identifier of the message, which can be referenced in API endpoints.
     pub id: ::std::string::String,
     ///The object type, which is always `thread.message.delta`.
     pub object: MessageDeltaObjectObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageDeltaObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageDeltaObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageDeltaObject, A::Error> {
+                let mut f0: ::std::option::Option<MessageDeltaObjectDelta> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<MessageDeltaObjectObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaObject {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The delta containing the fields that have changed on the Message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct MessageDeltaObjectDelta {
     ///The content of the message in array of text and/or images.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -4724,6 +7979,52 @@ pub struct MessageDeltaObjectDelta {
     ///The entity that produced the message. One of `user` or `assistant`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<MessageDeltaObjectDeltaRole>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageDeltaObjectDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageDeltaObjectDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageDeltaObjectDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageDeltaObjectDelta, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<MessageDeltaObjectDeltaContentItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<MessageDeltaObjectDeltaRole>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageDeltaObjectDelta {
+                    content: f0.unwrap_or_default(),
+                    role: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageDeltaObjectDeltaContentItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -4937,7 +8238,7 @@ impl<'de> ::serde::Deserialize<'de> for MessageDeltaObjectObject {
     }
 }
 ///Represents a message within a [thread](/docs/api-reference/threads).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageObject {
     ///If applicable, the ID of the [assistant](/docs/api-reference/assistants) that authored this message.
     #[serde(default)]
@@ -4976,9 +8277,111 @@ pub struct MessageObject {
     pub status: MessageObjectStatus,
     ///The [thread](/docs/api-reference/threads) ID that this message belongs to.
     pub thread_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<MessageObjectAttachmentsItem>>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<MessageObjectContentItem>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<MessageObjectIncompleteDetails>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<MessageObjectObject> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<MessageObjectRole> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<MessageObjectStatus> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "assistant_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "attachments" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "completed_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "content" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "created_at" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "incomplete_at" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "incomplete_details" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "run_id" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        "thread_id" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageObject {
+                    assistant_id: f0.unwrap_or_default(),
+                    attachments: f1.unwrap_or_default(),
+                    completed_at: f2.unwrap_or_default(),
+                    content: f3.unwrap_or_default(),
+                    created_at: crate::codegen_support::required(f4, "created_at")?,
+                    id: crate::codegen_support::required(f5, "id")?,
+                    incomplete_at: f6.unwrap_or_default(),
+                    incomplete_details: f7.unwrap_or_default(),
+                    metadata: f8.unwrap_or_default(),
+                    object: crate::codegen_support::required(f9, "object")?,
+                    role: crate::codegen_support::required(f10, "role")?,
+                    run_id: f11.unwrap_or_default(),
+                    status: crate::codegen_support::required(f12, "status")?,
+                    thread_id: crate::codegen_support::required(f13, "thread_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageObjectAttachmentsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct MessageObjectAttachmentsItem {
     ///The ID of the file to attach to the message.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4986,6 +8389,52 @@ pub struct MessageObjectAttachmentsItem {
     ///The tools to add this file to.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tools: ::std::vec::Vec<MessageObjectAttachmentsItemToolsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageObjectAttachmentsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageObjectAttachmentsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageObjectAttachmentsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageObjectAttachmentsItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<MessageObjectAttachmentsItemToolsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageObjectAttachmentsItem {
+                    file_id: f0.unwrap_or_default(),
+                    tools: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`MessageObjectAttachmentsItemToolsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -5125,10 +8574,51 @@ impl ::std::convert::From<MessageContentRefusalObject> for MessageObjectContentI
     }
 }
 ///On an incomplete message, details about why the message is incomplete.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageObjectIncompleteDetails {
     ///The reason the message is incomplete.
     pub reason: MessageObjectIncompleteDetailsReason,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageObjectIncompleteDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageObjectIncompleteDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageObjectIncompleteDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageObjectIncompleteDetails, A::Error> {
+                let mut f0: ::std::option::Option<
+                    MessageObjectIncompleteDetailsReason,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageObjectIncompleteDetails {
+                    reason: crate::codegen_support::required(f0, "reason")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The reason the message is incomplete.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5403,13 +8893,55 @@ impl<'de> ::serde::Deserialize<'de> for MessageObjectStatus {
     }
 }
 ///The text content that is part of a message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageRequestContentTextObject {
     ///Text content to be sent to the model
     pub text: ::std::string::String,
     ///Always `text`.
     #[serde(rename = "type")]
     pub type_: MessageRequestContentTextObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MessageRequestContentTextObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MessageRequestContentTextObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MessageRequestContentTextObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MessageRequestContentTextObject, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<MessageRequestContentTextObjectType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MessageRequestContentTextObject {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5500,7 +9032,7 @@ impl ::std::convert::From<MessageDeltaObject> for MessageStreamEvent {
     }
 }
 ///`ModifyAssistantRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModifyAssistantRequest {
     /**The description of the assistant. The maximum length is 512 characters.
 */
@@ -5542,6 +9074,103 @@ We generally recommend altering this or temperature but not both.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModifyAssistantRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModifyAssistantRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModifyAssistantRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModifyAssistantRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ModifyAssistantRequestDescription>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ModifyAssistantRequestInstructions>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ModifyAssistantRequestModel>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<ModifyAssistantRequestName>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<ReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<AssistantsApiResponseFormatOption>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<ModifyAssistantRequestToolResources>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::vec::Vec<ModifyAssistantRequestToolsItem>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "instructions" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "reasoning_effort" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_format" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_resources" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "top_p" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModifyAssistantRequest {
+                    description: f0.unwrap_or_default(),
+                    instructions: f1.unwrap_or_default(),
+                    metadata: f2.unwrap_or_default(),
+                    model: f3.unwrap_or_default(),
+                    name: f4.unwrap_or_default(),
+                    reasoning_effort: f5.unwrap_or_default(),
+                    response_format: f6.unwrap_or_default(),
+                    temperature: f7.unwrap_or_default(),
+                    tool_resources: f8.unwrap_or_default(),
+                    tools: f9.unwrap_or_default(),
+                    top_p: f10.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The description of the assistant. The maximum length is 512 characters.
 */
@@ -5736,7 +9365,7 @@ impl<'de> ::serde::Deserialize<'de> for ModifyAssistantRequestName {
 }
 /**A set of resources that are used by the assistant's tools. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModifyAssistantRequestToolResources {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
@@ -5746,22 +9375,165 @@ pub struct ModifyAssistantRequestToolResources {
     pub file_search: ::std::option::Option<
         ModifyAssistantRequestToolResourcesFileSearch,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModifyAssistantRequestToolResources {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModifyAssistantRequestToolResources;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModifyAssistantRequestToolResources")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModifyAssistantRequestToolResources, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        ModifyAssistantRequestToolResourcesCodeInterpreter,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ModifyAssistantRequestToolResourcesFileSearch>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code_interpreter" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_search" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModifyAssistantRequestToolResources {
+                    code_interpreter: f0.unwrap_or_default(),
+                    file_search: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ModifyAssistantRequestToolResourcesCodeInterpreter`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModifyAssistantRequestToolResourcesCodeInterpreter {
     /**Overrides the list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for ModifyAssistantRequestToolResourcesCodeInterpreter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModifyAssistantRequestToolResourcesCodeInterpreter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModifyAssistantRequestToolResourcesCodeInterpreter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ModifyAssistantRequestToolResourcesCodeInterpreter,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModifyAssistantRequestToolResourcesCodeInterpreter {
+                    file_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ModifyAssistantRequestToolResourcesFileSearch`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModifyAssistantRequestToolResourcesFileSearch {
     /**Overrides the [vector store](/docs/api-reference/vector-stores/object) attached to this assistant. There can be a maximum of 1 vector store attached to the assistant.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModifyAssistantRequestToolResourcesFileSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModifyAssistantRequestToolResourcesFileSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModifyAssistantRequestToolResourcesFileSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ModifyAssistantRequestToolResourcesFileSearch,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "vector_store_ids" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModifyAssistantRequestToolResourcesFileSearch {
+                    vector_store_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ModifyAssistantRequestToolsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -5831,19 +9603,97 @@ impl ::std::convert::From<AssistantToolsFunction> for ModifyAssistantRequestTool
     }
 }
 ///`ModifyMessageRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModifyMessageRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModifyMessageRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModifyMessageRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModifyMessageRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModifyMessageRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModifyMessageRequest {
+                    metadata: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ModifyRunRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModifyRunRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModifyRunRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModifyRunRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModifyRunRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModifyRunRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModifyRunRequest {
+                    metadata: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ModifyThreadRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModifyThreadRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
@@ -5851,10 +9701,56 @@ pub struct ModifyThreadRequest {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_resources: ::std::option::Option<ModifyThreadRequestToolResources>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModifyThreadRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModifyThreadRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModifyThreadRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModifyThreadRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ModifyThreadRequestToolResources>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_resources" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModifyThreadRequest {
+                    metadata: f0.unwrap_or_default(),
+                    tool_resources: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A set of resources that are made available to the assistant's tools in this thread. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModifyThreadRequestToolResources {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
@@ -5862,25 +9758,167 @@ pub struct ModifyThreadRequestToolResources {
     >,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<ModifyThreadRequestToolResourcesFileSearch>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModifyThreadRequestToolResources {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModifyThreadRequestToolResources;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModifyThreadRequestToolResources")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModifyThreadRequestToolResources, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        ModifyThreadRequestToolResourcesCodeInterpreter,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ModifyThreadRequestToolResourcesFileSearch>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code_interpreter" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_search" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModifyThreadRequestToolResources {
+                    code_interpreter: f0.unwrap_or_default(),
+                    file_search: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ModifyThreadRequestToolResourcesCodeInterpreter`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModifyThreadRequestToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModifyThreadRequestToolResourcesCodeInterpreter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModifyThreadRequestToolResourcesCodeInterpreter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModifyThreadRequestToolResourcesCodeInterpreter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ModifyThreadRequestToolResourcesCodeInterpreter,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModifyThreadRequestToolResourcesCodeInterpreter {
+                    file_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ModifyThreadRequestToolResourcesFileSearch`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModifyThreadRequestToolResourcesFileSearch {
     /**The [vector store](/docs/api-reference/vector-stores/object) attached to this thread. There can be a maximum of 1 vector store attached to the thread.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModifyThreadRequestToolResourcesFileSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModifyThreadRequestToolResourcesFileSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModifyThreadRequestToolResourcesFileSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ModifyThreadRequestToolResourcesFileSearch,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "vector_store_ids" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModifyThreadRequestToolResourcesFileSearch {
+                    vector_store_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Usage statistics related to the run. This value will be `null` if the run is not in a terminal state (i.e. `in_progress`, `queued`, etc.).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunCompletionUsage {
     ///Number of completion tokens used over the course of the run.
     pub completion_tokens: i64,
@@ -5888,9 +9926,66 @@ pub struct RunCompletionUsage {
     pub prompt_tokens: i64,
     ///Total number of tokens used (prompt + completion).
     pub total_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunCompletionUsage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunCompletionUsage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunCompletionUsage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunCompletionUsage, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "completion_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunCompletionUsage {
+                    completion_tokens: crate::codegen_support::required(
+                        f0,
+                        "completion_tokens",
+                    )?,
+                    prompt_tokens: crate::codegen_support::required(
+                        f1,
+                        "prompt_tokens",
+                    )?,
+                    total_tokens: crate::codegen_support::required(f2, "total_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Represents an execution run on a [thread](/docs/api-reference/threads).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunObject {
     ///The ID of the [assistant](/docs/api-reference/assistants) used for execution of this run.
     pub assistant_id: ::std::string::String,
@@ -5960,13 +10055,230 @@ pub struct RunObject {
     pub truncation_strategy: ::std::option::Option<TruncationObject>,
     #[serde(default)]
     pub usage: ::std::option::Option<RunCompletionUsage>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunObject, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<RunObjectIncompleteDetails>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<RunObjectLastError>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<RunObjectObject> = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<ParallelToolCalls> = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<
+                    ::std::option::Option<RunObjectRequiredAction>,
+                > = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<
+                    ::std::option::Option<AssistantsApiResponseFormatOption>,
+                > = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<RunObjectStatus> = ::std::option::Option::None;
+                let mut f20: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f21: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f22: ::std::option::Option<
+                    ::std::option::Option<AssistantsApiToolChoiceOption>,
+                > = ::std::option::Option::None;
+                let mut f23: ::std::option::Option<
+                    ::std::vec::Vec<RunObjectToolsItem>,
+                > = ::std::option::Option::None;
+                let mut f24: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f25: ::std::option::Option<
+                    ::std::option::Option<TruncationObject>,
+                > = ::std::option::Option::None;
+                let mut f26: ::std::option::Option<
+                    ::std::option::Option<RunCompletionUsage>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "assistant_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "cancelled_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "completed_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "expires_at" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "failed_at" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "incomplete_details" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "instructions" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "last_error" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_completion_tokens" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_prompt_tokens" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        "parallel_tool_calls" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "required_action" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_format" => {
+                            f17 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "started_at" => {
+                            f18 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f19 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f20 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "thread_id" => {
+                            f21 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_choice" => {
+                            f22 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f23 = ::std::option::Option::Some(map.next_value()?),
+                        "top_p" => f24 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation_strategy" => {
+                            f25 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "usage" => f26 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunObject {
+                    assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
+                    cancelled_at: f1.unwrap_or_default(),
+                    completed_at: f2.unwrap_or_default(),
+                    created_at: crate::codegen_support::required(f3, "created_at")?,
+                    expires_at: f4.unwrap_or_default(),
+                    failed_at: f5.unwrap_or_default(),
+                    id: crate::codegen_support::required(f6, "id")?,
+                    incomplete_details: f7.unwrap_or_default(),
+                    instructions: crate::codegen_support::required(f8, "instructions")?,
+                    last_error: f9.unwrap_or_default(),
+                    max_completion_tokens: f10.unwrap_or_default(),
+                    max_prompt_tokens: f11.unwrap_or_default(),
+                    metadata: f12.unwrap_or_default(),
+                    model: crate::codegen_support::required(f13, "model")?,
+                    object: crate::codegen_support::required(f14, "object")?,
+                    parallel_tool_calls: crate::codegen_support::required(
+                        f15,
+                        "parallel_tool_calls",
+                    )?,
+                    required_action: f16.unwrap_or_default(),
+                    response_format: f17.unwrap_or_default(),
+                    started_at: f18.unwrap_or_default(),
+                    status: crate::codegen_support::required(f19, "status")?,
+                    temperature: f20.unwrap_or_default(),
+                    thread_id: crate::codegen_support::required(f21, "thread_id")?,
+                    tool_choice: f22.unwrap_or_default(),
+                    tools: f23.unwrap_or_default(),
+                    top_p: f24.unwrap_or_default(),
+                    truncation_strategy: f25.unwrap_or_default(),
+                    usage: f26.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details on why the run is incomplete. Will be `null` if the run is not incomplete.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RunObjectIncompleteDetails {
     ///The reason why the run is incomplete. This will point to which specific token limit was reached over the course of the run.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reason: ::std::option::Option<RunObjectIncompleteDetailsReason>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunObjectIncompleteDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunObjectIncompleteDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunObjectIncompleteDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunObjectIncompleteDetails, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RunObjectIncompleteDetailsReason>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunObjectIncompleteDetails {
+                    reason: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The reason why the run is incomplete. This will point to which specific token limit was reached over the course of the run.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6033,12 +10345,54 @@ impl<'de> ::serde::Deserialize<'de> for RunObjectIncompleteDetailsReason {
     }
 }
 ///The last error associated with this run. Will be `null` if there are no errors.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunObjectLastError {
     ///One of `server_error`, `rate_limit_exceeded`, or `invalid_prompt`.
     pub code: RunObjectLastErrorCode,
     ///A human-readable description of the error.
     pub message: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunObjectLastError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunObjectLastError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunObjectLastError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunObjectLastError, A::Error> {
+                let mut f0: ::std::option::Option<RunObjectLastErrorCode> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunObjectLastError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///One of `server_error`, `rate_limit_exceeded`, or `invalid_prompt`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6169,19 +10523,112 @@ impl<'de> ::serde::Deserialize<'de> for RunObjectObject {
     }
 }
 ///Details on the action required to continue the run. Will be `null` if no action is required.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunObjectRequiredAction {
     pub submit_tool_outputs: RunObjectRequiredActionSubmitToolOutputs,
     ///For now, this is always `submit_tool_outputs`.
     #[serde(rename = "type")]
     pub type_: RunObjectRequiredActionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunObjectRequiredAction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunObjectRequiredAction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunObjectRequiredAction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunObjectRequiredAction, A::Error> {
+                let mut f0: ::std::option::Option<
+                    RunObjectRequiredActionSubmitToolOutputs,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RunObjectRequiredActionType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "submit_tool_outputs" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunObjectRequiredAction {
+                    submit_tool_outputs: crate::codegen_support::required(
+                        f0,
+                        "submit_tool_outputs",
+                    )?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details on the tool outputs needed for this run to continue.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunObjectRequiredActionSubmitToolOutputs {
     ///A list of the relevant tool calls.
     #[serde(default)]
     pub tool_calls: ::std::vec::Vec<RunToolCallObject>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunObjectRequiredActionSubmitToolOutputs {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunObjectRequiredActionSubmitToolOutputs;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunObjectRequiredActionSubmitToolOutputs")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunObjectRequiredActionSubmitToolOutputs,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::vec::Vec<RunToolCallObject>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "tool_calls" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunObjectRequiredActionSubmitToolOutputs {
+                    tool_calls: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///For now, this is always `submit_tool_outputs`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6409,7 +10856,7 @@ impl ::std::convert::From<AssistantToolsFunction> for RunObjectToolsItem {
     }
 }
 ///Usage statistics related to the run step. This value will be `null` while the run step's status is `in_progress`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepCompletionUsage {
     ///Number of completion tokens used over the course of the run step.
     pub completion_tokens: i64,
@@ -6417,23 +10864,168 @@ pub struct RunStepCompletionUsage {
     pub prompt_tokens: i64,
     ///Total number of tokens used (prompt + completion).
     pub total_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepCompletionUsage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepCompletionUsage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepCompletionUsage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunStepCompletionUsage, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "completion_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepCompletionUsage {
+                    completion_tokens: crate::codegen_support::required(
+                        f0,
+                        "completion_tokens",
+                    )?,
+                    prompt_tokens: crate::codegen_support::required(
+                        f1,
+                        "prompt_tokens",
+                    )?,
+                    total_tokens: crate::codegen_support::required(f2, "total_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Represents a run step delta i.e. any changed fields on a run step during streaming.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDeltaObject {
     pub delta: RunStepDeltaObjectDelta,
     ///The identifier of the run step, which can be referenced in API endpoints.
     pub id: ::std::string::String,
     ///The object type, which is always `thread.run.step.delta`.
     pub object: RunStepDeltaObjectObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDeltaObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDeltaObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunStepDeltaObject, A::Error> {
+                let mut f0: ::std::option::Option<RunStepDeltaObjectDelta> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<RunStepDeltaObjectObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaObject {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The delta containing the fields that have changed on the run step.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RunStepDeltaObjectDelta {
     ///The details of the run step.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub step_details: ::std::option::Option<RunStepDeltaObjectDeltaStepDetails>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDeltaObjectDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaObjectDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDeltaObjectDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunStepDeltaObjectDelta, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RunStepDeltaObjectDeltaStepDetails>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "step_details" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaObjectDelta {
+                    step_details: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The details of the run step.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -6557,7 +11149,7 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDeltaObjectObject {
     }
 }
 ///Details of the message creation by the run step.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsMessageCreationObject {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub message_creation: ::std::option::Option<
@@ -6566,13 +11158,115 @@ pub struct RunStepDeltaStepDetailsMessageCreationObject {
     ///Always `message_creation`.
     #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsMessageCreationObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsMessageCreationObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaStepDetailsMessageCreationObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDeltaStepDetailsMessageCreationObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDeltaStepDetailsMessageCreationObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RunStepDeltaStepDetailsMessageCreationObjectMessageCreation,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RunStepDeltaStepDetailsMessageCreationObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "message_creation" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaStepDetailsMessageCreationObject {
+                    message_creation: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RunStepDeltaStepDetailsMessageCreationObjectMessageCreation`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
     ///The ID of the message that was created by this run step.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub message_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaStepDetailsMessageCreationObjectMessageCreation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RunStepDeltaStepDetailsMessageCreationObjectMessageCreation",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDeltaStepDetailsMessageCreationObjectMessageCreation,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "message_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaStepDetailsMessageCreationObjectMessageCreation {
+                    message_id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `message_creation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6636,7 +11330,7 @@ for RunStepDeltaStepDetailsMessageCreationObjectType {
     }
 }
 ///Details of the Code Interpreter tool call the run step was involved in.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeObject {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
@@ -6650,9 +11344,70 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeObject {
     ///The type of tool call. This is always going to be `code_interpreter` for this type of tool call.
     #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsCodeObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaStepDetailsToolCallsCodeObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDeltaStepDetailsToolCallsCodeObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDeltaStepDetailsToolCallsCodeObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RunStepDeltaStepDetailsToolCallsCodeObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code_interpreter" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeObject {
+                    code_interpreter: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    index: crate::codegen_support::required(f2, "index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The Code Interpreter tool call definition.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
     ///The input to the Code Interpreter tool call.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6662,6 +11417,60 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
     pub outputs: ::std::vec::Vec<
         RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<
+                        RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "outputs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreter {
+                    input: f0.unwrap_or_default(),
+                    outputs: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -6788,7 +11597,7 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsToolCallsCodeObje
     }
 }
 ///`RunStepDeltaStepDetailsToolCallsCodeOutputImageObject`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image: ::std::option::Option<
@@ -6799,13 +11608,117 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
     ///Always `image`.
     #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaStepDetailsToolCallsCodeOutputImageObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObject",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDeltaStepDetailsToolCallsCodeOutputImageObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputImageObject {
+                    image: f0.unwrap_or_default(),
+                    index: crate::codegen_support::required(f1, "index")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
     ///The [file](/docs/api-reference/files) ID of the image.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectImage {
+                    file_id: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `image`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6870,7 +11783,7 @@ for RunStepDeltaStepDetailsToolCallsCodeOutputImageObjectType {
     }
 }
 ///Text output from the Code Interpreter tool call as part of a run step.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
     ///The index of the output in the outputs array.
     pub index: i64,
@@ -6880,6 +11793,61 @@ pub struct RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
     ///Always `logs`.
     #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsCodeOutputLogsObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RunStepDeltaStepDetailsToolCallsCodeOutputLogsObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "index" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsCodeOutputLogsObject {
+                    index: crate::codegen_support::required(f0, "index")?,
+                    logs: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `logs`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6944,7 +11912,7 @@ for RunStepDeltaStepDetailsToolCallsCodeOutputLogsObjectType {
     }
 }
 ///`RunStepDeltaStepDetailsToolCallsFileSearchObject`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsFileSearchObject {
     ///For now, this is always going to be an empty object.
     pub file_search: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -6956,6 +11924,66 @@ pub struct RunStepDeltaStepDetailsToolCallsFileSearchObject {
     ///The type of tool call. This is always going to be `file_search` for this type of tool call.
     #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsFileSearchObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDeltaStepDetailsToolCallsFileSearchObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaStepDetailsToolCallsFileSearchObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDeltaStepDetailsToolCallsFileSearchObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDeltaStepDetailsToolCallsFileSearchObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RunStepDeltaStepDetailsToolCallsFileSearchObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_search" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFileSearchObject {
+                    file_search: crate::codegen_support::required(f0, "file_search")?,
+                    id: f1.unwrap_or_default(),
+                    index: crate::codegen_support::required(f2, "index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of tool call. This is always going to be `file_search` for this type of tool call.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7020,7 +12048,7 @@ for RunStepDeltaStepDetailsToolCallsFileSearchObjectType {
     }
 }
 ///`RunStepDeltaStepDetailsToolCallsFunctionObject`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsFunctionObject {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function: ::std::option::Option<
@@ -7034,9 +12062,68 @@ pub struct RunStepDeltaStepDetailsToolCallsFunctionObject {
     ///The type of tool call. This is always going to be `function` for this type of tool call.
     #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsFunctionObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsToolCallsFunctionObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaStepDetailsToolCallsFunctionObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDeltaStepDetailsToolCallsFunctionObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDeltaStepDetailsToolCallsFunctionObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RunStepDeltaStepDetailsToolCallsFunctionObjectFunction,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RunStepDeltaStepDetailsToolCallsFunctionObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFunctionObject {
+                    function: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    index: crate::codegen_support::required(f2, "index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The definition of the function that was called.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
     ///The arguments passed to the function.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7047,6 +12134,65 @@ pub struct RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
     ///The output of the function. This will be `null` if the outputs have not been [submitted](/docs/api-reference/runs/submitToolOutputs) yet.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaStepDetailsToolCallsFunctionObjectFunction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RunStepDeltaStepDetailsToolCallsFunctionObjectFunction",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDeltaStepDetailsToolCallsFunctionObjectFunction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsFunctionObjectFunction {
+                    arguments: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    output: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of tool call. This is always going to be `function` for this type of tool call.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7110,7 +12256,7 @@ for RunStepDeltaStepDetailsToolCallsFunctionObjectType {
     }
 }
 ///Details of the tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDeltaStepDetailsToolCallsObject {
     /**An array of tool calls the run step was involved in. These can be associated with one of three types of tools: `code_interpreter`, `file_search`, or `function`.
 */
@@ -7119,6 +12265,57 @@ pub struct RunStepDeltaStepDetailsToolCallsObject {
     ///Always `tool_calls`.
     #[serde(rename = "type")]
     pub type_: RunStepDeltaStepDetailsToolCallsObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsToolCallsObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDeltaStepDetailsToolCallsObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDeltaStepDetailsToolCallsObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDeltaStepDetailsToolCallsObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<RunStepDeltaStepDetailsToolCallsObjectToolCallsItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RunStepDeltaStepDetailsToolCallsObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "tool_calls" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDeltaStepDetailsToolCallsObject {
+                    tool_calls: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RunStepDeltaStepDetailsToolCallsObjectToolCallsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7259,18 +12456,114 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDeltaStepDetailsToolCallsObjectTy
     }
 }
 ///Details of the message creation by the run step.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsMessageCreationObject {
     pub message_creation: RunStepDetailsMessageCreationObjectMessageCreation,
     ///Always `message_creation`.
     #[serde(rename = "type")]
     pub type_: RunStepDetailsMessageCreationObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDetailsMessageCreationObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsMessageCreationObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsMessageCreationObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunStepDetailsMessageCreationObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    RunStepDetailsMessageCreationObjectMessageCreation,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RunStepDetailsMessageCreationObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "message_creation" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsMessageCreationObject {
+                    message_creation: crate::codegen_support::required(
+                        f0,
+                        "message_creation",
+                    )?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RunStepDetailsMessageCreationObjectMessageCreation`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsMessageCreationObjectMessageCreation {
     ///The ID of the message that was created by this run step.
     pub message_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDetailsMessageCreationObjectMessageCreation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsMessageCreationObjectMessageCreation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsMessageCreationObjectMessageCreation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDetailsMessageCreationObjectMessageCreation,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "message_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsMessageCreationObjectMessageCreation {
+                    message_id: crate::codegen_support::required(f0, "message_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `message_creation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7333,7 +12626,7 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsMessageCreationObjectType 
     }
 }
 ///Details of the Code Interpreter tool call the run step was involved in.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeObject {
     pub code_interpreter: RunStepDetailsToolCallsCodeObjectCodeInterpreter,
     ///The ID of the tool call.
@@ -7341,9 +12634,63 @@ pub struct RunStepDetailsToolCallsCodeObject {
     ///The type of tool call. This is always going to be `code_interpreter` for this type of tool call.
     #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsCodeObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsCodeObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsCodeObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsToolCallsCodeObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunStepDetailsToolCallsCodeObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    RunStepDetailsToolCallsCodeObjectCodeInterpreter,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RunStepDetailsToolCallsCodeObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code_interpreter" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsCodeObject {
+                    code_interpreter: crate::codegen_support::required(
+                        f0,
+                        "code_interpreter",
+                    )?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The Code Interpreter tool call definition.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeObjectCodeInterpreter {
     ///The input to the Code Interpreter tool call.
     pub input: ::std::string::String,
@@ -7352,6 +12699,56 @@ pub struct RunStepDetailsToolCallsCodeObjectCodeInterpreter {
     pub outputs: ::std::vec::Vec<
         RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDetailsToolCallsCodeObjectCodeInterpreter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsCodeObjectCodeInterpreter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsToolCallsCodeObjectCodeInterpreter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDetailsToolCallsCodeObjectCodeInterpreter,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<
+                        RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "outputs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsCodeObjectCodeInterpreter {
+                    input: crate::codegen_support::required(f0, "input")?,
+                    outputs: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RunStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7478,18 +12875,110 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsCodeObjectType {
     }
 }
 ///`RunStepDetailsToolCallsCodeOutputImageObject`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeOutputImageObject {
     pub image: RunStepDetailsToolCallsCodeOutputImageObjectImage,
     ///Always `image`.
     #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsCodeOutputImageObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsCodeOutputImageObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsCodeOutputImageObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsToolCallsCodeOutputImageObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDetailsToolCallsCodeOutputImageObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    RunStepDetailsToolCallsCodeOutputImageObjectImage,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RunStepDetailsToolCallsCodeOutputImageObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputImageObject {
+                    image: crate::codegen_support::required(f0, "image")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RunStepDetailsToolCallsCodeOutputImageObjectImage`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeOutputImageObjectImage {
     ///The [file](/docs/api-reference/files) ID of the image.
     pub file_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDetailsToolCallsCodeOutputImageObjectImage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsCodeOutputImageObjectImage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsToolCallsCodeOutputImageObjectImage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDetailsToolCallsCodeOutputImageObjectImage,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputImageObjectImage {
+                    file_id: crate::codegen_support::required(f0, "file_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `image`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7553,13 +13042,60 @@ for RunStepDetailsToolCallsCodeOutputImageObjectType {
     }
 }
 ///Text output from the Code Interpreter tool call as part of a run step.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsCodeOutputLogsObject {
     ///The text output from the Code Interpreter tool call.
     pub logs: ::std::string::String,
     ///Always `logs`.
     #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsCodeOutputLogsObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsCodeOutputLogsObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsCodeOutputLogsObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsToolCallsCodeOutputLogsObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDetailsToolCallsCodeOutputLogsObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RunStepDetailsToolCallsCodeOutputLogsObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsCodeOutputLogsObject {
+                    logs: crate::codegen_support::required(f0, "logs")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `logs`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7622,7 +13158,7 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsCodeOutputLogsObj
     }
 }
 ///`RunStepDetailsToolCallsFileSearchObject`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchObject {
     pub file_search: RunStepDetailsToolCallsFileSearchObjectFileSearch,
     ///The ID of the tool call object.
@@ -7630,9 +13166,63 @@ pub struct RunStepDetailsToolCallsFileSearchObject {
     ///The type of tool call. This is always going to be `file_search` for this type of tool call.
     #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsFileSearchObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFileSearchObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsFileSearchObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsToolCallsFileSearchObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDetailsToolCallsFileSearchObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    RunStepDetailsToolCallsFileSearchObjectFileSearch,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RunStepDetailsToolCallsFileSearchObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_search" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchObject {
+                    file_search: crate::codegen_support::required(f0, "file_search")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///For now, this is always going to be an empty object.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchObjectFileSearch {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ranking_options: ::std::option::Option<
@@ -7641,6 +13231,60 @@ pub struct RunStepDetailsToolCallsFileSearchObjectFileSearch {
     ///The results of the file search.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub results: ::std::vec::Vec<RunStepDetailsToolCallsFileSearchResultObject>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDetailsToolCallsFileSearchObjectFileSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsFileSearchObjectFileSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsToolCallsFileSearchObjectFileSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDetailsToolCallsFileSearchObjectFileSearch,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RunStepDetailsToolCallsFileSearchRankingOptionsObject,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<RunStepDetailsToolCallsFileSearchResultObject>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "ranking_options" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "results" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchObjectFileSearch {
+                    ranking_options: f0.unwrap_or_default(),
+                    results: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of tool call. This is always going to be `file_search` for this type of tool call.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7703,14 +13347,67 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFileSearchObjectT
     }
 }
 ///The ranking options for the file search.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchRankingOptionsObject {
     pub ranker: FileSearchRanker,
     ///The score threshold for the file search. All values must be a floating point number between 0 and 1.
     pub score_threshold: f64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDetailsToolCallsFileSearchRankingOptionsObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsFileSearchRankingOptionsObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RunStepDetailsToolCallsFileSearchRankingOptionsObject",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDetailsToolCallsFileSearchRankingOptionsObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<FileSearchRanker> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "score_threshold" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchRankingOptionsObject {
+                    ranker: crate::codegen_support::required(f0, "ranker")?,
+                    score_threshold: crate::codegen_support::required(
+                        f1,
+                        "score_threshold",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A result instance of the file search.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchResultObject {
     ///The content of the result that was found. The content is only included if requested via the include query parameter.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -7723,9 +13420,66 @@ pub struct RunStepDetailsToolCallsFileSearchResultObject {
     pub file_name: ::std::string::String,
     ///The score of the result. All values must be a floating point number between 0 and 1.
     pub score: f64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFileSearchResultObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsFileSearchResultObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsToolCallsFileSearchResultObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDetailsToolCallsFileSearchResultObject,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<
+                        RunStepDetailsToolCallsFileSearchResultObjectContentItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "file_name" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "score" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchResultObject {
+                    content: f0.unwrap_or_default(),
+                    file_id: crate::codegen_support::required(f1, "file_id")?,
+                    file_name: crate::codegen_support::required(f2, "file_name")?,
+                    score: crate::codegen_support::required(f3, "score")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RunStepDetailsToolCallsFileSearchResultObjectContentItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RunStepDetailsToolCallsFileSearchResultObjectContentItem {
     ///The text content of the file.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7735,6 +13489,60 @@ pub struct RunStepDetailsToolCallsFileSearchResultObjectContentItem {
     pub type_: ::std::option::Option<
         RunStepDetailsToolCallsFileSearchResultObjectContentItemType,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RunStepDetailsToolCallsFileSearchResultObjectContentItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsFileSearchResultObjectContentItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RunStepDetailsToolCallsFileSearchResultObjectContentItem",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDetailsToolCallsFileSearchResultObjectContentItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RunStepDetailsToolCallsFileSearchResultObjectContentItemType,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsFileSearchResultObjectContentItem {
+                    text: f0.unwrap_or_default(),
+                    type_: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the content.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7802,7 +13610,7 @@ for RunStepDetailsToolCallsFileSearchResultObjectContentItemType {
     }
 }
 ///`RunStepDetailsToolCallsFunctionObject`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsFunctionObject {
     pub function: RunStepDetailsToolCallsFunctionObjectFunction,
     ///The ID of the tool call object.
@@ -7810,9 +13618,58 @@ pub struct RunStepDetailsToolCallsFunctionObject {
     ///The type of tool call. This is always going to be `function` for this type of tool call.
     #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsFunctionObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFunctionObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsFunctionObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsToolCallsFunctionObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunStepDetailsToolCallsFunctionObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    RunStepDetailsToolCallsFunctionObjectFunction,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RunStepDetailsToolCallsFunctionObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsFunctionObject {
+                    function: crate::codegen_support::required(f0, "function")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The definition of the function that was called.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsFunctionObjectFunction {
     ///The arguments passed to the function.
     pub arguments: ::std::string::String,
@@ -7821,6 +13678,58 @@ pub struct RunStepDetailsToolCallsFunctionObjectFunction {
     ///The output of the function. This will be `null` if the outputs have not been [submitted](/docs/api-reference/runs/submitToolOutputs) yet.
     #[serde(default)]
     pub output: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFunctionObjectFunction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsFunctionObjectFunction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsToolCallsFunctionObjectFunction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RunStepDetailsToolCallsFunctionObjectFunction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsFunctionObjectFunction {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    output: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of tool call. This is always going to be `function` for this type of tool call.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7883,7 +13792,7 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsFunctionObjectTyp
     }
 }
 ///Details of the tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepDetailsToolCallsObject {
     /**An array of tool calls the run step was involved in. These can be associated with one of three types of tools: `code_interpreter`, `file_search`, or `function`.
 */
@@ -7892,6 +13801,52 @@ pub struct RunStepDetailsToolCallsObject {
     ///Always `tool_calls`.
     #[serde(rename = "type")]
     pub type_: RunStepDetailsToolCallsObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepDetailsToolCallsObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepDetailsToolCallsObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunStepDetailsToolCallsObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<RunStepDetailsToolCallsObjectToolCallsItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RunStepDetailsToolCallsObjectType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "tool_calls" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepDetailsToolCallsObject {
+                    tool_calls: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RunStepDetailsToolCallsObjectToolCallsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -8030,7 +13985,7 @@ impl<'de> ::serde::Deserialize<'de> for RunStepDetailsToolCallsObjectType {
 }
 /**Represents a step in execution of a run.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepObject {
     ///The ID of the [assistant](/docs/api-reference/assistants) associated with the run step.
     pub assistant_id: ::std::string::String,
@@ -8070,14 +14025,162 @@ pub struct RunStepObject {
     pub type_: RunStepObjectType,
     #[serde(default)]
     pub usage: ::std::option::Option<RunStepCompletionUsage>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunStepObject, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<RunStepObjectLastError>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<RunStepObjectObject> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<RunStepObjectStatus> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<RunStepObjectStepDetails> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<RunStepObjectType> = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<RunStepCompletionUsage>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "assistant_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "cancelled_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "completed_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "expired_at" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "failed_at" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "last_error" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "run_id" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "step_details" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "thread_id" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f15 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepObject {
+                    assistant_id: crate::codegen_support::required(f0, "assistant_id")?,
+                    cancelled_at: f1.unwrap_or_default(),
+                    completed_at: f2.unwrap_or_default(),
+                    created_at: crate::codegen_support::required(f3, "created_at")?,
+                    expired_at: f4.unwrap_or_default(),
+                    failed_at: f5.unwrap_or_default(),
+                    id: crate::codegen_support::required(f6, "id")?,
+                    last_error: f7.unwrap_or_default(),
+                    metadata: f8.unwrap_or_default(),
+                    object: crate::codegen_support::required(f9, "object")?,
+                    run_id: crate::codegen_support::required(f10, "run_id")?,
+                    status: crate::codegen_support::required(f11, "status")?,
+                    step_details: crate::codegen_support::required(f12, "step_details")?,
+                    thread_id: crate::codegen_support::required(f13, "thread_id")?,
+                    type_: crate::codegen_support::required(f14, "type")?,
+                    usage: f15.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The last error associated with this run step. Will be `null` if there are no errors.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunStepObjectLastError {
     ///One of `server_error` or `rate_limit_exceeded`.
     pub code: RunStepObjectLastErrorCode,
     ///A human-readable description of the error.
     pub message: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunStepObjectLastError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunStepObjectLastError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunStepObjectLastError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunStepObjectLastError, A::Error> {
+                let mut f0: ::std::option::Option<RunStepObjectLastErrorCode> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunStepObjectLastError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///One of `server_error` or `rate_limit_exceeded`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8477,7 +14580,7 @@ pub enum RunStreamEvent {
     Unknown(::serde_json::Value),
 }
 ///Tool call objects
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunToolCallObject {
     pub function: RunToolCallObjectFunction,
     ///The ID of the tool call. This ID must be referenced when you submit the tool outputs in using the [Submit tool outputs to run](/docs/api-reference/runs/submitToolOutputs) endpoint.
@@ -8485,14 +14588,103 @@ pub struct RunToolCallObject {
     ///The type of tool call the output is required for. For now, this is always `function`.
     #[serde(rename = "type")]
     pub type_: RunToolCallObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunToolCallObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunToolCallObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunToolCallObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunToolCallObject, A::Error> {
+                let mut f0: ::std::option::Option<RunToolCallObjectFunction> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<RunToolCallObjectType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunToolCallObject {
+                    function: crate::codegen_support::required(f0, "function")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The function definition.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunToolCallObjectFunction {
     ///The arguments that the model expects you to pass to the function.
     pub arguments: ::std::string::String,
     ///The name of the function.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunToolCallObjectFunction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunToolCallObjectFunction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunToolCallObjectFunction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunToolCallObjectFunction, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunToolCallObjectFunction {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of tool call the output is required for. For now, this is always `function`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8554,7 +14746,7 @@ impl<'de> ::serde::Deserialize<'de> for RunToolCallObjectType {
     }
 }
 ///`SubmitToolOutputsRunRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SubmitToolOutputsRunRequest {
     /**If `true`, returns a stream of events that happen during the Run as server-sent events, terminating when the Run enters a terminal state with a `data: [DONE]` message.
 */
@@ -8563,9 +14755,55 @@ pub struct SubmitToolOutputsRunRequest {
     ///A list of tools for which the outputs are being submitted.
     #[serde(default)]
     pub tool_outputs: ::std::vec::Vec<SubmitToolOutputsRunRequestToolOutputsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SubmitToolOutputsRunRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SubmitToolOutputsRunRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SubmitToolOutputsRunRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<SubmitToolOutputsRunRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<SubmitToolOutputsRunRequestToolOutputsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "stream" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_outputs" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SubmitToolOutputsRunRequest {
+                    stream: f0.unwrap_or_default(),
+                    tool_outputs: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`SubmitToolOutputsRunRequestToolOutputsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct SubmitToolOutputsRunRequestToolOutputsItem {
     ///The output of the tool call to be submitted to continue the run.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8573,9 +14811,60 @@ pub struct SubmitToolOutputsRunRequestToolOutputsItem {
     ///The ID of the tool call in the `required_action` object within the run object the output is being submitted for.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_call_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SubmitToolOutputsRunRequestToolOutputsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SubmitToolOutputsRunRequestToolOutputsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SubmitToolOutputsRunRequestToolOutputsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                SubmitToolOutputsRunRequestToolOutputsItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "output" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_call_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SubmitToolOutputsRunRequestToolOutputsItem {
+                    output: f0.unwrap_or_default(),
+                    tool_call_id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Represents a thread that contains [messages](/docs/api-reference/messages).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ThreadObject {
     ///The Unix timestamp (in seconds) for when the thread was created.
     pub created_at: i64,
@@ -8589,6 +14878,63 @@ pub struct ThreadObject {
 */
     #[serde(default)]
     pub tool_resources: ::std::option::Option<ThreadObjectToolResources>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ThreadObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ThreadObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ThreadObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ThreadObject, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ThreadObjectObject> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<ThreadObjectToolResources>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_resources" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ThreadObject {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    metadata: f2.unwrap_or_default(),
+                    object: crate::codegen_support::required(f3, "object")?,
+                    tool_resources: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `thread`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8651,7 +14997,7 @@ impl<'de> ::serde::Deserialize<'de> for ThreadObjectObject {
 }
 /**A set of resources that are made available to the assistant's tools in this thread. The resources are specific to the type of tool. For example, the `code_interpreter` tool requires a list of file IDs, while the `file_search` tool requires a list of vector store IDs.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ThreadObjectToolResources {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub code_interpreter: ::std::option::Option<
@@ -8659,22 +15005,159 @@ pub struct ThreadObjectToolResources {
     >,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_search: ::std::option::Option<ThreadObjectToolResourcesFileSearch>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ThreadObjectToolResources {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ThreadObjectToolResources;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ThreadObjectToolResources")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ThreadObjectToolResources, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ThreadObjectToolResourcesCodeInterpreter>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ThreadObjectToolResourcesFileSearch>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code_interpreter" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_search" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ThreadObjectToolResources {
+                    code_interpreter: f0.unwrap_or_default(),
+                    file_search: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ThreadObjectToolResourcesCodeInterpreter`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ThreadObjectToolResourcesCodeInterpreter {
     /**A list of [file](/docs/api-reference/files) IDs made available to the `code_interpreter` tool. There can be a maximum of 20 files associated with the tool.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub file_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ThreadObjectToolResourcesCodeInterpreter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ThreadObjectToolResourcesCodeInterpreter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ThreadObjectToolResourcesCodeInterpreter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ThreadObjectToolResourcesCodeInterpreter,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ThreadObjectToolResourcesCodeInterpreter {
+                    file_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ThreadObjectToolResourcesFileSearch`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ThreadObjectToolResourcesFileSearch {
     /**The [vector store](/docs/api-reference/vector-stores/object) attached to this thread. There can be a maximum of 1 vector store attached to the thread.
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ThreadObjectToolResourcesFileSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ThreadObjectToolResourcesFileSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ThreadObjectToolResourcesFileSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ThreadObjectToolResourcesFileSearch, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "vector_store_ids" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ThreadObjectToolResourcesFileSearch {
+                    vector_store_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ThreadStreamEvent`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -8693,7 +15176,7 @@ pub enum ThreadStreamEvent {
     Unknown(::serde_json::Value),
 }
 ///Controls for how a thread will be truncated prior to the run. Use this to control the initial context window of the run.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TruncationObject {
     ///The number of most recent messages from the thread when constructing the context for the run.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8701,6 +15184,52 @@ pub struct TruncationObject {
     ///The truncation strategy to use for the thread. The default is `auto`. If set to `last_messages`, the thread will be truncated to the n most recent messages in the thread. When set to `auto`, messages in the middle of the thread will be dropped to fit the context length of the model, `max_prompt_tokens`.
     #[serde(rename = "type")]
     pub type_: TruncationObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TruncationObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TruncationObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TruncationObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TruncationObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<TruncationObjectType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "last_messages" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TruncationObject {
+                    last_messages: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The truncation strategy to use for the thread. The default is `auto`. If set to `last_messages`, the thread will be truncated to the n most recent messages in the thread. When set to `auto`, messages in the middle of the thread will be dropped to fit the context length of the model, `max_prompt_tokens`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -89,7 +89,7 @@ impl<'de> ::serde::Deserialize<'de> for AudioResponseFormat {
     }
 }
 ///`CreateSpeechRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateSpeechRequest {
     ///The text to generate audio for. The maximum length is 4096 characters.
     pub input: CreateSpeechRequestInput,
@@ -110,6 +110,75 @@ pub struct CreateSpeechRequest {
     pub stream_format: ::std::option::Option<CreateSpeechRequestStreamFormat>,
     ///The voice to use when generating the audio. Supported built-in voices are `alloy`, `ash`, `ballad`, `coral`, `echo`, `fable`, `onyx`, `nova`, `sage`, `shimmer`, `verse`, `marin`, and `cedar`. You may also provide a custom voice object with an `id`, for example `{ "id": "voice_1234" }`. Previews of the voices are available in the [Text to speech guide](/docs/guides/text-to-speech#voice-options).
     pub voice: VoiceIdsOrCustomVoice,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateSpeechRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateSpeechRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateSpeechRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateSpeechRequest, A::Error> {
+                let mut f0: ::std::option::Option<CreateSpeechRequestInput> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<CreateSpeechRequestInstructions>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<CreateSpeechRequestResponseFormat>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<CreateSpeechRequestStreamFormat>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<VoiceIdsOrCustomVoice> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "response_format" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "speed" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "stream_format" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "voice" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateSpeechRequest {
+                    input: crate::codegen_support::required(f0, "input")?,
+                    instructions: f1.unwrap_or_default(),
+                    model: crate::codegen_support::required(f2, "model")?,
+                    response_format: f3.unwrap_or_default(),
+                    speed: f4.unwrap_or_default(),
+                    stream_format: f5.unwrap_or_default(),
+                    voice: crate::codegen_support::required(f6, "voice")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The text to generate audio for. The maximum length is 4096 characters.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -424,7 +493,7 @@ impl ::std::convert::From<SpeechAudioDoneEvent> for CreateSpeechResponseStreamEv
     }
 }
 ///`CreateTranscriptionRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateTranscriptionRequest {
     ///Controls how the audio is cut into chunks. When set to `"auto"`, the server first normalizes loudness and then uses voice activity detection (VAD) to choose boundaries. `server_vad` object can be provided to tweak VAD detection parameters manually. If unset, the audio is transcribed as a single block. Required when using `gpt-4o-transcribe-diarize` for inputs longer than 30 seconds.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -492,6 +561,118 @@ This option is not available for `gpt-4o-transcribe-diarize`.
     pub timestamp_granularities: ::std::vec::Vec<
         CreateTranscriptionRequestTimestampGranularitiesItem,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateTranscriptionRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateTranscriptionRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateTranscriptionRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateTranscriptionRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CreateTranscriptionRequestChunkingStrategy>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<TranscriptionInclude>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<AudioResponseFormat>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::vec::Vec<CreateTranscriptionRequestTimestampGranularitiesItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "chunking_strategy" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "include" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "keywords" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "known_speaker_names" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "known_speaker_references" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "language" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "languages" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "response_format" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "timestamp_granularities" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateTranscriptionRequest {
+                    chunking_strategy: f0.unwrap_or_default(),
+                    file: crate::codegen_support::required(f1, "file")?,
+                    include: f2.unwrap_or_default(),
+                    keywords: f3.unwrap_or_default(),
+                    known_speaker_names: f4.unwrap_or_default(),
+                    known_speaker_references: f5.unwrap_or_default(),
+                    language: f6.unwrap_or_default(),
+                    languages: f7.unwrap_or_default(),
+                    model: crate::codegen_support::required(f8, "model")?,
+                    prompt: f9.unwrap_or_default(),
+                    response_format: f10.unwrap_or_default(),
+                    stream: f11.unwrap_or_default(),
+                    temperature: f12.unwrap_or_default(),
+                    timestamp_granularities: f13.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateTranscriptionRequestChunkingStrategy`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -672,7 +853,7 @@ for CreateTranscriptionResponse {
 }
 /**Represents a diarized transcription response returned by the model, including the combined transcript and speaker-segment annotations.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateTranscriptionResponseDiarizedJson {
     ///Duration of the input audio in seconds.
     pub duration: f64,
@@ -686,6 +867,66 @@ pub struct CreateTranscriptionResponseDiarizedJson {
     ///Token or duration usage statistics for the request.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<CreateTranscriptionResponseDiarizedJsonUsage>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateTranscriptionResponseDiarizedJson {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateTranscriptionResponseDiarizedJson;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateTranscriptionResponseDiarizedJson")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateTranscriptionResponseDiarizedJson,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<TranscriptionDiarizedSegment>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    CreateTranscriptionResponseDiarizedJsonTask,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<CreateTranscriptionResponseDiarizedJsonUsage>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "segments" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "task" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateTranscriptionResponseDiarizedJson {
+                    duration: crate::codegen_support::required(f0, "duration")?,
+                    segments: f1.unwrap_or_default(),
+                    task: crate::codegen_support::required(f2, "task")?,
+                    text: crate::codegen_support::required(f3, "text")?,
+                    usage: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of task that was run. Always `transcribe`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -807,7 +1048,7 @@ for CreateTranscriptionResponseDiarizedJsonUsage {
     }
 }
 ///Represents a transcription response returned by model, based on the provided input.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateTranscriptionResponseJson {
     /**The languages detected in the audio. Returned by `gpt-transcribe`. An empty array indicates that no language could be reliably detected.
 */
@@ -822,9 +1063,65 @@ pub struct CreateTranscriptionResponseJson {
     ///Token usage statistics for the request.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<CreateTranscriptionResponseJsonUsage>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateTranscriptionResponseJson {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateTranscriptionResponseJson;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateTranscriptionResponseJson")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateTranscriptionResponseJson, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<TranscriptionLanguage>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<CreateTranscriptionResponseJsonLogprobsItem>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<CreateTranscriptionResponseJsonUsage>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "languages" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateTranscriptionResponseJson {
+                    languages: f0.unwrap_or_default(),
+                    logprobs: f1.unwrap_or_default(),
+                    text: crate::codegen_support::required(f2, "text")?,
+                    usage: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateTranscriptionResponseJsonLogprobsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateTranscriptionResponseJsonLogprobsItem {
     ///The bytes of the token.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -835,6 +1132,56 @@ pub struct CreateTranscriptionResponseJsonLogprobsItem {
     ///The token in the transcription.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub token: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateTranscriptionResponseJsonLogprobsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateTranscriptionResponseJsonLogprobsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateTranscriptionResponseJsonLogprobsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateTranscriptionResponseJsonLogprobsItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::vec::Vec<f64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateTranscriptionResponseJsonLogprobsItem {
+                    bytes: f0.unwrap_or_default(),
+                    logprob: f1.unwrap_or_default(),
+                    token: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Token usage statistics for the request.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -965,7 +1312,7 @@ for CreateTranscriptionResponseStreamEvent {
     }
 }
 ///Represents a verbose json transcription response returned by model, based on the provided input.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateTranscriptionResponseVerboseJson {
     ///The duration of the input audio.
     pub duration: f64,
@@ -981,9 +1328,70 @@ pub struct CreateTranscriptionResponseVerboseJson {
     ///Extracted words and their corresponding timestamps.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub words: ::std::vec::Vec<TranscriptionWord>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateTranscriptionResponseVerboseJson {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateTranscriptionResponseVerboseJson;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateTranscriptionResponseVerboseJson")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateTranscriptionResponseVerboseJson,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<TranscriptionSegment>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<TranscriptTextUsageDuration>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::vec::Vec<TranscriptionWord>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "language" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "segments" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "words" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateTranscriptionResponseVerboseJson {
+                    duration: crate::codegen_support::required(f0, "duration")?,
+                    language: crate::codegen_support::required(f1, "language")?,
+                    segments: f2.unwrap_or_default(),
+                    text: crate::codegen_support::required(f3, "text")?,
+                    usage: f4.unwrap_or_default(),
+                    words: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateTranslationRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateTranslationRequest {
     /**The audio file object (not file name) translate, in one of these formats: flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav, or webm. The request must include enough format metadata for the file to be identified. We recommend an extension-bearing filename and an appropriate content type.
 */
@@ -1003,6 +1411,65 @@ pub struct CreateTranslationRequest {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub temperature: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateTranslationRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateTranslationRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateTranslationRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateTranslationRequest, A::Error> {
+                let mut f0: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<CreateTranslationRequestResponseFormat>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "response_format" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateTranslationRequest {
+                    file: crate::codegen_support::required(f0, "file")?,
+                    model: crate::codegen_support::required(f1, "model")?,
+                    prompt: f2.unwrap_or_default(),
+                    response_format: f3.unwrap_or_default(),
+                    temperature: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The format of the output, in one of these options: `json`, `text`, `srt`, `verbose_json`, or `vtt`.
 */
@@ -1106,12 +1573,51 @@ for CreateTranslationResponse {
     }
 }
 ///`CreateTranslationResponseJson`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateTranslationResponseJson {
     pub text: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateTranslationResponseJson {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateTranslationResponseJson;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateTranslationResponseJson")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateTranslationResponseJson, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateTranslationResponseJson {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateTranslationResponseVerboseJson`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateTranslationResponseVerboseJson {
     ///The duration of the input audio.
     pub duration: f64,
@@ -1122,9 +1628,59 @@ pub struct CreateTranslationResponseVerboseJson {
     pub segments: ::std::vec::Vec<TranscriptionSegment>,
     ///The translated text.
     pub text: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateTranslationResponseVerboseJson {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateTranslationResponseVerboseJson;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateTranslationResponseVerboseJson")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateTranslationResponseVerboseJson, A::Error> {
+                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<TranscriptionSegment>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "duration" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "language" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "segments" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateTranslationResponseVerboseJson {
+                    duration: crate::codegen_support::required(f0, "duration")?,
+                    language: crate::codegen_support::required(f1, "language")?,
+                    segments: f2.unwrap_or_default(),
+                    text: crate::codegen_support::required(f3, "text")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateVoiceConsentRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateVoiceConsentRequest {
     ///The BCP 47 language tag for the consent phrase (for example, `en-US`).
     pub language: ::std::string::String,
@@ -1136,9 +1692,56 @@ Supported MIME types:
 `audio/mpeg`, `audio/wav`, `audio/x-wav`, `audio/ogg`, `audio/aac`, `audio/flac`, `audio/webm`, `audio/mp4`.
 */
     pub recording: crate::multipart::FilePart,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVoiceConsentRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVoiceConsentRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVoiceConsentRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVoiceConsentRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "language" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "recording" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVoiceConsentRequest {
+                    language: crate::codegen_support::required(f0, "language")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    recording: crate::codegen_support::required(f2, "recording")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateVoiceRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateVoiceRequest {
     /**The sample audio recording file. Maximum size is 10 MiB.
 
@@ -1150,9 +1753,56 @@ Supported MIME types:
     pub consent: ::std::string::String,
     ///The name of the new voice.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVoiceRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVoiceRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVoiceRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVoiceRequest, A::Error> {
+                let mut f0: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_sample" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "consent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVoiceRequest {
+                    audio_sample: crate::codegen_support::required(f0, "audio_sample")?,
+                    consent: crate::codegen_support::required(f1, "consent")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Emitted for each chunk of audio data generated during speech synthesis.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SpeechAudioDeltaEvent {
     /**A chunk of Base64-encoded audio data.
 */
@@ -1161,6 +1811,48 @@ pub struct SpeechAudioDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: SpeechAudioDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SpeechAudioDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SpeechAudioDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SpeechAudioDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<SpeechAudioDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<SpeechAudioDeltaEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SpeechAudioDeltaEvent {
+                    audio: crate::codegen_support::required(f0, "audio")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `speech.audio.delta`.
 */
@@ -1223,13 +1915,55 @@ impl<'de> ::serde::Deserialize<'de> for SpeechAudioDeltaEventType {
     }
 }
 ///Emitted when the speech synthesis is complete and all audio has been streamed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SpeechAudioDoneEvent {
     /**The type of the event. Always `speech.audio.done`.
 */
     #[serde(rename = "type")]
     pub type_: SpeechAudioDoneEventType,
     pub usage: SpeechAudioDoneEventUsage,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SpeechAudioDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SpeechAudioDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SpeechAudioDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<SpeechAudioDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<SpeechAudioDoneEventType> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<SpeechAudioDoneEventUsage> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SpeechAudioDoneEvent {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    usage: crate::codegen_support::required(f1, "usage")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `speech.audio.done`.
 */
@@ -1293,7 +2027,7 @@ impl<'de> ::serde::Deserialize<'de> for SpeechAudioDoneEventType {
 }
 /**Token usage statistics for the request.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SpeechAudioDoneEventUsage {
     ///Number of input tokens in the prompt.
     pub input_tokens: i64,
@@ -1301,9 +2035,63 @@ pub struct SpeechAudioDoneEventUsage {
     pub output_tokens: i64,
     ///Total number of tokens used (input + output).
     pub total_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SpeechAudioDoneEventUsage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SpeechAudioDoneEventUsage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SpeechAudioDoneEventUsage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<SpeechAudioDoneEventUsage, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SpeechAudioDoneEventUsage {
+                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+                    output_tokens: crate::codegen_support::required(
+                        f1,
+                        "output_tokens",
+                    )?,
+                    total_tokens: crate::codegen_support::required(f2, "total_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Emitted when there is an additional text delta. This is also the first event emitted when the transcription starts. Only emitted when you [create a transcription](/docs/api-reference/audio/create-transcription) with the `Stream` parameter set to `true`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TranscriptTextDeltaEvent {
     /**The text delta that was additionally transcribed.
 */
@@ -1320,9 +2108,63 @@ pub struct TranscriptTextDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: TranscriptTextDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TranscriptTextDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TranscriptTextDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TranscriptTextDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TranscriptTextDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<TranscriptTextDeltaEventLogprobsItem>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<TranscriptTextDeltaEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "segment_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TranscriptTextDeltaEvent {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    logprobs: f1.unwrap_or_default(),
+                    segment_id: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`TranscriptTextDeltaEventLogprobsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct TranscriptTextDeltaEventLogprobsItem {
     /**The bytes that were used to generate the log probability.
 */
@@ -1336,6 +2178,53 @@ pub struct TranscriptTextDeltaEventLogprobsItem {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub token: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TranscriptTextDeltaEventLogprobsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TranscriptTextDeltaEventLogprobsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TranscriptTextDeltaEventLogprobsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TranscriptTextDeltaEventLogprobsItem, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TranscriptTextDeltaEventLogprobsItem {
+                    bytes: f0.unwrap_or_default(),
+                    logprob: f1.unwrap_or_default(),
+                    token: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `transcript.text.delta`.
 */
@@ -1398,7 +2287,7 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTextDeltaEventType {
     }
 }
 ///Emitted when the transcription is complete. Contains the complete transcription text. Only emitted when you [create a transcription](/docs/api-reference/audio/create-transcription) with the `Stream` parameter set to `true`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TranscriptTextDoneEvent {
     /**The languages detected in the audio. Returned by `gpt-transcribe`. An empty array indicates that no language could be reliably detected.
 */
@@ -1417,9 +2306,68 @@ pub struct TranscriptTextDoneEvent {
     pub type_: TranscriptTextDoneEventType,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<TranscriptTextUsageTokens>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TranscriptTextDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TranscriptTextDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TranscriptTextDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TranscriptTextDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<TranscriptionLanguage>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<TranscriptTextDoneEventLogprobsItem>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<TranscriptTextDoneEventType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<TranscriptTextUsageTokens>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "languages" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TranscriptTextDoneEvent {
+                    languages: f0.unwrap_or_default(),
+                    logprobs: f1.unwrap_or_default(),
+                    text: crate::codegen_support::required(f2, "text")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    usage: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`TranscriptTextDoneEventLogprobsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct TranscriptTextDoneEventLogprobsItem {
     /**The bytes that were used to generate the log probability.
 */
@@ -1433,6 +2381,53 @@ pub struct TranscriptTextDoneEventLogprobsItem {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub token: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TranscriptTextDoneEventLogprobsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TranscriptTextDoneEventLogprobsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TranscriptTextDoneEventLogprobsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TranscriptTextDoneEventLogprobsItem, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TranscriptTextDoneEventLogprobsItem {
+                    bytes: f0.unwrap_or_default(),
+                    logprob: f1.unwrap_or_default(),
+                    token: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `transcript.text.done`.
 */
@@ -1496,7 +2491,7 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTextDoneEventType {
 }
 /**Emitted when a diarized transcription returns a completed segment with speaker information. Only emitted when you [create a transcription](/docs/api-reference/audio/create-transcription) with `stream` set to `true` and `response_format` set to `diarized_json`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TranscriptTextSegmentEvent {
     ///End timestamp of the segment in seconds.
     pub end: f64,
@@ -1511,6 +2506,60 @@ pub struct TranscriptTextSegmentEvent {
     ///The type of the event. Always `transcript.text.segment`.
     #[serde(rename = "type")]
     pub type_: TranscriptTextSegmentEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TranscriptTextSegmentEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TranscriptTextSegmentEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TranscriptTextSegmentEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TranscriptTextSegmentEvent, A::Error> {
+                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<TranscriptTextSegmentEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "speaker" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "start" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TranscriptTextSegmentEvent {
+                    end: crate::codegen_support::required(f0, "end")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    speaker: crate::codegen_support::required(f2, "speaker")?,
+                    start: crate::codegen_support::required(f3, "start")?,
+                    text: crate::codegen_support::required(f4, "text")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `transcript.text.segment`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1572,7 +2621,7 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptTextSegmentEventType {
     }
 }
 ///A segment of diarized transcript text with speaker metadata.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TranscriptionDiarizedSegment {
     ///End timestamp of the segment in seconds.
     pub end: f64,
@@ -1589,6 +2638,60 @@ pub struct TranscriptionDiarizedSegment {
 */
     #[serde(rename = "type")]
     pub type_: TranscriptionDiarizedSegmentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TranscriptionDiarizedSegment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TranscriptionDiarizedSegment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TranscriptionDiarizedSegment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TranscriptionDiarizedSegment, A::Error> {
+                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<TranscriptionDiarizedSegmentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "speaker" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "start" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TranscriptionDiarizedSegment {
+                    end: crate::codegen_support::required(f0, "end")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    speaker: crate::codegen_support::required(f2, "speaker")?,
+                    start: crate::codegen_support::required(f3, "start")?,
+                    text: crate::codegen_support::required(f4, "text")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the segment. Always `transcript.text.segment`.
 */
@@ -1710,7 +2813,7 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionInclude {
     }
 }
 ///`TranscriptionSegment`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TranscriptionSegment {
     ///Average logprob of the segment. If the value is lower than -1, consider the logprobs failed.
     pub avg_logprob: f32,
@@ -1733,9 +2836,89 @@ pub struct TranscriptionSegment {
     ///Array of token IDs for the text content.
     #[serde(default)]
     pub tokens: ::std::vec::Vec<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TranscriptionSegment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TranscriptionSegment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TranscriptionSegment")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TranscriptionSegment, A::Error> {
+                let mut f0: ::std::option::Option<f32> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f32> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<f32> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<f32> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "avg_logprob" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "compression_ratio" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "end" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "no_speech_prob" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "seek" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "start" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "tokens" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TranscriptionSegment {
+                    avg_logprob: crate::codegen_support::required(f0, "avg_logprob")?,
+                    compression_ratio: crate::codegen_support::required(
+                        f1,
+                        "compression_ratio",
+                    )?,
+                    end: crate::codegen_support::required(f2, "end")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    no_speech_prob: crate::codegen_support::required(
+                        f4,
+                        "no_speech_prob",
+                    )?,
+                    seek: crate::codegen_support::required(f5, "seek")?,
+                    start: crate::codegen_support::required(f6, "start")?,
+                    temperature: crate::codegen_support::required(f7, "temperature")?,
+                    text: crate::codegen_support::required(f8, "text")?,
+                    tokens: f9.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`TranscriptionWord`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TranscriptionWord {
     ///End time of the word in seconds.
     pub end: f64,
@@ -1743,15 +2926,99 @@ pub struct TranscriptionWord {
     pub start: f64,
     ///The text content of the word.
     pub word: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TranscriptionWord {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TranscriptionWord;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TranscriptionWord")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TranscriptionWord, A::Error> {
+                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "start" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "word" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TranscriptionWord {
+                    end: crate::codegen_support::required(f0, "end")?,
+                    start: crate::codegen_support::required(f1, "start")?,
+                    word: crate::codegen_support::required(f2, "word")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UpdateVoiceConsentRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdateVoiceConsentRequest {
     ///The updated label for this consent recording.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UpdateVoiceConsentRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UpdateVoiceConsentRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateVoiceConsentRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UpdateVoiceConsentRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UpdateVoiceConsentRequest {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`VadConfig`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VadConfig {
     /**Amount of audio to include before the VAD detected speech (in
 milliseconds).
@@ -1773,6 +3040,60 @@ thus might perform better in noisy environments.
     ///Must be set to `server_vad` to enable manual chunking using server side VAD.
     #[serde(rename = "type")]
     pub type_: VadConfigType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VadConfig {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VadConfig;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VadConfig")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VadConfig, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<VadConfigType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prefix_padding_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "silence_duration_ms" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "threshold" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VadConfig {
+                    prefix_padding_ms: f0.unwrap_or_default(),
+                    silence_duration_ms: f1.unwrap_or_default(),
+                    threshold: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Must be set to `server_vad` to enable manual chunking using server side VAD.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1834,12 +3155,57 @@ impl<'de> ::serde::Deserialize<'de> for VadConfigType {
     }
 }
 ///`VoiceConsentDeletedResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VoiceConsentDeletedResource {
     pub deleted: bool,
     ///The consent recording identifier.
     pub id: ::std::string::String,
     pub object: VoiceConsentDeletedResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VoiceConsentDeletedResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VoiceConsentDeletedResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VoiceConsentDeletedResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VoiceConsentDeletedResource, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<VoiceConsentDeletedResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VoiceConsentDeletedResource {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`VoiceConsentDeletedResourceObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1901,7 +3267,7 @@ impl<'de> ::serde::Deserialize<'de> for VoiceConsentDeletedResourceObject {
     }
 }
 ///`VoiceConsentListResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VoiceConsentListResource {
     #[serde(default)]
     pub data: ::std::vec::Vec<VoiceConsentResource>,
@@ -1911,6 +3277,63 @@ pub struct VoiceConsentListResource {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: VoiceConsentListResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VoiceConsentListResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VoiceConsentListResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VoiceConsentListResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VoiceConsentListResource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<VoiceConsentResource>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<VoiceConsentListResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VoiceConsentListResource {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`VoiceConsentListResourceObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1972,7 +3395,7 @@ impl<'de> ::serde::Deserialize<'de> for VoiceConsentListResourceObject {
     }
 }
 ///A consent recording used to authorize creation of a custom voice.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VoiceConsentResource {
     ///The Unix timestamp (in seconds) for when the consent recording was created.
     pub created_at: i64,
@@ -1984,6 +3407,59 @@ pub struct VoiceConsentResource {
     pub name: ::std::string::String,
     ///The object type, which is always `audio.voice_consent`.
     pub object: VoiceConsentResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VoiceConsentResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VoiceConsentResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VoiceConsentResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VoiceConsentResource, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<VoiceConsentResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "language" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VoiceConsentResource {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    language: crate::codegen_support::required(f2, "language")?,
+                    name: crate::codegen_support::required(f3, "name")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `audio.voice_consent`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2045,7 +3521,7 @@ impl<'de> ::serde::Deserialize<'de> for VoiceConsentResourceObject {
     }
 }
 ///A custom voice that can be used for audio output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VoiceResource {
     ///The Unix timestamp (in seconds) for when the voice was created.
     pub created_at: i64,
@@ -2055,6 +3531,56 @@ pub struct VoiceResource {
     pub name: ::std::string::String,
     ///The object type, which is always `audio.voice`.
     pub object: VoiceResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VoiceResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VoiceResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VoiceResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VoiceResource, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<VoiceResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VoiceResource {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    object: crate::codegen_support::required(f3, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `audio.voice`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "batches"))].
 
 ///`Batch`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Batch {
     ///The Unix timestamp (in seconds) for when the batch was cancelled.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -64,9 +64,155 @@ guide](/docs/models) to browse and compare available models.
     pub status: BatchStatus,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<BatchUsage>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Batch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Batch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Batch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Batch, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<BatchErrors>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<BatchObject> = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<
+                    ::std::option::Option<BatchRequestCounts>,
+                > = ::std::option::Option::None;
+                let mut f20: ::std::option::Option<BatchStatus> = ::std::option::Option::None;
+                let mut f21: ::std::option::Option<::std::option::Option<BatchUsage>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "cancelled_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "cancelling_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "completed_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "completion_window" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "endpoint" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "error_file_id" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "errors" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "expired_at" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "expires_at" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "failed_at" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "finalizing_at" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        "in_progress_at" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_file_id" => {
+                            f14 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f16 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f17 = ::std::option::Option::Some(map.next_value()?),
+                        "output_file_id" => {
+                            f18 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "request_counts" => {
+                            f19 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f20 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f21 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Batch {
+                    cancelled_at: f0.unwrap_or_default(),
+                    cancelling_at: f1.unwrap_or_default(),
+                    completed_at: f2.unwrap_or_default(),
+                    completion_window: crate::codegen_support::required(
+                        f3,
+                        "completion_window",
+                    )?,
+                    created_at: crate::codegen_support::required(f4, "created_at")?,
+                    endpoint: crate::codegen_support::required(f5, "endpoint")?,
+                    error_file_id: f6.unwrap_or_default(),
+                    errors: f7.unwrap_or_default(),
+                    expired_at: f8.unwrap_or_default(),
+                    expires_at: f9.unwrap_or_default(),
+                    failed_at: f10.unwrap_or_default(),
+                    finalizing_at: f11.unwrap_or_default(),
+                    id: crate::codegen_support::required(f12, "id")?,
+                    in_progress_at: f13.unwrap_or_default(),
+                    input_file_id: crate::codegen_support::required(
+                        f14,
+                        "input_file_id",
+                    )?,
+                    metadata: f15.unwrap_or_default(),
+                    model: f16.unwrap_or_default(),
+                    object: crate::codegen_support::required(f17, "object")?,
+                    output_file_id: f18.unwrap_or_default(),
+                    request_counts: f19.unwrap_or_default(),
+                    status: crate::codegen_support::required(f20, "status")?,
+                    usage: f21.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BatchError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BatchError {
     ///An error code identifying the error type.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -80,23 +226,163 @@ pub struct BatchError {
     ///The name of the parameter that caused the error, if applicable.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub param: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BatchError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BatchError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BatchError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BatchError, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "line" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "param" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BatchError {
+                    code: f0.unwrap_or_default(),
+                    line: f1.unwrap_or_default(),
+                    message: f2.unwrap_or_default(),
+                    param: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BatchErrors`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BatchErrors {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub data: ::std::vec::Vec<BatchError>,
     ///The object type, which is always `list`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BatchErrors {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BatchErrors;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BatchErrors")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BatchErrors, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<BatchError>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BatchErrors {
+                    data: f0.unwrap_or_default(),
+                    object: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The expiration policy for the output and/or error file that are generated for a batch.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BatchFileExpirationAfter {
     ///Anchor timestamp after which the expiration policy applies. Supported anchors: `created_at`. Note that the anchor is the file creation time, not the time the batch is created.
     pub anchor: BatchFileExpirationAfterAnchor,
     ///The number of seconds after the anchor time that the file will expire. Must be between 3600 (1 hour) and 2592000 (30 days).
     pub seconds: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BatchFileExpirationAfter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BatchFileExpirationAfter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BatchFileExpirationAfter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BatchFileExpirationAfter, A::Error> {
+                let mut f0: ::std::option::Option<BatchFileExpirationAfterAnchor> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BatchFileExpirationAfter {
+                    anchor: crate::codegen_support::required(f0, "anchor")?,
+                    seconds: crate::codegen_support::required(f1, "seconds")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Anchor timestamp after which the expiration policy applies. Supported anchors: `created_at`. Note that the anchor is the file creation time, not the time the batch is created.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -217,7 +503,7 @@ impl<'de> ::serde::Deserialize<'de> for BatchObject {
     }
 }
 ///The request counts for different statuses within the batch.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BatchRequestCounts {
     ///Number of requests that have been completed successfully.
     pub completed: i64,
@@ -225,6 +511,53 @@ pub struct BatchRequestCounts {
     pub failed: i64,
     ///Total number of requests in the batch.
     pub total: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BatchRequestCounts {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BatchRequestCounts;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BatchRequestCounts")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BatchRequestCounts, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "completed" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "failed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "total" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BatchRequestCounts {
+                    completed: crate::codegen_support::required(f0, "completed")?,
+                    failed: crate::codegen_support::required(f1, "failed")?,
+                    total: crate::codegen_support::required(f2, "total")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The current status of the batch.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -324,7 +657,7 @@ impl<'de> ::serde::Deserialize<'de> for BatchStatus {
 breakdown of output tokens, and the total tokens used. Only populated on
 batches created after September 7, 2025.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BatchUsage {
     ///The number of input tokens.
     pub input_tokens: i64,
@@ -334,23 +667,181 @@ pub struct BatchUsage {
     pub output_tokens_details: BatchUsageOutputTokensDetails,
     ///The total number of tokens used.
     pub total_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BatchUsage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BatchUsage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BatchUsage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BatchUsage, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BatchUsageInputTokensDetails> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BatchUsageOutputTokensDetails> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_tokens_details" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens_details" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BatchUsage {
+                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+                    input_tokens_details: crate::codegen_support::required(
+                        f1,
+                        "input_tokens_details",
+                    )?,
+                    output_tokens: crate::codegen_support::required(
+                        f2,
+                        "output_tokens",
+                    )?,
+                    output_tokens_details: crate::codegen_support::required(
+                        f3,
+                        "output_tokens_details",
+                    )?,
+                    total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A detailed breakdown of the input tokens.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BatchUsageInputTokensDetails {
     /**The number of tokens that were retrieved from the cache. [More on
 prompt caching](/docs/guides/prompt-caching).
 */
     pub cached_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BatchUsageInputTokensDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BatchUsageInputTokensDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BatchUsageInputTokensDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BatchUsageInputTokensDetails, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "cached_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BatchUsageInputTokensDetails {
+                    cached_tokens: crate::codegen_support::required(
+                        f0,
+                        "cached_tokens",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A detailed breakdown of the output tokens.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BatchUsageOutputTokensDetails {
     ///The number of reasoning tokens.
     pub reasoning_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BatchUsageOutputTokensDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BatchUsageOutputTokensDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BatchUsageOutputTokensDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BatchUsageOutputTokensDetails, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "reasoning_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BatchUsageOutputTokensDetails {
+                    reasoning_tokens: crate::codegen_support::required(
+                        f0,
+                        "reasoning_tokens",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateBatchRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateBatchRequest {
     ///The time frame within which the batch should be processed. Currently only `24h` is supported.
     pub completion_window: CreateBatchRequestCompletionWindow,
@@ -367,6 +858,71 @@ Your input file must be formatted as a [JSONL file](/docs/api-reference/batch/re
     pub metadata: ::std::option::Option<Metadata>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output_expires_after: ::std::option::Option<BatchFileExpirationAfter>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateBatchRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateBatchRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateBatchRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateBatchRequest, A::Error> {
+                let mut f0: ::std::option::Option<CreateBatchRequestCompletionWindow> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CreateBatchRequestEndpoint> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BatchFileExpirationAfter>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "completion_window" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "endpoint" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "input_file_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_expires_after" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateBatchRequest {
+                    completion_window: crate::codegen_support::required(
+                        f0,
+                        "completion_window",
+                    )?,
+                    endpoint: crate::codegen_support::required(f1, "endpoint")?,
+                    input_file_id: crate::codegen_support::required(
+                        f2,
+                        "input_file_id",
+                    )?,
+                    metadata: f3.unwrap_or_default(),
+                    output_expires_after: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The time frame within which the batch should be processed. Currently only `24h` is supported.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -522,7 +1078,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateBatchRequestEndpoint {
     }
 }
 ///`ListBatchesResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListBatchesResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<Batch>,
@@ -532,6 +1088,61 @@ pub struct ListBatchesResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ListBatchesResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListBatchesResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListBatchesResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListBatchesResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListBatchesResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<Batch>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ListBatchesResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListBatchesResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListBatchesResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

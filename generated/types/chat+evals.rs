@@ -5,12 +5,54 @@
 
 /**A function tool that can be used to generate a response.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionTool {
     pub function: FunctionObject,
     ///The type of the tool. Currently, only `function` is supported.
     #[serde(rename = "type")]
     pub type_: ChatCompletionToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionTool, A::Error> {
+                let mut f0: ::std::option::Option<FunctionObject> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ChatCompletionToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionTool {
+                    function: crate::codegen_support::required(f0, "function")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool. Currently, only `function` is supported.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -35,9 +35,48 @@ impl ::std::str::FromStr for ModelIdsShared {
     }
 }
 ///The moderation policy for the response input.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ModerationConfigParam {
     pub mode: ModerationMode,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModerationConfigParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModerationConfigParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModerationConfigParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModerationConfigParam, A::Error> {
+                let mut f0: ::std::option::Option<ModerationMode> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModerationConfigParam {
+                    mode: crate::codegen_support::required(f0, "mode")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ModerationInputType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -168,16 +207,60 @@ impl<'de> ::serde::Deserialize<'de> for ModerationMode {
     }
 }
 ///Configuration for running moderation on the input and output of this response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ModerationParam {
     ///The moderation model to use for moderated completions, e.g. 'omni-moderation-latest'.
     pub model: ::std::string::String,
     ///The policy to apply to moderated response input and output.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub policy: ::std::option::Option<ModerationPolicyParam>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModerationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModerationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModerationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModerationParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ModerationPolicyParam>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "model" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "policy" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModerationParam {
+                    model: crate::codegen_support::required(f0, "model")?,
+                    policy: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The policy to apply to moderated response input and output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModerationPolicyParam {
     ///The moderation policy for the response input.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -185,9 +268,55 @@ pub struct ModerationPolicyParam {
     ///The moderation policy for the response output.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<ModerationConfigParam>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModerationPolicyParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModerationPolicyParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModerationPolicyParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModerationPolicyParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ModerationConfigParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ModerationConfigParam>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModerationPolicyParam {
+                    input: f0.unwrap_or_default(),
+                    output: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A moderation result produced for the response input or output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ModerationResultBody {
     ///A dictionary of moderation categories to booleans, True if the input is flagged under this category.
     pub categories: ::std::collections::HashMap<::std::string::String, bool>,
@@ -205,6 +334,81 @@ pub struct ModerationResultBody {
     ///The object type, which was always `moderation_result` for successful moderation results.
     #[serde(rename = "type")]
     pub type_: ModerationResultBodyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModerationResultBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModerationResultBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModerationResultBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModerationResultBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::collections::HashMap<::std::string::String, bool>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<ModerationInputType>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::collections::HashMap<::std::string::String, f64>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ModerationResultBodyType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "categories" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "category_applied_input_types" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "category_scores" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "flagged" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModerationResultBody {
+                    categories: crate::codegen_support::required(f0, "categories")?,
+                    category_applied_input_types: crate::codegen_support::required(
+                        f1,
+                        "category_applied_input_types",
+                    )?,
+                    category_scores: crate::codegen_support::required(
+                        f2,
+                        "category_scores",
+                    )?,
+                    flagged: crate::codegen_support::required(f3, "flagged")?,
+                    model: crate::codegen_support::required(f4, "model")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which was always `moderation_result` for successful moderation results.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -330,7 +534,7 @@ impl<'de> ::serde::Deserialize<'de> for PromptCacheModeEnum {
     }
 }
 ///Options for prompt caching. Supported for `gpt-5.6` and later models. By default, OpenAI automatically chooses one implicit cache breakpoint. You can add explicit breakpoints to content blocks with `prompt_cache_breakpoint`. Each request can write up to four breakpoints. For cache matching, OpenAI considers up to the latest 80 breakpoints in the conversation, without a content-block lookback limit. Set `mode` to `explicit` to disable the implicit breakpoint. The `ttl` defaults to `30m`, which is currently the only supported value. See the [prompt caching guide](/docs/guides/prompt-caching) for current details.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct PromptCacheOptionsParam {
     ///Controls whether OpenAI automatically creates an implicit cache breakpoint. Defaults to `implicit`. With `implicit`, OpenAI creates one implicit breakpoint and writes up to the latest three explicit breakpoints in the request. With `explicit`, OpenAI does not create an implicit breakpoint and writes up to the latest four explicit breakpoints. If there are no explicit breakpoints, the request does not use prompt caching.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -338,6 +542,52 @@ pub struct PromptCacheOptionsParam {
     ///The minimum lifetime applied to every implicit and explicit cache breakpoint written by the request. Defaults to `30m`, which is currently the only supported value. The backend may retain cache entries for longer.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ttl: ::std::option::Option<PromptCacheTtlEnum>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for PromptCacheOptionsParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = PromptCacheOptionsParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PromptCacheOptionsParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<PromptCacheOptionsParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<PromptCacheModeEnum>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<PromptCacheTtlEnum>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(PromptCacheOptionsParam {
+                    mode: f0.unwrap_or_default(),
+                    ttl: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`PromptCacheTtlEnum`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

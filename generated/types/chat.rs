@@ -5,7 +5,7 @@
 
 /**Constrains the tools available to the model to a pre-defined set.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionAllowedTools {
     /**Constrains the tools available to the model to a pre-defined set.
 
@@ -29,15 +29,110 @@ For the Chat Completions API, the list of tool definitions might look like:
     pub tools: ::std::vec::Vec<
         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionAllowedTools {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionAllowedTools;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionAllowedTools")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionAllowedTools, A::Error> {
+                let mut f0: ::std::option::Option<ChatCompletionAllowedToolsMode> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionAllowedTools {
+                    mode: crate::codegen_support::required(f0, "mode")?,
+                    tools: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Constrains the tools available to the model to a pre-defined set.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionAllowedToolsChoice {
     pub allowed_tools: ChatCompletionAllowedTools,
     ///Allowed tool configuration type. Always `allowed_tools`.
     #[serde(rename = "type")]
     pub type_: ChatCompletionAllowedToolsChoiceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionAllowedToolsChoice {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionAllowedToolsChoice;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionAllowedToolsChoice")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionAllowedToolsChoice, A::Error> {
+                let mut f0: ::std::option::Option<ChatCompletionAllowedTools> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ChatCompletionAllowedToolsChoiceType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_tools" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionAllowedToolsChoice {
+                    allowed_tools: crate::codegen_support::required(
+                        f0,
+                        "allowed_tools",
+                    )?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Allowed tool configuration type. Always `allowed_tools`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -170,7 +265,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionAllowedToolsMode {
     }
 }
 ///`ChatCompletionDeleted`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionDeleted {
     ///Whether the chat completion was deleted.
     pub deleted: bool,
@@ -178,6 +273,51 @@ pub struct ChatCompletionDeleted {
     pub id: ::std::string::String,
     ///The type of object being deleted.
     pub object: ChatCompletionDeletedObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionDeleted, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ChatCompletionDeletedObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionDeleted {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of object being deleted.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -240,13 +380,52 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionDeletedObject {
 }
 /**Specifying a particular function via `{"name": "my_function"}` forces the model to call that function.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionFunctionCallOption {
     ///The name of the function to call.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionFunctionCallOption {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionFunctionCallOption;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionFunctionCallOption")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionFunctionCallOption, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionFunctionCallOption {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ChatCompletionFunctions`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionFunctions {
     ///A description of what the function does, used by the model to choose when and how to call the function.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -255,10 +434,63 @@ pub struct ChatCompletionFunctions {
     pub name: ::std::string::String,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub parameters: ::std::option::Option<FunctionParameters>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionFunctions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionFunctions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionFunctions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionFunctions, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<FunctionParameters>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "parameters" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionFunctions {
+                    description: f0.unwrap_or_default(),
+                    name: crate::codegen_support::required(f1, "name")?,
+                    parameters: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**An object representing a list of Chat Completions.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionList {
     /**An array of chat completion objects.
 */
@@ -273,6 +505,59 @@ pub struct ChatCompletionList {
     /**The type of this object. It is always set to "list".
 */
     pub object: ChatCompletionListObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionList {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionList;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionList")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionList, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<CreateChatCompletionResponse>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ChatCompletionListObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionList {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of this object. It is always set to "list".
 */
@@ -336,7 +621,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionListObject {
 }
 /**A call to a custom tool created by the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageCustomToolCall {
     pub custom: ChatCompletionMessageCustomToolCallCustom,
     ///The ID of the tool call.
@@ -344,14 +629,108 @@ pub struct ChatCompletionMessageCustomToolCall {
     ///The type of the tool. Always `custom`.
     #[serde(rename = "type")]
     pub type_: ChatCompletionMessageCustomToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageCustomToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageCustomToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionMessageCustomToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionMessageCustomToolCall, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionMessageCustomToolCallCustom,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ChatCompletionMessageCustomToolCallType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageCustomToolCall {
+                    custom: crate::codegen_support::required(f0, "custom")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The custom tool that the model called.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageCustomToolCallCustom {
     ///The input for the custom tool call generated by the model.
     pub input: ::std::string::String,
     ///The name of the custom tool to call.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageCustomToolCallCustom {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageCustomToolCallCustom;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionMessageCustomToolCallCustom")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionMessageCustomToolCallCustom,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageCustomToolCallCustom {
+                    input: crate::codegen_support::required(f0, "input")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool. Always `custom`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -415,7 +794,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageCustomToolCallType 
 }
 /**An object representing a list of chat completion messages.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageList {
     /**An array of chat completion message objects.
 */
@@ -430,9 +809,62 @@ pub struct ChatCompletionMessageList {
     /**The type of this object. It is always set to "list".
 */
     pub object: ChatCompletionMessageListObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageList {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageList;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionMessageList")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionMessageList, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<ChatCompletionMessageListDataItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ChatCompletionMessageListObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageList {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ChatCompletionMessageListDataItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageListDataItem {
     /**Annotations for the message, when applicable, as when using the
 [web search tool](/docs/guides/tools-web-search?api-mode=chat).
@@ -467,15 +899,158 @@ Otherwise, null.
     pub role: ChatCompletionMessageListDataItemRole,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_calls: ::std::option::Option<ChatCompletionMessageToolCalls>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageListDataItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageListDataItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionMessageListDataItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionMessageListDataItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<ChatCompletionMessageListDataItemAnnotationsItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionMessageListDataItemAudio>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::vec::Vec<
+                            ChatCompletionMessageListDataItemContentPartsItem,
+                        >,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionMessageListDataItemFunctionCall>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ChatCompletionMessageListDataItemRole,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionMessageToolCalls>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "annotations" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "audio" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "content_parts" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "function_call" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "refusal" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_calls" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageListDataItem {
+                    annotations: f0.unwrap_or_default(),
+                    audio: f1.unwrap_or_default(),
+                    content: f2.unwrap_or_default(),
+                    content_parts: f3.unwrap_or_default(),
+                    function_call: f4.unwrap_or_default(),
+                    id: crate::codegen_support::required(f5, "id")?,
+                    refusal: f6.unwrap_or_default(),
+                    role: crate::codegen_support::required(f7, "role")?,
+                    tool_calls: f8.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A URL citation when using web search.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageListDataItemAnnotationsItem {
     ///The type of the URL citation. Always `url_citation`.
     #[serde(rename = "type")]
     pub type_: ChatCompletionMessageListDataItemAnnotationsItemType,
     pub url_citation: ChatCompletionMessageListDataItemAnnotationsItemUrlCitation,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for ChatCompletionMessageListDataItemAnnotationsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageListDataItemAnnotationsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionMessageListDataItemAnnotationsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionMessageListDataItemAnnotationsItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionMessageListDataItemAnnotationsItemType,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ChatCompletionMessageListDataItemAnnotationsItemUrlCitation,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "url_citation" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageListDataItemAnnotationsItem {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    url_citation: crate::codegen_support::required(f1, "url_citation")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the URL citation. Always `url_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -540,7 +1115,7 @@ for ChatCompletionMessageListDataItemAnnotationsItemType {
     }
 }
 ///A URL citation when using web search.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
     ///The index of the last character of the URL citation in the message.
     pub end_index: i64,
@@ -550,11 +1125,69 @@ pub struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
     pub title: ::std::string::String,
     ///The URL of the web resource.
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageListDataItemAnnotationsItemUrlCitation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct ChatCompletionMessageListDataItemAnnotationsItemUrlCitation",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionMessageListDataItemAnnotationsItemUrlCitation,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "start_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "title" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageListDataItemAnnotationsItemUrlCitation {
+                    end_index: crate::codegen_support::required(f0, "end_index")?,
+                    start_index: crate::codegen_support::required(f1, "start_index")?,
+                    title: crate::codegen_support::required(f2, "title")?,
+                    url: crate::codegen_support::required(f3, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**If the audio output modality is requested, this object contains data
 about the audio response from the model. [Learn more](/docs/guides/audio).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageListDataItemAudio {
     /**Base64 encoded audio bytes generated by the model, in the format
 specified in the request.
@@ -569,6 +1202,61 @@ conversations.
     pub id: ::std::string::String,
     ///Transcript of the audio generated by the model.
     pub transcript: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageListDataItemAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageListDataItemAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionMessageListDataItemAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionMessageListDataItemAudio,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "expires_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageListDataItemAudio {
+                    data: crate::codegen_support::required(f0, "data")?,
+                    expires_at: crate::codegen_support::required(f1, "expires_at")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    transcript: crate::codegen_support::required(f3, "transcript")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ChatCompletionMessageListDataItemContentPartsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -635,12 +1323,59 @@ for ChatCompletionMessageListDataItemContentPartsItem {
     }
 }
 ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageListDataItemFunctionCall {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     pub arguments: ::std::string::String,
     ///The name of the function to call.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageListDataItemFunctionCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageListDataItemFunctionCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionMessageListDataItemFunctionCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionMessageListDataItemFunctionCall,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageListDataItemFunctionCall {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The role of the author of this message.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -764,7 +1499,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageListObject {
 }
 /**A call to a function tool created by the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageToolCall {
     pub function: ChatCompletionMessageToolCallFunction,
     ///The ID of the tool call.
@@ -772,9 +1507,56 @@ pub struct ChatCompletionMessageToolCall {
     ///The type of the tool. Currently, only `function` is supported.
     #[serde(rename = "type")]
     pub type_: ChatCompletionMessageToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionMessageToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionMessageToolCall, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionMessageToolCallFunction,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ChatCompletionMessageToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageToolCall {
+                    function: crate::codegen_support::required(f0, "function")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ChatCompletionMessageToolCallChunk`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageToolCallChunk {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub function: ::std::option::Option<ChatCompletionMessageToolCallChunkFunction>,
@@ -785,9 +1567,63 @@ pub struct ChatCompletionMessageToolCallChunk {
     ///The type of the tool. Currently, only `function` is supported.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<ChatCompletionMessageToolCallChunkType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageToolCallChunk {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageToolCallChunk;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionMessageToolCallChunk")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionMessageToolCallChunk, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionMessageToolCallChunkFunction>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionMessageToolCallChunkType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageToolCallChunk {
+                    function: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    index: crate::codegen_support::required(f2, "index")?,
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ChatCompletionMessageToolCallChunkFunction`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ChatCompletionMessageToolCallChunkFunction {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -795,6 +1631,57 @@ pub struct ChatCompletionMessageToolCallChunkFunction {
     ///The name of the function to call.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageToolCallChunkFunction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageToolCallChunkFunction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionMessageToolCallChunkFunction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionMessageToolCallChunkFunction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageToolCallChunkFunction {
+                    arguments: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool. Currently, only `function` is supported.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -857,12 +1744,56 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageToolCallChunkType {
     }
 }
 ///The function that the model called.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionMessageToolCallFunction {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     pub arguments: ::std::string::String,
     ///The name of the function to call.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionMessageToolCallFunction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionMessageToolCallFunction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionMessageToolCallFunction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionMessageToolCallFunction, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionMessageToolCallFunction {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool. Currently, only `function` is supported.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1008,15 +1939,57 @@ for ChatCompletionMessageToolCallsItem {
     }
 }
 ///Moderation results or errors for the request input and generated output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionModeration {
     ///Moderation for the request input.
     pub input: ChatCompletionModerationInput,
     ///Moderation for the generated output.
     pub output: ChatCompletionModerationOutput,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionModeration {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionModeration;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionModeration")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionModeration, A::Error> {
+                let mut f0: ::std::option::Option<ChatCompletionModerationInput> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ChatCompletionModerationOutput> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionModeration {
+                    input: crate::codegen_support::required(f0, "input")?,
+                    output: crate::codegen_support::required(f1, "output")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///An error produced while attempting moderation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionModerationError {
     ///The error code.
     pub code: ::std::string::String,
@@ -1025,6 +1998,51 @@ pub struct ChatCompletionModerationError {
     ///The object type, which is always `error`.
     #[serde(rename = "type")]
     pub type_: ChatCompletionModerationErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionModerationError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionModerationError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionModerationError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionModerationError, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ChatCompletionModerationErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionModerationError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `error`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1202,7 +2220,7 @@ for ChatCompletionModerationOutput {
     }
 }
 ///Successful moderation results for the request input or generated output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionModerationResults {
     ///The moderation model used to generate the results.
     pub model: ::std::string::String,
@@ -1212,6 +2230,53 @@ pub struct ChatCompletionModerationResults {
     ///The object type, which is always `moderation_results`.
     #[serde(rename = "type")]
     pub type_: ChatCompletionModerationResultsType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionModerationResults {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionModerationResults;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionModerationResults")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionModerationResults, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<ModerationResultBody>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ChatCompletionModerationResultsType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "model" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "results" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionModerationResults {
+                    model: crate::codegen_support::required(f0, "model")?,
+                    results: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `moderation_results`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1274,26 +2339,158 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionModerationResultsType {
     }
 }
 ///Specifies a tool the model should use. Use to force the model to call a specific function.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionNamedToolChoice {
     pub function: ChatCompletionNamedToolChoiceFunction,
     ///For function calling, the type is always `function`.
     #[serde(rename = "type")]
     pub type_: ChatCompletionNamedToolChoiceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoice {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionNamedToolChoice;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionNamedToolChoice")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionNamedToolChoice, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionNamedToolChoiceFunction,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ChatCompletionNamedToolChoiceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "function" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionNamedToolChoice {
+                    function: crate::codegen_support::required(f0, "function")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies a tool the model should use. Use to force the model to call a specific custom tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionNamedToolChoiceCustom {
     pub custom: ChatCompletionNamedToolChoiceCustomCustom,
     ///For custom tool calling, the type is always `custom`.
     #[serde(rename = "type")]
     pub type_: ChatCompletionNamedToolChoiceCustomType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoiceCustom {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionNamedToolChoiceCustom;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionNamedToolChoiceCustom")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionNamedToolChoiceCustom, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionNamedToolChoiceCustomCustom,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ChatCompletionNamedToolChoiceCustomType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionNamedToolChoiceCustom {
+                    custom: crate::codegen_support::required(f0, "custom")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ChatCompletionNamedToolChoiceCustomCustom`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionNamedToolChoiceCustomCustom {
     ///The name of the custom tool to call.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoiceCustomCustom {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionNamedToolChoiceCustomCustom;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionNamedToolChoiceCustomCustom")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionNamedToolChoiceCustomCustom,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionNamedToolChoiceCustomCustom {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///For custom tool calling, the type is always `custom`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1356,10 +2553,49 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoiceCustomType 
     }
 }
 ///`ChatCompletionNamedToolChoiceFunction`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionNamedToolChoiceFunction {
     ///The name of the function to call.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoiceFunction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionNamedToolChoiceFunction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionNamedToolChoiceFunction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionNamedToolChoiceFunction, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionNamedToolChoiceFunction {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///For function calling, the type is always `function`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1422,7 +2658,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionNamedToolChoiceType {
 }
 /**Messages sent by the model in response to user messages.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestAssistantMessage {
     /**Data about a previous audio response from the model.
 [Learn more](/docs/guides/audio).
@@ -1448,15 +2684,134 @@ pub struct ChatCompletionRequestAssistantMessage {
     pub role: ChatCompletionRequestAssistantMessageRole,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_calls: ::std::option::Option<ChatCompletionMessageToolCalls>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestAssistantMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestAssistantMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestAssistantMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionRequestAssistantMessage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionRequestAssistantMessageAudio>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionRequestAssistantMessageContent>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        ChatCompletionRequestAssistantMessageFunctionCall,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ChatCompletionRequestAssistantMessageRole,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionMessageToolCalls>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "function_call" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_calls" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestAssistantMessage {
+                    audio: f0.unwrap_or_default(),
+                    content: f1.unwrap_or_default(),
+                    function_call: f2.unwrap_or_default(),
+                    name: f3.unwrap_or_default(),
+                    refusal: f4.unwrap_or_default(),
+                    role: crate::codegen_support::required(f5, "role")?,
+                    tool_calls: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Data about a previous audio response from the model.
 [Learn more](/docs/guides/audio).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestAssistantMessageAudio {
     /**Unique identifier for a previous audio response from the model.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestAssistantMessageAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestAssistantMessageAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestAssistantMessageAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionRequestAssistantMessageAudio,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestAssistantMessageAudio {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ChatCompletionRequestAssistantMessageContent`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1543,12 +2898,60 @@ for ChatCompletionRequestAssistantMessageContentPart {
     }
 }
 ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestAssistantMessageFunctionCall {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     pub arguments: ::std::string::String,
     ///The name of the function to call.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for ChatCompletionRequestAssistantMessageFunctionCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestAssistantMessageFunctionCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestAssistantMessageFunctionCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionRequestAssistantMessageFunctionCall,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestAssistantMessageFunctionCall {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The role of the messages author, in this case `assistant`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1614,7 +3017,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestAssistantMessageRol
 messages sent by the user. With o1 models and newer, `developer` messages
 replace the previous `system` messages.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestDeveloperMessage {
     ///The contents of the developer message.
     pub content: ChatCompletionRequestDeveloperMessageContent,
@@ -1623,6 +3026,57 @@ pub struct ChatCompletionRequestDeveloperMessage {
     pub name: ::std::option::Option<::std::string::String>,
     ///The role of the messages author, in this case `developer`.
     pub role: ChatCompletionRequestDeveloperMessageRole,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestDeveloperMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestDeveloperMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestDeveloperMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionRequestDeveloperMessage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionRequestDeveloperMessageContent,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ChatCompletionRequestDeveloperMessageRole,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestDeveloperMessage {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    name: f1.unwrap_or_default(),
+                    role: crate::codegen_support::required(f2, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The contents of the developer message.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1702,7 +3156,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestDeveloperMessageRol
     }
 }
 ///`ChatCompletionRequestFunctionMessage`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestFunctionMessage {
     ///The contents of the function message.
     #[serde(default)]
@@ -1711,6 +3165,55 @@ pub struct ChatCompletionRequestFunctionMessage {
     pub name: ::std::string::String,
     ///The role of the messages author, in this case `function`.
     pub role: ChatCompletionRequestFunctionMessageRole,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestFunctionMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestFunctionMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestFunctionMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionRequestFunctionMessage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ChatCompletionRequestFunctionMessageRole,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestFunctionMessage {
+                    content: f0.unwrap_or_default(),
+                    name: crate::codegen_support::required(f1, "name")?,
+                    role: crate::codegen_support::required(f2, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The role of the messages author, in this case `function`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1892,7 +3395,7 @@ for ChatCompletionRequestMessage {
 }
 /**Learn about [audio inputs](/docs/guides/audio).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartAudio {
     pub input_audio: ChatCompletionRequestMessageContentPartAudioInputAudio,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1900,15 +3403,123 @@ pub struct ChatCompletionRequestMessageContentPartAudio {
     ///The type of the content part. Always `input_audio`.
     #[serde(rename = "type")]
     pub type_: ChatCompletionRequestMessageContentPartAudioType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestMessageContentPartAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestMessageContentPartAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionRequestMessageContentPartAudio,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionRequestMessageContentPartAudioInputAudio,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<PromptCacheBreakpointParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ChatCompletionRequestMessageContentPartAudioType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_audio" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_breakpoint" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartAudio {
+                    input_audio: crate::codegen_support::required(f0, "input_audio")?,
+                    prompt_cache_breakpoint: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ChatCompletionRequestMessageContentPartAudioInputAudio`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartAudioInputAudio {
     ///Base64 encoded audio data.
     pub data: ::std::string::String,
     /**The format of the encoded audio data. Currently supports "wav" and "mp3".
 */
     pub format: ChatCompletionRequestMessageContentPartAudioInputAudioFormat,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for ChatCompletionRequestMessageContentPartAudioInputAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestMessageContentPartAudioInputAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct ChatCompletionRequestMessageContentPartAudioInputAudio",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionRequestMessageContentPartAudioInputAudio,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ChatCompletionRequestMessageContentPartAudioInputAudioFormat,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "format" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartAudioInputAudio {
+                    data: crate::codegen_support::required(f0, "data")?,
+                    format: crate::codegen_support::required(f1, "format")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The format of the encoded audio data. Currently supports "wav" and "mp3".
 */
@@ -2044,7 +3655,7 @@ for ChatCompletionRequestMessageContentPartAudioType {
 }
 /**Learn about [file inputs](/docs/guides/text) for text generation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartFile {
     pub file: ChatCompletionRequestMessageContentPartFileFile,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2052,9 +3663,65 @@ pub struct ChatCompletionRequestMessageContentPartFile {
     ///The type of the content part. Always `file`.
     #[serde(rename = "type")]
     pub type_: ChatCompletionRequestMessageContentPartFileType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartFile {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestMessageContentPartFile;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestMessageContentPartFile")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionRequestMessageContentPartFile,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionRequestMessageContentPartFileFile,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<PromptCacheBreakpointParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ChatCompletionRequestMessageContentPartFileType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_breakpoint" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartFile {
+                    file: crate::codegen_support::required(f0, "file")?,
+                    prompt_cache_breakpoint: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ChatCompletionRequestMessageContentPartFileFile`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartFileFile {
     /**The base64 encoded file data, used when passing the file to the model
 as a string.
@@ -2070,6 +3737,62 @@ string.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub filename: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartFileFile {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestMessageContentPartFileFile;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestMessageContentPartFileFile")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionRequestMessageContentPartFileFile,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_data" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartFileFile {
+                    file_data: f0.unwrap_or_default(),
+                    file_id: f1.unwrap_or_default(),
+                    filename: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the content part. Always `file`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2133,7 +3856,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartF
 }
 /**Learn about [image inputs](/docs/guides/vision).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartImage {
     pub image_url: ChatCompletionRequestMessageContentPartImageImageUrl,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2141,9 +3864,67 @@ pub struct ChatCompletionRequestMessageContentPartImage {
     ///The type of the content part.
     #[serde(rename = "type")]
     pub type_: ChatCompletionRequestMessageContentPartImageType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartImage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestMessageContentPartImage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestMessageContentPartImage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionRequestMessageContentPartImage,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionRequestMessageContentPartImageImageUrl,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<PromptCacheBreakpointParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ChatCompletionRequestMessageContentPartImageType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image_url" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_breakpoint" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartImage {
+                    image_url: crate::codegen_support::required(f0, "image_url")?,
+                    prompt_cache_breakpoint: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ChatCompletionRequestMessageContentPartImageImageUrl`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
     ///Specifies the detail level of the image. Learn more in the [Vision guide](/docs/guides/vision#low-or-high-fidelity-image-understanding).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2152,6 +3933,58 @@ pub struct ChatCompletionRequestMessageContentPartImageImageUrl {
     >,
     ///Either a URL of the image or the base64 encoded image data.
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for ChatCompletionRequestMessageContentPartImageImageUrl {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestMessageContentPartImageImageUrl;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct ChatCompletionRequestMessageContentPartImageImageUrl",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionRequestMessageContentPartImageImageUrl,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        ChatCompletionRequestMessageContentPartImageImageUrlDetail,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartImageImageUrl {
+                    detail: f0.unwrap_or_default(),
+                    url: crate::codegen_support::required(f1, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the detail level of the image. Learn more in the [Vision guide](/docs/guides/vision#low-or-high-fidelity-image-understanding).
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2287,13 +4120,60 @@ for ChatCompletionRequestMessageContentPartImageType {
     }
 }
 ///`ChatCompletionRequestMessageContentPartRefusal`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartRefusal {
     ///The refusal message generated by the model.
     pub refusal: ::std::string::String,
     ///The type of the content part.
     #[serde(rename = "type")]
     pub type_: ChatCompletionRequestMessageContentPartRefusalType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartRefusal {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestMessageContentPartRefusal;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestMessageContentPartRefusal")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionRequestMessageContentPartRefusal,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ChatCompletionRequestMessageContentPartRefusalType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartRefusal {
+                    refusal: crate::codegen_support::required(f0, "refusal")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the content part.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2358,7 +4238,7 @@ for ChatCompletionRequestMessageContentPartRefusalType {
 }
 /**Learn about [text inputs](/docs/guides/text-generation).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestMessageContentPartText {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointParam>,
@@ -2367,6 +4247,60 @@ pub struct ChatCompletionRequestMessageContentPartText {
     ///The type of the content part.
     #[serde(rename = "type")]
     pub type_: ChatCompletionRequestMessageContentPartTextType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartText {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestMessageContentPartText;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestMessageContentPartText")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionRequestMessageContentPartText,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<PromptCacheBreakpointParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ChatCompletionRequestMessageContentPartTextType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prompt_cache_breakpoint" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestMessageContentPartText {
+                    prompt_cache_breakpoint: f0.unwrap_or_default(),
+                    text: crate::codegen_support::required(f1, "text")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the content part.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2432,7 +4366,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestMessageContentPartT
 messages sent by the user. With o1 models and newer, use `developer` messages
 for this purpose instead.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestSystemMessage {
     ///The contents of the system message.
     pub content: ChatCompletionRequestSystemMessageContent,
@@ -2441,6 +4375,57 @@ pub struct ChatCompletionRequestSystemMessage {
     pub name: ::std::option::Option<::std::string::String>,
     ///The role of the messages author, in this case `system`.
     pub role: ChatCompletionRequestSystemMessageRole,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestSystemMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestSystemMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestSystemMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionRequestSystemMessage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionRequestSystemMessageContent,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ChatCompletionRequestSystemMessageRole,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestSystemMessage {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    name: f1.unwrap_or_default(),
+                    role: crate::codegen_support::required(f2, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The contents of the system message.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2544,7 +4529,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestSystemMessageRole {
     }
 }
 ///`ChatCompletionRequestToolMessage`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestToolMessage {
     ///The contents of the tool message.
     pub content: ChatCompletionRequestToolMessageContent,
@@ -2552,6 +4537,57 @@ pub struct ChatCompletionRequestToolMessage {
     pub role: ChatCompletionRequestToolMessageRole,
     ///Tool call that this message is responding to.
     pub tool_call_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestToolMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestToolMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestToolMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionRequestToolMessage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionRequestToolMessageContent,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ChatCompletionRequestToolMessageRole,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_call_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestToolMessage {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    role: crate::codegen_support::required(f1, "role")?,
+                    tool_call_id: crate::codegen_support::required(f2, "tool_call_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The contents of the tool message.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2657,7 +4693,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestToolMessageRole {
 /**Messages sent by an end user, containing prompts or additional context
 information.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionRequestUserMessage {
     /**The contents of the user message.
 */
@@ -2667,6 +4703,57 @@ pub struct ChatCompletionRequestUserMessage {
     pub name: ::std::option::Option<::std::string::String>,
     ///The role of the messages author, in this case `user`.
     pub role: ChatCompletionRequestUserMessageRole,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestUserMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionRequestUserMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionRequestUserMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionRequestUserMessage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionRequestUserMessageContent,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ChatCompletionRequestUserMessageRole,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionRequestUserMessage {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    name: f1.unwrap_or_default(),
+                    role: crate::codegen_support::required(f2, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The contents of the user message.
 */
@@ -2838,7 +4925,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRequestUserMessageRole {
     }
 }
 ///A chat completion message generated by the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionResponseMessage {
     /**Annotations for the message, when applicable, as when using the
 [web search tool](/docs/guides/tools-web-search?api-mode=chat).
@@ -2862,15 +4949,141 @@ about the audio response from the model. [Learn more](/docs/guides/audio).
     pub role: ChatCompletionResponseMessageRole,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tool_calls: ::std::option::Option<ChatCompletionMessageToolCalls>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionResponseMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionResponseMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionResponseMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionResponseMessage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<ChatCompletionResponseMessageAnnotationsItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionResponseMessageAudio>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionResponseMessageFunctionCall>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ChatCompletionResponseMessageRole> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionMessageToolCalls>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "annotations" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "audio" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "function_call" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_calls" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionResponseMessage {
+                    annotations: f0.unwrap_or_default(),
+                    audio: f1.unwrap_or_default(),
+                    content: f2.unwrap_or_default(),
+                    function_call: f3.unwrap_or_default(),
+                    refusal: f4.unwrap_or_default(),
+                    role: crate::codegen_support::required(f5, "role")?,
+                    tool_calls: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A URL citation when using web search.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionResponseMessageAnnotationsItem {
     ///The type of the URL citation. Always `url_citation`.
     #[serde(rename = "type")]
     pub type_: ChatCompletionResponseMessageAnnotationsItemType,
     pub url_citation: ChatCompletionResponseMessageAnnotationsItemUrlCitation,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionResponseMessageAnnotationsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionResponseMessageAnnotationsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionResponseMessageAnnotationsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionResponseMessageAnnotationsItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ChatCompletionResponseMessageAnnotationsItemType,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ChatCompletionResponseMessageAnnotationsItemUrlCitation,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "url_citation" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionResponseMessageAnnotationsItem {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    url_citation: crate::codegen_support::required(f1, "url_citation")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the URL citation. Always `url_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2934,7 +5147,7 @@ for ChatCompletionResponseMessageAnnotationsItemType {
     }
 }
 ///A URL citation when using web search.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionResponseMessageAnnotationsItemUrlCitation {
     ///The index of the last character of the URL citation in the message.
     pub end_index: i64,
@@ -2944,11 +5157,69 @@ pub struct ChatCompletionResponseMessageAnnotationsItemUrlCitation {
     pub title: ::std::string::String,
     ///The URL of the web resource.
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for ChatCompletionResponseMessageAnnotationsItemUrlCitation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionResponseMessageAnnotationsItemUrlCitation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct ChatCompletionResponseMessageAnnotationsItemUrlCitation",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionResponseMessageAnnotationsItemUrlCitation,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "start_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "title" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionResponseMessageAnnotationsItemUrlCitation {
+                    end_index: crate::codegen_support::required(f0, "end_index")?,
+                    start_index: crate::codegen_support::required(f1, "start_index")?,
+                    title: crate::codegen_support::required(f2, "title")?,
+                    url: crate::codegen_support::required(f3, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**If the audio output modality is requested, this object contains data
 about the audio response from the model. [Learn more](/docs/guides/audio).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionResponseMessageAudio {
     /**Base64 encoded audio bytes generated by the model, in the format
 specified in the request.
@@ -2963,14 +5234,113 @@ conversations.
     pub id: ::std::string::String,
     ///Transcript of the audio generated by the model.
     pub transcript: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionResponseMessageAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionResponseMessageAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionResponseMessageAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionResponseMessageAudio, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "expires_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionResponseMessageAudio {
+                    data: crate::codegen_support::required(f0, "data")?,
+                    expires_at: crate::codegen_support::required(f1, "expires_at")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    transcript: crate::codegen_support::required(f3, "transcript")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionResponseMessageFunctionCall {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     pub arguments: ::std::string::String,
     ///The name of the function to call.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionResponseMessageFunctionCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionResponseMessageFunctionCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionResponseMessageFunctionCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionResponseMessageFunctionCall,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionResponseMessageFunctionCall {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The role of the author of this message.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3032,7 +5402,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionResponseMessageRole {
     }
 }
 ///A chat completion delta generated by streamed model responses.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ChatCompletionStreamResponseDelta {
     ///The contents of the chunk message.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3049,9 +5419,74 @@ pub struct ChatCompletionStreamResponseDelta {
     pub role: ::std::option::Option<ChatCompletionStreamResponseDeltaRole>,
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tool_calls: ::std::vec::Vec<ChatCompletionMessageToolCallChunk>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionStreamResponseDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionStreamResponseDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionStreamResponseDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionStreamResponseDelta, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionStreamResponseDeltaFunctionCall>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionStreamResponseDeltaRole>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<ChatCompletionMessageToolCallChunk>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "function_call" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "refusal" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_calls" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionStreamResponseDelta {
+                    content: f0.unwrap_or_default(),
+                    function_call: f1.unwrap_or_default(),
+                    refusal: f2.unwrap_or_default(),
+                    role: f3.unwrap_or_default(),
+                    tool_calls: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ChatCompletionStreamResponseDeltaFunctionCall {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3059,6 +5494,57 @@ pub struct ChatCompletionStreamResponseDeltaFunctionCall {
     ///The name of the function to call.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionStreamResponseDeltaFunctionCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionStreamResponseDeltaFunctionCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionStreamResponseDeltaFunctionCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionStreamResponseDeltaFunctionCall,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionStreamResponseDeltaFunctionCall {
+                    arguments: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The role of the author of this message.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3141,7 +5627,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionStreamResponseDeltaRole {
     }
 }
 ///`ChatCompletionTokenLogprob`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionTokenLogprob {
     ///A list of integers representing the UTF-8 bytes representation of the token. Useful in instances where characters are represented by multiple tokens and their byte representations must be combined to generate the correct text representation. Can be `null` if there is no bytes representation for the token.
     #[serde(default)]
@@ -3153,9 +5639,63 @@ pub struct ChatCompletionTokenLogprob {
     ///List of the most likely tokens and their log probability, at this token position. The number of entries may be fewer than the requested `top_logprobs`.
     #[serde(default)]
     pub top_logprobs: ::std::vec::Vec<ChatCompletionTokenLogprobTopLogprobsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionTokenLogprob {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionTokenLogprob;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionTokenLogprob")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ChatCompletionTokenLogprob, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<i64>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<ChatCompletionTokenLogprobTopLogprobsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionTokenLogprob {
+                    bytes: f0.unwrap_or_default(),
+                    logprob: crate::codegen_support::required(f1, "logprob")?,
+                    token: crate::codegen_support::required(f2, "token")?,
+                    top_logprobs: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ChatCompletionTokenLogprobTopLogprobsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ChatCompletionTokenLogprobTopLogprobsItem {
     ///A list of integers representing the UTF-8 bytes representation of the token. Useful in instances where characters are represented by multiple tokens and their byte representations must be combined to generate the correct text representation. Can be `null` if there is no bytes representation for the token.
     #[serde(default)]
@@ -3164,6 +5704,56 @@ pub struct ChatCompletionTokenLogprobTopLogprobsItem {
     pub logprob: f64,
     ///The token.
     pub token: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ChatCompletionTokenLogprobTopLogprobsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ChatCompletionTokenLogprobTopLogprobsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ChatCompletionTokenLogprobTopLogprobsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ChatCompletionTokenLogprobTopLogprobsItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<i64>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ChatCompletionTokenLogprobTopLogprobsItem {
+                    bytes: f0.unwrap_or_default(),
+                    logprob: crate::codegen_support::required(f1, "logprob")?,
+                    token: crate::codegen_support::required(f2, "token")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Controls which (if any) tool is called by the model.
 `none` means the model will not call any tool and instead generates a message.
@@ -3207,7 +5797,7 @@ for ChatCompletionToolChoiceOption {
     }
 }
 ///`CreateChatCompletionRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionRequest {
     /**Parameters for audio output. Required when audio output is requested with
 `modalities: ["audio"]`. [Learn more](/docs/guides/audio).
@@ -3423,11 +6013,252 @@ Used to boost cache hit rates by better bucketing similar requests and  to help 
     pub verbosity: ::std::option::Option<Verbosity>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub web_search_options: ::std::option::Option<WebSearch>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateChatCompletionRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateChatCompletionRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateChatCompletionRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CreateChatCompletionRequestAudio>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<CreateChatCompletionRequestFunctionCall>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<ChatCompletionFunctions>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::collections::HashMap<::std::string::String, i64>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::vec::Vec<ChatCompletionRequestMessage>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<ResponseModalities>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<ModelIdsShared> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<ModerationParam>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<
+                    ::std::option::Option<ParallelToolCalls>,
+                > = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<PredictionContent>,
+                > = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<
+                    ::std::option::Option<PromptCacheOptionsParam>,
+                > = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateChatCompletionRequestPromptCacheRetention,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f20: ::std::option::Option<
+                    ::std::option::Option<ReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut f21: ::std::option::Option<
+                    ::std::option::Option<CreateChatCompletionRequestResponseFormat>,
+                > = ::std::option::Option::None;
+                let mut f22: ::std::option::Option<
+                    ::std::option::Option<CreateChatCompletionRequestSafetyIdentifier>,
+                > = ::std::option::Option::None;
+                let mut f23: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f24: ::std::option::Option<::std::option::Option<ServiceTier>> = ::std::option::Option::None;
+                let mut f25: ::std::option::Option<
+                    ::std::option::Option<StopConfiguration>,
+                > = ::std::option::Option::None;
+                let mut f26: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f27: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f28: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionStreamOptions>,
+                > = ::std::option::Option::None;
+                let mut f29: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f30: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionToolChoiceOption>,
+                > = ::std::option::Option::None;
+                let mut f31: ::std::option::Option<
+                    ::std::vec::Vec<CreateChatCompletionRequestToolsItem>,
+                > = ::std::option::Option::None;
+                let mut f32: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f33: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f34: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f35: ::std::option::Option<::std::option::Option<Verbosity>> = ::std::option::Option::None;
+                let mut f36: ::std::option::Option<::std::option::Option<WebSearch>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "frequency_penalty" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "function_call" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "functions" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logit_bias" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logprobs" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "max_completion_tokens" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tokens" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "messages" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "modalities" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "n" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "parallel_tool_calls" => {
+                            f14 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prediction" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "presence_penalty" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_key" => {
+                            f17 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_options" => {
+                            f18 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f19 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning_effort" => {
+                            f20 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_format" => {
+                            f21 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "safety_identifier" => {
+                            f22 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "seed" => f23 = ::std::option::Option::Some(map.next_value()?),
+                        "service_tier" => {
+                            f24 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "stop" => f25 = ::std::option::Option::Some(map.next_value()?),
+                        "store" => f26 = ::std::option::Option::Some(map.next_value()?),
+                        "stream" => f27 = ::std::option::Option::Some(map.next_value()?),
+                        "stream_options" => {
+                            f28 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f29 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_choice" => {
+                            f30 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f31 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f32 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f33 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f34 = ::std::option::Option::Some(map.next_value()?),
+                        "verbosity" => {
+                            f35 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "web_search_options" => {
+                            f36 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateChatCompletionRequest {
+                    audio: f0.unwrap_or_default(),
+                    frequency_penalty: f1.unwrap_or_default(),
+                    function_call: f2.unwrap_or_default(),
+                    functions: f3.unwrap_or_default(),
+                    logit_bias: f4.unwrap_or_default(),
+                    logprobs: f5.unwrap_or_default(),
+                    max_completion_tokens: f6.unwrap_or_default(),
+                    max_tokens: f7.unwrap_or_default(),
+                    messages: f8.unwrap_or_default(),
+                    metadata: f9.unwrap_or_default(),
+                    modalities: f10.unwrap_or_default(),
+                    model: crate::codegen_support::required(f11, "model")?,
+                    moderation: f12.unwrap_or_default(),
+                    n: f13.unwrap_or_default(),
+                    parallel_tool_calls: f14.unwrap_or_default(),
+                    prediction: f15.unwrap_or_default(),
+                    presence_penalty: f16.unwrap_or_default(),
+                    prompt_cache_key: f17.unwrap_or_default(),
+                    prompt_cache_options: f18.unwrap_or_default(),
+                    prompt_cache_retention: f19.unwrap_or_default(),
+                    reasoning_effort: f20.unwrap_or_default(),
+                    response_format: f21.unwrap_or_default(),
+                    safety_identifier: f22.unwrap_or_default(),
+                    seed: f23.unwrap_or_default(),
+                    service_tier: f24.unwrap_or_default(),
+                    stop: f25.unwrap_or_default(),
+                    store: f26.unwrap_or_default(),
+                    stream: f27.unwrap_or_default(),
+                    stream_options: f28.unwrap_or_default(),
+                    temperature: f29.unwrap_or_default(),
+                    tool_choice: f30.unwrap_or_default(),
+                    tools: f31.unwrap_or_default(),
+                    top_logprobs: f32.unwrap_or_default(),
+                    top_p: f33.unwrap_or_default(),
+                    user: f34.unwrap_or_default(),
+                    verbosity: f35.unwrap_or_default(),
+                    web_search_options: f36.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Parameters for audio output. Required when audio output is requested with
 `modalities: ["audio"]`. [Learn more](/docs/guides/audio).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionRequestAudio {
     /**Specifies the output audio format. Must be one of `wav`, `mp3`, `flac`,
 `opus`, or `pcm16`.
@@ -3439,6 +6270,50 @@ pub struct CreateChatCompletionRequestAudio {
 custom voice object with an `id`, for example `{ "id": "voice_1234" }`.
 */
     pub voice: VoiceIdsOrCustomVoice,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionRequestAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateChatCompletionRequestAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateChatCompletionRequestAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateChatCompletionRequestAudio, A::Error> {
+                let mut f0: ::std::option::Option<
+                    CreateChatCompletionRequestAudioFormat,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<VoiceIdsOrCustomVoice> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "voice" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateChatCompletionRequestAudio {
+                    format: crate::codegen_support::required(f0, "format")?,
+                    voice: crate::codegen_support::required(f1, "voice")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Specifies the output audio format. Must be one of `wav`, `mp3`, `flac`,
 `opus`, or `pcm16`.
@@ -3901,7 +6776,7 @@ for CreateChatCompletionRequestToolsItem {
     }
 }
 ///Represents a chat completion response returned by model, based on the provided input.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionResponse {
     ///A list of chat completion choices. Can be more than one if `n` is greater than 1.
     #[serde(default)]
@@ -3931,9 +6806,89 @@ Can be used in conjunction with the `seed` request parameter to understand when 
     pub system_fingerprint: ::std::option::Option<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<CompletionUsage>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateChatCompletionResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateChatCompletionResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateChatCompletionResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<CreateChatCompletionResponseChoicesItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionModeration>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<CreateChatCompletionResponseObject> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<ServiceTier>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<CompletionUsage>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "created" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "service_tier" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "system_fingerprint" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateChatCompletionResponse {
+                    choices: f0.unwrap_or_default(),
+                    created: crate::codegen_support::required(f1, "created")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    metadata: f3.unwrap_or_default(),
+                    model: crate::codegen_support::required(f4, "model")?,
+                    moderation: f5.unwrap_or_default(),
+                    object: crate::codegen_support::required(f6, "object")?,
+                    service_tier: f7.unwrap_or_default(),
+                    system_fingerprint: f8.unwrap_or_default(),
+                    usage: f9.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateChatCompletionResponseChoicesItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionResponseChoicesItem {
     /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
 `length` if the maximum number of tokens specified in the request was reached,
@@ -3948,6 +6903,68 @@ Read the [Model Spec](https://model-spec.openai.com/2025-12-18.html) for more.
     #[serde(default)]
     pub logprobs: ::std::option::Option<CreateChatCompletionResponseChoicesItemLogprobs>,
     pub message: ChatCompletionResponseMessage,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionResponseChoicesItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateChatCompletionResponseChoicesItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateChatCompletionResponseChoicesItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateChatCompletionResponseChoicesItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    CreateChatCompletionResponseChoicesItemFinishReason,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateChatCompletionResponseChoicesItemLogprobs,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ChatCompletionResponseMessage> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "finish_reason" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateChatCompletionResponseChoicesItem {
+                    finish_reason: crate::codegen_support::required(
+                        f0,
+                        "finish_reason",
+                    )?,
+                    index: crate::codegen_support::required(f1, "index")?,
+                    logprobs: f2.unwrap_or_default(),
+                    message: crate::codegen_support::required(f3, "message")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
 `length` if the maximum number of tokens specified in the request was reached,
@@ -4036,7 +7053,7 @@ for CreateChatCompletionResponseChoicesItemFinishReason {
     }
 }
 ///Log probability information for the choice.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionResponseChoicesItemLogprobs {
     ///A list of message content tokens with log probability information.
     #[serde(default)]
@@ -4044,6 +7061,55 @@ pub struct CreateChatCompletionResponseChoicesItemLogprobs {
     ///A list of message refusal tokens with log probability information.
     #[serde(default)]
     pub refusal: ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionResponseChoicesItemLogprobs {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateChatCompletionResponseChoicesItemLogprobs;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateChatCompletionResponseChoicesItemLogprobs")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateChatCompletionResponseChoicesItemLogprobs,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateChatCompletionResponseChoicesItemLogprobs {
+                    content: f0.unwrap_or_default(),
+                    refusal: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `chat.completion`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4108,7 +7174,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionResponseObject {
 by the model, based on the provided input.
 [Learn more](/docs/guides/streaming-responses).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionStreamResponse {
     /**A list of chat completion choices. Can contain more than one elements if `n` is greater than 1. Can also be empty for the
 last chunk if you set `stream_options: {"include_usage": true}`.
@@ -4152,9 +7218,95 @@ the request.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<CompletionUsage>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionStreamResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateChatCompletionStreamResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateChatCompletionStreamResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateChatCompletionStreamResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<CreateChatCompletionStreamResponseChoicesItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionModeration>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    CreateChatCompletionStreamResponseObject,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<ServiceTier>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<CompletionUsage>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "created" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "obfuscation" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "service_tier" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "system_fingerprint" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateChatCompletionStreamResponse {
+                    choices: f0.unwrap_or_default(),
+                    created: crate::codegen_support::required(f1, "created")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    model: crate::codegen_support::required(f3, "model")?,
+                    moderation: f4.unwrap_or_default(),
+                    obfuscation: f5.unwrap_or_default(),
+                    object: crate::codegen_support::required(f6, "object")?,
+                    service_tier: f7.unwrap_or_default(),
+                    system_fingerprint: f8.unwrap_or_default(),
+                    usage: f9.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateChatCompletionStreamResponseChoicesItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionStreamResponseChoicesItem {
     pub delta: ChatCompletionStreamResponseDelta,
     /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
@@ -4173,6 +7325,67 @@ pub struct CreateChatCompletionStreamResponseChoicesItem {
     pub logprobs: ::std::option::Option<
         CreateChatCompletionStreamResponseChoicesItemLogprobs,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionStreamResponseChoicesItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateChatCompletionStreamResponseChoicesItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateChatCompletionStreamResponseChoicesItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateChatCompletionStreamResponseChoicesItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<ChatCompletionStreamResponseDelta> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateChatCompletionStreamResponseChoicesItemFinishReason,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateChatCompletionStreamResponseChoicesItemLogprobs,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "finish_reason" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateChatCompletionStreamResponseChoicesItem {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    finish_reason: f1.unwrap_or_default(),
+                    index: crate::codegen_support::required(f2, "index")?,
+                    logprobs: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
 `length` if the maximum number of tokens specified in the request was reached,
@@ -4261,7 +7474,7 @@ for CreateChatCompletionStreamResponseChoicesItemFinishReason {
     }
 }
 ///Log probability information for the choice.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateChatCompletionStreamResponseChoicesItemLogprobs {
     ///A list of message content tokens with log probability information.
     #[serde(default)]
@@ -4269,6 +7482,58 @@ pub struct CreateChatCompletionStreamResponseChoicesItemLogprobs {
     ///A list of message refusal tokens with log probability information.
     #[serde(default)]
     pub refusal: ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for CreateChatCompletionStreamResponseChoicesItemLogprobs {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateChatCompletionStreamResponseChoicesItemLogprobs;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct CreateChatCompletionStreamResponseChoicesItemLogprobs",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateChatCompletionStreamResponseChoicesItemLogprobs,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<ChatCompletionTokenLogprob>>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "refusal" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateChatCompletionStreamResponseChoicesItemLogprobs {
+                    content: f0.unwrap_or_default(),
+                    refusal: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `chat.completion.chunk`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4332,12 +7597,54 @@ impl<'de> ::serde::Deserialize<'de> for CreateChatCompletionStreamResponseObject
 }
 /**A custom tool that processes input using a specified format.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CustomToolChatCompletions {
     pub custom: CustomToolProperties,
     ///The type of the custom tool. Always `custom`.
     #[serde(rename = "type")]
     pub type_: CustomToolChatCompletionsType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CustomToolChatCompletions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CustomToolChatCompletions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CustomToolChatCompletions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CustomToolChatCompletions, A::Error> {
+                let mut f0: ::std::option::Option<CustomToolProperties> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CustomToolChatCompletionsType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "custom" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CustomToolChatCompletions {
+                    custom: crate::codegen_support::required(f0, "custom")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the custom tool. Always `custom`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4400,7 +7707,7 @@ impl<'de> ::serde::Deserialize<'de> for CustomToolChatCompletionsType {
 }
 /**Properties of the custom tool.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CustomToolProperties {
     /**Optional description of the custom tool, used to provide more context.
 */
@@ -4412,6 +7719,57 @@ pub struct CustomToolProperties {
     pub format: ::std::option::Option<CustomToolPropertiesFormat>,
     ///The name of the custom tool, used to identify it in tool calls.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CustomToolProperties {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CustomToolProperties;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CustomToolProperties")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CustomToolProperties, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<CustomToolPropertiesFormat>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "format" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CustomToolProperties {
+                    description: f0.unwrap_or_default(),
+                    format: f1.unwrap_or_default(),
+                    name: crate::codegen_support::required(f2, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The input format for the custom tool. Default is unconstrained text.
 */
@@ -4629,7 +7987,7 @@ impl<'de> ::serde::Deserialize<'de> for ListChatCompletionsOrder {
 /**Static predicted output content, such as the content of a text file that is
 being regenerated.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PredictionContent {
     /**The content that should be matched when generating a model response.
 If generated tokens would match this content, the entire model response
@@ -4641,6 +7999,48 @@ currently always `content`.
 */
     #[serde(rename = "type")]
     pub type_: PredictionContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for PredictionContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = PredictionContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PredictionContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<PredictionContent, A::Error> {
+                let mut f0: ::std::option::Option<PredictionContentContent> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<PredictionContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(PredictionContent {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The content that should be matched when generating a model response.
 If generated tokens would match this content, the entire model response
@@ -4982,15 +8382,54 @@ impl<'de> ::serde::Deserialize<'de> for ToolChoiceMode {
     }
 }
 ///`UpdateChatCompletionBody`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdateChatCompletionBody {
     #[serde(default)]
     pub metadata: ::std::option::Option<Metadata>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UpdateChatCompletionBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UpdateChatCompletionBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateChatCompletionBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UpdateChatCompletionBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UpdateChatCompletionBody {
+                    metadata: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**This tool searches the web for relevant results to use in a response.
 Learn more about the [web search tool](/docs/guides/tools-web-search?api-mode=chat).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct WebSearch {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub search_context_size: ::std::option::Option<WebSearchContextSize>,
@@ -4998,6 +8437,56 @@ pub struct WebSearch {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_location: ::std::option::Option<WebSearchUserLocation>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebSearch, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<WebSearchContextSize>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<WebSearchUserLocation>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "search_context_size" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user_location" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebSearch {
+                    search_context_size: f0.unwrap_or_default(),
+                    user_location: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**High level guidance for the amount of context window space to use for the
 search. One of `low`, `medium`, or `high`. `medium` is the default.
@@ -5071,7 +8560,7 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchContextSize {
     }
 }
 ///Approximate location parameters for the search.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct WebSearchLocation {
     /**Free text input for the city of the user, e.g. `San Francisco`.
 */
@@ -5092,16 +8581,116 @@ of the user, e.g. `America/Los_Angeles`.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub timezone: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebSearchLocation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebSearchLocation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebSearchLocation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebSearchLocation, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "city" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "country" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "region" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebSearchLocation {
+                    city: f0.unwrap_or_default(),
+                    country: f1.unwrap_or_default(),
+                    region: f2.unwrap_or_default(),
+                    timezone: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Approximate location parameters for the search.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebSearchUserLocation {
     pub approximate: WebSearchLocation,
     /**The type of location approximation. Always `approximate`.
 */
     #[serde(rename = "type")]
     pub type_: WebSearchUserLocationType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebSearchUserLocation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebSearchUserLocation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebSearchUserLocation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebSearchUserLocation, A::Error> {
+                let mut f0: ::std::option::Option<WebSearchLocation> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebSearchUserLocationType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "approximate" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebSearchUserLocation {
+                    approximate: crate::codegen_support::required(f0, "approximate")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of location approximation. Always `approximate`.
 */

@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "completions"))].
 
 ///`CreateCompletionRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateCompletionRequest {
     /**Generates `best_of` completions server-side and returns the "best" (the one with the highest log probability per token). Results cannot be streamed.
 
@@ -103,6 +103,124 @@ We generally recommend altering this or `temperature` but not both.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateCompletionRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateCompletionRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateCompletionRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateCompletionRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::collections::HashMap<::std::string::String, i64>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<CreateCompletionRequestPrompt>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<StopConfiguration>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionStreamOptions>,
+                > = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "best_of" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "echo" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "frequency_penalty" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logit_bias" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "max_tokens" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "n" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "presence_penalty" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "seed" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "stop" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "stream" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        "stream_options" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "suffix" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f16 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f17 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateCompletionRequest {
+                    best_of: f0.unwrap_or_default(),
+                    echo: f1.unwrap_or_default(),
+                    frequency_penalty: f2.unwrap_or_default(),
+                    logit_bias: f3.unwrap_or_default(),
+                    logprobs: f4.unwrap_or_default(),
+                    max_tokens: f5.unwrap_or_default(),
+                    model: crate::codegen_support::required(f6, "model")?,
+                    n: f7.unwrap_or_default(),
+                    presence_penalty: f8.unwrap_or_default(),
+                    prompt: f9.unwrap_or_default(),
+                    seed: f10.unwrap_or_default(),
+                    stop: f11.unwrap_or_default(),
+                    stream: f12.unwrap_or_default(),
+                    stream_options: f13.unwrap_or_default(),
+                    suffix: f14.unwrap_or_default(),
+                    temperature: f15.unwrap_or_default(),
+                    top_p: f16.unwrap_or_default(),
+                    user: f17.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateCompletionRequestPrompt`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -134,7 +252,7 @@ for CreateCompletionRequestPrompt {
 }
 /**Represents a completion response from the API. Note: both the streamed and non-streamed response objects share the same shape (unlike the chat endpoint).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateCompletionResponse {
     ///The list of completion choices the model generated for the input prompt.
     #[serde(default)]
@@ -155,9 +273,74 @@ Can be used in conjunction with the `seed` request parameter to understand when 
     pub system_fingerprint: ::std::option::Option<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<CompletionUsage>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateCompletionResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateCompletionResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateCompletionResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateCompletionResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<CreateCompletionResponseChoicesItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<CreateCompletionResponseObject> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<CompletionUsage>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "choices" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "created" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "system_fingerprint" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "usage" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateCompletionResponse {
+                    choices: f0.unwrap_or_default(),
+                    created: crate::codegen_support::required(f1, "created")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    model: crate::codegen_support::required(f3, "model")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    system_fingerprint: f5.unwrap_or_default(),
+                    usage: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateCompletionResponseChoicesItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateCompletionResponseChoicesItem {
     /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
 `length` if the maximum number of tokens specified in the request was reached,
@@ -168,6 +351,63 @@ or `content_filter` if content was omitted due to a flag from our content filter
     #[serde(default)]
     pub logprobs: ::std::option::Option<CreateCompletionResponseChoicesItemLogprobs>,
     pub text: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateCompletionResponseChoicesItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateCompletionResponseChoicesItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateCompletionResponseChoicesItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateCompletionResponseChoicesItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    CreateCompletionResponseChoicesItemFinishReason,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<CreateCompletionResponseChoicesItemLogprobs>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "finish_reason" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateCompletionResponseChoicesItem {
+                    finish_reason: crate::codegen_support::required(
+                        f0,
+                        "finish_reason",
+                    )?,
+                    index: crate::codegen_support::required(f1, "index")?,
+                    logprobs: f2.unwrap_or_default(),
+                    text: crate::codegen_support::required(f3, "text")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The reason the model stopped generating tokens. This will be `stop` if the model hit a natural stop point or a provided stop sequence,
 `length` if the maximum number of tokens specified in the request was reached,
@@ -243,7 +483,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateCompletionResponseChoicesItemFinis
     }
 }
 ///`CreateCompletionResponseChoicesItemLogprobs`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateCompletionResponseChoicesItemLogprobs {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub text_offset: ::std::vec::Vec<i64>,
@@ -255,6 +495,69 @@ pub struct CreateCompletionResponseChoicesItemLogprobs {
     pub top_logprobs: ::std::vec::Vec<
         ::std::collections::HashMap<::std::string::String, f64>,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateCompletionResponseChoicesItemLogprobs {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateCompletionResponseChoicesItemLogprobs;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateCompletionResponseChoicesItemLogprobs")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateCompletionResponseChoicesItemLogprobs,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::vec::Vec<f64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::std::collections::HashMap<::std::string::String, f64>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text_offset" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "token_logprobs" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tokens" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateCompletionResponseChoicesItemLogprobs {
+                    text_offset: f0.unwrap_or_default(),
+                    token_logprobs: f1.unwrap_or_default(),
+                    tokens: f2.unwrap_or_default(),
+                    top_logprobs: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always "text_completion"
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "containers"))].
 
 ///`ContainerFileListResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ContainerFileListResource {
     ///A list of container files.
     #[serde(default)]
@@ -17,6 +17,59 @@ pub struct ContainerFileListResource {
     pub last_id: ::std::string::String,
     ///The type of object returned, must be 'list'.
     pub object: ContainerFileListResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContainerFileListResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContainerFileListResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContainerFileListResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContainerFileListResource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<ContainerFileResource>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ContainerFileListResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContainerFileListResource {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of object returned, must be 'list'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -78,7 +131,7 @@ impl<'de> ::serde::Deserialize<'de> for ContainerFileListResourceObject {
     }
 }
 ///`ContainerFileResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ContainerFileResource {
     ///Size of the file in bytes.
     pub bytes: i64,
@@ -94,9 +147,70 @@ pub struct ContainerFileResource {
     pub path: ::std::string::String,
     ///Source of the file (e.g., `user`, `assistant`).
     pub source: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContainerFileResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContainerFileResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContainerFileResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContainerFileResource, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "container_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "path" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "source" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContainerFileResource {
+                    bytes: crate::codegen_support::required(f0, "bytes")?,
+                    container_id: crate::codegen_support::required(f1, "container_id")?,
+                    created_at: crate::codegen_support::required(f2, "created_at")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    path: crate::codegen_support::required(f5, "path")?,
+                    source: crate::codegen_support::required(f6, "source")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ContainerListResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ContainerListResource {
     ///A list of containers.
     #[serde(default)]
@@ -109,6 +223,57 @@ pub struct ContainerListResource {
     pub last_id: ::std::string::String,
     ///The type of object returned, must be 'list'.
     pub object: ContainerListResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContainerListResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContainerListResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContainerListResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContainerListResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<ContainerResource>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ContainerListResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContainerListResource {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of object returned, must be 'list'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -170,7 +335,7 @@ impl<'de> ::serde::Deserialize<'de> for ContainerListResourceObject {
     }
 }
 ///`ContainerResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ContainerResource {
     ///Unix timestamp (in seconds) when the container was created.
     pub created_at: i64,
@@ -192,12 +357,91 @@ pub struct ContainerResource {
     pub object: ::std::string::String,
     ///Status of the container (e.g., active, deleted).
     pub status: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContainerResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContainerResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContainerResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContainerResource, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ContainerResourceExpiresAfter>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<ContainerResourceMemoryLimit>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<ContainerResourceNetworkPolicy>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "expires_after" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_active_at" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "memory_limit" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "network_policy" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContainerResource {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    expires_after: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    last_active_at: f3.unwrap_or_default(),
+                    memory_limit: f4.unwrap_or_default(),
+                    name: crate::codegen_support::required(f5, "name")?,
+                    network_policy: f6.unwrap_or_default(),
+                    object: crate::codegen_support::required(f7, "object")?,
+                    status: crate::codegen_support::required(f8, "status")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The container will expire after this time period.
 The anchor is the reference point for the expiration.
 The minutes is the number of minutes after the anchor before the container expires.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ContainerResourceExpiresAfter {
     ///The reference point for the expiration.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -205,6 +449,50 @@ pub struct ContainerResourceExpiresAfter {
     ///The number of minutes after the anchor before the container expires.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub minutes: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContainerResourceExpiresAfter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContainerResourceExpiresAfter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContainerResourceExpiresAfter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContainerResourceExpiresAfter, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ContainerResourceExpiresAfterAnchor>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "minutes" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContainerResourceExpiresAfter {
+                    anchor: f0.unwrap_or_default(),
+                    minutes: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The reference point for the expiration.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -341,7 +629,7 @@ impl<'de> ::serde::Deserialize<'de> for ContainerResourceMemoryLimit {
     }
 }
 ///Network access policy for the container.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ContainerResourceNetworkPolicy {
     ///Allowed outbound domains when `type` is `allowlist`.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -349,6 +637,52 @@ pub struct ContainerResourceNetworkPolicy {
     ///The network policy mode.
     #[serde(rename = "type")]
     pub type_: ContainerResourceNetworkPolicyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContainerResourceNetworkPolicy {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContainerResourceNetworkPolicy;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContainerResourceNetworkPolicy")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContainerResourceNetworkPolicy, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ContainerResourceNetworkPolicyType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_domains" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContainerResourceNetworkPolicy {
+                    allowed_domains: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The network policy mode.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -415,7 +749,7 @@ impl<'de> ::serde::Deserialize<'de> for ContainerResourceNetworkPolicyType {
     }
 }
 ///`CreateContainerBody`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateContainerBody {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_after: ::std::option::Option<CreateContainerBodyExpiresAfter>,
@@ -433,13 +767,127 @@ pub struct CreateContainerBody {
     ///An optional list of skills referenced by id or inline data.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub skills: ::std::vec::Vec<CreateContainerBodySkillsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateContainerBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateContainerBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateContainerBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateContainerBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CreateContainerBodyExpiresAfter>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<CreateContainerBodyMemoryLimit>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<CreateContainerBodyNetworkPolicy>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::vec::Vec<CreateContainerBodySkillsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_after" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "memory_limit" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "network_policy" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "skills" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateContainerBody {
+                    expires_after: f0.unwrap_or_default(),
+                    file_ids: f1.unwrap_or_default(),
+                    memory_limit: f2.unwrap_or_default(),
+                    name: crate::codegen_support::required(f3, "name")?,
+                    network_policy: f4.unwrap_or_default(),
+                    skills: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Container expiration time in seconds relative to the 'anchor' time.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateContainerBodyExpiresAfter {
     ///Time anchor for the expiration time. Currently only 'last_active_at' is supported.
     pub anchor: CreateContainerBodyExpiresAfterAnchor,
     pub minutes: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateContainerBodyExpiresAfter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateContainerBodyExpiresAfter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateContainerBodyExpiresAfter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateContainerBodyExpiresAfter, A::Error> {
+                let mut f0: ::std::option::Option<
+                    CreateContainerBodyExpiresAfterAnchor,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "minutes" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateContainerBodyExpiresAfter {
+                    anchor: crate::codegen_support::required(f0, "anchor")?,
+                    minutes: crate::codegen_support::required(f1, "minutes")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Time anchor for the expiration time. Currently only 'last_active_at' is supported.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -694,7 +1142,7 @@ impl ::std::convert::From<InlineSkillParam> for CreateContainerBodySkillsItem {
     }
 }
 ///`CreateContainerFileBody`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateContainerFileBody {
     /**The File object (not file name) to be uploaded.
 */
@@ -703,6 +1151,52 @@ pub struct CreateContainerFileBody {
     ///Name of the file to create.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateContainerFileBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateContainerFileBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateContainerFileBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateContainerFileBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<crate::multipart::FilePart>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateContainerFileBody {
+                    file: f0.unwrap_or_default(),
+                    file_id: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListContainerFilesOrder`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "content-provenance"))].
 
 ///`C2paProvenanceResult`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct C2paProvenanceResult {
     ///The UTC RFC 3339 timestamp recorded by the provenance signal for when the asset was generated, when available.
     #[serde(default)]
@@ -23,6 +23,73 @@ If `not_detected`, it means the tool did not find supported signals in the uploa
     pub type_: C2paProvenanceResultType,
     ///The validation status of the C2PA manifest in the uploaded image.
     pub validation_state: C2paValidationStateApi,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for C2paProvenanceResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = C2paProvenanceResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct C2paProvenanceResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<C2paProvenanceResult, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ProvenanceDetectionResultApi> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<C2paProvenanceResultType> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<C2paValidationStateApi> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "generated_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "issuer" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "outcome" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "validation_state" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(C2paProvenanceResult {
+                    generated_at: f0.unwrap_or_default(),
+                    issuer: f1.unwrap_or_default(),
+                    model: f2.unwrap_or_default(),
+                    outcome: crate::codegen_support::required(f3, "outcome")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    validation_state: crate::codegen_support::required(
+                        f5,
+                        "validation_state",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The provenance signal type. Always `c2pa`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -158,10 +225,49 @@ impl<'de> ::serde::Deserialize<'de> for C2paValidationStateApi {
     }
 }
 ///`CreateContentProvenanceBody`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateContentProvenanceBody {
     ///The image or audio file to check for supported OpenAI provenance signals.
     pub file: crate::multipart::FilePart,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateContentProvenanceBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateContentProvenanceBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateContentProvenanceBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateContentProvenanceBody, A::Error> {
+                let mut f0: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateContentProvenanceBody {
+                    file: crate::codegen_support::required(f0, "file")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProvenanceCheckObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -287,7 +393,7 @@ impl<'de> ::serde::Deserialize<'de> for ProvenanceDetectionResultApi {
     }
 }
 ///`ProvenanceResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProvenanceResource {
     ///The Unix timestamp, in seconds, when the provenance check was created.
     pub created_at: i64,
@@ -296,6 +402,55 @@ pub struct ProvenanceResource {
     ///The provenance results that apply to the uploaded file. Image results include C2PA and SynthID; audio results include SynthID.
     #[serde(default)]
     pub results: ::std::vec::Vec<ProvenanceResourceResultsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProvenanceResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProvenanceResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProvenanceResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProvenanceResource, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ProvenanceCheckObject> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<ProvenanceResourceResultsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "results" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProvenanceResource {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    results: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProvenanceResourceResultsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -354,7 +509,7 @@ impl ::std::convert::From<SynthIdProvenanceResult> for ProvenanceResourceResults
     }
 }
 ///`SynthIdProvenanceResult`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SynthIdProvenanceResult {
     ///The UTC RFC 3339 timestamp recorded by the provenance signal for when the asset was generated, when available.
     #[serde(default)]
@@ -368,6 +523,60 @@ If `not_detected`, it means the tool did not find supported signals in the uploa
     ///The provenance signal type. Always `synthid`.
     #[serde(rename = "type")]
     pub type_: SynthIdProvenanceResultType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SynthIdProvenanceResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SynthIdProvenanceResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SynthIdProvenanceResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<SynthIdProvenanceResult, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ProvenanceDetectionResultApi> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<SynthIdProvenanceResultType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "generated_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "outcome" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SynthIdProvenanceResult {
+                    generated_at: f0.unwrap_or_default(),
+                    model: f1.unwrap_or_default(),
+                    outcome: crate::codegen_support::required(f2, "outcome")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The provenance signal type. Always `synthid`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -211,7 +211,7 @@ impl<'de> ::serde::Deserialize<'de> for ImageDetail {
     }
 }
 ///A file input to the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InputFileContent {
     ///The detail level of the file to be sent to the model. Use `auto` to let the system select the detail level; for GPT-5.6 and later models, `auto` uses high-quality rendering, which may increase input token usage. Use `low` for lower-cost rendering, or `high` to render the file at higher quality. Defaults to `auto`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -234,6 +234,79 @@ pub struct InputFileContent {
     ///The type of the input item. Always `input_file`.
     #[serde(rename = "type")]
     pub type_: InputFileContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InputFileContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InputFileContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InputFileContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InputFileContent, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<FileInputDetail>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<PromptCacheBreakpointConfig>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<InputFileContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_data" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_breakpoint" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InputFileContent {
+                    detail: f0.unwrap_or_default(),
+                    file_data: f1.unwrap_or_default(),
+                    file_id: f2.unwrap_or_default(),
+                    file_url: f3.unwrap_or_default(),
+                    filename: f4.unwrap_or_default(),
+                    prompt_cache_breakpoint: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the input item. Always `input_file`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -295,7 +368,7 @@ impl<'de> ::serde::Deserialize<'de> for InputFileContentType {
     }
 }
 ///An image input to the model. Learn about [image inputs](/docs/guides/vision).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InputImageContent {
     ///The detail level of the image to be sent to the model. One of `high`, `low`, `auto`, or `original`. Defaults to `auto`.
     pub detail: ImageDetail,
@@ -310,6 +383,67 @@ pub struct InputImageContent {
     ///The type of the input item. Always `input_image`.
     #[serde(rename = "type")]
     pub type_: InputImageContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InputImageContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InputImageContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InputImageContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InputImageContent, A::Error> {
+                let mut f0: ::std::option::Option<ImageDetail> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<PromptCacheBreakpointConfig>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<InputImageContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_breakpoint" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InputImageContent {
+                    detail: crate::codegen_support::required(f0, "detail")?,
+                    file_id: f1.unwrap_or_default(),
+                    image_url: f2.unwrap_or_default(),
+                    prompt_cache_breakpoint: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the input item. Always `input_image`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -373,7 +507,7 @@ impl<'de> ::serde::Deserialize<'de> for InputImageContentType {
 /**Give the model access to additional tools via remote Model Context Protocol
 (MCP) servers. [Learn more about MCP](/docs/guides/tools-remote-mcp).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct McpTool {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -441,6 +575,121 @@ or other purposes.
     ///The type of the MCP tool. Always `mcp`.
     #[serde(rename = "type")]
     pub type_: McpToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for McpTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = McpTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct McpTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<McpTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<McpToolAllowedTools>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<McpToolConnectorId>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::collections::HashMap<
+                            ::std::string::String,
+                            ::std::string::String,
+                        >,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<McpToolRequireApproval>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<McpToolTunnelId>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<McpToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "allowed_tools" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "authorization" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "connector_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "defer_loading" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "headers" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "require_approval" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "server_description" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "server_label" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "server_url" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tunnel_id" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(McpTool {
+                    allowed_callers: f0.unwrap_or_default(),
+                    allowed_tools: f1.unwrap_or_default(),
+                    authorization: f2.unwrap_or_default(),
+                    connector_id: f3.unwrap_or_default(),
+                    defer_loading: f4.unwrap_or_default(),
+                    headers: f5.unwrap_or_default(),
+                    require_approval: f6.unwrap_or_default(),
+                    server_description: f7.unwrap_or_default(),
+                    server_label: crate::codegen_support::required(f8, "server_label")?,
+                    server_url: f9.unwrap_or_default(),
+                    tunnel_id: f10.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f11, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`McpToolAllowedTools`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -572,7 +821,7 @@ impl<'de> ::serde::Deserialize<'de> for McpToolConnectorId {
 }
 /**A filter object to specify which tools are allowed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct McpToolFilter {
     /**Indicates whether or not a tool modifies data or is read-only. If an
 MCP server is [annotated with `readOnlyHint`](https://modelcontextprotocol.io/specification/2025-06-18/schema#toolannotations-readonlyhint),
@@ -583,6 +832,54 @@ it will match this filter.
     ///List of allowed tool names.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tool_names: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for McpToolFilter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = McpToolFilter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct McpToolFilter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<McpToolFilter, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "read_only" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_names" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(McpToolFilter {
+                    read_only: f0.unwrap_or_default(),
+                    tool_names: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`McpToolRequireApproval`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]

@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "conversations" , feature = "evals" , feature = "responses"))].
 
 ///Allows the assistant to create, delete, or update files using unified diffs.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ApplyPatchToolParam {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -14,6 +14,52 @@ pub struct ApplyPatchToolParam {
     ///The type of the tool. Always `apply_patch`.
     #[serde(rename = "type")]
     pub type_: ApplyPatchToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ApplyPatchToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApplyPatchToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ApplyPatchToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ApplyPatchToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ApplyPatchToolParam {
+                    allowed_callers: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool. Always `apply_patch`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -75,7 +121,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolParamType {
     }
 }
 ///`ApproximateLocation`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ApproximateLocation {
     ///Free text input for the city of the user, e.g. `San Francisco`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -92,6 +138,65 @@ pub struct ApproximateLocation {
     ///The type of location approximation. Always `approximate`.
     #[serde(rename = "type")]
     pub type_: ApproximateLocationType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ApproximateLocation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ApproximateLocation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApproximateLocation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ApproximateLocation, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ApproximateLocationType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "city" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "country" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "region" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ApproximateLocation {
+                    city: f0.unwrap_or_default(),
+                    country: f1.unwrap_or_default(),
+                    region: f2.unwrap_or_default(),
+                    timezone: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of location approximation. Always `approximate`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -153,7 +258,7 @@ impl<'de> ::serde::Deserialize<'de> for ApproximateLocationType {
     }
 }
 ///Configuration for a code interpreter container. Optionally specify the IDs of the files to run the code on.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AutoCodeInterpreterToolParam {
     ///An optional list of uploaded files to make available to your code.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -167,6 +272,64 @@ pub struct AutoCodeInterpreterToolParam {
     ///Always `auto`.
     #[serde(rename = "type")]
     pub type_: AutoCodeInterpreterToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AutoCodeInterpreterToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AutoCodeInterpreterToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AutoCodeInterpreterToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AutoCodeInterpreterToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ContainerMemoryLimit>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<AutoCodeInterpreterToolParamNetworkPolicy>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<AutoCodeInterpreterToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "memory_limit" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "network_policy" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AutoCodeInterpreterToolParam {
+                    file_ids: f0.unwrap_or_default(),
+                    memory_limit: f1.unwrap_or_default(),
+                    network_policy: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Network access policy for the container.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -291,7 +454,7 @@ impl<'de> ::serde::Deserialize<'de> for AutoCodeInterpreterToolParamType {
 }
 /**A tool that runs Python code to help generate a response to a prompt.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CodeInterpreterTool {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -307,6 +470,57 @@ optional `memory_limit` setting.
 */
     #[serde(rename = "type")]
     pub type_: CodeInterpreterToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CodeInterpreterTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CodeInterpreterTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CodeInterpreterTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CodeInterpreterTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CodeInterpreterToolContainer> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<CodeInterpreterToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "container" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CodeInterpreterTool {
+                    allowed_callers: f0.unwrap_or_default(),
+                    container: crate::codegen_support::required(f1, "container")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The code interpreter container. Can be a container ID or an object that
 specifies uploaded file IDs to make available to your code, along with an
@@ -466,11 +680,50 @@ impl<'de> ::serde::Deserialize<'de> for ComputerEnvironment {
     }
 }
 ///A tool that controls a virtual computer. Learn more about the [computer tool](https://platform.openai.com/docs/guides/tools-computer-use).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ComputerTool {
     ///The type of the computer tool. Always `computer`.
     #[serde(rename = "type")]
     pub type_: ComputerToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ComputerTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ComputerTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ComputerTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ComputerTool, A::Error> {
+                let mut f0: ::std::option::Option<ComputerToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ComputerTool {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the computer tool. Always `computer`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -532,7 +785,7 @@ impl<'de> ::serde::Deserialize<'de> for ComputerToolType {
     }
 }
 ///A tool that controls a virtual computer. Learn more about the [computer tool](https://platform.openai.com/docs/guides/tools-computer-use).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ComputerUsePreviewTool {
     ///The height of the computer display.
     pub display_height: i64,
@@ -543,6 +796,66 @@ pub struct ComputerUsePreviewTool {
     ///The type of the computer use tool. Always `computer_use_preview`.
     #[serde(rename = "type")]
     pub type_: ComputerUsePreviewToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ComputerUsePreviewTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ComputerUsePreviewTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ComputerUsePreviewTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ComputerUsePreviewTool, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ComputerEnvironment> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ComputerUsePreviewToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "display_height" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "display_width" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "environment" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ComputerUsePreviewTool {
+                    display_height: crate::codegen_support::required(
+                        f0,
+                        "display_height",
+                    )?,
+                    display_width: crate::codegen_support::required(
+                        f1,
+                        "display_width",
+                    )?,
+                    environment: crate::codegen_support::required(f2, "environment")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the computer use tool. Always `computer_use_preview`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -604,7 +917,7 @@ impl<'de> ::serde::Deserialize<'de> for ComputerUsePreviewToolType {
     }
 }
 ///`ContainerAutoParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ContainerAutoParam {
     ///An optional list of uploaded files to make available to your code.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -621,6 +934,69 @@ pub struct ContainerAutoParam {
     ///Automatically creates a container for this request
     #[serde(rename = "type")]
     pub type_: ContainerAutoParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContainerAutoParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContainerAutoParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContainerAutoParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContainerAutoParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ContainerMemoryLimit>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ContainerAutoParamNetworkPolicy>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<ContainerAutoParamSkillsItem>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ContainerAutoParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "memory_limit" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "network_policy" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "skills" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContainerAutoParam {
+                    file_ids: f0.unwrap_or_default(),
+                    memory_limit: f1.unwrap_or_default(),
+                    network_policy: f2.unwrap_or_default(),
+                    skills: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Network access policy for the container.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -874,13 +1250,57 @@ impl<'de> ::serde::Deserialize<'de> for ContainerMemoryLimit {
     }
 }
 ///`ContainerReferenceParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ContainerReferenceParam {
     ///The ID of the referenced container.
     pub container_id: ::std::string::String,
     ///References a container created with the /v1/containers endpoint
     #[serde(rename = "type")]
     pub type_: ContainerReferenceParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContainerReferenceParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContainerReferenceParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContainerReferenceParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContainerReferenceParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ContainerReferenceParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "container_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContainerReferenceParam {
+                    container_id: crate::codegen_support::required(f0, "container_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///References a container created with the /v1/containers endpoint
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -942,7 +1362,7 @@ impl<'de> ::serde::Deserialize<'de> for ContainerReferenceParamType {
     }
 }
 ///A grammar defined by the user.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CustomGrammarFormatParam {
     ///The grammar definition.
     pub definition: ::std::string::String,
@@ -951,6 +1371,53 @@ pub struct CustomGrammarFormatParam {
     ///Grammar format. Always `grammar`.
     #[serde(rename = "type")]
     pub type_: CustomGrammarFormatParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CustomGrammarFormatParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CustomGrammarFormatParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CustomGrammarFormatParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CustomGrammarFormatParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<GrammarSyntax1> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<CustomGrammarFormatParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "definition" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "syntax" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CustomGrammarFormatParam {
+                    definition: crate::codegen_support::required(f0, "definition")?,
+                    syntax: crate::codegen_support::required(f1, "syntax")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Grammar format. Always `grammar`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1012,11 +1479,50 @@ impl<'de> ::serde::Deserialize<'de> for CustomGrammarFormatParamType {
     }
 }
 ///Unconstrained free-form text.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CustomTextFormatParam {
     ///Unconstrained text format. Always `text`.
     #[serde(rename = "type")]
     pub type_: CustomTextFormatParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CustomTextFormatParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CustomTextFormatParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CustomTextFormatParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CustomTextFormatParam, A::Error> {
+                let mut f0: ::std::option::Option<CustomTextFormatParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CustomTextFormatParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Unconstrained text format. Always `text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1078,7 +1584,7 @@ impl<'de> ::serde::Deserialize<'de> for CustomTextFormatParamType {
     }
 }
 ///A custom tool that processes input using a specified format. Learn more about   [custom tools](/docs/guides/function-calling#custom-tools)
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CustomToolParam {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1099,6 +1605,72 @@ pub struct CustomToolParam {
     ///The type of the custom tool. Always `custom`.
     #[serde(rename = "type")]
     pub type_: CustomToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CustomToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CustomToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CustomToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CustomToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<CustomToolParamFormat>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<CustomToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "defer_loading" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CustomToolParam {
+                    allowed_callers: f0.unwrap_or_default(),
+                    defer_loading: f1.unwrap_or_default(),
+                    description: f2.unwrap_or_default(),
+                    format: f3.unwrap_or_default(),
+                    name: crate::codegen_support::required(f4, "name")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The input format for the custom tool. Default is unconstrained text.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1221,7 +1793,7 @@ precedence over instructions given with the `user` role. Messages with the
 `assistant` role are presumed to have been generated by the model in previous
 interactions.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EasyInputMessage {
     /**Text, image, or audio input to the model, used to generate a response.
 Can also contain previous assistant responses.
@@ -1237,6 +1809,56 @@ Can also contain previous assistant responses.
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<EasyInputMessageType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EasyInputMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EasyInputMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EasyInputMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EasyInputMessage, A::Error> {
+                let mut f0: ::std::option::Option<EasyInputMessageContent> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<MessagePhase>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<EasyInputMessageRole> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<EasyInputMessageType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "phase" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EasyInputMessage {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    phase: f1.unwrap_or_default(),
+                    role: crate::codegen_support::required(f2, "role")?,
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Text, image, or audio input to the model, used to generate a response.
 Can also contain previous assistant responses.
@@ -1417,7 +2039,7 @@ for EmptyModelParam {
     }
 }
 ///A tool that searches for relevant content from uploaded files. Learn more about the [file search tool](https://platform.openai.com/docs/guides/tools-file-search).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FileSearchTool {
     ///A filter to apply.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1434,6 +2056,67 @@ pub struct FileSearchTool {
     ///The IDs of the vector stores to search.
     #[serde(default)]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FileSearchTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FileSearchTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FileSearchTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FileSearchTool, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<Filters>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<RankingOptions>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<FileSearchToolType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "max_num_results" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "ranking_options" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "vector_store_ids" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FileSearchTool {
+                    filters: f0.unwrap_or_default(),
+                    max_num_results: f1.unwrap_or_default(),
+                    ranking_options: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    vector_store_ids: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the file search tool. Always `file_search`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1591,7 +2274,7 @@ impl ::std::convert::From<CompoundFilter> for Filters {
     }
 }
 ///A tool that allows the model to execute shell commands.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionShellToolParam {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1603,6 +2286,59 @@ pub struct FunctionShellToolParam {
     ///The type of the shell tool. Always `shell`.
     #[serde(rename = "type")]
     pub type_: FunctionShellToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionShellToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionShellToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionShellToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionShellToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<FunctionShellToolParamEnvironment>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<FunctionShellToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "environment" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionShellToolParam {
+                    allowed_callers: f0.unwrap_or_default(),
+                    environment: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`FunctionShellToolParamEnvironment`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1732,7 +2468,7 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellToolParamType {
     }
 }
 ///Defines a function in your own code the model can choose to call. Learn more about [function calling](https://platform.openai.com/docs/guides/function-calling).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionTool {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1763,9 +2499,91 @@ pub struct FunctionTool {
     ///The type of the function tool. Always `function`.
     #[serde(rename = "type")]
     pub type_: FunctionToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<FunctionToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "defer_loading" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_schema" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parameters" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionTool {
+                    allowed_callers: f0.unwrap_or_default(),
+                    defer_loading: f1.unwrap_or_default(),
+                    description: f2.unwrap_or_default(),
+                    name: crate::codegen_support::required(f3, "name")?,
+                    output_schema: f4.unwrap_or_default(),
+                    parameters: f5.unwrap_or_default(),
+                    strict: f6.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`FunctionToolParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionToolParam {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1790,6 +2608,86 @@ pub struct FunctionToolParam {
     pub strict: ::std::option::Option<bool>,
     #[serde(rename = "type")]
     pub type_: FunctionToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<CallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<FunctionToolParamName> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<EmptyModelParam>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<FunctionToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "defer_loading" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_schema" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parameters" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionToolParam {
+                    allowed_callers: f0.unwrap_or_default(),
+                    defer_loading: f1.unwrap_or_default(),
+                    description: f2.unwrap_or_default(),
+                    name: crate::codegen_support::required(f3, "name")?,
+                    output_schema: f4.unwrap_or_default(),
+                    parameters: f5.unwrap_or_default(),
+                    strict: f6.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`FunctionToolParamName`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2036,12 +2934,61 @@ impl<'de> ::serde::Deserialize<'de> for GrammarSyntax1 {
     }
 }
 ///`HybridSearchOptions`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct HybridSearchOptions {
     ///The weight of the embedding in the reciprocal ranking fusion.
     pub embedding_weight: f64,
     ///The weight of the text in the reciprocal ranking fusion.
     pub text_weight: f64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for HybridSearchOptions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = HybridSearchOptions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct HybridSearchOptions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<HybridSearchOptions, A::Error> {
+                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "embedding_weight" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text_weight" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(HybridSearchOptions {
+                    embedding_weight: crate::codegen_support::required(
+                        f0,
+                        "embedding_weight",
+                    )?,
+                    text_weight: crate::codegen_support::required(f1, "text_weight")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ImageGenActionEnum`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2114,7 +3061,7 @@ impl<'de> ::serde::Deserialize<'de> for ImageGenActionEnum {
 }
 /**A tool that generates images using the GPT image models.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImageGenTool {
     /**Whether to generate a new image or edit an existing image. Default: `auto`.
 */
@@ -2163,6 +3110,110 @@ or `auto`. Default: `auto`.
 */
     #[serde(rename = "type")]
     pub type_: ImageGenToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageGenTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageGenTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageGenTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageGenTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ImageGenActionEnum>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ImageGenToolBackground>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<InputFidelity>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ImageGenToolInputImageMask>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<ImageGenToolModeration>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<ImageGenToolOutputFormat>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<ImageGenToolQuality>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<ImageGenToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "background" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_fidelity" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_image_mask" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_compression" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_format" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "partial_images" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "quality" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "size" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageGenTool {
+                    action: f0.unwrap_or_default(),
+                    background: f1.unwrap_or_default(),
+                    input_fidelity: f2.unwrap_or_default(),
+                    input_image_mask: f3.unwrap_or_default(),
+                    model: f4.unwrap_or_default(),
+                    moderation: f5.unwrap_or_default(),
+                    output_compression: f6.unwrap_or_default(),
+                    output_format: f7.unwrap_or_default(),
+                    partial_images: f8.unwrap_or_default(),
+                    quality: f9.unwrap_or_default(),
+                    size: f10.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f11, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Set the background of the generated image. One of `transparent`,
 `opaque`, or `auto`. Transparent backgrounds are available for
@@ -2241,7 +3292,7 @@ impl<'de> ::serde::Deserialize<'de> for ImageGenToolBackground {
 /**Optional mask for inpainting. Contains `image_url`
 (string, optional) and `file_id` (string, optional).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ImageGenToolInputImageMask {
     /**File ID for the mask image.
 */
@@ -2251,6 +3302,54 @@ pub struct ImageGenToolInputImageMask {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageGenToolInputImageMask {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageGenToolInputImageMask;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageGenToolInputImageMask")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageGenToolInputImageMask, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageGenToolInputImageMask {
+                    file_id: f0.unwrap_or_default(),
+                    image_url: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Moderation level for the generated image. Default: `auto`.
 */
@@ -2614,7 +3713,7 @@ impl ::std::convert::From<::std::vec::Vec<InputContent>> for InputMessageContent
     }
 }
 ///`LocalEnvironmentParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct LocalEnvironmentParam {
     ///An optional list of skills.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2622,6 +3721,48 @@ pub struct LocalEnvironmentParam {
     ///Use a local computer environment.
     #[serde(rename = "type")]
     pub type_: LocalEnvironmentParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for LocalEnvironmentParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = LocalEnvironmentParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LocalEnvironmentParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<LocalEnvironmentParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<LocalSkillParam>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<LocalEnvironmentParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "skills" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(LocalEnvironmentParam {
+                    skills: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Use a local computer environment.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2683,11 +3824,50 @@ impl<'de> ::serde::Deserialize<'de> for LocalEnvironmentParamType {
     }
 }
 ///A tool that allows the model to execute shell commands in a local environment.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct LocalShellToolParam {
     ///The type of the local shell tool. Always `local_shell`.
     #[serde(rename = "type")]
     pub type_: LocalShellToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for LocalShellToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = LocalShellToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LocalShellToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<LocalShellToolParam, A::Error> {
+                let mut f0: ::std::option::Option<LocalShellToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(LocalShellToolParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the local shell tool. Always `local_shell`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2749,7 +3929,7 @@ impl<'de> ::serde::Deserialize<'de> for LocalShellToolParamType {
     }
 }
 ///`LocalSkillParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct LocalSkillParam {
     ///The description of the skill.
     pub description: ::std::string::String,
@@ -2757,6 +3937,53 @@ pub struct LocalSkillParam {
     pub name: ::std::string::String,
     ///The path to the directory containing the skill.
     pub path: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for LocalSkillParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = LocalSkillParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LocalSkillParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<LocalSkillParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "path" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(LocalSkillParam {
+                    description: crate::codegen_support::required(f0, "description")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    path: crate::codegen_support::required(f2, "path")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Labels an `assistant` message as intermediate commentary (`commentary`) or the final answer (`final_answer`).
 For models like `gpt-5.3-codex` and beyond, when sending follow-up requests, preserve and resend
@@ -2826,7 +4053,7 @@ impl<'de> ::serde::Deserialize<'de> for MessagePhase {
     }
 }
 ///Groups function/custom tools under a shared namespace.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct NamespaceToolParam {
     ///A description of the namespace shown to the model.
     pub description: ::std::string::String,
@@ -2838,6 +4065,58 @@ pub struct NamespaceToolParam {
     ///The type of the tool. Always `namespace`.
     #[serde(rename = "type")]
     pub type_: NamespaceToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for NamespaceToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = NamespaceToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct NamespaceToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<NamespaceToolParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<NamespaceToolParamName> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<NamespaceToolParamToolsItem>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<NamespaceToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(NamespaceToolParam {
+                    description: crate::codegen_support::required(f0, "description")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    tools: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The namespace name used in tool calls (for example, `crm`).
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3009,11 +4288,50 @@ impl<'de> ::serde::Deserialize<'de> for NamespaceToolParamType {
     }
 }
 ///`ProgrammaticToolCallingParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProgrammaticToolCallingParam {
     ///The type of the tool. Always `programmatic_tool_calling`.
     #[serde(rename = "type")]
     pub type_: ProgrammaticToolCallingParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProgrammaticToolCallingParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProgrammaticToolCallingParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProgrammaticToolCallingParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProgrammaticToolCallingParam, A::Error> {
+                let mut f0: ::std::option::Option<ProgrammaticToolCallingParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProgrammaticToolCallingParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool. Always `programmatic_tool_calling`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3139,7 +4457,7 @@ impl<'de> ::serde::Deserialize<'de> for RankerVersionType {
     }
 }
 ///`RankingOptions`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RankingOptions {
     ///Weights that control how reciprocal rank fusion balances semantic embedding matches versus sparse keyword matches when hybrid search is enabled.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3150,6 +4468,59 @@ pub struct RankingOptions {
     ///The score threshold for the file search, a number between 0 and 1. Numbers closer to 1 will attempt to return only the most relevant results, but may return fewer results.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub score_threshold: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RankingOptions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RankingOptions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RankingOptions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RankingOptions, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<HybridSearchOptions>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<RankerVersionType>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "hybrid_search" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "ranker" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "score_threshold" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RankingOptions {
+                    hybrid_search: f0.unwrap_or_default(),
+                    ranker: f1.unwrap_or_default(),
+                    score_threshold: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`SearchContentType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3569,7 +4940,7 @@ impl<'de> ::serde::Deserialize<'de> for ToolSearchExecutionType {
     }
 }
 ///Hosted or BYOT tool search configuration for deferred tools.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ToolSearchToolParam {
     ///Description shown to the model for a client-executed tool search tool.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3583,6 +4954,66 @@ pub struct ToolSearchToolParam {
     ///The type of the tool. Always `tool_search`.
     #[serde(rename = "type")]
     pub type_: ToolSearchToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ToolSearchToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ToolSearchToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ToolSearchToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ToolSearchToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolSearchExecutionType>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<EmptyModelParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ToolSearchToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "execution" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parameters" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ToolSearchToolParam {
+                    description: f0.unwrap_or_default(),
+                    execution: f1.unwrap_or_default(),
+                    parameters: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool. Always `tool_search`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3645,7 +5076,7 @@ impl<'de> ::serde::Deserialize<'de> for ToolSearchToolParamType {
 }
 /**The approximate location of the user.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct WebSearchApproximateLocation {
     ///Free text input for the city of the user, e.g. `San Francisco`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3662,6 +5093,67 @@ pub struct WebSearchApproximateLocation {
     ///The type of location approximation. Always `approximate`.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<WebSearchApproximateLocationType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebSearchApproximateLocation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebSearchApproximateLocation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebSearchApproximateLocation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebSearchApproximateLocation, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<WebSearchApproximateLocationType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "city" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "country" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "region" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebSearchApproximateLocation {
+                    city: f0.unwrap_or_default(),
+                    country: f1.unwrap_or_default(),
+                    region: f2.unwrap_or_default(),
+                    timezone: f3.unwrap_or_default(),
+                    type_: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of location approximation. Always `approximate`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3723,7 +5215,7 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchApproximateLocationType {
     }
 }
 ///This tool searches the web for relevant results to use in a response. Learn more about the [web search tool](https://platform.openai.com/docs/guides/tools-web-search).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebSearchPreviewTool {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub search_content_types: ::std::vec::Vec<SearchContentType>,
@@ -3736,6 +5228,64 @@ pub struct WebSearchPreviewTool {
     ///The user's location.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_location: ::std::option::Option<ApproximateLocation>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebSearchPreviewTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebSearchPreviewTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebSearchPreviewTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebSearchPreviewTool, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<SearchContentType>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<SearchContextSize>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<WebSearchPreviewToolType> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ApproximateLocation>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "search_content_types" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "search_context_size" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "user_location" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebSearchPreviewTool {
+                    search_content_types: f0.unwrap_or_default(),
+                    search_context_size: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    user_location: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the web search tool. One of `web_search_preview` or `web_search_preview_2025_03_11`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3804,7 +5354,7 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchPreviewToolType {
 /**Search the Internet for sources related to the prompt. Learn more about the
 [web search tool](/docs/guides/tools-web-search).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebSearchTool {
     ///Allow live internet access for web search. Defaults to true when omitted. When false, the web search tool runs in offline/cache-only mode and will not fetch new external content.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3821,10 +5371,73 @@ pub struct WebSearchTool {
     pub type_: WebSearchToolType,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_location: ::std::option::Option<WebSearchApproximateLocation>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebSearchTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebSearchTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebSearchTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebSearchTool, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<WebSearchToolFilters>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<WebSearchToolSearchContextSize>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<WebSearchToolType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<WebSearchApproximateLocation>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "external_web_access" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "filters" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "search_context_size" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "user_location" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebSearchTool {
+                    external_web_access: f0.unwrap_or_default(),
+                    filters: f1.unwrap_or_default(),
+                    search_context_size: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    user_location: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Filters for the search.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct WebSearchToolFilters {
     /**Allowed domains for the search. If not provided, all domains are allowed.
 Subdomains of the provided domains are allowed as well.
@@ -3833,6 +5446,49 @@ Example: `["pubmed.ncbi.nlm.nih.gov"]`
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub allowed_domains: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebSearchToolFilters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebSearchToolFilters;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebSearchToolFilters")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebSearchToolFilters, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_domains" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebSearchToolFilters {
+                    allowed_domains: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///High level guidance for the amount of context window space to use for the search. One of `low`, `medium`, or `high`. `medium` is the default.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -5,7 +5,7 @@
 
 /**A tool available on an MCP server.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct McpListToolsTool {
     /**Additional annotations about the tool.
 */
@@ -23,4 +23,66 @@ pub struct McpListToolsTool {
     /**The name of the tool.
 */
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for McpListToolsTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = McpListToolsTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct McpListToolsTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<McpListToolsTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "annotations" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_schema" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(McpListToolsTool {
+                    annotations: f0.unwrap_or_default(),
+                    description: f1.unwrap_or_default(),
+                    input_schema: crate::codegen_support::required(f2, "input_schema")?,
+                    name: crate::codegen_support::required(f3, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }

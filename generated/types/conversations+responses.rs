@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "conversations" , feature = "responses"))].
 
 ///`AdditionalTools`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AdditionalTools {
     ///The unique ID of the additional tools item.
     pub id: ::std::string::String,
@@ -16,9 +16,57 @@ pub struct AdditionalTools {
     ///The type of the item. Always `additional_tools`.
     #[serde(rename = "type")]
     pub type_: AdditionalToolsType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AdditionalTools {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AdditionalTools;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AdditionalTools")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AdditionalTools, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<MessageRole> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::vec::Vec<Tool>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<AdditionalToolsType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AdditionalTools {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    role: crate::codegen_support::required(f1, "role")?,
+                    tools: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`AdditionalToolsItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AdditionalToolsItemParam {
     ///The unique ID of this additional tools item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -31,6 +79,56 @@ pub struct AdditionalToolsItemParam {
     ///The item type. Always `additional_tools`.
     #[serde(rename = "type")]
     pub type_: AdditionalToolsItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AdditionalToolsItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AdditionalToolsItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AdditionalToolsItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AdditionalToolsItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<AdditionalToolsItemParamRole> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::vec::Vec<Tool>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<AdditionalToolsItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AdditionalToolsItemParam {
+                    id: f0.unwrap_or_default(),
+                    role: crate::codegen_support::required(f1, "role")?,
+                    tools: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The role that provided the additional tools. Only `developer` is supported.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -543,7 +641,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyPatchCallStatusParam {
     }
 }
 ///Instruction for creating a new file via the apply_patch tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ApplyPatchCreateFileOperationParam {
     ///Unified diff content to apply when creating the file.
     pub diff: ApplyPatchCreateFileOperationParamDiff,
@@ -552,6 +650,57 @@ pub struct ApplyPatchCreateFileOperationParam {
     ///The operation type. Always `create_file`.
     #[serde(rename = "type")]
     pub type_: ApplyPatchCreateFileOperationParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ApplyPatchCreateFileOperationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ApplyPatchCreateFileOperationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApplyPatchCreateFileOperationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ApplyPatchCreateFileOperationParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ApplyPatchCreateFileOperationParamDiff,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ApplyPatchCreateFileOperationParamPath,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ApplyPatchCreateFileOperationParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ApplyPatchCreateFileOperationParam {
+                    diff: crate::codegen_support::required(f0, "diff")?,
+                    path: crate::codegen_support::required(f1, "path")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Unified diff content to apply when creating the file.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -726,13 +875,59 @@ impl<'de> ::serde::Deserialize<'de> for ApplyPatchCreateFileOperationParamType {
     }
 }
 ///Instruction for deleting an existing file via the apply_patch tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ApplyPatchDeleteFileOperationParam {
     ///Path of the file to delete relative to the workspace root.
     pub path: ApplyPatchDeleteFileOperationParamPath,
     ///The operation type. Always `delete_file`.
     #[serde(rename = "type")]
     pub type_: ApplyPatchDeleteFileOperationParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ApplyPatchDeleteFileOperationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ApplyPatchDeleteFileOperationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApplyPatchDeleteFileOperationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ApplyPatchDeleteFileOperationParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ApplyPatchDeleteFileOperationParamPath,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ApplyPatchDeleteFileOperationParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "path" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ApplyPatchDeleteFileOperationParam {
+                    path: crate::codegen_support::required(f0, "path")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Path of the file to delete relative to the workspace root.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -927,7 +1122,7 @@ for ApplyPatchOperationParam {
     }
 }
 ///A tool call that applies file diffs by creating, deleting, or updating files.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ApplyPatchToolCall {
     ///The unique ID of the apply patch tool call generated by the model.
     pub call_id: ::std::string::String,
@@ -946,9 +1141,74 @@ pub struct ApplyPatchToolCall {
     ///The type of the item. Always `apply_patch_call`.
     #[serde(rename = "type")]
     pub type_: ApplyPatchToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ApplyPatchToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApplyPatchToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ApplyPatchToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ApplyPatchOperation> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ApplyPatchCallStatus> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ApplyPatchToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "operation" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ApplyPatchToolCall {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    caller: f1.unwrap_or_default(),
+                    created_by: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    operation: crate::codegen_support::required(f4, "operation")?,
+                    status: crate::codegen_support::required(f5, "status")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A tool call representing a request to create, delete, or update files using diff patches.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ApplyPatchToolCallItemParam {
     ///The unique ID of the apply patch tool call generated by the model.
     pub call_id: ApplyPatchToolCallItemParamCallId,
@@ -965,6 +1225,66 @@ pub struct ApplyPatchToolCallItemParam {
     ///The type of the item. Always `apply_patch_call`.
     #[serde(rename = "type")]
     pub type_: ApplyPatchToolCallItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCallItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ApplyPatchToolCallItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApplyPatchToolCallItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ApplyPatchToolCallItemParam, A::Error> {
+                let mut f0: ::std::option::Option<ApplyPatchToolCallItemParamCallId> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ApplyPatchOperationParam> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ApplyPatchCallStatusParam> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ApplyPatchToolCallItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "operation" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ApplyPatchToolCallItemParam {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    caller: f1.unwrap_or_default(),
+                    id: f2.unwrap_or_default(),
+                    operation: crate::codegen_support::required(f3, "operation")?,
+                    status: crate::codegen_support::required(f4, "status")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the apply patch tool call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1084,7 +1404,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCallItemParamType {
     }
 }
 ///The output emitted by an apply patch tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ApplyPatchToolCallOutput {
     ///The unique ID of the apply patch tool call generated by the model.
     pub call_id: ::std::string::String,
@@ -1104,9 +1424,74 @@ pub struct ApplyPatchToolCallOutput {
     ///The type of the item. Always `apply_patch_call_output`.
     #[serde(rename = "type")]
     pub type_: ApplyPatchToolCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ApplyPatchToolCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApplyPatchToolCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ApplyPatchToolCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ApplyPatchCallOutputStatus> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ApplyPatchToolCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ApplyPatchToolCallOutput {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    caller: f1.unwrap_or_default(),
+                    created_by: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    output: f4.unwrap_or_default(),
+                    status: crate::codegen_support::required(f5, "status")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The streamed output emitted by an apply patch tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ApplyPatchToolCallOutputItemParam {
     ///The unique ID of the apply patch tool call generated by the model.
     pub call_id: ApplyPatchToolCallOutputItemParamCallId,
@@ -1124,6 +1509,70 @@ pub struct ApplyPatchToolCallOutputItemParam {
     ///The type of the item. Always `apply_patch_call_output`.
     #[serde(rename = "type")]
     pub type_: ApplyPatchToolCallOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCallOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ApplyPatchToolCallOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApplyPatchToolCallOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ApplyPatchToolCallOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ApplyPatchToolCallOutputItemParamCallId,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ApplyPatchToolCallOutputItemParamOutput>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ApplyPatchCallOutputStatusParam> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ApplyPatchToolCallOutputItemParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ApplyPatchToolCallOutputItemParam {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    caller: f1.unwrap_or_default(),
+                    id: f2.unwrap_or_default(),
+                    output: f3.unwrap_or_default(),
+                    status: crate::codegen_support::required(f4, "status")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the apply patch tool call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1419,7 +1868,7 @@ impl<'de> ::serde::Deserialize<'de> for ApplyPatchToolCallType {
     }
 }
 ///Instruction for updating an existing file via the apply_patch tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ApplyPatchUpdateFileOperationParam {
     ///Unified diff content to apply to the existing file.
     pub diff: ApplyPatchUpdateFileOperationParamDiff,
@@ -1428,6 +1877,57 @@ pub struct ApplyPatchUpdateFileOperationParam {
     ///The operation type. Always `update_file`.
     #[serde(rename = "type")]
     pub type_: ApplyPatchUpdateFileOperationParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ApplyPatchUpdateFileOperationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ApplyPatchUpdateFileOperationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ApplyPatchUpdateFileOperationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ApplyPatchUpdateFileOperationParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ApplyPatchUpdateFileOperationParamDiff,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ApplyPatchUpdateFileOperationParamPath,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ApplyPatchUpdateFileOperationParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ApplyPatchUpdateFileOperationParam {
+                    diff: crate::codegen_support::required(f0, "diff")?,
+                    path: crate::codegen_support::required(f1, "path")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Unified diff content to apply to the existing file.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1681,7 +2181,7 @@ impl<'de> ::serde::Deserialize<'de> for ClickButtonType {
     }
 }
 ///A click action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ClickParam {
     ///Indicates which mouse button was pressed during the click. One of `left`, `right`, `wheel`, `back`, or `forward`.
     pub button: ClickButtonType,
@@ -1695,6 +2195,59 @@ pub struct ClickParam {
     pub x: i64,
     ///The y-coordinate where the click occurred.
     pub y: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ClickParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ClickParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ClickParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ClickParam, A::Error> {
+                let mut f0: ::std::option::Option<ClickButtonType> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ClickParamType> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "button" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "keys" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "x" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "y" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ClickParam {
+                    button: crate::codegen_support::required(f0, "button")?,
+                    keys: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    x: crate::codegen_support::required(f3, "x")?,
+                    y: crate::codegen_support::required(f4, "y")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a click action, this property is always `click`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1756,13 +2309,55 @@ impl<'de> ::serde::Deserialize<'de> for ClickParamType {
     }
 }
 ///The image output from the code interpreter.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CodeInterpreterOutputImage {
     ///The type of the output. Always `image`.
     #[serde(rename = "type")]
     pub type_: CodeInterpreterOutputImageType,
     ///The URL of the image output from the code interpreter.
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CodeInterpreterOutputImage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CodeInterpreterOutputImage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CodeInterpreterOutputImage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CodeInterpreterOutputImage, A::Error> {
+                let mut f0: ::std::option::Option<CodeInterpreterOutputImageType> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CodeInterpreterOutputImage {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    url: crate::codegen_support::required(f1, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the output. Always `image`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1824,13 +2419,55 @@ impl<'de> ::serde::Deserialize<'de> for CodeInterpreterOutputImageType {
     }
 }
 ///The logs output from the code interpreter.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CodeInterpreterOutputLogs {
     ///The logs output from the code interpreter.
     pub logs: ::std::string::String,
     ///The type of the output. Always `logs`.
     #[serde(rename = "type")]
     pub type_: CodeInterpreterOutputLogsType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CodeInterpreterOutputLogs {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CodeInterpreterOutputLogs;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CodeInterpreterOutputLogs")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CodeInterpreterOutputLogs, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CodeInterpreterOutputLogsType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CodeInterpreterOutputLogs {
+                    logs: crate::codegen_support::required(f0, "logs")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the output. Always `logs`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1893,7 +2530,7 @@ impl<'de> ::serde::Deserialize<'de> for CodeInterpreterOutputLogsType {
 }
 /**A tool call to run code.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CodeInterpreterToolCall {
     /**The code to run, or null if not available.
 */
@@ -1919,6 +2556,68 @@ Can be null if no outputs are available.
 */
     #[serde(rename = "type")]
     pub type_: CodeInterpreterToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CodeInterpreterToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CodeInterpreterToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CodeInterpreterToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CodeInterpreterToolCall, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::vec::Vec<CodeInterpreterToolCallOutputsItem>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<CodeInterpreterToolCallStatus> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<CodeInterpreterToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "container_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "outputs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CodeInterpreterToolCall {
+                    code: f0.unwrap_or_default(),
+                    container_id: crate::codegen_support::required(f1, "container_id")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    outputs: f3.unwrap_or_default(),
+                    status: crate::codegen_support::required(f4, "status")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CodeInterpreterToolCallOutputsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2119,7 +2818,7 @@ impl<'de> ::serde::Deserialize<'de> for CodeInterpreterToolCallType {
     }
 }
 ///A compaction item generated by the [`v1/responses/compact` API](/docs/api-reference/responses/compact).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CompactionBody {
     ///The identifier of the actor that created the item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2131,6 +2830,63 @@ pub struct CompactionBody {
     ///The type of the item. Always `compaction`.
     #[serde(rename = "type")]
     pub type_: CompactionBodyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CompactionBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CompactionBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CompactionBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CompactionBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<CompactionBodyType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_by" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "encrypted_content" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CompactionBody {
+                    created_by: f0.unwrap_or_default(),
+                    encrypted_content: crate::codegen_support::required(
+                        f1,
+                        "encrypted_content",
+                    )?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the item. Always `compaction`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2192,7 +2948,7 @@ impl<'de> ::serde::Deserialize<'de> for CompactionBodyType {
     }
 }
 ///A compaction item generated by the [`v1/responses/compact` API](/docs/api-reference/responses/compact).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CompactionSummaryItemParam {
     ///The encrypted content of the compaction summary.
     pub encrypted_content: CompactionSummaryItemParamEncryptedContent,
@@ -2202,6 +2958,60 @@ pub struct CompactionSummaryItemParam {
     ///The type of the item. Always `compaction`.
     #[serde(rename = "type")]
     pub type_: CompactionSummaryItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CompactionSummaryItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CompactionSummaryItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CompactionSummaryItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CompactionSummaryItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    CompactionSummaryItemParamEncryptedContent,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<CompactionSummaryItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "encrypted_content" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CompactionSummaryItemParam {
+                    encrypted_content: crate::codegen_support::required(
+                        f0,
+                        "encrypted_content",
+                    )?,
+                    id: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The encrypted content of the compaction summary.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2319,11 +3129,50 @@ impl<'de> ::serde::Deserialize<'de> for CompactionSummaryItemParamType {
     }
 }
 ///Compacts the current context. Must be the final input item.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CompactionTriggerItemParam {
     ///The type of the item. Always `compaction_trigger`.
     #[serde(rename = "type")]
     pub type_: CompactionTriggerItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CompactionTriggerItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CompactionTriggerItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CompactionTriggerItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CompactionTriggerItemParam, A::Error> {
+                let mut f0: ::std::option::Option<CompactionTriggerItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CompactionTriggerItemParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the item. Always `compaction_trigger`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2536,7 +3385,7 @@ impl ::std::convert::From<::std::vec::Vec<ComputerAction>> for ComputerActionLis
     }
 }
 ///The output of a computer tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ComputerCallOutputItemParam {
     ///The safety checks reported by the API that have been acknowledged by the developer.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2555,6 +3404,68 @@ pub struct ComputerCallOutputItemParam {
     ///The type of the computer tool call output. Always `computer_call_output`.
     #[serde(rename = "type")]
     pub type_: ComputerCallOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ComputerCallOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ComputerCallOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ComputerCallOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ComputerCallOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<ComputerCallSafetyCheckParam>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ComputerCallOutputItemParamCallId> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ComputerScreenshotImage> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<FunctionCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ComputerCallOutputItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "acknowledged_safety_checks" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ComputerCallOutputItemParam {
+                    acknowledged_safety_checks: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    id: f2.unwrap_or_default(),
+                    output: crate::codegen_support::required(f3, "output")?,
+                    status: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The ID of the computer tool call that produced the output.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2674,7 +3585,7 @@ impl<'de> ::serde::Deserialize<'de> for ComputerCallOutputItemParamType {
     }
 }
 ///A pending safety check for the computer call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ComputerCallSafetyCheckParam {
     ///The type of the pending safety check.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2684,9 +3595,58 @@ pub struct ComputerCallSafetyCheckParam {
     ///Details about the pending safety check.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub message: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ComputerCallSafetyCheckParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ComputerCallSafetyCheckParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ComputerCallSafetyCheckParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ComputerCallSafetyCheckParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ComputerCallSafetyCheckParam {
+                    code: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    message: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A screenshot of a computer.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ComputerScreenshotContent {
     ///The detail level of the screenshot image to be sent to the model. One of `high`, `low`, `auto`, or `original`. Defaults to `auto`.
     pub detail: ImageDetail,
@@ -2701,6 +3661,67 @@ pub struct ComputerScreenshotContent {
     ///Specifies the event type. For a computer screenshot, this property is always set to `computer_screenshot`.
     #[serde(rename = "type")]
     pub type_: ComputerScreenshotContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ComputerScreenshotContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ComputerScreenshotContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ComputerScreenshotContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ComputerScreenshotContent, A::Error> {
+                let mut f0: ::std::option::Option<ImageDetail> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<PromptCacheBreakpointConfig>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ComputerScreenshotContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_breakpoint" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ComputerScreenshotContent {
+                    detail: crate::codegen_support::required(f0, "detail")?,
+                    file_id: f1.unwrap_or_default(),
+                    image_url: f2.unwrap_or_default(),
+                    prompt_cache_breakpoint: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a computer screenshot, this property is always set to `computer_screenshot`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2763,7 +3784,7 @@ impl<'de> ::serde::Deserialize<'de> for ComputerScreenshotContentType {
 }
 /**A computer screenshot image used with the computer use tool.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ComputerScreenshotImage {
     ///The identifier of an uploaded file that contains the screenshot.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2776,6 +3797,57 @@ always set to `computer_screenshot`.
 */
     #[serde(rename = "type")]
     pub type_: ComputerScreenshotImageType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ComputerScreenshotImage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ComputerScreenshotImage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ComputerScreenshotImage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ComputerScreenshotImage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ComputerScreenshotImageType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ComputerScreenshotImage {
+                    file_id: f0.unwrap_or_default(),
+                    image_url: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Specifies the event type. For a computer screenshot, this property is
 always set to `computer_screenshot`.
@@ -2841,7 +3913,7 @@ impl<'de> ::serde::Deserialize<'de> for ComputerScreenshotImageType {
 /**A tool call to a computer use tool. See the
 [computer use guide](/docs/guides/tools-computer-use) for more information.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ComputerToolCall {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub action: ::std::option::Option<ComputerAction>,
@@ -2863,9 +3935,74 @@ pub struct ComputerToolCall {
     ///The type of the computer call. Always `computer_call`.
     #[serde(rename = "type")]
     pub type_: ComputerToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ComputerToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ComputerToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ComputerToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ComputerToolCall, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ComputerAction>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ComputerActionList>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<ComputerCallSafetyCheckParam>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ComputerToolCallStatus> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ComputerToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "actions" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "pending_safety_checks" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ComputerToolCall {
+                    action: f0.unwrap_or_default(),
+                    actions: f1.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f2, "call_id")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    pending_safety_checks: f4.unwrap_or_default(),
+                    status: crate::codegen_support::required(f5, "status")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ComputerToolCallOutputResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ComputerToolCallOutputResource {
     /**The safety checks reported by the API that have been acknowledged by the
 developer.
@@ -2886,6 +4023,73 @@ developer.
 */
     #[serde(rename = "type")]
     pub type_: ComputerToolCallOutputResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ComputerToolCallOutputResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ComputerToolCallOutputResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ComputerToolCallOutputResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ComputerToolCallOutputResource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<ComputerCallSafetyCheckParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ComputerScreenshotImage> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ComputerToolCallOutputResourceStatus,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ComputerToolCallOutputResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "acknowledged_safety_checks" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ComputerToolCallOutputResource {
+                    acknowledged_safety_checks: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    created_by: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    output: crate::codegen_support::required(f4, "output")?,
+                    status: crate::codegen_support::required(f5, "status")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ComputerToolCallOutputResourceStatus`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3143,7 +4347,7 @@ impl<'de> ::serde::Deserialize<'de> for ComputerToolCallType {
     }
 }
 ///A citation for a container file used to generate a model response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ContainerFileCitationBody {
     ///The ID of the container file.
     pub container_id: ::std::string::String,
@@ -3158,6 +4362,66 @@ pub struct ContainerFileCitationBody {
     ///The type of the container file citation. Always `container_file_citation`.
     #[serde(rename = "type")]
     pub type_: ContainerFileCitationBodyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContainerFileCitationBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContainerFileCitationBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContainerFileCitationBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContainerFileCitationBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ContainerFileCitationBodyType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "container_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "end_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "start_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContainerFileCitationBody {
+                    container_id: crate::codegen_support::required(f0, "container_id")?,
+                    end_index: crate::codegen_support::required(f1, "end_index")?,
+                    file_id: crate::codegen_support::required(f2, "file_id")?,
+                    filename: crate::codegen_support::required(f3, "filename")?,
+                    start_index: crate::codegen_support::required(f4, "start_index")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the container file citation. Always `container_file_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3219,12 +4483,56 @@ impl<'de> ::serde::Deserialize<'de> for ContainerFileCitationBodyType {
     }
 }
 ///Represents a container created with /v1/containers.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ContainerReferenceResource {
     pub container_id: ::std::string::String,
     ///The environment type. Always `container_reference`.
     #[serde(rename = "type")]
     pub type_: ContainerReferenceResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContainerReferenceResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContainerReferenceResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContainerReferenceResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContainerReferenceResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ContainerReferenceResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "container_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContainerReferenceResource {
+                    container_id: crate::codegen_support::required(f0, "container_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The environment type. Always `container_reference`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3286,16 +4594,58 @@ impl<'de> ::serde::Deserialize<'de> for ContainerReferenceResourceType {
     }
 }
 ///An x/y coordinate pair, e.g. `{ x: 100, y: 200 }`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CoordParam {
     ///The x-coordinate.
     pub x: i64,
     ///The y-coordinate.
     pub y: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CoordParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CoordParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CoordParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CoordParam, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "x" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "y" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CoordParam {
+                    x: crate::codegen_support::required(f0, "x")?,
+                    y: crate::codegen_support::required(f1, "y")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A call to a custom tool created by the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CustomToolCall {
     /**An identifier used to map this custom tool call to a tool call output.
 */
@@ -3320,10 +4670,75 @@ pub struct CustomToolCall {
 */
     #[serde(rename = "type")]
     pub type_: CustomToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CustomToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CustomToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CustomToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CustomToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<CustomToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "input" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CustomToolCall {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    caller: f1.unwrap_or_default(),
+                    id: f2.unwrap_or_default(),
+                    input: crate::codegen_support::required(f3, "input")?,
+                    name: crate::codegen_support::required(f4, "name")?,
+                    namespace: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output of a custom tool call from your code, being sent back to the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CustomToolCallOutput {
     /**The call ID, used to map this custom tool call output to a custom tool call.
 */
@@ -3342,6 +4757,61 @@ Can be a string or an list of output content.
 */
     #[serde(rename = "type")]
     pub type_: CustomToolCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CustomToolCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CustomToolCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CustomToolCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CustomToolCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<CustomToolCallOutputOutput> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<CustomToolCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CustomToolCallOutput {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    caller: f1.unwrap_or_default(),
+                    id: f2.unwrap_or_default(),
+                    output: crate::codegen_support::required(f3, "output")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output from the custom tool call generated by your code.
 Can be a string or an list of output content.
@@ -3555,17 +5025,95 @@ impl<'de> ::serde::Deserialize<'de> for DetailEnum {
     }
 }
 ///`DirectToolCallCaller`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DirectToolCallCaller {
     #[serde(rename = "type")]
     pub type_: DirectToolCallCallerType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DirectToolCallCaller {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DirectToolCallCaller;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DirectToolCallCaller")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DirectToolCallCaller, A::Error> {
+                let mut f0: ::std::option::Option<DirectToolCallCallerType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DirectToolCallCaller {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`DirectToolCallCallerParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DirectToolCallCallerParam {
     ///The caller type. Always `direct`.
     #[serde(rename = "type")]
     pub type_: DirectToolCallCallerParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DirectToolCallCallerParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DirectToolCallCallerParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DirectToolCallCallerParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DirectToolCallCallerParam, A::Error> {
+                let mut f0: ::std::option::Option<DirectToolCallCallerParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DirectToolCallCallerParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The caller type. Always `direct`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3686,7 +5234,7 @@ impl<'de> ::serde::Deserialize<'de> for DirectToolCallCallerType {
     }
 }
 ///A double click action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DoubleClickAction {
     ///The keys being held while double-clicking.
     #[serde(default)]
@@ -3698,6 +5246,56 @@ pub struct DoubleClickAction {
     pub x: i64,
     ///The y-coordinate where the double click occurred.
     pub y: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DoubleClickAction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DoubleClickAction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DoubleClickAction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DoubleClickAction, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<DoubleClickActionType> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "x" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "y" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DoubleClickAction {
+                    keys: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    x: crate::codegen_support::required(f2, "x")?,
+                    y: crate::codegen_support::required(f3, "y")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a double click action, this property is always set to `double_click`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3759,7 +5357,7 @@ impl<'de> ::serde::Deserialize<'de> for DoubleClickActionType {
     }
 }
 ///A drag action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DragParam {
     ///The keys being held while dragging the mouse.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3776,6 +5374,53 @@ pub struct DragParam {
     ///Specifies the event type. For a drag action, this property is always set to `drag`.
     #[serde(rename = "type")]
     pub type_: DragParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DragParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DragParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DragParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DragParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::vec::Vec<CoordParam>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<DragParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DragParam {
+                    keys: f0.unwrap_or_default(),
+                    path: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a drag action, this property is always set to `drag`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3837,7 +5482,7 @@ impl<'de> ::serde::Deserialize<'de> for DragParamType {
     }
 }
 ///A citation to a file.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FileCitationBody {
     ///The ID of the file.
     pub file_id: ::std::string::String,
@@ -3848,6 +5493,54 @@ pub struct FileCitationBody {
     ///The type of the file citation. Always `file_citation`.
     #[serde(rename = "type")]
     pub type_: FileCitationBodyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FileCitationBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FileCitationBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FileCitationBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FileCitationBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<FileCitationBodyType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FileCitationBody {
+                    file_id: crate::codegen_support::required(f0, "file_id")?,
+                    filename: crate::codegen_support::required(f1, "filename")?,
+                    index: crate::codegen_support::required(f2, "index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the file citation. Always `file_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3979,7 +5672,7 @@ impl<'de> ::serde::Deserialize<'de> for FileDetailEnum {
 }
 /**A path to a file.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FilePath {
     /**The ID of the file.
 */
@@ -3991,6 +5684,51 @@ pub struct FilePath {
 */
     #[serde(rename = "type")]
     pub type_: FilePathType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FilePath {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FilePath;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FilePath")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FilePath, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<FilePathType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FilePath {
+                    file_id: crate::codegen_support::required(f0, "file_id")?,
+                    index: crate::codegen_support::required(f1, "index")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the file path. Always `file_path`.
 */
@@ -4055,7 +5793,7 @@ impl<'de> ::serde::Deserialize<'de> for FilePathType {
 /**The results of a file search tool call. See the
 [file search guide](/docs/guides/tools-file-search) for more information.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FileSearchToolCall {
     /**The unique ID of the file search tool call.
 */
@@ -4076,9 +5814,64 @@ pub struct FileSearchToolCall {
 */
     #[serde(rename = "type")]
     pub type_: FileSearchToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FileSearchToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FileSearchToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FileSearchToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FileSearchToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<FileSearchToolCallResultsItem>>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<FileSearchToolCallStatus> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<FileSearchToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "queries" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "results" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FileSearchToolCall {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    queries: f1.unwrap_or_default(),
+                    results: f2.unwrap_or_default(),
+                    status: crate::codegen_support::required(f3, "status")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`FileSearchToolCallResultsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct FileSearchToolCallResultsItem {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
@@ -4098,6 +5891,67 @@ pub struct FileSearchToolCallResultsItem {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FileSearchToolCallResultsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FileSearchToolCallResultsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FileSearchToolCallResultsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FileSearchToolCallResultsItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<VectorStoreFileAttributes>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<f32>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "attributes" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "score" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FileSearchToolCallResultsItem {
+                    attributes: f0.unwrap_or_default(),
+                    file_id: f1.unwrap_or_default(),
+                    filename: f2.unwrap_or_default(),
+                    score: f3.unwrap_or_default(),
+                    text: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The status of the file search tool call. One of `in_progress`,
 `searching`, `incomplete` or `failed`,
@@ -4377,7 +6231,7 @@ impl<'de> ::serde::Deserialize<'de> for FunctionCallItemStatus {
     }
 }
 ///The output of a function tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionCallOutputItemParam {
     ///The unique ID of the function tool call generated by the model.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4402,6 +6256,80 @@ pub struct FunctionCallOutputItemParam {
     ///The type of the function tool call output. Always `function_call_output`.
     #[serde(rename = "type")]
     pub type_: FunctionCallOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionCallOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionCallOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionCallOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionCallOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<FunctionCallOutputItemParamCallId>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<FunctionCallOutputItemParamName>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<FunctionCallOutputItemParamNamespace>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<FunctionCallOutputItemParamOutput> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<FunctionCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<FunctionCallOutputItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionCallOutputItemParam {
+                    call_id: f0.unwrap_or_default(),
+                    caller: f1.unwrap_or_default(),
+                    id: f2.unwrap_or_default(),
+                    name: f3.unwrap_or_default(),
+                    namespace: f4.unwrap_or_default(),
+                    output: crate::codegen_support::required(f5, "output")?,
+                    status: f6.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the function tool call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -4927,7 +6855,7 @@ impl<'de> ::serde::Deserialize<'de> for FunctionCallStatus {
     }
 }
 ///Execute a shell command.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionShellAction {
     #[serde(default)]
     pub commands: ::std::vec::Vec<::std::string::String>,
@@ -4937,9 +6865,60 @@ pub struct FunctionShellAction {
     ///Optional timeout in milliseconds for the commands.
     #[serde(default)]
     pub timeout_ms: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionShellAction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionShellAction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionShellAction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionShellAction, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "max_output_length" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "timeout_ms" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionShellAction {
+                    commands: f0.unwrap_or_default(),
+                    max_output_length: f1.unwrap_or_default(),
+                    timeout_ms: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Commands and limits describing how to run the shell tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionShellActionParam {
     ///Ordered shell commands for the execution environment to run.
     #[serde(default)]
@@ -4950,9 +6929,60 @@ pub struct FunctionShellActionParam {
     ///Maximum wall-clock time in milliseconds to allow the shell commands to run.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub timeout_ms: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionShellActionParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionShellActionParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionShellActionParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionShellActionParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "max_output_length" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "timeout_ms" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionShellActionParam {
+                    commands: f0.unwrap_or_default(),
+                    max_output_length: f1.unwrap_or_default(),
+                    timeout_ms: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A tool call that executes one or more shell commands in a managed environment.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionShellCall {
     ///The shell commands and limits that describe how to run the tool call.
     pub action: FunctionShellAction,
@@ -4973,6 +7003,76 @@ pub struct FunctionShellCall {
     ///The type of the item. Always `shell_call`.
     #[serde(rename = "type")]
     pub type_: FunctionShellCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionShellCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionShellCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionShellCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionShellCall, A::Error> {
+                let mut f0: ::std::option::Option<FunctionShellAction> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<FunctionShellCallEnvironment>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<FunctionShellCallStatus> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<FunctionShellCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "environment" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionShellCall {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    created_by: f3.unwrap_or_default(),
+                    environment: f4.unwrap_or_default(),
+                    id: crate::codegen_support::required(f5, "id")?,
+                    status: crate::codegen_support::required(f6, "status")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`FunctionShellCallEnvironment`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -5031,7 +7131,7 @@ impl ::std::convert::From<ContainerReferenceResource> for FunctionShellCallEnvir
     }
 }
 ///A tool representing a request to execute one or more shell commands.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionShellCallItemParam {
     ///The shell commands and limits that describe how to run the tool call.
     pub action: FunctionShellActionParam,
@@ -5052,6 +7152,73 @@ pub struct FunctionShellCallItemParam {
     ///The type of the item. Always `shell_call`.
     #[serde(rename = "type")]
     pub type_: FunctionShellCallItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionShellCallItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionShellCallItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionShellCallItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionShellCallItemParam, A::Error> {
+                let mut f0: ::std::option::Option<FunctionShellActionParam> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<FunctionShellCallItemParamCallId> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<FunctionShellCallItemParamEnvironment>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<FunctionShellCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<FunctionShellCallItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "environment" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionShellCallItemParam {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    environment: f3.unwrap_or_default(),
+                    id: f4.unwrap_or_default(),
+                    status: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the shell tool call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -5298,7 +7465,7 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellCallItemStatus {
     }
 }
 ///The output of a shell tool call that was emitted.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutput {
     ///The unique ID of the shell tool call generated by the model.
     pub call_id: ::std::string::String,
@@ -5321,9 +7488,79 @@ pub struct FunctionShellCallOutput {
     ///The type of the shell call output. Always `shell_call_output`.
     #[serde(rename = "type")]
     pub type_: FunctionShellCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionShellCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionShellCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionShellCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::vec::Vec<FunctionShellCallOutputContent>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<FunctionShellCallOutputStatusEnum> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<FunctionShellCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "max_output_length" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionShellCallOutput {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    caller: f1.unwrap_or_default(),
+                    created_by: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    max_output_length: f4.unwrap_or_default(),
+                    output: f5.unwrap_or_default(),
+                    status: crate::codegen_support::required(f6, "status")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content of a shell tool call output that was emitted.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutputContent {
     ///The identifier of the actor that created the item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5334,9 +7571,61 @@ pub struct FunctionShellCallOutputContent {
     pub stderr: ::std::string::String,
     ///The standard output that was captured.
     pub stdout: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionShellCallOutputContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionShellCallOutputContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionShellCallOutputContent, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ShellCallOutcome> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_by" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "outcome" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "stderr" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "stdout" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionShellCallOutputContent {
+                    created_by: f0.unwrap_or_default(),
+                    outcome: crate::codegen_support::required(f1, "outcome")?,
+                    stderr: crate::codegen_support::required(f2, "stderr")?,
+                    stdout: crate::codegen_support::required(f3, "stdout")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Captured stdout and stderr for a portion of a shell tool call output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutputContentParam {
     ///The exit or timeout outcome associated with this shell call.
     pub outcome: FunctionShellCallOutputOutcomeParam,
@@ -5344,6 +7633,55 @@ pub struct FunctionShellCallOutputContentParam {
     pub stderr: FunctionShellCallOutputContentParamStderr,
     ///Captured stdout output for the shell call.
     pub stdout: FunctionShellCallOutputContentParamStdout,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputContentParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionShellCallOutputContentParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionShellCallOutputContentParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionShellCallOutputContentParam, A::Error> {
+                let mut f0: ::std::option::Option<FunctionShellCallOutputOutcomeParam> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    FunctionShellCallOutputContentParamStderr,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    FunctionShellCallOutputContentParamStdout,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "outcome" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "stderr" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "stdout" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionShellCallOutputContentParam {
+                    outcome: crate::codegen_support::required(f0, "outcome")?,
+                    stderr: crate::codegen_support::required(f1, "stderr")?,
+                    stdout: crate::codegen_support::required(f2, "stdout")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Captured stderr output for the shell call.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -5458,13 +7796,62 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputContentParamStdou
     }
 }
 ///Indicates that the shell commands finished and returned an exit code.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutputExitOutcomeParam {
     ///The exit code returned by the shell process.
     pub exit_code: i64,
     ///The outcome type. Always `exit`.
     #[serde(rename = "type")]
     pub type_: FunctionShellCallOutputExitOutcomeParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputExitOutcomeParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionShellCallOutputExitOutcomeParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionShellCallOutputExitOutcomeParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                FunctionShellCallOutputExitOutcomeParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    FunctionShellCallOutputExitOutcomeParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "exit_code" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionShellCallOutputExitOutcomeParam {
+                    exit_code: crate::codegen_support::required(f0, "exit_code")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The outcome type. Always `exit`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5527,7 +7914,7 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputExitOutcomeParamT
     }
 }
 ///The streamed output items emitted by a shell tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutputItemParam {
     ///The unique ID of the shell tool call generated by the model.
     pub call_id: FunctionShellCallOutputItemParamCallId,
@@ -5549,6 +7936,77 @@ pub struct FunctionShellCallOutputItemParam {
     ///The type of the item. Always `shell_call_output`.
     #[serde(rename = "type")]
     pub type_: FunctionShellCallOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionShellCallOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionShellCallOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionShellCallOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    FunctionShellCallOutputItemParamCallId,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<FunctionShellCallOutputContentParam>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<FunctionShellCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    FunctionShellCallOutputItemParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "max_output_length" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionShellCallOutputItemParam {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    caller: f1.unwrap_or_default(),
+                    id: f2.unwrap_or_default(),
+                    max_output_length: f3.unwrap_or_default(),
+                    output: f4.unwrap_or_default(),
+                    status: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the shell tool call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -5801,11 +8259,55 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputStatusEnum {
     }
 }
 ///Indicates that the shell call exceeded its configured time limit.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionShellCallOutputTimeoutOutcomeParam {
     ///The outcome type. Always `timeout`.
     #[serde(rename = "type")]
     pub type_: FunctionShellCallOutputTimeoutOutcomeParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionShellCallOutputTimeoutOutcomeParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionShellCallOutputTimeoutOutcomeParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionShellCallOutputTimeoutOutcomeParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                FunctionShellCallOutputTimeoutOutcomeParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    FunctionShellCallOutputTimeoutOutcomeParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionShellCallOutputTimeoutOutcomeParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The outcome type. Always `timeout`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6057,7 +8559,7 @@ impl<'de> ::serde::Deserialize<'de> for FunctionShellCallType {
 /**A tool call to run a function. See the
 [function calling guide](/docs/guides/function-calling) for more information.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionToolCall {
     /**A JSON string of the arguments to pass to the function.
 */
@@ -6087,9 +8589,81 @@ pub struct FunctionToolCall {
 */
     #[serde(rename = "type")]
     pub type_: FunctionToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<FunctionToolCallStatus>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<FunctionToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionToolCall {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    name: crate::codegen_support::required(f4, "name")?,
+                    namespace: f5.unwrap_or_default(),
+                    status: f6.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`FunctionToolCallOutputResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionToolCallOutputResource {
     /**The unique ID of the function tool call generated by the model.
 */
@@ -6119,6 +8693,85 @@ Can be a string or an list of output content.
 */
     #[serde(rename = "type")]
     pub type_: FunctionToolCallOutputResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionToolCallOutputResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionToolCallOutputResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionToolCallOutputResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionToolCallOutputResource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    FunctionToolCallOutputResourceOutput,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<FunctionCallOutputStatusEnum> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<FunctionToolCallOutputResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionToolCallOutputResource {
+                    call_id: f0.unwrap_or_default(),
+                    caller: f1.unwrap_or_default(),
+                    created_by: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    name: f4.unwrap_or_default(),
+                    namespace: f5.unwrap_or_default(),
+                    output: crate::codegen_support::required(f6, "output")?,
+                    status: crate::codegen_support::required(f7, "status")?,
+                    type_: crate::codegen_support::required(f8, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output from the function call generated by your code.
 Can be a string or an list of output content.
@@ -6198,7 +8851,7 @@ impl<'de> ::serde::Deserialize<'de> for FunctionToolCallOutputResourceType {
     }
 }
 ///`FunctionToolCallResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionToolCallResource {
     /**A JSON string of the arguments to pass to the function.
 */
@@ -6225,6 +8878,81 @@ pub struct FunctionToolCallResource {
 */
     #[serde(rename = "type")]
     pub type_: FunctionToolCallResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionToolCallResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionToolCallResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionToolCallResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionToolCallResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<FunctionCallStatus> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<FunctionToolCallResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionToolCallResource {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    created_by: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    name: crate::codegen_support::required(f5, "name")?,
+                    namespace: f6.unwrap_or_default(),
+                    status: crate::codegen_support::required(f7, "status")?,
+                    type_: crate::codegen_support::required(f8, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the function tool call. Always `function_call`.
 */
@@ -6418,12 +9146,57 @@ impl<'de> ::serde::Deserialize<'de> for FunctionToolCallType {
     }
 }
 ///`HttpError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct HttpError {
     pub code: i64,
     pub message: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: HttpErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for HttpError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = HttpError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct HttpError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<HttpError, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<HttpErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(HttpError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`HttpErrorType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6486,7 +9259,7 @@ impl<'de> ::serde::Deserialize<'de> for HttpErrorType {
 }
 /**An image generation request made by the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImageGenToolCall {
     /**The unique ID of the image generation call.
 */
@@ -6502,6 +9275,56 @@ pub struct ImageGenToolCall {
 */
     #[serde(rename = "type")]
     pub type_: ImageGenToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageGenToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageGenToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageGenToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageGenToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ImageGenToolCallStatus> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ImageGenToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "result" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageGenToolCall {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    result: f1.unwrap_or_default(),
+                    status: crate::codegen_support::required(f2, "status")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The status of the image generation call.
 */
@@ -6747,7 +9570,7 @@ impl<'de> ::serde::Deserialize<'de> for IncludeEnum {
     }
 }
 ///A file input to the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InputFileContentParam {
     ///The detail level of the file to be sent to the model. Use `auto` to let the system select the detail level; for GPT-5.6 and later models, `auto` uses high-quality rendering, which may increase input token usage. Use `low` for lower-cost rendering, or `high` to render the file at higher quality. Defaults to `auto`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6769,6 +9592,79 @@ pub struct InputFileContentParam {
     ///The type of the input item. Always `input_file`.
     #[serde(rename = "type")]
     pub type_: InputFileContentParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InputFileContentParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InputFileContentParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InputFileContentParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InputFileContentParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<FileDetailEnum>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<InputFileContentParamFileData>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<PromptCacheBreakpointParam>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<InputFileContentParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_data" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_breakpoint" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InputFileContentParam {
+                    detail: f0.unwrap_or_default(),
+                    file_data: f1.unwrap_or_default(),
+                    file_id: f2.unwrap_or_default(),
+                    file_url: f3.unwrap_or_default(),
+                    filename: f4.unwrap_or_default(),
+                    prompt_cache_breakpoint: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The base64-encoded data of the file to be sent to the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -6884,7 +9780,7 @@ impl<'de> ::serde::Deserialize<'de> for InputFileContentParamType {
     }
 }
 ///An image input to the model. Learn about [image inputs](/docs/guides/vision)
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InputImageContentParamAutoParam {
     ///The detail level of the image to be sent to the model. One of `high`, `low`, `auto`, or `original`. Defaults to `auto`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6900,6 +9796,67 @@ pub struct InputImageContentParamAutoParam {
     ///The type of the input item. Always `input_image`.
     #[serde(rename = "type")]
     pub type_: InputImageContentParamAutoParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InputImageContentParamAutoParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InputImageContentParamAutoParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InputImageContentParamAutoParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InputImageContentParamAutoParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<DetailEnum>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<InputImageContentParamAutoParamImageUrl>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<PromptCacheBreakpointParam>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<InputImageContentParamAutoParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_breakpoint" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InputImageContentParamAutoParam {
+                    detail: f0.unwrap_or_default(),
+                    file_id: f1.unwrap_or_default(),
+                    image_url: f2.unwrap_or_default(),
+                    prompt_cache_breakpoint: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The URL of the image to be sent to the model. A fully qualified URL or base64 encoded image in a data URL.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7064,7 +10021,7 @@ impl ::std::convert::From<ProgramOutputItemParam> for InputItem {
 hierarchy. Instructions given with the `developer` or `system` role take
 precedence over instructions given with the `user` role.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InputMessage {
     pub content: InputMessageContentList,
     /**The role of the message input. One of `user`, `system`, or `developer`.
@@ -7079,6 +10036,58 @@ pub struct InputMessage {
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<InputMessageType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InputMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InputMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InputMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InputMessage, A::Error> {
+                let mut f0: ::std::option::Option<InputMessageContentList> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<InputMessageRole> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<InputMessageStatus>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<InputMessageType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InputMessage {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    role: crate::codegen_support::required(f1, "role")?,
+                    status: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The role of the message input. One of `user`, `system`, or `developer`.
 */
@@ -7282,7 +10291,7 @@ impl<'de> ::serde::Deserialize<'de> for InputMessageType {
     }
 }
 ///A text input to the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InputTextContentParam {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<PromptCacheBreakpointParam>,
@@ -7291,6 +10300,55 @@ pub struct InputTextContentParam {
     ///The type of the input item. Always `input_text`.
     #[serde(rename = "type")]
     pub type_: InputTextContentParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InputTextContentParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InputTextContentParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InputTextContentParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InputTextContentParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<PromptCacheBreakpointParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<InputTextContentParamText> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<InputTextContentParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prompt_cache_breakpoint" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InputTextContentParam {
+                    prompt_cache_breakpoint: f0.unwrap_or_default(),
+                    text: crate::codegen_support::required(f1, "text")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The text input to the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7576,13 +10634,57 @@ impl ::std::convert::From<CustomToolCall> for Item {
     }
 }
 ///An internal identifier for an item to reference.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ItemReferenceParam {
     ///The ID of the item to reference.
     pub id: ::std::string::String,
     ///The type of item to reference. Always `item_reference`.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<ItemReferenceParamType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ItemReferenceParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ItemReferenceParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ItemReferenceParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ItemReferenceParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ItemReferenceParamType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ItemReferenceParam {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    type_: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of item to reference. Always `item_reference`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7644,7 +10746,7 @@ impl<'de> ::serde::Deserialize<'de> for ItemReferenceParamType {
     }
 }
 ///A collection of keypresses the model would like to perform.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct KeyPressAction {
     ///The combination of keys the model is requesting to be pressed. This is an array of strings, each representing a key.
     #[serde(default)]
@@ -7652,6 +10754,50 @@ pub struct KeyPressAction {
     ///Specifies the event type. For a keypress action, this property is always set to `keypress`.
     #[serde(rename = "type")]
     pub type_: KeyPressActionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for KeyPressAction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = KeyPressAction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct KeyPressAction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<KeyPressAction, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<KeyPressActionType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(KeyPressAction {
+                    keys: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a keypress action, this property is always set to `keypress`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7713,11 +10859,50 @@ impl<'de> ::serde::Deserialize<'de> for KeyPressActionType {
     }
 }
 ///Represents the use of a local environment to perform shell actions.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct LocalEnvironmentResource {
     ///The environment type. Always `local`.
     #[serde(rename = "type")]
     pub type_: LocalEnvironmentResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for LocalEnvironmentResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = LocalEnvironmentResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LocalEnvironmentResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<LocalEnvironmentResource, A::Error> {
+                let mut f0: ::std::option::Option<LocalEnvironmentResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(LocalEnvironmentResource {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The environment type. Always `local`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7779,7 +10964,7 @@ impl<'de> ::serde::Deserialize<'de> for LocalEnvironmentResourceType {
     }
 }
 ///Execute a shell command on the server.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct LocalShellExecAction {
     ///The command to run.
     #[serde(default)]
@@ -7798,6 +10983,75 @@ pub struct LocalShellExecAction {
     ///Optional working directory to run the command in.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub working_directory: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for LocalShellExecAction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = LocalShellExecAction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LocalShellExecAction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<LocalShellExecAction, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<LocalShellExecActionType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "command" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "env" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "timeout_ms" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "working_directory" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(LocalShellExecAction {
+                    command: f0.unwrap_or_default(),
+                    env: crate::codegen_support::required(f1, "env")?,
+                    timeout_ms: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    user: f4.unwrap_or_default(),
+                    working_directory: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the local shell action. Always `exec`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7860,7 +11114,7 @@ impl<'de> ::serde::Deserialize<'de> for LocalShellExecActionType {
 }
 /**A tool call to run a command on the local shell.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct LocalShellToolCall {
     pub action: LocalShellExecAction,
     /**The unique ID of the local shell tool call generated by the model.
@@ -7876,10 +11130,61 @@ pub struct LocalShellToolCall {
 */
     #[serde(rename = "type")]
     pub type_: LocalShellToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for LocalShellToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = LocalShellToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LocalShellToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<LocalShellToolCall, A::Error> {
+                let mut f0: ::std::option::Option<LocalShellExecAction> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<LocalShellToolCallStatus> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<LocalShellToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(LocalShellToolCall {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    status: crate::codegen_support::required(f3, "status")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output of a local shell tool call.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct LocalShellToolCallOutput {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub call_id: ::std::option::Option<::serde_json::Value>,
@@ -7897,6 +11202,61 @@ pub struct LocalShellToolCallOutput {
 */
     #[serde(rename = "type")]
     pub type_: LocalShellToolCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for LocalShellToolCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = LocalShellToolCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LocalShellToolCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<LocalShellToolCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<LocalShellToolCallOutputStatus>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<LocalShellToolCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(LocalShellToolCallOutput {
+                    call_id: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    output: crate::codegen_support::required(f2, "output")?,
+                    status: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The status of the item. One of `in_progress`, `completed`, or `incomplete`.
 */
@@ -8159,7 +11519,7 @@ impl<'de> ::serde::Deserialize<'de> for LocalShellToolCallType {
     }
 }
 ///The log probability of a token.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct LogProb {
     #[serde(default)]
     pub bytes: ::std::vec::Vec<i64>,
@@ -8167,10 +11527,60 @@ pub struct LogProb {
     pub token: ::std::string::String,
     #[serde(default)]
     pub top_logprobs: ::std::vec::Vec<TopLogProb>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for LogProb {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = LogProb;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LogProb")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<LogProb, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::vec::Vec<TopLogProb>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(LogProb {
+                    bytes: f0.unwrap_or_default(),
+                    logprob: crate::codegen_support::required(f1, "logprob")?,
+                    token: crate::codegen_support::required(f2, "token")?,
+                    top_logprobs: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A request for human approval of a tool invocation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct McpApprovalRequest {
     /**A JSON string of arguments for the tool.
 */
@@ -8188,6 +11598,61 @@ pub struct McpApprovalRequest {
 */
     #[serde(rename = "type")]
     pub type_: McpApprovalRequestType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for McpApprovalRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = McpApprovalRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct McpApprovalRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<McpApprovalRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<McpApprovalRequestType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "server_label" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(McpApprovalRequest {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    server_label: crate::codegen_support::required(f3, "server_label")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the item. Always `mcp_approval_request`.
 */
@@ -8251,7 +11716,7 @@ impl<'de> ::serde::Deserialize<'de> for McpApprovalRequestType {
 }
 /**A response to an MCP approval request.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct McpApprovalResponse {
     /**The ID of the approval request being answered.
 */
@@ -8273,10 +11738,77 @@ pub struct McpApprovalResponse {
 */
     #[serde(rename = "type")]
     pub type_: McpApprovalResponseType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for McpApprovalResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = McpApprovalResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct McpApprovalResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<McpApprovalResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<McpApprovalResponseType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "approval_request_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "approve" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "reason" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "request_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(McpApprovalResponse {
+                    approval_request_id: crate::codegen_support::required(
+                        f0,
+                        "approval_request_id",
+                    )?,
+                    approve: crate::codegen_support::required(f1, "approve")?,
+                    id: f2.unwrap_or_default(),
+                    reason: f3.unwrap_or_default(),
+                    request_id: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A response to an MCP approval request.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct McpApprovalResponseResource {
     /**The ID of the approval request being answered.
 */
@@ -8297,6 +11829,71 @@ pub struct McpApprovalResponseResource {
 */
     #[serde(rename = "type")]
     pub type_: McpApprovalResponseResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for McpApprovalResponseResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = McpApprovalResponseResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct McpApprovalResponseResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<McpApprovalResponseResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<McpApprovalResponseResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "approval_request_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "approve" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "reason" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "request_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(McpApprovalResponseResource {
+                    approval_request_id: crate::codegen_support::required(
+                        f0,
+                        "approval_request_id",
+                    )?,
+                    approve: crate::codegen_support::required(f1, "approve")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    reason: f3.unwrap_or_default(),
+                    request_id: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the item. Always `mcp_approval_response`.
 */
@@ -8420,7 +12017,7 @@ impl<'de> ::serde::Deserialize<'de> for McpApprovalResponseType {
 }
 /**A list of tools available on an MCP server.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct McpListTools {
     /**Error message if the server could not list tools.
 */
@@ -8440,6 +12037,61 @@ pub struct McpListTools {
 */
     #[serde(rename = "type")]
     pub type_: McpListToolsType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for McpListTools {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = McpListTools;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct McpListTools")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<McpListTools, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::vec::Vec<McpListToolsTool>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<McpListToolsType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "server_label" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(McpListTools {
+                    error: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    server_label: crate::codegen_support::required(f2, "server_label")?,
+                    tools: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the item. Always `mcp_list_tools`.
 */
@@ -8502,12 +12154,57 @@ impl<'de> ::serde::Deserialize<'de> for McpListToolsType {
     }
 }
 ///`McpProtocolError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct McpProtocolError {
     pub code: i64,
     pub message: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: McpProtocolErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for McpProtocolError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = McpProtocolError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct McpProtocolError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<McpProtocolError, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<McpProtocolErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(McpProtocolError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`McpProtocolErrorType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8570,7 +12267,7 @@ impl<'de> ::serde::Deserialize<'de> for McpProtocolErrorType {
 }
 /**An invocation of a tool on an MCP server.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct McpToolCall {
     /**Unique identifier for the MCP tool call approval request.
 Include this value in a subsequent `mcp_approval_response` input to approve or reject the corresponding tool call.
@@ -8604,6 +12301,83 @@ Include this value in a subsequent `mcp_approval_response` input to approve or r
 */
     #[serde(rename = "type")]
     pub type_: McpToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for McpToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = McpToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct McpToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<McpToolCall, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<McpToolCallError>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<McpToolCallStatus>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<McpToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "approval_request_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "arguments" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "server_label" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(McpToolCall {
+                    approval_request_id: f0.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f1, "arguments")?,
+                    error: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    name: crate::codegen_support::required(f4, "name")?,
+                    output: f5.unwrap_or_default(),
+                    server_label: crate::codegen_support::required(f6, "server_label")?,
+                    status: f7.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f8, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`McpToolCallError`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -8811,11 +12585,53 @@ impl<'de> ::serde::Deserialize<'de> for McpToolCallType {
     }
 }
 ///`McpToolExecutionError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct McpToolExecutionError {
     pub content: ::serde_json::Value,
     #[serde(rename = "type")]
     pub type_: McpToolExecutionErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for McpToolExecutionError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = McpToolExecutionError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct McpToolExecutionError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<McpToolExecutionError, A::Error> {
+                let mut f0: ::std::option::Option<::serde_json::Value> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<McpToolExecutionErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(McpToolExecutionError {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`McpToolExecutionErrorType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8877,7 +12693,7 @@ impl<'de> ::serde::Deserialize<'de> for McpToolExecutionErrorType {
     }
 }
 ///A message to or from the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Message {
     ///The content of the message
     #[serde(default)]
@@ -8894,6 +12710,62 @@ pub struct Message {
     ///The type of the message. Always set to `message`.
     #[serde(rename = "type")]
     pub type_: MessageType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Message {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Message;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Message")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Message, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<MessageContentItem>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<MessagePhase2>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<MessageRole> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<MessageStatus> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<MessageType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "phase" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Message {
+                    content: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    phase: f2.unwrap_or_default(),
+                    role: crate::codegen_support::required(f3, "role")?,
+                    status: crate::codegen_support::required(f4, "status")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A content part that makes up an input or output item.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -9315,7 +13187,7 @@ impl<'de> ::serde::Deserialize<'de> for MessageType {
     }
 }
 ///A mouse move action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MoveParam {
     ///The keys being held while moving the mouse.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9327,6 +13199,56 @@ pub struct MoveParam {
     pub x: i64,
     ///The y-coordinate to move to.
     pub y: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for MoveParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = MoveParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct MoveParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<MoveParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<MoveParamType> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "x" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "y" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(MoveParam {
+                    keys: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    x: crate::codegen_support::required(f2, "x")?,
+                    y: crate::codegen_support::required(f3, "y")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a move action, this property is always set to `move`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9389,7 +13311,7 @@ impl<'de> ::serde::Deserialize<'de> for MoveParamType {
 }
 /**An output message from the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OutputMessage {
     /**The content of the output message.
 */
@@ -9411,6 +13333,62 @@ pub struct OutputMessage {
 */
     #[serde(rename = "type")]
     pub type_: OutputMessageType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OutputMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OutputMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OutputMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OutputMessage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<OutputMessageContent>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<MessagePhase>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<OutputMessageRole> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<OutputMessageStatus> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<OutputMessageType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "phase" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OutputMessage {
+                    content: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    phase: f2.unwrap_or_default(),
+                    role: crate::codegen_support::required(f3, "role")?,
+                    status: crate::codegen_support::required(f4, "status")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`OutputMessageContent`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -9660,7 +13638,7 @@ impl<'de> ::serde::Deserialize<'de> for OutputMessageType {
     }
 }
 ///A text output from the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OutputTextContent {
     ///The annotations of the text output.
     #[serde(default)]
@@ -9672,6 +13650,56 @@ pub struct OutputTextContent {
     ///The type of the output text. Always `output_text`.
     #[serde(rename = "type")]
     pub type_: OutputTextContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OutputTextContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OutputTextContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OutputTextContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OutputTextContent, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<Annotation>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::vec::Vec<LogProb>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<OutputTextContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "annotations" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OutputTextContent {
+                    annotations: f0.unwrap_or_default(),
+                    logprobs: f1.unwrap_or_default(),
+                    text: crate::codegen_support::required(f2, "text")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the output text. Always `output_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9733,7 +13761,7 @@ impl<'de> ::serde::Deserialize<'de> for OutputTextContentType {
     }
 }
 ///`Program`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Program {
     ///The stable call ID of the program item.
     pub call_id: ::std::string::String,
@@ -9746,9 +13774,62 @@ pub struct Program {
     ///The type of the item. Always `program`.
     #[serde(rename = "type")]
     pub type_: ProgramType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Program {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Program;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Program")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Program, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProgramType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "code" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "fingerprint" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Program {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    code: crate::codegen_support::required(f1, "code")?,
+                    fingerprint: crate::codegen_support::required(f2, "fingerprint")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProgramItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProgramItemParam {
     ///The stable call ID of the program item.
     pub call_id: ProgramItemParamCallId,
@@ -9761,6 +13842,59 @@ pub struct ProgramItemParam {
     ///The item type. Always `program`.
     #[serde(rename = "type")]
     pub type_: ProgramItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProgramItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProgramItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProgramItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProgramItemParam, A::Error> {
+                let mut f0: ::std::option::Option<ProgramItemParamCallId> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ProgramItemParamCode> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ProgramItemParamFingerprint> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProgramItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "code" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "fingerprint" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProgramItemParam {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    code: crate::codegen_support::required(f1, "code")?,
+                    fingerprint: crate::codegen_support::required(f2, "fingerprint")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The stable call ID of the program item.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -9987,7 +14121,7 @@ impl<'de> ::serde::Deserialize<'de> for ProgramItemParamType {
     }
 }
 ///`ProgramOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProgramOutput {
     ///The call ID of the program item.
     pub call_id: ::std::string::String,
@@ -10000,9 +14134,60 @@ pub struct ProgramOutput {
     ///The type of the item. Always `program_output`.
     #[serde(rename = "type")]
     pub type_: ProgramOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProgramOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProgramOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProgramOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProgramOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ProgramOutputStatus> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProgramOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "result" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProgramOutput {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    result: crate::codegen_support::required(f2, "result")?,
+                    status: crate::codegen_support::required(f3, "status")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProgramOutputItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProgramOutputItemParam {
     ///The call ID of the program item.
     pub call_id: ProgramOutputItemParamCallId,
@@ -10015,6 +14200,57 @@ pub struct ProgramOutputItemParam {
     ///The item type. Always `program_output`.
     #[serde(rename = "type")]
     pub type_: ProgramOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProgramOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProgramOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProgramOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProgramOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<ProgramOutputItemParamCallId> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ProgramOutputItemParamResult> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ProgramOutputItemStatus> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ProgramOutputItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "result" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProgramOutputItemParam {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    result: crate::codegen_support::required(f2, "result")?,
+                    status: crate::codegen_support::required(f3, "status")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The call ID of the program item.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -10374,21 +14610,109 @@ impl<'de> ::serde::Deserialize<'de> for ProgramOutputType {
     }
 }
 ///`ProgramToolCallCaller`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProgramToolCallCaller {
     ///The call ID of the program item that produced this tool call.
     pub caller_id: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: ProgramToolCallCallerType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProgramToolCallCaller {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProgramToolCallCaller;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProgramToolCallCaller")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProgramToolCallCaller, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ProgramToolCallCallerType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "caller_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProgramToolCallCaller {
+                    caller_id: crate::codegen_support::required(f0, "caller_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ProgramToolCallCallerParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ProgramToolCallCallerParam {
     ///The call ID of the program item that produced this tool call.
     pub caller_id: ProgramToolCallCallerParamCallerId,
     ///The caller type. Always `program`.
     #[serde(rename = "type")]
     pub type_: ProgramToolCallCallerParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ProgramToolCallCallerParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ProgramToolCallCallerParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ProgramToolCallCallerParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ProgramToolCallCallerParam, A::Error> {
+                let mut f0: ::std::option::Option<ProgramToolCallCallerParamCallerId> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ProgramToolCallCallerParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "caller_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ProgramToolCallCallerParam {
+                    caller_id: crate::codegen_support::required(f0, "caller_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The call ID of the program item that produced this tool call.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -10630,7 +14954,7 @@ a response. Be sure to include these items in your `input` to the Responses API
 for subsequent turns of a conversation if you are manually
 [managing context](/docs/guides/conversation-state).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ReasoningItem {
     /**Reasoning text content.
 */
@@ -10664,6 +14988,68 @@ important when `store` is `false` or when using Zero Data Retention.
 */
     #[serde(rename = "type")]
     pub type_: ReasoningItemType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ReasoningItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ReasoningItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ReasoningItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ReasoningItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<ReasoningTextContent>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ReasoningItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::vec::Vec<SummaryTextContent>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ReasoningItemType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "encrypted_content" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ReasoningItem {
+                    content: f0.unwrap_or_default(),
+                    encrypted_content: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    status: f3.unwrap_or_default(),
+                    summary: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The status of the item. One of `in_progress`, `completed`, or
 `incomplete`. Populated when items are returned via API.
@@ -10797,13 +15183,55 @@ impl<'de> ::serde::Deserialize<'de> for ReasoningItemType {
     }
 }
 ///Reasoning text from the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ReasoningTextContent {
     ///The reasoning text from the model.
     pub text: ::std::string::String,
     ///The type of the reasoning text. Always `reasoning_text`.
     #[serde(rename = "type")]
     pub type_: ReasoningTextContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ReasoningTextContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ReasoningTextContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ReasoningTextContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ReasoningTextContent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ReasoningTextContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ReasoningTextContent {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the reasoning text. Always `reasoning_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10865,13 +15293,55 @@ impl<'de> ::serde::Deserialize<'de> for ReasoningTextContentType {
     }
 }
 ///A refusal from the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RefusalContent {
     ///The refusal explanation from the model.
     pub refusal: ::std::string::String,
     ///The type of the refusal. Always `refusal`.
     #[serde(rename = "type")]
     pub type_: RefusalContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RefusalContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RefusalContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RefusalContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RefusalContent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RefusalContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RefusalContent {
+                    refusal: crate::codegen_support::required(f0, "refusal")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the refusal. Always `refusal`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10933,11 +15403,50 @@ impl<'de> ::serde::Deserialize<'de> for RefusalContentType {
     }
 }
 ///A screenshot action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ScreenshotParam {
     ///Specifies the event type. For a screenshot action, this property is always set to `screenshot`.
     #[serde(rename = "type")]
     pub type_: ScreenshotParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ScreenshotParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ScreenshotParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ScreenshotParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ScreenshotParam, A::Error> {
+                let mut f0: ::std::option::Option<ScreenshotParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ScreenshotParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a screenshot action, this property is always set to `screenshot`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10999,7 +15508,7 @@ impl<'de> ::serde::Deserialize<'de> for ScreenshotParamType {
     }
 }
 ///A scroll action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ScrollParam {
     ///The keys being held while scrolling.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11015,6 +15524,62 @@ pub struct ScrollParam {
     pub x: i64,
     ///The y-coordinate where the scroll occurred.
     pub y: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ScrollParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ScrollParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ScrollParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ScrollParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ScrollParamType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "scroll_x" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "scroll_y" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "x" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "y" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ScrollParam {
+                    keys: f0.unwrap_or_default(),
+                    scroll_x: crate::codegen_support::required(f1, "scroll_x")?,
+                    scroll_y: crate::codegen_support::required(f2, "scroll_y")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    x: crate::codegen_support::required(f4, "x")?,
+                    y: crate::codegen_support::required(f5, "y")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a scroll action, this property is always set to `scroll`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11076,13 +15641,55 @@ impl<'de> ::serde::Deserialize<'de> for ScrollParamType {
     }
 }
 ///A summary text from the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SummaryTextContent {
     ///A summary of the reasoning output from the model so far.
     pub text: ::std::string::String,
     ///The type of the object. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: SummaryTextContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SummaryTextContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SummaryTextContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SummaryTextContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<SummaryTextContent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<SummaryTextContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SummaryTextContent {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the object. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11144,11 +15751,53 @@ impl<'de> ::serde::Deserialize<'de> for SummaryTextContentType {
     }
 }
 ///A text content.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TextContent {
     pub text: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: TextContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TextContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TextContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TextContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TextContent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<TextContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TextContent {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`TextContentType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11322,7 +15971,7 @@ impl ::std::convert::From<ProgramToolCallCallerParam> for ToolCallCallerParam {
     }
 }
 ///`ToolSearchCall`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ToolSearchCall {
     ///Arguments used for the tool search call.
     pub arguments: ::serde_json::Value,
@@ -11341,9 +15990,76 @@ pub struct ToolSearchCall {
     ///The type of the item. Always `tool_search_call`.
     #[serde(rename = "type")]
     pub type_: ToolSearchCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ToolSearchCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ToolSearchCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ToolSearchCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ToolSearchCall, A::Error> {
+                let mut f0: ::std::option::Option<::serde_json::Value> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ToolSearchExecutionType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<FunctionCallStatus> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ToolSearchCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "execution" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ToolSearchCall {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    call_id: f1.unwrap_or_default(),
+                    created_by: f2.unwrap_or_default(),
+                    execution: crate::codegen_support::required(f3, "execution")?,
+                    id: crate::codegen_support::required(f4, "id")?,
+                    status: crate::codegen_support::required(f5, "status")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ToolSearchCallItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ToolSearchCallItemParam {
     ///The arguments supplied to the tool search call.
     pub arguments: EmptyModelParam,
@@ -11362,6 +16078,72 @@ pub struct ToolSearchCallItemParam {
     ///The item type. Always `tool_search_call`.
     #[serde(rename = "type")]
     pub type_: ToolSearchCallItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ToolSearchCallItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ToolSearchCallItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ToolSearchCallItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ToolSearchCallItemParam, A::Error> {
+                let mut f0: ::std::option::Option<EmptyModelParam> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolSearchCallItemParamCallId>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ToolSearchExecutionType>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<FunctionCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ToolSearchCallItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "execution" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ToolSearchCallItemParam {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    call_id: f1.unwrap_or_default(),
+                    execution: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    status: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the tool search call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -11539,7 +16321,7 @@ impl<'de> ::serde::Deserialize<'de> for ToolSearchCallType {
     }
 }
 ///`ToolSearchOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ToolSearchOutput {
     ///The unique ID of the tool search call generated by the model.
     #[serde(default)]
@@ -11559,9 +16341,74 @@ pub struct ToolSearchOutput {
     ///The type of the item. Always `tool_search_output`.
     #[serde(rename = "type")]
     pub type_: ToolSearchOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ToolSearchOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ToolSearchOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ToolSearchOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ToolSearchOutput, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ToolSearchExecutionType> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<FunctionCallOutputStatusEnum> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::vec::Vec<Tool>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ToolSearchOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "execution" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ToolSearchOutput {
+                    call_id: f0.unwrap_or_default(),
+                    created_by: f1.unwrap_or_default(),
+                    execution: crate::codegen_support::required(f2, "execution")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    status: crate::codegen_support::required(f4, "status")?,
+                    tools: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ToolSearchOutputItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ToolSearchOutputItemParam {
     ///The unique ID of the tool search call generated by the model.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11581,6 +16428,70 @@ pub struct ToolSearchOutputItemParam {
     ///The item type. Always `tool_search_output`.
     #[serde(rename = "type")]
     pub type_: ToolSearchOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ToolSearchOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ToolSearchOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ToolSearchOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ToolSearchOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ToolSearchOutputItemParamCallId>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolSearchExecutionType>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<FunctionCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::vec::Vec<Tool>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ToolSearchOutputItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "execution" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ToolSearchOutputItemParam {
+                    call_id: f0.unwrap_or_default(),
+                    execution: f1.unwrap_or_default(),
+                    id: f2.unwrap_or_default(),
+                    status: f3.unwrap_or_default(),
+                    tools: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the tool search call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -11758,21 +16669,108 @@ impl<'de> ::serde::Deserialize<'de> for ToolSearchOutputType {
     }
 }
 ///The top log probability of a token.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TopLogProb {
     #[serde(default)]
     pub bytes: ::std::vec::Vec<i64>,
     pub logprob: f64,
     pub token: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TopLogProb {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TopLogProb;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TopLogProb")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TopLogProb, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TopLogProb {
+                    bytes: f0.unwrap_or_default(),
+                    logprob: crate::codegen_support::required(f1, "logprob")?,
+                    token: crate::codegen_support::required(f2, "token")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///An action to type in text.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TypeParam {
     ///The text to type.
     pub text: ::std::string::String,
     ///Specifies the event type. For a type action, this property is always set to `type`.
     #[serde(rename = "type")]
     pub type_: TypeParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TypeParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TypeParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TypeParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TypeParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<TypeParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TypeParam {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a type action, this property is always set to `type`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11834,7 +16832,7 @@ impl<'de> ::serde::Deserialize<'de> for TypeParamType {
     }
 }
 ///A citation for a web resource used to generate a model response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UrlCitationBody {
     ///The index of the last character of the URL citation in the message.
     pub end_index: i64,
@@ -11847,6 +16845,61 @@ pub struct UrlCitationBody {
     pub type_: UrlCitationBodyType,
     ///The URL of the web resource.
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UrlCitationBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UrlCitationBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UrlCitationBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UrlCitationBody, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<UrlCitationBodyType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "start_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "title" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UrlCitationBody {
+                    end_index: crate::codegen_support::required(f0, "end_index")?,
+                    start_index: crate::codegen_support::required(f1, "start_index")?,
+                    title: crate::codegen_support::required(f2, "title")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    url: crate::codegen_support::required(f4, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the URL citation. Always `url_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11908,11 +16961,50 @@ impl<'de> ::serde::Deserialize<'de> for UrlCitationBodyType {
     }
 }
 ///A wait action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WaitParam {
     ///Specifies the event type. For a wait action, this property is always set to `wait`.
     #[serde(rename = "type")]
     pub type_: WaitParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WaitParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WaitParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WaitParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WaitParam, A::Error> {
+                let mut f0: ::std::option::Option<WaitParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WaitParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a wait action, this property is always set to `wait`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11975,7 +17067,7 @@ impl<'de> ::serde::Deserialize<'de> for WaitParamType {
 }
 /**Action type "find_in_page": Searches for a pattern within a loaded page.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebSearchActionFind {
     /**The pattern or text to search for within the page.
 */
@@ -11987,6 +17079,51 @@ pub struct WebSearchActionFind {
     /**The URL of the page searched for the pattern.
 */
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebSearchActionFind {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebSearchActionFind;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebSearchActionFind")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebSearchActionFind, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebSearchActionFindType> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "pattern" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebSearchActionFind {
+                    pattern: crate::codegen_support::required(f0, "pattern")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    url: crate::codegen_support::required(f2, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The action type.
 */
@@ -12050,7 +17187,7 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchActionFindType {
 }
 /**Action type "open_page" - Opens a specific URL from search results.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebSearchActionOpenPage {
     /**The action type.
 */
@@ -12060,6 +17197,50 @@ pub struct WebSearchActionOpenPage {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub url: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebSearchActionOpenPage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebSearchActionOpenPage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebSearchActionOpenPage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebSearchActionOpenPage, A::Error> {
+                let mut f0: ::std::option::Option<WebSearchActionOpenPageType> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebSearchActionOpenPage {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    url: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The action type.
 */
@@ -12123,7 +17304,7 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchActionOpenPageType {
 }
 /**Action type "search" - Performs a web search query.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebSearchActionSearch {
     /**The search queries.
 */
@@ -12141,6 +17322,58 @@ pub struct WebSearchActionSearch {
 */
     #[serde(rename = "type")]
     pub type_: WebSearchActionSearchType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebSearchActionSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebSearchActionSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebSearchActionSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebSearchActionSearch, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::vec::Vec<WebSearchSource>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<WebSearchActionSearchType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "queries" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "query" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sources" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebSearchActionSearch {
+                    queries: f0.unwrap_or_default(),
+                    query: f1.unwrap_or_default(),
+                    sources: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The action type.
 */
@@ -12205,7 +17438,7 @@ impl<'de> ::serde::Deserialize<'de> for WebSearchActionSearchType {
 /**The results of a web search tool call. See the
 [web search guide](/docs/guides/tools-web-search) for more information.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebSearchToolCall {
     /**An object describing the specific action taken in this web search call.
 Includes details on how the model used the web (search, open_page, find_in_page).
@@ -12221,6 +17454,54 @@ Includes details on how the model used the web (search, open_page, find_in_page)
 */
     #[serde(rename = "type")]
     pub type_: WebSearchToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebSearchToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebSearchToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebSearchToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebSearchToolCall, A::Error> {
+                let mut f0: ::std::option::Option<WebSearchToolCallAction> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<WebSearchToolCallStatus> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<WebSearchToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebSearchToolCall {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    status: crate::codegen_support::required(f2, "status")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**An object describing the specific action taken in this web search call.
 Includes details on how the model used the web (search, open_page, find_in_page).

@@ -87,7 +87,7 @@ impl ::std::convert::From<ResponseFormatJsonObject> for TextResponseFormatConfig
 /**JSON Schema response format. Used to generate structured JSON responses.
 Learn more about [Structured Outputs](/docs/guides/structured-outputs).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TextResponseFormatJsonSchema {
     /**A description of what the response format is for, used by the model to
 determine how to respond in the format.
@@ -110,6 +110,61 @@ guide](/docs/guides/structured-outputs).
     ///The type of response format being defined. Always `json_schema`.
     #[serde(rename = "type")]
     pub type_: TextResponseFormatJsonSchemaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TextResponseFormatJsonSchema {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TextResponseFormatJsonSchema;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TextResponseFormatJsonSchema")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TextResponseFormatJsonSchema, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ResponseFormatJsonSchemaSchema> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<TextResponseFormatJsonSchemaType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "schema" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "strict" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TextResponseFormatJsonSchema {
+                    description: f0.unwrap_or_default(),
+                    name: crate::codegen_support::required(f1, "name")?,
+                    schema: crate::codegen_support::required(f2, "schema")?,
+                    strict: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of response format being defined. Always `json_schema`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -5,7 +5,7 @@
 
 /**A CompletionsRunDataSource object describing a model sampling configuration.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateEvalCompletionsRunDataSource {
     ///Used when sampling from a model. Dictates the structure of the messages passed into the model. Can either be a reference to a prebuilt trajectory (ie, `item.input_trajectory`), or a template with variable references to the `item` namespace.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24,6 +24,75 @@ pub struct CreateEvalCompletionsRunDataSource {
     ///The type of run data source. Always `completions`.
     #[serde(rename = "type")]
     pub type_: CreateEvalCompletionsRunDataSourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateEvalCompletionsRunDataSource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalCompletionsRunDataSource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalCompletionsRunDataSource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateEvalCompletionsRunDataSource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateEvalCompletionsRunDataSourceInputMessages,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateEvalCompletionsRunDataSourceSamplingParams,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    CreateEvalCompletionsRunDataSourceSource,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    CreateEvalCompletionsRunDataSourceType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_messages" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sampling_params" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "source" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalCompletionsRunDataSource {
+                    input_messages: f0.unwrap_or_default(),
+                    model: f1.unwrap_or_default(),
+                    sampling_params: f2.unwrap_or_default(),
+                    source: crate::codegen_support::required(f3, "source")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Used when sampling from a model. Dictates the structure of the messages passed into the model. Can either be a reference to a prebuilt trajectory (ie, `item.input_trajectory`), or a template with variable references to the `item` namespace.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -46,7 +115,7 @@ pub enum CreateEvalCompletionsRunDataSourceInputMessages {
     Unknown(::serde_json::Value),
 }
 ///`CreateEvalCompletionsRunDataSourceSamplingParams`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateEvalCompletionsRunDataSourceSamplingParams {
     ///The maximum number of tokens in the generated output.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -81,6 +150,81 @@ is preferred for models that support it.
     ///An alternative to temperature for nucleus sampling; 1.0 includes all tokens.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for CreateEvalCompletionsRunDataSourceSamplingParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalCompletionsRunDataSourceSamplingParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalCompletionsRunDataSourceSamplingParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateEvalCompletionsRunDataSourceSamplingParams,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateEvalCompletionsRunDataSourceSamplingParamsResponseFormat,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::vec::Vec<ChatCompletionTool>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "max_completion_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning_effort" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_format" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "seed" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalCompletionsRunDataSourceSamplingParams {
+                    max_completion_tokens: f0.unwrap_or_default(),
+                    reasoning_effort: f1.unwrap_or_default(),
+                    response_format: f2.unwrap_or_default(),
+                    seed: f3.unwrap_or_default(),
+                    temperature: f4.unwrap_or_default(),
+                    tools: f5.unwrap_or_default(),
+                    top_p: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**An object specifying the format that the model must output.
 
@@ -299,7 +443,7 @@ This schema is used to define the shape of the data that will be:
 - Used to define your testing criteria and
 - What data is required when creating a run
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateEvalCustomDataSourceConfig {
     ///Whether the eval should expect you to populate the sample namespace (ie, by generating responses off of your data source)
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -309,6 +453,59 @@ pub struct CreateEvalCustomDataSourceConfig {
     ///The type of data source. Always `custom`.
     #[serde(rename = "type")]
     pub type_: CreateEvalCustomDataSourceConfigType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateEvalCustomDataSourceConfig {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalCustomDataSourceConfig;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalCustomDataSourceConfig")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateEvalCustomDataSourceConfig, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    CreateEvalCustomDataSourceConfigType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "include_sample_schema" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_schema" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalCustomDataSourceConfig {
+                    include_sample_schema: f0.unwrap_or_default(),
+                    item_schema: crate::codegen_support::required(f1, "item_schema")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of data source. Always `custom`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -391,13 +588,55 @@ impl ::std::convert::From<EvalItem> for CreateEvalItem {
 }
 /**A JsonlRunDataSource object with that specifies a JSONL file that matches the eval
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateEvalJsonlRunDataSource {
     ///Determines what populates the `item` namespace in the data source.
     pub source: CreateEvalJsonlRunDataSourceSource,
     ///The type of data source. Always `jsonl`.
     #[serde(rename = "type")]
     pub type_: CreateEvalJsonlRunDataSourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateEvalJsonlRunDataSource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalJsonlRunDataSource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalJsonlRunDataSource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateEvalJsonlRunDataSource, A::Error> {
+                let mut f0: ::std::option::Option<CreateEvalJsonlRunDataSourceSource> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CreateEvalJsonlRunDataSourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "source" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalJsonlRunDataSource {
+                    source: crate::codegen_support::required(f0, "source")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Determines what populates the `item` namespace in the data source.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -518,7 +757,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateEvalJsonlRunDataSourceType {
 /**A LabelModelGrader object which uses a model to assign labels to each item
 in the evaluation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateEvalLabelModelGrader {
     ///A list of chat messages forming the prompt or context. May include variable references to the `item` namespace, ie {{item.name}}.
     #[serde(default)]
@@ -536,6 +775,66 @@ pub struct CreateEvalLabelModelGrader {
     ///The object type, which is always `label_model`.
     #[serde(rename = "type")]
     pub type_: CreateEvalLabelModelGraderType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateEvalLabelModelGrader {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalLabelModelGrader;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalLabelModelGrader")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateEvalLabelModelGrader, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<CreateEvalItem>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<CreateEvalLabelModelGraderType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "labels" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "passing_labels" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalLabelModelGrader {
+                    input: f0.unwrap_or_default(),
+                    labels: f1.unwrap_or_default(),
+                    model: crate::codegen_support::required(f2, "model")?,
+                    name: crate::codegen_support::required(f3, "name")?,
+                    passing_labels: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `label_model`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -599,7 +898,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateEvalLabelModelGraderType {
 /**A data source config which specifies the metadata property of your logs query.
 This is usually metadata like `usecase=chatbot` or `prompt-version=v2`, etc.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateEvalLogsDataSourceConfig {
     ///Metadata filters for the logs data source.
     #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -607,6 +906,50 @@ pub struct CreateEvalLogsDataSourceConfig {
     ///The type of data source. Always `logs`.
     #[serde(rename = "type")]
     pub type_: CreateEvalLogsDataSourceConfigType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateEvalLogsDataSourceConfig {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalLogsDataSourceConfig;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalLogsDataSourceConfig")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateEvalLogsDataSourceConfig, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CreateEvalLogsDataSourceConfigType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalLogsDataSourceConfig {
+                    metadata: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of data source. Always `logs`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -668,7 +1011,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateEvalLogsDataSourceConfigType {
     }
 }
 ///`CreateEvalRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateEvalRequest {
     ///The configuration for the data source used for the evaluation runs. Dictates the schema of the data used in the evaluation.
     pub data_source_config: CreateEvalRequestDataSourceConfig,
@@ -680,6 +1023,65 @@ pub struct CreateEvalRequest {
     ///A list of graders for all eval runs in this group. Graders can reference variables in the data source using double curly braces notation, like `{{item.variable_name}}`. To reference the model's output, use the `sample` namespace (ie, `{{sample.output_text}}`).
     #[serde(default)]
     pub testing_criteria: ::std::vec::Vec<CreateEvalRequestTestingCriteriaItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateEvalRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateEvalRequest, A::Error> {
+                let mut f0: ::std::option::Option<CreateEvalRequestDataSourceConfig> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<CreateEvalRequestTestingCriteriaItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data_source_config" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "testing_criteria" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalRequest {
+                    data_source_config: crate::codegen_support::required(
+                        f0,
+                        "data_source_config",
+                    )?,
+                    metadata: f1.unwrap_or_default(),
+                    name: f2.unwrap_or_default(),
+                    testing_criteria: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The configuration for the data source used for the evaluation runs. Dictates the schema of the data used in the evaluation.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -798,7 +1200,7 @@ for CreateEvalRequestTestingCriteriaItem {
 }
 /**A ResponsesRunDataSource object describing a model sampling configuration.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateEvalResponsesRunDataSource {
     ///Used when sampling from a model. Dictates the structure of the messages passed into the model. Can either be a reference to a prebuilt trajectory (ie, `item.input_trajectory`), or a template with variable references to the `item` namespace.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -817,6 +1219,71 @@ pub struct CreateEvalResponsesRunDataSource {
     ///The type of run data source. Always `responses`.
     #[serde(rename = "type")]
     pub type_: CreateEvalResponsesRunDataSourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateEvalResponsesRunDataSource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalResponsesRunDataSource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalResponsesRunDataSource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateEvalResponsesRunDataSource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CreateEvalResponsesRunDataSourceInputMessages>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<CreateEvalResponsesRunDataSourceSamplingParams>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    CreateEvalResponsesRunDataSourceSource,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    CreateEvalResponsesRunDataSourceType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_messages" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sampling_params" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "source" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalResponsesRunDataSource {
+                    input_messages: f0.unwrap_or_default(),
+                    model: f1.unwrap_or_default(),
+                    sampling_params: f2.unwrap_or_default(),
+                    source: crate::codegen_support::required(f3, "source")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Used when sampling from a model. Dictates the structure of the messages passed into the model. Can either be a reference to a prebuilt trajectory (ie, `item.input_trajectory`), or a template with variable references to the `item` namespace.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -839,7 +1306,7 @@ pub enum CreateEvalResponsesRunDataSourceInputMessages {
     Unknown(::serde_json::Value),
 }
 ///`CreateEvalResponsesRunDataSourceSamplingParams`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateEvalResponsesRunDataSourceSamplingParams {
     ///The maximum number of tokens in the generated output.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -872,16 +1339,133 @@ The two categories of tools you can provide the model are:
     ///An alternative to temperature for nucleus sampling; 1.0 includes all tokens.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateEvalResponsesRunDataSourceSamplingParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalResponsesRunDataSourceSamplingParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalResponsesRunDataSourceSamplingParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateEvalResponsesRunDataSourceSamplingParams,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateEvalResponsesRunDataSourceSamplingParamsText,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::vec::Vec<Tool>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "max_completion_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning_effort" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalResponsesRunDataSourceSamplingParams {
+                    max_completion_tokens: f0.unwrap_or_default(),
+                    reasoning_effort: f1.unwrap_or_default(),
+                    seed: f2.unwrap_or_default(),
+                    temperature: f3.unwrap_or_default(),
+                    text: f4.unwrap_or_default(),
+                    tools: f5.unwrap_or_default(),
+                    top_p: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration options for a text response from the model. Can be plain
 text or structured JSON data. Learn more:
 - [Text inputs and outputs](/docs/guides/text)
 - [Structured Outputs](/docs/guides/structured-outputs)
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateEvalResponsesRunDataSourceSamplingParamsText {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub format: ::std::option::Option<TextResponseFormatConfiguration>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for CreateEvalResponsesRunDataSourceSamplingParamsText {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalResponsesRunDataSourceSamplingParamsText;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalResponsesRunDataSourceSamplingParamsText")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateEvalResponsesRunDataSourceSamplingParamsText,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<TextResponseFormatConfiguration>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalResponsesRunDataSourceSamplingParamsText {
+                    format: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Determines what populates the `item` namespace in this run's data source.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1014,7 +1598,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateEvalResponsesRunDataSourceType {
     }
 }
 ///`CreateEvalRunRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateEvalRunRequest {
     ///Details about the run's data source.
     pub data_source: CreateEvalRunRequestDataSource,
@@ -1023,6 +1607,55 @@ pub struct CreateEvalRunRequest {
     ///The name of the run.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateEvalRunRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalRunRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalRunRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateEvalRunRequest, A::Error> {
+                let mut f0: ::std::option::Option<CreateEvalRunRequestDataSource> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data_source" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalRunRequest {
+                    data_source: crate::codegen_support::required(f0, "data_source")?,
+                    metadata: f1.unwrap_or_default(),
+                    name: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details about the run's data source.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1100,7 +1733,7 @@ for CreateEvalRunRequestDataSource {
 }
 /**Deprecated in favor of LogsDataSourceConfig.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateEvalStoredCompletionsDataSourceConfig {
     ///Metadata filters for the stored completions data source.
     #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -1108,6 +1741,55 @@ pub struct CreateEvalStoredCompletionsDataSourceConfig {
     ///The type of data source. Always `stored_completions`.
     #[serde(rename = "type")]
     pub type_: CreateEvalStoredCompletionsDataSourceConfigType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateEvalStoredCompletionsDataSourceConfig {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateEvalStoredCompletionsDataSourceConfig;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateEvalStoredCompletionsDataSourceConfig")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateEvalStoredCompletionsDataSourceConfig,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    CreateEvalStoredCompletionsDataSourceConfigType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateEvalStoredCompletionsDataSourceConfig {
+                    metadata: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of data source. Always `stored_completions`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1170,14 +1852,59 @@ impl<'de> ::serde::Deserialize<'de> for CreateEvalStoredCompletionsDataSourceCon
     }
 }
 ///`DeleteEvalResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeleteEvalResponse {
     pub deleted: bool,
     pub eval_id: ::std::string::String,
     pub object: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DeleteEvalResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DeleteEvalResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteEvalResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DeleteEvalResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "eval_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DeleteEvalResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    eval_id: crate::codegen_support::required(f1, "eval_id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`DeleteEvalRunResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct DeleteEvalRunResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub deleted: ::std::option::Option<bool>,
@@ -1185,6 +1912,55 @@ pub struct DeleteEvalRunResponse {
     pub object: ::std::option::Option<::std::string::String>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub run_id: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DeleteEvalRunResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DeleteEvalRunResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteEvalRunResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DeleteEvalRunResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "run_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DeleteEvalRunResponse {
+                    deleted: f0.unwrap_or_default(),
+                    object: f1.unwrap_or_default(),
+                    run_id: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**An Eval object with a data source config and testing criteria.
 An Eval represents a task to be done for your LLM integration.
@@ -1193,7 +1969,7 @@ Like:
  - See how well my chatbot handles customer support
  - Check if o4-mini is better at my usecase than gpt-4o
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Eval {
     ///The Unix timestamp (in seconds) for when the eval was created.
     pub created_at: i64,
@@ -1210,22 +1986,132 @@ pub struct Eval {
     ///A list of testing criteria.
     #[serde(default)]
     pub testing_criteria: ::std::vec::Vec<EvalTestingCriteriaItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Eval {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Eval;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Eval")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Eval, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<EvalDataSourceConfig> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<EvalObject> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::vec::Vec<EvalTestingCriteriaItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data_source_config" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "testing_criteria" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Eval {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data_source_config: crate::codegen_support::required(
+                        f1,
+                        "data_source_config",
+                    )?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    metadata: f3.unwrap_or_default(),
+                    name: crate::codegen_support::required(f4, "name")?,
+                    object: crate::codegen_support::required(f5, "object")?,
+                    testing_criteria: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**An object representing an error response from the Eval API.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalApiError {
     ///The error code.
     pub code: ::std::string::String,
     ///The error message.
     pub message: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalApiError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalApiError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalApiError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalApiError, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalApiError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A CustomDataSourceConfig which specifies the schema of your `item` and optionally `sample` namespaces.
 The response schema defines the shape of the data that will be:
 - Used to define your testing criteria and
 - What data is required when creating a run
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalCustomDataSourceConfig {
     /**The json schema for the run data source items.
 Learn how to build JSON schemas [here](https://json-schema.org/).
@@ -1234,6 +2120,50 @@ Learn how to build JSON schemas [here](https://json-schema.org/).
     ///The type of data source. Always `custom`.
     #[serde(rename = "type")]
     pub type_: EvalCustomDataSourceConfigType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalCustomDataSourceConfig {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalCustomDataSourceConfig;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalCustomDataSourceConfig")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalCustomDataSourceConfig, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<EvalCustomDataSourceConfigType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "schema" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalCustomDataSourceConfig {
+                    schema: crate::codegen_support::required(f0, "schema")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of data source. Always `custom`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1385,7 +2315,7 @@ impl ::std::convert::From<GraderLabelModel> for EvalGraderLabelModel {
     }
 }
 ///`EvalGraderPython`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalGraderPython {
     ///The image tag to use for the python script.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1400,6 +2330,63 @@ pub struct EvalGraderPython {
     ///The object type, which is always `python`.
     #[serde(rename = "type")]
     pub type_: EvalGraderPythonType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalGraderPython {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalGraderPython;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalGraderPython")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalGraderPython, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<EvalGraderPythonType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image_tag" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "pass_threshold" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "source" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalGraderPython {
+                    image_tag: f0.unwrap_or_default(),
+                    name: crate::codegen_support::required(f1, "name")?,
+                    pass_threshold: f2.unwrap_or_default(),
+                    source: crate::codegen_support::required(f3, "source")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `python`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1461,7 +2448,7 @@ impl<'de> ::serde::Deserialize<'de> for EvalGraderPythonType {
     }
 }
 ///`EvalGraderScoreModel`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalGraderScoreModel {
     /**The input messages evaluated by the grader. Supports text, output text, input image, and input audio content blocks, and may include template strings.
 */
@@ -1482,9 +2469,72 @@ pub struct EvalGraderScoreModel {
     ///The object type, which is always `score_model`.
     #[serde(rename = "type")]
     pub type_: EvalGraderScoreModelType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalGraderScoreModel {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalGraderScoreModel;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalGraderScoreModel")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalGraderScoreModel, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<EvalItem>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::vec::Vec<f64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<EvalGraderScoreModelSamplingParams>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<EvalGraderScoreModelType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "pass_threshold" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "range" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "sampling_params" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalGraderScoreModel {
+                    input: f0.unwrap_or_default(),
+                    model: crate::codegen_support::required(f1, "model")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    pass_threshold: f3.unwrap_or_default(),
+                    range: f4.unwrap_or_default(),
+                    sampling_params: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The sampling parameters for the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct EvalGraderScoreModelSamplingParams {
     /**The maximum number of tokens the grader model may generate in its response.
 */
@@ -1504,6 +2554,67 @@ pub struct EvalGraderScoreModelSamplingParams {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalGraderScoreModelSamplingParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalGraderScoreModelSamplingParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalGraderScoreModelSamplingParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalGraderScoreModelSamplingParams, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "max_completions_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning_effort" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalGraderScoreModelSamplingParams {
+                    max_completions_tokens: f0.unwrap_or_default(),
+                    reasoning_effort: f1.unwrap_or_default(),
+                    seed: f2.unwrap_or_default(),
+                    temperature: f3.unwrap_or_default(),
+                    top_p: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `score_model`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1585,7 +2696,7 @@ impl ::std::convert::From<GraderStringCheck> for EvalGraderStringCheck {
     }
 }
 ///`EvalGraderTextSimilarity`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalGraderTextSimilarity {
     /**The evaluation metric to use. One of `cosine`, `fuzzy_match`, `bleu`,
 `gleu`, `meteor`, `rouge_1`, `rouge_2`, `rouge_3`, `rouge_4`, `rouge_5`,
@@ -1603,6 +2714,74 @@ or `rouge_l`.
     ///The type of grader.
     #[serde(rename = "type")]
     pub type_: EvalGraderTextSimilarityType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalGraderTextSimilarity {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalGraderTextSimilarity;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalGraderTextSimilarity")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalGraderTextSimilarity, A::Error> {
+                let mut f0: ::std::option::Option<
+                    EvalGraderTextSimilarityEvaluationMetric,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<EvalGraderTextSimilarityType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "evaluation_metric" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "pass_threshold" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reference" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalGraderTextSimilarity {
+                    evaluation_metric: crate::codegen_support::required(
+                        f0,
+                        "evaluation_metric",
+                    )?,
+                    input: crate::codegen_support::required(f1, "input")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    pass_threshold: crate::codegen_support::required(
+                        f3,
+                        "pass_threshold",
+                    )?,
+                    reference: crate::codegen_support::required(f4, "reference")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The evaluation metric to use. One of `cosine`, `fuzzy_match`, `bleu`,
 `gleu`, `meteor`, `rouge_1`, `rouge_2`, `rouge_3`, `rouge_4`, `rouge_5`,
@@ -1777,7 +2956,7 @@ impl<'de> ::serde::Deserialize<'de> for EvalGraderTextSimilarityType {
     }
 }
 ///`EvalJsonlFileContentSource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalJsonlFileContentSource {
     ///The content of the jsonl file.
     #[serde(default)]
@@ -1785,13 +2964,103 @@ pub struct EvalJsonlFileContentSource {
     ///The type of jsonl source. Always `file_content`.
     #[serde(rename = "type")]
     pub type_: EvalJsonlFileContentSourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalJsonlFileContentSource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalJsonlFileContentSource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalJsonlFileContentSource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalJsonlFileContentSource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<EvalJsonlFileContentSourceContentItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<EvalJsonlFileContentSourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalJsonlFileContentSource {
+                    content: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`EvalJsonlFileContentSourceContentItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalJsonlFileContentSourceContentItem {
     pub item: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
     pub sample: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalJsonlFileContentSourceContentItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalJsonlFileContentSourceContentItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalJsonlFileContentSourceContentItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalJsonlFileContentSourceContentItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "sample" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalJsonlFileContentSourceContentItem {
+                    item: crate::codegen_support::required(f0, "item")?,
+                    sample: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of jsonl source. Always `file_content`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1853,13 +3122,55 @@ impl<'de> ::serde::Deserialize<'de> for EvalJsonlFileContentSourceType {
     }
 }
 ///`EvalJsonlFileIdSource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalJsonlFileIdSource {
     ///The identifier of the file.
     pub id: ::std::string::String,
     ///The type of jsonl source. Always `file_id`.
     #[serde(rename = "type")]
     pub type_: EvalJsonlFileIdSourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalJsonlFileIdSource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalJsonlFileIdSource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalJsonlFileIdSource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalJsonlFileIdSource, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<EvalJsonlFileIdSourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalJsonlFileIdSource {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of jsonl source. Always `file_id`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1922,7 +3233,7 @@ impl<'de> ::serde::Deserialize<'de> for EvalJsonlFileIdSourceType {
 }
 /**An object representing a list of evals.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalList {
     /**An array of eval objects.
 */
@@ -1937,6 +3248,57 @@ pub struct EvalList {
     /**The type of this object. It is always set to "list".
 */
     pub object: EvalListObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalList {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalList;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalList")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalList, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<Eval>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<EvalListObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalList {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of this object. It is always set to "list".
 */
@@ -2003,7 +3365,7 @@ This is usually metadata like `usecase=chatbot` or `prompt-version=v2`, etc.
 The schema returned by this data source config is used to defined what variables are available in your evals.
 `item` and `sample` are both defined when using this data source config.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalLogsDataSourceConfig {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
@@ -2014,6 +3376,53 @@ Learn how to build JSON schemas [here](https://json-schema.org/).
     ///The type of data source. Always `logs`.
     #[serde(rename = "type")]
     pub type_: EvalLogsDataSourceConfigType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalLogsDataSourceConfig {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalLogsDataSourceConfig;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalLogsDataSourceConfig")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalLogsDataSourceConfig, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<EvalLogsDataSourceConfigType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "schema" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalLogsDataSourceConfig {
+                    metadata: f0.unwrap_or_default(),
+                    schema: crate::codegen_support::required(f1, "schema")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of data source. Always `logs`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2135,7 +3544,7 @@ impl<'de> ::serde::Deserialize<'de> for EvalObject {
 }
 /**A EvalResponsesSource object describing a run data source configuration.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalResponsesSource {
     ///Only include items created after this timestamp (inclusive). This is a query parameter used to select responses.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2172,6 +3581,99 @@ pub struct EvalResponsesSource {
     ///List of user identifiers. This is a query parameter used to select responses.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub users: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalResponsesSource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalResponsesSource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalResponsesSource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalResponsesSource, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<ReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<EvalResponsesSourceType> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_after" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_before" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "instructions_search" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "reasoning_effort" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "top_p" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "users" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalResponsesSource {
+                    created_after: f0.unwrap_or_default(),
+                    created_before: f1.unwrap_or_default(),
+                    instructions_search: f2.unwrap_or_default(),
+                    metadata: f3.unwrap_or_default(),
+                    model: f4.unwrap_or_default(),
+                    reasoning_effort: f5.unwrap_or_default(),
+                    temperature: f6.unwrap_or_default(),
+                    tools: f7.unwrap_or_default(),
+                    top_p: f8.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f9, "type")?,
+                    users: f10.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of run data source. Always `responses`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2234,7 +3736,7 @@ impl<'de> ::serde::Deserialize<'de> for EvalResponsesSourceType {
 }
 /**A schema representing an evaluation run.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalRun {
     ///Unix timestamp (in seconds) when the evaluation run was created.
     pub created_at: i64,
@@ -2266,6 +3768,103 @@ pub struct EvalRun {
     pub result_counts: EvalRunResultCounts,
     ///The status of the evaluation run.
     pub status: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRun {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRun;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRun")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRun, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<EvalRunDataSource> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<EvalApiError> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<EvalRunObject> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::vec::Vec<EvalRunPerModelUsageItem>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::vec::Vec<EvalRunPerTestingCriteriaResultsItem>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<EvalRunResultCounts> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data_source" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "eval_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "per_model_usage" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "per_testing_criteria_results" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "report_url" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "result_counts" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRun {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data_source: crate::codegen_support::required(f1, "data_source")?,
+                    error: crate::codegen_support::required(f2, "error")?,
+                    eval_id: crate::codegen_support::required(f3, "eval_id")?,
+                    id: crate::codegen_support::required(f4, "id")?,
+                    metadata: f5.unwrap_or_default(),
+                    model: crate::codegen_support::required(f6, "model")?,
+                    name: crate::codegen_support::required(f7, "name")?,
+                    object: crate::codegen_support::required(f8, "object")?,
+                    per_model_usage: f9.unwrap_or_default(),
+                    per_testing_criteria_results: f10.unwrap_or_default(),
+                    report_url: crate::codegen_support::required(f11, "report_url")?,
+                    result_counts: crate::codegen_support::required(
+                        f12,
+                        "result_counts",
+                    )?,
+                    status: crate::codegen_support::required(f13, "status")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Information about the run's data source.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2340,7 +3939,7 @@ impl ::std::convert::From<CreateEvalResponsesRunDataSource> for EvalRunDataSourc
 }
 /**An object representing a list of runs for an evaluation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalRunList {
     /**An array of eval run objects.
 */
@@ -2355,6 +3954,57 @@ pub struct EvalRunList {
     /**The type of this object. It is always set to "list".
 */
     pub object: EvalRunListObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRunList {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRunList;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRunList")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRunList, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<EvalRun>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<EvalRunListObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRunList {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of this object. It is always set to "list".
 */
@@ -2477,7 +4127,7 @@ impl<'de> ::serde::Deserialize<'de> for EvalRunObject {
 }
 /**A schema representing an evaluation run output item.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItem {
     ///Unix timestamp (in seconds) when the evaluation run was created.
     pub created_at: i64,
@@ -2499,10 +4149,92 @@ pub struct EvalRunOutputItem {
     pub sample: EvalRunOutputItemSample,
     ///The status of the evaluation run.
     pub status: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRunOutputItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRunOutputItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRunOutputItem, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<EvalRunOutputItemObject> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::vec::Vec<EvalRunOutputItemResult>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<EvalRunOutputItemSample> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "datasource_item" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "datasource_item_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "eval_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "results" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "run_id" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "sample" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRunOutputItem {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    datasource_item: crate::codegen_support::required(
+                        f1,
+                        "datasource_item",
+                    )?,
+                    datasource_item_id: crate::codegen_support::required(
+                        f2,
+                        "datasource_item_id",
+                    )?,
+                    eval_id: crate::codegen_support::required(f3, "eval_id")?,
+                    id: crate::codegen_support::required(f4, "id")?,
+                    object: crate::codegen_support::required(f5, "object")?,
+                    results: f6.unwrap_or_default(),
+                    run_id: crate::codegen_support::required(f7, "run_id")?,
+                    sample: crate::codegen_support::required(f8, "sample")?,
+                    status: crate::codegen_support::required(f9, "status")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**An object representing a list of output items for an evaluation run.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItemList {
     /**An array of eval run output item objects.
 */
@@ -2517,6 +4249,57 @@ pub struct EvalRunOutputItemList {
     /**The type of this object. It is always set to "list".
 */
     pub object: EvalRunOutputItemListObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemList {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRunOutputItemList;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRunOutputItemList")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRunOutputItemList, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<EvalRunOutputItem>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<EvalRunOutputItemListObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRunOutputItemList {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of this object. It is always set to "list".
 */
@@ -2639,7 +4422,7 @@ impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemObject {
 }
 /**A single grader result for an evaluation run output item.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItemResult {
     ///The name of the grader.
     pub name: ::std::string::String,
@@ -2655,9 +4438,66 @@ pub struct EvalRunOutputItemResult {
     ///The grader type (for example, "string-check-grader").
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemResult {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRunOutputItemResult;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRunOutputItemResult")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRunOutputItemResult, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "passed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sample" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "score" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRunOutputItemResult {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    passed: crate::codegen_support::required(f1, "passed")?,
+                    sample: f2.unwrap_or_default(),
+                    score: crate::codegen_support::required(f3, "score")?,
+                    type_: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A sample containing the input and output of the evaluation run.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItemSample {
     pub error: EvalApiError,
     ///The reason why the sample generation was finished.
@@ -2679,17 +4519,141 @@ pub struct EvalRunOutputItemSample {
     ///The top_p value used for sampling.
     pub top_p: f64,
     pub usage: EvalRunOutputItemSampleUsage,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemSample {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRunOutputItemSample;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRunOutputItemSample")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRunOutputItemSample, A::Error> {
+                let mut f0: ::std::option::Option<EvalApiError> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<EvalRunOutputItemSampleInputItem>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::vec::Vec<EvalRunOutputItemSampleOutputItem>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<EvalRunOutputItemSampleUsage> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "finish_reason" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "max_completion_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "seed" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRunOutputItemSample {
+                    error: crate::codegen_support::required(f0, "error")?,
+                    finish_reason: crate::codegen_support::required(
+                        f1,
+                        "finish_reason",
+                    )?,
+                    input: f2.unwrap_or_default(),
+                    max_completion_tokens: crate::codegen_support::required(
+                        f3,
+                        "max_completion_tokens",
+                    )?,
+                    model: crate::codegen_support::required(f4, "model")?,
+                    output: f5.unwrap_or_default(),
+                    seed: crate::codegen_support::required(f6, "seed")?,
+                    temperature: crate::codegen_support::required(f7, "temperature")?,
+                    top_p: crate::codegen_support::required(f8, "top_p")?,
+                    usage: crate::codegen_support::required(f9, "usage")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///An input message.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItemSampleInputItem {
     ///The content of the message.
     pub content: ::std::string::String,
     ///The role of the message sender (e.g., system, user, developer).
     pub role: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemSampleInputItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRunOutputItemSampleInputItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRunOutputItemSampleInputItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRunOutputItemSampleInputItem, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRunOutputItemSampleInputItem {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    role: crate::codegen_support::required(f1, "role")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`EvalRunOutputItemSampleOutputItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct EvalRunOutputItemSampleOutputItem {
     ///The content of the message.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2697,9 +4661,55 @@ pub struct EvalRunOutputItemSampleOutputItem {
     ///The role of the message (e.g. "system", "assistant", "user").
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub role: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemSampleOutputItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRunOutputItemSampleOutputItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRunOutputItemSampleOutputItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRunOutputItemSampleOutputItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRunOutputItemSampleOutputItem {
+                    content: f0.unwrap_or_default(),
+                    role: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Token usage details for the sample.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalRunOutputItemSampleUsage {
     ///The number of tokens retrieved from cache.
     pub cached_tokens: i64,
@@ -2709,9 +4719,74 @@ pub struct EvalRunOutputItemSampleUsage {
     pub prompt_tokens: i64,
     ///The total number of tokens used.
     pub total_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRunOutputItemSampleUsage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRunOutputItemSampleUsage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRunOutputItemSampleUsage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRunOutputItemSampleUsage, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "cached_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "completion_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRunOutputItemSampleUsage {
+                    cached_tokens: crate::codegen_support::required(
+                        f0,
+                        "cached_tokens",
+                    )?,
+                    completion_tokens: crate::codegen_support::required(
+                        f1,
+                        "completion_tokens",
+                    )?,
+                    prompt_tokens: crate::codegen_support::required(
+                        f2,
+                        "prompt_tokens",
+                    )?,
+                    total_tokens: crate::codegen_support::required(f3, "total_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`EvalRunPerModelUsageItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalRunPerModelUsageItem {
     ///The number of tokens retrieved from cache.
     pub cached_tokens: i64,
@@ -2725,9 +4800,87 @@ pub struct EvalRunPerModelUsageItem {
     pub prompt_tokens: i64,
     ///The total number of tokens used.
     pub total_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRunPerModelUsageItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRunPerModelUsageItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRunPerModelUsageItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRunPerModelUsageItem, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "cached_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "completion_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "invocation_count" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model_name" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRunPerModelUsageItem {
+                    cached_tokens: crate::codegen_support::required(
+                        f0,
+                        "cached_tokens",
+                    )?,
+                    completion_tokens: crate::codegen_support::required(
+                        f1,
+                        "completion_tokens",
+                    )?,
+                    invocation_count: crate::codegen_support::required(
+                        f2,
+                        "invocation_count",
+                    )?,
+                    model_name: crate::codegen_support::required(f3, "model_name")?,
+                    prompt_tokens: crate::codegen_support::required(
+                        f4,
+                        "prompt_tokens",
+                    )?,
+                    total_tokens: crate::codegen_support::required(f5, "total_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`EvalRunPerTestingCriteriaResultsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalRunPerTestingCriteriaResultsItem {
     ///Number of tests failed for this criteria.
     pub failed: i64,
@@ -2735,9 +4888,59 @@ pub struct EvalRunPerTestingCriteriaResultsItem {
     pub passed: i64,
     ///A description of the testing criteria.
     pub testing_criteria: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRunPerTestingCriteriaResultsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRunPerTestingCriteriaResultsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRunPerTestingCriteriaResultsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRunPerTestingCriteriaResultsItem, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "failed" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "passed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "testing_criteria" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRunPerTestingCriteriaResultsItem {
+                    failed: crate::codegen_support::required(f0, "failed")?,
+                    passed: crate::codegen_support::required(f1, "passed")?,
+                    testing_criteria: crate::codegen_support::required(
+                        f2,
+                        "testing_criteria",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Counters summarizing the outcomes of the evaluation run.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalRunResultCounts {
     ///Number of output items that resulted in an error.
     pub errored: i64,
@@ -2747,10 +4950,58 @@ pub struct EvalRunResultCounts {
     pub passed: i64,
     ///Total number of executed output items.
     pub total: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalRunResultCounts {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalRunResultCounts;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalRunResultCounts")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalRunResultCounts, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "errored" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "failed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "passed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "total" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalRunResultCounts {
+                    errored: crate::codegen_support::required(f0, "errored")?,
+                    failed: crate::codegen_support::required(f1, "failed")?,
+                    passed: crate::codegen_support::required(f2, "passed")?,
+                    total: crate::codegen_support::required(f3, "total")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Deprecated in favor of LogsDataSourceConfig.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalStoredCompletionsDataSourceConfig {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
@@ -2761,6 +5012,55 @@ Learn how to build JSON schemas [here](https://json-schema.org/).
     ///The type of data source. Always `stored_completions`.
     #[serde(rename = "type")]
     pub type_: EvalStoredCompletionsDataSourceConfigType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalStoredCompletionsDataSourceConfig {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalStoredCompletionsDataSourceConfig;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalStoredCompletionsDataSourceConfig")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalStoredCompletionsDataSourceConfig, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    EvalStoredCompletionsDataSourceConfigType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "schema" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalStoredCompletionsDataSourceConfig {
+                    metadata: f0.unwrap_or_default(),
+                    schema: crate::codegen_support::required(f1, "schema")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of data source. Always `stored_completions`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2824,7 +5124,7 @@ impl<'de> ::serde::Deserialize<'de> for EvalStoredCompletionsDataSourceConfigTyp
 }
 /**A StoredCompletionsRunDataSource configuration describing a set of filters
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EvalStoredCompletionsSource {
     ///An optional Unix timestamp to filter items created after this time.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2843,6 +5143,66 @@ pub struct EvalStoredCompletionsSource {
     ///The type of source. Always `stored_completions`.
     #[serde(rename = "type")]
     pub type_: EvalStoredCompletionsSourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EvalStoredCompletionsSource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EvalStoredCompletionsSource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EvalStoredCompletionsSource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EvalStoredCompletionsSource, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<EvalStoredCompletionsSourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_after" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_before" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "limit" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EvalStoredCompletionsSource {
+                    created_after: f0.unwrap_or_default(),
+                    created_before: f1.unwrap_or_default(),
+                    limit: f2.unwrap_or_default(),
+                    metadata: f3.unwrap_or_default(),
+                    model: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of source. Always `stored_completions`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3378,11 +5738,55 @@ impl ::std::convert::From<EvalItem> for TemplateInputMessagesTemplateItem {
     }
 }
 ///`UpdateEvalBody`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct UpdateEvalBody {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
     ///Rename the evaluation.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UpdateEvalBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UpdateEvalBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateEvalBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UpdateEvalBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UpdateEvalBody {
+                    metadata: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }

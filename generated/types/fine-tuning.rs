@@ -4,14 +4,60 @@
 // Included by openai.rs under #[cfg(any (feature = "fine-tuning"))].
 
 ///`CreateFineTuningCheckpointPermissionRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateFineTuningCheckpointPermissionRequest {
     ///The project identifiers to grant access to.
     #[serde(default)]
     pub project_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateFineTuningCheckpointPermissionRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateFineTuningCheckpointPermissionRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateFineTuningCheckpointPermissionRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateFineTuningCheckpointPermissionRequest,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "project_ids" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateFineTuningCheckpointPermissionRequest {
+                    project_ids: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateFineTuningJobRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateFineTuningJobRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub hyperparameters: ::std::option::Option<
@@ -65,11 +111,97 @@ See the [fine-tuning guide](/docs/guides/model-optimization) for more details.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub validation_file: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateFineTuningJobRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateFineTuningJobRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateFineTuningJobRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CreateFineTuningJobRequestHyperparameters>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::vec::Vec<CreateFineTuningJobRequestIntegrationsItem>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<FineTuneMethod>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<CreateFineTuningJobRequestSuffix>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "hyperparameters" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "integrations" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "method" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "seed" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "suffix" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "training_file" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "validation_file" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateFineTuningJobRequest {
+                    hyperparameters: f0.unwrap_or_default(),
+                    integrations: f1.unwrap_or_default(),
+                    metadata: f2.unwrap_or_default(),
+                    method: f3.unwrap_or_default(),
+                    model: crate::codegen_support::required(f4, "model")?,
+                    seed: f5.unwrap_or_default(),
+                    suffix: f6.unwrap_or_default(),
+                    training_file: crate::codegen_support::required(
+                        f7,
+                        "training_file",
+                    )?,
+                    validation_file: f8.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The hyperparameters used for the fine-tuning job.
 This value is now deprecated in favor of `method`, and should be passed in under the `method` parameter.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateFineTuningJobRequestHyperparameters {
     /**Number of examples in each batch. A larger batch size means that model parameters
 are updated less frequently, but with lower variance.
@@ -92,6 +224,70 @@ through the training dataset.
     pub n_epochs: ::std::option::Option<
         CreateFineTuningJobRequestHyperparametersNEpochs,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequestHyperparameters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateFineTuningJobRequestHyperparameters;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateFineTuningJobRequestHyperparameters")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateFineTuningJobRequestHyperparameters,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateFineTuningJobRequestHyperparametersBatchSize,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateFineTuningJobRequestHyperparametersLearningRateMultiplier,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateFineTuningJobRequestHyperparametersNEpochs,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "batch_size" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "learning_rate_multiplier" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateFineTuningJobRequestHyperparameters {
+                    batch_size: f0.unwrap_or_default(),
+                    learning_rate_multiplier: f1.unwrap_or_default(),
+                    n_epochs: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Number of examples in each batch. A larger batch size means that model parameters
 are updated less frequently, but with lower variance.
@@ -479,13 +675,62 @@ for CreateFineTuningJobRequestHyperparametersNEpochsString {
     }
 }
 ///`CreateFineTuningJobRequestIntegrationsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateFineTuningJobRequestIntegrationsItem {
     /**The type of integration to enable. Currently, only "wandb" (Weights and Biases) is supported.
 */
     #[serde(rename = "type")]
     pub type_: CreateFineTuningJobRequestIntegrationsItemType,
     pub wandb: CreateFineTuningJobRequestIntegrationsItemWandb,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequestIntegrationsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateFineTuningJobRequestIntegrationsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateFineTuningJobRequestIntegrationsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateFineTuningJobRequestIntegrationsItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    CreateFineTuningJobRequestIntegrationsItemType,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    CreateFineTuningJobRequestIntegrationsItemWandb,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "wandb" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateFineTuningJobRequestIntegrationsItem {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    wandb: crate::codegen_support::required(f1, "wandb")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of integration to enable. Currently, only "wandb" (Weights and Biases) is supported.
 */
@@ -552,7 +797,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequestIntegrationsIt
 metrics will be sent to. Optionally, you can set an explicit display name for your run, add tags
 to your run, and set a default entity (team, username, etc) to be associated with your run.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateFineTuningJobRequestIntegrationsItemWandb {
     /**The entity to use for the run. This allows you to set the team or username of the WandB user that you would
 like associated with the run. If not set, the default entity for the registered WandB API key is used.
@@ -571,6 +816,63 @@ default tags are generated by OpenAI: "openai/finetune", "openai/{base-model}", 
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tags: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequestIntegrationsItemWandb {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateFineTuningJobRequestIntegrationsItemWandb;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateFineTuningJobRequestIntegrationsItemWandb")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateFineTuningJobRequestIntegrationsItemWandb,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "entity" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "project" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "tags" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateFineTuningJobRequestIntegrationsItemWandb {
+                    entity: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    project: crate::codegen_support::required(f2, "project")?,
+                    tags: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A string of up to 64 characters that will be added to your fine-tuned model name.
 
@@ -634,7 +936,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateFineTuningJobRequestSuffix {
     }
 }
 ///`DeleteFineTuningCheckpointPermissionResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeleteFineTuningCheckpointPermissionResponse {
     ///Whether the fine-tuned model checkpoint permission was successfully deleted.
     pub deleted: bool,
@@ -642,6 +944,56 @@ pub struct DeleteFineTuningCheckpointPermissionResponse {
     pub id: ::std::string::String,
     ///The object type, which is always "checkpoint.permission".
     pub object: DeleteFineTuningCheckpointPermissionResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DeleteFineTuningCheckpointPermissionResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DeleteFineTuningCheckpointPermissionResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteFineTuningCheckpointPermissionResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                DeleteFineTuningCheckpointPermissionResponse,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    DeleteFineTuningCheckpointPermissionResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DeleteFineTuningCheckpointPermissionResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always "checkpoint.permission".
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -705,7 +1057,7 @@ for DeleteFineTuningCheckpointPermissionResponseObject {
     }
 }
 ///The hyperparameters used for the DPO fine-tuning job.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct FineTuneDpoHyperparameters {
     /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
 */
@@ -725,6 +1077,68 @@ pub struct FineTuneDpoHyperparameters {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n_epochs: ::std::option::Option<FineTuneDpoHyperparametersNEpochs>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuneDpoHyperparameters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuneDpoHyperparameters;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuneDpoHyperparameters")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuneDpoHyperparameters, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<FineTuneDpoHyperparametersBatchSize>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<FineTuneDpoHyperparametersBeta>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuneDpoHyperparametersLearningRateMultiplier,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<FineTuneDpoHyperparametersNEpochs>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "batch_size" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "beta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "learning_rate_multiplier" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "n_epochs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuneDpoHyperparameters {
+                    batch_size: f0.unwrap_or_default(),
+                    beta: f1.unwrap_or_default(),
+                    learning_rate_multiplier: f2.unwrap_or_default(),
+                    n_epochs: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
 */
@@ -1213,13 +1627,56 @@ impl<'de> ::serde::Deserialize<'de> for FineTuneDpoHyperparametersNEpochsString 
     }
 }
 ///Configuration for the DPO fine-tuning method.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct FineTuneDpoMethod {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub hyperparameters: ::std::option::Option<FineTuneDpoHyperparameters>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuneDpoMethod {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuneDpoMethod;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuneDpoMethod")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuneDpoMethod, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<FineTuneDpoHyperparameters>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "hyperparameters" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuneDpoMethod {
+                    hyperparameters: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The method used for fine-tuning.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuneMethod {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub dpo: ::std::option::Option<FineTuneDpoMethod>,
@@ -1230,6 +1687,64 @@ pub struct FineTuneMethod {
     ///The type of method. Is either `supervised`, `dpo`, or `reinforcement`.
     #[serde(rename = "type")]
     pub type_: FineTuneMethodType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuneMethod {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuneMethod;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuneMethod")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuneMethod, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<FineTuneDpoMethod>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<FineTuneReinforcementMethod>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<FineTuneSupervisedMethod>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<FineTuneMethodType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "dpo" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "reinforcement" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "supervised" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuneMethod {
+                    dpo: f0.unwrap_or_default(),
+                    reinforcement: f1.unwrap_or_default(),
+                    supervised: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of method. Is either `supervised`, `dpo`, or `reinforcement`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1301,7 +1816,7 @@ impl<'de> ::serde::Deserialize<'de> for FineTuneMethodType {
     }
 }
 ///The hyperparameters used for the reinforcement fine-tuning job.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct FineTuneReinforcementHyperparameters {
     /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
 */
@@ -1341,6 +1856,99 @@ pub struct FineTuneReinforcementHyperparameters {
     pub reasoning_effort: ::std::option::Option<
         FineTuneReinforcementHyperparametersReasoningEffort,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuneReinforcementHyperparameters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuneReinforcementHyperparameters;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuneReinforcementHyperparameters")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuneReinforcementHyperparameters, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<FineTuneReinforcementHyperparametersBatchSize>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuneReinforcementHyperparametersComputeMultiplier,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuneReinforcementHyperparametersEvalInterval,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuneReinforcementHyperparametersEvalSamples,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuneReinforcementHyperparametersLearningRateMultiplier,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<FineTuneReinforcementHyperparametersNEpochs>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuneReinforcementHyperparametersReasoningEffort,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "batch_size" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "compute_multiplier" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "eval_interval" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "eval_samples" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "learning_rate_multiplier" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "n_epochs" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "reasoning_effort" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuneReinforcementHyperparameters {
+                    batch_size: f0.unwrap_or_default(),
+                    compute_multiplier: f1.unwrap_or_default(),
+                    eval_interval: f2.unwrap_or_default(),
+                    eval_samples: f3.unwrap_or_default(),
+                    learning_rate_multiplier: f4.unwrap_or_default(),
+                    n_epochs: f5.unwrap_or_default(),
+                    reasoning_effort: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
 */
@@ -2172,12 +2780,58 @@ for FineTuneReinforcementHyperparametersReasoningEffort {
     }
 }
 ///Configuration for the reinforcement fine-tuning method.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuneReinforcementMethod {
     ///The grader used for the fine-tuning job.
     pub grader: FineTuneReinforcementMethodGrader,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub hyperparameters: ::std::option::Option<FineTuneReinforcementHyperparameters>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuneReinforcementMethod {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuneReinforcementMethod;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuneReinforcementMethod")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuneReinforcementMethod, A::Error> {
+                let mut f0: ::std::option::Option<FineTuneReinforcementMethodGrader> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<FineTuneReinforcementHyperparameters>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "hyperparameters" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuneReinforcementMethod {
+                    grader: crate::codegen_support::required(f0, "grader")?,
+                    hyperparameters: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The grader used for the fine-tuning job.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2267,7 +2921,7 @@ impl ::std::convert::From<GraderMulti> for FineTuneReinforcementMethodGrader {
     }
 }
 ///The hyperparameters used for the fine-tuning job.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct FineTuneSupervisedHyperparameters {
     /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
 */
@@ -2283,6 +2937,63 @@ pub struct FineTuneSupervisedHyperparameters {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n_epochs: ::std::option::Option<FineTuneSupervisedHyperparametersNEpochs>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuneSupervisedHyperparameters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuneSupervisedHyperparameters;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuneSupervisedHyperparameters")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuneSupervisedHyperparameters, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<FineTuneSupervisedHyperparametersBatchSize>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuneSupervisedHyperparametersLearningRateMultiplier,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<FineTuneSupervisedHyperparametersNEpochs>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "batch_size" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "learning_rate_multiplier" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuneSupervisedHyperparameters {
+                    batch_size: f0.unwrap_or_default(),
+                    learning_rate_multiplier: f1.unwrap_or_default(),
+                    n_epochs: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Number of examples in each batch. A larger batch size means that model parameters are updated less frequently, but with lower variance.
 */
@@ -2660,14 +3371,57 @@ impl<'de> ::serde::Deserialize<'de> for FineTuneSupervisedHyperparametersNEpochs
     }
 }
 ///Configuration for the supervised fine-tuning method.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct FineTuneSupervisedMethod {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub hyperparameters: ::std::option::Option<FineTuneSupervisedHyperparameters>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuneSupervisedMethod {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuneSupervisedMethod;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuneSupervisedMethod")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuneSupervisedMethod, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<FineTuneSupervisedHyperparameters>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "hyperparameters" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuneSupervisedMethod {
+                    hyperparameters: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The `checkpoint.permission` object represents a permission for a fine-tuned model checkpoint.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuningCheckpointPermission {
     ///The Unix timestamp (in seconds) for when the permission was created.
     pub created_at: i64,
@@ -2677,6 +3431,60 @@ pub struct FineTuningCheckpointPermission {
     pub object: FineTuningCheckpointPermissionObject,
     ///The project identifier that the permission is for.
     pub project_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuningCheckpointPermission {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuningCheckpointPermission;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuningCheckpointPermission")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuningCheckpointPermission, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    FineTuningCheckpointPermissionObject,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "project_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuningCheckpointPermission {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    project_id: crate::codegen_support::required(f3, "project_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always "checkpoint.permission".
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2739,12 +3547,54 @@ impl<'de> ::serde::Deserialize<'de> for FineTuningCheckpointPermissionObject {
     }
 }
 ///`FineTuningIntegration`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuningIntegration {
     ///The type of the integration being enabled for the fine-tuning job
     #[serde(rename = "type")]
     pub type_: FineTuningIntegrationType,
     pub wandb: FineTuningIntegrationWandb,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuningIntegration {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuningIntegration;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuningIntegration")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuningIntegration, A::Error> {
+                let mut f0: ::std::option::Option<FineTuningIntegrationType> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<FineTuningIntegrationWandb> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "wandb" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuningIntegration {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    wandb: crate::codegen_support::required(f1, "wandb")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the integration being enabled for the fine-tuning job
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2809,7 +3659,7 @@ impl<'de> ::serde::Deserialize<'de> for FineTuningIntegrationType {
 metrics will be sent to. Optionally, you can set an explicit display name for your run, add tags
 to your run, and set a default entity (team, username, etc) to be associated with your run.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuningIntegrationWandb {
     /**The entity to use for the run. This allows you to set the team or username of the WandB user that you would
 like associated with the run. If not set, the default entity for the registered WandB API key is used.
@@ -2828,10 +3678,64 @@ default tags are generated by OpenAI: "openai/finetune", "openai/{base-model}", 
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tags: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuningIntegrationWandb {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuningIntegrationWandb;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuningIntegrationWandb")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuningIntegrationWandb, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "entity" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "project" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "tags" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuningIntegrationWandb {
+                    entity: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    project: crate::codegen_support::required(f2, "project")?,
+                    tags: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The `fine_tuning.job` object represents a fine-tuning job that has been created through the API.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuningJob {
     ///The Unix timestamp (in seconds) for when the fine-tuning job was created.
     pub created_at: i64,
@@ -2878,10 +3782,146 @@ pub struct FineTuningJob {
     ///The file ID used for validation. You can retrieve the validation results with the [Files API](/docs/api-reference/files/retrieve-contents).
     #[serde(default)]
     pub validation_file: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuningJob {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuningJob;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuningJob")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuningJob, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<FineTuningJobError>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<FineTuningJobHyperparameters> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<FineTuningIntegration>>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<FineTuneMethod>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<FineTuningJobObject> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<FineTuningJobStatus> = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "estimated_finish" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "fine_tuned_model" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "finished_at" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "hyperparameters" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "integrations" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "method" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "organization_id" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "result_files" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "seed" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f15 = ::std::option::Option::Some(map.next_value()?),
+                        "trained_tokens" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "training_file" => {
+                            f17 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "validation_file" => {
+                            f18 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuningJob {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    error: f1.unwrap_or_default(),
+                    estimated_finish: f2.unwrap_or_default(),
+                    fine_tuned_model: f3.unwrap_or_default(),
+                    finished_at: f4.unwrap_or_default(),
+                    hyperparameters: crate::codegen_support::required(
+                        f5,
+                        "hyperparameters",
+                    )?,
+                    id: crate::codegen_support::required(f6, "id")?,
+                    integrations: f7.unwrap_or_default(),
+                    metadata: f8.unwrap_or_default(),
+                    method: f9.unwrap_or_default(),
+                    model: crate::codegen_support::required(f10, "model")?,
+                    object: crate::codegen_support::required(f11, "object")?,
+                    organization_id: crate::codegen_support::required(
+                        f12,
+                        "organization_id",
+                    )?,
+                    result_files: f13.unwrap_or_default(),
+                    seed: crate::codegen_support::required(f14, "seed")?,
+                    status: crate::codegen_support::required(f15, "status")?,
+                    trained_tokens: f16.unwrap_or_default(),
+                    training_file: crate::codegen_support::required(
+                        f17,
+                        "training_file",
+                    )?,
+                    validation_file: f18.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The `fine_tuning.job.checkpoint` object represents a model checkpoint for a fine-tuning job that is ready to use.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuningJobCheckpoint {
     ///The Unix timestamp (in seconds) for when the checkpoint was created.
     pub created_at: i64,
@@ -2896,9 +3936,80 @@ pub struct FineTuningJobCheckpoint {
     pub object: FineTuningJobCheckpointObject,
     ///The step number that the checkpoint was created at.
     pub step_number: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuningJobCheckpoint {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuningJobCheckpoint;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuningJobCheckpoint")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuningJobCheckpoint, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<FineTuningJobCheckpointMetrics> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<FineTuningJobCheckpointObject> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "fine_tuned_model_checkpoint" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "fine_tuning_job_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "metrics" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "step_number" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuningJobCheckpoint {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    fine_tuned_model_checkpoint: crate::codegen_support::required(
+                        f1,
+                        "fine_tuned_model_checkpoint",
+                    )?,
+                    fine_tuning_job_id: crate::codegen_support::required(
+                        f2,
+                        "fine_tuning_job_id",
+                    )?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    metrics: crate::codegen_support::required(f4, "metrics")?,
+                    object: crate::codegen_support::required(f5, "object")?,
+                    step_number: crate::codegen_support::required(f6, "step_number")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Metrics at the step number during the fine-tuning job.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct FineTuningJobCheckpointMetrics {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub full_valid_loss: ::std::option::Option<f64>,
@@ -2914,6 +4025,75 @@ pub struct FineTuningJobCheckpointMetrics {
     pub valid_loss: ::std::option::Option<f64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub valid_mean_token_accuracy: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuningJobCheckpointMetrics {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuningJobCheckpointMetrics;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuningJobCheckpointMetrics")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuningJobCheckpointMetrics, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "full_valid_loss" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "full_valid_mean_token_accuracy" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "step" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "train_loss" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "train_mean_token_accuracy" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "valid_loss" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "valid_mean_token_accuracy" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuningJobCheckpointMetrics {
+                    full_valid_loss: f0.unwrap_or_default(),
+                    full_valid_mean_token_accuracy: f1.unwrap_or_default(),
+                    step: f2.unwrap_or_default(),
+                    train_loss: f3.unwrap_or_default(),
+                    train_mean_token_accuracy: f4.unwrap_or_default(),
+                    valid_loss: f5.unwrap_or_default(),
+                    valid_mean_token_accuracy: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always "fine_tuning.job.checkpoint".
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2975,7 +4155,7 @@ impl<'de> ::serde::Deserialize<'de> for FineTuningJobCheckpointObject {
     }
 }
 ///For fine-tuning jobs that have `failed`, this will contain more information on the cause of the failure.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuningJobError {
     ///A machine-readable error code.
     pub code: ::std::string::String,
@@ -2984,9 +4164,56 @@ pub struct FineTuningJobError {
     ///The parameter that was invalid, usually `training_file` or `validation_file`. This field will be null if the failure was not parameter-specific.
     #[serde(default)]
     pub param: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuningJobError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuningJobError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuningJobError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuningJobError, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "param" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuningJobError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    param: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Fine-tuning job event object
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuningJobEvent {
     ///The Unix timestamp (in seconds) for when the fine-tuning job was created.
     pub created_at: i64,
@@ -3004,6 +4231,69 @@ pub struct FineTuningJobEvent {
     ///The type of event.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<FineTuningJobEventType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuningJobEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuningJobEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuningJobEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuningJobEvent, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<FineTuningJobEventLevel> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<FineTuningJobEventObject> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<FineTuningJobEventType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "level" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuningJobEvent {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    level: crate::codegen_support::required(f3, "level")?,
+                    message: crate::codegen_support::required(f4, "message")?,
+                    object: crate::codegen_support::required(f5, "object")?,
+                    type_: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The log level of the event.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3198,7 +4488,7 @@ impl<'de> ::serde::Deserialize<'de> for FineTuningJobEventType {
     }
 }
 ///The hyperparameters used for the fine-tuning job. This value will only be returned when running `supervised` jobs.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct FineTuningJobHyperparameters {
     /**Number of examples in each batch. A larger batch size means that model parameters
 are updated less frequently, but with lower variance.
@@ -3217,6 +4507,63 @@ through the training dataset.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub n_epochs: ::std::option::Option<FineTuningJobHyperparametersNEpochs>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuningJobHyperparameters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuningJobHyperparameters;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuningJobHyperparameters")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FineTuningJobHyperparameters, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<FineTuningJobHyperparametersBatchSize>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuningJobHyperparametersLearningRateMultiplier,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<FineTuningJobHyperparametersNEpochs>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "batch_size" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "learning_rate_multiplier" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "n_epochs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuningJobHyperparameters {
+                    batch_size: f0.unwrap_or_default(),
+                    learning_rate_multiplier: f1.unwrap_or_default(),
+                    n_epochs: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`FineTuningJobHyperparametersBatchSize`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3731,7 +5078,7 @@ impl<'de> ::serde::Deserialize<'de> for FineTuningJobStatus {
     }
 }
 ///A MultiGrader object combines the output of multiple graders to produce a single score.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GraderMulti {
     ///A formula to calculate the output based on grader results.
     pub calculate_output: ::std::string::String,
@@ -3741,6 +5088,59 @@ pub struct GraderMulti {
     ///The object type, which is always `multi`.
     #[serde(rename = "type")]
     pub type_: GraderMultiType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GraderMulti {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GraderMulti;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GraderMulti")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GraderMulti, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<GraderMultiGraders> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<GraderMultiType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "calculate_output" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "graders" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GraderMulti {
+                    calculate_output: crate::codegen_support::required(
+                        f0,
+                        "calculate_output",
+                    )?,
+                    graders: crate::codegen_support::required(f1, "graders")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`GraderMultiGraders`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3891,7 +5291,7 @@ impl<'de> ::serde::Deserialize<'de> for GraderMultiType {
 }
 /**A PythonGrader object that runs a python script on the input.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GraderPython {
     ///The image tag to use for the python script.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3903,6 +5303,58 @@ pub struct GraderPython {
     ///The object type, which is always `python`.
     #[serde(rename = "type")]
     pub type_: GraderPythonType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GraderPython {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GraderPython;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GraderPython")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GraderPython, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<GraderPythonType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image_tag" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "source" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GraderPython {
+                    image_tag: f0.unwrap_or_default(),
+                    name: crate::codegen_support::required(f1, "name")?,
+                    source: crate::codegen_support::required(f2, "source")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `python`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3965,7 +5417,7 @@ impl<'de> ::serde::Deserialize<'de> for GraderPythonType {
 }
 /**A ScoreModelGrader object that uses a model to assign a score to the input.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GraderScoreModel {
     /**The input messages evaluated by the grader. Supports text, output text, input image, and input audio content blocks, and may include template strings.
 */
@@ -3983,9 +5435,67 @@ pub struct GraderScoreModel {
     ///The object type, which is always `score_model`.
     #[serde(rename = "type")]
     pub type_: GraderScoreModelType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GraderScoreModel {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GraderScoreModel;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GraderScoreModel")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GraderScoreModel, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<EvalItem>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::vec::Vec<f64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<GraderScoreModelSamplingParams>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<GraderScoreModelType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "range" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "sampling_params" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GraderScoreModel {
+                    input: f0.unwrap_or_default(),
+                    model: crate::codegen_support::required(f1, "model")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    range: f3.unwrap_or_default(),
+                    sampling_params: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The sampling parameters for the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct GraderScoreModelSamplingParams {
     /**The maximum number of tokens the grader model may generate in its response.
 */
@@ -4005,6 +5515,67 @@ pub struct GraderScoreModelSamplingParams {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub top_p: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GraderScoreModelSamplingParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GraderScoreModelSamplingParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GraderScoreModelSamplingParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GraderScoreModelSamplingParams, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "max_completions_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning_effort" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "seed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GraderScoreModelSamplingParams {
+                    max_completions_tokens: f0.unwrap_or_default(),
+                    reasoning_effort: f1.unwrap_or_default(),
+                    seed: f2.unwrap_or_default(),
+                    temperature: f3.unwrap_or_default(),
+                    top_p: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `score_model`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4067,7 +5638,7 @@ impl<'de> ::serde::Deserialize<'de> for GraderScoreModelType {
 }
 /**A TextSimilarityGrader object which grades text based on similarity metrics.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct GraderTextSimilarity {
     /**The evaluation metric to use. One of `cosine`, `fuzzy_match`, `bleu`,
 `gleu`, `meteor`, `rouge_1`, `rouge_2`, `rouge_3`, `rouge_4`, `rouge_5`,
@@ -4083,6 +5654,66 @@ or `rouge_l`.
     ///The type of grader.
     #[serde(rename = "type")]
     pub type_: GraderTextSimilarityType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for GraderTextSimilarity {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = GraderTextSimilarity;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct GraderTextSimilarity")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<GraderTextSimilarity, A::Error> {
+                let mut f0: ::std::option::Option<
+                    GraderTextSimilarityEvaluationMetric,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<GraderTextSimilarityType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "evaluation_metric" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "reference" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(GraderTextSimilarity {
+                    evaluation_metric: crate::codegen_support::required(
+                        f0,
+                        "evaluation_metric",
+                    )?,
+                    input: crate::codegen_support::required(f1, "input")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    reference: crate::codegen_support::required(f3, "reference")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The evaluation metric to use. One of `cosine`, `fuzzy_match`, `bleu`,
 `gleu`, `meteor`, `rouge_1`, `rouge_2`, `rouge_3`, `rouge_4`, `rouge_5`,
@@ -4257,7 +5888,7 @@ impl<'de> ::serde::Deserialize<'de> for GraderTextSimilarityType {
     }
 }
 ///`ListFineTuningCheckpointPermissionResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListFineTuningCheckpointPermissionResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<FineTuningCheckpointPermission>,
@@ -4267,6 +5898,68 @@ pub struct ListFineTuningCheckpointPermissionResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ListFineTuningCheckpointPermissionResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListFineTuningCheckpointPermissionResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListFineTuningCheckpointPermissionResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListFineTuningCheckpointPermissionResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ListFineTuningCheckpointPermissionResponse,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<FineTuningCheckpointPermission>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ListFineTuningCheckpointPermissionResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListFineTuningCheckpointPermissionResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListFineTuningCheckpointPermissionResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4395,7 +6088,7 @@ impl<'de> ::serde::Deserialize<'de> for ListFineTuningCheckpointPermissionsOrder
     }
 }
 ///`ListFineTuningJobCheckpointsResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListFineTuningJobCheckpointsResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<FineTuningJobCheckpoint>,
@@ -4405,6 +6098,65 @@ pub struct ListFineTuningJobCheckpointsResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub last_id: ::std::option::Option<::std::string::String>,
     pub object: ListFineTuningJobCheckpointsResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListFineTuningJobCheckpointsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListFineTuningJobCheckpointsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListFineTuningJobCheckpointsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListFineTuningJobCheckpointsResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<FineTuningJobCheckpoint>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ListFineTuningJobCheckpointsResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListFineTuningJobCheckpointsResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListFineTuningJobCheckpointsResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4467,12 +6219,59 @@ impl<'de> ::serde::Deserialize<'de> for ListFineTuningJobCheckpointsResponseObje
     }
 }
 ///`ListFineTuningJobEventsResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListFineTuningJobEventsResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<FineTuningJobEvent>,
     pub has_more: bool,
     pub object: ListFineTuningJobEventsResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListFineTuningJobEventsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListFineTuningJobEventsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListFineTuningJobEventsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListFineTuningJobEventsResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<FineTuningJobEvent>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ListFineTuningJobEventsResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListFineTuningJobEventsResponse {
+                    data: f0.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f1, "has_more")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListFineTuningJobEventsResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4535,12 +6334,59 @@ impl<'de> ::serde::Deserialize<'de> for ListFineTuningJobEventsResponseObject {
     }
 }
 ///`ListPaginatedFineTuningJobsResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListPaginatedFineTuningJobsResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<FineTuningJob>,
     pub has_more: bool,
     pub object: ListPaginatedFineTuningJobsResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListPaginatedFineTuningJobsResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListPaginatedFineTuningJobsResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListPaginatedFineTuningJobsResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListPaginatedFineTuningJobsResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<FineTuningJob>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ListPaginatedFineTuningJobsResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListPaginatedFineTuningJobsResponse {
+                    data: f0.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f1, "has_more")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListPaginatedFineTuningJobsResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4603,7 +6449,7 @@ impl<'de> ::serde::Deserialize<'de> for ListPaginatedFineTuningJobsResponseObjec
     }
 }
 ///`RunGraderRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunGraderRequest {
     ///The grader used for the fine-tuning job.
     pub grader: RunGraderRequestGrader,
@@ -4619,6 +6465,55 @@ valid JSON string.
 
 */
     pub model_sample: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunGraderRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunGraderRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunGraderRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunGraderRequest, A::Error> {
+                let mut f0: ::std::option::Option<RunGraderRequestGrader> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "model_sample" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunGraderRequest {
+                    grader: crate::codegen_support::required(f0, "grader")?,
+                    item: f1.unwrap_or_default(),
+                    model_sample: crate::codegen_support::required(f2, "model_sample")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The grader used for the fine-tuning job.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -4708,7 +6603,7 @@ impl ::std::convert::From<GraderMulti> for RunGraderRequestGrader {
     }
 }
 ///`RunGraderResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunGraderResponse {
     pub metadata: RunGraderResponseMetadata,
     pub model_grader_token_usage_per_model: ::serde_json::Map<
@@ -4717,9 +6612,68 @@ pub struct RunGraderResponse {
     >,
     pub reward: f64,
     pub sub_rewards: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunGraderResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunGraderResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunGraderResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunGraderResponse, A::Error> {
+                let mut f0: ::std::option::Option<RunGraderResponseMetadata> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "model_grader_token_usage_per_model" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reward" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "sub_rewards" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunGraderResponse {
+                    metadata: crate::codegen_support::required(f0, "metadata")?,
+                    model_grader_token_usage_per_model: crate::codegen_support::required(
+                        f1,
+                        "model_grader_token_usage_per_model",
+                    )?,
+                    reward: crate::codegen_support::required(f2, "reward")?,
+                    sub_rewards: crate::codegen_support::required(f3, "sub_rewards")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RunGraderResponseMetadata`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunGraderResponseMetadata {
     pub errors: RunGraderResponseMetadataErrors,
     pub execution_time: f64,
@@ -4731,9 +6685,79 @@ pub struct RunGraderResponseMetadata {
     pub token_usage: ::std::option::Option<i64>,
     #[serde(rename = "type")]
     pub type_: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunGraderResponseMetadata {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunGraderResponseMetadata;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunGraderResponseMetadata")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunGraderResponseMetadata, A::Error> {
+                let mut f0: ::std::option::Option<RunGraderResponseMetadataErrors> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "errors" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "execution_time" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "sampled_model_name" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "scores" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "token_usage" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunGraderResponseMetadata {
+                    errors: crate::codegen_support::required(f0, "errors")?,
+                    execution_time: crate::codegen_support::required(
+                        f1,
+                        "execution_time",
+                    )?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    sampled_model_name: f3.unwrap_or_default(),
+                    scores: crate::codegen_support::required(f4, "scores")?,
+                    token_usage: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RunGraderResponseMetadataErrors`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RunGraderResponseMetadataErrors {
     pub formula_parse_error: bool,
     pub invalid_variable_error: bool,
@@ -4754,12 +6778,193 @@ pub struct RunGraderResponseMetadataErrors {
     pub sample_parse_error: bool,
     pub truncated_observation_error: bool,
     pub unresponsive_reward_error: bool,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RunGraderResponseMetadataErrors {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RunGraderResponseMetadataErrors;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RunGraderResponseMetadataErrors")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RunGraderResponseMetadataErrors, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "formula_parse_error" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "invalid_variable_error" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model_grader_parse_error" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model_grader_refusal_error" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model_grader_server_error" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model_grader_server_error_details" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "other_error" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "python_grader_runtime_error" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "python_grader_runtime_error_details" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "python_grader_server_error" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "python_grader_server_error_type" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sample_parse_error" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "truncated_observation_error" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "unresponsive_reward_error" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RunGraderResponseMetadataErrors {
+                    formula_parse_error: crate::codegen_support::required(
+                        f0,
+                        "formula_parse_error",
+                    )?,
+                    invalid_variable_error: crate::codegen_support::required(
+                        f1,
+                        "invalid_variable_error",
+                    )?,
+                    model_grader_parse_error: crate::codegen_support::required(
+                        f2,
+                        "model_grader_parse_error",
+                    )?,
+                    model_grader_refusal_error: crate::codegen_support::required(
+                        f3,
+                        "model_grader_refusal_error",
+                    )?,
+                    model_grader_server_error: crate::codegen_support::required(
+                        f4,
+                        "model_grader_server_error",
+                    )?,
+                    model_grader_server_error_details: f5.unwrap_or_default(),
+                    other_error: crate::codegen_support::required(f6, "other_error")?,
+                    python_grader_runtime_error: crate::codegen_support::required(
+                        f7,
+                        "python_grader_runtime_error",
+                    )?,
+                    python_grader_runtime_error_details: f8.unwrap_or_default(),
+                    python_grader_server_error: crate::codegen_support::required(
+                        f9,
+                        "python_grader_server_error",
+                    )?,
+                    python_grader_server_error_type: f10.unwrap_or_default(),
+                    sample_parse_error: crate::codegen_support::required(
+                        f11,
+                        "sample_parse_error",
+                    )?,
+                    truncated_observation_error: crate::codegen_support::required(
+                        f12,
+                        "truncated_observation_error",
+                    )?,
+                    unresponsive_reward_error: crate::codegen_support::required(
+                        f13,
+                        "unresponsive_reward_error",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ValidateGraderRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ValidateGraderRequest {
     ///The grader used for the fine-tuning job.
     pub grader: ValidateGraderRequestGrader,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ValidateGraderRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ValidateGraderRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ValidateGraderRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ValidateGraderRequest, A::Error> {
+                let mut f0: ::std::option::Option<ValidateGraderRequestGrader> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ValidateGraderRequest {
+                    grader: crate::codegen_support::required(f0, "grader")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The grader used for the fine-tuning job.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -4849,11 +7054,52 @@ impl ::std::convert::From<GraderMulti> for ValidateGraderRequestGrader {
     }
 }
 ///`ValidateGraderResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ValidateGraderResponse {
     ///The grader used for the fine-tuning job.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub grader: ::std::option::Option<ValidateGraderResponseGrader>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ValidateGraderResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ValidateGraderResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ValidateGraderResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ValidateGraderResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ValidateGraderResponseGrader>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "grader" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ValidateGraderResponse {
+                    grader: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The grader used for the fine-tuning job.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]

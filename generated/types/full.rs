@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "full"))].
 
 ///Instruction describing how to create a file via the apply_patch tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchCreateFileOperation {
     ///Diff to apply.
     pub diff: ::std::string::String,
@@ -13,6 +13,53 @@ pub struct BetaApplyPatchCreateFileOperation {
     ///Create a new file with the provided diff.
     #[serde(rename = "type")]
     pub type_: BetaApplyPatchCreateFileOperationType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchCreateFileOperation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApplyPatchCreateFileOperation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApplyPatchCreateFileOperation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaApplyPatchCreateFileOperation, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    BetaApplyPatchCreateFileOperationType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApplyPatchCreateFileOperation {
+                    diff: crate::codegen_support::required(f0, "diff")?,
+                    path: crate::codegen_support::required(f1, "path")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Create a new file with the provided diff.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -75,13 +122,57 @@ impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchCreateFileOperationType {
     }
 }
 ///Instruction describing how to delete a file via the apply_patch tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchDeleteFileOperation {
     ///Path of the file to delete.
     pub path: ::std::string::String,
     ///Delete the specified file.
     #[serde(rename = "type")]
     pub type_: BetaApplyPatchDeleteFileOperationType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchDeleteFileOperation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApplyPatchDeleteFileOperation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApplyPatchDeleteFileOperation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaApplyPatchDeleteFileOperation, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaApplyPatchDeleteFileOperationType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "path" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApplyPatchDeleteFileOperation {
+                    path: crate::codegen_support::required(f0, "path")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Delete the specified file.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -144,7 +235,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchDeleteFileOperationType {
     }
 }
 ///Instruction describing how to update a file via the apply_patch tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchUpdateFileOperation {
     ///Diff to apply.
     pub diff: ::std::string::String,
@@ -153,6 +244,53 @@ pub struct BetaApplyPatchUpdateFileOperation {
     ///Update an existing file with the provided diff.
     #[serde(rename = "type")]
     pub type_: BetaApplyPatchUpdateFileOperationType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchUpdateFileOperation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApplyPatchUpdateFileOperation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApplyPatchUpdateFileOperation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaApplyPatchUpdateFileOperation, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    BetaApplyPatchUpdateFileOperationType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApplyPatchUpdateFileOperation {
+                    diff: crate::codegen_support::required(f0, "diff")?,
+                    path: crate::codegen_support::required(f1, "path")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Update an existing file with the provided diff.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -285,7 +423,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaComputerCallOutputStatus {
 }
 /**The output of a computer tool call.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaComputerToolCallOutput {
     /**The safety checks reported by the API that have been acknowledged by the
 developer.
@@ -312,6 +450,71 @@ developer.
 */
     #[serde(rename = "type")]
     pub type_: BetaComputerToolCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaComputerToolCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaComputerToolCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaComputerToolCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaComputerToolCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<BetaComputerCallSafetyCheckParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaComputerScreenshotImage> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaComputerToolCallOutputStatus>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaComputerToolCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "acknowledged_safety_checks" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaComputerToolCallOutput {
+                    acknowledged_safety_checks: f0.unwrap_or_default(),
+                    agent: f1.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f2, "call_id")?,
+                    id: f3.unwrap_or_default(),
+                    output: crate::codegen_support::required(f4, "output")?,
+                    status: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The status of the message input. One of `in_progress`, `completed`, or
 `incomplete`. Populated when input items are returned via API.
@@ -465,7 +668,7 @@ impl ::std::convert::From<BetaOutputContent> for BetaContent {
     }
 }
 ///`BetaCreateModelResponseProperties`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaCreateModelResponseProperties {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<BetaMetadata>,
@@ -520,6 +723,95 @@ Used to boost cache hit rates by better bucketing similar requests and  to help 
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCreateModelResponseProperties {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCreateModelResponseProperties;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCreateModelResponseProperties")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCreateModelResponseProperties, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaMetadata>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheOptionsParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        BetaCreateModelResponsePropertiesPromptCacheRetention,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        BetaCreateModelResponsePropertiesSafetyIdentifier,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_key" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_options" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "safety_identifier" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_logprobs" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCreateModelResponseProperties {
+                    metadata: f0.unwrap_or_default(),
+                    prompt_cache_key: f1.unwrap_or_default(),
+                    prompt_cache_options: f2.unwrap_or_default(),
+                    prompt_cache_retention: f3.unwrap_or_default(),
+                    safety_identifier: f4.unwrap_or_default(),
+                    temperature: f5.unwrap_or_default(),
+                    top_logprobs: f6.unwrap_or_default(),
+                    top_p: f7.unwrap_or_default(),
+                    user: f8.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -660,7 +952,7 @@ for BetaCreateModelResponsePropertiesSafetyIdentifier {
     }
 }
 ///`BetaError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaError {
     #[serde(default)]
     pub code: ::std::option::Option<::std::string::String>,
@@ -669,9 +961,61 @@ pub struct BetaError {
     pub param: ::std::option::Option<::std::string::String>,
     #[serde(rename = "type")]
     pub type_: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaError, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "param" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaError {
+                    code: f0.unwrap_or_default(),
+                    message: crate::codegen_support::required(f1, "message")?,
+                    param: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///An error payload that was emitted for a streaming error event.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaErrorPayload {
     ///The error code that was emitted, if any.
     #[serde(default)]
@@ -690,15 +1034,124 @@ pub struct BetaErrorPayload {
     ///The error type that was emitted.
     #[serde(rename = "type")]
     pub type_: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaErrorPayload {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaErrorPayload;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaErrorPayload")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaErrorPayload, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "headers" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "param" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaErrorPayload {
+                    code: f0.unwrap_or_default(),
+                    headers: f1.unwrap_or_default(),
+                    message: crate::codegen_support::required(f2, "message")?,
+                    param: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Indicates that the shell commands finished and returned an exit code.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCallOutputExitOutcome {
     ///Exit code from the shell process.
     pub exit_code: i64,
     ///The outcome type. Always `exit`.
     #[serde(rename = "type")]
     pub type_: BetaFunctionShellCallOutputExitOutcomeType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputExitOutcome {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellCallOutputExitOutcome;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellCallOutputExitOutcome")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaFunctionShellCallOutputExitOutcome,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaFunctionShellCallOutputExitOutcomeType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "exit_code" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellCallOutputExitOutcome {
+                    exit_code: crate::codegen_support::required(f0, "exit_code")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The outcome type. Always `exit`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -761,11 +1214,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputExitOutcomeTy
     }
 }
 ///Indicates that the shell call exceeded its configured time limit.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCallOutputTimeoutOutcome {
     ///The outcome type. Always `timeout`.
     #[serde(rename = "type")]
     pub type_: BetaFunctionShellCallOutputTimeoutOutcomeType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputTimeoutOutcome {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellCallOutputTimeoutOutcome;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellCallOutputTimeoutOutcome")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaFunctionShellCallOutputTimeoutOutcome,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    BetaFunctionShellCallOutputTimeoutOutcomeType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellCallOutputTimeoutOutcome {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The outcome type. Always `timeout`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -829,16 +1326,60 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputTimeoutOutcom
 }
 /**An audio input to the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInputAudio {
     pub input_audio: BetaInputAudioInputAudio,
     /**The type of the input item. Always `input_audio`.
 */
     #[serde(rename = "type")]
     pub type_: BetaInputAudioType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInputAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInputAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInputAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInputAudio, A::Error> {
+                let mut f0: ::std::option::Option<BetaInputAudioInputAudio> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaInputAudioType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_audio" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInputAudio {
+                    input_audio: crate::codegen_support::required(f0, "input_audio")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaInputAudioInputAudio`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInputAudioInputAudio {
     /**Base64-encoded audio data.
 */
@@ -847,6 +1388,48 @@ pub struct BetaInputAudioInputAudio {
 `wav`.
 */
     pub format: BetaInputAudioInputAudioFormat,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInputAudioInputAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInputAudioInputAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInputAudioInputAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInputAudioInputAudio, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaInputAudioInputAudioFormat> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "format" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInputAudioInputAudio {
+                    data: crate::codegen_support::required(f0, "data")?,
+                    format: crate::codegen_support::required(f1, "format")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The format of the audio data. Currently supported formats are `mp3` and
 `wav`.
@@ -975,7 +1558,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaInputAudioType {
     }
 }
 ///`BetaModelResponseProperties`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaModelResponseProperties {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<BetaMetadata>,
@@ -1033,6 +1616,86 @@ Used to boost cache hit rates by better bucketing similar requests and  to help 
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaModelResponseProperties {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaModelResponseProperties;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaModelResponseProperties")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaModelResponseProperties, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaMetadata>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        BetaModelResponsePropertiesPromptCacheRetention,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaModelResponsePropertiesSafetyIdentifier>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_key" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "safety_identifier" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_logprobs" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaModelResponseProperties {
+                    metadata: f0.unwrap_or_default(),
+                    prompt_cache_key: f1.unwrap_or_default(),
+                    prompt_cache_retention: f2.unwrap_or_default(),
+                    safety_identifier: f3.unwrap_or_default(),
+                    temperature: f4.unwrap_or_default(),
+                    top_logprobs: f5.unwrap_or_default(),
+                    top_p: f6.unwrap_or_default(),
+                    user: f7.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -1170,7 +1833,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaModelResponsePropertiesSafetyIdentif
 }
 /**An audio output from the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaOutputAudio {
     /**Base64-encoded audio data from the model.
 */
@@ -1182,6 +1845,53 @@ pub struct BetaOutputAudio {
 */
     #[serde(rename = "type")]
     pub type_: BetaOutputAudioType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaOutputAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaOutputAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaOutputAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaOutputAudio, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaOutputAudioType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaOutputAudio {
+                    data: crate::codegen_support::required(f0, "data")?,
+                    transcript: crate::codegen_support::required(f1, "transcript")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the output audio. Always `output_audio`.
 */
@@ -2729,7 +3439,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseInWsProgressType {
 /**Emitted when all injected input items were validated and committed to the
 active response.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseInjectCreatedEvent {
     ///The ID of the response that accepted the input.
     pub response_id: ::std::string::String,
@@ -2743,6 +3453,65 @@ present only when WebSocket multiplexing is enabled separately.
     ///The event discriminator. Always `response.inject.created`.
     #[serde(rename = "type")]
     pub type_: BetaResponseInjectCreatedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectCreatedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseInjectCreatedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseInjectCreatedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseInjectCreatedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaResponseInjectCreatedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "response_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "stream_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseInjectCreatedEvent {
+                    response_id: crate::codegen_support::required(f0, "response_id")?,
+                    sequence_number: crate::codegen_support::required(
+                        f1,
+                        "sequence_number",
+                    )?,
+                    stream_id: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event discriminator. Always `response.inject.created`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2807,7 +3576,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectCreatedEventType {
 The items are validated and committed atomically. Currently, the server
 accepts client-owned tool outputs that resume a waiting agent.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseInjectEvent {
     ///Input items to inject into the active response.
     #[serde(default)]
@@ -2817,6 +3586,53 @@ pub struct BetaResponseInjectEvent {
     ///The event discriminator. Always `response.inject`.
     #[serde(rename = "type")]
     pub type_: BetaResponseInjectEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseInjectEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseInjectEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseInjectEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<BetaInputItem>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaResponseInjectEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseInjectEvent {
+                    input: f0.unwrap_or_default(),
+                    response_id: crate::codegen_support::required(f1, "response_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event discriminator. Always `response.inject`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2881,7 +3697,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectEventType {
 returns the uncommitted raw input so the client can retry it in another
 response when appropriate.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseInjectFailedEvent {
     pub error: BetaResponseInjectFailedEventError,
     ///The raw input items that were not committed.
@@ -2899,14 +3715,123 @@ present only when WebSocket multiplexing is enabled separately.
     ///The event discriminator. Always `response.inject.failed`.
     #[serde(rename = "type")]
     pub type_: BetaResponseInjectFailedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectFailedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseInjectFailedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseInjectFailedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseInjectFailedEvent, A::Error> {
+                let mut f0: ::std::option::Option<BetaResponseInjectFailedEventError> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::vec::Vec<BetaInputItem>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaResponseInjectFailedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "input" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "stream_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseInjectFailedEvent {
+                    error: crate::codegen_support::required(f0, "error")?,
+                    input: f1.unwrap_or_default(),
+                    response_id: crate::codegen_support::required(f2, "response_id")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    stream_id: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Information about why the input was not committed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseInjectFailedEventError {
     ///A machine-readable error code.
     pub code: BetaResponseInjectFailedEventErrorCode,
     ///A human-readable description of the error.
     pub message: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseInjectFailedEventError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseInjectFailedEventError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseInjectFailedEventError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseInjectFailedEventError, A::Error> {
+                let mut f0: ::std::option::Option<
+                    BetaResponseInjectFailedEventErrorCode,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseInjectFailedEventError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A machine-readable error code.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3697,7 +4622,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseOutputTextAnnotationWsAddedT
     }
 }
 ///`BetaResponseProperties`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaResponseProperties {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
@@ -3729,16 +4654,141 @@ create multi-turn conversations. Learn more about
     pub tool_choice: ::std::option::Option<BetaToolChoiceParam>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<BetaToolsArray>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseProperties {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseProperties;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseProperties")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseProperties, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaModelIdsResponses>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<BetaPrompt>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaResponseTextParam>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<BetaToolChoiceParam>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<BetaToolsArray>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tool_calls" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_response_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_choice" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseProperties {
+                    background: f0.unwrap_or_default(),
+                    max_tool_calls: f1.unwrap_or_default(),
+                    model: f2.unwrap_or_default(),
+                    previous_response_id: f3.unwrap_or_default(),
+                    prompt: f4.unwrap_or_default(),
+                    text: f5.unwrap_or_default(),
+                    tool_choice: f6.unwrap_or_default(),
+                    tools: f7.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The summary part that was added.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningSummaryPartWsAddedPart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: BetaResponseReasoningSummaryPartWsAddedPartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartWsAddedPart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseReasoningSummaryPartWsAddedPart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseReasoningSummaryPartWsAddedPart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseReasoningSummaryPartWsAddedPart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaResponseReasoningSummaryPartWsAddedPartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseReasoningSummaryPartWsAddedPart {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3869,13 +4919,60 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartWsAddedT
 }
 /**The completed summary part.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningSummaryPartWsDonePart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: BetaResponseReasoningSummaryPartWsDonePartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartWsDonePart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseReasoningSummaryPartWsDonePart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseReasoningSummaryPartWsDonePart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseReasoningSummaryPartWsDonePart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaResponseReasoningSummaryPartWsDonePartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseReasoningSummaryPartWsDonePart {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5184,7 +6281,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseWsCreatedType {
     }
 }
 ///Emitted when an error occurs while processing a Responses WebSocket request.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseWsError {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5205,6 +6302,66 @@ originating `response.create` event supplied a `stream_id`.
     ///The type of the event. Always `error`.
     #[serde(rename = "type")]
     pub type_: BetaResponseWsErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseWsError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseWsError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseWsError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseWsError, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaErrorPayload> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaResponseWsErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "error" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "stream_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseWsError {
+                    agent: f0.unwrap_or_default(),
+                    error: crate::codegen_support::required(f1, "error")?,
+                    sequence_number: f2.unwrap_or_default(),
+                    status: f3.unwrap_or_default(),
+                    stream_id: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `error`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5513,7 +6670,7 @@ Notes:
 - `background` is not supported over WebSocket.
 - `stream_id` is WebSocket-only and is not part of `POST /v1/responses`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponsesClientEventResponseCreate {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
@@ -5684,6 +6841,243 @@ Used to boost cache hit rates by better bucketing similar requests and  to help 
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponsesClientEventResponseCreate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponsesClientEventResponseCreate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponsesClientEventResponseCreate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponsesClientEventResponseCreate,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaContextManagementParam>>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaConversationParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaIncludeEnum>>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaInputParam>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<BetaMetadata>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<BetaModelIdsResponses>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<BetaModerationParam>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<BetaMultiAgentParam>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<::std::option::Option<BetaPrompt>> = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheOptionsParam>,
+                > = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<
+                    ::std::option::Option<
+                        BetaResponsesClientEventResponseCreatePromptCacheRetention,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<
+                    ::std::option::Option<BetaReasoning>,
+                > = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<
+                    ::std::option::Option<
+                        BetaResponsesClientEventResponseCreateSafetyIdentifier,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f20: ::std::option::Option<
+                    ::std::option::Option<BetaServiceTierResponses>,
+                > = ::std::option::Option::None;
+                let mut f21: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f22: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f23: ::std::option::Option<
+                    ::std::option::Option<BetaResponsesClientEventResponseCreateStreamId>,
+                > = ::std::option::Option::None;
+                let mut f24: ::std::option::Option<
+                    ::std::option::Option<BetaResponseStreamOptions>,
+                > = ::std::option::Option::None;
+                let mut f25: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f26: ::std::option::Option<
+                    ::std::option::Option<BetaResponseTextParam>,
+                > = ::std::option::Option::None;
+                let mut f27: ::std::option::Option<
+                    ::std::option::Option<BetaToolChoiceParam>,
+                > = ::std::option::Option::None;
+                let mut f28: ::std::option::Option<
+                    ::std::option::Option<BetaToolsArray>,
+                > = ::std::option::Option::None;
+                let mut f29: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f30: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f31: ::std::option::Option<
+                    ::std::option::Option<
+                        BetaResponsesClientEventResponseCreateTruncation,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f32: ::std::option::Option<
+                    BetaResponsesClientEventResponseCreateType,
+                > = ::std::option::Option::None;
+                let mut f33: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "context_management" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "conversation" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "include" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "input" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_output_tokens" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tool_calls" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "multi_agent" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parallel_tool_calls" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "previous_response_id" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_key" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_options" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f17 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning" => {
+                            f18 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "safety_identifier" => {
+                            f19 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_tier" => {
+                            f20 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "store" => f21 = ::std::option::Option::Some(map.next_value()?),
+                        "stream" => f22 = ::std::option::Option::Some(map.next_value()?),
+                        "stream_id" => {
+                            f23 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "stream_options" => {
+                            f24 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f25 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f26 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_choice" => {
+                            f27 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f28 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f29 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f30 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation" => {
+                            f31 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f32 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f33 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponsesClientEventResponseCreate {
+                    background: f0.unwrap_or_default(),
+                    context_management: f1.unwrap_or_default(),
+                    conversation: f2.unwrap_or_default(),
+                    include: f3.unwrap_or_default(),
+                    input: f4.unwrap_or_default(),
+                    instructions: f5.unwrap_or_default(),
+                    max_output_tokens: f6.unwrap_or_default(),
+                    max_tool_calls: f7.unwrap_or_default(),
+                    metadata: f8.unwrap_or_default(),
+                    model: f9.unwrap_or_default(),
+                    moderation: f10.unwrap_or_default(),
+                    multi_agent: f11.unwrap_or_default(),
+                    parallel_tool_calls: f12.unwrap_or_default(),
+                    previous_response_id: f13.unwrap_or_default(),
+                    prompt: f14.unwrap_or_default(),
+                    prompt_cache_key: f15.unwrap_or_default(),
+                    prompt_cache_options: f16.unwrap_or_default(),
+                    prompt_cache_retention: f17.unwrap_or_default(),
+                    reasoning: f18.unwrap_or_default(),
+                    safety_identifier: f19.unwrap_or_default(),
+                    service_tier: f20.unwrap_or_default(),
+                    store: f21.unwrap_or_default(),
+                    stream: f22.unwrap_or_default(),
+                    stream_id: f23.unwrap_or_default(),
+                    stream_options: f24.unwrap_or_default(),
+                    temperature: f25.unwrap_or_default(),
+                    text: f26.unwrap_or_default(),
+                    tool_choice: f27.unwrap_or_default(),
+                    tools: f28.unwrap_or_default(),
+                    top_logprobs: f29.unwrap_or_default(),
+                    top_p: f30.unwrap_or_default(),
+                    truncation: f31.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f32, "type")?,
+                    user: f33.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -10028,13 +11422,60 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponsesWebSocketStreamEventVariant
 }
 /**The summary part that was added.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponsesWebSocketStreamEventVariant28Part {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: BetaResponsesWebSocketStreamEventVariant28PartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponsesWebSocketStreamEventVariant28Part {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponsesWebSocketStreamEventVariant28Part;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponsesWebSocketStreamEventVariant28Part")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponsesWebSocketStreamEventVariant28Part,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaResponsesWebSocketStreamEventVariant28PartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponsesWebSocketStreamEventVariant28Part {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10166,13 +11607,60 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponsesWebSocketStreamEventVariant
 }
 /**The completed summary part.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponsesWebSocketStreamEventVariant29Part {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: BetaResponsesWebSocketStreamEventVariant29PartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponsesWebSocketStreamEventVariant29Part {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponsesWebSocketStreamEventVariant29Part;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponsesWebSocketStreamEventVariant29Part")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponsesWebSocketStreamEventVariant29Part,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaResponsesWebSocketStreamEventVariant29PartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponsesWebSocketStreamEventVariant29Part {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12751,7 +14239,7 @@ impl<'de> ::serde::Deserialize<'de> for ChatCompletionRole {
 }
 /**The output of a code interpreter tool call that is a file.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CodeInterpreterFileOutput {
     #[serde(default)]
     pub files: ::std::vec::Vec<CodeInterpreterFileOutputFilesItem>,
@@ -12759,9 +14247,53 @@ pub struct CodeInterpreterFileOutput {
 */
     #[serde(rename = "type")]
     pub type_: CodeInterpreterFileOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CodeInterpreterFileOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CodeInterpreterFileOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CodeInterpreterFileOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CodeInterpreterFileOutput, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<CodeInterpreterFileOutputFilesItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CodeInterpreterFileOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "files" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CodeInterpreterFileOutput {
+                    files: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CodeInterpreterFileOutputFilesItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CodeInterpreterFileOutputFilesItem {
     /**The ID of the file.
 */
@@ -12769,6 +14301,50 @@ pub struct CodeInterpreterFileOutputFilesItem {
     /**The MIME type of the file.
 */
     pub mime_type: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CodeInterpreterFileOutputFilesItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CodeInterpreterFileOutputFilesItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CodeInterpreterFileOutputFilesItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CodeInterpreterFileOutputFilesItem, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "mime_type" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CodeInterpreterFileOutputFilesItem {
+                    file_id: crate::codegen_support::required(f0, "file_id")?,
+                    mime_type: crate::codegen_support::required(f1, "mime_type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the code interpreter file output. Always `files`.
 */
@@ -12832,7 +14408,7 @@ impl<'de> ::serde::Deserialize<'de> for CodeInterpreterFileOutputType {
 }
 /**The output of a code interpreter tool call that is text.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CodeInterpreterTextOutput {
     /**The logs of the code interpreter tool call.
 */
@@ -12841,6 +14417,48 @@ pub struct CodeInterpreterTextOutput {
 */
     #[serde(rename = "type")]
     pub type_: CodeInterpreterTextOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CodeInterpreterTextOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CodeInterpreterTextOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CodeInterpreterTextOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CodeInterpreterTextOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CodeInterpreterTextOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CodeInterpreterTextOutput {
+                    logs: crate::codegen_support::required(f0, "logs")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the code interpreter text output. Always `logs`.
 */
@@ -12973,7 +14591,7 @@ impl<'de> ::serde::Deserialize<'de> for ComputerCallOutputStatus {
 }
 /**The output of a computer tool call.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ComputerToolCallOutput {
     /**The safety checks reported by the API that have been acknowledged by the
 developer.
@@ -12997,6 +14615,68 @@ developer.
 */
     #[serde(rename = "type")]
     pub type_: ComputerToolCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ComputerToolCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ComputerToolCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ComputerToolCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ComputerToolCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<ComputerCallSafetyCheckParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ComputerScreenshotImage> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<ComputerToolCallOutputStatus>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ComputerToolCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "acknowledged_safety_checks" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ComputerToolCallOutput {
+                    acknowledged_safety_checks: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    id: f2.unwrap_or_default(),
+                    output: crate::codegen_support::required(f3, "output")?,
+                    status: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The status of the message input. One of `in_progress`, `completed`, or
 `incomplete`. Populated when input items are returned via API.
@@ -13130,7 +14810,7 @@ impl<'de> ::serde::Deserialize<'de> for ComputerToolCallOutputType {
     }
 }
 ///`ContainerFileCitationParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ContainerFileCitationParam {
     ///The ID of the container.
     pub container_id: ::std::string::String,
@@ -13145,6 +14825,66 @@ pub struct ContainerFileCitationParam {
     ///The citation type. Always `container_file_citation`.
     #[serde(rename = "type")]
     pub type_: ContainerFileCitationParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContainerFileCitationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContainerFileCitationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContainerFileCitationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContainerFileCitationParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ContainerFileCitationParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "container_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "end_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "start_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContainerFileCitationParam {
+                    container_id: crate::codegen_support::required(f0, "container_id")?,
+                    end_index: crate::codegen_support::required(f1, "end_index")?,
+                    file_id: crate::codegen_support::required(f2, "file_id")?,
+                    filename: crate::codegen_support::required(f3, "filename")?,
+                    start_index: crate::codegen_support::required(f4, "start_index")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The citation type. Always `container_file_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13226,7 +14966,7 @@ impl ::std::convert::From<OutputContent> for Content {
     }
 }
 ///`CreateModelResponseProperties`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateModelResponseProperties {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
@@ -13281,6 +15021,93 @@ Used to boost cache hit rates by better bucketing similar requests and  to help 
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateModelResponseProperties {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateModelResponseProperties;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateModelResponseProperties")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateModelResponseProperties, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<PromptCacheOptionsParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        CreateModelResponsePropertiesPromptCacheRetention,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<CreateModelResponsePropertiesSafetyIdentifier>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_key" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_options" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "safety_identifier" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_logprobs" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateModelResponseProperties {
+                    metadata: f0.unwrap_or_default(),
+                    prompt_cache_key: f1.unwrap_or_default(),
+                    prompt_cache_options: f2.unwrap_or_default(),
+                    prompt_cache_retention: f3.unwrap_or_default(),
+                    safety_identifier: f4.unwrap_or_default(),
+                    temperature: f5.unwrap_or_default(),
+                    top_logprobs: f6.unwrap_or_default(),
+                    top_p: f7.unwrap_or_default(),
+                    user: f8.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -13438,15 +15265,57 @@ impl ::std::convert::From<DeletedConversationResource> for DeletedConversation {
     }
 }
 ///An x/y coordinate pair, e.g. `{ x: 100, y: 200 }`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DragPoint {
     ///The x-coordinate.
     pub x: i64,
     ///The y-coordinate.
     pub y: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DragPoint {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DragPoint;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DragPoint")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DragPoint, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "x" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "y" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DragPoint {
+                    x: crate::codegen_support::required(f0, "x")?,
+                    y: crate::codegen_support::required(f1, "y")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///An error payload that was emitted for a streaming error event.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ErrorPayload {
     ///The error code that was emitted, if any.
     #[serde(default)]
@@ -13465,9 +15334,69 @@ pub struct ErrorPayload {
     ///The error type that was emitted.
     #[serde(rename = "type")]
     pub type_: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ErrorPayload {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ErrorPayload;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ErrorPayload")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ErrorPayload, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "headers" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "param" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ErrorPayload {
+                    code: f0.unwrap_or_default(),
+                    headers: f1.unwrap_or_default(),
+                    message: crate::codegen_support::required(f2, "message")?,
+                    param: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`FileCitationParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FileCitationParam {
     ///The ID of the file.
     pub file_id: ::std::string::String,
@@ -13478,6 +15407,54 @@ pub struct FileCitationParam {
     ///The citation type. Always `file_citation`.
     #[serde(rename = "type")]
     pub type_: FileCitationParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FileCitationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FileCitationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FileCitationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FileCitationParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<FileCitationParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FileCitationParam {
+                    file_id: crate::codegen_support::required(f0, "file_id")?,
+                    filename: crate::codegen_support::required(f1, "filename")?,
+                    index: crate::codegen_support::required(f2, "index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The citation type. Always `file_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13539,7 +15516,7 @@ impl<'de> ::serde::Deserialize<'de> for FileCitationParamType {
     }
 }
 ///`FineTuneChatCompletionRequestAssistantMessage`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuneChatCompletionRequestAssistantMessage {
     /**Data about a previous audio response from the model.
 [Learn more](/docs/guides/audio).
@@ -13572,15 +15549,149 @@ pub struct FineTuneChatCompletionRequestAssistantMessage {
     pub weight: ::std::option::Option<
         FineTuneChatCompletionRequestAssistantMessageWeight,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FineTuneChatCompletionRequestAssistantMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuneChatCompletionRequestAssistantMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuneChatCompletionRequestAssistantMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                FineTuneChatCompletionRequestAssistantMessage,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuneChatCompletionRequestAssistantMessageAudio,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuneChatCompletionRequestAssistantMessageContent,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuneChatCompletionRequestAssistantMessageFunctionCall,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    FineTuneChatCompletionRequestAssistantMessageRole,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<ChatCompletionMessageToolCalls>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<
+                        FineTuneChatCompletionRequestAssistantMessageWeight,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "function_call" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_calls" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "weight" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessage {
+                    audio: f0.unwrap_or_default(),
+                    content: f1.unwrap_or_default(),
+                    function_call: f2.unwrap_or_default(),
+                    name: f3.unwrap_or_default(),
+                    refusal: f4.unwrap_or_default(),
+                    role: crate::codegen_support::required(f5, "role")?,
+                    tool_calls: f6.unwrap_or_default(),
+                    weight: f7.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Data about a previous audio response from the model.
 [Learn more](/docs/guides/audio).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuneChatCompletionRequestAssistantMessageAudio {
     /**Unique identifier for a previous audio response from the model.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for FineTuneChatCompletionRequestAssistantMessageAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuneChatCompletionRequestAssistantMessageAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FineTuneChatCompletionRequestAssistantMessageAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                FineTuneChatCompletionRequestAssistantMessageAudio,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessageAudio {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`FineTuneChatCompletionRequestAssistantMessageContent`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -13603,12 +15714,62 @@ impl ::std::convert::From<
     }
 }
 ///Deprecated and replaced by `tool_calls`. The name and arguments of a function that should be called, as generated by the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FineTuneChatCompletionRequestAssistantMessageFunctionCall {
     ///The arguments to call the function with, as generated by the model in JSON format. Note that the model does not always generate valid JSON, and may hallucinate parameters not defined by your function schema. Validate the arguments in your code before calling your function.
     pub arguments: ::std::string::String,
     ///The name of the function to call.
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for FineTuneChatCompletionRequestAssistantMessageFunctionCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FineTuneChatCompletionRequestAssistantMessageFunctionCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct FineTuneChatCompletionRequestAssistantMessageFunctionCall",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                FineTuneChatCompletionRequestAssistantMessageFunctionCall,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FineTuneChatCompletionRequestAssistantMessageFunctionCall {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The role of the messages author, in this case `assistant`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13729,7 +15890,7 @@ impl ::std::convert::From<ModelIdsResponses> for ModelIds {
     }
 }
 ///`ModelResponseProperties`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ModelResponseProperties {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<Metadata>,
@@ -13787,6 +15948,84 @@ Used to boost cache hit rates by better bucketing similar requests and  to help 
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModelResponseProperties {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModelResponseProperties;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModelResponseProperties")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModelResponseProperties, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ModelResponsePropertiesPromptCacheRetention>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ModelResponsePropertiesSafetyIdentifier>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "metadata" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_key" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "safety_identifier" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_logprobs" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModelResponseProperties {
+                    metadata: f0.unwrap_or_default(),
+                    prompt_cache_key: f1.unwrap_or_default(),
+                    prompt_cache_retention: f2.unwrap_or_default(),
+                    safety_identifier: f3.unwrap_or_default(),
+                    temperature: f4.unwrap_or_default(),
+                    top_logprobs: f5.unwrap_or_default(),
+                    top_p: f6.unwrap_or_default(),
+                    user: f7.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -13924,7 +16163,7 @@ impl<'de> ::serde::Deserialize<'de> for ModelResponsePropertiesSafetyIdentifier 
 }
 /**An audio output from the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OutputAudio {
     /**Base64-encoded audio data from the model.
 */
@@ -13936,6 +16175,53 @@ pub struct OutputAudio {
 */
     #[serde(rename = "type")]
     pub type_: OutputAudioType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OutputAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OutputAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OutputAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OutputAudio, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<OutputAudioType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OutputAudio {
+                    data: crate::codegen_support::required(f0, "data")?,
+                    transcript: crate::codegen_support::required(f1, "transcript")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the output audio. Always `output_audio`.
 */
@@ -14185,7 +16471,7 @@ impl ::std::convert::From<RealtimeClientEventSessionUpdate> for RealtimeClientEv
 }
 /**Send this event to update a transcription session.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventTranscriptionSessionUpdate {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -14194,6 +16480,60 @@ pub struct RealtimeClientEventTranscriptionSessionUpdate {
     ///The event type, must be `transcription_session.update`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventTranscriptionSessionUpdateType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventTranscriptionSessionUpdate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventTranscriptionSessionUpdate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventTranscriptionSessionUpdate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeClientEventTranscriptionSessionUpdate,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeTranscriptionSessionCreateRequest,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeClientEventTranscriptionSessionUpdateType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventTranscriptionSessionUpdate {
+                    event_id: f0.unwrap_or_default(),
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `transcription_session.update`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14257,7 +16597,7 @@ for RealtimeClientEventTranscriptionSessionUpdateType {
     }
 }
 ///The item to add to the conversation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeConversationItemWithReference {
     /**The arguments of the function call (for `function_call` items).
 */
@@ -14314,9 +16654,97 @@ on the conversation, but are accepted for consistency with the
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<RealtimeConversationItemWithReferenceType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemWithReference {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeConversationItemWithReference;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeConversationItemWithReference")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeConversationItemWithReference, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeConversationItemWithReferenceContentItem>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemWithReferenceObject>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemWithReferenceRole>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemWithReferenceStatus>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemWithReferenceType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeConversationItemWithReference {
+                    arguments: f0.unwrap_or_default(),
+                    call_id: f1.unwrap_or_default(),
+                    content: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    name: f4.unwrap_or_default(),
+                    object: f5.unwrap_or_default(),
+                    output: f6.unwrap_or_default(),
+                    role: f7.unwrap_or_default(),
+                    status: f8.unwrap_or_default(),
+                    type_: f9.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeConversationItemWithReferenceContentItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeConversationItemWithReferenceContentItem {
     /**Base64-encoded audio bytes, used for `input_audio` content type.
 */
@@ -14342,6 +16770,75 @@ client and server created items.
     pub type_: ::std::option::Option<
         RealtimeConversationItemWithReferenceContentItemType,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeConversationItemWithReferenceContentItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeConversationItemWithReferenceContentItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeConversationItemWithReferenceContentItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeConversationItemWithReferenceContentItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeConversationItemWithReferenceContentItemType,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeConversationItemWithReferenceContentItem {
+                    audio: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    text: f2.unwrap_or_default(),
+                    transcript: f3.unwrap_or_default(),
+                    type_: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The content type (`input_text`, `input_audio`, `item_reference`, `text`).
 */
@@ -15394,7 +17891,7 @@ for RealtimeServerEvent {
 }
 /**Returned when a conversation is created. Emitted right after session creation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventConversationCreated {
     pub conversation: RealtimeServerEventConversationCreatedConversation,
     ///The unique ID of the server event.
@@ -15402,9 +17899,63 @@ pub struct RealtimeServerEventConversationCreated {
     ///The event type, must be `conversation.created`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventConversationCreatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventConversationCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationCreated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    RealtimeServerEventConversationCreatedConversation,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventConversationCreatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "conversation" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationCreated {
+                    conversation: crate::codegen_support::required(f0, "conversation")?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The conversation resource.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeServerEventConversationCreatedConversation {
     ///The unique ID of the conversation.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -15412,6 +17963,56 @@ pub struct RealtimeServerEventConversationCreatedConversation {
     ///The object type, must be `realtime.conversation`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub object: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventConversationCreatedConversation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationCreatedConversation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventConversationCreatedConversation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationCreatedConversation,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationCreatedConversation {
+                    id: f0.unwrap_or_default(),
+                    object: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.created`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -15483,7 +18084,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationCreatedTy
   - The client has sent a `conversation.item.create` event to add a new Item
     to the Conversation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventConversationItemCreated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -15497,6 +18098,63 @@ item has no predecessor.
     ///The event type, must be `conversation.item.created`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventConversationItemCreatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationItemCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationItemCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventConversationItemCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationItemCreated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeServerEventConversationItemCreatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_item_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationItemCreated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item: crate::codegen_support::required(f1, "item")?,
+                    previous_item_id: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.created`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -15561,7 +18219,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationItemCreat
 /**Returned when a transcription session is updated with a `transcription_session.update` event, unless
 there is an error.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventTranscriptionSessionUpdated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -15569,6 +18227,58 @@ pub struct RealtimeServerEventTranscriptionSessionUpdated {
     ///The event type, must be `transcription_session.updated`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventTranscriptionSessionUpdatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventTranscriptionSessionUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventTranscriptionSessionUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventTranscriptionSessionUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventTranscriptionSessionUpdated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeTranscriptionSessionCreateResponse,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventTranscriptionSessionUpdatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventTranscriptionSessionUpdated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `transcription_session.updated`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -16870,13 +19580,55 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallWsSearchingType {
 /**A custom grammar for the model to follow when generating text.
 Learn more in the [custom grammars guide](/docs/guides/custom-grammars).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseFormatTextGrammar {
     ///The custom grammar for the model to follow.
     pub grammar: ::std::string::String,
     ///The type of response format being defined. Always `grammar`.
     #[serde(rename = "type")]
     pub type_: ResponseFormatTextGrammarType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFormatTextGrammar {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseFormatTextGrammar;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseFormatTextGrammar")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseFormatTextGrammar, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ResponseFormatTextGrammarType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "grammar" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseFormatTextGrammar {
+                    grammar: crate::codegen_support::required(f0, "grammar")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of response format being defined. Always `grammar`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -16940,11 +19692,50 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFormatTextGrammarType {
 /**Configure the model to generate valid Python code. See the
 [custom grammars guide](/docs/guides/custom-grammars) for more details.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseFormatTextPython {
     ///The type of response format being defined. Always `python`.
     #[serde(rename = "type")]
     pub type_: ResponseFormatTextPythonType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFormatTextPython {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseFormatTextPython;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseFormatTextPython")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseFormatTextPython, A::Error> {
+                let mut f0: ::std::option::Option<ResponseFormatTextPythonType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseFormatTextPython {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of response format being defined. Always `python`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -18124,7 +20915,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseOutputTextAnnotationWsAddedType 
     }
 }
 ///`ResponseProperties`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ResponseProperties {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
@@ -18156,16 +20947,139 @@ create multi-turn conversations. Learn more about
     pub tool_choice: ::std::option::Option<ToolChoiceParam>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub tools: ::std::option::Option<ToolsArray>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseProperties {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseProperties;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseProperties")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseProperties, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ModelIdsResponses>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<ResponseTextParam>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<ToolChoiceParam>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<ToolsArray>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tool_calls" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_response_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_choice" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseProperties {
+                    background: f0.unwrap_or_default(),
+                    max_tool_calls: f1.unwrap_or_default(),
+                    model: f2.unwrap_or_default(),
+                    previous_response_id: f3.unwrap_or_default(),
+                    prompt: f4.unwrap_or_default(),
+                    text: f5.unwrap_or_default(),
+                    tool_choice: f6.unwrap_or_default(),
+                    tools: f7.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The summary part that was added.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartWsAddedPart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartWsAddedPartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsAddedPart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseReasoningSummaryPartWsAddedPart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseReasoningSummaryPartWsAddedPart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseReasoningSummaryPartWsAddedPart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ResponseReasoningSummaryPartWsAddedPartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseReasoningSummaryPartWsAddedPart {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -18296,13 +21210,60 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsAddedType 
 }
 /**The completed summary part.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartWsDonePart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartWsDonePartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartWsDonePart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseReasoningSummaryPartWsDonePart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseReasoningSummaryPartWsDonePart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseReasoningSummaryPartWsDonePart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ResponseReasoningSummaryPartWsDonePartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseReasoningSummaryPartWsDonePart {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -19608,7 +22569,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseWsCreatedType {
     }
 }
 ///Emitted when an error occurs while processing a Responses WebSocket request.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseWsError {
     ///Details about the error.
     pub error: ErrorPayload,
@@ -19626,6 +22587,63 @@ originating `response.create` event supplied a `stream_id`.
     ///The type of the event. Always `error`.
     #[serde(rename = "type")]
     pub type_: ResponseWsErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWsError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseWsError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseWsError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseWsError, A::Error> {
+                let mut f0: ::std::option::Option<ErrorPayload> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ResponseWsErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "stream_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseWsError {
+                    error: crate::codegen_support::required(f0, "error")?,
+                    sequence_number: f1.unwrap_or_default(),
+                    status: f2.unwrap_or_default(),
+                    stream_id: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `error`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -23535,13 +26553,60 @@ impl<'de> ::serde::Deserialize<'de> for ResponsesWebSocketStreamEventVariant27Ty
 }
 /**The summary part that was added.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponsesWebSocketStreamEventVariant28Part {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: ResponsesWebSocketStreamEventVariant28PartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponsesWebSocketStreamEventVariant28Part {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponsesWebSocketStreamEventVariant28Part;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponsesWebSocketStreamEventVariant28Part")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponsesWebSocketStreamEventVariant28Part,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ResponsesWebSocketStreamEventVariant28PartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponsesWebSocketStreamEventVariant28Part {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -23672,13 +26737,60 @@ impl<'de> ::serde::Deserialize<'de> for ResponsesWebSocketStreamEventVariant28Ty
 }
 /**The completed summary part.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponsesWebSocketStreamEventVariant29Part {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: ResponsesWebSocketStreamEventVariant29PartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponsesWebSocketStreamEventVariant29Part {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponsesWebSocketStreamEventVariant29Part;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponsesWebSocketStreamEventVariant29Part")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponsesWebSocketStreamEventVariant29Part,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ResponsesWebSocketStreamEventVariant29PartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponsesWebSocketStreamEventVariant29Part {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -26158,7 +29270,7 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionChunkingStrategyString {
     }
 }
 ///`UrlCitationParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UrlCitationParam {
     ///The index of the last character of the citation in the message.
     pub end_index: u64,
@@ -26171,6 +29283,61 @@ pub struct UrlCitationParam {
     pub type_: UrlCitationParamType,
     ///The URL of the cited resource.
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UrlCitationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UrlCitationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UrlCitationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UrlCitationParam, A::Error> {
+                let mut f0: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<UrlCitationParamType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "start_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "title" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UrlCitationParam {
+                    end_index: crate::codegen_support::required(f0, "end_index")?,
+                    start_index: crate::codegen_support::required(f1, "start_index")?,
+                    title: crate::codegen_support::required(f2, "title")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    url: crate::codegen_support::required(f4, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The citation type. Always `url_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

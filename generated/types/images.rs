@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "images"))].
 
 ///`CreateImageEditRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateImageEditRequest {
     /**Set the background of the generated image(s). This parameter is only
 supported for the GPT image models. Must be one of `transparent`, `opaque`,
@@ -73,6 +73,121 @@ The default value is `png`.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateImageEditRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateImageEditRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateImageEditRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateImageEditRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CreateImageEditRequestBackground>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CreateImageEditRequestImage> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<InputFidelity>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<crate::multipart::FilePart>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<CreateImageEditRequestOutputFormat>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<PartialImages>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<CreateImageEditRequestQuality>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<CreateImageEditRequestResponseFormat>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "image" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "input_fidelity" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "mask" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "n" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "output_compression" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_format" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "partial_images" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "quality" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "response_format" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "size" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        "stream" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateImageEditRequest {
+                    background: f0.unwrap_or_default(),
+                    image: crate::codegen_support::required(f1, "image")?,
+                    input_fidelity: f2.unwrap_or_default(),
+                    mask: f3.unwrap_or_default(),
+                    model: f4.unwrap_or_default(),
+                    n: f5.unwrap_or_default(),
+                    output_compression: f6.unwrap_or_default(),
+                    output_format: f7.unwrap_or_default(),
+                    partial_images: f8.unwrap_or_default(),
+                    prompt: crate::codegen_support::required(f9, "prompt")?,
+                    quality: f10.unwrap_or_default(),
+                    response_format: f11.unwrap_or_default(),
+                    size: f12.unwrap_or_default(),
+                    stream: f13.unwrap_or_default(),
+                    user: f14.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Set the background of the generated image(s). This parameter is only
 supported for the GPT image models. Must be one of `transparent`, `opaque`,
@@ -397,7 +512,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateImageEditRequestResponseFormat {
     }
 }
 ///`CreateImageRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateImageRequest {
     /**Set the background of the generated image(s). This parameter is only
 supported for the GPT image models. Must be one of `transparent`, `opaque`,
@@ -457,6 +572,118 @@ This parameter is only supported for the GPT image models.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateImageRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateImageRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateImageRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateImageRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CreateImageRequestBackground>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<CreateImageRequestModeration>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<CreateImageRequestOutputFormat>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<PartialImages>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<CreateImageRequestQuality>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<CreateImageRequestResponseFormat>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<CreateImageRequestStyle>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "n" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_compression" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_format" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "partial_images" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "quality" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "response_format" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "size" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "stream" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "style" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateImageRequest {
+                    background: f0.unwrap_or_default(),
+                    model: f1.unwrap_or_default(),
+                    moderation: f2.unwrap_or_default(),
+                    n: f3.unwrap_or_default(),
+                    output_compression: f4.unwrap_or_default(),
+                    output_format: f5.unwrap_or_default(),
+                    partial_images: f6.unwrap_or_default(),
+                    prompt: crate::codegen_support::required(f7, "prompt")?,
+                    quality: f8.unwrap_or_default(),
+                    response_format: f9.unwrap_or_default(),
+                    size: f10.unwrap_or_default(),
+                    stream: f11.unwrap_or_default(),
+                    style: f12.unwrap_or_default(),
+                    user: f13.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Set the background of the generated image(s). This parameter is only
 supported for the GPT image models. Must be one of `transparent`, `opaque`,
@@ -887,7 +1114,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateImageRequestStyle {
     }
 }
 ///`CreateImageVariationRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateImageVariationRequest {
     ///The image to use as the basis for the variation(s). Must be a valid PNG file, less than 4MB, and square.
     pub image: crate::multipart::FilePart,
@@ -909,6 +1136,72 @@ pub struct CreateImageVariationRequest {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateImageVariationRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateImageVariationRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateImageVariationRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateImageVariationRequest, A::Error> {
+                let mut f0: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<CreateImageVariationRequestResponseFormat>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<CreateImageVariationRequestSize>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "n" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "response_format" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "size" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateImageVariationRequest {
+                    image: crate::codegen_support::required(f0, "image")?,
+                    model: f1.unwrap_or_default(),
+                    n: f2.unwrap_or_default(),
+                    response_format: f3.unwrap_or_default(),
+                    size: f4.unwrap_or_default(),
+                    user: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The format in which the generated images are returned. Must be one of `url` or `b64_json`. URLs are only valid for 60 minutes after the image has been generated.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1050,7 +1343,7 @@ Use `images` (array of `ImageRefParam`) instead of multipart `image` uploads.
 You can reference images via external URLs, data URLs, or uploaded file IDs.
 JSON edits support GPT image models only; DALL-E edits require multipart (`dall-e-2` only).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct EditImageBodyJsonParam {
     ///Set the background of the generated image output. Transparent backgrounds are available for supported GPT Image models. For `gpt-image-2` and `gpt-image-2-2026-04-21`, this support is in preview. When using `transparent`, set the output format to `png` or `webp`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1099,6 +1392,121 @@ monitor and detect abuse.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for EditImageBodyJsonParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = EditImageBodyJsonParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct EditImageBodyJsonParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<EditImageBodyJsonParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<EditImageBodyJsonParamBackground>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::vec::Vec<ImageRefParam>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<EditImageBodyJsonParamInputFidelity>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ImageRefParam>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<EditImageBodyJsonParamModeration>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<EditImageBodyJsonParamOutputFormat>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<PartialImages>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<EditImageBodyJsonParamPrompt> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<EditImageBodyJsonParamQuality>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<EditImageBodyJsonParamSize>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "images" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "input_fidelity" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "mask" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "n" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "output_compression" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_format" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "partial_images" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "quality" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "size" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        "stream" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(EditImageBodyJsonParam {
+                    background: f0.unwrap_or_default(),
+                    images: f1.unwrap_or_default(),
+                    input_fidelity: f2.unwrap_or_default(),
+                    mask: f3.unwrap_or_default(),
+                    model: f4.unwrap_or_default(),
+                    moderation: f5.unwrap_or_default(),
+                    n: f6.unwrap_or_default(),
+                    output_compression: f7.unwrap_or_default(),
+                    output_format: f8.unwrap_or_default(),
+                    partial_images: f9.unwrap_or_default(),
+                    prompt: crate::codegen_support::required(f10, "prompt")?,
+                    quality: f11.unwrap_or_default(),
+                    size: f12.unwrap_or_default(),
+                    stream: f13.unwrap_or_default(),
+                    user: f14.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Set the background of the generated image output. Transparent backgrounds are available for supported GPT Image models. For `gpt-image-2` and `gpt-image-2-2026-04-21`, this support is in preview. When using `transparent`, set the output format to `png` or `webp`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1574,7 +1982,7 @@ impl<'de> ::serde::Deserialize<'de> for EditImageBodyJsonParamSize {
     }
 }
 ///Represents the content or the URL of an image generated by the OpenAI API.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct Image {
     ///The base64-encoded JSON of the generated image. Returned by default for the GPT image models, and only present if `response_format` is set to `b64_json` for `dall-e-2` and `dall-e-3`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1585,10 +1993,63 @@ pub struct Image {
     ///When using `dall-e-2` or `dall-e-3`, the URL of the generated image if `response_format` is set to `url` (default value). Unsupported for the GPT image models.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub url: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Image {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Image;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Image")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Image, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "revised_prompt" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Image {
+                    b64_json: f0.unwrap_or_default(),
+                    revised_prompt: f1.unwrap_or_default(),
+                    url: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Emitted when image editing has completed and the final image is available.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImageEditCompletedEvent {
     /**Base64-encoded final edited image data, suitable for rendering as an image.
 */
@@ -1613,6 +2074,75 @@ pub struct ImageEditCompletedEvent {
     #[serde(rename = "type")]
     pub type_: ImageEditCompletedEventType,
     pub usage: ImagesUsage,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageEditCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageEditCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageEditCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageEditCompletedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ImageEditCompletedEventBackground> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ImageEditCompletedEventOutputFormat> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ImageEditCompletedEventQuality> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ImageEditCompletedEventSize> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ImageEditCompletedEventType> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<ImagesUsage> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "background" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_format" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "size" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageEditCompletedEvent {
+                    b64_json: crate::codegen_support::required(f0, "b64_json")?,
+                    background: crate::codegen_support::required(f1, "background")?,
+                    created_at: crate::codegen_support::required(f2, "created_at")?,
+                    output_format: crate::codegen_support::required(
+                        f3,
+                        "output_format",
+                    )?,
+                    quality: crate::codegen_support::required(f4, "quality")?,
+                    size: crate::codegen_support::required(f5, "size")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    usage: crate::codegen_support::required(f7, "usage")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The background setting for the edited image.
 */
@@ -1967,7 +2497,7 @@ impl<'de> ::serde::Deserialize<'de> for ImageEditCompletedEventType {
 }
 /**Emitted when a partial image is available during image editing streaming.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImageEditPartialImageEvent {
     /**Base64-encoded partial image data, suitable for rendering as an image.
 */
@@ -1994,6 +2524,84 @@ pub struct ImageEditPartialImageEvent {
 */
     #[serde(rename = "type")]
     pub type_: ImageEditPartialImageEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageEditPartialImageEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageEditPartialImageEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageEditPartialImageEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageEditPartialImageEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ImageEditPartialImageEventBackground,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ImageEditPartialImageEventOutputFormat,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ImageEditPartialImageEventQuality> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ImageEditPartialImageEventSize> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<ImageEditPartialImageEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "background" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_format" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "partial_image_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "quality" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "size" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageEditPartialImageEvent {
+                    b64_json: crate::codegen_support::required(f0, "b64_json")?,
+                    background: crate::codegen_support::required(f1, "background")?,
+                    created_at: crate::codegen_support::required(f2, "created_at")?,
+                    output_format: crate::codegen_support::required(
+                        f3,
+                        "output_format",
+                    )?,
+                    partial_image_index: crate::codegen_support::required(
+                        f4,
+                        "partial_image_index",
+                    )?,
+                    quality: crate::codegen_support::required(f5, "quality")?,
+                    size: crate::codegen_support::required(f6, "size")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The background setting for the requested edited image.
 */
@@ -2405,7 +3013,7 @@ impl ::std::convert::From<ImageEditCompletedEvent> for ImageEditStreamEvent {
 }
 /**Emitted when image generation has completed and the final image is available.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImageGenCompletedEvent {
     /**Base64-encoded image data, suitable for rendering as an image.
 */
@@ -2430,6 +3038,75 @@ pub struct ImageGenCompletedEvent {
     #[serde(rename = "type")]
     pub type_: ImageGenCompletedEventType,
     pub usage: ImagesUsage,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageGenCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageGenCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageGenCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageGenCompletedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ImageGenCompletedEventBackground> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ImageGenCompletedEventOutputFormat> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ImageGenCompletedEventQuality> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ImageGenCompletedEventSize> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ImageGenCompletedEventType> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<ImagesUsage> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "background" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_format" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "size" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageGenCompletedEvent {
+                    b64_json: crate::codegen_support::required(f0, "b64_json")?,
+                    background: crate::codegen_support::required(f1, "background")?,
+                    created_at: crate::codegen_support::required(f2, "created_at")?,
+                    output_format: crate::codegen_support::required(
+                        f3,
+                        "output_format",
+                    )?,
+                    quality: crate::codegen_support::required(f4, "quality")?,
+                    size: crate::codegen_support::required(f5, "size")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    usage: crate::codegen_support::required(f7, "usage")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The background setting for the generated image.
 */
@@ -2782,24 +3459,116 @@ impl<'de> ::serde::Deserialize<'de> for ImageGenCompletedEventType {
     }
 }
 ///The input tokens detailed information for the image generation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImageGenInputUsageDetails {
     ///The number of image tokens in the input prompt.
     pub image_tokens: i64,
     ///The number of text tokens in the input prompt.
     pub text_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageGenInputUsageDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageGenInputUsageDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageGenInputUsageDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageGenInputUsageDetails, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageGenInputUsageDetails {
+                    image_tokens: crate::codegen_support::required(f0, "image_tokens")?,
+                    text_tokens: crate::codegen_support::required(f1, "text_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The output token details for the image generation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImageGenOutputTokensDetails {
     ///The number of image output tokens generated by the model.
     pub image_tokens: i64,
     ///The number of text output tokens generated by the model.
     pub text_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageGenOutputTokensDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageGenOutputTokensDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageGenOutputTokensDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageGenOutputTokensDetails, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageGenOutputTokensDetails {
+                    image_tokens: crate::codegen_support::required(f0, "image_tokens")?,
+                    text_tokens: crate::codegen_support::required(f1, "text_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Emitted when a partial image is available during image generation streaming.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImageGenPartialImageEvent {
     /**Base64-encoded partial image data, suitable for rendering as an image.
 */
@@ -2826,6 +3595,82 @@ pub struct ImageGenPartialImageEvent {
 */
     #[serde(rename = "type")]
     pub type_: ImageGenPartialImageEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageGenPartialImageEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageGenPartialImageEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageGenPartialImageEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageGenPartialImageEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ImageGenPartialImageEventBackground> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ImageGenPartialImageEventOutputFormat,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ImageGenPartialImageEventQuality> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ImageGenPartialImageEventSize> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<ImageGenPartialImageEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "b64_json" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "background" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_format" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "partial_image_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "quality" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "size" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageGenPartialImageEvent {
+                    b64_json: crate::codegen_support::required(f0, "b64_json")?,
+                    background: crate::codegen_support::required(f1, "background")?,
+                    created_at: crate::codegen_support::required(f2, "created_at")?,
+                    output_format: crate::codegen_support::required(
+                        f3,
+                        "output_format",
+                    )?,
+                    partial_image_index: crate::codegen_support::required(
+                        f4,
+                        "partial_image_index",
+                    )?,
+                    quality: crate::codegen_support::required(f5, "quality")?,
+                    size: crate::codegen_support::required(f6, "size")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The background setting for the requested image.
 */
@@ -3236,7 +4081,7 @@ impl ::std::convert::From<ImageGenCompletedEvent> for ImageGenStreamEvent {
     }
 }
 ///For `gpt-image-1` only, the token usage information for the image generation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImageGenUsage {
     ///The number of tokens (images and text) in the input prompt.
     pub input_tokens: i64,
@@ -3247,11 +4092,80 @@ pub struct ImageGenUsage {
     pub output_tokens_details: ::std::option::Option<ImageGenOutputTokensDetails>,
     ///The total number of tokens (images and text) used for the image generation.
     pub total_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageGenUsage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageGenUsage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageGenUsage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageGenUsage, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ImageGenInputUsageDetails> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ImageGenOutputTokensDetails>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_tokens_details" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens_details" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageGenUsage {
+                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+                    input_tokens_details: crate::codegen_support::required(
+                        f1,
+                        "input_tokens_details",
+                    )?,
+                    output_tokens: crate::codegen_support::required(
+                        f2,
+                        "output_tokens",
+                    )?,
+                    output_tokens_details: f3.unwrap_or_default(),
+                    total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Reference an input image by either URL or uploaded file ID.
 Provide exactly one of `image_url` or `file_id`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ImageRefParam {
     ///The File API ID of an uploaded image to use as input.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3259,6 +4173,54 @@ pub struct ImageRefParam {
     ///A fully qualified URL or base64-encoded data URL.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<ImageRefParamImageUrl>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageRefParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageRefParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageRefParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageRefParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ImageRefParamImageUrl>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageRefParam {
+                    file_id: f0.unwrap_or_default(),
+                    image_url: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A fully qualified URL or base64-encoded data URL.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3315,7 +4277,7 @@ impl<'de> ::serde::Deserialize<'de> for ImageRefParamImageUrl {
     }
 }
 ///The response from the image generation endpoint.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImagesResponse {
     ///The background parameter used for the image generation. Either `transparent` or `opaque`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3336,6 +4298,77 @@ pub struct ImagesResponse {
     pub size: ::std::option::Option<ImagesResponseSize>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<ImageGenUsage>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImagesResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImagesResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImagesResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImagesResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ImagesResponseBackground>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::vec::Vec<Image>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ImagesResponseOutputFormat>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<ImagesResponseQuality>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<ImagesResponseSize>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<ImageGenUsage>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "data" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_format" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "quality" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "size" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImagesResponse {
+                    background: f0.unwrap_or_default(),
+                    created: crate::codegen_support::required(f1, "created")?,
+                    data: f2.unwrap_or_default(),
+                    output_format: f3.unwrap_or_default(),
+                    quality: f4.unwrap_or_default(),
+                    size: f5.unwrap_or_default(),
+                    usage: f6.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The background parameter used for the image generation. Either `transparent` or `opaque`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3610,7 +4643,7 @@ impl<'de> ::serde::Deserialize<'de> for ImagesResponseSize {
 }
 /**For the GPT image models only, the token usage information for the image generation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImagesUsage {
     ///The number of tokens (images and text) in the input prompt.
     pub input_tokens: i64,
@@ -3620,14 +4653,122 @@ pub struct ImagesUsage {
     /**The total number of tokens (images and text) used for the image generation.
 */
     pub total_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImagesUsage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImagesUsage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImagesUsage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImagesUsage, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ImagesUsageInputTokensDetails> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_tokens_details" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImagesUsage {
+                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+                    input_tokens_details: crate::codegen_support::required(
+                        f1,
+                        "input_tokens_details",
+                    )?,
+                    output_tokens: crate::codegen_support::required(
+                        f2,
+                        "output_tokens",
+                    )?,
+                    total_tokens: crate::codegen_support::required(f3, "total_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The input tokens detailed information for the image generation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ImagesUsageInputTokensDetails {
     ///The number of image tokens in the input prompt.
     pub image_tokens: i64,
     ///The number of text tokens in the input prompt.
     pub text_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImagesUsageInputTokensDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImagesUsageInputTokensDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImagesUsageInputTokensDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImagesUsageInputTokensDetails, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "image_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImagesUsageInputTokensDetails {
+                    image_tokens: crate::codegen_support::required(f0, "image_tokens")?,
+                    text_tokens: crate::codegen_support::required(f1, "text_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The number of partial images to generate. This parameter is used for
 streaming responses that return partial images. Value must be between 0 and 3.

@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "moderations"))].
 
 ///`CreateModerationRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateModerationRequest {
     /**Input (or inputs) to classify. Can be a single string, an array of strings, or
 an array of multi-modal input objects similar to other models.
@@ -16,6 +16,50 @@ available models [here](/docs/models#moderation).
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateModerationRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateModerationRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateModerationRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateModerationRequest, A::Error> {
+                let mut f0: ::std::option::Option<CreateModerationRequestInput> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateModerationRequest {
+                    input: crate::codegen_support::required(f0, "input")?,
+                    model: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Input (or inputs) to classify. Can be a single string, an array of strings, or
 an array of multi-modal input objects similar to other models.
@@ -59,13 +103,56 @@ pub enum CreateModerationRequestInputVariant2Item {
     Unknown(::serde_json::Value),
 }
 ///Contains either an image URL or a data URL for a base64 encoded image.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateModerationRequestInputVariant2ItemImageUrl {
     ///Either a URL of the image or the base64 encoded image data.
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for CreateModerationRequestInputVariant2ItemImageUrl {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateModerationRequestInputVariant2ItemImageUrl;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateModerationRequestInputVariant2ItemImageUrl")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateModerationRequestInputVariant2ItemImageUrl,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "url" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateModerationRequestInputVariant2ItemImageUrl {
+                    url: crate::codegen_support::required(f0, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Represents if a given text input is potentially harmful.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateModerationResponse {
     ///The unique identifier for the moderation request.
     pub id: ::std::string::String,
@@ -74,18 +161,131 @@ pub struct CreateModerationResponse {
     ///A list of moderation objects.
     #[serde(default)]
     pub results: ::std::vec::Vec<CreateModerationResponseResultsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateModerationResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateModerationResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateModerationResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateModerationResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<CreateModerationResponseResultsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "results" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateModerationResponse {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    model: crate::codegen_support::required(f1, "model")?,
+                    results: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateModerationResponseResultsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateModerationResponseResultsItem {
     pub categories: CreateModerationResponseResultsItemCategories,
     pub category_applied_input_types: CreateModerationResponseResultsItemCategoryAppliedInputTypes,
     pub category_scores: CreateModerationResponseResultsItemCategoryScores,
     ///Whether any of the below categories are flagged.
     pub flagged: bool,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateModerationResponseResultsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateModerationResponseResultsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateModerationResponseResultsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateModerationResponseResultsItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    CreateModerationResponseResultsItemCategories,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    CreateModerationResponseResultsItemCategoryAppliedInputTypes,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    CreateModerationResponseResultsItemCategoryScores,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "categories" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "category_applied_input_types" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "category_scores" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "flagged" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateModerationResponseResultsItem {
+                    categories: crate::codegen_support::required(f0, "categories")?,
+                    category_applied_input_types: crate::codegen_support::required(
+                        f1,
+                        "category_applied_input_types",
+                    )?,
+                    category_scores: crate::codegen_support::required(
+                        f2,
+                        "category_scores",
+                    )?,
+                    flagged: crate::codegen_support::required(f3, "flagged")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A list of the categories, and whether they are flagged or not.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateModerationResponseResultsItemCategories {
     ///Content that expresses, incites, or promotes harassing language towards any target.
     pub harassment: bool,
@@ -122,9 +322,125 @@ pub struct CreateModerationResponseResultsItemCategories {
     ///Content that depicts death, violence, or physical injury in graphic detail.
     #[serde(rename = "violence/graphic")]
     pub violence_graphic: bool,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateModerationResponseResultsItemCategories {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateModerationResponseResultsItemCategories;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateModerationResponseResultsItemCategories")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateModerationResponseResultsItemCategories,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "harassment" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "harassment/threatening" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "hate/threatening" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "illicit/violent" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "self-harm" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "self-harm/instructions" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "self-harm/intent" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "sexual/minors" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "violence" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "violence/graphic" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateModerationResponseResultsItemCategories {
+                    harassment: crate::codegen_support::required(f0, "harassment")?,
+                    harassment_threatening: crate::codegen_support::required(
+                        f1,
+                        "harassment/threatening",
+                    )?,
+                    hate: crate::codegen_support::required(f2, "hate")?,
+                    hate_threatening: crate::codegen_support::required(
+                        f3,
+                        "hate/threatening",
+                    )?,
+                    illicit: f4.unwrap_or_default(),
+                    illicit_violent: f5.unwrap_or_default(),
+                    self_harm: crate::codegen_support::required(f6, "self-harm")?,
+                    self_harm_instructions: crate::codegen_support::required(
+                        f7,
+                        "self-harm/instructions",
+                    )?,
+                    self_harm_intent: crate::codegen_support::required(
+                        f8,
+                        "self-harm/intent",
+                    )?,
+                    sexual: crate::codegen_support::required(f9, "sexual")?,
+                    sexual_minors: crate::codegen_support::required(
+                        f10,
+                        "sexual/minors",
+                    )?,
+                    violence: crate::codegen_support::required(f11, "violence")?,
+                    violence_graphic: crate::codegen_support::required(
+                        f12,
+                        "violence/graphic",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A list of the categories along with the input type(s) that the score applies to.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateModerationResponseResultsItemCategoryAppliedInputTypes {
     ///The applied input type(s) for the category 'harassment'.
     #[serde(default)]
@@ -199,6 +515,159 @@ pub struct CreateModerationResponseResultsItemCategoryAppliedInputTypes {
     pub violence_graphic: ::std::vec::Vec<
         CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for CreateModerationResponseResultsItemCategoryAppliedInputTypes {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateModerationResponseResultsItemCategoryAppliedInputTypes;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct CreateModerationResponseResultsItemCategoryAppliedInputTypes",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateModerationResponseResultsItemCategoryAppliedInputTypes,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesHarassmentItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesHarassmentThreateningItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesHateItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesHateThreateningItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesIllicitItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesIllicitViolentItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmInstructionsItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesSelfHarmIntentItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesSexualMinorsItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::vec::Vec<
+                        CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceGraphicItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "harassment" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "harassment/threatening" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "hate/threatening" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "illicit/violent" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "self-harm" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "self-harm/instructions" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "self-harm/intent" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "sexual/minors" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "violence" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "violence/graphic" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateModerationResponseResultsItemCategoryAppliedInputTypes {
+                    harassment: f0.unwrap_or_default(),
+                    harassment_threatening: f1.unwrap_or_default(),
+                    hate: f2.unwrap_or_default(),
+                    hate_threatening: f3.unwrap_or_default(),
+                    illicit: f4.unwrap_or_default(),
+                    illicit_violent: f5.unwrap_or_default(),
+                    self_harm: f6.unwrap_or_default(),
+                    self_harm_instructions: f7.unwrap_or_default(),
+                    self_harm_intent: f8.unwrap_or_default(),
+                    sexual: f9.unwrap_or_default(),
+                    sexual_minors: f10.unwrap_or_default(),
+                    violence: f11.unwrap_or_default(),
+                    violence_graphic: f12.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateModerationResponseResultsItemCategoryAppliedInputTypesHarassmentItem`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1076,7 +1545,7 @@ for CreateModerationResponseResultsItemCategoryAppliedInputTypesViolenceItem {
     }
 }
 ///A list of the categories along with their scores as predicted by model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateModerationResponseResultsItemCategoryScores {
     ///The score for the category 'harassment'.
     pub harassment: f64,
@@ -1112,4 +1581,124 @@ pub struct CreateModerationResponseResultsItemCategoryScores {
     ///The score for the category 'violence/graphic'.
     #[serde(rename = "violence/graphic")]
     pub violence_graphic: f64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for CreateModerationResponseResultsItemCategoryScores {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateModerationResponseResultsItemCategoryScores;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateModerationResponseResultsItemCategoryScores")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                CreateModerationResponseResultsItemCategoryScores,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "harassment" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "harassment/threatening" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "hate" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "hate/threatening" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "illicit" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "illicit/violent" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "self-harm" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "self-harm/instructions" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "self-harm/intent" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sexual" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "sexual/minors" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "violence" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "violence/graphic" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateModerationResponseResultsItemCategoryScores {
+                    harassment: crate::codegen_support::required(f0, "harassment")?,
+                    harassment_threatening: crate::codegen_support::required(
+                        f1,
+                        "harassment/threatening",
+                    )?,
+                    hate: crate::codegen_support::required(f2, "hate")?,
+                    hate_threatening: crate::codegen_support::required(
+                        f3,
+                        "hate/threatening",
+                    )?,
+                    illicit: crate::codegen_support::required(f4, "illicit")?,
+                    illicit_violent: crate::codegen_support::required(
+                        f5,
+                        "illicit/violent",
+                    )?,
+                    self_harm: crate::codegen_support::required(f6, "self-harm")?,
+                    self_harm_instructions: crate::codegen_support::required(
+                        f7,
+                        "self-harm/instructions",
+                    )?,
+                    self_harm_intent: crate::codegen_support::required(
+                        f8,
+                        "self-harm/intent",
+                    )?,
+                    sexual: crate::codegen_support::required(f9, "sexual")?,
+                    sexual_minors: crate::codegen_support::required(
+                        f10,
+                        "sexual/minors",
+                    )?,
+                    violence: crate::codegen_support::required(f11, "violence")?,
+                    violence_graphic: crate::codegen_support::required(
+                        f12,
+                        "violence/graphic",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }

@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "realtime"))].
 
 ///`AudioTranscription`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AudioTranscription {
     /**Controls how long the model waits before emitting transcription text.
 Higher values can improve transcription accuracy at the cost of latency.
@@ -38,6 +38,74 @@ Prompt is not supported with `gpt-realtime-whisper` in GA Realtime sessions.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AudioTranscription {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AudioTranscription;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AudioTranscription")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AudioTranscription, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<AudioTranscriptionDelay>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delay" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "keywords" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "language" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "languages" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AudioTranscription {
+                    delay: f0.unwrap_or_default(),
+                    keywords: f1.unwrap_or_default(),
+                    language: f2.unwrap_or_default(),
+                    languages: f3.unwrap_or_default(),
+                    model: f4.unwrap_or_default(),
+                    prompt: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Controls how long the model waits before emitting transcription text.
 Higher values can improve transcription accuracy at the cost of latency.
@@ -122,7 +190,7 @@ impl<'de> ::serde::Deserialize<'de> for AudioTranscriptionDelay {
     }
 }
 ///`AudioTranscriptionResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct AudioTranscriptionResponse {
     /**The language of the input audio.
 */
@@ -140,6 +208,64 @@ pub struct AudioTranscriptionResponse {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AudioTranscriptionResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AudioTranscriptionResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AudioTranscriptionResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AudioTranscriptionResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "language" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "languages" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AudioTranscriptionResponse {
+                    language: f0.unwrap_or_default(),
+                    languages: f1.unwrap_or_default(),
+                    model: f2.unwrap_or_default(),
+                    prompt: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Enables tracing and sets default values for tracing configuration options. Always `auto`.
 */
@@ -206,7 +332,7 @@ a client secret will no longer be valid for creating sessions. The session itsel
 continue after that time once started. A secret can be used to create multiple sessions
 until it expires.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ClientSecretExpiration {
     /**The anchor point for the client secret expiration, meaning that `seconds` will be added to the `created_at` time of the client secret to produce an expiration timestamp. Only `created_at` is currently supported.
 */
@@ -216,6 +342,50 @@ pub struct ClientSecretExpiration {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub seconds: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ClientSecretExpiration {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ClientSecretExpiration;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ClientSecretExpiration")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ClientSecretExpiration, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ClientSecretExpirationAnchor>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ClientSecretExpiration {
+                    anchor: f0.unwrap_or_default(),
+                    seconds: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The anchor point for the client secret expiration, meaning that `seconds` will be added to the `created_at` time of the client secret to produce an expiration timestamp. Only `created_at` is currently supported.
 */
@@ -279,7 +449,7 @@ impl<'de> ::serde::Deserialize<'de> for ClientSecretExpirationAnchor {
 }
 /**A log probability object.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct LogProbProperties {
     /**The bytes that were used to generate the log probability.
 */
@@ -291,6 +461,51 @@ pub struct LogProbProperties {
     /**The token that was used to generate the log probability.
 */
     pub token: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for LogProbProperties {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = LogProbProperties;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct LogProbProperties")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<LogProbProperties, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(LogProbProperties {
+                    bytes: f0.unwrap_or_default(),
+                    logprob: crate::codegen_support::required(f1, "logprob")?,
+                    token: crate::codegen_support::required(f2, "token")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Type of noise reduction. `near_field` is for close-talking microphones such as headphones, `far_field` is for far-field microphones such as laptop or conference room microphones.
 */
@@ -603,7 +818,7 @@ current limitation that it cannot populate assistant audio messages.
 If successful, the server will respond with a `conversation.item.created`
 event, otherwise an `error` event will be sent.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventConversationItemCreate {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -622,6 +837,67 @@ ID cannot be found, an error will be returned and the item will not be added.
     ///The event type, must be `conversation.item.create`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventConversationItemCreateType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventConversationItemCreate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventConversationItemCreate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventConversationItemCreate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaClientEventConversationItemCreate,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeBetaClientEventConversationItemCreateEventId,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeBetaClientEventConversationItemCreateType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_item_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventConversationItemCreate {
+                    event_id: f0.unwrap_or_default(),
+                    item: crate::codegen_support::required(f1, "item")?,
+                    previous_item_id: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -747,7 +1023,7 @@ history. The server will respond with a `conversation.item.deleted` event,
 unless the item does not exist in the conversation history, in which case the
 server will respond with an error.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventConversationItemDelete {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -757,6 +1033,58 @@ pub struct RealtimeBetaClientEventConversationItemDelete {
     ///The event type, must be `conversation.item.delete`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventConversationItemDeleteType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventConversationItemDelete {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventConversationItemDelete;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventConversationItemDelete")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaClientEventConversationItemDelete,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaClientEventConversationItemDeleteType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventConversationItemDelete {
+                    event_id: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.delete`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -824,7 +1152,7 @@ The server will respond with a `conversation.item.retrieved` event,
 unless the item does not exist in the conversation history, in which case the
 server will respond with an error.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventConversationItemRetrieve {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -834,6 +1162,58 @@ pub struct RealtimeBetaClientEventConversationItemRetrieve {
     ///The event type, must be `conversation.item.retrieve`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventConversationItemRetrieveType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventConversationItemRetrieve {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventConversationItemRetrieve;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventConversationItemRetrieve")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaClientEventConversationItemRetrieve,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaClientEventConversationItemRetrieveType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventConversationItemRetrieve {
+                    event_id: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.retrieve`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -908,7 +1288,7 @@ is not text in the context that hasn't been heard by the user.
 If successful, the server will respond with a `conversation.item.truncated`
 event.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventConversationItemTruncate {
     /**Inclusive duration up to which audio is truncated, in milliseconds. If
 the audio_end_ms is greater than the actual audio duration, the server
@@ -927,6 +1307,71 @@ items can be truncated.
     ///The event type, must be `conversation.item.truncate`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventConversationItemTruncateType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventConversationItemTruncate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventConversationItemTruncate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventConversationItemTruncate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaClientEventConversationItemTruncate,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeBetaClientEventConversationItemTruncateType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_end_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventConversationItemTruncate {
+                    audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    event_id: f2.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.truncate`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1000,7 +1445,7 @@ of 15 MiB, for example streaming smaller chunks from the client may allow the
 VAD to be more responsive. Unlike made other client events, the server will
 not send a confirmation response to this event.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventInputAudioBufferAppend {
     /**Base64-encoded audio bytes. This must be in the format specified by the
 `input_audio_format` field in the session configuration.
@@ -1012,6 +1457,58 @@ pub struct RealtimeBetaClientEventInputAudioBufferAppend {
     ///The event type, must be `input_audio_buffer.append`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventInputAudioBufferAppendType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventInputAudioBufferAppend {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventInputAudioBufferAppend;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventInputAudioBufferAppend")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaClientEventInputAudioBufferAppend,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaClientEventInputAudioBufferAppendType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventInputAudioBufferAppend {
+                    audio: crate::codegen_support::required(f0, "audio")?,
+                    event_id: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.append`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1077,7 +1574,7 @@ for RealtimeBetaClientEventInputAudioBufferAppendType {
 /**Send this event to clear the audio bytes in the buffer. The server will
 respond with an `input_audio_buffer.cleared` event.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventInputAudioBufferClear {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1085,6 +1582,55 @@ pub struct RealtimeBetaClientEventInputAudioBufferClear {
     ///The event type, must be `input_audio_buffer.clear`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventInputAudioBufferClearType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventInputAudioBufferClear {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventInputAudioBufferClear;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventInputAudioBufferClear")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaClientEventInputAudioBufferClear,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeBetaClientEventInputAudioBufferClearType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventInputAudioBufferClear {
+                    event_id: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.clear`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1158,7 +1704,7 @@ Committing the input audio buffer will trigger input audio transcription
 from the model. The server will respond with an `input_audio_buffer.committed`
 event.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventInputAudioBufferCommit {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1166,6 +1712,55 @@ pub struct RealtimeBetaClientEventInputAudioBufferCommit {
     ///The event type, must be `input_audio_buffer.commit`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventInputAudioBufferCommitType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventInputAudioBufferCommit {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventInputAudioBufferCommit;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventInputAudioBufferCommit")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaClientEventInputAudioBufferCommit,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeBetaClientEventInputAudioBufferCommitType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventInputAudioBufferCommit {
+                    event_id: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.commit`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1229,7 +1824,7 @@ for RealtimeBetaClientEventInputAudioBufferCommitType {
     }
 }
 #[doc = "**WebRTC/SIP Only:** Emit to cut off the current audio response. This will trigger the server to\nstop generating audio and emit a `output_audio_buffer.cleared` event. This\nevent should be preceded by a `response.cancel` client event to stop the\ngeneration of the current response.\n[Learn more](/docs/guides/realtime-conversations#client-and-server-events-for-audio-in-webrtc).\n"]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventOutputAudioBufferClear {
     ///The unique ID of the client event used for error handling.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1237,6 +1832,55 @@ pub struct RealtimeBetaClientEventOutputAudioBufferClear {
     ///The event type, must be `output_audio_buffer.clear`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventOutputAudioBufferClearType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventOutputAudioBufferClear {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventOutputAudioBufferClear;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventOutputAudioBufferClear")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaClientEventOutputAudioBufferClear,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeBetaClientEventOutputAudioBufferClearType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventOutputAudioBufferClear {
+                    event_id: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `output_audio_buffer.clear`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1303,7 +1947,7 @@ for RealtimeBetaClientEventOutputAudioBufferClearType {
 with a `response.done` event with a status of `response.status=cancelled`. If
 there is no response to cancel, the server will respond with an error.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventResponseCancel {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1316,6 +1960,59 @@ in-progress response in the default conversation.
     ///The event type, must be `response.cancel`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventResponseCancelType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventResponseCancel {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventResponseCancel;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventResponseCancel")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaClientEventResponseCancel, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaClientEventResponseCancelType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventResponseCancel {
+                    event_id: f0.unwrap_or_default(),
+                    response_id: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.cancel`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1402,7 +2099,7 @@ Clients can set `conversation` to `none` to create a Response that does not writ
 Conversation. Arbitrary input can be provided with the `input` field, which is an array accepting
 raw Items and references to existing Items.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventResponseCreate {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1412,6 +2109,57 @@ pub struct RealtimeBetaClientEventResponseCreate {
     ///The event type, must be `response.create`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventResponseCreateType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventResponseCreate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventResponseCreate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventResponseCreate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaClientEventResponseCreate, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseCreateParams>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaClientEventResponseCreateType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventResponseCreate {
+                    event_id: f0.unwrap_or_default(),
+                    response: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.create`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1484,7 +2232,7 @@ with a `session.updated` event showing the full, effective configuration.
 Only the fields that are present are updated. To clear a field like
 `instructions`, pass an empty string.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventSessionUpdate {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1493,6 +2241,55 @@ pub struct RealtimeBetaClientEventSessionUpdate {
     ///The event type, must be `session.update`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventSessionUpdateType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventSessionUpdate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventSessionUpdate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventSessionUpdate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaClientEventSessionUpdate, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeSessionCreateRequest> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaClientEventSessionUpdateType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventSessionUpdate {
+                    event_id: f0.unwrap_or_default(),
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `session.update`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1556,7 +2353,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaClientEventSessionUpdateType
 }
 /**Send this event to update a transcription session.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaClientEventTranscriptionSessionUpdate {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1565,6 +2362,61 @@ pub struct RealtimeBetaClientEventTranscriptionSessionUpdate {
     ///The event type, must be `transcription_session.update`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaClientEventTranscriptionSessionUpdateType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaClientEventTranscriptionSessionUpdate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaClientEventTranscriptionSessionUpdate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaClientEventTranscriptionSessionUpdate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaClientEventTranscriptionSessionUpdate,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeTranscriptionSessionCreateRequest,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaClientEventTranscriptionSessionUpdateType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaClientEventTranscriptionSessionUpdate {
+                    event_id: f0.unwrap_or_default(),
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `transcription_session.update`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1629,7 +2481,7 @@ for RealtimeBetaClientEventTranscriptionSessionUpdateType {
     }
 }
 ///The response resource.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaResponse {
     /**Which conversation the response is added to, determined by the `conversation`
 field in the `response.create` event. If `auto`, the response will be added to
@@ -1688,9 +2540,118 @@ Current voice options are `alloy`, `ash`, `ballad`, `coral`, `echo`, `sage`,
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub voice: ::std::option::Option<VoiceIdsShared>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseMaxOutputTokens>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeBetaResponseModalitiesItem>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseObject>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeConversationItem>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseOutputAudioFormat>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseStatus>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseStatusDetails>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseUsage>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<VoiceIdsShared>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "conversation_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "max_output_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "modalities" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "output_audio_format" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "status_details" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "usage" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "voice" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaResponse {
+                    conversation_id: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    max_output_tokens: f2.unwrap_or_default(),
+                    metadata: f3.unwrap_or_default(),
+                    modalities: f4.unwrap_or_default(),
+                    object: f5.unwrap_or_default(),
+                    output: f6.unwrap_or_default(),
+                    output_audio_format: f7.unwrap_or_default(),
+                    status: f8.unwrap_or_default(),
+                    status_details: f9.unwrap_or_default(),
+                    temperature: f10.unwrap_or_default(),
+                    usage: f11.unwrap_or_default(),
+                    voice: f12.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Create a new Realtime response with these parameters
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaResponseCreateParams {
     /**Controls which conversation the response is added to. Currently supports
 `auto` and `none`, with `auto` as the default value. The `auto` value
@@ -1768,6 +2729,114 @@ the session once the model has responded with audio at least once.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub voice: ::std::option::Option<VoiceIdsOrCustomVoice>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaResponseCreateParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaResponseCreateParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaResponseCreateParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaResponseCreateParams, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseCreateParamsConversation>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeConversationItem>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeBetaResponseCreateParamsMaxOutputTokens,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeBetaResponseCreateParamsModalitiesItem>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeBetaResponseCreateParamsOutputAudioFormat,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseCreateParamsToolChoice>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeBetaResponseCreateParamsToolsItem>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<VoiceIdsOrCustomVoice>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "conversation" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_output_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "modalities" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_audio_format" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_choice" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "voice" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaResponseCreateParams {
+                    conversation: f0.unwrap_or_default(),
+                    input: f1.unwrap_or_default(),
+                    instructions: f2.unwrap_or_default(),
+                    max_output_tokens: f3.unwrap_or_default(),
+                    metadata: f4.unwrap_or_default(),
+                    modalities: f5.unwrap_or_default(),
+                    output_audio_format: f6.unwrap_or_default(),
+                    prompt: f7.unwrap_or_default(),
+                    temperature: f8.unwrap_or_default(),
+                    tool_choice: f9.unwrap_or_default(),
+                    tools: f10.unwrap_or_default(),
+                    voice: f11.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Controls which conversation the response is added to. Currently supports
 `auto` and `none`, with `auto` as the default value. The `auto` value
@@ -2158,7 +3227,7 @@ impl ::std::convert::From<ToolChoiceMcp> for RealtimeBetaResponseCreateParamsToo
     }
 }
 ///`RealtimeBetaResponseCreateParamsToolsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaResponseCreateParamsToolsItem {
     /**The description of the function, including guidance on when and how
 to call it, and guidance about what to tell the user when calling
@@ -2175,6 +3244,69 @@ to call it, and guidance about what to tell the user when calling
     ///The type of the tool, i.e. `function`.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<RealtimeBetaResponseCreateParamsToolsItemType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaResponseCreateParamsToolsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaResponseCreateParamsToolsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaResponseCreateParamsToolsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaResponseCreateParamsToolsItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseCreateParamsToolsItemType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "parameters" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaResponseCreateParamsToolsItem {
+                    description: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    parameters: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool, i.e. `function`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2634,7 +3766,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaResponseStatus {
     }
 }
 ///Additional details about the status.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaResponseStatusDetails {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub error: ::std::option::Option<RealtimeBetaResponseStatusDetailsError>,
@@ -2652,11 +3784,62 @@ with the `status` field (`completed`, `cancelled`, `incomplete`,
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<RealtimeBetaResponseStatusDetailsType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaResponseStatusDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaResponseStatusDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaResponseStatusDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaResponseStatusDetails, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseStatusDetailsError>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseStatusDetailsReason>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseStatusDetailsType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "reason" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaResponseStatusDetails {
+                    error: f0.unwrap_or_default(),
+                    reason: f1.unwrap_or_default(),
+                    type_: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A description of the error that caused the response to fail,
 populated when the `status` is `failed`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaResponseStatusDetailsError {
     ///Error code, if any.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2664,6 +3847,55 @@ pub struct RealtimeBetaResponseStatusDetailsError {
     ///The type of error.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaResponseStatusDetailsError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaResponseStatusDetailsError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaResponseStatusDetailsError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaResponseStatusDetailsError,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaResponseStatusDetailsError {
+                    code: f0.unwrap_or_default(),
+                    type_: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The reason the Response did not complete. For a `cancelled` Response,
 one of `turn_detected` (the server VAD detected a new start of speech)
@@ -2828,7 +4060,7 @@ Realtime API session will maintain a conversation context and append new
 Items to the Conversation, thus output from previous turns (text and
 audio tokens) will become the input for later turns.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaResponseUsage {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_token_details: ::std::option::Option<
@@ -2853,9 +4085,74 @@ text and audio tokens.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub total_tokens: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaResponseUsage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaResponseUsage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaResponseUsage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaResponseUsage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseUsageInputTokenDetails>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<RealtimeBetaResponseUsageOutputTokenDetails>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_token_details" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_token_details" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaResponseUsage {
+                    input_token_details: f0.unwrap_or_default(),
+                    input_tokens: f1.unwrap_or_default(),
+                    output_token_details: f2.unwrap_or_default(),
+                    output_tokens: f3.unwrap_or_default(),
+                    total_tokens: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details about the input tokens used in the Response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaResponseUsageInputTokenDetails {
     ///The number of audio tokens used as input for the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2873,9 +4170,77 @@ pub struct RealtimeBetaResponseUsageInputTokenDetails {
     ///The number of text tokens used as input for the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text_tokens: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaResponseUsageInputTokenDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaResponseUsageInputTokenDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaResponseUsageInputTokenDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaResponseUsageInputTokenDetails,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "cached_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "cached_tokens_details" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "image_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaResponseUsageInputTokenDetails {
+                    audio_tokens: f0.unwrap_or_default(),
+                    cached_tokens: f1.unwrap_or_default(),
+                    cached_tokens_details: f2.unwrap_or_default(),
+                    image_tokens: f3.unwrap_or_default(),
+                    text_tokens: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details about the cached tokens used as input for the Response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
     ///The number of cached audio tokens used as input for the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2886,9 +4251,66 @@ pub struct RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
     ///The number of cached text tokens used as input for the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text_tokens: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "image_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaResponseUsageInputTokenDetailsCachedTokensDetails {
+                    audio_tokens: f0.unwrap_or_default(),
+                    image_tokens: f1.unwrap_or_default(),
+                    text_tokens: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details about the output tokens used in the Response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaResponseUsageOutputTokenDetails {
     ///The number of audio tokens used in the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2896,6 +4318,55 @@ pub struct RealtimeBetaResponseUsageOutputTokenDetails {
     ///The number of text tokens used in the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text_tokens: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaResponseUsageOutputTokenDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaResponseUsageOutputTokenDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaResponseUsageOutputTokenDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaResponseUsageOutputTokenDetails,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaResponseUsageOutputTokenDetails {
+                    audio_tokens: f0.unwrap_or_default(),
+                    text_tokens: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Returned when a conversation item is created. There are several scenarios that produce this event:
   - The server is generating a Response, which if successful will produce
@@ -2907,7 +4378,7 @@ pub struct RealtimeBetaResponseUsageOutputTokenDetails {
   - The client has sent a `conversation.item.create` event to add a new Item
     to the Conversation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemCreated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -2921,6 +4392,63 @@ item has no predecessor.
     ///The event type, must be `conversation.item.created`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventConversationItemCreatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventConversationItemCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventConversationItemCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventConversationItemCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventConversationItemCreated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeBetaServerEventConversationItemCreatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_item_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemCreated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item: crate::codegen_support::required(f1, "item")?,
+                    previous_item_id: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.created`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2987,7 +4515,7 @@ for RealtimeBetaServerEventConversationItemCreatedType {
 `conversation.item.delete` event. This event is used to synchronize the
 server's understanding of the conversation history with the client's view.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemDeleted {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -2996,6 +4524,56 @@ pub struct RealtimeBetaServerEventConversationItemDeleted {
     ///The event type, must be `conversation.item.deleted`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventConversationItemDeletedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventConversationItemDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventConversationItemDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventConversationItemDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventConversationItemDeleted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventConversationItemDeletedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemDeleted {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3069,7 +4647,7 @@ separate process run on a separate ASR (Automatic Speech Recognition) model.
 The transcript may diverge somewhat from the model's interpretation, and
 should be treated as a rough guide.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
     ///The index of the content part containing the audio.
     pub content_index: i64,
@@ -3093,6 +4671,89 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionComplet
     pub type_: RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedType,
     ///Usage statistics for the transcription.
     pub usage: RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<TranscriptionLanguage>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<LogProbProperties>>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedType,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "languages" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompleted {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    languages: f3.unwrap_or_default(),
+                    logprobs: f4.unwrap_or_default(),
+                    transcript: crate::codegen_support::required(f5, "transcript")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    usage: crate::codegen_support::required(f7, "usage")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The event type, must be
 `conversation.item.input_audio_transcription.completed`.
@@ -3229,7 +4890,7 @@ for RealtimeBetaServerEventConversationItemInputAudioTranscriptionCompletedUsage
 }
 /**Returned when the text value of an input audio transcription content part is updated.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
     ///The index of the content part in the item's content array.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3247,6 +4908,74 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
     ///The event type, must be `conversation.item.input_audio_transcription.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventConversationItemInputAudioTranscriptionDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<LogProbProperties>>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemInputAudioTranscriptionDelta {
+                    content_index: f0.unwrap_or_default(),
+                    delta: f1.unwrap_or_default(),
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    logprobs: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.input_audio_transcription.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3323,7 +5052,7 @@ for RealtimeBetaServerEventConversationItemInputAudioTranscriptionDeltaType {
 request for a user message failed. These events are separate from other
 `error` events so that the client can identify the related Item.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
     ///The index of the content part containing the audio.
     pub content_index: i64,
@@ -3337,9 +5066,75 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed 
 */
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailed {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    error: crate::codegen_support::required(f1, "error")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details of the transcription error.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
     ///Error code, if any.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3353,6 +5148,68 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedE
     ///The type of error.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "param" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedError {
+                    code: f0.unwrap_or_default(),
+                    message: f1.unwrap_or_default(),
+                    param: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The event type, must be
 `conversation.item.input_audio_transcription.failed`.
@@ -3428,7 +5285,7 @@ for RealtimeBetaServerEventConversationItemInputAudioTranscriptionFailedType {
     }
 }
 ///Returned when an input audio transcription segment is identified for an item.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
     ///The index of the input audio content part within the item.
     pub content_index: i64,
@@ -3449,6 +5306,82 @@ pub struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment
     ///The event type, must be `conversation.item.input_audio_transcription.segment`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegmentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegmentType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "end" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "speaker" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "start" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegment {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    end: crate::codegen_support::required(f1, "end")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    item_id: crate::codegen_support::required(f4, "item_id")?,
+                    speaker: crate::codegen_support::required(f5, "speaker")?,
+                    start: crate::codegen_support::required(f6, "start")?,
+                    text: crate::codegen_support::required(f7, "text")?,
+                    type_: crate::codegen_support::required(f8, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.input_audio_transcription.segment`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3523,7 +5456,7 @@ for RealtimeBetaServerEventConversationItemInputAudioTranscriptionSegmentType {
 }
 /**Returned when a conversation item is retrieved with `conversation.item.retrieve`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemRetrieved {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -3531,6 +5464,57 @@ pub struct RealtimeBetaServerEventConversationItemRetrieved {
     ///The event type, must be `conversation.item.retrieved`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventConversationItemRetrievedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventConversationItemRetrieved {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventConversationItemRetrieved;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventConversationItemRetrieved")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventConversationItemRetrieved,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventConversationItemRetrievedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemRetrieved {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item: crate::codegen_support::required(f1, "item")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.retrieved`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3601,7 +5585,7 @@ synchronize the server's understanding of the audio with the client's playback.
 This action will truncate the audio and remove the server-side text transcript
 to ensure there is no text in the context that hasn't been heard by the user.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventConversationItemTruncated {
     /**The duration up to which the audio was truncated, in milliseconds.
 */
@@ -3615,6 +5599,70 @@ pub struct RealtimeBetaServerEventConversationItemTruncated {
     ///The event type, must be `conversation.item.truncated`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventConversationItemTruncatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventConversationItemTruncated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventConversationItemTruncated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventConversationItemTruncated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventConversationItemTruncated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeBetaServerEventConversationItemTruncatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_end_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventConversationItemTruncated {
+                    audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.truncated`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3682,7 +5730,7 @@ for RealtimeBetaServerEventConversationItemTruncatedType {
 problem. Most errors are recoverable and the session will stay open, we
 recommend to implementors to monitor and log error messages by default.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventError {
     pub error: RealtimeBetaServerEventErrorError,
     ///The unique ID of the server event.
@@ -3690,9 +5738,54 @@ pub struct RealtimeBetaServerEventError {
     ///The event type, must be `error`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaServerEventError, A::Error> {
+                let mut f0: ::std::option::Option<RealtimeBetaServerEventErrorError> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<RealtimeBetaServerEventErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventError {
+                    error: crate::codegen_support::required(f0, "error")?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details of the error.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventErrorError {
     ///Error code, if any.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3710,6 +5803,63 @@ pub struct RealtimeBetaServerEventErrorError {
 */
     #[serde(rename = "type")]
     pub type_: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventErrorError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventErrorError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventErrorError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaServerEventErrorError, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "param" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventErrorError {
+                    code: f0.unwrap_or_default(),
+                    event_id: f1.unwrap_or_default(),
+                    message: crate::codegen_support::required(f2, "message")?,
+                    param: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `error`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3773,13 +5923,60 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventErrorType {
 /**Returned when the input audio buffer is cleared by the client with a
 `input_audio_buffer.clear` event.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventInputAudioBufferCleared {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
     ///The event type, must be `input_audio_buffer.cleared`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventInputAudioBufferClearedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventInputAudioBufferCleared {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventInputAudioBufferCleared;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventInputAudioBufferCleared")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventInputAudioBufferCleared,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeBetaServerEventInputAudioBufferClearedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventInputAudioBufferCleared {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.cleared`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3847,7 +6044,7 @@ automatically in server VAD mode. The `item_id` property is the ID of the user
 message item that will be created, thus a `conversation.item.created` event
 will also be sent to the client.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventInputAudioBufferCommitted {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -3861,6 +6058,64 @@ Can be `null` if the item has no predecessor.
     ///The event type, must be `input_audio_buffer.committed`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventInputAudioBufferCommittedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventInputAudioBufferCommitted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventInputAudioBufferCommitted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventInputAudioBufferCommitted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventInputAudioBufferCommitted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeBetaServerEventInputAudioBufferCommittedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_item_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventInputAudioBufferCommitted {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    previous_item_id: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.committed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3935,7 +6190,7 @@ that will be created when speech stops and will also be included in the
 `input_audio_buffer.speech_stopped` event (unless the client manually commits
 the audio buffer during VAD activation).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventInputAudioBufferSpeechStarted {
     /**Milliseconds from the start of all audio written to the buffer during the
 session when speech was first detected. This will correspond to the
@@ -3951,6 +6206,67 @@ beginning of audio sent to the model, and thus includes the
     ///The event type, must be `input_audio_buffer.speech_started`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventInputAudioBufferSpeechStartedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventInputAudioBufferSpeechStarted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventInputAudioBufferSpeechStarted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaServerEventInputAudioBufferSpeechStarted",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventInputAudioBufferSpeechStarted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeBetaServerEventInputAudioBufferSpeechStartedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_start_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventInputAudioBufferSpeechStarted {
+                    audio_start_ms: crate::codegen_support::required(
+                        f0,
+                        "audio_start_ms",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.speech_started`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4018,7 +6334,7 @@ for RealtimeBetaServerEventInputAudioBufferSpeechStartedType {
 the audio buffer. The server will also send an `conversation.item.created`
 event with the user message item that is created from the audio buffer.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventInputAudioBufferSpeechStopped {
     /**Milliseconds since the session started when speech stopped. This will
 correspond to the end of audio sent to the model, and thus includes the
@@ -4032,6 +6348,64 @@ correspond to the end of audio sent to the model, and thus includes the
     ///The event type, must be `input_audio_buffer.speech_stopped`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventInputAudioBufferSpeechStoppedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventInputAudioBufferSpeechStopped {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventInputAudioBufferSpeechStopped;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaServerEventInputAudioBufferSpeechStopped",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventInputAudioBufferSpeechStopped,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeBetaServerEventInputAudioBufferSpeechStoppedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_end_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventInputAudioBufferSpeechStopped {
+                    audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.speech_stopped`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4096,7 +6470,7 @@ for RealtimeBetaServerEventInputAudioBufferSpeechStoppedType {
     }
 }
 ///Returned when listing MCP tools has completed for an item.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventMcpListToolsCompleted {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -4105,6 +6479,56 @@ pub struct RealtimeBetaServerEventMcpListToolsCompleted {
     ///The event type, must be `mcp_list_tools.completed`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventMcpListToolsCompletedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventMcpListToolsCompleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventMcpListToolsCompleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventMcpListToolsCompleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventMcpListToolsCompleted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventMcpListToolsCompletedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventMcpListToolsCompleted {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `mcp_list_tools.completed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4168,7 +6592,7 @@ for RealtimeBetaServerEventMcpListToolsCompletedType {
     }
 }
 ///Returned when listing MCP tools has failed for an item.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventMcpListToolsFailed {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -4177,6 +6601,56 @@ pub struct RealtimeBetaServerEventMcpListToolsFailed {
     ///The event type, must be `mcp_list_tools.failed`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventMcpListToolsFailedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventMcpListToolsFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventMcpListToolsFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventMcpListToolsFailed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventMcpListToolsFailed,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventMcpListToolsFailedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventMcpListToolsFailed {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `mcp_list_tools.failed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4239,7 +6713,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventMcpListToolsFaile
     }
 }
 ///Returned when listing MCP tools is in progress for an item.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventMcpListToolsInProgress {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -4248,6 +6722,56 @@ pub struct RealtimeBetaServerEventMcpListToolsInProgress {
     ///The event type, must be `mcp_list_tools.in_progress`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventMcpListToolsInProgressType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventMcpListToolsInProgress {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventMcpListToolsInProgress;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventMcpListToolsInProgress")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventMcpListToolsInProgress,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventMcpListToolsInProgressType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventMcpListToolsInProgress {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `mcp_list_tools.in_progress`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4315,7 +6839,7 @@ When a Response is created some tokens will be "reserved" for the output
 tokens, the rate limits shown here reflect that reservation, which is then
 adjusted accordingly once the Response is completed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventRateLimitsUpdated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -4327,9 +6851,65 @@ pub struct RealtimeBetaServerEventRateLimitsUpdated {
     ///The event type, must be `rate_limits.updated`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventRateLimitsUpdatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventRateLimitsUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventRateLimitsUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventRateLimitsUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventRateLimitsUpdated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<
+                        RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventRateLimitsUpdatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "rate_limits" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventRateLimitsUpdated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    rate_limits: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
     ///The maximum allowed value for the rate limit.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4346,6 +6926,68 @@ pub struct RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
     ///Seconds until the rate limit resets.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reset_seconds: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItemName,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "limit" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "remaining" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reset_seconds" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventRateLimitsUpdatedRateLimitsItem {
+                    limit: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    remaining: f2.unwrap_or_default(),
+                    reset_seconds: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The name of the rate limit (`requests`, `tokens`).
 */
@@ -4476,7 +7118,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventRateLimitsUpdated
     }
 }
 ///Returned when the model-generated audio is updated.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseAudioDelta {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -4493,6 +7135,77 @@ pub struct RealtimeBetaServerEventResponseAudioDelta {
     ///The event type, must be `response.output_audio.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseAudioDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseAudioDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseAudioDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseAudioDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseAudioDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeBetaServerEventResponseAudioDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseAudioDelta {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_audio.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4557,7 +7270,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseAudioDelt
 /**Returned when the model-generated audio is done. Also emitted when a Response
 is interrupted, incomplete, or cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseAudioDone {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -4572,6 +7285,74 @@ pub struct RealtimeBetaServerEventResponseAudioDone {
     ///The event type, must be `response.output_audio.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseAudioDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseAudioDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseAudioDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseAudioDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseAudioDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    RealtimeBetaServerEventResponseAudioDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseAudioDone {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    response_id: crate::codegen_support::required(f4, "response_id")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_audio.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4635,7 +7416,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseAudioDone
 }
 /**Returned when the model-generated transcription of audio output is updated.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseAudioTranscriptDelta {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -4652,6 +7433,78 @@ pub struct RealtimeBetaServerEventResponseAudioTranscriptDelta {
     ///The event type, must be `response.output_audio_transcript.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseAudioTranscriptDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventResponseAudioTranscriptDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseAudioTranscriptDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseAudioTranscriptDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseAudioTranscriptDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeBetaServerEventResponseAudioTranscriptDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseAudioTranscriptDelta {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_audio_transcript.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4725,7 +7578,7 @@ for RealtimeBetaServerEventResponseAudioTranscriptDeltaType {
 streaming. Also emitted when a Response is interrupted, incomplete, or
 cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseAudioTranscriptDone {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -4742,6 +7595,80 @@ pub struct RealtimeBetaServerEventResponseAudioTranscriptDone {
     ///The event type, must be `response.output_audio_transcript.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseAudioTranscriptDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventResponseAudioTranscriptDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseAudioTranscriptDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseAudioTranscriptDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseAudioTranscriptDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeBetaServerEventResponseAudioTranscriptDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "transcript" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseAudioTranscriptDone {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    response_id: crate::codegen_support::required(f4, "response_id")?,
+                    transcript: crate::codegen_support::required(f5, "transcript")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_audio_transcript.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4814,7 +7741,7 @@ for RealtimeBetaServerEventResponseAudioTranscriptDoneType {
 /**Returned when a new content part is added to an assistant message item during
 response generation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseContentPartAdded {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -4830,9 +7757,82 @@ pub struct RealtimeBetaServerEventResponseContentPartAdded {
     ///The event type, must be `response.content_part.added`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseContentPartAddedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseContentPartAdded {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseContentPartAdded;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseContentPartAdded")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseContentPartAdded,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeBetaServerEventResponseContentPartAddedPart,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeBetaServerEventResponseContentPartAddedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseContentPartAdded {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    part: crate::codegen_support::required(f4, "part")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content part that was added.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaServerEventResponseContentPartAddedPart {
     ///Base64-encoded audio data (if type is "audio").
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4848,6 +7848,70 @@ pub struct RealtimeBetaServerEventResponseContentPartAddedPart {
     pub type_: ::std::option::Option<
         RealtimeBetaServerEventResponseContentPartAddedPartType,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventResponseContentPartAddedPart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseContentPartAddedPart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseContentPartAddedPart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseContentPartAddedPart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeBetaServerEventResponseContentPartAddedPartType,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseContentPartAddedPart {
+                    audio: f0.unwrap_or_default(),
+                    text: f1.unwrap_or_default(),
+                    transcript: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content type ("text", "audio").
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4980,7 +8044,7 @@ for RealtimeBetaServerEventResponseContentPartAddedType {
 /**Returned when a content part is done streaming in an assistant message item.
 Also emitted when a Response is interrupted, incomplete, or cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseContentPartDone {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -4996,9 +8060,82 @@ pub struct RealtimeBetaServerEventResponseContentPartDone {
     ///The event type, must be `response.content_part.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseContentPartDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseContentPartDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseContentPartDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseContentPartDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseContentPartDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeBetaServerEventResponseContentPartDonePart,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeBetaServerEventResponseContentPartDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseContentPartDone {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    part: crate::codegen_support::required(f4, "part")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content part that is done.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeBetaServerEventResponseContentPartDonePart {
     ///Base64-encoded audio data (if type is "audio").
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5014,6 +8151,70 @@ pub struct RealtimeBetaServerEventResponseContentPartDonePart {
     pub type_: ::std::option::Option<
         RealtimeBetaServerEventResponseContentPartDonePartType,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventResponseContentPartDonePart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseContentPartDonePart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseContentPartDonePart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseContentPartDonePart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeBetaServerEventResponseContentPartDonePartType,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseContentPartDonePart {
+                    audio: f0.unwrap_or_default(),
+                    text: f1.unwrap_or_default(),
+                    transcript: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content type ("text", "audio").
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5146,7 +8347,7 @@ for RealtimeBetaServerEventResponseContentPartDoneType {
 /**Returned when a new Response is created. The first event of response creation,
 where the response is in an initial state of `in_progress`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseCreated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -5154,6 +8355,56 @@ pub struct RealtimeBetaServerEventResponseCreated {
     ///The event type, must be `response.created`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseCreatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseCreated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeBetaResponse> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventResponseCreatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseCreated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    response: crate::codegen_support::required(f1, "response")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.created`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5219,7 +8470,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseCreatedTy
 final state. The Response object included in the `response.done` event will
 include all output Items in the Response but will omit the raw audio data.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseDone {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -5227,6 +8478,53 @@ pub struct RealtimeBetaServerEventResponseDone {
     ///The event type, must be `response.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaServerEventResponseDone, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeBetaResponse> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventResponseDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseDone {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    response: crate::codegen_support::required(f1, "response")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5290,7 +8588,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseDoneType 
 }
 /**Returned when the model-generated function call arguments are updated.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
     ///The ID of the function call.
     pub call_id: ::std::string::String,
@@ -5308,6 +8606,75 @@ pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
 */
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseFunctionCallArgumentsDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseFunctionCallArgumentsDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaServerEventResponseFunctionCallArgumentsDelta",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseFunctionCallArgumentsDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeBetaServerEventResponseFunctionCallArgumentsDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseFunctionCallArgumentsDelta {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The event type, must be `response.function_call_arguments.delta`.
 */
@@ -5384,7 +8751,7 @@ for RealtimeBetaServerEventResponseFunctionCallArgumentsDeltaType {
 /**Returned when the model-generated function call arguments are done streaming.
 Also emitted when a Response is interrupted, incomplete, or cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
     ///The final arguments as a JSON string.
     pub arguments: ::std::string::String,
@@ -5404,6 +8771,80 @@ pub struct RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
 */
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseFunctionCallArgumentsDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseFunctionCallArgumentsDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaServerEventResponseFunctionCallArgumentsDone",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseFunctionCallArgumentsDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    RealtimeBetaServerEventResponseFunctionCallArgumentsDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseFunctionCallArgumentsDone {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    name: crate::codegen_support::required(f4, "name")?,
+                    output_index: crate::codegen_support::required(f5, "output_index")?,
+                    response_id: crate::codegen_support::required(f6, "response_id")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The event type, must be `response.function_call_arguments.done`.
 */
@@ -5478,7 +8919,7 @@ for RealtimeBetaServerEventResponseFunctionCallArgumentsDoneType {
     }
 }
 ///Returned when MCP tool call arguments are updated during response generation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseMcpCallArgumentsDelta {
     ///The JSON-encoded arguments delta.
     pub delta: ::std::string::String,
@@ -5496,6 +8937,79 @@ pub struct RealtimeBetaServerEventResponseMcpCallArgumentsDelta {
     ///The event type, must be `response.mcp_call_arguments.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseMcpCallArgumentsDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventResponseMcpCallArgumentsDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseMcpCallArgumentsDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeBetaServerEventResponseMcpCallArgumentsDelta",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseMcpCallArgumentsDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeBetaServerEventResponseMcpCallArgumentsDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "obfuscation" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseMcpCallArgumentsDelta {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    obfuscation: f3.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.mcp_call_arguments.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5560,7 +9074,7 @@ for RealtimeBetaServerEventResponseMcpCallArgumentsDeltaType {
     }
 }
 ///Returned when MCP tool call arguments are finalized during response generation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseMcpCallArgumentsDone {
     ///The final JSON-encoded arguments string.
     pub arguments: ::std::string::String,
@@ -5575,6 +9089,72 @@ pub struct RealtimeBetaServerEventResponseMcpCallArgumentsDone {
     ///The event type, must be `response.mcp_call_arguments.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseMcpCallArgumentsDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventResponseMcpCallArgumentsDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseMcpCallArgumentsDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseMcpCallArgumentsDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseMcpCallArgumentsDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    RealtimeBetaServerEventResponseMcpCallArgumentsDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseMcpCallArgumentsDone {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    response_id: crate::codegen_support::required(f4, "response_id")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.mcp_call_arguments.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5639,7 +9219,7 @@ for RealtimeBetaServerEventResponseMcpCallArgumentsDoneType {
     }
 }
 ///Returned when an MCP tool call has completed successfully.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseMcpCallCompleted {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -5650,6 +9230,61 @@ pub struct RealtimeBetaServerEventResponseMcpCallCompleted {
     ///The event type, must be `response.mcp_call.completed`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseMcpCallCompletedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseMcpCallCompleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseMcpCallCompleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseMcpCallCompleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseMcpCallCompleted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeBetaServerEventResponseMcpCallCompletedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseMcpCallCompleted {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.mcp_call.completed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5713,7 +9348,7 @@ for RealtimeBetaServerEventResponseMcpCallCompletedType {
     }
 }
 ///Returned when an MCP tool call has failed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseMcpCallFailed {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -5724,6 +9359,61 @@ pub struct RealtimeBetaServerEventResponseMcpCallFailed {
     ///The event type, must be `response.mcp_call.failed`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseMcpCallFailedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseMcpCallFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseMcpCallFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseMcpCallFailed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseMcpCallFailed,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeBetaServerEventResponseMcpCallFailedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseMcpCallFailed {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.mcp_call.failed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5787,7 +9477,7 @@ for RealtimeBetaServerEventResponseMcpCallFailedType {
     }
 }
 ///Returned when an MCP tool call has started and is in progress.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseMcpCallInProgress {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -5798,6 +9488,62 @@ pub struct RealtimeBetaServerEventResponseMcpCallInProgress {
     ///The event type, must be `response.mcp_call.in_progress`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseMcpCallInProgressType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventResponseMcpCallInProgress {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseMcpCallInProgress;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseMcpCallInProgress")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseMcpCallInProgress,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeBetaServerEventResponseMcpCallInProgressType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseMcpCallInProgress {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.mcp_call.in_progress`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5862,7 +9608,7 @@ for RealtimeBetaServerEventResponseMcpCallInProgressType {
     }
 }
 ///Returned when a new Item is created during Response generation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseOutputItemAdded {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -5874,6 +9620,66 @@ pub struct RealtimeBetaServerEventResponseOutputItemAdded {
     ///The event type, must be `response.output_item.added`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseOutputItemAddedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseOutputItemAdded {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseOutputItemAdded;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseOutputItemAdded")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseOutputItemAdded,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeBetaServerEventResponseOutputItemAddedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseOutputItemAdded {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item: crate::codegen_support::required(f1, "item")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    response_id: crate::codegen_support::required(f3, "response_id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_item.added`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5939,7 +9745,7 @@ for RealtimeBetaServerEventResponseOutputItemAddedType {
 /**Returned when an Item is done streaming. Also emitted when a Response is
 interrupted, incomplete, or cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseOutputItemDone {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -5951,6 +9757,66 @@ pub struct RealtimeBetaServerEventResponseOutputItemDone {
     ///The event type, must be `response.output_item.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseOutputItemDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseOutputItemDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseOutputItemDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseOutputItemDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseOutputItemDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeBetaServerEventResponseOutputItemDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseOutputItemDone {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item: crate::codegen_support::required(f1, "item")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    response_id: crate::codegen_support::required(f3, "response_id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_item.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6014,7 +9880,7 @@ for RealtimeBetaServerEventResponseOutputItemDoneType {
     }
 }
 ///Returned when the text value of an "output_text" content part is updated.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseTextDelta {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -6031,6 +9897,77 @@ pub struct RealtimeBetaServerEventResponseTextDelta {
     ///The event type, must be `response.output_text.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseTextDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseTextDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseTextDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseTextDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseTextDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeBetaServerEventResponseTextDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseTextDelta {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_text.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6095,7 +10032,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseTextDelta
 /**Returned when the text value of an "output_text" content part is done streaming. Also
 emitted when a Response is interrupted, incomplete, or cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventResponseTextDone {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -6112,6 +10049,77 @@ pub struct RealtimeBetaServerEventResponseTextDone {
     ///The event type, must be `response.output_text.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventResponseTextDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseTextDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventResponseTextDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventResponseTextDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventResponseTextDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeBetaServerEventResponseTextDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventResponseTextDone {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    response_id: crate::codegen_support::required(f4, "response_id")?,
+                    text: crate::codegen_support::required(f5, "text")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_text.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6177,7 +10185,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventResponseTextDoneT
 connection is established as the first server event. This event will contain
 the default Session configuration.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventSessionCreated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -6185,6 +10193,53 @@ pub struct RealtimeBetaServerEventSessionCreated {
     ///The event type, must be `session.created`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventSessionCreatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventSessionCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventSessionCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventSessionCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaServerEventSessionCreated, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeSession> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventSessionCreatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventSessionCreated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `session.created`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6249,7 +10304,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventSessionCreatedTyp
 /**Returned when a session is updated with a `session.update` event, unless
 there is an error.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventSessionUpdated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -6257,6 +10312,53 @@ pub struct RealtimeBetaServerEventSessionUpdated {
     ///The event type, must be `session.updated`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventSessionUpdatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventSessionUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventSessionUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventSessionUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeBetaServerEventSessionUpdated, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeSession> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventSessionUpdatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventSessionUpdated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `session.updated`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6320,7 +10422,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeBetaServerEventSessionUpdatedTyp
 }
 /**Returned when a transcription session is created.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventTranscriptionSessionCreated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -6328,6 +10430,59 @@ pub struct RealtimeBetaServerEventTranscriptionSessionCreated {
     ///The event type, must be `transcription_session.created`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventTranscriptionSessionCreatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventTranscriptionSessionCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventTranscriptionSessionCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventTranscriptionSessionCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventTranscriptionSessionCreated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeTranscriptionSessionCreateResponse,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventTranscriptionSessionCreatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventTranscriptionSessionCreated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `transcription_session.created`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6394,7 +10549,7 @@ for RealtimeBetaServerEventTranscriptionSessionCreatedType {
 /**Returned when a transcription session is updated with a `transcription_session.update` event, unless
 there is an error.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeBetaServerEventTranscriptionSessionUpdated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -6402,6 +10557,59 @@ pub struct RealtimeBetaServerEventTranscriptionSessionUpdated {
     ///The event type, must be `transcription_session.updated`.
     #[serde(rename = "type")]
     pub type_: RealtimeBetaServerEventTranscriptionSessionUpdatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeBetaServerEventTranscriptionSessionUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeBetaServerEventTranscriptionSessionUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeBetaServerEventTranscriptionSessionUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeBetaServerEventTranscriptionSessionUpdated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeTranscriptionSessionCreateResponse,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeBetaServerEventTranscriptionSessionUpdatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeBetaServerEventTranscriptionSessionUpdated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `transcription_session.updated`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6468,7 +10676,7 @@ for RealtimeBetaServerEventTranscriptionSessionUpdatedType {
 /**Parameters required to initiate a realtime call and receive the SDP answer
 needed to complete a WebRTC peer connection. Provide an SDP offer generated
 by your client and optionally configure the session that will answer the call.*/
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeCallCreateRequest {
     ///WebRTC Session Description Protocol (SDP) offer generated by the caller.
     pub sdp: ::std::string::String,
@@ -6477,22 +10685,148 @@ created. Use the same parameters you would send in a [`create client secret`](/d
 request.*/
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub session: ::std::option::Option<RealtimeSessionCreateRequestGa>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeCallCreateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeCallCreateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeCallCreateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeCallCreateRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateRequestGa>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "sdp" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeCallCreateRequest {
+                    sdp: crate::codegen_support::required(f0, "sdp")?,
+                    session: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Parameters required to transfer a SIP call to a new destination using the
 Realtime API.*/
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeCallReferRequest {
     /**URI that should appear in the SIP Refer-To header. Supports values like
 `tel:+14155550123` or `sip:agent@example.com`.*/
     pub target_uri: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeCallReferRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeCallReferRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeCallReferRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeCallReferRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "target_uri" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeCallReferRequest {
+                    target_uri: crate::codegen_support::required(f0, "target_uri")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Parameters used to decline an incoming SIP call handled by the Realtime API.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeCallRejectRequest {
     /**SIP response code to send back to the caller. Defaults to `603` (Decline)
 when omitted.*/
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub status_code: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeCallRejectRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeCallRejectRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeCallRejectRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeCallRejectRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "status_code" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeCallRejectRequest {
+                    status_code: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Add a new Item to the Conversation's context, including messages, function
 calls, and function call responses. This event can be used both to populate a
@@ -6502,7 +10836,7 @@ current limitation that it cannot populate assistant audio messages.
 If successful, the server will respond with a `conversation.item.created`
 event, otherwise an `error` event will be sent.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventConversationItemCreate {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6521,6 +10855,67 @@ If set to an existing ID, it allows an item to be inserted mid-conversation. If 
     ///The event type, must be `conversation.item.create`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventConversationItemCreateType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventConversationItemCreate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventConversationItemCreate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventConversationItemCreate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeClientEventConversationItemCreate,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeClientEventConversationItemCreateEventId,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeClientEventConversationItemCreateType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_item_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventConversationItemCreate {
+                    event_id: f0.unwrap_or_default(),
+                    item: crate::codegen_support::required(f1, "item")?,
+                    previous_item_id: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -6644,7 +11039,7 @@ history. The server will respond with a `conversation.item.deleted` event,
 unless the item does not exist in the conversation history, in which case the
 server will respond with an error.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventConversationItemDelete {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6656,6 +11051,60 @@ pub struct RealtimeClientEventConversationItemDelete {
     ///The event type, must be `conversation.item.delete`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventConversationItemDeleteType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventConversationItemDelete {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventConversationItemDelete;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventConversationItemDelete")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeClientEventConversationItemDelete,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeClientEventConversationItemDeleteEventId,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeClientEventConversationItemDeleteType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventConversationItemDelete {
+                    event_id: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -6779,7 +11228,7 @@ The server will respond with a `conversation.item.retrieved` event,
 unless the item does not exist in the conversation history, in which case the
 server will respond with an error.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventConversationItemRetrieve {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6791,6 +11240,60 @@ pub struct RealtimeClientEventConversationItemRetrieve {
     ///The event type, must be `conversation.item.retrieve`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventConversationItemRetrieveType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventConversationItemRetrieve {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventConversationItemRetrieve;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventConversationItemRetrieve")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeClientEventConversationItemRetrieve,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeClientEventConversationItemRetrieveEventId,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeClientEventConversationItemRetrieveType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventConversationItemRetrieve {
+                    event_id: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -6922,7 +11425,7 @@ is not text in the context that hasn't been heard by the user.
 If successful, the server will respond with a `conversation.item.truncated`
 event.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventConversationItemTruncate {
     /**Inclusive duration up to which audio is truncated, in milliseconds. If
 the audio_end_ms is greater than the actual audio duration, the server
@@ -6943,6 +11446,73 @@ items can be truncated.
     ///The event type, must be `conversation.item.truncate`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventConversationItemTruncateType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventConversationItemTruncate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventConversationItemTruncate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventConversationItemTruncate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeClientEventConversationItemTruncate,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeClientEventConversationItemTruncateEventId,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeClientEventConversationItemTruncateType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_end_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventConversationItemTruncate {
+                    audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    event_id: f2.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7076,7 +11646,7 @@ of 15 MiB, for example streaming smaller chunks from the client may allow the
 VAD to be more responsive. Unlike most other client events, the server will
 not send a confirmation response to this event.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventInputAudioBufferAppend {
     /**Base64-encoded audio bytes. This must be in the format specified by the
 `input_audio_format` field in the session configuration.
@@ -7090,6 +11660,60 @@ pub struct RealtimeClientEventInputAudioBufferAppend {
     ///The event type, must be `input_audio_buffer.append`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventInputAudioBufferAppendType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventInputAudioBufferAppend {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventInputAudioBufferAppend;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventInputAudioBufferAppend")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeClientEventInputAudioBufferAppend,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeClientEventInputAudioBufferAppendEventId,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeClientEventInputAudioBufferAppendType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventInputAudioBufferAppend {
+                    audio: crate::codegen_support::required(f0, "audio")?,
+                    event_id: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7211,7 +11835,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventInputAudioBufferAppen
 /**Send this event to clear the audio bytes in the buffer. The server will
 respond with an `input_audio_buffer.cleared` event.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventInputAudioBufferClear {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7219,6 +11843,57 @@ pub struct RealtimeClientEventInputAudioBufferClear {
     ///The event type, must be `input_audio_buffer.clear`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventInputAudioBufferClearType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventInputAudioBufferClear {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventInputAudioBufferClear;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventInputAudioBufferClear")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeClientEventInputAudioBufferClear,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeClientEventInputAudioBufferClearEventId,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeClientEventInputAudioBufferClearType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventInputAudioBufferClear {
+                    event_id: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7340,7 +12015,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventInputAudioBufferClear
 
 Committing the input audio buffer will trigger input audio transcription  (if enabled in session configuration), but it will not create a response  from the model. The server will respond with an `input_audio_buffer.committed` event.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventInputAudioBufferCommit {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7350,6 +12025,57 @@ pub struct RealtimeClientEventInputAudioBufferCommit {
     ///The event type, must be `input_audio_buffer.commit`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventInputAudioBufferCommitType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventInputAudioBufferCommit {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventInputAudioBufferCommit;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventInputAudioBufferCommit")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeClientEventInputAudioBufferCommit,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeClientEventInputAudioBufferCommitEventId,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeClientEventInputAudioBufferCommitType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventInputAudioBufferCommit {
+                    event_id: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7469,7 +12195,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventInputAudioBufferCommi
     }
 }
 #[doc = "**WebRTC/SIP Only:** Emit to cut off the current audio response. This will trigger the server to\nstop generating audio and emit a `output_audio_buffer.cleared` event. This\nevent should be preceded by a `response.cancel` client event to stop the\ngeneration of the current response.\n[Learn more](/docs/guides/realtime-conversations#client-and-server-events-for-audio-in-webrtc).\n"]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventOutputAudioBufferClear {
     ///The unique ID of the client event used for error handling.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7477,6 +12203,55 @@ pub struct RealtimeClientEventOutputAudioBufferClear {
     ///The event type, must be `output_audio_buffer.clear`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventOutputAudioBufferClearType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventOutputAudioBufferClear {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventOutputAudioBufferClear;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventOutputAudioBufferClear")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeClientEventOutputAudioBufferClear,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeClientEventOutputAudioBufferClearType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventOutputAudioBufferClear {
+                    event_id: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `output_audio_buffer.clear`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7544,7 +12319,7 @@ there is no response to cancel, the server will respond with an error. It's safe
 to call `response.cancel` even if no response is in progress, an error will be
 returned the session will remain unaffected.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventResponseCancel {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7557,6 +12332,59 @@ in-progress response in the default conversation.
     ///The event type, must be `response.cancel`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventResponseCancelType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventResponseCancel {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventResponseCancel;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventResponseCancel")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeClientEventResponseCancel, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeClientEventResponseCancelEventId>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeClientEventResponseCancelType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventResponseCancel {
+                    event_id: f0.unwrap_or_default(),
+                    response_id: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7700,7 +12528,7 @@ Clients can set `conversation` to `none` to create a Response that does not writ
 Conversation. Arbitrary input can be provided with the `input` field, which is an array accepting
 raw Items and references to existing Items.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventResponseCreate {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7710,6 +12538,57 @@ pub struct RealtimeClientEventResponseCreate {
     ///The event type, must be `response.create`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventResponseCreateType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventResponseCreate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventResponseCreate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventResponseCreate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeClientEventResponseCreate, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeClientEventResponseCreateEventId>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseCreateParams>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeClientEventResponseCreateType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventResponseCreate {
+                    event_id: f0.unwrap_or_default(),
+                    response: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7837,7 +12716,7 @@ Only the fields that are present in the `session.update` are updated. To clear a
 `instructions`, pass an empty string. To clear a field like `tools`, pass an empty array.
 To clear a field like `turn_detection`, pass `null`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeClientEventSessionUpdate {
     ///Optional client-generated ID used to identify this event. This is an arbitrary string that a client may assign. It will be passed back if there is an error with the event, but the corresponding `session.updated` event will not include it.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7849,6 +12728,57 @@ session or a transcription session.
     ///The event type, must be `session.update`.
     #[serde(rename = "type")]
     pub type_: RealtimeClientEventSessionUpdateType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeClientEventSessionUpdate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeClientEventSessionUpdate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeClientEventSessionUpdate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeClientEventSessionUpdate, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeClientEventSessionUpdateEventId>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeClientEventSessionUpdateSession,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeClientEventSessionUpdateType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeClientEventSessionUpdate {
+                    event_id: f0.unwrap_or_default(),
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event. This is an arbitrary string that a client may assign. It will be passed back if there is an error with the event, but the corresponding `session.updated` event will not include it.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -8095,7 +13025,7 @@ impl ::std::convert::From<RealtimeMcpApprovalRequest> for RealtimeConversationIt
     }
 }
 ///A function call item in a Realtime conversation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeConversationItemFunctionCall {
     ///The arguments of the function call. This is a JSON-encoded string representing the arguments passed to the function, for example `{"arg1": "value1", "arg2": 42}`.
     pub arguments: ::std::string::String,
@@ -8116,6 +13046,75 @@ pub struct RealtimeConversationItemFunctionCall {
     ///The type of the item. Always `function_call`.
     #[serde(rename = "type")]
     pub type_: RealtimeConversationItemFunctionCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemFunctionCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeConversationItemFunctionCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeConversationItemFunctionCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeConversationItemFunctionCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemFunctionCallObject>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemFunctionCallStatus>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeConversationItemFunctionCallType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeConversationItemFunctionCall {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    call_id: f1.unwrap_or_default(),
+                    id: f2.unwrap_or_default(),
+                    name: crate::codegen_support::required(f3, "name")?,
+                    object: f4.unwrap_or_default(),
+                    status: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Identifier for the API object being returned - always `realtime.item`. Optional when creating a new item.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8178,7 +13177,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemFunctionCallObje
     }
 }
 ///A function call output item in a Realtime conversation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeConversationItemFunctionCallOutput {
     ///The ID of the function call this output is for.
     pub call_id: ::std::string::String,
@@ -8196,6 +13195,75 @@ pub struct RealtimeConversationItemFunctionCallOutput {
     ///The type of the item. Always `function_call_output`.
     #[serde(rename = "type")]
     pub type_: RealtimeConversationItemFunctionCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemFunctionCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeConversationItemFunctionCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeConversationItemFunctionCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeConversationItemFunctionCallOutput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeConversationItemFunctionCallOutputObject,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeConversationItemFunctionCallOutputStatus,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    RealtimeConversationItemFunctionCallOutputType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeConversationItemFunctionCallOutput {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    id: f1.unwrap_or_default(),
+                    object: f2.unwrap_or_default(),
+                    output: crate::codegen_support::required(f3, "output")?,
+                    status: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Identifier for the API object being returned - always `realtime.item`. Optional when creating a new item.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8520,7 +13588,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemFunctionCallType
     }
 }
 ///An assistant message item in a Realtime conversation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeConversationItemMessageAssistant {
     ///The content of the message.
     #[serde(default)]
@@ -8539,9 +13607,78 @@ pub struct RealtimeConversationItemMessageAssistant {
     ///The type of the item. Always `message`.
     #[serde(rename = "type")]
     pub type_: RealtimeConversationItemMessageAssistantType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemMessageAssistant {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeConversationItemMessageAssistant;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeConversationItemMessageAssistant")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeConversationItemMessageAssistant,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeConversationItemMessageAssistantContentItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemMessageAssistantObject>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeConversationItemMessageAssistantRole,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemMessageAssistantStatus>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    RealtimeConversationItemMessageAssistantType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeConversationItemMessageAssistant {
+                    content: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    object: f2.unwrap_or_default(),
+                    role: crate::codegen_support::required(f3, "role")?,
+                    status: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeConversationItemMessageAssistantContentItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeConversationItemMessageAssistantContentItem {
     ///Base64-encoded audio bytes, these will be parsed as the format specified in the session output audio type configuration. This defaults to PCM 16-bit 24kHz mono if not specified.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8557,6 +13694,70 @@ pub struct RealtimeConversationItemMessageAssistantContentItem {
     pub type_: ::std::option::Option<
         RealtimeConversationItemMessageAssistantContentItemType,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeConversationItemMessageAssistantContentItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeConversationItemMessageAssistantContentItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeConversationItemMessageAssistantContentItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeConversationItemMessageAssistantContentItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeConversationItemMessageAssistantContentItemType,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeConversationItemMessageAssistantContentItem {
+                    audio: f0.unwrap_or_default(),
+                    text: f1.unwrap_or_default(),
+                    transcript: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content type, `output_text` or `output_audio` depending on the session `output_modalities` configuration.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8876,7 +14077,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemMessageAssistant
     }
 }
 ///A system message in a Realtime conversation can be used to provide additional context or instructions to the model. This is similar but distinct from the instruction prompt provided at the start of a conversation, as system messages can be added at any point in the conversation. For major changes to the conversation's behavior, use instructions, but for smaller updates (e.g. "the user is now asking about a different topic"), use system messages.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeConversationItemMessageSystem {
     ///The content of the message.
     #[serde(default)]
@@ -8895,9 +14096,75 @@ pub struct RealtimeConversationItemMessageSystem {
     ///The type of the item. Always `message`.
     #[serde(rename = "type")]
     pub type_: RealtimeConversationItemMessageSystemType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemMessageSystem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeConversationItemMessageSystem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeConversationItemMessageSystem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeConversationItemMessageSystem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeConversationItemMessageSystemContentItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemMessageSystemObject>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeConversationItemMessageSystemRole,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemMessageSystemStatus>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    RealtimeConversationItemMessageSystemType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeConversationItemMessageSystem {
+                    content: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    object: f2.unwrap_or_default(),
+                    role: crate::codegen_support::required(f3, "role")?,
+                    status: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeConversationItemMessageSystemContentItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeConversationItemMessageSystemContentItem {
     ///The text content.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8907,6 +14174,58 @@ pub struct RealtimeConversationItemMessageSystemContentItem {
     pub type_: ::std::option::Option<
         RealtimeConversationItemMessageSystemContentItemType,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeConversationItemMessageSystemContentItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeConversationItemMessageSystemContentItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeConversationItemMessageSystemContentItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeConversationItemMessageSystemContentItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeConversationItemMessageSystemContentItemType,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeConversationItemMessageSystemContentItem {
+                    text: f0.unwrap_or_default(),
+                    type_: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content type. Always `input_text` for system messages.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9221,7 +14540,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemMessageSystemTyp
     }
 }
 ///A user message item in a Realtime conversation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeConversationItemMessageUser {
     ///The content of the message.
     #[serde(default)]
@@ -9240,9 +14559,75 @@ pub struct RealtimeConversationItemMessageUser {
     ///The type of the item. Always `message`.
     #[serde(rename = "type")]
     pub type_: RealtimeConversationItemMessageUserType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemMessageUser {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeConversationItemMessageUser;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeConversationItemMessageUser")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeConversationItemMessageUser, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeConversationItemMessageUserContentItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemMessageUserObject>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeConversationItemMessageUserRole,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<RealtimeConversationItemMessageUserStatus>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    RealtimeConversationItemMessageUserType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeConversationItemMessageUser {
+                    content: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    object: f2.unwrap_or_default(),
+                    role: crate::codegen_support::required(f3, "role")?,
+                    status: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeConversationItemMessageUserContentItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeConversationItemMessageUserContentItem {
     ///Base64-encoded audio bytes (for `input_audio`), these will be parsed as the format specified in the session input audio type configuration. This defaults to PCM 16-bit 24kHz mono if not specified.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9264,6 +14649,83 @@ pub struct RealtimeConversationItemMessageUserContentItem {
     ///The content type (`input_text`, `input_audio`, or `input_image`).
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<RealtimeConversationItemMessageUserContentItemType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemMessageUserContentItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeConversationItemMessageUserContentItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeConversationItemMessageUserContentItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeConversationItemMessageUserContentItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeConversationItemMessageUserContentItemDetail,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeConversationItemMessageUserContentItemType,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "detail" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeConversationItemMessageUserContentItem {
+                    audio: f0.unwrap_or_default(),
+                    detail: f1.unwrap_or_default(),
+                    image_url: f2.unwrap_or_default(),
+                    text: f3.unwrap_or_default(),
+                    transcript: f4.unwrap_or_default(),
+                    type_: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The detail level of the image (for `input_image`). `auto` will default to `high`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9662,7 +15124,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeConversationItemMessageUserType 
 either a realtime or a transcription session configuration.
 [Learn more about the Realtime API](/docs/guides/realtime).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeCreateClientSecretRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_after: ::std::option::Option<ClientSecretExpiration>,
@@ -9671,10 +15133,58 @@ session or a transcription session.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub session: ::std::option::Option<SessionConfiguration>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeCreateClientSecretRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeCreateClientSecretRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeCreateClientSecretRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeCreateClientSecretRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ClientSecretExpiration>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<SessionConfiguration>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_after" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeCreateClientSecretRequest {
+                    expires_after: f0.unwrap_or_default(),
+                    session: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Response from creating a session and client secret for the Realtime API.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeCreateClientSecretResponse {
     ///Expiration timestamp for the client secret, in seconds since epoch.
     pub expires_at: i64,
@@ -9683,9 +15193,56 @@ pub struct RealtimeCreateClientSecretResponse {
     pub session: SessionConfiguration,
     ///The generated client secret value.
     pub value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeCreateClientSecretResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeCreateClientSecretResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeCreateClientSecretResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeCreateClientSecretResponse, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<SessionConfiguration> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "value" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeCreateClientSecretResponse {
+                    expires_at: crate::codegen_support::required(f0, "expires_at")?,
+                    session: crate::codegen_support::required(f1, "session")?,
+                    value: crate::codegen_support::required(f2, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeFunctionTool`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeFunctionTool {
     /**The description of the function, including guidance on when and how
 to call it, and guidance about what to tell the user when calling
@@ -9702,6 +15259,66 @@ to call it, and guidance about what to tell the user when calling
     ///The type of the tool, i.e. `function`.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<RealtimeFunctionToolType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeFunctionTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeFunctionTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeFunctionTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeFunctionTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<RealtimeFunctionToolType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "parameters" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeFunctionTool {
+                    description: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    parameters: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool, i.e. `function`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9764,7 +15381,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeFunctionToolType {
 }
 /**A Realtime item requesting human approval of a tool invocation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeMcpApprovalRequest {
     ///A JSON string of arguments for the tool.
     pub arguments: ::std::string::String,
@@ -9777,6 +15394,61 @@ pub struct RealtimeMcpApprovalRequest {
     ///The type of the item. Always `mcp_approval_request`.
     #[serde(rename = "type")]
     pub type_: RealtimeMcpApprovalRequestType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeMcpApprovalRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeMcpApprovalRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeMcpApprovalRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeMcpApprovalRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<RealtimeMcpApprovalRequestType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "server_label" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeMcpApprovalRequest {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    name: crate::codegen_support::required(f2, "name")?,
+                    server_label: crate::codegen_support::required(f3, "server_label")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the item. Always `mcp_approval_request`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9839,7 +15511,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeMcpApprovalRequestType {
 }
 /**A Realtime item responding to an MCP approval request.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeMcpApprovalResponse {
     ///The ID of the approval request being answered.
     pub approval_request_id: ::std::string::String,
@@ -9853,6 +15525,64 @@ pub struct RealtimeMcpApprovalResponse {
     ///The type of the item. Always `mcp_approval_response`.
     #[serde(rename = "type")]
     pub type_: RealtimeMcpApprovalResponseType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeMcpApprovalResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeMcpApprovalResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeMcpApprovalResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeMcpApprovalResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<RealtimeMcpApprovalResponseType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "approval_request_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "approve" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "reason" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeMcpApprovalResponse {
+                    approval_request_id: crate::codegen_support::required(
+                        f0,
+                        "approval_request_id",
+                    )?,
+                    approve: crate::codegen_support::required(f1, "approve")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    reason: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the item. Always `mcp_approval_response`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9915,7 +15645,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeMcpApprovalResponseType {
 }
 /**A Realtime item listing tools available on an MCP server.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeMcpListTools {
     ///The unique ID of the list.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9928,6 +15658,58 @@ pub struct RealtimeMcpListTools {
     ///The type of the item. Always `mcp_list_tools`.
     #[serde(rename = "type")]
     pub type_: RealtimeMcpListToolsType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeMcpListTools {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeMcpListTools;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeMcpListTools")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeMcpListTools, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::vec::Vec<McpListToolsTool>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<RealtimeMcpListToolsType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "server_label" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeMcpListTools {
+                    id: f0.unwrap_or_default(),
+                    server_label: crate::codegen_support::required(f1, "server_label")?,
+                    tools: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the item. Always `mcp_list_tools`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9989,12 +15771,57 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeMcpListToolsType {
     }
 }
 ///`RealtimeMcpProtocolError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeMcpProtocolError {
     pub code: i64,
     pub message: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: RealtimeMcpProtocolErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeMcpProtocolError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeMcpProtocolError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeMcpProtocolError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeMcpProtocolError, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<RealtimeMcpProtocolErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeMcpProtocolError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeMcpProtocolErrorType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10057,7 +15884,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeMcpProtocolErrorType {
 }
 /**A Realtime item representing an invocation of a tool on an MCP server.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeMcpToolCall {
     ///The ID of an associated approval request, if any.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10079,6 +15906,78 @@ pub struct RealtimeMcpToolCall {
     ///The type of the item. Always `mcp_call`.
     #[serde(rename = "type")]
     pub type_: RealtimeMcpToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeMcpToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeMcpToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeMcpToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeMcpToolCall, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<RealtimeMcpToolCallError>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<RealtimeMcpToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "approval_request_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "arguments" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "server_label" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeMcpToolCall {
+                    approval_request_id: f0.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f1, "arguments")?,
+                    error: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    name: crate::codegen_support::required(f4, "name")?,
+                    output: f5.unwrap_or_default(),
+                    server_label: crate::codegen_support::required(f6, "server_label")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeMcpToolCallError`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -10207,11 +16106,53 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeMcpToolCallType {
     }
 }
 ///`RealtimeMcpToolExecutionError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeMcpToolExecutionError {
     pub message: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: RealtimeMcpToolExecutionErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeMcpToolExecutionError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeMcpToolExecutionError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeMcpToolExecutionError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeMcpToolExecutionError, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeMcpToolExecutionErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "message" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeMcpToolExecutionError {
+                    message: crate::codegen_support::required(f0, "message")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeMcpToolExecutionErrorType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10273,12 +16214,57 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeMcpToolExecutionErrorType {
     }
 }
 ///`RealtimeMcphttpError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeMcphttpError {
     pub code: i64,
     pub message: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: RealtimeMcphttpErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeMcphttpError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeMcphttpError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeMcphttpError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeMcphttpError, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<RealtimeMcphttpErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeMcphttpError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeMcphttpErrorType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10341,10 +16327,51 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeMcphttpErrorType {
 }
 /**Configuration for reasoning-capable Realtime models such as `gpt-realtime-2`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeReasoning {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub effort: ::std::option::Option<RealtimeReasoningEffort>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeReasoning {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeReasoning;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeReasoning")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeReasoning, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "effort" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeReasoning {
+                    effort: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Constrains effort on reasoning for reasoning-capable Realtime models such as
 `gpt-realtime-2`.
@@ -10428,7 +16455,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeReasoningEffort {
     }
 }
 ///The response resource.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<RealtimeResponseAudio>,
@@ -10472,15 +16499,153 @@ output to mode `text` will disable audio output from the model.
     pub status_details: ::std::option::Option<RealtimeResponseStatusDetails>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub usage: ::std::option::Option<RealtimeResponseUsage>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseAudio>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseMaxOutputTokens>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseObject>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeConversationItem>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeResponseOutputModalitiesItem>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseStatus>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseStatusDetails>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseUsage>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "conversation_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "max_output_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "output_modalities" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "status_details" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "usage" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponse {
+                    audio: f0.unwrap_or_default(),
+                    conversation_id: f1.unwrap_or_default(),
+                    id: f2.unwrap_or_default(),
+                    max_output_tokens: f3.unwrap_or_default(),
+                    metadata: f4.unwrap_or_default(),
+                    object: f5.unwrap_or_default(),
+                    output: f6.unwrap_or_default(),
+                    output_modalities: f7.unwrap_or_default(),
+                    status: f8.unwrap_or_default(),
+                    status_details: f9.unwrap_or_default(),
+                    usage: f10.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Configuration for audio output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponseAudio {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<RealtimeResponseAudioOutput>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeResponseAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponseAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeResponseAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeResponseAudio, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseAudioOutput>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "output" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponseAudio {
+                    output: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeResponseAudioOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponseAudioOutput {
     ///The format of the output audio.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10493,9 +16658,55 @@ best quality.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub voice: ::std::option::Option<VoiceIdsShared>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeResponseAudioOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponseAudioOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeResponseAudioOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeResponseAudioOutput, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeAudioFormats>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<VoiceIdsShared>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "voice" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponseAudioOutput {
+                    format: f0.unwrap_or_default(),
+                    voice: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Create a new Realtime response with these parameters
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponseCreateParams {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<RealtimeResponseCreateParamsAudio>,
@@ -10556,15 +16767,160 @@ function/MCP tool.
     ///Tools available to the model.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tools: ::std::vec::Vec<RealtimeResponseCreateParamsToolsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeResponseCreateParams {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponseCreateParams;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeResponseCreateParams")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeResponseCreateParams, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseCreateParamsAudio>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseCreateParamsConversation>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeConversationItem>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseCreateParamsMaxOutputTokens>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeResponseCreateParamsOutputModalitiesItem>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<RealtimeReasoning>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseCreateParamsToolChoice>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeResponseCreateParamsToolsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "conversation" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_output_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "output_modalities" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parallel_tool_calls" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "reasoning" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_choice" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponseCreateParams {
+                    audio: f0.unwrap_or_default(),
+                    conversation: f1.unwrap_or_default(),
+                    input: f2.unwrap_or_default(),
+                    instructions: f3.unwrap_or_default(),
+                    max_output_tokens: f4.unwrap_or_default(),
+                    metadata: f5.unwrap_or_default(),
+                    output_modalities: f6.unwrap_or_default(),
+                    parallel_tool_calls: f7.unwrap_or_default(),
+                    prompt: f8.unwrap_or_default(),
+                    reasoning: f9.unwrap_or_default(),
+                    tool_choice: f10.unwrap_or_default(),
+                    tools: f11.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Configuration for audio input and output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponseCreateParamsAudio {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<RealtimeResponseCreateParamsAudioOutput>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeResponseCreateParamsAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponseCreateParamsAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeResponseCreateParamsAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeResponseCreateParamsAudio, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseCreateParamsAudioOutput>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "output" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponseCreateParamsAudio {
+                    output: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeResponseCreateParamsAudioOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponseCreateParamsAudioOutput {
     ///The format of the output audio.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10578,6 +16934,55 @@ We recommend `marin` and `cedar` for best quality.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub voice: ::std::option::Option<VoiceIdsOrCustomVoice>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeResponseCreateParamsAudioOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponseCreateParamsAudioOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeResponseCreateParamsAudioOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeResponseCreateParamsAudioOutput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeAudioFormats>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<VoiceIdsOrCustomVoice>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "voice" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponseCreateParamsAudioOutput {
+                    format: f0.unwrap_or_default(),
+                    voice: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Controls which conversation the response is added to. Currently supports
 `auto` and `none`, with `auto` as the default value. The `auto` value
@@ -11240,7 +17645,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeResponseStatus {
     }
 }
 ///Additional details about the status.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponseStatusDetails {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub error: ::std::option::Option<RealtimeResponseStatusDetailsError>,
@@ -11254,11 +17659,62 @@ with the `status` field (`completed`, `cancelled`, `incomplete`,
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<RealtimeResponseStatusDetailsType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeResponseStatusDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponseStatusDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeResponseStatusDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeResponseStatusDetails, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseStatusDetailsError>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseStatusDetailsReason>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseStatusDetailsType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "reason" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponseStatusDetails {
+                    error: f0.unwrap_or_default(),
+                    reason: f1.unwrap_or_default(),
+                    type_: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A description of the error that caused the response to fail,
 populated when the `status` is `failed`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponseStatusDetailsError {
     ///Error code, if any.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11266,6 +17722,52 @@ pub struct RealtimeResponseStatusDetailsError {
     ///The type of error.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeResponseStatusDetailsError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponseStatusDetailsError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeResponseStatusDetailsError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeResponseStatusDetailsError, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponseStatusDetailsError {
+                    code: f0.unwrap_or_default(),
+                    type_: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The reason the Response did not complete. For a `cancelled` Response,  one of `turn_detected` (the server VAD detected a new start of speech)  or `client_cancelled` (the client sent a cancel event). For an  `incomplete` Response, one of `max_output_tokens` or `content_filter`  (the server-side safety filter activated and cut off the response).
 */
@@ -11425,7 +17927,7 @@ Realtime API session will maintain a conversation context and append new
 Items to the Conversation, thus output from previous turns (text and
 audio tokens) will become the input for later turns.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponseUsage {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_token_details: ::std::option::Option<
@@ -11450,9 +17952,74 @@ text and audio tokens.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub total_tokens: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeResponseUsage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponseUsage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeResponseUsage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeResponseUsage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseUsageInputTokenDetails>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<RealtimeResponseUsageOutputTokenDetails>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_token_details" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_token_details" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponseUsage {
+                    input_token_details: f0.unwrap_or_default(),
+                    input_tokens: f1.unwrap_or_default(),
+                    output_token_details: f2.unwrap_or_default(),
+                    output_tokens: f3.unwrap_or_default(),
+                    total_tokens: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details about the input tokens used in the Response. Cached tokens are tokens from previous turns in the conversation that are included as context for the current response. Cached tokens here are counted as a subset of input tokens, meaning input tokens will include cached and uncached tokens.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponseUsageInputTokenDetails {
     ///The number of audio tokens used as input for the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11470,9 +18037,77 @@ pub struct RealtimeResponseUsageInputTokenDetails {
     ///The number of text tokens used as input for the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text_tokens: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeResponseUsageInputTokenDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponseUsageInputTokenDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeResponseUsageInputTokenDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeResponseUsageInputTokenDetails,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeResponseUsageInputTokenDetailsCachedTokensDetails,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "cached_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "cached_tokens_details" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "image_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponseUsageInputTokenDetails {
+                    audio_tokens: f0.unwrap_or_default(),
+                    cached_tokens: f1.unwrap_or_default(),
+                    cached_tokens_details: f2.unwrap_or_default(),
+                    image_tokens: f3.unwrap_or_default(),
+                    text_tokens: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details about the cached tokens used as input for the Response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponseUsageInputTokenDetailsCachedTokensDetails {
     ///The number of cached audio tokens used as input for the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11483,9 +18118,66 @@ pub struct RealtimeResponseUsageInputTokenDetailsCachedTokensDetails {
     ///The number of cached text tokens used as input for the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text_tokens: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeResponseUsageInputTokenDetailsCachedTokensDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponseUsageInputTokenDetailsCachedTokensDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeResponseUsageInputTokenDetailsCachedTokensDetails",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeResponseUsageInputTokenDetailsCachedTokensDetails,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "image_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponseUsageInputTokenDetailsCachedTokensDetails {
+                    audio_tokens: f0.unwrap_or_default(),
+                    image_tokens: f1.unwrap_or_default(),
+                    text_tokens: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details about the output tokens used in the Response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeResponseUsageOutputTokenDetails {
     ///The number of audio tokens used in the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11493,6 +18185,55 @@ pub struct RealtimeResponseUsageOutputTokenDetails {
     ///The number of text tokens used in the Response.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text_tokens: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeResponseUsageOutputTokenDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeResponseUsageOutputTokenDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeResponseUsageOutputTokenDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeResponseUsageOutputTokenDetails,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeResponseUsageOutputTokenDetails {
+                    audio_tokens: f0.unwrap_or_default(),
+                    text_tokens: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Sent by the server when an Item is added to the default Conversation. This can happen in several cases:
 - When the client sends a `conversation.item.create` event.
@@ -11501,7 +18242,7 @@ pub struct RealtimeResponseUsageOutputTokenDetails {
 
 The event will include the full content of the Item (except when model is generating a Response) except for audio data, which can be retrieved separately with a `conversation.item.retrieve` event if necessary.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventConversationItemAdded {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -11514,6 +18255,63 @@ maintain ordering when items are inserted.
     ///The event type, must be `conversation.item.added`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventConversationItemAddedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationItemAdded {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationItemAdded;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventConversationItemAdded")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationItemAdded,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeServerEventConversationItemAddedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_item_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationItemAdded {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item: crate::codegen_support::required(f1, "item")?,
+                    previous_item_id: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.added`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11579,7 +18377,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationItemAdded
 `conversation.item.delete` event. This event is used to synchronize the
 server's understanding of the conversation history with the client's view.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventConversationItemDeleted {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -11588,6 +18386,56 @@ pub struct RealtimeServerEventConversationItemDeleted {
     ///The event type, must be `conversation.item.deleted`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventConversationItemDeletedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationItemDeleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationItemDeleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventConversationItemDeleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationItemDeleted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventConversationItemDeletedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationItemDeleted {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.deleted`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11653,7 +18501,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationItemDelet
 
 The event will include the full content of the Item except for audio data, which can be retrieved separately with a `conversation.item.retrieve` event if needed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventConversationItemDone {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -11666,6 +18514,63 @@ maintain ordering when items are inserted.
     ///The event type, must be `conversation.item.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventConversationItemDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationItemDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationItemDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventConversationItemDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationItemDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeServerEventConversationItemDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_item_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationItemDone {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item: crate::codegen_support::required(f1, "item")?,
+                    previous_item_id: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11738,7 +18643,7 @@ separate process run on a separate ASR (Automatic Speech Recognition) model.
 The transcript may diverge somewhat from the model's interpretation, and
 should be treated as a rough guide.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
     ///The index of the content part containing the audio.
     pub content_index: i64,
@@ -11762,6 +18667,89 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
     pub type_: RealtimeServerEventConversationItemInputAudioTranscriptionCompletedType,
     ///Usage statistics for the transcription, this is billed according to the ASR model's pricing rather than the realtime model's pricing.
     pub usage: RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationItemInputAudioTranscriptionCompleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeServerEventConversationItemInputAudioTranscriptionCompleted",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationItemInputAudioTranscriptionCompleted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<TranscriptionLanguage>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<LogProbProperties>>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeServerEventConversationItemInputAudioTranscriptionCompletedType,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "languages" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationItemInputAudioTranscriptionCompleted {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    languages: f3.unwrap_or_default(),
+                    logprobs: f4.unwrap_or_default(),
+                    transcript: crate::codegen_support::required(f5, "transcript")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    usage: crate::codegen_support::required(f7, "usage")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The event type, must be
 `conversation.item.input_audio_transcription.completed`.
@@ -11898,7 +18886,7 @@ for RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage {
 }
 /**Returned when the text value of an input audio transcription content part is updated with incremental transcription results.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
     ///The index of the content part in the item's content array.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11916,6 +18904,74 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
     ///The event type, must be `conversation.item.input_audio_transcription.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventConversationItemInputAudioTranscriptionDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationItemInputAudioTranscriptionDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeServerEventConversationItemInputAudioTranscriptionDelta",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationItemInputAudioTranscriptionDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<LogProbProperties>>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    RealtimeServerEventConversationItemInputAudioTranscriptionDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationItemInputAudioTranscriptionDelta {
+                    content_index: f0.unwrap_or_default(),
+                    delta: f1.unwrap_or_default(),
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    logprobs: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.input_audio_transcription.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11992,7 +19048,7 @@ for RealtimeServerEventConversationItemInputAudioTranscriptionDeltaType {
 request for a user message failed. These events are separate from other
 `error` events so that the client can identify the related Item.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
     ///The index of the content part containing the audio.
     pub content_index: i64,
@@ -12006,9 +19062,75 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
 */
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventConversationItemInputAudioTranscriptionFailedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationItemInputAudioTranscriptionFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeServerEventConversationItemInputAudioTranscriptionFailed",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationItemInputAudioTranscriptionFailed,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeServerEventConversationItemInputAudioTranscriptionFailedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationItemInputAudioTranscriptionFailed {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    error: crate::codegen_support::required(f1, "error")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details of the transcription error.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailedError {
     ///Error code, if any.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -12022,6 +19144,68 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionFailedError
     ///The type of error.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventConversationItemInputAudioTranscriptionFailedError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationItemInputAudioTranscriptionFailedError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeServerEventConversationItemInputAudioTranscriptionFailedError",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationItemInputAudioTranscriptionFailedError,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "param" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationItemInputAudioTranscriptionFailedError {
+                    code: f0.unwrap_or_default(),
+                    message: f1.unwrap_or_default(),
+                    param: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The event type, must be
 `conversation.item.input_audio_transcription.failed`.
@@ -12097,7 +19281,7 @@ for RealtimeServerEventConversationItemInputAudioTranscriptionFailedType {
     }
 }
 ///Returned when an input audio transcription segment is identified for an item.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
     ///The index of the input audio content part within the item.
     pub content_index: i64,
@@ -12118,6 +19302,82 @@ pub struct RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
     ///The event type, must be `conversation.item.input_audio_transcription.segment`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventConversationItemInputAudioTranscriptionSegmentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationItemInputAudioTranscriptionSegment;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeServerEventConversationItemInputAudioTranscriptionSegment",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationItemInputAudioTranscriptionSegment,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    RealtimeServerEventConversationItemInputAudioTranscriptionSegmentType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "end" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "speaker" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "start" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationItemInputAudioTranscriptionSegment {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    end: crate::codegen_support::required(f1, "end")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    item_id: crate::codegen_support::required(f4, "item_id")?,
+                    speaker: crate::codegen_support::required(f5, "speaker")?,
+                    start: crate::codegen_support::required(f6, "start")?,
+                    text: crate::codegen_support::required(f7, "text")?,
+                    type_: crate::codegen_support::required(f8, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.input_audio_transcription.segment`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12192,7 +19452,7 @@ for RealtimeServerEventConversationItemInputAudioTranscriptionSegmentType {
 }
 /**Returned when a conversation item is retrieved with `conversation.item.retrieve`. This is provided as a way to fetch the server's representation of an item, for example to get access to the post-processed audio data after noise cancellation and VAD. It includes the full content of the Item, including audio data.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventConversationItemRetrieved {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -12200,6 +19460,56 @@ pub struct RealtimeServerEventConversationItemRetrieved {
     ///The event type, must be `conversation.item.retrieved`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventConversationItemRetrievedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationItemRetrieved {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationItemRetrieved;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventConversationItemRetrieved")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationItemRetrieved,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventConversationItemRetrievedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationItemRetrieved {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item: crate::codegen_support::required(f1, "item")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.retrieved`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12269,7 +19579,7 @@ synchronize the server's understanding of the audio with the client's playback.
 This action will truncate the audio and remove the server-side text transcript
 to ensure there is no text in the context that hasn't been heard by the user.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventConversationItemTruncated {
     /**The duration up to which the audio was truncated, in milliseconds.
 */
@@ -12283,6 +19593,69 @@ pub struct RealtimeServerEventConversationItemTruncated {
     ///The event type, must be `conversation.item.truncated`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventConversationItemTruncatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventConversationItemTruncated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventConversationItemTruncated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventConversationItemTruncated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventConversationItemTruncated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeServerEventConversationItemTruncatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_end_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventConversationItemTruncated {
+                    audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `conversation.item.truncated`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12349,7 +19722,7 @@ for RealtimeServerEventConversationItemTruncatedType {
 problem. Most errors are recoverable and the session will stay open, we
 recommend to implementors to monitor and log error messages by default.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventError {
     pub error: RealtimeServerEventErrorError,
     ///The unique ID of the server event.
@@ -12357,9 +19730,54 @@ pub struct RealtimeServerEventError {
     ///The event type, must be `error`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventError, A::Error> {
+                let mut f0: ::std::option::Option<RealtimeServerEventErrorError> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<RealtimeServerEventErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "error" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventError {
+                    error: crate::codegen_support::required(f0, "error")?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Details of the error.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventErrorError {
     ///Error code, if any.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -12377,6 +19795,63 @@ pub struct RealtimeServerEventErrorError {
 */
     #[serde(rename = "type")]
     pub type_: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventErrorError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventErrorError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventErrorError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventErrorError, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "param" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventErrorError {
+                    code: f0.unwrap_or_default(),
+                    event_id: f1.unwrap_or_default(),
+                    message: crate::codegen_support::required(f2, "message")?,
+                    param: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `error`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12440,13 +19915,60 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventErrorType {
 /**Returned when the input audio buffer is cleared by the client with a
 `input_audio_buffer.clear` event.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferCleared {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
     ///The event type, must be `input_audio_buffer.cleared`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventInputAudioBufferClearedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventInputAudioBufferCleared {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventInputAudioBufferCleared;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventInputAudioBufferCleared")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventInputAudioBufferCleared,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeServerEventInputAudioBufferClearedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferCleared {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.cleared`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12513,7 +20035,7 @@ automatically in server VAD mode. The `item_id` property is the ID of the user
 message item that will be created, thus a `conversation.item.created` event
 will also be sent to the client.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferCommitted {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -12527,6 +20049,63 @@ Can be `null` if the item has no predecessor.
     ///The event type, must be `input_audio_buffer.committed`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventInputAudioBufferCommittedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventInputAudioBufferCommitted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventInputAudioBufferCommitted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventInputAudioBufferCommitted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventInputAudioBufferCommitted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeServerEventInputAudioBufferCommittedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_item_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferCommitted {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    previous_item_id: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.committed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12590,7 +20169,7 @@ for RealtimeServerEventInputAudioBufferCommittedType {
     }
 }
 #[doc = "**SIP Only:** Returned when an DTMF event is received. A DTMF event is a message that\nrepresents a telephone keypad press (0–9, *, #, A–D). The `event` property\nis the keypad that the user press. The `received_at` is the UTC Unix Timestamp\nthat the server received the event.\n"]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferDtmfEventReceived {
     ///The telephone keypad that was pressed by the user.
     pub event: ::std::string::String,
@@ -12600,6 +20179,61 @@ pub struct RealtimeServerEventInputAudioBufferDtmfEventReceived {
     ///The event type, must be `input_audio_buffer.dtmf_event_received`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventInputAudioBufferDtmfEventReceivedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventInputAudioBufferDtmfEventReceived {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventInputAudioBufferDtmfEventReceived;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeServerEventInputAudioBufferDtmfEventReceived",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventInputAudioBufferDtmfEventReceived,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventInputAudioBufferDtmfEventReceivedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "received_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferDtmfEventReceived {
+                    event: crate::codegen_support::required(f0, "event")?,
+                    received_at: crate::codegen_support::required(f1, "received_at")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.dtmf_event_received`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12680,7 +20314,7 @@ that will be created when speech stops and will also be included in the
 `input_audio_buffer.speech_stopped` event (unless the client manually commits
 the audio buffer during VAD activation).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferSpeechStarted {
     /**Milliseconds from the start of all audio written to the buffer during the
 session when speech was first detected. This will correspond to the
@@ -12696,6 +20330,65 @@ beginning of audio sent to the model, and thus includes the
     ///The event type, must be `input_audio_buffer.speech_started`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventInputAudioBufferSpeechStartedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventInputAudioBufferSpeechStarted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventInputAudioBufferSpeechStarted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventInputAudioBufferSpeechStarted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventInputAudioBufferSpeechStarted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeServerEventInputAudioBufferSpeechStartedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_start_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferSpeechStarted {
+                    audio_start_ms: crate::codegen_support::required(
+                        f0,
+                        "audio_start_ms",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.speech_started`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12763,7 +20456,7 @@ for RealtimeServerEventInputAudioBufferSpeechStartedType {
 the audio buffer. The server will also send an `conversation.item.created`
 event with the user message item that is created from the audio buffer.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferSpeechStopped {
     /**Milliseconds since the session started when speech stopped. This will
 correspond to the end of audio sent to the model, and thus includes the
@@ -12777,6 +20470,62 @@ correspond to the end of audio sent to the model, and thus includes the
     ///The event type, must be `input_audio_buffer.speech_stopped`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventInputAudioBufferSpeechStoppedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventInputAudioBufferSpeechStopped {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventInputAudioBufferSpeechStopped;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventInputAudioBufferSpeechStopped")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventInputAudioBufferSpeechStopped,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeServerEventInputAudioBufferSpeechStoppedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_end_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferSpeechStopped {
+                    audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.speech_stopped`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12854,7 +20603,7 @@ The empty audio will be committed to the conversation as an `input_audio` item (
 that didn't trigger VAD but is still detected by the model, so the model may respond with
 something relevant to the conversation or a prompt to continue speaking.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventInputAudioBufferTimeoutTriggered {
     ///Millisecond offset of audio written to the input audio buffer at the time the timeout was triggered.
     pub audio_end_ms: i64,
@@ -12867,6 +20616,70 @@ pub struct RealtimeServerEventInputAudioBufferTimeoutTriggered {
     ///The event type, must be `input_audio_buffer.timeout_triggered`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventInputAudioBufferTimeoutTriggeredType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventInputAudioBufferTimeoutTriggered {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventInputAudioBufferTimeoutTriggered;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventInputAudioBufferTimeoutTriggered")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventInputAudioBufferTimeoutTriggered,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeServerEventInputAudioBufferTimeoutTriggeredType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio_end_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "audio_start_ms" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventInputAudioBufferTimeoutTriggered {
+                    audio_end_ms: crate::codegen_support::required(f0, "audio_end_ms")?,
+                    audio_start_ms: crate::codegen_support::required(
+                        f1,
+                        "audio_start_ms",
+                    )?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `input_audio_buffer.timeout_triggered`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12937,7 +20750,7 @@ for RealtimeServerEventInputAudioBufferTimeoutTriggeredType {
     }
 }
 ///Returned when listing MCP tools has completed for an item.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventMcpListToolsCompleted {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -12946,6 +20759,56 @@ pub struct RealtimeServerEventMcpListToolsCompleted {
     ///The event type, must be `mcp_list_tools.completed`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventMcpListToolsCompletedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventMcpListToolsCompleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventMcpListToolsCompleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventMcpListToolsCompleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventMcpListToolsCompleted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventMcpListToolsCompletedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventMcpListToolsCompleted {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `mcp_list_tools.completed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13008,7 +20871,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventMcpListToolsCompleted
     }
 }
 ///Returned when listing MCP tools has failed for an item.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventMcpListToolsFailed {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -13017,6 +20880,53 @@ pub struct RealtimeServerEventMcpListToolsFailed {
     ///The event type, must be `mcp_list_tools.failed`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventMcpListToolsFailedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventMcpListToolsFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventMcpListToolsFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventMcpListToolsFailed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventMcpListToolsFailed, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventMcpListToolsFailedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventMcpListToolsFailed {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `mcp_list_tools.failed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13079,7 +20989,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventMcpListToolsFailedTyp
     }
 }
 ///Returned when listing MCP tools is in progress for an item.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventMcpListToolsInProgress {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -13088,6 +20998,56 @@ pub struct RealtimeServerEventMcpListToolsInProgress {
     ///The event type, must be `mcp_list_tools.in_progress`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventMcpListToolsInProgressType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventMcpListToolsInProgress {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventMcpListToolsInProgress;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventMcpListToolsInProgress")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventMcpListToolsInProgress,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventMcpListToolsInProgressType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventMcpListToolsInProgress {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `mcp_list_tools.in_progress`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13150,7 +21110,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventMcpListToolsInProgres
     }
 }
 #[doc = "**WebRTC/SIP Only:** Emitted when the output audio buffer is cleared. This happens either in VAD\nmode when the user has interrupted (`input_audio_buffer.speech_started`),\nor when the client has emitted the `output_audio_buffer.clear` event to manually\ncut off the current audio response.\n[Learn more](/docs/guides/realtime-conversations#client-and-server-events-for-audio-in-webrtc).\n"]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventOutputAudioBufferCleared {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -13159,6 +21119,58 @@ pub struct RealtimeServerEventOutputAudioBufferCleared {
     ///The event type, must be `output_audio_buffer.cleared`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventOutputAudioBufferClearedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventOutputAudioBufferCleared {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventOutputAudioBufferCleared;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventOutputAudioBufferCleared")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventOutputAudioBufferCleared,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventOutputAudioBufferClearedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventOutputAudioBufferCleared {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    response_id: crate::codegen_support::required(f1, "response_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `output_audio_buffer.cleared`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13221,7 +21233,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventOutputAudioBufferClea
     }
 }
 #[doc = "**WebRTC/SIP Only:** Emitted when the server begins streaming audio to the client. This event is\nemitted after an audio content part has been added (`response.content_part.added`)\nto the response.\n[Learn more](/docs/guides/realtime-conversations#client-and-server-events-for-audio-in-webrtc).\n"]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventOutputAudioBufferStarted {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -13230,6 +21242,58 @@ pub struct RealtimeServerEventOutputAudioBufferStarted {
     ///The event type, must be `output_audio_buffer.started`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventOutputAudioBufferStartedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventOutputAudioBufferStarted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventOutputAudioBufferStarted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventOutputAudioBufferStarted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventOutputAudioBufferStarted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventOutputAudioBufferStartedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventOutputAudioBufferStarted {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    response_id: crate::codegen_support::required(f1, "response_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `output_audio_buffer.started`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13292,7 +21356,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventOutputAudioBufferStar
     }
 }
 #[doc = "**WebRTC/SIP Only:** Emitted when the output audio buffer has been completely drained on the server,\nand no more audio is forthcoming. This event is emitted after the full response\ndata has been sent to the client (`response.done`).\n[Learn more](/docs/guides/realtime-conversations#client-and-server-events-for-audio-in-webrtc).\n"]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventOutputAudioBufferStopped {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -13301,6 +21365,58 @@ pub struct RealtimeServerEventOutputAudioBufferStopped {
     ///The event type, must be `output_audio_buffer.stopped`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventOutputAudioBufferStoppedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventOutputAudioBufferStopped {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventOutputAudioBufferStopped;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventOutputAudioBufferStopped")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventOutputAudioBufferStopped,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventOutputAudioBufferStoppedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventOutputAudioBufferStopped {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    response_id: crate::codegen_support::required(f1, "response_id")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `output_audio_buffer.stopped`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13367,7 +21483,7 @@ When a Response is created some tokens will be "reserved" for the output
 tokens, the rate limits shown here reflect that reservation, which is then
 adjusted accordingly once the Response is completed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventRateLimitsUpdated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -13377,9 +21493,60 @@ pub struct RealtimeServerEventRateLimitsUpdated {
     ///The event type, must be `rate_limits.updated`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventRateLimitsUpdatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventRateLimitsUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventRateLimitsUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventRateLimitsUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventRateLimitsUpdated, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeServerEventRateLimitsUpdatedRateLimitsItem>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventRateLimitsUpdatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "rate_limits" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventRateLimitsUpdated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    rate_limits: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeServerEventRateLimitsUpdatedRateLimitsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeServerEventRateLimitsUpdatedRateLimitsItem {
     ///The maximum allowed value for the rate limit.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -13396,6 +21563,66 @@ pub struct RealtimeServerEventRateLimitsUpdatedRateLimitsItem {
     ///Seconds until the rate limit resets.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reset_seconds: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventRateLimitsUpdatedRateLimitsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventRateLimitsUpdatedRateLimitsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventRateLimitsUpdatedRateLimitsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventRateLimitsUpdatedRateLimitsItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeServerEventRateLimitsUpdatedRateLimitsItemName,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "limit" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "remaining" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reset_seconds" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventRateLimitsUpdatedRateLimitsItem {
+                    limit: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    remaining: f2.unwrap_or_default(),
+                    reset_seconds: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The name of the rate limit (`requests`, `tokens`).
 */
@@ -13526,7 +21753,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventRateLimitsUpdatedType
     }
 }
 ///Returned when the model-generated audio is updated.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseAudioDelta {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -13543,6 +21770,74 @@ pub struct RealtimeServerEventResponseAudioDelta {
     ///The event type, must be `response.output_audio.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseAudioDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseAudioDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseAudioDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseAudioDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventResponseAudioDelta, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeServerEventResponseAudioDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseAudioDelta {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_audio.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13607,7 +21902,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseAudioDeltaTyp
 /**Returned when the model-generated audio is done. Also emitted when a Response
 is interrupted, incomplete, or cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseAudioDone {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -13622,6 +21917,71 @@ pub struct RealtimeServerEventResponseAudioDone {
     ///The event type, must be `response.output_audio.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseAudioDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseAudioDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseAudioDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseAudioDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventResponseAudioDone, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    RealtimeServerEventResponseAudioDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseAudioDone {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    response_id: crate::codegen_support::required(f4, "response_id")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_audio.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13685,7 +22045,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseAudioDoneType
 }
 /**Returned when the model-generated transcription of audio output is updated.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseAudioTranscriptDelta {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -13702,6 +22062,77 @@ pub struct RealtimeServerEventResponseAudioTranscriptDelta {
     ///The event type, must be `response.output_audio_transcript.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseAudioTranscriptDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseAudioTranscriptDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseAudioTranscriptDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseAudioTranscriptDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseAudioTranscriptDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeServerEventResponseAudioTranscriptDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseAudioTranscriptDelta {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_audio_transcript.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13774,7 +22205,7 @@ for RealtimeServerEventResponseAudioTranscriptDeltaType {
 streaming. Also emitted when a Response is interrupted, incomplete, or
 cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseAudioTranscriptDone {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -13791,6 +22222,79 @@ pub struct RealtimeServerEventResponseAudioTranscriptDone {
     ///The event type, must be `response.output_audio_transcript.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseAudioTranscriptDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseAudioTranscriptDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseAudioTranscriptDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseAudioTranscriptDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseAudioTranscriptDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeServerEventResponseAudioTranscriptDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "transcript" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseAudioTranscriptDone {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    response_id: crate::codegen_support::required(f4, "response_id")?,
+                    transcript: crate::codegen_support::required(f5, "transcript")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_audio_transcript.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -13862,7 +22366,7 @@ for RealtimeServerEventResponseAudioTranscriptDoneType {
 /**Returned when a new content part is added to an assistant message item during
 response generation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseContentPartAdded {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -13878,9 +22382,82 @@ pub struct RealtimeServerEventResponseContentPartAdded {
     ///The event type, must be `response.content_part.added`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseContentPartAddedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseContentPartAdded {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseContentPartAdded;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseContentPartAdded")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseContentPartAdded,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeServerEventResponseContentPartAddedPart,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeServerEventResponseContentPartAddedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseContentPartAdded {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    part: crate::codegen_support::required(f4, "part")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content part that was added.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeServerEventResponseContentPartAddedPart {
     ///Base64-encoded audio data (if type is "audio").
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -13896,6 +22473,69 @@ pub struct RealtimeServerEventResponseContentPartAddedPart {
     pub type_: ::std::option::Option<
         RealtimeServerEventResponseContentPartAddedPartType,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseContentPartAddedPart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseContentPartAddedPart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseContentPartAddedPart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseContentPartAddedPart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeServerEventResponseContentPartAddedPartType,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseContentPartAddedPart {
+                    audio: f0.unwrap_or_default(),
+                    text: f1.unwrap_or_default(),
+                    transcript: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content type ("text", "audio").
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14026,7 +22666,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseContentPartAd
 /**Returned when a content part is done streaming in an assistant message item.
 Also emitted when a Response is interrupted, incomplete, or cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseContentPartDone {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -14042,9 +22682,82 @@ pub struct RealtimeServerEventResponseContentPartDone {
     ///The event type, must be `response.content_part.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseContentPartDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseContentPartDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseContentPartDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseContentPartDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseContentPartDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeServerEventResponseContentPartDonePart,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeServerEventResponseContentPartDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseContentPartDone {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    part: crate::codegen_support::required(f4, "part")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content part that is done.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeServerEventResponseContentPartDonePart {
     ///Base64-encoded audio data (if type is "audio").
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -14058,6 +22771,69 @@ pub struct RealtimeServerEventResponseContentPartDonePart {
     ///The content type ("text", "audio").
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<RealtimeServerEventResponseContentPartDonePartType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseContentPartDonePart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseContentPartDonePart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseContentPartDonePart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseContentPartDonePart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeServerEventResponseContentPartDonePartType,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "transcript" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseContentPartDonePart {
+                    audio: f0.unwrap_or_default(),
+                    text: f1.unwrap_or_default(),
+                    transcript: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content type ("text", "audio").
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14188,7 +22964,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseContentPartDo
 /**Returned when a new Response is created. The first event of response creation,
 where the response is in an initial state of `in_progress`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseCreated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -14196,6 +22972,53 @@ pub struct RealtimeServerEventResponseCreated {
     ///The event type, must be `response.created`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseCreatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventResponseCreated, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeResponse> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventResponseCreatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseCreated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    response: crate::codegen_support::required(f1, "response")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.created`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14267,7 +23090,7 @@ Clients should check the `status` field of the Response to determine if it was s
 A response will contain all output items that were generated during the response, excluding
 any audio content.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseDone {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -14275,6 +23098,51 @@ pub struct RealtimeServerEventResponseDone {
     ///The event type, must be `response.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventResponseDone, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeResponse> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<RealtimeServerEventResponseDoneType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseDone {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    response: crate::codegen_support::required(f1, "response")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14338,7 +23206,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseDoneType {
 }
 /**Returned when the model-generated function call arguments are updated.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseFunctionCallArgumentsDelta {
     ///The ID of the function call.
     pub call_id: ::std::string::String,
@@ -14356,6 +23224,75 @@ pub struct RealtimeServerEventResponseFunctionCallArgumentsDelta {
 */
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseFunctionCallArgumentsDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventResponseFunctionCallArgumentsDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseFunctionCallArgumentsDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeServerEventResponseFunctionCallArgumentsDelta",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseFunctionCallArgumentsDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeServerEventResponseFunctionCallArgumentsDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseFunctionCallArgumentsDelta {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The event type, must be `response.function_call_arguments.delta`.
 */
@@ -14429,7 +23366,7 @@ for RealtimeServerEventResponseFunctionCallArgumentsDeltaType {
 /**Returned when the model-generated function call arguments are done streaming.
 Also emitted when a Response is interrupted, incomplete, or cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseFunctionCallArgumentsDone {
     ///The final arguments as a JSON string.
     pub arguments: ::std::string::String,
@@ -14449,6 +23386,80 @@ pub struct RealtimeServerEventResponseFunctionCallArgumentsDone {
 */
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseFunctionCallArgumentsDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventResponseFunctionCallArgumentsDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseFunctionCallArgumentsDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeServerEventResponseFunctionCallArgumentsDone",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseFunctionCallArgumentsDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    RealtimeServerEventResponseFunctionCallArgumentsDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseFunctionCallArgumentsDone {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    name: crate::codegen_support::required(f4, "name")?,
+                    output_index: crate::codegen_support::required(f5, "output_index")?,
+                    response_id: crate::codegen_support::required(f6, "response_id")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The event type, must be `response.function_call_arguments.done`.
 */
@@ -14520,7 +23531,7 @@ for RealtimeServerEventResponseFunctionCallArgumentsDoneType {
     }
 }
 ///Returned when MCP tool call arguments are updated during response generation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseMcpCallArgumentsDelta {
     ///The JSON-encoded arguments delta.
     pub delta: ::std::string::String,
@@ -14538,6 +23549,77 @@ pub struct RealtimeServerEventResponseMcpCallArgumentsDelta {
     ///The event type, must be `response.mcp_call_arguments.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseMcpCallArgumentsDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeServerEventResponseMcpCallArgumentsDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseMcpCallArgumentsDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseMcpCallArgumentsDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseMcpCallArgumentsDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeServerEventResponseMcpCallArgumentsDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "obfuscation" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseMcpCallArgumentsDelta {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    obfuscation: f3.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.mcp_call_arguments.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14602,7 +23684,7 @@ for RealtimeServerEventResponseMcpCallArgumentsDeltaType {
     }
 }
 ///Returned when MCP tool call arguments are finalized during response generation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseMcpCallArgumentsDone {
     ///The final JSON-encoded arguments string.
     pub arguments: ::std::string::String,
@@ -14617,6 +23699,71 @@ pub struct RealtimeServerEventResponseMcpCallArgumentsDone {
     ///The event type, must be `response.mcp_call_arguments.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseMcpCallArgumentsDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseMcpCallArgumentsDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseMcpCallArgumentsDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseMcpCallArgumentsDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseMcpCallArgumentsDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    RealtimeServerEventResponseMcpCallArgumentsDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseMcpCallArgumentsDone {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    response_id: crate::codegen_support::required(f4, "response_id")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.mcp_call_arguments.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14680,7 +23827,7 @@ for RealtimeServerEventResponseMcpCallArgumentsDoneType {
     }
 }
 ///Returned when an MCP tool call has completed successfully.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseMcpCallCompleted {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -14691,6 +23838,61 @@ pub struct RealtimeServerEventResponseMcpCallCompleted {
     ///The event type, must be `response.mcp_call.completed`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseMcpCallCompletedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseMcpCallCompleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseMcpCallCompleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseMcpCallCompleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseMcpCallCompleted,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeServerEventResponseMcpCallCompletedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseMcpCallCompleted {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.mcp_call.completed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14753,7 +23955,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseMcpCallComple
     }
 }
 ///Returned when an MCP tool call has failed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseMcpCallFailed {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -14764,6 +23966,61 @@ pub struct RealtimeServerEventResponseMcpCallFailed {
     ///The event type, must be `response.mcp_call.failed`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseMcpCallFailedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseMcpCallFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseMcpCallFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseMcpCallFailed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseMcpCallFailed,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeServerEventResponseMcpCallFailedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseMcpCallFailed {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.mcp_call.failed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14826,7 +24083,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseMcpCallFailed
     }
 }
 ///Returned when an MCP tool call has started and is in progress.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseMcpCallInProgress {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -14837,6 +24094,61 @@ pub struct RealtimeServerEventResponseMcpCallInProgress {
     ///The event type, must be `response.mcp_call.in_progress`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseMcpCallInProgressType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseMcpCallInProgress {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseMcpCallInProgress;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseMcpCallInProgress")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseMcpCallInProgress,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeServerEventResponseMcpCallInProgressType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseMcpCallInProgress {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.mcp_call.in_progress`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14900,7 +24212,7 @@ for RealtimeServerEventResponseMcpCallInProgressType {
     }
 }
 ///Returned when a new Item is created during Response generation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseOutputItemAdded {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -14912,6 +24224,66 @@ pub struct RealtimeServerEventResponseOutputItemAdded {
     ///The event type, must be `response.output_item.added`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseOutputItemAddedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseOutputItemAdded {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseOutputItemAdded;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseOutputItemAdded")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseOutputItemAdded,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeServerEventResponseOutputItemAddedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseOutputItemAdded {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item: crate::codegen_support::required(f1, "item")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    response_id: crate::codegen_support::required(f3, "response_id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_item.added`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14976,7 +24348,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseOutputItemAdd
 /**Returned when an Item is done streaming. Also emitted when a Response is
 interrupted, incomplete, or cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseOutputItemDone {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -14988,6 +24360,66 @@ pub struct RealtimeServerEventResponseOutputItemDone {
     ///The event type, must be `response.output_item.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseOutputItemDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseOutputItemDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseOutputItemDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseOutputItemDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeServerEventResponseOutputItemDone,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeConversationItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    RealtimeServerEventResponseOutputItemDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseOutputItemDone {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    item: crate::codegen_support::required(f1, "item")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    response_id: crate::codegen_support::required(f3, "response_id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_item.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -15050,7 +24482,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseOutputItemDon
     }
 }
 ///Returned when the text value of an "output_text" content part is updated.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseTextDelta {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -15067,6 +24499,74 @@ pub struct RealtimeServerEventResponseTextDelta {
     ///The event type, must be `response.output_text.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseTextDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseTextDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseTextDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseTextDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventResponseTextDelta, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeServerEventResponseTextDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseTextDelta {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    response_id: crate::codegen_support::required(f5, "response_id")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_text.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -15131,7 +24631,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseTextDeltaType
 /**Returned when the text value of an "output_text" content part is done streaming. Also
 emitted when a Response is interrupted, incomplete, or cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventResponseTextDone {
     ///The index of the content part in the item's content array.
     pub content_index: i64,
@@ -15148,6 +24648,74 @@ pub struct RealtimeServerEventResponseTextDone {
     ///The event type, must be `response.output_text.done`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventResponseTextDoneType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseTextDone {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventResponseTextDone;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventResponseTextDone")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventResponseTextDone, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeServerEventResponseTextDoneType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "response_id" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventResponseTextDone {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    event_id: crate::codegen_support::required(f1, "event_id")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    response_id: crate::codegen_support::required(f4, "response_id")?,
+                    text: crate::codegen_support::required(f5, "text")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `response.output_text.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -15213,7 +24781,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventResponseTextDoneType 
 connection is established as the first server event. This event will contain
 the default Session configuration.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventSessionCreated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -15222,6 +24790,55 @@ pub struct RealtimeServerEventSessionCreated {
     ///The event type, must be `session.created`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventSessionCreatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventSessionCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventSessionCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventSessionCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventSessionCreated, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeServerEventSessionCreatedSession,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventSessionCreatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventSessionCreated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The session configuration.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -15346,7 +24963,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventSessionCreatedType {
 /**Returned when a session is updated with a `session.update` event, unless
 there is an error.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeServerEventSessionUpdated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -15355,6 +24972,55 @@ pub struct RealtimeServerEventSessionUpdated {
     ///The event type, must be `session.updated`.
     #[serde(rename = "type")]
     pub type_: RealtimeServerEventSessionUpdatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventSessionUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeServerEventSessionUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeServerEventSessionUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeServerEventSessionUpdated, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeServerEventSessionUpdatedSession,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeServerEventSessionUpdatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeServerEventSessionUpdated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The session configuration.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -15477,7 +25143,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeServerEventSessionUpdatedType {
     }
 }
 ///Realtime session object for the beta interface.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSession {
     ///Expiration timestamp for the session, in seconds since epoch.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -15584,11 +25250,161 @@ voice options are `alloy`, `ash`, `ballad`, `coral`, `echo`, `sage`,
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub voice: ::std::option::Option<VoiceIdsShared>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSession {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSession;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSession")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeSession, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<RealtimeSessionIncludeItem>>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionInputAudioFormat>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionInputAudioNoiseReduction>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<AudioTranscriptionResponse>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionMaxResponseOutputTokens>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeSessionModalitiesItem>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionObject>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionOutputAudioFormat>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeFunctionTool>,
+                > = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionTracing>,
+                > = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<
+                    ::std::option::Option<RealtimeTurnDetection>,
+                > = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<
+                    ::std::option::Option<VoiceIdsShared>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "include" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "input_audio_format" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_audio_noise_reduction" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_audio_transcription" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "instructions" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_response_output_tokens" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "modalities" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "output_audio_format" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        "speed" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f14 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_choice" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f16 = ::std::option::Option::Some(map.next_value()?),
+                        "tracing" => f17 = ::std::option::Option::Some(map.next_value()?),
+                        "turn_detection" => {
+                            f18 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "voice" => f19 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSession {
+                    expires_at: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    include: f2.unwrap_or_default(),
+                    input_audio_format: f3.unwrap_or_default(),
+                    input_audio_noise_reduction: f4.unwrap_or_default(),
+                    input_audio_transcription: f5.unwrap_or_default(),
+                    instructions: f6.unwrap_or_default(),
+                    max_response_output_tokens: f7.unwrap_or_default(),
+                    modalities: f8.unwrap_or_default(),
+                    model: f9.unwrap_or_default(),
+                    object: f10.unwrap_or_default(),
+                    output_audio_format: f11.unwrap_or_default(),
+                    prompt: f12.unwrap_or_default(),
+                    speed: f13.unwrap_or_default(),
+                    temperature: f14.unwrap_or_default(),
+                    tool_choice: f15.unwrap_or_default(),
+                    tools: f16.unwrap_or_default(),
+                    tracing: f17.unwrap_or_default(),
+                    turn_detection: f18.unwrap_or_default(),
+                    voice: f19.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A new Realtime session configuration, with an ephemeral key. Default TTL
 for keys is one minute.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeSessionCreateRequest {
     pub client_secret: RealtimeSessionCreateRequestClientSecret,
     /**The format of input audio. Options are `pcm16`, `g711_ulaw`, or `g711_alaw`.
@@ -15662,9 +25478,148 @@ the session once the model has responded with audio at least once.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub voice: ::std::option::Option<VoiceIdsOrCustomVoice>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeSessionCreateRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    RealtimeSessionCreateRequestClientSecret,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeSessionCreateRequestInputAudioTranscription,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeSessionCreateRequestMaxResponseOutputTokens,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeSessionCreateRequestModalitiesItem>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeSessionCreateRequestToolsItem>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<TracingConfiguration>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::option::Option<RealtimeTruncation>,
+                > = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateRequestTurnDetection>,
+                > = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<VoiceIdsOrCustomVoice>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "client_secret" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_audio_format" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_audio_transcription" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "instructions" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_response_output_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "modalities" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_audio_format" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "speed" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_choice" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "tracing" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "turn_detection" => {
+                            f14 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "voice" => f15 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateRequest {
+                    client_secret: crate::codegen_support::required(
+                        f0,
+                        "client_secret",
+                    )?,
+                    input_audio_format: f1.unwrap_or_default(),
+                    input_audio_transcription: f2.unwrap_or_default(),
+                    instructions: f3.unwrap_or_default(),
+                    max_response_output_tokens: f4.unwrap_or_default(),
+                    modalities: f5.unwrap_or_default(),
+                    output_audio_format: f6.unwrap_or_default(),
+                    prompt: f7.unwrap_or_default(),
+                    speed: f8.unwrap_or_default(),
+                    temperature: f9.unwrap_or_default(),
+                    tool_choice: f10.unwrap_or_default(),
+                    tools: f11.unwrap_or_default(),
+                    tracing: f12.unwrap_or_default(),
+                    truncation: f13.unwrap_or_default(),
+                    turn_detection: f14.unwrap_or_default(),
+                    voice: f15.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Ephemeral key returned by the API.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeSessionCreateRequestClientSecret {
     /**Timestamp for when the token expires. Currently, all tokens expire
 after one minute.
@@ -15675,9 +25630,56 @@ to the Realtime API. Use this in client-side environments rather than
 a standard API token, which should only be used server-side.
 */
     pub value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateRequestClientSecret {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateRequestClientSecret;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateRequestClientSecret")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateRequestClientSecret,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "value" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateRequestClientSecret {
+                    expires_at: crate::codegen_support::required(f0, "expires_at")?,
+                    value: crate::codegen_support::required(f1, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Realtime session object configuration.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeSessionCreateRequestGa {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<RealtimeSessionCreateRequestGaAudio>,
@@ -15745,18 +25747,178 @@ workflow name, group id, and metadata.
 */
     #[serde(rename = "type")]
     pub type_: RealtimeSessionCreateRequestGaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateRequestGa {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateRequestGa;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateRequestGa")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeSessionCreateRequestGa, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateRequestGaAudio>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeSessionCreateRequestGaIncludeItem>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateRequestGaMaxOutputTokens>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeSessionCreateRequestGaOutputModalitiesItem>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<RealtimeReasoning>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateRequestGaToolChoice>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeSessionCreateRequestGaToolsItem>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateRequestGaTracing>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<RealtimeTruncation>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<RealtimeSessionCreateRequestGaType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "include" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_output_tokens" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "output_modalities" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parallel_tool_calls" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "reasoning" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_choice" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "tracing" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateRequestGa {
+                    audio: f0.unwrap_or_default(),
+                    include: f1.unwrap_or_default(),
+                    instructions: f2.unwrap_or_default(),
+                    max_output_tokens: f3.unwrap_or_default(),
+                    model: f4.unwrap_or_default(),
+                    output_modalities: f5.unwrap_or_default(),
+                    parallel_tool_calls: f6.unwrap_or_default(),
+                    prompt: f7.unwrap_or_default(),
+                    reasoning: f8.unwrap_or_default(),
+                    tool_choice: f9.unwrap_or_default(),
+                    tools: f10.unwrap_or_default(),
+                    tracing: f11.unwrap_or_default(),
+                    truncation: f12.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f13, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for input and output audio.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateRequestGaAudio {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<RealtimeSessionCreateRequestGaAudioInput>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<RealtimeSessionCreateRequestGaAudioOutput>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateRequestGaAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateRequestGaAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateRequestGaAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeSessionCreateRequestGaAudio, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateRequestGaAudioInput>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateRequestGaAudioOutput>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateRequestGaAudio {
+                    input: f0.unwrap_or_default(),
+                    output: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeSessionCreateRequestGaAudioInput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateRequestGaAudioInput {
     ///The format of the input audio.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -15771,18 +25933,132 @@ pub struct RealtimeSessionCreateRequestGaAudioInput {
     pub transcription: ::std::option::Option<AudioTranscription>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub turn_detection: ::std::option::Option<RealtimeTurnDetection>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateRequestGaAudioInput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateRequestGaAudioInput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateRequestGaAudioInput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateRequestGaAudioInput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeAudioFormats>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeSessionCreateRequestGaAudioInputNoiseReduction,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<AudioTranscription>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<RealtimeTurnDetection>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "noise_reduction" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "transcription" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "turn_detection" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateRequestGaAudioInput {
+                    format: f0.unwrap_or_default(),
+                    noise_reduction: f1.unwrap_or_default(),
+                    transcription: f2.unwrap_or_default(),
+                    turn_detection: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for input audio noise reduction. This can be set to `null` to turn off.
 Noise reduction filters audio added to the input audio buffer before it is sent to VAD and the model.
 Filtering the audio can improve VAD and turn detection accuracy (reducing false positives) and model performance by improving perception of the input audio.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateRequestGaAudioInputNoiseReduction {
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<NoiseReductionType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeSessionCreateRequestGaAudioInputNoiseReduction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateRequestGaAudioInputNoiseReduction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeSessionCreateRequestGaAudioInputNoiseReduction",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateRequestGaAudioInputNoiseReduction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<NoiseReductionType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateRequestGaAudioInputNoiseReduction {
+                    type_: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeSessionCreateRequestGaAudioOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateRequestGaAudioOutput {
     ///The format of the output audio.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -15804,6 +26080,58 @@ We recommend `marin` and `cedar` for best quality.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub voice: ::std::option::Option<VoiceIdsOrCustomVoice>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateRequestGaAudioOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateRequestGaAudioOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateRequestGaAudioOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateRequestGaAudioOutput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeAudioFormats>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<VoiceIdsOrCustomVoice>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "speed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "voice" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateRequestGaAudioOutput {
+                    format: f0.unwrap_or_default(),
+                    speed: f1.unwrap_or_default(),
+                    voice: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeSessionCreateRequestGaIncludeItem`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -16207,12 +26535,57 @@ to the model, since the model consumes audio directly. Transcription runs
 asynchronously and should be treated as rough guidance
 rather than the representation understood by the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateRequestInputAudioTranscription {
     /**The model to use for transcription.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub model: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeSessionCreateRequestInputAudioTranscription {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateRequestInputAudioTranscription;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateRequestInputAudioTranscription")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateRequestInputAudioTranscription,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "model" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateRequestInputAudioTranscription {
+                    model: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Maximum number of output tokens for a single assistant response,
 inclusive of tool calls. Provide an integer between 1 and 4096 to
@@ -16407,7 +26780,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateRequestModalitiesIt
     }
 }
 ///`RealtimeSessionCreateRequestToolsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateRequestToolsItem {
     /**The description of the function, including guidance on when and how
 to call it, and guidance about what to tell the user when calling
@@ -16424,6 +26797,66 @@ to call it, and guidance about what to tell the user when calling
     ///The type of the tool, i.e. `function`.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<RealtimeSessionCreateRequestToolsItemType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateRequestToolsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateRequestToolsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateRequestToolsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeSessionCreateRequestToolsItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateRequestToolsItemType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "parameters" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateRequestToolsItem {
+                    description: f0.unwrap_or_default(),
+                    name: f1.unwrap_or_default(),
+                    parameters: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool, i.e. `function`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -16489,7 +26922,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateRequestToolsItemTyp
 VAD means that the model will detect the start and end of speech based on
 audio volume and respond at the end of user speech.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateRequestTurnDetection {
     /**Amount of audio to include before the VAD detected speech (in
 milliseconds). Defaults to 300ms.
@@ -16512,10 +26945,69 @@ thus might perform better in noisy environments.
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateRequestTurnDetection {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateRequestTurnDetection;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateRequestTurnDetection")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateRequestTurnDetection,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prefix_padding_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "silence_duration_ms" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "threshold" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateRequestTurnDetection {
+                    prefix_padding_ms: f0.unwrap_or_default(),
+                    silence_duration_ms: f1.unwrap_or_default(),
+                    threshold: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A Realtime session configuration object.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateResponse {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<RealtimeSessionCreateResponseAudio>,
@@ -16588,18 +27080,175 @@ workflow name, group id, and metadata.
     pub turn_detection: ::std::option::Option<
         RealtimeSessionCreateResponseTurnDetection,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeSessionCreateResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateResponseAudio>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeSessionCreateResponseIncludeItem>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateResponseMaxOutputTokens>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeSessionCreateResponseOutputModalitiesItem>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeFunctionTool>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<TracingConfiguration>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateResponseTurnDetection>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "expires_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "include" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_output_tokens" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "output_modalities" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_choice" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "tracing" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "turn_detection" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponse {
+                    audio: f0.unwrap_or_default(),
+                    expires_at: f1.unwrap_or_default(),
+                    id: f2.unwrap_or_default(),
+                    include: f3.unwrap_or_default(),
+                    instructions: f4.unwrap_or_default(),
+                    max_output_tokens: f5.unwrap_or_default(),
+                    model: f6.unwrap_or_default(),
+                    object: f7.unwrap_or_default(),
+                    output_modalities: f8.unwrap_or_default(),
+                    tool_choice: f9.unwrap_or_default(),
+                    tools: f10.unwrap_or_default(),
+                    tracing: f11.unwrap_or_default(),
+                    turn_detection: f12.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for input and output audio for the session.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateResponseAudio {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<RealtimeSessionCreateResponseAudioInput>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<RealtimeSessionCreateResponseAudioOutput>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateResponseAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponseAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateResponseAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeSessionCreateResponseAudio, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateResponseAudioInput>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateResponseAudioOutput>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponseAudio {
+                    input: f0.unwrap_or_default(),
+                    output: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeSessionCreateResponseAudioInput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateResponseAudioInput {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub format: ::std::option::Option<RealtimeAudioFormats>,
@@ -16615,17 +27264,133 @@ pub struct RealtimeSessionCreateResponseAudioInput {
     pub turn_detection: ::std::option::Option<
         RealtimeSessionCreateResponseAudioInputTurnDetection,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateResponseAudioInput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponseAudioInput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateResponseAudioInput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateResponseAudioInput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeAudioFormats>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeSessionCreateResponseAudioInputNoiseReduction,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<AudioTranscriptionResponse>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeSessionCreateResponseAudioInputTurnDetection,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "noise_reduction" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "transcription" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "turn_detection" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponseAudioInput {
+                    format: f0.unwrap_or_default(),
+                    noise_reduction: f1.unwrap_or_default(),
+                    transcription: f2.unwrap_or_default(),
+                    turn_detection: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for input audio noise reduction.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateResponseAudioInputNoiseReduction {
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<NoiseReductionType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeSessionCreateResponseAudioInputNoiseReduction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponseAudioInputNoiseReduction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeSessionCreateResponseAudioInputNoiseReduction",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateResponseAudioInputNoiseReduction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<NoiseReductionType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponseAudioInputNoiseReduction {
+                    type_: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for turn detection.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateResponseAudioInputTurnDetection {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prefix_padding_ms: ::std::option::Option<i64>,
@@ -16637,9 +27402,71 @@ pub struct RealtimeSessionCreateResponseAudioInputTurnDetection {
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeSessionCreateResponseAudioInputTurnDetection {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponseAudioInputTurnDetection;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeSessionCreateResponseAudioInputTurnDetection",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateResponseAudioInputTurnDetection,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prefix_padding_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "silence_duration_ms" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "threshold" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponseAudioInputTurnDetection {
+                    prefix_padding_ms: f0.unwrap_or_default(),
+                    silence_duration_ms: f1.unwrap_or_default(),
+                    threshold: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeSessionCreateResponseAudioOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateResponseAudioOutput {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub format: ::std::option::Option<RealtimeAudioFormats>,
@@ -16647,10 +27474,62 @@ pub struct RealtimeSessionCreateResponseAudioOutput {
     pub speed: ::std::option::Option<f64>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub voice: ::std::option::Option<VoiceIdsShared>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateResponseAudioOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponseAudioOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateResponseAudioOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateResponseAudioOutput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeAudioFormats>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<VoiceIdsShared>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "speed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "voice" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponseAudioOutput {
+                    format: f0.unwrap_or_default(),
+                    speed: f1.unwrap_or_default(),
+                    voice: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A Realtime session configuration object.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeSessionCreateResponseGa {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<RealtimeSessionCreateResponseGaAudio>,
@@ -16721,18 +27600,188 @@ workflow name, group id, and metadata.
 */
     #[serde(rename = "type")]
     pub type_: RealtimeSessionCreateResponseGaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateResponseGa {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponseGa;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateResponseGa")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeSessionCreateResponseGa, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateResponseGaAudio>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeSessionCreateResponseGaIncludeItem>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateResponseGaMaxOutputTokens>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    RealtimeSessionCreateResponseGaObject,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeSessionCreateResponseGaOutputModalitiesItem>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<RealtimeReasoning>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateResponseGaToolChoice>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeSessionCreateResponseGaToolsItem>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateResponseGaTracing>,
+                > = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<
+                    ::std::option::Option<RealtimeTruncation>,
+                > = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    RealtimeSessionCreateResponseGaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "expires_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "include" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_output_tokens" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "output_modalities" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "reasoning" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_choice" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        "tracing" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation" => {
+                            f14 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f15 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponseGa {
+                    audio: f0.unwrap_or_default(),
+                    expires_at: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    include: f3.unwrap_or_default(),
+                    instructions: f4.unwrap_or_default(),
+                    max_output_tokens: f5.unwrap_or_default(),
+                    model: f6.unwrap_or_default(),
+                    object: crate::codegen_support::required(f7, "object")?,
+                    output_modalities: f8.unwrap_or_default(),
+                    prompt: f9.unwrap_or_default(),
+                    reasoning: f10.unwrap_or_default(),
+                    tool_choice: f11.unwrap_or_default(),
+                    tools: f12.unwrap_or_default(),
+                    tracing: f13.unwrap_or_default(),
+                    truncation: f14.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f15, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for input and output audio.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateResponseGaAudio {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<RealtimeSessionCreateResponseGaAudioInput>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<RealtimeSessionCreateResponseGaAudioOutput>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateResponseGaAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponseGaAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateResponseGaAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeSessionCreateResponseGaAudio, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateResponseGaAudioInput>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<RealtimeSessionCreateResponseGaAudioOutput>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponseGaAudio {
+                    input: f0.unwrap_or_default(),
+                    output: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeSessionCreateResponseGaAudioInput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateResponseGaAudioInput {
     ///The format of the input audio.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -16747,18 +27796,132 @@ pub struct RealtimeSessionCreateResponseGaAudioInput {
     pub transcription: ::std::option::Option<AudioTranscriptionResponse>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub turn_detection: ::std::option::Option<RealtimeTurnDetection>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateResponseGaAudioInput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponseGaAudioInput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateResponseGaAudioInput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateResponseGaAudioInput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeAudioFormats>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeSessionCreateResponseGaAudioInputNoiseReduction,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<AudioTranscriptionResponse>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<RealtimeTurnDetection>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "noise_reduction" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "transcription" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "turn_detection" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponseGaAudioInput {
+                    format: f0.unwrap_or_default(),
+                    noise_reduction: f1.unwrap_or_default(),
+                    transcription: f2.unwrap_or_default(),
+                    turn_detection: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for input audio noise reduction. This can be set to `null` to turn off.
 Noise reduction filters audio added to the input audio buffer before it is sent to VAD and the model.
 Filtering the audio can improve VAD and turn detection accuracy (reducing false positives) and model performance by improving perception of the input audio.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateResponseGaAudioInputNoiseReduction {
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<NoiseReductionType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeSessionCreateResponseGaAudioInputNoiseReduction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponseGaAudioInputNoiseReduction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeSessionCreateResponseGaAudioInputNoiseReduction",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateResponseGaAudioInputNoiseReduction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<NoiseReductionType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponseGaAudioInputNoiseReduction {
+                    type_: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeSessionCreateResponseGaAudioOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateResponseGaAudioOutput {
     ///The format of the output audio.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -16779,6 +27942,58 @@ best quality.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub voice: ::std::option::Option<VoiceIdsShared>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateResponseGaAudioOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponseGaAudioOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateResponseGaAudioOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateResponseGaAudioOutput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeAudioFormats>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<VoiceIdsShared>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "speed" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "voice" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponseGaAudioOutput {
+                    format: f0.unwrap_or_default(),
+                    speed: f1.unwrap_or_default(),
+                    voice: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeSessionCreateResponseGaIncludeItem`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -17499,7 +28714,7 @@ for RealtimeSessionCreateResponseOutputModalitiesItem {
 VAD means that the model will detect the start and end of speech based on
 audio volume and respond at the end of user speech.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionCreateResponseTurnDetection {
     /**Amount of audio to include before the VAD detected speech (in
 milliseconds). Defaults to 300ms.
@@ -17522,6 +28737,65 @@ thus might perform better in noisy environments.
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionCreateResponseTurnDetection {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionCreateResponseTurnDetection;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionCreateResponseTurnDetection")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionCreateResponseTurnDetection,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prefix_padding_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "silence_duration_ms" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "threshold" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionCreateResponseTurnDetection {
+                    prefix_padding_ms: f0.unwrap_or_default(),
+                    silence_duration_ms: f1.unwrap_or_default(),
+                    threshold: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeSessionIncludeItem`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -17664,10 +28938,54 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeSessionInputAudioFormat {
 Noise reduction filters audio added to the input audio buffer before it is sent to VAD and the model.
 Filtering the audio can improve VAD and turn detection accuracy (reducing false positives) and model performance by improving perception of the input audio.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeSessionInputAudioNoiseReduction {
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<NoiseReductionType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeSessionInputAudioNoiseReduction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeSessionInputAudioNoiseReduction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeSessionInputAudioNoiseReduction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeSessionInputAudioNoiseReduction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<NoiseReductionType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeSessionInputAudioNoiseReduction {
+                    type_: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Maximum number of output tokens for a single assistant response,
 inclusive of tool calls. Provide an integer between 1 and 4096 to
@@ -18078,7 +29396,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeSessionTracingString {
     }
 }
 ///Realtime transcription session object configuration.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateRequest {
     /**The set of items to include in the transcription. Current available items are:
 `item.input_audio_transcription.logprobs`
@@ -18105,9 +29423,87 @@ single channel (mono), and little-endian byte order.
     pub turn_detection: ::std::option::Option<
         RealtimeTranscriptionSessionCreateRequestTurnDetection,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranscriptionSessionCreateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranscriptionSessionCreateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateRequest,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<RealtimeTranscriptionSessionCreateRequestIncludeItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateRequestInputAudioFormat,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<AudioTranscription>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateRequestTurnDetection,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "include" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "input_audio_format" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_audio_noise_reduction" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_audio_transcription" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "turn_detection" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequest {
+                    include: f0.unwrap_or_default(),
+                    input_audio_format: f1.unwrap_or_default(),
+                    input_audio_noise_reduction: f2.unwrap_or_default(),
+                    input_audio_transcription: f3.unwrap_or_default(),
+                    turn_detection: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Realtime transcription session object configuration.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateRequestGa {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<RealtimeTranscriptionSessionCreateRequestGaAudio>,
@@ -18121,18 +29517,123 @@ pub struct RealtimeTranscriptionSessionCreateRequestGa {
 */
     #[serde(rename = "type")]
     pub type_: RealtimeTranscriptionSessionCreateRequestGaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranscriptionSessionCreateRequestGa {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateRequestGa;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranscriptionSessionCreateRequestGa")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateRequestGa,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateRequestGaAudio,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<
+                        RealtimeTranscriptionSessionCreateRequestGaIncludeItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeTranscriptionSessionCreateRequestGaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "include" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestGa {
+                    audio: f0.unwrap_or_default(),
+                    include: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for input and output audio.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateRequestGaAudio {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<
         RealtimeTranscriptionSessionCreateRequestGaAudioInput,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranscriptionSessionCreateRequestGaAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateRequestGaAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranscriptionSessionCreateRequestGaAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateRequestGaAudio,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateRequestGaAudioInput,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestGaAudio {
+                    input: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeTranscriptionSessionCreateRequestGaAudioInput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateRequestGaAudioInput {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub format: ::std::option::Option<RealtimeAudioFormats>,
@@ -18146,15 +29647,132 @@ pub struct RealtimeTranscriptionSessionCreateRequestGaAudioInput {
     pub transcription: ::std::option::Option<AudioTranscription>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub turn_detection: ::std::option::Option<RealtimeTurnDetection>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranscriptionSessionCreateRequestGaAudioInput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateRequestGaAudioInput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranscriptionSessionCreateRequestGaAudioInput",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateRequestGaAudioInput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeAudioFormats>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateRequestGaAudioInputNoiseReduction,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<AudioTranscription>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<RealtimeTurnDetection>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "noise_reduction" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "transcription" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "turn_detection" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestGaAudioInput {
+                    format: f0.unwrap_or_default(),
+                    noise_reduction: f1.unwrap_or_default(),
+                    transcription: f2.unwrap_or_default(),
+                    turn_detection: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for input audio noise reduction. This can be set to `null` to turn off.
 Noise reduction filters audio added to the input audio buffer before it is sent to VAD and the model.
 Filtering the audio can improve VAD and turn detection accuracy (reducing false positives) and model performance by improving perception of the input audio.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateRequestGaAudioInputNoiseReduction {
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<NoiseReductionType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranscriptionSessionCreateRequestGaAudioInputNoiseReduction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateRequestGaAudioInputNoiseReduction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranscriptionSessionCreateRequestGaAudioInputNoiseReduction",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateRequestGaAudioInputNoiseReduction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<NoiseReductionType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestGaAudioInputNoiseReduction {
+                    type_: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeTranscriptionSessionCreateRequestGaIncludeItem`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -18432,14 +30050,61 @@ for RealtimeTranscriptionSessionCreateRequestInputAudioFormat {
 Noise reduction filters audio added to the input audio buffer before it is sent to VAD and the model.
 Filtering the audio can improve VAD and turn detection accuracy (reducing false positives) and model performance by improving perception of the input audio.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<NoiseReductionType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<NoiseReductionType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestInputAudioNoiseReduction {
+                    type_: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for turn detection. Can be set to `null` to turn off. Server VAD means that the model will detect the start and end of speech based on audio volume and respond at the end of user speech.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateRequestTurnDetection {
     /**Amount of audio to include before the VAD detected speech (in
 milliseconds). Defaults to 300ms.
@@ -18464,6 +30129,70 @@ thus might perform better in noisy environments.
     pub type_: ::std::option::Option<
         RealtimeTranscriptionSessionCreateRequestTurnDetectionType,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranscriptionSessionCreateRequestTurnDetection {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateRequestTurnDetection;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranscriptionSessionCreateRequestTurnDetection",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateRequestTurnDetection,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateRequestTurnDetectionType,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prefix_padding_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "silence_duration_ms" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "threshold" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateRequestTurnDetection {
+                    prefix_padding_ms: f0.unwrap_or_default(),
+                    silence_duration_ms: f1.unwrap_or_default(),
+                    threshold: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Type of turn detection. Only `server_vad` is currently supported for transcription sessions.
 */
@@ -18534,7 +30263,7 @@ When a session is created on the server via REST API, the session object
 also contains an ephemeral key. Default TTL for keys is 10 minutes. This
 property is not present when a session is updated via the WebSocket API.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateResponse {
     pub client_secret: RealtimeTranscriptionSessionCreateResponseClientSecret,
     /**The format of input audio. Options are `pcm16`, `g711_ulaw`, or `g711_alaw`.
@@ -18556,11 +30285,92 @@ set this to ["text"].
     pub turn_detection: ::std::option::Option<
         RealtimeTranscriptionSessionCreateResponseTurnDetection,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranscriptionSessionCreateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranscriptionSessionCreateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateResponse,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    RealtimeTranscriptionSessionCreateResponseClientSecret,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<AudioTranscriptionResponse>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<
+                        RealtimeTranscriptionSessionCreateResponseModalitiesItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateResponseTurnDetection,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "client_secret" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_audio_format" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_audio_transcription" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "modalities" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "turn_detection" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponse {
+                    client_secret: crate::codegen_support::required(
+                        f0,
+                        "client_secret",
+                    )?,
+                    input_audio_format: f1.unwrap_or_default(),
+                    input_audio_transcription: f2.unwrap_or_default(),
+                    modalities: f3.unwrap_or_default(),
+                    turn_detection: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Ephemeral key returned by the API. Only present when the session is
 created on the server via REST API.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateResponseClientSecret {
     /**Timestamp for when the token expires. Currently, all tokens expire
 after one minute.
@@ -18571,10 +30381,60 @@ to the Realtime API. Use this in client-side environments rather than
 a standard API token, which should only be used server-side.
 */
     pub value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranscriptionSessionCreateResponseClientSecret {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateResponseClientSecret;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranscriptionSessionCreateResponseClientSecret",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateResponseClientSecret,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "value" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseClientSecret {
+                    expires_at: crate::codegen_support::required(f0, "expires_at")?,
+                    value: crate::codegen_support::required(f1, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A Realtime transcription session configuration object.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateResponseGa {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<RealtimeTranscriptionSessionCreateResponseGaAudio>,
@@ -18597,18 +30457,134 @@ pub struct RealtimeTranscriptionSessionCreateResponseGa {
 */
     #[serde(rename = "type")]
     pub type_: RealtimeTranscriptionSessionCreateResponseGaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranscriptionSessionCreateResponseGa {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateResponseGa;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranscriptionSessionCreateResponseGa")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateResponseGa,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateResponseGaAudio,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<
+                        RealtimeTranscriptionSessionCreateResponseGaIncludeItem,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    RealtimeTranscriptionSessionCreateResponseGaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "expires_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "include" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseGa {
+                    audio: f0.unwrap_or_default(),
+                    expires_at: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    include: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for input audio for the session.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateResponseGaAudio {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<
         RealtimeTranscriptionSessionCreateResponseGaAudioInput,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranscriptionSessionCreateResponseGaAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateResponseGaAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranscriptionSessionCreateResponseGaAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateResponseGaAudio,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateResponseGaAudioInput,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseGaAudio {
+                    input: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeTranscriptionSessionCreateResponseGaAudioInput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateResponseGaAudioInput {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub format: ::std::option::Option<RealtimeAudioFormats>,
@@ -18626,17 +30602,136 @@ pub struct RealtimeTranscriptionSessionCreateResponseGaAudioInput {
     pub turn_detection: ::std::option::Option<
         RealtimeTranscriptionSessionCreateResponseGaAudioInputTurnDetection,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranscriptionSessionCreateResponseGaAudioInput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateResponseGaAudioInput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranscriptionSessionCreateResponseGaAudioInput",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateResponseGaAudioInput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeAudioFormats>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateResponseGaAudioInputNoiseReduction,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<AudioTranscriptionResponse>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranscriptionSessionCreateResponseGaAudioInputTurnDetection,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "noise_reduction" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "transcription" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "turn_detection" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseGaAudioInput {
+                    format: f0.unwrap_or_default(),
+                    noise_reduction: f1.unwrap_or_default(),
+                    transcription: f2.unwrap_or_default(),
+                    turn_detection: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for input audio noise reduction.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateResponseGaAudioInputNoiseReduction {
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<NoiseReductionType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranscriptionSessionCreateResponseGaAudioInputNoiseReduction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateResponseGaAudioInputNoiseReduction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranscriptionSessionCreateResponseGaAudioInputNoiseReduction",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateResponseGaAudioInputNoiseReduction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<NoiseReductionType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseGaAudioInputNoiseReduction {
+                    type_: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for turn detection. For `gpt-realtime-whisper`, this must be `null`; VAD is not supported.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateResponseGaAudioInputTurnDetection {
     /**Amount of audio to include before the VAD detected speech (in
 milliseconds). Defaults to 300ms.
@@ -18659,6 +30754,68 @@ thus might perform better in noisy environments.
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranscriptionSessionCreateResponseGaAudioInputTurnDetection {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateResponseGaAudioInputTurnDetection;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranscriptionSessionCreateResponseGaAudioInputTurnDetection",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateResponseGaAudioInputTurnDetection,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prefix_padding_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "silence_duration_ms" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "threshold" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseGaAudioInputTurnDetection {
+                    prefix_padding_ms: f0.unwrap_or_default(),
+                    silence_duration_ms: f1.unwrap_or_default(),
+                    threshold: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeTranscriptionSessionCreateResponseGaIncludeItem`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -18861,7 +31018,7 @@ for RealtimeTranscriptionSessionCreateResponseModalitiesItem {
 VAD means that the model will detect the start and end of speech based on
 audio volume and respond at the end of user speech.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranscriptionSessionCreateResponseTurnDetection {
     /**Amount of audio to include before the VAD detected speech (in
 milliseconds). Defaults to 300ms.
@@ -18884,6 +31041,68 @@ thus might perform better in noisy environments.
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranscriptionSessionCreateResponseTurnDetection {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranscriptionSessionCreateResponseTurnDetection;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranscriptionSessionCreateResponseTurnDetection",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranscriptionSessionCreateResponseTurnDetection,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prefix_padding_ms" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "silence_duration_ms" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "threshold" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranscriptionSessionCreateResponseTurnDetection {
+                    prefix_padding_ms: f0.unwrap_or_default(),
+                    silence_duration_ms: f1.unwrap_or_default(),
+                    threshold: f2.unwrap_or_default(),
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Send this event to append audio bytes to the translation session input audio buffer.
 
@@ -18901,7 +31120,7 @@ Keep appending silence while the session is active. If a client stops sending
 audio and later resumes, model time treats the resumed audio as contiguous with
 the previous audio rather than as a real-world pause.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationClientEventInputAudioBufferAppend {
     ///Base64-encoded 24 kHz PCM16 mono audio bytes.
     pub audio: ::std::string::String,
@@ -18913,6 +31132,63 @@ pub struct RealtimeTranslationClientEventInputAudioBufferAppend {
     ///The event type, must be `session.input_audio_buffer.append`.
     #[serde(rename = "type")]
     pub type_: RealtimeTranslationClientEventInputAudioBufferAppendType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationClientEventInputAudioBufferAppend {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationClientEventInputAudioBufferAppend;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranslationClientEventInputAudioBufferAppend",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationClientEventInputAudioBufferAppend,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationClientEventInputAudioBufferAppendEventId,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeTranslationClientEventInputAudioBufferAppendType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "event_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationClientEventInputAudioBufferAppend {
+                    audio: crate::codegen_support::required(f0, "audio")?,
+                    event_id: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -19041,7 +31317,7 @@ for RealtimeTranslationClientEventInputAudioBufferAppendType {
 input audio and emits any remaining translated output before closing the
 session.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationClientEventSessionClose {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -19051,6 +31327,57 @@ pub struct RealtimeTranslationClientEventSessionClose {
     ///The event type, must be `session.close`.
     #[serde(rename = "type")]
     pub type_: RealtimeTranslationClientEventSessionCloseType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationClientEventSessionClose {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationClientEventSessionClose;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationClientEventSessionClose")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationClientEventSessionClose,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationClientEventSessionCloseEventId,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeTranslationClientEventSessionCloseType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationClientEventSessionClose {
+                    event_id: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -19174,7 +31501,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationClientEventSessionClo
 sessions support updates to `audio.output.language`, `audio.input.transcription`,
 and `audio.input.noise_reduction`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationClientEventSessionUpdate {
     ///Optional client-generated ID used to identify this event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -19188,6 +31515,62 @@ at creation and cannot be changed with `session.update`.
     ///The event type, must be `session.update`.
     #[serde(rename = "type")]
     pub type_: RealtimeTranslationClientEventSessionUpdateType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationClientEventSessionUpdate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationClientEventSessionUpdate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationClientEventSessionUpdate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationClientEventSessionUpdate,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationClientEventSessionUpdateEventId,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeTranslationSessionUpdateRequest,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeTranslationClientEventSessionUpdateType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationClientEventSessionUpdate {
+                    event_id: f0.unwrap_or_default(),
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Optional client-generated ID used to identify this event.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -19309,31 +31692,179 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationClientEventSessionUpd
 }
 /**Create a translation session and client secret for the Realtime API.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationClientSecretCreateRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_after: ::std::option::Option<ClientSecretExpiration>,
     pub session: RealtimeTranslationSessionCreateRequest,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationClientSecretCreateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationClientSecretCreateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationClientSecretCreateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationClientSecretCreateRequest,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ClientSecretExpiration>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeTranslationSessionCreateRequest,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_after" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationClientSecretCreateRequest {
+                    expires_after: f0.unwrap_or_default(),
+                    session: crate::codegen_support::required(f1, "session")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Response from creating a translation session and client secret for the Realtime API.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationClientSecretCreateResponse {
     ///Expiration timestamp for the client secret, in seconds since epoch.
     pub expires_at: i64,
     pub session: RealtimeTranslationSession,
     ///The generated client secret value.
     pub value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationClientSecretCreateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationClientSecretCreateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationClientSecretCreateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationClientSecretCreateResponse,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeTranslationSession> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "value" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationClientSecretCreateResponse {
+                    expires_at: crate::codegen_support::required(f0, "expires_at")?,
+                    session: crate::codegen_support::required(f1, "session")?,
+                    value: crate::codegen_support::required(f2, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Returned when a realtime translation session is closed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionClosed {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
     ///The event type, must be `session.closed`.
     #[serde(rename = "type")]
     pub type_: RealtimeTranslationServerEventSessionClosedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationServerEventSessionClosed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationServerEventSessionClosed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationServerEventSessionClosed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationServerEventSessionClosed,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    RealtimeTranslationServerEventSessionClosedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationServerEventSessionClosed {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `session.closed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -19399,7 +31930,7 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationServerEventSessionClo
 new connection is established as the first server event. This event contains
 the default translation session configuration.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionCreated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -19408,6 +31939,56 @@ pub struct RealtimeTranslationServerEventSessionCreated {
     ///The event type, must be `session.created`.
     #[serde(rename = "type")]
     pub type_: RealtimeTranslationServerEventSessionCreatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationServerEventSessionCreated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationServerEventSessionCreated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationServerEventSessionCreated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationServerEventSessionCreated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeTranslationSession> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeTranslationServerEventSessionCreatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationServerEventSessionCreated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `session.created`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -19476,7 +32057,7 @@ is emitted only when `audio.input.transcription` is configured.
 Transcript deltas are append-only text fragments. Clients should not insert
 unconditional spaces between deltas.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionInputTranscriptDelta {
     ///Append-only source-language transcript text.
     pub delta: ::std::string::String,
@@ -19492,6 +32073,64 @@ not a unique transcript-delta identifier.
     ///The event type, must be `session.input_transcript.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeTranslationServerEventSessionInputTranscriptDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationServerEventSessionInputTranscriptDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationServerEventSessionInputTranscriptDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranslationServerEventSessionInputTranscriptDelta",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationServerEventSessionInputTranscriptDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeTranslationServerEventSessionInputTranscriptDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "elapsed_ms" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationServerEventSessionInputTranscriptDelta {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    elapsed_ms: f1.unwrap_or_default(),
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `session.input_transcript.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -19562,7 +32201,7 @@ for RealtimeTranslationServerEventSessionInputTranscriptDeltaType {
 PCM16 audio chunk whose length can vary. Clients should decode and queue the
 complete delta instead of assuming a fixed byte or sample count.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionOutputAudioDelta {
     ///Number of audio channels.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -19588,6 +32227,79 @@ event identifier.
     ///The event type, must be `session.output_audio.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeTranslationServerEventSessionOutputAudioDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationServerEventSessionOutputAudioDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationServerEventSessionOutputAudioDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranslationServerEventSessionOutputAudioDelta",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationServerEventSessionOutputAudioDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationServerEventSessionOutputAudioDeltaFormat,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    RealtimeTranslationServerEventSessionOutputAudioDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "channels" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "elapsed_ms" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "format" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "sample_rate" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationServerEventSessionOutputAudioDelta {
+                    channels: f0.unwrap_or_default(),
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    elapsed_ms: f2.unwrap_or_default(),
+                    event_id: crate::codegen_support::required(f3, "event_id")?,
+                    format: f4.unwrap_or_default(),
+                    sample_rate: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Audio encoding for `delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -19720,7 +32432,7 @@ for RealtimeTranslationServerEventSessionOutputAudioDeltaType {
 Transcript deltas are append-only text fragments. Clients should not insert
 unconditional spaces between deltas.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionOutputTranscriptDelta {
     ///Append-only transcript text for the translated output audio.
     pub delta: ::std::string::String,
@@ -19736,6 +32448,64 @@ not a unique transcript-delta identifier.
     ///The event type, must be `session.output_transcript.delta`.
     #[serde(rename = "type")]
     pub type_: RealtimeTranslationServerEventSessionOutputTranscriptDeltaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationServerEventSessionOutputTranscriptDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationServerEventSessionOutputTranscriptDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranslationServerEventSessionOutputTranscriptDelta",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationServerEventSessionOutputTranscriptDelta,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    RealtimeTranslationServerEventSessionOutputTranscriptDeltaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "elapsed_ms" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "event_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationServerEventSessionOutputTranscriptDelta {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    elapsed_ms: f1.unwrap_or_default(),
+                    event_id: crate::codegen_support::required(f2, "event_id")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `session.output_transcript.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -19805,7 +32575,7 @@ for RealtimeTranslationServerEventSessionOutputTranscriptDeltaType {
 /**Returned when a translation session is updated with a `session.update` event,
 unless there is an error.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationServerEventSessionUpdated {
     ///The unique ID of the server event.
     pub event_id: ::std::string::String,
@@ -19814,6 +32584,56 @@ pub struct RealtimeTranslationServerEventSessionUpdated {
     ///The event type, must be `session.updated`.
     #[serde(rename = "type")]
     pub type_: RealtimeTranslationServerEventSessionUpdatedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationServerEventSessionUpdated {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationServerEventSessionUpdated;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationServerEventSessionUpdated")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationServerEventSessionUpdated,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<RealtimeTranslationSession> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    RealtimeTranslationServerEventSessionUpdatedType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "event_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "session" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationServerEventSessionUpdated {
+                    event_id: crate::codegen_support::required(f0, "event_id")?,
+                    session: crate::codegen_support::required(f1, "session")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type, must be `session.updated`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -19879,7 +32699,7 @@ for RealtimeTranslationServerEventSessionUpdatedType {
 /**A Realtime translation session. Translation sessions continuously translate input
 audio into the configured output language.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationSession {
     pub audio: RealtimeTranslationSessionAudio,
     ///Expiration timestamp for the session, in seconds since epoch.
@@ -19895,18 +32715,117 @@ session creation and cannot be changed with `session.update`.
 */
     #[serde(rename = "type")]
     pub type_: RealtimeTranslationSessionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationSession {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSession;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSession")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeTranslationSession, A::Error> {
+                let mut f0: ::std::option::Option<RealtimeTranslationSessionAudio> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<RealtimeTranslationSessionType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "expires_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSession {
+                    audio: crate::codegen_support::required(f0, "audio")?,
+                    expires_at: crate::codegen_support::required(f1, "expires_at")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    model: crate::codegen_support::required(f3, "model")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for translation input and output audio.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranslationSessionAudio {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<RealtimeTranslationSessionAudioInput>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<RealtimeTranslationSessionAudioOutput>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationSessionAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeTranslationSessionAudio, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeTranslationSessionAudioInput>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<RealtimeTranslationSessionAudioOutput>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionAudio {
+                    input: f0.unwrap_or_default(),
+                    output: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeTranslationSessionAudioInput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranslationSessionAudioInput {
     /**Optional input noise reduction.
 */
@@ -19922,45 +32841,273 @@ the input audio stream.
     pub transcription: ::std::option::Option<
         RealtimeTranslationSessionAudioInputTranscription,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationSessionAudioInput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionAudioInput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionAudioInput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeTranslationSessionAudioInput, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationSessionAudioInputNoiseReduction,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationSessionAudioInputTranscription,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "noise_reduction" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "transcription" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionAudioInput {
+                    noise_reduction: f0.unwrap_or_default(),
+                    transcription: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Optional input noise reduction.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationSessionAudioInputNoiseReduction {
     #[serde(rename = "type")]
     pub type_: NoiseReductionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationSessionAudioInputNoiseReduction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionAudioInputNoiseReduction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionAudioInputNoiseReduction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionAudioInputNoiseReduction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<NoiseReductionType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionAudioInputNoiseReduction {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Optional source-language transcription. When configured, the server emits
 `session.input_transcript.delta` events. Translation itself still runs from
 the input audio stream.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationSessionAudioInputTranscription {
     ///The transcription model used for source transcript deltas.
     pub model: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationSessionAudioInputTranscription {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionAudioInputTranscription;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionAudioInputTranscription")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionAudioInputTranscription,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "model" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionAudioInputTranscription {
+                    model: crate::codegen_support::required(f0, "model")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeTranslationSessionAudioOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranslationSessionAudioOutput {
     /**Target language for translated output audio and transcript deltas.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub language: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationSessionAudioOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionAudioOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionAudioOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RealtimeTranslationSessionAudioOutput, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "language" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionAudioOutput {
+                    language: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Realtime translation session configuration. Translation sessions stream source
 audio in and translated audio plus transcript deltas out continuously.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationSessionCreateRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<RealtimeTranslationSessionCreateRequestAudio>,
     /**The Realtime translation model used for this session.
 */
     pub model: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationSessionCreateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionCreateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionCreateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionCreateRequest,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeTranslationSessionCreateRequestAudio>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequest {
+                    audio: f0.unwrap_or_default(),
+                    model: crate::codegen_support::required(f1, "model")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for translation input and output audio.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranslationSessionCreateRequestAudio {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<RealtimeTranslationSessionCreateRequestAudioInput>,
@@ -19968,9 +33115,62 @@ pub struct RealtimeTranslationSessionCreateRequestAudio {
     pub output: ::std::option::Option<
         RealtimeTranslationSessionCreateRequestAudioOutput,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationSessionCreateRequestAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionCreateRequestAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionCreateRequestAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionCreateRequestAudio,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationSessionCreateRequestAudioInput,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationSessionCreateRequestAudioOutput,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequestAudio {
+                    input: f0.unwrap_or_default(),
+                    output: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeTranslationSessionCreateRequestAudioInput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranslationSessionCreateRequestAudioInput {
     /**Optional input noise reduction. Set to `null` to disable it.
 */
@@ -19986,30 +33186,223 @@ the input audio stream.
     pub transcription: ::std::option::Option<
         RealtimeTranslationSessionCreateRequestAudioInputTranscription,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationSessionCreateRequestAudioInput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionCreateRequestAudioInput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionCreateRequestAudioInput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionCreateRequestAudioInput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationSessionCreateRequestAudioInputTranscription,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "noise_reduction" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "transcription" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequestAudioInput {
+                    noise_reduction: f0.unwrap_or_default(),
+                    transcription: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Optional input noise reduction. Set to `null` to disable it.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
     #[serde(rename = "type")]
     pub type_: NoiseReductionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<NoiseReductionType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequestAudioInputNoiseReduction {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Optional source-language transcription. When configured, the server emits
 `session.input_transcript.delta` events. Translation itself still runs from
 the input audio stream.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationSessionCreateRequestAudioInputTranscription {
     ///The transcription model to use for source transcript deltas.
     pub model: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationSessionCreateRequestAudioInputTranscription {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionCreateRequestAudioInputTranscription;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranslationSessionCreateRequestAudioInputTranscription",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionCreateRequestAudioInputTranscription,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "model" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequestAudioInputTranscription {
+                    model: crate::codegen_support::required(f0, "model")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeTranslationSessionCreateRequestAudioOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranslationSessionCreateRequestAudioOutput {
     /**Target language for translated output audio and transcript deltas.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub language: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationSessionCreateRequestAudioOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionCreateRequestAudioOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionCreateRequestAudioOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionCreateRequestAudioOutput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "language" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionCreateRequestAudioOutput {
+                    language: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The session type. Always `translation` for Realtime translation sessions.
 */
@@ -20073,14 +33466,58 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationSessionType {
 }
 /**Realtime translation session fields that can be updated with `session.update`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranslationSessionUpdateRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub audio: ::std::option::Option<RealtimeTranslationSessionUpdateRequestAudio>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationSessionUpdateRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionUpdateRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionUpdateRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionUpdateRequest,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<RealtimeTranslationSessionUpdateRequestAudio>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "audio" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequest {
+                    audio: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Configuration for translation input and output audio.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranslationSessionUpdateRequestAudio {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input: ::std::option::Option<RealtimeTranslationSessionUpdateRequestAudioInput>,
@@ -20088,9 +33525,62 @@ pub struct RealtimeTranslationSessionUpdateRequestAudio {
     pub output: ::std::option::Option<
         RealtimeTranslationSessionUpdateRequestAudioOutput,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RealtimeTranslationSessionUpdateRequestAudio {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionUpdateRequestAudio;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionUpdateRequestAudio")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionUpdateRequestAudio,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationSessionUpdateRequestAudioInput,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationSessionUpdateRequestAudioOutput,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequestAudio {
+                    input: f0.unwrap_or_default(),
+                    output: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeTranslationSessionUpdateRequestAudioInput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranslationSessionUpdateRequestAudioInput {
     /**Optional input noise reduction. Set to `null` to disable it.
 */
@@ -20106,30 +33596,223 @@ the input audio stream.
     pub transcription: ::std::option::Option<
         RealtimeTranslationSessionUpdateRequestAudioInputTranscription,
     >,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationSessionUpdateRequestAudioInput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionUpdateRequestAudioInput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionUpdateRequestAudioInput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionUpdateRequestAudioInput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<
+                        RealtimeTranslationSessionUpdateRequestAudioInputTranscription,
+                    >,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "noise_reduction" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "transcription" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequestAudioInput {
+                    noise_reduction: f0.unwrap_or_default(),
+                    transcription: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Optional input noise reduction. Set to `null` to disable it.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction {
     #[serde(rename = "type")]
     pub type_: NoiseReductionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<NoiseReductionType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequestAudioInputNoiseReduction {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Optional source-language transcription. When configured, the server emits
 `session.input_transcript.delta` events. Translation itself still runs from
 the input audio stream.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct RealtimeTranslationSessionUpdateRequestAudioInputTranscription {
     ///The transcription model to use for source transcript deltas.
     pub model: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationSessionUpdateRequestAudioInputTranscription {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionUpdateRequestAudioInputTranscription;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct RealtimeTranslationSessionUpdateRequestAudioInputTranscription",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionUpdateRequestAudioInputTranscription,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "model" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequestAudioInputTranscription {
+                    model: crate::codegen_support::required(f0, "model")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`RealtimeTranslationSessionUpdateRequestAudioOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RealtimeTranslationSessionUpdateRequestAudioOutput {
     /**Target language for translated output audio and transcript deltas.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub language: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for RealtimeTranslationSessionUpdateRequestAudioOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RealtimeTranslationSessionUpdateRequestAudioOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RealtimeTranslationSessionUpdateRequestAudioOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                RealtimeTranslationSessionUpdateRequestAudioOutput,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "language" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RealtimeTranslationSessionUpdateRequestAudioOutput {
+                    language: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**When the number of tokens in a conversation exceeds the model's input token limit, the conversation be truncated, meaning messages (starting from the oldest) will not be included in the model's context. A 32k context model with 4,096 max output tokens can only include 28,224 tokens in the context before truncation occurs.
 
@@ -20386,11 +34069,52 @@ impl<'de> ::serde::Deserialize<'de> for RealtimeTurnDetectionEagerness {
     }
 }
 ///Optional custom token limits for this truncation strategy. If not provided, the model's default token limits will be used.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct RetentionRatioTruncationTokenLimits {
     ///Maximum tokens allowed in the conversation after instructions (which including tool definitions). For example, setting this to 5,000 would mean that truncation would occur when the conversation exceeds 5,000 tokens after instructions. This cannot be higher than the model's context window size minus the maximum output tokens.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub post_instructions: ::std::option::Option<u64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for RetentionRatioTruncationTokenLimits {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = RetentionRatioTruncationTokenLimits;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct RetentionRatioTruncationTokenLimits")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<RetentionRatioTruncationTokenLimits, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<u64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "post_instructions" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(RetentionRatioTruncationTokenLimits {
+                    post_instructions: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Use retention ratio truncation.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "responses-beta"))].
 
 ///`BetaAdditionalTools`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaAdditionalTools {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -19,9 +19,60 @@ pub struct BetaAdditionalTools {
     ///The type of the item. Always `additional_tools`.
     #[serde(rename = "type")]
     pub type_: BetaAdditionalToolsType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaAdditionalTools {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaAdditionalTools;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaAdditionalTools")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaAdditionalTools, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaMessageRole> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::vec::Vec<BetaTool>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaAdditionalToolsType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaAdditionalTools {
+                    agent: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    role: crate::codegen_support::required(f2, "role")?,
+                    tools: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaAdditionalToolsItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaAdditionalToolsItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -37,6 +88,61 @@ pub struct BetaAdditionalToolsItemParam {
     ///The item type. Always `additional_tools`.
     #[serde(rename = "type")]
     pub type_: BetaAdditionalToolsItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaAdditionalToolsItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaAdditionalToolsItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaAdditionalToolsItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaAdditionalToolsItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaAdditionalToolsItemParamRole> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::vec::Vec<BetaTool>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaAdditionalToolsItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaAdditionalToolsItemParam {
+                    agent: f0.unwrap_or_default(),
+                    id: f1.unwrap_or_default(),
+                    role: crate::codegen_support::required(f2, "role")?,
+                    tools: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The role that provided the additional tools. Only `developer` is supported.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -216,7 +322,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaAdditionalToolsType {
     }
 }
 ///`BetaAgentMessage`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaAgentMessage {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -233,6 +339,64 @@ pub struct BetaAgentMessage {
     ///The type of the item. Always `agent_message`.
     #[serde(rename = "type")]
     pub type_: BetaAgentMessageType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaAgentMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaAgentMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaAgentMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaAgentMessage, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<BetaAgentMessageContentItem>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaAgentMessageType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "author" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "recipient" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaAgentMessage {
+                    agent: f0.unwrap_or_default(),
+                    author: crate::codegen_support::required(f1, "author")?,
+                    content: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    recipient: crate::codegen_support::required(f4, "recipient")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A content part that makes up an input or output item.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -380,7 +544,7 @@ impl ::std::convert::From<BetaEncryptedContent> for BetaAgentMessageContentItem 
     }
 }
 ///A message routed between agents.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaAgentMessageItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -398,6 +562,68 @@ pub struct BetaAgentMessageItemParam {
     ///The item type. Always `agent_message`.
     #[serde(rename = "type")]
     pub type_: BetaAgentMessageItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaAgentMessageItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaAgentMessageItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaAgentMessageItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaAgentMessageItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<BetaAgentMessageItemParamContentItem>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaAgentMessageItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "author" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "recipient" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaAgentMessageItemParam {
+                    agent: f0.unwrap_or_default(),
+                    author: crate::codegen_support::required(f1, "author")?,
+                    content: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    recipient: crate::codegen_support::required(f4, "recipient")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A plaintext, image, or encrypted agent message content part.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -590,16 +816,98 @@ impl<'de> ::serde::Deserialize<'de> for BetaAgentMessageType {
     }
 }
 ///`BetaAgentTag`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaAgentTag {
     ///The canonical name of the agent that produced this item.
     pub agent_name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaAgentTag {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaAgentTag;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaAgentTag")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaAgentTag, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent_name" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaAgentTag {
+                    agent_name: crate::codegen_support::required(f0, "agent_name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The agent that produced this item.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaAgentTagParam {
     ///The canonical name of the agent that produced this item.
     pub agent_name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaAgentTagParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaAgentTagParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaAgentTagParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaAgentTagParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent_name" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaAgentTagParam {
+                    agent_name: crate::codegen_support::required(f0, "agent_name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///An annotation that applies to a span of output text.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -937,7 +1245,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchCallStatusParam {
     }
 }
 ///Instruction for creating a new file via the apply_patch tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchCreateFileOperationParam {
     ///Unified diff content to apply when creating the file.
     pub diff: BetaApplyPatchCreateFileOperationParamDiff,
@@ -946,6 +1254,60 @@ pub struct BetaApplyPatchCreateFileOperationParam {
     ///The operation type. Always `create_file`.
     #[serde(rename = "type")]
     pub type_: BetaApplyPatchCreateFileOperationParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchCreateFileOperationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApplyPatchCreateFileOperationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApplyPatchCreateFileOperationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaApplyPatchCreateFileOperationParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    BetaApplyPatchCreateFileOperationParamDiff,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaApplyPatchCreateFileOperationParamPath,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    BetaApplyPatchCreateFileOperationParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApplyPatchCreateFileOperationParam {
+                    diff: crate::codegen_support::required(f0, "diff")?,
+                    path: crate::codegen_support::required(f1, "path")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Unified diff content to apply when creating the file.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1120,13 +1482,62 @@ impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchCreateFileOperationParamTy
     }
 }
 ///Instruction for deleting an existing file via the apply_patch tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchDeleteFileOperationParam {
     ///Path of the file to delete relative to the workspace root.
     pub path: BetaApplyPatchDeleteFileOperationParamPath,
     ///The operation type. Always `delete_file`.
     #[serde(rename = "type")]
     pub type_: BetaApplyPatchDeleteFileOperationParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchDeleteFileOperationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApplyPatchDeleteFileOperationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApplyPatchDeleteFileOperationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaApplyPatchDeleteFileOperationParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    BetaApplyPatchDeleteFileOperationParamPath,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaApplyPatchDeleteFileOperationParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "path" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApplyPatchDeleteFileOperationParam {
+                    path: crate::codegen_support::required(f0, "path")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Path of the file to delete relative to the workspace root.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1321,7 +1732,7 @@ for BetaApplyPatchOperationParam {
     }
 }
 ///A tool call that applies file diffs by creating, deleting, or updating files.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchToolCall {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1343,9 +1754,77 @@ pub struct BetaApplyPatchToolCall {
     ///The type of the item. Always `apply_patch_call`.
     #[serde(rename = "type")]
     pub type_: BetaApplyPatchToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApplyPatchToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApplyPatchToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaApplyPatchToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ApplyPatchOperation> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaApplyPatchCallStatus> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaApplyPatchToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "operation" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApplyPatchToolCall {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    created_by: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    operation: crate::codegen_support::required(f5, "operation")?,
+                    status: crate::codegen_support::required(f6, "status")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A tool call representing a request to create, delete, or update files using diff patches.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchToolCallItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1365,6 +1844,73 @@ pub struct BetaApplyPatchToolCallItemParam {
     ///The type of the item. Always `apply_patch_call`.
     #[serde(rename = "type")]
     pub type_: BetaApplyPatchToolCallItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchToolCallItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApplyPatchToolCallItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApplyPatchToolCallItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaApplyPatchToolCallItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaApplyPatchToolCallItemParamCallId,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaApplyPatchOperationParam> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaApplyPatchCallStatusParam> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaApplyPatchToolCallItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "operation" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApplyPatchToolCallItemParam {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    operation: crate::codegen_support::required(f4, "operation")?,
+                    status: crate::codegen_support::required(f5, "status")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the apply patch tool call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1486,7 +2032,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchToolCallItemParamType {
     }
 }
 ///The output emitted by an apply patch tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchToolCallOutput {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1509,9 +2055,77 @@ pub struct BetaApplyPatchToolCallOutput {
     ///The type of the item. Always `apply_patch_call_output`.
     #[serde(rename = "type")]
     pub type_: BetaApplyPatchToolCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchToolCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApplyPatchToolCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApplyPatchToolCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaApplyPatchToolCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaApplyPatchCallOutputStatus> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaApplyPatchToolCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApplyPatchToolCallOutput {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    created_by: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    output: f5.unwrap_or_default(),
+                    status: crate::codegen_support::required(f6, "status")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The streamed output emitted by an apply patch tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchToolCallOutputItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1532,6 +2146,75 @@ pub struct BetaApplyPatchToolCallOutputItemParam {
     ///The type of the item. Always `apply_patch_call_output`.
     #[serde(rename = "type")]
     pub type_: BetaApplyPatchToolCallOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchToolCallOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApplyPatchToolCallOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApplyPatchToolCallOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaApplyPatchToolCallOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaApplyPatchToolCallOutputItemParamCallId,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaApplyPatchToolCallOutputItemParamOutput>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaApplyPatchCallOutputStatusParam> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaApplyPatchToolCallOutputItemParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApplyPatchToolCallOutputItemParam {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    output: f4.unwrap_or_default(),
+                    status: crate::codegen_support::required(f5, "status")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the apply patch tool call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1827,7 +2510,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchToolCallType {
     }
 }
 ///Allows the assistant to create, delete, or update files using unified diffs.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchToolParam {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1837,6 +2520,52 @@ pub struct BetaApplyPatchToolParam {
     ///The type of the tool. Always `apply_patch`.
     #[serde(rename = "type")]
     pub type_: BetaApplyPatchToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApplyPatchToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApplyPatchToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaApplyPatchToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaCallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaApplyPatchToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApplyPatchToolParam {
+                    allowed_callers: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool. Always `apply_patch`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1898,7 +2627,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchToolParamType {
     }
 }
 ///Instruction for updating an existing file via the apply_patch tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApplyPatchUpdateFileOperationParam {
     ///Unified diff content to apply to the existing file.
     pub diff: BetaApplyPatchUpdateFileOperationParamDiff,
@@ -1907,6 +2636,60 @@ pub struct BetaApplyPatchUpdateFileOperationParam {
     ///The operation type. Always `update_file`.
     #[serde(rename = "type")]
     pub type_: BetaApplyPatchUpdateFileOperationParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchUpdateFileOperationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApplyPatchUpdateFileOperationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApplyPatchUpdateFileOperationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaApplyPatchUpdateFileOperationParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    BetaApplyPatchUpdateFileOperationParamDiff,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaApplyPatchUpdateFileOperationParamPath,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    BetaApplyPatchUpdateFileOperationParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "diff" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApplyPatchUpdateFileOperationParam {
+                    diff: crate::codegen_support::required(f0, "diff")?,
+                    path: crate::codegen_support::required(f1, "path")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Unified diff content to apply to the existing file.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2081,7 +2864,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaApplyPatchUpdateFileOperationParamTy
     }
 }
 ///`BetaApproximateLocation`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaApproximateLocation {
     ///Free text input for the city of the user, e.g. `San Francisco`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2098,6 +2881,65 @@ pub struct BetaApproximateLocation {
     ///The type of location approximation. Always `approximate`.
     #[serde(rename = "type")]
     pub type_: BetaApproximateLocationType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaApproximateLocation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaApproximateLocation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaApproximateLocation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaApproximateLocation, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaApproximateLocationType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "city" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "country" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "region" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaApproximateLocation {
+                    city: f0.unwrap_or_default(),
+                    country: f1.unwrap_or_default(),
+                    region: f2.unwrap_or_default(),
+                    timezone: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of location approximation. Always `approximate`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2159,7 +3001,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaApproximateLocationType {
     }
 }
 ///Configuration for a code interpreter container. Optionally specify the IDs of the files to run the code on.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaAutoCodeInterpreterToolParam {
     ///An optional list of uploaded files to make available to your code.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2175,6 +3017,66 @@ pub struct BetaAutoCodeInterpreterToolParam {
     ///Always `auto`.
     #[serde(rename = "type")]
     pub type_: BetaAutoCodeInterpreterToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaAutoCodeInterpreterToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaAutoCodeInterpreterToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaAutoCodeInterpreterToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaAutoCodeInterpreterToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaContainerMemoryLimit>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaAutoCodeInterpreterToolParamNetworkPolicy>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    BetaAutoCodeInterpreterToolParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "memory_limit" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "network_policy" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaAutoCodeInterpreterToolParam {
+                    file_ids: f0.unwrap_or_default(),
+                    memory_limit: f1.unwrap_or_default(),
+                    network_policy: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Network access policy for the container.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -2502,7 +3404,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaClickButtonType {
     }
 }
 ///A click action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaClickParam {
     ///Indicates which mouse button was pressed during the click. One of `left`, `right`, `wheel`, `back`, or `forward`.
     pub button: BetaClickButtonType,
@@ -2516,6 +3418,59 @@ pub struct BetaClickParam {
     pub x: i64,
     ///The y-coordinate where the click occurred.
     pub y: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaClickParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaClickParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaClickParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaClickParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaClickButtonType> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaClickParamType> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "button" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "keys" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "x" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "y" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaClickParam {
+                    button: crate::codegen_support::required(f0, "button")?,
+                    keys: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    x: crate::codegen_support::required(f3, "x")?,
+                    y: crate::codegen_support::required(f4, "y")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a click action, this property is always `click`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2577,13 +3532,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaClickParamType {
     }
 }
 ///The image output from the code interpreter.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCodeInterpreterOutputImage {
     ///The type of the output. Always `image`.
     #[serde(rename = "type")]
     pub type_: BetaCodeInterpreterOutputImageType,
     ///The URL of the image output from the code interpreter.
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCodeInterpreterOutputImage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCodeInterpreterOutputImage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCodeInterpreterOutputImage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCodeInterpreterOutputImage, A::Error> {
+                let mut f0: ::std::option::Option<BetaCodeInterpreterOutputImageType> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCodeInterpreterOutputImage {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    url: crate::codegen_support::required(f1, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the output. Always `image`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2645,13 +3642,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaCodeInterpreterOutputImageType {
     }
 }
 ///The logs output from the code interpreter.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCodeInterpreterOutputLogs {
     ///The logs output from the code interpreter.
     pub logs: ::std::string::String,
     ///The type of the output. Always `logs`.
     #[serde(rename = "type")]
     pub type_: BetaCodeInterpreterOutputLogsType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCodeInterpreterOutputLogs {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCodeInterpreterOutputLogs;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCodeInterpreterOutputLogs")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCodeInterpreterOutputLogs, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaCodeInterpreterOutputLogsType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "logs" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCodeInterpreterOutputLogs {
+                    logs: crate::codegen_support::required(f0, "logs")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the output. Always `logs`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2714,7 +3753,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaCodeInterpreterOutputLogsType {
 }
 /**A tool that runs Python code to help generate a response to a prompt.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCodeInterpreterTool {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2730,10 +3769,61 @@ optional `memory_limit` setting.
 */
     #[serde(rename = "type")]
     pub type_: BetaCodeInterpreterToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCodeInterpreterTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCodeInterpreterTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCodeInterpreterTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCodeInterpreterTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaCallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaCodeInterpreterToolContainer> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaCodeInterpreterToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "container" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCodeInterpreterTool {
+                    allowed_callers: f0.unwrap_or_default(),
+                    container: crate::codegen_support::required(f1, "container")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A tool call to run code.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCodeInterpreterToolCall {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2762,6 +3852,71 @@ Can be null if no outputs are available.
 */
     #[serde(rename = "type")]
     pub type_: BetaCodeInterpreterToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCodeInterpreterToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCodeInterpreterToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCodeInterpreterToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCodeInterpreterToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::vec::Vec<BetaCodeInterpreterToolCallOutputsItem>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaCodeInterpreterToolCallStatus> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaCodeInterpreterToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "code" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "container_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "outputs" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCodeInterpreterToolCall {
+                    agent: f0.unwrap_or_default(),
+                    code: f1.unwrap_or_default(),
+                    container_id: crate::codegen_support::required(f2, "container_id")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    outputs: f4.unwrap_or_default(),
+                    status: crate::codegen_support::required(f5, "status")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaCodeInterpreterToolCallOutputsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3040,7 +4195,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaCodeInterpreterToolType {
     }
 }
 ///`BetaCompactResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCompactResource {
     ///Unix timestamp (in seconds) when the compacted conversation was created.
     pub created_at: i64,
@@ -3053,6 +4208,59 @@ pub struct BetaCompactResource {
     pub output: ::std::vec::Vec<BetaItemField>,
     ///Token accounting for the compaction pass, including cached, reasoning, and total tokens.
     pub usage: BetaResponseUsage,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCompactResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCompactResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCompactResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCompactResource, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaCompactResourceObject> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::vec::Vec<BetaItemField>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaResponseUsage> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCompactResource {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    output: f3.unwrap_or_default(),
+                    usage: crate::codegen_support::required(f4, "usage")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type. Always `response.compaction`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3114,7 +4322,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaCompactResourceObject {
     }
 }
 ///`BetaCompactResponseMethodPublicBody`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCompactResponseMethodPublicBody {
     ///Text, image, or file inputs to the model, used to generate a response
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3142,6 +4350,96 @@ When used along with `previous_response_id`, the instructions from a previous re
   When the `service_tier` parameter is set, the response body will include the `service_tier` value based on the processing mode actually used to serve the request. This response value may be different from the value set in the parameter.*/
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_tier: ::std::option::Option<BetaServiceTierEnum>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCompactResponseMethodPublicBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCompactResponseMethodPublicBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCompactResponseMethodPublicBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCompactResponseMethodPublicBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaCompactResponseMethodPublicBodyInput>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaModelIdsCompaction>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        BetaCompactResponseMethodPublicBodyPromptCacheKey,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheOptionsParam>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheRetentionEnum>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<BetaServiceTierEnum>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_response_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_key" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_options" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_tier" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCompactResponseMethodPublicBody {
+                    input: f0.unwrap_or_default(),
+                    instructions: f1.unwrap_or_default(),
+                    model: f2.unwrap_or_default(),
+                    previous_response_id: f3.unwrap_or_default(),
+                    prompt_cache_key: f4.unwrap_or_default(),
+                    prompt_cache_options: f5.unwrap_or_default(),
+                    prompt_cache_retention: f6.unwrap_or_default(),
+                    service_tier: f7.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaCompactResponseMethodPublicBodyInput`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3338,7 +4636,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaCompactconversationOpenaiBeta {
     }
 }
 ///A compaction item generated by the [`v1/responses/compact` API](/docs/api-reference/responses/compact).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCompactionBody {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3353,6 +4651,66 @@ pub struct BetaCompactionBody {
     ///The type of the item. Always `compaction`.
     #[serde(rename = "type")]
     pub type_: BetaCompactionBodyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCompactionBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCompactionBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCompactionBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCompactionBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaCompactionBodyType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "encrypted_content" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCompactionBody {
+                    agent: f0.unwrap_or_default(),
+                    created_by: f1.unwrap_or_default(),
+                    encrypted_content: crate::codegen_support::required(
+                        f2,
+                        "encrypted_content",
+                    )?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the item. Always `compaction`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3414,7 +4772,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaCompactionBodyType {
     }
 }
 ///A compaction item generated by the [`v1/responses/compact` API](/docs/api-reference/responses/compact).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCompactionSummaryItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3427,6 +4785,65 @@ pub struct BetaCompactionSummaryItemParam {
     ///The type of the item. Always `compaction`.
     #[serde(rename = "type")]
     pub type_: BetaCompactionSummaryItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCompactionSummaryItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCompactionSummaryItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCompactionSummaryItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCompactionSummaryItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaCompactionSummaryItemParamEncryptedContent,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaCompactionSummaryItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "encrypted_content" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCompactionSummaryItemParam {
+                    agent: f0.unwrap_or_default(),
+                    encrypted_content: crate::codegen_support::required(
+                        f1,
+                        "encrypted_content",
+                    )?,
+                    id: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The encrypted content of the compaction summary.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -3544,7 +4961,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaCompactionSummaryItemParamType {
     }
 }
 ///Compacts the current context. Must be the final input item.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCompactionTriggerItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3552,6 +4969,50 @@ pub struct BetaCompactionTriggerItemParam {
     ///The type of the item. Always `compaction_trigger`.
     #[serde(rename = "type")]
     pub type_: BetaCompactionTriggerItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCompactionTriggerItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCompactionTriggerItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCompactionTriggerItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCompactionTriggerItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaCompactionTriggerItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCompactionTriggerItemParam {
+                    agent: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the item. Always `compaction_trigger`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3614,7 +5075,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaCompactionTriggerItemParamType {
 }
 /**A filter used to compare a specified attribute key to a given value using a defined comparison operation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaComparisonFilter {
     ///The key to compare against the value.
     pub key: ::std::string::String,
@@ -3632,6 +5093,51 @@ pub struct BetaComparisonFilter {
     pub type_: BetaComparisonFilterType,
     ///The value to compare against the attribute key; supports string, number, or boolean types.
     pub value: BetaComparisonFilterValue,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaComparisonFilter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaComparisonFilter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaComparisonFilter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaComparisonFilter, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaComparisonFilterType> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaComparisonFilterValue> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "key" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "value" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaComparisonFilter {
+                    key: crate::codegen_support::required(f0, "key")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    value: crate::codegen_support::required(f2, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Specifies the comparison operator: `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `in`, `nin`.
 - `eq`: equals
@@ -3787,7 +5293,7 @@ impl ::std::convert::From<f64> for BetaComparisonFilterValueArrayItem {
     }
 }
 ///Combine multiple filters using `and` or `or`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCompoundFilter {
     ///Array of filters to combine. Items can be `ComparisonFilter` or `CompoundFilter`.
     #[serde(default)]
@@ -3795,6 +5301,50 @@ pub struct BetaCompoundFilter {
     ///Type of operation: `and` or `or`.
     #[serde(rename = "type")]
     pub type_: BetaCompoundFilterType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCompoundFilter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCompoundFilter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCompoundFilter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCompoundFilter, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<BetaCompoundFilterFiltersItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaCompoundFilterType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCompoundFilter {
+                    filters: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaCompoundFilterFiltersItem`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -4037,7 +5587,7 @@ for BetaComputerActionList {
     }
 }
 ///The output of a computer tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaComputerCallOutputItemParam {
     ///The safety checks reported by the API that have been acknowledged by the developer.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4059,6 +5609,77 @@ pub struct BetaComputerCallOutputItemParam {
     ///The type of the computer tool call output. Always `computer_call_output`.
     #[serde(rename = "type")]
     pub type_: BetaComputerCallOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaComputerCallOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaComputerCallOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaComputerCallOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaComputerCallOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::vec::Vec<BetaComputerCallSafetyCheckParam>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    BetaComputerCallOutputItemParamCallId,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaComputerScreenshotImage> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaComputerCallOutputItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "acknowledged_safety_checks" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaComputerCallOutputItemParam {
+                    acknowledged_safety_checks: f0.unwrap_or_default(),
+                    agent: f1.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f2, "call_id")?,
+                    id: f3.unwrap_or_default(),
+                    output: crate::codegen_support::required(f4, "output")?,
+                    status: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The ID of the computer tool call that produced the output.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -4180,7 +5801,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaComputerCallOutputItemParamType {
     }
 }
 ///A pending safety check for the computer call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaComputerCallSafetyCheckParam {
     ///The type of the pending safety check.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4190,6 +5811,55 @@ pub struct BetaComputerCallSafetyCheckParam {
     ///Details about the pending safety check.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub message: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaComputerCallSafetyCheckParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaComputerCallSafetyCheckParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaComputerCallSafetyCheckParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaComputerCallSafetyCheckParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaComputerCallSafetyCheckParam {
+                    code: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    message: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaComputerEnvironment`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4271,7 +5941,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaComputerEnvironment {
     }
 }
 ///A screenshot of a computer.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaComputerScreenshotContent {
     ///The detail level of the screenshot image to be sent to the model. One of `high`, `low`, `auto`, or `original`. Defaults to `auto`.
     pub detail: BetaImageDetail,
@@ -4286,6 +5956,67 @@ pub struct BetaComputerScreenshotContent {
     ///Specifies the event type. For a computer screenshot, this property is always set to `computer_screenshot`.
     #[serde(rename = "type")]
     pub type_: BetaComputerScreenshotContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaComputerScreenshotContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaComputerScreenshotContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaComputerScreenshotContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaComputerScreenshotContent, A::Error> {
+                let mut f0: ::std::option::Option<BetaImageDetail> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheBreakpointConfig>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaComputerScreenshotContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_breakpoint" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaComputerScreenshotContent {
+                    detail: crate::codegen_support::required(f0, "detail")?,
+                    file_id: f1.unwrap_or_default(),
+                    image_url: f2.unwrap_or_default(),
+                    prompt_cache_breakpoint: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a computer screenshot, this property is always set to `computer_screenshot`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4348,7 +6079,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaComputerScreenshotContentType {
 }
 /**A computer screenshot image used with the computer use tool.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaComputerScreenshotImage {
     ///The identifier of an uploaded file that contains the screenshot.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4361,6 +6092,57 @@ always set to `computer_screenshot`.
 */
     #[serde(rename = "type")]
     pub type_: BetaComputerScreenshotImageType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaComputerScreenshotImage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaComputerScreenshotImage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaComputerScreenshotImage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaComputerScreenshotImage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaComputerScreenshotImageType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaComputerScreenshotImage {
+                    file_id: f0.unwrap_or_default(),
+                    image_url: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Specifies the event type. For a computer screenshot, this property is
 always set to `computer_screenshot`.
@@ -4424,16 +6206,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaComputerScreenshotImageType {
     }
 }
 ///A tool that controls a virtual computer. Learn more about the [computer tool](https://platform.openai.com/docs/guides/tools-computer-use).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaComputerTool {
     ///The type of the computer tool. Always `computer`.
     #[serde(rename = "type")]
     pub type_: BetaComputerToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaComputerTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaComputerTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaComputerTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaComputerTool, A::Error> {
+                let mut f0: ::std::option::Option<BetaComputerToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaComputerTool {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A tool call to a computer use tool. See the
 [computer use guide](/docs/guides/tools-computer-use) for more information.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaComputerToolCall {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub action: ::std::option::Option<BetaComputerAction>,
@@ -4458,9 +6279,77 @@ pub struct BetaComputerToolCall {
     ///The type of the computer call. Always `computer_call`.
     #[serde(rename = "type")]
     pub type_: BetaComputerToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaComputerToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaComputerToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaComputerToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaComputerToolCall, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaComputerAction>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaComputerActionList>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::vec::Vec<BetaComputerCallSafetyCheckParam>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaComputerToolCallStatus> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaComputerToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "actions" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "agent" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "pending_safety_checks" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaComputerToolCall {
+                    action: f0.unwrap_or_default(),
+                    actions: f1.unwrap_or_default(),
+                    agent: f2.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f3, "call_id")?,
+                    id: crate::codegen_support::required(f4, "id")?,
+                    pending_safety_checks: f5.unwrap_or_default(),
+                    status: crate::codegen_support::required(f6, "status")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaComputerToolCallOutputResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaComputerToolCallOutputResource {
     /**The safety checks reported by the API that have been acknowledged by the
 developer.
@@ -4484,6 +6373,78 @@ developer.
 */
     #[serde(rename = "type")]
     pub type_: BetaComputerToolCallOutputResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaComputerToolCallOutputResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaComputerToolCallOutputResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaComputerToolCallOutputResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaComputerToolCallOutputResource, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<BetaComputerCallSafetyCheckParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaComputerScreenshotImage> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaComputerToolCallOutputResourceStatus,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    BetaComputerToolCallOutputResourceType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "acknowledged_safety_checks" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaComputerToolCallOutputResource {
+                    acknowledged_safety_checks: f0.unwrap_or_default(),
+                    agent: f1.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f2, "call_id")?,
+                    created_by: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    output: crate::codegen_support::required(f5, "output")?,
+                    status: crate::codegen_support::required(f6, "status")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaComputerToolCallOutputResourceStatus`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4801,7 +6762,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaComputerToolType {
     }
 }
 ///A tool that controls a virtual computer. Learn more about the [computer tool](https://platform.openai.com/docs/guides/tools-computer-use).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaComputerUsePreviewTool {
     ///The height of the computer display.
     pub display_height: i64,
@@ -4812,6 +6773,66 @@ pub struct BetaComputerUsePreviewTool {
     ///The type of the computer use tool. Always `computer_use_preview`.
     #[serde(rename = "type")]
     pub type_: BetaComputerUsePreviewToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaComputerUsePreviewTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaComputerUsePreviewTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaComputerUsePreviewTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaComputerUsePreviewTool, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaComputerEnvironment> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaComputerUsePreviewToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "display_height" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "display_width" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "environment" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaComputerUsePreviewTool {
+                    display_height: crate::codegen_support::required(
+                        f0,
+                        "display_height",
+                    )?,
+                    display_width: crate::codegen_support::required(
+                        f1,
+                        "display_width",
+                    )?,
+                    environment: crate::codegen_support::required(f2, "environment")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the computer use tool. Always `computer_use_preview`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4873,7 +6894,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaComputerUsePreviewToolType {
     }
 }
 ///`BetaContainerAutoParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaContainerAutoParam {
     ///An optional list of uploaded files to make available to your code.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -4890,6 +6911,69 @@ pub struct BetaContainerAutoParam {
     ///Automatically creates a container for this request
     #[serde(rename = "type")]
     pub type_: BetaContainerAutoParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaContainerAutoParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaContainerAutoParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaContainerAutoParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaContainerAutoParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaContainerMemoryLimit>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaContainerAutoParamNetworkPolicy>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<BetaContainerAutoParamSkillsItem>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaContainerAutoParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_ids" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "memory_limit" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "network_policy" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "skills" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaContainerAutoParam {
+                    file_ids: f0.unwrap_or_default(),
+                    memory_limit: f1.unwrap_or_default(),
+                    network_policy: f2.unwrap_or_default(),
+                    skills: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Network access policy for the container.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -5069,7 +7153,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaContainerAutoParamType {
     }
 }
 ///A citation for a container file used to generate a model response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaContainerFileCitationBody {
     ///The ID of the container file.
     pub container_id: ::std::string::String,
@@ -5084,6 +7168,66 @@ pub struct BetaContainerFileCitationBody {
     ///The type of the container file citation. Always `container_file_citation`.
     #[serde(rename = "type")]
     pub type_: BetaContainerFileCitationBodyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaContainerFileCitationBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaContainerFileCitationBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaContainerFileCitationBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaContainerFileCitationBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaContainerFileCitationBodyType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "container_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "end_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "start_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaContainerFileCitationBody {
+                    container_id: crate::codegen_support::required(f0, "container_id")?,
+                    end_index: crate::codegen_support::required(f1, "end_index")?,
+                    file_id: crate::codegen_support::required(f2, "file_id")?,
+                    filename: crate::codegen_support::required(f3, "filename")?,
+                    start_index: crate::codegen_support::required(f4, "start_index")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the container file citation. Always `container_file_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5145,7 +7289,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaContainerFileCitationBodyType {
     }
 }
 ///`BetaContainerFileCitationParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaContainerFileCitationParam {
     ///The ID of the container.
     pub container_id: ::std::string::String,
@@ -5160,6 +7304,66 @@ pub struct BetaContainerFileCitationParam {
     ///The citation type. Always `container_file_citation`.
     #[serde(rename = "type")]
     pub type_: BetaContainerFileCitationParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaContainerFileCitationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaContainerFileCitationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaContainerFileCitationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaContainerFileCitationParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaContainerFileCitationParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "container_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "end_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "start_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaContainerFileCitationParam {
+                    container_id: crate::codegen_support::required(f0, "container_id")?,
+                    end_index: crate::codegen_support::required(f1, "end_index")?,
+                    file_id: crate::codegen_support::required(f2, "file_id")?,
+                    filename: crate::codegen_support::required(f3, "filename")?,
+                    start_index: crate::codegen_support::required(f4, "start_index")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The citation type. Always `container_file_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5295,7 +7499,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaContainerMemoryLimit {
     }
 }
 ///`BetaContainerNetworkPolicyAllowlistParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaContainerNetworkPolicyAllowlistParam {
     ///A list of allowed domains when type is `allowlist`.
     #[serde(default)]
@@ -5306,6 +7510,64 @@ pub struct BetaContainerNetworkPolicyAllowlistParam {
     ///Allow outbound network access only to specified domains. Always `allowlist`.
     #[serde(rename = "type")]
     pub type_: BetaContainerNetworkPolicyAllowlistParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaContainerNetworkPolicyAllowlistParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaContainerNetworkPolicyAllowlistParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaContainerNetworkPolicyAllowlistParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaContainerNetworkPolicyAllowlistParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<BetaContainerNetworkPolicyDomainSecretParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    BetaContainerNetworkPolicyAllowlistParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_domains" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "domain_secrets" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaContainerNetworkPolicyAllowlistParam {
+                    allowed_domains: f0.unwrap_or_default(),
+                    domain_secrets: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Allow outbound network access only to specified domains. Always `allowlist`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5368,11 +7630,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaContainerNetworkPolicyAllowlistParam
     }
 }
 ///`BetaContainerNetworkPolicyDisabledParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaContainerNetworkPolicyDisabledParam {
     ///Disable outbound network access. Always `disabled`.
     #[serde(rename = "type")]
     pub type_: BetaContainerNetworkPolicyDisabledParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaContainerNetworkPolicyDisabledParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaContainerNetworkPolicyDisabledParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaContainerNetworkPolicyDisabledParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaContainerNetworkPolicyDisabledParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    BetaContainerNetworkPolicyDisabledParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaContainerNetworkPolicyDisabledParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Disable outbound network access. Always `disabled`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5435,7 +7741,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaContainerNetworkPolicyDisabledParamT
     }
 }
 ///`BetaContainerNetworkPolicyDomainSecretParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaContainerNetworkPolicyDomainSecretParam {
     ///The domain associated with the secret.
     pub domain: BetaContainerNetworkPolicyDomainSecretParamDomain,
@@ -5443,6 +7749,60 @@ pub struct BetaContainerNetworkPolicyDomainSecretParam {
     pub name: BetaContainerNetworkPolicyDomainSecretParamName,
     ///The secret value to inject for the domain.
     pub value: BetaContainerNetworkPolicyDomainSecretParamValue,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaContainerNetworkPolicyDomainSecretParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaContainerNetworkPolicyDomainSecretParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaContainerNetworkPolicyDomainSecretParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaContainerNetworkPolicyDomainSecretParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    BetaContainerNetworkPolicyDomainSecretParamDomain,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaContainerNetworkPolicyDomainSecretParamName,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    BetaContainerNetworkPolicyDomainSecretParamValue,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "domain" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "value" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaContainerNetworkPolicyDomainSecretParam {
+                    domain: crate::codegen_support::required(f0, "domain")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    value: crate::codegen_support::required(f2, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The domain associated with the secret.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -5619,13 +7979,57 @@ for BetaContainerNetworkPolicyDomainSecretParamValue {
     }
 }
 ///`BetaContainerReferenceParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaContainerReferenceParam {
     ///The ID of the referenced container.
     pub container_id: ::std::string::String,
     ///References a container created with the /v1/containers endpoint
     #[serde(rename = "type")]
     pub type_: BetaContainerReferenceParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaContainerReferenceParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaContainerReferenceParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaContainerReferenceParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaContainerReferenceParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaContainerReferenceParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "container_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaContainerReferenceParam {
+                    container_id: crate::codegen_support::required(f0, "container_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///References a container created with the /v1/containers endpoint
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5687,12 +8091,56 @@ impl<'de> ::serde::Deserialize<'de> for BetaContainerReferenceParamType {
     }
 }
 ///Represents a container created with /v1/containers.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaContainerReferenceResource {
     pub container_id: ::std::string::String,
     ///The environment type. Always `container_reference`.
     #[serde(rename = "type")]
     pub type_: BetaContainerReferenceResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaContainerReferenceResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaContainerReferenceResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaContainerReferenceResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaContainerReferenceResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaContainerReferenceResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "container_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaContainerReferenceResource {
+                    container_id: crate::codegen_support::required(f0, "container_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The environment type. Always `container_reference`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5754,7 +8202,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaContainerReferenceResourceType {
     }
 }
 ///`BetaContextManagementParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaContextManagementParam {
     ///Token threshold at which compaction should be triggered for this entry.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5762,6 +8210,50 @@ pub struct BetaContextManagementParam {
     ///The context management entry type. Currently only 'compaction' is supported.
     #[serde(rename = "type")]
     pub type_: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaContextManagementParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaContextManagementParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaContextManagementParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaContextManagementParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "compact_threshold" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaContextManagementParam {
+                    compact_threshold: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The conversation that this response belongs to. Items from this conversation are prepended to `input_items` for this response request.
 Input items and output items from this response are automatically added to this conversation after this response completes.
@@ -5780,21 +8272,102 @@ impl ::std::convert::From<BetaConversationParam2> for BetaConversationParam {
     }
 }
 ///The conversation that this response belongs to.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaConversationParam2 {
     ///The unique ID of the conversation.
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaConversationParam2 {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaConversationParam2;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaConversationParam2")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaConversationParam2, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaConversationParam2 {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///An x/y coordinate pair, e.g. `{ x: 100, y: 200 }`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCoordParam {
     ///The x-coordinate.
     pub x: i64,
     ///The y-coordinate.
     pub y: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCoordParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCoordParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCoordParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCoordParam, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "x" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "y" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCoordParam {
+                    x: crate::codegen_support::required(f0, "x")?,
+                    y: crate::codegen_support::required(f1, "y")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaCreateResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaCreateResponse {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
@@ -5947,6 +8520,222 @@ Used to boost cache hit rates by better bucketing similar requests and  to help 
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCreateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCreateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCreateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCreateResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaContextManagementParam>>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaConversationParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaIncludeEnum>>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaInputParam>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<BetaMetadata>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<BetaModelIdsResponses>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<BetaModerationParam>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<BetaMultiAgentParam>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<::std::option::Option<BetaPrompt>> = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheOptionsParam>,
+                > = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<
+                    ::std::option::Option<BetaCreateResponsePromptCacheRetention>,
+                > = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<
+                    ::std::option::Option<BetaReasoning>,
+                > = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<
+                    ::std::option::Option<BetaCreateResponseSafetyIdentifier>,
+                > = ::std::option::Option::None;
+                let mut f20: ::std::option::Option<
+                    ::std::option::Option<BetaServiceTierResponses>,
+                > = ::std::option::Option::None;
+                let mut f21: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f22: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f23: ::std::option::Option<
+                    ::std::option::Option<BetaResponseStreamOptions>,
+                > = ::std::option::Option::None;
+                let mut f24: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f25: ::std::option::Option<
+                    ::std::option::Option<BetaResponseTextParam>,
+                > = ::std::option::Option::None;
+                let mut f26: ::std::option::Option<
+                    ::std::option::Option<BetaToolChoiceParam>,
+                > = ::std::option::Option::None;
+                let mut f27: ::std::option::Option<
+                    ::std::option::Option<BetaToolsArray>,
+                > = ::std::option::Option::None;
+                let mut f28: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f29: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f30: ::std::option::Option<
+                    ::std::option::Option<BetaCreateResponseTruncation>,
+                > = ::std::option::Option::None;
+                let mut f31: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "context_management" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "conversation" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "include" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "input" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_output_tokens" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tool_calls" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "multi_agent" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parallel_tool_calls" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "previous_response_id" => {
+                            f13 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_key" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_options" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f17 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning" => {
+                            f18 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "safety_identifier" => {
+                            f19 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_tier" => {
+                            f20 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "store" => f21 = ::std::option::Option::Some(map.next_value()?),
+                        "stream" => f22 = ::std::option::Option::Some(map.next_value()?),
+                        "stream_options" => {
+                            f23 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f24 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f25 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_choice" => {
+                            f26 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f27 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f28 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f29 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation" => {
+                            f30 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user" => f31 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCreateResponse {
+                    background: f0.unwrap_or_default(),
+                    context_management: f1.unwrap_or_default(),
+                    conversation: f2.unwrap_or_default(),
+                    include: f3.unwrap_or_default(),
+                    input: f4.unwrap_or_default(),
+                    instructions: f5.unwrap_or_default(),
+                    max_output_tokens: f6.unwrap_or_default(),
+                    max_tool_calls: f7.unwrap_or_default(),
+                    metadata: f8.unwrap_or_default(),
+                    model: f9.unwrap_or_default(),
+                    moderation: f10.unwrap_or_default(),
+                    multi_agent: f11.unwrap_or_default(),
+                    parallel_tool_calls: f12.unwrap_or_default(),
+                    previous_response_id: f13.unwrap_or_default(),
+                    prompt: f14.unwrap_or_default(),
+                    prompt_cache_key: f15.unwrap_or_default(),
+                    prompt_cache_options: f16.unwrap_or_default(),
+                    prompt_cache_retention: f17.unwrap_or_default(),
+                    reasoning: f18.unwrap_or_default(),
+                    safety_identifier: f19.unwrap_or_default(),
+                    service_tier: f20.unwrap_or_default(),
+                    store: f21.unwrap_or_default(),
+                    stream: f22.unwrap_or_default(),
+                    stream_options: f23.unwrap_or_default(),
+                    temperature: f24.unwrap_or_default(),
+                    text: f25.unwrap_or_default(),
+                    tool_choice: f26.unwrap_or_default(),
+                    tools: f27.unwrap_or_default(),
+                    top_logprobs: f28.unwrap_or_default(),
+                    top_p: f29.unwrap_or_default(),
+                    truncation: f30.unwrap_or_default(),
+                    user: f31.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaCreateResponseOpenaiBeta`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6211,7 +9000,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaCreateResponseTruncation {
     }
 }
 ///A grammar defined by the user.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCustomGrammarFormatParam {
     ///The grammar definition.
     pub definition: ::std::string::String,
@@ -6220,6 +9009,53 @@ pub struct BetaCustomGrammarFormatParam {
     ///Grammar format. Always `grammar`.
     #[serde(rename = "type")]
     pub type_: BetaCustomGrammarFormatParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCustomGrammarFormatParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCustomGrammarFormatParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCustomGrammarFormatParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCustomGrammarFormatParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaGrammarSyntax1> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaCustomGrammarFormatParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "definition" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "syntax" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCustomGrammarFormatParam {
+                    definition: crate::codegen_support::required(f0, "definition")?,
+                    syntax: crate::codegen_support::required(f1, "syntax")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Grammar format. Always `grammar`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6281,11 +9117,50 @@ impl<'de> ::serde::Deserialize<'de> for BetaCustomGrammarFormatParamType {
     }
 }
 ///Unconstrained free-form text.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCustomTextFormatParam {
     ///Unconstrained text format. Always `text`.
     #[serde(rename = "type")]
     pub type_: BetaCustomTextFormatParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCustomTextFormatParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCustomTextFormatParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCustomTextFormatParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCustomTextFormatParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaCustomTextFormatParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCustomTextFormatParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Unconstrained text format. Always `text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6348,7 +9223,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaCustomTextFormatParamType {
 }
 /**A call to a custom tool created by the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCustomToolCall {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6376,10 +9251,78 @@ pub struct BetaCustomToolCall {
 */
     #[serde(rename = "type")]
     pub type_: BetaCustomToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCustomToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCustomToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCustomToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCustomToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaCustomToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "input" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCustomToolCall {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    input: crate::codegen_support::required(f4, "input")?,
+                    name: crate::codegen_support::required(f5, "name")?,
+                    namespace: f6.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output of a custom tool call from your code, being sent back to the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCustomToolCallOutput {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6401,6 +9344,64 @@ Can be a string or an list of output content.
 */
     #[serde(rename = "type")]
     pub type_: BetaCustomToolCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCustomToolCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCustomToolCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCustomToolCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCustomToolCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaCustomToolCallOutputOutput> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaCustomToolCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCustomToolCallOutput {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    output: crate::codegen_support::required(f4, "output")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output from the custom tool call generated by your code.
 Can be a string or an list of output content.
@@ -6420,7 +9421,7 @@ for BetaCustomToolCallOutputOutput {
     }
 }
 ///`BetaCustomToolCallOutputResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCustomToolCallOutputResource {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6447,6 +9448,76 @@ Can be a string or an list of output content.
 */
     #[serde(rename = "type")]
     pub type_: BetaCustomToolCallOutputResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCustomToolCallOutputResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCustomToolCallOutputResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCustomToolCallOutputResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCustomToolCallOutputResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    BetaCustomToolCallOutputResourceOutput,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaFunctionCallOutputStatusEnum> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    BetaCustomToolCallOutputResourceType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCustomToolCallOutputResource {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    created_by: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    output: crate::codegen_support::required(f5, "output")?,
+                    status: crate::codegen_support::required(f6, "status")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output from the custom tool call generated by your code.
 Can be a string or an list of output content.
@@ -6587,7 +9658,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaCustomToolCallOutputType {
     }
 }
 ///`BetaCustomToolCallResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCustomToolCallResource {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6620,6 +9691,82 @@ pub struct BetaCustomToolCallResource {
 */
     #[serde(rename = "type")]
     pub type_: BetaCustomToolCallResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCustomToolCallResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCustomToolCallResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCustomToolCallResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCustomToolCallResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<BetaFunctionCallStatus> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<BetaCustomToolCallResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "input" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCustomToolCallResource {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    created_by: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    input: crate::codegen_support::required(f5, "input")?,
+                    name: crate::codegen_support::required(f6, "name")?,
+                    namespace: f7.unwrap_or_default(),
+                    status: crate::codegen_support::required(f8, "status")?,
+                    type_: crate::codegen_support::required(f9, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the custom tool call. Always `custom_tool_call`.
 */
@@ -6742,7 +9889,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaCustomToolCallType {
     }
 }
 ///A custom tool that processes input using a specified format. Learn more about   [custom tools](/docs/guides/function-calling#custom-tools)
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaCustomToolParam {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6763,6 +9910,72 @@ pub struct BetaCustomToolParam {
     ///The type of the custom tool. Always `custom`.
     #[serde(rename = "type")]
     pub type_: BetaCustomToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaCustomToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaCustomToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaCustomToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaCustomToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaCallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaCustomToolParamFormat>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaCustomToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "defer_loading" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "format" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaCustomToolParam {
+                    allowed_callers: f0.unwrap_or_default(),
+                    defer_loading: f1.unwrap_or_default(),
+                    description: f2.unwrap_or_default(),
+                    format: f3.unwrap_or_default(),
+                    name: crate::codegen_support::required(f4, "name")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The input format for the custom tool. Default is unconstrained text.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7013,17 +10226,95 @@ impl<'de> ::serde::Deserialize<'de> for BetaDetailEnum {
     }
 }
 ///`BetaDirectToolCallCaller`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaDirectToolCallCaller {
     #[serde(rename = "type")]
     pub type_: BetaDirectToolCallCallerType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaDirectToolCallCaller {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaDirectToolCallCaller;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaDirectToolCallCaller")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaDirectToolCallCaller, A::Error> {
+                let mut f0: ::std::option::Option<BetaDirectToolCallCallerType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaDirectToolCallCaller {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaDirectToolCallCallerParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaDirectToolCallCallerParam {
     ///The caller type. Always `direct`.
     #[serde(rename = "type")]
     pub type_: BetaDirectToolCallCallerParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaDirectToolCallCallerParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaDirectToolCallCallerParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaDirectToolCallCallerParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaDirectToolCallCallerParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaDirectToolCallCallerParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaDirectToolCallCallerParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The caller type. Always `direct`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7144,7 +10435,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaDirectToolCallCallerType {
     }
 }
 ///A double click action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaDoubleClickAction {
     ///The keys being held while double-clicking.
     #[serde(default)]
@@ -7156,6 +10447,56 @@ pub struct BetaDoubleClickAction {
     pub x: i64,
     ///The y-coordinate where the double click occurred.
     pub y: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaDoubleClickAction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaDoubleClickAction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaDoubleClickAction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaDoubleClickAction, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaDoubleClickActionType> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "x" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "y" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaDoubleClickAction {
+                    keys: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    x: crate::codegen_support::required(f2, "x")?,
+                    y: crate::codegen_support::required(f3, "y")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a double click action, this property is always set to `double_click`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7217,7 +10558,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaDoubleClickActionType {
     }
 }
 ///A drag action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaDragParam {
     ///The keys being held while dragging the mouse.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -7234,6 +10575,53 @@ pub struct BetaDragParam {
     ///Specifies the event type. For a drag action, this property is always set to `drag`.
     #[serde(rename = "type")]
     pub type_: BetaDragParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaDragParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaDragParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaDragParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaDragParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::vec::Vec<BetaCoordParam>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaDragParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "path" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaDragParam {
+                    keys: f0.unwrap_or_default(),
+                    path: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a drag action, this property is always set to `drag`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7300,7 +10688,7 @@ precedence over instructions given with the `user` role. Messages with the
 `assistant` role are presumed to have been generated by the model in previous
 interactions.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaEasyInputMessage {
     /**Text, image, or audio input to the model, used to generate a response.
 Can also contain previous assistant responses.
@@ -7316,6 +10704,58 @@ Can also contain previous assistant responses.
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<BetaEasyInputMessageType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaEasyInputMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaEasyInputMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaEasyInputMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaEasyInputMessage, A::Error> {
+                let mut f0: ::std::option::Option<BetaEasyInputMessageContent> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaMessagePhase>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaEasyInputMessageRole> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaEasyInputMessageType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "phase" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaEasyInputMessage {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    phase: f1.unwrap_or_default(),
+                    role: crate::codegen_support::required(f2, "role")?,
+                    type_: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Text, image, or audio input to the model, used to generate a response.
 Can also contain previous assistant responses.
@@ -7496,22 +10936,118 @@ for BetaEmptyModelParam {
     }
 }
 ///Opaque encrypted content that Responses API decrypts inside trusted model execution.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaEncryptedContent {
     ///Opaque encrypted content.
     pub encrypted_content: ::std::string::String,
     ///The type of the input item. Always `encrypted_content`.
     #[serde(rename = "type")]
     pub type_: BetaEncryptedContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaEncryptedContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaEncryptedContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaEncryptedContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaEncryptedContent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaEncryptedContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "encrypted_content" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaEncryptedContent {
+                    encrypted_content: crate::codegen_support::required(
+                        f0,
+                        "encrypted_content",
+                    )?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Opaque encrypted content that Responses API decrypts inside trusted model execution.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaEncryptedContentParam {
     ///Opaque encrypted content.
     pub encrypted_content: BetaEncryptedContentParamEncryptedContent,
     ///The type of the input item. Always `encrypted_content`.
     #[serde(rename = "type")]
     pub type_: BetaEncryptedContentParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaEncryptedContentParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaEncryptedContentParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaEncryptedContentParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaEncryptedContentParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    BetaEncryptedContentParamEncryptedContent,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaEncryptedContentParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "encrypted_content" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaEncryptedContentParam {
+                    encrypted_content: crate::codegen_support::required(
+                        f0,
+                        "encrypted_content",
+                    )?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Opaque encrypted content.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -7688,7 +11224,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaEncryptedContentType {
     }
 }
 ///A citation to a file.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFileCitationBody {
     ///The ID of the file.
     pub file_id: ::std::string::String,
@@ -7699,6 +11235,54 @@ pub struct BetaFileCitationBody {
     ///The type of the file citation. Always `file_citation`.
     #[serde(rename = "type")]
     pub type_: BetaFileCitationBodyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFileCitationBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFileCitationBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFileCitationBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFileCitationBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaFileCitationBodyType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFileCitationBody {
+                    file_id: crate::codegen_support::required(f0, "file_id")?,
+                    filename: crate::codegen_support::required(f1, "filename")?,
+                    index: crate::codegen_support::required(f2, "index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the file citation. Always `file_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7760,7 +11344,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaFileCitationBodyType {
     }
 }
 ///`BetaFileCitationParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFileCitationParam {
     ///The ID of the file.
     pub file_id: ::std::string::String,
@@ -7771,6 +11355,54 @@ pub struct BetaFileCitationParam {
     ///The citation type. Always `file_citation`.
     #[serde(rename = "type")]
     pub type_: BetaFileCitationParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFileCitationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFileCitationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFileCitationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFileCitationParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaFileCitationParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "index" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFileCitationParam {
+                    file_id: crate::codegen_support::required(f0, "file_id")?,
+                    filename: crate::codegen_support::required(f1, "filename")?,
+                    index: crate::codegen_support::required(f2, "index")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The citation type. Always `file_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7971,7 +11603,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaFileInputDetail {
 }
 /**A path to a file.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFilePath {
     /**The ID of the file.
 */
@@ -7983,6 +11615,51 @@ pub struct BetaFilePath {
 */
     #[serde(rename = "type")]
     pub type_: BetaFilePathType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFilePath {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFilePath;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFilePath")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFilePath, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaFilePathType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "index" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFilePath {
+                    file_id: crate::codegen_support::required(f0, "file_id")?,
+                    index: crate::codegen_support::required(f1, "index")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the file path. Always `file_path`.
 */
@@ -8045,7 +11722,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaFilePathType {
     }
 }
 ///A tool that searches for relevant content from uploaded files. Learn more about the [file search tool](https://platform.openai.com/docs/guides/tools-file-search).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFileSearchTool {
     ///A filter to apply.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8062,11 +11739,72 @@ pub struct BetaFileSearchTool {
     ///The IDs of the vector stores to search.
     #[serde(default)]
     pub vector_store_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFileSearchTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFileSearchTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFileSearchTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFileSearchTool, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaFilters>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaRankingOptions>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaFileSearchToolType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "max_num_results" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "ranking_options" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "vector_store_ids" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFileSearchTool {
+                    filters: f0.unwrap_or_default(),
+                    max_num_results: f1.unwrap_or_default(),
+                    ranking_options: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    vector_store_ids: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The results of a file search tool call. See the
 [file search guide](/docs/guides/tools-file-search) for more information.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFileSearchToolCall {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8092,9 +11830,69 @@ pub struct BetaFileSearchToolCall {
 */
     #[serde(rename = "type")]
     pub type_: BetaFileSearchToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFileSearchToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFileSearchToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFileSearchToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFileSearchToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::vec::Vec<BetaFileSearchToolCallResultsItem>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaFileSearchToolCallStatus> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaFileSearchToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "queries" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "results" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFileSearchToolCall {
+                    agent: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    queries: f2.unwrap_or_default(),
+                    results: f3.unwrap_or_default(),
+                    status: crate::codegen_support::required(f4, "status")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaFileSearchToolCallResultsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaFileSearchToolCallResultsItem {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attributes: ::std::option::Option<BetaVectorStoreFileAttributes>,
@@ -8114,6 +11912,67 @@ pub struct BetaFileSearchToolCallResultsItem {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub text: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFileSearchToolCallResultsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFileSearchToolCallResultsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFileSearchToolCallResultsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFileSearchToolCallResultsItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaVectorStoreFileAttributes>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<f32>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "attributes" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "score" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFileSearchToolCallResultsItem {
+                    attributes: f0.unwrap_or_default(),
+                    file_id: f1.unwrap_or_default(),
+                    filename: f2.unwrap_or_default(),
+                    score: f3.unwrap_or_default(),
+                    text: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The status of the file search tool call. One of `in_progress`,
 `searching`, `incomplete` or `failed`,
@@ -8549,7 +12408,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionCallItemStatus {
     }
 }
 ///The output of a function tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionCallOutputItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8577,6 +12436,87 @@ pub struct BetaFunctionCallOutputItemParam {
     ///The type of the function tool call output. Always `function_call_output`.
     #[serde(rename = "type")]
     pub type_: BetaFunctionCallOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionCallOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionCallOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionCallOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionCallOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionCallOutputItemParamCallId>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionCallOutputItemParamName>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionCallOutputItemParamNamespace>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaFunctionCallOutputItemParamOutput,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<BetaFunctionCallOutputItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionCallOutputItemParam {
+                    agent: f0.unwrap_or_default(),
+                    call_id: f1.unwrap_or_default(),
+                    caller: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    name: f4.unwrap_or_default(),
+                    namespace: f5.unwrap_or_default(),
+                    output: crate::codegen_support::required(f6, "output")?,
+                    status: f7.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f8, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the function tool call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -9112,7 +13052,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionCallStatus {
     }
 }
 ///Execute a shell command.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellAction {
     #[serde(default)]
     pub commands: ::std::vec::Vec<::std::string::String>,
@@ -9122,9 +13062,60 @@ pub struct BetaFunctionShellAction {
     ///Optional timeout in milliseconds for the commands.
     #[serde(default)]
     pub timeout_ms: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellAction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellAction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellAction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionShellAction, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "max_output_length" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "timeout_ms" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellAction {
+                    commands: f0.unwrap_or_default(),
+                    max_output_length: f1.unwrap_or_default(),
+                    timeout_ms: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Commands and limits describing how to run the shell tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellActionParam {
     ///Ordered shell commands for the execution environment to run.
     #[serde(default)]
@@ -9135,9 +13126,60 @@ pub struct BetaFunctionShellActionParam {
     ///Maximum wall-clock time in milliseconds to allow the shell commands to run.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub timeout_ms: ::std::option::Option<i64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellActionParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellActionParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellActionParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionShellActionParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "commands" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "max_output_length" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "timeout_ms" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellActionParam {
+                    commands: f0.unwrap_or_default(),
+                    max_output_length: f1.unwrap_or_default(),
+                    timeout_ms: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A tool call that executes one or more shell commands in a managed environment.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCall {
     ///The shell commands and limits that describe how to run the tool call.
     pub action: BetaFunctionShellAction,
@@ -9161,6 +13203,79 @@ pub struct BetaFunctionShellCall {
     ///The type of the item. Always `shell_call`.
     #[serde(rename = "type")]
     pub type_: BetaFunctionShellCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionShellCall, A::Error> {
+                let mut f0: ::std::option::Option<BetaFunctionShellAction> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionShellCallEnvironment>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaFunctionShellCallStatus> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<BetaFunctionShellCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "environment" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellCall {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    agent: f1.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f2, "call_id")?,
+                    caller: f3.unwrap_or_default(),
+                    created_by: f4.unwrap_or_default(),
+                    environment: f5.unwrap_or_default(),
+                    id: crate::codegen_support::required(f6, "id")?,
+                    status: crate::codegen_support::required(f7, "status")?,
+                    type_: crate::codegen_support::required(f8, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaFunctionShellCallEnvironment`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -9221,7 +13336,7 @@ for BetaFunctionShellCallEnvironment {
     }
 }
 ///A tool representing a request to execute one or more shell commands.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCallItemParam {
     ///The shell commands and limits that describe how to run the tool call.
     pub action: BetaFunctionShellActionParam,
@@ -9245,6 +13360,80 @@ pub struct BetaFunctionShellCallItemParam {
     ///The type of the item. Always `shell_call`.
     #[serde(rename = "type")]
     pub type_: BetaFunctionShellCallItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellCallItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellCallItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionShellCallItemParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaFunctionShellActionParam> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    BetaFunctionShellCallItemParamCallId,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionShellCallItemParamEnvironment>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionShellCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaFunctionShellCallItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "environment" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellCallItemParam {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    agent: f1.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f2, "call_id")?,
+                    caller: f3.unwrap_or_default(),
+                    environment: f4.unwrap_or_default(),
+                    id: f5.unwrap_or_default(),
+                    status: f6.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the shell tool call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -9492,7 +13681,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallItemStatus {
     }
 }
 ///The output of a shell tool call that was emitted.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCallOutput {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9518,9 +13707,84 @@ pub struct BetaFunctionShellCallOutput {
     ///The type of the shell call output. Always `shell_call_output`.
     #[serde(rename = "type")]
     pub type_: BetaFunctionShellCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionShellCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::vec::Vec<BetaFunctionShellCallOutputContent>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    BetaFunctionShellCallOutputStatusEnum,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<BetaFunctionShellCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "max_output_length" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellCallOutput {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    created_by: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    max_output_length: f5.unwrap_or_default(),
+                    output: f6.unwrap_or_default(),
+                    status: crate::codegen_support::required(f7, "status")?,
+                    type_: crate::codegen_support::required(f8, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The content of a shell tool call output that was emitted.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCallOutputContent {
     ///The identifier of the actor that created the item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9531,9 +13795,61 @@ pub struct BetaFunctionShellCallOutputContent {
     pub stderr: ::std::string::String,
     ///The standard output that was captured.
     pub stdout: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellCallOutputContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellCallOutputContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionShellCallOutputContent, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ShellCallOutcome> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_by" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "outcome" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "stderr" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "stdout" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellCallOutputContent {
+                    created_by: f0.unwrap_or_default(),
+                    outcome: crate::codegen_support::required(f1, "outcome")?,
+                    stderr: crate::codegen_support::required(f2, "stderr")?,
+                    stdout: crate::codegen_support::required(f3, "stdout")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Captured stdout and stderr for a portion of a shell tool call output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCallOutputContentParam {
     ///The exit or timeout outcome associated with this shell call.
     pub outcome: BetaFunctionShellCallOutputOutcomeParam,
@@ -9541,6 +13857,60 @@ pub struct BetaFunctionShellCallOutputContentParam {
     pub stderr: BetaFunctionShellCallOutputContentParamStderr,
     ///Captured stdout output for the shell call.
     pub stdout: BetaFunctionShellCallOutputContentParamStdout,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputContentParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellCallOutputContentParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellCallOutputContentParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaFunctionShellCallOutputContentParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    BetaFunctionShellCallOutputOutcomeParam,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaFunctionShellCallOutputContentParamStderr,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    BetaFunctionShellCallOutputContentParamStdout,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "outcome" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "stderr" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "stdout" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellCallOutputContentParam {
+                    outcome: crate::codegen_support::required(f0, "outcome")?,
+                    stderr: crate::codegen_support::required(f1, "stderr")?,
+                    stdout: crate::codegen_support::required(f2, "stdout")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Captured stderr output for the shell call.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -9655,13 +14025,62 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputContentParamS
     }
 }
 ///Indicates that the shell commands finished and returned an exit code.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCallOutputExitOutcomeParam {
     ///The exit code returned by the shell process.
     pub exit_code: i64,
     ///The outcome type. Always `exit`.
     #[serde(rename = "type")]
     pub type_: BetaFunctionShellCallOutputExitOutcomeParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputExitOutcomeParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellCallOutputExitOutcomeParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellCallOutputExitOutcomeParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaFunctionShellCallOutputExitOutcomeParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaFunctionShellCallOutputExitOutcomeParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "exit_code" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellCallOutputExitOutcomeParam {
+                    exit_code: crate::codegen_support::required(f0, "exit_code")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The outcome type. Always `exit`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -9724,7 +14143,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputExitOutcomePa
     }
 }
 ///The streamed output items emitted by a shell tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCallOutputItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9749,6 +14168,82 @@ pub struct BetaFunctionShellCallOutputItemParam {
     ///The type of the item. Always `shell_call_output`.
     #[serde(rename = "type")]
     pub type_: BetaFunctionShellCallOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellCallOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellCallOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionShellCallOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaFunctionShellCallOutputItemParamCallId,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::vec::Vec<BetaFunctionShellCallOutputContentParam>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionShellCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    BetaFunctionShellCallOutputItemParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "max_output_length" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellCallOutputItemParam {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    caller: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    max_output_length: f4.unwrap_or_default(),
+                    output: f5.unwrap_or_default(),
+                    status: f6.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the shell tool call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -10002,11 +14497,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputStatusEnum {
     }
 }
 ///Indicates that the shell call exceeded its configured time limit.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellCallOutputTimeoutOutcomeParam {
     ///The outcome type. Always `timeout`.
     #[serde(rename = "type")]
     pub type_: BetaFunctionShellCallOutputTimeoutOutcomeParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallOutputTimeoutOutcomeParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellCallOutputTimeoutOutcomeParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellCallOutputTimeoutOutcomeParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaFunctionShellCallOutputTimeoutOutcomeParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    BetaFunctionShellCallOutputTimeoutOutcomeParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellCallOutputTimeoutOutcomeParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The outcome type. Always `timeout`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10257,7 +14796,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellCallType {
     }
 }
 ///A tool that allows the model to execute shell commands.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionShellToolParam {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10269,6 +14808,59 @@ pub struct BetaFunctionShellToolParam {
     ///The type of the shell tool. Always `shell`.
     #[serde(rename = "type")]
     pub type_: BetaFunctionShellToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionShellToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionShellToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionShellToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaCallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionShellToolParamEnvironment>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaFunctionShellToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "environment" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionShellToolParam {
+                    allowed_callers: f0.unwrap_or_default(),
+                    environment: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaFunctionShellToolParamEnvironment`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -10400,7 +14992,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionShellToolParamType {
     }
 }
 ///Defines a function in your own code the model can choose to call. Learn more about [function calling](https://platform.openai.com/docs/guides/function-calling).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionTool {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10431,11 +15023,93 @@ pub struct BetaFunctionTool {
     ///The type of the function tool. Always `function`.
     #[serde(rename = "type")]
     pub type_: BetaFunctionToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaCallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaFunctionToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "defer_loading" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_schema" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parameters" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionTool {
+                    allowed_callers: f0.unwrap_or_default(),
+                    defer_loading: f1.unwrap_or_default(),
+                    description: f2.unwrap_or_default(),
+                    name: crate::codegen_support::required(f3, "name")?,
+                    output_schema: f4.unwrap_or_default(),
+                    parameters: f5.unwrap_or_default(),
+                    strict: f6.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A tool call to run a function. See the
 [function calling guide](/docs/guides/function-calling) for more information.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionToolCall {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10468,10 +15142,85 @@ pub struct BetaFunctionToolCall {
 */
     #[serde(rename = "type")]
     pub type_: BetaFunctionToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionToolCallStatus>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<BetaFunctionToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "arguments" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionToolCall {
+                    agent: f0.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f1, "arguments")?,
+                    call_id: crate::codegen_support::required(f2, "call_id")?,
+                    caller: f3.unwrap_or_default(),
+                    id: f4.unwrap_or_default(),
+                    name: crate::codegen_support::required(f5, "name")?,
+                    namespace: f6.unwrap_or_default(),
+                    status: f7.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f8, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output of a function tool call.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionToolCallOutput {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10508,6 +15257,83 @@ Can be a string or an list of output content.
 */
     #[serde(rename = "type")]
     pub type_: BetaFunctionToolCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionToolCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionToolCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionToolCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionToolCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaFunctionToolCallOutputOutput> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionToolCallOutputStatus>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<BetaFunctionToolCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionToolCallOutput {
+                    agent: f0.unwrap_or_default(),
+                    call_id: f1.unwrap_or_default(),
+                    caller: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    name: f4.unwrap_or_default(),
+                    namespace: f5.unwrap_or_default(),
+                    output: crate::codegen_support::required(f6, "output")?,
+                    status: f7.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f8, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output from the function call generated by your code.
 Can be a string or an list of output content.
@@ -10527,7 +15353,7 @@ for BetaFunctionToolCallOutputOutput {
     }
 }
 ///`BetaFunctionToolCallOutputResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionToolCallOutputResource {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10560,6 +15386,90 @@ Can be a string or an list of output content.
 */
     #[serde(rename = "type")]
     pub type_: BetaFunctionToolCallOutputResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionToolCallOutputResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionToolCallOutputResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionToolCallOutputResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionToolCallOutputResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    BetaFunctionToolCallOutputResourceOutput,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<BetaFunctionCallOutputStatusEnum> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    BetaFunctionToolCallOutputResourceType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionToolCallOutputResource {
+                    agent: f0.unwrap_or_default(),
+                    call_id: f1.unwrap_or_default(),
+                    caller: f2.unwrap_or_default(),
+                    created_by: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    name: f5.unwrap_or_default(),
+                    namespace: f6.unwrap_or_default(),
+                    output: crate::codegen_support::required(f7, "output")?,
+                    status: crate::codegen_support::required(f8, "status")?,
+                    type_: crate::codegen_support::required(f9, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output from the function call generated by your code.
 Can be a string or an list of output content.
@@ -10771,7 +15681,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionToolCallOutputType {
     }
 }
 ///`BetaFunctionToolCallResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionToolCallResource {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10801,6 +15711,84 @@ pub struct BetaFunctionToolCallResource {
 */
     #[serde(rename = "type")]
     pub type_: BetaFunctionToolCallResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionToolCallResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionToolCallResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionToolCallResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionToolCallResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<BetaFunctionCallStatus> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<BetaFunctionToolCallResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "arguments" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionToolCallResource {
+                    agent: f0.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f1, "arguments")?,
+                    call_id: crate::codegen_support::required(f2, "call_id")?,
+                    caller: f3.unwrap_or_default(),
+                    created_by: f4.unwrap_or_default(),
+                    id: crate::codegen_support::required(f5, "id")?,
+                    name: crate::codegen_support::required(f6, "name")?,
+                    namespace: f7.unwrap_or_default(),
+                    status: crate::codegen_support::required(f8, "status")?,
+                    type_: crate::codegen_support::required(f9, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the function tool call. Always `function_call`.
 */
@@ -10994,7 +15982,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaFunctionToolCallType {
     }
 }
 ///`BetaFunctionToolParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaFunctionToolParam {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11019,6 +16007,86 @@ pub struct BetaFunctionToolParam {
     pub strict: ::std::option::Option<bool>,
     #[serde(rename = "type")]
     pub type_: BetaFunctionToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaFunctionToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaFunctionToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaFunctionToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaFunctionToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaCallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaFunctionToolParamName> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaEmptyModelParam>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaFunctionToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "defer_loading" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_schema" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parameters" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "strict" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaFunctionToolParam {
+                    allowed_callers: f0.unwrap_or_default(),
+                    defer_loading: f1.unwrap_or_default(),
+                    description: f2.unwrap_or_default(),
+                    name: crate::codegen_support::required(f3, "name")?,
+                    output_schema: f4.unwrap_or_default(),
+                    parameters: f5.unwrap_or_default(),
+                    strict: f6.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaFunctionToolParamName`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -11383,12 +16451,57 @@ impl<'de> ::serde::Deserialize<'de> for BetaGrammarSyntax1 {
     }
 }
 ///`BetaHttpError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaHttpError {
     pub code: i64,
     pub message: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: BetaHttpErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaHttpError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaHttpError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaHttpError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaHttpError, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaHttpErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaHttpError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaHttpErrorType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11450,12 +16563,61 @@ impl<'de> ::serde::Deserialize<'de> for BetaHttpErrorType {
     }
 }
 ///`BetaHybridSearchOptions`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaHybridSearchOptions {
     ///The weight of the embedding in the reciprocal ranking fusion.
     pub embedding_weight: f64,
     ///The weight of the text in the reciprocal ranking fusion.
     pub text_weight: f64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaHybridSearchOptions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaHybridSearchOptions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaHybridSearchOptions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaHybridSearchOptions, A::Error> {
+                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "embedding_weight" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text_weight" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaHybridSearchOptions {
+                    embedding_weight: crate::codegen_support::required(
+                        f0,
+                        "embedding_weight",
+                    )?,
+                    text_weight: crate::codegen_support::required(f1, "text_weight")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaImageDetail`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -11602,7 +16764,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaImageGenActionEnum {
 }
 /**A tool that generates images using the GPT image models.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaImageGenTool {
     /**Whether to generate a new image or edit an existing image. Default: `auto`.
 */
@@ -11651,6 +16813,110 @@ or `auto`. Default: `auto`.
 */
     #[serde(rename = "type")]
     pub type_: BetaImageGenToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaImageGenTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaImageGenTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaImageGenTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaImageGenTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaImageGenActionEnum>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaImageGenToolBackground>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaInputFidelity>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaImageGenToolInputImageMask>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaImageGenToolModeration>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<BetaImageGenToolOutputFormat>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<BetaImageGenToolQuality>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<BetaImageGenToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "background" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_fidelity" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_image_mask" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_compression" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_format" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "partial_images" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "quality" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "size" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaImageGenTool {
+                    action: f0.unwrap_or_default(),
+                    background: f1.unwrap_or_default(),
+                    input_fidelity: f2.unwrap_or_default(),
+                    input_image_mask: f3.unwrap_or_default(),
+                    model: f4.unwrap_or_default(),
+                    moderation: f5.unwrap_or_default(),
+                    output_compression: f6.unwrap_or_default(),
+                    output_format: f7.unwrap_or_default(),
+                    partial_images: f8.unwrap_or_default(),
+                    quality: f9.unwrap_or_default(),
+                    size: f10.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f11, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Set the background of the generated image. One of `transparent`,
 `opaque`, or `auto`. Transparent backgrounds are available for
@@ -11728,7 +16994,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaImageGenToolBackground {
 }
 /**An image generation request made by the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaImageGenToolCall {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -11747,6 +17013,59 @@ pub struct BetaImageGenToolCall {
 */
     #[serde(rename = "type")]
     pub type_: BetaImageGenToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaImageGenToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaImageGenToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaImageGenToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaImageGenToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaImageGenToolCallStatus> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaImageGenToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "result" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaImageGenToolCall {
+                    agent: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    result: f2.unwrap_or_default(),
+                    status: crate::codegen_support::required(f3, "status")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The status of the image generation call.
 */
@@ -11886,7 +17205,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaImageGenToolCallType {
 /**Optional mask for inpainting. Contains `image_url`
 (string, optional) and `file_id` (string, optional).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaImageGenToolInputImageMask {
     /**File ID for the mask image.
 */
@@ -11896,6 +17215,54 @@ pub struct BetaImageGenToolInputImageMask {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaImageGenToolInputImageMask {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaImageGenToolInputImageMask;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaImageGenToolInputImageMask")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaImageGenToolInputImageMask, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaImageGenToolInputImageMask {
+                    file_id: f0.unwrap_or_default(),
+                    image_url: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Moderation level for the generated image. Default: `auto`.
 */
@@ -12278,7 +17645,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaIncludeEnum {
     }
 }
 ///`BetaInlineSkillParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInlineSkillParam {
     ///The description of the skill.
     pub description: ::std::string::String,
@@ -12289,6 +17656,56 @@ pub struct BetaInlineSkillParam {
     ///Defines an inline skill for this request.
     #[serde(rename = "type")]
     pub type_: BetaInlineSkillParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInlineSkillParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInlineSkillParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInlineSkillParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInlineSkillParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaInlineSkillSourceParam> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaInlineSkillParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "source" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInlineSkillParam {
+                    description: crate::codegen_support::required(f0, "description")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    source: crate::codegen_support::required(f2, "source")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Defines an inline skill for this request.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -12350,7 +17767,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaInlineSkillParamType {
     }
 }
 ///Inline skill payload
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInlineSkillSourceParam {
     ///Base64-encoded skill zip bundle.
     pub data: BetaInlineSkillSourceParamData,
@@ -12359,6 +17776,53 @@ pub struct BetaInlineSkillSourceParam {
     ///The type of the inline skill source. Must be `base64`.
     #[serde(rename = "type")]
     pub type_: BetaInlineSkillSourceParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInlineSkillSourceParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInlineSkillSourceParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInlineSkillSourceParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInlineSkillSourceParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaInlineSkillSourceParamData> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaInlineSkillSourceParamMediaType> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaInlineSkillSourceParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "media_type" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInlineSkillSourceParam {
+                    data: crate::codegen_support::required(f0, "data")?,
+                    media_type: crate::codegen_support::required(f1, "media_type")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Base64-encoded skill zip bundle.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -12668,7 +18132,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaInputFidelity {
     }
 }
 ///A file input to the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInputFileContent {
     ///The detail level of the file to be sent to the model. Use `auto` to let the system select the detail level; for GPT-5.6 and later models, `auto` uses high-quality rendering, which may increase input token usage. Use `low` for lower-cost rendering, or `high` to render the file at higher quality. Defaults to `auto`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -12691,9 +18155,82 @@ pub struct BetaInputFileContent {
     ///The type of the input item. Always `input_file`.
     #[serde(rename = "type")]
     pub type_: BetaInputFileContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInputFileContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInputFileContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInputFileContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInputFileContent, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaFileInputDetail>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheBreakpointConfig>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaInputFileContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_data" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_breakpoint" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInputFileContent {
+                    detail: f0.unwrap_or_default(),
+                    file_data: f1.unwrap_or_default(),
+                    file_id: f2.unwrap_or_default(),
+                    file_url: f3.unwrap_or_default(),
+                    filename: f4.unwrap_or_default(),
+                    prompt_cache_breakpoint: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A file input to the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInputFileContentParam {
     ///The detail level of the file to be sent to the model. Use `auto` to let the system select the detail level; for GPT-5.6 and later models, `auto` uses high-quality rendering, which may increase input token usage. Use `low` for lower-cost rendering, or `high` to render the file at higher quality. Defaults to `auto`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -12715,6 +18252,79 @@ pub struct BetaInputFileContentParam {
     ///The type of the input item. Always `input_file`.
     #[serde(rename = "type")]
     pub type_: BetaInputFileContentParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInputFileContentParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInputFileContentParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInputFileContentParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInputFileContentParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaFileDetailEnum>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaInputFileContentParamFileData>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheBreakpointParam>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaInputFileContentParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_data" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "file_url" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_breakpoint" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInputFileContentParam {
+                    detail: f0.unwrap_or_default(),
+                    file_data: f1.unwrap_or_default(),
+                    file_id: f2.unwrap_or_default(),
+                    file_url: f3.unwrap_or_default(),
+                    filename: f4.unwrap_or_default(),
+                    prompt_cache_breakpoint: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The base64-encoded data of the file to be sent to the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -12890,7 +18500,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaInputFileContentType {
     }
 }
 ///An image input to the model. Learn about [image inputs](/docs/guides/vision).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInputImageContent {
     ///The detail level of the image to be sent to the model. One of `high`, `low`, `auto`, or `original`. Defaults to `auto`.
     pub detail: BetaImageDetail,
@@ -12905,9 +18515,70 @@ pub struct BetaInputImageContent {
     ///The type of the input item. Always `input_image`.
     #[serde(rename = "type")]
     pub type_: BetaInputImageContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInputImageContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInputImageContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInputImageContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInputImageContent, A::Error> {
+                let mut f0: ::std::option::Option<BetaImageDetail> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheBreakpointConfig>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaInputImageContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_breakpoint" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInputImageContent {
+                    detail: crate::codegen_support::required(f0, "detail")?,
+                    file_id: f1.unwrap_or_default(),
+                    image_url: f2.unwrap_or_default(),
+                    prompt_cache_breakpoint: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///An image input to the model. Learn about [image inputs](/docs/guides/vision)
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInputImageContentParamAutoParam {
     ///The detail level of the image to be sent to the model. One of `high`, `low`, `auto`, or `original`. Defaults to `auto`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -12923,6 +18594,71 @@ pub struct BetaInputImageContentParamAutoParam {
     ///The type of the input item. Always `input_image`.
     #[serde(rename = "type")]
     pub type_: BetaInputImageContentParamAutoParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInputImageContentParamAutoParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInputImageContentParamAutoParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInputImageContentParamAutoParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInputImageContentParamAutoParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaDetailEnum>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaInputImageContentParamAutoParamImageUrl>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheBreakpointParam>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaInputImageContentParamAutoParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "detail" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "file_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_breakpoint" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInputImageContentParamAutoParam {
+                    detail: f0.unwrap_or_default(),
+                    file_id: f1.unwrap_or_default(),
+                    image_url: f2.unwrap_or_default(),
+                    prompt_cache_breakpoint: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The URL of the image to be sent to the model. A fully qualified URL or base64 encoded image in a data URL.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -13146,7 +18882,7 @@ impl ::std::convert::From<BetaProgramOutputItemParam> for BetaInputItem {
 hierarchy. Instructions given with the `developer` or `system` role take
 precedence over instructions given with the `user` role.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInputMessage {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -13164,6 +18900,61 @@ pub struct BetaInputMessage {
 */
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<BetaInputMessageType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInputMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInputMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInputMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInputMessage, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaInputMessageContentList> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaInputMessageRole> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaInputMessageStatus>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaInputMessageType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInputMessage {
+                    agent: f0.unwrap_or_default(),
+                    content: crate::codegen_support::required(f1, "content")?,
+                    role: crate::codegen_support::required(f2, "role")?,
+                    status: f3.unwrap_or_default(),
+                    type_: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A list of one or many input items to the model, containing different content
 types.
@@ -13190,7 +18981,7 @@ for BetaInputMessageContentList {
     }
 }
 ///`BetaInputMessageResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInputMessageResource {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -13209,6 +19000,64 @@ pub struct BetaInputMessageResource {
     pub status: ::std::option::Option<BetaInputMessageResourceStatus>,
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<BetaInputMessageResourceType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInputMessageResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInputMessageResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInputMessageResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInputMessageResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaInputMessageContentList> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaInputMessageResourceRole> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaInputMessageResourceStatus>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaInputMessageResourceType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInputMessageResource {
+                    agent: f0.unwrap_or_default(),
+                    content: crate::codegen_support::required(f1, "content")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    role: crate::codegen_support::required(f3, "role")?,
+                    status: f4.unwrap_or_default(),
+                    type_: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The role of the message input. One of `user`, `system`, or `developer`.
 */
@@ -13634,7 +19483,7 @@ impl ::std::convert::From<::std::vec::Vec<BetaInputItem>> for BetaInputParam {
     }
 }
 ///A text input to the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInputTextContent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<BetaPromptCacheBreakpointConfig>,
@@ -13643,9 +19492,58 @@ pub struct BetaInputTextContent {
     ///The type of the input item. Always `input_text`.
     #[serde(rename = "type")]
     pub type_: BetaInputTextContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInputTextContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInputTextContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInputTextContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInputTextContent, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheBreakpointConfig>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaInputTextContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prompt_cache_breakpoint" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInputTextContent {
+                    prompt_cache_breakpoint: f0.unwrap_or_default(),
+                    text: crate::codegen_support::required(f1, "text")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A text input to the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaInputTextContentParam {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub prompt_cache_breakpoint: ::std::option::Option<BetaPromptCacheBreakpointParam>,
@@ -13654,6 +19552,55 @@ pub struct BetaInputTextContentParam {
     ///The type of the input item. Always `input_text`.
     #[serde(rename = "type")]
     pub type_: BetaInputTextContentParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaInputTextContentParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaInputTextContentParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaInputTextContentParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaInputTextContentParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheBreakpointParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaInputTextContentParamText> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaInputTextContentParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prompt_cache_breakpoint" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaInputTextContentParam {
+                    prompt_cache_breakpoint: f0.unwrap_or_default(),
+                    text: crate::codegen_support::required(f1, "text")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The text input to the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -14391,7 +20338,7 @@ impl ::std::convert::From<BetaCustomToolCallOutput> for BetaItemField {
     }
 }
 ///An internal identifier for an item to reference.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaItemReferenceParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -14401,6 +20348,55 @@ pub struct BetaItemReferenceParam {
     ///The type of item to reference. Always `item_reference`.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<BetaItemReferenceParamType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaItemReferenceParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaItemReferenceParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaItemReferenceParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaItemReferenceParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaItemReferenceParamType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaItemReferenceParam {
+                    agent: f0.unwrap_or_default(),
+                    id: crate::codegen_support::required(f1, "id")?,
+                    type_: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of item to reference. Always `item_reference`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14662,7 +20658,7 @@ impl ::std::convert::From<BetaCustomToolCallOutputResource> for BetaItemResource
     }
 }
 ///A collection of keypresses the model would like to perform.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaKeyPressAction {
     ///The combination of keys the model is requesting to be pressed. This is an array of strings, each representing a key.
     #[serde(default)]
@@ -14670,6 +20666,50 @@ pub struct BetaKeyPressAction {
     ///Specifies the event type. For a keypress action, this property is always set to `keypress`.
     #[serde(rename = "type")]
     pub type_: BetaKeyPressActionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaKeyPressAction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaKeyPressAction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaKeyPressAction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaKeyPressAction, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaKeyPressActionType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaKeyPressAction {
+                    keys: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a keypress action, this property is always set to `keypress`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14854,7 +20894,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaListInputItemsOrder {
     }
 }
 ///`BetaLocalEnvironmentParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaLocalEnvironmentParam {
     ///An optional list of skills.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -14862,6 +20902,50 @@ pub struct BetaLocalEnvironmentParam {
     ///Use a local computer environment.
     #[serde(rename = "type")]
     pub type_: BetaLocalEnvironmentParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaLocalEnvironmentParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaLocalEnvironmentParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaLocalEnvironmentParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaLocalEnvironmentParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<BetaLocalSkillParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaLocalEnvironmentParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "skills" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaLocalEnvironmentParam {
+                    skills: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Use a local computer environment.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14923,11 +21007,50 @@ impl<'de> ::serde::Deserialize<'de> for BetaLocalEnvironmentParamType {
     }
 }
 ///Represents the use of a local environment to perform shell actions.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaLocalEnvironmentResource {
     ///The environment type. Always `local`.
     #[serde(rename = "type")]
     pub type_: BetaLocalEnvironmentResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaLocalEnvironmentResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaLocalEnvironmentResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaLocalEnvironmentResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaLocalEnvironmentResource, A::Error> {
+                let mut f0: ::std::option::Option<BetaLocalEnvironmentResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaLocalEnvironmentResource {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The environment type. Always `local`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -14989,7 +21112,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaLocalEnvironmentResourceType {
     }
 }
 ///Execute a shell command on the server.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaLocalShellExecAction {
     ///The command to run.
     #[serde(default)]
@@ -15008,6 +21131,75 @@ pub struct BetaLocalShellExecAction {
     ///Optional working directory to run the command in.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub working_directory: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaLocalShellExecAction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaLocalShellExecAction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaLocalShellExecAction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaLocalShellExecAction, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaLocalShellExecActionType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "command" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "env" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "timeout_ms" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "working_directory" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaLocalShellExecAction {
+                    command: f0.unwrap_or_default(),
+                    env: crate::codegen_support::required(f1, "env")?,
+                    timeout_ms: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    user: f4.unwrap_or_default(),
+                    working_directory: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the local shell action. Always `exec`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -15070,7 +21262,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaLocalShellExecActionType {
 }
 /**A tool call to run a command on the local shell.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaLocalShellToolCall {
     pub action: BetaLocalShellExecAction,
     ///The agent that produced this item.
@@ -15089,10 +21281,64 @@ pub struct BetaLocalShellToolCall {
 */
     #[serde(rename = "type")]
     pub type_: BetaLocalShellToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaLocalShellToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaLocalShellToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaLocalShellToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaLocalShellToolCall, A::Error> {
+                let mut f0: ::std::option::Option<BetaLocalShellExecAction> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaLocalShellToolCallStatus> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaLocalShellToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaLocalShellToolCall {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    agent: f1.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f2, "call_id")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    status: crate::codegen_support::required(f4, "status")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output of a local shell tool call.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaLocalShellToolCallOutput {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -15113,6 +21359,64 @@ pub struct BetaLocalShellToolCallOutput {
 */
     #[serde(rename = "type")]
     pub type_: BetaLocalShellToolCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaLocalShellToolCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaLocalShellToolCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaLocalShellToolCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaLocalShellToolCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaLocalShellToolCallOutputStatus>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaLocalShellToolCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaLocalShellToolCallOutput {
+                    agent: f0.unwrap_or_default(),
+                    call_id: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    output: crate::codegen_support::required(f3, "output")?,
+                    status: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The status of the item. One of `in_progress`, `completed`, or `incomplete`.
 */
@@ -15375,11 +21679,50 @@ impl<'de> ::serde::Deserialize<'de> for BetaLocalShellToolCallType {
     }
 }
 ///A tool that allows the model to execute shell commands in a local environment.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaLocalShellToolParam {
     ///The type of the local shell tool. Always `local_shell`.
     #[serde(rename = "type")]
     pub type_: BetaLocalShellToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaLocalShellToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaLocalShellToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaLocalShellToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaLocalShellToolParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaLocalShellToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaLocalShellToolParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the local shell tool. Always `local_shell`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -15441,7 +21784,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaLocalShellToolParamType {
     }
 }
 ///`BetaLocalSkillParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaLocalSkillParam {
     ///The description of the skill.
     pub description: ::std::string::String,
@@ -15449,9 +21792,56 @@ pub struct BetaLocalSkillParam {
     pub name: ::std::string::String,
     ///The path to the directory containing the skill.
     pub path: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaLocalSkillParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaLocalSkillParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaLocalSkillParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaLocalSkillParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "path" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaLocalSkillParam {
+                    description: crate::codegen_support::required(f0, "description")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    path: crate::codegen_support::required(f2, "path")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The log probability of a token.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaLogProb {
     #[serde(default)]
     pub bytes: ::std::vec::Vec<i64>,
@@ -15459,10 +21849,60 @@ pub struct BetaLogProb {
     pub token: ::std::string::String,
     #[serde(default)]
     pub top_logprobs: ::std::vec::Vec<BetaTopLogProb>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaLogProb {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaLogProb;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaLogProb")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaLogProb, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::vec::Vec<BetaTopLogProb>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaLogProb {
+                    bytes: f0.unwrap_or_default(),
+                    logprob: crate::codegen_support::required(f1, "logprob")?,
+                    token: crate::codegen_support::required(f2, "token")?,
+                    top_logprobs: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A request for human approval of a tool invocation.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMcpApprovalRequest {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -15483,6 +21923,64 @@ pub struct BetaMcpApprovalRequest {
 */
     #[serde(rename = "type")]
     pub type_: BetaMcpApprovalRequestType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMcpApprovalRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMcpApprovalRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMcpApprovalRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMcpApprovalRequest, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaMcpApprovalRequestType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "arguments" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "server_label" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMcpApprovalRequest {
+                    agent: f0.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f1, "arguments")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    name: crate::codegen_support::required(f3, "name")?,
+                    server_label: crate::codegen_support::required(f4, "server_label")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the item. Always `mcp_approval_request`.
 */
@@ -15546,7 +22044,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaMcpApprovalRequestType {
 }
 /**A response to an MCP approval request.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMcpApprovalResponse {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -15571,10 +22069,80 @@ pub struct BetaMcpApprovalResponse {
 */
     #[serde(rename = "type")]
     pub type_: BetaMcpApprovalResponseType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMcpApprovalResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMcpApprovalResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMcpApprovalResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMcpApprovalResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaMcpApprovalResponseType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "approval_request_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "approve" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "reason" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "request_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMcpApprovalResponse {
+                    agent: f0.unwrap_or_default(),
+                    approval_request_id: crate::codegen_support::required(
+                        f1,
+                        "approval_request_id",
+                    )?,
+                    approve: crate::codegen_support::required(f2, "approve")?,
+                    id: f3.unwrap_or_default(),
+                    reason: f4.unwrap_or_default(),
+                    request_id: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A response to an MCP approval request.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMcpApprovalResponseResource {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -15598,6 +22166,74 @@ pub struct BetaMcpApprovalResponseResource {
 */
     #[serde(rename = "type")]
     pub type_: BetaMcpApprovalResponseResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMcpApprovalResponseResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMcpApprovalResponseResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMcpApprovalResponseResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMcpApprovalResponseResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaMcpApprovalResponseResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "approval_request_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "approve" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "reason" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "request_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMcpApprovalResponseResource {
+                    agent: f0.unwrap_or_default(),
+                    approval_request_id: crate::codegen_support::required(
+                        f1,
+                        "approval_request_id",
+                    )?,
+                    approve: crate::codegen_support::required(f2, "approve")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    reason: f4.unwrap_or_default(),
+                    request_id: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the item. Always `mcp_approval_response`.
 */
@@ -15722,7 +22358,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaMcpApprovalResponseType {
 }
 /**A list of tools available on an MCP server.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMcpListTools {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -15745,10 +22381,70 @@ pub struct BetaMcpListTools {
 */
     #[serde(rename = "type")]
     pub type_: BetaMcpListToolsType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMcpListTools {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMcpListTools;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMcpListTools")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMcpListTools, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<BetaMcpListToolsTool>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaMcpListToolsType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "error" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "server_label" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMcpListTools {
+                    agent: f0.unwrap_or_default(),
+                    error: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    server_label: crate::codegen_support::required(f3, "server_label")?,
+                    tools: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A tool available on an MCP server.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMcpListToolsTool {
     /**Additional annotations about the tool.
 */
@@ -15766,6 +22462,68 @@ pub struct BetaMcpListToolsTool {
     /**The name of the tool.
 */
     pub name: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMcpListToolsTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMcpListToolsTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMcpListToolsTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMcpListToolsTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "annotations" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_schema" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMcpListToolsTool {
+                    annotations: f0.unwrap_or_default(),
+                    description: f1.unwrap_or_default(),
+                    input_schema: crate::codegen_support::required(f2, "input_schema")?,
+                    name: crate::codegen_support::required(f3, "name")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the item. Always `mcp_list_tools`.
 */
@@ -15828,12 +22586,57 @@ impl<'de> ::serde::Deserialize<'de> for BetaMcpListToolsType {
     }
 }
 ///`BetaMcpProtocolError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMcpProtocolError {
     pub code: i64,
     pub message: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: BetaMcpProtocolErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMcpProtocolError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMcpProtocolError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMcpProtocolError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMcpProtocolError, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaMcpProtocolErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMcpProtocolError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaMcpProtocolErrorType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -15897,7 +22700,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaMcpProtocolErrorType {
 /**Give the model access to additional tools via remote Model Context Protocol
 (MCP) servers. [Learn more about MCP](/docs/guides/tools-remote-mcp).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMcpTool {
     ///The tool invocation context(s).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -15965,6 +22768,121 @@ or other purposes.
     ///The type of the MCP tool. Always `mcp`.
     #[serde(rename = "type")]
     pub type_: BetaMcpToolType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMcpTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMcpTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMcpTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMcpTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaCallableToolAllowedCaller>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaMcpToolAllowedTools>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaMcpToolConnectorId>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<
+                        ::std::collections::HashMap<
+                            ::std::string::String,
+                            ::std::string::String,
+                        >,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<BetaMcpToolRequireApproval>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<BetaMcpToolTunnelId>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<BetaMcpToolType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_callers" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "allowed_tools" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "authorization" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "connector_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "defer_loading" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "headers" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "require_approval" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "server_description" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "server_label" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "server_url" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tunnel_id" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMcpTool {
+                    allowed_callers: f0.unwrap_or_default(),
+                    allowed_tools: f1.unwrap_or_default(),
+                    authorization: f2.unwrap_or_default(),
+                    connector_id: f3.unwrap_or_default(),
+                    defer_loading: f4.unwrap_or_default(),
+                    headers: f5.unwrap_or_default(),
+                    require_approval: f6.unwrap_or_default(),
+                    server_description: f7.unwrap_or_default(),
+                    server_label: crate::codegen_support::required(f8, "server_label")?,
+                    server_url: f9.unwrap_or_default(),
+                    tunnel_id: f10.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f11, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaMcpToolAllowedTools`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -15988,7 +22906,7 @@ impl ::std::convert::From<BetaMcpToolFilter> for BetaMcpToolAllowedTools {
 }
 /**An invocation of a tool on an MCP server.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMcpToolCall {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -16025,6 +22943,86 @@ Include this value in a subsequent `mcp_approval_response` input to approve or r
 */
     #[serde(rename = "type")]
     pub type_: BetaMcpToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMcpToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMcpToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMcpToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMcpToolCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaMcpToolCallError>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<BetaMcpToolCallStatus>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<BetaMcpToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "approval_request_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "arguments" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "server_label" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMcpToolCall {
+                    agent: f0.unwrap_or_default(),
+                    approval_request_id: f1.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f2, "arguments")?,
+                    error: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    name: crate::codegen_support::required(f5, "name")?,
+                    output: f6.unwrap_or_default(),
+                    server_label: crate::codegen_support::required(f7, "server_label")?,
+                    status: f8.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f9, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaMcpToolCallError`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -16341,11 +23339,53 @@ impl<'de> ::serde::Deserialize<'de> for BetaMcpToolConnectorId {
     }
 }
 ///`BetaMcpToolExecutionError`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMcpToolExecutionError {
     pub content: ::serde_json::Value,
     #[serde(rename = "type")]
     pub type_: BetaMcpToolExecutionErrorType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMcpToolExecutionError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMcpToolExecutionError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMcpToolExecutionError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMcpToolExecutionError, A::Error> {
+                let mut f0: ::std::option::Option<::serde_json::Value> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaMcpToolExecutionErrorType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMcpToolExecutionError {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaMcpToolExecutionErrorType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -16408,7 +23448,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaMcpToolExecutionErrorType {
 }
 /**A filter object to specify which tools are allowed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaMcpToolFilter {
     /**Indicates whether or not a tool modifies data or is read-only. If an
 MCP server is [annotated with `readOnlyHint`](https://modelcontextprotocol.io/specification/2025-06-18/schema#toolannotations-readonlyhint),
@@ -16419,6 +23459,54 @@ it will match this filter.
     ///List of allowed tool names.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub tool_names: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMcpToolFilter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMcpToolFilter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMcpToolFilter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMcpToolFilter, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "read_only" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tool_names" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMcpToolFilter {
+                    read_only: f0.unwrap_or_default(),
+                    tool_names: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaMcpToolRequireApproval`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -16557,7 +23645,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaMcpToolType {
     }
 }
 ///A message to or from the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMessage {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -16577,6 +23665,67 @@ pub struct BetaMessage {
     ///The type of the message. Always set to `message`.
     #[serde(rename = "type")]
     pub type_: BetaMessageType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMessage, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<BetaMessageContentItem>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaMessagePhase2>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaMessageRole> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaMessageStatus> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaMessageType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "phase" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMessage {
+                    agent: f0.unwrap_or_default(),
+                    content: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    phase: f3.unwrap_or_default(),
+                    role: crate::codegen_support::required(f4, "role")?,
+                    status: crate::codegen_support::required(f5, "status")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A content part that makes up an input or output item.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -17178,20 +24327,101 @@ impl ::std::str::FromStr for BetaModelIdsShared {
     }
 }
 ///Moderation results or errors for the response input and output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaModeration {
     ///Moderation for the response input.
     pub input: BetaModerationInput,
     ///Moderation for the response output.
     pub output: BetaModerationOutput,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaModeration {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaModeration;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaModeration")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaModeration, A::Error> {
+                let mut f0: ::std::option::Option<BetaModerationInput> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaModerationOutput> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaModeration {
+                    input: crate::codegen_support::required(f0, "input")?,
+                    output: crate::codegen_support::required(f1, "output")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The moderation policy for the response input.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaModerationConfigParam {
     pub mode: BetaModerationMode,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaModerationConfigParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaModerationConfigParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaModerationConfigParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaModerationConfigParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaModerationMode> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaModerationConfigParam {
+                    mode: crate::codegen_support::required(f0, "mode")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///An error produced while attempting moderation for the response input or output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaModerationErrorBody {
     ///The error code.
     pub code: ::std::string::String,
@@ -17200,6 +24430,51 @@ pub struct BetaModerationErrorBody {
     ///The object type, which was always `error` for moderation failures.
     #[serde(rename = "type")]
     pub type_: BetaModerationErrorBodyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaModerationErrorBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaModerationErrorBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaModerationErrorBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaModerationErrorBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaModerationErrorBodyType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaModerationErrorBody {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which was always `error` for moderation failures.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -17501,16 +24776,60 @@ impl ::std::convert::From<BetaModerationErrorBody> for BetaModerationOutput {
     }
 }
 ///Configuration for running moderation on the input and output of this response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaModerationParam {
     ///The moderation model to use for moderated completions, e.g. 'omni-moderation-latest'.
     pub model: ::std::string::String,
     ///The policy to apply to moderated response input and output.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub policy: ::std::option::Option<BetaModerationPolicyParam>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaModerationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaModerationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaModerationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaModerationParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaModerationPolicyParam>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "model" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "policy" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaModerationParam {
+                    model: crate::codegen_support::required(f0, "model")?,
+                    policy: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The policy to apply to moderated response input and output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaModerationPolicyParam {
     ///The moderation policy for the response input.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -17518,9 +24837,55 @@ pub struct BetaModerationPolicyParam {
     ///The moderation policy for the response output.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub output: ::std::option::Option<BetaModerationConfigParam>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaModerationPolicyParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaModerationPolicyParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaModerationPolicyParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaModerationPolicyParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaModerationConfigParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaModerationConfigParam>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaModerationPolicyParam {
+                    input: f0.unwrap_or_default(),
+                    output: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A moderation result produced for the response input or output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaModerationResultBody {
     ///A dictionary of moderation categories to booleans, True if the input is flagged under this category.
     pub categories: ::std::collections::HashMap<::std::string::String, bool>,
@@ -17538,6 +24903,81 @@ pub struct BetaModerationResultBody {
     ///The object type, which was always `moderation_result` for successful moderation results.
     #[serde(rename = "type")]
     pub type_: BetaModerationResultBodyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaModerationResultBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaModerationResultBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaModerationResultBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaModerationResultBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::collections::HashMap<::std::string::String, bool>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<BetaModerationInputType>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::collections::HashMap<::std::string::String, f64>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaModerationResultBodyType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "categories" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "category_applied_input_types" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "category_scores" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "flagged" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaModerationResultBody {
+                    categories: crate::codegen_support::required(f0, "categories")?,
+                    category_applied_input_types: crate::codegen_support::required(
+                        f1,
+                        "category_applied_input_types",
+                    )?,
+                    category_scores: crate::codegen_support::required(
+                        f2,
+                        "category_scores",
+                    )?,
+                    flagged: crate::codegen_support::required(f3, "flagged")?,
+                    model: crate::codegen_support::required(f4, "model")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which was always `moderation_result` for successful moderation results.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -17599,7 +25039,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaModerationResultBodyType {
     }
 }
 ///A mouse move action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMoveParam {
     ///The keys being held while moving the mouse.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -17611,6 +25051,56 @@ pub struct BetaMoveParam {
     pub x: i64,
     ///The y-coordinate to move to.
     pub y: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMoveParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMoveParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMoveParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMoveParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaMoveParamType> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "x" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "y" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMoveParam {
+                    keys: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    x: crate::codegen_support::required(f2, "x")?,
+                    y: crate::codegen_support::required(f3, "y")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a move action, this property is always set to `move`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -17840,7 +25330,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaMultiAgentAction1 {
     }
 }
 ///`BetaMultiAgentCall`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMultiAgentCall {
     ///The multi-agent action to execute.
     pub action: BetaMultiAgentAction,
@@ -17856,9 +25346,65 @@ pub struct BetaMultiAgentCall {
     ///The type of the multi-agent call. Always `multi_agent_call`.
     #[serde(rename = "type")]
     pub type_: BetaMultiAgentCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMultiAgentCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMultiAgentCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMultiAgentCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMultiAgentCall, A::Error> {
+                let mut f0: ::std::option::Option<BetaMultiAgentAction> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaMultiAgentCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "arguments" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMultiAgentCall {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    agent: f1.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f2, "arguments")?,
+                    call_id: crate::codegen_support::required(f3, "call_id")?,
+                    id: crate::codegen_support::required(f4, "id")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaMultiAgentCallItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMultiAgentCallItemParam {
     ///The multi-agent action that was executed.
     pub action: BetaMultiAgentAction1,
@@ -17875,6 +25421,66 @@ pub struct BetaMultiAgentCallItemParam {
     ///The item type. Always `multi_agent_call`.
     #[serde(rename = "type")]
     pub type_: BetaMultiAgentCallItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMultiAgentCallItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMultiAgentCallItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMultiAgentCallItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMultiAgentCallItemParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaMultiAgentAction1> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaMultiAgentCallItemParamCallId> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaMultiAgentCallItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "arguments" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMultiAgentCallItemParam {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    agent: f1.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f2, "arguments")?,
+                    call_id: crate::codegen_support::required(f3, "call_id")?,
+                    id: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID linking this call to its output.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -17994,7 +25600,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaMultiAgentCallItemParamType {
     }
 }
 ///`BetaMultiAgentCallOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMultiAgentCallOutput {
     ///The multi-agent action that produced this result.
     pub action: BetaMultiAgentAction,
@@ -18011,9 +25617,65 @@ pub struct BetaMultiAgentCallOutput {
     ///The type of the multi-agent result. Always `multi_agent_call_output`.
     #[serde(rename = "type")]
     pub type_: BetaMultiAgentCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMultiAgentCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMultiAgentCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMultiAgentCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMultiAgentCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<BetaMultiAgentAction> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<BetaOutputTextContent>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaMultiAgentCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMultiAgentCallOutput {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    agent: f1.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f2, "call_id")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    output: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaMultiAgentCallOutputItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMultiAgentCallOutputItemParam {
     ///The multi-agent action that produced this result.
     pub action: BetaMultiAgentAction1,
@@ -18031,6 +25693,70 @@ pub struct BetaMultiAgentCallOutputItemParam {
     ///The item type. Always `multi_agent_call_output`.
     #[serde(rename = "type")]
     pub type_: BetaMultiAgentCallOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMultiAgentCallOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMultiAgentCallOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMultiAgentCallOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMultiAgentCallOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaMultiAgentAction1> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    BetaMultiAgentCallOutputItemParamCallId,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<BetaOutputTextContentParam>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    BetaMultiAgentCallOutputItemParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMultiAgentCallOutputItemParam {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    agent: f1.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f2, "call_id")?,
+                    id: f3.unwrap_or_default(),
+                    output: f4.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the multi-agent call.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -18270,7 +25996,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaMultiAgentCallType {
     }
 }
 ///Configuration for server-hosted multi-agent execution.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaMultiAgentParam {
     ///Whether to enable server-hosted multi-agent execution for this response.
     pub enabled: bool,
@@ -18278,9 +26004,55 @@ pub struct BetaMultiAgentParam {
 The API does not impose a fixed upper bound on this setting. The default is `3`, which is recommended for most workloads. Multi-agent runs also have no fixed limit on tree depth or the total number of subagents created during a run.*/
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub max_concurrent_subagents: ::std::option::Option<::std::num::NonZeroU64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaMultiAgentParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaMultiAgentParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaMultiAgentParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaMultiAgentParam, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "enabled" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "max_concurrent_subagents" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaMultiAgentParam {
+                    enabled: crate::codegen_support::required(f0, "enabled")?,
+                    max_concurrent_subagents: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Groups function/custom tools under a shared namespace.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaNamespaceToolParam {
     ///A description of the namespace shown to the model.
     pub description: ::std::string::String,
@@ -18292,6 +26064,58 @@ pub struct BetaNamespaceToolParam {
     ///The type of the tool. Always `namespace`.
     #[serde(rename = "type")]
     pub type_: BetaNamespaceToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaNamespaceToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaNamespaceToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaNamespaceToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaNamespaceToolParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaNamespaceToolParamName> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<BetaNamespaceToolParamToolsItem>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaNamespaceToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaNamespaceToolParam {
+                    description: crate::codegen_support::required(f0, "description")?,
+                    name: crate::codegen_support::required(f1, "name")?,
+                    tools: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The namespace name used in tool calls (for example, `crm`).
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -18911,7 +26735,7 @@ impl ::std::convert::From<BetaCustomToolCallOutputResource> for BetaOutputItem {
 }
 /**An output message from the model.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaOutputMessage {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -18936,6 +26760,67 @@ pub struct BetaOutputMessage {
 */
     #[serde(rename = "type")]
     pub type_: BetaOutputMessageType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaOutputMessage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaOutputMessage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaOutputMessage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaOutputMessage, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<BetaOutputMessageContent>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaMessagePhase>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaOutputMessageRole> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaOutputMessageStatus> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaOutputMessageType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "phase" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaOutputMessage {
+                    agent: f0.unwrap_or_default(),
+                    content: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    phase: f3.unwrap_or_default(),
+                    role: crate::codegen_support::required(f4, "role")?,
+                    status: crate::codegen_support::required(f5, "status")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaOutputMessageContent`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -19185,7 +27070,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaOutputMessageType {
     }
 }
 ///A text output from the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaOutputTextContent {
     ///The annotations of the text output.
     #[serde(default)]
@@ -19197,9 +27082,59 @@ pub struct BetaOutputTextContent {
     ///The type of the output text. Always `output_text`.
     #[serde(rename = "type")]
     pub type_: BetaOutputTextContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaOutputTextContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaOutputTextContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaOutputTextContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaOutputTextContent, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<BetaAnnotation>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::vec::Vec<BetaLogProb>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaOutputTextContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "annotations" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "logprobs" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "text" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaOutputTextContent {
+                    annotations: f0.unwrap_or_default(),
+                    logprobs: f1.unwrap_or_default(),
+                    text: crate::codegen_support::required(f2, "text")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaOutputTextContentParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaOutputTextContentParam {
     ///Citations associated with the text content.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -19209,6 +27144,55 @@ pub struct BetaOutputTextContentParam {
     ///The content type. Always `output_text`.
     #[serde(rename = "type")]
     pub type_: BetaOutputTextContentParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaOutputTextContentParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaOutputTextContentParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaOutputTextContentParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaOutputTextContentParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<BetaOutputTextContentParamAnnotationsItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaOutputTextContentParamText> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaOutputTextContentParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "annotations" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaOutputTextContentParam {
+                    annotations: f0.unwrap_or_default(),
+                    text: crate::codegen_support::required(f1, "text")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaOutputTextContentParamAnnotationsItem`
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -19484,7 +27468,7 @@ impl ::std::str::FromStr for BetaPersonalityEnum {
     }
 }
 ///`BetaProgram`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaProgram {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -19500,9 +27484,65 @@ pub struct BetaProgram {
     ///The type of the item. Always `program`.
     #[serde(rename = "type")]
     pub type_: BetaProgramType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaProgram {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaProgram;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaProgram")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaProgram, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaProgramType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "code" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "fingerprint" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaProgram {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    code: crate::codegen_support::required(f2, "code")?,
+                    fingerprint: crate::codegen_support::required(f3, "fingerprint")?,
+                    id: crate::codegen_support::required(f4, "id")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaProgramItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaProgramItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -19518,6 +27558,64 @@ pub struct BetaProgramItemParam {
     ///The item type. Always `program`.
     #[serde(rename = "type")]
     pub type_: BetaProgramItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaProgramItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaProgramItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaProgramItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaProgramItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaProgramItemParamCallId> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaProgramItemParamCode> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaProgramItemParamFingerprint> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaProgramItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "code" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "fingerprint" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaProgramItemParam {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    code: crate::codegen_support::required(f2, "code")?,
+                    fingerprint: crate::codegen_support::required(f3, "fingerprint")?,
+                    id: crate::codegen_support::required(f4, "id")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The stable call ID of the program item.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -19744,7 +27842,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaProgramItemParamType {
     }
 }
 ///`BetaProgramOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaProgramOutput {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -19760,9 +27858,63 @@ pub struct BetaProgramOutput {
     ///The type of the item. Always `program_output`.
     #[serde(rename = "type")]
     pub type_: BetaProgramOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaProgramOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaProgramOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaProgramOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaProgramOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaProgramOutputStatus> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaProgramOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "result" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaProgramOutput {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    result: crate::codegen_support::required(f3, "result")?,
+                    status: crate::codegen_support::required(f4, "status")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaProgramOutputItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaProgramOutputItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -19778,6 +27930,62 @@ pub struct BetaProgramOutputItemParam {
     ///The item type. Always `program_output`.
     #[serde(rename = "type")]
     pub type_: BetaProgramOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaProgramOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaProgramOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaProgramOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaProgramOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaProgramOutputItemParamCallId> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaProgramOutputItemParamResult> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaProgramOutputItemStatus> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaProgramOutputItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "result" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaProgramOutputItemParam {
+                    agent: f0.unwrap_or_default(),
+                    call_id: crate::codegen_support::required(f1, "call_id")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    result: crate::codegen_support::required(f3, "result")?,
+                    status: crate::codegen_support::required(f4, "status")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The call ID of the program item.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -20139,21 +28347,111 @@ impl<'de> ::serde::Deserialize<'de> for BetaProgramOutputType {
     }
 }
 ///`BetaProgramToolCallCaller`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaProgramToolCallCaller {
     ///The call ID of the program item that produced this tool call.
     pub caller_id: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: BetaProgramToolCallCallerType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaProgramToolCallCaller {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaProgramToolCallCaller;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaProgramToolCallCaller")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaProgramToolCallCaller, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaProgramToolCallCallerType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "caller_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaProgramToolCallCaller {
+                    caller_id: crate::codegen_support::required(f0, "caller_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaProgramToolCallCallerParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaProgramToolCallCallerParam {
     ///The call ID of the program item that produced this tool call.
     pub caller_id: BetaProgramToolCallCallerParamCallerId,
     ///The caller type. Always `program`.
     #[serde(rename = "type")]
     pub type_: BetaProgramToolCallCallerParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaProgramToolCallCallerParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaProgramToolCallCallerParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaProgramToolCallCallerParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaProgramToolCallCallerParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    BetaProgramToolCallCallerParamCallerId,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaProgramToolCallCallerParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "caller_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaProgramToolCallCallerParam {
+                    caller_id: crate::codegen_support::required(f0, "caller_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The call ID of the program item that produced this tool call.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -20392,11 +28690,52 @@ impl<'de> ::serde::Deserialize<'de> for BetaProgramType {
     }
 }
 ///`BetaProgrammaticToolCallingParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaProgrammaticToolCallingParam {
     ///The type of the tool. Always `programmatic_tool_calling`.
     #[serde(rename = "type")]
     pub type_: BetaProgrammaticToolCallingParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaProgrammaticToolCallingParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaProgrammaticToolCallingParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaProgrammaticToolCallingParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaProgrammaticToolCallingParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    BetaProgrammaticToolCallingParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaProgrammaticToolCallingParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool. Always `programmatic_tool_calling`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -20461,7 +28800,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaProgrammaticToolCallingParamType {
 /**Reference to a prompt template and its variables.
 [Learn more](/docs/guides/text?api-mode=responses#reusable-prompts).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaPrompt {
     ///The unique identifier of the prompt template to use.
     pub id: ::std::string::String,
@@ -20470,12 +28809,102 @@ pub struct BetaPrompt {
     ///Optional version of the prompt template.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub version: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaPrompt {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaPrompt;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaPrompt")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaPrompt, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaResponsePromptVariables>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "variables" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "version" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaPrompt {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    variables: f1.unwrap_or_default(),
+                    version: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Marks the exact end of a reusable prompt prefix. The breakpoint inherits its TTL from the request's `prompt_cache_options.ttl`; the boundary is not rounded to a token block.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaPromptCacheBreakpointConfig {
     ///The breakpoint mode. Always `explicit`.
     pub mode: BetaPromptCacheBreakpointConfigMode,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaPromptCacheBreakpointConfig {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaPromptCacheBreakpointConfig;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaPromptCacheBreakpointConfig")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaPromptCacheBreakpointConfig, A::Error> {
+                let mut f0: ::std::option::Option<BetaPromptCacheBreakpointConfigMode> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaPromptCacheBreakpointConfig {
+                    mode: crate::codegen_support::required(f0, "mode")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The breakpoint mode. Always `explicit`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -20538,10 +28967,49 @@ impl<'de> ::serde::Deserialize<'de> for BetaPromptCacheBreakpointConfigMode {
     }
 }
 ///Marks the exact end of a reusable prompt prefix. The breakpoint inherits its TTL from the request's `prompt_cache_options.ttl`; the boundary is not rounded to a token block.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaPromptCacheBreakpointParam {
     ///The breakpoint mode. Always `explicit`.
     pub mode: BetaPromptCacheBreakpointParamMode,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaPromptCacheBreakpointParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaPromptCacheBreakpointParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaPromptCacheBreakpointParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaPromptCacheBreakpointParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaPromptCacheBreakpointParamMode> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaPromptCacheBreakpointParam {
+                    mode: crate::codegen_support::required(f0, "mode")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The breakpoint mode. Always `explicit`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -20667,15 +29135,57 @@ impl<'de> ::serde::Deserialize<'de> for BetaPromptCacheModeEnum {
     }
 }
 ///The prompt-caching options that were applied to the response. Supported for `gpt-5.6` and later models.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaPromptCacheOptions {
     ///Whether implicit prompt-cache breakpoints were enabled.
     pub mode: BetaPromptCacheModeEnum,
     ///The minimum lifetime applied to each cache breakpoint.
     pub ttl: BetaPromptCacheTtlEnum,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaPromptCacheOptions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaPromptCacheOptions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaPromptCacheOptions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaPromptCacheOptions, A::Error> {
+                let mut f0: ::std::option::Option<BetaPromptCacheModeEnum> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaPromptCacheTtlEnum> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaPromptCacheOptions {
+                    mode: crate::codegen_support::required(f0, "mode")?,
+                    ttl: crate::codegen_support::required(f1, "ttl")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Options for prompt caching. Supported for `gpt-5.6` and later models. By default, OpenAI automatically chooses one implicit cache breakpoint. You can add explicit breakpoints to content blocks with `prompt_cache_breakpoint`. Each request can write up to four breakpoints. For cache matching, OpenAI considers up to the latest 80 breakpoints in the conversation, without a content-block lookback limit. Set `mode` to `explicit` to disable the implicit breakpoint. The `ttl` defaults to `30m`, which is currently the only supported value. See the [prompt caching guide](/docs/guides/prompt-caching) for current details.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaPromptCacheOptionsParam {
     ///Controls whether OpenAI automatically creates an implicit cache breakpoint. Defaults to `implicit`. With `implicit`, OpenAI creates one implicit breakpoint and writes up to the latest three explicit breakpoints in the request. With `explicit`, OpenAI does not create an implicit breakpoint and writes up to the latest four explicit breakpoints. If there are no explicit breakpoints, the request does not use prompt caching.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -20683,6 +29193,52 @@ pub struct BetaPromptCacheOptionsParam {
     ///The minimum lifetime applied to every implicit and explicit cache breakpoint written by the request. Defaults to `30m`, which is currently the only supported value. The backend may retain cache entries for longer.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ttl: ::std::option::Option<BetaPromptCacheTtlEnum>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaPromptCacheOptionsParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaPromptCacheOptionsParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaPromptCacheOptionsParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaPromptCacheOptionsParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheModeEnum>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheTtlEnum>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaPromptCacheOptionsParam {
+                    mode: f0.unwrap_or_default(),
+                    ttl: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaPromptCacheRetentionEnum`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -20872,7 +29428,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaRankerVersionType {
     }
 }
 ///`BetaRankingOptions`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaRankingOptions {
     ///Weights that control how reciprocal rank fusion balances semantic embedding matches versus sparse keyword matches when hybrid search is enabled.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -20883,9 +29439,62 @@ pub struct BetaRankingOptions {
     ///The score threshold for the file search, a number between 0 and 1. Numbers closer to 1 will attempt to return only the most relevant results, but may return fewer results.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub score_threshold: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaRankingOptions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaRankingOptions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaRankingOptions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaRankingOptions, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaHybridSearchOptions>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaRankerVersionType>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "hybrid_search" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "ranker" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "score_threshold" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaRankingOptions {
+                    hybrid_search: f0.unwrap_or_default(),
+                    ranker: f1.unwrap_or_default(),
+                    score_threshold: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 #[doc = "**gpt-5 and o-series models only**\n\nConfiguration options for\n[reasoning models](https://platform.openai.com/docs/guides/reasoning).\n"]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaReasoning {
     /**Controls which reasoning items are rendered back to the model on later turns.
 If omitted or set to `auto`, the model determines the context mode. The
@@ -20916,6 +29525,69 @@ One of `auto`, `concise`, or `detailed`.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub summary: ::std::option::Option<BetaReasoningSummary>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaReasoning {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaReasoning;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaReasoning")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaReasoning, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaReasoningContext>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaReasoningGenerateSummary>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaReasoningModeEnum>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaReasoningSummary>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "context" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "effort" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "generate_summary" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "mode" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaReasoning {
+                    context: f0.unwrap_or_default(),
+                    effort: f1.unwrap_or_default(),
+                    generate_summary: f2.unwrap_or_default(),
+                    mode: f3.unwrap_or_default(),
+                    summary: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Controls which reasoning items are rendered back to the model on later turns.
 If omitted or set to `auto`, the model determines the context mode. The
@@ -21163,7 +29835,7 @@ a response. Be sure to include these items in your `input` to the Responses API
 for subsequent turns of a conversation if you are manually
 [managing context](/docs/guides/conversation-state).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaReasoningItem {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -21200,6 +29872,73 @@ important when `store` is `false` or when using Zero Data Retention.
 */
     #[serde(rename = "type")]
     pub type_: BetaReasoningItemType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaReasoningItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaReasoningItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaReasoningItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaReasoningItem, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<BetaReasoningTextContent>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaReasoningItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::vec::Vec<BetaSummaryTextContent>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaReasoningItemType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "encrypted_content" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "summary" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaReasoningItem {
+                    agent: f0.unwrap_or_default(),
+                    content: f1.unwrap_or_default(),
+                    encrypted_content: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    status: f4.unwrap_or_default(),
+                    summary: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The status of the item. One of `in_progress`, `completed`, or
 `incomplete`. Populated when items are returned via API.
@@ -21438,13 +30177,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaReasoningSummary {
     }
 }
 ///Reasoning text from the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaReasoningTextContent {
     ///The reasoning text from the model.
     pub text: ::std::string::String,
     ///The type of the reasoning text. Always `reasoning_text`.
     #[serde(rename = "type")]
     pub type_: BetaReasoningTextContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaReasoningTextContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaReasoningTextContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaReasoningTextContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaReasoningTextContent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaReasoningTextContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaReasoningTextContent {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the reasoning text. Always `reasoning_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -21506,13 +30287,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaReasoningTextContentType {
     }
 }
 ///A refusal from the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaRefusalContent {
     ///The refusal explanation from the model.
     pub refusal: ::std::string::String,
     ///The type of the refusal. Always `refusal`.
     #[serde(rename = "type")]
     pub type_: BetaRefusalContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaRefusalContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaRefusalContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaRefusalContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaRefusalContent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaRefusalContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "refusal" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaRefusalContent {
+                    refusal: crate::codegen_support::required(f0, "refusal")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the refusal. Always `refusal`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -21574,7 +30397,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaRefusalContentType {
     }
 }
 ///`BetaResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponse {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
@@ -21723,9 +30546,243 @@ Used to boost cache hit rates by better bucketing similar requests and  to help 
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaResponseConversation>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaResponseError>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<BetaResponseIncompleteDetails>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<BetaResponseInstructions>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<BetaMetadata>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<BetaModelIdsResponses>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<BetaModeration>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<BetaResponseObject> = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<::std::vec::Vec<BetaOutputItem>> = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<::std::option::Option<BetaPrompt>> = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f20: ::std::option::Option<
+                    ::std::option::Option<BetaPromptCacheOptions>,
+                > = ::std::option::Option::None;
+                let mut f21: ::std::option::Option<
+                    ::std::option::Option<BetaResponsePromptCacheRetention>,
+                > = ::std::option::Option::None;
+                let mut f22: ::std::option::Option<
+                    ::std::option::Option<BetaReasoning>,
+                > = ::std::option::Option::None;
+                let mut f23: ::std::option::Option<
+                    ::std::option::Option<BetaResponseSafetyIdentifier>,
+                > = ::std::option::Option::None;
+                let mut f24: ::std::option::Option<
+                    ::std::option::Option<BetaServiceTierResponses>,
+                > = ::std::option::Option::None;
+                let mut f25: ::std::option::Option<
+                    ::std::option::Option<BetaResponseStatus>,
+                > = ::std::option::Option::None;
+                let mut f26: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f27: ::std::option::Option<
+                    ::std::option::Option<BetaResponseTextParam>,
+                > = ::std::option::Option::None;
+                let mut f28: ::std::option::Option<
+                    ::std::option::Option<BetaToolChoiceParam>,
+                > = ::std::option::Option::None;
+                let mut f29: ::std::option::Option<
+                    ::std::option::Option<BetaToolsArray>,
+                > = ::std::option::Option::None;
+                let mut f30: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f31: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f32: ::std::option::Option<
+                    ::std::option::Option<BetaResponseTruncation>,
+                > = ::std::option::Option::None;
+                let mut f33: ::std::option::Option<
+                    ::std::option::Option<BetaResponseUsage>,
+                > = ::std::option::Option::None;
+                let mut f34: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "completed_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "conversation" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "incomplete_details" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "instructions" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_output_tokens" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tool_calls" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        "output_text" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parallel_tool_calls" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "previous_response_id" => {
+                            f17 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f18 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_key" => {
+                            f19 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_options" => {
+                            f20 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f21 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning" => {
+                            f22 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "safety_identifier" => {
+                            f23 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_tier" => {
+                            f24 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f25 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f26 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f27 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_choice" => {
+                            f28 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f29 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f30 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f31 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation" => {
+                            f32 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "usage" => f33 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f34 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponse {
+                    background: f0.unwrap_or_default(),
+                    completed_at: f1.unwrap_or_default(),
+                    conversation: f2.unwrap_or_default(),
+                    created_at: crate::codegen_support::required(f3, "created_at")?,
+                    error: f4.unwrap_or_default(),
+                    id: crate::codegen_support::required(f5, "id")?,
+                    incomplete_details: f6.unwrap_or_default(),
+                    instructions: f7.unwrap_or_default(),
+                    max_output_tokens: f8.unwrap_or_default(),
+                    max_tool_calls: f9.unwrap_or_default(),
+                    metadata: f10.unwrap_or_default(),
+                    model: f11.unwrap_or_default(),
+                    moderation: f12.unwrap_or_default(),
+                    object: crate::codegen_support::required(f13, "object")?,
+                    output: f14.unwrap_or_default(),
+                    output_text: f15.unwrap_or_default(),
+                    parallel_tool_calls: crate::codegen_support::required(
+                        f16,
+                        "parallel_tool_calls",
+                    )?,
+                    previous_response_id: f17.unwrap_or_default(),
+                    prompt: f18.unwrap_or_default(),
+                    prompt_cache_key: f19.unwrap_or_default(),
+                    prompt_cache_options: f20.unwrap_or_default(),
+                    prompt_cache_retention: f21.unwrap_or_default(),
+                    reasoning: f22.unwrap_or_default(),
+                    safety_identifier: f23.unwrap_or_default(),
+                    service_tier: f24.unwrap_or_default(),
+                    status: f25.unwrap_or_default(),
+                    temperature: f26.unwrap_or_default(),
+                    text: f27.unwrap_or_default(),
+                    tool_choice: f28.unwrap_or_default(),
+                    tools: f29.unwrap_or_default(),
+                    top_logprobs: f30.unwrap_or_default(),
+                    top_p: f31.unwrap_or_default(),
+                    truncation: f32.unwrap_or_default(),
+                    usage: f33.unwrap_or_default(),
+                    user: f34.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Emitted when there is a partial audio response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseAudioDeltaEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -21740,6 +30797,59 @@ pub struct BetaResponseAudioDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseAudioDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseAudioDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseAudioDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseAudioDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseAudioDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaResponseAudioDeltaEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseAudioDeltaEvent {
+                    agent: f0.unwrap_or_default(),
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.audio.delta`.
 */
@@ -21802,7 +30912,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseAudioDeltaEventType {
     }
 }
 ///Emitted when the audio response is complete.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseAudioDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -21816,6 +30926,63 @@ pub struct BetaResponseAudioDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseAudioDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseAudioDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseAudioDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseAudioDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseAudioDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaResponseAudioDoneEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseAudioDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    response_id: f1.unwrap_or_default(),
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.audio.done`.
 */
@@ -21878,7 +31045,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseAudioDoneEventType {
     }
 }
 ///Emitted when there is a partial transcript of audio.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseAudioTranscriptDeltaEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -21894,6 +31061,68 @@ pub struct BetaResponseAudioTranscriptDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseAudioTranscriptDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseAudioTranscriptDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseAudioTranscriptDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseAudioTranscriptDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseAudioTranscriptDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseAudioTranscriptDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseAudioTranscriptDeltaEvent {
+                    agent: f0.unwrap_or_default(),
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    response_id: f2.unwrap_or_default(),
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.audio.transcript.delta`.
 */
@@ -21957,7 +31186,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseAudioTranscriptDeltaEventTyp
     }
 }
 ///Emitted when the full audio transcript is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseAudioTranscriptDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -21970,6 +31199,65 @@ pub struct BetaResponseAudioTranscriptDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseAudioTranscriptDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseAudioTranscriptDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseAudioTranscriptDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseAudioTranscriptDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseAudioTranscriptDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    BetaResponseAudioTranscriptDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseAudioTranscriptDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    response_id: f1.unwrap_or_default(),
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.audio.transcript.done`.
 */
@@ -22033,7 +31321,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseAudioTranscriptDoneEventType
     }
 }
 ///Emitted when a partial code snippet is streamed by the code interpreter.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseCodeInterpreterCallCodeDeltaEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -22049,6 +31337,72 @@ pub struct BetaResponseCodeInterpreterCallCodeDeltaEvent {
     ///The type of the event. Always `response.code_interpreter_call_code.delta`.
     #[serde(rename = "type")]
     pub type_: BetaResponseCodeInterpreterCallCodeDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseCodeInterpreterCallCodeDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseCodeInterpreterCallCodeDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseCodeInterpreterCallCodeDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseCodeInterpreterCallCodeDeltaEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    BetaResponseCodeInterpreterCallCodeDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseCodeInterpreterCallCodeDeltaEvent {
+                    agent: f0.unwrap_or_default(),
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `response.code_interpreter_call_code.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -22118,7 +31472,7 @@ for BetaResponseCodeInterpreterCallCodeDeltaEventType {
     }
 }
 ///Emitted when the code snippet is finalized by the code interpreter.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseCodeInterpreterCallCodeDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -22134,6 +31488,72 @@ pub struct BetaResponseCodeInterpreterCallCodeDoneEvent {
     ///The type of the event. Always `response.code_interpreter_call_code.done`.
     #[serde(rename = "type")]
     pub type_: BetaResponseCodeInterpreterCallCodeDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseCodeInterpreterCallCodeDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseCodeInterpreterCallCodeDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseCodeInterpreterCallCodeDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseCodeInterpreterCallCodeDoneEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    BetaResponseCodeInterpreterCallCodeDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "code" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseCodeInterpreterCallCodeDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    code: crate::codegen_support::required(f1, "code")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `response.code_interpreter_call_code.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -22203,7 +31623,7 @@ for BetaResponseCodeInterpreterCallCodeDoneEventType {
     }
 }
 ///Emitted when the code interpreter call is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseCodeInterpreterCallCompletedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -22217,6 +31637,69 @@ pub struct BetaResponseCodeInterpreterCallCompletedEvent {
     ///The type of the event. Always `response.code_interpreter_call.completed`.
     #[serde(rename = "type")]
     pub type_: BetaResponseCodeInterpreterCallCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseCodeInterpreterCallCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseCodeInterpreterCallCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseCodeInterpreterCallCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseCodeInterpreterCallCompletedEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseCodeInterpreterCallCompletedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseCodeInterpreterCallCompletedEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `response.code_interpreter_call.completed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -22286,7 +31769,7 @@ for BetaResponseCodeInterpreterCallCompletedEventType {
     }
 }
 ///Emitted when a code interpreter call is in progress.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseCodeInterpreterCallInProgressEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -22300,6 +31783,69 @@ pub struct BetaResponseCodeInterpreterCallInProgressEvent {
     ///The type of the event. Always `response.code_interpreter_call.in_progress`.
     #[serde(rename = "type")]
     pub type_: BetaResponseCodeInterpreterCallInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseCodeInterpreterCallInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseCodeInterpreterCallInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseCodeInterpreterCallInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseCodeInterpreterCallInProgressEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseCodeInterpreterCallInProgressEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseCodeInterpreterCallInProgressEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `response.code_interpreter_call.in_progress`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -22369,7 +31915,7 @@ for BetaResponseCodeInterpreterCallInProgressEventType {
     }
 }
 ///Emitted when the code interpreter is actively interpreting the code snippet.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseCodeInterpreterCallInterpretingEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -22383,6 +31929,70 @@ pub struct BetaResponseCodeInterpreterCallInterpretingEvent {
     ///The type of the event. Always `response.code_interpreter_call.interpreting`.
     #[serde(rename = "type")]
     pub type_: BetaResponseCodeInterpreterCallInterpretingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for BetaResponseCodeInterpreterCallInterpretingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseCodeInterpreterCallInterpretingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseCodeInterpreterCallInterpretingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseCodeInterpreterCallInterpretingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseCodeInterpreterCallInterpretingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseCodeInterpreterCallInterpretingEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `response.code_interpreter_call.interpreting`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -22453,7 +32063,7 @@ for BetaResponseCodeInterpreterCallInterpretingEventType {
     }
 }
 ///Emitted when the model response is complete.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseCompletedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -22467,6 +32077,59 @@ pub struct BetaResponseCompletedEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseCompletedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaResponse> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaResponseCompletedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseCompletedEvent {
+                    agent: f0.unwrap_or_default(),
+                    response: crate::codegen_support::required(f1, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.completed`.
 */
@@ -22529,7 +32192,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseCompletedEventType {
     }
 }
 ///Emitted when a new content part is added.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseContentPartAddedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -22552,6 +32215,77 @@ pub struct BetaResponseContentPartAddedEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseContentPartAddedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseContentPartAddedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseContentPartAddedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseContentPartAddedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseContentPartAddedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaOutputContent> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaResponseContentPartAddedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseContentPartAddedEvent {
+                    agent: f0.unwrap_or_default(),
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    part: crate::codegen_support::required(f4, "part")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.content_part.added`.
 */
@@ -22615,7 +32349,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseContentPartAddedEventType {
     }
 }
 ///Emitted when a content part is done.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseContentPartDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -22638,6 +32372,77 @@ pub struct BetaResponseContentPartDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseContentPartDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseContentPartDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseContentPartDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseContentPartDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseContentPartDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaOutputContent> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaResponseContentPartDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseContentPartDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    part: crate::codegen_support::required(f4, "part")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.content_part.done`.
 */
@@ -22701,14 +32506,53 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseContentPartDoneEventType {
     }
 }
 ///The conversation that this response belonged to. Input items and output items from this response were automatically added to this conversation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseConversation {
     ///The unique ID of the conversation that this response was associated with.
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseConversation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseConversation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseConversation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseConversation, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseConversation {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**An event that is emitted when a response is created.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseCreatedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -22722,6 +32566,59 @@ pub struct BetaResponseCreatedEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseCreatedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseCreatedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseCreatedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseCreatedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseCreatedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaResponse> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaResponseCreatedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseCreatedEvent {
+                    agent: f0.unwrap_or_default(),
+                    response: crate::codegen_support::required(f1, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.created`.
 */
@@ -22785,7 +32682,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseCreatedEventType {
 }
 /**Event representing a delta (partial update) to the input of a custom tool call.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseCustomToolCallInputDeltaEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -22801,6 +32698,72 @@ pub struct BetaResponseCustomToolCallInputDeltaEvent {
     ///The event type identifier.
     #[serde(rename = "type")]
     pub type_: BetaResponseCustomToolCallInputDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseCustomToolCallInputDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseCustomToolCallInputDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseCustomToolCallInputDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseCustomToolCallInputDeltaEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    BetaResponseCustomToolCallInputDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseCustomToolCallInputDeltaEvent {
+                    agent: f0.unwrap_or_default(),
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type identifier.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -22870,7 +32833,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseCustomToolCallInputDeltaEven
 }
 /**Event indicating that input for a custom tool call is complete.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseCustomToolCallInputDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -22886,6 +32849,72 @@ pub struct BetaResponseCustomToolCallInputDoneEvent {
     ///The event type identifier.
     #[serde(rename = "type")]
     pub type_: BetaResponseCustomToolCallInputDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseCustomToolCallInputDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseCustomToolCallInputDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseCustomToolCallInputDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseCustomToolCallInputDoneEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    BetaResponseCustomToolCallInputDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "input" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseCustomToolCallInputDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    input: crate::codegen_support::required(f1, "input")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type identifier.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -22955,12 +32984,54 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseCustomToolCallInputDoneEvent
 }
 /**An error object returned when the model fails to generate a Response.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseError {
     pub code: BetaResponseErrorCode,
     /**A human-readable description of the error.
 */
     pub message: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseError, A::Error> {
+                let mut f0: ::std::option::Option<BetaResponseErrorCode> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The error code for the response.
 */
@@ -23118,7 +33189,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseErrorCode {
     }
 }
 ///Emitted when an error occurs.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseErrorEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -23140,6 +33211,69 @@ pub struct BetaResponseErrorEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseErrorEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseErrorEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseErrorEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseErrorEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseErrorEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaResponseErrorEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "code" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "param" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseErrorEvent {
+                    agent: f0.unwrap_or_default(),
+                    code: f1.unwrap_or_default(),
+                    message: crate::codegen_support::required(f2, "message")?,
+                    param: f3.unwrap_or_default(),
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `error`.
 */
@@ -23203,7 +33337,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseErrorEventType {
 }
 /**An event that is emitted when a response fails.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseFailedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -23217,6 +33351,59 @@ pub struct BetaResponseFailedEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseFailedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseFailedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseFailedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseFailedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseFailedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaResponse> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaResponseFailedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseFailedEvent {
+                    agent: f0.unwrap_or_default(),
+                    response: crate::codegen_support::required(f1, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.failed`.
 */
@@ -23279,7 +33466,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseFailedEventType {
     }
 }
 ///Emitted when a file search call is completed (results found).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseFileSearchCallCompletedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -23296,6 +33483,69 @@ pub struct BetaResponseFileSearchCallCompletedEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseFileSearchCallCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseFileSearchCallCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseFileSearchCallCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseFileSearchCallCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseFileSearchCallCompletedEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseFileSearchCallCompletedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseFileSearchCallCompletedEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.file_search_call.completed`.
 */
@@ -23365,7 +33615,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseFileSearchCallCompletedEvent
     }
 }
 ///Emitted when a file search call is initiated.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseFileSearchCallInProgressEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -23382,6 +33632,69 @@ pub struct BetaResponseFileSearchCallInProgressEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseFileSearchCallInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseFileSearchCallInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseFileSearchCallInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseFileSearchCallInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseFileSearchCallInProgressEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseFileSearchCallInProgressEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseFileSearchCallInProgressEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.file_search_call.in_progress`.
 */
@@ -23451,7 +33764,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseFileSearchCallInProgressEven
     }
 }
 ///Emitted when a file search is currently searching.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseFileSearchCallSearchingEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -23468,6 +33781,69 @@ pub struct BetaResponseFileSearchCallSearchingEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseFileSearchCallSearchingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseFileSearchCallSearchingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseFileSearchCallSearchingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseFileSearchCallSearchingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseFileSearchCallSearchingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseFileSearchCallSearchingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseFileSearchCallSearchingEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.file_search_call.searching`.
 */
@@ -23541,11 +33917,50 @@ Using `json_schema` is recommended for models that support it. Note that the
 model will not generate JSON without a system or user message instructing it
 to do so.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseFormatJsonObject {
     ///The type of response format being defined. Always `json_object`.
     #[serde(rename = "type")]
     pub type_: BetaResponseFormatJsonObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseFormatJsonObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseFormatJsonObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseFormatJsonObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseFormatJsonObject, A::Error> {
+                let mut f0: ::std::option::Option<BetaResponseFormatJsonObjectType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseFormatJsonObject {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of response format being defined. Always `json_object`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -23636,11 +34051,50 @@ for BetaResponseFormatJsonSchemaSchema {
 }
 /**Default response format. Used to generate text responses.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseFormatText {
     ///The type of response format being defined. Always `text`.
     #[serde(rename = "type")]
     pub type_: BetaResponseFormatTextType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseFormatText {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseFormatText;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseFormatText")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseFormatText, A::Error> {
+                let mut f0: ::std::option::Option<BetaResponseFormatTextType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseFormatText {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of response format being defined. Always `text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -23702,7 +34156,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseFormatTextType {
     }
 }
 ///Emitted when there is a partial function-call arguments delta.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseFunctionCallArgumentsDeltaEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -23722,6 +34176,72 @@ pub struct BetaResponseFunctionCallArgumentsDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseFunctionCallArgumentsDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseFunctionCallArgumentsDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseFunctionCallArgumentsDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseFunctionCallArgumentsDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseFunctionCallArgumentsDeltaEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    BetaResponseFunctionCallArgumentsDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseFunctionCallArgumentsDeltaEvent {
+                    agent: f0.unwrap_or_default(),
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.function_call_arguments.delta`.
 */
@@ -23791,7 +34311,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseFunctionCallArgumentsDeltaEv
     }
 }
 ///Emitted when function-call arguments are finalized.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseFunctionCallArgumentsDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -23808,6 +34328,77 @@ pub struct BetaResponseFunctionCallArgumentsDoneEvent {
     pub sequence_number: i64,
     #[serde(rename = "type")]
     pub type_: BetaResponseFunctionCallArgumentsDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseFunctionCallArgumentsDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseFunctionCallArgumentsDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseFunctionCallArgumentsDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseFunctionCallArgumentsDoneEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaResponseFunctionCallArgumentsDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "arguments" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseFunctionCallArgumentsDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f1, "arguments")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    name: crate::codegen_support::required(f3, "name")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaResponseFunctionCallArgumentsDoneEventType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -23877,7 +34468,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseFunctionCallArgumentsDoneEve
 }
 /**Emitted when an image generation tool call has completed and the final image is available.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseImageGenCallCompletedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -23891,6 +34482,69 @@ pub struct BetaResponseImageGenCallCompletedEvent {
     ///The type of the event. Always 'response.image_generation_call.completed'.
     #[serde(rename = "type")]
     pub type_: BetaResponseImageGenCallCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseImageGenCallCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseImageGenCallCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseImageGenCallCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseImageGenCallCompletedEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseImageGenCallCompletedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseImageGenCallCompletedEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.image_generation_call.completed'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -23960,7 +34614,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseImageGenCallCompletedEventTy
 }
 /**Emitted when an image generation tool call is actively generating an image (intermediate state).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseImageGenCallGeneratingEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -23974,6 +34628,69 @@ pub struct BetaResponseImageGenCallGeneratingEvent {
     ///The type of the event. Always 'response.image_generation_call.generating'.
     #[serde(rename = "type")]
     pub type_: BetaResponseImageGenCallGeneratingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseImageGenCallGeneratingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseImageGenCallGeneratingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseImageGenCallGeneratingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseImageGenCallGeneratingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseImageGenCallGeneratingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseImageGenCallGeneratingEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.image_generation_call.generating'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -24043,7 +34760,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseImageGenCallGeneratingEventT
 }
 /**Emitted when an image generation tool call is in progress.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseImageGenCallInProgressEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24057,6 +34774,69 @@ pub struct BetaResponseImageGenCallInProgressEvent {
     ///The type of the event. Always 'response.image_generation_call.in_progress'.
     #[serde(rename = "type")]
     pub type_: BetaResponseImageGenCallInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseImageGenCallInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseImageGenCallInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseImageGenCallInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseImageGenCallInProgressEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseImageGenCallInProgressEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseImageGenCallInProgressEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.image_generation_call.in_progress'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -24126,7 +34906,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseImageGenCallInProgressEventT
 }
 /**Emitted when a partial image is available during image generation streaming.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseImageGenCallPartialImageEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24156,6 +34936,109 @@ pub struct BetaResponseImageGenCallPartialImageEvent {
     ///The type of the event. Always 'response.image_generation_call.partial_image'.
     #[serde(rename = "type")]
     pub type_: BetaResponseImageGenCallPartialImageEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseImageGenCallPartialImageEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseImageGenCallPartialImageEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseImageGenCallPartialImageEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseImageGenCallPartialImageEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    BetaResponseImageGenCallPartialImageEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "background" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_format" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "partial_image_b64" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "partial_image_index" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "quality" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "size" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseImageGenCallPartialImageEvent {
+                    agent: f0.unwrap_or_default(),
+                    background: f1.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_format: f3.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    partial_image_b64: crate::codegen_support::required(
+                        f5,
+                        "partial_image_b64",
+                    )?,
+                    partial_image_index: crate::codegen_support::required(
+                        f6,
+                        "partial_image_index",
+                    )?,
+                    quality: f7.unwrap_or_default(),
+                    sequence_number: crate::codegen_support::required(
+                        f8,
+                        "sequence_number",
+                    )?,
+                    size: f9.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f10, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.image_generation_call.partial_image'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -24224,7 +35107,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseImageGenCallPartialImageEven
     }
 }
 ///Emitted when the response is in progress.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseInProgressEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24238,6 +35121,59 @@ pub struct BetaResponseInProgressEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseInProgressEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaResponse> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaResponseInProgressEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseInProgressEvent {
+                    agent: f0.unwrap_or_default(),
+                    response: crate::codegen_support::required(f1, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.in_progress`.
 */
@@ -24301,11 +35237,52 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseInProgressEventType {
 }
 /**Details about why the response is incomplete.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaResponseIncompleteDetails {
     ///The reason why the response is incomplete.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reason: ::std::option::Option<BetaResponseIncompleteDetailsReason>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseIncompleteDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseIncompleteDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseIncompleteDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseIncompleteDetails, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaResponseIncompleteDetailsReason>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseIncompleteDetails {
+                    reason: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The reason why the response is incomplete.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -24374,7 +35351,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseIncompleteDetailsReason {
 }
 /**An event that is emitted when a response finishes as incomplete.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseIncompleteEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24388,6 +35365,59 @@ pub struct BetaResponseIncompleteEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseIncompleteEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseIncompleteEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseIncompleteEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseIncompleteEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseIncompleteEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaResponse> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaResponseIncompleteEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseIncompleteEvent {
+                    agent: f0.unwrap_or_default(),
+                    response: crate::codegen_support::required(f1, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.incomplete`.
 */
@@ -24464,7 +35494,7 @@ impl ::std::convert::From<::std::vec::Vec<BetaInputItem>> for BetaResponseInstru
     }
 }
 ///A list of Response items.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseItemList {
     ///A list of items used to generate this response.
     #[serde(default)]
@@ -24477,6 +35507,57 @@ pub struct BetaResponseItemList {
     pub last_id: ::std::string::String,
     ///The type of object returned, must be `list`.
     pub object: BetaResponseItemListObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseItemList {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseItemList;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseItemList")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseItemList, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<BetaItemResource>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaResponseItemListObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseItemList {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of object returned, must be `list`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -24541,7 +35622,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseItemListObject {
 a particular token at a given position in the sequence. Less-negative (higher)
 logprob values indicate greater model confidence in that token choice.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseLogProb {
     /**The log probability of this token.
 */
@@ -24552,9 +35633,58 @@ pub struct BetaResponseLogProb {
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub top_logprobs: ::std::vec::Vec<BetaResponseLogProbTopLogprobsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseLogProb {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseLogProb;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseLogProb")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseLogProb, A::Error> {
+                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<BetaResponseLogProbTopLogprobsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "logprob" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseLogProb {
+                    logprob: crate::codegen_support::required(f0, "logprob")?,
+                    token: crate::codegen_support::required(f1, "token")?,
+                    top_logprobs: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaResponseLogProbTopLogprobsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaResponseLogProbTopLogprobsItem {
     ///The log probability of this token.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24562,10 +35692,54 @@ pub struct BetaResponseLogProbTopLogprobsItem {
     ///A possible text token.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub token: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseLogProbTopLogprobsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseLogProbTopLogprobsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseLogProbTopLogprobsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseLogProbTopLogprobsItem, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "logprob" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseLogProbTopLogprobsItem {
+                    logprob: f0.unwrap_or_default(),
+                    token: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Emitted when there is a delta (partial update) to the arguments of an MCP tool call.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseMcpCallArgumentsDeltaEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24582,6 +35756,72 @@ pub struct BetaResponseMcpCallArgumentsDeltaEvent {
     ///The type of the event. Always 'response.mcp_call_arguments.delta'.
     #[serde(rename = "type")]
     pub type_: BetaResponseMcpCallArgumentsDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpCallArgumentsDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseMcpCallArgumentsDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseMcpCallArgumentsDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseMcpCallArgumentsDeltaEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    BetaResponseMcpCallArgumentsDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseMcpCallArgumentsDeltaEvent {
+                    agent: f0.unwrap_or_default(),
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_call_arguments.delta'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -24645,7 +35885,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpCallArgumentsDeltaEventTy
 }
 /**Emitted when the arguments for an MCP tool call are finalized.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseMcpCallArgumentsDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24662,6 +35902,71 @@ pub struct BetaResponseMcpCallArgumentsDoneEvent {
     ///The type of the event. Always 'response.mcp_call_arguments.done'.
     #[serde(rename = "type")]
     pub type_: BetaResponseMcpCallArgumentsDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpCallArgumentsDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseMcpCallArgumentsDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseMcpCallArgumentsDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseMcpCallArgumentsDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    BetaResponseMcpCallArgumentsDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "arguments" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseMcpCallArgumentsDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f1, "arguments")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_call_arguments.done'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -24725,7 +36030,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpCallArgumentsDoneEventTyp
 }
 /**Emitted when an MCP  tool call has completed successfully.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseMcpCallCompletedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24739,6 +36044,66 @@ pub struct BetaResponseMcpCallCompletedEvent {
     ///The type of the event. Always 'response.mcp_call.completed'.
     #[serde(rename = "type")]
     pub type_: BetaResponseMcpCallCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpCallCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseMcpCallCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseMcpCallCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseMcpCallCompletedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseMcpCallCompletedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseMcpCallCompletedEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_call.completed'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -24802,7 +36167,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpCallCompletedEventType {
 }
 /**Emitted when an MCP  tool call has failed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseMcpCallFailedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24816,6 +36181,64 @@ pub struct BetaResponseMcpCallFailedEvent {
     ///The type of the event. Always 'response.mcp_call.failed'.
     #[serde(rename = "type")]
     pub type_: BetaResponseMcpCallFailedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpCallFailedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseMcpCallFailedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseMcpCallFailedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseMcpCallFailedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaResponseMcpCallFailedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseMcpCallFailedEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_call.failed'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -24878,7 +36301,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpCallFailedEventType {
 }
 /**Emitted when an MCP  tool call is in progress.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseMcpCallInProgressEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24892,6 +36315,66 @@ pub struct BetaResponseMcpCallInProgressEvent {
     ///The type of the event. Always 'response.mcp_call.in_progress'.
     #[serde(rename = "type")]
     pub type_: BetaResponseMcpCallInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpCallInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseMcpCallInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseMcpCallInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseMcpCallInProgressEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseMcpCallInProgressEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseMcpCallInProgressEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_call.in_progress'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -24955,7 +36438,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpCallInProgressEventType {
 }
 /**Emitted when the list of available MCP tools has been successfully retrieved.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseMcpListToolsCompletedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -24969,6 +36452,69 @@ pub struct BetaResponseMcpListToolsCompletedEvent {
     ///The type of the event. Always 'response.mcp_list_tools.completed'.
     #[serde(rename = "type")]
     pub type_: BetaResponseMcpListToolsCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpListToolsCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseMcpListToolsCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseMcpListToolsCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseMcpListToolsCompletedEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseMcpListToolsCompletedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseMcpListToolsCompletedEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_list_tools.completed'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -25032,7 +36578,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpListToolsCompletedEventTy
 }
 /**Emitted when the attempt to list available MCP tools has failed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseMcpListToolsFailedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -25046,6 +36592,66 @@ pub struct BetaResponseMcpListToolsFailedEvent {
     ///The type of the event. Always 'response.mcp_list_tools.failed'.
     #[serde(rename = "type")]
     pub type_: BetaResponseMcpListToolsFailedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpListToolsFailedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseMcpListToolsFailedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseMcpListToolsFailedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseMcpListToolsFailedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseMcpListToolsFailedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseMcpListToolsFailedEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_list_tools.failed'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -25109,7 +36715,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpListToolsFailedEventType 
 }
 /**Emitted when the system is in the process of retrieving the list of available MCP tools.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseMcpListToolsInProgressEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -25123,6 +36729,69 @@ pub struct BetaResponseMcpListToolsInProgressEvent {
     ///The type of the event. Always 'response.mcp_list_tools.in_progress'.
     #[serde(rename = "type")]
     pub type_: BetaResponseMcpListToolsInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseMcpListToolsInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseMcpListToolsInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseMcpListToolsInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseMcpListToolsInProgressEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseMcpListToolsInProgressEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseMcpListToolsInProgressEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_list_tools.in_progress'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -25245,7 +36914,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseObject {
     }
 }
 ///Emitted when a new output item is added.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseOutputItemAddedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -25266,6 +36935,66 @@ as input to a subsequent request.
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseOutputItemAddedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseOutputItemAddedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseOutputItemAddedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseOutputItemAddedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseOutputItemAddedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaOutputItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseOutputItemAddedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseOutputItemAddedEvent {
+                    agent: f0.unwrap_or_default(),
+                    item: crate::codegen_support::required(f1, "item")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.output_item.added`.
 */
@@ -25329,7 +37058,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseOutputItemAddedEventType {
     }
 }
 ///Emitted when an output item is marked done.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseOutputItemDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -25347,6 +37076,64 @@ pub struct BetaResponseOutputItemDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseOutputItemDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseOutputItemDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseOutputItemDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseOutputItemDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseOutputItemDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaOutputItem> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaResponseOutputItemDoneEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseOutputItemDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    item: crate::codegen_support::required(f1, "item")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.output_item.done`.
 */
@@ -25411,7 +37198,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseOutputItemDoneEventType {
 }
 /**Emitted when an annotation is added to output text content.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseOutputTextAnnotationAddedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -25432,6 +37219,92 @@ pub struct BetaResponseOutputTextAnnotationAddedEvent {
     ///The type of the event. Always 'response.output_text.annotation.added'.
     #[serde(rename = "type")]
     pub type_: BetaResponseOutputTextAnnotationAddedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseOutputTextAnnotationAddedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseOutputTextAnnotationAddedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseOutputTextAnnotationAddedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseOutputTextAnnotationAddedEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaAnnotation>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    BetaResponseOutputTextAnnotationAddedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "annotation" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "annotation_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "content_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseOutputTextAnnotationAddedEvent {
+                    agent: f0.unwrap_or_default(),
+                    annotation: f1.unwrap_or_default(),
+                    annotation_index: crate::codegen_support::required(
+                        f2,
+                        "annotation_index",
+                    )?,
+                    content_index: crate::codegen_support::required(
+                        f3,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f4, "item_id")?,
+                    output_index: crate::codegen_support::required(f5, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f6,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.output_text.annotation.added'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -25649,7 +37522,7 @@ impl ::std::convert::From<BetaInputFileContent> for BetaResponsePromptVariablesV
 }
 /**Emitted when a response is queued and waiting to be processed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseQueuedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -25661,6 +37534,59 @@ pub struct BetaResponseQueuedEvent {
     ///The type of the event. Always 'response.queued'.
     #[serde(rename = "type")]
     pub type_: BetaResponseQueuedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseQueuedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseQueuedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseQueuedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseQueuedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaResponse> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaResponseQueuedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseQueuedEvent {
+                    agent: f0.unwrap_or_default(),
+                    response: crate::codegen_support::required(f1, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.queued'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -25722,7 +37648,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseQueuedEventType {
     }
 }
 ///Emitted when a new reasoning summary part is added.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningSummaryPartAddedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -25744,16 +37670,139 @@ pub struct BetaResponseReasoningSummaryPartAddedEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseReasoningSummaryPartAddedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartAddedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseReasoningSummaryPartAddedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseReasoningSummaryPartAddedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseReasoningSummaryPartAddedEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    BetaResponseReasoningSummaryPartAddedEventPart,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaResponseReasoningSummaryPartAddedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "summary_index" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseReasoningSummaryPartAddedEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    part: crate::codegen_support::required(f3, "part")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    summary_index: crate::codegen_support::required(
+                        f5,
+                        "summary_index",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The summary part that was added.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningSummaryPartAddedEventPart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: BetaResponseReasoningSummaryPartAddedEventPartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartAddedEventPart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseReasoningSummaryPartAddedEventPart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseReasoningSummaryPartAddedEventPart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseReasoningSummaryPartAddedEventPart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaResponseReasoningSummaryPartAddedEventPartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseReasoningSummaryPartAddedEventPart {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -25884,7 +37933,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartAddedEve
     }
 }
 ///Emitted when a reasoning summary part is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningSummaryPartDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -25911,16 +37960,146 @@ normally and set to `incomplete` when generation was interrupted.
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseReasoningSummaryPartDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseReasoningSummaryPartDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseReasoningSummaryPartDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseReasoningSummaryPartDoneEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    BetaResponseReasoningSummaryPartDoneEventPart,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<
+                        BetaResponseReasoningSummaryPartDoneEventStatus,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    BetaResponseReasoningSummaryPartDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "summary_index" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseReasoningSummaryPartDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    part: crate::codegen_support::required(f3, "part")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    status: f5.unwrap_or_default(),
+                    summary_index: crate::codegen_support::required(
+                        f6,
+                        "summary_index",
+                    )?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The completed summary part.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningSummaryPartDoneEventPart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: BetaResponseReasoningSummaryPartDoneEventPartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartDoneEventPart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseReasoningSummaryPartDoneEventPart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseReasoningSummaryPartDoneEventPart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseReasoningSummaryPartDoneEventPart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    BetaResponseReasoningSummaryPartDoneEventPartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseReasoningSummaryPartDoneEventPart {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -26113,7 +38292,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryPartDoneEven
     }
 }
 ///Emitted when a delta is added to a reasoning summary text.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningSummaryTextDeltaEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -26137,6 +38316,80 @@ pub struct BetaResponseReasoningSummaryTextDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseReasoningSummaryTextDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryTextDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseReasoningSummaryTextDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseReasoningSummaryTextDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseReasoningSummaryTextDeltaEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaResponseReasoningSummaryTextDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "summary_index" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseReasoningSummaryTextDeltaEvent {
+                    agent: f0.unwrap_or_default(),
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    summary_index: crate::codegen_support::required(
+                        f5,
+                        "summary_index",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.reasoning_summary_text.delta`.
 */
@@ -26206,7 +38459,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryTextDeltaEve
     }
 }
 ///Emitted when a reasoning summary text is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningSummaryTextDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -26230,6 +38483,80 @@ pub struct BetaResponseReasoningSummaryTextDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseReasoningSummaryTextDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryTextDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseReasoningSummaryTextDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseReasoningSummaryTextDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseReasoningSummaryTextDoneEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaResponseReasoningSummaryTextDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "summary_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseReasoningSummaryTextDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    summary_index: crate::codegen_support::required(
+                        f4,
+                        "summary_index",
+                    )?,
+                    text: crate::codegen_support::required(f5, "text")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.reasoning_summary_text.done`.
 */
@@ -26299,7 +38626,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningSummaryTextDoneEven
     }
 }
 ///Emitted when a delta is added to a reasoning text.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningTextDeltaEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -26323,6 +38650,77 @@ pub struct BetaResponseReasoningTextDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseReasoningTextDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningTextDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseReasoningTextDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseReasoningTextDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseReasoningTextDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaResponseReasoningTextDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseReasoningTextDeltaEvent {
+                    agent: f0.unwrap_or_default(),
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f2, "delta")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.reasoning_text.delta`.
 */
@@ -26386,7 +38784,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningTextDeltaEventType 
     }
 }
 ///Emitted when a reasoning text is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseReasoningTextDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -26410,6 +38808,77 @@ pub struct BetaResponseReasoningTextDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseReasoningTextDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningTextDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseReasoningTextDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseReasoningTextDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseReasoningTextDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaResponseReasoningTextDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseReasoningTextDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    text: crate::codegen_support::required(f5, "text")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.reasoning_text.done`.
 */
@@ -26473,7 +38942,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseReasoningTextDoneEventType {
     }
 }
 ///Emitted when there is a partial refusal text.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseRefusalDeltaEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -26497,6 +38966,75 @@ pub struct BetaResponseRefusalDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseRefusalDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseRefusalDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseRefusalDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseRefusalDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseRefusalDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaResponseRefusalDeltaEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseRefusalDeltaEvent {
+                    agent: f0.unwrap_or_default(),
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f2, "delta")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.refusal.delta`.
 */
@@ -26559,7 +39097,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseRefusalDeltaEventType {
     }
 }
 ///Emitted when refusal text is finalized.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseRefusalDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -26583,6 +39121,75 @@ pub struct BetaResponseRefusalDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseRefusalDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseRefusalDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseRefusalDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseRefusalDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseRefusalDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaResponseRefusalDoneEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "refusal" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseRefusalDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    refusal: crate::codegen_support::required(f4, "refusal")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.refusal.done`.
 */
@@ -26701,7 +39308,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseSafetyIdentifier {
     }
 }
 ///A streaming event that indicated a shell command was added to a tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseShellCallCommandAddedStreamingEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -26717,6 +39324,77 @@ pub struct BetaResponseShellCallCommandAddedStreamingEvent {
     ///The type of the event, always `response.shell_call_command.added`.
     #[serde(rename = "type")]
     pub type_: BetaResponseShellCallCommandAddedStreamingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseShellCallCommandAddedStreamingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseShellCallCommandAddedStreamingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseShellCallCommandAddedStreamingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseShellCallCommandAddedStreamingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    BetaResponseShellCallCommandAddedStreamingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "command" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "command_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseShellCallCommandAddedStreamingEvent {
+                    agent: f0.unwrap_or_default(),
+                    command: crate::codegen_support::required(f1, "command")?,
+                    command_index: crate::codegen_support::required(
+                        f2,
+                        "command_index",
+                    )?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event, always `response.shell_call_command.added`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -26780,7 +39458,7 @@ for BetaResponseShellCallCommandAddedStreamingEventType {
     }
 }
 ///A streaming event that indicated a shell command was incrementally updated.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseShellCallCommandDeltaStreamingEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -26799,6 +39477,84 @@ pub struct BetaResponseShellCallCommandDeltaStreamingEvent {
     ///The type of the event, always `response.shell_call_command.delta`.
     #[serde(rename = "type")]
     pub type_: BetaResponseShellCallCommandDeltaStreamingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseShellCallCommandDeltaStreamingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseShellCallCommandDeltaStreamingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseShellCallCommandDeltaStreamingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseShellCallCommandDeltaStreamingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaResponseShellCallCommandDeltaStreamingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "command_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "obfuscation" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseShellCallCommandDeltaStreamingEvent {
+                    agent: f0.unwrap_or_default(),
+                    command_index: crate::codegen_support::required(
+                        f1,
+                        "command_index",
+                    )?,
+                    delta: crate::codegen_support::required(f2, "delta")?,
+                    obfuscation: f3.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event, always `response.shell_call_command.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -26862,7 +39618,7 @@ for BetaResponseShellCallCommandDeltaStreamingEventType {
     }
 }
 ///A streaming event that indicated a shell command was completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseShellCallCommandDoneStreamingEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -26878,6 +39634,77 @@ pub struct BetaResponseShellCallCommandDoneStreamingEvent {
     ///The type of the event, always `response.shell_call_command.done`.
     #[serde(rename = "type")]
     pub type_: BetaResponseShellCallCommandDoneStreamingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseShellCallCommandDoneStreamingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseShellCallCommandDoneStreamingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseShellCallCommandDoneStreamingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseShellCallCommandDoneStreamingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    BetaResponseShellCallCommandDoneStreamingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "command" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "command_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseShellCallCommandDoneStreamingEvent {
+                    agent: f0.unwrap_or_default(),
+                    command: crate::codegen_support::required(f1, "command")?,
+                    command_index: crate::codegen_support::required(
+                        f2,
+                        "command_index",
+                    )?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event, always `response.shell_call_command.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -26941,7 +39768,7 @@ for BetaResponseShellCallCommandDoneStreamingEventType {
     }
 }
 ///A streaming event that indicated shell call output was incrementally added.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseShellCallOutputContentDeltaStreamingEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -26959,6 +39786,83 @@ pub struct BetaResponseShellCallOutputContentDeltaStreamingEvent {
     ///The type of the event, always `response.shell_call_output_content.delta`.
     #[serde(rename = "type")]
     pub type_: BetaResponseShellCallOutputContentDeltaStreamingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for BetaResponseShellCallOutputContentDeltaStreamingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseShellCallOutputContentDeltaStreamingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct BetaResponseShellCallOutputContentDeltaStreamingEvent",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseShellCallOutputContentDeltaStreamingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaShellCallOutputDelta> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaResponseShellCallOutputContentDeltaStreamingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "command_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseShellCallOutputContentDeltaStreamingEvent {
+                    agent: f0.unwrap_or_default(),
+                    command_index: crate::codegen_support::required(
+                        f1,
+                        "command_index",
+                    )?,
+                    delta: crate::codegen_support::required(f2, "delta")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event, always `response.shell_call_output_content.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -27029,7 +39933,7 @@ for BetaResponseShellCallOutputContentDeltaStreamingEventType {
     }
 }
 ///A streaming event that indicated shell call output was completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseShellCallOutputContentDoneStreamingEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -27048,6 +39952,85 @@ pub struct BetaResponseShellCallOutputContentDoneStreamingEvent {
     ///The type of the event, always `response.shell_call_output_content.done`.
     #[serde(rename = "type")]
     pub type_: BetaResponseShellCallOutputContentDoneStreamingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for BetaResponseShellCallOutputContentDoneStreamingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseShellCallOutputContentDoneStreamingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str(
+                    "struct BetaResponseShellCallOutputContentDoneStreamingEvent",
+                )
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseShellCallOutputContentDoneStreamingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<BetaFunctionShellCallOutputContent>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    BetaResponseShellCallOutputContentDoneStreamingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "command_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseShellCallOutputContentDoneStreamingEvent {
+                    agent: f0.unwrap_or_default(),
+                    command_index: crate::codegen_support::required(
+                        f1,
+                        "command_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output: f3.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event, always `response.shell_call_output_content.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -28010,7 +40993,7 @@ for BetaResponseStreamEvent {
 }
 /**Options for streaming responses. Only set this when you set `stream: true`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaResponseStreamOptions {
     /**When true, stream obfuscation will be enabled. Stream obfuscation adds
 random characters to an `obfuscation` field on streaming delta events to
@@ -28022,9 +41005,50 @@ your application and the OpenAI API.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub include_obfuscation: ::std::option::Option<bool>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseStreamOptions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseStreamOptions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseStreamOptions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseStreamOptions, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "include_obfuscation" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseStreamOptions {
+                    include_obfuscation: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Emitted when there is an additional text delta.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseTextDeltaEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -28051,6 +41075,80 @@ pub struct BetaResponseTextDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseTextDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseTextDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseTextDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseTextDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseTextDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<BetaResponseLogProb>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaResponseTextDeltaEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "logprobs" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseTextDeltaEvent {
+                    agent: f0.unwrap_or_default(),
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f2, "delta")?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    logprobs: f4.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f5, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f6,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.output_text.delta`.
 */
@@ -28113,7 +41211,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseTextDeltaEventType {
     }
 }
 ///Emitted when text content is finalized.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseTextDoneEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -28140,6 +41238,80 @@ pub struct BetaResponseTextDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseTextDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseTextDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseTextDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseTextDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseTextDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<BetaResponseLogProb>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaResponseTextDoneEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "content_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseTextDoneEvent {
+                    agent: f0.unwrap_or_default(),
+                    content_index: crate::codegen_support::required(
+                        f1,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    logprobs: f3.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    text: crate::codegen_support::required(f6, "text")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.output_text.done`.
 */
@@ -28206,12 +41378,60 @@ text or structured JSON data. Learn more:
 - [Text inputs and outputs](/docs/guides/text)
 - [Structured Outputs](/docs/guides/structured-outputs)
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaResponseTextParam {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub format: ::std::option::Option<BetaTextResponseFormatConfiguration>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub verbosity: ::std::option::Option<BetaVerbosity>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseTextParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseTextParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseTextParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseTextParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaTextResponseFormatConfiguration>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaVerbosity>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "verbosity" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseTextParam {
+                    format: f0.unwrap_or_default(),
+                    verbosity: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The truncation strategy to use for the model response.
 - `auto`: If the input to this Response exceeds
@@ -28286,7 +41506,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseTruncation {
 /**Represents token usage details including input tokens, output tokens,
 a breakdown of output tokens, and the total tokens used.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseUsage {
     ///The number of input tokens.
     pub input_tokens: i64,
@@ -28296,9 +41516,81 @@ pub struct BetaResponseUsage {
     pub output_tokens_details: BetaResponseUsageOutputTokensDetails,
     ///The total number of tokens used.
     pub total_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseUsage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseUsage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseUsage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseUsage, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaResponseUsageInputTokensDetails> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    BetaResponseUsageOutputTokensDetails,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_tokens_details" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens_details" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseUsage {
+                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+                    input_tokens_details: crate::codegen_support::required(
+                        f1,
+                        "input_tokens_details",
+                    )?,
+                    output_tokens: crate::codegen_support::required(
+                        f2,
+                        "output_tokens",
+                    )?,
+                    output_tokens_details: crate::codegen_support::required(
+                        f3,
+                        "output_tokens_details",
+                    )?,
+                    total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A detailed breakdown of the input tokens.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseUsageInputTokensDetails {
     ///The number of input tokens that were written to the cache.
     pub cache_write_tokens: i64,
@@ -28306,15 +41598,111 @@ pub struct BetaResponseUsageInputTokensDetails {
 [More on prompt caching](/docs/guides/prompt-caching).
 */
     pub cached_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseUsageInputTokensDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseUsageInputTokensDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseUsageInputTokensDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseUsageInputTokensDetails, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "cache_write_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "cached_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseUsageInputTokensDetails {
+                    cache_write_tokens: crate::codegen_support::required(
+                        f0,
+                        "cache_write_tokens",
+                    )?,
+                    cached_tokens: crate::codegen_support::required(
+                        f1,
+                        "cached_tokens",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A detailed breakdown of the output tokens.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseUsageOutputTokensDetails {
     ///The number of reasoning tokens.
     pub reasoning_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseUsageOutputTokensDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseUsageOutputTokensDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseUsageOutputTokensDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaResponseUsageOutputTokensDetails, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "reasoning_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseUsageOutputTokensDetails {
+                    reasoning_tokens: crate::codegen_support::required(
+                        f0,
+                        "reasoning_tokens",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Emitted when a web search call is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseWebSearchCallCompletedEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -28331,6 +41719,69 @@ pub struct BetaResponseWebSearchCallCompletedEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseWebSearchCallCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseWebSearchCallCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseWebSearchCallCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseWebSearchCallCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseWebSearchCallCompletedEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseWebSearchCallCompletedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseWebSearchCallCompletedEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.web_search_call.completed`.
 */
@@ -28394,7 +41845,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseWebSearchCallCompletedEventT
     }
 }
 ///Emitted when a web search call is initiated.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseWebSearchCallInProgressEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -28411,6 +41862,69 @@ pub struct BetaResponseWebSearchCallInProgressEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseWebSearchCallInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseWebSearchCallInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseWebSearchCallInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseWebSearchCallInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseWebSearchCallInProgressEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseWebSearchCallInProgressEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseWebSearchCallInProgressEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.web_search_call.in_progress`.
 */
@@ -28480,7 +41994,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseWebSearchCallInProgressEvent
     }
 }
 ///Emitted when a web search call is executing.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaResponseWebSearchCallSearchingEvent {
     ///The agent that owns this multi-agent streaming event.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -28497,6 +42011,69 @@ pub struct BetaResponseWebSearchCallSearchingEvent {
 */
     #[serde(rename = "type")]
     pub type_: BetaResponseWebSearchCallSearchingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaResponseWebSearchCallSearchingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaResponseWebSearchCallSearchingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaResponseWebSearchCallSearchingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaResponseWebSearchCallSearchingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaResponseWebSearchCallSearchingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaResponseWebSearchCallSearchingEvent {
+                    agent: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.web_search_call.searching`.
 */
@@ -28560,11 +42137,50 @@ impl<'de> ::serde::Deserialize<'de> for BetaResponseWebSearchCallSearchingEventT
     }
 }
 ///A screenshot action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaScreenshotParam {
     ///Specifies the event type. For a screenshot action, this property is always set to `screenshot`.
     #[serde(rename = "type")]
     pub type_: BetaScreenshotParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaScreenshotParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaScreenshotParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaScreenshotParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaScreenshotParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaScreenshotParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaScreenshotParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a screenshot action, this property is always set to `screenshot`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -28626,7 +42242,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaScreenshotParamType {
     }
 }
 ///A scroll action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaScrollParam {
     ///The keys being held while scrolling.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -28642,6 +42258,62 @@ pub struct BetaScrollParam {
     pub x: i64,
     ///The y-coordinate where the scroll occurred.
     pub y: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaScrollParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaScrollParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaScrollParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaScrollParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaScrollParamType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "keys" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "scroll_x" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "scroll_y" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "x" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "y" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaScrollParam {
+                    keys: f0.unwrap_or_default(),
+                    scroll_x: crate::codegen_support::required(f1, "scroll_x")?,
+                    scroll_y: crate::codegen_support::required(f2, "scroll_y")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    x: crate::codegen_support::required(f4, "x")?,
+                    y: crate::codegen_support::required(f5, "y")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a scroll action, this property is always set to `scroll`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -29013,7 +42685,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaServiceTierResponses {
     }
 }
 ///A delta of stdout/stderr emitted while a shell call was running.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaShellCallOutputDelta {
     ///The stderr delta that was emitted.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -29021,9 +42693,55 @@ pub struct BetaShellCallOutputDelta {
     ///The stdout delta that was emitted.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stdout: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaShellCallOutputDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaShellCallOutputDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaShellCallOutputDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaShellCallOutputDelta, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "stderr" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "stdout" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaShellCallOutputDelta {
+                    stderr: f0.unwrap_or_default(),
+                    stdout: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaSkillReferenceParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaSkillReferenceParam {
     ///The ID of the referenced skill.
     pub skill_id: BetaSkillReferenceParamSkillId,
@@ -29033,6 +42751,53 @@ pub struct BetaSkillReferenceParam {
     ///Optional skill version. Use a positive integer or 'latest'. Omit for default.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub version: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaSkillReferenceParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaSkillReferenceParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaSkillReferenceParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaSkillReferenceParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaSkillReferenceParamSkillId> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaSkillReferenceParamType> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "skill_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "version" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaSkillReferenceParam {
+                    skill_id: crate::codegen_support::required(f0, "skill_id")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    version: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The ID of the referenced skill.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -29151,11 +42916,50 @@ impl<'de> ::serde::Deserialize<'de> for BetaSkillReferenceParamType {
     }
 }
 ///Forces the model to call the apply_patch tool when executing a tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaSpecificApplyPatchParam {
     ///The tool to call. Always `apply_patch`.
     #[serde(rename = "type")]
     pub type_: BetaSpecificApplyPatchParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaSpecificApplyPatchParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaSpecificApplyPatchParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaSpecificApplyPatchParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaSpecificApplyPatchParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaSpecificApplyPatchParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaSpecificApplyPatchParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The tool to call. Always `apply_patch`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -29217,11 +43021,50 @@ impl<'de> ::serde::Deserialize<'de> for BetaSpecificApplyPatchParamType {
     }
 }
 ///Forces the model to call the shell tool when a tool call is required.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaSpecificFunctionShellParam {
     ///The tool to call. Always `shell`.
     #[serde(rename = "type")]
     pub type_: BetaSpecificFunctionShellParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaSpecificFunctionShellParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaSpecificFunctionShellParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaSpecificFunctionShellParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaSpecificFunctionShellParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaSpecificFunctionShellParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaSpecificFunctionShellParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The tool to call. Always `shell`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -29283,11 +43126,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaSpecificFunctionShellParamType {
     }
 }
 ///`BetaSpecificProgrammaticToolCallingParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaSpecificProgrammaticToolCallingParam {
     ///The tool to call. Always `programmatic_tool_calling`.
     #[serde(rename = "type")]
     pub type_: BetaSpecificProgrammaticToolCallingParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaSpecificProgrammaticToolCallingParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaSpecificProgrammaticToolCallingParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaSpecificProgrammaticToolCallingParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                BetaSpecificProgrammaticToolCallingParam,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    BetaSpecificProgrammaticToolCallingParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaSpecificProgrammaticToolCallingParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The tool to call. Always `programmatic_tool_calling`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -29350,13 +43237,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaSpecificProgrammaticToolCallingParam
     }
 }
 ///A summary text from the model.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaSummaryTextContent {
     ///A summary of the reasoning output from the model so far.
     pub text: ::std::string::String,
     ///The type of the object. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: BetaSummaryTextContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaSummaryTextContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaSummaryTextContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaSummaryTextContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaSummaryTextContent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaSummaryTextContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaSummaryTextContent {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the object. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -29418,11 +43347,53 @@ impl<'de> ::serde::Deserialize<'de> for BetaSummaryTextContentType {
     }
 }
 ///A text content.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaTextContent {
     pub text: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: BetaTextContentType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaTextContent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaTextContent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaTextContent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaTextContent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaTextContentType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaTextContent {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaTextContentType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -29571,7 +43542,7 @@ for BetaTextResponseFormatConfiguration {
 /**JSON Schema response format. Used to generate structured JSON responses.
 Learn more about [Structured Outputs](/docs/guides/structured-outputs).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaTextResponseFormatJsonSchema {
     /**A description of what the response format is for, used by the model to
 determine how to respond in the format.
@@ -29594,6 +43565,63 @@ guide](/docs/guides/structured-outputs).
     ///The type of response format being defined. Always `json_schema`.
     #[serde(rename = "type")]
     pub type_: BetaTextResponseFormatJsonSchemaType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaTextResponseFormatJsonSchema {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaTextResponseFormatJsonSchema;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaTextResponseFormatJsonSchema")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaTextResponseFormatJsonSchema, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaResponseFormatJsonSchemaSchema> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    BetaTextResponseFormatJsonSchemaType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "name" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "schema" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "strict" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaTextResponseFormatJsonSchema {
+                    description: f0.unwrap_or_default(),
+                    name: crate::codegen_support::required(f1, "name")?,
+                    schema: crate::codegen_support::required(f2, "schema")?,
+                    strict: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of response format being defined. Always `json_schema`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -29656,7 +43684,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaTextResponseFormatJsonSchemaType {
     }
 }
 ///`BetaTokenCountsBody`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaTokenCountsBody {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub conversation: ::std::option::Option<BetaConversationParam>,
@@ -29693,6 +43721,116 @@ When used along with `previous_response_id`, the instructions from a previous re
     ///The truncation strategy to use for the model response. - `auto`: If the input to this Response exceeds the model's context window size, the model will truncate the response to fit the context window by dropping items from the beginning of the conversation. - `disabled` (default): If the input size will exceed the context window size for a model, the request will fail with a 400 error.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub truncation: ::std::option::Option<BetaTruncationEnum>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaTokenCountsBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaTokenCountsBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaTokenCountsBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaTokenCountsBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaConversationParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaTokenCountsBodyInput>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaPersonalityEnum>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<BetaReasoning>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<BetaResponseTextParam>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<BetaToolChoiceParam>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<BetaTool>>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<BetaTruncationEnum>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "conversation" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "parallel_tool_calls" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "personality" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "previous_response_id" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_choice" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaTokenCountsBody {
+                    conversation: f0.unwrap_or_default(),
+                    input: f1.unwrap_or_default(),
+                    instructions: f2.unwrap_or_default(),
+                    model: f3.unwrap_or_default(),
+                    parallel_tool_calls: f4.unwrap_or_default(),
+                    personality: f5.unwrap_or_default(),
+                    previous_response_id: f6.unwrap_or_default(),
+                    reasoning: f7.unwrap_or_default(),
+                    text: f8.unwrap_or_default(),
+                    tool_choice: f9.unwrap_or_default(),
+                    tools: f10.unwrap_or_default(),
+                    truncation: f11.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaTokenCountsBodyInput`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -29768,10 +43906,54 @@ impl<'de> ::serde::Deserialize<'de> for BetaTokenCountsBodyInputString {
     }
 }
 ///`BetaTokenCountsResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaTokenCountsResource {
     pub input_tokens: i64,
     pub object: BetaTokenCountsResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaTokenCountsResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaTokenCountsResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaTokenCountsResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaTokenCountsResource, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaTokenCountsResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaTokenCountsResource {
+                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaTokenCountsResourceObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -30168,7 +44350,7 @@ impl ::std::convert::From<BetaProgramToolCallCallerParam> for BetaToolCallCaller
 }
 /**Constrains the tools available to the model to a pre-defined set.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaToolChoiceAllowed {
     /**Constrains the tools available to the model to a pre-defined set.
 
@@ -30196,6 +44378,55 @@ For the Responses API, the list of tool definitions might look like:
     ///Allowed tool configuration type. Always `allowed_tools`.
     #[serde(rename = "type")]
     pub type_: BetaToolChoiceAllowedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaToolChoiceAllowed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaToolChoiceAllowed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaToolChoiceAllowed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaToolChoiceAllowed, A::Error> {
+                let mut f0: ::std::option::Option<BetaToolChoiceAllowedMode> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaToolChoiceAllowedType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaToolChoiceAllowed {
+                    mode: crate::codegen_support::required(f0, "mode")?,
+                    tools: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Constrains the tools available to the model to a pre-defined set.
 
@@ -30328,13 +44559,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaToolChoiceAllowedType {
 }
 /**Use this option to force the model to call a specific custom tool.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaToolChoiceCustom {
     ///The name of the custom tool to call.
     pub name: ::std::string::String,
     ///For custom tool calling, the type is always `custom`.
     #[serde(rename = "type")]
     pub type_: BetaToolChoiceCustomType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaToolChoiceCustom {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaToolChoiceCustom;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaToolChoiceCustom")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaToolChoiceCustom, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaToolChoiceCustomType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaToolChoiceCustom {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///For custom tool calling, the type is always `custom`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -30397,13 +44670,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaToolChoiceCustomType {
 }
 /**Use this option to force the model to call a specific function.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaToolChoiceFunction {
     ///The name of the function to call.
     pub name: ::std::string::String,
     ///For function calling, the type is always `function`.
     #[serde(rename = "type")]
     pub type_: BetaToolChoiceFunctionType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaToolChoiceFunction {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaToolChoiceFunction;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaToolChoiceFunction")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaToolChoiceFunction, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaToolChoiceFunctionType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaToolChoiceFunction {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///For function calling, the type is always `function`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -30466,7 +44781,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaToolChoiceFunctionType {
 }
 /**Use this option to force the model to call a specific tool on a remote MCP server.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaToolChoiceMcp {
     /**The name of the tool to call on the server.
 */
@@ -30478,6 +44793,55 @@ pub struct BetaToolChoiceMcp {
     ///For MCP tools, the type is always `mcp`.
     #[serde(rename = "type")]
     pub type_: BetaToolChoiceMcpType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaToolChoiceMcp {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaToolChoiceMcp;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaToolChoiceMcp")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaToolChoiceMcp, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaToolChoiceMcpType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "server_label" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaToolChoiceMcp {
+                    name: f0.unwrap_or_default(),
+                    server_label: crate::codegen_support::required(f1, "server_label")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///For MCP tools, the type is always `mcp`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -30683,7 +45047,7 @@ impl ::std::convert::From<BetaSpecificFunctionShellParam> for BetaToolChoicePara
 /**Indicates that the model should use a built-in tool to generate a response.
 [Learn more about built-in tools](/docs/guides/tools).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaToolChoiceTypes {
     /**The type of hosted tool the model should to use. Learn more about
 [built-in tools](/docs/guides/tools).
@@ -30699,6 +45063,45 @@ Allowed values are:
 */
     #[serde(rename = "type")]
     pub type_: BetaToolChoiceTypesType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaToolChoiceTypes {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaToolChoiceTypes;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaToolChoiceTypes")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaToolChoiceTypes, A::Error> {
+                let mut f0: ::std::option::Option<BetaToolChoiceTypesType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaToolChoiceTypes {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of hosted tool the model should to use. Learn more about
 [built-in tools](/docs/guides/tools).
@@ -30806,7 +45209,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaToolChoiceTypesType {
     }
 }
 ///`BetaToolSearchCall`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaToolSearchCall {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -30828,9 +45231,79 @@ pub struct BetaToolSearchCall {
     ///The type of the item. Always `tool_search_call`.
     #[serde(rename = "type")]
     pub type_: BetaToolSearchCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaToolSearchCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaToolSearchCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaToolSearchCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaToolSearchCall, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::serde_json::Value> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaToolSearchExecutionType> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaFunctionCallStatus> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaToolSearchCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "arguments" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "execution" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaToolSearchCall {
+                    agent: f0.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f1, "arguments")?,
+                    call_id: f2.unwrap_or_default(),
+                    created_by: f3.unwrap_or_default(),
+                    execution: crate::codegen_support::required(f4, "execution")?,
+                    id: crate::codegen_support::required(f5, "id")?,
+                    status: crate::codegen_support::required(f6, "status")?,
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaToolSearchCallItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaToolSearchCallItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -30852,6 +45325,77 @@ pub struct BetaToolSearchCallItemParam {
     ///The item type. Always `tool_search_call`.
     #[serde(rename = "type")]
     pub type_: BetaToolSearchCallItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaToolSearchCallItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaToolSearchCallItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaToolSearchCallItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaToolSearchCallItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaEmptyModelParam> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolSearchCallItemParamCallId>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaToolSearchExecutionType>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaToolSearchCallItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "arguments" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "call_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "execution" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaToolSearchCallItemParam {
+                    agent: f0.unwrap_or_default(),
+                    arguments: crate::codegen_support::required(f1, "arguments")?,
+                    call_id: f2.unwrap_or_default(),
+                    execution: f3.unwrap_or_default(),
+                    id: f4.unwrap_or_default(),
+                    status: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the tool search call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -31094,7 +45638,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaToolSearchExecutionType {
     }
 }
 ///`BetaToolSearchOutput`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaToolSearchOutput {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -31117,9 +45661,77 @@ pub struct BetaToolSearchOutput {
     ///The type of the item. Always `tool_search_output`.
     #[serde(rename = "type")]
     pub type_: BetaToolSearchOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaToolSearchOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaToolSearchOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaToolSearchOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaToolSearchOutput, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaToolSearchExecutionType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<BetaFunctionCallOutputStatusEnum> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::vec::Vec<BetaTool>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<BetaToolSearchOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "execution" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaToolSearchOutput {
+                    agent: f0.unwrap_or_default(),
+                    call_id: f1.unwrap_or_default(),
+                    created_by: f2.unwrap_or_default(),
+                    execution: crate::codegen_support::required(f3, "execution")?,
+                    id: crate::codegen_support::required(f4, "id")?,
+                    status: crate::codegen_support::required(f5, "status")?,
+                    tools: f6.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaToolSearchOutputItemParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaToolSearchOutputItemParam {
     ///The agent that produced this item.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -31142,6 +45754,75 @@ pub struct BetaToolSearchOutputItemParam {
     ///The item type. Always `tool_search_output`.
     #[serde(rename = "type")]
     pub type_: BetaToolSearchOutputItemParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaToolSearchOutputItemParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaToolSearchOutputItemParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaToolSearchOutputItemParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaToolSearchOutputItemParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<BetaAgentTagParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaToolSearchOutputItemParamCallId>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaToolSearchExecutionType>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaFunctionCallItemStatus>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::vec::Vec<BetaTool>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<BetaToolSearchOutputItemParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "agent" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "call_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "execution" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaToolSearchOutputItemParam {
+                    agent: f0.unwrap_or_default(),
+                    call_id: f1.unwrap_or_default(),
+                    execution: f2.unwrap_or_default(),
+                    id: f3.unwrap_or_default(),
+                    status: f4.unwrap_or_default(),
+                    tools: f5.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The unique ID of the tool search call generated by the model.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -31321,7 +46002,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaToolSearchOutputType {
     }
 }
 ///Hosted or BYOT tool search configuration for deferred tools.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaToolSearchToolParam {
     ///Description shown to the model for a client-executed tool search tool.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -31335,6 +46016,66 @@ pub struct BetaToolSearchToolParam {
     ///The type of the tool. Always `tool_search`.
     #[serde(rename = "type")]
     pub type_: BetaToolSearchToolParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaToolSearchToolParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaToolSearchToolParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaToolSearchToolParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaToolSearchToolParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaToolSearchExecutionType>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaEmptyModelParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaToolSearchToolParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "description" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "execution" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parameters" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaToolSearchToolParam {
+                    description: f0.unwrap_or_default(),
+                    execution: f1.unwrap_or_default(),
+                    parameters: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the tool. Always `tool_search`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -31432,12 +46173,57 @@ impl ::std::convert::From<::std::vec::Vec<BetaTool>> for BetaToolsArray {
     }
 }
 ///The top log probability of a token.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaTopLogProb {
     #[serde(default)]
     pub bytes: ::std::vec::Vec<i64>,
     pub logprob: f64,
     pub token: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaTopLogProb {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaTopLogProb;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaTopLogProb")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaTopLogProb, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "logprob" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaTopLogProb {
+                    bytes: f0.unwrap_or_default(),
+                    logprob: crate::codegen_support::required(f1, "logprob")?,
+                    token: crate::codegen_support::required(f2, "token")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`BetaTruncationEnum`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -31504,13 +46290,55 @@ impl<'de> ::serde::Deserialize<'de> for BetaTruncationEnum {
     }
 }
 ///An action to type in text.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaTypeParam {
     ///The text to type.
     pub text: ::std::string::String,
     ///Specifies the event type. For a type action, this property is always set to `type`.
     #[serde(rename = "type")]
     pub type_: BetaTypeParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaTypeParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaTypeParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaTypeParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaTypeParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaTypeParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaTypeParam {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a type action, this property is always set to `type`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -31572,7 +46400,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaTypeParamType {
     }
 }
 ///A citation for a web resource used to generate a model response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaUrlCitationBody {
     ///The index of the last character of the URL citation in the message.
     pub end_index: i64,
@@ -31585,6 +46413,61 @@ pub struct BetaUrlCitationBody {
     pub type_: BetaUrlCitationBodyType,
     ///The URL of the web resource.
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaUrlCitationBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaUrlCitationBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaUrlCitationBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaUrlCitationBody, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaUrlCitationBodyType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "start_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "title" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaUrlCitationBody {
+                    end_index: crate::codegen_support::required(f0, "end_index")?,
+                    start_index: crate::codegen_support::required(f1, "start_index")?,
+                    title: crate::codegen_support::required(f2, "title")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    url: crate::codegen_support::required(f4, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the URL citation. Always `url_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -31646,7 +46529,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaUrlCitationBodyType {
     }
 }
 ///`BetaUrlCitationParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaUrlCitationParam {
     ///The index of the last character of the citation in the message.
     pub end_index: u64,
@@ -31659,6 +46542,61 @@ pub struct BetaUrlCitationParam {
     pub type_: BetaUrlCitationParamType,
     ///The URL of the cited resource.
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaUrlCitationParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaUrlCitationParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaUrlCitationParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaUrlCitationParam, A::Error> {
+                let mut f0: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<u64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaUrlCitationParamType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "end_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "start_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "title" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaUrlCitationParam {
+                    end_index: crate::codegen_support::required(f0, "end_index")?,
+                    start_index: crate::codegen_support::required(f1, "start_index")?,
+                    title: crate::codegen_support::required(f2, "title")?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    url: crate::codegen_support::required(f4, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The citation type. Always `url_citation`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -31970,11 +46908,50 @@ impl<'de> ::serde::Deserialize<'de> for BetaVerbosity {
     }
 }
 ///A wait action.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaWaitParam {
     ///Specifies the event type. For a wait action, this property is always set to `wait`.
     #[serde(rename = "type")]
     pub type_: BetaWaitParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaWaitParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaWaitParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaWaitParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaWaitParam, A::Error> {
+                let mut f0: ::std::option::Option<BetaWaitParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaWaitParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Specifies the event type. For a wait action, this property is always set to `wait`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -32037,7 +47014,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaWaitParamType {
 }
 /**Action type "find_in_page": Searches for a pattern within a loaded page.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaWebSearchActionFind {
     /**The pattern or text to search for within the page.
 */
@@ -32049,6 +47026,51 @@ pub struct BetaWebSearchActionFind {
     /**The URL of the page searched for the pattern.
 */
     pub url: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaWebSearchActionFind {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaWebSearchActionFind;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaWebSearchActionFind")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaWebSearchActionFind, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<BetaWebSearchActionFindType> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "pattern" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaWebSearchActionFind {
+                    pattern: crate::codegen_support::required(f0, "pattern")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    url: crate::codegen_support::required(f2, "url")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The action type.
 */
@@ -32112,7 +47134,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaWebSearchActionFindType {
 }
 /**Action type "open_page" - Opens a specific URL from search results.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaWebSearchActionOpenPage {
     /**The action type.
 */
@@ -32122,6 +47144,50 @@ pub struct BetaWebSearchActionOpenPage {
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub url: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaWebSearchActionOpenPage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaWebSearchActionOpenPage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaWebSearchActionOpenPage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaWebSearchActionOpenPage, A::Error> {
+                let mut f0: ::std::option::Option<BetaWebSearchActionOpenPageType> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "url" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaWebSearchActionOpenPage {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    url: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The action type.
 */
@@ -32185,7 +47251,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaWebSearchActionOpenPageType {
 }
 /**Action type "search" - Performs a web search query.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaWebSearchActionSearch {
     /**The search queries.
 */
@@ -32203,6 +47269,58 @@ pub struct BetaWebSearchActionSearch {
 */
     #[serde(rename = "type")]
     pub type_: BetaWebSearchActionSearchType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaWebSearchActionSearch {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaWebSearchActionSearch;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaWebSearchActionSearch")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaWebSearchActionSearch, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::vec::Vec<WebSearchSource>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaWebSearchActionSearchType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "queries" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "query" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "sources" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaWebSearchActionSearch {
+                    queries: f0.unwrap_or_default(),
+                    query: f1.unwrap_or_default(),
+                    sources: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The action type.
 */
@@ -32266,7 +47384,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaWebSearchActionSearchType {
 }
 /**The approximate location of the user.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaWebSearchApproximateLocation {
     ///Free text input for the city of the user, e.g. `San Francisco`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -32283,6 +47401,67 @@ pub struct BetaWebSearchApproximateLocation {
     ///The type of location approximation. Always `approximate`.
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<BetaWebSearchApproximateLocationType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaWebSearchApproximateLocation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaWebSearchApproximateLocation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaWebSearchApproximateLocation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaWebSearchApproximateLocation, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaWebSearchApproximateLocationType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "city" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "country" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "region" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "timezone" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaWebSearchApproximateLocation {
+                    city: f0.unwrap_or_default(),
+                    country: f1.unwrap_or_default(),
+                    region: f2.unwrap_or_default(),
+                    timezone: f3.unwrap_or_default(),
+                    type_: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of location approximation. Always `approximate`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -32345,7 +47524,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaWebSearchApproximateLocationType {
     }
 }
 ///This tool searches the web for relevant results to use in a response. Learn more about the [web search tool](https://platform.openai.com/docs/guides/tools-web-search).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaWebSearchPreviewTool {
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub search_content_types: ::std::vec::Vec<BetaSearchContentType>,
@@ -32358,6 +47537,66 @@ pub struct BetaWebSearchPreviewTool {
     ///The user's location.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_location: ::std::option::Option<BetaApproximateLocation>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaWebSearchPreviewTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaWebSearchPreviewTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaWebSearchPreviewTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaWebSearchPreviewTool, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<BetaSearchContentType>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaSearchContextSize>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<BetaWebSearchPreviewToolType> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<BetaApproximateLocation>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "search_content_types" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "search_context_size" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "user_location" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaWebSearchPreviewTool {
+                    search_content_types: f0.unwrap_or_default(),
+                    search_context_size: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    user_location: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the web search tool. One of `web_search_preview` or `web_search_preview_2025_03_11`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -32426,7 +47665,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaWebSearchPreviewToolType {
 /**Search the Internet for sources related to the prompt. Learn more about the
 [web search tool](/docs/guides/tools-web-search).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaWebSearchTool {
     ///Allow live internet access for web search. Defaults to true when omitted. When false, the web search tool runs in offline/cache-only mode and will not fetch new external content.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -32443,11 +47682,74 @@ pub struct BetaWebSearchTool {
     pub type_: BetaWebSearchToolType,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user_location: ::std::option::Option<BetaWebSearchApproximateLocation>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaWebSearchTool {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaWebSearchTool;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaWebSearchTool")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaWebSearchTool, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<BetaWebSearchToolFilters>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<BetaWebSearchToolSearchContextSize>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaWebSearchToolType> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<BetaWebSearchApproximateLocation>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "external_web_access" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "filters" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "search_context_size" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "user_location" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaWebSearchTool {
+                    external_web_access: f0.unwrap_or_default(),
+                    filters: f1.unwrap_or_default(),
+                    search_context_size: f2.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    user_location: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The results of a web search tool call. See the
 [web search guide](/docs/guides/tools-web-search) for more information.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BetaWebSearchToolCall {
     /**An object describing the specific action taken in this web search call.
 Includes details on how the model used the web (search, open_page, find_in_page).
@@ -32466,6 +47768,57 @@ Includes details on how the model used the web (search, open_page, find_in_page)
 */
     #[serde(rename = "type")]
     pub type_: BetaWebSearchToolCallType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaWebSearchToolCall {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaWebSearchToolCall;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaWebSearchToolCall")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaWebSearchToolCall, A::Error> {
+                let mut f0: ::std::option::Option<BetaWebSearchToolCallAction> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<BetaAgentTag>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<BetaWebSearchToolCallStatus> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<BetaWebSearchToolCallType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "action" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "agent" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaWebSearchToolCall {
+                    action: crate::codegen_support::required(f0, "action")?,
+                    agent: f1.unwrap_or_default(),
+                    id: crate::codegen_support::required(f2, "id")?,
+                    status: crate::codegen_support::required(f3, "status")?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**An object describing the specific action taken in this web search call.
 Includes details on how the model used the web (search, open_page, find_in_page).
@@ -32673,7 +48026,7 @@ impl<'de> ::serde::Deserialize<'de> for BetaWebSearchToolCallType {
 }
 /**Filters for the search.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct BetaWebSearchToolFilters {
     /**Allowed domains for the search. If not provided, all domains are allowed.
 Subdomains of the provided domains are allowed as well.
@@ -32682,6 +48035,49 @@ Example: `["pubmed.ncbi.nlm.nih.gov"]`
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub allowed_domains: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for BetaWebSearchToolFilters {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = BetaWebSearchToolFilters;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct BetaWebSearchToolFilters")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<BetaWebSearchToolFilters, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "allowed_domains" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(BetaWebSearchToolFilters {
+                    allowed_domains: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///High level guidance for the amount of context window space to use for the search. One of `low`, `medium`, or `high`. `medium` is the default.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

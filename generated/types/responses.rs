@@ -4,7 +4,7 @@
 // Included by openai.rs under #[cfg(any (feature = "responses"))].
 
 ///`CompactResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CompactResource {
     ///Unix timestamp (in seconds) when the compacted conversation was created.
     pub created_at: i64,
@@ -17,6 +17,59 @@ pub struct CompactResource {
     pub output: ::std::vec::Vec<ItemField>,
     ///Token accounting for the compaction pass, including cached, reasoning, and total tokens.
     pub usage: ResponseUsage,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CompactResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CompactResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CompactResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CompactResource, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<CompactResourceObject> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::vec::Vec<ItemField>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ResponseUsage> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "usage" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CompactResource {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    output: f3.unwrap_or_default(),
+                    usage: crate::codegen_support::required(f4, "usage")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type. Always `response.compaction`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -78,7 +131,7 @@ impl<'de> ::serde::Deserialize<'de> for CompactResourceObject {
     }
 }
 ///`CompactResponseMethodPublicBody`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CompactResponseMethodPublicBody {
     ///Text, image, or file inputs to the model, used to generate a response
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -106,6 +159,94 @@ When used along with `previous_response_id`, the instructions from a previous re
   When the `service_tier` parameter is set, the response body will include the `service_tier` value based on the processing mode actually used to serve the request. This response value may be different from the value set in the parameter.*/
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub service_tier: ::std::option::Option<ServiceTierEnum>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CompactResponseMethodPublicBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CompactResponseMethodPublicBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CompactResponseMethodPublicBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CompactResponseMethodPublicBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CompactResponseMethodPublicBodyInput>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ModelIdsCompaction>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<CompactResponseMethodPublicBodyPromptCacheKey>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<PromptCacheOptionsParam>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<PromptCacheRetentionEnum>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<ServiceTierEnum>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "previous_response_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_key" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_options" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_tier" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CompactResponseMethodPublicBody {
+                    input: f0.unwrap_or_default(),
+                    instructions: f1.unwrap_or_default(),
+                    model: f2.unwrap_or_default(),
+                    previous_response_id: f3.unwrap_or_default(),
+                    prompt_cache_key: f4.unwrap_or_default(),
+                    prompt_cache_options: f5.unwrap_or_default(),
+                    prompt_cache_retention: f6.unwrap_or_default(),
+                    service_tier: f7.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CompactResponseMethodPublicBodyInput`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -241,7 +382,7 @@ impl<'de> ::serde::Deserialize<'de> for CompactResponseMethodPublicBodyPromptCac
     }
 }
 ///`ContextManagementParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ContextManagementParam {
     ///Token threshold at which compaction should be triggered for this entry.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -249,6 +390,50 @@ pub struct ContextManagementParam {
     ///The context management entry type. Currently only 'compaction' is supported.
     #[serde(rename = "type")]
     pub type_: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ContextManagementParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ContextManagementParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ContextManagementParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ContextManagementParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "compact_threshold" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ContextManagementParam {
+                    compact_threshold: f0.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The conversation that this response belongs to. Items from this conversation are prepended to `input_items` for this response request.
 Input items and output items from this response are automatically added to this conversation after this response completes.
@@ -267,13 +452,52 @@ impl ::std::convert::From<ConversationParam2> for ConversationParam {
     }
 }
 ///The conversation that this response belongs to.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ConversationParam2 {
     ///The unique ID of the conversation.
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ConversationParam2 {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ConversationParam2;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ConversationParam2")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ConversationParam2, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ConversationParam2 {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateResponse {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
@@ -423,6 +647,209 @@ Used to boost cache hit rates by better bucketing similar requests and  to help 
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<ContextManagementParam>>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ConversationParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<IncludeEnum>>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<InputParam>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<ModelIdsResponses>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<ModerationParam>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<PromptCacheOptionsParam>,
+                > = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<
+                    ::std::option::Option<CreateResponsePromptCacheRetention>,
+                > = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<::std::option::Option<Reasoning>> = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<
+                    ::std::option::Option<CreateResponseSafetyIdentifier>,
+                > = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<
+                    ::std::option::Option<ServiceTierResponses>,
+                > = ::std::option::Option::None;
+                let mut f20: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f21: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f22: ::std::option::Option<
+                    ::std::option::Option<ResponseStreamOptions>,
+                > = ::std::option::Option::None;
+                let mut f23: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f24: ::std::option::Option<
+                    ::std::option::Option<ResponseTextParam>,
+                > = ::std::option::Option::None;
+                let mut f25: ::std::option::Option<
+                    ::std::option::Option<ToolChoiceParam>,
+                > = ::std::option::Option::None;
+                let mut f26: ::std::option::Option<::std::option::Option<ToolsArray>> = ::std::option::Option::None;
+                let mut f27: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f28: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f29: ::std::option::Option<
+                    ::std::option::Option<CreateResponseTruncation>,
+                > = ::std::option::Option::None;
+                let mut f30: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "context_management" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "conversation" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "include" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "input" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_output_tokens" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tool_calls" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parallel_tool_calls" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "previous_response_id" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_key" => {
+                            f14 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_options" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning" => {
+                            f17 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "safety_identifier" => {
+                            f18 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_tier" => {
+                            f19 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "store" => f20 = ::std::option::Option::Some(map.next_value()?),
+                        "stream" => f21 = ::std::option::Option::Some(map.next_value()?),
+                        "stream_options" => {
+                            f22 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f23 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f24 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_choice" => {
+                            f25 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f26 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f27 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f28 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation" => {
+                            f29 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "user" => f30 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateResponse {
+                    background: f0.unwrap_or_default(),
+                    context_management: f1.unwrap_or_default(),
+                    conversation: f2.unwrap_or_default(),
+                    include: f3.unwrap_or_default(),
+                    input: f4.unwrap_or_default(),
+                    instructions: f5.unwrap_or_default(),
+                    max_output_tokens: f6.unwrap_or_default(),
+                    max_tool_calls: f7.unwrap_or_default(),
+                    metadata: f8.unwrap_or_default(),
+                    model: f9.unwrap_or_default(),
+                    moderation: f10.unwrap_or_default(),
+                    parallel_tool_calls: f11.unwrap_or_default(),
+                    previous_response_id: f12.unwrap_or_default(),
+                    prompt: f13.unwrap_or_default(),
+                    prompt_cache_key: f14.unwrap_or_default(),
+                    prompt_cache_options: f15.unwrap_or_default(),
+                    prompt_cache_retention: f16.unwrap_or_default(),
+                    reasoning: f17.unwrap_or_default(),
+                    safety_identifier: f18.unwrap_or_default(),
+                    service_tier: f19.unwrap_or_default(),
+                    store: f20.unwrap_or_default(),
+                    stream: f21.unwrap_or_default(),
+                    stream_options: f22.unwrap_or_default(),
+                    temperature: f23.unwrap_or_default(),
+                    text: f24.unwrap_or_default(),
+                    tool_choice: f25.unwrap_or_default(),
+                    tools: f26.unwrap_or_default(),
+                    top_logprobs: f27.unwrap_or_default(),
+                    top_p: f28.unwrap_or_default(),
+                    truncation: f29.unwrap_or_default(),
+                    user: f30.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -626,7 +1053,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateResponseTruncation {
     }
 }
 ///`CustomToolCallOutputResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CustomToolCallOutputResource {
     /**The call ID, used to map this custom tool call output to a custom tool call.
 */
@@ -650,6 +1077,69 @@ Can be a string or an list of output content.
 */
     #[serde(rename = "type")]
     pub type_: CustomToolCallOutputResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CustomToolCallOutputResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CustomToolCallOutputResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CustomToolCallOutputResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CustomToolCallOutputResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<CustomToolCallOutputResourceOutput> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<FunctionCallOutputStatusEnum> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<CustomToolCallOutputResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CustomToolCallOutputResource {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    caller: f1.unwrap_or_default(),
+                    created_by: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    output: crate::codegen_support::required(f4, "output")?,
+                    status: crate::codegen_support::required(f5, "status")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output from the custom tool call generated by your code.
 Can be a string or an list of output content.
@@ -729,7 +1219,7 @@ impl<'de> ::serde::Deserialize<'de> for CustomToolCallOutputResourceType {
     }
 }
 ///`CustomToolCallResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CustomToolCallResource {
     /**An identifier used to map this custom tool call to a tool call output.
 */
@@ -759,6 +1249,79 @@ pub struct CustomToolCallResource {
 */
     #[serde(rename = "type")]
     pub type_: CustomToolCallResourceType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CustomToolCallResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CustomToolCallResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CustomToolCallResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CustomToolCallResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCaller>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<FunctionCallStatus> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<CustomToolCallResourceType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "created_by" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "input" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CustomToolCallResource {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    caller: f1.unwrap_or_default(),
+                    created_by: f2.unwrap_or_default(),
+                    id: crate::codegen_support::required(f3, "id")?,
+                    input: crate::codegen_support::required(f4, "input")?,
+                    name: crate::codegen_support::required(f5, "name")?,
+                    namespace: f6.unwrap_or_default(),
+                    status: crate::codegen_support::required(f7, "status")?,
+                    type_: crate::codegen_support::required(f8, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the custom tool call. Always `custom_tool_call`.
 */
@@ -822,7 +1385,7 @@ impl<'de> ::serde::Deserialize<'de> for CustomToolCallResourceType {
 }
 /**The output of a function tool call.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct FunctionToolCallOutput {
     /**The unique ID of the function tool call generated by the model.
 */
@@ -856,6 +1419,80 @@ Can be a string or an list of output content.
 */
     #[serde(rename = "type")]
     pub type_: FunctionToolCallOutputType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for FunctionToolCallOutput {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = FunctionToolCallOutput;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct FunctionToolCallOutput")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<FunctionToolCallOutput, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ToolCallCallerParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<FunctionToolCallOutputOutput> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<FunctionToolCallOutputStatus>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<FunctionToolCallOutputType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "caller" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "namespace" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(FunctionToolCallOutput {
+                    call_id: f0.unwrap_or_default(),
+                    caller: f1.unwrap_or_default(),
+                    id: f2.unwrap_or_default(),
+                    name: f3.unwrap_or_default(),
+                    namespace: f4.unwrap_or_default(),
+                    output: crate::codegen_support::required(f5, "output")?,
+                    status: f6.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f7, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The output from the function call generated by your code.
 Can be a string or an list of output content.
@@ -1006,7 +1643,7 @@ impl<'de> ::serde::Deserialize<'de> for FunctionToolCallOutputType {
     }
 }
 ///`InputMessageResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct InputMessageResource {
     pub content: InputMessageContentList,
     /**The unique ID of the message input.
@@ -1022,6 +1659,61 @@ pub struct InputMessageResource {
     pub status: ::std::option::Option<InputMessageResourceStatus>,
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<InputMessageResourceType>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for InputMessageResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = InputMessageResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct InputMessageResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<InputMessageResource, A::Error> {
+                let mut f0: ::std::option::Option<InputMessageContentList> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<InputMessageResourceRole> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<InputMessageResourceStatus>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<InputMessageResourceType>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "role" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(InputMessageResource {
+                    content: crate::codegen_support::required(f0, "content")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    role: crate::codegen_support::required(f2, "role")?,
+                    status: f3.unwrap_or_default(),
+                    type_: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The role of the message input. One of `user`, `system`, or `developer`.
 */
@@ -1865,15 +2557,57 @@ impl ::std::convert::From<ResponsesOnlyModel> for ModelIdsResponses {
     }
 }
 ///Moderation results or errors for the response input and output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Moderation {
     ///Moderation for the response input.
     pub input: ModerationInput,
     ///Moderation for the response output.
     pub output: ModerationOutput,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Moderation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Moderation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Moderation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Moderation, A::Error> {
+                let mut f0: ::std::option::Option<ModerationInput> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ModerationOutput> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Moderation {
+                    input: crate::codegen_support::required(f0, "input")?,
+                    output: crate::codegen_support::required(f1, "output")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///An error produced while attempting moderation for the response input or output.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ModerationErrorBody {
     ///The error code.
     pub code: ::std::string::String,
@@ -1882,6 +2616,51 @@ pub struct ModerationErrorBody {
     ///The object type, which was always `error` for moderation failures.
     #[serde(rename = "type")]
     pub type_: ModerationErrorBodyType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ModerationErrorBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ModerationErrorBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ModerationErrorBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ModerationErrorBody, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ModerationErrorBodyType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ModerationErrorBody {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which was always `error` for moderation failures.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2494,12 +3273,54 @@ impl ::std::str::FromStr for PersonalityEnum {
     }
 }
 ///The prompt-caching options that were applied to the response. Supported for `gpt-5.6` and later models.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct PromptCacheOptions {
     ///Whether implicit prompt-cache breakpoints were enabled.
     pub mode: PromptCacheModeEnum,
     ///The minimum lifetime applied to each cache breakpoint.
     pub ttl: PromptCacheTtlEnum,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for PromptCacheOptions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = PromptCacheOptions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct PromptCacheOptions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<PromptCacheOptions, A::Error> {
+                let mut f0: ::std::option::Option<PromptCacheModeEnum> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<PromptCacheTtlEnum> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "ttl" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(PromptCacheOptions {
+                    mode: crate::codegen_support::required(f0, "mode")?,
+                    ttl: crate::codegen_support::required(f1, "ttl")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`PromptCacheRetentionEnum`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2566,7 +3387,7 @@ impl<'de> ::serde::Deserialize<'de> for PromptCacheRetentionEnum {
     }
 }
 #[doc = "**gpt-5 and o-series models only**\n\nConfiguration options for\n[reasoning models](https://platform.openai.com/docs/guides/reasoning).\n"]
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct Reasoning {
     /**Controls which reasoning items are rendered back to the model on later turns.
 If omitted or set to `auto`, the model determines the context mode. The
@@ -2597,6 +3418,69 @@ One of `auto`, `concise`, or `detailed`.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub summary: ::std::option::Option<ReasoningSummary>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Reasoning {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Reasoning;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Reasoning")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Reasoning, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ReasoningContext>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ReasoningEffort>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ReasoningGenerateSummary>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<ReasoningModeEnum>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<ReasoningSummary>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "context" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "effort" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "generate_summary" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "mode" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "summary" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Reasoning {
+                    context: f0.unwrap_or_default(),
+                    effort: f1.unwrap_or_default(),
+                    generate_summary: f2.unwrap_or_default(),
+                    mode: f3.unwrap_or_default(),
+                    summary: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Controls which reasoning items are rendered back to the model on later turns.
 If omitted or set to `auto`, the model determines the context mode. The
@@ -2849,7 +3733,7 @@ impl<'de> ::serde::Deserialize<'de> for ReasoningSummary {
     }
 }
 ///`Response`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Response {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
@@ -2998,9 +3882,235 @@ Used to boost cache hit rates by better bucketing similar requests and  to help 
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Response {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Response;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Response")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Response, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ResponseConversation>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<ResponseError>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<ResponseIncompleteDetails>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<
+                    ::std::option::Option<ResponseInstructions>,
+                > = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<ModelIdsResponses>,
+                > = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<::std::option::Option<Moderation>> = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<ResponseObject> = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<::std::vec::Vec<OutputItem>> = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f20: ::std::option::Option<
+                    ::std::option::Option<PromptCacheOptions>,
+                > = ::std::option::Option::None;
+                let mut f21: ::std::option::Option<
+                    ::std::option::Option<ResponsePromptCacheRetention>,
+                > = ::std::option::Option::None;
+                let mut f22: ::std::option::Option<::std::option::Option<Reasoning>> = ::std::option::Option::None;
+                let mut f23: ::std::option::Option<
+                    ::std::option::Option<ResponseSafetyIdentifier>,
+                > = ::std::option::Option::None;
+                let mut f24: ::std::option::Option<
+                    ::std::option::Option<ServiceTierResponses>,
+                > = ::std::option::Option::None;
+                let mut f25: ::std::option::Option<
+                    ::std::option::Option<ResponseStatus>,
+                > = ::std::option::Option::None;
+                let mut f26: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f27: ::std::option::Option<
+                    ::std::option::Option<ResponseTextParam>,
+                > = ::std::option::Option::None;
+                let mut f28: ::std::option::Option<
+                    ::std::option::Option<ToolChoiceParam>,
+                > = ::std::option::Option::None;
+                let mut f29: ::std::option::Option<::std::option::Option<ToolsArray>> = ::std::option::Option::None;
+                let mut f30: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f31: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f32: ::std::option::Option<
+                    ::std::option::Option<ResponseTruncation>,
+                > = ::std::option::Option::None;
+                let mut f33: ::std::option::Option<
+                    ::std::option::Option<ResponseUsage>,
+                > = ::std::option::Option::None;
+                let mut f34: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "completed_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "conversation" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "incomplete_details" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "instructions" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_output_tokens" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tool_calls" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f14 = ::std::option::Option::Some(map.next_value()?),
+                        "output_text" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parallel_tool_calls" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "previous_response_id" => {
+                            f17 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f18 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_key" => {
+                            f19 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_options" => {
+                            f20 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f21 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning" => {
+                            f22 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "safety_identifier" => {
+                            f23 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_tier" => {
+                            f24 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f25 = ::std::option::Option::Some(map.next_value()?),
+                        "temperature" => {
+                            f26 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f27 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_choice" => {
+                            f28 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f29 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f30 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f31 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation" => {
+                            f32 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "usage" => f33 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f34 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Response {
+                    background: f0.unwrap_or_default(),
+                    completed_at: f1.unwrap_or_default(),
+                    conversation: f2.unwrap_or_default(),
+                    created_at: crate::codegen_support::required(f3, "created_at")?,
+                    error: f4.unwrap_or_default(),
+                    id: crate::codegen_support::required(f5, "id")?,
+                    incomplete_details: f6.unwrap_or_default(),
+                    instructions: f7.unwrap_or_default(),
+                    max_output_tokens: f8.unwrap_or_default(),
+                    max_tool_calls: f9.unwrap_or_default(),
+                    metadata: f10.unwrap_or_default(),
+                    model: f11.unwrap_or_default(),
+                    moderation: f12.unwrap_or_default(),
+                    object: crate::codegen_support::required(f13, "object")?,
+                    output: f14.unwrap_or_default(),
+                    output_text: f15.unwrap_or_default(),
+                    parallel_tool_calls: crate::codegen_support::required(
+                        f16,
+                        "parallel_tool_calls",
+                    )?,
+                    previous_response_id: f17.unwrap_or_default(),
+                    prompt: f18.unwrap_or_default(),
+                    prompt_cache_key: f19.unwrap_or_default(),
+                    prompt_cache_options: f20.unwrap_or_default(),
+                    prompt_cache_retention: f21.unwrap_or_default(),
+                    reasoning: f22.unwrap_or_default(),
+                    safety_identifier: f23.unwrap_or_default(),
+                    service_tier: f24.unwrap_or_default(),
+                    status: f25.unwrap_or_default(),
+                    temperature: f26.unwrap_or_default(),
+                    text: f27.unwrap_or_default(),
+                    tool_choice: f28.unwrap_or_default(),
+                    tools: f29.unwrap_or_default(),
+                    top_logprobs: f30.unwrap_or_default(),
+                    top_p: f31.unwrap_or_default(),
+                    truncation: f32.unwrap_or_default(),
+                    usage: f33.unwrap_or_default(),
+                    user: f34.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Emitted when there is a partial audio response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseAudioDeltaEvent {
     /**A chunk of Base64 encoded response audio bytes.
 */
@@ -3012,6 +4122,56 @@ pub struct ResponseAudioDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseAudioDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseAudioDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseAudioDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseAudioDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseAudioDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ResponseAudioDeltaEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseAudioDeltaEvent {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    sequence_number: crate::codegen_support::required(
+                        f1,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.audio.delta`.
 */
@@ -3074,7 +4234,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAudioDeltaEventType {
     }
 }
 ///Emitted when the audio response is complete.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseAudioDoneEvent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_id: ::std::option::Option<::serde_json::Value>,
@@ -3085,6 +4245,60 @@ pub struct ResponseAudioDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseAudioDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseAudioDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseAudioDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseAudioDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseAudioDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ResponseAudioDoneEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "response_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseAudioDoneEvent {
+                    response_id: f0.unwrap_or_default(),
+                    sequence_number: crate::codegen_support::required(
+                        f1,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.audio.done`.
 */
@@ -3147,7 +4361,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAudioDoneEventType {
     }
 }
 ///Emitted when there is a partial transcript of audio.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseAudioTranscriptDeltaEvent {
     /**The partial transcript of the audio response.
 */
@@ -3160,6 +4374,65 @@ pub struct ResponseAudioTranscriptDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseAudioTranscriptDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseAudioTranscriptDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseAudioTranscriptDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseAudioTranscriptDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseAudioTranscriptDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseAudioTranscriptDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "response_id" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseAudioTranscriptDeltaEvent {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    response_id: f1.unwrap_or_default(),
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.audio.transcript.delta`.
 */
@@ -3223,7 +4496,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAudioTranscriptDeltaEventType {
     }
 }
 ///Emitted when the full audio transcript is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseAudioTranscriptDoneEvent {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub response_id: ::std::option::Option<::serde_json::Value>,
@@ -3233,6 +4506,62 @@ pub struct ResponseAudioTranscriptDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseAudioTranscriptDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseAudioTranscriptDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseAudioTranscriptDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseAudioTranscriptDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseAudioTranscriptDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::serde_json::Value>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ResponseAudioTranscriptDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "response_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseAudioTranscriptDoneEvent {
+                    response_id: f0.unwrap_or_default(),
+                    sequence_number: crate::codegen_support::required(
+                        f1,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.audio.transcript.done`.
 */
@@ -3296,7 +4625,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAudioTranscriptDoneEventType {
     }
 }
 ///Emitted when a partial code snippet is streamed by the code interpreter.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallCodeDeltaEvent {
     ///The partial code snippet being streamed by the code interpreter.
     pub delta: ::std::string::String,
@@ -3309,6 +4638,69 @@ pub struct ResponseCodeInterpreterCallCodeDeltaEvent {
     ///The type of the event. Always `response.code_interpreter_call_code.delta`.
     #[serde(rename = "type")]
     pub type_: ResponseCodeInterpreterCallCodeDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCodeDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseCodeInterpreterCallCodeDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseCodeInterpreterCallCodeDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseCodeInterpreterCallCodeDeltaEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ResponseCodeInterpreterCallCodeDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseCodeInterpreterCallCodeDeltaEvent {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `response.code_interpreter_call_code.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3377,7 +4769,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCodeDeltaEven
     }
 }
 ///Emitted when the code snippet is finalized by the code interpreter.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallCodeDoneEvent {
     ///The final code snippet output by the code interpreter.
     pub code: ::std::string::String,
@@ -3390,6 +4782,69 @@ pub struct ResponseCodeInterpreterCallCodeDoneEvent {
     ///The type of the event. Always `response.code_interpreter_call_code.done`.
     #[serde(rename = "type")]
     pub type_: ResponseCodeInterpreterCallCodeDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCodeDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseCodeInterpreterCallCodeDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseCodeInterpreterCallCodeDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseCodeInterpreterCallCodeDoneEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ResponseCodeInterpreterCallCodeDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseCodeInterpreterCallCodeDoneEvent {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `response.code_interpreter_call_code.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3458,7 +4913,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCodeDoneEvent
     }
 }
 ///Emitted when the code interpreter call is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallCompletedEvent {
     ///The unique identifier of the code interpreter tool call item.
     pub item_id: ::std::string::String,
@@ -3469,6 +4924,66 @@ pub struct ResponseCodeInterpreterCallCompletedEvent {
     ///The type of the event. Always `response.code_interpreter_call.completed`.
     #[serde(rename = "type")]
     pub type_: ResponseCodeInterpreterCallCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseCodeInterpreterCallCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseCodeInterpreterCallCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseCodeInterpreterCallCompletedEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseCodeInterpreterCallCompletedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseCodeInterpreterCallCompletedEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `response.code_interpreter_call.completed`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3537,7 +5052,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallCompletedEven
     }
 }
 ///Emitted when a code interpreter call is in progress.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallInProgressEvent {
     ///The unique identifier of the code interpreter tool call item.
     pub item_id: ::std::string::String,
@@ -3548,6 +5063,66 @@ pub struct ResponseCodeInterpreterCallInProgressEvent {
     ///The type of the event. Always `response.code_interpreter_call.in_progress`.
     #[serde(rename = "type")]
     pub type_: ResponseCodeInterpreterCallInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseCodeInterpreterCallInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseCodeInterpreterCallInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseCodeInterpreterCallInProgressEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseCodeInterpreterCallInProgressEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseCodeInterpreterCallInProgressEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `response.code_interpreter_call.in_progress`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3616,7 +5191,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallInProgressEve
     }
 }
 ///Emitted when the code interpreter is actively interpreting the code snippet.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseCodeInterpreterCallInterpretingEvent {
     ///The unique identifier of the code interpreter tool call item.
     pub item_id: ::std::string::String,
@@ -3627,6 +5202,66 @@ pub struct ResponseCodeInterpreterCallInterpretingEvent {
     ///The type of the event. Always `response.code_interpreter_call.interpreting`.
     #[serde(rename = "type")]
     pub type_: ResponseCodeInterpreterCallInterpretingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCodeInterpreterCallInterpretingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseCodeInterpreterCallInterpretingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseCodeInterpreterCallInterpretingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseCodeInterpreterCallInterpretingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseCodeInterpreterCallInterpretingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseCodeInterpreterCallInterpretingEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always `response.code_interpreter_call.interpreting`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -3696,7 +5331,7 @@ for ResponseCodeInterpreterCallInterpretingEventType {
     }
 }
 ///Emitted when the model response is complete.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseCompletedEvent {
     /**Properties of the completed response.
 */
@@ -3707,6 +5342,56 @@ pub struct ResponseCompletedEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseCompletedEvent, A::Error> {
+                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ResponseCompletedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseCompletedEvent {
+                    response: crate::codegen_support::required(f0, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f1,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.completed`.
 */
@@ -3769,7 +5454,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCompletedEventType {
     }
 }
 ///Emitted when a new content part is added.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseContentPartAddedEvent {
     /**The index of the content part that was added.
 */
@@ -3789,6 +5474,72 @@ pub struct ResponseContentPartAddedEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseContentPartAddedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseContentPartAddedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseContentPartAddedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseContentPartAddedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseContentPartAddedEvent, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<OutputContent> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ResponseContentPartAddedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseContentPartAddedEvent {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    part: crate::codegen_support::required(f3, "part")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.content_part.added`.
 */
@@ -3851,7 +5602,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseContentPartAddedEventType {
     }
 }
 ///Emitted when a content part is done.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseContentPartDoneEvent {
     /**The index of the content part that is done.
 */
@@ -3871,6 +5622,72 @@ pub struct ResponseContentPartDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseContentPartDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseContentPartDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseContentPartDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseContentPartDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseContentPartDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<OutputContent> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ResponseContentPartDoneEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseContentPartDoneEvent {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    part: crate::codegen_support::required(f3, "part")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.content_part.done`.
 */
@@ -3933,14 +5750,53 @@ impl<'de> ::serde::Deserialize<'de> for ResponseContentPartDoneEventType {
     }
 }
 ///The conversation that this response belonged to. Input items and output items from this response were automatically added to this conversation.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseConversation {
     ///The unique ID of the conversation that this response was associated with.
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseConversation {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseConversation;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseConversation")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseConversation, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseConversation {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**An event that is emitted when a response is created.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseCreatedEvent {
     /**The response that was created.
 */
@@ -3951,6 +5807,56 @@ pub struct ResponseCreatedEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseCreatedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCreatedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseCreatedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseCreatedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseCreatedEvent, A::Error> {
+                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ResponseCreatedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseCreatedEvent {
+                    response: crate::codegen_support::required(f0, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f1,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.created`.
 */
@@ -4014,7 +5920,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCreatedEventType {
 }
 /**Event representing a delta (partial update) to the input of a custom tool call.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseCustomToolCallInputDeltaEvent {
     ///The incremental input data (delta) for the custom tool call.
     pub delta: ::std::string::String,
@@ -4027,6 +5933,66 @@ pub struct ResponseCustomToolCallInputDeltaEvent {
     ///The event type identifier.
     #[serde(rename = "type")]
     pub type_: ResponseCustomToolCallInputDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCustomToolCallInputDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseCustomToolCallInputDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseCustomToolCallInputDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseCustomToolCallInputDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ResponseCustomToolCallInputDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseCustomToolCallInputDeltaEvent {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type identifier.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4096,7 +6062,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCustomToolCallInputDeltaEventTyp
 }
 /**Event indicating that input for a custom tool call is complete.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseCustomToolCallInputDoneEvent {
     ///The complete input data for the custom tool call.
     pub input: ::std::string::String,
@@ -4109,6 +6075,66 @@ pub struct ResponseCustomToolCallInputDoneEvent {
     ///The event type identifier.
     #[serde(rename = "type")]
     pub type_: ResponseCustomToolCallInputDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseCustomToolCallInputDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseCustomToolCallInputDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseCustomToolCallInputDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseCustomToolCallInputDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ResponseCustomToolCallInputDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseCustomToolCallInputDoneEvent {
+                    input: crate::codegen_support::required(f0, "input")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The event type identifier.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4178,12 +6204,54 @@ impl<'de> ::serde::Deserialize<'de> for ResponseCustomToolCallInputDoneEventType
 }
 /**An error object returned when the model fails to generate a Response.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseError {
     pub code: ResponseErrorCode,
     /**A human-readable description of the error.
 */
     pub message: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseError, A::Error> {
+                let mut f0: ::std::option::Option<ResponseErrorCode> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The error code for the response.
 */
@@ -4341,7 +6409,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseErrorCode {
     }
 }
 ///Emitted when an error occurs.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseErrorEvent {
     /**The error code.
 */
@@ -4360,6 +6428,66 @@ pub struct ResponseErrorEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseErrorEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseErrorEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseErrorEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseErrorEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseErrorEvent, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ResponseErrorEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "param" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseErrorEvent {
+                    code: f0.unwrap_or_default(),
+                    message: crate::codegen_support::required(f1, "message")?,
+                    param: f2.unwrap_or_default(),
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `error`.
 */
@@ -4423,7 +6551,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseErrorEventType {
 }
 /**An event that is emitted when a response fails.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseFailedEvent {
     /**The response that failed.
 */
@@ -4434,6 +6562,56 @@ pub struct ResponseFailedEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseFailedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFailedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseFailedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseFailedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseFailedEvent, A::Error> {
+                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ResponseFailedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseFailedEvent {
+                    response: crate::codegen_support::required(f0, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f1,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.failed`.
 */
@@ -4496,7 +6674,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFailedEventType {
     }
 }
 ///Emitted when a file search call is completed (results found).
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseFileSearchCallCompletedEvent {
     /**The ID of the output item that the file search call is initiated.
 */
@@ -4510,6 +6688,63 @@ pub struct ResponseFileSearchCallCompletedEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseFileSearchCallCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseFileSearchCallCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseFileSearchCallCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseFileSearchCallCompletedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseFileSearchCallCompletedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseFileSearchCallCompletedEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.file_search_call.completed`.
 */
@@ -4579,7 +6814,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallCompletedEventType
     }
 }
 ///Emitted when a file search call is initiated.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseFileSearchCallInProgressEvent {
     /**The ID of the output item that the file search call is initiated.
 */
@@ -4593,6 +6828,63 @@ pub struct ResponseFileSearchCallInProgressEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseFileSearchCallInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseFileSearchCallInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseFileSearchCallInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseFileSearchCallInProgressEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseFileSearchCallInProgressEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseFileSearchCallInProgressEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.file_search_call.in_progress`.
 */
@@ -4662,7 +6954,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallInProgressEventTyp
     }
 }
 ///Emitted when a file search is currently searching.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseFileSearchCallSearchingEvent {
     /**The ID of the output item that the file search call is initiated.
 */
@@ -4676,6 +6968,63 @@ pub struct ResponseFileSearchCallSearchingEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseFileSearchCallSearchingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallSearchingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseFileSearchCallSearchingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseFileSearchCallSearchingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseFileSearchCallSearchingEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseFileSearchCallSearchingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseFileSearchCallSearchingEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.file_search_call.searching`.
 */
@@ -4745,7 +7094,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFileSearchCallSearchingEventType
     }
 }
 ///Emitted when there is a partial function-call arguments delta.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseFunctionCallArgumentsDeltaEvent {
     /**The function-call arguments delta that is added.
 */
@@ -4762,6 +7111,69 @@ pub struct ResponseFunctionCallArgumentsDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseFunctionCallArgumentsDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFunctionCallArgumentsDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseFunctionCallArgumentsDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseFunctionCallArgumentsDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseFunctionCallArgumentsDeltaEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ResponseFunctionCallArgumentsDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseFunctionCallArgumentsDeltaEvent {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.function_call_arguments.delta`.
 */
@@ -4831,7 +7243,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFunctionCallArgumentsDeltaEventT
     }
 }
 ///Emitted when function-call arguments are finalized.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseFunctionCallArgumentsDoneEvent {
     ///The function-call arguments.
     pub arguments: ::std::string::String,
@@ -4846,6 +7258,76 @@ pub struct ResponseFunctionCallArgumentsDoneEvent {
     pub sequence_number: i64,
     #[serde(rename = "type")]
     pub type_: ResponseFunctionCallArgumentsDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseFunctionCallArgumentsDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseFunctionCallArgumentsDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseFunctionCallArgumentsDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseFunctionCallArgumentsDoneEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ResponseFunctionCallArgumentsDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseFunctionCallArgumentsDoneEvent {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    name: f2.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ResponseFunctionCallArgumentsDoneEventType`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4915,7 +7397,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseFunctionCallArgumentsDoneEventTy
 }
 /**Emitted when an image generation tool call has completed and the final image is available.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseImageGenCallCompletedEvent {
     ///The unique identifier of the image generation item being processed.
     pub item_id: ::std::string::String,
@@ -4926,6 +7408,63 @@ pub struct ResponseImageGenCallCompletedEvent {
     ///The type of the event. Always 'response.image_generation_call.completed'.
     #[serde(rename = "type")]
     pub type_: ResponseImageGenCallCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseImageGenCallCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseImageGenCallCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseImageGenCallCompletedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseImageGenCallCompletedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseImageGenCallCompletedEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.image_generation_call.completed'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -4995,7 +7534,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallCompletedEventType {
 }
 /**Emitted when an image generation tool call is actively generating an image (intermediate state).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseImageGenCallGeneratingEvent {
     ///The unique identifier of the image generation item being processed.
     pub item_id: ::std::string::String,
@@ -5006,6 +7545,63 @@ pub struct ResponseImageGenCallGeneratingEvent {
     ///The type of the event. Always 'response.image_generation_call.generating'.
     #[serde(rename = "type")]
     pub type_: ResponseImageGenCallGeneratingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallGeneratingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseImageGenCallGeneratingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseImageGenCallGeneratingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseImageGenCallGeneratingEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseImageGenCallGeneratingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseImageGenCallGeneratingEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.image_generation_call.generating'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5075,7 +7671,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallGeneratingEventType 
 }
 /**Emitted when an image generation tool call is in progress.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseImageGenCallInProgressEvent {
     ///The unique identifier of the image generation item being processed.
     pub item_id: ::std::string::String,
@@ -5086,6 +7682,63 @@ pub struct ResponseImageGenCallInProgressEvent {
     ///The type of the event. Always 'response.image_generation_call.in_progress'.
     #[serde(rename = "type")]
     pub type_: ResponseImageGenCallInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseImageGenCallInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseImageGenCallInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseImageGenCallInProgressEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseImageGenCallInProgressEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseImageGenCallInProgressEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.image_generation_call.in_progress'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5155,7 +7808,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallInProgressEventType 
 }
 /**Emitted when a partial image is available during image generation streaming.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseImageGenCallPartialImageEvent {
     ///The background setting that was used.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5182,6 +7835,103 @@ pub struct ResponseImageGenCallPartialImageEvent {
     ///The type of the event. Always 'response.image_generation_call.partial_image'.
     #[serde(rename = "type")]
     pub type_: ResponseImageGenCallPartialImageEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallPartialImageEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseImageGenCallPartialImageEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseImageGenCallPartialImageEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseImageGenCallPartialImageEvent, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ResponseImageGenCallPartialImageEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_format" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "partial_image_b64" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "partial_image_index" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "quality" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "size" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseImageGenCallPartialImageEvent {
+                    background: f0.unwrap_or_default(),
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_format: f2.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    partial_image_b64: crate::codegen_support::required(
+                        f4,
+                        "partial_image_b64",
+                    )?,
+                    partial_image_index: crate::codegen_support::required(
+                        f5,
+                        "partial_image_index",
+                    )?,
+                    quality: f6.unwrap_or_default(),
+                    sequence_number: crate::codegen_support::required(
+                        f7,
+                        "sequence_number",
+                    )?,
+                    size: f8.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f9, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.image_generation_call.partial_image'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5250,7 +8000,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseImageGenCallPartialImageEventTyp
     }
 }
 ///Emitted when the response is in progress.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseInProgressEvent {
     /**The response that is in progress.
 */
@@ -5261,6 +8011,56 @@ pub struct ResponseInProgressEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseInProgressEvent, A::Error> {
+                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ResponseInProgressEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseInProgressEvent {
+                    response: crate::codegen_support::required(f0, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f1,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.in_progress`.
 */
@@ -5324,11 +8124,52 @@ impl<'de> ::serde::Deserialize<'de> for ResponseInProgressEventType {
 }
 /**Details about why the response is incomplete.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ResponseIncompleteDetails {
     ///The reason why the response is incomplete.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub reason: ::std::option::Option<ResponseIncompleteDetailsReason>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseIncompleteDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseIncompleteDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseIncompleteDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseIncompleteDetails, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ResponseIncompleteDetailsReason>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "reason" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseIncompleteDetails {
+                    reason: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The reason why the response is incomplete.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5396,7 +8237,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseIncompleteDetailsReason {
 }
 /**An event that is emitted when a response finishes as incomplete.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseIncompleteEvent {
     /**The response that was incomplete.
 */
@@ -5407,6 +8248,56 @@ pub struct ResponseIncompleteEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseIncompleteEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseIncompleteEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseIncompleteEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseIncompleteEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseIncompleteEvent, A::Error> {
+                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ResponseIncompleteEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseIncompleteEvent {
+                    response: crate::codegen_support::required(f0, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f1,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.incomplete`.
 */
@@ -5483,7 +8374,7 @@ impl ::std::convert::From<::std::vec::Vec<InputItem>> for ResponseInstructions {
     }
 }
 ///A list of Response items.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseItemList {
     ///A list of items used to generate this response.
     #[serde(default)]
@@ -5496,6 +8387,57 @@ pub struct ResponseItemList {
     pub last_id: ::std::string::String,
     ///The type of object returned, must be `list`.
     pub object: ResponseItemListObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseItemList {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseItemList;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseItemList")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseItemList, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<ItemResource>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<ResponseItemListObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseItemList {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of object returned, must be `list`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5560,7 +8502,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseItemListObject {
 a particular token at a given position in the sequence. Less-negative (higher)
 logprob values indicate greater model confidence in that token choice.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseLogProb {
     /**The log probability of this token.
 */
@@ -5571,9 +8513,58 @@ pub struct ResponseLogProb {
 */
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub top_logprobs: ::std::vec::Vec<ResponseLogProbTopLogprobsItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseLogProb {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseLogProb;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseLogProb")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseLogProb, A::Error> {
+                let mut f0: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<ResponseLogProbTopLogprobsItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "logprob" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseLogProb {
+                    logprob: crate::codegen_support::required(f0, "logprob")?,
+                    token: crate::codegen_support::required(f1, "token")?,
+                    top_logprobs: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ResponseLogProbTopLogprobsItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ResponseLogProbTopLogprobsItem {
     ///The log probability of this token.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -5581,10 +8572,54 @@ pub struct ResponseLogProbTopLogprobsItem {
     ///A possible text token.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub token: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseLogProbTopLogprobsItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseLogProbTopLogprobsItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseLogProbTopLogprobsItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseLogProbTopLogprobsItem, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "logprob" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "token" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseLogProbTopLogprobsItem {
+                    logprob: f0.unwrap_or_default(),
+                    token: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Emitted when there is a delta (partial update) to the arguments of an MCP tool call.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseMcpCallArgumentsDeltaEvent {
     /**A JSON string containing the partial update to the arguments for the MCP tool call.
 */
@@ -5598,6 +8633,66 @@ pub struct ResponseMcpCallArgumentsDeltaEvent {
     ///The type of the event. Always 'response.mcp_call_arguments.delta'.
     #[serde(rename = "type")]
     pub type_: ResponseMcpCallArgumentsDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallArgumentsDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseMcpCallArgumentsDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseMcpCallArgumentsDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseMcpCallArgumentsDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ResponseMcpCallArgumentsDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseMcpCallArgumentsDeltaEvent {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_call_arguments.delta'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5661,7 +8756,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallArgumentsDeltaEventType {
 }
 /**Emitted when the arguments for an MCP tool call are finalized.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseMcpCallArgumentsDoneEvent {
     /**A JSON string containing the finalized arguments for the MCP tool call.
 */
@@ -5675,6 +8770,68 @@ pub struct ResponseMcpCallArgumentsDoneEvent {
     ///The type of the event. Always 'response.mcp_call_arguments.done'.
     #[serde(rename = "type")]
     pub type_: ResponseMcpCallArgumentsDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallArgumentsDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseMcpCallArgumentsDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseMcpCallArgumentsDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseMcpCallArgumentsDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ResponseMcpCallArgumentsDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "arguments" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseMcpCallArgumentsDoneEvent {
+                    arguments: crate::codegen_support::required(f0, "arguments")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_call_arguments.done'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5738,7 +8895,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallArgumentsDoneEventType {
 }
 /**Emitted when an MCP  tool call has completed successfully.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseMcpCallCompletedEvent {
     ///The ID of the MCP tool call item that completed.
     pub item_id: ::std::string::String,
@@ -5749,6 +8906,61 @@ pub struct ResponseMcpCallCompletedEvent {
     ///The type of the event. Always 'response.mcp_call.completed'.
     #[serde(rename = "type")]
     pub type_: ResponseMcpCallCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseMcpCallCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseMcpCallCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseMcpCallCompletedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ResponseMcpCallCompletedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseMcpCallCompletedEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_call.completed'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5811,7 +9023,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallCompletedEventType {
 }
 /**Emitted when an MCP  tool call has failed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseMcpCallFailedEvent {
     ///The ID of the MCP tool call item that failed.
     pub item_id: ::std::string::String,
@@ -5822,6 +9034,61 @@ pub struct ResponseMcpCallFailedEvent {
     ///The type of the event. Always 'response.mcp_call.failed'.
     #[serde(rename = "type")]
     pub type_: ResponseMcpCallFailedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallFailedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseMcpCallFailedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseMcpCallFailedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseMcpCallFailedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ResponseMcpCallFailedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseMcpCallFailedEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_call.failed'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5884,7 +9151,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallFailedEventType {
 }
 /**Emitted when an MCP  tool call is in progress.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseMcpCallInProgressEvent {
     ///The unique identifier of the MCP tool call item being processed.
     pub item_id: ::std::string::String,
@@ -5895,6 +9162,61 @@ pub struct ResponseMcpCallInProgressEvent {
     ///The type of the event. Always 'response.mcp_call.in_progress'.
     #[serde(rename = "type")]
     pub type_: ResponseMcpCallInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseMcpCallInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseMcpCallInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseMcpCallInProgressEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ResponseMcpCallInProgressEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseMcpCallInProgressEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_call.in_progress'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -5957,7 +9279,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpCallInProgressEventType {
 }
 /**Emitted when the list of available MCP tools has been successfully retrieved.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseMcpListToolsCompletedEvent {
     ///The ID of the MCP tool call item that produced this output.
     pub item_id: ::std::string::String,
@@ -5968,6 +9290,63 @@ pub struct ResponseMcpListToolsCompletedEvent {
     ///The type of the event. Always 'response.mcp_list_tools.completed'.
     #[serde(rename = "type")]
     pub type_: ResponseMcpListToolsCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseMcpListToolsCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseMcpListToolsCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseMcpListToolsCompletedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseMcpListToolsCompletedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseMcpListToolsCompletedEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_list_tools.completed'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6031,7 +9410,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsCompletedEventType {
 }
 /**Emitted when the attempt to list available MCP tools has failed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseMcpListToolsFailedEvent {
     ///The ID of the MCP tool call item that failed.
     pub item_id: ::std::string::String,
@@ -6042,6 +9421,61 @@ pub struct ResponseMcpListToolsFailedEvent {
     ///The type of the event. Always 'response.mcp_list_tools.failed'.
     #[serde(rename = "type")]
     pub type_: ResponseMcpListToolsFailedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsFailedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseMcpListToolsFailedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseMcpListToolsFailedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseMcpListToolsFailedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ResponseMcpListToolsFailedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseMcpListToolsFailedEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_list_tools.failed'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6105,7 +9539,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsFailedEventType {
 }
 /**Emitted when the system is in the process of retrieving the list of available MCP tools.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseMcpListToolsInProgressEvent {
     ///The ID of the MCP tool call item that is being processed.
     pub item_id: ::std::string::String,
@@ -6116,6 +9550,63 @@ pub struct ResponseMcpListToolsInProgressEvent {
     ///The type of the event. Always 'response.mcp_list_tools.in_progress'.
     #[serde(rename = "type")]
     pub type_: ResponseMcpListToolsInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseMcpListToolsInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseMcpListToolsInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseMcpListToolsInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseMcpListToolsInProgressEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseMcpListToolsInProgressEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseMcpListToolsInProgressEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.mcp_list_tools.in_progress'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6238,7 +9729,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseObject {
     }
 }
 ///Emitted when a new output item is added.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseOutputItemAddedEvent {
     /**The output item that was added. For reasoning items, `encrypted_content`
 may be incomplete while the item is in progress. Use the reasoning item
@@ -6256,6 +9747,61 @@ as input to a subsequent request.
 */
     #[serde(rename = "type")]
     pub type_: ResponseOutputItemAddedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseOutputItemAddedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseOutputItemAddedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseOutputItemAddedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseOutputItemAddedEvent, A::Error> {
+                let mut f0: ::std::option::Option<OutputItem> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ResponseOutputItemAddedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseOutputItemAddedEvent {
+                    item: crate::codegen_support::required(f0, "item")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.output_item.added`.
 */
@@ -6318,7 +9864,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseOutputItemAddedEventType {
     }
 }
 ///Emitted when an output item is marked done.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseOutputItemDoneEvent {
     /**The output item that was marked done.
 */
@@ -6333,6 +9879,61 @@ pub struct ResponseOutputItemDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseOutputItemDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseOutputItemDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseOutputItemDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseOutputItemDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseOutputItemDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<OutputItem> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ResponseOutputItemDoneEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseOutputItemDoneEvent {
+                    item: crate::codegen_support::required(f0, "item")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.output_item.done`.
 */
@@ -6396,7 +9997,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseOutputItemDoneEventType {
 }
 /**Emitted when an annotation is added to output text content.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseOutputTextAnnotationAddedEvent {
     ///The annotation object being added. (See annotation schema for details.)
     #[serde(default)]
@@ -6414,6 +10015,87 @@ pub struct ResponseOutputTextAnnotationAddedEvent {
     ///The type of the event. Always 'response.output_text.annotation.added'.
     #[serde(rename = "type")]
     pub type_: ResponseOutputTextAnnotationAddedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseOutputTextAnnotationAddedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseOutputTextAnnotationAddedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseOutputTextAnnotationAddedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseOutputTextAnnotationAddedEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::option::Option<Annotation>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ResponseOutputTextAnnotationAddedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "annotation" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "annotation_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "content_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseOutputTextAnnotationAddedEvent {
+                    annotation: f0.unwrap_or_default(),
+                    annotation_index: crate::codegen_support::required(
+                        f1,
+                        "annotation_index",
+                    )?,
+                    content_index: crate::codegen_support::required(
+                        f2,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f3, "item_id")?,
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.output_text.annotation.added'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6558,7 +10240,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponsePromptCacheRetention {
 }
 /**Emitted when a response is queued and waiting to be processed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseQueuedEvent {
     ///The full response object that is queued.
     pub response: Response,
@@ -6567,6 +10249,56 @@ pub struct ResponseQueuedEvent {
     ///The type of the event. Always 'response.queued'.
     #[serde(rename = "type")]
     pub type_: ResponseQueuedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseQueuedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseQueuedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseQueuedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseQueuedEvent, A::Error> {
+                let mut f0: ::std::option::Option<Response> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ResponseQueuedEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "response" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseQueuedEvent {
+                    response: crate::codegen_support::required(f0, "response")?,
+                    sequence_number: crate::codegen_support::required(
+                        f1,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event. Always 'response.queued'.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6628,7 +10360,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseQueuedEventType {
     }
 }
 ///Emitted when a new reasoning summary part is added.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartAddedEvent {
     /**The ID of the item this summary part is associated with.
 */
@@ -6647,16 +10379,136 @@ pub struct ResponseReasoningSummaryPartAddedEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartAddedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartAddedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseReasoningSummaryPartAddedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseReasoningSummaryPartAddedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseReasoningSummaryPartAddedEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ResponseReasoningSummaryPartAddedEventPart,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ResponseReasoningSummaryPartAddedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "summary_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseReasoningSummaryPartAddedEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    part: crate::codegen_support::required(f2, "part")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    summary_index: crate::codegen_support::required(
+                        f4,
+                        "summary_index",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The summary part that was added.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartAddedEventPart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartAddedEventPartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartAddedEventPart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseReasoningSummaryPartAddedEventPart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseReasoningSummaryPartAddedEventPart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseReasoningSummaryPartAddedEventPart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ResponseReasoningSummaryPartAddedEventPartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseReasoningSummaryPartAddedEventPart {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -6786,7 +10638,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartAddedEventTy
     }
 }
 ///Emitted when a reasoning summary part is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartDoneEvent {
     /**The ID of the item this summary part is associated with.
 */
@@ -6810,16 +10662,138 @@ normally and set to `incomplete` when generation was interrupted.
 */
     #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseReasoningSummaryPartDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseReasoningSummaryPartDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseReasoningSummaryPartDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ResponseReasoningSummaryPartDoneEventPart,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<ResponseReasoningSummaryPartDoneEventStatus>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ResponseReasoningSummaryPartDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "part" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "summary_index" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseReasoningSummaryPartDoneEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    part: crate::codegen_support::required(f2, "part")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    status: f4.unwrap_or_default(),
+                    summary_index: crate::codegen_support::required(
+                        f5,
+                        "summary_index",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The completed summary part.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryPartDoneEventPart {
     ///The text of the summary part.
     pub text: ::std::string::String,
     ///The type of the summary part. Always `summary_text`.
     #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryPartDoneEventPartType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartDoneEventPart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseReasoningSummaryPartDoneEventPart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseReasoningSummaryPartDoneEventPart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseReasoningSummaryPartDoneEventPart,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ResponseReasoningSummaryPartDoneEventPartType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseReasoningSummaryPartDoneEventPart {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the summary part. Always `summary_text`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7011,7 +10985,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryPartDoneEventTyp
     }
 }
 ///Emitted when a delta is added to a reasoning summary text.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryTextDeltaEvent {
     /**The text delta that was added to the summary.
 */
@@ -7032,6 +11006,77 @@ pub struct ResponseReasoningSummaryTextDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryTextDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryTextDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseReasoningSummaryTextDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseReasoningSummaryTextDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseReasoningSummaryTextDeltaEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ResponseReasoningSummaryTextDeltaEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "delta" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "summary_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseReasoningSummaryTextDeltaEvent {
+                    delta: crate::codegen_support::required(f0, "delta")?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    summary_index: crate::codegen_support::required(
+                        f4,
+                        "summary_index",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.reasoning_summary_text.delta`.
 */
@@ -7101,7 +11146,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryTextDeltaEventTy
     }
 }
 ///Emitted when a reasoning summary text is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningSummaryTextDoneEvent {
     /**The ID of the item this summary text is associated with.
 */
@@ -7122,6 +11167,74 @@ pub struct ResponseReasoningSummaryTextDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseReasoningSummaryTextDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryTextDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseReasoningSummaryTextDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseReasoningSummaryTextDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseReasoningSummaryTextDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ResponseReasoningSummaryTextDoneEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "summary_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseReasoningSummaryTextDoneEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    summary_index: crate::codegen_support::required(
+                        f3,
+                        "summary_index",
+                    )?,
+                    text: crate::codegen_support::required(f4, "text")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.reasoning_summary_text.done`.
 */
@@ -7191,7 +11304,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningSummaryTextDoneEventTyp
     }
 }
 ///Emitted when a delta is added to a reasoning text.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningTextDeltaEvent {
     /**The index of the reasoning content part this delta is associated with.
 */
@@ -7212,6 +11325,72 @@ pub struct ResponseReasoningTextDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseReasoningTextDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningTextDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseReasoningTextDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseReasoningTextDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseReasoningTextDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ResponseReasoningTextDeltaEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseReasoningTextDeltaEvent {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.reasoning_text.delta`.
 */
@@ -7275,7 +11454,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningTextDeltaEventType {
     }
 }
 ///Emitted when a reasoning text is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseReasoningTextDoneEvent {
     /**The index of the reasoning content part.
 */
@@ -7296,6 +11475,72 @@ pub struct ResponseReasoningTextDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseReasoningTextDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseReasoningTextDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseReasoningTextDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseReasoningTextDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseReasoningTextDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ResponseReasoningTextDoneEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseReasoningTextDoneEvent {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    text: crate::codegen_support::required(f4, "text")?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.reasoning_text.done`.
 */
@@ -7358,7 +11603,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseReasoningTextDoneEventType {
     }
 }
 ///Emitted when there is a partial refusal text.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseRefusalDeltaEvent {
     /**The index of the content part that the refusal text is added to.
 */
@@ -7379,6 +11624,72 @@ pub struct ResponseRefusalDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseRefusalDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseRefusalDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseRefusalDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseRefusalDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseRefusalDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ResponseRefusalDeltaEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseRefusalDeltaEvent {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.refusal.delta`.
 */
@@ -7441,7 +11752,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseRefusalDeltaEventType {
     }
 }
 ///Emitted when refusal text is finalized.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseRefusalDoneEvent {
     /**The index of the content part that the refusal text is finalized.
 */
@@ -7462,6 +11773,72 @@ pub struct ResponseRefusalDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseRefusalDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseRefusalDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseRefusalDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseRefusalDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseRefusalDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<ResponseRefusalDoneEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "refusal" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseRefusalDoneEvent {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    refusal: crate::codegen_support::required(f3, "refusal")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.refusal.done`.
 */
@@ -7580,7 +11957,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseSafetyIdentifier {
     }
 }
 ///A streaming event that indicated a shell command was added to a tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseShellCallCommandAddedStreamingEvent {
     ///The shell command that was added.
     pub command: ::std::string::String,
@@ -7593,6 +11970,74 @@ pub struct ResponseShellCallCommandAddedStreamingEvent {
     ///The type of the event, always `response.shell_call_command.added`.
     #[serde(rename = "type")]
     pub type_: ResponseShellCallCommandAddedStreamingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandAddedStreamingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseShellCallCommandAddedStreamingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseShellCallCommandAddedStreamingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseShellCallCommandAddedStreamingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ResponseShellCallCommandAddedStreamingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "command" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "command_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseShellCallCommandAddedStreamingEvent {
+                    command: crate::codegen_support::required(f0, "command")?,
+                    command_index: crate::codegen_support::required(
+                        f1,
+                        "command_index",
+                    )?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event, always `response.shell_call_command.added`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7655,7 +12100,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandAddedStreamingEv
     }
 }
 ///A streaming event that indicated a shell command was incrementally updated.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseShellCallCommandDeltaStreamingEvent {
     ///The index of the shell command that was updated.
     pub command_index: i64,
@@ -7671,6 +12116,81 @@ pub struct ResponseShellCallCommandDeltaStreamingEvent {
     ///The type of the event, always `response.shell_call_command.delta`.
     #[serde(rename = "type")]
     pub type_: ResponseShellCallCommandDeltaStreamingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandDeltaStreamingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseShellCallCommandDeltaStreamingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseShellCallCommandDeltaStreamingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseShellCallCommandDeltaStreamingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ResponseShellCallCommandDeltaStreamingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "command_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "obfuscation" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseShellCallCommandDeltaStreamingEvent {
+                    command_index: crate::codegen_support::required(
+                        f0,
+                        "command_index",
+                    )?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    obfuscation: f2.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event, always `response.shell_call_command.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7733,7 +12253,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandDeltaStreamingEv
     }
 }
 ///A streaming event that indicated a shell command was completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseShellCallCommandDoneStreamingEvent {
     ///The final shell command that was emitted.
     pub command: ::std::string::String,
@@ -7746,6 +12266,74 @@ pub struct ResponseShellCallCommandDoneStreamingEvent {
     ///The type of the event, always `response.shell_call_command.done`.
     #[serde(rename = "type")]
     pub type_: ResponseShellCallCommandDoneStreamingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandDoneStreamingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseShellCallCommandDoneStreamingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseShellCallCommandDoneStreamingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseShellCallCommandDoneStreamingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ResponseShellCallCommandDoneStreamingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "command" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "command_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_index" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseShellCallCommandDoneStreamingEvent {
+                    command: crate::codegen_support::required(f0, "command")?,
+                    command_index: crate::codegen_support::required(
+                        f1,
+                        "command_index",
+                    )?,
+                    output_index: crate::codegen_support::required(f2, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f3,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event, always `response.shell_call_command.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7808,7 +12396,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseShellCallCommandDoneStreamingEve
     }
 }
 ///A streaming event that indicated shell call output was incrementally added.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseShellCallOutputContentDeltaStreamingEvent {
     ///The index of the shell command that produced output.
     pub command_index: i64,
@@ -7823,6 +12411,78 @@ pub struct ResponseShellCallOutputContentDeltaStreamingEvent {
     ///The type of the event, always `response.shell_call_output_content.delta`.
     #[serde(rename = "type")]
     pub type_: ResponseShellCallOutputContentDeltaStreamingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for ResponseShellCallOutputContentDeltaStreamingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseShellCallOutputContentDeltaStreamingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseShellCallOutputContentDeltaStreamingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseShellCallOutputContentDeltaStreamingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ShellCallOutputDelta> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ResponseShellCallOutputContentDeltaStreamingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "command_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseShellCallOutputContentDeltaStreamingEvent {
+                    command_index: crate::codegen_support::required(
+                        f0,
+                        "command_index",
+                    )?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event, always `response.shell_call_output_content.delta`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -7893,7 +12553,7 @@ for ResponseShellCallOutputContentDeltaStreamingEventType {
     }
 }
 ///A streaming event that indicated shell call output was completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseShellCallOutputContentDoneStreamingEvent {
     ///The index of the shell command that produced output.
     pub command_index: i64,
@@ -7909,6 +12569,80 @@ pub struct ResponseShellCallOutputContentDoneStreamingEvent {
     ///The type of the event, always `response.shell_call_output_content.done`.
     #[serde(rename = "type")]
     pub type_: ResponseShellCallOutputContentDoneStreamingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de>
+for ResponseShellCallOutputContentDoneStreamingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseShellCallOutputContentDoneStreamingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseShellCallOutputContentDoneStreamingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                ResponseShellCallOutputContentDoneStreamingEvent,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<FunctionShellCallOutputContent>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ResponseShellCallOutputContentDoneStreamingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "command_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "output" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseShellCallOutputContentDoneStreamingEvent {
+                    command_index: crate::codegen_support::required(
+                        f0,
+                        "command_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    output: f2.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f5, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of the event, always `response.shell_call_output_content.done`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -8832,7 +13566,7 @@ impl ::std::convert::From<ResponseCustomToolCallInputDoneEvent> for ResponseStre
 }
 /**Options for streaming responses. Only set this when you set `stream: true`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ResponseStreamOptions {
     /**When true, stream obfuscation will be enabled. Stream obfuscation adds
 random characters to an `obfuscation` field on streaming delta events to
@@ -8844,9 +13578,50 @@ your application and the OpenAI API.
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub include_obfuscation: ::std::option::Option<bool>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseStreamOptions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseStreamOptions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseStreamOptions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseStreamOptions, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "include_obfuscation" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseStreamOptions {
+                    include_obfuscation: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Emitted when there is an additional text delta.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseTextDeltaEvent {
     /**The index of the content part that the text delta was added to.
 */
@@ -8870,6 +13645,75 @@ pub struct ResponseTextDeltaEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseTextDeltaEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseTextDeltaEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseTextDeltaEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseTextDeltaEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseTextDeltaEvent, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::vec::Vec<ResponseLogProb>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ResponseTextDeltaEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "delta" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "item_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "logprobs" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseTextDeltaEvent {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    delta: crate::codegen_support::required(f1, "delta")?,
+                    item_id: crate::codegen_support::required(f2, "item_id")?,
+                    logprobs: f3.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f4, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f5,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.output_text.delta`.
 */
@@ -8932,7 +13776,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseTextDeltaEventType {
     }
 }
 ///Emitted when text content is finalized.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseTextDoneEvent {
     /**The index of the content part that the text content is finalized.
 */
@@ -8956,6 +13800,75 @@ pub struct ResponseTextDoneEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseTextDoneEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseTextDoneEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseTextDoneEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseTextDoneEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseTextDoneEvent, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::vec::Vec<ResponseLogProb>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<ResponseTextDoneEventType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "content_index" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "item_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "logprobs" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseTextDoneEvent {
+                    content_index: crate::codegen_support::required(
+                        f0,
+                        "content_index",
+                    )?,
+                    item_id: crate::codegen_support::required(f1, "item_id")?,
+                    logprobs: f2.unwrap_or_default(),
+                    output_index: crate::codegen_support::required(f3, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f4,
+                        "sequence_number",
+                    )?,
+                    text: crate::codegen_support::required(f5, "text")?,
+                    type_: crate::codegen_support::required(f6, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.output_text.done`.
 */
@@ -9022,12 +13935,58 @@ text or structured JSON data. Learn more:
 - [Text inputs and outputs](/docs/guides/text)
 - [Structured Outputs](/docs/guides/structured-outputs)
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ResponseTextParam {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub format: ::std::option::Option<TextResponseFormatConfiguration>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub verbosity: ::std::option::Option<Verbosity>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseTextParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseTextParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseTextParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseTextParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<TextResponseFormatConfiguration>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<Verbosity>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "format" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "verbosity" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseTextParam {
+                    format: f0.unwrap_or_default(),
+                    verbosity: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The truncation strategy to use for the model response.
 - `auto`: If the input to this Response exceeds
@@ -9102,7 +14061,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseTruncation {
 /**Represents token usage details including input tokens, output tokens,
 a breakdown of output tokens, and the total tokens used.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseUsage {
     ///The number of input tokens.
     pub input_tokens: i64,
@@ -9112,9 +14071,79 @@ pub struct ResponseUsage {
     pub output_tokens_details: ResponseUsageOutputTokensDetails,
     ///The total number of tokens used.
     pub total_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseUsage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseUsage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseUsage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseUsage, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ResponseUsageInputTokensDetails> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<ResponseUsageOutputTokensDetails> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input_tokens_details" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "output_tokens_details" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total_tokens" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseUsage {
+                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+                    input_tokens_details: crate::codegen_support::required(
+                        f1,
+                        "input_tokens_details",
+                    )?,
+                    output_tokens: crate::codegen_support::required(
+                        f2,
+                        "output_tokens",
+                    )?,
+                    output_tokens_details: crate::codegen_support::required(
+                        f3,
+                        "output_tokens_details",
+                    )?,
+                    total_tokens: crate::codegen_support::required(f4, "total_tokens")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A detailed breakdown of the input tokens.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseUsageInputTokensDetails {
     ///The number of input tokens that were written to the cache.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -9123,15 +14152,108 @@ pub struct ResponseUsageInputTokensDetails {
 [More on prompt caching](/docs/guides/prompt-caching).
 */
     pub cached_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseUsageInputTokensDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseUsageInputTokensDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseUsageInputTokensDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseUsageInputTokensDetails, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "cache_write_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "cached_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseUsageInputTokensDetails {
+                    cache_write_tokens: f0.unwrap_or_default(),
+                    cached_tokens: crate::codegen_support::required(
+                        f1,
+                        "cached_tokens",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A detailed breakdown of the output tokens.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseUsageOutputTokensDetails {
     ///The number of reasoning tokens.
     pub reasoning_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseUsageOutputTokensDetails {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseUsageOutputTokensDetails;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseUsageOutputTokensDetails")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseUsageOutputTokensDetails, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "reasoning_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseUsageOutputTokensDetails {
+                    reasoning_tokens: crate::codegen_support::required(
+                        f0,
+                        "reasoning_tokens",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Emitted when a web search call is completed.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseWebSearchCallCompletedEvent {
     /**Unique ID for the output item associated with the web search call.
 */
@@ -9145,6 +14267,63 @@ pub struct ResponseWebSearchCallCompletedEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseWebSearchCallCompletedEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallCompletedEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseWebSearchCallCompletedEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseWebSearchCallCompletedEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseWebSearchCallCompletedEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseWebSearchCallCompletedEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseWebSearchCallCompletedEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.web_search_call.completed`.
 */
@@ -9208,7 +14387,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallCompletedEventType 
     }
 }
 ///Emitted when a web search call is initiated.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseWebSearchCallInProgressEvent {
     /**Unique ID for the output item associated with the web search call.
 */
@@ -9222,6 +14401,63 @@ pub struct ResponseWebSearchCallInProgressEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseWebSearchCallInProgressEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallInProgressEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseWebSearchCallInProgressEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseWebSearchCallInProgressEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseWebSearchCallInProgressEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseWebSearchCallInProgressEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseWebSearchCallInProgressEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.web_search_call.in_progress`.
 */
@@ -9291,7 +14527,7 @@ impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallInProgressEventType
     }
 }
 ///Emitted when a web search call is executing.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponseWebSearchCallSearchingEvent {
     /**Unique ID for the output item associated with the web search call.
 */
@@ -9305,6 +14541,63 @@ pub struct ResponseWebSearchCallSearchingEvent {
 */
     #[serde(rename = "type")]
     pub type_: ResponseWebSearchCallSearchingEventType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponseWebSearchCallSearchingEvent {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponseWebSearchCallSearchingEvent;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponseWebSearchCallSearchingEvent")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponseWebSearchCallSearchingEvent, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ResponseWebSearchCallSearchingEventType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "item_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "output_index" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sequence_number" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponseWebSearchCallSearchingEvent {
+                    item_id: crate::codegen_support::required(f0, "item_id")?,
+                    output_index: crate::codegen_support::required(f1, "output_index")?,
+                    sequence_number: crate::codegen_support::required(
+                        f2,
+                        "sequence_number",
+                    )?,
+                    type_: crate::codegen_support::required(f3, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of the event. Always `response.web_search_call.searching`.
 */
@@ -9376,7 +14669,7 @@ Notes:
 - `background` is not supported over WebSocket.
 - `stream_id` is WebSocket-only and is not part of `POST /v1/responses`.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ResponsesClientEventResponseCreate {
     /**Whether to run the model response in the background.
 [Learn more](/docs/guides/background).
@@ -9542,6 +14835,225 @@ Used to boost cache hit rates by better bucketing similar requests and  to help 
 */
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub user: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ResponsesClientEventResponseCreate {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ResponsesClientEventResponseCreate;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ResponsesClientEventResponseCreate")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ResponsesClientEventResponseCreate, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<ContextManagementParam>>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<ConversationParam>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<IncludeEnum>>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<InputParam>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<ModelIdsResponses>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<ModerationParam>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f13: ::std::option::Option<::std::option::Option<Prompt>> = ::std::option::Option::None;
+                let mut f14: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f15: ::std::option::Option<
+                    ::std::option::Option<PromptCacheOptionsParam>,
+                > = ::std::option::Option::None;
+                let mut f16: ::std::option::Option<
+                    ::std::option::Option<
+                        ResponsesClientEventResponseCreatePromptCacheRetention,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f17: ::std::option::Option<::std::option::Option<Reasoning>> = ::std::option::Option::None;
+                let mut f18: ::std::option::Option<
+                    ::std::option::Option<
+                        ResponsesClientEventResponseCreateSafetyIdentifier,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f19: ::std::option::Option<
+                    ::std::option::Option<ServiceTierResponses>,
+                > = ::std::option::Option::None;
+                let mut f20: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f21: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f22: ::std::option::Option<
+                    ::std::option::Option<ResponsesClientEventResponseCreateStreamId>,
+                > = ::std::option::Option::None;
+                let mut f23: ::std::option::Option<
+                    ::std::option::Option<ResponseStreamOptions>,
+                > = ::std::option::Option::None;
+                let mut f24: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f25: ::std::option::Option<
+                    ::std::option::Option<ResponseTextParam>,
+                > = ::std::option::Option::None;
+                let mut f26: ::std::option::Option<
+                    ::std::option::Option<ToolChoiceParam>,
+                > = ::std::option::Option::None;
+                let mut f27: ::std::option::Option<::std::option::Option<ToolsArray>> = ::std::option::Option::None;
+                let mut f28: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f29: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut f30: ::std::option::Option<
+                    ::std::option::Option<ResponsesClientEventResponseCreateTruncation>,
+                > = ::std::option::Option::None;
+                let mut f31: ::std::option::Option<
+                    ResponsesClientEventResponseCreateType,
+                > = ::std::option::Option::None;
+                let mut f32: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "background" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "context_management" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "conversation" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "include" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "input" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_output_tokens" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_tool_calls" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "moderation" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "parallel_tool_calls" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "previous_response_id" => {
+                            f12 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt" => f13 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt_cache_key" => {
+                            f14 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_options" => {
+                            f15 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "prompt_cache_retention" => {
+                            f16 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning" => {
+                            f17 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "safety_identifier" => {
+                            f18 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "service_tier" => {
+                            f19 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "store" => f20 = ::std::option::Option::Some(map.next_value()?),
+                        "stream" => f21 = ::std::option::Option::Some(map.next_value()?),
+                        "stream_id" => {
+                            f22 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "stream_options" => {
+                            f23 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "temperature" => {
+                            f24 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f25 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_choice" => {
+                            f26 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f27 = ::std::option::Option::Some(map.next_value()?),
+                        "top_logprobs" => {
+                            f28 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "top_p" => f29 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation" => {
+                            f30 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "type" => f31 = ::std::option::Option::Some(map.next_value()?),
+                        "user" => f32 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ResponsesClientEventResponseCreate {
+                    background: f0.unwrap_or_default(),
+                    context_management: f1.unwrap_or_default(),
+                    conversation: f2.unwrap_or_default(),
+                    include: f3.unwrap_or_default(),
+                    input: f4.unwrap_or_default(),
+                    instructions: f5.unwrap_or_default(),
+                    max_output_tokens: f6.unwrap_or_default(),
+                    max_tool_calls: f7.unwrap_or_default(),
+                    metadata: f8.unwrap_or_default(),
+                    model: f9.unwrap_or_default(),
+                    moderation: f10.unwrap_or_default(),
+                    parallel_tool_calls: f11.unwrap_or_default(),
+                    previous_response_id: f12.unwrap_or_default(),
+                    prompt: f13.unwrap_or_default(),
+                    prompt_cache_key: f14.unwrap_or_default(),
+                    prompt_cache_options: f15.unwrap_or_default(),
+                    prompt_cache_retention: f16.unwrap_or_default(),
+                    reasoning: f17.unwrap_or_default(),
+                    safety_identifier: f18.unwrap_or_default(),
+                    service_tier: f19.unwrap_or_default(),
+                    store: f20.unwrap_or_default(),
+                    stream: f21.unwrap_or_default(),
+                    stream_id: f22.unwrap_or_default(),
+                    stream_options: f23.unwrap_or_default(),
+                    temperature: f24.unwrap_or_default(),
+                    text: f25.unwrap_or_default(),
+                    tool_choice: f26.unwrap_or_default(),
+                    tools: f27.unwrap_or_default(),
+                    top_logprobs: f28.unwrap_or_default(),
+                    top_p: f29.unwrap_or_default(),
+                    truncation: f30.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f31, "type")?,
+                    user: f32.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Deprecated. Use `prompt_cache_options.ttl` instead.
 
@@ -10062,7 +15574,7 @@ impl<'de> ::serde::Deserialize<'de> for ServiceTierResponses {
     }
 }
 ///A delta of stdout/stderr emitted while a shell call was running.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ShellCallOutputDelta {
     ///The stderr delta that was emitted.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -10070,13 +15582,98 @@ pub struct ShellCallOutputDelta {
     ///The stdout delta that was emitted.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub stdout: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ShellCallOutputDelta {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ShellCallOutputDelta;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ShellCallOutputDelta")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ShellCallOutputDelta, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "stderr" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "stdout" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ShellCallOutputDelta {
+                    stderr: f0.unwrap_or_default(),
+                    stdout: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Forces the model to call the apply_patch tool when executing a tool call.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SpecificApplyPatchParam {
     ///The tool to call. Always `apply_patch`.
     #[serde(rename = "type")]
     pub type_: SpecificApplyPatchParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SpecificApplyPatchParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SpecificApplyPatchParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SpecificApplyPatchParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<SpecificApplyPatchParam, A::Error> {
+                let mut f0: ::std::option::Option<SpecificApplyPatchParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SpecificApplyPatchParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The tool to call. Always `apply_patch`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10138,11 +15735,50 @@ impl<'de> ::serde::Deserialize<'de> for SpecificApplyPatchParamType {
     }
 }
 ///Forces the model to call the shell tool when a tool call is required.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SpecificFunctionShellParam {
     ///The tool to call. Always `shell`.
     #[serde(rename = "type")]
     pub type_: SpecificFunctionShellParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SpecificFunctionShellParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SpecificFunctionShellParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SpecificFunctionShellParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<SpecificFunctionShellParam, A::Error> {
+                let mut f0: ::std::option::Option<SpecificFunctionShellParamType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SpecificFunctionShellParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The tool to call. Always `shell`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10204,11 +15840,52 @@ impl<'de> ::serde::Deserialize<'de> for SpecificFunctionShellParamType {
     }
 }
 ///`SpecificProgrammaticToolCallingParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct SpecificProgrammaticToolCallingParam {
     ///The tool to call. Always `programmatic_tool_calling`.
     #[serde(rename = "type")]
     pub type_: SpecificProgrammaticToolCallingParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for SpecificProgrammaticToolCallingParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = SpecificProgrammaticToolCallingParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct SpecificProgrammaticToolCallingParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<SpecificProgrammaticToolCallingParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    SpecificProgrammaticToolCallingParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(SpecificProgrammaticToolCallingParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The tool to call. Always `programmatic_tool_calling`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10271,7 +15948,7 @@ impl<'de> ::serde::Deserialize<'de> for SpecificProgrammaticToolCallingParamType
     }
 }
 ///`TokenCountsBody`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct TokenCountsBody {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub conversation: ::std::option::Option<ConversationParam>,
@@ -10308,6 +15985,114 @@ When used along with `previous_response_id`, the instructions from a previous re
     ///The truncation strategy to use for the model response. - `auto`: If the input to this Response exceeds the model's context window size, the model will truncate the response to fit the context window by dropping items from the beginning of the conversation. - `disabled` (default): If the input size will exceed the context window size for a model, the request will fail with a 400 error.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub truncation: ::std::option::Option<TruncationEnum>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TokenCountsBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TokenCountsBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TokenCountsBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TokenCountsBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ConversationParam>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<TokenCountsBodyInput>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<PersonalityEnum>,
+                > = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::option::Option<Reasoning>> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<ResponseTextParam>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<ToolChoiceParam>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<
+                    ::std::option::Option<::std::vec::Vec<Tool>>,
+                > = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<
+                    ::std::option::Option<TruncationEnum>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "conversation" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "input" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "instructions" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "parallel_tool_calls" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "personality" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "previous_response_id" => {
+                            f6 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "reasoning" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "text" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "tool_choice" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "tools" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "truncation" => {
+                            f11 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TokenCountsBody {
+                    conversation: f0.unwrap_or_default(),
+                    input: f1.unwrap_or_default(),
+                    instructions: f2.unwrap_or_default(),
+                    model: f3.unwrap_or_default(),
+                    parallel_tool_calls: f4.unwrap_or_default(),
+                    personality: f5.unwrap_or_default(),
+                    previous_response_id: f6.unwrap_or_default(),
+                    reasoning: f7.unwrap_or_default(),
+                    text: f8.unwrap_or_default(),
+                    tool_choice: f9.unwrap_or_default(),
+                    tools: f10.unwrap_or_default(),
+                    truncation: f11.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`TokenCountsBodyInput`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -10383,10 +16168,54 @@ impl<'de> ::serde::Deserialize<'de> for TokenCountsBodyInputString {
     }
 }
 ///`TokenCountsResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct TokenCountsResource {
     pub input_tokens: i64,
     pub object: TokenCountsResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for TokenCountsResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = TokenCountsResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct TokenCountsResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<TokenCountsResource, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<TokenCountsResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(TokenCountsResource {
+                    input_tokens: crate::codegen_support::required(f0, "input_tokens")?,
+                    object: crate::codegen_support::required(f1, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`TokenCountsResourceObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10449,7 +16278,7 @@ impl<'de> ::serde::Deserialize<'de> for TokenCountsResourceObject {
 }
 /**Constrains the tools available to the model to a pre-defined set.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ToolChoiceAllowed {
     /**Constrains the tools available to the model to a pre-defined set.
 
@@ -10477,6 +16306,55 @@ For the Responses API, the list of tool definitions might look like:
     ///Allowed tool configuration type. Always `allowed_tools`.
     #[serde(rename = "type")]
     pub type_: ToolChoiceAllowedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ToolChoiceAllowed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ToolChoiceAllowed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ToolChoiceAllowed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ToolChoiceAllowed, A::Error> {
+                let mut f0: ::std::option::Option<ToolChoiceAllowedMode> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<ToolChoiceAllowedType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "mode" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "tools" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ToolChoiceAllowed {
+                    mode: crate::codegen_support::required(f0, "mode")?,
+                    tools: f1.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f2, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Constrains the tools available to the model to a pre-defined set.
 
@@ -10609,13 +16487,55 @@ impl<'de> ::serde::Deserialize<'de> for ToolChoiceAllowedType {
 }
 /**Use this option to force the model to call a specific custom tool.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ToolChoiceCustom {
     ///The name of the custom tool to call.
     pub name: ::std::string::String,
     ///For custom tool calling, the type is always `custom`.
     #[serde(rename = "type")]
     pub type_: ToolChoiceCustomType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ToolChoiceCustom {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ToolChoiceCustom;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ToolChoiceCustom")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ToolChoiceCustom, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<ToolChoiceCustomType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ToolChoiceCustom {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///For custom tool calling, the type is always `custom`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -10743,7 +16663,7 @@ impl ::std::convert::From<SpecificFunctionShellParam> for ToolChoiceParam {
 /**Indicates that the model should use a built-in tool to generate a response.
 [Learn more about built-in tools](/docs/guides/tools).
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ToolChoiceTypes {
     /**The type of hosted tool the model should to use. Learn more about
 [built-in tools](/docs/guides/tools).
@@ -10759,6 +16679,45 @@ Allowed values are:
 */
     #[serde(rename = "type")]
     pub type_: ToolChoiceTypesType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ToolChoiceTypes {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ToolChoiceTypes;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ToolChoiceTypes")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ToolChoiceTypes, A::Error> {
+                let mut f0: ::std::option::Option<ToolChoiceTypesType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ToolChoiceTypes {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The type of hosted tool the model should to use. Learn more about
 [built-in tools](/docs/guides/tools).

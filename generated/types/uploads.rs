@@ -4,14 +4,53 @@
 // Included by openai.rs under #[cfg(any (feature = "uploads"))].
 
 ///`AddUploadPartRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AddUploadPartRequest {
     /**The chunk of bytes for this Part.
 */
     pub data: crate::multipart::FilePart,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AddUploadPartRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AddUploadPartRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AddUploadPartRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AddUploadPartRequest, A::Error> {
+                let mut f0: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AddUploadPartRequest {
+                    data: crate::codegen_support::required(f0, "data")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CompleteUploadRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CompleteUploadRequest {
     /**The optional md5 checksum for the file contents to verify if the bytes uploaded matches what you expect.
 */
@@ -21,9 +60,55 @@ pub struct CompleteUploadRequest {
 */
     #[serde(default)]
     pub part_ids: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CompleteUploadRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CompleteUploadRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CompleteUploadRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CompleteUploadRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "md5" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "part_ids" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CompleteUploadRequest {
+                    md5: f0.unwrap_or_default(),
+                    part_ids: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateUploadRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateUploadRequest {
     /**The number of bytes in the file you are uploading.
 */
@@ -46,6 +131,63 @@ See the [documentation on File
 purposes](/docs/api-reference/files/create#files-create-purpose).
 */
     pub purpose: CreateUploadRequestPurpose,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateUploadRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateUploadRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateUploadRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateUploadRequest, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<FileExpirationAfter>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<CreateUploadRequestPurpose> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "expires_after" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "filename" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "mime_type" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "purpose" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateUploadRequest {
+                    bytes: crate::codegen_support::required(f0, "bytes")?,
+                    expires_after: f1.unwrap_or_default(),
+                    filename: crate::codegen_support::required(f2, "filename")?,
+                    mime_type: crate::codegen_support::required(f3, "mime_type")?,
+                    purpose: crate::codegen_support::required(f4, "purpose")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The intended purpose of the uploaded file.
 
@@ -127,7 +269,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateUploadRequestPurpose {
 }
 /**The Upload object can accept byte chunks in the form of Parts.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Upload {
     ///The intended number of bytes to be uploaded.
     pub bytes: i64,
@@ -148,6 +290,73 @@ pub struct Upload {
     pub purpose: ::std::string::String,
     ///The status of the Upload.
     pub status: UploadStatus,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Upload {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Upload;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Upload")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Upload, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<OpenAiFile>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<UploadObject>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<UploadStatus> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "bytes" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "created_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "expires_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "purpose" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Upload {
+                    bytes: crate::codegen_support::required(f0, "bytes")?,
+                    created_at: crate::codegen_support::required(f1, "created_at")?,
+                    expires_at: crate::codegen_support::required(f2, "expires_at")?,
+                    file: f3.unwrap_or_default(),
+                    filename: crate::codegen_support::required(f4, "filename")?,
+                    id: crate::codegen_support::required(f5, "id")?,
+                    object: f6.unwrap_or_default(),
+                    purpose: crate::codegen_support::required(f7, "purpose")?,
+                    status: crate::codegen_support::required(f8, "status")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always "upload".
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -210,7 +419,7 @@ impl<'de> ::serde::Deserialize<'de> for UploadObject {
 }
 /**The upload Part represents a chunk of bytes we can add to an Upload object.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UploadPart {
     ///The Unix timestamp (in seconds) for when the Part was created.
     pub created_at: i64,
@@ -220,6 +429,58 @@ pub struct UploadPart {
     pub object: UploadPartObject,
     ///The ID of the Upload object that this Part was added to.
     pub upload_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UploadPart {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UploadPart;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UploadPart")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UploadPart, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<UploadPartObject> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "upload_id" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UploadPart {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    upload_id: crate::codegen_support::required(f3, "upload_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `upload.part`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

@@ -4,11 +4,52 @@
 // Included by openai.rs under #[cfg(any (feature = "vector-stores"))].
 
 ///The default strategy. This strategy currently uses a `max_chunk_size_tokens` of `800` and `chunk_overlap_tokens` of `400`.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct AutoChunkingStrategyRequestParam {
     ///Always `auto`.
     #[serde(rename = "type")]
     pub type_: AutoChunkingStrategyRequestParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for AutoChunkingStrategyRequestParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = AutoChunkingStrategyRequestParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct AutoChunkingStrategyRequestParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<AutoChunkingStrategyRequestParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    AutoChunkingStrategyRequestParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(AutoChunkingStrategyRequestParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `auto`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -133,7 +174,7 @@ for ChunkingStrategyRequestParam {
     }
 }
 ///`CreateVectorStoreFileBatchRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateVectorStoreFileBatchRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
@@ -145,9 +186,69 @@ pub struct CreateVectorStoreFileBatchRequest {
     ///A list of objects that each include a `file_id` plus optional `attributes` or `chunking_strategy`. Use this when you need to override metadata for specific files. The global `attributes` or `chunking_strategy` will be ignored and must be specified for each file. The maximum batch size is 2000 files. This endpoint is recommended for multi-file ingestion and helps reduce per-vector-store write request pressure. Mutually exclusive with `file_ids`.
     #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
     pub files: ::std::vec::Vec<CreateVectorStoreFileRequest>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVectorStoreFileBatchRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVectorStoreFileBatchRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVectorStoreFileBatchRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVectorStoreFileBatchRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<VectorStoreFileAttributes>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ChunkingStrategyRequestParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<CreateVectorStoreFileRequest>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "attributes" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "chunking_strategy" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_ids" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "files" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVectorStoreFileBatchRequest {
+                    attributes: f0.unwrap_or_default(),
+                    chunking_strategy: f1.unwrap_or_default(),
+                    file_ids: f2.unwrap_or_default(),
+                    files: f3.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateVectorStoreFileRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateVectorStoreFileRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
@@ -155,9 +256,62 @@ pub struct CreateVectorStoreFileRequest {
     pub chunking_strategy: ::std::option::Option<ChunkingStrategyRequestParam>,
     ///A [File](/docs/api-reference/files) ID that the vector store should use. Useful for tools like `file_search` that can access files. For multi-file ingestion, we recommend [`file_batches`](/docs/api-reference/vector-stores-file-batches/createBatch) to minimize per-vector-store write requests.
     pub file_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVectorStoreFileRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVectorStoreFileRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVectorStoreFileRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVectorStoreFileRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<VectorStoreFileAttributes>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ChunkingStrategyRequestParam>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "attributes" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "chunking_strategy" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVectorStoreFileRequest {
+                    attributes: f0.unwrap_or_default(),
+                    chunking_strategy: f1.unwrap_or_default(),
+                    file_id: crate::codegen_support::required(f2, "file_id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateVectorStoreRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct CreateVectorStoreRequest {
     ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy. Only applicable if `file_ids` is non-empty.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -177,6 +331,76 @@ pub struct CreateVectorStoreRequest {
     ///The name of the vector store.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVectorStoreRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVectorStoreRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVectorStoreRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVectorStoreRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CreateVectorStoreRequestChunkingStrategy>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<VectorStoreExpirationAfter>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "chunking_strategy" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "description" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "expires_after" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_ids" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "metadata" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVectorStoreRequest {
+                    chunking_strategy: f0.unwrap_or_default(),
+                    description: f1.unwrap_or_default(),
+                    expires_after: f2.unwrap_or_default(),
+                    file_ids: f3.unwrap_or_default(),
+                    metadata: f4.unwrap_or_default(),
+                    name: f5.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The chunking strategy used to chunk the file(s). If not set, will use the `auto` strategy. Only applicable if `file_ids` is non-empty.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -241,11 +465,56 @@ for CreateVectorStoreRequestChunkingStrategy {
     }
 }
 ///`DeleteVectorStoreFileResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeleteVectorStoreFileResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: DeleteVectorStoreFileResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DeleteVectorStoreFileResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DeleteVectorStoreFileResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteVectorStoreFileResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DeleteVectorStoreFileResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<DeleteVectorStoreFileResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DeleteVectorStoreFileResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`DeleteVectorStoreFileResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -308,11 +577,56 @@ impl<'de> ::serde::Deserialize<'de> for DeleteVectorStoreFileResponseObject {
     }
 }
 ///`DeleteVectorStoreResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeleteVectorStoreResponse {
     pub deleted: bool,
     pub id: ::std::string::String,
     pub object: DeleteVectorStoreResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DeleteVectorStoreResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DeleteVectorStoreResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeleteVectorStoreResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DeleteVectorStoreResponse, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<DeleteVectorStoreResponseObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DeleteVectorStoreResponse {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`DeleteVectorStoreResponseObject`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -650,7 +964,7 @@ impl<'de> ::serde::Deserialize<'de> for ListVectorStoreFilesOrder {
     }
 }
 ///`ListVectorStoreFilesResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListVectorStoreFilesResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<VectorStoreFileObject>,
@@ -658,6 +972,59 @@ pub struct ListVectorStoreFilesResponse {
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListVectorStoreFilesResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListVectorStoreFilesResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListVectorStoreFilesResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListVectorStoreFilesResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<VectorStoreFileObject>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListVectorStoreFilesResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ListVectorStoresOrder`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -724,7 +1091,7 @@ impl<'de> ::serde::Deserialize<'de> for ListVectorStoresOrder {
     }
 }
 ///`ListVectorStoresResponse`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct ListVectorStoresResponse {
     #[serde(default)]
     pub data: ::std::vec::Vec<VectorStoreObject>,
@@ -732,13 +1099,105 @@ pub struct ListVectorStoresResponse {
     pub has_more: bool,
     pub last_id: ::std::string::String,
     pub object: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ListVectorStoresResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ListVectorStoresResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ListVectorStoresResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ListVectorStoresResponse, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<VectorStoreObject>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ListVectorStoresResponse {
+                    data: f0.unwrap_or_default(),
+                    first_id: crate::codegen_support::required(f1, "first_id")?,
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: crate::codegen_support::required(f3, "last_id")?,
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///This is returned when the chunking strategy is unknown. Typically, this is because the file was indexed before the `chunking_strategy` concept was introduced in the API.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct OtherChunkingStrategyResponseParam {
     ///Always `other`.
     #[serde(rename = "type")]
     pub type_: OtherChunkingStrategyResponseParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for OtherChunkingStrategyResponseParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = OtherChunkingStrategyResponseParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct OtherChunkingStrategyResponseParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<OtherChunkingStrategyResponseParam, A::Error> {
+                let mut f0: ::std::option::Option<
+                    OtherChunkingStrategyResponseParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "type" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(OtherChunkingStrategyResponseParam {
+                    type_: crate::codegen_support::required(f0, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `other`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -801,7 +1260,7 @@ impl<'de> ::serde::Deserialize<'de> for OtherChunkingStrategyResponseParamType {
     }
 }
 ///`StaticChunkingStrategy`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct StaticChunkingStrategy {
     /**The number of tokens that overlap between chunks. The default value is `400`.
 
@@ -810,15 +1269,111 @@ Note that the overlap must not exceed half of `max_chunk_size_tokens`.
     pub chunk_overlap_tokens: i64,
     ///The maximum number of tokens in each chunk. The default value is `800`. The minimum value is `100` and the maximum value is `4096`.
     pub max_chunk_size_tokens: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for StaticChunkingStrategy {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = StaticChunkingStrategy;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StaticChunkingStrategy")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<StaticChunkingStrategy, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "chunk_overlap_tokens" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "max_chunk_size_tokens" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(StaticChunkingStrategy {
+                    chunk_overlap_tokens: crate::codegen_support::required(
+                        f0,
+                        "chunk_overlap_tokens",
+                    )?,
+                    max_chunk_size_tokens: crate::codegen_support::required(
+                        f1,
+                        "max_chunk_size_tokens",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Customize your own chunking strategy by setting chunk size and chunk overlap.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct StaticChunkingStrategyRequestParam {
     #[serde(rename = "static")]
     pub static_: StaticChunkingStrategy,
     ///Always `static`.
     #[serde(rename = "type")]
     pub type_: StaticChunkingStrategyRequestParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for StaticChunkingStrategyRequestParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = StaticChunkingStrategyRequestParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StaticChunkingStrategyRequestParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<StaticChunkingStrategyRequestParam, A::Error> {
+                let mut f0: ::std::option::Option<StaticChunkingStrategy> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    StaticChunkingStrategyRequestParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "static" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(StaticChunkingStrategyRequestParam {
+                    static_: crate::codegen_support::required(f0, "static")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `static`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -881,13 +1436,57 @@ impl<'de> ::serde::Deserialize<'de> for StaticChunkingStrategyRequestParamType {
     }
 }
 ///`StaticChunkingStrategyResponseParam`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct StaticChunkingStrategyResponseParam {
     #[serde(rename = "static")]
     pub static_: StaticChunkingStrategy,
     ///Always `static`.
     #[serde(rename = "type")]
     pub type_: StaticChunkingStrategyResponseParamType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for StaticChunkingStrategyResponseParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = StaticChunkingStrategyResponseParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct StaticChunkingStrategyResponseParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<StaticChunkingStrategyResponseParam, A::Error> {
+                let mut f0: ::std::option::Option<StaticChunkingStrategy> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    StaticChunkingStrategyResponseParamType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "static" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(StaticChunkingStrategyResponseParam {
+                    static_: crate::codegen_support::required(f0, "static")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Always `static`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -950,13 +1549,59 @@ impl<'de> ::serde::Deserialize<'de> for StaticChunkingStrategyResponseParamType 
     }
 }
 ///`UpdateVectorStoreFileAttributesRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct UpdateVectorStoreFileAttributesRequest {
     #[serde(default)]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UpdateVectorStoreFileAttributesRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UpdateVectorStoreFileAttributesRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateVectorStoreFileAttributesRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                UpdateVectorStoreFileAttributesRequest,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<VectorStoreFileAttributes>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "attributes" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UpdateVectorStoreFileAttributesRequest {
+                    attributes: f0.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`UpdateVectorStoreRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct UpdateVectorStoreRequest {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub expires_after: ::std::option::Option<VectorStoreExpirationAfter>,
@@ -965,14 +1610,107 @@ pub struct UpdateVectorStoreRequest {
     ///The name of the vector store.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for UpdateVectorStoreRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = UpdateVectorStoreRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct UpdateVectorStoreRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<UpdateVectorStoreRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<VectorStoreExpirationAfter>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "expires_after" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(UpdateVectorStoreRequest {
+                    expires_after: f0.unwrap_or_default(),
+                    metadata: f1.unwrap_or_default(),
+                    name: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The expiration policy for a vector store.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreExpirationAfter {
     ///Anchor timestamp after which the expiration policy applies. Supported anchors: `last_active_at`.
     pub anchor: VectorStoreExpirationAfterAnchor,
     ///The number of days after the anchor time that the vector store will expire.
     pub days: ::std::num::NonZeroU64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreExpirationAfter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreExpirationAfter;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreExpirationAfter")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreExpirationAfter, A::Error> {
+                let mut f0: ::std::option::Option<VectorStoreExpirationAfterAnchor> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::num::NonZeroU64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "anchor" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "days" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreExpirationAfter {
+                    anchor: crate::codegen_support::required(f0, "anchor")?,
+                    days: crate::codegen_support::required(f1, "days")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Anchor timestamp after which the expiration policy applies. Supported anchors: `last_active_at`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1034,7 +1772,7 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreExpirationAfterAnchor {
     }
 }
 ///A batch of files attached to a vector store.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreFileBatchObject {
     ///The Unix timestamp (in seconds) for when the vector store files batch was created.
     pub created_at: i64,
@@ -1047,9 +1785,74 @@ pub struct VectorStoreFileBatchObject {
     pub status: VectorStoreFileBatchObjectStatus,
     ///The ID of the [vector store](/docs/api-reference/vector-stores/object) that the [File](/docs/api-reference/files) is attached to.
     pub vector_store_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreFileBatchObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreFileBatchObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreFileBatchObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreFileBatchObject, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    VectorStoreFileBatchObjectFileCounts,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<VectorStoreFileBatchObjectObject> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<VectorStoreFileBatchObjectStatus> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_counts" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "vector_store_id" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreFileBatchObject {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    file_counts: crate::codegen_support::required(f1, "file_counts")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: crate::codegen_support::required(f3, "object")?,
+                    status: crate::codegen_support::required(f4, "status")?,
+                    vector_store_id: crate::codegen_support::required(
+                        f5,
+                        "vector_store_id",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`VectorStoreFileBatchObjectFileCounts`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreFileBatchObjectFileCounts {
     ///The number of files that where cancelled.
     pub cancelled: i64,
@@ -1061,6 +1864,63 @@ pub struct VectorStoreFileBatchObjectFileCounts {
     pub in_progress: i64,
     ///The total number of files.
     pub total: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreFileBatchObjectFileCounts {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreFileBatchObjectFileCounts;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreFileBatchObjectFileCounts")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreFileBatchObjectFileCounts, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "cancelled" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "completed" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "failed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "in_progress" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreFileBatchObjectFileCounts {
+                    cancelled: crate::codegen_support::required(f0, "cancelled")?,
+                    completed: crate::codegen_support::required(f1, "completed")?,
+                    failed: crate::codegen_support::required(f2, "failed")?,
+                    in_progress: crate::codegen_support::required(f3, "in_progress")?,
+                    total: crate::codegen_support::required(f4, "total")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `vector_store.file_batch`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1196,7 +2056,7 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreFileBatchObjectStatus {
     }
 }
 ///Represents the parsed content of a vector store file.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreFileContentResponse {
     ///Parsed content of the file.
     #[serde(default)]
@@ -1208,9 +2068,65 @@ pub struct VectorStoreFileContentResponse {
     pub next_page: ::std::option::Option<::std::string::String>,
     ///The object type, which is always `vector_store.file_content.page`
     pub object: VectorStoreFileContentResponseObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreFileContentResponse {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreFileContentResponse;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreFileContentResponse")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreFileContentResponse, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<VectorStoreFileContentResponseDataItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    VectorStoreFileContentResponseObject,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "next_page" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreFileContentResponse {
+                    data: f0.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f1, "has_more")?,
+                    next_page: f2.unwrap_or_default(),
+                    object: crate::codegen_support::required(f3, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`VectorStoreFileContentResponseDataItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct VectorStoreFileContentResponseDataItem {
     ///The text content
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1218,6 +2134,55 @@ pub struct VectorStoreFileContentResponseDataItem {
     ///The content type (currently only `"text"`)
     #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
     pub type_: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreFileContentResponseDataItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreFileContentResponseDataItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreFileContentResponseDataItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                VectorStoreFileContentResponseDataItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreFileContentResponseDataItem {
+                    text: f0.unwrap_or_default(),
+                    type_: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `vector_store.file_content.page`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1280,7 +2245,7 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreFileContentResponseObject {
     }
 }
 ///A list of files attached to a vector store.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreFileObject {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
@@ -1302,6 +2267,90 @@ pub struct VectorStoreFileObject {
     pub usage_bytes: i64,
     ///The ID of the [vector store](/docs/api-reference/vector-stores/object) that the [File](/docs/api-reference/files) is attached to.
     pub vector_store_id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreFileObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreFileObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreFileObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreFileObject, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<VectorStoreFileAttributes>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<VectorStoreFileObjectChunkingStrategy>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::option::Option<VectorStoreFileObjectLastError>,
+                > = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<VectorStoreFileObjectObject> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<VectorStoreFileObjectStatus> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "attributes" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "chunking_strategy" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "last_error" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "usage_bytes" => {
+                            f7 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "vector_store_id" => {
+                            f8 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreFileObject {
+                    attributes: f0.unwrap_or_default(),
+                    chunking_strategy: f1.unwrap_or_default(),
+                    created_at: crate::codegen_support::required(f2, "created_at")?,
+                    id: crate::codegen_support::required(f3, "id")?,
+                    last_error: f4.unwrap_or_default(),
+                    object: crate::codegen_support::required(f5, "object")?,
+                    status: crate::codegen_support::required(f6, "status")?,
+                    usage_bytes: crate::codegen_support::required(f7, "usage_bytes")?,
+                    vector_store_id: crate::codegen_support::required(
+                        f8,
+                        "vector_store_id",
+                    )?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The strategy used to chunk the file.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1366,12 +2415,54 @@ for VectorStoreFileObjectChunkingStrategy {
     }
 }
 ///The last error associated with this vector store file. Will be `null` if there are no errors.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreFileObjectLastError {
     ///One of `server_error`, `unsupported_file`, or `invalid_file`.
     pub code: VectorStoreFileObjectLastErrorCode,
     ///A human-readable description of the error.
     pub message: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreFileObjectLastError {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreFileObjectLastError;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreFileObjectLastError")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreFileObjectLastError, A::Error> {
+                let mut f0: ::std::option::Option<VectorStoreFileObjectLastErrorCode> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreFileObjectLastError {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///One of `server_error`, `unsupported_file`, or `invalid_file`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1576,7 +2667,7 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreFileObjectStatus {
     }
 }
 ///A vector store is a collection of processed files can be used by the `file_search` tool.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreObject {
     ///The Unix timestamp (in seconds) for when the vector store was created.
     pub created_at: i64,
@@ -1601,9 +2692,92 @@ pub struct VectorStoreObject {
     pub status: VectorStoreObjectStatus,
     ///The total number of bytes used by the files in the vector store.
     pub usage_bytes: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreObject, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<VectorStoreExpirationAfter>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<VectorStoreObjectFileCounts> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<::std::option::Option<Metadata>> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<VectorStoreObjectObject> = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<VectorStoreObjectStatus> = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "expires_after" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "expires_at" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "file_counts" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "last_active_at" => {
+                            f5 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "metadata" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f9 = ::std::option::Option::Some(map.next_value()?),
+                        "usage_bytes" => {
+                            f10 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreObject {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    expires_after: f1.unwrap_or_default(),
+                    expires_at: f2.unwrap_or_default(),
+                    file_counts: crate::codegen_support::required(f3, "file_counts")?,
+                    id: crate::codegen_support::required(f4, "id")?,
+                    last_active_at: f5.unwrap_or_default(),
+                    metadata: f6.unwrap_or_default(),
+                    name: crate::codegen_support::required(f7, "name")?,
+                    object: crate::codegen_support::required(f8, "object")?,
+                    status: crate::codegen_support::required(f9, "status")?,
+                    usage_bytes: crate::codegen_support::required(f10, "usage_bytes")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`VectorStoreObjectFileCounts`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreObjectFileCounts {
     ///The number of files that were cancelled.
     pub cancelled: i64,
@@ -1615,6 +2789,63 @@ pub struct VectorStoreObjectFileCounts {
     pub in_progress: i64,
     ///The total number of files.
     pub total: i64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreObjectFileCounts {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreObjectFileCounts;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreObjectFileCounts")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreObjectFileCounts, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "cancelled" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "completed" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "failed" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "in_progress" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "total" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreObjectFileCounts {
+                    cancelled: crate::codegen_support::required(f0, "cancelled")?,
+                    completed: crate::codegen_support::required(f1, "completed")?,
+                    failed: crate::codegen_support::required(f2, "failed")?,
+                    in_progress: crate::codegen_support::required(f3, "in_progress")?,
+                    total: crate::codegen_support::required(f4, "total")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `vector_store`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1745,7 +2976,7 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreObjectStatus {
     }
 }
 ///`VectorStoreSearchRequest`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreSearchRequest {
     ///A filter to apply based on file attributes.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1760,6 +2991,69 @@ pub struct VectorStoreSearchRequest {
     ///Whether to rewrite the natural language query for vector search.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub rewrite_query: ::std::option::Option<bool>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchRequest {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreSearchRequest;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreSearchRequest")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreSearchRequest, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<VectorStoreSearchRequestFilters>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::num::NonZeroU64>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<VectorStoreSearchRequestQuery> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<VectorStoreSearchRequestRankingOptions>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<bool>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "filters" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "max_num_results" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "query" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "ranking_options" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "rewrite_query" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreSearchRequest {
+                    filters: f0.unwrap_or_default(),
+                    max_num_results: f1.unwrap_or_default(),
+                    query: crate::codegen_support::required(f2, "query")?,
+                    ranking_options: f3.unwrap_or_default(),
+                    rewrite_query: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A filter to apply based on file attributes.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -1873,13 +3167,62 @@ for VectorStoreSearchRequestQuery {
     }
 }
 ///Ranking options for search.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct VectorStoreSearchRequestRankingOptions {
     ///Enable re-ranking; set to `none` to disable, which can help reduce latency.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub ranker: ::std::option::Option<VectorStoreSearchRequestRankingOptionsRanker>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub score_threshold: ::std::option::Option<f64>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchRequestRankingOptions {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreSearchRequestRankingOptions;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreSearchRequestRankingOptions")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                VectorStoreSearchRequestRankingOptions,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<VectorStoreSearchRequestRankingOptionsRanker>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<f64>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "ranker" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "score_threshold" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreSearchRequestRankingOptions {
+                    ranker: f0.unwrap_or_default(),
+                    score_threshold: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Enable re-ranking; set to `none` to disable, which can help reduce latency.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -1952,13 +3295,57 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchRequestRankingOptionsRa
     }
 }
 ///`VectorStoreSearchResultContentObject`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreSearchResultContentObject {
     ///The text content returned from search.
     pub text: ::std::string::String,
     ///The type of content.
     #[serde(rename = "type")]
     pub type_: VectorStoreSearchResultContentObjectType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchResultContentObject {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreSearchResultContentObject;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreSearchResultContentObject")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreSearchResultContentObject, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    VectorStoreSearchResultContentObjectType,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "text" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreSearchResultContentObject {
+                    text: crate::codegen_support::required(f0, "text")?,
+                    type_: crate::codegen_support::required(f1, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of content.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -2021,7 +3408,7 @@ impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchResultContentObjectType
     }
 }
 ///`VectorStoreSearchResultItem`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreSearchResultItem {
     #[serde(default)]
     pub attributes: ::std::option::Option<VectorStoreFileAttributes>,
@@ -2034,9 +3421,66 @@ pub struct VectorStoreSearchResultItem {
     pub filename: ::std::string::String,
     ///The similarity score for the result.
     pub score: f64,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchResultItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreSearchResultItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreSearchResultItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreSearchResultItem, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<VectorStoreFileAttributes>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<VectorStoreSearchResultContentObject>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<f64> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "attributes" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "content" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "file_id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "filename" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "score" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreSearchResultItem {
+                    attributes: f0.unwrap_or_default(),
+                    content: f1.unwrap_or_default(),
+                    file_id: crate::codegen_support::required(f2, "file_id")?,
+                    filename: crate::codegen_support::required(f3, "filename")?,
+                    score: crate::codegen_support::required(f4, "score")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`VectorStoreSearchResultsPage`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VectorStoreSearchResultsPage {
     ///The list of search result items.
     #[serde(default)]
@@ -2050,6 +3494,67 @@ pub struct VectorStoreSearchResultsPage {
     pub object: VectorStoreSearchResultsPageObject,
     #[serde(default)]
     pub search_query: ::std::vec::Vec<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VectorStoreSearchResultsPage {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VectorStoreSearchResultsPage;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VectorStoreSearchResultsPage")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VectorStoreSearchResultsPage, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::vec::Vec<VectorStoreSearchResultItem>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<VectorStoreSearchResultsPageObject> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<
+                    ::std::vec::Vec<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "next_page" => {
+                            f2 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "search_query" => {
+                            f4 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VectorStoreSearchResultsPage {
+                    data: f0.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f1, "has_more")?,
+                    next_page: f2.unwrap_or_default(),
+                    object: crate::codegen_support::required(f3, "object")?,
+                    search_query: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `vector_store.search_results.page`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

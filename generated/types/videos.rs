@@ -4,12 +4,54 @@
 // Included by openai.rs under #[cfg(any (feature = "videos"))].
 
 ///Parameters for creating a character from an uploaded video.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateVideoCharacterBody {
     ///Display name for this API character.
     pub name: CreateVideoCharacterBodyName,
     ///Video file used to create a character.
     pub video: crate::multipart::FilePart,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVideoCharacterBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVideoCharacterBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVideoCharacterBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVideoCharacterBody, A::Error> {
+                let mut f0: ::std::option::Option<CreateVideoCharacterBodyName> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<crate::multipart::FilePart> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "video" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVideoCharacterBody {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    video: crate::codegen_support::required(f1, "video")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Display name for this API character.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -69,12 +111,54 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoCharacterBodyName {
     }
 }
 ///JSON parameters for editing an existing generated video.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateVideoEditJsonBody {
     ///Text prompt that describes how to edit the source video.
     pub prompt: CreateVideoEditJsonBodyPrompt,
     ///Reference to the completed video to edit.
     pub video: VideoReferenceInputParam,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVideoEditJsonBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVideoEditJsonBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVideoEditJsonBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVideoEditJsonBody, A::Error> {
+                let mut f0: ::std::option::Option<CreateVideoEditJsonBodyPrompt> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<VideoReferenceInputParam> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "video" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVideoEditJsonBody {
+                    prompt: crate::codegen_support::required(f0, "prompt")?,
+                    video: crate::codegen_support::required(f1, "video")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Text prompt that describes how to edit the source video.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -134,11 +218,53 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoEditJsonBodyPrompt {
     }
 }
 ///Parameters for editing an existing generated video.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateVideoEditMultipartBody {
     ///Text prompt that describes how to edit the source video.
     pub prompt: CreateVideoEditMultipartBodyPrompt,
     pub video: CreateVideoEditMultipartBodyVideo,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVideoEditMultipartBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVideoEditMultipartBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVideoEditMultipartBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVideoEditMultipartBody, A::Error> {
+                let mut f0: ::std::option::Option<CreateVideoEditMultipartBodyPrompt> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<CreateVideoEditMultipartBodyVideo> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "video" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVideoEditMultipartBody {
+                    prompt: crate::codegen_support::required(f0, "prompt")?,
+                    video: crate::codegen_support::required(f1, "video")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Text prompt that describes how to edit the source video.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -220,7 +346,7 @@ for CreateVideoEditMultipartBodyVideo {
     }
 }
 ///JSON parameters for extending an existing generated video.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateVideoExtendJsonBody {
     ///Updated text prompt that directs the extension generation.
     pub prompt: CreateVideoExtendJsonBodyPrompt,
@@ -228,6 +354,51 @@ pub struct CreateVideoExtendJsonBody {
     pub seconds: VideoSeconds,
     ///Reference to the completed video to extend.
     pub video: VideoReferenceInputParam,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVideoExtendJsonBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVideoExtendJsonBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVideoExtendJsonBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVideoExtendJsonBody, A::Error> {
+                let mut f0: ::std::option::Option<CreateVideoExtendJsonBodyPrompt> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<VideoSeconds> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<VideoReferenceInputParam> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "video" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVideoExtendJsonBody {
+                    prompt: crate::codegen_support::required(f0, "prompt")?,
+                    seconds: crate::codegen_support::required(f1, "seconds")?,
+                    video: crate::codegen_support::required(f2, "video")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Updated text prompt that directs the extension generation.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -287,13 +458,60 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoExtendJsonBodyPrompt {
     }
 }
 ///Multipart parameters for extending an existing generated video.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateVideoExtendMultipartBody {
     ///Updated text prompt that directs the extension generation.
     pub prompt: CreateVideoExtendMultipartBodyPrompt,
     ///Length of the newly generated extension segment in seconds (allowed values: 4, 8, 12, 16, 20).
     pub seconds: VideoSeconds,
     pub video: CreateVideoExtendMultipartBodyVideo,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVideoExtendMultipartBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVideoExtendMultipartBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVideoExtendMultipartBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVideoExtendMultipartBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    CreateVideoExtendMultipartBodyPrompt,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<VideoSeconds> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<CreateVideoExtendMultipartBodyVideo> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "seconds" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "video" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVideoExtendMultipartBody {
+                    prompt: crate::codegen_support::required(f0, "prompt")?,
+                    seconds: crate::codegen_support::required(f1, "seconds")?,
+                    video: crate::codegen_support::required(f2, "video")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Updated text prompt that directs the extension generation.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -376,7 +594,7 @@ for CreateVideoExtendMultipartBodyVideo {
     }
 }
 ///JSON parameters for creating a new video generation job.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateVideoJsonBody {
     ///Optional reference object that guides generation. Provide exactly one of `image_url` or `file_id`.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -392,6 +610,61 @@ pub struct CreateVideoJsonBody {
     ///Output resolution formatted as width x height (allowed values: 720x1280, 1280x720, 1024x1792, 1792x1024). Defaults to 720x1280.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub size: ::std::option::Option<VideoSize>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVideoJsonBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVideoJsonBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVideoJsonBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVideoJsonBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<ImageRefParam2>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<VideoModel>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<CreateVideoJsonBodyPrompt> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<VideoSeconds>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<VideoSize>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_reference" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "seconds" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "size" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVideoJsonBody {
+                    input_reference: f0.unwrap_or_default(),
+                    model: f1.unwrap_or_default(),
+                    prompt: crate::codegen_support::required(f2, "prompt")?,
+                    seconds: f3.unwrap_or_default(),
+                    size: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Text prompt that describes the video to generate.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -451,7 +724,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoJsonBodyPrompt {
     }
 }
 ///Multipart parameters for creating a new video generation job.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateVideoMultipartBody {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub input_reference: ::std::option::Option<CreateVideoMultipartBodyInputReference>,
@@ -466,6 +739,61 @@ pub struct CreateVideoMultipartBody {
     ///Output resolution formatted as width x height (allowed values: 720x1280, 1280x720, 1024x1792, 1792x1024). Defaults to 720x1280.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub size: ::std::option::Option<VideoSize>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVideoMultipartBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVideoMultipartBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVideoMultipartBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVideoMultipartBody, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<CreateVideoMultipartBodyInputReference>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::option::Option<VideoModel>> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<CreateVideoMultipartBodyPrompt> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<VideoSeconds>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::option::Option<VideoSize>> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "input_reference" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "model" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "seconds" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "size" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVideoMultipartBody {
+                    input_reference: f0.unwrap_or_default(),
+                    model: f1.unwrap_or_default(),
+                    prompt: crate::codegen_support::required(f2, "prompt")?,
+                    seconds: f3.unwrap_or_default(),
+                    size: f4.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`CreateVideoMultipartBodyInputReference`
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -545,10 +873,49 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoMultipartBodyPrompt {
     }
 }
 ///Parameters for remixing an existing generated video.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct CreateVideoRemixBody {
     ///Updated text prompt that directs the remix generation.
     pub prompt: CreateVideoRemixBodyPrompt,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for CreateVideoRemixBody {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = CreateVideoRemixBody;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct CreateVideoRemixBody")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<CreateVideoRemixBody, A::Error> {
+                let mut f0: ::std::option::Option<CreateVideoRemixBodyPrompt> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "prompt" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(CreateVideoRemixBody {
+                    prompt: crate::codegen_support::required(f0, "prompt")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Updated text prompt that directs the remix generation.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -608,7 +975,7 @@ impl<'de> ::serde::Deserialize<'de> for CreateVideoRemixBodyPrompt {
     }
 }
 ///Confirmation payload returned after deleting a video.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct DeletedVideoResource {
     ///Indicates that the video resource was deleted.
     pub deleted: bool,
@@ -616,6 +983,51 @@ pub struct DeletedVideoResource {
     pub id: ::std::string::String,
     ///The object type that signals the deletion response.
     pub object: DeletedVideoResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for DeletedVideoResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = DeletedVideoResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct DeletedVideoResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<DeletedVideoResource, A::Error> {
+                let mut f0: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<DeletedVideoResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "deleted" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(DeletedVideoResource {
+                    deleted: crate::codegen_support::required(f0, "deleted")?,
+                    id: crate::codegen_support::required(f1, "id")?,
+                    object: crate::codegen_support::required(f2, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type that signals the deletion response.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -677,21 +1089,111 @@ impl<'de> ::serde::Deserialize<'de> for DeletedVideoResourceObject {
     }
 }
 ///An error that occurred while generating the response.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct Error2 {
     ///A machine-readable error code that was returned.
     pub code: ::std::string::String,
     ///A human-readable description of the error that was returned.
     pub message: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for Error2 {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = Error2;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct Error2")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<Error2, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "code" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "message" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(Error2 {
+                    code: crate::codegen_support::required(f0, "code")?,
+                    message: crate::codegen_support::required(f1, "message")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`ImageRefParam2`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, Default, PartialEq)]
 pub struct ImageRefParam2 {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub file_id: ::std::option::Option<::std::string::String>,
     ///A fully qualified URL or base64-encoded data URL.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub image_url: ::std::option::Option<ImageRefParam2ImageUrl>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for ImageRefParam2 {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = ImageRefParam2;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct ImageRefParam2")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<ImageRefParam2, A::Error> {
+                let mut f0: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<ImageRefParam2ImageUrl>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "file_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "image_url" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(ImageRefParam2 {
+                    file_id: f0.unwrap_or_default(),
+                    image_url: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///A fully qualified URL or base64-encoded data URL.
 #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -748,7 +1250,7 @@ impl<'de> ::serde::Deserialize<'de> for ImageRefParam2ImageUrl {
     }
 }
 ///`VideoCharacterResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VideoCharacterResource {
     ///Unix timestamp (in seconds) when the character was created.
     pub created_at: i64,
@@ -758,6 +1260,57 @@ pub struct VideoCharacterResource {
     ///Display name for the character.
     #[serde(default)]
     pub name: ::std::option::Option<::std::string::String>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VideoCharacterResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VideoCharacterResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VideoCharacterResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VideoCharacterResource, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "name" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VideoCharacterResource {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    id: f1.unwrap_or_default(),
+                    name: f2.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///`VideoContentVariant`
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -829,7 +1382,7 @@ impl<'de> ::serde::Deserialize<'de> for VideoContentVariant {
     }
 }
 ///`VideoListResource`
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VideoListResource {
     ///A list of items
     #[serde(default)]
@@ -844,6 +1397,61 @@ pub struct VideoListResource {
     pub last_id: ::std::option::Option<::std::string::String>,
     ///The type of object returned, must be `list`.
     pub object: VideoListResourceObject,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VideoListResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VideoListResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VideoListResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VideoListResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::vec::Vec<VideoResource>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<bool> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<VideoListResourceObject> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "data" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "first_id" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "has_more" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "last_id" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VideoListResource {
+                    data: f0.unwrap_or_default(),
+                    first_id: f1.unwrap_or_default(),
+                    has_more: crate::codegen_support::required(f2, "has_more")?,
+                    last_id: f3.unwrap_or_default(),
+                    object: crate::codegen_support::required(f4, "object")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The type of object returned, must be `list`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -936,13 +1544,52 @@ impl ::std::str::FromStr for VideoModel {
     }
 }
 ///Reference to the completed video.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VideoReferenceInputParam {
     ///The identifier of the completed video.
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VideoReferenceInputParam {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VideoReferenceInputParam;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VideoReferenceInputParam")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VideoReferenceInputParam, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VideoReferenceInputParam {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///Structured information describing a generated video job.
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct VideoResource {
     ///Unix timestamp (seconds) for when the job completed, if finished.
     #[serde(default)]
@@ -975,6 +1622,93 @@ pub struct VideoResource {
     pub size: VideoSize,
     ///Current lifecycle status of the video job.
     pub status: VideoStatus,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for VideoResource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = VideoResource;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct VideoResource")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<VideoResource, A::Error> {
+                let mut f0: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::option::Option<Error2>> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<::std::option::Option<i64>> = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f5: ::std::option::Option<VideoModel> = ::std::option::Option::None;
+                let mut f6: ::std::option::Option<VideoResourceObject> = ::std::option::Option::None;
+                let mut f7: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f8: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f9: ::std::option::Option<
+                    ::std::option::Option<::std::string::String>,
+                > = ::std::option::Option::None;
+                let mut f10: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f11: ::std::option::Option<VideoSize> = ::std::option::Option::None;
+                let mut f12: ::std::option::Option<VideoStatus> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "completed_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "created_at" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "error" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "expires_at" => {
+                            f3 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "id" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        "model" => f5 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f6 = ::std::option::Option::Some(map.next_value()?),
+                        "progress" => f7 = ::std::option::Option::Some(map.next_value()?),
+                        "prompt" => f8 = ::std::option::Option::Some(map.next_value()?),
+                        "remixed_from_video_id" => {
+                            f9 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "seconds" => f10 = ::std::option::Option::Some(map.next_value()?),
+                        "size" => f11 = ::std::option::Option::Some(map.next_value()?),
+                        "status" => f12 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(VideoResource {
+                    completed_at: f0.unwrap_or_default(),
+                    created_at: crate::codegen_support::required(f1, "created_at")?,
+                    error: f2.unwrap_or_default(),
+                    expires_at: f3.unwrap_or_default(),
+                    id: crate::codegen_support::required(f4, "id")?,
+                    model: crate::codegen_support::required(f5, "model")?,
+                    object: crate::codegen_support::required(f6, "object")?,
+                    progress: crate::codegen_support::required(f7, "progress")?,
+                    prompt: f8.unwrap_or_default(),
+                    remixed_from_video_id: f9.unwrap_or_default(),
+                    seconds: crate::codegen_support::required(f10, "seconds")?,
+                    size: crate::codegen_support::required(f11, "size")?,
+                    status: crate::codegen_support::required(f12, "status")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 ///The object type, which is always `video`.
 #[derive(Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]

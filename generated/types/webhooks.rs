@@ -5,7 +5,7 @@
 
 /**Sent when a batch API request has been cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookBatchCancelled {
     /**The Unix timestamp (in seconds) of when the batch API request was cancelled.
 */
@@ -22,14 +22,108 @@ pub struct WebhookBatchCancelled {
 */
     #[serde(rename = "type")]
     pub type_: WebhookBatchCancelledType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookBatchCancelled {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookBatchCancelled;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookBatchCancelled")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookBatchCancelled, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookBatchCancelledData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookBatchCancelledObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookBatchCancelledType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookBatchCancelled {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookBatchCancelledData {
     /**The unique ID of the batch API request.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookBatchCancelledData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookBatchCancelledData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookBatchCancelledData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookBatchCancelledData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookBatchCancelledData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -153,7 +247,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookBatchCancelledType {
 }
 /**Sent when a batch API request has been completed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookBatchCompleted {
     /**The Unix timestamp (in seconds) of when the batch API request was completed.
 */
@@ -170,14 +264,108 @@ pub struct WebhookBatchCompleted {
 */
     #[serde(rename = "type")]
     pub type_: WebhookBatchCompletedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookBatchCompleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookBatchCompleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookBatchCompleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookBatchCompleted, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookBatchCompletedData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookBatchCompletedObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookBatchCompletedType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookBatchCompleted {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookBatchCompletedData {
     /**The unique ID of the batch API request.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookBatchCompletedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookBatchCompletedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookBatchCompletedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookBatchCompletedData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookBatchCompletedData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -301,7 +489,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookBatchCompletedType {
 }
 /**Sent when a batch API request has expired.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookBatchExpired {
     /**The Unix timestamp (in seconds) of when the batch API request expired.
 */
@@ -318,14 +506,108 @@ pub struct WebhookBatchExpired {
 */
     #[serde(rename = "type")]
     pub type_: WebhookBatchExpiredType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookBatchExpired {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookBatchExpired;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookBatchExpired")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookBatchExpired, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookBatchExpiredData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookBatchExpiredObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookBatchExpiredType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookBatchExpired {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookBatchExpiredData {
     /**The unique ID of the batch API request.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookBatchExpiredData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookBatchExpiredData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookBatchExpiredData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookBatchExpiredData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookBatchExpiredData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -449,7 +731,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookBatchExpiredType {
 }
 /**Sent when a batch API request has failed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookBatchFailed {
     /**The Unix timestamp (in seconds) of when the batch API request failed.
 */
@@ -466,14 +748,108 @@ pub struct WebhookBatchFailed {
 */
     #[serde(rename = "type")]
     pub type_: WebhookBatchFailedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookBatchFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookBatchFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookBatchFailed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookBatchFailed, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookBatchFailedData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookBatchFailedObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookBatchFailedType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookBatchFailed {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookBatchFailedData {
     /**The unique ID of the batch API request.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookBatchFailedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookBatchFailedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookBatchFailedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookBatchFailedData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookBatchFailedData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -597,7 +973,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookBatchFailedType {
 }
 /**Sent when an eval run has been canceled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunCanceled {
     /**The Unix timestamp (in seconds) of when the eval run was canceled.
 */
@@ -614,14 +990,108 @@ pub struct WebhookEvalRunCanceled {
 */
     #[serde(rename = "type")]
     pub type_: WebhookEvalRunCanceledType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunCanceled {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookEvalRunCanceled;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookEvalRunCanceled")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookEvalRunCanceled, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookEvalRunCanceledData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookEvalRunCanceledObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookEvalRunCanceledType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookEvalRunCanceled {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunCanceledData {
     /**The unique ID of the eval run.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunCanceledData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookEvalRunCanceledData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookEvalRunCanceledData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookEvalRunCanceledData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookEvalRunCanceledData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -745,7 +1215,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunCanceledType {
 }
 /**Sent when an eval run has failed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunFailed {
     /**The Unix timestamp (in seconds) of when the eval run failed.
 */
@@ -762,14 +1232,108 @@ pub struct WebhookEvalRunFailed {
 */
     #[serde(rename = "type")]
     pub type_: WebhookEvalRunFailedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookEvalRunFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookEvalRunFailed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookEvalRunFailed, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookEvalRunFailedData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookEvalRunFailedObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookEvalRunFailedType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookEvalRunFailed {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunFailedData {
     /**The unique ID of the eval run.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunFailedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookEvalRunFailedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookEvalRunFailedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookEvalRunFailedData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookEvalRunFailedData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -893,7 +1457,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunFailedType {
 }
 /**Sent when an eval run has succeeded.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunSucceeded {
     /**The Unix timestamp (in seconds) of when the eval run succeeded.
 */
@@ -910,14 +1474,108 @@ pub struct WebhookEvalRunSucceeded {
 */
     #[serde(rename = "type")]
     pub type_: WebhookEvalRunSucceededType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunSucceeded {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookEvalRunSucceeded;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookEvalRunSucceeded")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookEvalRunSucceeded, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookEvalRunSucceededData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookEvalRunSucceededObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookEvalRunSucceededType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookEvalRunSucceeded {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookEvalRunSucceededData {
     /**The unique ID of the eval run.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookEvalRunSucceededData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookEvalRunSucceededData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookEvalRunSucceededData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookEvalRunSucceededData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookEvalRunSucceededData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -1251,7 +1909,7 @@ impl ::std::convert::From<WebhookResponseIncomplete> for WebhookEvent {
 }
 /**Sent when a fine-tuning job has been cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobCancelled {
     /**The Unix timestamp (in seconds) of when the fine-tuning job was cancelled.
 */
@@ -1268,14 +1926,108 @@ pub struct WebhookFineTuningJobCancelled {
 */
     #[serde(rename = "type")]
     pub type_: WebhookFineTuningJobCancelledType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobCancelled {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookFineTuningJobCancelled;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookFineTuningJobCancelled")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookFineTuningJobCancelled, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookFineTuningJobCancelledData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookFineTuningJobCancelledObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookFineTuningJobCancelledType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookFineTuningJobCancelled {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobCancelledData {
     /**The unique ID of the fine-tuning job.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobCancelledData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookFineTuningJobCancelledData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookFineTuningJobCancelledData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookFineTuningJobCancelledData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookFineTuningJobCancelledData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -1400,7 +2152,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobCancelledType {
 }
 /**Sent when a fine-tuning job has failed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobFailed {
     /**The Unix timestamp (in seconds) of when the fine-tuning job failed.
 */
@@ -1417,14 +2169,108 @@ pub struct WebhookFineTuningJobFailed {
 */
     #[serde(rename = "type")]
     pub type_: WebhookFineTuningJobFailedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookFineTuningJobFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookFineTuningJobFailed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookFineTuningJobFailed, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookFineTuningJobFailedData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookFineTuningJobFailedObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookFineTuningJobFailedType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookFineTuningJobFailed {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobFailedData {
     /**The unique ID of the fine-tuning job.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobFailedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookFineTuningJobFailedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookFineTuningJobFailedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookFineTuningJobFailedData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookFineTuningJobFailedData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -1548,7 +2394,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobFailedType {
 }
 /**Sent when a fine-tuning job has succeeded.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobSucceeded {
     /**The Unix timestamp (in seconds) of when the fine-tuning job succeeded.
 */
@@ -1565,14 +2411,108 @@ pub struct WebhookFineTuningJobSucceeded {
 */
     #[serde(rename = "type")]
     pub type_: WebhookFineTuningJobSucceededType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobSucceeded {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookFineTuningJobSucceeded;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookFineTuningJobSucceeded")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookFineTuningJobSucceeded, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookFineTuningJobSucceededData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookFineTuningJobSucceededObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookFineTuningJobSucceededType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookFineTuningJobSucceeded {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookFineTuningJobSucceededData {
     /**The unique ID of the fine-tuning job.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobSucceededData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookFineTuningJobSucceededData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookFineTuningJobSucceededData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookFineTuningJobSucceededData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookFineTuningJobSucceededData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -1699,7 +2639,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookFineTuningJobSucceededType {
 same pending session can also emit `realtime.call.incoming`; the first
 successful Realtime or Live accept endpoint selects the runtime surface.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookLiveCallIncoming {
     /**The Unix timestamp (in seconds) of when the event was created.
 */
@@ -1716,10 +2656,65 @@ pub struct WebhookLiveCallIncoming {
 */
     #[serde(rename = "type")]
     pub type_: WebhookLiveCallIncomingType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookLiveCallIncoming {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookLiveCallIncoming;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookLiveCallIncoming")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookLiveCallIncoming, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookLiveCallIncomingData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookLiveCallIncomingObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookLiveCallIncomingType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookLiveCallIncoming {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookLiveCallIncomingData {
     /**The Transceiver `rtc_...` ID of the pending SIP session. The same
 value appears as `call_id` in `realtime.call.incoming`.
@@ -1729,10 +2724,58 @@ value appears as `call_id` in `realtime.call.incoming`.
 */
     #[serde(default)]
     pub sip_headers: ::std::vec::Vec<WebhookLiveCallIncomingDataSipHeadersItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookLiveCallIncomingData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookLiveCallIncomingData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookLiveCallIncomingData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookLiveCallIncomingData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<WebhookLiveCallIncomingDataSipHeadersItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "session_id" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "sip_headers" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookLiveCallIncomingData {
+                    session_id: crate::codegen_support::required(f0, "session_id")?,
+                    sip_headers: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A header from the SIP Invite.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookLiveCallIncomingDataSipHeadersItem {
     /**Name of the SIP Header.
 */
@@ -1740,6 +2783,51 @@ pub struct WebhookLiveCallIncomingDataSipHeadersItem {
     /**Value of the SIP Header.
 */
     pub value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookLiveCallIncomingDataSipHeadersItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookLiveCallIncomingDataSipHeadersItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookLiveCallIncomingDataSipHeadersItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                WebhookLiveCallIncomingDataSipHeadersItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "value" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookLiveCallIncomingDataSipHeadersItem {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    value: crate::codegen_support::required(f1, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -1865,7 +2953,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookLiveCallIncomingType {
 The same pending session can also emit `live.call.incoming`; the first
 successful Realtime or Live accept endpoint selects the runtime surface.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookRealtimeCallIncoming {
     /**The Unix timestamp (in seconds) of when the model response was completed.
 */
@@ -1882,10 +2970,65 @@ pub struct WebhookRealtimeCallIncoming {
 */
     #[serde(rename = "type")]
     pub type_: WebhookRealtimeCallIncomingType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookRealtimeCallIncoming {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookRealtimeCallIncoming;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookRealtimeCallIncoming")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookRealtimeCallIncoming, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookRealtimeCallIncomingData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookRealtimeCallIncomingObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookRealtimeCallIncomingType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookRealtimeCallIncoming {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookRealtimeCallIncomingData {
     /**The Transceiver `rtc_...` ID of the pending SIP session. The same
 value appears as `session_id` in `live.call.incoming`.
@@ -1895,10 +3038,56 @@ value appears as `session_id` in `live.call.incoming`.
 */
     #[serde(default)]
     pub sip_headers: ::std::vec::Vec<WebhookRealtimeCallIncomingDataSipHeadersItem>,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookRealtimeCallIncomingData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookRealtimeCallIncomingData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookRealtimeCallIncomingData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookRealtimeCallIncomingData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<
+                    ::std::vec::Vec<WebhookRealtimeCallIncomingDataSipHeadersItem>,
+                > = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "call_id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "sip_headers" => {
+                            f1 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookRealtimeCallIncomingData {
+                    call_id: crate::codegen_support::required(f0, "call_id")?,
+                    sip_headers: f1.unwrap_or_default(),
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**A header from the SIP Invite.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookRealtimeCallIncomingDataSipHeadersItem {
     /**Name of the SIP Header.
 */
@@ -1906,6 +3095,51 @@ pub struct WebhookRealtimeCallIncomingDataSipHeadersItem {
     /**Value of the SIP Header.
 */
     pub value: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookRealtimeCallIncomingDataSipHeadersItem {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookRealtimeCallIncomingDataSipHeadersItem;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookRealtimeCallIncomingDataSipHeadersItem")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<
+                WebhookRealtimeCallIncomingDataSipHeadersItem,
+                A::Error,
+            > {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "name" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        "value" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookRealtimeCallIncomingDataSipHeadersItem {
+                    name: crate::codegen_support::required(f0, "name")?,
+                    value: crate::codegen_support::required(f1, "value")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -2029,7 +3263,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookRealtimeCallIncomingType {
 }
 /**Sent when a background response has been cancelled.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookResponseCancelled {
     /**The Unix timestamp (in seconds) of when the model response was cancelled.
 */
@@ -2046,14 +3280,108 @@ pub struct WebhookResponseCancelled {
 */
     #[serde(rename = "type")]
     pub type_: WebhookResponseCancelledType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookResponseCancelled {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookResponseCancelled;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookResponseCancelled")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookResponseCancelled, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookResponseCancelledData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookResponseCancelledObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookResponseCancelledType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookResponseCancelled {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookResponseCancelledData {
     /**The unique ID of the model response.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookResponseCancelledData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookResponseCancelledData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookResponseCancelledData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookResponseCancelledData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookResponseCancelledData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -2177,7 +3505,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookResponseCancelledType {
 }
 /**Sent when a background response has been completed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookResponseCompleted {
     /**The Unix timestamp (in seconds) of when the model response was completed.
 */
@@ -2194,14 +3522,108 @@ pub struct WebhookResponseCompleted {
 */
     #[serde(rename = "type")]
     pub type_: WebhookResponseCompletedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookResponseCompleted {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookResponseCompleted;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookResponseCompleted")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookResponseCompleted, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookResponseCompletedData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookResponseCompletedObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookResponseCompletedType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookResponseCompleted {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookResponseCompletedData {
     /**The unique ID of the model response.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookResponseCompletedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookResponseCompletedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookResponseCompletedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookResponseCompletedData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookResponseCompletedData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -2325,7 +3747,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookResponseCompletedType {
 }
 /**Sent when a background response has failed.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookResponseFailed {
     /**The Unix timestamp (in seconds) of when the model response failed.
 */
@@ -2342,14 +3764,108 @@ pub struct WebhookResponseFailed {
 */
     #[serde(rename = "type")]
     pub type_: WebhookResponseFailedType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookResponseFailed {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookResponseFailed;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookResponseFailed")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookResponseFailed, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookResponseFailedData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookResponseFailedObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookResponseFailedType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookResponseFailed {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookResponseFailedData {
     /**The unique ID of the model response.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookResponseFailedData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookResponseFailedData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookResponseFailedData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookResponseFailedData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookResponseFailedData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */
@@ -2473,7 +3989,7 @@ impl<'de> ::serde::Deserialize<'de> for WebhookResponseFailedType {
 }
 /**Sent when a background response has been interrupted.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookResponseIncomplete {
     /**The Unix timestamp (in seconds) of when the model response was interrupted.
 */
@@ -2490,14 +4006,108 @@ pub struct WebhookResponseIncomplete {
 */
     #[serde(rename = "type")]
     pub type_: WebhookResponseIncompleteType,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookResponseIncomplete {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookResponseIncomplete;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookResponseIncomplete")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookResponseIncomplete, A::Error> {
+                let mut f0: ::std::option::Option<i64> = ::std::option::Option::None;
+                let mut f1: ::std::option::Option<WebhookResponseIncompleteData> = ::std::option::Option::None;
+                let mut f2: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut f3: ::std::option::Option<
+                    ::std::option::Option<WebhookResponseIncompleteObject>,
+                > = ::std::option::Option::None;
+                let mut f4: ::std::option::Option<WebhookResponseIncompleteType> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "created_at" => {
+                            f0 = ::std::option::Option::Some(map.next_value()?);
+                        }
+                        "data" => f1 = ::std::option::Option::Some(map.next_value()?),
+                        "id" => f2 = ::std::option::Option::Some(map.next_value()?),
+                        "object" => f3 = ::std::option::Option::Some(map.next_value()?),
+                        "type" => f4 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookResponseIncomplete {
+                    created_at: crate::codegen_support::required(f0, "created_at")?,
+                    data: crate::codegen_support::required(f1, "data")?,
+                    id: crate::codegen_support::required(f2, "id")?,
+                    object: f3.unwrap_or_default(),
+                    type_: crate::codegen_support::required(f4, "type")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**Event data payload.
 */
-#[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+#[derive(::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct WebhookResponseIncompleteData {
     /**The unique ID of the model response.
 */
     pub id: ::std::string::String,
+    ///Fields the spec does not know, kept as they came and serialized back; see [`ExtraFields`](crate::ExtraFields).
+    #[serde(flatten)]
+    pub extra: crate::ExtraFields,
+}
+impl<'de> ::serde::Deserialize<'de> for WebhookResponseIncompleteData {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        d: D,
+    ) -> ::std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> ::serde::de::Visitor<'de> for V {
+            type Value = WebhookResponseIncompleteData;
+            fn expecting(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> ::std::fmt::Result {
+                f.write_str("struct WebhookResponseIncompleteData")
+            }
+            fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::std::result::Result<WebhookResponseIncompleteData, A::Error> {
+                let mut f0: ::std::option::Option<::std::string::String> = ::std::option::Option::None;
+                let mut extra = crate::ExtraFields::new();
+                while let ::std::option::Option::Some(key) = map
+                    .next_key::<crate::codegen_support::FieldName<'de>>()?
+                {
+                    match key.as_str() {
+                        "id" => f0 = ::std::option::Option::Some(map.next_value()?),
+                        _ => extra.read_entry(key, &mut map)?,
+                    }
+                }
+                ::std::result::Result::Ok(WebhookResponseIncompleteData {
+                    id: crate::codegen_support::required(f0, "id")?,
+                    extra: extra,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 /**The object of the event. Always `event`.
 */

@@ -5,6 +5,7 @@
 //! - `cargo xtask prism-spec OUT`: write the spec Prism validates requests against.
 
 mod diagnose;
+mod extras;
 mod features;
 mod fingerprint;
 mod normalize;
@@ -131,6 +132,7 @@ fn gen(check: bool) -> Result<()> {
             );
         }
     }
+    files.insert("roundtrip.rs".into(), header("") + &out.roundtrip_table);
     check_cargo_features()?;
     print_report(&report, &applied, &out, &raw_ops);
 

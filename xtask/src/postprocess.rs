@@ -30,6 +30,8 @@ pub struct Output {
     pub generated_ops: usize,
     pub hand_written: Vec<String>,
     pub unsupported: Vec<(String, String)>,
+    /// `generated/roundtrip.rs`: the name table of the `roundtrip` replay kind.
+    pub roundtrip_table: String,
 }
 
 /// Operations deliberately left out, with the reason. Keep this list short and honest.
@@ -115,7 +117,12 @@ pub fn run(
                         lenient_field(f, &mut counts);
                     }
                 }
+                let de_impl = crate::extras::keep_unknown_fields(&mut s)?;
                 new_items.push(Item::Struct(s));
+                if let Some(imp) = de_impl {
+                    bump(&mut counts, "struct keeps unknown fields (extras.rs)");
+                    new_items.push(imp);
+                }
             }
             Item::Impl(imp) if replaced_string_enum_impl(&imp, &string_enums) => {
                 bump(&mut counts, "typify string-enum impl replaced");
@@ -224,6 +231,8 @@ pub fn run(
     );
 
     let pages = page_types(&new_items);
+    let serde_both = crate::extras::serde_round_trippable(&new_items);
+    let mut roundtrip_entries = Vec::new();
 
     // Each item goes to the part file of its cfg clause; the file is included under that
     // clause, so rustc does not even read the parts of groups that are turned off.
@@ -282,7 +291,11 @@ pub fn run(
                     .get(&n.to_string())
                     .cloned()
                     .unwrap_or_else(|| BTreeSet::from(["full"]));
-                feature_clause(&set)
+                let clause = feature_clause(&set);
+                if serde_both.contains(&n.to_string()) {
+                    roundtrip_entries.push((n.to_string(), clause.1.clone()));
+                }
+                clause
             }),
         };
         match clause {
@@ -412,6 +425,7 @@ pub fn run(
             .filter(|h| !generated_ops.contains(h))
             .collect(),
         unsupported,
+        roundtrip_table: crate::extras::roundtrip_table(&roundtrip_entries),
     })
 }
 
