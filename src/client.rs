@@ -55,6 +55,11 @@ impl fmt::Debug for Inner {
 /// The resolved configuration of a [`Client`].
 pub(crate) struct Config {
     pub(crate) api_key: Option<ApiKey>,
+    /// Asked for the key before each request; wins over `api_key`.
+    pub(crate) api_key_provider: Option<ApiKeyProvider>,
+    /// The admin key, for the operations the spec marks `AdminApiKeyAuth` (see
+    /// [`is_admin_path`]).
+    pub(crate) admin_key: Option<ApiKey>,
     pub(crate) base_url: String,
     pub(crate) organization: Option<String>,
     pub(crate) project: Option<String>,
@@ -80,6 +85,8 @@ pub(crate) struct Config {
     pub(crate) azure: Option<Azure>,
     /// The largest JSON or text answer read whole (see [`ClientBuilder::max_response_bytes`]).
     pub(crate) max_response_bytes: u64,
+    /// The extra headers, query and body fields of [`RequestOptions`].
+    pub(crate) extras: Extras,
 }
 
 /// Azure OpenAI: the API version, the deployment, and how to authenticate.
@@ -97,6 +104,45 @@ pub type TokenError = Box<dyn std::error::Error + Send + Sync>;
 /// Gives an Entra ID (Azure AD) token for each request: see
 /// [`ClientBuilder::azure_ad_token_provider`].
 pub type AzureAdTokenProvider = Arc<dyn Fn() -> Result<String, TokenError> + Send + Sync>;
+
+/// Gives the API key for each request: see [`ClientBuilder::api_key_provider`].
+pub type ApiKeyProvider =
+    Arc<dyn Fn() -> futures::future::BoxFuture<'static, Result<String, TokenError>> + Send + Sync>;
+
+/// Whether requests to `path` (relative to the base URL, such as
+/// `/organization/costs`) are sent with the admin key
+/// ([`ClientBuilder::admin_key`], `OPENAI_ADMIN_KEY`): the operations the spec marks
+/// `AdminApiKeyAuth`, which are every `/organization/...` path and the role operations of
+/// projects (`/projects/{id}/roles...`, `/projects/{id}/groups/{id}/roles...`,
+/// `/projects/{id}/users/{id}/roles...`). Generic calls to these paths use it too.
+/// `tests/admin_auth.rs` checks this rule against every operation of the spec.
+///
+/// ```
+/// use openai_sdk::client::is_admin_path;
+/// assert!(is_admin_path("/organization/costs"));
+/// assert!(is_admin_path("/projects/proj_1/users/user_1/roles"));
+/// assert!(!is_admin_path("/chat/completions"));
+/// assert!(!is_admin_path("/projects/proj_1/files"));
+/// ```
+pub fn is_admin_path(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    if path == "/organization" || path.starts_with("/organization/") {
+        return true;
+    }
+    let Some(rest) = path.strip_prefix("/projects/") else {
+        return false;
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    // {project}/roles[/{role}], {project}/groups/{group}/roles[/{role}],
+    // {project}/users/{user}/roles[/{role}].
+    matches!(
+        segments.as_slice(),
+        [_, "roles"]
+            | [_, "roles", _]
+            | [_, "groups" | "users", _, "roles"]
+            | [_, "groups" | "users", _, "roles", _]
+    )
+}
 
 /// A fixed Entra ID token, or a provider asked before every request.
 #[derive(Clone)]
@@ -144,6 +190,11 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("api_key", &self.api_key)
+            .field(
+                "api_key_provider",
+                &self.api_key_provider.as_ref().map(|_| ".."),
+            )
+            .field("admin_key", &self.admin_key)
             .field("base_url", &self.base_url)
             .field("organization", &self.organization)
             .field("project", &self.project)
@@ -158,7 +209,44 @@ impl fmt::Debug for Config {
     }
 }
 
-/// Per-request settings: [`Client::with_options`] returns a client that applies them.
+/// Per-request settings: [`Client::with_options`] returns a client that applies them to
+/// every request it sends, generated operations and helpers alike.
+///
+/// Besides retries and the timeout, these are the escape hatches for an API that moves
+/// faster than its spec (as `extra_headers`, `extra_query`, `extra_body` and
+/// `idempotency_key` in the official SDKs):
+///
+/// - [`header`](Self::header): sent after every other header, so it **wins** over the
+///   client's default headers, the operation's own headers and even the auth headers (to
+///   send another `Authorization` to a compatible provider, say). Several values under one
+///   name are all sent.
+/// - [`query`](Self::query): appended to the URL; a parameter of the same name that the
+///   operation sets is replaced.
+/// - [`body_field`](Self::body_field): merged into the top level of a JSON body, where it
+///   **overrides** a typed field of the same name (as openai-python's `extra_body` does);
+///   a multipart body gets it as form fields (an object or a list in bracket notation,
+///   as the SDK encodes its own fields). A request without a body cannot take one: that
+///   is [`Error::Config`], before anything is sent. Helpers that read an object again
+///   after creating it (the `*_and_poll` helpers, a resumed Responses stream) send the
+///   fields with the request that has a body and not with the reads.
+/// - [`idempotency_key`](Self::idempotency_key): the `Idempotency-Key` header, the same
+///   for every retry of the request. Give it to one request: a helper that sends several
+///   (a tool loop, a chunked upload) would send the same key with each.
+///
+/// A header name or value that is not valid HTTP is [`Error::Config`] when the request is
+/// sent, before anything goes out.
+///
+/// ```
+/// use openai_sdk::RequestOptions;
+/// let options = RequestOptions::new()
+///     .header("x-probe-header", "probe-1")
+///     .query("probe", "1")
+///     .body_field("probe_body", serde_json::json!({"nested": [1, 2]}))
+///     .idempotency_key("order-42");
+/// let client = openai_sdk::Client::builder().api_key("k").build().unwrap();
+/// let probing = client.with_options(options); // every request of `probing` carries them
+/// # let _ = probing;
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct RequestOptions {
@@ -166,6 +254,16 @@ pub struct RequestOptions {
     pub max_retries: Option<u32>,
     /// The timeout of the whole request.
     pub timeout: Option<Duration>,
+    /// Extra headers, sent after every other header (they win), in order.
+    pub extra_headers: Vec<(String, String)>,
+    /// Extra query parameters, appended to the URL (they replace the operation's own
+    /// parameters of the same name).
+    pub extra_query: Vec<(String, String)>,
+    /// Extra fields merged into the top level of the JSON body (they override typed
+    /// fields), or added to a multipart form.
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
+    /// The `Idempotency-Key` header.
+    pub idempotency_key: Option<String>,
 }
 
 impl RequestOptions {
@@ -185,6 +283,190 @@ impl RequestOptions {
         self.timeout = Some(t);
         self
     }
+    /// Adds a header, sent after every other one (it wins; see the type's docs).
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_headers.push((name.into(), value.into()));
+        self
+    }
+    /// Adds a query parameter.
+    #[must_use]
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_query.push((name.into(), value.into()));
+        self
+    }
+    /// Adds a field to the top level of the request body; it overrides a typed field of
+    /// the same name (see the type's docs).
+    #[must_use]
+    pub fn body_field(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.extra_body.insert(name.into(), value.into());
+        self
+    }
+    /// Sets the `Idempotency-Key` header (kept across retries).
+    #[must_use]
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+}
+
+/// The extras of [`RequestOptions`] as a client applies them, headers checked once.
+#[derive(Debug, Clone)]
+pub(crate) struct Extras {
+    /// The headers, or why one is not valid HTTP (reported when a request is sent).
+    headers: Result<Vec<(HeaderName, HeaderValue)>, String>,
+    query: Vec<(String, String)>,
+    pub(crate) body: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Default for Extras {
+    fn default() -> Self {
+        Extras {
+            headers: Ok(Vec::new()),
+            query: Vec::new(),
+            body: serde_json::Map::new(),
+        }
+    }
+}
+
+impl Extras {
+    /// These extras with `options`' added after them.
+    fn merged(&self, options: &RequestOptions) -> Extras {
+        let mut out = self.clone();
+        let mut pairs: Vec<(&str, &str)> = options
+            .extra_headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if let Some(key) = &options.idempotency_key {
+            pairs.push(("idempotency-key", key));
+        }
+        for (k, v) in pairs {
+            let parsed = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| format!("the extra header name {k:?} is not a valid HTTP header name"))
+                .and_then(|name| {
+                    HeaderValue::from_str(v)
+                        .map(|value| (name, value))
+                        .map_err(|_| format!("the value of the extra header {k:?} is not a valid HTTP header value"))
+                });
+            out.headers = match (out.headers, parsed) {
+                (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+                (Ok(mut list), Ok((name, mut value))) => {
+                    value.set_sensitive(is_secret_header(&name));
+                    list.push((name, value));
+                    Ok(list)
+                }
+            };
+        }
+        out.query.extend(options.extra_query.iter().cloned());
+        for (k, v) in &options.extra_body {
+            out.body.insert(k.clone(), v.clone());
+        }
+        out
+    }
+
+    /// Applies the headers and the query to `request`, and the body fields to a JSON body
+    /// (not to a multipart one: its form was built with them, see `multipart.rs`).
+    fn apply(&self, request: &mut reqwest::Request, body: BodyExtras) -> Result<(), Error> {
+        let headers = self
+            .headers
+            .as_ref()
+            .map_err(|e| Error::Config(e.clone()))?;
+        let mut replaced: Vec<&HeaderName> = Vec::new();
+        for (name, value) in headers {
+            if !replaced.contains(&name) {
+                request.headers_mut().remove(name);
+                replaced.push(name);
+            }
+            request.headers_mut().append(name.clone(), value.clone());
+        }
+        if !self.query.is_empty() {
+            let url = request.url_mut();
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| !self.query.iter().any(|(q, _)| q == k))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            let mut pairs = url.query_pairs_mut();
+            pairs.clear();
+            pairs.extend_pairs(kept);
+            pairs.extend_pairs(&self.query);
+        }
+        if self.body.is_empty() || body == BodyExtras::Skip {
+            return Ok(());
+        }
+        let content_type = request
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if content_type.starts_with("multipart/form-data") {
+            return Ok(());
+        }
+        let what = format!("{} {}", request.method(), request.url().path());
+        let Some(bytes) = request.body().map(|b| b.as_bytes()) else {
+            return Err(Error::Config(format!(
+                "extra body fields ({}) given for {what}, a request without a body",
+                self.body_names()
+            )));
+        };
+        let Some(bytes) = bytes.filter(|_| content_type.contains("json")) else {
+            return Err(Error::Config(format!(
+                "extra body fields ({}) given for {what}, whose body is not JSON ({content_type})",
+                self.body_names()
+            )));
+        };
+        let mut map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
+            .map_err(|_| {
+                Error::Config(format!(
+                    "extra body fields given for {what}, whose JSON body is not an object"
+                ))
+            })?;
+        for (k, v) in &self.body {
+            map.insert(k.clone(), v.clone());
+        }
+        let merged = serde_json::to_vec(&map).map_err(|e| {
+            Error::InvalidRequest(format!("the merged body does not serialize: {e}"))
+        })?;
+        *request.body_mut() = Some(merged.into());
+        Ok(())
+    }
+
+    fn body_names(&self) -> String {
+        self.body
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Adds the body fields to a form's fields (they replace the body's own).
+    pub(crate) fn merge_into(&self, map: &mut serde_json::Map<String, serde_json::Value>) {
+        for (k, v) in &self.body {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// Whether the extra body fields go into a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyExtras {
+    /// Into its body; a request without one is refused.
+    Apply,
+    /// Not at all: a read that follows the request that carried them (polling, resuming).
+    Skip,
+}
+
+fn is_secret_header(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "authorization" | "api-key" | "proxy-authorization" | "cookie" | "x-api-key"
+    )
 }
 
 /// A client for the OpenAI API.
@@ -265,6 +547,8 @@ impl Client {
         }
         let config = Arc::new(Config {
             api_key: c.api_key.clone(),
+            api_key_provider: c.api_key_provider.clone(),
+            admin_key: c.admin_key.clone(),
             base_url: c.base_url.clone(),
             organization: c.organization.clone(),
             project: c.project.clone(),
@@ -275,6 +559,7 @@ impl Client {
             request_timeout: options.timeout.or(c.request_timeout),
             azure: c.azure.clone(),
             max_response_bytes: c.max_response_bytes,
+            extras: c.extras.merged(&options),
             chat_path: c.chat_path.clone(),
             #[cfg(feature = "blocking")]
             blocking: std::sync::OnceLock::new(),
@@ -296,11 +581,28 @@ impl Client {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, Error> {
+        self.send_with(request, BodyExtras::Apply).await
+    }
+
+    /// [`send`](Self::send) for a read that follows the request of a helper that carried
+    /// the extra body fields (a poll, a resumed stream): they are not sent again.
+    pub(crate) async fn send_followup(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Error> {
+        self.send_with(request, BodyExtras::Skip).await
+    }
+
+    async fn send_with(
+        &self,
+        request: reqwest::RequestBuilder,
+        body: BodyExtras,
+    ) -> Result<reqwest::Response, Error> {
         let mut request = request
             .build()
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let c = self.config();
-        c.prepare(&mut request)?;
+        c.prepare_with(&mut request, body).await?;
         let resp = crate::retry::execute(self.http(), &c.retry, c.on_retry.as_ref(), request)
             .await
             .map_err(Error::from_reqwest)?;
@@ -312,7 +614,8 @@ impl Client {
 
     /// Sends a JSON request with the blocking HTTP client (feature `blocking`), the same way
     /// [`send`](Self::send) does: headers and auth, per-client timeout, Azure rewriting,
-    /// retries until the answer's headers, and an error status as [`Error::Api`].
+    /// request options, retries until the answer's headers, and an error status as
+    /// [`Error::Api`].
     #[cfg(feature = "blocking")]
     #[cfg_attr(not(feature = "chat"), allow(dead_code))]
     pub(crate) fn send_blocking(
@@ -322,31 +625,64 @@ impl Client {
         accept: &str,
         body: &serde_json::Value,
     ) -> Result<reqwest::blocking::Response, Error> {
+        self.send_blocking_with(
+            method,
+            path,
+            &[],
+            &[("accept", accept)],
+            Some(body),
+            BodyExtras::Apply,
+        )
+    }
+
+    /// [`send_blocking`](Self::send_blocking) with a query, more headers and an optional body.
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
+    pub(crate) fn send_blocking_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        headers: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+        body_extras: BodyExtras,
+    ) -> Result<reqwest::blocking::Response, Error> {
         let c = self.config();
-        let url = reqwest::Url::parse(&format!("{}{}", self.base_url(), path))
+        let mut url = reqwest::Url::parse(&format!("{}{}", self.base_url(), path))
             .map_err(|e| Error::InvalidRequest(format!("the URL for {path}: {e}")))?;
-        let bytes = serde_json::to_vec(body)
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        let bytes = body
+            .map(serde_json::to_vec)
+            .transpose()
             .map_err(|e| Error::InvalidRequest(format!("the request does not serialize: {e}")))?;
-        // Prepared as an async request (the one place that knows headers, auth and Azure),
-        // then carried over to the blocking one.
+        // Prepared as an async request (the one place that knows headers, auth, Azure and
+        // the request options), then carried over to the blocking one.
         let mut prepared = reqwest::Request::new(method, url);
-        *prepared.body_mut() = Some(bytes.clone().into());
-        let headers = prepared.headers_mut();
-        headers.insert(
-            reqwest::header::CONTENT_TYPE,
-            reqwest::header::HeaderValue::from_static("application/json"),
-        );
-        headers.insert(
-            reqwest::header::ACCEPT,
-            reqwest::header::HeaderValue::from_str(accept)
-                .map_err(|e| Error::InvalidRequest(e.to_string()))?,
-        );
-        c.prepare(&mut prepared)?;
+        if let Some(bytes) = &bytes {
+            *prepared.body_mut() = Some(bytes.clone().into());
+            prepared.headers_mut().insert(
+                reqwest::header::CONTENT_TYPE,
+                reqwest::header::HeaderValue::from_static("application/json"),
+            );
+        }
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+            let value =
+                HeaderValue::from_str(value).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+            prepared.headers_mut().insert(name, value);
+        }
+        c.prepare_blocking(&mut prepared, body_extras)?;
         let mut request =
             reqwest::blocking::Request::new(prepared.method().clone(), prepared.url().clone());
         *request.headers_mut() = prepared.headers().clone();
         *request.timeout_mut() = Some(prepared.timeout().copied().unwrap_or(c.timeouts.0));
-        *request.body_mut() = Some(bytes.into());
+        if let Some(body) = prepared.body().and_then(reqwest::Body::as_bytes) {
+            *request.body_mut() = Some(body.to_vec().into());
+        }
         let http = c.blocking_http()?;
         let response = crate::retry::execute_blocking(http, &c.retry, c.on_retry.as_ref(), request)
             .map_err(Error::from_reqwest)?;
@@ -379,12 +715,73 @@ impl Client {
 
 impl Config {
     /// Everything the configuration adds to a request: headers and auth, the per-client
-    /// timeout, and for Azure the `api-version` query and the deployment path.
-    pub(crate) fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error> {
+    /// timeout, for Azure the `api-version` query and the deployment path, and the
+    /// request options' extras.
+    pub(crate) async fn prepare(&self, request: &mut reqwest::Request) -> Result<(), Error> {
+        self.prepare_with(request, BodyExtras::Apply).await
+    }
+
+    /// [`prepare`](Self::prepare), saying whether the extra body fields go in.
+    pub(crate) async fn prepare_with(
+        &self,
+        request: &mut reqwest::Request,
+        body: BodyExtras,
+    ) -> Result<(), Error> {
+        let key = self.key_for(request).await?;
+        self.prepare_resolved(request, body, key)
+    }
+
+    /// [`prepare_with`](Self::prepare_with) for the blocking client: an async key
+    /// provider's future is driven to completion on this thread.
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
+    pub(crate) fn prepare_blocking(
+        &self,
+        request: &mut reqwest::Request,
+        body: BodyExtras,
+    ) -> Result<(), Error> {
+        let key = futures::executor::block_on(self.key_for(request))?;
+        self.prepare_resolved(request, body, key)
+    }
+
+    /// The key for `request`: the admin key for admin paths when there is one, else the
+    /// provider's answer, else the fixed key.
+    async fn key_for(&self, request: &reqwest::Request) -> Result<Option<ApiKey>, Error> {
+        if self.admin_key.is_some() && is_admin_path(&self.relative_path(request.url())) {
+            return Ok(self.admin_key.clone());
+        }
+        match &self.api_key_provider {
+            Some(provider) => {
+                let key = provider()
+                    .await
+                    .map_err(|e| Error::Config(format!("the API key provider failed: {e}")))?;
+                Ok(Some(ApiKey::new(key)))
+            }
+            None => Ok(self.api_key.clone()),
+        }
+    }
+
+    /// The path of `url` relative to the base URL's path.
+    fn relative_path(&self, url: &reqwest::Url) -> String {
+        let base_path = reqwest::Url::parse(&self.base_url)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let path = url.path();
+        path.strip_prefix(base_path.as_str())
+            .unwrap_or(path)
+            .to_owned()
+    }
+
+    fn prepare_resolved(
+        &self,
+        request: &mut reqwest::Request,
+        body: BodyExtras,
+        key: Option<ApiKey>,
+    ) -> Result<(), Error> {
         if let Some(t) = self.request_timeout {
             *request.timeout_mut() = Some(t);
         }
-        self.apply_headers(request.headers_mut())?;
+        self.apply_headers(request.headers_mut(), key.as_ref())?;
         if let Some(az) = &self.azure {
             let base_path = reqwest::Url::parse(&self.base_url)
                 .map(|u| u.path().trim_end_matches('/').to_owned())
@@ -410,7 +807,20 @@ impl Config {
                 .query_pairs_mut()
                 .append_pair("api-version", &az.api_version);
         }
-        Ok(())
+        self.extras.apply(request, body)
+    }
+
+    /// [`Error::Config`] when the request options carry extra body fields: for helpers
+    /// that only read (`what` names the helper), which have no body to put them in.
+    #[cfg_attr(not(any(feature = "files", feature = "assistants")), allow(dead_code))]
+    pub(crate) fn refuse_body_extras(&self, what: &str) -> Result<(), Error> {
+        if self.extras.body.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Config(format!(
+            "extra body fields ({}) given for {what}, which sends no request with a body",
+            self.extras.body_names()
+        )))
     }
 
     /// The blocking HTTP client (feature `blocking`), built on first use.
@@ -436,15 +846,16 @@ impl Config {
         Ok(self.blocking.get_or_init(|| client))
     }
 
-    /// Adds default headers and auth to a request's headers.
-    pub(crate) fn apply_headers(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+    /// Adds default headers and auth (with `key`, the one [`key_for`](Self::key_for) chose)
+    /// to a request's headers.
+    fn apply_headers(&self, headers: &mut HeaderMap, key: Option<&ApiKey>) -> Result<(), Error> {
         for (k, v) in &self.default_headers {
             if !headers.contains_key(k) {
                 headers.insert(k.clone(), v.clone());
             }
         }
         let invalid = |_| Error::Config("the API key is not a valid header value".into());
-        match (&self.azure, &self.api_key) {
+        match (&self.azure, key) {
             (
                 Some(Azure {
                     ad_token: Some(token),
@@ -539,7 +950,7 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
         request: &mut reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        self.inner.config.prepare(request).map_err(|e| {
+        self.inner.config.prepare(request).await.map_err(|e| {
             progenitor_client::Error::Custom(match e {
                 // Mapped back to `Error::Config` by `error::from_generated`.
                 Error::Config(message) => message,
@@ -577,6 +988,8 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
 #[must_use]
 pub struct ClientBuilder {
     api_key: Option<ApiKey>,
+    api_key_provider: Option<ApiKeyProvider>,
+    admin_key: Option<ApiKey>,
     base_url: Option<String>,
     organization: Option<String>,
     project: Option<String>,
@@ -597,6 +1010,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key)
+            .field("admin_key", &self.admin_key)
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
@@ -613,6 +1027,8 @@ impl ClientBuilder {
     pub fn empty() -> Self {
         ClientBuilder {
             api_key: None,
+            api_key_provider: None,
+            admin_key: None,
             base_url: None,
             organization: None,
             project: None,
@@ -630,11 +1046,12 @@ impl ClientBuilder {
         }
     }
 
-    /// A builder filled in from `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OPENAI_ORG_ID`,
-    /// `OPENAI_PROJECT_ID` and `OPENAI_WEBHOOK_SECRET`.
+    /// A builder filled in from `OPENAI_API_KEY`, `OPENAI_ADMIN_KEY`, `OPENAI_BASE_URL`,
+    /// `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID` and `OPENAI_WEBHOOK_SECRET`.
     pub fn from_env() -> Self {
         let mut b = Self::empty();
         b.api_key = env("OPENAI_API_KEY").map(ApiKey::new);
+        b.admin_key = env("OPENAI_ADMIN_KEY").map(ApiKey::new);
         b.base_url = env("OPENAI_BASE_URL");
         b.organization = env("OPENAI_ORG_ID");
         b.project = env("OPENAI_PROJECT_ID");
@@ -645,6 +1062,46 @@ impl ClientBuilder {
     /// The API key sent as `Authorization: Bearer ...`.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(ApiKey::new(key));
+        self
+    }
+
+    /// An API-key provider, asked before every request (as the Azure token provider is),
+    /// so that a rotated key is picked up without building a new client. It wins over
+    /// [`api_key`](Self::api_key). It may be async (a secret manager's client); cache inside
+    /// it, since it runs on the request path. When it fails, the request is not sent and
+    /// the error is [`Error::Config`] with its message. The blocking streams (feature
+    /// `blocking`) drive its future on their own thread, so it must not need a Tokio
+    /// runtime there.
+    ///
+    /// ```
+    /// use std::sync::{Arc, RwLock};
+    /// let current = Arc::new(RwLock::new(String::from("sk-first")));
+    /// let source = current.clone();
+    /// let client = openai_sdk::ClientBuilder::empty()
+    ///     .api_key_provider(move || {
+    ///         let key = source.read().unwrap().clone();
+    ///         async move { Ok(key) }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// *current.write().unwrap() = "sk-rotated".into(); // the next request sends this one
+    /// # let _ = client;
+    /// ```
+    pub fn api_key_provider<F, Fut>(mut self, provider: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<String, TokenError>> + Send + 'static,
+    {
+        self.api_key_provider = Some(Arc::new(move || Box::pin(provider())));
+        self
+    }
+
+    /// The admin key (`OPENAI_ADMIN_KEY` by default), sent instead of the API key to the
+    /// operations the spec marks `AdminApiKeyAuth`: the `/organization/...` paths and the
+    /// project role operations ([`is_admin_path`]). Without it those operations get the
+    /// API key, as every other one does. Never in `Debug`.
+    pub fn admin_key(mut self, key: impl Into<String>) -> Self {
+        self.admin_key = Some(ApiKey::new(key));
         self
     }
 
@@ -840,9 +1297,11 @@ impl ClientBuilder {
     /// Builds the client. Fails when no API key is set, or a header is invalid.
     pub fn build(self) -> Result<Client, Error> {
         let has_token = self.azure.as_ref().is_some_and(|a| a.ad_token.is_some());
-        if self.api_key.is_none() && !has_token {
+        let has_key =
+            self.api_key.is_some() || self.api_key_provider.is_some() || self.admin_key.is_some();
+        if !has_key && !has_token {
             return Err(Error::Config(
-                "no API key: set OPENAI_API_KEY or call ClientBuilder::api_key".into(),
+                "no API key: set OPENAI_API_KEY (or OPENAI_ADMIN_KEY), or call ClientBuilder::api_key or api_key_provider".into(),
             ));
         }
         let base_url = self
@@ -881,6 +1340,8 @@ impl ClientBuilder {
         };
         let config = Arc::new(Config {
             api_key: self.api_key,
+            api_key_provider: self.api_key_provider,
+            admin_key: self.admin_key,
             base_url: base_url.clone(),
             organization: self.organization,
             project: self.project,
@@ -891,6 +1352,7 @@ impl ClientBuilder {
             request_timeout: None,
             azure: self.azure,
             max_response_bytes: self.max_response_bytes,
+            extras: Extras::default(),
             chat_path: self.chat_path,
             #[cfg(feature = "blocking")]
             blocking: std::sync::OnceLock::new(),

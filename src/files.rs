@@ -61,6 +61,9 @@ impl Files<'_> {
             options.interval = DEFAULT_PROCESSING_INTERVAL;
         }
         options.timeout.get_or_insert(DEFAULT_PROCESSING_TIMEOUT);
+        self.client
+            .config()
+            .refuse_body_extras("files().wait_for_processing")?;
         let path = format!("/files/{}", progenitor_client::encode_path(file_id));
         let read = || {
             polling::call(

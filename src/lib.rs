@@ -43,6 +43,8 @@ pub mod error;
 mod extra_fields;
 #[cfg(feature = "files")]
 pub mod files;
+pub mod generic;
+pub mod metadata;
 pub mod multipart;
 pub mod operations;
 pub mod pagination;
@@ -85,4 +87,5 @@ pub use client::{Client, ClientBuilder, RequestOptions};
 pub use error::{ApiError, Error, StreamErrorKind, WebhookError};
 pub use extra_fields::ExtraFields;
 pub use generated::types;
+pub use metadata::{RateLimit, RateLimits, ResponseExt, ResponseMetadata};
 pub use progenitor_client::ResponseValue;

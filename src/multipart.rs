@@ -239,18 +239,32 @@ pub(crate) enum Objects {
 }
 
 /// Encodes a request type into a multipart form.
+#[cfg(test)]
 pub(crate) async fn to_form<T: Serialize>(body: &T, objects: Objects) -> Result<Form, Error> {
+    to_form_with(body, objects, None).await
+}
+
+/// [`to_form`] with extra top-level fields (the request options' body fields), which
+/// replace the body's own fields of the same name.
+pub(crate) async fn to_form_with<T: Serialize>(
+    body: &T,
+    objects: Objects,
+    extra: Option<&crate::client::Extras>,
+) -> Result<Form, Error> {
     COLLECTING.with(|c| *c.borrow_mut() = Some(Vec::new()));
     let value = serde_json::to_value(body);
     let parts = COLLECTING
         .with(|c| c.borrow_mut().take())
         .unwrap_or_default();
     let value = value.map_err(|e| Error::InvalidRequest(format!("encoding the form: {e}")))?;
-    let Value::Object(map) = value else {
+    let Value::Object(mut map) = value else {
         return Err(Error::InvalidRequest(
             "a multipart body must be an object".into(),
         ));
     };
+    if let Some(extra) = extra {
+        extra.merge_into(&mut map);
+    }
     let mut fields = Vec::new();
     for (k, v) in map {
         flatten(&k, v, objects, &mut fields);
@@ -346,13 +360,13 @@ impl Client {
         body: &T,
         objects: Objects,
     ) -> Result<reqwest::Request, Error> {
-        let form = to_form(body, objects).await?;
+        let form = to_form_with(body, objects, Some(&self.config().extras)).await?;
         let mut r = self
             .request(method.clone(), path)?
             .multipart(form)
             .build()
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        self.config().prepare(&mut r)?;
+        self.config().prepare(&mut r).await?;
         Ok(r)
     }
 

@@ -128,10 +128,12 @@ pub(crate) async fn call(
             options.interval.as_millis().to_string(),
         );
     }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = client.send(request).await?;
+    let response = match body {
+        Some(body) => client.send(request.json(body)).await?,
+        // A read of what the helper created: the extra body fields went with the creation
+        // (helpers that only read refuse them first, `Config::refuse_body_extras`).
+        None => client.send_followup(request).await?,
+    };
     let after = poll_after(response.headers());
     let value = crate::error::decode_json::<Value>(response).await?;
     Ok((value.into_inner(), after))

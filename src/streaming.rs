@@ -286,23 +286,26 @@ impl Resume {
             .request(reqwest::Method::GET, &self.path)?
             .query(&self.query)
             .header(reqwest::header::ACCEPT, "text/event-stream");
-        self.client.send(request).await
+        // The request that started the stream carried the extra body fields.
+        self.client.send_followup(request).await
     }
 
     #[cfg(feature = "blocking")]
     fn send_blocking(self) -> Result<reqwest::blocking::Response, Error> {
-        send_blocking(
-            &self.client,
+        self.client.send_blocking_with(
             reqwest::Method::GET,
             &self.path,
             &self.query,
+            &[("accept", "text/event-stream")],
             None,
+            crate::client::BodyExtras::Skip,
         )
     }
 }
 
-/// Sends a blocking request for an event stream with the client's headers and auth; an
-/// error status is [`Error::Api`].
+/// Sends a blocking request for an event stream through the client's common path
+/// ([`Client::send_blocking_with`](crate::Client)): headers and auth, request options,
+/// retries until the answer's headers; an error status is [`Error::Api`].
 #[cfg(feature = "blocking")]
 #[cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
 pub(crate) fn send_blocking(
@@ -329,31 +332,16 @@ pub(crate) fn send_blocking_with(
     extra: &[(&'static str, &'static str)],
     body: Option<&serde_json::Value>,
 ) -> Result<reqwest::blocking::Response, Error> {
-    let config = client.config();
-    let http = config.blocking_http()?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    config.apply_headers(&mut headers)?;
-    let url = format!("{}{}", config.base_url, path);
-    let mut request = http
-        .request(method, url)
-        .headers(headers)
-        .header(reqwest::header::ACCEPT, "text/event-stream")
-        .query(query);
-    for (name, value) in extra {
-        request = request.header(*name, *value);
-    }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().map_err(Error::from_reqwest)?;
-    let status = response.status();
-    if !status.is_success() {
-        let rid = crate::error::request_id(response.headers());
-        let url = response.url().to_string();
-        let bytes = response.bytes().map_err(Error::from_reqwest)?;
-        return Err(crate::error::from_parts(status.as_u16(), url, rid, &bytes));
-    }
-    Ok(response)
+    let mut headers: Vec<(&str, &str)> = vec![("accept", "text/event-stream")];
+    headers.extend(extra.iter().copied());
+    client.send_blocking_with(
+        method,
+        path,
+        query,
+        &headers,
+        body,
+        crate::client::BodyExtras::Apply,
+    )
 }
 
 /// Bytes in, events of one type out: each SSE event's data decoded as a `T`.
@@ -424,6 +412,7 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
 /// response.
 pub struct EventStream<T> {
     inner: BodyStream<TypedEvents<T>>,
+    metadata: crate::ResponseMetadata,
 }
 
 impl<T> std::fmt::Debug for EventStream<T> {
@@ -450,9 +439,28 @@ impl<T: DeserializeOwned> EventStream<T> {
     /// ```
     pub fn new(response: reqwest::Response, what: &'static str) -> Self {
         let pump = TypedEvents::new(what, crate::error::request_id(response.headers()));
+        let metadata = crate::ResponseMetadata::of(&response);
         EventStream {
             inner: BodyStream::new(response, pump),
+            metadata,
         }
+    }
+}
+
+impl<T> EventStream<T> {
+    /// The answer's `x-request-id`.
+    pub fn request_id(&self) -> Option<&str> {
+        self.metadata.request_id()
+    }
+
+    /// The answer's headers (they arrived before the stream was returned).
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        self.metadata.headers()
+    }
+
+    /// The answer's status and headers, with the typed views (rate limits, ...).
+    pub fn metadata(&self) -> &crate::ResponseMetadata {
+        &self.metadata
     }
 }
 

@@ -15,6 +15,16 @@ fn operation_futures_are_send() {
         extra: Default::default(),
     };
     assert_send(c.create_file(&req));
+    // Generic calls, and a client with an async key provider.
+    let c = openai_sdk::ClientBuilder::empty()
+        .api_key_provider(|| async { Ok("k".to_owned()) })
+        .build()
+        .unwrap();
+    assert_send(c.get::<serde_json::Value>("/x"));
+    assert_send(c.post::<_, serde_json::Value>("/x", &1));
+    assert_send(c.list_models());
+    assert_send(c.get_paginated::<serde_json::Value>("/x").into_stream());
+    assert_send(c.stream_events::<serde_json::Value>(reqwest::Method::GET, "/x", None));
 }
 
 #[tokio::test]

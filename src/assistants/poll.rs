@@ -129,6 +129,9 @@ impl Assistants<'_> {
         run_id: &str,
         options: &PollOptions,
     ) -> Result<Run, Error> {
+        self.client
+            .config()
+            .refuse_body_extras("assistants().poll_run_until_final")?;
         with_timeout(options, async {
             let path = format!(
                 "/threads/{}/runs/{}",
@@ -337,6 +340,7 @@ impl VectorStorePolling<'_> {
         what: &str,
         options: &PollOptions,
     ) -> Result<Snapshot<T>, Error> {
+        self.client.config().refuse_body_extras(what)?;
         with_timeout(options, async {
             let path = format!("{collection}/{}", progenitor_client::encode_path(id));
             let first = call(self.client, reqwest::Method::GET, &path, None, options).await?;

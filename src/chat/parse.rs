@@ -96,11 +96,19 @@ use crate::Error;
 /// assert_eq!(parsed.as_json()["choices"][0]["message"]["parsed"]["celsius"], 21);
 /// # Ok::<(), openai_sdk::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ParsedChatCompletion<T = Value> {
     json: Value,
     /// The choices, in the completion's order.
     pub choices: Vec<ParsedChoice<T>>,
+    metadata: Option<crate::ResponseMetadata>,
+}
+
+/// Compares the completions (their JSON and choices), not the HTTP metadata.
+impl<T: PartialEq> PartialEq for ParsedChatCompletion<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.json == other.json && self.choices == other.choices
+    }
 }
 
 /// One choice of a [`ParsedChatCompletion`].
@@ -251,7 +259,11 @@ impl<T: DeserializeOwned> ParsedChatCompletion<T> {
                 },
             });
         }
-        Ok(ParsedChatCompletion { json, choices })
+        Ok(ParsedChatCompletion {
+            json,
+            choices,
+            metadata: None,
+        })
     }
 }
 
@@ -306,6 +318,18 @@ impl<T> ParsedChatCompletion<T> {
     /// The `usage`.
     pub fn usage(&self) -> Option<&Value> {
         self.json.get("usage").filter(|v| !v.is_null())
+    }
+
+    /// The status and headers of the answer this completion came from (request id, rate
+    /// limits, ...): set by [`Chat::parse`](super::Chat::parse) and by the final
+    /// completion of a parsed stream; `None` for a completion parsed from JSON you gave.
+    pub fn metadata(&self) -> Option<&crate::ResponseMetadata> {
+        self.metadata.as_ref()
+    }
+
+    pub(crate) fn with_metadata(mut self, metadata: Option<crate::ResponseMetadata>) -> Self {
+        self.metadata = metadata;
+        self
     }
 }
 
@@ -670,8 +694,9 @@ impl Chat<'_> {
     ) -> Result<ParsedChatCompletion<T>, Error> {
         let format = JsonSchemaFormat::for_type::<T>()?;
         let (body, options) = prepare_parse(&request, Some(&format), false)?;
-        let completion = self.create_json(&body).await?;
+        let (completion, metadata) = self.create_json(&body).await?;
         parse_chat_completion_as::<T>(&completion, &options)
+            .map(|c| c.with_metadata(Some(metadata)))
     }
 
     /// The dynamic form of [`parse`](Self::parse): the response format is `format` (e.g.
@@ -699,8 +724,9 @@ impl Chat<'_> {
         format: Option<JsonSchemaFormat>,
     ) -> Result<ParsedChatCompletion<Value>, Error> {
         let (body, options) = prepare_parse(&request, format.as_ref(), false)?;
-        let completion = self.create_json(&body).await?;
+        let (completion, metadata) = self.create_json(&body).await?;
         parse_chat_completion_as::<Value>(&completion, &options)
+            .map(|c| c.with_metadata(Some(metadata)))
     }
 
     /// [`parse`](Self::parse), streamed: the same request with `stream: true`. Each
@@ -754,14 +780,18 @@ impl Chat<'_> {
         Ok(ParsedChatCompletionStream::new(inner))
     }
 
-    /// Sends a non-streaming request and reads its JSON answer.
-    async fn create_json(&self, body: &Value) -> Result<Map<String, Value>, Error> {
+    /// Sends a non-streaming request and reads its JSON answer, with its metadata.
+    async fn create_json(
+        &self,
+        body: &Value,
+    ) -> Result<(Map<String, Value>, crate::ResponseMetadata), Error> {
         let path = self.client.config().chat_path.clone();
         let request = self
             .client
             .request(reqwest::Method::POST, &path)?
             .json(body);
         let response = self.client.send(request).await?;
+        let metadata = crate::ResponseMetadata::of(&response);
         let bytes = response.bytes().await.map_err(Error::from_reqwest)?;
         let decode_error = |message: String| Error::Decode {
             what: "the chat completion".into(),
@@ -770,7 +800,7 @@ impl Chat<'_> {
             snippet: crate::error::snippet(&bytes),
         };
         match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => Ok(map),
+            Ok(Value::Object(map)) => Ok((map, metadata)),
             Ok(_) => Err(decode_error("the body is not a JSON object".into())),
             Err(e) => Err(decode_error(e.to_string())),
         }

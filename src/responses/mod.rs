@@ -122,6 +122,7 @@ pub struct Parsed<T> {
     /// The response, with `parsed` and `parsed_arguments` (see [`ParsedResponse`]).
     pub response: ParsedResponse,
     parsed: Option<T>,
+    metadata: Option<crate::ResponseMetadata>,
 }
 
 impl<T> Parsed<T> {
@@ -134,6 +135,11 @@ impl<T> Parsed<T> {
     /// Takes the parsed output.
     pub fn into_output_parsed(self) -> Option<T> {
         self.parsed
+    }
+
+    /// The status and headers of the answer (request id, rate limits, ...).
+    pub fn metadata(&self) -> Option<&crate::ResponseMetadata> {
+        self.metadata.as_ref()
     }
 }
 
@@ -244,6 +250,7 @@ impl Responses<'_> {
     {
         let (body, options) = parse_body::<T>(&request)?;
         let response = self.post(&body, false).await?;
+        let metadata = crate::ResponseMetadata::of(&response);
         let bytes = response.bytes().await.map_err(Error::from_reqwest)?;
         let json: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
             what: "Response".into(),
@@ -251,7 +258,9 @@ impl Responses<'_> {
             message: e.to_string(),
             snippet: crate::error::snippet(&bytes),
         })?;
-        finish_parse(json, &options)
+        let mut parsed = finish_parse(json, &options)?;
+        parsed.metadata = Some(metadata);
+        Ok(parsed)
     }
 
     /// The tool loop: sends `request` with the tools' strict definitions added, runs the
@@ -427,5 +436,9 @@ fn finish_parse<T: serde::de::DeserializeOwned>(
     }
     let response = parse_response(json, options)?;
     let parsed = response.output_parsed_as::<T>()?;
-    Ok(Parsed { response, parsed })
+    Ok(Parsed {
+        response,
+        parsed,
+        metadata: None,
+    })
 }

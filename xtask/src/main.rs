@@ -1,16 +1,29 @@
 //! `cargo xtask`: code generation and project chores for openai-sdk.
 //!
 //! - `cargo xtask gen`: regenerate `generated/` from `openapi/`.
-//! - `cargo xtask gen --check`: fail when `generated/` is stale (CI runs it).
+//! - `cargo xtask gen --check`: fail when `generated/` (or Cargo.toml's group features) is
+//!   stale (CI runs it).
+//! - `cargo xtask gen --spec FILE [--source TEXT]`: take a new spec (copy it to
+//!   `openapi/openapi.yaml`, record where from, write the API changes into CHANGELOG.md)
+//!   and regenerate.
+//! - `cargo xtask diff OLD.yaml [NEW.yaml] [--json]`: the API change report.
 //! - `cargo xtask prism-spec OUT`: write the spec Prism validates requests against.
+//!
+//! `XTASK_ROOT` overrides the project directory (scripts run one build of the xtask on
+//! scratch copies of the project).
 
+mod cargo_features;
+mod changelog;
 mod diagnose;
+mod diff;
 mod extras;
 mod features;
 mod fingerprint;
 mod normalize;
 mod patches;
 mod postprocess;
+mod synth;
+mod validate;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,13 +34,15 @@ use serde_json::Value;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("gen") => gen(args.iter().any(|a| a == "--check")),
+        Some("gen") => GenArgs::parse(&args[1..]).and_then(|a| gen(&a)),
+        Some("diff") => diff::cli(&args[1..]),
+        Some("synth-next") => synth::cli(&args[1..]),
         Some("prism-spec") => match args.get(1) {
             Some(out) => prism_spec(Path::new(out)),
             None => Err(anyhow::anyhow!("usage: cargo xtask prism-spec OUT.json")),
         },
         _ => {
-            eprintln!("usage: cargo xtask gen [--check] | cargo xtask prism-spec OUT.json");
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -40,7 +55,46 @@ fn main() -> ExitCode {
     }
 }
 
+const USAGE: &str = "usage: cargo xtask gen [--check] [--spec FILE [--source TEXT]]\n\
+     \x20      cargo xtask diff OLD.yaml [NEW.yaml] [--json]\n\
+     \x20      cargo xtask synth-next OUT.yaml [IN.yaml]\n\
+     \x20      cargo xtask prism-spec OUT.json";
+
+/// The options of `cargo xtask gen`.
+#[derive(Debug, Default)]
+struct GenArgs {
+    check: bool,
+    /// A new spec to take.
+    spec: Option<PathBuf>,
+    /// Where the new spec came from (recorded in openapi/README.md), the file if not given.
+    source: Option<String>,
+}
+
+impl GenArgs {
+    fn parse(args: &[String]) -> Result<GenArgs> {
+        let mut out = GenArgs::default();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--check" => out.check = true,
+                "--spec" => out.spec = Some(it.next().context("--spec needs a FILE")?.into()),
+                "--source" => {
+                    out.source = Some(it.next().context("--source needs a TEXT")?.clone())
+                }
+                other => bail!("unknown argument {other:?}\n{USAGE}"),
+            }
+        }
+        if out.check && out.spec.is_some() {
+            bail!("--check and --spec do not go together (--check changes nothing)");
+        }
+        Ok(out)
+    }
+}
+
 fn root() -> PathBuf {
+    if let Some(r) = std::env::var_os("XTASK_ROOT") {
+        return PathBuf::from(r);
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -49,17 +103,66 @@ fn root() -> PathBuf {
 
 /// Reads `openapi/openapi.yaml` as JSON, with the int64 literal fix applied.
 fn load_spec(counts: &mut normalize::Counts) -> Result<Value> {
-    let path = root().join("openapi/openapi.yaml");
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let text = normalize::fix_int64_literals(&text, counts);
-    serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    load_spec_file(&root().join("openapi/openapi.yaml"), counts)
 }
 
-fn gen(check: bool) -> Result<()> {
+/// Reads a spec file as JSON (int64 literal fix applied) and checks that it is OpenAPI 3.x
+/// with no `$ref` to nothing: every error names the file (and the JSON pointer).
+fn load_spec_file(path: &Path, counts: &mut normalize::Counts) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = normalize::fix_int64_literals(&text, counts);
+    let doc: Value = serde_yaml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not valid YAML: {e}", path.display()))?;
+    validate::check(&doc, path)?;
+    Ok(doc)
+}
+
+fn gen(args: &GenArgs) -> Result<()> {
     let started = std::time::Instant::now();
+    let check = args.check;
+    let spec_path = root().join("openapi/openapi.yaml");
+    // The API change report against the spec this generation replaces: the current file when
+    // taking a new one, else the committed one when the file was replaced by hand. It runs
+    // beside the generation.
+    let (old_spec, new_spec): (Option<PathBuf>, PathBuf) = match &args.spec {
+        Some(new) => {
+            // A copy: the file is replaced below while the diff reads it.
+            let old =
+                std::env::temp_dir().join(format!("openapi-replaced-{}.yaml", std::process::id()));
+            std::fs::copy(&spec_path, &old)
+                .with_context(|| format!("copying {} aside", spec_path.display()))?;
+            (Some(old), new.clone())
+        }
+        None if !check => (committed_spec(), spec_path.clone()),
+        None => (None, spec_path.clone()),
+    };
+    if let Some(new) = &args.spec {
+        // A bad spec fails here, before anything is touched.
+        load_spec_file(new, &mut normalize::Counts::new())?;
+    }
+    let differ = old_spec.map(|old| {
+        let new = new_spec.clone();
+        std::thread::spawn(move || {
+            let d = diff::diff_files(&old, &new);
+            (old, d)
+        })
+    });
+    let source = args.spec.as_ref().map(|new| {
+        args.source
+            .clone()
+            .unwrap_or_else(|| new.display().to_string())
+    });
+    if let Some(new) = &args.spec {
+        std::fs::copy(new, &spec_path)
+            .with_context(|| format!("copying {} to {}", new.display(), spec_path.display()))?;
+    }
     let mut counts = normalize::Counts::new();
     let mut doc = load_spec(&mut counts)?;
+    let info_version = doc_version(&doc);
+    if let Some(source) = &source {
+        changelog::record_source(&root(), source, &info_version)?;
+    }
     let raw_ops = features::operations(&doc)?;
 
     let applied = patches::apply(&mut doc, &root().join("openapi/patches.json"))?;
@@ -133,8 +236,45 @@ fn gen(check: bool) -> Result<()> {
         }
     }
     files.insert("roundtrip.rs".into(), header("") + &out.roundtrip_table);
-    check_cargo_features()?;
+    let mut groups = features::all_groups();
+    groups.push("webhooks");
+    let feature_changes = cargo_features::sync(
+        &root().join("Cargo.toml"),
+        &groups,
+        features::DEFAULT,
+        &features::derived(),
+        check,
+    )?;
     print_report(&report, &applied, &out, &raw_ops);
+    for c in &feature_changes {
+        println!("Cargo.toml: {c}");
+    }
+    if let Some(h) = differ {
+        match h.join() {
+            Ok((old, Ok(d))) => {
+                println!(
+                    "API changes against the spec this replaces: {}",
+                    d.summary()
+                );
+                let _ = std::fs::remove_file(&old);
+                if args.spec.is_none() {
+                    println!(
+                        "  (full report: cargo xtask diff OLD.yaml, OLD being the committed spec)"
+                    );
+                } else {
+                    println!("  (full report: cargo xtask diff OLD.yaml with the replaced spec)");
+                }
+                if let Some(source) = &source {
+                    changelog::record_changes(&root(), source, &info_version, &d)?;
+                    println!(
+                        "CHANGELOG.md: API changes recorded; openapi/README.md: source recorded"
+                    );
+                }
+            }
+            Ok((_, Err(e))) => println!("API changes: not computed ({e:#})"),
+            Err(_) => println!("API changes: not computed (the diff panicked)"),
+        }
+    }
 
     let gen_dir = root().join("generated");
     let existing = list_files(&gen_dir)?;
@@ -189,6 +329,36 @@ fn gen(check: bool) -> Result<()> {
     Ok(())
 }
 
+/// The spec as committed (`git show HEAD:openapi/openapi.yaml`), written to a temporary
+/// file, when the working file differs from it.
+fn committed_spec() -> Option<PathBuf> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root())
+        .args(["show", "HEAD:openapi/openapi.yaml"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let current = std::fs::read(root().join("openapi/openapi.yaml")).ok()?;
+    if current == out.stdout {
+        return None;
+    }
+    let tmp = std::env::temp_dir().join(format!("openapi-committed-{}.yaml", std::process::id()));
+    std::fs::write(&tmp, &out.stdout).ok()?;
+    Some(tmp)
+}
+
+/// `info.version` of a document, or `?`.
+fn doc_version(doc: &Value) -> String {
+    doc.pointer("/info/version")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_owned()
+}
+
 /// Every file under `dir`, as paths relative to it.
 fn list_files(dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
@@ -223,9 +393,41 @@ fn print_report(
     for (k, n) in &out.counts {
         println!("  {n:>5}  {k}");
     }
-    println!("patches (openapi/patches.json): {}", applied.len());
-    for a in applied {
+    let stale: Vec<&patches::Applied> = applied.iter().filter(|a| a.stale.is_some()).collect();
+    println!(
+        "patches (openapi/patches.json): {} applied, {} stale",
+        applied.len() - stale.len(),
+        stale.len()
+    );
+    for a in applied.iter().filter(|a| a.stale.is_none()) {
         println!("  {} {}: {}", a.op, a.path, a.reason);
+    }
+    if !stale.is_empty() {
+        println!("stale patches (skipped; remove or update them in openapi/patches.json):");
+        for a in &stale {
+            println!(
+                "  {} {}: {} [patch reason: {}]",
+                a.op,
+                a.path,
+                a.stale.as_deref().unwrap_or_default(),
+                a.reason
+            );
+        }
+    }
+    let derived = features::derived();
+    if !derived.is_empty() {
+        println!("new API groups (features derived from their names; name them in GROUPS in xtask/src/features.rs to choose another):");
+        for (f, from) in &derived {
+            println!("  feature `{f}` from {from}");
+        }
+    }
+    for (id, file) in &out.hand_written_gone {
+        println!(
+            "hand-written operation {id} ({file}) is not in the spec any more: remove it or keep it deliberately"
+        );
+    }
+    for w in &out.warnings {
+        println!("warning: {w}");
     }
     println!(
         "coverage: {} operations in the spec / {} generated / {} hand-written in src/ / {} unsupported",
@@ -237,46 +439,6 @@ fn print_report(
     for (op, why) in &out.unsupported {
         println!("  unsupported: {op}: {why}");
     }
-}
-
-/// Cargo.toml must declare one feature per API group, `full` with all of them, and
-/// `default` with exactly the default groups.
-fn check_cargo_features() -> Result<()> {
-    let path = root().join("Cargo.toml");
-    let manifest: toml::Table = std::fs::read_to_string(&path)?.parse()?;
-    let feats = manifest
-        .get("features")
-        .and_then(|f| f.as_table())
-        .context("Cargo.toml has no [features]")?;
-    let list = |name: &str| -> Vec<String> {
-        feats
-            .get(name)
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut groups = features::all_groups();
-    groups.push("webhooks");
-    let full = list("full");
-    let default = list("default");
-    for g in &groups {
-        if !feats.contains_key(*g) {
-            bail!("Cargo.toml: feature `{g}` (an API group) is missing from [features]");
-        }
-        if !full.iter().any(|f| f == g) {
-            bail!("Cargo.toml: feature `full` must include `{g}`");
-        }
-    }
-    for g in features::DEFAULT {
-        if !default.iter().any(|f| f == g) {
-            bail!("Cargo.toml: feature `default` must include `{g}`");
-        }
-    }
-    Ok(())
 }
 
 /// Turns a panic inside progenitor or typify into an error with its message.

@@ -19,6 +19,8 @@ use syn::{parse_quote, Attribute, Fields, Item, ItemEnum, ItemImpl};
 
 use crate::{features, normalize};
 
+mod accessors;
+
 /// What `run` produced.
 pub struct Output {
     pub file: syn::File,
@@ -29,9 +31,14 @@ pub struct Output {
     pub counts: BTreeMap<&'static str, usize>,
     pub generated_ops: usize,
     pub hand_written: Vec<String>,
+    /// Hand-written operations (`#[doc(alias)]` in src/) whose operation id is not in the
+    /// spec any more, with the file that holds them.
+    pub hand_written_gone: Vec<(String, String)>,
     pub unsupported: Vec<(String, String)>,
     /// `generated/roundtrip.rs`: the name table of the `roundtrip` replay kind.
     pub roundtrip_table: String,
+    /// What the report shows but does not stop the generation for.
+    pub warnings: Vec<String>,
 }
 
 /// Operations deliberately left out, with the reason. Keep this list short and honest.
@@ -53,6 +60,17 @@ const META_GROUPS: &[(&str, &str)] = &[
     ("realtime-beta-server-events", "realtime"),
     ("chat-streaming", "chat"),
     ("assistants-streaming", "assistants"),
+];
+
+/// Event unions (and the Responses WebSocket error) that no operation names and no x-oaiMeta
+/// section lists (the sections list their members): each belongs to the group that uses it,
+/// so `realtime` or `responses` alone gets the union and not only its member structs.
+const UNION_ROOTS: &[(&str, &str)] = &[
+    ("RealtimeClientEvent", "realtime"),
+    ("RealtimeServerEvent", "realtime"),
+    ("ResponsesClientEvent", "responses"),
+    ("ResponsesServerEvent", "responses"),
+    ("ResponseWsError", "responses"),
 ];
 
 type Counts = BTreeMap<&'static str, usize>;
@@ -138,6 +156,10 @@ pub fn run(
         }
     }
 
+    // Accessors of the discriminated unions (`TAGS`, `tag()`, common fields).
+    let accessor_impls = accessors::generate(&new_items, &const_tags, &mut counts);
+    new_items.extend(accessor_impls);
+
     // --- feature gates -------------------------------------------------------------------
     let graph = type_graph(&new_items, &type_names);
     let Item::Impl(client_impl) = &mut file.items[methods_idx] else {
@@ -175,6 +197,7 @@ pub fn run(
     // Schemas the generated methods never mention: SSE events, multipart bodies,
     // and the event groups of x-oaiMeta.
     let lookup = NameLookup::new(&type_names);
+    let mut warnings = Vec::new();
     for (op_id, schemas) in &report.extra_roots {
         let op = ops
             .iter()
@@ -194,8 +217,21 @@ pub fn run(
         .flatten()
     {
         let id = group.get("id").and_then(Value::as_str).unwrap_or_default();
-        let Some((_, feature)) = META_GROUPS.iter().find(|(g, _)| *g == id) else {
-            bail!("x-oaiMeta group {id:?} has no feature; add it to META_GROUPS in xtask/src/postprocess.rs");
+        // A group the table does not know: the feature of its operations, or one derived
+        // from its id (reported by `cargo xtask gen`).
+        let lists_objects = group
+            .get("sections")
+            .and_then(Value::as_array)
+            .is_some_and(|s| {
+                s.iter()
+                    .any(|x| x.get("type").and_then(Value::as_str) != Some("endpoint"))
+            });
+        if !lists_objects {
+            continue;
+        }
+        let feature = match META_GROUPS.iter().find(|(g, _)| *g == id) {
+            Some((_, f)) => *f,
+            None => features::meta_group_feature(group, ops),
         };
         for section in group
             .get("sections")
@@ -206,11 +242,24 @@ pub fn run(
             let Some(key) = section.get("key").and_then(Value::as_str) else {
                 continue;
             };
-            let t = lookup
-                .get(key)
-                .with_context(|| format!("no generated type for schema {key}"))?;
-            roots.entry(feature).or_default().insert(t);
+            if section.get("type").and_then(Value::as_str) == Some("endpoint") {
+                continue;
+            }
+            match lookup.get(key) {
+                Some(t) => {
+                    roots.entry(feature).or_default().insert(t);
+                }
+                None => warnings.push(format!(
+                    "x-oaiMeta group {id:?} lists schema {key}, which generated no type"
+                )),
+            }
         }
+    }
+    for (schema, feature) in UNION_ROOTS {
+        let t = lookup
+            .get(schema)
+            .with_context(|| format!("no generated type for schema {schema} (UNION_ROOTS)"))?;
+        roots.entry(*feature).or_default().insert(t);
     }
     let reach = reachability(&graph, &roots);
     if std::env::var_os("XTASK_DEBUG_ROOTS").is_some() {
@@ -379,7 +428,7 @@ pub fn run(
     for op in ops {
         let id = &op.operation_id;
         let is_gen = generated_ops.contains(id);
-        let is_hand = hand_written.contains(id);
+        let is_hand = hand_written.contains_key(id);
         let unsup = UNSUPPORTED.iter().find(|(u, _)| u == id);
         if let Some((_, why)) = unsup {
             unsupported.push((id.clone(), why.to_string()));
@@ -400,7 +449,7 @@ pub fn run(
         }
     }
     for d in &report.dropped_params {
-        if !hand_written.contains(&d.operation_id)
+        if !hand_written.contains_key(&d.operation_id)
             && !UNSUPPORTED.iter().any(|(u, _)| *u == d.operation_id)
         {
             bail!(
@@ -414,6 +463,12 @@ pub fn run(
         }
     }
 
+    let spec_ids: BTreeSet<&str> = ops.iter().map(|o| o.operation_id.as_str()).collect();
+    let hand_written_gone = hand_written
+        .iter()
+        .filter(|(id, _)| !spec_ids.contains(id.as_str()))
+        .map(|(id, file)| (id.clone(), file.clone()))
+        .collect();
     Ok(Output {
         file,
         type_parts,
@@ -421,11 +476,13 @@ pub fn run(
         counts,
         generated_ops: generated_ops.len(),
         hand_written: hand_written
-            .into_iter()
-            .filter(|h| !generated_ops.contains(h))
+            .into_keys()
+            .filter(|h| !generated_ops.contains(h) && spec_ids.contains(h.as_str()))
             .collect(),
+        hand_written_gone,
         unsupported,
         roundtrip_table: crate::extras::roundtrip_table(&roundtrip_entries),
+        warnings,
     })
 }
 
@@ -609,10 +666,12 @@ fn squash(s: &str) -> String {
         .collect()
 }
 
-/// Operation ids that src/ implements by hand: `#[doc(alias = "...")]` on a method.
-fn hand_written_ops() -> Result<BTreeSet<String>> {
-    let mut out = BTreeSet::new();
-    let src = crate::root().join("src");
+/// Operation ids that src/ implements by hand (`#[doc(alias = "...")]` on a method), with
+/// the file (relative to the project) of the first one.
+fn hand_written_ops() -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let root = crate::root();
+    let src = root.join("src");
     let mut stack = vec![src];
     while let Some(dir) = stack.pop() {
         let Ok(rd) = std::fs::read_dir(&dir) else {
@@ -629,7 +688,9 @@ fn hand_written_ops() -> Result<BTreeSet<String>> {
                         continue;
                     };
                     if let Some(end) = rest.find('"') {
-                        out.insert(rest[..end].to_owned());
+                        let rel = p.strip_prefix(&root).unwrap_or(&p);
+                        out.entry(rest[..end].to_owned())
+                            .or_insert_with(|| rel.display().to_string());
                     }
                 }
             }
