@@ -170,9 +170,38 @@ fn serde_metas(attrs: &[Attribute]) -> Vec<syn::Meta> {
     out
 }
 
-/// Rust tokens for the name table of the `roundtrip` replay kind: every type that is both
-/// `Deserialize` and `Serialize`, with the cfg it is generated under.
+/// The types the `roundtrip` replay kind knows by name. Not every type: a table of all
+/// ~3,000 instantiated every type's decode and encode in the example, and its build took
+/// over ten minutes on the 2-core machine.
+pub const ROUNDTRIP_TYPES: &[&str] = &[
+    "CreateChatCompletionResponse",
+    "CreateChatCompletionStreamResponse",
+    "ChatCompletionResponseMessage",
+    "Response",
+    "ResponseStreamEvent",
+    "OutputItem",
+    "InputItem",
+    "RunObject",
+    "RunStepObject",
+    "RunStepDeltaObject",
+    "MessageObject",
+    "MessageDeltaObject",
+    "ThreadObject",
+    "AssistantObject",
+    "AssistantStreamEvent",
+    "CreateEmbeddingResponse",
+    "OpenAiFile",
+    "Model",
+    "CreateModerationResponse",
+];
+
+/// Rust source of the name table of the `roundtrip` replay kind: the types of
+/// [`ROUNDTRIP_TYPES`] that are both `Deserialize` and `Serialize`, each under its cfg.
 pub fn roundtrip_table(entries: &[(String, TokenStream)]) -> String {
+    let entries: Vec<&(String, TokenStream)> = entries
+        .iter()
+        .filter(|(n, _)| ROUNDTRIP_TYPES.contains(&n.as_str()))
+        .collect();
     let arms = entries.iter().map(|(name, cfg)| {
         let ident = format_ident!("{}", name);
         quote! {
