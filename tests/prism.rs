@@ -353,6 +353,7 @@ async fn conversations(h: &mut Harness) {
             "conv_abc123",
             &types::UpdateConversationBody {
                 metadata: Some(metadata(&[("topic", "project-x")])),
+                extra: Default::default(),
             },
         )
         .await
@@ -583,6 +584,7 @@ async fn files_uploads_batches(h: &mut Harness) {
             mime_type: "text/jsonl".into(),
             purpose: types::CreateUploadRequestPurpose::FineTune,
             expires_after: None,
+            extra: Default::default(),
         })
         .await
     })
@@ -592,6 +594,7 @@ async fn files_uploads_batches(h: &mut Harness) {
             "upload_abc123",
             &types::AddUploadPartRequest {
                 data: FilePart::bytes("part-1", vec![b'x'; 1024]),
+                extra: Default::default(),
             },
         )
         .await
@@ -603,6 +606,7 @@ async fn files_uploads_batches(h: &mut Harness) {
             &types::CompleteUploadRequest {
                 part_ids: vec!["part_abc123".into(), "part_def456".into()],
                 md5: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -984,6 +988,7 @@ async fn fine_tuning(h: &mut Harness) {
                 CKPT,
                 &types::CreateFineTuningCheckpointPermissionRequest {
                     project_ids: vec!["proj_abc123".into()],
+                    extra: Default::default(),
                 },
             )
             .await
@@ -1099,6 +1104,7 @@ async fn evals(h: &mut Harness) {
             &types::UpdateEvalBody {
                 name: Some("Sentiment v2".into()),
                 metadata: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1211,6 +1217,7 @@ async fn realtime(h: &mut Harness) {
             // Prism cannot check a `session`: it does not parse a JSON form field into an
             // object, even one sent as `application/json` ("session must be object").
             session: None,
+            extra: Default::default(),
         })
         .await
     })
@@ -1237,6 +1244,7 @@ async fn realtime(h: &mut Harness) {
             "rtc_abc123",
             &types::RealtimeCallReferRequest {
                 target_uri: "tel:+14155550123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1247,6 +1255,7 @@ async fn realtime(h: &mut Harness) {
             "rtc_abc123",
             &types::RealtimeCallRejectRequest {
                 status_code: Some(486),
+                extra: Default::default(),
             },
         )
         .await
@@ -1285,6 +1294,7 @@ async fn containers(h: &mut Harness) {
             &types::CreateContainerFileBody {
                 file: None,
                 file_id: Some("file-abc123".into()),
+                extra: Default::default(),
             },
         )
         .await
@@ -1357,6 +1367,7 @@ async fn videos(h: &mut Harness) {
         c.create_video_character(&types::CreateVideoCharacterBody {
             name: "Mochi the cat".try_into().expect("a valid name"),
             video: mp4(),
+            extra: Default::default(),
         })
         .await
     })
@@ -1436,6 +1447,7 @@ async fn skills(h: &mut Harness) {
                 "pdf-tools.zip",
                 &b"PK\x05\x06"[..],
             )),
+            extra: Default::default(),
         })
         .await
     })
@@ -1453,6 +1465,7 @@ async fn skills(h: &mut Harness) {
             "skill_abc123",
             &types::SetDefaultSkillVersionBody {
                 default_version: "2".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1471,6 +1484,7 @@ async fn skills(h: &mut Harness) {
                     "pdf-tools.zip",
                     &b"PK\x05\x06"[..],
                 )),
+                extra: Default::default(),
             },
         )
         .await
@@ -1504,6 +1518,7 @@ async fn skills(h: &mut Harness) {
         |c| async move {
             c.create_content_provenance_check(&types::CreateContentProvenanceBody {
                 file: png("generated.png"),
+                extra: Default::default(),
             })
             .await
         },
@@ -1519,6 +1534,7 @@ async fn admin(h: &mut Harness) {
         c.admin_api_keys_create(&types::AdminApiKeysCreateBody {
             name: "ci-admin-key".into(),
             expires_in_seconds: NonZeroU64::new(86_400),
+            extra: Default::default(),
         })
         .await
     })
@@ -1644,6 +1660,7 @@ async fn admin(h: &mut Harness) {
             certificate:
                 "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
                     .into(),
+            extra: Default::default(),
         })
         .await
     })
@@ -1661,6 +1678,7 @@ async fn admin(h: &mut Harness) {
             "cert_abc123",
             &types::ModifyCertificateRequest {
                 name: Some("corp-ca-2025".into()),
+                extra: Default::default(),
             },
         )
         .await
@@ -1669,6 +1687,7 @@ async fn admin(h: &mut Harness) {
     h.check(G, "activate_organization_certificates", |c| async move {
         c.activate_organization_certificates(&types::ToggleCertificatesRequest {
             certificate_ids: vec!["cert_abc123".into()],
+            extra: Default::default(),
         })
         .await
     })
@@ -1678,6 +1697,7 @@ async fn admin(h: &mut Harness) {
             PROJ,
             &types::ToggleCertificatesRequest {
                 certificate_ids: vec!["cert_abc123".into()],
+                extra: Default::default(),
             },
         )
         .await
@@ -1693,6 +1713,7 @@ async fn admin(h: &mut Harness) {
             name: "Project X".into(),
             external_key_id: None,
             residency: None,
+            extra: Default::default(),
         })
         .await
     })
@@ -1711,6 +1732,7 @@ async fn admin(h: &mut Harness) {
             &types::ProjectUpdateRequest {
                 name: Some("Project X (renamed)".into()),
                 external_key_id: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1731,6 +1753,7 @@ async fn admin(h: &mut Harness) {
                 user_id: Some("user_abc123".into()),
                 email: None,
                 role: "member".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1746,6 +1769,7 @@ async fn admin(h: &mut Harness) {
             "user_abc123",
             &types::ProjectUserUpdateRequest {
                 role: Some("owner".into()),
+                extra: Default::default(),
             },
         )
         .await
@@ -1765,6 +1789,7 @@ async fn admin(h: &mut Harness) {
             &types::ProjectServiceAccountCreateRequest {
                 name: "ci-bot".into(),
                 create_service_account_only: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1782,6 +1807,7 @@ async fn admin(h: &mut Harness) {
             &types::CreateProjectServiceAccountApiKeyBody {
                 name: Some("deploy".into()),
                 scopes: vec![],
+                extra: Default::default(),
             },
         )
         .await
@@ -1900,6 +1926,7 @@ async fn admin(h: &mut Harness) {
                 role_id: None,
                 technical_level: None,
                 developer_persona: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1917,7 +1944,9 @@ async fn admin(h: &mut Harness) {
             projects: vec![types::InviteRequestProjectsItem {
                 id: PROJ.into(),
                 role: types::InviteRequestProjectsItemRole::Member,
+                extra: Default::default(),
             }],
+            extra: Default::default(),
         })
         .await
     })
@@ -1938,6 +1967,7 @@ async fn admin(h: &mut Harness) {
     h.check(G, "create_group", |c| async move {
         c.create_group(&types::CreateGroupBody {
             name: "Engineering".try_into().expect("a valid group name"),
+            extra: Default::default(),
         })
         .await
     })
@@ -1951,6 +1981,7 @@ async fn admin(h: &mut Harness) {
             "group_abc123",
             &types::CreateGroupUserBody {
                 user_id: "user_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1966,6 +1997,7 @@ async fn admin(h: &mut Harness) {
             "group_abc123",
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: "role_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1977,6 +2009,7 @@ async fn admin(h: &mut Harness) {
             &types::InviteProjectGroupBody {
                 group_id: "group_abc123".into(),
                 role: "role_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1987,6 +2020,7 @@ async fn admin(h: &mut Harness) {
             role_name: "Billing viewer".into(),
             permissions: vec!["api.organization.billing.read".into()],
             description: Some("Can see invoices".into()),
+            extra: Default::default(),
         })
         .await
     })
@@ -2004,6 +2038,7 @@ async fn admin(h: &mut Harness) {
             "user_abc123",
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: "role_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -2137,6 +2172,7 @@ async fn admin_more(h: &mut Harness) {
             &types::UpdateProjectServiceAccountBody {
                 name: Some("ci-bot (deploys)".into()),
                 role: Some(types::UpdateProjectServiceAccountBodyRole::Owner),
+                extra: Default::default(),
             },
         )
         .await
@@ -2146,6 +2182,7 @@ async fn admin_more(h: &mut Harness) {
     h.check(G, "deactivate_organization_certificates", |c| async move {
         c.deactivate_organization_certificates(&types::ToggleCertificatesRequest {
             certificate_ids: vec!["cert_abc123".into()],
+            extra: Default::default(),
         })
         .await
     })
@@ -2160,6 +2197,7 @@ async fn admin_more(h: &mut Harness) {
             PROJ,
             &types::ToggleCertificatesRequest {
                 certificate_ids: vec!["cert_abc123".into()],
+                extra: Default::default(),
             },
         )
         .await
@@ -2242,6 +2280,7 @@ async fn admin_more(h: &mut Harness) {
                 name: "Platform Engineering"
                     .try_into()
                     .expect("a valid group name"),
+                extra: Default::default(),
             },
         )
         .await
@@ -2294,6 +2333,7 @@ async fn admin_more(h: &mut Harness) {
             GROUP,
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: ROLE.into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -2326,6 +2366,7 @@ async fn admin_more(h: &mut Harness) {
                     "api.organization.billing.read".into(),
                     "api.organization.usage.read".into(),
                 ]),
+                extra: Default::default(),
             },
         )
         .await
@@ -2344,6 +2385,7 @@ async fn admin_more(h: &mut Harness) {
                 role_name: "Model reviewer".into(),
                 permissions: vec!["api.model.read".into()],
                 description: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -2361,6 +2403,7 @@ async fn admin_more(h: &mut Harness) {
                 role_name: Some("Model auditor".into()),
                 description: None,
                 permissions: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -2390,6 +2433,7 @@ async fn admin_more(h: &mut Harness) {
             USER,
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: ROLE.into(),
+                extra: Default::default(),
             },
         )
         .await
