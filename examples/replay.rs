@@ -37,6 +37,7 @@ mod assistants_replay;
 mod responses_kind;
 /// `roundtrip_by_name`: every generated type by name (written by `cargo xtask gen`).
 #[allow(clippy::all)]
+#[rustfmt::skip]
 #[path = "../generated/roundtrip.rs"]
 mod roundtrip_table;
 

@@ -8,7 +8,9 @@
 pub fn roundtrip_by_name(
     name: &str,
     input: &[u8],
-) -> ::std::option::Option<::std::result::Result<::std::string::String, ::serde_json::Error>> {
+) -> ::std::option::Option<
+    ::std::result::Result<::std::string::String, ::serde_json::Error>,
+> {
     fn roundtrip<T: ::serde::de::DeserializeOwned + ::serde::Serialize>(
         input: &[u8],
     ) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
@@ -17,59 +19,87 @@ pub fn roundtrip_by_name(
     match name {
         #[cfg(any(feature = "assistants"))]
         "AssistantObject" => {
-            ::std::option::Option::Some(roundtrip::<openai_sdk::types::AssistantObject>(input))
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::AssistantObject>(input),
+            )
         }
         #[cfg(any(feature = "assistants"))]
         "AssistantStreamEvent" => {
-            ::std::option::Option::Some(roundtrip::<openai_sdk::types::AssistantStreamEvent>(input))
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::AssistantStreamEvent>(input),
+            )
         }
         #[cfg(any(feature = "chat"))]
-        "ChatCompletionResponseMessage" => ::std::option::Option::Some(roundtrip::<
-            openai_sdk::types::ChatCompletionResponseMessage,
-        >(input)),
+        "ChatCompletionResponseMessage" => {
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::ChatCompletionResponseMessage>(input),
+            )
+        }
         #[cfg(any(feature = "chat"))]
-        "CreateChatCompletionResponse" => ::std::option::Option::Some(roundtrip::<
-            openai_sdk::types::CreateChatCompletionResponse,
-        >(input)),
+        "CreateChatCompletionResponse" => {
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::CreateChatCompletionResponse>(input),
+            )
+        }
         #[cfg(any(feature = "chat"))]
-        "CreateChatCompletionStreamResponse" => ::std::option::Option::Some(roundtrip::<
-            openai_sdk::types::CreateChatCompletionStreamResponse,
-        >(input)),
+        "CreateChatCompletionStreamResponse" => {
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::CreateChatCompletionStreamResponse>(input),
+            )
+        }
         #[cfg(any(feature = "embeddings"))]
-        "CreateEmbeddingResponse" => ::std::option::Option::Some(roundtrip::<
-            openai_sdk::types::CreateEmbeddingResponse,
-        >(input)),
+        "CreateEmbeddingResponse" => {
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::CreateEmbeddingResponse>(input),
+            )
+        }
         #[cfg(any(feature = "moderations"))]
-        "CreateModerationResponse" => ::std::option::Option::Some(roundtrip::<
-            openai_sdk::types::CreateModerationResponse,
-        >(input)),
+        "CreateModerationResponse" => {
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::CreateModerationResponse>(input),
+            )
+        }
         #[cfg(any(feature = "conversations", feature = "responses"))]
         "InputItem" => {
             ::std::option::Option::Some(roundtrip::<openai_sdk::types::InputItem>(input))
         }
         #[cfg(any(feature = "assistants"))]
         "MessageDeltaObject" => {
-            ::std::option::Option::Some(roundtrip::<openai_sdk::types::MessageDeltaObject>(input))
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::MessageDeltaObject>(input),
+            )
         }
         #[cfg(any(feature = "assistants"))]
         "MessageObject" => {
-            ::std::option::Option::Some(roundtrip::<openai_sdk::types::MessageObject>(input))
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::MessageObject>(input),
+            )
         }
         #[cfg(any(feature = "models"))]
-        "Model" => ::std::option::Option::Some(roundtrip::<openai_sdk::types::Model>(input)),
+        "Model" => {
+            ::std::option::Option::Some(roundtrip::<openai_sdk::types::Model>(input))
+        }
         #[cfg(any(feature = "files", feature = "uploads"))]
         "OpenAiFile" => {
-            ::std::option::Option::Some(roundtrip::<openai_sdk::types::OpenAiFile>(input))
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::OpenAiFile>(input),
+            )
         }
         #[cfg(any(feature = "responses"))]
         "OutputItem" => {
-            ::std::option::Option::Some(roundtrip::<openai_sdk::types::OutputItem>(input))
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::OutputItem>(input),
+            )
         }
         #[cfg(any(feature = "responses"))]
-        "Response" => ::std::option::Option::Some(roundtrip::<openai_sdk::types::Response>(input)),
+        "Response" => {
+            ::std::option::Option::Some(roundtrip::<openai_sdk::types::Response>(input))
+        }
         #[cfg(any(feature = "responses"))]
         "ResponseStreamEvent" => {
-            ::std::option::Option::Some(roundtrip::<openai_sdk::types::ResponseStreamEvent>(input))
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::ResponseStreamEvent>(input),
+            )
         }
         #[cfg(any(feature = "assistants"))]
         "RunObject" => {
@@ -77,15 +107,21 @@ pub fn roundtrip_by_name(
         }
         #[cfg(any(feature = "assistants"))]
         "RunStepDeltaObject" => {
-            ::std::option::Option::Some(roundtrip::<openai_sdk::types::RunStepDeltaObject>(input))
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::RunStepDeltaObject>(input),
+            )
         }
         #[cfg(any(feature = "assistants"))]
         "RunStepObject" => {
-            ::std::option::Option::Some(roundtrip::<openai_sdk::types::RunStepObject>(input))
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::RunStepObject>(input),
+            )
         }
         #[cfg(any(feature = "assistants"))]
         "ThreadObject" => {
-            ::std::option::Option::Some(roundtrip::<openai_sdk::types::ThreadObject>(input))
+            ::std::option::Option::Some(
+                roundtrip::<openai_sdk::types::ThreadObject>(input),
+            )
         }
         _ => ::std::option::Option::None,
     }
