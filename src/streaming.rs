@@ -412,7 +412,6 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
 /// response.
 pub struct EventStream<T> {
     inner: BodyStream<TypedEvents<T>>,
-    metadata: crate::ResponseMetadata,
 }
 
 impl<T> std::fmt::Debug for EventStream<T> {
@@ -439,29 +438,37 @@ impl<T: DeserializeOwned> EventStream<T> {
     /// ```
     pub fn new(response: reqwest::Response, what: &'static str) -> Self {
         let pump = TypedEvents::new(what, crate::error::request_id(response.headers()));
-        let metadata = crate::ResponseMetadata::of(&response);
         EventStream {
             inner: BodyStream::new(response, pump),
-            metadata,
         }
     }
 }
 
+/// `request_id()`, `headers()` and `metadata()` of a stream whose driver is `$($body)+`.
+macro_rules! response_metadata_methods {
+    ($($body:tt)+) => {
+        /// The `x-request-id` of the answer that started the stream (its headers arrived
+        /// before the stream was returned).
+        pub fn request_id(&self) -> Option<&str> {
+            self.$($body)+.metadata.request_id()
+        }
+
+        /// The headers of the answer that started the stream.
+        pub fn headers(&self) -> &reqwest::header::HeaderMap {
+            self.$($body)+.metadata.headers()
+        }
+
+        /// The status and headers of the answer that started the stream, with the typed
+        /// views ([`rate_limits`](crate::ResponseMetadata::rate_limits), ...).
+        pub fn metadata(&self) -> &crate::ResponseMetadata {
+            &self.$($body)+.metadata
+        }
+    };
+}
+pub(crate) use response_metadata_methods;
+
 impl<T> EventStream<T> {
-    /// The answer's `x-request-id`.
-    pub fn request_id(&self) -> Option<&str> {
-        self.metadata.request_id()
-    }
-
-    /// The answer's headers (they arrived before the stream was returned).
-    pub fn headers(&self) -> &reqwest::header::HeaderMap {
-        self.metadata.headers()
-    }
-
-    /// The answer's status and headers, with the typed views (rate limits, ...).
-    pub fn metadata(&self) -> &crate::ResponseMetadata {
-        &self.metadata
-    }
+    response_metadata_methods!(inner);
 }
 
 impl<T: DeserializeOwned> Stream for EventStream<T> {
@@ -478,6 +485,8 @@ impl<T: DeserializeOwned> Stream for EventStream<T> {
 pub(crate) struct BodyStream<P> {
     body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
     pub(crate) pump: P,
+    /// The status and headers of the answer that started the stream.
+    pub(crate) metadata: crate::ResponseMetadata,
     /// A resumption request under way.
     connecting: Option<BoxFuture<'static, Result<reqwest::Response, Error>>>,
     /// Set once a timeout ended the stream (the pump is not told; nothing follows).
@@ -487,6 +496,7 @@ pub(crate) struct BodyStream<P> {
 impl<P> BodyStream<P> {
     pub(crate) fn new(response: reqwest::Response, pump: P) -> Self {
         BodyStream {
+            metadata: crate::ResponseMetadata::of(&response),
             body: Some(response.bytes_stream().boxed()),
             pump,
             connecting: None,
@@ -498,6 +508,7 @@ impl<P> BodyStream<P> {
     #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BodyStream<Q> {
         BodyStream {
+            metadata: self.metadata,
             body: self.body,
             pump: f(self.pump),
             connecting: self.connecting,
@@ -609,6 +620,8 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
 pub(crate) struct BlockingBody<P> {
     response: Option<reqwest::blocking::Response>,
     pub(crate) pump: P,
+    /// The status and headers of the answer that started the stream.
+    pub(crate) metadata: crate::ResponseMetadata,
     buf: Vec<u8>,
     /// Set once a timeout ended the stream: nothing follows.
     timed_out: bool,
@@ -622,6 +635,7 @@ pub(crate) struct BlockingBody<P> {
 impl<P: Pump> BlockingBody<P> {
     pub(crate) fn new(response: reqwest::blocking::Response, pump: P) -> Self {
         BlockingBody {
+            metadata: crate::ResponseMetadata::of_blocking(&response),
             response: Some(response),
             pump,
             buf: vec![0; 16 * 1024],
@@ -633,6 +647,7 @@ impl<P: Pump> BlockingBody<P> {
     #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BlockingBody<Q> {
         BlockingBody {
+            metadata: self.metadata,
             response: self.response,
             pump: f(self.pump),
             buf: self.buf,

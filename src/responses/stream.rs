@@ -301,6 +301,8 @@ impl std::fmt::Debug for ResponseStream {
 }
 
 impl ResponseStream {
+    crate::streaming::response_metadata_methods!(inner);
+
     pub(crate) fn new(
         response: reqwest::Response,
         options: ResponseParseOptions,
@@ -412,6 +414,8 @@ mod blocking {
     }
 
     impl BlockingResponseStream {
+        crate::streaming::response_metadata_methods!(body);
+
         pub(crate) fn new(
             response: reqwest::blocking::Response,
             options: ResponseParseOptions,
