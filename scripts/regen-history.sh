@@ -7,9 +7,11 @@
 #   bash scripts/regen-history.sh GITDIR [OUT.md]
 #
 # GITDIR: a git directory of github.com/openai/openai-openapi (e.g. a bare clone).
-# Environment: SINCE (default 2024-01-01): the oldest revision taken;
+# Environment: SINCE (default 2024-01-01): the oldest revision taken; UNTIL: the newest;
+#   NEXT=0 skips the synthetic next spec;
 #   SINCE_CHECK (default 2026-05-13): the revisions among which first/middle/last are
-#   checked; CHECK=0 skips the cargo checks; SCRATCH: the scratch directory.
+#   checked; CHECK=0 skips the cargo checks; SCRATCH: the scratch directory;
+#   PROFILE=release: an optimised build of the generator.
 # Prints a Markdown table (revision, date, operations, gen time, result, diff vs the
 # previous revision, cargo check) and writes it to OUT.md (default
 # target/regen-history.md). The fetched specs are never written into the project.
@@ -18,18 +20,23 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 gitdir="${1:?usage: regen-history.sh GITDIR [OUT.md]}"
 out="${2:-$root/target/regen-history.md}"
 since="${SINCE:-2024-01-01}"
+until="${UNTIL:-}"
 since_check="${SINCE_CHECK:-2026-05-13}"
 scratch="${SCRATCH:-$(mktemp -d)}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 export CARGO_INCREMENTAL=0
 
-(cd "$root" && cargo build --quiet -p xtask)
-xtask="$CARGO_TARGET_DIR/debug/xtask"
+# PROFILE=release runs an optimised generator (CPU-bound runs over many revisions).
+profile="${PROFILE:-debug}"
+(cd "$root" && cargo build --quiet -p xtask $([ "$profile" = release ] && echo --release))
 bash "$root/scripts/scratch-copy.sh" "$scratch/project"
 mkdir -p "$scratch/specs" "$scratch/logs"
+# A copy of the generator: rebuilding it during the run changes nothing here.
+cp "$CARGO_TARGET_DIR/$profile/xtask" "$scratch/xtask"
+xtask="$scratch/xtask"
 
 mapfile -t revs < <(git --git-dir="$gitdir" log --reverse --format='%h %ad' --date=short \
-  --since="$since" -- openapi.yaml)
+  --since="$since" ${until:+--until="$until"} -- openapi.yaml)
 # The revisions checked with cargo: first, middle and last since SINCE_CHECK.
 mapfile -t recent < <(printf '%s\n' "${revs[@]}" | awk -v s="$since_check" '$2 >= s {print $1}')
 checks=""
@@ -38,20 +45,28 @@ if [ "${CHECK:-1}" != 0 ] && [ "${#recent[@]}" -gt 0 ]; then
 fi
 
 ms() { date +%s%N; }
+# CPU seconds (user + system) of each gen, when GNU time is there: on a busy machine the
+# wall time says little.
+timed() { # timed CPUFILE CMD...
+  local f="$1"; shift
+  if [ -x /usr/bin/time ]; then /usr/bin/time -f %U+%S -o "$f" "$@"; else "$@"; fi
+}
+cpu_of() { tail -1 "$1" | awk -F+ '{printf "%.1f s", $1 + $2}'; }
 row() { printf '%s\n' "$1" | tee -a "$out"; }
 mkdir -p "$(dirname "$out")"
 : > "$out"
-row "| revision | date | operations | gen time | result | API changes vs the previous revision | cargo check (default features) |"
+row "| revision | date | operations | gen time, wall (CPU) | result | API changes vs the previous revision | cargo check (default features) |"
 row "|---|---|---|---|---|---|---|"
 ok=0; failed=0
 for line in "${revs[@]}"; do
   rev="${line%% *}"; date="${line#* }"
   spec="$scratch/specs/$rev.yaml"
-  git --git-dir="$gitdir" show "$rev:openapi.yaml" > "$spec"
+  # A commit that deleted the file has no spec to take.
+  git --git-dir="$gitdir" show "$rev:openapi.yaml" > "$spec" 2>/dev/null || continue
   ops="$(grep -cE '^    (get|put|post|delete|patch|head|options|trace):' "$spec" || true)"
   log="$scratch/logs/$rev.log"
   t0=$(ms)
-  if XTASK_ROOT="$scratch/project" "$xtask" gen --spec "$spec" \
+  if XTASK_ROOT="$scratch/project" timed "$scratch/logs/$rev.cpu" "$xtask" gen --spec "$spec" \
       --source "github.com/openai/openai-openapi@$rev ($date)" > "$log" 2>&1; then
     result="ok"; ok=$((ok + 1))
     ops="$(sed -n 's/^coverage: \([0-9]*\) operations.*/\1/p' "$log")"
@@ -60,6 +75,7 @@ for line in "${revs[@]}"; do
   fi
   t1=$(ms)
   secs="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f s", (b - a) / 1e9}')"
+  [ -s "$scratch/logs/$rev.cpu" ] && secs="$secs ($(cpu_of "$scratch/logs/$rev.cpu") CPU)"
   changes="$(sed -n 's/^API changes against the spec this replaces: //p' "$log" \
     | sed 's/ schemas added.*; \([0-9]*\) breaking change(s).*/ …; \1 breaking/')"
   stale="$(sed -n 's/^patches (openapi\/patches.json): .*, \([0-9]*\) stale/\1/p' "$log")"
@@ -78,6 +94,10 @@ for line in "${revs[@]}"; do
   row "| $rev | $date | $ops | $secs | $result | ${changes:--} | $check |"
 done
 
+if [ "${NEXT:-1}" = 0 ]; then
+  echo; echo "$ok generated, $failed failed; logs in $scratch/logs; table in $out"
+  [ "$failed" = 0 ]; exit
+fi
 # The synthetic next spec, on top of the last revision.
 "$xtask" synth-next "$scratch/specs/next.yaml" "$scratch/project/openapi/openapi.yaml" >/dev/null
 t0=$(ms)

@@ -52,6 +52,81 @@ impl fmt::Debug for Inner {
     }
 }
 
+/// The most redirects followed for one request (reqwest's default too).
+const MAX_REDIRECTS: usize = 10;
+
+/// The redirect policy of the SDK's own HTTP clients (async and blocking): a redirect is
+/// followed only within the origin (scheme, host and port) it comes from, at most 10 times.
+///
+/// Credentials go only where the base URL points: the API key (`Authorization`, Azure's
+/// `api-key`), an Entra ID token and any auth-like default header would otherwise follow a
+/// `307` to another host, or from `https` to `http` (reqwest's default policy strips only
+/// `Authorization`, `Cookie` and `Proxy-Authorization`, and only on a change of host). A
+/// redirect to another origin is not followed: the request fails with
+/// [`Error::Connection`] whose source says where the server pointed. This is what curl does
+/// without `--location-trusted`, and stricter than browsers, which drop auth headers but
+/// follow.
+///
+/// A client given with [`ClientBuilder::http_client`] keeps its own policy; give it this one
+/// to get the same protection:
+///
+/// ```
+/// let http = reqwest::Client::builder()
+///     .redirect(openai_sdk::client::redirect_policy())
+///     .build()
+///     .unwrap();
+/// let client = openai_sdk::ClientBuilder::empty().api_key("k").http_client(http).build();
+/// # let _ = client;
+/// ```
+pub fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let previous = attempt.previous();
+        if previous.len() > MAX_REDIRECTS {
+            return attempt.error(RedirectRefused::TooMany);
+        }
+        match previous.last() {
+            Some(from) if from.origin() != attempt.url().origin() => {
+                let refused = RedirectRefused::OtherOrigin {
+                    from: from.origin().ascii_serialization(),
+                    to: attempt.url().origin().ascii_serialization(),
+                };
+                attempt.error(refused)
+            }
+            _ => attempt.follow(),
+        }
+    })
+}
+
+/// Why [`redirect_policy`] did not follow a redirect (the source of the request's error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedirectRefused {
+    /// The redirect points to another origin (scheme, host or port).
+    OtherOrigin {
+        /// The origin of the request that was redirected, such as `https://api.openai.com`.
+        from: String,
+        /// The origin the server pointed to.
+        to: String,
+    },
+    /// More than 10 redirects in a row.
+    TooMany,
+}
+
+impl fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedirectRefused::OtherOrigin { from, to } => write!(
+                f,
+                "the server at {from} redirected to another origin ({to}); not followed, so \
+                 that credentials are not sent there"
+            ),
+            RedirectRefused::TooMany => write!(f, "more than {MAX_REDIRECTS} redirects"),
+        }
+    }
+}
+
+impl std::error::Error for RedirectRefused {}
+
 /// The resolved configuration of a [`Client`].
 pub(crate) struct Config {
     pub(crate) api_key: Option<ApiKey>,
@@ -144,11 +219,20 @@ pub fn is_admin_path(path: &str) -> bool {
     )
 }
 
-/// A fixed Entra ID token, or a provider asked before every request.
+/// What an [`AzureAdTokenProviderAsync`] returns: a future of the token.
+pub type TokenFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, TokenError>> + Send>>;
+
+/// Gives an Entra ID (Azure AD) token for each attempt of a request, asynchronously: see
+/// [`ClientBuilder::azure_ad_token_provider_async`].
+pub type AzureAdTokenProviderAsync = Arc<dyn Fn() -> TokenFuture + Send + Sync>;
+
+/// A fixed Entra ID token, or a provider asked before every attempt.
 #[derive(Clone)]
 pub(crate) enum AdToken {
     Fixed(ApiKey),
     Provider(AzureAdTokenProvider),
+    AsyncProvider(AzureAdTokenProviderAsync),
 }
 
 impl fmt::Debug for AdToken {
@@ -156,17 +240,29 @@ impl fmt::Debug for AdToken {
         match self {
             AdToken::Fixed(key) => key.fmt(f),
             AdToken::Provider(_) => f.write_str("AdToken::Provider(..)"),
+            AdToken::AsyncProvider(_) => f.write_str("AdToken::AsyncProvider(..)"),
         }
     }
 }
 
 impl AdToken {
-    fn bearer(&self) -> Result<HeaderValue, Error> {
-        let token = match self {
-            AdToken::Fixed(key) => key.expose().to_owned(),
-            AdToken::Provider(provider) => provider()
-                .map_err(|e| Error::Config(format!("the Azure AD token provider failed: {e}")))?,
-        };
+    /// Whether this is asked for a token on each attempt (else it is fixed).
+    fn is_provider(&self) -> bool {
+        !matches!(self, AdToken::Fixed(_))
+    }
+
+    /// The `Authorization` value, asking a provider (an async one is awaited).
+    async fn bearer(&self) -> Result<HeaderValue, Error> {
+        Self::header(match self {
+            AdToken::Fixed(key) => Ok(key.expose().to_owned()),
+            AdToken::Provider(provider) => provider(),
+            AdToken::AsyncProvider(provider) => provider().await,
+        })
+    }
+
+    fn header(token: Result<String, TokenError>) -> Result<HeaderValue, Error> {
+        let token =
+            token.map_err(|e| Error::Config(format!("the Azure AD token provider failed: {e}")))?;
         let mut v = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| Error::Config("the Azure AD token is not a valid header value".into()))?;
         v.set_sensitive(true);
@@ -603,9 +699,10 @@ impl Client {
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let c = self.config();
         c.prepare_with(&mut request, body).await?;
-        let resp = crate::retry::execute(self.http(), &c.retry, c.on_retry.as_ref(), request)
-            .await
-            .map_err(Error::from_reqwest)?;
+        let resp =
+            crate::retry::execute(self.http(), &c.retry, c.on_retry.as_ref(), Some(c), request)
+                .await
+                .map_err(Error::from_reqwest)?;
         if resp.status().is_client_error() || resp.status().is_server_error() {
             return Err(crate::error::from_response(resp).await);
         }
@@ -684,8 +781,9 @@ impl Client {
             *request.body_mut() = Some(body.to_vec().into());
         }
         let http = c.blocking_http()?;
-        let response = crate::retry::execute_blocking(http, &c.retry, c.on_retry.as_ref(), request)
-            .map_err(Error::from_reqwest)?;
+        let response =
+            crate::retry::execute_blocking(http, &c.retry, c.on_retry.as_ref(), Some(c), request)
+                .map_err(Error::from_reqwest)?;
         let status = response.status();
         if status.is_client_error() || status.is_server_error() {
             let rid = crate::error::request_id(response.headers());
@@ -713,6 +811,13 @@ impl Client {
     }
 }
 
+/// The credentials of one attempt: the API key chosen for its path, and the Entra ID
+/// token's `Authorization` value (which wins over the key).
+pub(crate) struct Credentials {
+    key: Option<ApiKey>,
+    token: Option<HeaderValue>,
+}
+
 impl Config {
     /// Everything the configuration adds to a request: headers and auth, the per-client
     /// timeout, for Azure the `api-version` query and the deployment path, and the
@@ -727,8 +832,8 @@ impl Config {
         request: &mut reqwest::Request,
         body: BodyExtras,
     ) -> Result<(), Error> {
-        let key = self.key_for(request).await?;
-        self.prepare_resolved(request, body, key)
+        let credentials = self.credentials(request.url()).await?;
+        self.prepare_resolved(request, body, credentials)
     }
 
     /// [`prepare_with`](Self::prepare_with) for the blocking client: an async key
@@ -740,14 +845,52 @@ impl Config {
         request: &mut reqwest::Request,
         body: BodyExtras,
     ) -> Result<(), Error> {
-        let key = futures::executor::block_on(self.key_for(request))?;
-        self.prepare_resolved(request, body, key)
+        let credentials = futures::executor::block_on(self.credentials(request.url()))?;
+        self.prepare_resolved(request, body, credentials)
+    }
+
+    /// The credentials of one attempt to `url`: the key ([`key_for`](Self::key_for)) and
+    /// the Entra ID token, asking the providers.
+    async fn credentials(&self, url: &reqwest::Url) -> Result<Credentials, Error> {
+        let key = self.key_for(url).await?;
+        let token = match self.azure.as_ref().and_then(|a| a.ad_token.as_ref()) {
+            Some(token) => Some(token.bearer().await?),
+            None => None,
+        };
+        Ok(Credentials { key, token })
+    }
+
+    /// Whether a retry must ask a provider again (an API-key or Entra ID token provider).
+    pub(crate) fn asks_providers(&self) -> bool {
+        self.api_key_provider.is_some()
+            || self
+                .azure
+                .as_ref()
+                .and_then(|a| a.ad_token.as_ref())
+                .is_some_and(AdToken::is_provider)
+    }
+
+    /// Asks the providers again and sets the auth headers of a retry.
+    pub(crate) async fn reauthorize(&self, request: &mut reqwest::Request) -> Result<(), Error> {
+        let credentials = self.credentials(request.url()).await?;
+        self.apply_auth(request.headers_mut(), &credentials)
+    }
+
+    /// [`reauthorize`](Self::reauthorize) for a blocking request.
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
+    pub(crate) fn reauthorize_blocking(
+        &self,
+        request: &mut reqwest::blocking::Request,
+    ) -> Result<(), Error> {
+        let credentials = futures::executor::block_on(self.credentials(request.url()))?;
+        self.apply_auth(request.headers_mut(), &credentials)
     }
 
     /// The key for `request`: the admin key for admin paths when there is one, else the
     /// provider's answer, else the fixed key.
-    async fn key_for(&self, request: &reqwest::Request) -> Result<Option<ApiKey>, Error> {
-        if self.admin_key.is_some() && is_admin_path(&self.relative_path(request.url())) {
+    async fn key_for(&self, url: &reqwest::Url) -> Result<Option<ApiKey>, Error> {
+        if self.admin_key.is_some() && is_admin_path(&self.relative_path(url)) {
             return Ok(self.admin_key.clone());
         }
         match &self.api_key_provider {
@@ -776,12 +919,12 @@ impl Config {
         &self,
         request: &mut reqwest::Request,
         body: BodyExtras,
-        key: Option<ApiKey>,
+        credentials: Credentials,
     ) -> Result<(), Error> {
         if let Some(t) = self.request_timeout {
             *request.timeout_mut() = Some(t);
         }
-        self.apply_headers(request.headers_mut(), key.as_ref())?;
+        self.apply_headers(request.headers_mut(), &credentials)?;
         if let Some(az) = &self.azure {
             let base_path = reqwest::Url::parse(&self.base_url)
                 .map(|u| u.path().trim_end_matches('/').to_owned())
@@ -796,7 +939,7 @@ impl Config {
                     v.get("model")?.as_str().map(str::to_owned)
                 });
                 if let Some(d) = deployment {
-                    let encoded = progenitor_client::encode_path(&d);
+                    let encoded = crate::path_segment("deployment", &d)?;
                     request
                         .url_mut()
                         .set_path(&format!("{base_path}/deployments/{encoded}{rel}"));
@@ -835,6 +978,7 @@ impl Config {
         // timeout when one is set (a stalled stream fails between events), else the
         // whole-request one. The whole-request timeout is also set on each request.
         let mut builder = reqwest::blocking::Client::builder()
+            .redirect(redirect_policy())
             .timeout(read.unwrap_or(timeout))
             .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")));
         if let Some(c) = connect {
@@ -846,38 +990,39 @@ impl Config {
         Ok(self.blocking.get_or_init(|| client))
     }
 
-    /// Adds default headers and auth (with `key`, the one [`key_for`](Self::key_for) chose)
-    /// to a request's headers.
-    fn apply_headers(&self, headers: &mut HeaderMap, key: Option<&ApiKey>) -> Result<(), Error> {
+    /// Default headers and auth for a WebSocket handshake (Realtime, Responses over a
+    /// WebSocket): the key provider's key when there is one, else the fixed key; the
+    /// Entra ID token (asked from its provider) on Azure.
+    #[cfg(feature = "websocket")]
+    pub(crate) async fn websocket_headers(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+        let key = match &self.api_key_provider {
+            Some(provider) => {
+                Some(ApiKey::new(provider().await.map_err(|e| {
+                    Error::Config(format!("the API key provider failed: {e}"))
+                })?))
+            }
+            None => self.api_key.clone(),
+        };
+        let token = match self.azure.as_ref().and_then(|a| a.ad_token.as_ref()) {
+            Some(token) => Some(token.bearer().await?),
+            None => None,
+        };
+        self.apply_headers(headers, &Credentials { key, token })
+    }
+
+    /// Adds default headers and auth (the [`credentials`](Self::credentials) of this
+    /// attempt) to a request's headers.
+    fn apply_headers(
+        &self,
+        headers: &mut HeaderMap,
+        credentials: &Credentials,
+    ) -> Result<(), Error> {
         for (k, v) in &self.default_headers {
             if !headers.contains_key(k) {
                 headers.insert(k.clone(), v.clone());
             }
         }
-        let invalid = |_| Error::Config("the API key is not a valid header value".into());
-        match (&self.azure, key) {
-            (
-                Some(Azure {
-                    ad_token: Some(token),
-                    ..
-                }),
-                _,
-            ) => {
-                headers.insert(AUTHORIZATION, token.bearer()?);
-            }
-            (Some(_), Some(key)) => {
-                let mut v = HeaderValue::from_str(key.expose()).map_err(invalid)?;
-                v.set_sensitive(true);
-                headers.insert(HeaderName::from_static("api-key"), v);
-            }
-            (None, Some(key)) => {
-                let mut v =
-                    HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(invalid)?;
-                v.set_sensitive(true);
-                headers.insert(AUTHORIZATION, v);
-            }
-            (_, None) => {}
-        }
+        self.apply_auth(headers, credentials)?;
         if let Some(org) = &self.organization {
             headers.insert(
                 HeaderName::from_static("openai-organization"),
@@ -893,6 +1038,29 @@ impl Config {
                     Error::Config("the project id is not a valid header value".into())
                 })?,
             );
+        }
+        Ok(())
+    }
+
+    /// Sets the auth header: the Entra ID token, else the key (`api-key` on Azure).
+    fn apply_auth(&self, headers: &mut HeaderMap, credentials: &Credentials) -> Result<(), Error> {
+        let invalid = |_| Error::Config("the API key is not a valid header value".into());
+        match (&self.azure, &credentials.token, credentials.key.as_ref()) {
+            (_, Some(token), _) => {
+                headers.insert(AUTHORIZATION, token.clone());
+            }
+            (Some(_), None, Some(key)) => {
+                let mut v = HeaderValue::from_str(key.expose()).map_err(invalid)?;
+                v.set_sensitive(true);
+                headers.insert(HeaderName::from_static("api-key"), v);
+            }
+            (None, None, Some(key)) => {
+                let mut v =
+                    HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(invalid)?;
+                v.set_sensitive(true);
+                headers.insert(AUTHORIZATION, v);
+            }
+            (_, None, None) => {}
         }
         Ok(())
     }
@@ -965,8 +1133,14 @@ impl progenitor_client::ClientHooks<Inner> for generated::Client {
         _info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let c = &self.inner.config;
-        let response =
-            crate::retry::execute(&self.client, &c.retry, c.on_retry.as_ref(), request).await?;
+        let response = crate::retry::execute(
+            &self.client,
+            &c.retry,
+            c.on_retry.as_ref(),
+            Some(c),
+            request,
+        )
+        .await?;
         Ok(limit_body(response, c.max_response_bytes))
     }
 }
@@ -1004,6 +1178,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     on_retry: Option<RetryHook>,
     azure: Option<Azure>,
+    /// Whether `api_key` came from `OPENAI_API_KEY` (then `azure()` does not keep it).
+    api_key_from_env: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -1043,6 +1219,7 @@ impl ClientBuilder {
             on_retry: None,
             azure: None,
             chat_path: DEFAULT_CHAT_PATH.to_owned(),
+            api_key_from_env: false,
         }
     }
 
@@ -1051,6 +1228,7 @@ impl ClientBuilder {
     pub fn from_env() -> Self {
         let mut b = Self::empty();
         b.api_key = env("OPENAI_API_KEY").map(ApiKey::new);
+        b.api_key_from_env = b.api_key.is_some();
         b.admin_key = env("OPENAI_ADMIN_KEY").map(ApiKey::new);
         b.base_url = env("OPENAI_BASE_URL");
         b.organization = env("OPENAI_ORG_ID");
@@ -1062,6 +1240,7 @@ impl ClientBuilder {
     /// The API key sent as `Authorization: Bearer ...`.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(ApiKey::new(key));
+        self.api_key_from_env = false;
         self
     }
 
@@ -1136,8 +1315,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Use this `reqwest::Client` (its own timeouts, proxies and TLS settings apply; the
-    /// builder's timeouts are then not used).
+    /// Use this `reqwest::Client` (its own timeouts, proxies, TLS settings and redirect
+    /// policy apply; the builder's timeouts are then not used). Build it with
+    /// `.redirect(openai_sdk::client::redirect_policy())` so that credentials never follow a
+    /// redirect to another origin, as with the SDK's own client (see [`redirect_policy`]).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self
@@ -1196,7 +1377,12 @@ impl ClientBuilder {
     /// is sent as `api-key` (or set [`azure_ad_token`](Self::azure_ad_token)), and the
     /// deployment operations (chat, completions, embeddings, audio, images) go to
     /// `/deployments/{deployment}/...`, the deployment being [`azure_deployment`](Self::azure_deployment)
-    /// or else the request's `model`. The key is read from `AZURE_OPENAI_API_KEY` when set.
+    /// or else the request's `model`.
+    ///
+    /// The key: one set with [`api_key`](Self::api_key), before or after this call, is kept;
+    /// else `AZURE_OPENAI_API_KEY`. `OPENAI_API_KEY` (read by [`Client::builder`]) is never
+    /// sent to Azure: without an Azure key, a key provider or an Entra ID token,
+    /// [`build`](Self::build) fails.
     ///
     /// ```
     /// let client = openai_sdk::ClientBuilder::empty()
@@ -1210,8 +1396,10 @@ impl ClientBuilder {
     pub fn azure(mut self, endpoint: impl Into<String>, api_version: impl Into<String>) -> Self {
         let endpoint = endpoint.into();
         self.base_url = Some(format!("{}/openai", endpoint.trim_end_matches('/')));
-        if let Some(k) = env("AZURE_OPENAI_API_KEY") {
-            self.api_key = Some(ApiKey::new(k));
+        if self.api_key.is_none() || self.api_key_from_env {
+            // An OpenAI key from the environment is not for this host.
+            self.api_key = env("AZURE_OPENAI_API_KEY").map(ApiKey::new);
+            self.api_key_from_env = self.api_key.is_some();
         }
         self.azure = Some(Azure {
             api_version: api_version.into(),
@@ -1238,9 +1426,14 @@ impl ClientBuilder {
         self
     }
 
-    /// An Entra ID (Azure AD) token provider, asked before every request, so that a token refreshed by the provider is picked up without rebuilding the
-    /// client. Cache inside the provider: it runs on the request path. When it fails, the
-    /// request is not sent and the error is [`Error::Config`] with the provider's message.
+    /// An Entra ID (Azure AD) token provider, asked before every attempt of every request
+    /// (retries included), so that a token refreshed by the provider is picked up without
+    /// rebuilding the client. It runs on the request path, on the async runtime's thread:
+    /// keep it fast (cache inside it), and use
+    /// [`azure_ad_token_provider_async`](Self::azure_ad_token_provider_async) for a provider
+    /// that does I/O. When it fails, the request is not sent and the error is
+    /// [`Error::Config`] with the provider's message; when it fails before a retry, the
+    /// retry is not made and the previous attempt's error is returned.
     ///
     /// ```
     /// let client = openai_sdk::ClientBuilder::empty()
@@ -1256,6 +1449,41 @@ impl ClientBuilder {
     ) -> Self {
         if let Some(az) = &mut self.azure {
             az.ad_token = Some(AdToken::Provider(Arc::new(provider)));
+        }
+        self
+    }
+
+    /// An async Entra ID (Azure AD) token provider, awaited before every attempt of every
+    /// request (retries included), for a provider that fetches or refreshes tokens over
+    /// the network without blocking the runtime. Errors as for
+    /// [`azure_ad_token_provider`](Self::azure_ad_token_provider). The blocking streams
+    /// (feature `blocking`) drive its future with `futures::executor::block_on`, so there
+    /// it must not need a Tokio runtime.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// // A cache the provider refreshes; a real one would call the identity endpoint when
+    /// // the token is about to expire.
+    /// let cache = Arc::new(Mutex::new(String::from("token-1")));
+    /// let client = openai_sdk::ClientBuilder::empty()
+    ///     .azure("https://my-resource.openai.azure.com", "2024-10-21")
+    ///     .azure_ad_token_provider_async(move || {
+    ///         let cache = cache.clone();
+    ///         async move { Ok(cache.lock().unwrap().clone()) }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    pub fn azure_ad_token_provider_async<F, Fut>(mut self, provider: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<String, TokenError>> + Send + 'static,
+    {
+        if let Some(az) = &mut self.azure {
+            let provider: AzureAdTokenProviderAsync = Arc::new(move || Box::pin(provider()));
+            az.ad_token = Some(AdToken::AsyncProvider(provider));
         }
         self
     }
@@ -1300,9 +1528,13 @@ impl ClientBuilder {
         let has_key =
             self.api_key.is_some() || self.api_key_provider.is_some() || self.admin_key.is_some();
         if !has_key && !has_token {
-            return Err(Error::Config(
-                "no API key: set OPENAI_API_KEY (or OPENAI_ADMIN_KEY), or call ClientBuilder::api_key or api_key_provider".into(),
-            ));
+            return Err(Error::Config(if self.azure.is_some() {
+                "no Azure API key: set AZURE_OPENAI_API_KEY, call ClientBuilder::api_key or \
+                 api_key_provider, or give an Entra ID token (OPENAI_API_KEY is not sent to Azure)"
+                    .into()
+            } else {
+                "no API key: set OPENAI_API_KEY (or OPENAI_ADMIN_KEY), or call ClientBuilder::api_key or api_key_provider".into()
+            }));
         }
         let base_url = self
             .base_url
@@ -1311,7 +1543,8 @@ impl ClientBuilder {
             .to_owned();
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(Error::Config(format!(
-                "base URL must start with http:// or https://: {base_url}"
+                "base URL must start with http:// or https://: {}",
+                crate::error::redact_url_text(&base_url)
             )));
         }
         let mut default_headers = HeaderMap::new();
@@ -1326,6 +1559,7 @@ impl ClientBuilder {
             Some(h) => h,
             None => {
                 let mut b = reqwest::Client::builder()
+                    .redirect(redirect_policy())
                     .timeout(self.timeout)
                     .user_agent(concat!("openai-sdk-rust/", env!("CARGO_PKG_VERSION")));
                 if let Some(c) = self.connect_timeout {

@@ -12,6 +12,90 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+/// Characters percent-encoded in a path parameter: the URL spec's path-segment set (controls,
+/// space, `"#<>?`{}`), plus `/` and `%` so that a value stays one segment and is sent as
+/// written, plus `\`, which URL parsers read as `/` in `http(s)` URLs.
+const PATH_SEGMENT_SET: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%')
+    .add(b'\\');
+
+/// A path parameter that would not be one segment of its own: empty, `.` or `..`.
+#[derive(Debug)]
+pub(crate) struct BadPathSegment {
+    name: &'static str,
+    value: String,
+}
+
+impl fmt::Display for BadPathSegment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.value.is_empty() {
+            "empty".to_owned()
+        } else {
+            format!("{:?}", self.value)
+        };
+        write!(
+            f,
+            "path parameter `{}` is {what}: an empty, `.` or `..` segment would address \
+             another resource, so the request was not sent",
+            self.name
+        )
+    }
+}
+
+impl From<BadPathSegment> for crate::Error {
+    fn from(e: BadPathSegment) -> Self {
+        crate::Error::Config(e.to_string())
+    }
+}
+
+impl<E> From<BadPathSegment> for progenitor_client::Error<E> {
+    fn from(e: BadPathSegment) -> Self {
+        progenitor_client::Error::Custom(e.to_string())
+    }
+}
+
+/// Percent-encodes path parameter `name` (the generated methods call this for every path
+/// parameter); refuses a value that URL normalization would not keep as its own segment.
+pub(crate) fn path_param(name: &'static str, value: &str) -> Result<String, BadPathSegment> {
+    if matches!(value, "" | "." | "..") {
+        return Err(BadPathSegment {
+            name,
+            value: value.to_owned(),
+        });
+    }
+    Ok(percent_encoding::utf8_percent_encode(value, PATH_SEGMENT_SET).to_string())
+}
+
+/// Percent-encodes `value` as one URL path segment, or refuses it with
+/// [`Error::Config`](crate::Error::Config) naming parameter `name`.
+///
+/// An empty value, `.` and `..` are refused: URL normalization would drop them or climb one
+/// level, so `DELETE /vector_stores/../files/file_abc` would delete the file instead of
+/// detaching it from the store. Every other string (including `...`, `%2e%2e`, `a/b`, `a\b`)
+/// is encoded to a segment that decodes back to the value. Every generated and hand-written
+/// method builds its path with this; it is public for paths built by hand (for instance with
+/// a generic call).
+///
+/// ```
+/// assert_eq!(openai_sdk::path_segment("file_id", "file-abc").unwrap(), "file-abc");
+/// assert_eq!(openai_sdk::path_segment("file_id", "a/b").unwrap(), "a%2Fb");
+/// let err = openai_sdk::path_segment("vector_store_id", "..").unwrap_err();
+/// assert!(err.to_string().contains("vector_store_id"));
+/// ```
+pub fn path_segment(name: &'static str, value: &str) -> Result<String, crate::Error> {
+    Ok(path_param(name, value)?)
+}
+
 /// Deserializes an open string enum: any string is accepted, unknown ones are kept.
 pub(crate) fn deserialize_open_str<'de, D, T>(d: D) -> Result<T, D::Error>
 where

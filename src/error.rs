@@ -138,12 +138,22 @@ pub enum Error {
     #[error("webhook verification failed: {0}")]
     Webhook(#[from] WebhookError),
 
+    /// The server closed a WebSocket (Realtime, Responses over a WebSocket) with a close
+    /// frame whose code is not `1000` (normal), or closed it in the middle of a response.
+    #[error("the server closed the WebSocket with code {code}{}", if reason.is_empty() { String::new() } else { format!(": {reason}") })]
+    WebSocketClosed {
+        /// The close code (RFC 6455 section 7.4; `1005` when the frame had none).
+        code: u16,
+        /// The close reason the server gave (may be empty).
+        reason: String,
+    },
+
     /// The server answered with a status the operation does not document.
     #[error("unexpected HTTP {status} from {url}: {snippet}")]
     UnexpectedStatus {
         /// The HTTP status.
         status: u16,
-        /// The request URL.
+        /// The request URL, with credentials redacted ([`redact_url`]).
         url: String,
         /// The first bytes of the body.
         snippet: String,
@@ -371,7 +381,7 @@ impl Error {
             Error::Api(_) | Error::UnexpectedStatus { .. } | Error::ResponseTooLarge { .. } => {
                 "APIError"
             }
-            Error::Connection { .. } => "APIConnectionError",
+            Error::Connection { .. } | Error::WebSocketClosed { .. } => "APIConnectionError",
             Error::Timeout { .. } => "APITimeoutError",
             Error::Decode { .. } => "ValidationError",
             Error::InvalidRequest(_) | Error::Config(_) => "ValueError",
@@ -403,7 +413,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn from_reqwest(e: reqwest::Error) -> Self {
+    /// The error for a transport failure: its message has the whole cause chain (connection
+    /// refused, DNS failure, TLS) and any URL in it is redacted ([`redact_url`]); the URL
+    /// kept in the source is redacted too, so `Debug` shows no credentials either.
+    pub(crate) fn from_reqwest(mut e: reqwest::Error) -> Self {
         let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
         while let Some(s) = source {
             if let Some(BodyTooLarge(limit)) = s.downcast_ref::<BodyTooLarge>() {
@@ -411,16 +424,160 @@ impl Error {
             }
             source = s.source();
         }
+        if let Some(url) = e.url_mut() {
+            redact_url(url);
+        }
+        let message = transport_message(&e);
         if e.is_timeout() {
-            Error::Timeout {
-                message: e.to_string(),
-            }
+            Error::Timeout { message }
         } else {
             Error::Connection {
-                message: e.to_string(),
+                message,
                 source: Some(e),
             }
         }
+    }
+}
+
+/// A transport error's message followed by its causes, `: `-separated ("error sending
+/// request for url (…): client error (Connect): tcp connect error: Connection refused"),
+/// with the URL redacted. reqwest's own message names neither the cause nor a safe URL.
+pub(crate) fn transport_message(e: &reqwest::Error) -> String {
+    let mut message = e.to_string();
+    if let Some(url) = e.url() {
+        let shown = url.as_str();
+        let mut safe = url.clone();
+        redact_url(&mut safe);
+        if safe.as_str() != shown {
+            message = message.replace(shown, safe.as_str());
+        }
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // Some layers repeat their cause's text in their own; say it once.
+        if !text.is_empty() && !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+/// Removes credentials from a URL before it is shown in an error or a log line: the user
+/// name and password become `redacted`, so does every query value (names are kept) and the
+/// fragment.
+///
+/// ```
+/// let mut url = reqwest::Url::parse("https://user:pw@example.com/v1/chat?api-key=sk-1&x=2#frag").unwrap();
+/// openai_sdk::error::redact_url(&mut url);
+/// assert_eq!(url.as_str(), "https://redacted:redacted@example.com/v1/chat?api-key=redacted&x=redacted#redacted");
+/// ```
+pub fn redact_url(url: &mut reqwest::Url) {
+    const R: &str = "redacted";
+    if !url.username().is_empty() {
+        let _ = url.set_username(R);
+    }
+    if url.password().is_some() {
+        let _ = url.set_password(Some(R));
+    }
+    if url.query().is_some() {
+        let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        if names.is_empty() {
+            url.set_query(Some(R));
+        } else {
+            url.query_pairs_mut()
+                .clear()
+                .extend_pairs(names.iter().map(|k| (k.as_str(), R)));
+        }
+    }
+    if url.fragment().is_some() {
+        url.set_fragment(Some(R));
+    }
+}
+
+/// [`redact_url`] for a URL held as text; of text that does not parse as a URL, the query,
+/// the fragment and everything before its last `@` (after any `scheme://`) are hidden.
+pub(crate) fn redact_url_text(text: &str) -> String {
+    match reqwest::Url::parse(text) {
+        Ok(mut url) => {
+            redact_url(&mut url);
+            url.to_string()
+        }
+        Err(_) => {
+            let no_query = text.split(['?', '#']).next().unwrap_or("");
+            let (scheme, rest) = match no_query.split_once("://") {
+                Some((scheme, rest)) => (format!("{scheme}://"), rest),
+                None => (String::new(), no_query),
+            };
+            match rest.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}redacted@{host}"),
+                None => format!("{scheme}{rest}"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        let shown = |text: &str| {
+            let mut url = reqwest::Url::parse(text).unwrap();
+            redact_url(&mut url);
+            url.to_string()
+        };
+        assert_eq!(
+            shown("https://u:p@h.example/v1/x?api-key=sk-1&api-version=2024&flag"),
+            "https://redacted:redacted@h.example/v1/x?api-key=redacted&api-version=redacted&flag=redacted"
+        );
+        assert_eq!(
+            shown("https://token@h.example/v1"),
+            "https://redacted@h.example/v1"
+        );
+        assert_eq!(
+            shown("http://h.example/v1?"),
+            "http://h.example/v1?redacted"
+        );
+        assert_eq!(
+            shown("http://h.example/v1#sk-2"),
+            "http://h.example/v1#redacted"
+        );
+        assert_eq!(shown("http://h.example/v1"), "http://h.example/v1");
+
+        assert_eq!(
+            redact_url_text("https://u:sk-3@h.example/v1?key=sk-4"),
+            "https://redacted:redacted@h.example/v1?key=redacted"
+        );
+        // Text that is not a URL: the user info and the query are cut.
+        assert_eq!(
+            redact_url_text("ftp//u:sk-5@h ex/v1?key=sk-6"),
+            "redacted@h ex/v1"
+        );
+        assert_eq!(
+            redact_url_text("weird://u:sk-7@[bad/v1?key=sk-8"),
+            "weird://redacted@[bad/v1"
+        );
+    }
+
+    #[test]
+    fn unexpected_statuses_show_a_redacted_url() {
+        let e = from_parts(
+            302,
+            "https://u:sk-9@h.example/v1/files?token=sk-10".into(),
+            None,
+            b"moved",
+        );
+        let text = e.to_string();
+        assert!(!text.contains("sk-9") && !text.contains("sk-10"), "{text}");
+        assert!(
+            text.contains("https://redacted:redacted@h.example/v1/files?token=redacted"),
+            "{text}"
+        );
+        assert!(!format!("{e:?}").contains("sk-"), "{e:?}");
     }
 }
 
@@ -496,6 +653,11 @@ impl ValidationError {
         what: &str,
         arguments: bool,
     ) -> Result<T, Box<ValidationError>> {
+        // The common case, a text that fits, without the path tracking (which costs several
+        // times the parse itself); the path is worked out only for a text that fails.
+        if let Ok(value) = serde_json::from_str::<T>(raw) {
+            return Ok(value);
+        }
         let mut de = serde_json::Deserializer::from_str(raw);
         let result = serde_path_to_error::deserialize::<_, T>(&mut de)
             .map_err(|e| (known_path(e.path()), e.into_inner()))
@@ -519,6 +681,9 @@ impl ValidationError {
         what: &str,
         arguments: bool,
     ) -> Result<serde_json::Value, Box<ValidationError>> {
+        if let Ok(value) = serde_json::from_str(raw) {
+            return Ok(value);
+        }
         let mut de = serde_json::Deserializer::from_str(raw);
         let result = serde_path_to_error::deserialize::<_, serde_json::Value>(&mut de)
             .map_err(|e| (known_path(e.path()), e.into_inner()))
@@ -612,7 +777,8 @@ pub enum WebhookError {
     /// No secret was given (`ClientBuilder::webhook_secret`, `OPENAI_WEBHOOK_SECRET`).
     #[error("the webhook secret must either be set using the env var, OPENAI_WEBHOOK_SECRET, with ClientBuilder::webhook_secret, or given to WebhookVerifier::new")]
     MissingSecret,
-    /// The secret starts with `whsec_` but the rest is not base64.
+    /// The secret starts with `whsec_` but the rest is not base64, or its key is empty
+    /// (`""` or `"whsec_"`: an empty HMAC key would let anyone sign deliveries).
     #[error("invalid webhook secret: {message}")]
     InvalidSecret {
         /// What is wrong with it.
@@ -770,7 +936,7 @@ pub(crate) fn from_parts(
     } else {
         Error::UnexpectedStatus {
             status,
-            url,
+            url: redact_url_text(&url),
             snippet: snippet(body),
         }
     }

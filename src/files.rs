@@ -64,7 +64,7 @@ impl Files<'_> {
         self.client
             .config()
             .refuse_body_extras("files().wait_for_processing")?;
-        let path = format!("/files/{}", progenitor_client::encode_path(file_id));
+        let path = format!("/files/{}", crate::path_segment("file_id", file_id)?);
         let read = || {
             polling::call(
                 self.client,

@@ -50,6 +50,8 @@ pub mod pagination;
 pub mod parsing;
 #[cfg(any(feature = "assistants", feature = "files"))]
 pub mod polling;
+#[cfg(feature = "realtime")]
+pub mod realtime;
 #[cfg(feature = "responses")]
 pub mod responses;
 pub mod retry;
@@ -62,6 +64,8 @@ pub mod tools;
 pub mod uploads;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
+#[cfg(feature = "websocket")]
+pub mod ws;
 
 /// The client and types generated from `openapi/` by `cargo xtask gen`.
 ///
@@ -83,6 +87,7 @@ pub mod webhooks;
 pub mod generated;
 
 pub use client::{Client, ClientBuilder, RequestOptions};
+pub use codegen_support::path_segment;
 pub use error::{ApiError, Error, StreamErrorKind, WebhookError};
 pub use generated::types;
 pub use metadata::{RateLimit, RateLimits, ResponseExt, ResponseMetadata};

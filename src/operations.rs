@@ -49,7 +49,7 @@ impl Client {
     ) -> Result<ResponseValue<types::UploadPart>, Error> {
         let path = format!(
             "/uploads/{}/parts",
-            progenitor_client::encode_path(upload_id)
+            crate::path_segment("upload_id", upload_id)?
         );
         self.send_multipart(Method::POST, &path, body, Objects::Brackets)
             .await
@@ -209,7 +209,7 @@ impl Client {
     ) -> Result<ResponseValue<types::SkillVersionResource>, Error> {
         let path = format!(
             "/skills/{}/versions",
-            progenitor_client::encode_path(skill_id)
+            crate::path_segment("skill_id", skill_id)?
         );
         self.send_multipart(Method::POST, &path, body, Objects::Brackets)
             .await
@@ -226,7 +226,7 @@ impl Client {
     ) -> Result<ResponseValue<types::ContainerFileResource>, Error> {
         let path = format!(
             "/containers/{}/files",
-            progenitor_client::encode_path(container_id)
+            crate::path_segment("container_id", container_id)?
         );
         self.send_multipart(Method::POST, &path, body, Objects::Brackets)
             .await

@@ -6,6 +6,12 @@
 //! the delay when it is reasonable (at most 60 s); otherwise the delay grows
 //! exponentially from 0.5 s to at most 8 s, with up to 25 % jitter taken off.
 //!
+//! A request other than `GET`/`HEAD` carries an `Idempotency-Key` header, made once per
+//! call (`openai-sdk-rust-retry-<uuid>`, unless the request already has one), so every
+//! attempt of the call sends the same key. Timeouts are retried like connection errors, as
+//! in the official SDKs; [`RetryPolicy::retry_after_send`]`(false)` retries such a request
+//! only when nothing was sent or the server answered.
+//!
 //! A request whose body cannot be replayed (an upload streamed from a reader) is sent once.
 //! Streams are retried only until their response headers arrive: once a stream has
 //! yielded an event, it is never sent again.
@@ -30,6 +36,10 @@ pub struct RetryPolicy {
     /// Compute and report delays but do not wait them out (for tests; see
     /// `ClientBuilder::skip_retry_waits` with the `testing` feature).
     pub(crate) skip_waits: bool,
+    /// Whether a request other than `GET`/`HEAD` is retried after an error raised once it
+    /// may have reached the server (a read timeout, a connection reset mid-answer), default
+    /// `true` as in the official SDKs. See [`retry_after_send`](Self::retry_after_send).
+    pub retry_after_send: bool,
 }
 
 impl RetryPolicy {
@@ -40,6 +50,32 @@ impl RetryPolicy {
             ..Self::default()
         }
     }
+    /// Whether a request other than `GET`/`HEAD` is retried after a transport error that
+    /// happened once the request may have reached the server: a timeout while waiting for
+    /// the answer, or the connection failing after the request was written.
+    ///
+    /// `true` (the default, as in the official SDKs): such a request is sent again, with the
+    /// same `Idempotency-Key` header on every attempt so that a server that honours it does
+    /// the work once. `false`: it is retried only when nothing was sent (the connection
+    /// could not be opened) or the server answered (429, 5xx, ...); a create that timed out
+    /// fails with [`Error::Timeout`](crate::Error::Timeout) instead of possibly running
+    /// twice. `GET` and `HEAD` requests are retried either way.
+    ///
+    /// ```
+    /// use openai_sdk::retry::RetryPolicy;
+    /// let client = openai_sdk::ClientBuilder::empty()
+    ///     .api_key("k")
+    ///     .retry_policy(RetryPolicy::default().retry_after_send(false))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// ```
+    #[must_use]
+    pub fn retry_after_send(mut self, retry: bool) -> Self {
+        self.retry_after_send = retry;
+        self
+    }
+
     /// Sets the backoff bounds.
     #[must_use]
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
@@ -56,6 +92,7 @@ impl Default for RetryPolicy {
             initial_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(8),
             skip_waits: false,
+            retry_after_send: true,
         }
     }
 }
@@ -82,8 +119,24 @@ pub(crate) fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || status >= 500
 }
 
-/// The server's say on retrying: `x-should-retry: true|false`.
-fn should_retry_header(h: &HeaderMap) -> Option<bool> {
+/// The longest delay a server can ask for through `retry-after-ms` or `Retry-After`; a
+/// longer (or invalid) one is ignored and the client's own backoff applies instead.
+pub const MAX_SERVER_DELAY: Duration = Duration::from_secs(60);
+
+/// The server's say on retrying: `x-should-retry: true|false` (surrounding whitespace
+/// allowed); `None` when the header is absent or says anything else.
+///
+/// ```
+/// use openai_sdk::retry::should_retry_header;
+/// use reqwest::header::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-should-retry", HeaderValue::from_static("false"));
+/// assert_eq!(should_retry_header(&headers), Some(false));
+/// headers.insert("x-should-retry", HeaderValue::from_static("maybe"));
+/// assert_eq!(should_retry_header(&headers), None);
+/// ```
+pub fn should_retry_header(h: &HeaderMap) -> Option<bool> {
     match h.get("x-should-retry")?.to_str().ok()?.trim() {
         "true" => Some(true),
         "false" => Some(false),
@@ -91,38 +144,66 @@ fn should_retry_header(h: &HeaderMap) -> Option<bool> {
     }
 }
 
-/// The delay the server asks for, if it asks for a reasonable one.
-pub(crate) fn server_delay(h: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    const MAX: Duration = Duration::from_secs(60);
+/// The delay a response's headers ask for before the next attempt, as the client reads them:
+/// `retry-after-ms` (milliseconds, a decimal number), else `Retry-After` (seconds, or an
+/// HTTP date compared with `now`; a date in the past means no delay).
+///
+/// Any header value gives a delay of at most [`MAX_SERVER_DELAY`] or `None`: negative,
+/// infinite, NaN, huge, empty, non-ASCII or malformed values are ignored (the client then
+/// uses its own backoff). This never panics.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use openai_sdk::retry::server_delay;
+/// use reqwest::header::{HeaderMap, HeaderValue};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("retry-after-ms", HeaderValue::from_static("1e23"));
+/// headers.insert("retry-after", HeaderValue::from_static("2"));
+/// // The huge `retry-after-ms` is ignored; `Retry-After` is used.
+/// assert_eq!(server_delay(&headers, SystemTime::now()), Some(Duration::from_secs(2)));
+/// ```
+pub fn server_delay(h: &HeaderMap, now: SystemTime) -> Option<Duration> {
     if let Some(ms) = h
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse::<f64>().ok())
     {
-        if ms.is_finite() && ms >= 0.0 {
-            let d = Duration::from_secs_f64(ms / 1000.0);
-            if d <= MAX {
-                return Some(d);
-            }
+        if let Some(d) = bounded_secs(ms / 1000.0) {
+            return Some(d);
         }
     }
     let ra = h.get("retry-after")?.to_str().ok()?.trim();
     if let Ok(secs) = ra.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 && secs <= MAX.as_secs_f64() {
-            return Some(Duration::from_secs_f64(secs));
-        }
-        return None;
+        return bounded_secs(secs);
     }
     let when = httpdate::parse_http_date(ra).ok()?;
     let d = when.duration_since(now).unwrap_or(Duration::ZERO);
-    (d <= MAX).then_some(d)
+    (d <= MAX_SERVER_DELAY).then_some(d)
 }
 
-/// Exponential backoff for retry number `retry` (0 for the first), jitter taken off.
+/// `secs` as a duration if it is a number from 0 to [`MAX_SERVER_DELAY`]: checked before the
+/// conversion, which panics on values that do not fit a `Duration`.
+fn bounded_secs(secs: f64) -> Option<Duration> {
+    if !(secs >= 0.0 && secs <= MAX_SERVER_DELAY.as_secs_f64()) {
+        return None;
+    }
+    // `abs`: `-0` is a valid zero.
+    Duration::try_from_secs_f64(secs.abs()).ok()
+}
+
+/// Exponential backoff for retry number `retry` (0 for the first), jitter taken off. Any
+/// policy gives a delay (`Duration::MAX` bounds saturate, they do not panic).
 pub(crate) fn backoff(policy: &RetryPolicy, retry: u32, jitter: f64) -> Duration {
-    let base = policy.initial_delay.as_secs_f64() * 2f64.powi(retry.min(30) as i32);
-    let capped = base.min(policy.max_delay.as_secs_f64());
-    Duration::from_secs_f64(capped * (1.0 - 0.25 * jitter.clamp(0.0, 1.0)))
+    let factor = 1u32 << retry.min(30);
+    let base = policy
+        .initial_delay
+        .saturating_mul(factor)
+        .min(policy.max_delay);
+    // A quarter at most is taken off, so the product fits; `try_` only guards the conversion.
+    let off = Duration::try_from_secs_f64(base.as_secs_f64() * 0.25 * jitter.clamp(0.0, 1.0))
+        .unwrap_or(Duration::ZERO);
+    base.saturating_sub(off)
 }
 
 fn jitter() -> f64 {
@@ -151,11 +232,80 @@ fn answer_decision(
 }
 
 /// Whether to retry after a transport error (connection, timeout, request not sent).
-fn error_decision(e: &reqwest::Error) -> (bool, Option<u16>, String, Option<Duration>) {
+/// `GET` and `HEAD` change nothing on the server: sending them twice is harmless.
+fn is_safe(method: &reqwest::Method) -> bool {
+    *method == reqwest::Method::GET || *method == reqwest::Method::HEAD
+}
+
+/// The header that lets the server recognize attempts of one call.
+pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// A fresh key for one call: `openai-sdk-rust-retry-` and 128 random bits as a UUID.
+///
+/// Unique, not secret: the bits come from std's per-process random hasher keys, a counter
+/// and the clock, so no random-number crate is needed.
+pub(crate) fn new_idempotency_key() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let half = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(salt);
+        h.write_u64(n);
+        h.write_u128(nanos);
+        h.finish()
+    };
+    let (a, b) = (half(0x5eed_0001), half(0x5eed_0002));
+    // UUID version 4 layout.
+    let a = (a & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
+    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+    format!(
+        "openai-sdk-rust-retry-{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// Gives a request other than `GET`/`HEAD` its `Idempotency-Key`, once per call so that
+/// every attempt carries the same one: a key the request already has (from
+/// `RequestOptions::idempotency_key` or a default header) wins, else a fresh one. Returns
+/// the key, for requests rebuilt between attempts.
+pub(crate) fn idempotency_key(
+    method: &reqwest::Method,
+    headers: &mut HeaderMap,
+) -> Option<reqwest::header::HeaderValue> {
+    if is_safe(method) {
+        return None;
+    }
+    if let Some(existing) = headers.get(IDEMPOTENCY_KEY) {
+        return Some(existing.clone());
+    }
+    let value = reqwest::header::HeaderValue::from_str(&new_idempotency_key()).ok()?;
+    headers.insert(IDEMPOTENCY_KEY, value.clone());
+    Some(value)
+}
+
+fn error_decision(
+    policy: &RetryPolicy,
+    method: &reqwest::Method,
+    e: &reqwest::Error,
+) -> (bool, Option<u16>, String, Option<Duration>) {
+    // A connect error (a connect timeout included) means nothing reached the server.
+    let may_have_been_sent = !e.is_connect();
+    let allowed = policy.retry_after_send || is_safe(method) || !may_have_been_sent;
     (
-        e.is_connect() || e.is_timeout() || e.is_request(),
+        allowed && (e.is_connect() || e.is_timeout() || e.is_request()),
         None,
-        e.to_string(),
+        // With its causes, and without credentials a base URL may carry.
+        crate::error::transport_message(e),
         None,
     )
 }
@@ -220,11 +370,14 @@ pub(crate) fn execute_blocking(
     http: &reqwest::blocking::Client,
     policy: &RetryPolicy,
     hook: Option<&RetryHook>,
+    auth: Option<&crate::client::Config>,
     first: reqwest::blocking::Request,
 ) -> reqwest::Result<reqwest::blocking::Response> {
     let span = request_span(first.method(), first.url());
     let _entered = span.enter();
     let mut request = first;
+    let method = request.method().clone();
+    idempotency_key(&method, request.headers_mut());
     let mut attempt: u32 = 1;
     loop {
         let spare = if attempt <= policy.max_retries {
@@ -235,8 +388,18 @@ pub(crate) fn execute_blocking(
         let result = http.execute(request);
         let (retry, status, reason, delay) = match &result {
             Ok(resp) => answer_decision(resp.status().as_u16(), resp.headers()),
-            Err(e) => error_decision(e),
+            Err(e) => error_decision(policy, &method, e),
         };
+        let spare = spare.and_then(|mut again| {
+            let auth = auth.filter(|c| retry && c.asks_providers());
+            match auth.map(|c| c.reauthorize_blocking(&mut again)) {
+                Some(Err(e)) => {
+                    not_reauthorized(&e);
+                    None
+                }
+                _ => Some(again),
+            }
+        });
         if let (true, Some(again)) = (retry && attempt <= policy.max_retries, spare) {
             let delay = announce(policy, hook, attempt, delay, status, reason);
             drop(result);
@@ -256,13 +419,23 @@ pub(crate) fn execute_blocking(
 /// Sends `request` with the client's retry policy, inside a tracing span that records the
 /// method, path, status, request id and retry count (never the key). A request whose body
 /// cannot be cloned (a stream) is sent once.
+///
+/// With `auth`, a token provider is asked again before each retry (the first attempt was
+/// authorized by `Config::prepare`); when it fails, the retry is not made.
 pub(crate) async fn execute(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     hook: Option<&RetryHook>,
+    auth: Option<&crate::client::Config>,
     request: reqwest::Request,
 ) -> reqwest::Result<reqwest::Response> {
-    execute_with(http, policy, hook, request, None).await
+    execute_with(http, policy, hook, auth, request, None).await
+}
+
+/// A token provider failed before a retry: the retry is not made, and the previous
+/// attempt's outcome is returned.
+fn not_reauthorized(e: &crate::Error) {
+    tracing::warn!(error = %e, "not retried: the token provider failed");
 }
 
 /// Builds the request again for a retry, or `None` when it cannot.
@@ -279,7 +452,8 @@ pub(crate) async fn execute_rebuilt(
     first: reqwest::Request,
     rebuild: Rebuild<'_>,
 ) -> reqwest::Result<reqwest::Response> {
-    execute_with(http, policy, hook, first, Some(rebuild)).await
+    // The rebuilt request goes through `Config::prepare` again, provider included.
+    execute_with(http, policy, hook, None, first, Some(rebuild)).await
 }
 
 // No async closures here: their futures defeat the `Send` inference of every caller.
@@ -287,12 +461,15 @@ async fn execute_with(
     http: &reqwest::Client,
     policy: &RetryPolicy,
     hook: Option<&RetryHook>,
+    auth: Option<&crate::client::Config>,
     first: reqwest::Request,
     mut rebuild: Option<Rebuild<'_>>,
 ) -> reqwest::Result<reqwest::Response> {
     let span = request_span(first.method(), first.url());
     let fut = async {
         let mut request = first;
+        let method = request.method().clone();
+        let key = idempotency_key(&method, request.headers_mut());
         let mut attempt: u32 = 1;
         loop {
             let spare = if rebuild.is_none() && attempt <= policy.max_retries {
@@ -303,12 +480,27 @@ async fn execute_with(
             let result = http.execute(request).await;
             let (retry, status, reason, delay) = match &result {
                 Ok(resp) => answer_decision(resp.status().as_u16(), resp.headers()),
-                Err(e) => error_decision(e),
+                Err(e) => error_decision(policy, &method, e),
             };
             if retry && attempt <= policy.max_retries {
                 let again = match rebuild.as_mut() {
-                    Some(make) => make().await,
+                    Some(make) => make().await.map(|mut r| {
+                        if let Some(k) = &key {
+                            r.headers_mut().insert(IDEMPOTENCY_KEY, k.clone());
+                        }
+                        r
+                    }),
                     None => spare,
+                };
+                let again = match (again, auth.filter(|c| c.asks_providers())) {
+                    (Some(mut again), Some(c)) => match c.reauthorize(&mut again).await {
+                        Ok(()) => Some(again),
+                        Err(e) => {
+                            not_reauthorized(&e);
+                            None
+                        }
+                    },
+                    (again, _) => again,
                 };
                 if let Some(again) = again {
                     let delay = announce(policy, hook, attempt, delay, status, reason);
@@ -372,6 +564,93 @@ mod tests {
             None
         );
         assert_eq!(server_delay(&headers(&[]), now), None);
+    }
+
+    #[test]
+    fn any_header_value_gives_a_bounded_delay_or_none() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let values: &[&[u8]] = &[
+            b"1e23",
+            b"1e308",
+            b"-1e308",
+            b"inf",
+            b"-inf",
+            b"infinity",
+            b"NaN",
+            b"nan",
+            b"-1",
+            b"-0",
+            b"",
+            b"  ",
+            b"60000.0000001",
+            b"1e-400",
+            b"0x10",
+            b"\xe9",
+            "\u{e9}".as_bytes(),
+            b"\xff\xfe",
+            b"18446744073709551616",
+            b"9999999999999999999999",
+            b"60.5",
+        ];
+        for value in values {
+            let value = HeaderValue::from_bytes(value).unwrap();
+            for name in ["retry-after-ms", "retry-after"] {
+                let mut h = HeaderMap::new();
+                h.insert(name, value.clone());
+                if let Some(d) = server_delay(&h, now) {
+                    assert!(d <= MAX_SERVER_DELAY, "{name}: {value:?} gave {d:?}");
+                }
+                h.insert("x-should-retry", value.clone());
+                assert_eq!(should_retry_header(&h), None, "{value:?}");
+            }
+            // A bad `retry-after-ms` falls back to `Retry-After`.
+            let mut h = HeaderMap::new();
+            h.insert("retry-after-ms", value.clone());
+            h.insert("retry-after", HeaderValue::from_static("3"));
+            let d = server_delay(&h, now).unwrap();
+            assert!(d <= MAX_SERVER_DELAY, "{value:?} gave {d:?}");
+        }
+        let one =
+            |name: &'static str, value: &'static str| server_delay(&headers(&[(name, value)]), now);
+        for bad in ["1e23", "1e308", "inf", "NaN", "-1", "", "60001", "abc"] {
+            assert_eq!(one("retry-after-ms", bad), None, "{bad}");
+        }
+        assert_eq!(one("retry-after-ms", "60000"), Some(MAX_SERVER_DELAY));
+        assert_eq!(one("retry-after-ms", "-0"), Some(Duration::ZERO));
+        assert_eq!(
+            one("retry-after-ms", " 1.5 "),
+            Some(Duration::from_micros(1500))
+        );
+        for bad in ["1e308", "NaN", "-1", "61", "inf"] {
+            assert_eq!(one("retry-after", bad), None, "{bad}");
+        }
+        assert_eq!(one("retry-after", "60"), Some(MAX_SERVER_DELAY));
+        assert_eq!(
+            one("retry-after", "Thu, 01 Jan 1970 00:00:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(one("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT"), None);
+        let h = headers(&[("retry-after-ms", "1e23"), ("retry-after", "2")]);
+        assert_eq!(server_delay(&h, now), Some(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn backoff_saturates_instead_of_panicking() {
+        let huge = RetryPolicy::default().backoff(Duration::MAX, Duration::MAX);
+        assert_eq!(backoff(&huge, 0, 0.0), Duration::MAX);
+        assert!(backoff(&huge, 30, 1.0) >= Duration::MAX / 4 * 3);
+        assert!(backoff(&huge, u32::MAX, f64::NAN) > Duration::ZERO);
+        let capped = RetryPolicy::default().backoff(Duration::from_secs(1), Duration::MAX);
+        assert_eq!(
+            backoff(&capped, u32::MAX, 0.0),
+            Duration::from_secs(1 << 30)
+        );
+        let zero = RetryPolicy::default().backoff(Duration::ZERO, Duration::ZERO);
+        assert_eq!(backoff(&zero, 5, 0.5), Duration::ZERO);
+        // An initial delay above the maximum is capped by it.
+        let inverted =
+            RetryPolicy::default().backoff(Duration::from_secs(10), Duration::from_secs(1));
+        assert_eq!(backoff(&inverted, 0, 0.0), Duration::from_secs(1));
     }
 
     #[test]

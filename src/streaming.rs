@@ -518,16 +518,9 @@ impl<P> BodyStream<P> {
 }
 
 /// A transport error with its causes (reqwest's own message for a body error is only
-/// "error decoding response body").
+/// "error decoding response body"), any URL in it redacted.
 fn transport_message(e: &reqwest::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
+    crate::error::transport_message(e)
 }
 
 impl<P: Pump + Unpin> Stream for BodyStream<P> {
@@ -597,7 +590,7 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
                         }
                         Poll::Ready(Some(Err(e))) => {
                             this.body = None;
-                            this.pump.end_of_input(Some(e.to_string()));
+                            this.pump.end_of_input(Some(transport_message(&e)));
                         }
                         Poll::Ready(None) => {
                             this.body = None;

@@ -121,6 +121,10 @@ pub struct WebhookVerifier {
 impl WebhookVerifier {
     /// A verifier for the endpoint secret `secret` (`whsec_...`; a secret without that
     /// prefix is used as raw bytes, as the Python SDK does).
+    ///
+    /// A secret whose key is empty (`""`, or `"whsec_"` with nothing after it) verifies
+    /// nothing: every check fails with [`WebhookError::InvalidSecret`], since an empty HMAC
+    /// key would let anyone sign deliveries.
     pub fn new(secret: impl Into<String>) -> Self {
         WebhookVerifier {
             secret: ApiKey::new(secret),
@@ -260,6 +264,13 @@ impl WebhookVerifier {
                 })?,
             None => secret.as_bytes().to_vec(),
         };
+        // With an empty key, anyone can compute the signature of any delivery.
+        if key.is_empty() {
+            return Err(WebhookError::InvalidSecret {
+                message: "the secret is empty (an empty HMAC key would let anyone sign deliveries)"
+                    .into(),
+            });
+        }
         let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes a key of any length");
         for piece in [id, b".", timestamp, b".", payload] {
             mac.update(piece);

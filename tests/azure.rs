@@ -123,3 +123,170 @@ async fn a_failing_token_provider_stops_the_request_with_its_message() {
     );
     assert_eq!(server.request_count(), 0);
 }
+
+/// Tokens `token-1`, `token-2`, ... from a counter, and the counter.
+fn counting() -> (
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    impl Fn() -> String + Send + Sync + 'static,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    (calls, move || {
+        format!("token-{}", counter.fetch_add(1, Ordering::SeqCst) + 1)
+    })
+}
+
+fn bearers(server: &ScriptedServer) -> Vec<Option<String>> {
+    server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_owned))
+        .collect()
+}
+
+fn busy() -> Reply {
+    Reply::openai_error(503, "server_error", "busy").header("retry-after-ms", "1")
+}
+
+#[tokio::test]
+async fn a_token_provider_is_asked_again_before_each_retry() {
+    let server = ScriptedServer::start().await;
+    server
+        .post("/openai/deployments/m/chat/completions")
+        .respond_all([busy(), busy(), Reply::json(200, completion())]);
+    let (calls, next) = counting();
+    let client = ClientBuilder::empty()
+        .azure(server.origin(), "2024-10-21")
+        .azure_ad_token_provider(move || Ok(next()))
+        .build()
+        .unwrap();
+    client.create_chat_completion(&request("m")).await.unwrap();
+    assert_eq!(
+        bearers(&server),
+        ["Bearer token-1", "Bearer token-2", "Bearer token-3"].map(|s| Some(s.to_owned()))
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn an_async_token_provider_is_awaited_on_every_attempt() {
+    let server = ScriptedServer::start().await;
+    server
+        .post("/openai/deployments/m/chat/completions")
+        .respond_all([busy(), Reply::json(200, completion())]);
+    server.get("/openai/models").respond_all([
+        busy(),
+        Reply::json(200, json!({"object": "list", "data": []})),
+    ]);
+    let (calls, next) = counting();
+    let next = std::sync::Arc::new(next);
+    let client = ClientBuilder::empty()
+        .azure(server.origin(), "2024-10-21")
+        .azure_ad_token_provider_async(move || {
+            let next = next.clone();
+            async move {
+                // A provider that waits on I/O yields to the runtime instead of blocking it.
+                tokio::task::yield_now().await;
+                Ok(next())
+            }
+        })
+        .build()
+        .unwrap();
+    // A generated method, then a hand-written helper (the chat stream goes through
+    // `Client::send`).
+    client.create_chat_completion(&request("m")).await.unwrap();
+    client.list_models().await.unwrap();
+    assert_eq!(
+        bearers(&server),
+        [
+            "Bearer token-1",
+            "Bearer token-2",
+            "Bearer token-3",
+            "Bearer token-4"
+        ]
+        .map(|s| Some(s.to_owned()))
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 4);
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| r.header("api-key").is_none()));
+}
+
+#[tokio::test]
+async fn a_failing_async_provider_sends_nothing() {
+    let server = ScriptedServer::start().await;
+    let client = ClientBuilder::empty()
+        .azure(server.origin(), "2024-10-21")
+        .azure_ad_token_provider_async(|| async { Err("identity endpoint down".into()) })
+        .build()
+        .unwrap();
+    let e = client
+        .create_chat_completion(&request("m"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "client configuration: the Azure AD token provider failed: identity endpoint down"
+    );
+    let e = client
+        .chat()
+        .stream(request("m"))
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert!(matches!(e, openai_sdk::Error::Config(_)), "{e:?}");
+    assert_eq!(server.request_count(), 0);
+}
+
+#[tokio::test]
+async fn a_provider_failing_before_a_retry_returns_the_attempt_s_error() {
+    let server = ScriptedServer::start().await;
+    server
+        .post("/openai/deployments/m/chat/completions")
+        .respond_all([busy(), Reply::json(200, completion())]);
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    let client = ClientBuilder::empty()
+        .azure(server.origin(), "2024-10-21")
+        .azure_ad_token_provider(move || {
+            match counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Ok("token-1".to_owned()),
+                _ => Err("token expired".into()),
+            }
+        })
+        .build()
+        .unwrap();
+    let e = client
+        .create_chat_completion(&request("m"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(503), "{e:?}");
+    assert_eq!(server.request_count(), 1);
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn the_blocking_stream_asks_the_async_provider_on_every_attempt() {
+    let server = ScriptedServer::start_blocking();
+    server
+        .post("/openai/deployments/m/chat/completions")
+        .respond_all([busy(), Reply::sse_raw("data: [DONE]\n\n")]);
+    let (_, next) = counting();
+    let next = std::sync::Arc::new(next);
+    let client = ClientBuilder::empty()
+        .azure(server.origin(), "2024-10-21")
+        .azure_ad_token_provider_async(move || {
+            let next = next.clone();
+            async move { Ok(next()) }
+        })
+        .build()
+        .unwrap();
+    let stream = client.chat().stream_blocking(request("m")).unwrap();
+    drop(stream);
+    assert_eq!(
+        bearers(&server),
+        ["Bearer token-1", "Bearer token-2"].map(|s| Some(s.to_owned()))
+    );
+}

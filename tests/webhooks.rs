@@ -311,3 +311,68 @@ async fn an_endpoint_verifies_deliveries_received_over_http() {
     assert!(text.contains("too old"), "{text}");
     assert_eq!(server.request_count_to("/webhook"), 3);
 }
+
+/// The signature anyone can compute without knowing a secret: HMAC-SHA256 with an empty key.
+fn forged_with_empty_key(timestamp: &str, body: &str) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"").unwrap();
+    mac.update(format!("{ID}.{timestamp}.{body}").as_bytes());
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
+}
+
+#[test]
+fn an_empty_secret_is_refused_so_deliveries_cannot_be_forged() {
+    let timestamp = now_seconds().to_string();
+    let forged = forged_with_empty_key(&timestamp, BODY);
+    let headers = [
+        ("webhook-id", ID),
+        ("webhook-timestamp", timestamp.as_str()),
+        ("webhook-signature", forged.as_str()),
+    ];
+    for secret in ["", "whsec_"] {
+        let verifier = WebhookVerifier::new(secret);
+        let e = verifier.verify(BODY.as_bytes(), &headers).unwrap_err();
+        assert!(
+            matches!(&e, Error::Webhook(WebhookError::InvalidSecret { message }) if message.contains("empty")),
+            "{secret:?}: {e:?}"
+        );
+        assert!(matches!(
+            verifier.unwrap(BODY.as_bytes(), &headers),
+            Err(Error::Webhook(WebhookError::InvalidSecret { .. }))
+        ));
+        assert!(matches!(
+            verifier.signature(ID, &timestamp, BODY.as_bytes()),
+            Err(WebhookError::InvalidSecret { .. })
+        ));
+
+        // The same through a client configured with that secret.
+        let client = Client::builder()
+            .api_key("sk-test")
+            .webhook_secret(secret)
+            .build()
+            .unwrap();
+        let e = client
+            .webhooks()
+            .verify_signature(BODY.as_bytes(), &headers)
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Webhook(WebhookError::InvalidSecret { .. })),
+            "{secret:?}: {e:?}"
+        );
+    }
+    // A one-byte key is a (weak but) real secret: the empty-key forgery does not verify.
+    let e = WebhookVerifier::new("x")
+        .verify(BODY.as_bytes(), &headers)
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Webhook(WebhookError::NoMatchingSignature { candidates: 1 })
+        ),
+        "{e:?}"
+    );
+}

@@ -59,3 +59,13 @@ fn strict_schema_seeds() {
 fn webhooks_seeds() {
     run_seeds("webhooks", openai_sdk_fuzz::webhooks::check);
 }
+
+#[test]
+fn retry_headers_seeds() {
+    run_seeds("retry_headers", openai_sdk_fuzz::retry_headers::check);
+}
+
+#[test]
+fn path_segment_seeds() {
+    run_seeds("path_segment", openai_sdk_fuzz::path_segment::check);
+}

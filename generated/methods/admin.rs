@@ -172,8 +172,8 @@ Sends a `GET` request to `/organization/admin_api_keys/{key_id}`
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/admin_api_keys/{}", self.baseurl, encode_path(& key_id
-                .to_string()),
+                "{}/organization/admin_api_keys/{}", self.baseurl, crate
+                ::codegen_support::path_param("key_id", & key_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -234,8 +234,8 @@ Sends a `DELETE` request to `/organization/admin_api_keys/{key_id}`
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/admin_api_keys/{}", self.baseurl, encode_path(& key_id
-                .to_string()),
+                "{}/organization/admin_api_keys/{}", self.baseurl, crate
+                ::codegen_support::path_param("key_id", & key_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -739,8 +739,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/certificates/{}", self.baseurl, encode_path(&
-                certificate_id.to_string()),
+                "{}/organization/certificates/{}", self.baseurl, crate
+                ::codegen_support::path_param("certificate_id", & certificate_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -802,8 +803,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/certificates/{}", self.baseurl, encode_path(&
-                certificate_id.to_string()),
+                "{}/organization/certificates/{}", self.baseurl, crate
+                ::codegen_support::path_param("certificate_id", & certificate_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -868,8 +870,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/certificates/{}", self.baseurl, encode_path(&
-                certificate_id.to_string()),
+                "{}/organization/certificates/{}", self.baseurl, crate
+                ::codegen_support::path_param("certificate_id", & certificate_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1272,8 +1275,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/groups/{}", self.baseurl, encode_path(& group_id
-                .to_string()),
+                "{}/organization/groups/{}", self.baseurl, crate
+                ::codegen_support::path_param("group_id", & group_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1336,8 +1339,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/groups/{}", self.baseurl, encode_path(& group_id
-                .to_string()),
+                "{}/organization/groups/{}", self.baseurl, crate
+                ::codegen_support::path_param("group_id", & group_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1399,8 +1402,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/groups/{}", self.baseurl, encode_path(& group_id
-                .to_string()),
+                "{}/organization/groups/{}", self.baseurl, crate
+                ::codegen_support::path_param("group_id", & group_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1464,8 +1467,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/groups/{}/roles", self.baseurl, encode_path(& group_id
-                .to_string()),
+                "{}/organization/groups/{}/roles", self.baseurl, crate
+                ::codegen_support::path_param("group_id", & group_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1560,8 +1563,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/groups/{}/roles", self.baseurl, encode_path(& group_id
-                .to_string()),
+                "{}/organization/groups/{}/roles", self.baseurl, crate
+                ::codegen_support::path_param("group_id", & group_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1622,8 +1625,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/groups/{}/roles/{}", self.baseurl, encode_path(&
-                group_id.to_string()), encode_path(& role_id.to_string()),
+                "{}/organization/groups/{}/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("group_id", & group_id.to_string()) ?,
+                crate ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1686,8 +1690,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/groups/{}/roles/{}", self.baseurl, encode_path(&
-                group_id.to_string()), encode_path(& role_id.to_string()),
+                "{}/organization/groups/{}/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("group_id", & group_id.to_string()) ?,
+                crate ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1755,8 +1760,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/groups/{}/users", self.baseurl, encode_path(& group_id
-                .to_string()),
+                "{}/organization/groups/{}/users", self.baseurl, crate
+                ::codegen_support::path_param("group_id", & group_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1851,8 +1856,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/groups/{}/users", self.baseurl, encode_path(& group_id
-                .to_string()),
+                "{}/organization/groups/{}/users", self.baseurl, crate
+                ::codegen_support::path_param("group_id", & group_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1913,8 +1918,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/groups/{}/users/{}", self.baseurl, encode_path(&
-                group_id.to_string()), encode_path(& user_id.to_string()),
+                "{}/organization/groups/{}/users/{}", self.baseurl, crate
+                ::codegen_support::path_param("group_id", & group_id.to_string()) ?,
+                crate ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1977,8 +1983,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/groups/{}/users/{}", self.baseurl, encode_path(&
-                group_id.to_string()), encode_path(& user_id.to_string()),
+                "{}/organization/groups/{}/users/{}", self.baseurl, crate
+                ::codegen_support::path_param("group_id", & group_id.to_string()) ?,
+                crate ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -2182,8 +2189,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/invites/{}", self.baseurl, encode_path(& invite_id
-                .to_string()),
+                "{}/organization/invites/{}", self.baseurl, crate
+                ::codegen_support::path_param("invite_id", & invite_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -2244,8 +2251,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/invites/{}", self.baseurl, encode_path(& invite_id
-                .to_string()),
+                "{}/organization/invites/{}", self.baseurl, crate
+                ::codegen_support::path_param("invite_id", & invite_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -2463,8 +2470,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}", self.baseurl, encode_path(& project_id
-                .to_string()),
+                "{}/organization/projects/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -2524,8 +2531,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}", self.baseurl, encode_path(& project_id
-                .to_string()),
+                "{}/organization/projects/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -2596,8 +2603,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/api_keys", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/api_keys", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -2700,8 +2707,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/api_keys/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& api_key_id.to_string()),
+                "{}/organization/projects/{}/api_keys/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("api_key_id", & api_key_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -2768,8 +2777,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/api_keys/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& api_key_id.to_string()),
+                "{}/organization/projects/{}/api_keys/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("api_key_id", & api_key_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -2827,8 +2838,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/archive", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/archive", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -2898,8 +2909,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/certificates", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/certificates", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3008,8 +3019,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/certificates/activate", self.baseurl,
-                encode_path(& project_id.to_string()),
+                "{}/organization/projects/{}/certificates/activate", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3078,7 +3089,8 @@ Arguments:
         > = async move {
             let url = format!(
                 "{}/organization/projects/{}/certificates/deactivate", self.baseurl,
-                encode_path(& project_id.to_string()),
+                crate ::codegen_support::path_param("project_id", & project_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3142,8 +3154,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/data_retention", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/data_retention", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3206,8 +3218,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/data_retention", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/data_retention", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3275,8 +3287,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/groups", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/groups", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3371,8 +3383,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/groups", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/groups", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3435,8 +3447,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/groups/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& group_id.to_string()),
+                "{}/organization/projects/{}/groups/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("group_id", & group_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3500,8 +3514,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/groups/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& group_id.to_string()),
+                "{}/organization/projects/{}/groups/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("group_id", & group_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3563,7 +3579,8 @@ Arguments:
         > = async move {
             let url = format!(
                 "{}/organization/projects/{}/hosted_tool_permissions", self.baseurl,
-                encode_path(& project_id.to_string()),
+                crate ::codegen_support::path_param("project_id", & project_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3629,7 +3646,8 @@ Arguments:
         > = async move {
             let url = format!(
                 "{}/organization/projects/{}/hosted_tool_permissions", self.baseurl,
-                encode_path(& project_id.to_string()),
+                crate ::codegen_support::path_param("project_id", & project_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3693,8 +3711,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/model_permissions", self.baseurl,
-                encode_path(& project_id.to_string()),
+                "{}/organization/projects/{}/model_permissions", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3757,8 +3775,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/model_permissions", self.baseurl,
-                encode_path(& project_id.to_string()),
+                "{}/organization/projects/{}/model_permissions", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3820,8 +3838,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/model_permissions", self.baseurl,
-                encode_path(& project_id.to_string()),
+                "{}/organization/projects/{}/model_permissions", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3893,8 +3911,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/rate_limits", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/rate_limits", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -3996,8 +4014,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/rate_limits/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& rate_limit_id.to_string()),
+                "{}/organization/projects/{}/rate_limits/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("rate_limit_id", & rate_limit_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4065,8 +4085,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/service_accounts", self.baseurl,
-                encode_path(& project_id.to_string()),
+                "{}/organization/projects/{}/service_accounts", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4165,8 +4185,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/service_accounts", self.baseurl,
-                encode_path(& project_id.to_string()),
+                "{}/organization/projects/{}/service_accounts", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4232,9 +4252,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/service_accounts/{}", self.baseurl,
-                encode_path(& project_id.to_string()), encode_path(& service_account_id
-                .to_string()),
+                "{}/organization/projects/{}/service_accounts/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("service_account_id", &
+                service_account_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4299,9 +4320,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/service_accounts/{}", self.baseurl,
-                encode_path(& project_id.to_string()), encode_path(& service_account_id
-                .to_string()),
+                "{}/organization/projects/{}/service_accounts/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("service_account_id", &
+                service_account_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4369,9 +4391,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/service_accounts/{}", self.baseurl,
-                encode_path(& project_id.to_string()), encode_path(& service_account_id
-                .to_string()),
+                "{}/organization/projects/{}/service_accounts/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("service_account_id", &
+                service_account_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4442,8 +4465,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/spend_alerts", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/spend_alerts", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4547,8 +4570,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/spend_alerts", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/spend_alerts", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4609,9 +4632,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/spend_alerts/{}", self.baseurl,
-                encode_path(& project_id.to_string()), encode_path(& alert_id
-                .to_string()),
+                "{}/organization/projects/{}/spend_alerts/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("alert_id", & alert_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4673,9 +4697,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/spend_alerts/{}", self.baseurl,
-                encode_path(& project_id.to_string()), encode_path(& alert_id
-                .to_string()),
+                "{}/organization/projects/{}/spend_alerts/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("alert_id", & alert_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4739,9 +4764,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/spend_alerts/{}", self.baseurl,
-                encode_path(& project_id.to_string()), encode_path(& alert_id
-                .to_string()),
+                "{}/organization/projects/{}/spend_alerts/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("alert_id", & alert_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4810,8 +4836,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/users", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/users", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4901,8 +4927,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/users", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/users", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -4963,8 +4989,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/users/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& user_id.to_string()),
+                "{}/organization/projects/{}/users/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -5026,8 +5053,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/users/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& user_id.to_string()),
+                "{}/organization/projects/{}/users/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -5095,8 +5123,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/users/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& user_id.to_string()),
+                "{}/organization/projects/{}/users/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -5303,8 +5332,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/roles/{}", self.baseurl, encode_path(& role_id
-                .to_string()),
+                "{}/organization/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -5364,8 +5393,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/roles/{}", self.baseurl, encode_path(& role_id
-                .to_string()),
+                "{}/organization/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -5424,8 +5453,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/roles/{}", self.baseurl, encode_path(& role_id
-                .to_string()),
+                "{}/organization/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -5656,8 +5685,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/spend_alerts/{}", self.baseurl, encode_path(& alert_id
-                .to_string()),
+                "{}/organization/spend_alerts/{}", self.baseurl, crate
+                ::codegen_support::path_param("alert_id", & alert_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -5720,8 +5749,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/spend_alerts/{}", self.baseurl, encode_path(& alert_id
-                .to_string()),
+                "{}/organization/spend_alerts/{}", self.baseurl, crate
+                ::codegen_support::path_param("alert_id", & alert_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -5783,8 +5812,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/spend_alerts/{}", self.baseurl, encode_path(& alert_id
-                .to_string()),
+                "{}/organization/spend_alerts/{}", self.baseurl, crate
+                ::codegen_support::path_param("alert_id", & alert_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -6853,8 +6882,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/users/{}", self.baseurl, encode_path(& user_id
-                .to_string()),
+                "{}/organization/users/{}", self.baseurl, crate
+                ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -6914,8 +6943,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/users/{}", self.baseurl, encode_path(& user_id
-                .to_string()),
+                "{}/organization/users/{}", self.baseurl, crate
+                ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -6974,8 +7003,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/users/{}", self.baseurl, encode_path(& user_id
-                .to_string()),
+                "{}/organization/users/{}", self.baseurl, crate
+                ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7039,8 +7068,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/users/{}/roles", self.baseurl, encode_path(& user_id
-                .to_string()),
+                "{}/organization/users/{}/roles", self.baseurl, crate
+                ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7135,8 +7164,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/users/{}/roles", self.baseurl, encode_path(& user_id
-                .to_string()),
+                "{}/organization/users/{}/roles", self.baseurl, crate
+                ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7197,8 +7226,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/users/{}/roles/{}", self.baseurl, encode_path(& user_id
-                .to_string()), encode_path(& role_id.to_string()),
+                "{}/organization/users/{}/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("user_id", & user_id.to_string()) ?, crate
+                ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7261,8 +7291,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/users/{}/roles/{}", self.baseurl, encode_path(& user_id
-                .to_string()), encode_path(& role_id.to_string()),
+                "{}/organization/users/{}/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("user_id", & user_id.to_string()) ?, crate
+                ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7330,8 +7361,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/groups/{}/roles", self.baseurl, encode_path(& project_id
-                .to_string()), encode_path(& group_id.to_string()),
+                "{}/projects/{}/groups/{}/roles", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("group_id", & group_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7430,8 +7463,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/groups/{}/roles", self.baseurl, encode_path(& project_id
-                .to_string()), encode_path(& group_id.to_string()),
+                "{}/projects/{}/groups/{}/roles", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("group_id", & group_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7494,9 +7529,11 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/groups/{}/roles/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& group_id.to_string()),
-                encode_path(& role_id.to_string()),
+                "{}/projects/{}/groups/{}/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("group_id", & group_id.to_string())
+                ?, crate ::codegen_support::path_param("role_id", & role_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7561,9 +7598,11 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/groups/{}/roles/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& group_id.to_string()),
-                encode_path(& role_id.to_string()),
+                "{}/projects/{}/groups/{}/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("group_id", & group_id.to_string())
+                ?, crate ::codegen_support::path_param("role_id", & role_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7632,8 +7671,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/roles", self.baseurl, encode_path(& project_id
-                .to_string()),
+                "{}/projects/{}/roles", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7728,8 +7767,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/roles", self.baseurl, encode_path(& project_id
-                .to_string()),
+                "{}/projects/{}/roles", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7790,8 +7829,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/roles/{}", self.baseurl, encode_path(& project_id
-                .to_string()), encode_path(& role_id.to_string()),
+                "{}/projects/{}/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7853,8 +7893,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/roles/{}", self.baseurl, encode_path(& project_id
-                .to_string()), encode_path(& role_id.to_string()),
+                "{}/projects/{}/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7915,8 +7956,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/roles/{}", self.baseurl, encode_path(& project_id
-                .to_string()), encode_path(& role_id.to_string()),
+                "{}/projects/{}/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -7982,8 +8024,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/users/{}/roles", self.baseurl, encode_path(& project_id
-                .to_string()), encode_path(& user_id.to_string()),
+                "{}/projects/{}/users/{}/roles", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -8082,8 +8125,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/users/{}/roles", self.baseurl, encode_path(& project_id
-                .to_string()), encode_path(& user_id.to_string()),
+                "{}/projects/{}/users/{}/roles", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -8146,9 +8190,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/users/{}/roles/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& user_id.to_string()),
-                encode_path(& role_id.to_string()),
+                "{}/projects/{}/users/{}/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
+                crate ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -8213,9 +8258,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/projects/{}/users/{}/roles/{}", self.baseurl, encode_path(&
-                project_id.to_string()), encode_path(& user_id.to_string()),
-                encode_path(& role_id.to_string()),
+                "{}/projects/{}/users/{}/roles/{}", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
+                crate ::codegen_support::path_param("user_id", & user_id.to_string()) ?,
+                crate ::codegen_support::path_param("role_id", & role_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -8456,8 +8502,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/spend_limit", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/spend_limit", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -8520,8 +8566,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/spend_limit", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/spend_limit", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -8583,8 +8629,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/organization/projects/{}/spend_limit", self.baseurl, encode_path(&
-                project_id.to_string()),
+                "{}/organization/projects/{}/spend_limit", self.baseurl, crate
+                ::codegen_support::path_param("project_id", & project_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -8652,8 +8698,10 @@ Arguments:
         > = async move {
             let url = format!(
                 "{}/organization/projects/{}/service_accounts/{}/api_keys", self.baseurl,
-                encode_path(& project_id.to_string()), encode_path(& service_account_id
-                .to_string()),
+                crate ::codegen_support::path_param("project_id", & project_id
+                .to_string()) ?, crate
+                ::codegen_support::path_param("service_account_id", & service_account_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

@@ -183,8 +183,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/assistants/{}", self.baseurl, encode_path(& assistant_id
-                .to_string()),
+                "{}/assistants/{}", self.baseurl, crate
+                ::codegen_support::path_param("assistant_id", & assistant_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -244,8 +245,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/assistants/{}", self.baseurl, encode_path(& assistant_id
-                .to_string()),
+                "{}/assistants/{}", self.baseurl, crate
+                ::codegen_support::path_param("assistant_id", & assistant_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -307,8 +309,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/assistants/{}", self.baseurl, encode_path(& assistant_id
-                .to_string()),
+                "{}/assistants/{}", self.baseurl, crate
+                ::codegen_support::path_param("assistant_id", & assistant_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -476,7 +479,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}", self.baseurl, encode_path(& thread_id.to_string()),
+                "{}/threads/{}", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -536,7 +540,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}", self.baseurl, encode_path(& thread_id.to_string()),
+                "{}/threads/{}", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -598,7 +603,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}", self.baseurl, encode_path(& thread_id.to_string()),
+                "{}/threads/{}", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -674,8 +680,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/messages", self.baseurl, encode_path(& thread_id
-                .to_string()),
+                "{}/threads/{}/messages", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -778,8 +784,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/messages", self.baseurl, encode_path(& thread_id
-                .to_string()),
+                "{}/threads/{}/messages", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -840,8 +846,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/messages/{}", self.baseurl, encode_path(& thread_id
-                .to_string()), encode_path(& message_id.to_string()),
+                "{}/threads/{}/messages/{}", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
+                crate ::codegen_support::path_param("message_id", & message_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -903,8 +911,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/messages/{}", self.baseurl, encode_path(& thread_id
-                .to_string()), encode_path(& message_id.to_string()),
+                "{}/threads/{}/messages/{}", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
+                crate ::codegen_support::path_param("message_id", & message_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -968,8 +978,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/messages/{}", self.baseurl, encode_path(& thread_id
-                .to_string()), encode_path(& message_id.to_string()),
+                "{}/threads/{}/messages/{}", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
+                crate ::codegen_support::path_param("message_id", & message_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1039,7 +1051,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/runs", self.baseurl, encode_path(& thread_id.to_string()),
+                "{}/threads/{}/runs", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1143,7 +1156,8 @@ See the [file search tool documentation](/docs/assistants/tools/file-search#cust
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/runs", self.baseurl, encode_path(& thread_id.to_string()),
+                "{}/threads/{}/runs", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1205,8 +1219,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/runs/{}", self.baseurl, encode_path(& thread_id
-                .to_string()), encode_path(& run_id.to_string()),
+                "{}/threads/{}/runs/{}", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
+                crate ::codegen_support::path_param("run_id", & run_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1268,8 +1283,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/runs/{}", self.baseurl, encode_path(& thread_id
-                .to_string()), encode_path(& run_id.to_string()),
+                "{}/threads/{}/runs/{}", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
+                crate ::codegen_support::path_param("run_id", & run_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1330,8 +1346,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/runs/{}/cancel", self.baseurl, encode_path(& thread_id
-                .to_string()), encode_path(& run_id.to_string()),
+                "{}/threads/{}/runs/{}/cancel", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
+                crate ::codegen_support::path_param("run_id", & run_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1411,8 +1428,9 @@ See the [file search tool documentation](/docs/assistants/tools/file-search#cust
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/runs/{}/steps", self.baseurl, encode_path(& thread_id
-                .to_string()), encode_path(& run_id.to_string()),
+                "{}/threads/{}/runs/{}/steps", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
+                crate ::codegen_support::path_param("run_id", & run_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1524,9 +1542,10 @@ See the [file search tool documentation](/docs/assistants/tools/file-search#cust
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/runs/{}/steps/{}", self.baseurl, encode_path(& thread_id
-                .to_string()), encode_path(& run_id.to_string()), encode_path(& step_id
-                .to_string()),
+                "{}/threads/{}/runs/{}/steps/{}", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
+                crate ::codegen_support::path_param("run_id", & run_id.to_string()) ?,
+                crate ::codegen_support::path_param("step_id", & step_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1590,8 +1609,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/threads/{}/runs/{}/submit_tool_outputs", self.baseurl, encode_path(&
-                thread_id.to_string()), encode_path(& run_id.to_string()),
+                "{}/threads/{}/runs/{}/submit_tool_outputs", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
+                crate ::codegen_support::path_param("run_id", & run_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

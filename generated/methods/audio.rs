@@ -175,8 +175,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/audio/voice_consents/{}", self.baseurl, encode_path(& consent_id
-                .to_string()),
+                "{}/audio/voice_consents/{}", self.baseurl, crate
+                ::codegen_support::path_param("consent_id", & consent_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -244,8 +244,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/audio/voice_consents/{}", self.baseurl, encode_path(& consent_id
-                .to_string()),
+                "{}/audio/voice_consents/{}", self.baseurl, crate
+                ::codegen_support::path_param("consent_id", & consent_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -312,8 +312,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/audio/voice_consents/{}", self.baseurl, encode_path(& consent_id
-                .to_string()),
+                "{}/audio/voice_consents/{}", self.baseurl, crate
+                ::codegen_support::path_param("consent_id", & consent_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

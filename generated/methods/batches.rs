@@ -166,7 +166,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/batches/{}", self.baseurl, encode_path(& batch_id.to_string()),
+                "{}/batches/{}", self.baseurl, crate
+                ::codegen_support::path_param("batch_id", & batch_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -224,8 +225,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/batches/{}/cancel", self.baseurl, encode_path(& batch_id
-                .to_string()),
+                "{}/batches/{}/cancel", self.baseurl, crate
+                ::codegen_support::path_param("batch_id", & batch_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

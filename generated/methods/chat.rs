@@ -196,8 +196,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/chat/completions/{}", self.baseurl, encode_path(& completion_id
-                .to_string()),
+                "{}/chat/completions/{}", self.baseurl, crate
+                ::codegen_support::path_param("completion_id", & completion_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -265,8 +266,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/chat/completions/{}", self.baseurl, encode_path(& completion_id
-                .to_string()),
+                "{}/chat/completions/{}", self.baseurl, crate
+                ::codegen_support::path_param("completion_id", & completion_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -332,8 +334,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/chat/completions/{}", self.baseurl, encode_path(& completion_id
-                .to_string()),
+                "{}/chat/completions/{}", self.baseurl, crate
+                ::codegen_support::path_param("completion_id", & completion_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -403,8 +406,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/chat/completions/{}/messages", self.baseurl, encode_path(&
-                completion_id.to_string()),
+                "{}/chat/completions/{}/messages", self.baseurl, crate
+                ::codegen_support::path_param("completion_id", & completion_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

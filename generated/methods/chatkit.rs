@@ -24,8 +24,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/chatkit/sessions/{}/cancel", self.baseurl, encode_path(& session_id
-                .to_string()),
+                "{}/chatkit/sessions/{}/cancel", self.baseurl, crate
+                ::codegen_support::path_param("session_id", & session_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -149,8 +149,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/chatkit/threads/{}/items", self.baseurl, encode_path(& thread_id
-                .to_string()),
+                "{}/chatkit/threads/{}/items", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -250,8 +250,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/chatkit/threads/{}", self.baseurl, encode_path(& thread_id
-                .to_string()),
+                "{}/chatkit/threads/{}", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -312,8 +312,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/chatkit/threads/{}", self.baseurl, encode_path(& thread_id
-                .to_string()),
+                "{}/chatkit/threads/{}", self.baseurl, crate
+                ::codegen_support::path_param("thread_id", & thread_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

@@ -186,8 +186,9 @@ Sends a `GET` request to `/containers/{container_id}`
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/containers/{}", self.baseurl, encode_path(& container_id
-                .to_string()),
+                "{}/containers/{}", self.baseurl, crate
+                ::codegen_support::path_param("container_id", & container_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -247,8 +248,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/containers/{}", self.baseurl, encode_path(& container_id
-                .to_string()),
+                "{}/containers/{}", self.baseurl, crate
+                ::codegen_support::path_param("container_id", & container_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -314,8 +316,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/containers/{}/files", self.baseurl, encode_path(& container_id
-                .to_string()),
+                "{}/containers/{}/files", self.baseurl, crate
+                ::codegen_support::path_param("container_id", & container_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -416,8 +419,9 @@ Sends a `POST` request to `/containers/{container_id}/files`
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/containers/{}/files", self.baseurl, encode_path(& container_id
-                .to_string()),
+                "{}/containers/{}/files", self.baseurl, crate
+                ::codegen_support::path_param("container_id", & container_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -480,8 +484,10 @@ Sends a `GET` request to `/containers/{container_id}/files/{file_id}`
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/containers/{}/files/{}", self.baseurl, encode_path(& container_id
-                .to_string()), encode_path(& file_id.to_string()),
+                "{}/containers/{}/files/{}", self.baseurl, crate
+                ::codegen_support::path_param("container_id", & container_id.to_string())
+                ?, crate ::codegen_support::path_param("file_id", & file_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -540,8 +546,10 @@ Sends a `DELETE` request to `/containers/{container_id}/files/{file_id}`
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/containers/{}/files/{}", self.baseurl, encode_path(& container_id
-                .to_string()), encode_path(& file_id.to_string()),
+                "{}/containers/{}/files/{}", self.baseurl, crate
+                ::codegen_support::path_param("container_id", & container_id.to_string())
+                ?, crate ::codegen_support::path_param("file_id", & file_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -594,8 +602,10 @@ Sends a `GET` request to `/containers/{container_id}/files/{file_id}/content`
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/containers/{}/files/{}/content", self.baseurl, encode_path(&
-                container_id.to_string()), encode_path(& file_id.to_string()),
+                "{}/containers/{}/files/{}/content", self.baseurl, crate
+                ::codegen_support::path_param("container_id", & container_id.to_string())
+                ?, crate ::codegen_support::path_param("file_id", & file_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

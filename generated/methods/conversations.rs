@@ -46,8 +46,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/conversations/{}/items", self.baseurl, encode_path(& conversation_id
-                .to_string()),
+                "{}/conversations/{}/items", self.baseurl, crate
+                ::codegen_support::path_param("conversation_id", & conversation_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -153,8 +154,9 @@ parameter for [listing Conversation items above](/docs/api-reference/conversatio
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/conversations/{}/items", self.baseurl, encode_path(& conversation_id
-                .to_string()),
+                "{}/conversations/{}/items", self.baseurl, crate
+                ::codegen_support::path_param("conversation_id", & conversation_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -220,8 +222,10 @@ parameter for [listing Conversation items above](/docs/api-reference/conversatio
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/conversations/{}/items/{}", self.baseurl, encode_path(&
-                conversation_id.to_string()), encode_path(& item_id.to_string()),
+                "{}/conversations/{}/items/{}", self.baseurl, crate
+                ::codegen_support::path_param("conversation_id", & conversation_id
+                .to_string()) ?, crate ::codegen_support::path_param("item_id", & item_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -285,8 +289,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/conversations/{}/items/{}", self.baseurl, encode_path(&
-                conversation_id.to_string()), encode_path(& item_id.to_string()),
+                "{}/conversations/{}/items/{}", self.baseurl, crate
+                ::codegen_support::path_param("conversation_id", & conversation_id
+                .to_string()) ?, crate ::codegen_support::path_param("item_id", & item_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -405,8 +411,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/conversations/{}", self.baseurl, encode_path(& conversation_id
-                .to_string()),
+                "{}/conversations/{}", self.baseurl, crate
+                ::codegen_support::path_param("conversation_id", & conversation_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -469,8 +476,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/conversations/{}", self.baseurl, encode_path(& conversation_id
-                .to_string()),
+                "{}/conversations/{}", self.baseurl, crate
+                ::codegen_support::path_param("conversation_id", & conversation_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -532,8 +540,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/conversations/{}", self.baseurl, encode_path(& conversation_id
-                .to_string()),
+                "{}/conversations/{}", self.baseurl, crate
+                ::codegen_support::path_param("conversation_id", & conversation_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

@@ -183,7 +183,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/evals/{}", self.baseurl, encode_path(& eval_id.to_string()),
+                "{}/evals/{}", self.baseurl, crate
+                ::codegen_support::path_param("eval_id", & eval_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -244,7 +245,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/evals/{}", self.baseurl, encode_path(& eval_id.to_string()),
+                "{}/evals/{}", self.baseurl, crate
+                ::codegen_support::path_param("eval_id", & eval_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -304,7 +306,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/evals/{}", self.baseurl, encode_path(& eval_id.to_string()),
+                "{}/evals/{}", self.baseurl, crate
+                ::codegen_support::path_param("eval_id", & eval_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -371,7 +374,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/evals/{}/runs", self.baseurl, encode_path(& eval_id.to_string()),
+                "{}/evals/{}/runs", self.baseurl, crate
+                ::codegen_support::path_param("eval_id", & eval_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -471,7 +475,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/evals/{}/runs", self.baseurl, encode_path(& eval_id.to_string()),
+                "{}/evals/{}/runs", self.baseurl, crate
+                ::codegen_support::path_param("eval_id", & eval_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -533,8 +538,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/evals/{}/runs/{}", self.baseurl, encode_path(& eval_id.to_string()),
-                encode_path(& run_id.to_string()),
+                "{}/evals/{}/runs/{}", self.baseurl, crate
+                ::codegen_support::path_param("eval_id", & eval_id.to_string()) ?, crate
+                ::codegen_support::path_param("run_id", & run_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -595,8 +601,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/evals/{}/runs/{}", self.baseurl, encode_path(& eval_id.to_string()),
-                encode_path(& run_id.to_string()),
+                "{}/evals/{}/runs/{}", self.baseurl, crate
+                ::codegen_support::path_param("eval_id", & eval_id.to_string()) ?, crate
+                ::codegen_support::path_param("run_id", & run_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -660,8 +667,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/evals/{}/runs/{}", self.baseurl, encode_path(& eval_id.to_string()),
-                encode_path(& run_id.to_string()),
+                "{}/evals/{}/runs/{}", self.baseurl, crate
+                ::codegen_support::path_param("eval_id", & eval_id.to_string()) ?, crate
+                ::codegen_support::path_param("run_id", & run_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -735,8 +743,9 @@ items or `pass` to filter by passed output items.
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/evals/{}/runs/{}/output_items", self.baseurl, encode_path(& eval_id
-                .to_string()), encode_path(& run_id.to_string()),
+                "{}/evals/{}/runs/{}/output_items", self.baseurl, crate
+                ::codegen_support::path_param("eval_id", & eval_id.to_string()) ?, crate
+                ::codegen_support::path_param("run_id", & run_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -840,9 +849,11 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/evals/{}/runs/{}/output_items/{}", self.baseurl, encode_path(&
-                eval_id.to_string()), encode_path(& run_id.to_string()), encode_path(&
-                output_item_id.to_string()),
+                "{}/evals/{}/runs/{}/output_items/{}", self.baseurl, crate
+                ::codegen_support::path_param("eval_id", & eval_id.to_string()) ?, crate
+                ::codegen_support::path_param("run_id", & run_id.to_string()) ?, crate
+                ::codegen_support::path_param("output_item_id", & output_item_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

@@ -124,7 +124,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/files/{}", self.baseurl, encode_path(& file_id.to_string()),
+                "{}/files/{}", self.baseurl, crate
+                ::codegen_support::path_param("file_id", & file_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -182,7 +183,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/files/{}", self.baseurl, encode_path(& file_id.to_string()),
+                "{}/files/{}", self.baseurl, crate
+                ::codegen_support::path_param("file_id", & file_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -240,7 +242,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/files/{}/content", self.baseurl, encode_path(& file_id.to_string()),
+                "{}/files/{}/content", self.baseurl, crate
+                ::codegen_support::path_param("file_id", & file_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

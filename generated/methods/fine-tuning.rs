@@ -138,8 +138,9 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/fine_tuning/checkpoints/{}/permissions", self.baseurl, encode_path(&
-                fine_tuned_model_checkpoint.to_string()),
+                "{}/fine_tuning/checkpoints/{}/permissions", self.baseurl, crate
+                ::codegen_support::path_param("fine_tuned_model_checkpoint", &
+                fine_tuned_model_checkpoint.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -242,8 +243,9 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/fine_tuning/checkpoints/{}/permissions", self.baseurl, encode_path(&
-                fine_tuned_model_checkpoint.to_string()),
+                "{}/fine_tuning/checkpoints/{}/permissions", self.baseurl, crate
+                ::codegen_support::path_param("fine_tuned_model_checkpoint", &
+                fine_tuned_model_checkpoint.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -302,9 +304,11 @@ Sends a `POST` request to `/fine_tuning/alpha/graders/validate`
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/fine_tuning/checkpoints/{}/permissions/{}", self.baseurl,
-                encode_path(& fine_tuned_model_checkpoint.to_string()), encode_path(&
-                permission_id.to_string()),
+                "{}/fine_tuning/checkpoints/{}/permissions/{}", self.baseurl, crate
+                ::codegen_support::path_param("fine_tuned_model_checkpoint", &
+                fine_tuned_model_checkpoint.to_string()) ?, crate
+                ::codegen_support::path_param("permission_id", & permission_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -518,8 +522,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/fine_tuning/jobs/{}", self.baseurl, encode_path(& fine_tuning_job_id
-                .to_string()),
+                "{}/fine_tuning/jobs/{}", self.baseurl, crate
+                ::codegen_support::path_param("fine_tuning_job_id", & fine_tuning_job_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -579,8 +584,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/fine_tuning/jobs/{}/cancel", self.baseurl, encode_path(&
-                fine_tuning_job_id.to_string()),
+                "{}/fine_tuning/jobs/{}/cancel", self.baseurl, crate
+                ::codegen_support::path_param("fine_tuning_job_id", & fine_tuning_job_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -647,8 +653,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/fine_tuning/jobs/{}/checkpoints", self.baseurl, encode_path(&
-                fine_tuning_job_id.to_string()),
+                "{}/fine_tuning/jobs/{}/checkpoints", self.baseurl, crate
+                ::codegen_support::path_param("fine_tuning_job_id", & fine_tuning_job_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -754,8 +761,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/fine_tuning/jobs/{}/events", self.baseurl, encode_path(&
-                fine_tuning_job_id.to_string()),
+                "{}/fine_tuning/jobs/{}/events", self.baseurl, crate
+                ::codegen_support::path_param("fine_tuning_job_id", & fine_tuning_job_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -848,8 +856,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/fine_tuning/jobs/{}/pause", self.baseurl, encode_path(&
-                fine_tuning_job_id.to_string()),
+                "{}/fine_tuning/jobs/{}/pause", self.baseurl, crate
+                ::codegen_support::path_param("fine_tuning_job_id", & fine_tuning_job_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -909,8 +918,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/fine_tuning/jobs/{}/resume", self.baseurl, encode_path(&
-                fine_tuning_job_id.to_string()),
+                "{}/fine_tuning/jobs/{}/resume", self.baseurl, crate
+                ::codegen_support::path_param("fine_tuning_job_id", & fine_tuning_job_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

@@ -75,7 +75,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/models/{}", self.baseurl, encode_path(& model.to_string()),
+                "{}/models/{}", self.baseurl, crate
+                ::codegen_support::path_param("model", & model.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -133,7 +134,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/models/{}", self.baseurl, encode_path(& model.to_string()),
+                "{}/models/{}", self.baseurl, crate
+                ::codegen_support::path_param("model", & model.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

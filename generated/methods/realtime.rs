@@ -27,8 +27,8 @@ webhook.
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/realtime/calls/{}/accept", self.baseurl, encode_path(& call_id
-                .to_string()),
+                "{}/realtime/calls/{}/accept", self.baseurl, crate
+                ::codegen_support::path_param("call_id", & call_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -86,8 +86,8 @@ header when creating the call with
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/realtime/calls/{}/hangup", self.baseurl, encode_path(& call_id
-                .to_string()),
+                "{}/realtime/calls/{}/hangup", self.baseurl, crate
+                ::codegen_support::path_param("call_id", & call_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -143,8 +143,8 @@ webhook.
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/realtime/calls/{}/refer", self.baseurl, encode_path(& call_id
-                .to_string()),
+                "{}/realtime/calls/{}/refer", self.baseurl, crate
+                ::codegen_support::path_param("call_id", & call_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -202,8 +202,8 @@ webhook.
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/realtime/calls/{}/reject", self.baseurl, encode_path(& call_id
-                .to_string()),
+                "{}/realtime/calls/{}/reject", self.baseurl, crate
+                ::codegen_support::path_param("call_id", & call_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

@@ -116,8 +116,9 @@ for more information.
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/responses/{}?beta=true", self.baseurl, encode_path(& response_id
-                .to_string()),
+                "{}/responses/{}?beta=true", self.baseurl, crate
+                ::codegen_support::path_param("response_id", & response_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             if let Some(value) = openai_beta {
@@ -195,8 +196,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/responses/{}?beta=true", self.baseurl, encode_path(& response_id
-                .to_string()),
+                "{}/responses/{}?beta=true", self.baseurl, crate
+                ::codegen_support::path_param("response_id", & response_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             if let Some(value) = openai_beta {
@@ -256,8 +258,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/responses/{}/cancel?beta=true", self.baseurl, encode_path(&
-                response_id.to_string()),
+                "{}/responses/{}/cancel?beta=true", self.baseurl, crate
+                ::codegen_support::path_param("response_id", & response_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             if let Some(value) = openai_beta {
@@ -403,8 +406,9 @@ parameter for Response creation above for more information.
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/responses/{}/input_items?beta=true", self.baseurl, encode_path(&
-                response_id.to_string()),
+                "{}/responses/{}/input_items?beta=true", self.baseurl, crate
+                ::codegen_support::path_param("response_id", & response_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             if let Some(value) = openai_beta {

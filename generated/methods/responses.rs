@@ -107,7 +107,9 @@ for more information.
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/responses/{}", self.baseurl, encode_path(& response_id.to_string()),
+                "{}/responses/{}", self.baseurl, crate
+                ::codegen_support::path_param("response_id", & response_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -180,7 +182,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/responses/{}", self.baseurl, encode_path(& response_id.to_string()),
+                "{}/responses/{}", self.baseurl, crate
+                ::codegen_support::path_param("response_id", & response_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -235,8 +239,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/responses/{}/cancel", self.baseurl, encode_path(& response_id
-                .to_string()),
+                "{}/responses/{}/cancel", self.baseurl, crate
+                ::codegen_support::path_param("response_id", & response_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -310,8 +315,9 @@ parameter for Response creation above for more information.
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/responses/{}/input_items", self.baseurl, encode_path(& response_id
-                .to_string()),
+                "{}/responses/{}/input_items", self.baseurl, crate
+                ::codegen_support::path_param("response_id", & response_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

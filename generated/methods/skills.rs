@@ -169,7 +169,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/skills/{}", self.baseurl, encode_path(& skill_id.to_string()),
+                "{}/skills/{}", self.baseurl, crate
+                ::codegen_support::path_param("skill_id", & skill_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -229,7 +230,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/skills/{}", self.baseurl, encode_path(& skill_id.to_string()),
+                "{}/skills/{}", self.baseurl, crate
+                ::codegen_support::path_param("skill_id", & skill_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -291,7 +293,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/skills/{}", self.baseurl, encode_path(& skill_id.to_string()),
+                "{}/skills/{}", self.baseurl, crate
+                ::codegen_support::path_param("skill_id", & skill_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -349,8 +352,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/skills/{}/content", self.baseurl, encode_path(& skill_id
-                .to_string()),
+                "{}/skills/{}/content", self.baseurl, crate
+                ::codegen_support::path_param("skill_id", & skill_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -403,8 +406,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/skills/{}/versions", self.baseurl, encode_path(& skill_id
-                .to_string()),
+                "{}/skills/{}/versions", self.baseurl, crate
+                ::codegen_support::path_param("skill_id", & skill_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -505,8 +508,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/skills/{}/versions", self.baseurl, encode_path(& skill_id
-                .to_string()),
+                "{}/skills/{}/versions", self.baseurl, crate
+                ::codegen_support::path_param("skill_id", & skill_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -570,8 +573,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/skills/{}/versions/{}", self.baseurl, encode_path(& skill_id
-                .to_string()), encode_path(& version.to_string()),
+                "{}/skills/{}/versions/{}", self.baseurl, crate
+                ::codegen_support::path_param("skill_id", & skill_id.to_string()) ?,
+                crate ::codegen_support::path_param("version", & version.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -634,8 +638,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/skills/{}/versions/{}", self.baseurl, encode_path(& skill_id
-                .to_string()), encode_path(& version.to_string()),
+                "{}/skills/{}/versions/{}", self.baseurl, crate
+                ::codegen_support::path_param("skill_id", & skill_id.to_string()) ?,
+                crate ::codegen_support::path_param("version", & version.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -695,8 +700,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/skills/{}/versions/{}/content", self.baseurl, encode_path(& skill_id
-                .to_string()), encode_path(& version.to_string()),
+                "{}/skills/{}/versions/{}/content", self.baseurl, crate
+                ::codegen_support::path_param("skill_id", & skill_id.to_string()) ?,
+                crate ::codegen_support::path_param("version", & version.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

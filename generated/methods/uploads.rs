@@ -100,8 +100,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/uploads/{}/cancel", self.baseurl, encode_path(& upload_id
-                .to_string()),
+                "{}/uploads/{}/cancel", self.baseurl, crate
+                ::codegen_support::path_param("upload_id", & upload_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -170,8 +170,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/uploads/{}/complete", self.baseurl, encode_path(& upload_id
-                .to_string()),
+                "{}/uploads/{}/complete", self.baseurl, crate
+                ::codegen_support::path_param("upload_id", & upload_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

@@ -183,8 +183,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}", self.baseurl, encode_path(& vector_store_id
-                .to_string()),
+                "{}/vector_stores/{}", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -244,8 +245,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}", self.baseurl, encode_path(& vector_store_id
-                .to_string()),
+                "{}/vector_stores/{}", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -307,8 +309,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}", self.baseurl, encode_path(& vector_store_id
-                .to_string()),
+                "{}/vector_stores/{}", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -377,8 +380,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}/file_batches", self.baseurl, encode_path(&
-                vector_store_id.to_string()),
+                "{}/vector_stores/{}/file_batches", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -442,8 +446,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}/file_batches/{}", self.baseurl, encode_path(&
-                vector_store_id.to_string()), encode_path(& batch_id.to_string()),
+                "{}/vector_stores/{}/file_batches/{}", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?, crate ::codegen_support::path_param("batch_id", &
+                batch_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -506,8 +512,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}/file_batches/{}/cancel", self.baseurl, encode_path(&
-                vector_store_id.to_string()), encode_path(& batch_id.to_string()),
+                "{}/vector_stores/{}/file_batches/{}/cancel", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?, crate ::codegen_support::path_param("batch_id", &
+                batch_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -584,8 +592,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}/file_batches/{}/files", self.baseurl, encode_path(&
-                vector_store_id.to_string()), encode_path(& batch_id.to_string()),
+                "{}/vector_stores/{}/file_batches/{}/files", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?, crate ::codegen_support::path_param("batch_id", &
+                batch_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -707,8 +717,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}/files", self.baseurl, encode_path(& vector_store_id
-                .to_string()),
+                "{}/vector_stores/{}/files", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -820,8 +831,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}/files", self.baseurl, encode_path(& vector_store_id
-                .to_string()),
+                "{}/vector_stores/{}/files", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -885,8 +897,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}/files/{}", self.baseurl, encode_path(&
-                vector_store_id.to_string()), encode_path(& file_id.to_string()),
+                "{}/vector_stores/{}/files/{}", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?, crate ::codegen_support::path_param("file_id", & file_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -951,8 +965,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}/files/{}", self.baseurl, encode_path(&
-                vector_store_id.to_string()), encode_path(& file_id.to_string()),
+                "{}/vector_stores/{}/files/{}", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?, crate ::codegen_support::path_param("file_id", & file_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1016,8 +1032,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}/files/{}", self.baseurl, encode_path(&
-                vector_store_id.to_string()), encode_path(& file_id.to_string()),
+                "{}/vector_stores/{}/files/{}", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?, crate ::codegen_support::path_param("file_id", & file_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1082,8 +1100,10 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}/files/{}/content", self.baseurl, encode_path(&
-                vector_store_id.to_string()), encode_path(& file_id.to_string()),
+                "{}/vector_stores/{}/files/{}/content", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?, crate ::codegen_support::path_param("file_id", & file_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -1148,8 +1168,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/vector_stores/{}/search", self.baseurl, encode_path(& vector_store_id
-                .to_string()),
+                "{}/vector_stores/{}/search", self.baseurl, crate
+                ::codegen_support::path_param("vector_store_id", & vector_store_id
+                .to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

@@ -172,8 +172,9 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/videos/characters/{}", self.baseurl, encode_path(& character_id
-                .to_string()),
+                "{}/videos/characters/{}", self.baseurl, crate
+                ::codegen_support::path_param("character_id", & character_id.to_string())
+                ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -341,7 +342,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/videos/{}", self.baseurl, encode_path(& video_id.to_string()),
+                "{}/videos/{}", self.baseurl, crate
+                ::codegen_support::path_param("video_id", & video_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -402,7 +404,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/videos/{}", self.baseurl, encode_path(& video_id.to_string()),
+                "{}/videos/{}", self.baseurl, crate
+                ::codegen_support::path_param("video_id", & video_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -464,8 +467,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/videos/{}/content", self.baseurl, encode_path(& video_id
-                .to_string()),
+                "{}/videos/{}/content", self.baseurl, crate
+                ::codegen_support::path_param("video_id", & video_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]
@@ -516,7 +519,8 @@ Arguments:
             Error<types::ErrorResponse>,
         > = async move {
             let url = format!(
-                "{}/videos/{}/remix", self.baseurl, encode_path(& video_id.to_string()),
+                "{}/videos/{}/remix", self.baseurl, crate
+                ::codegen_support::path_param("video_id", & video_id.to_string()) ?,
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             #[allow(unused_mut)]

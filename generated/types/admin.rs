@@ -14440,4 +14440,44 @@ impl UsageTimeBucketResultsItem {
             }
         }
     }
+    ///The `num_model_requests` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn num_model_requests(&self) -> ::std::option::Option<i64> {
+        match self {
+            Self::UsageCompletionsResult(m) => {
+                let x = &m.num_model_requests;
+                Some(*x)
+            }
+            Self::UsageEmbeddingsResult(m) => {
+                let x = &m.num_model_requests;
+                Some(*x)
+            }
+            Self::UsageModerationsResult(m) => {
+                let x = &m.num_model_requests;
+                Some(*x)
+            }
+            Self::UsageImagesResult(m) => {
+                let x = &m.num_model_requests;
+                Some(*x)
+            }
+            Self::UsageAudioSpeechesResult(m) => {
+                let x = &m.num_model_requests;
+                Some(*x)
+            }
+            Self::UsageAudioTranscriptionsResult(m) => {
+                let x = &m.num_model_requests;
+                Some(*x)
+            }
+            Self::UsageVectorStoresResult(_) => None,
+            Self::UsageCodeInterpreterSessionsResult(_) => None,
+            Self::UsageFileSearchCallsResult(_) => None,
+            Self::UsageWebSearchCallsResult(m) => {
+                let x = &m.num_model_requests;
+                Some(*x)
+            }
+            Self::CostsResult(_) => None,
+            Self::Unknown(v) => {
+                v.get("num_model_requests").and_then(::serde_json::Value::as_i64)
+            }
+        }
+    }
 }

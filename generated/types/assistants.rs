@@ -9003,7 +9003,7 @@ impl MessageContentTextObjectTextAnnotationsItem {
             }
         }
     }
-    ///The `end_index` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `end_index` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn end_index(&self) -> ::std::option::Option<u64> {
         match self {
             Self::CitationObject(m) => {
@@ -9017,7 +9017,7 @@ impl MessageContentTextObjectTextAnnotationsItem {
             Self::Unknown(v) => v.get("end_index").and_then(::serde_json::Value::as_u64),
         }
     }
-    ///The `start_index` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `start_index` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn start_index(&self) -> ::std::option::Option<u64> {
         match self {
             Self::CitationObject(m) => {
@@ -9033,7 +9033,7 @@ impl MessageContentTextObjectTextAnnotationsItem {
             }
         }
     }
-    ///The `text` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `text` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn text(&self) -> ::std::option::Option<&str> {
         match self {
             Self::CitationObject(m) => {
@@ -9067,7 +9067,7 @@ impl MessageDeltaContentTextObjectTextAnnotationsItem {
             }
         }
     }
-    ///The `index` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `index` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn index(&self) -> ::std::option::Option<i64> {
         match self {
             Self::CitationObject(m) => {
@@ -9114,7 +9114,7 @@ impl MessageDeltaObjectDeltaContentItem {
             }
         }
     }
-    ///The `index` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `index` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn index(&self) -> ::std::option::Option<i64> {
         match self {
             Self::ImageFileObject(m) => {
@@ -9285,7 +9285,7 @@ impl RunStepDeltaStepDetailsToolCallsCodeObjectCodeInterpreterOutputsItem {
             }
         }
     }
-    ///The `index` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `index` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn index(&self) -> ::std::option::Option<i64> {
         match self {
             Self::LogsObject(m) => {
@@ -9327,7 +9327,7 @@ impl RunStepDeltaStepDetailsToolCallsObjectToolCallsItem {
             }
         }
     }
-    ///The `index` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `index` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn index(&self) -> ::std::option::Option<i64> {
         match self {
             Self::CodeObject(m) => {
@@ -9393,7 +9393,7 @@ impl RunStepDetailsToolCallsObjectToolCallsItem {
             }
         }
     }
-    ///The `id` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn id(&self) -> ::std::option::Option<&str> {
         match self {
             Self::CodeObject(m) => {

@@ -2205,4 +2205,19 @@ impl CreateTranscriptionResponseStreamEvent {
             }
         }
     }
+    ///The `text` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn text(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::SegmentEvent(m) => {
+                let x = &m.text;
+                Some(x.as_str())
+            }
+            Self::DeltaEvent(_) => None,
+            Self::DoneEvent(m) => {
+                let x = &m.text;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("text").and_then(::serde_json::Value::as_str),
+        }
+    }
 }

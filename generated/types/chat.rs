@@ -5202,7 +5202,7 @@ impl ChatCompletionMessageToolCallsItem {
             }
         }
     }
-    ///The `id` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn id(&self) -> ::std::option::Option<&str> {
         match self {
             Self::ToolCall(m) => {

@@ -3054,7 +3054,7 @@ impl ThreadItem {
             }
         }
     }
-    ///The `created_at` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `created_at` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn created_at(&self) -> ::std::option::Option<i64> {
         match self {
             Self::UserMessageItem(m) => {
@@ -3084,7 +3084,7 @@ impl ThreadItem {
             Self::Unknown(v) => v.get("created_at").and_then(::serde_json::Value::as_i64),
         }
     }
-    ///The `id` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn id(&self) -> ::std::option::Option<&str> {
         match self {
             Self::UserMessageItem(m) => {
@@ -3114,7 +3114,7 @@ impl ThreadItem {
             Self::Unknown(v) => v.get("id").and_then(::serde_json::Value::as_str),
         }
     }
-    ///The `thread_id` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `thread_id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn thread_id(&self) -> ::std::option::Option<&str> {
         match self {
             Self::UserMessageItem(m) => {
@@ -3188,7 +3188,7 @@ impl UserMessageItemContentItem {
             }
         }
     }
-    ///The `text` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `text` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn text(&self) -> ::std::option::Option<&str> {
         match self {
             Self::InputText(m) => {

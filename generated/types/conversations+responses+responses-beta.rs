@@ -573,7 +573,22 @@ impl ApplyPatchOperation {
             }
         }
     }
-    ///The `path` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `diff` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn diff(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::CreateFileOperation(m) => {
+                let x = &m.diff;
+                Some(x.as_str())
+            }
+            Self::DeleteFileOperation(_) => None,
+            Self::UpdateFileOperation(m) => {
+                let x = &m.diff;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("diff").and_then(::serde_json::Value::as_str),
+        }
+    }
+    ///The `path` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn path(&self) -> ::std::option::Option<&str> {
         match self {
             Self::CreateFileOperation(m) => {

@@ -12458,6 +12458,25 @@ impl Annotation {
             }
         }
     }
+    ///The `file_id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn file_id(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::FileCitationBody(m) => {
+                let x = &m.file_id;
+                Some(x.as_str())
+            }
+            Self::UrlCitationBody(_) => None,
+            Self::ContainerFileCitationBody(m) => {
+                let x = &m.file_id;
+                Some(x.as_str())
+            }
+            Self::FilePath(m) => {
+                let x = &m.file_id;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("file_id").and_then(::serde_json::Value::as_str),
+        }
+    }
 }
 impl ApplyPatchOperationParam {
     ///Every `type` value the spec defines for this union, sorted.
@@ -12708,6 +12727,36 @@ impl McpToolCallError {
             }
         }
     }
+    ///The `code` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn code(&self) -> ::std::option::Option<i64> {
+        match self {
+            Self::McpProtocolError(m) => {
+                let x = &m.code;
+                Some(*x)
+            }
+            Self::McpToolExecutionError(_) => None,
+            Self::HttpError(m) => {
+                let x = &m.code;
+                Some(*x)
+            }
+            Self::Unknown(v) => v.get("code").and_then(::serde_json::Value::as_i64),
+        }
+    }
+    ///The `message` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn message(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::McpProtocolError(m) => {
+                let x = &m.message;
+                Some(x.as_str())
+            }
+            Self::McpToolExecutionError(_) => None,
+            Self::HttpError(m) => {
+                let x = &m.message;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("message").and_then(::serde_json::Value::as_str),
+        }
+    }
 }
 impl MessageContentItem {
     ///Every `type` value the spec defines for this union, sorted.
@@ -12764,6 +12813,36 @@ impl MessageContentItem {
             Self::Unknown(v) => {
                 v.get("type").and_then(::serde_json::Value::as_str).unwrap_or("")
             }
+        }
+    }
+    ///The `text` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn text(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::InputTextContent(m) => {
+                let x = &m.text;
+                Some(x.as_str())
+            }
+            Self::OutputTextContent(m) => {
+                let x = &m.text;
+                Some(x.as_str())
+            }
+            Self::TextContent(m) => {
+                let x = &m.text;
+                Some(x.as_str())
+            }
+            Self::SummaryTextContent(m) => {
+                let x = &m.text;
+                Some(x.as_str())
+            }
+            Self::ReasoningTextContent(m) => {
+                let x = &m.text;
+                Some(x.as_str())
+            }
+            Self::RefusalContent(_) => None,
+            Self::InputImageContent(_) => None,
+            Self::ComputerScreenshotContent(_) => None,
+            Self::InputFileContent(_) => None,
+            Self::Unknown(v) => v.get("text").and_then(::serde_json::Value::as_str),
         }
     }
 }

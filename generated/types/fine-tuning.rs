@@ -4979,7 +4979,7 @@ impl FineTuneReinforcementMethodGrader {
             }
         }
     }
-    ///The `name` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `name` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn name(&self) -> ::std::option::Option<&str> {
         match self {
             Self::StringCheck(m) => {
@@ -5043,7 +5043,7 @@ impl GraderMultiGraders {
             }
         }
     }
-    ///The `name` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `name` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn name(&self) -> ::std::option::Option<&str> {
         match self {
             Self::StringCheck(m) => {
@@ -5107,7 +5107,7 @@ impl RunGraderRequestGrader {
             }
         }
     }
-    ///The `name` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `name` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn name(&self) -> ::std::option::Option<&str> {
         match self {
             Self::StringCheck(m) => {
@@ -5171,7 +5171,7 @@ impl ValidateGraderRequestGrader {
             }
         }
     }
-    ///The `name` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `name` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn name(&self) -> ::std::option::Option<&str> {
         match self {
             Self::StringCheck(m) => {
@@ -5235,7 +5235,7 @@ impl ValidateGraderResponseGrader {
             }
         }
     }
-    ///The `name` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `name` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn name(&self) -> ::std::option::Option<&str> {
         match self {
             Self::StringCheck(m) => {

@@ -20190,7 +20190,7 @@ impl RealtimeTranslationServerEvent {
             }
         }
     }
-    ///The `event_id` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `event_id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn event_id(&self) -> ::std::option::Option<&str> {
         match self {
             Self::ServerEventError(m) => {

@@ -3700,7 +3700,7 @@ impl ImageEditStreamEvent {
             }
         }
     }
-    ///The `b64_json` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `b64_json` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn b64_json(&self) -> ::std::option::Option<&str> {
         match self {
             Self::PartialImageEvent(m) => {
@@ -3714,7 +3714,7 @@ impl ImageEditStreamEvent {
             Self::Unknown(v) => v.get("b64_json").and_then(::serde_json::Value::as_str),
         }
     }
-    ///The `created_at` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `created_at` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn created_at(&self) -> ::std::option::Option<i64> {
         match self {
             Self::PartialImageEvent(m) => {
@@ -3751,7 +3751,7 @@ impl ImageGenStreamEvent {
             }
         }
     }
-    ///The `b64_json` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `b64_json` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn b64_json(&self) -> ::std::option::Option<&str> {
         match self {
             Self::PartialImageEvent(m) => {
@@ -3765,7 +3765,7 @@ impl ImageGenStreamEvent {
             Self::Unknown(v) => v.get("b64_json").and_then(::serde_json::Value::as_str),
         }
     }
-    ///The `created_at` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `created_at` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn created_at(&self) -> ::std::option::Option<i64> {
         match self {
             Self::PartialImageEvent(m) => {

@@ -21788,7 +21788,22 @@ impl RealtimeMcpToolCallError {
             }
         }
     }
-    ///The `message` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `code` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn code(&self) -> ::std::option::Option<i64> {
+        match self {
+            Self::McpProtocolError(m) => {
+                let x = &m.code;
+                Some(*x)
+            }
+            Self::McpToolExecutionError(_) => None,
+            Self::McphttpError(m) => {
+                let x = &m.code;
+                Some(*x)
+            }
+            Self::Unknown(v) => v.get("code").and_then(::serde_json::Value::as_i64),
+        }
+    }
+    ///The `message` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn message(&self) -> ::std::option::Option<&str> {
         match self {
             Self::McpProtocolError(m) => {
@@ -22049,6 +22064,329 @@ impl RealtimeServerEvent {
             }
         }
     }
+    ///The `event_id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn event_id(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::ConversationCreated(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemCreated(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemDeleted(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemInputAudioTranscriptionCompleted(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemInputAudioTranscriptionDelta(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemInputAudioTranscriptionFailed(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemRetrieved(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemTruncated(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::Error(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::InputAudioBufferCleared(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::InputAudioBufferCommitted(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::InputAudioBufferDtmfEventReceived(_) => None,
+            Self::InputAudioBufferSpeechStarted(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::InputAudioBufferSpeechStopped(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::RateLimitsUpdated(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseAudioDelta(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseAudioDone(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseAudioTranscriptDelta(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseAudioTranscriptDone(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseContentPartAdded(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseContentPartDone(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseCreated(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseDone(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseFunctionCallArgumentsDelta(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseFunctionCallArgumentsDone(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseOutputItemAdded(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseOutputItemDone(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseTextDelta(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseTextDone(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::SessionCreated(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::SessionUpdated(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::OutputAudioBufferStarted(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::OutputAudioBufferStopped(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::OutputAudioBufferCleared(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemAdded(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemDone(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::InputAudioBufferTimeoutTriggered(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemInputAudioTranscriptionSegment(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::McpListToolsInProgress(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::McpListToolsCompleted(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::McpListToolsFailed(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseMcpCallArgumentsDelta(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseMcpCallArgumentsDone(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseMcpCallInProgress(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseMcpCallCompleted(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::ResponseMcpCallFailed(m) => {
+                let x = &m.event_id;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("event_id").and_then(::serde_json::Value::as_str),
+        }
+    }
+    ///The `item_id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn item_id(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::ConversationCreated(_) => None,
+            Self::ConversationItemCreated(_) => None,
+            Self::ConversationItemDeleted(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemInputAudioTranscriptionCompleted(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemInputAudioTranscriptionDelta(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemInputAudioTranscriptionFailed(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemRetrieved(_) => None,
+            Self::ConversationItemTruncated(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::Error(_) => None,
+            Self::InputAudioBufferCleared(_) => None,
+            Self::InputAudioBufferCommitted(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::InputAudioBufferDtmfEventReceived(_) => None,
+            Self::InputAudioBufferSpeechStarted(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::InputAudioBufferSpeechStopped(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::RateLimitsUpdated(_) => None,
+            Self::ResponseAudioDelta(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseAudioDone(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseAudioTranscriptDelta(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseAudioTranscriptDone(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseContentPartAdded(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseContentPartDone(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseCreated(_) => None,
+            Self::ResponseDone(_) => None,
+            Self::ResponseFunctionCallArgumentsDelta(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseFunctionCallArgumentsDone(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseOutputItemAdded(_) => None,
+            Self::ResponseOutputItemDone(_) => None,
+            Self::ResponseTextDelta(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseTextDone(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::SessionCreated(_) => None,
+            Self::SessionUpdated(_) => None,
+            Self::OutputAudioBufferStarted(_) => None,
+            Self::OutputAudioBufferStopped(_) => None,
+            Self::OutputAudioBufferCleared(_) => None,
+            Self::ConversationItemAdded(_) => None,
+            Self::ConversationItemDone(_) => None,
+            Self::InputAudioBufferTimeoutTriggered(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ConversationItemInputAudioTranscriptionSegment(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::McpListToolsInProgress(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::McpListToolsCompleted(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::McpListToolsFailed(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseMcpCallArgumentsDelta(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseMcpCallArgumentsDone(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseMcpCallInProgress(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseMcpCallCompleted(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ResponseMcpCallFailed(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("item_id").and_then(::serde_json::Value::as_str),
+        }
+    }
 }
 impl RealtimeServerEventConversationItemInputAudioTranscriptionCompletedUsage {
     ///Every `type` value the spec defines for this union, sorted.
@@ -22089,7 +22427,7 @@ impl RealtimeServerEventSessionCreatedSession {
             }
         }
     }
-    ///The `id` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn id(&self) -> ::std::option::Option<&str> {
         match self {
             Self::SessionCreateResponseGa(m) => {
@@ -22123,7 +22461,7 @@ impl RealtimeServerEventSessionUpdatedSession {
             }
         }
     }
-    ///The `id` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn id(&self) -> ::std::option::Option<&str> {
         match self {
             Self::SessionCreateResponseGa(m) => {

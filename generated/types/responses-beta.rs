@@ -32939,6 +32939,25 @@ impl BetaAnnotation {
             }
         }
     }
+    ///The `file_id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn file_id(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::FileCitationBody(m) => {
+                let x = &m.file_id;
+                Some(x.as_str())
+            }
+            Self::UrlCitationBody(_) => None,
+            Self::ContainerFileCitationBody(m) => {
+                let x = &m.file_id;
+                Some(x.as_str())
+            }
+            Self::FilePath(m) => {
+                let x = &m.file_id;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("file_id").and_then(::serde_json::Value::as_str),
+        }
+    }
 }
 impl BetaApplyPatchOperationParam {
     ///Every `type` value the spec defines for this union, sorted.
@@ -33524,6 +33543,36 @@ impl BetaMcpToolCallError {
             }
         }
     }
+    ///The `code` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn code(&self) -> ::std::option::Option<i64> {
+        match self {
+            Self::McpProtocolError(m) => {
+                let x = &m.code;
+                Some(*x)
+            }
+            Self::McpToolExecutionError(_) => None,
+            Self::HttpError(m) => {
+                let x = &m.code;
+                Some(*x)
+            }
+            Self::Unknown(v) => v.get("code").and_then(::serde_json::Value::as_i64),
+        }
+    }
+    ///The `message` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn message(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::McpProtocolError(m) => {
+                let x = &m.message;
+                Some(x.as_str())
+            }
+            Self::McpToolExecutionError(_) => None,
+            Self::HttpError(m) => {
+                let x = &m.message;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("message").and_then(::serde_json::Value::as_str),
+        }
+    }
 }
 impl BetaMessageContentItem {
     ///Every `type` value the spec defines for this union, sorted.
@@ -33673,6 +33722,21 @@ impl BetaOutputContent {
             Self::Unknown(v) => {
                 v.get("type").and_then(::serde_json::Value::as_str).unwrap_or("")
             }
+        }
+    }
+    ///The `text` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn text(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::OutputTextContent(m) => {
+                let x = &m.text;
+                Some(x.as_str())
+            }
+            Self::RefusalContent(_) => None,
+            Self::ReasoningTextContent(m) => {
+                let x = &m.text;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("text").and_then(::serde_json::Value::as_str),
         }
     }
 }
@@ -33888,6 +33952,68 @@ impl BetaOutputTextContentParamAnnotationsItem {
             }
             Self::Unknown(v) => {
                 v.get("type").and_then(::serde_json::Value::as_str).unwrap_or("")
+            }
+        }
+    }
+    ///The `end_index` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn end_index(&self) -> ::std::option::Option<u64> {
+        match self {
+            Self::FileCitationParam(_) => None,
+            Self::UrlCitationParam(m) => {
+                let x = &m.end_index;
+                Some(*x)
+            }
+            Self::ContainerFileCitationParam(m) => {
+                let x = &m.end_index;
+                Some(*x)
+            }
+            Self::Unknown(v) => v.get("end_index").and_then(::serde_json::Value::as_u64),
+        }
+    }
+    ///The `file_id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn file_id(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::FileCitationParam(m) => {
+                let x = &m.file_id;
+                Some(x.as_str())
+            }
+            Self::UrlCitationParam(_) => None,
+            Self::ContainerFileCitationParam(m) => {
+                let x = &m.file_id;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("file_id").and_then(::serde_json::Value::as_str),
+        }
+    }
+    ///The `filename` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn filename(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::FileCitationParam(m) => {
+                let x = &m.filename;
+                Some(x.as_str())
+            }
+            Self::UrlCitationParam(_) => None,
+            Self::ContainerFileCitationParam(m) => {
+                let x = &m.filename;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("filename").and_then(::serde_json::Value::as_str),
+        }
+    }
+    ///The `start_index` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn start_index(&self) -> ::std::option::Option<u64> {
+        match self {
+            Self::FileCitationParam(_) => None,
+            Self::UrlCitationParam(m) => {
+                let x = &m.start_index;
+                Some(*x)
+            }
+            Self::ContainerFileCitationParam(m) => {
+                let x = &m.start_index;
+                Some(*x)
+            }
+            Self::Unknown(v) => {
+                v.get("start_index").and_then(::serde_json::Value::as_u64)
             }
         }
     }
@@ -34194,7 +34320,404 @@ impl BetaResponseStreamEvent {
             }
         }
     }
-    ///The `sequence_number` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `item_id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn item_id(&self) -> ::std::option::Option<&str> {
+        match self {
+            Self::AudioDeltaEvent(_) => None,
+            Self::AudioDoneEvent(_) => None,
+            Self::AudioTranscriptDeltaEvent(_) => None,
+            Self::AudioTranscriptDoneEvent(_) => None,
+            Self::CodeInterpreterCallCodeDeltaEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::CodeInterpreterCallCodeDoneEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::CodeInterpreterCallCompletedEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::CodeInterpreterCallInProgressEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::CodeInterpreterCallInterpretingEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::CompletedEvent(_) => None,
+            Self::ContentPartAddedEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ContentPartDoneEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::CreatedEvent(_) => None,
+            Self::ErrorEvent(_) => None,
+            Self::FileSearchCallCompletedEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::FileSearchCallInProgressEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::FileSearchCallSearchingEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::FunctionCallArgumentsDeltaEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::FunctionCallArgumentsDoneEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ShellCallCommandAddedStreamingEvent(_) => None,
+            Self::ShellCallCommandDeltaStreamingEvent(_) => None,
+            Self::ShellCallCommandDoneStreamingEvent(_) => None,
+            Self::ShellCallOutputContentDeltaStreamingEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ShellCallOutputContentDoneStreamingEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::InProgressEvent(_) => None,
+            Self::FailedEvent(_) => None,
+            Self::IncompleteEvent(_) => None,
+            Self::OutputItemAddedEvent(_) => None,
+            Self::OutputItemDoneEvent(_) => None,
+            Self::ReasoningSummaryPartAddedEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ReasoningSummaryPartDoneEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ReasoningSummaryTextDeltaEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ReasoningSummaryTextDoneEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ReasoningTextDeltaEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ReasoningTextDoneEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::RefusalDeltaEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::RefusalDoneEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::TextDeltaEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::TextDoneEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::WebSearchCallCompletedEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::WebSearchCallInProgressEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::WebSearchCallSearchingEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ImageGenCallCompletedEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ImageGenCallGeneratingEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ImageGenCallInProgressEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::ImageGenCallPartialImageEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::McpCallArgumentsDeltaEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::McpCallArgumentsDoneEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::McpCallCompletedEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::McpCallFailedEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::McpCallInProgressEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::McpListToolsCompletedEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::McpListToolsFailedEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::McpListToolsInProgressEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::OutputTextAnnotationAddedEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::QueuedEvent(_) => None,
+            Self::CustomToolCallInputDeltaEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::CustomToolCallInputDoneEvent(m) => {
+                let x = &m.item_id;
+                Some(x.as_str())
+            }
+            Self::Unknown(v) => v.get("item_id").and_then(::serde_json::Value::as_str),
+        }
+    }
+    ///The `output_index` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
+    pub fn output_index(&self) -> ::std::option::Option<i64> {
+        match self {
+            Self::AudioDeltaEvent(_) => None,
+            Self::AudioDoneEvent(_) => None,
+            Self::AudioTranscriptDeltaEvent(_) => None,
+            Self::AudioTranscriptDoneEvent(_) => None,
+            Self::CodeInterpreterCallCodeDeltaEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::CodeInterpreterCallCodeDoneEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::CodeInterpreterCallCompletedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::CodeInterpreterCallInProgressEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::CodeInterpreterCallInterpretingEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::CompletedEvent(_) => None,
+            Self::ContentPartAddedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ContentPartDoneEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::CreatedEvent(_) => None,
+            Self::ErrorEvent(_) => None,
+            Self::FileSearchCallCompletedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::FileSearchCallInProgressEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::FileSearchCallSearchingEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::FunctionCallArgumentsDeltaEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::FunctionCallArgumentsDoneEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ShellCallCommandAddedStreamingEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ShellCallCommandDeltaStreamingEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ShellCallCommandDoneStreamingEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ShellCallOutputContentDeltaStreamingEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ShellCallOutputContentDoneStreamingEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::InProgressEvent(_) => None,
+            Self::FailedEvent(_) => None,
+            Self::IncompleteEvent(_) => None,
+            Self::OutputItemAddedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::OutputItemDoneEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ReasoningSummaryPartAddedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ReasoningSummaryPartDoneEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ReasoningSummaryTextDeltaEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ReasoningSummaryTextDoneEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ReasoningTextDeltaEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ReasoningTextDoneEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::RefusalDeltaEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::RefusalDoneEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::TextDeltaEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::TextDoneEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::WebSearchCallCompletedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::WebSearchCallInProgressEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::WebSearchCallSearchingEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ImageGenCallCompletedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ImageGenCallGeneratingEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ImageGenCallInProgressEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::ImageGenCallPartialImageEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::McpCallArgumentsDeltaEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::McpCallArgumentsDoneEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::McpCallCompletedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::McpCallFailedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::McpCallInProgressEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::McpListToolsCompletedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::McpListToolsFailedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::McpListToolsInProgressEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::OutputTextAnnotationAddedEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::QueuedEvent(_) => None,
+            Self::CustomToolCallInputDeltaEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::CustomToolCallInputDoneEvent(m) => {
+                let x = &m.output_index;
+                Some(*x)
+            }
+            Self::Unknown(v) => {
+                v.get("output_index").and_then(::serde_json::Value::as_i64)
+            }
+        }
+    }
+    ///The `sequence_number` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn sequence_number(&self) -> ::std::option::Option<i64> {
         match self {
             Self::AudioDeltaEvent(m) => {

@@ -2711,7 +2711,7 @@ impl WebhookEvent {
             }
         }
     }
-    ///The `created_at` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `created_at` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn created_at(&self) -> ::std::option::Option<i64> {
         match self {
             Self::BatchCancelled(m) => {
@@ -2781,7 +2781,7 @@ impl WebhookEvent {
             Self::Unknown(v) => v.get("created_at").and_then(::serde_json::Value::as_i64),
         }
     }
-    ///The `id` every member has; for [`Unknown`](Self::Unknown), read from its JSON (`None` when it has none).
+    ///The `id` of this value, `None` for a member without it; for [`Unknown`](Self::Unknown), read from its JSON.
     pub fn id(&self) -> ::std::option::Option<&str> {
         match self {
             Self::BatchCancelled(m) => {

@@ -116,19 +116,19 @@ fn stream_body<R: Serialize>(request: &R) -> Result<serde_json::Value, Error> {
     Ok(body)
 }
 
-fn thread_runs_path(thread_id: &str) -> String {
-    format!(
+fn thread_runs_path(thread_id: &str) -> Result<String, Error> {
+    Ok(format!(
         "/threads/{}/runs",
-        progenitor_client::encode_path(thread_id)
-    )
+        crate::path_segment("thread_id", thread_id)?
+    ))
 }
 
-fn submit_path(thread_id: &str, run_id: &str) -> String {
-    format!(
+fn submit_path(thread_id: &str, run_id: &str) -> Result<String, Error> {
+    Ok(format!(
         "/threads/{}/runs/{}/submit_tool_outputs",
-        progenitor_client::encode_path(thread_id),
-        progenitor_client::encode_path(run_id)
-    )
+        crate::path_segment("thread_id", thread_id)?,
+        crate::path_segment("run_id", run_id)?
+    ))
 }
 
 impl Assistants<'_> {
@@ -153,7 +153,7 @@ impl Assistants<'_> {
         thread_id: &str,
         request: &crate::types::CreateRunRequest,
     ) -> Result<AssistantStream, Error> {
-        self.post_stream(&thread_runs_path(thread_id), stream_body(request)?)
+        self.post_stream(&thread_runs_path(thread_id)?, stream_body(request)?)
             .await
     }
 
@@ -176,7 +176,7 @@ impl Assistants<'_> {
         run_id: &str,
         request: &crate::types::SubmitToolOutputsRunRequest,
     ) -> Result<AssistantStream, Error> {
-        self.post_stream(&submit_path(thread_id, run_id), stream_body(request)?)
+        self.post_stream(&submit_path(thread_id, run_id)?, stream_body(request)?)
             .await
     }
 
@@ -215,7 +215,7 @@ impl Assistants<'_> {
         thread_id: &str,
         request: &crate::types::CreateRunRequest,
     ) -> Result<BlockingAssistantStream, Error> {
-        self.post_stream_blocking(&thread_runs_path(thread_id), stream_body(request)?)
+        self.post_stream_blocking(&thread_runs_path(thread_id)?, stream_body(request)?)
     }
 
     /// The blocking [`create_thread_and_run_stream`](Self::create_thread_and_run_stream).
@@ -235,6 +235,6 @@ impl Assistants<'_> {
         run_id: &str,
         request: &crate::types::SubmitToolOutputsRunRequest,
     ) -> Result<BlockingAssistantStream, Error> {
-        self.post_stream_blocking(&submit_path(thread_id, run_id), stream_body(request)?)
+        self.post_stream_blocking(&submit_path(thread_id, run_id)?, stream_body(request)?)
     }
 }

@@ -74,7 +74,7 @@ async fn poll_object<T>(
     options: &PollOptions,
 ) -> Result<Snapshot<T>, Error> {
     let id = id_of(&first.0, what)?;
-    let path = format!("{collection}/{}", progenitor_client::encode_path(&id));
+    let path = format!("{collection}/{}", crate::path_segment("id", &id)?);
     poll_until(options, first, keep_polling, || {
         call(client, reqwest::Method::GET, &path, None, options)
     })
@@ -110,7 +110,7 @@ impl Assistants<'_> {
         first: (Value, Option<Duration>),
         options: &PollOptions,
     ) -> Result<Run, Error> {
-        let runs = super::thread_runs_path(thread_id);
+        let runs = super::thread_runs_path(thread_id)?;
         poll_object(
             self.client,
             &runs,
@@ -135,8 +135,8 @@ impl Assistants<'_> {
         with_timeout(options, async {
             let path = format!(
                 "/threads/{}/runs/{}",
-                progenitor_client::encode_path(thread_id),
-                progenitor_client::encode_path(run_id)
+                crate::path_segment("thread_id", thread_id)?,
+                crate::path_segment("run_id", run_id)?
             );
             let first = call(self.client, reqwest::Method::GET, &path, None, options).await?;
             self.poll_run(thread_id, first, options).await
@@ -165,7 +165,7 @@ impl Assistants<'_> {
         options: &PollOptions,
     ) -> Result<Run, Error> {
         with_timeout(options, async {
-            let runs = super::thread_runs_path(thread_id);
+            let runs = super::thread_runs_path(thread_id)?;
             let body = to_body(request)?;
             create_and_poll(
                 self.client,
@@ -224,7 +224,7 @@ impl Assistants<'_> {
     ) -> Result<Run, Error> {
         with_timeout(options, async {
             let body = to_body(request)?;
-            let path = super::submit_path(thread_id, run_id);
+            let path = super::submit_path(thread_id, run_id)?;
             let first = call(
                 self.client,
                 reqwest::Method::POST,
@@ -268,7 +268,7 @@ impl VectorStorePolling<'_> {
         with_timeout(options, async {
             let files = format!(
                 "/vector_stores/{}/files",
-                progenitor_client::encode_path(vector_store_id)
+                crate::path_segment("vector_store_id", vector_store_id)?
             );
             let body = to_body(request)?;
             create_and_poll(
@@ -310,7 +310,7 @@ impl VectorStorePolling<'_> {
     ) -> Result<Snapshot<types::VectorStoreFileObject>, Error> {
         let files = format!(
             "/vector_stores/{}/files",
-            progenitor_client::encode_path(vector_store_id)
+            crate::path_segment("vector_store_id", vector_store_id)?
         );
         self.poll_existing(&files, file_id, "the vector store file", options)
             .await
@@ -327,7 +327,7 @@ impl VectorStorePolling<'_> {
     ) -> Result<Snapshot<types::VectorStoreFileBatchObject>, Error> {
         let batches = format!(
             "/vector_stores/{}/file_batches",
-            progenitor_client::encode_path(vector_store_id)
+            crate::path_segment("vector_store_id", vector_store_id)?
         );
         self.poll_existing(&batches, batch_id, "the file batch", options)
             .await
@@ -342,7 +342,7 @@ impl VectorStorePolling<'_> {
     ) -> Result<Snapshot<T>, Error> {
         self.client.config().refuse_body_extras(what)?;
         with_timeout(options, async {
-            let path = format!("{collection}/{}", progenitor_client::encode_path(id));
+            let path = format!("{collection}/{}", crate::path_segment("id", id)?);
             let first = call(self.client, reqwest::Method::GET, &path, None, options).await?;
             poll_object(self.client, collection, what, first, in_progress, options).await
         })
@@ -357,7 +357,7 @@ impl VectorStorePolling<'_> {
     ) -> Result<Snapshot<types::VectorStoreFileBatchObject>, Error> {
         let batches = format!(
             "/vector_stores/{}/file_batches",
-            progenitor_client::encode_path(vector_store_id)
+            crate::path_segment("vector_store_id", vector_store_id)?
         );
         create_and_poll(
             self.client,
@@ -380,6 +380,8 @@ impl VectorStorePolling<'_> {
         options: &PollOptions,
     ) -> Result<Snapshot<types::VectorStoreFileObject>, Error> {
         with_timeout(options, async {
+            // Checked before the upload: a bad id must not leave an orphan file behind.
+            crate::path_segment("vector_store_id", vector_store_id)?;
             let uploaded = self.upload(file).await?;
             let request = serde_json::json!({"file_id": uploaded});
             let request: types::CreateVectorStoreFileRequest = serde_json::from_value(request)
@@ -406,11 +408,12 @@ impl VectorStorePolling<'_> {
         vector_store_id: &str,
         file: crate::multipart::FilePart,
     ) -> Result<Snapshot<types::VectorStoreFileObject>, Error> {
-        let uploaded = self.upload(file).await?;
+        // Checked before the upload: a bad id must not leave an orphan file behind.
         let files = format!(
             "/vector_stores/{}/files",
-            progenitor_client::encode_path(vector_store_id)
+            crate::path_segment("vector_store_id", vector_store_id)?
         );
+        let uploaded = self.upload(file).await?;
         let body = serde_json::json!({"file_id": uploaded});
         let request = self
             .client
@@ -454,6 +457,7 @@ impl VectorStorePolling<'_> {
             if files.is_empty() && file_ids.is_empty() {
                 return Err(Error::InvalidRequest("no files to add to the batch".into()));
             }
+            crate::path_segment("vector_store_id", vector_store_id)?;
             let uploaded: Vec<String> =
                 futures::stream::iter(files.into_iter().map(|f| self.upload(f)))
                     .buffered(options.max_concurrency)

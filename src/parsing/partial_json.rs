@@ -100,6 +100,22 @@ struct Chunk<T> {
     next: OnceLock<Arc<Chunk<T>>>,
 }
 
+/// Dropping a chain of chunks by the default (recursive) drop glue would take one stack frame
+/// per chunk: a flat array of a few hundred thousand members overflows a 2 MiB thread stack
+/// and aborts the process. The chain is unlinked here in a loop instead; a chunk still shared
+/// with a snapshot (or the writer) stops the loop, and its owner frees the rest later. The
+/// recursion left is the nesting depth of the values in the slots, at most [`MAX_DEPTH`].
+impl<T> Drop for Chunk<T> {
+    fn drop(&mut self) {
+        let mut next = self.next.take();
+        while let Some(chunk) = next {
+            // `into_inner` (not `try_unwrap`): of two owners dropping at once, exactly one
+            // gets the chunk, so it is freed exactly once.
+            next = Arc::into_inner(chunk).and_then(|mut chunk| chunk.next.take());
+        }
+    }
+}
+
 impl<T> Chunk<T> {
     fn new() -> Arc<Self> {
         Arc::new(Chunk {
@@ -1583,6 +1599,48 @@ mod tests {
         assert_eq!(p.finish().unwrap(), expected);
         let (snapshot, value) = mid.unwrap();
         assert_eq!(Some(snapshot.to_value()), value);
+    }
+
+    /// Dropping a container used to recurse once per chunk of 8 members: a long array
+    /// overflowed the stack (an abort). On a 256 KiB stack here, with long arrays held by
+    /// the parser, by a complete value, by snapshots dropped before and after the parser,
+    /// and nested in arrays and objects.
+    #[test]
+    fn dropping_long_containers_does_not_recurse() {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                const N: usize = 1_000_000;
+                let zeros = "0,".repeat(N);
+                let mut p = PartialJson::new();
+                p.push("{\"a\": [");
+                p.push(&zeros);
+                let early = p.snapshot().unwrap().unwrap();
+                p.push("0], \"b\": [[");
+                p.push(&zeros);
+                p.push("1]");
+                let mid = p.snapshot().unwrap().unwrap();
+                drop(early);
+                p.push("]}");
+                let done = p.snapshot().unwrap().unwrap();
+                assert!(done.is_complete());
+                let value = done.to_value();
+                assert_eq!(value["a"].as_array().map(Vec::len), Some(N + 1));
+                assert_eq!(value["b"][0].as_array().map(Vec::len), Some(N + 1));
+                drop(value);
+                drop(p);
+                drop(done);
+                drop(mid);
+
+                // Still open when dropped: the writer's frames hold the chains.
+                let mut open = PartialJson::new();
+                open.push("[[");
+                open.push(&zeros);
+                drop(open);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]

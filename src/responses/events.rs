@@ -218,50 +218,14 @@ impl ResponseStreamEvent {
     }
 }
 
-macro_rules! each_variant {
-    ($event:expr, $x:ident => $body:expr, $unknown:ident => $ubody:expr; $($v:ident),* $(,)?) => {
-        match $event {
-            $(types::ResponseStreamEvent::$v($x) => $body,)*
-            types::ResponseStreamEvent::Unknown($unknown) => $ubody,
-        }
-    };
-}
-
-macro_rules! with_all_variants {
-    ($event:expr, $x:ident => $body:expr, $unknown:ident => $ubody:expr) => {
-        each_variant!($event, $x => $body, $unknown => $ubody;
-            AudioDeltaEvent, AudioDoneEvent, AudioTranscriptDeltaEvent, AudioTranscriptDoneEvent,
-            CodeInterpreterCallCodeDeltaEvent, CodeInterpreterCallCodeDoneEvent,
-            CodeInterpreterCallCompletedEvent, CodeInterpreterCallInProgressEvent,
-            CodeInterpreterCallInterpretingEvent, CompletedEvent, ContentPartAddedEvent,
-            ContentPartDoneEvent, CreatedEvent, ErrorEvent, FileSearchCallCompletedEvent,
-            FileSearchCallInProgressEvent, FileSearchCallSearchingEvent,
-            FunctionCallArgumentsDeltaEvent, FunctionCallArgumentsDoneEvent,
-            ShellCallCommandAddedStreamingEvent, ShellCallCommandDeltaStreamingEvent,
-            ShellCallCommandDoneStreamingEvent, ShellCallOutputContentDeltaStreamingEvent,
-            ShellCallOutputContentDoneStreamingEvent, InProgressEvent, FailedEvent,
-            IncompleteEvent, OutputItemAddedEvent, OutputItemDoneEvent,
-            ReasoningSummaryPartAddedEvent, ReasoningSummaryPartDoneEvent,
-            ReasoningSummaryTextDeltaEvent, ReasoningSummaryTextDoneEvent,
-            ReasoningTextDeltaEvent, ReasoningTextDoneEvent, RefusalDeltaEvent, RefusalDoneEvent,
-            TextDeltaEvent, TextDoneEvent, WebSearchCallCompletedEvent,
-            WebSearchCallInProgressEvent, WebSearchCallSearchingEvent, ImageGenCallCompletedEvent,
-            ImageGenCallGeneratingEvent, ImageGenCallInProgressEvent,
-            ImageGenCallPartialImageEvent, McpCallArgumentsDeltaEvent, McpCallArgumentsDoneEvent,
-            McpCallCompletedEvent, McpCallFailedEvent, McpCallInProgressEvent,
-            McpListToolsCompletedEvent, McpListToolsFailedEvent, McpListToolsInProgressEvent,
-            OutputTextAnnotationAddedEvent, QueuedEvent, CustomToolCallInputDeltaEvent,
-            CustomToolCallInputDoneEvent,
-        )
-    };
-}
-
-/// The `sequence_number` of a generated event.
+/// The `sequence_number` of a generated event (a generated accessor: a member the next spec
+/// adds, or one this version does not know, is read the same way).
 pub(crate) fn sequence_number(event: &types::ResponseStreamEvent) -> Option<i64> {
-    with_all_variants!(event, e => Some(e.sequence_number), v => v.get("sequence_number").and_then(Value::as_i64))
+    event.sequence_number()
 }
 
-/// The `type` of a generated event.
+/// The `type` of a generated event (`None` for an unknown event without one).
 pub(crate) fn event_type(event: &types::ResponseStreamEvent) -> Option<&str> {
-    with_all_variants!(event, e => Some(e.type_.as_str()), v => v.get("type").and_then(Value::as_str))
+    let t = event.tag();
+    (!t.is_empty()).then_some(t)
 }

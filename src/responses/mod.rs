@@ -75,6 +75,8 @@ pub mod snapshot;
 pub mod state;
 pub mod stream;
 pub mod tools;
+#[cfg(feature = "responses-ws")]
+pub mod ws;
 
 pub use events::ResponseStreamEvent;
 pub use snapshot::{
@@ -85,6 +87,8 @@ pub use state::ResponseStreamState;
 pub use stream::BlockingResponseStream;
 pub use stream::{ResponseEventPipeline, ResponseStream, DEFAULT_MAX_RESUMES};
 pub use tools::{ResponseToolEvent, ResponseToolStream, ResponseTools, ToolRun};
+#[cfg(feature = "responses-ws")]
+pub use ws::{ResponseWsPipeline, ResponsesConnectOptions, ResponsesConnection};
 
 use serde_json::Value;
 
@@ -204,7 +208,7 @@ impl Responses<'_> {
         starting_after: Option<i64>,
         options: ResponseParseOptions,
     ) -> Result<ResponseStream, Error> {
-        let path = format!("/responses/{}", progenitor_client::encode_path(id));
+        let path = format!("/responses/{}", crate::path_segment("id", id)?);
         let mut request = self
             .client
             .request(reqwest::Method::GET, &path)?

@@ -236,11 +236,13 @@ impl Pump for Resuming {
     fn resume(&mut self, error: &Error) -> Option<Resume> {
         let client = self.client.as_ref()?;
         let (id, after) = self.pipeline.resume_point()?;
+        // An id the server sent: one that would not be its own path segment is not resumed.
+        let segment = crate::codegen_support::path_param("id", &id).ok()?;
         self.resumes_left = self.resumes_left.checked_sub(1)?;
         tracing::debug!(response = %id, starting_after = after, %error, "resuming the response stream");
         Some(Resume {
             client: client.clone(),
-            path: format!("/responses/{}", progenitor_client::encode_path(&id)),
+            path: format!("/responses/{segment}"),
             query: vec![
                 ("stream", "true".to_owned()),
                 ("starting_after", after.to_string()),
@@ -288,14 +290,22 @@ impl Pump for Resuming {
 /// # Ok(()) }
 /// ```
 pub struct ResponseStream {
-    inner: BodyStream<Resuming>,
+    inner: Source,
+}
+
+/// Where a [`ResponseStream`]'s events come from: an HTTP body (SSE), or a lane of a
+/// Responses WebSocket (feature `responses-ws`). Both feed the same state.
+enum Source {
+    Http(Box<BodyStream<Resuming>>),
+    #[cfg(feature = "responses-ws")]
+    Ws(Box<super::ws::WsLane>),
 }
 
 impl std::fmt::Debug for ResponseStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ResponseStream")
-            .field("events", &self.inner.pump.pipeline.state.events_handled())
-            .field("connections", &self.inner.pump.pipeline.connections)
+            .field("events", &self.state().events_handled())
+            .field("connections", &self.connections())
             .finish_non_exhaustive()
     }
 }
@@ -314,14 +324,27 @@ impl ResponseStream {
             client,
         );
         ResponseStream {
-            inner: BodyStream::new(response, pump),
+            inner: Source::Http(Box::new(BodyStream::new(response, pump))),
+        }
+    }
+
+    /// A stream of the events of one Responses WebSocket lane.
+    #[cfg(feature = "responses-ws")]
+    pub(crate) fn from_ws(lane: super::ws::WsLane) -> Self {
+        ResponseStream {
+            inner: Source::Ws(Box::new(lane)),
         }
     }
 
     /// Sets how many times in a row a dropped background stream is resumed without a new
-    /// event (default [`DEFAULT_MAX_RESUMES`]; 0 turns resumption off).
+    /// event (default [`DEFAULT_MAX_RESUMES`]; 0 turns resumption off). A stream over a
+    /// WebSocket is not resumed.
     pub fn max_resumes(mut self, n: u32) -> Self {
-        self.inner.pump.set_max_resumes(n);
+        match &mut self.inner {
+            Source::Http(body) => body.pump.set_max_resumes(n),
+            #[cfg(feature = "responses-ws")]
+            Source::Ws(_) => {}
+        }
         self
     }
 
@@ -337,23 +360,31 @@ impl ResponseStream {
     /// [`ResponseStreamState::final_response`]).
     pub async fn final_response(&mut self) -> Result<ParsedResponse, Error> {
         self.until_done().await?;
-        self.inner.pump.pipeline.state.final_response()
+        self.state().final_response()
     }
 
     /// The response accumulated so far (`None` before `response.created`); also
     /// readable after an error.
     pub fn current_snapshot(&self) -> Option<Arc<ResponseSnapshot>> {
-        self.inner.pump.pipeline.state.snapshot()
+        self.state().snapshot()
     }
 
     /// The state machine.
     pub fn state(&self) -> &ResponseStreamState {
-        &self.inner.pump.pipeline.state
+        match &self.inner {
+            Source::Http(body) => &body.pump.pipeline.state,
+            #[cfg(feature = "responses-ws")]
+            Source::Ws(lane) => lane.pipeline.state(),
+        }
     }
 
-    /// How many connections were read (1 + the resumptions).
+    /// How many connections were read (1 + the resumptions; 1 over a WebSocket).
     pub fn connections(&self) -> u32 {
-        self.inner.pump.pipeline.connections
+        match &self.inner {
+            Source::Http(body) => body.pump.pipeline.connections,
+            #[cfg(feature = "responses-ws")]
+            Source::Ws(_) => 1,
+        }
     }
 }
 
@@ -361,7 +392,11 @@ impl Stream for ResponseStream {
     type Item = Result<ResponseStreamEvent, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.poll_next_unpin(cx)
+        match &mut self.inner {
+            Source::Http(body) => body.poll_next_unpin(cx),
+            #[cfg(feature = "responses-ws")]
+            Source::Ws(lane) => lane.poll_next(cx),
+        }
     }
 }
 

@@ -129,6 +129,16 @@ pub enum FixtureError {
         #[source]
         source: serde_json::Error,
     },
+    /// A manifest names a body file that is not a relative path of plain names (an absolute
+    /// path, or one with `..` or `.`): only files under the manifest's directory are read.
+    #[error("fixture manifest {} names the body file {file:?}, which is not a relative path of plain names (no absolute path, no `..`)", path.display())]
+    UnsafePath {
+        /// The manifest (or, for [`RecordedExchange::response_body`], the directory the file
+        /// would be read from).
+        path: PathBuf,
+        /// The file name as the manifest gives it.
+        file: String,
+    },
     /// A manifest parsed but makes no sense (for example an invalid method).
     #[error("invalid fixture manifest {}: {message}", path.display())]
     Invalid {
@@ -144,6 +154,50 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> FixtureError + '_ {
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// Writes a fixture file readable by its owner only (mode 0600 on Unix; also when the file
+/// existed with wider permissions): recorded exchanges can hold what the API returned.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)?;
+    file.flush()
+}
+
+/// Creates a directory (and its missing parents) readable by its owner only (mode 0700 on
+/// Unix for the directories it creates; existing ones are left as they are).
+pub(crate) fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}
+
+/// Whether a body file name from a manifest stays inside the manifest's directory: a
+/// relative path made only of plain names (no root, no drive prefix, no `.` or `..`).
+pub(crate) fn is_contained_path(file: &str) -> bool {
+    let path = Path::new(file);
+    !file.is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// Response headers that describe the old connection's framing, not the content.
@@ -182,7 +236,9 @@ impl RecordedExchange {
         }
     }
 
-    /// Reads one manifest file.
+    /// Reads one manifest file. Its body file names must be relative paths of plain names
+    /// ([`FixtureError::UnsafePath`] otherwise), so a manifest cannot make the server read
+    /// files outside its directory.
     ///
     /// ```
     /// let dir = std::env::temp_dir().join("openai-sdk-doc-read-exchange");
@@ -195,10 +251,24 @@ impl RecordedExchange {
     pub fn read(manifest: impl AsRef<Path>) -> Result<RecordedExchange, FixtureError> {
         let manifest = manifest.as_ref();
         let text = std::fs::read(manifest).map_err(io_error(manifest))?;
-        serde_json::from_slice(&text).map_err(|source| FixtureError::Parse {
-            path: manifest.to_path_buf(),
-            source,
-        })
+        let exchange: RecordedExchange =
+            serde_json::from_slice(&text).map_err(|source| FixtureError::Parse {
+                path: manifest.to_path_buf(),
+                source,
+            })?;
+        let request_file = exchange.request.as_ref().and_then(|r| r.body_file.as_ref());
+        for file in [exchange.body_file.as_ref(), request_file]
+            .into_iter()
+            .flatten()
+        {
+            if !is_contained_path(file) {
+                return Err(FixtureError::UnsafePath {
+                    path: manifest.to_path_buf(),
+                    file: file.clone(),
+                });
+            }
+        }
+        Ok(exchange)
     }
 
     /// Reads every manifest (`*.exchange.json`) in `dir`, sorted by file name.
@@ -248,13 +318,23 @@ impl RecordedExchange {
     }
 
     /// The response body, read from `body_file` relative to `dir` (empty if there is none).
+    /// A `body_file` that is not a relative path of plain names is
+    /// [`FixtureError::UnsafePath`].
     ///
     /// ```
-    /// let exchange = openai_sdk::testing::RecordedExchange::new("GET", "/v1/models", 200);
+    /// use openai_sdk::testing::{FixtureError, RecordedExchange};
+    ///
+    /// let mut exchange = RecordedExchange::new("GET", "/v1/models", 200);
     /// assert!(exchange.response_body(".").unwrap().is_empty());
+    /// exchange.body_file = Some("../../etc/passwd".into());
+    /// assert!(matches!(exchange.response_body("."), Err(FixtureError::UnsafePath { .. })));
     /// ```
     pub fn response_body(&self, dir: impl AsRef<Path>) -> Result<Bytes, FixtureError> {
         match &self.body_file {
+            Some(file) if !is_contained_path(file) => Err(FixtureError::UnsafePath {
+                path: dir.as_ref().to_path_buf(),
+                file: file.clone(),
+            }),
             Some(file) => {
                 let path = dir.as_ref().join(file);
                 std::fs::read(&path)
@@ -305,7 +385,7 @@ impl RecordedExchange {
             source,
         })?;
         text.push(b'\n');
-        std::fs::write(&path, text).map_err(io_error(&path))?;
+        write_private(&path, &text).map_err(io_error(&path))?;
         Ok(path)
     }
 }

@@ -76,7 +76,9 @@
 //!
 //! To make fixtures from the real API, run the code once through a [`RecordingProxy`]: it
 //! forwards to the upstream, streams the answers back, and writes each exchange in the same
-//! format, with credentials ([`REDACTED_HEADERS`]) removed.
+//! format, with credentials removed ([`is_secret_name`] headers, secret query values,
+//! `client_secret`s and whatever a [`RecordingProxy::redact_bodies`] hook removes), in files
+//! only their owner can read.
 //!
 //! # Blocking clients and time
 //!
@@ -99,14 +101,20 @@ mod reply;
 mod route;
 mod server;
 mod synth;
+#[cfg(feature = "websocket")]
+mod ws;
 
 pub use fixture::{ExchangeRequest, FixtureError, RecordedExchange, MANIFEST_SUFFIX};
 pub use hyper::{HeaderMap, Method};
-pub use proxy::{RecordingProxy, REDACTED_HEADERS};
+pub use proxy::{is_secret_name, FixtureBody, RecordingProxy, REDACTED_HEADERS, SECRET_NAME_PARTS};
 pub use record::{Disconnect, DisconnectPhase, RecordedRequest, ServerStats};
 pub use reply::{Chunking, Fault, Gate, Reply, SseEvent};
 pub use route::{Exhausted, Route};
 pub use server::ScriptedServer;
+#[cfg(feature = "websocket")]
+pub use ws::{
+    ClientFrame, ClientFrameKind, ScriptedWsServer, WsAction, WsDisconnect, WsHandshake, WsRule,
+};
 
 #[cfg(test)]
 mod tests {

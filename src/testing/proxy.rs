@@ -22,7 +22,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::fixture::{is_framing_header, ExchangeRequest, RecordedExchange};
+use super::fixture::{
+    create_private_dir, is_framing_header, write_private, ExchangeRequest, RecordedExchange,
+};
 use super::reply::error_body;
 use super::server::{lock, BoxError};
 
@@ -54,10 +56,157 @@ const NOT_FORWARDED: &[&str] = &[
     "accept-encoding",
 ];
 
+/// Parts of a header or query parameter name that mark it as a credential, compared
+/// case-insensitively: `api-key`, `ocp-apim-subscription-key`, `x-goog-api-key`,
+/// `access_token`, `client_secret`, `x-amz-signature`, `www-authenticate`, ... all match.
+pub const SECRET_NAME_PARTS: &[&str] = &[
+    "key",
+    "token",
+    "secret",
+    "auth",
+    "signature",
+    "password",
+    "cookie",
+];
+
+/// Whether a header or query parameter of this name is kept out of recorded fixtures (and
+/// out of [`RecordedRequest`](super::RecordedRequest)'s `Debug`): one of
+/// [`REDACTED_HEADERS`], or a name containing one of [`SECRET_NAME_PARTS`]. The rate-limit
+/// counters the API sends (`x-ratelimit-*-tokens`) are not credentials and are kept.
+///
+/// ```
+/// use openai_sdk::testing::is_secret_name;
+///
+/// for name in ["Authorization", "api-key", "Ocp-Apim-Subscription-Key", "x-goog-api-key", "access_token", "sig-signature"] {
+///     assert!(is_secret_name(name), "{name}");
+/// }
+/// for name in ["content-type", "x-request-id", "x-ratelimit-remaining-tokens", "limit", "openai-processing-ms"] {
+///     assert!(!is_secret_name(name), "{name}");
+/// }
+/// ```
+pub fn is_secret_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if REDACTED_HEADERS.contains(&lower.as_str()) {
+        return true;
+    }
+    !lower.starts_with("x-ratelimit-") && SECRET_NAME_PARTS.iter().any(|p| lower.contains(p))
+}
+
 fn is_redacted(name: &str) -> bool {
-    REDACTED_HEADERS
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
+    is_secret_name(name)
+}
+
+/// `%XX` escapes and `+` of a query component decoded (lossily, for name matching only).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A raw query string with the value of every secret parameter ([`is_secret_name`], after
+/// percent-decoding the name) replaced by `*`, which a replayed route matches with any
+/// value. The other pairs are kept byte for byte.
+pub(crate) fn redact_query(query: &str) -> String {
+    redact_query_as(query, "*")
+}
+
+/// [`redact_query`] with `marker` in place of the secret values.
+pub(crate) fn redact_query_as(query: &str, marker: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+            if is_secret_name(&percent_decode(name)) || is_secret_name(name) {
+                format!("{name}={marker}")
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A body about to be written to a fixture, as [`RecordingProxy::redact_bodies`]'s hook sees
+/// it.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct FixtureBody<'a> {
+    /// The request method (`"POST"`).
+    pub method: &'a str,
+    /// The request path, without the query (`"/v1/realtime/client_secrets"`).
+    pub path: &'a str,
+    /// `None` for the request body; the response status for the response body.
+    pub status: Option<u16>,
+    /// The bytes (after the built-in redaction).
+    pub body: &'a [u8],
+}
+
+type BodyRedactor = Arc<dyn Fn(&FixtureBody<'_>) -> Option<Vec<u8>> + Send + Sync>;
+
+/// The built-in body redaction (see [`RecordingProxy::redact_bodies`]): `Some` when
+/// something was replaced.
+fn redact_known_secrets(body: &FixtureBody<'_>) -> Option<Vec<u8>> {
+    const REDACTED: &str = "REDACTED";
+    let mut value: serde_json::Value = serde_json::from_slice(body.body).ok()?;
+    let mut changed = false;
+    if body.status.is_some()
+        && body
+            .path
+            .trim_end_matches('/')
+            .ends_with("/realtime/client_secrets")
+    {
+        if let Some(secret) = value.get_mut("value").filter(|v| v.is_string()) {
+            *secret = REDACTED.into();
+            changed = true;
+        }
+    }
+    // The JSON was parsed by serde_json, so it is at most 128 levels deep.
+    let mut stack = vec![&mut value];
+    while let Some(node) = stack.pop() {
+        match node {
+            serde_json::Value::Object(map) => {
+                for (key, member) in map.iter_mut() {
+                    if key == "client_secret" {
+                        let secret = match member {
+                            serde_json::Value::Object(inner) => inner.get_mut("value"),
+                            other => Some(other),
+                        };
+                        if let Some(secret) = secret.filter(|s| s.is_string()) {
+                            *secret = REDACTED.into();
+                            changed = true;
+                        }
+                    } else {
+                        stack.push(member);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => stack.extend(items.iter_mut()),
+            _ => {}
+        }
+    }
+    changed.then(|| serde_json::to_vec(&value).unwrap_or_else(|_| body.body.to_vec()))
 }
 
 /// A recording proxy on `127.0.0.1`: point the code under test at
@@ -72,8 +221,13 @@ fn is_redacted(name: &str) -> bool {
 /// written when the upstream body ends, before the client sees the end of the body — or,
 /// if the client leaves early, when it leaves (marked `"complete": false`).
 ///
-/// [`REDACTED_HEADERS`] (credentials such as `authorization` and `api-key`,
-/// `openai-organization`, `openai-project`, cookies) are forwarded but never written.
+/// Credentials are forwarded but never written: headers named in [`REDACTED_HEADERS`] or
+/// matching [`SECRET_NAME_PARTS`] ([`is_secret_name`]: `authorization`, `api-key`,
+/// `ocp-apim-subscription-key`, `x-goog-api-key`, cookies, ...) are left out, the values of
+/// query parameters with such names are recorded as `*` (which replay matches with any
+/// value), and bodies go through a redaction hook ([`redact_bodies`](Self::redact_bodies);
+/// `client_secret` values are redacted by default). The files are created readable by
+/// their owner only (mode 0600, directories 0700, on Unix).
 /// Requests are forwarded without `accept-encoding`, so bodies are recorded uncompressed.
 ///
 /// The upstream is reached with `reqwest`; an `https` upstream needs a TLS feature of
@@ -137,6 +291,7 @@ struct ProxyShared {
     next_number: AtomicUsize,
     written: Mutex<Vec<PathBuf>>,
     write_errors: Mutex<Vec<String>>,
+    redactor: Mutex<Option<BodyRedactor>>,
     version: watch::Sender<u64>,
 }
 
@@ -179,7 +334,7 @@ impl RecordingProxy {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|err| std::io::Error::other(format!("not inside a Tokio runtime: {err}")))?;
         let out_dir = out_dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&out_dir)?;
+        create_private_dir(&out_dir)?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -194,6 +349,7 @@ impl RecordingProxy {
             out_dir,
             written: Mutex::new(Vec::new()),
             write_errors: Mutex::new(Vec::new()),
+            redactor: Mutex::new(None),
             version: watch::Sender::new(0),
         });
         let task = runtime.spawn(proxy_accept_loop(listener, Arc::clone(&shared)));
@@ -295,6 +451,42 @@ impl RecordingProxy {
     /// ```
     pub fn write_errors(&self) -> Vec<String> {
         lock(&self.shared.write_errors).clone()
+    }
+
+    /// Sets a hook that may rewrite each body before it is written to a fixture (the client
+    /// still gets the body unchanged): return `Some(bytes)` to write those instead, `None`
+    /// to keep the body. It runs for the request body (`status` is `None`) and for the
+    /// response body, after the built-in redaction (see below); a later call replaces the
+    /// hook.
+    ///
+    /// Built in, always: in JSON bodies, the string of every `client_secret` member (or its
+    /// `value`, when it is an object) becomes `"REDACTED"`, and so does the top-level `value`
+    /// of a `/realtime/client_secrets` answer: those are credentials a browser could use.
+    ///
+    /// ```
+    /// use openai_sdk::testing::{RecordingProxy, ScriptedServer};
+    /// # #[tokio::main] async fn main() {
+    /// # let upstream = ScriptedServer::start().await;
+    /// let dir = std::env::temp_dir().join("openai-sdk-doc-proxy-redact");
+    /// let proxy = RecordingProxy::start(&upstream.base_url(), &dir)
+    ///     .await
+    ///     .unwrap()
+    ///     .redact_bodies(|body| {
+    ///         // Hide an e-mail address the test account's answers contain.
+    ///         let text = std::str::from_utf8(body.body).ok()?;
+    ///         text.contains("me@example.com")
+    ///             .then(|| text.replace("me@example.com", "user@example.com").into_bytes())
+    ///     });
+    /// # let _ = proxy;
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn redact_bodies(
+        self,
+        hook: impl Fn(&FixtureBody<'_>) -> Option<Vec<u8>> + Send + Sync + 'static,
+    ) -> Self {
+        *lock(&self.shared.redactor) = Some(Arc::new(hook));
+        self
     }
 
     /// Waits until at least `count` exchanges have been written; `false` on timeout.
@@ -444,7 +636,11 @@ async fn proxy_handle(
         Err(err) => {
             return Ok(proxy_error(
                 StatusCode::BAD_GATEWAY,
-                format!("the recording proxy could not reach {target}: {err}"),
+                format!(
+                    "the recording proxy could not reach {}: {}",
+                    crate::error::redact_url_text(&target),
+                    crate::error::transport_message(&err)
+                ),
             ))
         }
     };
@@ -459,7 +655,7 @@ async fn proxy_handle(
 
     let mut exchange =
         RecordedExchange::new(parts.method.as_str(), parts.uri.path(), status.as_u16());
-    exchange.query = parts.uri.query().map(str::to_string);
+    exchange.query = parts.uri.query().map(redact_query);
     exchange.headers = header_pairs(&upstream_headers, |name| {
         !is_redacted(name) && !is_framing_header(name)
     });
@@ -502,17 +698,36 @@ struct PendingRecord {
 impl PendingRecord {
     fn finish(mut self, response_body: &[u8], complete: bool) {
         let dir = self.shared.out_dir.clone();
+        let hook = lock(&self.shared.redactor).clone();
+        let redact = |status: Option<u16>, body: &[u8]| -> Vec<u8> {
+            let mut view = FixtureBody {
+                method: &self.exchange.method,
+                path: &self.exchange.path,
+                status,
+                body,
+            };
+            let known = redact_known_secrets(&view);
+            if let Some(known) = &known {
+                view.body = known;
+            }
+            match hook.as_ref().and_then(|hook| hook(&view)) {
+                Some(replaced) => replaced,
+                None => view.body.to_vec(),
+            }
+        };
+        let request_body = redact(None, &self.request_body);
+        let response_body = redact(Some(self.exchange.status), response_body);
         let result = (|| -> Result<PathBuf, String> {
-            if !self.request_body.is_empty() {
+            if !request_body.is_empty() {
                 let file = format!("{}.request.body", self.stem);
-                std::fs::write(dir.join(&file), &self.request_body)
+                write_private(&dir.join(&file), &request_body)
                     .map_err(|e| format!("{}: {e}", dir.join(&file).display()))?;
                 if let Some(request) = &mut self.exchange.request {
                     request.body_file = Some(file);
                 }
             }
             let file = format!("{}.response.body", self.stem);
-            std::fs::write(dir.join(&file), response_body)
+            write_private(&dir.join(&file), &response_body)
                 .map_err(|e| format!("{}: {e}", dir.join(&file).display()))?;
             self.exchange.body_file = Some(file);
             self.exchange.complete = complete;

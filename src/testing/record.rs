@@ -28,7 +28,10 @@ use hyper::{HeaderMap, Method};
 ///     assert_eq!(request.json().unwrap()["input"], "hi");
 /// }
 /// ```
-#[derive(Clone, Debug)]
+/// Its `Debug` output shows the value of a secret header ([`is_secret_name`](super::is_secret_name):
+/// `authorization`, `api-key`, ...) and of a secret query parameter as `[redacted]`, so a
+/// failing assertion that prints a request does not print the key it carried.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct RecordedRequest {
     /// Position in the order the server finished reading requests (0 for the first).
@@ -49,6 +52,40 @@ pub struct RecordedRequest {
     pub body_complete: bool,
     /// The route that answered, as `"METHOD pattern"`, or `None` if no route matched.
     pub route: Option<String>,
+}
+
+impl std::fmt::Debug for RecordedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Headers<'a>(&'a HeaderMap);
+        impl std::fmt::Debug for Headers<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let mut map = f.debug_map();
+                for (name, value) in self.0 {
+                    if super::is_secret_name(name.as_str()) {
+                        map.entry(name, &"[redacted]");
+                    } else {
+                        map.entry(name, value);
+                    }
+                }
+                map.finish()
+            }
+        }
+        let query = self
+            .query
+            .as_deref()
+            .map(|q| super::proxy::redact_query_as(q, "[redacted]"));
+        f.debug_struct("RecordedRequest")
+            .field("index", &self.index)
+            .field("connection_id", &self.connection_id)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &query)
+            .field("headers", &Headers(&self.headers))
+            .field("body", &self.body)
+            .field("body_complete", &self.body_complete)
+            .field("route", &self.route)
+            .finish()
+    }
 }
 
 impl RecordedRequest {

@@ -428,7 +428,8 @@ impl ScriptedServer {
     /// `path` is matched exactly against the request path, except that a segment `*` matches
     /// any one segment (`/v1/threads/*/runs`). The request's query is ignored unless `path`
     /// has one (`/v1/files?purpose=batch`): then the query must hold exactly those
-    /// `key=value` pairs, in any order. When several routes match, a route with a query beats
+    /// `key=value` pairs, in any order (`key=*` matches any value of `key`, as recorded
+    /// fixtures write secret parameters). When several routes match, a route with a query beats
     /// one without, fewer `*` beat more, and then the earlier registration wins. Registering
     /// the same method and path again replaces the old route (and its call count).
     ///

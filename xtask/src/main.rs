@@ -168,8 +168,14 @@ fn gen(args: &GenArgs) -> Result<()> {
     let mut report = normalize::normalize(&mut doc)?;
     report.counts.extend(counts);
 
-    let spec: openapiv3::OpenAPI = serde_json::from_value(doc.clone())
-        .map_err(|e| anyhow::anyhow!("the normalised spec is not valid OpenAPI 3.0: {e}"))?;
+    let spec: openapiv3::OpenAPI = serde_path_to_error::deserialize(doc.clone()).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: #{}: not valid OpenAPI 3.0 after normalisation and patches: {}",
+            spec_path.display(),
+            json_pointer(e.path()),
+            e.inner()
+        )
+    })?;
     let mut settings = progenitor_impl::GenerationSettings::new();
     settings
         .with_interface(progenitor_impl::InterfaceStyle::Positional)
@@ -347,6 +353,19 @@ fn committed_spec() -> Option<PathBuf> {
     let tmp = std::env::temp_dir().join(format!("openapi-committed-{}.yaml", std::process::id()));
     std::fs::write(&tmp, &out.stdout).ok()?;
     Some(tmp)
+}
+
+/// A serde path (`paths./a.get.responses`) as a JSON pointer (`/paths/~1a/get/responses`).
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .map(|s| match s {
+            Segment::Seq { index } => format!("/{index}"),
+            Segment::Map { key } => format!("/{}", validate::escape(key)),
+            Segment::Enum { variant } => format!("/{}", validate::escape(variant)),
+            Segment::Unknown => "/?".to_owned(),
+        })
+        .collect()
 }
 
 /// `info.version` of a document, or `?`.

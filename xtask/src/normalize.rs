@@ -109,6 +109,23 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
         c.insert("schemas".into(), Value::Object(schemas));
     }
 
+    // Names of the shared parameters, for rule 21.
+    let shared_params: BTreeMap<String, (String, String)> = root
+        .get("components")
+        .and_then(|c| c.get("parameters"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, p)| {
+                    let field = |f: &str| p.get(f).and_then(Value::as_str).unwrap_or("").to_owned();
+                    (
+                        format!("#/components/parameters/{k}"),
+                        (field("name"), field("in")),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     // Paths: operations, their bodies, parameters and responses.
     let paths = root
         .get_mut("paths")
@@ -126,6 +143,11 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
                 normalize_parameter(p, &mut report.counts)?;
             }
         }
+        let item_params: Vec<Value> = item
+            .get("parameters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut removed_methods = Vec::new();
         for method in METHODS {
             let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else {
@@ -137,6 +159,7 @@ pub fn normalize(doc: &mut Value) -> Result<Report> {
                 .with_context(|| format!("{method} {path} has no operationId"))?
                 .to_owned();
             let ctx = format!("{method} {path} ({op_id})");
+            declare_path_params(&path, &item_params, op, &shared_params, &mut report.counts);
             let keep = normalize_operation(
                 op,
                 &op_id,
@@ -544,6 +567,65 @@ fn normalize_operation(
     Ok(true)
 }
 
+/// Rule 21: a `{name}` of the path that neither the operation nor its path item declares
+/// (a published spec forgot it) becomes a required string path parameter.
+fn declare_path_params(
+    path: &str,
+    item_params: &[Value],
+    op: &mut Map<String, Value>,
+    shared: &BTreeMap<String, (String, String)>,
+    counts: &mut Counts,
+) {
+    let declared = |p: &Value| -> Option<String> {
+        let (name, loc) = match p.get("$ref").and_then(Value::as_str) {
+            Some(r) => shared.get(r).cloned()?,
+            None => (
+                p.get("name").and_then(Value::as_str)?.to_owned(),
+                p.get("in").and_then(Value::as_str)?.to_owned(),
+            ),
+        };
+        (loc == "path").then_some(name)
+    };
+    let mut names: BTreeSet<String> = item_params.iter().filter_map(declared).collect();
+    if let Some(Value::Array(ps)) = op.get("parameters") {
+        names.extend(ps.iter().filter_map(declared));
+    }
+    // A path parameter the template does not have (a misspelt name) cannot be sent.
+    if let Some(Value::Array(ps)) = op.get_mut("parameters") {
+        let before = ps.len();
+        ps.retain(|p| {
+            p.get("in").and_then(Value::as_str) != Some("path")
+                || p.get("name")
+                    .and_then(Value::as_str)
+                    .is_none_or(|n| path.contains(&format!("{{{n}}}")))
+        });
+        if ps.len() != before {
+            bump(counts, "21 path parameter missing from the path dropped");
+        }
+    }
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let name = &rest[start + 1..start + len];
+        rest = &rest[start + len..];
+        if names.contains(name) {
+            continue;
+        }
+        let params = op
+            .entry("parameters")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(ps) = params {
+            ps.push(
+                json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}),
+            );
+            names.insert(name.to_owned());
+            bump(counts, "21 undeclared path parameter declared (string)");
+        }
+    }
+}
+
 fn normalize_parameter(p: &mut Value, counts: &mut Counts) -> Result<()> {
     let is_header = p.get("in").and_then(Value::as_str) == Some("header");
     if let Some(schema) = p.get_mut("schema") {
@@ -591,6 +673,14 @@ fn walk_schema(v: &mut Value, counts: &mut Counts, depth: usize) -> Result<()> {
         return Ok(());
     };
 
+    // Rule 20: a `required` entry that is not a name (a stray `-` in the YAML is null) goes.
+    if let Some(Value::Array(req)) = obj.get_mut("required") {
+        let before = req.len();
+        req.retain(Value::is_string);
+        if req.len() != before {
+            bump(counts, "20 `required` entry that is not a name dropped");
+        }
+    }
     // Rule 4: `const` becomes a one-value enum.
     if let Some(c) = obj.remove("const") {
         obj.insert("enum".into(), Value::Array(vec![c]));
@@ -896,7 +986,44 @@ fn to_file_upload(v: &mut Value, counts: &mut Counts) {
 
 #[cfg(test)]
 mod tests {
-    use super::tag_untagged_fences;
+    use super::*;
+
+    #[test]
+    fn path_parameters_follow_the_template() {
+        let mut counts = Counts::new();
+        let mut op = json!({"parameters": [
+            {"name": "cert_id", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"$ref": "#/components/parameters/Project"},
+        ]});
+        let shared = BTreeMap::from([(
+            "#/components/parameters/Project".to_owned(),
+            ("project_id".to_owned(), "path".to_owned()),
+        )]);
+        let op = op.as_object_mut().unwrap();
+        declare_path_params(
+            "/p/{project_id}/c/{certificate_id}",
+            &[],
+            op,
+            &shared,
+            &mut counts,
+        );
+        let names: Vec<&str> = op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.get("name").and_then(Value::as_str).unwrap_or("$ref"))
+            .collect();
+        assert_eq!(names, ["$ref", "certificate_id"]);
+        assert_eq!(counts.len(), 2);
+    }
+
+    #[test]
+    fn required_entries_that_are_not_names_go() {
+        let mut counts = Counts::new();
+        let mut s = json!({"type": "object", "required": ["a", null], "properties": {"a": {"type": "string"}}});
+        walk_schema(&mut s, &mut counts, 0).unwrap();
+        assert_eq!(s["required"], json!(["a"]));
+    }
 
     #[test]
     fn untagged_fences_become_text_and_tagged_ones_stay() {

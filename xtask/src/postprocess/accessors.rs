@@ -189,24 +189,38 @@ fn newtype_name(v: &syn::Variant) -> Option<String> {
     Some(p.path.segments.last()?.ident.to_string())
 }
 
-/// Accessors for the fields every member struct has with the same scalar type.
+/// Accessors for the scalar fields most member structs have (with one type): `None` for
+/// the members without the field. Most, not all, so that the accessor outlives a new member
+/// that lacks the field (the hand-written layer can rely on it).
 fn common_fields(members: &[Option<&FieldMap>], tag: &str, e: &syn::ItemEnum) -> Vec<TokenStream> {
-    let Some(Some(first)) = members.first() else {
-        return Vec::new();
-    };
-    if members.iter().any(Option::is_none) {
+    if members.is_empty() || members.iter().any(Option::is_none) {
         return Vec::new();
     }
+    let members: Vec<&FieldMap> = members.iter().flatten().copied().collect();
+    // wire name → (ident, type) → how many members have it so.
+    let mut seen: BTreeMap<&String, BTreeMap<(&syn::Ident, &String), usize>> = BTreeMap::new();
+    for m in &members {
+        for (wire, (ident, ty)) in m.iter() {
+            *seen
+                .entry(wire)
+                .or_default()
+                .entry((ident, ty))
+                .or_default() += 1;
+        }
+    }
+    let variants: Vec<&syn::Variant> = e.variants.iter().filter(|v| v.ident != "Unknown").collect();
     let mut out = Vec::new();
-    for (wire, (ident, ty)) in first.iter() {
-        if wire == tag || ident == "tag" || ident.to_string().starts_with("r#") {
+    for (wire, kinds) in seen {
+        if kinds.len() != 1 {
             continue;
         }
-        let same = members
-            .iter()
-            .flatten()
-            .all(|m| m.get(wire).is_some_and(|(i, t)| i == ident && t == ty));
-        if !same {
+        let Some(((ident, ty), n)) = kinds.into_iter().next() else {
+            continue;
+        };
+        if *wire == tag || ident == "tag" || ident.to_string().starts_with("r#") {
+            continue;
+        }
+        if n * 2 <= members.len() || n < 2 {
             continue;
         }
         let (ret, get, map): (TokenStream, TokenStream, TokenStream) = match ty.as_str() {
@@ -217,13 +231,17 @@ fn common_fields(members: &[Option<&FieldMap>], tag: &str, e: &syn::ItemEnum) ->
             ":: std :: string :: String" => (quote!(&str), quote!(as_str), quote!(x.as_str())),
             _ => continue,
         };
-        let arms = e.variants.iter().filter(|v| v.ident != "Unknown").map(|v| {
+        let arms = variants.iter().zip(&members).map(|(v, m)| {
             let vi = &v.ident;
-            quote!(Self::#vi(m) => { let x = &m.#ident; Some(#map) })
+            if m.get(wire).is_some() {
+                quote!(Self::#vi(m) => { let x = &m.#ident; Some(#map) })
+            } else {
+                quote!(Self::#vi(_) => None,)
+            }
         });
         let doc = format!(
-            "The `{wire}` every member has; for [`Unknown`](Self::Unknown), read from its \
-             JSON (`None` when it has none)."
+            "The `{wire}` of this value, `None` for a member without it; for \
+             [`Unknown`](Self::Unknown), read from its JSON."
         );
         out.push(quote! {
             #[doc = #doc]

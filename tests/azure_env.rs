@@ -1,0 +1,84 @@
+//! Which key goes to Azure: an explicit `api_key` (before or after `.azure()`) is kept;
+//! else `AZURE_OPENAI_API_KEY`; `OPENAI_API_KEY` never. One test in its own binary: it sets
+//! environment variables, which the other tests of a binary would see.
+
+use openai_sdk::testing::{Reply, ScriptedServer};
+use openai_sdk::{Client, Error};
+use serde_json::json;
+
+async fn sent_key(client: &Client, server: &ScriptedServer) -> (Option<String>, Option<String>) {
+    client.list_models().await.unwrap();
+    let r = server.last_request().unwrap();
+    (
+        r.header("api-key").map(str::to_owned),
+        r.header("authorization").map(str::to_owned),
+    )
+}
+
+#[tokio::test]
+async fn the_openai_key_never_goes_to_azure_and_an_explicit_key_wins() {
+    let server = ScriptedServer::start().await;
+    server
+        .get("/openai/models")
+        .respond(Reply::json(200, json!({"object": "list", "data": []})));
+    std::env::set_var("OPENAI_API_KEY", "sk-openai-secret");
+    std::env::remove_var("AZURE_OPENAI_API_KEY");
+
+    // No Azure key anywhere: the build fails rather than send the OpenAI key.
+    let e = Client::builder()
+        .azure(server.origin(), "2024-10-21")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Config(m) if m.contains("AZURE_OPENAI_API_KEY")),
+        "{e:?}"
+    );
+    // With an Entra ID token: the token only.
+    let c = Client::builder()
+        .azure(server.origin(), "2024-10-21")
+        .azure_ad_token("entra")
+        .build()
+        .unwrap();
+    assert_eq!(
+        sent_key(&c, &server).await,
+        (None, Some("Bearer entra".to_owned()))
+    );
+
+    std::env::set_var("AZURE_OPENAI_API_KEY", "azure-env");
+    let c = Client::builder()
+        .azure(server.origin(), "2024-10-21")
+        .build()
+        .unwrap();
+    assert_eq!(
+        sent_key(&c, &server).await,
+        (Some("azure-env".into()), None)
+    );
+    // An explicit key set before `.azure()` is not replaced by the environment...
+    let c = Client::builder()
+        .api_key("explicit-before")
+        .azure(server.origin(), "2024-10-21")
+        .build()
+        .unwrap();
+    assert_eq!(
+        sent_key(&c, &server).await,
+        (Some("explicit-before".into()), None)
+    );
+    // ... nor one set after it.
+    let c = Client::builder()
+        .azure(server.origin(), "2024-10-21")
+        .api_key("explicit-after")
+        .build()
+        .unwrap();
+    assert_eq!(
+        sent_key(&c, &server).await,
+        (Some("explicit-after".into()), None)
+    );
+    for r in server.requests() {
+        for v in r.headers.values() {
+            let v = String::from_utf8_lossy(v.as_bytes());
+            assert!(!v.contains("sk-openai-secret"), "{:?}", r.headers);
+        }
+    }
+    std::env::remove_var("OPENAI_API_KEY");
+    std::env::remove_var("AZURE_OPENAI_API_KEY");
+}
