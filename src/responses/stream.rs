@@ -311,7 +311,25 @@ impl std::fmt::Debug for ResponseStream {
 }
 
 impl ResponseStream {
-    crate::streaming::response_metadata_methods!(inner);
+    /// The status and headers of the HTTP answer that started the stream, with the typed
+    /// views (rate limits, ...); `None` for a stream over a WebSocket.
+    pub fn metadata(&self) -> Option<&crate::ResponseMetadata> {
+        match &self.inner {
+            Source::Http(body) => Some(&body.metadata),
+            #[cfg(feature = "responses-ws")]
+            Source::Ws(_) => None,
+        }
+    }
+
+    /// The `x-request-id` of the answer that started the stream.
+    pub fn request_id(&self) -> Option<&str> {
+        self.metadata()?.request_id()
+    }
+
+    /// The headers of the HTTP answer that started the stream (`None` over a WebSocket).
+    pub fn headers(&self) -> Option<&reqwest::header::HeaderMap> {
+        self.metadata().map(crate::ResponseMetadata::headers)
+    }
 
     pub(crate) fn new(
         response: reqwest::Response,
