@@ -59,3 +59,8 @@ fn strict_schema_seeds() {
 fn webhooks_seeds() {
     run_seeds("webhooks", openai_sdk_fuzz::webhooks::check);
 }
+
+#[test]
+fn ws_events_seeds() {
+    run_seeds("ws_events", openai_sdk_fuzz::ws_events::check);
+}
