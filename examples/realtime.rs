@@ -10,8 +10,11 @@
 //! the SDK's scripted WebSocket server (`openai_sdk::testing::ScriptedWsServer`), which
 //! answers with a scripted session (including an event of a type and fields this SDK does
 //! not know, which the example passes over), so it runs offline.
+//!
+//! An error is printed to stderr as one or two lines (`error: ...`), with exit status 1.
 
 use std::io::Write;
+use std::process::ExitCode;
 
 use futures::StreamExt;
 use openai_sdk::testing::{ScriptedWsServer, WsAction};
@@ -19,8 +22,15 @@ use openai_sdk::types::RealtimeServerEvent;
 use openai_sdk::Client;
 use serde_json::json;
 
+#[path = "support/cli.rs"]
+mod cli;
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    cli::exit(run().await)
+}
+
+async fn run() -> cli::Outcome {
     let mut prompt = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     if prompt.trim().is_empty() {
         prompt = "Say hello in French".into();
@@ -34,14 +44,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (server.client(), Some(server))
     };
     let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-realtime".into());
+    session(&client, &model, &prompt, &mut std::io::stdout()).await
+}
 
+/// Sends `prompt` as a user message in a Realtime session and writes the text deltas.
+pub async fn session(
+    client: &Client,
+    model: &str,
+    prompt: &str,
+    out: &mut dyn Write,
+) -> cli::Outcome {
     let mut connection = client.realtime().connect(model).await?;
-    connection.send_user_text(&prompt).await?;
+    connection.send_user_text(prompt).await?;
     connection
         .create_response_with(json!({"output_modalities": ["text"]}))
         .await?;
 
-    let mut out = std::io::stdout();
     while let Some(event) = connection.next().await {
         match event? {
             RealtimeServerEvent::ResponseTextDelta(e) => {

@@ -11,8 +11,11 @@
 //! with the events of a recorded stream (`tests/fixtures/responses/dotnet_responses_CanStreamBackgroundResponses.sse`,
 //! recorded by openai-dotnet's test suite) with an event of an unknown type and unknown
 //! fields mixed in, so it runs offline; that recording answers every prompt the same way.
+//!
+//! An error is printed to stderr as one or two lines (`error: ...`), with exit status 1.
 
 use std::io::Write;
+use std::process::ExitCode;
 
 use futures::StreamExt;
 use openai_sdk::responses::ResponseStreamEvent;
@@ -24,8 +27,15 @@ use serde_json::{json, Value};
 const RECORDING: &str =
     include_str!("../tests/fixtures/responses/dotnet_responses_CanStreamBackgroundResponses.sse");
 
+#[path = "support/cli.rs"]
+mod cli;
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    cli::exit(run().await)
+}
+
+async fn run() -> cli::Outcome {
     let mut prompt = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
     if prompt.trim().is_empty() {
         prompt = "Write a haiku about Rust".into();
@@ -39,11 +49,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         (server.client(), Some(server))
     };
     let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into());
+    stream_text(&client, &model, &prompt, &mut std::io::stdout()).await
+}
 
+/// Sends `prompt` over a WebSocket and writes the text deltas as they arrive.
+pub async fn stream_text(
+    client: &Client,
+    model: &str,
+    prompt: &str,
+    out: &mut dyn Write,
+) -> cli::Outcome {
     let connection = client.responses().connect().await?;
     let request = serde_json::from_value(json!({"model": model, "input": prompt}))?;
     let mut stream = connection.stream(request).await?;
-    let mut out = std::io::stdout();
     while let Some(event) = stream.next().await {
         match event? {
             ResponseStreamEvent::OutputTextDelta { delta, .. } => {

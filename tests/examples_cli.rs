@@ -285,3 +285,59 @@ fn an_error_whose_message_hides_its_cause_gets_a_second_line() {
         "error: reading the config\ncaused by: permission denied\n"
     );
 }
+
+/// A closed port: what a client meets when nothing listens.
+fn closed_port_client() -> (Client, std::net::SocketAddr) {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let client = Client::builder()
+        .api_key("sk-test")
+        .base_url(format!("http://{closed}/v1"))
+        .http_client(reqwest::Client::builder().no_proxy().build().unwrap())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    (client, closed)
+}
+
+#[cfg(feature = "responses-ws")]
+#[allow(dead_code)]
+#[path = "../examples/responses_ws.rs"]
+mod responses_ws;
+
+#[cfg(feature = "realtime")]
+#[allow(dead_code)]
+#[path = "../examples/realtime.rs"]
+mod realtime;
+
+/// The WebSocket examples end the same way when the connection cannot be made.
+#[cfg(all(feature = "responses-ws", feature = "realtime"))]
+#[tokio::test]
+async fn the_websocket_examples_end_with_the_error_display_when_nothing_listens() {
+    let (client, closed) = closed_port_client();
+    let client = &client;
+    let shown = Shown::of(|mut out| async move {
+        let outcome = responses_ws::stream_text(client, "gpt-4o-mini", "hi", &mut out).await;
+        (out, outcome)
+    })
+    .await;
+    shown.assert_error_ending();
+    assert!(
+        shown.err.contains(&closed.port().to_string()),
+        "{}",
+        shown.err
+    );
+    let shown = Shown::of(|mut out| async move {
+        let outcome = realtime::session(client, "gpt-realtime", "hi", &mut out).await;
+        (out, outcome)
+    })
+    .await;
+    shown.assert_error_ending();
+    assert!(
+        shown.err.contains(&closed.port().to_string()),
+        "{}",
+        shown.err
+    );
+}
