@@ -44,8 +44,14 @@ use crate::codegen_support::FieldName;
 /// Keys inserted here are written as they are, after the known fields: a key that is also
 /// a known field of the struct is written twice (and a JSON reader keeps the last), so
 /// set known fields through the struct.
-#[derive(Clone, Default, PartialEq)]
-pub struct ExtraFields(Option<Box<Map<String, Value>>>);
+#[derive(Clone, Default)]
+pub struct ExtraFields(Option<Box<Entries>>);
+
+/// The fields in the order they came: a short list searched in order (objects carry few
+/// unknown fields), two of them stored in the one allocation. A map would hash every key
+/// and allocate twice more; the decode of a Responses event with two fields the spec
+/// lacks (`obfuscation`, `bytes`) measured 1.48x the ignoring decode with one.
+type Entries = smallvec::SmallVec<[(String, Value); 2]>;
 
 static NULL: Value = Value::Null;
 
@@ -57,12 +63,20 @@ impl ExtraFields {
 
     /// The value of `key`, if the object had it.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.as_ref()?.get(key)
+        self.0
+            .as_ref()?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// The value of `key`, mutably.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.0.as_mut()?.get_mut(key)
+        self.0
+            .as_mut()?
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// Whether the object had `key`.
@@ -72,19 +86,25 @@ impl ExtraFields {
 
     /// Sets `key` (written back when the object is serialized); returns the old value.
     pub fn insert(&mut self, key: impl Into<String>, value: Value) -> Option<Value> {
+        let key = key.into();
+        if let Some(old) = self.get_mut(&key) {
+            return Some(std::mem::replace(old, value));
+        }
         self.0
             .get_or_insert_with(Default::default)
-            .insert(key.into(), value)
+            .push((key, value));
+        None
     }
 
     /// Removes `key`; returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let map = self.0.as_mut()?;
-        let v = map.remove(key);
-        if map.is_empty() {
+        let entries = self.0.as_mut()?;
+        let at = entries.iter().position(|(k, _)| k == key)?;
+        let (_, v) = entries.remove(at);
+        if entries.is_empty() {
             self.0 = None;
         }
-        v
+        Some(v)
     }
 
     /// How many unknown fields there are.
@@ -99,17 +119,17 @@ impl ExtraFields {
 
     /// The fields in the order they came.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> + '_ {
-        self.0.iter().flat_map(|m| m.iter())
+        self.0.iter().flat_map(|m| m.iter().map(|(k, v)| (k, v)))
     }
 
     /// The fields as a JSON object.
     pub fn to_map(&self) -> Map<String, Value> {
-        self.0.as_deref().cloned().unwrap_or_default()
+        self.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// The fields as a JSON object.
     pub fn into_map(self) -> Map<String, Value> {
-        self.0.map(|m| *m).unwrap_or_default()
+        self.0.map(|m| m.into_iter().collect()).unwrap_or_default()
     }
 
     /// Stores an unknown key and reads its value (called by the generated `Deserialize`
@@ -121,9 +141,15 @@ impl ExtraFields {
         map: &mut A,
     ) -> Result<(), A::Error> {
         let value: Value = map.next_value()?;
-        self.0
-            .get_or_insert_with(Default::default)
-            .insert(key.into_string(), value);
+        let key = key.into_string();
+        // A key sent twice: the last one wins, as in a JSON object read into a map.
+        match self.get_mut(&key) {
+            Some(old) => *old = value,
+            None => self
+                .0
+                .get_or_insert_with(Default::default)
+                .push((key, value)),
+        }
         Ok(())
     }
 }
@@ -144,17 +170,24 @@ impl fmt::Debug for ExtraFields {
 
 impl From<Map<String, Value>> for ExtraFields {
     fn from(m: Map<String, Value>) -> Self {
-        if m.is_empty() {
-            ExtraFields(None)
-        } else {
-            ExtraFields(Some(Box::new(m)))
-        }
+        m.into_iter().collect()
     }
 }
 
 impl FromIterator<(String, Value)> for ExtraFields {
     fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
-        Map::from_iter(iter).into()
+        let mut out = ExtraFields::new();
+        for (k, v) in iter {
+            out.insert(k, v);
+        }
+        out
+    }
+}
+
+/// Equal when they hold the same keys with the same values, in any order.
+impl PartialEq for ExtraFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
     }
 }
 
