@@ -17,3 +17,18 @@ pub use strict_schema::{
     check_strict_compatible, strict_compatibility_issues, strict_schema_for, to_strict_json_schema,
     StrictSchema, StrictSchemaError,
 };
+
+/// Python truthiness of a JSON value (`if value:` in the reference): null, `false`, `0`,
+/// `""`, `[]` and `{}` are false. The strict-schema conversion and the stream framing
+/// (`if data.get("error")`) both follow it.
+pub(crate) fn is_truthy(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}

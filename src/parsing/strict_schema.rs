@@ -172,18 +172,6 @@ fn describe(value: &Value) -> String {
     }
 }
 
-/// Python truthiness of a JSON value.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
 fn get_path_mut<'a>(root: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
     path.iter().try_fold(root, |node, segment| match node {
         Value::Object(map) => map.get_mut(segment),
@@ -439,7 +427,7 @@ impl Converter {
             node.shift_remove("default");
         }
         let reference = match node.get("$ref") {
-            Some(r) if truthy(r) && node.len() > 1 => r.clone(),
+            Some(r) if crate::parsing::is_truthy(r) && node.len() > 1 => r.clone(),
             _ => return Ok(false),
         };
         let Value::String(reference) = reference else {
@@ -1354,7 +1342,7 @@ mod tests {
             json!([]),
             json!({}),
         ] {
-            assert!(!truthy(&falsy), "{falsy}");
+            assert!(!crate::parsing::is_truthy(&falsy), "{falsy}");
         }
         for t in [
             json!(true),
@@ -1363,7 +1351,7 @@ mod tests {
             json!([1]),
             json!({"a": 1}),
         ] {
-            assert!(truthy(&t), "{t}");
+            assert!(crate::parsing::is_truthy(&t), "{t}");
         }
     }
 

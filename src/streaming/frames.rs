@@ -72,7 +72,9 @@ impl ApiErrorPayload {
     /// false. With `error_event` (the event was `event: error`) it always returns an
     /// error.
     pub fn from_json(raw: Value, error_event: bool) -> Option<Self> {
-        let inner = raw.get("error").filter(|error| is_truthy(error));
+        let inner = raw
+            .get("error")
+            .filter(|error| crate::parsing::is_truthy(error));
         let source = match inner {
             Some(error) => error,
             None if error_event => &raw,
@@ -100,18 +102,6 @@ impl ApiErrorPayload {
             param,
             raw,
         })
-    }
-}
-
-/// Python truthiness of a JSON value, as the reference's `if data.get("error")`.
-fn is_truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
     }
 }
 
