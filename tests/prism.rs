@@ -116,6 +116,7 @@ async fn chat(h: &mut Harness) {
             "chatcmpl-abc123",
             &types::UpdateChatCompletionBody {
                 metadata: Some(metadata(&[("reviewed", "yes")])),
+                extra: Default::default(),
             },
         )
         .await
@@ -352,6 +353,7 @@ async fn conversations(h: &mut Harness) {
             "conv_abc123",
             &types::UpdateConversationBody {
                 metadata: Some(metadata(&[("topic", "project-x")])),
+                extra: Default::default(),
             },
         )
         .await
@@ -410,6 +412,7 @@ async fn audio(h: &mut Harness) {
             languages: vec![],
             stream: None,
             timestamp_granularities: vec![],
+            extra: Default::default(),
         })
         .await
     })
@@ -421,6 +424,7 @@ async fn audio(h: &mut Harness) {
             prompt: None,
             response_format: Some(types::CreateTranslationRequestResponseFormat::Json),
             temperature: Some(0.2),
+            extra: Default::default(),
         })
         .await
     })
@@ -430,6 +434,7 @@ async fn audio(h: &mut Harness) {
             name: "Jane Doe consent".into(),
             language: "en-US".into(),
             recording: wav(),
+            extra: Default::default(),
         })
         .await
     })
@@ -439,6 +444,7 @@ async fn audio(h: &mut Harness) {
             name: "Jane".into(),
             consent: "cons_abc123".into(),
             audio_sample: wav(),
+            extra: Default::default(),
         })
         .await
     })
@@ -456,6 +462,7 @@ async fn audio(h: &mut Harness) {
             "cons_abc123",
             &types::UpdateVoiceConsentRequest {
                 name: "Jane D.".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -505,6 +512,7 @@ async fn images(h: &mut Harness) {
             response_format: Some(types::CreateImageVariationRequestResponseFormat::Url),
             size: Some(types::CreateImageVariationRequestSize::X512x512),
             user: Some("user-1234".into()),
+            extra: Default::default(),
         })
         .await
     })
@@ -530,6 +538,7 @@ fn body_image_edit() -> types::CreateImageEditRequest {
         size: None,
         stream: None,
         user: None,
+        extra: Default::default(),
     }
 }
 
@@ -544,8 +553,8 @@ async fn files_uploads_batches(h: &mut Harness) {
             purpose: types::CreateFileRequestPurpose::FineTune,
             expires_after: Some(types::FileExpirationAfter {
                 anchor: types::FileExpirationAfterAnchor::CreatedAt,
-                seconds: 86_400,
-            }),
+                seconds: 86_400, extra: Default::default(),
+            }), extra: Default::default(),
         })
         .await
     })
@@ -575,6 +584,7 @@ async fn files_uploads_batches(h: &mut Harness) {
             mime_type: "text/jsonl".into(),
             purpose: types::CreateUploadRequestPurpose::FineTune,
             expires_after: None,
+            extra: Default::default(),
         })
         .await
     })
@@ -584,6 +594,7 @@ async fn files_uploads_batches(h: &mut Harness) {
             "upload_abc123",
             &types::AddUploadPartRequest {
                 data: FilePart::bytes("part-1", vec![b'x'; 1024]),
+                extra: Default::default(),
             },
         )
         .await
@@ -595,6 +606,7 @@ async fn files_uploads_batches(h: &mut Harness) {
             &types::CompleteUploadRequest {
                 part_ids: vec!["part_abc123".into(), "part_def456".into()],
                 md5: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -722,6 +734,7 @@ async fn assistants(h: &mut Harness) {
             "msg_abc123",
             &types::ModifyMessageRequest {
                 metadata: Some(metadata(&[("modified", "true")])),
+                extra: Default::default(),
             },
         )
         .await
@@ -768,6 +781,7 @@ async fn assistants(h: &mut Harness) {
             "run_abc123",
             &types::ModifyRunRequest {
                 metadata: Some(metadata(&[("user_id", "user_abc123")])),
+                extra: Default::default(),
             },
         )
         .await
@@ -974,6 +988,7 @@ async fn fine_tuning(h: &mut Harness) {
                 CKPT,
                 &types::CreateFineTuningCheckpointPermissionRequest {
                     project_ids: vec!["proj_abc123".into()],
+                    extra: Default::default(),
                 },
             )
             .await
@@ -1089,6 +1104,7 @@ async fn evals(h: &mut Harness) {
             &types::UpdateEvalBody {
                 name: Some("Sentiment v2".into()),
                 metadata: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1201,6 +1217,7 @@ async fn realtime(h: &mut Harness) {
             // Prism cannot check a `session`: it does not parse a JSON form field into an
             // object, even one sent as `application/json` ("session must be object").
             session: None,
+            extra: Default::default(),
         })
         .await
     })
@@ -1227,6 +1244,7 @@ async fn realtime(h: &mut Harness) {
             "rtc_abc123",
             &types::RealtimeCallReferRequest {
                 target_uri: "tel:+14155550123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1237,6 +1255,7 @@ async fn realtime(h: &mut Harness) {
             "rtc_abc123",
             &types::RealtimeCallRejectRequest {
                 status_code: Some(486),
+                extra: Default::default(),
             },
         )
         .await
@@ -1275,6 +1294,7 @@ async fn containers(h: &mut Harness) {
             &types::CreateContainerFileBody {
                 file: None,
                 file_id: Some("file-abc123".into()),
+                extra: Default::default(),
             },
         )
         .await
@@ -1347,6 +1367,7 @@ async fn videos(h: &mut Harness) {
         c.create_video_character(&types::CreateVideoCharacterBody {
             name: "Mochi the cat".try_into().expect("a valid name"),
             video: mp4(),
+            extra: Default::default(),
         })
         .await
     })
@@ -1426,6 +1447,7 @@ async fn skills(h: &mut Harness) {
                 "pdf-tools.zip",
                 &b"PK\x05\x06"[..],
             )),
+            extra: Default::default(),
         })
         .await
     })
@@ -1443,6 +1465,7 @@ async fn skills(h: &mut Harness) {
             "skill_abc123",
             &types::SetDefaultSkillVersionBody {
                 default_version: "2".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1461,6 +1484,7 @@ async fn skills(h: &mut Harness) {
                     "pdf-tools.zip",
                     &b"PK\x05\x06"[..],
                 )),
+                extra: Default::default(),
             },
         )
         .await
@@ -1494,6 +1518,7 @@ async fn skills(h: &mut Harness) {
         |c| async move {
             c.create_content_provenance_check(&types::CreateContentProvenanceBody {
                 file: png("generated.png"),
+                extra: Default::default(),
             })
             .await
         },
@@ -1509,6 +1534,7 @@ async fn admin(h: &mut Harness) {
         c.admin_api_keys_create(&types::AdminApiKeysCreateBody {
             name: "ci-admin-key".into(),
             expires_in_seconds: NonZeroU64::new(86_400),
+            extra: Default::default(),
         })
         .await
     })
@@ -1634,6 +1660,7 @@ async fn admin(h: &mut Harness) {
             certificate:
                 "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
                     .into(),
+            extra: Default::default(),
         })
         .await
     })
@@ -1651,6 +1678,7 @@ async fn admin(h: &mut Harness) {
             "cert_abc123",
             &types::ModifyCertificateRequest {
                 name: Some("corp-ca-2025".into()),
+                extra: Default::default(),
             },
         )
         .await
@@ -1659,6 +1687,7 @@ async fn admin(h: &mut Harness) {
     h.check(G, "activate_organization_certificates", |c| async move {
         c.activate_organization_certificates(&types::ToggleCertificatesRequest {
             certificate_ids: vec!["cert_abc123".into()],
+            extra: Default::default(),
         })
         .await
     })
@@ -1668,6 +1697,7 @@ async fn admin(h: &mut Harness) {
             PROJ,
             &types::ToggleCertificatesRequest {
                 certificate_ids: vec!["cert_abc123".into()],
+                extra: Default::default(),
             },
         )
         .await
@@ -1683,6 +1713,7 @@ async fn admin(h: &mut Harness) {
             name: "Project X".into(),
             external_key_id: None,
             residency: None,
+            extra: Default::default(),
         })
         .await
     })
@@ -1701,6 +1732,7 @@ async fn admin(h: &mut Harness) {
             &types::ProjectUpdateRequest {
                 name: Some("Project X (renamed)".into()),
                 external_key_id: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1721,6 +1753,7 @@ async fn admin(h: &mut Harness) {
                 user_id: Some("user_abc123".into()),
                 email: None,
                 role: "member".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1736,6 +1769,7 @@ async fn admin(h: &mut Harness) {
             "user_abc123",
             &types::ProjectUserUpdateRequest {
                 role: Some("owner".into()),
+                extra: Default::default(),
             },
         )
         .await
@@ -1755,6 +1789,7 @@ async fn admin(h: &mut Harness) {
             &types::ProjectServiceAccountCreateRequest {
                 name: "ci-bot".into(),
                 create_service_account_only: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1772,6 +1807,7 @@ async fn admin(h: &mut Harness) {
             &types::CreateProjectServiceAccountApiKeyBody {
                 name: Some("deploy".into()),
                 scopes: vec![],
+                extra: Default::default(),
             },
         )
         .await
@@ -1890,6 +1926,7 @@ async fn admin(h: &mut Harness) {
                 role_id: None,
                 technical_level: None,
                 developer_persona: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1907,7 +1944,9 @@ async fn admin(h: &mut Harness) {
             projects: vec![types::InviteRequestProjectsItem {
                 id: PROJ.into(),
                 role: types::InviteRequestProjectsItemRole::Member,
+                extra: Default::default(),
             }],
+            extra: Default::default(),
         })
         .await
     })
@@ -1928,6 +1967,7 @@ async fn admin(h: &mut Harness) {
     h.check(G, "create_group", |c| async move {
         c.create_group(&types::CreateGroupBody {
             name: "Engineering".try_into().expect("a valid group name"),
+            extra: Default::default(),
         })
         .await
     })
@@ -1941,6 +1981,7 @@ async fn admin(h: &mut Harness) {
             "group_abc123",
             &types::CreateGroupUserBody {
                 user_id: "user_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1956,6 +1997,7 @@ async fn admin(h: &mut Harness) {
             "group_abc123",
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: "role_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1967,6 +2009,7 @@ async fn admin(h: &mut Harness) {
             &types::InviteProjectGroupBody {
                 group_id: "group_abc123".into(),
                 role: "role_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1977,6 +2020,7 @@ async fn admin(h: &mut Harness) {
             role_name: "Billing viewer".into(),
             permissions: vec!["api.organization.billing.read".into()],
             description: Some("Can see invoices".into()),
+            extra: Default::default(),
         })
         .await
     })
@@ -1994,6 +2038,7 @@ async fn admin(h: &mut Harness) {
             "user_abc123",
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: "role_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -2127,6 +2172,7 @@ async fn admin_more(h: &mut Harness) {
             &types::UpdateProjectServiceAccountBody {
                 name: Some("ci-bot (deploys)".into()),
                 role: Some(types::UpdateProjectServiceAccountBodyRole::Owner),
+                extra: Default::default(),
             },
         )
         .await
@@ -2136,6 +2182,7 @@ async fn admin_more(h: &mut Harness) {
     h.check(G, "deactivate_organization_certificates", |c| async move {
         c.deactivate_organization_certificates(&types::ToggleCertificatesRequest {
             certificate_ids: vec!["cert_abc123".into()],
+            extra: Default::default(),
         })
         .await
     })
@@ -2150,6 +2197,7 @@ async fn admin_more(h: &mut Harness) {
             PROJ,
             &types::ToggleCertificatesRequest {
                 certificate_ids: vec!["cert_abc123".into()],
+                extra: Default::default(),
             },
         )
         .await
@@ -2232,6 +2280,7 @@ async fn admin_more(h: &mut Harness) {
                 name: "Platform Engineering"
                     .try_into()
                     .expect("a valid group name"),
+                extra: Default::default(),
             },
         )
         .await
@@ -2284,6 +2333,7 @@ async fn admin_more(h: &mut Harness) {
             GROUP,
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: ROLE.into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -2316,6 +2366,7 @@ async fn admin_more(h: &mut Harness) {
                     "api.organization.billing.read".into(),
                     "api.organization.usage.read".into(),
                 ]),
+                extra: Default::default(),
             },
         )
         .await
@@ -2334,6 +2385,7 @@ async fn admin_more(h: &mut Harness) {
                 role_name: "Model reviewer".into(),
                 permissions: vec!["api.model.read".into()],
                 description: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -2351,6 +2403,7 @@ async fn admin_more(h: &mut Harness) {
                 role_name: Some("Model auditor".into()),
                 description: None,
                 permissions: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -2380,6 +2433,7 @@ async fn admin_more(h: &mut Harness) {
             USER,
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: ROLE.into(),
+                extra: Default::default(),
             },
         )
         .await
