@@ -135,13 +135,10 @@ fn recorded_assistant_events_decode_as_their_member() {
 
 // --- unknown fields are kept (issue 13) -------------------------------------------------
 
-/// Every file under `tests/fixtures` (and the Assistants conformance inputs) with `ext`.
+/// Every file under `tests/fixtures` with `ext`.
 fn all_fixtures(ext: &str) -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut stack = vec![
-        root.join("tests/fixtures"),
-        root.join("tests/conformance/assistants/inputs"),
-    ];
+    let mut stack = vec![root.join("tests/fixtures")];
     let mut out = Vec::new();
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(&dir).unwrap() {
