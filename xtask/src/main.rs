@@ -21,6 +21,7 @@ mod fingerprint;
 mod normalize;
 mod patches;
 mod postprocess;
+mod repair;
 mod synth;
 mod validate;
 
@@ -409,6 +410,15 @@ fn print_report(
     }
     for (k, n) in &out.counts {
         println!("  {n:>5}  {k}");
+    }
+    if !report.repairs.is_empty() {
+        println!(
+            "spec errors repaired ({}; rules 22-25 in xtask/src/repair.rs):",
+            report.repairs.len()
+        );
+        for r in &report.repairs {
+            println!("  {r}");
+        }
     }
     let stale: Vec<&patches::Applied> = applied.iter().filter(|a| a.stale.is_some()).collect();
     println!(
