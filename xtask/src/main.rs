@@ -112,8 +112,10 @@ fn load_spec_file(path: &Path, counts: &mut normalize::Counts) -> Result<Value> 
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let text = normalize::fix_int64_literals(&text, counts);
-    let doc: Value = serde_yaml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not valid YAML: {e}", path.display()))?;
+    let (doc, warnings) = validate::parse_yaml(&text, path)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
     validate::check(&doc, path)?;
     Ok(doc)
 }
@@ -170,11 +172,13 @@ fn gen(args: &GenArgs) -> Result<()> {
     report.counts.extend(counts);
 
     let spec: openapiv3::OpenAPI = serde_path_to_error::deserialize(doc.clone()).map_err(|e| {
+        // serde's path stops at the untagged and flattened parts of openapiv3's types: the
+        // innermost object that does not read is found by reading them one by one.
+        let (pointer, why) = diagnose::locate_invalid(&doc)
+            .unwrap_or_else(|| (json_pointer(e.path()), e.inner().to_string()));
         anyhow::anyhow!(
-            "{}: #{}: not valid OpenAPI 3.0 after normalisation and patches: {}",
+            "{}: #{pointer}: not valid OpenAPI 3.0 after normalisation and patches: {why}",
             spec_path.display(),
-            json_pointer(e.path()),
-            e.inner()
         )
     })?;
     let mut settings = progenitor_impl::GenerationSettings::new();
