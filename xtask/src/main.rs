@@ -173,6 +173,8 @@ fn gen_inner(args: &GenArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let check = args.check;
     let spec_path = root().join("openapi/openapi.yaml");
+    // The file errors name: the one being taken (put back on failure), else the pinned one.
+    let shown = args.spec.as_deref().unwrap_or(&spec_path).display();
     // The API change report against the spec this generation replaces: the current file when
     // taking a new one, else the committed one when the file was replaced by hand. It runs
     // beside the generation.
@@ -228,7 +230,7 @@ fn gen_inner(args: &GenArgs) -> Result<()> {
             .unwrap_or_else(|| (json_pointer(e.path()), e.inner().to_string()));
         anyhow::anyhow!(
             "{}: #{pointer}: not valid OpenAPI 3.0 after normalisation and patches: {why}",
-            spec_path.display(),
+            shown,
         )
     })?;
     let mut settings = progenitor_impl::GenerationSettings::new();
@@ -254,9 +256,11 @@ fn gen_inner(args: &GenArgs) -> Result<()> {
         Err(msg) => {
             eprintln!("progenitor failed ({msg}); locating the schema or operation...");
             bail!(
-                "progenitor cannot generate the normalised spec at {}\n\
+                "{}: progenitor cannot generate the normalised spec at {}\n\
                  (paths are JSON pointers into the spec after normalisation and patches; \
-                 fix it with a patch in openapi/patches.json or a rule in xtask/src/normalize.rs)",
+                 fix it with a patch in openapi/patches.json or a rule in xtask/src/normalize.rs \
+                 or xtask/src/repair.rs)",
+                shown,
                 diagnose::locate(&doc)
             );
         }
