@@ -218,10 +218,11 @@ fn gen_inner(args: &GenArgs) -> Result<()> {
     if let Some(source) = &source {
         changelog::record_source(&root(), source, &info_version)?;
     }
-    let raw_ops = features::operations(&doc)?;
+    let raw_ops = features::operations(&doc).map_err(|e| anyhow::anyhow!("{shown}: {e:#}"))?;
 
     let applied = patches::apply(&mut doc, &root().join("openapi/patches.json"))?;
-    let mut report = normalize::normalize(&mut doc)?;
+    let mut report = normalize::normalize(&mut doc)
+        .map_err(|e| anyhow::anyhow!("{shown}: normalising: {e:#}"))?;
     report.counts.extend(counts);
 
     let spec: openapiv3::OpenAPI = serde_path_to_error::deserialize(doc.clone()).map_err(|e| {

@@ -31,6 +31,7 @@ pub fn check(doc: &Value, file: &Path) -> Result<()> {
     if !root.get("paths").is_some_and(Value::is_object) {
         bail!("{f}: #/paths: missing or not a mapping");
     }
+    operations(root, &f)?;
     let mut dangling = Vec::new();
     refs(doc, String::new(), &mut |at, target| {
         if let Some(ptr) = target.strip_prefix('#') {
@@ -57,6 +58,67 @@ pub fn check(doc: &Value, file: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The shape every operation must have for the generator to name and build it: a path item
+/// is a mapping; an operation is a mapping with an `operationId` (the method's name) and
+/// `responses`; a request body has `content`.
+fn operations(root: &serde_json::Map<String, Value>, f: &impl std::fmt::Display) -> Result<()> {
+    let Some(Value::Object(paths)) = root.get("paths") else {
+        return Ok(());
+    };
+    for (path, item) in paths {
+        let at = format!("#/paths/{}", escape(path));
+        let Some(item) = item.as_object() else {
+            bail!(
+                "{f}: {at}: a path item must be a mapping, found {}",
+                kind(item)
+            );
+        };
+        if item.contains_key("$ref") {
+            continue;
+        }
+        for method in [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ] {
+            let Some(op) = item.get(method) else { continue };
+            let at = format!("{at}/{method}");
+            let Some(op) = op.as_object() else {
+                bail!(
+                    "{f}: {at}: an operation must be a mapping, found {}",
+                    kind(op)
+                );
+            };
+            if !op.get("operationId").is_some_and(Value::is_string) {
+                bail!(
+                    "{f}: {at}/operationId: missing or not a string (the SDK names the \
+                     operation's method after it)"
+                );
+            }
+            if !op.get("responses").is_some_and(Value::is_object) {
+                bail!("{f}: {at}/responses: missing or not a mapping");
+            }
+            if let Some(body) = op.get("requestBody") {
+                if !body.get("$ref").is_some_and(Value::is_string)
+                    && !body.get("content").is_some_and(Value::is_object)
+                {
+                    bail!("{f}: {at}/requestBody/content: missing or not a mapping");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
 }
 
 /// Calls `found(pointer of the $ref's object, target)` for every `$ref` string.
@@ -173,7 +235,7 @@ mod tests {
         let e = err(json!([1]));
         assert!(e.starts_with("spec.yaml: #:"), "{e}");
         let e = err(
-            json!({"openapi": "3.1.0", "paths": {"/a": {"get": {"responses": {"200": {
+            json!({"openapi": "3.1.0", "paths": {"/a": {"get": {"operationId": "a", "responses": {"200": {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Gone"}}}}}}}}}),
         );
         assert!(
@@ -194,6 +256,37 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("A -> B -> A"), "{e}");
+    }
+
+    #[test]
+    fn operations_without_what_the_generator_needs_are_located() {
+        let with = |paths: Value| err(json!({"openapi": "3.0.0", "paths": paths}));
+        let e = with(json!({"/a": null}));
+        assert_eq!(
+            e,
+            "spec.yaml: #/paths/~1a: a path item must be a mapping, found null"
+        );
+        let e = with(json!({"/a": {"get": null}}));
+        assert!(
+            e.starts_with("spec.yaml: #/paths/~1a/get: an operation must be"),
+            "{e}"
+        );
+        let e = with(json!({"/a": {"get": {"responses": {}}}}));
+        assert!(
+            e.starts_with("spec.yaml: #/paths/~1a/get/operationId: missing"),
+            "{e}"
+        );
+        let e = with(json!({"/a": {"get": {"operationId": "a", "responses": null}}}));
+        assert!(
+            e.starts_with("spec.yaml: #/paths/~1a/get/responses: missing"),
+            "{e}"
+        );
+        let e = with(json!({"/a": {"post": {"operationId": "a", "responses": {},
+            "requestBody": {"content": null}}}}));
+        assert!(
+            e.starts_with("spec.yaml: #/paths/~1a/post/requestBody/content: missing"),
+            "{e}"
+        );
     }
 
     #[test]
