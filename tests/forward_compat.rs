@@ -217,7 +217,8 @@ async fn responses_output_items_sent_back_as_input_keep_unknown_fields() {
         "probe_item": {"route": ["eu", 2], "trace": null}});
     let message = json!({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
         "probe_message": 7,
-        "content": [{"type": "output_text", "text": "Checking.", "annotations": [], "probe_part": "p"}]});
+        "content": [{"type": "output_text", "text": "Checking.", "annotations": [], "logprobs": [],
+            "probe_part": "p"}]});
     let response = |id: &str, output: Value| {
         json!({"id": id, "object": "response", "created_at": 1, "status": "completed",
             "error": null, "incomplete_details": null, "instructions": null, "model": "gpt-4o",
@@ -260,6 +261,16 @@ async fn responses_output_items_sent_back_as_input_keep_unknown_fields() {
         )
         .unwrap(),
     );
+    // Each item decodes as its own member (by `type`, then `role`): the function call is
+    // not taken for a file search call, nothing of it lands in `extra`.
+    let types::InputItem::Item(types::Item::FunctionToolCall(fc)) = &input[1] else {
+        panic!("{:?}", input[1]);
+    };
+    assert_eq!(fc.name, "get_weather");
+    assert_eq!(fc.extra.len(), 1, "{:?}", fc.extra);
+    let types::InputItem::Item(types::Item::FunctionCallOutputItemParam(_)) = &input[2] else {
+        panic!("{:?}", input[2]);
+    };
     let mut request2 = request.clone();
     request2.input = Some(types::InputParam::InputItemList(input));
     client.create_response(&request2).await.unwrap();
@@ -270,4 +281,50 @@ async fn responses_output_items_sent_back_as_input_keep_unknown_fields() {
     assert_eq!(sent["input"][1]["probe_item"], call["probe_item"]);
     assert_eq!(sent["input"][1]["arguments"], call["arguments"]);
     assert_eq!(sent["input"][2]["output"], "18C");
+    // Sent back exactly as received: no field added (such as a file search's `queries`).
+    assert_eq!(sent["input"][0], message);
+    assert_eq!(sent["input"][1], call);
+}
+
+/// `types::Item` members that share `type: message` are told apart by `role`; a map
+/// without `type` is an input message; a known `type` whose body does not fit is an
+/// error naming the union and the tag; an unknown `type` is kept.
+#[cfg(feature = "responses")]
+#[test]
+fn items_decode_by_type_then_role() {
+    let item = |v: Value| serde_json::from_value::<types::Item>(v);
+    let out = json!({"type": "message", "id": "m", "role": "assistant", "status": "completed",
+        "content": [{"type": "output_text", "text": "a", "annotations": [], "logprobs": []}]});
+    assert!(matches!(
+        item(out.clone()).unwrap(),
+        types::Item::OutputMessage(_)
+    ));
+    let inp = json!({"type": "message", "role": "user",
+        "content": [{"type": "input_text", "text": "q"}]});
+    assert!(matches!(
+        item(inp.clone()).unwrap(),
+        types::Item::InputMessage(_)
+    ));
+    let mut no_type = inp.clone();
+    no_type.as_object_mut().unwrap().remove("type");
+    assert!(matches!(
+        item(no_type).unwrap(),
+        types::Item::InputMessage(_)
+    ));
+    let call = json!({"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"});
+    let types::Item::FunctionToolCall(c) = item(call.clone()).unwrap() else {
+        panic!()
+    };
+    assert!(c.extra.is_empty());
+    assert_eq!(serde_json::to_value(&c).unwrap(), call);
+    let err = item(json!({"type": "function_call", "name": 3}))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Item of type \"function_call\""), "{err}");
+    let future = json!({"type": "future_item", "x": [1]});
+    assert_eq!(item(future.clone()).unwrap(), types::Item::Unknown(future));
+    for v in [out, inp, call] {
+        let back = serde_json::to_value(item(v.clone()).unwrap()).unwrap();
+        assert_eq!(back, v);
+    }
 }

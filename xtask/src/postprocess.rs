@@ -1000,7 +1000,8 @@ fn wire_name_from_ident_or(wires: &[String], idents: &[syn::Ident], id: &syn::Id
 }
 
 /// struct name -> (wire field name -> the values it can take) for each required field
-/// whose type is a string enum: the candidates for a union's discriminator.
+/// whose type is a string enum: the candidates for a union's discriminator. Optional
+/// fields of a string enum type are there too, named `?field` (see [`shared_tag_union`]).
 fn struct_const_tags(items: &[Item]) -> HashMap<String, BTreeMap<String, Vec<String>>> {
     let mut single: HashMap<String, Vec<String>> = HashMap::new();
     for it in items {
@@ -1035,18 +1036,39 @@ fn struct_const_tags(items: &[Item]) -> HashMap<String, BTreeMap<String, Vec<Str
             let Some(last) = p.path.segments.last() else {
                 continue;
             };
-            let Some(tag) = single.get(&last.ident.to_string()) else {
+            let (inner, optional) = match option_inner(last) {
+                Some(inner) => (inner, true),
+                None => (&last.ident, false),
+            };
+            let Some(tag) = single.get(&inner.to_string()) else {
                 continue;
             };
             let Some(ident) = &f.ident else { continue };
-            let wire = field_wire_name(&f.attrs)
+            let mut wire = field_wire_name(&f.attrs)
                 .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned());
+            if optional {
+                wire.insert(0, '?');
+            }
             out.entry(s.ident.to_string())
                 .or_default()
                 .insert(wire, tag.clone());
         }
     }
     out
+}
+
+/// `X` of an `Option<X>` path segment.
+fn option_inner(seg: &syn::PathSegment) -> Option<&syn::Ident> {
+    if seg.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &seg.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(syn::Type::Path(p)) => Some(&p.path.segments.last()?.ident),
+        _ => None,
+    }
 }
 
 /// The tag field of an internally or adjacently tagged serde enum (`#[serde(tag = "...")]`,
@@ -1107,7 +1129,11 @@ fn open_union(
     }
     let mut tag_field = None;
     if untagged && !members.is_empty() && members.len() == e.variants.len() {
-        let mut candidates: Vec<&String> = members[0].2.keys().collect();
+        let mut candidates: Vec<&String> = members[0]
+            .2
+            .keys()
+            .filter(|k| !k.starts_with('?'))
+            .collect();
         // `type` first: it is what OpenAI's unions are usually told apart by.
         candidates.sort_by_key(|k| (k.as_str() != "type", k.as_str()));
         for field in candidates {
@@ -1136,6 +1162,11 @@ fn open_union(
         None => Vec::new(),
     };
     let discriminated = tag_field.is_some();
+    if untagged && !discriminated {
+        if let Some(items) = shared_tag_union(&mut e, const_tags, counts) {
+            return Ok(items);
+        }
+    }
 
     if discriminated {
         bump(counts, "discriminated union decodes by `type`");
@@ -1205,6 +1236,99 @@ fn open_union(
         });
     }
     Ok(vec![Item::Enum(e)])
+}
+
+/// A union whose members all carry `type`, but where several share a value (`message` is
+/// both `InputMessage` and `OutputMessage` in `Item`) or carry it as optional
+/// (`InputMessage`): serde's untagged decode took the first member that fit, and since
+/// string enums are open a `function_call` item fit `FileSearchToolCall`. Here a map is
+/// decoded only by the members whose `type` holds its value (a map without `type`: those
+/// whose `type` is optional), first those whose other constant fields (`role`) agree with
+/// it. `const_tags` holds optional fields as `?name` (see [`struct_const_tags`]).
+fn shared_tag_union(
+    e: &mut ItemEnum,
+    const_tags: &HashMap<String, BTreeMap<String, Vec<String>>>,
+    counts: &mut Counts,
+) -> Option<Vec<Item>> {
+    const TAG: &str = "type";
+    const OPT_TAG: &str = "?type";
+    let mut members = Vec::new();
+    for v in &e.variants {
+        let Fields::Unnamed(u) = &v.fields else {
+            return None;
+        };
+        if u.unnamed.len() != 1 {
+            return None;
+        }
+        let f = u.unnamed.first()?;
+        let syn::Type::Path(p) = &f.ty else {
+            return None;
+        };
+        let consts = const_tags.get(&p.path.segments.last()?.ident.to_string())?;
+        let (tags, required) = match (consts.get(TAG), consts.get(OPT_TAG)) {
+            (Some(t), _) => (t.clone(), true),
+            (None, Some(t)) => (t.clone(), false),
+            (None, None) => return None,
+        };
+        let others: Vec<(String, Vec<String>)> = consts
+            .iter()
+            .filter(|(k, _)| k.as_str() != TAG && k.as_str() != OPT_TAG)
+            .map(|(k, v)| (k.trim_start_matches('?').to_owned(), v.clone()))
+            .collect();
+        members.push((v.ident.clone(), f.ty.clone(), tags, required, others));
+    }
+    if members.is_empty() {
+        return None;
+    }
+    bump(counts, "union with shared or optional `type` decodes by it");
+    strip_derives(&mut e.attrs, &["Deserialize"]);
+    e.variants.push(parse_quote! {
+        /// A member this version of the SDK does not know, kept as sent.
+        Unknown(::serde_json::Value)
+    });
+    let name = e.ident.clone();
+    let name_s = name.to_string();
+    let member_lits = members.iter().map(|(_, _, tags, required, others)| {
+        let keys = others.iter().map(|(k, _)| k);
+        let values = others.iter().map(|(_, v)| v);
+        quote! {
+            crate::codegen_support::Member {
+                tags: &[#(#tags),*],
+                tag_required: #required,
+                consts: &[#((#keys, &[#(#values),*] as &[&str])),*],
+            }
+        }
+    });
+    let idx: Vec<usize> = (0..members.len()).collect();
+    let tys = members.iter().map(|m| &m.1);
+    let idents = members.iter().map(|m| &m.0);
+    let dispatch: Item = parse_quote! {
+        impl crate::codegen_support::SharedTagDispatch for #name {
+            const NAME: &'static str = #name_s;
+            const TAG: &'static str = #TAG;
+            const MEMBERS: &'static [crate::codegen_support::Member] = &[#(#member_lits),*];
+            fn deserialize_member(
+                index: usize,
+                value: &::serde_json::Value,
+            ) -> ::std::result::Result<Self, ::serde_json::Error> {
+                match index {
+                    #(#idx => <#tys as ::serde::Deserialize>::deserialize(value).map(Self::#idents),)*
+                    _ => Err(<::serde_json::Error as ::serde::de::Error>::custom("member index out of range")),
+                }
+            }
+            fn unknown(value: ::serde_json::Value) -> Self {
+                Self::Unknown(value)
+            }
+        }
+    };
+    let de: Item = parse_quote! {
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                crate::codegen_support::deserialize_shared_tag(d)
+            }
+        }
+    };
+    Some(vec![Item::Enum(e.clone()), dispatch, de])
 }
 
 /// Drops progenitor's `api-version` header: OpenAI does not read it, and Azure takes
