@@ -706,7 +706,8 @@ impl Client {
         if resp.status().is_client_error() || resp.status().is_server_error() {
             return Err(crate::error::from_response(resp).await);
         }
-        Ok(resp)
+        // The helpers read JSON answers whole: the same cap as the generated methods.
+        Ok(limit_body(resp, c.max_response_bytes))
     }
 
     /// Sends a JSON request with the blocking HTTP client (feature `blocking`), the same way
@@ -796,7 +797,7 @@ impl Client {
         if status.is_client_error() || status.is_server_error() {
             let rid = crate::error::request_id(response.headers());
             let url = response.url().to_string();
-            let bytes = response.bytes().map_err(Error::from_reqwest)?;
+            let bytes = crate::error::read_error_body_blocking(response)?;
             return Err(crate::error::from_parts(status.as_u16(), url, rid, &bytes));
         }
         Ok(response)
@@ -1086,6 +1087,7 @@ pub(crate) fn limit_body(response: reqwest::Response, max: u64) -> reqwest::Resp
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
         .is_none_or(|t| {
             t.contains("json") || (t.starts_with("text/") && !t.contains("event-stream"))
         });

@@ -1,0 +1,103 @@
+//! What the client bounds, over loopback: each bound of a hostile or broken server's answer.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openai_sdk::polling::PollOptions;
+use openai_sdk::testing::{Reply, ScriptedServer};
+use openai_sdk::{ClientBuilder, Error};
+use serde_json::json;
+
+fn file(status: &str) -> serde_json::Value {
+    json!({"id": "file-1", "object": "file", "bytes": 1, "created_at": 1, "filename": "f",
+           "purpose": "assistants", "status": status})
+}
+
+#[tokio::test]
+async fn a_huge_poll_after_is_cut_to_sixty_seconds() {
+    let server = ScriptedServer::start().await;
+    server.get("/v1/files/file-1").respond_all([
+        Reply::json(200, file("uploaded")).header("openai-poll-after-ms", "86400000"),
+        Reply::json(200, file("processed")),
+    ]);
+    let c = ClientBuilder::empty()
+        .api_key("k")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    let log = waits.clone();
+    let options = PollOptions::new().sleeper(move |d| {
+        log.lock().unwrap().push(d);
+        Box::pin(async {})
+    });
+    let f = c
+        .files()
+        .wait_for_processing("file-1", &options)
+        .await
+        .unwrap();
+    assert_eq!(f.id, "file-1");
+    assert_eq!(*waits.lock().unwrap(), vec![Duration::from_secs(60)]);
+}
+
+#[tokio::test]
+async fn the_body_cap_reads_content_types_case_insensitively_and_covers_helpers() {
+    let server = ScriptedServer::start().await;
+    let big = json!({"id": "m", "object": "model", "created": 1, "owned_by": "x".repeat(4096)});
+    server.get("/v1/models/m").respond(
+        Reply::bytes(200, serde_json::to_vec(&big).unwrap())
+            .header("content-type", "Application/JSON"),
+    );
+    let mut f = file("processed");
+    f["filename"] = json!("y".repeat(4096));
+    server.get("/v1/files/file-1").respond(Reply::json(200, f));
+    let c = ClientBuilder::empty()
+        .api_key("k")
+        .base_url(server.base_url())
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    let e = c.retrieve_model("m").await.unwrap_err();
+    assert!(
+        matches!(e, Error::ResponseTooLarge { limit: 1024 }),
+        "{e:?}"
+    );
+    // A hand-written helper (the file poll) reads through the same cap.
+    let e = c
+        .files()
+        .wait_for_processing("file-1", &PollOptions::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::ResponseTooLarge { limit: 1024 }),
+        "{e:?}"
+    );
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn a_blocking_error_answer_is_read_up_to_one_mib() {
+    use openai_sdk::testing::Fault;
+    let server = ScriptedServer::start_blocking();
+    // A 500 whose body never ends: 2 MiB announced, 1.5 MiB sent, then silence.
+    server.post("/v1/chat/completions").respond(
+        Reply::bytes(500, vec![b'x'; 2 * 1024 * 1024])
+            .header("content-type", "text/html")
+            .fault(Fault::HangAfter(1536 * 1024)),
+    );
+    let c = ClientBuilder::empty()
+        .api_key("k")
+        .base_url(server.base_url())
+        .max_retries(0)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let request: openai_sdk::types::CreateChatCompletionRequest = serde_json::from_value(
+        json!({"model": "m", "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let e = c.chat().stream_blocking(request).map(|_| ()).unwrap_err();
+    assert_eq!(e.status(), Some(500), "{e:?}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
