@@ -706,8 +706,8 @@ impl Client {
         if resp.status().is_client_error() || resp.status().is_server_error() {
             return Err(crate::error::from_response(resp).await);
         }
-        // The helpers read JSON answers whole: the same cap as the generated methods.
-        Ok(limit_body(resp, c.max_response_bytes))
+        // The helpers read their answers whole: the same cap as the generated methods.
+        Ok(limit_whole_body(resp, c.max_response_bytes))
     }
 
     /// Sends a JSON request with the blocking HTTP client (feature `blocking`), the same way
@@ -1080,19 +1080,45 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Caps a JSON or text body (what the generated methods read whole) at `max` bytes: past
 /// it, reading fails and the error is [`Error::ResponseTooLarge`]. Binary bodies (file
-/// contents, audio, video) are streamed to the caller and are not capped.
+/// contents, audio, video) are streamed to the caller and are not capped. Content types
+/// are compared case-insensitively (`Application/JSON` is JSON).
 pub(crate) fn limit_body(response: reqwest::Response, max: u64) -> reqwest::Response {
-    use reqwest::ResponseBuilderExt;
-    let capped = response
+    let capped = content_type(&response)
+        .is_none_or(|t| t.contains("json") || (t.starts_with("text/") && !is_event_stream(&t)));
+    if capped {
+        cap_body(response, max)
+    } else {
+        response
+    }
+}
+
+/// Caps every body but an event stream's at `max` bytes: the hand-written helpers read
+/// their answers whole whatever the content type (JSON, SDP text, ...). Event streams are
+/// bounded per event instead (by the SSE decoder).
+pub(crate) fn limit_whole_body(response: reqwest::Response, max: u64) -> reqwest::Response {
+    if content_type(&response).is_some_and(|t| is_event_stream(&t)) {
+        response
+    } else {
+        cap_body(response, max)
+    }
+}
+
+fn content_type(response: &reqwest::Response) -> Option<String> {
+    response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_ascii_lowercase)
-        .is_none_or(|t| {
-            t.contains("json") || (t.starts_with("text/") && !t.contains("event-stream"))
-        });
+}
+
+fn is_event_stream(lowercase_type: &str) -> bool {
+    lowercase_type.contains("event-stream")
+}
+
+fn cap_body(response: reqwest::Response, max: u64) -> reqwest::Response {
+    use reqwest::ResponseBuilderExt;
     // Error answers are read only up to 1 MiB anyway (`error::from_response`).
-    if !capped || response.status().is_client_error() || response.status().is_server_error() {
+    if response.status().is_client_error() || response.status().is_server_error() {
         return response;
     }
     if response.content_length().is_some_and(|n| n <= max) {

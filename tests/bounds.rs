@@ -74,6 +74,57 @@ async fn the_body_cap_reads_content_types_case_insensitively_and_covers_helpers(
     );
 }
 
+#[tokio::test]
+async fn helpers_cap_bodies_of_any_content_type() {
+    // A helper reads its answer whole whatever the server calls it: a 4 KiB answer labelled
+    // as binary (or not labelled at all) is cut at the cap like a JSON one.
+    let server = ScriptedServer::start().await;
+    let big = json!({"object": "list", "data": [], "note": "z".repeat(4096)});
+    server.get("/v1/things").respond_all([
+        Reply::bytes(200, serde_json::to_vec(&big).unwrap())
+            .header("content-type", "application/octet-stream"),
+        Reply::bytes(200, serde_json::to_vec(&big).unwrap()).header("content-type", "Text/Plain"),
+    ]);
+    server.post("/v1/embeddings").respond(
+        Reply::bytes(200, serde_json::to_vec(&big).unwrap())
+            .header("content-type", "application/x-unknown"),
+    );
+    let c = ClientBuilder::empty()
+        .api_key("k")
+        .base_url(server.base_url())
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let e = c.get::<serde_json::Value>("/things").await.unwrap_err();
+        assert!(
+            matches!(e, Error::ResponseTooLarge { limit: 1024 }),
+            "{e:?}"
+        );
+    }
+    let request: openai_sdk::types::CreateEmbeddingRequest =
+        serde_json::from_value(json!({"model": "m", "input": "hi"})).unwrap();
+    let e = c.embeddings().create(&request).await.unwrap_err();
+    assert!(
+        matches!(e, Error::ResponseTooLarge { limit: 1024 }),
+        "{e:?}"
+    );
+    // Under the cap, the same answers are read.
+    let server = ScriptedServer::start().await;
+    server.get("/v1/things").respond(
+        Reply::bytes(200, br#"{"ok": true}"#.to_vec())
+            .header("content-type", "application/octet-stream"),
+    );
+    let c = ClientBuilder::empty()
+        .api_key("k")
+        .base_url(server.base_url())
+        .max_response_bytes(1024)
+        .build()
+        .unwrap();
+    let v = c.get::<serde_json::Value>("/things").await.unwrap();
+    assert_eq!(v.into_inner(), json!({"ok": true}));
+}
+
 #[cfg(feature = "blocking")]
 #[test]
 fn a_blocking_error_answer_is_read_up_to_one_mib() {
