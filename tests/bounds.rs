@@ -152,3 +152,99 @@ fn a_blocking_error_answer_is_read_up_to_one_mib() {
     assert_eq!(e.status(), Some(500), "{e:?}");
     assert!(started.elapsed() < Duration::from_secs(15));
 }
+
+/// A recorded Assistants run stream with `unknown` events of a type this SDK does not know
+/// (and as many deltas for a message the stream never created) after its first two events.
+fn assistants_stream_with_unhandled(unknown: usize) -> Vec<u8> {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/assistants/assistants_text_message.sse");
+    let text = std::fs::read_to_string(path).unwrap().replace("\r\n", "\n");
+    let frames: Vec<&str> = text
+        .split("\n\n")
+        .filter(|f| !f.trim().is_empty())
+        .collect();
+    let mut body = String::new();
+    for frame in &frames[..2] {
+        body.push_str(frame);
+        body.push_str("\n\n");
+    }
+    for i in 0..unknown {
+        body.push_str(&format!(
+            "event: thread.future_event\ndata: {{\"n\": {i}}}\n\n"
+        ));
+        body.push_str(&format!(
+            "event: thread.message.delta\ndata: {{\"id\": \"msg_never_{i}\", \"object\": \"thread.message.delta\", \"delta\": {{}}}}\n\n"
+        ));
+    }
+    for frame in &frames[2..] {
+        body.push_str(frame);
+        body.push_str("\n\n");
+    }
+    body.into_bytes()
+}
+
+#[tokio::test]
+async fn the_assistants_state_keeps_the_first_unhandled_events_and_counts_the_rest() {
+    use futures::StreamExt;
+    use openai_sdk::assistants::DEFAULT_MAX_UNHANDLED_EVENTS;
+    use openai_sdk::StreamErrorKind;
+
+    let unknown = 200; // 400 unhandled events: 200 unknown types, 200 stray deltas
+    let server = ScriptedServer::start().await;
+    let body = assistants_stream_with_unhandled(unknown);
+    server
+        .post("/v1/threads/runs")
+        .respond_all([Reply::sse_raw(body.clone()), Reply::sse_raw(body)]);
+    let c = ClientBuilder::empty()
+        .api_key("k")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let request: openai_sdk::types::CreateThreadAndRunRequest =
+        serde_json::from_value(json!({"assistant_id": "asst_oracle"})).unwrap();
+
+    for max in [None, Some(3)] {
+        let mut stream = c
+            .assistants()
+            .create_thread_and_run_stream(&request)
+            .await
+            .unwrap();
+        if let Some(max) = max {
+            stream = stream.max_unhandled_events(max);
+        }
+        let kept = max.unwrap_or(DEFAULT_MAX_UNHANDLED_EVENTS);
+        let (mut errors, mut not_kept) = (0, 0);
+        while let Some(event) = stream.next().await {
+            if let Err(e) = event {
+                assert!(
+                    matches!(
+                        e,
+                        Error::Stream {
+                            kind: StreamErrorKind::UnknownEvent | StreamErrorKind::UnknownObject,
+                            ..
+                        }
+                    ),
+                    "{e:?}"
+                );
+                errors += 1;
+                if e.to_string().contains("unhandled_events_dropped") {
+                    not_kept += 1;
+                }
+            }
+        }
+        // Every unhandled event was reported, the first `kept` are kept, the rest counted.
+        assert_eq!(errors, 2 * unknown);
+        let state = stream.state();
+        assert_eq!(state.unhandled_events().len(), kept);
+        assert_eq!(
+            state.unhandled_events_dropped(),
+            (2 * unknown - kept) as u64
+        );
+        assert_eq!(not_kept, 2 * unknown - kept);
+        assert_eq!(state.unhandled_events()[0].0, "thread.future_event");
+        assert_eq!(state.unhandled_events()[1].0, "thread.message.delta");
+        assert_eq!(state.unhandled_events()[2].1["n"], 1);
+        // The stream went on after them: the run completed.
+        assert_eq!(state.run_json().unwrap()["status"], "completed");
+    }
+}
