@@ -35,6 +35,8 @@ pub struct Output {
     /// spec any more, with the file that holds them.
     pub hand_written_gone: Vec<(String, String)>,
     pub unsupported: Vec<(String, String)>,
+    /// `generated/roundtrip.rs`: the name table of the `roundtrip` replay kind.
+    pub roundtrip_table: String,
     /// What the report shows but does not stop the generation for.
     pub warnings: Vec<String>,
 }
@@ -133,7 +135,12 @@ pub fn run(
                         lenient_field(f, &mut counts);
                     }
                 }
+                let de_impl = crate::extras::keep_unknown_fields(&mut s)?;
                 new_items.push(Item::Struct(s));
+                if let Some(imp) = de_impl {
+                    bump(&mut counts, "struct keeps unknown fields (extras.rs)");
+                    new_items.push(imp);
+                }
             }
             Item::Impl(imp) if replaced_string_enum_impl(&imp, &string_enums) => {
                 bump(&mut counts, "typify string-enum impl replaced");
@@ -279,6 +286,8 @@ pub fn run(
     );
 
     let pages = page_types(&new_items);
+    let serde_both = crate::extras::serde_round_trippable(&new_items);
+    let mut roundtrip_entries = Vec::new();
 
     // Each item goes to the part file of its cfg clause; the file is included under that
     // clause, so rustc does not even read the parts of groups that are turned off.
@@ -337,7 +346,11 @@ pub fn run(
                     .get(&n.to_string())
                     .cloned()
                     .unwrap_or_else(|| BTreeSet::from(["full"]));
-                feature_clause(&set)
+                let clause = feature_clause(&set);
+                if serde_both.contains(&n.to_string()) {
+                    roundtrip_entries.push((n.to_string(), clause.1.clone()));
+                }
+                clause
             }),
         };
         match clause {
@@ -474,6 +487,7 @@ pub fn run(
             .collect(),
         hand_written_gone,
         unsupported,
+        roundtrip_table: crate::extras::roundtrip_table(&roundtrip_entries),
         warnings,
     })
 }
