@@ -478,3 +478,92 @@ fn the_admin_rule_matches_the_spec() {
         .collect();
     assert!(wrong.is_empty(), "{wrong:?}");
 }
+
+#[tokio::test]
+async fn helper_streams_and_parse_results_carry_the_metadata() {
+    let completion = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+                     "message": {"role": "assistant", "content": "{\"word\":\"hi\"}", "refusal": null}}]});
+    let response = json!({"id": "resp_1", "object": "response", "status": "completed", "created_at": 1,
+        "model": "m", "output": [{"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+        "content": [{"type": "output_text", "text": "{\"word\":\"hi\"}", "annotations": []}]}]});
+    let server = ScriptedServer::start().await;
+    server.post("/v1/chat/completions").respond_all([
+        with_limits(Reply::chat_stream_of(&completion)),
+        with_limits(Reply::json(200, completion.clone())),
+        with_limits(Reply::chat_stream_of(&completion)),
+    ]);
+    server.post("/v1/responses").respond_all([
+        with_limits(Reply::responses_stream_of(&response)),
+        with_limits(Reply::json(200, response.clone())),
+    ]);
+    let client = server.client();
+    let chat_request: types::CreateChatCompletionRequest = serde_json::from_value(
+        json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .unwrap();
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Word {
+        word: String,
+    }
+
+    let mut stream = client.chat().stream(chat_request.clone()).await.unwrap();
+    // Before the first event: the headers came with the answer.
+    assert_eq!(stream.request_id(), Some("req_abc"));
+    assert_eq!(stream.headers()["x-ratelimit-remaining-requests"], "499");
+    assert_eq!(stream.metadata().status(), 200);
+    let done = stream.final_completion().await.unwrap();
+    assert_eq!(done.metadata().unwrap().request_id(), Some("req_abc"));
+
+    let parsed = client
+        .chat()
+        .parse::<Word>(chat_request.clone())
+        .await
+        .unwrap();
+    let meta = parsed.metadata().unwrap();
+    assert_eq!(meta.request_id(), Some("req_abc"));
+    assert_eq!(meta.rate_limits().tokens.remaining, Some(29_950));
+
+    let mut parsed_stream = client
+        .chat()
+        .parse_stream::<Word>(chat_request)
+        .await
+        .unwrap();
+    assert_eq!(parsed_stream.request_id(), Some("req_abc"));
+    let done = parsed_stream.final_completion().await.unwrap();
+    assert_eq!(
+        done.metadata().unwrap().rate_limits().requests.limit,
+        Some(500)
+    );
+
+    let request: types::CreateResponse =
+        serde_json::from_value(json!({"model": "m", "input": "hi"})).unwrap();
+    let mut responses = client.responses().stream(request.clone()).await.unwrap();
+    assert_eq!(responses.request_id(), Some("req_abc"));
+    responses.until_done().await.unwrap();
+    let parsed = client.responses().parse::<Word>(request).await.unwrap();
+    assert_eq!(parsed.metadata().unwrap().request_id(), Some("req_abc"));
+}
+
+#[cfg(feature = "assistants")]
+#[tokio::test]
+async fn the_assistants_stream_carries_the_metadata() {
+    let server = ScriptedServer::start().await;
+    server
+        .post("/v1/threads/thread_1/runs")
+        .respond(with_limits(Reply::sse_events([SseEvent::done()])));
+    let request: types::CreateRunRequest =
+        serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
+    let stream = server
+        .client()
+        .assistants()
+        .create_run_stream("thread_1", &request)
+        .await
+        .unwrap();
+    assert_eq!(stream.request_id(), Some("req_abc"));
+    assert_eq!(
+        stream.metadata().rate_limits().requests.remaining,
+        Some(499)
+    );
+}

@@ -309,6 +309,8 @@ impl AssistantStream<NoHandler> {
 }
 
 impl<H: AssistantEventHandler> AssistantStream<H> {
+    crate::streaming::response_metadata_methods!(inner);
+
     /// The same stream, firing `handler`'s callbacks from now on.
     pub fn with_handler<H2: AssistantEventHandler>(self, handler: H2) -> AssistantStream<H2> {
         AssistantStream {
@@ -500,6 +502,8 @@ mod blocking {
     }
 
     impl<H: AssistantEventHandler> BlockingAssistantStream<H> {
+        crate::streaming::response_metadata_methods!(body);
+
         /// The same stream, firing `handler`'s callbacks from now on.
         pub fn with_handler<H2: AssistantEventHandler>(
             self,

@@ -849,6 +849,21 @@ pub(crate) fn typed_done<T: DeserializeOwned>(
 }
 
 impl<T: DeserializeOwned> ParsedChatCompletionStream<T> {
+    /// The `x-request-id` of the answer that started the stream.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id()
+    }
+
+    /// The headers of the answer that started the stream.
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        self.inner.headers()
+    }
+
+    /// The status and headers of the answer that started the stream.
+    pub fn metadata(&self) -> &crate::ResponseMetadata {
+        self.inner.metadata()
+    }
+
     pub(crate) fn new(inner: ChatCompletionStream) -> Self {
         ParsedChatCompletionStream {
             inner,
@@ -869,7 +884,11 @@ impl<T: DeserializeOwned> ParsedChatCompletionStream<T> {
     /// [`ParsedChatCompletion<T>`].
     pub async fn final_completion(&mut self) -> Result<ParsedChatCompletion<T>, Error> {
         self.until_done().await?;
-        self.inner.state().final_completion_as::<T>()
+        let metadata = self.inner.metadata().clone();
+        self.inner
+            .state()
+            .final_completion_as::<T>()
+            .map(|c| c.with_metadata(Some(metadata)))
     }
 
     /// The completion accumulated so far (`None` before the first chunk).
@@ -959,6 +978,21 @@ mod blocking {
     }
 
     impl<T: DeserializeOwned> BlockingParsedChatCompletionStream<T> {
+        /// The `x-request-id` of the answer that started the stream.
+        pub fn request_id(&self) -> Option<&str> {
+            self.inner.request_id()
+        }
+
+        /// The headers of the answer that started the stream.
+        pub fn headers(&self) -> &reqwest::header::HeaderMap {
+            self.inner.headers()
+        }
+
+        /// The status and headers of the answer that started the stream.
+        pub fn metadata(&self) -> &crate::ResponseMetadata {
+            self.inner.metadata()
+        }
+
         /// Reads the stream to its end, dropping the events; the first error stops it.
         pub fn until_done(&mut self) -> Result<&mut Self, Error> {
             for event in self.by_ref() {
@@ -970,7 +1004,11 @@ mod blocking {
         /// Reads the rest of the stream, then parses the accumulated completion.
         pub fn final_completion(&mut self) -> Result<ParsedChatCompletion<T>, Error> {
             self.until_done()?;
-            self.inner.state().final_completion_as::<T>()
+            let metadata = self.inner.metadata().clone();
+            self.inner
+                .state()
+                .final_completion_as::<T>()
+                .map(|c| c.with_metadata(Some(metadata)))
         }
 
         /// The state machine (snapshot so far).

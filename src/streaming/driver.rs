@@ -227,6 +227,8 @@ pub(crate) fn http_source(response: reqwest::Response) -> Box<dyn Source> {
 pub(crate) struct BodyStream<P> {
     body: Option<Box<dyn Source>>,
     pub(crate) pump: P,
+    /// The status and headers of the answer that started the stream.
+    pub(crate) metadata: crate::ResponseMetadata,
     /// A resumption request under way.
     connecting: Option<BoxFuture<'static, Result<reqwest::Response, Error>>>,
     /// Set once a timeout ended the stream (the pump is not told; nothing follows).
@@ -235,12 +237,19 @@ pub(crate) struct BodyStream<P> {
 
 impl<P> BodyStream<P> {
     pub(crate) fn new(response: reqwest::Response, pump: P) -> Self {
-        Self::from_source(http_source(response), pump)
+        let metadata = crate::ResponseMetadata::of(&response);
+        Self::from_source(http_source(response), pump, metadata)
     }
 
-    /// A driver reading `source` (see [`Source`]).
-    pub(crate) fn from_source(source: Box<dyn Source>, pump: P) -> Self {
+    /// A driver reading `source` (see [`Source`]); `metadata` is what the answer that
+    /// started the stream said besides its body.
+    pub(crate) fn from_source(
+        source: Box<dyn Source>,
+        pump: P,
+        metadata: crate::ResponseMetadata,
+    ) -> Self {
         BodyStream {
+            metadata,
             body: Some(source),
             pump,
             connecting: None,
@@ -252,6 +261,7 @@ impl<P> BodyStream<P> {
     #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BodyStream<Q> {
         BodyStream {
+            metadata: self.metadata,
             body: self.body,
             pump: f(self.pump),
             connecting: self.connecting,
@@ -352,6 +362,8 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
 pub(crate) struct BlockingBody<P> {
     response: Option<reqwest::blocking::Response>,
     pub(crate) pump: P,
+    /// The status and headers of the answer that started the stream.
+    pub(crate) metadata: crate::ResponseMetadata,
     buf: Vec<u8>,
     /// Set once a timeout ended the stream: nothing follows.
     timed_out: bool,
@@ -365,6 +377,7 @@ pub(crate) struct BlockingBody<P> {
 impl<P: Pump> BlockingBody<P> {
     pub(crate) fn new(response: reqwest::blocking::Response, pump: P) -> Self {
         BlockingBody {
+            metadata: crate::ResponseMetadata::of_blocking(&response),
             response: Some(response),
             pump,
             buf: vec![0; 16 * 1024],
@@ -376,6 +389,7 @@ impl<P: Pump> BlockingBody<P> {
     #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BlockingBody<Q> {
         BlockingBody {
+            metadata: self.metadata,
             response: self.response,
             pump: f(self.pump),
             buf: self.buf,
