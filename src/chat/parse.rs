@@ -304,6 +304,22 @@ impl<T> ParsedChatCompletion<T> {
         self.choice(index)?.message.refusal.as_deref()
     }
 
+    /// The reasoning text of the choice with this `index`, as an OpenAI-compatible
+    /// provider sends it: the message's `reasoning_content` (DeepSeek, vLLM, llama.cpp) or
+    /// string `reasoning` (OpenRouter), kept in [`as_json`](Self::as_json). `None` when
+    /// the message has neither (OpenAI's own completions).
+    pub fn reasoning(&self, index: i64) -> Option<&str> {
+        let message = self
+            .json
+            .get("choices")?
+            .as_array()?
+            .iter()
+            .find(|c| c.get("index").and_then(Value::as_i64) == Some(index))?
+            .get("message")?
+            .as_object()?;
+        super::snapshot::reasoning_of(message)
+    }
+
     /// The parsed content of the choice with this `index` (`None` without a parsed
     /// response format, or when the model refused).
     pub fn parsed(&self, index: i64) -> Option<&T> {
