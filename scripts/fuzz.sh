@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-ALL_TARGETS="sse_decoder chat_stream responses_stream assistants_stream accumulate_delta partial_json strict_schema webhooks retry_headers path_segment"
+ALL_TARGETS="sse_decoder chat_stream responses_stream assistants_stream accumulate_delta partial_json strict_schema webhooks retry_headers path_segment ws_events"
 TARGETS="${TARGETS:-$ALL_TARGETS}"
 # No nightly here: RUSTC_BOOTSTRAP lets cargo-fuzz pass its -Z flags to the stable
 # compiler, and `-s none` builds without a sanitizer (libFuzzer's coverage instrumentation

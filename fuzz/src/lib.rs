@@ -23,3 +23,4 @@ pub mod assistants_stream;
 pub mod sse_decoder;
 pub mod strict_schema;
 pub mod webhooks;
+pub mod ws_events;

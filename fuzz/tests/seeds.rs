@@ -69,3 +69,8 @@ fn retry_headers_seeds() {
 fn path_segment_seeds() {
     run_seeds("path_segment", openai_sdk_fuzz::path_segment::check);
 }
+
+#[test]
+fn ws_events_seeds() {
+    run_seeds("ws_events", openai_sdk_fuzz::ws_events::check);
+}
