@@ -14,19 +14,27 @@
 //! `request_id`, `ratelimit_remaining_requests`, `unknown_field`, `unknown_nested` (a typed
 //! chat completion with extras), `stream_request_id`, `stream_text` (the chat stream with the
 //! same extras), and `generic` (`POST /probe/echo`, read as `serde_json::Value`).
+//! `tests/examples_cli.rs` runs it offline and checks the lines.
+//!
+//! An error is printed to stderr as one or two lines (`error: ...`), with exit status 1.
+
+use std::io::Write;
+use std::process::ExitCode;
 
 use futures::StreamExt;
 use openai_sdk::chat::ChatCompletionStreamEvent;
 use openai_sdk::testing::{RecordedRequest, Reply, ScriptedServer};
-use openai_sdk::{types, RequestOptions, ResponseExt};
+use openai_sdk::{types, Client, RequestOptions, ResponseExt};
 use serde_json::{json, Value};
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/live.rs"]
 mod live;
 
 /// The offline server's answers: a completion with fields the spec does not know, the
 /// same completion streamed, and an echo.
-fn script(server: &ScriptedServer) {
+pub fn script(server: &ScriptedServer) {
     server.post("/v1/chat/completions").respond_with(|request| {
         if let Err(missing) = probes_arrived(request) {
             return Reply::openai_error(400, "invalid_request_error", &missing);
@@ -75,10 +83,19 @@ fn probes_arrived(request: &RecordedRequest) -> Result<(), String> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    cli::exit(run().await)
+}
+
+async fn run() -> cli::Outcome {
     let live::ExampleClient { client, _server } =
         live::client("answers with unknown fields", script).await?;
     let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".into());
+    probe(&client, &model, &mut std::io::stdout()).await
+}
+
+/// The three steps, one `name: value` line each on `out`.
+pub async fn probe(client: &Client, model: &str, out: &mut dyn Write) -> cli::Outcome {
     let request: types::CreateChatCompletionRequest = serde_json::from_value(json!({
         "model": model,
         "messages": [{"role": "user", "content": "Say hello in five words."}],
@@ -90,49 +107,47 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .body_field("probe_body", json!({"nested": [1, 2]})),
     );
 
-    // 1. A typed chat completion with the extras.
-    // TODO(esc-gen): once generated types keep unknown fields (`completion.extra`), call
-    // `probing.create_chat_completion(&request)` and read `extra["probe_unknown"]` and
-    // `choices[0].message.extra["probe_nested"]`. Until then the answer is read as JSON
-    // through the same request path and decoded into the typed response from it.
-    let path = probing.chat_path().to_owned();
-    let answer = probing.post::<_, Value>(&path, &request).await?;
-    println!("request_id: {}", answer.request_id().unwrap_or("(none)"));
-    let remaining = answer.rate_limits().requests.remaining;
-    println!(
+    // 1. A typed chat completion with the extras; the fields the spec does not know are
+    //    kept in `extra`, at every depth.
+    let completion = probing.create_chat_completion(&request).await?;
+    writeln!(
+        out,
+        "request_id: {}",
+        completion.request_id().unwrap_or("(none)")
+    )?;
+    let remaining = completion.rate_limits().requests.remaining;
+    writeln!(
+        out,
         "ratelimit_remaining_requests: {}",
         remaining.map_or_else(|| "(none)".to_owned(), |n| n.to_string())
-    );
-    let raw = answer.into_inner();
-    let completion: types::CreateChatCompletionResponse = serde_json::from_value(raw.clone())?;
-    assert!(
-        !completion.choices.is_empty(),
-        "a completion without choices"
-    );
-    println!("unknown_field: {}", raw["probe_unknown"]);
-    println!(
-        "unknown_nested: {}",
-        raw["choices"][0]["message"]["probe_nested"]
-    );
+    )?;
+    writeln!(out, "unknown_field: {}", completion.extra["probe_unknown"])?;
+    let message = &completion
+        .choices
+        .first()
+        .ok_or("the completion has no choices")?
+        .message;
+    writeln!(out, "unknown_nested: {}", message.extra["probe_nested"])?;
 
     // 2. The chat stream with the same extras.
     let mut stream = probing.chat().stream(request).await?;
-    println!(
+    writeln!(
+        out,
         "stream_request_id: {}",
         stream.request_id().unwrap_or("(none)")
-    );
+    )?;
     let mut text = String::new();
     while let Some(event) = stream.next().await {
         if let ChatCompletionStreamEvent::ContentDelta { delta, .. } = event? {
             text.push_str(&delta);
         }
     }
-    println!("stream_text: {text}");
+    writeln!(out, "stream_text: {text}")?;
 
     // 3. A generic call of a path the spec does not have, read as JSON.
     let echoed = client
         .post::<_, Value>("/probe/echo", &json!({"hello": "world"}))
         .await?;
-    println!("generic: {}", echoed.into_inner());
+    writeln!(out, "generic: {}", echoed.into_inner())?;
     Ok(())
 }
