@@ -14,7 +14,7 @@ use futures::stream::{BoxStream, FuturesOrdered};
 use futures::{FutureExt, Stream, StreamExt};
 use serde_json::{json, Value};
 
-use crate::{Client, Error};
+use crate::{Client, Error, ResponseMetadata};
 
 type ToolFn = Arc<dyn Fn(String) -> BoxFuture<'static, Result<String, String>> + Send + Sync>;
 
@@ -235,24 +235,29 @@ pub(crate) trait LoopApi: Sized + Send + 'static {
     /// The loop's outcome.
     type Run: Send + 'static;
 
-    /// Sends the next round's request (not streamed); the answer as JSON.
-    fn send(&self, client: &Client) -> BoxFuture<'static, Result<Value, Error>>;
+    /// Sends the next round's request (not streamed); the answer as JSON, with its
+    /// status and headers.
+    fn send(&self, client: &Client)
+        -> BoxFuture<'static, Result<(Value, ResponseMetadata), Error>>;
     /// Sends the next round's request with `stream: true`.
     fn open(&self, client: &Client) -> BoxFuture<'static, Result<Self::Stream, Error>>;
     /// The answer accumulated by a round's stream that ended (an error when the stream
     /// did not complete).
     fn streamed_answer(stream: &Self::Stream) -> Result<Value, Error>;
+    /// The status and headers of the answer that started a round's stream.
+    fn stream_metadata(stream: &Self::Stream) -> Option<ResponseMetadata>;
     /// Adds the model's answer to the conversation; the calls it asks for, in order.
     fn record_answer(&mut self, answer: &Value) -> Vec<PendingCall>;
     /// Adds a call's output to the conversation.
     fn record_output(&mut self, call: &ToolCall);
-    /// The outcome, from the last answer.
+    /// The outcome, from the last answer; `metadata` has one entry per round.
     fn finish(
         self,
         answer: Value,
         rounds: usize,
         finished: bool,
         calls: Vec<ToolCall>,
+        metadata: Vec<ResponseMetadata>,
     ) -> Result<Self::Run, Error>;
 }
 
@@ -275,14 +280,16 @@ pub(crate) async fn run<A: LoopApi>(
     tools: &Tools,
 ) -> Result<A::Run, Error> {
     let mut calls = Vec::new();
+    let mut metadata = Vec::new();
     let mut round = 0;
     loop {
         round += 1;
-        let answer = api.send(client).await?;
+        let (answer, answer_metadata) = api.send(client).await?;
+        metadata.push(answer_metadata);
         let pending = api.record_answer(&answer);
         if pending.is_empty() || round >= tools.rounds_limit() {
             let finished = pending.is_empty();
-            return api.finish(answer, round, finished, calls);
+            return api.finish(answer, round, finished, calls, metadata);
         }
         let ran: Vec<ToolCall> = futures::stream::iter(pending)
             .map(|call| run_call(tools, call))
@@ -375,6 +382,8 @@ struct Streamed<A: LoopApi> {
     tools: Tools,
     round: usize,
     calls: Vec<ToolCall>,
+    /// The status and headers of each round's answer.
+    metadata: Vec<ResponseMetadata>,
     /// Round `round` was announced and its request is still to be sent.
     to_open: bool,
     stream: Option<A::Stream>,
@@ -411,7 +420,10 @@ impl<A: LoopApi> Streamed<A> {
             if self.to_open {
                 self.to_open = false;
                 match self.api.as_ref()?.open(&self.client).await {
-                    Ok(stream) => self.stream = Some(stream),
+                    Ok(stream) => {
+                        self.metadata.extend(A::stream_metadata(&stream));
+                        self.stream = Some(stream);
+                    }
                     Err(e) => return self.fail(e),
                 }
                 continue;
@@ -436,10 +448,11 @@ impl<A: LoopApi> Streamed<A> {
                 self.over = true;
                 let finished = pending.is_empty();
                 let calls = std::mem::take(&mut self.calls);
+                let metadata = std::mem::take(&mut self.metadata);
                 return Some(
                     self.api
                         .take()?
-                        .finish(answer, self.round, finished, calls)
+                        .finish(answer, self.round, finished, calls, metadata)
                         .map(ToolLoopEvent::Done),
                 );
             }
@@ -465,6 +478,7 @@ pub(crate) fn run_streamed<A: LoopApi>(
         tools,
         round: 0,
         calls: Vec::new(),
+        metadata: Vec::new(),
         to_open: false,
         stream: None,
         waiting: VecDeque::new(),

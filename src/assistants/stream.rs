@@ -320,6 +320,8 @@ impl AssistantStream<NoHandler> {
 }
 
 impl<H: AssistantEventHandler> AssistantStream<H> {
+    crate::streaming::response_metadata_methods!(inner);
+
     /// How many unhandled events the stream's state keeps with their data (default
     /// [`DEFAULT_MAX_UNHANDLED_EVENTS`](crate::assistants::DEFAULT_MAX_UNHANDLED_EVENTS),
     /// 256); later ones are counted
@@ -521,6 +523,8 @@ mod blocking {
     }
 
     impl<H: AssistantEventHandler> BlockingAssistantStream<H> {
+        crate::streaming::response_metadata_methods!(body);
+
         /// See [`AssistantStream::max_unhandled_events`](super::AssistantStream::max_unhandled_events).
         pub fn max_unhandled_events(mut self, max: usize) -> Self {
             self.body.pump.state.set_max_unhandled_events(max);

@@ -183,7 +183,12 @@ impl ChatCompletionStream {
     /// [`ChatCompletionStreamState::final_completion`]).
     pub async fn final_completion(&mut self) -> Result<ParsedChatCompletion, Error> {
         self.until_done().await?;
-        self.inner.pump.state.final_completion()
+        let metadata = self.inner.metadata.clone();
+        self.inner
+            .pump
+            .state
+            .final_completion()
+            .map(|c| c.with_metadata(Some(metadata)))
     }
 
     /// The completion accumulated so far (`None` before the first chunk); also readable
@@ -196,6 +201,8 @@ impl ChatCompletionStream {
     pub fn state(&self) -> &ChatCompletionStreamState {
         &self.inner.pump.state
     }
+
+    crate::streaming::response_metadata_methods!(inner);
 }
 
 impl Stream for ChatCompletionStream {
@@ -230,6 +237,8 @@ impl ChatCompletionChunkStream {
             inner: BodyStream::new(response, pipeline),
         }
     }
+
+    crate::streaming::response_metadata_methods!(inner);
 }
 
 impl Stream for ChatCompletionChunkStream {
@@ -309,7 +318,12 @@ mod blocking {
         /// Reads the rest of the stream, then parses the accumulated completion.
         pub fn final_completion(&mut self) -> Result<ParsedChatCompletion, Error> {
             self.until_done()?;
-            self.body.pump.state().final_completion()
+            let metadata = self.body.metadata.clone();
+            self.body
+                .pump
+                .state()
+                .final_completion()
+                .map(|c| c.with_metadata(Some(metadata)))
         }
 
         /// The completion accumulated so far.
@@ -321,6 +335,8 @@ mod blocking {
         pub fn state(&self) -> &ChatCompletionStreamState {
             self.body.pump.state()
         }
+
+        crate::streaming::response_metadata_methods!(body);
     }
 
     impl Iterator for BlockingChatCompletionStream {

@@ -237,6 +237,8 @@ pub(crate) fn http_source(response: reqwest::Response) -> Box<dyn Source> {
 pub(crate) struct BodyStream<P> {
     body: Option<Box<dyn Source>>,
     pub(crate) pump: P,
+    /// The status and headers of the answer that started the stream.
+    pub(crate) metadata: crate::ResponseMetadata,
     /// A resumption request under way.
     connecting: Option<BoxFuture<'static, Result<reqwest::Response, Error>>>,
     /// Set once a timeout ended the stream (the pump is not told; nothing follows).
@@ -253,12 +255,19 @@ impl<P> BodyStream<P> {
         if let Some(MaxEventSize(limit)) = response.extensions().get::<MaxEventSize>() {
             pump.set_max_event_size(*limit);
         }
-        Self::from_source(http_source(response), pump)
+        let metadata = crate::ResponseMetadata::of(&response);
+        Self::from_source(http_source(response), pump, metadata)
     }
 
-    /// A driver reading `source` (see [`Source`]).
-    pub(crate) fn from_source(source: Box<dyn Source>, pump: P) -> Self {
+    /// A driver reading `source` (see [`Source`]); `metadata` is what the answer that
+    /// started the stream said besides its body.
+    pub(crate) fn from_source(
+        source: Box<dyn Source>,
+        pump: P,
+        metadata: crate::ResponseMetadata,
+    ) -> Self {
         BodyStream {
+            metadata,
             body: Some(source),
             pump,
             connecting: None,
@@ -270,6 +279,7 @@ impl<P> BodyStream<P> {
     #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BodyStream<Q> {
         BodyStream {
+            metadata: self.metadata,
             body: self.body,
             pump: f(self.pump),
             connecting: self.connecting,
@@ -370,6 +380,8 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
 pub(crate) struct BlockingBody<P> {
     response: Option<reqwest::blocking::Response>,
     pub(crate) pump: P,
+    /// The status and headers of the answer that started the stream.
+    pub(crate) metadata: crate::ResponseMetadata,
     buf: Vec<u8>,
     /// Set once a timeout ended the stream: nothing follows.
     timed_out: bool,
@@ -388,6 +400,7 @@ impl<P: Pump> BlockingBody<P> {
             pump.set_max_event_size(*limit);
         }
         BlockingBody {
+            metadata: crate::ResponseMetadata::of_blocking(&response),
             response: Some(response),
             pump,
             buf: vec![0; 16 * 1024],
@@ -399,6 +412,7 @@ impl<P: Pump> BlockingBody<P> {
     #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BlockingBody<Q> {
         BlockingBody {
+            metadata: self.metadata,
             response: self.response,
             pump: f(self.pump),
             buf: self.buf,
