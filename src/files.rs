@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::polling::{self, poll_until, status_of, with_timeout, PollOptions};
 use crate::types;
-use crate::{Client, Error};
+use crate::{Client, Error, ResponseValue};
 
 /// The wait between two reads when neither the options nor the server say (the Python
 /// SDK's `poll_interval` default).
@@ -36,7 +36,9 @@ fn processing(file: &Value) -> bool {
 impl Files<'_> {
     /// Reads file `file_id` until its status is `processed`, `error` or `deleted`
     /// (Python: `client.files.wait_for_processing`), and returns it. A file that failed
-    /// is returned too: check `status` and `status_details`.
+    /// is returned too: check `status` and `status_details`. It comes as the last read's
+    /// [`ResponseValue`] (derefs to the file): its status and headers, and with
+    /// [`ResponseExt`](crate::ResponseExt) its request id and rate limits.
     ///
     /// Waits the server's `openai-poll-after-ms` when it sends one, else the interval of
     /// `options`, or 5 s when it sets none; gives up with [`Error::Timeout`] after the
@@ -54,7 +56,7 @@ impl Files<'_> {
         &self,
         file_id: &str,
         options: &PollOptions,
-    ) -> Result<types::OpenAiFile, Error> {
+    ) -> Result<ResponseValue<types::OpenAiFile>, Error> {
         let mut options = options.clone();
         if !options.interval_given {
             // Not `interval()`: the server is told of intervals the caller chose only.
@@ -75,11 +77,12 @@ impl Files<'_> {
                 None,
             )
         };
-        let file = with_timeout(&options, async {
+        let last = with_timeout(&options, async {
             let first = read().await?;
             poll_until(&options, first, processing, read).await
         })
         .await?;
-        crate::error::decode_value(&file, "the file (OpenAiFile)")
+        let file = crate::error::decode_value(&last.object, "the file (OpenAiFile)")?;
+        Ok(last.metadata.into_value(file))
     }
 }

@@ -11,7 +11,10 @@
 //!   (a stream is returned once its answer's headers have arrived);
 //! - the non-streamed helpers' results carry the metadata of their last answer:
 //!   [`ParsedChatCompletion::metadata`](crate::chat::ParsedChatCompletion::metadata),
-//!   `responses::Parsed::metadata`, and the tool runs' `metadata`;
+//!   `responses::Parsed::metadata`; the tool loops' runs (`ChatToolRun`, `ToolRun`) have
+//!   `metadata`, one per round; the Assistants and vector-store poll helpers' objects
+//!   (`assistants::Snapshot::metadata`) and `files().wait_for_processing` (a
+//!   `ResponseValue`) the last read's;
 //! - an error answer's request id is [`Error::request_id`](crate::Error::request_id).
 //!
 //! ```
@@ -82,6 +85,11 @@ impl ResponseMetadata {
     /// A header's value as text (`None` when absent or not text).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// `inner` with this status and these headers, as a generated operation returns it.
+    #[cfg_attr(not(feature = "files"), allow(dead_code))]
+    pub(crate) fn into_value<T>(self, inner: T) -> ResponseValue<T> {
+        ResponseValue::new(inner, self.status, self.headers)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use crate::{Client, Error};
+use crate::{Client, Error, ResponseMetadata};
 
 /// A function that waits (the default is `tokio::time::sleep`).
 pub type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
@@ -90,7 +90,12 @@ impl PollOptions {
     }
 }
 
-/// The `openai-poll-after-ms` header.
+/// The longest wait an `openai-poll-after-ms` header can ask for: a larger value is cut to
+/// it, so a broken or hostile server cannot park a poll helper for days.
+pub const MAX_POLL_AFTER: Duration = Duration::from_secs(60);
+
+/// The `openai-poll-after-ms` header, at most [`MAX_POLL_AFTER`]; a value that is not a
+/// whole number of milliseconds is ignored (the interval of the options applies).
 pub(crate) fn poll_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let ms: u64 = headers
         .get("openai-poll-after-ms")?
@@ -99,15 +104,29 @@ pub(crate) fn poll_after(headers: &reqwest::header::HeaderMap) -> Option<Duratio
         .trim()
         .parse()
         .ok()?;
-    Some(Duration::from_millis(ms))
+    Some(Duration::from_millis(ms).min(MAX_POLL_AFTER))
 }
 
 pub(crate) fn status_of(object: &Value) -> &str {
     object.get("status").and_then(Value::as_str).unwrap_or("")
 }
 
+/// One answer of a poll helper: the object, with the answer's status and headers.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) object: Value,
+    pub(crate) metadata: ResponseMetadata,
+}
+
+impl Answer {
+    /// The answer's `openai-poll-after-ms`.
+    fn after(&self) -> Option<Duration> {
+        poll_after(self.metadata.headers())
+    }
+}
+
 /// A JSON request with the poll-helper headers (and `extra_header`, such as the Assistants
-/// beta header); returns the decoded answer and its `openai-poll-after-ms`.
+/// beta header); returns the decoded answer with its metadata.
 pub(crate) async fn call(
     client: &Client,
     method: reqwest::Method,
@@ -115,7 +134,7 @@ pub(crate) async fn call(
     body: Option<&Value>,
     options: &PollOptions,
     extra_header: Option<(&str, &str)>,
-) -> Result<(Value, Option<Duration>), Error> {
+) -> Result<Answer, Error> {
     let mut request = client
         .request(method, path)?
         .header("X-Stainless-Poll-Helper", "true");
@@ -134,34 +153,37 @@ pub(crate) async fn call(
         // (helpers that only read refuse them first, `Config::refuse_body_extras`).
         None => client.send_followup(request).await?,
     };
-    let after = poll_after(response.headers());
-    let value = crate::error::decode_json::<Value>(response).await?;
-    Ok((value.into_inner(), after))
+    let metadata = ResponseMetadata::of(&response);
+    let object = crate::error::decode_json::<Value>(response)
+        .await?
+        .into_inner();
+    Ok(Answer { object, metadata })
 }
 
-/// The poll loop: `first` is the object as created (with its `openai-poll-after-ms`);
-/// `read` reads it again.
+/// The poll loop: `first` is the answer that created the object (its
+/// `openai-poll-after-ms` says when to read again); `read` reads it again. The last
+/// answer, whose object's status is final.
 pub(crate) async fn poll_until<F, Fut>(
     options: &PollOptions,
-    first: (Value, Option<Duration>),
+    first: Answer,
     keep_polling: fn(&Value) -> bool,
     mut read: F,
-) -> Result<Value, Error>
+) -> Result<Answer, Error>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(Value, Option<Duration>), Error>>,
+    Fut: Future<Output = Result<Answer, Error>>,
 {
     let start = tokio::time::Instant::now();
-    let (mut object, mut after) = first;
+    let mut answer = first;
     let mut reads = 0u64;
-    while keep_polling(&object) {
-        let wait = after.unwrap_or(options.interval);
+    while keep_polling(&answer.object) {
+        let wait = answer.after().unwrap_or(options.interval);
         if let Some(timeout) = options.timeout {
             if start.elapsed() + wait > timeout {
                 return Err(Error::Timeout {
                     message: format!(
                         "polling gave up after {reads} reads: the object was still `{}` and the next wait ({} ms) would pass the timeout of {} ms",
-                        status_of(&object),
+                        status_of(&answer.object),
                         wait.as_millis(),
                         timeout.as_millis()
                     ),
@@ -169,10 +191,10 @@ where
             }
         }
         options.sleep(wait).await;
-        (object, after) = read().await?;
+        answer = read().await?;
         reads += 1;
     }
-    Ok(object)
+    Ok(answer)
 }
 
 /// Runs `fut` under the overall timeout of `options`.

@@ -3,6 +3,7 @@
 
 #![cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use futures::stream::{BoxStream, FuturesOrdered};
 use futures::{FutureExt, Stream, StreamExt};
 use serde_json::{json, Value};
 
-use crate::{Client, Error};
+use crate::{Client, Error, ResponseMetadata};
 
 type ToolFn = Arc<dyn Fn(String) -> BoxFuture<'static, Result<String, String>> + Send + Sync>;
 
@@ -49,13 +50,19 @@ struct Tool {
 pub struct Tools {
     tools: Vec<Arc<Tool>>,
     max_rounds: usize,
+    max_concurrent_calls: usize,
 }
+
+/// The default of [`Tools::max_concurrent_calls`]: at most 16 tool calls of one round run
+/// at the same time.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 16;
 
 impl Default for Tools {
     fn default() -> Self {
         Tools {
             tools: Vec::new(),
             max_rounds: 10,
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
         }
     }
 }
@@ -66,12 +73,14 @@ impl std::fmt::Debug for Tools {
         f.debug_struct("Tools")
             .field("tools", &names)
             .field("max_rounds", &self.max_rounds)
+            .field("max_concurrent_calls", &self.max_concurrent_calls)
             .finish()
     }
 }
 
 impl Tools {
-    /// No tools; at most 10 rounds.
+    /// No tools; at most 10 rounds, at most [`DEFAULT_MAX_CONCURRENT_CALLS`] (16) calls
+    /// running at once.
     pub fn new() -> Self {
         Self::default()
     }
@@ -124,6 +133,24 @@ impl Tools {
     /// The most requests the loop sends (default 10).
     pub fn max_rounds(mut self, n: usize) -> Self {
         self.max_rounds = n.max(1);
+        self
+    }
+
+    /// The most tool calls of one round that run at the same time (default
+    /// [`DEFAULT_MAX_CONCURRENT_CALLS`], 16; 0 counts as 1). A model that asks for more
+    /// calls in one answer gets them all: the others wait for a running one to finish.
+    /// The outputs go back to the model in the order of its calls, whatever the order
+    /// the calls finish in.
+    ///
+    /// ```
+    /// use openai_sdk::tools::Tools;
+    ///
+    /// // Calls that reach a rate-limited service: one at a time.
+    /// let tools = Tools::new().max_concurrent_calls(1);
+    /// # drop(tools);
+    /// ```
+    pub fn max_concurrent_calls(mut self, n: usize) -> Self {
+        self.max_concurrent_calls = n.max(1);
         self
     }
 
@@ -208,24 +235,29 @@ pub(crate) trait LoopApi: Sized + Send + 'static {
     /// The loop's outcome.
     type Run: Send + 'static;
 
-    /// Sends the next round's request (not streamed); the answer as JSON.
-    fn send(&self, client: &Client) -> BoxFuture<'static, Result<Value, Error>>;
+    /// Sends the next round's request (not streamed); the answer as JSON, with its
+    /// status and headers.
+    fn send(&self, client: &Client)
+        -> BoxFuture<'static, Result<(Value, ResponseMetadata), Error>>;
     /// Sends the next round's request with `stream: true`.
     fn open(&self, client: &Client) -> BoxFuture<'static, Result<Self::Stream, Error>>;
     /// The answer accumulated by a round's stream that ended (an error when the stream
     /// did not complete).
     fn streamed_answer(stream: &Self::Stream) -> Result<Value, Error>;
+    /// The status and headers of the answer that started a round's stream.
+    fn stream_metadata(stream: &Self::Stream) -> Option<ResponseMetadata>;
     /// Adds the model's answer to the conversation; the calls it asks for, in order.
     fn record_answer(&mut self, answer: &Value) -> Vec<PendingCall>;
     /// Adds a call's output to the conversation.
     fn record_output(&mut self, call: &ToolCall);
-    /// The outcome, from the last answer.
+    /// The outcome, from the last answer; `metadata` has one entry per round.
     fn finish(
         self,
         answer: Value,
         rounds: usize,
         finished: bool,
         calls: Vec<ToolCall>,
+        metadata: Vec<ResponseMetadata>,
     ) -> Result<Self::Run, Error>;
 }
 
@@ -239,25 +271,31 @@ fn run_call(tools: &Tools, call: PendingCall) -> BoxFuture<'static, ToolCall> {
     .boxed()
 }
 
-/// The tool loop, not streamed: sends a round, runs every call of the answer at once,
-/// records the outputs, until an answer without calls or the round limit.
+/// The tool loop, not streamed: sends a round, runs the calls of the answer (at most
+/// `max_concurrent_calls` at once), records the outputs in the order of the calls, until
+/// an answer without calls or the round limit.
 pub(crate) async fn run<A: LoopApi>(
     client: &Client,
     mut api: A,
     tools: &Tools,
 ) -> Result<A::Run, Error> {
     let mut calls = Vec::new();
+    let mut metadata = Vec::new();
     let mut round = 0;
     loop {
         round += 1;
-        let answer = api.send(client).await?;
+        let (answer, answer_metadata) = api.send(client).await?;
+        metadata.push(answer_metadata);
         let pending = api.record_answer(&answer);
         if pending.is_empty() || round >= tools.rounds_limit() {
             let finished = pending.is_empty();
-            return api.finish(answer, round, finished, calls);
+            return api.finish(answer, round, finished, calls, metadata);
         }
-        let ran =
-            futures::future::join_all(pending.into_iter().map(|call| run_call(tools, call))).await;
+        let ran: Vec<ToolCall> = futures::stream::iter(pending)
+            .map(|call| run_call(tools, call))
+            .buffered(tools.max_concurrent_calls)
+            .collect()
+            .await;
         for call in ran {
             api.record_output(&call);
             calls.push(call);
@@ -272,8 +310,8 @@ pub(crate) async fn run<A: LoopApi>(
 /// A loop yields, for each round: `RoundStarted`, then every event of that round's
 /// stream (with its snapshot, as the API's own stream gives it), then one `ToolOutput`
 /// per call of the round, in the order the model made them, each as soon as it and the
-/// calls before it have finished (the calls run at the same time). The last item is
-/// `Done`, or an error.
+/// calls before it have finished (the calls run at the same time, at most
+/// [`Tools::max_concurrent_calls`] at once). The last item is `Done`, or an error.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ToolLoopEvent<E, R> {
@@ -344,9 +382,13 @@ struct Streamed<A: LoopApi> {
     tools: Tools,
     round: usize,
     calls: Vec<ToolCall>,
+    /// The status and headers of each round's answer.
+    metadata: Vec<ResponseMetadata>,
     /// Round `round` was announced and its request is still to be sent.
     to_open: bool,
     stream: Option<A::Stream>,
+    /// Calls of the round not started yet: they start as running ones finish.
+    waiting: VecDeque<PendingCall>,
     running: FuturesOrdered<BoxFuture<'static, ToolCall>>,
     over: bool,
 }
@@ -360,6 +402,12 @@ impl<A: LoopApi> Streamed<A> {
             if self.over {
                 return None;
             }
+            while self.running.len() < self.tools.max_concurrent_calls {
+                let Some(call) = self.waiting.pop_front() else {
+                    break;
+                };
+                self.running.push_back(run_call(&self.tools, call));
+            }
             if !self.running.is_empty() {
                 let call = self.running.next().await?;
                 self.api.as_mut()?.record_output(&call);
@@ -372,7 +420,10 @@ impl<A: LoopApi> Streamed<A> {
             if self.to_open {
                 self.to_open = false;
                 match self.api.as_ref()?.open(&self.client).await {
-                    Ok(stream) => self.stream = Some(stream),
+                    Ok(stream) => {
+                        self.metadata.extend(A::stream_metadata(&stream));
+                        self.stream = Some(stream);
+                    }
                     Err(e) => return self.fail(e),
                 }
                 continue;
@@ -397,16 +448,15 @@ impl<A: LoopApi> Streamed<A> {
                 self.over = true;
                 let finished = pending.is_empty();
                 let calls = std::mem::take(&mut self.calls);
+                let metadata = std::mem::take(&mut self.metadata);
                 return Some(
                     self.api
                         .take()?
-                        .finish(answer, self.round, finished, calls)
+                        .finish(answer, self.round, finished, calls, metadata)
                         .map(ToolLoopEvent::Done),
                 );
             }
-            for call in pending {
-                self.running.push_back(run_call(&self.tools, call));
-            }
+            self.waiting.extend(pending);
         }
     }
 
@@ -428,8 +478,10 @@ pub(crate) fn run_streamed<A: LoopApi>(
         tools,
         round: 0,
         calls: Vec::new(),
+        metadata: Vec::new(),
         to_open: false,
         stream: None,
+        waiting: VecDeque::new(),
         running: FuturesOrdered::new(),
         over: false,
     };

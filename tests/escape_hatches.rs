@@ -478,3 +478,255 @@ fn the_admin_rule_matches_the_spec() {
         .collect();
     assert!(wrong.is_empty(), "{wrong:?}");
 }
+
+#[tokio::test]
+async fn helper_streams_and_parse_results_carry_the_metadata() {
+    let completion = json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+                     "message": {"role": "assistant", "content": "{\"word\":\"hi\"}", "refusal": null}}]});
+    let response = json!({"id": "resp_1", "object": "response", "status": "completed", "created_at": 1,
+        "model": "m", "output": [{"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+        "content": [{"type": "output_text", "text": "{\"word\":\"hi\"}", "annotations": []}]}]});
+    let server = ScriptedServer::start().await;
+    server.post("/v1/chat/completions").respond_all([
+        with_limits(Reply::chat_stream_of(&completion)),
+        with_limits(Reply::json(200, completion.clone())),
+        with_limits(Reply::chat_stream_of(&completion)),
+    ]);
+    server.post("/v1/responses").respond_all([
+        with_limits(Reply::responses_stream_of(&response)),
+        with_limits(Reply::json(200, response.clone())),
+    ]);
+    let client = server.client();
+    let chat_request: types::CreateChatCompletionRequest = serde_json::from_value(
+        json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .unwrap();
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Word {
+        word: String,
+    }
+
+    let mut stream = client.chat().stream(chat_request.clone()).await.unwrap();
+    // Before the first event: the headers came with the answer.
+    assert_eq!(stream.request_id(), Some("req_abc"));
+    assert_eq!(stream.headers()["x-ratelimit-remaining-requests"], "499");
+    assert_eq!(stream.metadata().status(), 200);
+    let done = stream.final_completion().await.unwrap();
+    assert_eq!(done.metadata().unwrap().request_id(), Some("req_abc"));
+
+    let parsed = client
+        .chat()
+        .parse::<Word>(chat_request.clone())
+        .await
+        .unwrap();
+    let meta = parsed.metadata().unwrap();
+    assert_eq!(meta.request_id(), Some("req_abc"));
+    assert_eq!(meta.rate_limits().tokens.remaining, Some(29_950));
+
+    let mut parsed_stream = client
+        .chat()
+        .parse_stream::<Word>(chat_request)
+        .await
+        .unwrap();
+    assert_eq!(parsed_stream.request_id(), Some("req_abc"));
+    let done = parsed_stream.final_completion().await.unwrap();
+    assert_eq!(
+        done.metadata().unwrap().rate_limits().requests.limit,
+        Some(500)
+    );
+
+    let request: types::CreateResponse =
+        serde_json::from_value(json!({"model": "m", "input": "hi"})).unwrap();
+    let mut responses = client.responses().stream(request.clone()).await.unwrap();
+    assert_eq!(responses.request_id(), Some("req_abc"));
+    responses.until_done().await.unwrap();
+    let parsed = client.responses().parse::<Word>(request).await.unwrap();
+    assert_eq!(parsed.metadata().unwrap().request_id(), Some("req_abc"));
+}
+
+#[cfg(feature = "assistants")]
+#[tokio::test]
+async fn the_assistants_stream_carries_the_metadata() {
+    let server = ScriptedServer::start().await;
+    server
+        .post("/v1/threads/thread_1/runs")
+        .respond(with_limits(Reply::sse_events([SseEvent::done()])));
+    let request: types::CreateRunRequest =
+        serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
+    let stream = server
+        .client()
+        .assistants()
+        .create_run_stream("thread_1", &request)
+        .await
+        .unwrap();
+    assert_eq!(stream.request_id(), Some("req_abc"));
+    assert_eq!(
+        stream.metadata().rate_limits().requests.remaining,
+        Some(499)
+    );
+}
+
+/// A chat completion that calls `get_weather` (round 1) or answers (round 2).
+fn tool_round(call: bool) -> Value {
+    let message = if call {
+        json!({"role": "assistant", "content": null, "refusal": null, "tool_calls": [{"id": "call_1",
+            "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]})
+    } else {
+        json!({"role": "assistant", "content": "18 C in Paris.", "refusal": null})
+    };
+    json!({"id": "c1", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "finish_reason": if call { "tool_calls" } else { "stop" },
+                     "logprobs": null, "message": message}]})
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct City {
+    #[allow(dead_code)]
+    city: String,
+}
+
+fn weather_tools() -> openai_sdk::tools::Tools {
+    openai_sdk::tools::Tools::new()
+        .tool("get_weather", "The weather in a city", |_: City| async {
+            Ok::<_, String>("18 C")
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_tool_loops_keep_each_rounds_metadata() {
+    let server = ScriptedServer::start().await;
+    let round = |reply: Reply, id: &str| with_limits(reply).header("x-request-id", id);
+    server.post("/v1/chat/completions").respond_all([
+        round(Reply::json(200, tool_round(true)), "req_round_1"),
+        round(Reply::json(200, tool_round(false)), "req_round_2"),
+        round(Reply::chat_stream_of(&tool_round(true)), "req_stream_1"),
+        round(Reply::chat_stream_of(&tool_round(false)), "req_stream_2"),
+    ]);
+    let response = |output: Value| {
+        json!({"id": "resp_1", "object": "response", "status": "completed", "created_at": 1,
+            "model": "m", "output": output})
+    };
+    server.post("/v1/responses").respond_all([
+        round(
+            Reply::json(
+                200,
+                response(json!([{"type": "function_call", "id": "fc_1", "call_id": "call_1",
+                "name": "get_weather", "arguments": "{\"city\":\"Paris\"}", "status": "completed"}])),
+            ),
+            "req_resp_1",
+        ),
+        round(
+            Reply::json(
+                200,
+                response(json!([{"type": "message", "id": "msg_1", "role": "assistant",
+                "status": "completed", "content": [{"type": "output_text", "text": "18 C", "annotations": []}]}])),
+            ),
+            "req_resp_2",
+        ),
+    ]);
+    let client = server.client();
+    let request: types::CreateChatCompletionRequest = serde_json::from_value(
+        json!({"model": "m", "messages": [{"role": "user", "content": "Weather in Paris?"}]}),
+    )
+    .unwrap();
+
+    let run = client
+        .chat()
+        .run_tools(request.clone(), weather_tools())
+        .await
+        .unwrap();
+    let ids: Vec<_> = run.metadata.iter().map(|m| m.request_id()).collect();
+    assert_eq!(ids, [Some("req_round_1"), Some("req_round_2")]);
+    assert_eq!(run.metadata[1].rate_limits().requests.remaining, Some(499));
+    // The last completion carries the last answer's metadata, as a parse result does.
+    assert_eq!(
+        run.completion.metadata().unwrap().request_id(),
+        Some("req_round_2")
+    );
+
+    let streamed = client
+        .chat()
+        .run_tools_stream(request, weather_tools())
+        .unwrap()
+        .final_run()
+        .await
+        .unwrap();
+    let ids: Vec<_> = streamed.metadata.iter().map(|m| m.request_id()).collect();
+    assert_eq!(ids, [Some("req_stream_1"), Some("req_stream_2")]);
+    assert_eq!(streamed.rounds, 2);
+
+    let request: types::CreateResponse =
+        serde_json::from_value(json!({"model": "m", "input": "Weather in Paris?"})).unwrap();
+    let run = client
+        .responses()
+        .run_tools(request, weather_tools())
+        .await
+        .unwrap();
+    let ids: Vec<_> = run.metadata.iter().map(|m| m.request_id()).collect();
+    assert_eq!(ids, [Some("req_resp_1"), Some("req_resp_2")]);
+}
+
+#[cfg(feature = "files")]
+#[tokio::test]
+async fn wait_for_processing_returns_the_last_reads_metadata() {
+    let server = ScriptedServer::start().await;
+    let file = |status: &str| {
+        json!({"id": "file-1", "object": "file", "bytes": 3, "created_at": 1, "filename": "a.jsonl",
+            "purpose": "fine-tune", "status": status})
+    };
+    server.get("/v1/files/file-1").respond_all([
+        Reply::json(200, file("uploaded")).header("x-request-id", "req_read_1"),
+        with_limits(Reply::json(200, file("processed"))).header("x-request-id", "req_read_2"),
+    ]);
+    let options = openai_sdk::polling::PollOptions::new()
+        .interval(Duration::from_millis(1))
+        .timeout(Duration::from_secs(10));
+    let file = server
+        .client()
+        .files()
+        .wait_for_processing("file-1", &options)
+        .await
+        .unwrap();
+    assert_eq!(file.id, "file-1");
+    assert_eq!(file.request_id(), Some("req_read_2"));
+    assert_eq!(file.rate_limits().tokens.remaining, Some(29_950));
+    assert_eq!(file.status(), 200);
+}
+
+#[cfg(feature = "assistants")]
+#[tokio::test]
+async fn the_poll_helpers_return_the_last_reads_metadata() {
+    let server = ScriptedServer::start().await;
+    let run = |status: &str| json!({"id": "run_1", "object": "thread.run", "thread_id": "thread_1", "status": status});
+    server.post("/v1/threads/thread_1/runs").respond(
+        Reply::json(200, run("queued"))
+            .header("x-request-id", "req_create")
+            .header("openai-poll-after-ms", "1"),
+    );
+    server.get("/v1/threads/thread_1/runs/run_1").respond_all([
+        Reply::json(200, run("in_progress"))
+            .header("x-request-id", "req_read_1")
+            .header("openai-poll-after-ms", "1"),
+        with_limits(Reply::json(200, run("completed"))).header("x-request-id", "req_read_2"),
+    ]);
+    let request: types::CreateRunRequest =
+        serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
+    let options = openai_sdk::assistants::PollOptions::new().timeout(Duration::from_secs(10));
+    let done = server
+        .client()
+        .assistants()
+        .create_run_and_poll("thread_1", &request, &options)
+        .await
+        .unwrap();
+    assert_eq!(done.status(), Some("completed"));
+    assert_eq!(done.request_id(), Some("req_read_2"));
+    assert_eq!(
+        done.metadata().unwrap().rate_limits().requests.limit,
+        Some(500)
+    );
+    // Snapshots compare by their JSON, not by the answer they came in.
+    assert_eq!(done, openai_sdk::assistants::Run::new(run("completed")));
+}

@@ -34,6 +34,10 @@ mod structured_outputs;
 #[path = "../examples/responses_tools.rs"]
 mod responses_tools;
 
+#[allow(dead_code)]
+#[path = "../examples/escape_hatches.rs"]
+mod escape_hatches;
+
 /// What a run of an example shows: stdout, stderr, exit status.
 struct Shown {
     out: String,
@@ -340,4 +344,45 @@ async fn the_websocket_examples_end_with_the_error_display_when_nothing_listens(
         "{}",
         shown.err
     );
+}
+
+/// `escape_hatches` offline (its own scripted server): the typed completion's request id,
+/// rate limit and unknown fields (top level and nested, from `extra`), the stream's request
+/// id and text, and the generic call, one `name: value` line each, exactly as the issue
+/// lists them. The server answers only when the header, query and body probes arrived.
+#[tokio::test]
+async fn escape_hatches_prints_its_seven_lines() {
+    let server = ScriptedServer::start().await;
+    escape_hatches::script(&server);
+    let client = &server.client();
+    let shown = Shown::of(|mut out| async move {
+        let outcome = escape_hatches::probe(client, "gpt-4o-mini", &mut out).await;
+        (out, outcome)
+    })
+    .await;
+    assert_eq!(shown.status, 0, "stderr: {}", shown.err);
+    assert_eq!(
+        shown.out,
+        "request_id: req_probe_1\n\
+         ratelimit_remaining_requests: 499\n\
+         unknown_field: {\"added\":\"after the spec\",\"n\":42}\n\
+         unknown_nested: {\"depth\":[1,{\"two\":2}]}\n\
+         stream_request_id: req_probe_stream\n\
+         stream_text: Hello from the probe server.\n\
+         generic: {\"hello\":\"world\"}\n"
+    );
+    // Both chat requests carried the three probes (the server refuses them otherwise).
+    let chats = server.requests_to("/v1/chat/completions");
+    assert_eq!(chats.len(), 2);
+    for request in &chats {
+        assert_eq!(request.header("x-probe-header"), Some("probe-1"));
+    }
+    // The lines mean something: the same request without the extras is refused.
+    let request: openai_sdk::types::CreateChatCompletionRequest = serde_json::from_value(
+        json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .unwrap();
+    let refused = client.create_chat_completion(&request).await.unwrap_err();
+    assert_eq!(refused.status(), Some(400));
+    assert!(refused.to_string().contains("x-probe-header"), "{refused}");
 }

@@ -1,6 +1,7 @@
 //! The chat stream pipeline (SSE bytes in, typed events out) over arbitrary chunk sequences:
-//! chunks built from the chat vocabulary (choices, content, refusal, tool calls, logprobs,
-//! finish reasons, usage, unknown fields, wrong types), or arbitrary bytes as the body.
+//! chunks built from the chat vocabulary (choices, content, refusal, compatible providers'
+//! reasoning fields, tool calls, logprobs, finish reasons, usage, unknown fields, wrong
+//! types), or arbitrary bytes as the body.
 //! - events and errors are the same whether the body arrives whole or split anywhere;
 //! - after the stream (ended, failed or cut off) the snapshot reads back as JSON and
 //!   `final_completion` answers (a value or a typed error);
@@ -181,6 +182,16 @@ fn choice(u: &mut Unstructured<'_>) -> Result<Value> {
     }
     if u.ratio(1u8, 8)? {
         delta.insert("refusal".into(), json!(*u.choose(CONTENT)?));
+    }
+    if u.ratio(1u8, 6)? {
+        // Compatible providers' reasoning text (`reasoning.delta` / `reasoning.done`).
+        let key = *u.choose(&["reasoning_content", "reasoning"])?;
+        let value = if u.ratio(1u8, 4)? {
+            Value::Null
+        } else {
+            json!(*u.choose(CONTENT)?)
+        };
+        delta.insert(key.into(), value);
     }
     if u.ratio(1u8, 3)? {
         let mut calls = Vec::new();

@@ -64,10 +64,20 @@ impl<T> Deref for View<'_, T> {
 /// derefs to the [`Value`]. The JSON is what the API sent, every field kept; the typed
 /// form can fail where the API departs from its published spec (recorded runs carry
 /// `"instructions": null`, which the spec does not allow), the JSON never does.
-#[derive(Clone, PartialEq)]
+///
+/// An object a poll helper returns also carries the status and headers of its last read
+/// ([`metadata`](Self::metadata)); two snapshots compare by their JSON only.
+#[derive(Clone)]
 pub struct Snapshot<T> {
     json: Value,
+    metadata: Option<crate::ResponseMetadata>,
     _type: PhantomData<fn() -> T>,
+}
+
+impl<T> PartialEq for Snapshot<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.json == other.json
+    }
 }
 
 impl<T> std::fmt::Debug for Snapshot<T> {
@@ -81,8 +91,27 @@ impl<T> Snapshot<T> {
     pub fn new(json: Value) -> Self {
         Snapshot {
             json,
+            metadata: None,
             _type: PhantomData,
         }
+    }
+
+    /// The status and headers of the answer this object came in, with its request id
+    /// and rate limits: the last read of a `*_and_poll` helper (or the creation of
+    /// `upload_file`). `None` for an object of a stream's events (the stream itself has
+    /// the answer's [`metadata`](crate::assistants::AssistantStream::metadata)).
+    pub fn metadata(&self) -> Option<&crate::ResponseMetadata> {
+        self.metadata.as_ref()
+    }
+
+    /// The request id of [`metadata`](Self::metadata).
+    pub fn request_id(&self) -> Option<&str> {
+        self.metadata.as_ref()?.request_id()
+    }
+
+    pub(crate) fn with_metadata(mut self, metadata: crate::ResponseMetadata) -> Self {
+        self.metadata = Some(metadata);
+        self
     }
 
     /// The JSON.

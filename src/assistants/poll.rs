@@ -12,14 +12,12 @@
 //! status this SDK does not know); for vector store files and file batches, everything
 //! but `in_progress`.
 
-use std::time::Duration;
-
 use serde::Serialize;
 use serde_json::Value;
 
 use super::handler::{Run, Snapshot};
 use super::{Assistants, BETA_HEADER};
-use crate::polling::{self, poll_until, status_of, with_timeout};
+use crate::polling::{self, poll_until, status_of, with_timeout, Answer};
 pub use crate::polling::{PollOptions, Sleeper};
 use crate::types;
 use crate::{Client, Error};
@@ -47,14 +45,14 @@ fn id_of(object: &Value, what: &str) -> Result<String, Error> {
 }
 
 /// A JSON request with the Assistants beta header and the poll-helper headers; returns
-/// the decoded answer and its `openai-poll-after-ms`.
+/// the decoded answer with its metadata.
 async fn call(
     client: &Client,
     method: reqwest::Method,
     path: &str,
     body: Option<&Value>,
     options: &PollOptions,
-) -> Result<(Value, Option<Duration>), Error> {
+) -> Result<Answer, Error> {
     polling::call(client, method, path, body, options, Some(BETA_HEADER)).await
 }
 
@@ -69,17 +67,17 @@ async fn poll_object<T>(
     client: &Client,
     collection: &str,
     what: &str,
-    first: (Value, Option<Duration>),
+    first: Answer,
     keep_polling: fn(&Value) -> bool,
     options: &PollOptions,
 ) -> Result<Snapshot<T>, Error> {
-    let id = id_of(&first.0, what)?;
+    let id = id_of(&first.object, what)?;
     let path = format!("{collection}/{}", crate::path_segment("id", &id)?);
     poll_until(options, first, keep_polling, || {
         call(client, reqwest::Method::GET, &path, None, options)
     })
     .await
-    .map(Snapshot::new)
+    .map(|last| Snapshot::new(last.object).with_metadata(last.metadata))
 }
 
 /// Creates an object (`POST {collection}` with `body`), then polls it with
@@ -107,7 +105,7 @@ impl Assistants<'_> {
     async fn poll_run(
         &self,
         thread_id: &str,
-        first: (Value, Option<Duration>),
+        first: Answer,
         options: &PollOptions,
     ) -> Result<Run, Error> {
         let runs = super::thread_runs_path(thread_id)?;
@@ -198,7 +196,7 @@ impl Assistants<'_> {
             )
             .await?;
             let thread_id = first
-                .0
+                .object
                 .get("thread_id")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
@@ -206,7 +204,7 @@ impl Assistants<'_> {
                     what: "the run".into(),
                     path: ".thread_id".into(),
                     message: "no string `thread_id`".into(),
-                    snippet: crate::error::snippet(first.0.to_string().as_bytes()),
+                    snippet: crate::error::snippet(first.object.to_string().as_bytes()),
                 })?;
             self.poll_run(&thread_id, first, options).await
         })
@@ -421,11 +419,13 @@ impl VectorStorePolling<'_> {
             .header(BETA_HEADER.0, BETA_HEADER.1)
             .json(&body);
         let response = self.client.send(request).await?;
+        let metadata = crate::ResponseMetadata::of(&response);
         Ok(Snapshot::new(
             crate::error::decode_json::<Value>(response)
                 .await?
                 .into_inner(),
-        ))
+        )
+        .with_metadata(metadata))
     }
 
     #[cfg(feature = "files")]

@@ -66,6 +66,9 @@ pub(crate) enum TextField {
     Content,
     Refusal,
     Arguments(i64),
+    /// The message field a compatible provider streams its reasoning in
+    /// (`reasoning_content` or `reasoning`).
+    Reasoning(&'static str),
 }
 
 /// The accumulated text of a choice (content, refusal, or a tool call's arguments) as it
@@ -111,6 +114,7 @@ impl TextSnapshot {
         match self.field {
             TextField::Content => self.completion.str_at(self.choice_pos, "content"),
             TextField::Refusal => self.completion.str_at(self.choice_pos, "refusal"),
+            TextField::Reasoning(key) => self.completion.str_at(self.choice_pos, key),
             TextField::Arguments(tool) => self
                 .completion
                 .tool_at(self.choice_pos, tool)
@@ -350,13 +354,36 @@ pub enum ChatCompletionStreamEvent<P = ParsedValue> {
         /// All the tokens.
         refusal: TokensSnapshot,
     },
+    /// New reasoning text from an OpenAI-compatible provider: a delta carrying a string
+    /// `reasoning_content` (DeepSeek, vLLM, llama.cpp) or `reasoning` (OpenRouter). Not part
+    /// of the reference SDK's events and never emitted for a stream without those fields
+    /// (OpenAI's own streams), so those streams' events are unchanged.
+    ReasoningDelta {
+        /// The choice's `index`.
+        choice_index: i64,
+        /// The new text (never empty).
+        delta: String,
+        /// All the reasoning so far.
+        snapshot: TextSnapshot,
+    },
+    /// The reasoning is complete: the choice's answer (content, refusal or a tool call)
+    /// began, or the choice finished. A model that reasons again later (interleaved
+    /// thinking) gives a new run of [`ReasoningDelta`](Self::ReasoningDelta)s and another
+    /// `ReasoningDone`; the snapshot holds all of its reasoning.
+    ReasoningDone {
+        /// The choice's `index`.
+        choice_index: i64,
+        /// The whole reasoning so far.
+        reasoning: TextSnapshot,
+    },
 }
 
 impl<P> ChatCompletionStreamEvent<P> {
     /// The reference name of the event: `chunk`, `content.delta`, `content.done`,
     /// `refusal.delta`, `refusal.done`, `tool_calls.function.arguments.delta`,
     /// `tool_calls.function.arguments.done`, `logprobs.content.delta`,
-    /// `logprobs.content.done`, `logprobs.refusal.delta` or `logprobs.refusal.done`.
+    /// `logprobs.content.done`, `logprobs.refusal.delta` or `logprobs.refusal.done`;
+    /// `reasoning.delta` or `reasoning.done` for a compatible provider's reasoning.
     pub fn event_type(&self) -> &'static str {
         use ChatCompletionStreamEvent::*;
         match self {
@@ -371,6 +398,8 @@ impl<P> ChatCompletionStreamEvent<P> {
             LogprobsContentDone { .. } => "logprobs.content.done",
             LogprobsRefusalDelta { .. } => "logprobs.refusal.delta",
             LogprobsRefusalDone { .. } => "logprobs.refusal.done",
+            ReasoningDelta { .. } => "reasoning.delta",
+            ReasoningDone { .. } => "reasoning.done",
         }
     }
 
@@ -388,7 +417,9 @@ impl<P> ChatCompletionStreamEvent<P> {
             | LogprobsContentDelta { choice_index, .. }
             | LogprobsContentDone { choice_index, .. }
             | LogprobsRefusalDelta { choice_index, .. }
-            | LogprobsRefusalDone { choice_index, .. } => Some(*choice_index),
+            | LogprobsRefusalDone { choice_index, .. }
+            | ReasoningDelta { choice_index, .. }
+            | ReasoningDone { choice_index, .. } => Some(*choice_index),
         }
     }
 
@@ -511,6 +542,22 @@ impl<P> ChatCompletionStreamEvent<P> {
                 choice_index,
                 refusal,
             },
+            E2::ReasoningDelta {
+                choice_index,
+                delta,
+                snapshot,
+            } => E2::ReasoningDelta {
+                choice_index,
+                delta,
+                snapshot,
+            },
+            E2::ReasoningDone {
+                choice_index,
+                reasoning,
+            } => E2::ReasoningDone {
+                choice_index,
+                reasoning,
+            },
         })
     }
 
@@ -620,6 +667,14 @@ impl ChatCompletionStreamEvent {
             }
             LogprobsRefusalDone { refusal, .. } => {
                 json!({"type": "logprobs.refusal.done", "refusal": tokens(refusal)})
+            }
+            ReasoningDelta {
+                delta, snapshot, ..
+            } => {
+                json!({"type": "reasoning.delta", "delta": delta, "snapshot": text(snapshot)})
+            }
+            ReasoningDone { reasoning, .. } => {
+                json!({"type": "reasoning.done", "reasoning": text(reasoning)})
             }
         }
     }

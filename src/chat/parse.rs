@@ -304,6 +304,22 @@ impl<T> ParsedChatCompletion<T> {
         self.choice(index)?.message.refusal.as_deref()
     }
 
+    /// The reasoning text of the choice with this `index`, as an OpenAI-compatible
+    /// provider sends it: the message's `reasoning_content` (DeepSeek, vLLM, llama.cpp) or
+    /// string `reasoning` (OpenRouter), kept in [`as_json`](Self::as_json). `None` when
+    /// the message has neither (OpenAI's own completions).
+    pub fn reasoning(&self, index: i64) -> Option<&str> {
+        let message = self
+            .json
+            .get("choices")?
+            .as_array()?
+            .iter()
+            .find(|c| c.get("index").and_then(Value::as_i64) == Some(index))?
+            .get("message")?
+            .as_object()?;
+        super::snapshot::reasoning_of(message)
+    }
+
     /// The parsed content of the choice with this `index` (`None` without a parsed
     /// response format, or when the model refused).
     pub fn parsed(&self, index: i64) -> Option<&T> {
@@ -851,6 +867,21 @@ pub(crate) fn typed_done<T: DeserializeOwned>(
 }
 
 impl<T: DeserializeOwned> ParsedChatCompletionStream<T> {
+    /// The `x-request-id` of the answer that started the stream.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id()
+    }
+
+    /// The headers of the answer that started the stream.
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        self.inner.headers()
+    }
+
+    /// The status and headers of the answer that started the stream.
+    pub fn metadata(&self) -> &crate::ResponseMetadata {
+        self.inner.metadata()
+    }
+
     pub(crate) fn new(inner: ChatCompletionStream) -> Self {
         ParsedChatCompletionStream {
             inner,
@@ -871,7 +902,11 @@ impl<T: DeserializeOwned> ParsedChatCompletionStream<T> {
     /// [`ParsedChatCompletion<T>`].
     pub async fn final_completion(&mut self) -> Result<ParsedChatCompletion<T>, Error> {
         self.until_done().await?;
-        self.inner.state().final_completion_as::<T>()
+        let metadata = self.inner.metadata().clone();
+        self.inner
+            .state()
+            .final_completion_as::<T>()
+            .map(|c| c.with_metadata(Some(metadata)))
     }
 
     /// The completion accumulated so far (`None` before the first chunk).
@@ -961,6 +996,21 @@ mod blocking {
     }
 
     impl<T: DeserializeOwned> BlockingParsedChatCompletionStream<T> {
+        /// The `x-request-id` of the answer that started the stream.
+        pub fn request_id(&self) -> Option<&str> {
+            self.inner.request_id()
+        }
+
+        /// The headers of the answer that started the stream.
+        pub fn headers(&self) -> &reqwest::header::HeaderMap {
+            self.inner.headers()
+        }
+
+        /// The status and headers of the answer that started the stream.
+        pub fn metadata(&self) -> &crate::ResponseMetadata {
+            self.inner.metadata()
+        }
+
         /// Reads the stream to its end, dropping the events; the first error stops it.
         pub fn until_done(&mut self) -> Result<&mut Self, Error> {
             for event in self.by_ref() {
@@ -972,7 +1022,11 @@ mod blocking {
         /// Reads the rest of the stream, then parses the accumulated completion.
         pub fn final_completion(&mut self) -> Result<ParsedChatCompletion<T>, Error> {
             self.until_done()?;
-            self.inner.state().final_completion_as::<T>()
+            let metadata = self.inner.metadata().clone();
+            self.inner
+                .state()
+                .final_completion_as::<T>()
+                .map(|c| c.with_metadata(Some(metadata)))
         }
 
         /// The state machine (snapshot so far).

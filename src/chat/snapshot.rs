@@ -306,6 +306,13 @@ impl ChatCompletionSnapshot {
         self.message(index)?.get("refusal")?.as_str()
     }
 
+    /// The reasoning text of a choice so far, as an OpenAI-compatible provider streams it:
+    /// the message's `reasoning_content` (DeepSeek, vLLM, llama.cpp) or string `reasoning`
+    /// (OpenRouter). `None` for OpenAI's own streams, which carry no reasoning text.
+    pub fn reasoning(&self, index: i64) -> Option<&str> {
+        reasoning_of(self.message(index)?)
+    }
+
     /// The tool calls of a choice so far.
     pub fn tool_calls(&self, index: i64) -> &[Value] {
         match self.message(index).and_then(|m| m.get("tool_calls")) {
@@ -367,6 +374,13 @@ impl ChatCompletionSnapshot {
         self.position(index)
             .map_or(&[], |pos| self.logprobs_at(pos, refusal))
     }
+}
+
+/// A message's reasoning text: its `reasoning_content` or `reasoning` string.
+pub(crate) fn reasoning_of(message: &Map<String, Value>) -> Option<&str> {
+    ["reasoning_content", "reasoning"]
+        .iter()
+        .find_map(|key| message.get(*key)?.as_str().filter(|s| !s.is_empty()))
 }
 
 /// Finds a tool call by its `index` key in a message.

@@ -132,6 +132,23 @@ struct ChoiceState {
     refusal_done: bool,
     logprobs_content_done: bool,
     logprobs_refusal_done: bool,
+    /// The message field the choice's reasoning streams in, from its first non-empty
+    /// reasoning delta (see [`REASONING_KEYS`]).
+    reasoning_key: Option<&'static str>,
+    /// A `reasoning.done` was emitted and no reasoning came since.
+    reasoning_done: bool,
+}
+
+/// The delta fields OpenAI-compatible providers stream reasoning text in:
+/// `reasoning_content` (DeepSeek, vLLM, llama.cpp) and `reasoning` (OpenRouter). When a
+/// delta has both as strings, the first is taken.
+const REASONING_KEYS: [&str; 2] = ["reasoning_content", "reasoning"];
+
+/// A delta's reasoning text under each of [`REASONING_KEYS`] (when a string).
+type ReasoningTexts<'x> = [Option<&'x str>; 2];
+
+fn reasoning_texts<'x>(get: impl Fn(&str) -> Option<&'x Value>) -> ReasoningTexts<'x> {
+    REASONING_KEYS.map(|key| get(key).and_then(Value::as_str))
 }
 
 impl ChoiceState {
@@ -212,6 +229,17 @@ enum Pending {
     LogprobsRefusalDone {
         choice: i64,
         pos: usize,
+    },
+    ReasoningDelta {
+        choice: i64,
+        pos: usize,
+        key: &'static str,
+        delta: String,
+    },
+    ReasoningDone {
+        choice: i64,
+        pos: usize,
+        key: &'static str,
     },
 }
 
@@ -589,6 +617,22 @@ impl ChatCompletionStreamState {
                     refusal: tokens(pos, true, None),
                 }
             }
+            Pending::ReasoningDelta {
+                choice,
+                pos,
+                key,
+                delta,
+            } => ChatCompletionStreamEvent::ReasoningDelta {
+                choice_index: choice,
+                delta,
+                snapshot: text(pos, TextField::Reasoning(key)),
+            },
+            Pending::ReasoningDone { choice, pos, key } => {
+                ChatCompletionStreamEvent::ReasoningDone {
+                    choice_index: choice,
+                    reasoning: text(pos, TextField::Reasoning(key)),
+                }
+            }
         }));
         Ok(true)
     }
@@ -617,6 +661,7 @@ impl ChatCompletionStreamState {
                 content: delta.get("content").and_then(Value::as_str),
                 refusal: delta.get("refusal").and_then(Value::as_str),
                 tool_calls: json_frags(delta.get("tool_calls").and_then(Value::as_array)),
+                reasoning: reasoning_texts(|key| delta.get(key)),
                 logprobs: c.get("logprobs").and_then(Value::as_object).map(|lp| {
                     let count = |k| lp.get(k).and_then(Value::as_array).map_or(0, Vec::len);
                     (count("content"), count("refusal"))
@@ -700,6 +745,9 @@ impl ChatCompletionStreamState {
                     .and_then(|v| v.as_ref())
                     .map(|v| &*v.0),
                 tool_calls: fragments,
+                reasoning: delta
+                    .and_then(|d| d.rest.as_deref())
+                    .map_or([None; 2], |rest| reasoning_texts(|key| rest.get(key))),
                 logprobs,
             });
         }
@@ -851,6 +899,8 @@ struct ChoiceView<'x> {
     content: Option<&'x str>,
     refusal: Option<&'x str>,
     tool_calls: Frags<'x>,
+    /// A compatible provider's reasoning text in this delta.
+    reasoning: ReasoningTexts<'x>,
     /// When the chunk's choice has a `logprobs` object: how many `content` and `refusal`
     /// tokens it has.
     logprobs: Option<(usize, usize)>,
@@ -1153,6 +1203,10 @@ fn build_events(
         let Some(message) = snap.message_at(pos) else {
             continue;
         };
+        if let Some(state) = states.get_mut(pos) {
+            let finished = snap.extras.get(pos).is_some_and(|c| c.finished);
+            reasoning_events(state, view, pos, finished, pending);
+        }
 
         if let Some(d) = view
             .content
@@ -1254,6 +1308,52 @@ fn build_events(
         }
     }
     Ok(())
+}
+
+/// A compatible provider's reasoning: `reasoning.delta` for new reasoning text, then
+/// `reasoning.done` once the answer begins (content, refusal or a tool call fragment in a
+/// delta) or the choice finishes. Nothing for a choice that never carried reasoning text.
+fn reasoning_events(
+    state: &mut ChoiceState,
+    view: &ChoiceView<'_>,
+    pos: usize,
+    finished: bool,
+    pending: &mut Vec<Pending>,
+) {
+    let position = |key: &str| REASONING_KEYS.iter().position(|k| *k == key);
+    if state.reasoning_key.is_none() {
+        state.reasoning_key = REASONING_KEYS
+            .iter()
+            .zip(view.reasoning)
+            .find(|(_, text)| text.is_some_and(|t| !t.is_empty()))
+            .map(|(key, _)| *key);
+    }
+    let Some(key) = state.reasoning_key else {
+        return;
+    };
+    let new = position(key)
+        .and_then(|i| view.reasoning[i])
+        .filter(|t| !t.is_empty());
+    if let Some(delta) = new {
+        state.reasoning_done = false;
+        pending.push(Pending::ReasoningDelta {
+            choice: view.index,
+            pos,
+            key,
+            delta: delta.to_owned(),
+        });
+    }
+    let answer_began = view.content.is_some_and(|t| !t.is_empty())
+        || view.refusal.is_some_and(|t| !t.is_empty())
+        || !view.tool_calls.is_empty();
+    if !state.reasoning_done && (answer_began || finished) {
+        state.reasoning_done = true;
+        pending.push(Pending::ReasoningDone {
+            choice: view.index,
+            pos,
+            key,
+        });
+    }
 }
 
 /// The content-done group: `content.done`, `refusal.done`, `logprobs.content.done`,

@@ -101,6 +101,10 @@ impl Pump for ChatEventPipeline {
         self.frames.end_of_input(transport_error);
     }
 
+    fn set_max_event_size(&mut self, limit: usize) {
+        self.frames.set_max_event_size(limit);
+    }
+
     fn step(&mut self) -> Step<ChatCompletionStreamEvent> {
         loop {
             if let Some(event) = self.queue.pop_front() {
@@ -179,7 +183,12 @@ impl ChatCompletionStream {
     /// [`ChatCompletionStreamState::final_completion`]).
     pub async fn final_completion(&mut self) -> Result<ParsedChatCompletion, Error> {
         self.until_done().await?;
-        self.inner.pump.state.final_completion()
+        let metadata = self.inner.metadata.clone();
+        self.inner
+            .pump
+            .state
+            .final_completion()
+            .map(|c| c.with_metadata(Some(metadata)))
     }
 
     /// The completion accumulated so far (`None` before the first chunk); also readable
@@ -192,6 +201,8 @@ impl ChatCompletionStream {
     pub fn state(&self) -> &ChatCompletionStreamState {
         &self.inner.pump.state
     }
+
+    crate::streaming::response_metadata_methods!(inner);
 }
 
 impl Stream for ChatCompletionStream {
@@ -226,6 +237,8 @@ impl ChatCompletionChunkStream {
             inner: BodyStream::new(response, pipeline),
         }
     }
+
+    crate::streaming::response_metadata_methods!(inner);
 }
 
 impl Stream for ChatCompletionChunkStream {
@@ -305,7 +318,12 @@ mod blocking {
         /// Reads the rest of the stream, then parses the accumulated completion.
         pub fn final_completion(&mut self) -> Result<ParsedChatCompletion, Error> {
             self.until_done()?;
-            self.body.pump.state().final_completion()
+            let metadata = self.body.metadata.clone();
+            self.body
+                .pump
+                .state()
+                .final_completion()
+                .map(|c| c.with_metadata(Some(metadata)))
         }
 
         /// The completion accumulated so far.
@@ -317,6 +335,8 @@ mod blocking {
         pub fn state(&self) -> &ChatCompletionStreamState {
             self.body.pump.state()
         }
+
+        crate::streaming::response_metadata_methods!(body);
     }
 
     impl Iterator for BlockingChatCompletionStream {

@@ -10,7 +10,7 @@ use super::snapshot::{parse_chat_completion, ParseOptions, ParsedChatCompletion}
 use super::stream::ChatCompletionStream;
 use crate::error::StreamErrorKind;
 use crate::tools::{LoopApi, PendingCall, ToolCall, ToolLoopEvent, ToolLoopStream, Tools};
-use crate::{Client, Error};
+use crate::{Client, Error, ResponseMetadata};
 
 /// The outcome of [`Chat::run_tools`](super::Chat::run_tools).
 #[derive(Debug, Clone)]
@@ -27,6 +27,9 @@ pub struct ChatToolRun {
     pub finished: bool,
     /// Every tool call run, in order.
     pub calls: Vec<ToolCall>,
+    /// The status and headers of each round's answer, in order (one per request sent):
+    /// `metadata.last()` is the last answer's, with its request id and rate limits.
+    pub metadata: Vec<ResponseMetadata>,
 }
 
 /// An event of [`Chat::run_tools_stream`](super::Chat::run_tools_stream).
@@ -95,17 +98,21 @@ impl LoopApi for Conversation {
     type Event = ChatCompletionStreamEvent;
     type Run = ChatToolRun;
 
-    fn send(&self, client: &Client) -> BoxFuture<'static, Result<Value, Error>> {
+    fn send(
+        &self,
+        client: &Client,
+    ) -> BoxFuture<'static, Result<(Value, ResponseMetadata), Error>> {
         let client = client.clone();
         let body = self.body();
         let path = self.path.clone();
         async move {
             let request = client.request(reqwest::Method::POST, &path)?.json(&body);
             let response = client.send(request).await?;
+            let metadata = ResponseMetadata::of(&response);
             let json = crate::error::decode_json::<Map<String, Value>>(response)
                 .await?
                 .into_inner();
-            Ok(Value::Object(json))
+            Ok((Value::Object(json), metadata))
         }
         .boxed()
     }
@@ -137,6 +144,10 @@ impl LoopApi for Conversation {
                 message: "the stream of a tool-loop round ended before its first chunk".into(),
             }),
         }
+    }
+
+    fn stream_metadata(stream: &ChatCompletionStream) -> Option<ResponseMetadata> {
+        Some(stream.metadata().clone())
     }
 
     fn record_answer(&mut self, answer: &Value) -> Vec<PendingCall> {
@@ -183,6 +194,7 @@ impl LoopApi for Conversation {
         rounds: usize,
         finished: bool,
         calls: Vec<ToolCall>,
+        metadata: Vec<ResponseMetadata>,
     ) -> Result<ChatToolRun, Error> {
         let Value::Object(answer) = answer else {
             return Err(Error::InvalidRequest(
@@ -207,13 +219,15 @@ impl LoopApi for Conversation {
             });
         let plain = ParseOptions::new();
         let options = if has_calls { &self.options } else { &plain };
-        let completion = parse_chat_completion(&answer, options)?;
+        let completion =
+            parse_chat_completion(&answer, options)?.with_metadata(metadata.last().cloned());
         Ok(ChatToolRun {
             completion,
             messages: self.messages,
             rounds,
             finished,
             calls,
+            metadata,
         })
     }
 }

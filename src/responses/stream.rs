@@ -74,7 +74,9 @@ impl ResponseEventPipeline {
     /// connection cut are dropped.
     pub fn reconnect(&mut self) {
         let request_id = self.frames.request_id.take();
+        let limit = self.frames.max_event_size();
         self.frames = Frames::without_done(request_id);
+        self.frames.set_max_event_size(limit);
         self.connections += 1;
     }
 
@@ -226,6 +228,10 @@ impl Pump for Resuming {
         self.pipeline.end_with(transport_error);
     }
 
+    fn set_max_event_size(&mut self, limit: usize) {
+        self.pipeline.frames.set_max_event_size(limit);
+    }
+
     fn step(&mut self) -> Step<ResponseStreamEvent> {
         let step = self.pipeline.step();
         if let Step::Item(_) = step {
@@ -314,6 +320,26 @@ impl std::fmt::Debug for ResponseStream {
 }
 
 impl ResponseStream {
+    /// The status and headers of the HTTP answer that started the stream, with the typed
+    /// views (rate limits, ...); `None` for a stream over a WebSocket.
+    pub fn metadata(&self) -> Option<&crate::ResponseMetadata> {
+        match &self.inner {
+            Source::Http(body) => Some(&body.metadata),
+            #[cfg(feature = "responses-ws")]
+            Source::Ws(_) => None,
+        }
+    }
+
+    /// The `x-request-id` of the answer that started the stream (`None` over a WebSocket).
+    pub fn request_id(&self) -> Option<&str> {
+        self.metadata()?.request_id()
+    }
+
+    /// The headers of the HTTP answer that started the stream (`None` over a WebSocket).
+    pub fn headers(&self) -> Option<&reqwest::header::HeaderMap> {
+        self.metadata().map(crate::ResponseMetadata::headers)
+    }
+
     pub(crate) fn new(
         response: reqwest::Response,
         options: ResponseParseOptions,
@@ -344,14 +370,16 @@ impl ResponseStream {
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn from_source(
         source: Box<dyn crate::streaming::driver::Source>,
-        request_id: Option<String>,
+        metadata: crate::ResponseMetadata,
         options: ResponseParseOptions,
         client: Option<Client>,
     ) -> Self {
+        let request_id = metadata.request_id().map(str::to_owned);
         ResponseStream {
             inner: Source::Http(Box::new(BodyStream::from_source(
                 source,
                 Resuming::new(request_id, options, client),
+                metadata,
             ))),
         }
     }
@@ -469,6 +497,8 @@ mod blocking {
     }
 
     impl BlockingResponseStream {
+        crate::streaming::response_metadata_methods!(body);
+
         pub(crate) fn new(
             response: reqwest::blocking::Response,
             options: ResponseParseOptions,
@@ -551,8 +581,12 @@ mod tests {
         let source = futures::stream::iter(
             messages.map(|m| Ok::<_, SourceError>(Input::Message(m.to_owned()))),
         );
-        let mut stream =
-            ResponseStream::from_source(Box::new(source), None, Default::default(), None);
+        let mut stream = ResponseStream::from_source(
+            Box::new(source),
+            crate::ResponseMetadata::new(reqwest::StatusCode::OK, Default::default()),
+            Default::default(),
+            None,
+        );
         let events = futures::executor::block_on(async {
             let mut types = Vec::new();
             while let Some(event) = stream.next().await {
@@ -588,8 +622,12 @@ mod tests {
             )),
             Err(SourceError::Broken("the socket closed".into())),
         ]);
-        let mut stream =
-            ResponseStream::from_source(Box::new(source), None, Default::default(), None);
+        let mut stream = ResponseStream::from_source(
+            Box::new(source),
+            crate::ResponseMetadata::new(reqwest::StatusCode::OK, Default::default()),
+            Default::default(),
+            None,
+        );
         let items: Vec<_> = futures::executor::block_on(async {
             let mut items = Vec::new();
             while let Some(item) = stream.next().await {

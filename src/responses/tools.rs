@@ -9,7 +9,7 @@ use super::events::ResponseStreamEvent;
 use super::snapshot::{parse_response, ParsedResponse, ResponseParseOptions};
 use super::stream::ResponseStream;
 use crate::tools::{LoopApi, PendingCall, ToolCall, ToolLoopEvent, ToolLoopStream};
-use crate::{Client, Error};
+use crate::{Client, Error, ResponseMetadata};
 
 /// The tools of [`Responses::run_tools`](super::Responses::run_tools): the registry shared
 /// with the chat tool loop.
@@ -27,6 +27,9 @@ pub struct ToolRun {
     pub finished: bool,
     /// Every tool call run, in order.
     pub calls: Vec<ToolCall>,
+    /// The status and headers of each round's answer, in order (one per request sent):
+    /// `metadata.last()` is the last answer's, with its request id and rate limits.
+    pub metadata: Vec<ResponseMetadata>,
 }
 
 /// An event of [`Responses::run_tools_stream`](super::Responses::run_tools_stream).
@@ -83,7 +86,10 @@ impl LoopApi for Conversation {
     type Event = ResponseStreamEvent;
     type Run = ToolRun;
 
-    fn send(&self, client: &Client) -> BoxFuture<'static, Result<Value, Error>> {
+    fn send(
+        &self,
+        client: &Client,
+    ) -> BoxFuture<'static, Result<(Value, ResponseMetadata), Error>> {
         let client = client.clone();
         let body = self.body();
         async move {
@@ -91,13 +97,15 @@ impl LoopApi for Conversation {
                 .request(reqwest::Method::POST, "/responses")?
                 .json(&body);
             let response = client.send(request).await?;
+            let metadata = ResponseMetadata::of(&response);
             let bytes = response.bytes().await.map_err(Error::from_reqwest)?;
-            serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+            let answer = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
                 what: "Response".into(),
                 path: ".".into(),
                 message: e.to_string(),
                 snippet: crate::error::snippet(&bytes),
-            })
+            })?;
+            Ok((answer, metadata))
         }
         .boxed()
     }
@@ -121,6 +129,10 @@ impl LoopApi for Conversation {
             .state()
             .final_response()
             .map(ParsedResponse::into_json)
+    }
+
+    fn stream_metadata(stream: &ResponseStream) -> Option<ResponseMetadata> {
+        stream.metadata().cloned()
     }
 
     fn record_answer(&mut self, answer: &Value) -> Vec<PendingCall> {
@@ -156,6 +168,7 @@ impl LoopApi for Conversation {
         rounds: usize,
         finished: bool,
         calls: Vec<ToolCall>,
+        metadata: Vec<ResponseMetadata>,
     ) -> Result<ToolRun, Error> {
         let response = parse_response(answer, &self.options)?;
         Ok(ToolRun {
@@ -163,6 +176,7 @@ impl LoopApi for Conversation {
             rounds,
             finished,
             calls,
+            metadata,
         })
     }
 }

@@ -55,6 +55,14 @@ impl<T> Step<T> {
     }
 }
 
+/// The largest SSE event the stream of a response accepts
+/// ([`ClientBuilder::max_sse_event_bytes`](crate::ClientBuilder::max_sse_event_bytes)):
+/// the client puts it in the extensions of every response it sends, and the drivers
+/// ([`BodyStream::new`], [`BlockingBody::new`]) hand it to their pump. A response the
+/// client did not send has none, and the decoder's default applies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MaxEventSize(pub(crate) usize);
+
 /// Something that turns input into items: a stream family's event pipeline, or a typed
 /// event decoder ([`TypedEvents`](super::typed::TypedEvents)). The drivers
 /// ([`BodyStream`], [`BlockingBody`]) feed it a body's bytes (or a message transport's
@@ -69,6 +77,8 @@ pub(crate) trait Pump {
     /// The body ended, cleanly or with a transport error.
     fn end_of_input(&mut self, transport_error: Option<String>);
     fn step(&mut self) -> Step<Self::Item>;
+    /// Sets the largest SSE event (or line) the pump's decoder accepts, in bytes.
+    fn set_max_event_size(&mut self, limit: usize);
 
     /// The body stalled past the read timeout: by default the driver returns the
     /// [`Error::Timeout`] as the stream's last item. A pump that reports errors itself (to
@@ -227,6 +237,8 @@ pub(crate) fn http_source(response: reqwest::Response) -> Box<dyn Source> {
 pub(crate) struct BodyStream<P> {
     body: Option<Box<dyn Source>>,
     pub(crate) pump: P,
+    /// The status and headers of the answer that started the stream.
+    pub(crate) metadata: crate::ResponseMetadata,
     /// A resumption request under way.
     connecting: Option<BoxFuture<'static, Result<reqwest::Response, Error>>>,
     /// Set once a timeout ended the stream (the pump is not told; nothing follows).
@@ -234,13 +246,28 @@ pub(crate) struct BodyStream<P> {
 }
 
 impl<P> BodyStream<P> {
-    pub(crate) fn new(response: reqwest::Response, pump: P) -> Self {
-        Self::from_source(http_source(response), pump)
+    /// A driver reading the body of `response`, with the event size limit the client put
+    /// on it ([`MaxEventSize`]).
+    pub(crate) fn new(response: reqwest::Response, mut pump: P) -> Self
+    where
+        P: Pump,
+    {
+        if let Some(MaxEventSize(limit)) = response.extensions().get::<MaxEventSize>() {
+            pump.set_max_event_size(*limit);
+        }
+        let metadata = crate::ResponseMetadata::of(&response);
+        Self::from_source(http_source(response), pump, metadata)
     }
 
-    /// A driver reading `source` (see [`Source`]).
-    pub(crate) fn from_source(source: Box<dyn Source>, pump: P) -> Self {
+    /// A driver reading `source` (see [`Source`]); `metadata` is what the answer that
+    /// started the stream said besides its body.
+    pub(crate) fn from_source(
+        source: Box<dyn Source>,
+        pump: P,
+        metadata: crate::ResponseMetadata,
+    ) -> Self {
         BodyStream {
+            metadata,
             body: Some(source),
             pump,
             connecting: None,
@@ -252,6 +279,7 @@ impl<P> BodyStream<P> {
     #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BodyStream<Q> {
         BodyStream {
+            metadata: self.metadata,
             body: self.body,
             pump: f(self.pump),
             connecting: self.connecting,
@@ -352,6 +380,8 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
 pub(crate) struct BlockingBody<P> {
     response: Option<reqwest::blocking::Response>,
     pub(crate) pump: P,
+    /// The status and headers of the answer that started the stream.
+    pub(crate) metadata: crate::ResponseMetadata,
     buf: Vec<u8>,
     /// Set once a timeout ended the stream: nothing follows.
     timed_out: bool,
@@ -363,8 +393,14 @@ pub(crate) struct BlockingBody<P> {
     allow(dead_code)
 )]
 impl<P: Pump> BlockingBody<P> {
-    pub(crate) fn new(response: reqwest::blocking::Response, pump: P) -> Self {
+    /// A driver reading the body of `response`, with the event size limit the client put
+    /// on it ([`MaxEventSize`]).
+    pub(crate) fn new(response: reqwest::blocking::Response, mut pump: P) -> Self {
+        if let Some(MaxEventSize(limit)) = response.extensions().get::<MaxEventSize>() {
+            pump.set_max_event_size(*limit);
+        }
         BlockingBody {
+            metadata: crate::ResponseMetadata::of_blocking(&response),
             response: Some(response),
             pump,
             buf: vec![0; 16 * 1024],
@@ -376,6 +412,7 @@ impl<P: Pump> BlockingBody<P> {
     #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BlockingBody<Q> {
         BlockingBody {
+            metadata: self.metadata,
             response: self.response,
             pump: f(self.pump),
             buf: self.buf,

@@ -27,3 +27,28 @@ mod typed;
 
 pub use typed::EventStream;
 pub(crate) use typed::TypedEvents;
+
+/// `request_id()`, `headers()` and `metadata()` of a stream whose driver is `$($body)+`
+/// (a `BodyStream` or `BlockingBody`, which keep the metadata of the answer that started
+/// the stream).
+macro_rules! response_metadata_methods {
+    ($($body:tt)+) => {
+        /// The `x-request-id` of the answer that started the stream (its headers arrived
+        /// before the stream was returned).
+        pub fn request_id(&self) -> Option<&str> {
+            self.$($body)+.metadata.request_id()
+        }
+
+        /// The headers of the answer that started the stream.
+        pub fn headers(&self) -> &reqwest::header::HeaderMap {
+            self.$($body)+.metadata.headers()
+        }
+
+        /// The status and headers of the answer that started the stream, with the typed
+        /// views ([`rate_limits`](crate::ResponseMetadata::rate_limits), ...).
+        pub fn metadata(&self) -> &crate::ResponseMetadata {
+            &self.$($body)+.metadata
+        }
+    };
+}
+pub(crate) use response_metadata_methods;

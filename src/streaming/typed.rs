@@ -48,6 +48,10 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
         self.frames.end_of_input(transport_error);
     }
 
+    fn set_max_event_size(&mut self, limit: usize) {
+        self.frames.set_max_event_size(limit);
+    }
+
     fn step(&mut self) -> Step<T> {
         let Payload {
             frame,
@@ -82,7 +86,6 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
 /// response.
 pub struct EventStream<T> {
     inner: BodyStream<TypedEvents<T>>,
-    metadata: crate::ResponseMetadata,
 }
 
 impl<T> std::fmt::Debug for EventStream<T> {
@@ -109,29 +112,14 @@ impl<T: DeserializeOwned> EventStream<T> {
     /// ```
     pub fn new(response: reqwest::Response, what: &'static str) -> Self {
         let pump = TypedEvents::new(what, crate::error::request_id(response.headers()));
-        let metadata = crate::ResponseMetadata::of(&response);
         EventStream {
             inner: BodyStream::new(response, pump),
-            metadata,
         }
     }
 }
 
 impl<T> EventStream<T> {
-    /// The answer's `x-request-id`.
-    pub fn request_id(&self) -> Option<&str> {
-        self.metadata.request_id()
-    }
-
-    /// The answer's headers (they arrived before the stream was returned).
-    pub fn headers(&self) -> &reqwest::header::HeaderMap {
-        self.metadata.headers()
-    }
-
-    /// The answer's status and headers, with the typed views (rate limits, ...).
-    pub fn metadata(&self) -> &crate::ResponseMetadata {
-        &self.metadata
-    }
+    super::response_metadata_methods!(inner);
 }
 
 impl<T: DeserializeOwned> Stream for EventStream<T> {
