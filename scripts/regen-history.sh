@@ -80,6 +80,8 @@ for line in "${revs[@]}"; do
     | sed 's/ schemas added.*; \([0-9]*\) breaking change(s).*/ …; \1 breaking/')"
   stale="$(sed -n 's/^patches (openapi\/patches.json): .*, \([0-9]*\) stale/\1/p' "$log")"
   [ -n "$stale" ] && [ "$stale" != 0 ] && result="$result ($stale stale patch(es))"
+  repaired="$(sed -n 's/^spec errors repaired (\([0-9]*\);.*/\1/p' "$log")"
+  [ -n "$repaired" ] && result="$result ($repaired spec error(s) repaired)"
   derived="$(grep -c "^  feature \`" "$log" || true)"
   [ "$derived" != 0 ] && result="$result ($derived derived group feature(s))"
   check="-"

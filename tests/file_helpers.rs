@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use openai_sdk::polling::PollOptions;
-use openai_sdk::testing::{Reply, ScriptedServer};
+use openai_sdk::testing::{Gate, Reply, ScriptedServer};
 use openai_sdk::types::{CreateUploadRequestPurpose, OpenAiFileStatus, UploadStatus};
 use openai_sdk::uploads::ChunkedUpload;
 use openai_sdk::Error;
@@ -352,6 +352,62 @@ async fn parts_sent_at_once_are_completed_in_the_file_order() {
         "{:?}",
         server.stats()
     );
+}
+
+/// `max_concurrency` parts are really in flight together, and never more: every part's
+/// answer is held at a gate, so the client can only have sent more parts by not waiting
+/// for the earlier answers.
+#[tokio::test]
+async fn max_concurrency_parts_are_in_flight_together_and_never_more() {
+    let server = ScriptedServer::start().await;
+    server
+        .post("/v1/uploads")
+        .respond(Reply::json(200, upload("pending", 40)));
+    server
+        .post("/v1/uploads/upload_1/complete")
+        .respond(Reply::json(200, upload("completed", 40)));
+    let gate = Gate::new();
+    let held = gate.clone();
+    let count = Arc::new(Mutex::new(0));
+    server
+        .post("/v1/uploads/upload_1/parts")
+        .respond_with(move |_| {
+            let mut n = count.lock().unwrap();
+            let id = format!("part_{n}");
+            *n += 1;
+            Reply::json(200, json!({"id": id, "object": "upload.part", "created_at": 1, "upload_id": "upload_1"}))
+                .gate(&held)
+        });
+    let upload = ChunkedUpload::bytes(
+        "d",
+        (0..40u8).collect::<Vec<u8>>(),
+        "text/plain",
+        CreateUploadRequestPurpose::Assistants,
+    )
+    .part_size(4)
+    .max_concurrency(4);
+    let client = server.client();
+    let task = tokio::spawn(async move { client.uploads().upload_file_chunked(upload).await });
+    let parts = || server.request_count_to("/v1/uploads/upload_1/parts");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while parts() < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} parts in flight while every answer is held",
+            parts()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Give a fifth part every chance to go out before any answer is released.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(parts(), 4, "more parts in flight than max_concurrency");
+    gate.open();
+    task.await.unwrap().unwrap();
+    assert_eq!(parts(), 10);
+    let complete: Value =
+        serde_json::from_slice(&server.requests_to("/v1/uploads/upload_1/complete")[0].body)
+            .unwrap();
+    assert_eq!(complete["part_ids"].as_array().map(Vec::len), Some(10));
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Retries over loopback: attempts are counted by the server, delays are the ones the client
-//! asked for (reported through `on_retry`; the waits themselves are skipped), never clocks.
+//! asked for (reported through `on_retry`; the waits are skipped), never wall clocks. The
+//! waits themselves are checked on Tokio's paused clock, where a sleep takes no real time.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -189,4 +190,78 @@ async fn hand_written_operations_retry_too() {
         .unwrap();
     assert_eq!(f.id, "file-1");
     assert_eq!(server.request_count_to("/v1/files"), 2);
+}
+
+/// The client really sleeps, for exactly the delay the server asked for, before the next
+/// attempt: on Tokio's paused clock the sleeps take no real time but advance the clock by
+/// their length (the server runs on the same runtime, so nothing else moves the clock).
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_waits_are_slept_on_the_clock() {
+    let server = ScriptedServer::start().await;
+    server
+        .get("/v1/models")
+        .respond(
+            Reply::openai_error(429, "rate_limit", "slow down").header("retry-after-ms", "1500"),
+        )
+        .respond(Reply::openai_error(429, "rate_limit", "slow down").header("retry-after", "7"))
+        .respond(models());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let c = ClientBuilder::empty()
+        .api_key("k")
+        .base_url(server.base_url())
+        .on_retry(move |_| sink.lock().unwrap().push(tokio::time::Instant::now()))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    c.list_models().await.unwrap();
+    let end = tokio::time::Instant::now();
+    assert_eq!(server.request_count_to("/v1/models"), 3);
+    let announced = events.lock().unwrap().clone();
+    assert_eq!(announced.len(), 2);
+    // From each announcement to the next attempt's answer: the server's delay, to the
+    // millisecond (loopback I/O takes no time on the paused clock).
+    let first_wait = announced[1] - announced[0];
+    let second_wait = end - announced[1];
+    assert!(
+        first_wait >= Duration::from_millis(1500) && first_wait < Duration::from_millis(1510),
+        "{first_wait:?}"
+    );
+    assert!(
+        second_wait >= Duration::from_secs(7) && second_wait < Duration::from_millis(7010),
+        "{second_wait:?}"
+    );
+    assert!(announced[0] - start < Duration::from_millis(10));
+}
+
+/// Without a server delay, the client sleeps the backoff it announced.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_backoff_is_slept_on_the_clock() {
+    let server = ScriptedServer::start().await;
+    server
+        .get("/v1/models")
+        .respond(Reply::openai_error(500, "server_error", "boom"))
+        .respond(Reply::openai_error(500, "server_error", "boom"))
+        .respond(models());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let c = ClientBuilder::empty()
+        .api_key("k")
+        .base_url(server.base_url())
+        .on_retry(move |e| sink.lock().unwrap().push(e.delay))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    c.list_models().await.unwrap();
+    let waited = start.elapsed();
+    let delays: Vec<Duration> = events.lock().unwrap().clone();
+    assert_eq!(delays.len(), 2);
+    // 0.5 s then 1 s, each with up to 25 % jitter taken off.
+    assert!(delays[0] >= Duration::from_millis(375) && delays[0] <= Duration::from_millis(500));
+    assert!(delays[1] >= Duration::from_millis(750) && delays[1] <= Duration::from_secs(1));
+    let slept: Duration = delays.iter().sum();
+    assert!(
+        waited >= slept && waited < slept + Duration::from_millis(10),
+        "waited {waited:?}, announced {slept:?}"
+    );
 }

@@ -96,3 +96,76 @@ async fn requests_and_stream_events_are_logged_without_the_key() {
         "{logs}"
     );
 }
+
+/// The request's span records its outcome: status, request id and the number of retries,
+/// printed when the span closes; each retry is an event with its attempt, delay and reason.
+#[tokio::test(flavor = "current_thread")]
+async fn the_request_span_records_status_request_id_and_retries() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = ScriptedServer::start().await;
+    server
+        .get("/v1/models")
+        .respond(Reply::openai_error(503, "server_error", "busy").header("retry-after-ms", "5"))
+        .respond(
+            Reply::json(200, json!({"object": "list", "data": []}))
+                .header("x-request-id", "req_span_2"),
+        );
+    server.get("/v1/models/missing").respond(
+        Reply::openai_error(404, "invalid_request_error", "no such model")
+            .header("x-request-id", "req_span_404"),
+    );
+    let client = Client::builder()
+        .api_key("sk-span-secret")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    client.list_models().await.unwrap();
+    assert!(client.retrieve_model("missing").await.is_err());
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(!logs.contains("sk-span-secret"), "{logs}");
+    let retrying: Vec<&str> = logs.lines().filter(|l| l.contains("retrying")).collect();
+    assert_eq!(retrying.len(), 1, "{logs}");
+    assert!(
+        retrying[0].contains("attempt=1") && retrying[0].contains("delay_ms=5"),
+        "{}",
+        retrying[0]
+    );
+    assert!(
+        retrying[0].contains("503"),
+        "the reason names the status: {}",
+        retrying[0]
+    );
+    let closed: Vec<&str> = logs.lines().filter(|l| l.contains("close")).collect();
+    assert_eq!(closed.len(), 2, "{logs}");
+    for (line, path, status, id, retries) in [
+        (
+            closed[0],
+            "path=/v1/models ",
+            "status=200",
+            "request_id=\"req_span_2\"",
+            "retries=1",
+        ),
+        (
+            closed[1],
+            "path=/v1/models/missing",
+            "status=404",
+            "request_id=\"req_span_404\"",
+            "retries=0",
+        ),
+    ] {
+        assert!(line.contains("openai.request{method=GET"), "{line}");
+        for field in [path, status, id, retries] {
+            assert!(line.contains(field), "{field} missing from {line}");
+        }
+    }
+}

@@ -198,3 +198,187 @@ fn locate_operation(doc: &Value) -> String {
         path.replace('~', "~0").replace('/', "~1")
     )
 }
+
+/// The OpenAPI objects [`locate_invalid`] knows the shape of.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    PathItem,
+    Operation,
+    Parameter,
+    Header,
+    RequestBody,
+    Response,
+    MediaType,
+    Schema,
+}
+
+impl Kind {
+    /// Why `v` does not read as this object (serde's path inside `v`, message), if it does not.
+    fn error(self, v: &Value) -> Option<(String, String)> {
+        use openapiv3::{
+            Header, MediaType, Operation, Parameter, PathItem, ReferenceOr, RequestBody, Response,
+            Schema,
+        };
+        fn check<T: serde::de::DeserializeOwned>(v: &Value) -> Option<(String, String)> {
+            serde_path_to_error::deserialize::<_, T>(v)
+                .err()
+                .map(|e| (crate::json_pointer(e.path()), e.inner().to_string()))
+        }
+        match self {
+            Kind::PathItem => check::<ReferenceOr<PathItem>>(v),
+            Kind::Operation => check::<Operation>(v),
+            Kind::Parameter => check::<ReferenceOr<Parameter>>(v),
+            Kind::Header => check::<ReferenceOr<Header>>(v),
+            Kind::RequestBody => check::<ReferenceOr<RequestBody>>(v),
+            Kind::Response => check::<ReferenceOr<Response>>(v),
+            Kind::MediaType => check::<MediaType>(v),
+            Kind::Schema => check::<ReferenceOr<Schema>>(v),
+        }
+    }
+
+    /// The typed objects directly inside `v`, with their pointers.
+    fn children<'a>(self, v: &'a Value, ptr: &str) -> Vec<(Kind, String, &'a Value)> {
+        let esc = crate::validate::escape;
+        let mut out = Vec::new();
+        let Some(obj) = v.as_object() else {
+            return out;
+        };
+        let map = |key: &str, kind: Kind, out: &mut Vec<(Kind, String, &'a Value)>| {
+            if let Some(Value::Object(m)) = obj.get(key) {
+                for (k, x) in m {
+                    out.push((kind, format!("{ptr}/{key}/{}", esc(k)), x));
+                }
+            }
+        };
+        let list = |key: &str, kind: Kind, out: &mut Vec<(Kind, String, &'a Value)>| {
+            if let Some(Value::Array(a)) = obj.get(key) {
+                for (i, x) in a.iter().enumerate() {
+                    out.push((kind, format!("{ptr}/{key}/{i}"), x));
+                }
+            }
+        };
+        let one = |key: &str, kind: Kind, out: &mut Vec<(Kind, String, &'a Value)>| {
+            if let Some(x) = obj.get(key) {
+                out.push((kind, format!("{ptr}/{key}"), x));
+            }
+        };
+        match self {
+            Kind::PathItem => {
+                list("parameters", Kind::Parameter, &mut out);
+                for m in [
+                    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+                ] {
+                    one(m, Kind::Operation, &mut out);
+                }
+            }
+            Kind::Operation => {
+                list("parameters", Kind::Parameter, &mut out);
+                one("requestBody", Kind::RequestBody, &mut out);
+                map("responses", Kind::Response, &mut out);
+            }
+            Kind::Parameter | Kind::Header => {
+                one("schema", Kind::Schema, &mut out);
+                map("content", Kind::MediaType, &mut out);
+            }
+            Kind::RequestBody => map("content", Kind::MediaType, &mut out),
+            Kind::Response => {
+                map("content", Kind::MediaType, &mut out);
+                map("headers", Kind::Header, &mut out);
+            }
+            Kind::MediaType => one("schema", Kind::Schema, &mut out),
+            Kind::Schema => {
+                map("properties", Kind::Schema, &mut out);
+                for key in ["items", "not"] {
+                    one(key, Kind::Schema, &mut out);
+                }
+                if obj
+                    .get("additionalProperties")
+                    .is_some_and(|a| !a.is_boolean())
+                {
+                    one("additionalProperties", Kind::Schema, &mut out);
+                }
+                for key in ["allOf", "anyOf", "oneOf"] {
+                    list(key, Kind::Schema, &mut out);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The deepest object inside `v` (a `kind`) that does not read, and why.
+fn deepest_invalid(kind: Kind, v: &Value, ptr: &str) -> Option<(String, String)> {
+    let (inner, msg) = kind.error(v)?;
+    for (k, p, x) in kind.children(v, ptr) {
+        if let Some(found) = deepest_invalid(k, x, &p) {
+            return Some(found);
+        }
+    }
+    let msg = match v {
+        Value::Null => format!("null where a {kind:?} is expected ({msg})"),
+        _ => msg,
+    };
+    Some((format!("{ptr}{inner}"), msg))
+}
+
+/// Where the document stops being OpenAPI 3.0, down to the innermost object (serde loses
+/// the path inside the untagged and flattened parts of `openapiv3`'s types): a JSON pointer
+/// and the reason, or None when no path item or component alone fails.
+pub fn locate_invalid(doc: &Value) -> Option<(String, String)> {
+    let esc = crate::validate::escape;
+    if let Some(Value::Object(paths)) = doc.get("paths") {
+        for (path, item) in paths {
+            if let Some(found) =
+                deepest_invalid(Kind::PathItem, item, &format!("/paths/{}", esc(path)))
+            {
+                return Some(found);
+            }
+        }
+    }
+    for (key, kind) in [
+        ("schemas", Kind::Schema),
+        ("parameters", Kind::Parameter),
+        ("headers", Kind::Header),
+        ("requestBodies", Kind::RequestBody),
+        ("responses", Kind::Response),
+    ] {
+        if let Some(Value::Object(m)) = doc.pointer(&format!("/components/{key}")) {
+            for (name, x) in m {
+                let ptr = format!("/components/{key}/{}", esc(name));
+                if let Some(found) = deepest_invalid(kind, x, &ptr) {
+                    return Some(found);
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_objects_are_located_below_the_untagged_parts() {
+        let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+            "/a/{id}": {"get": {"operationId": "a", "parameters": [
+                {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                {"name": "after", "in": "query", "schema": null},
+            ], "responses": {"200": {"description": "ok"}}}},
+        }, "components": {"schemas": {
+            "S": {"type": "object", "properties": {"x": {"type": "string", "description": {"a": 1}}}},
+        }}});
+        // serde alone says `#/paths` for the first, as `cargo xtask gen` used to report.
+        let (ptr, msg) = locate_invalid(&doc).unwrap();
+        assert_eq!(ptr, "/paths/~1a~1{id}/get/parameters/1/schema");
+        assert!(msg.starts_with("null where a Schema is expected"), "{msg}");
+        let mut doc = doc;
+        doc["paths"]["/a/{id}"]["get"]["parameters"][1]["schema"] = json!({"type": "string"});
+        let (ptr, msg) = locate_invalid(&doc).unwrap();
+        assert_eq!(ptr, "/components/schemas/S/properties/x");
+        assert!(msg.contains("expected a string"), "{msg}");
+        doc["components"]["schemas"]["S"]["properties"]["x"]["description"] = json!("x");
+        assert_eq!(locate_invalid(&doc), None);
+        serde_json::from_value::<openapiv3::OpenAPI>(doc).unwrap();
+    }
+}

@@ -202,7 +202,7 @@ pub fn cli(args: &[String]) -> Result<()> {
         .get(1)
         .map(|f| Path::new(f.as_str()).to_path_buf())
         .unwrap_or(new_default);
-    let d = diff_files(Path::new(old.as_str()), &new)?;
+    let d = diff_files(Path::new(old.as_str()), &new, true)?;
     let text = match json_out {
         true => serde_json::to_string_pretty(&d.json())? + "\n",
         false => d.markdown(),
@@ -215,9 +215,9 @@ pub fn cli(args: &[String]) -> Result<()> {
     }
 }
 
-/// The diff of two spec files.
-pub fn diff_files(old: &Path, new: &Path) -> Result<Diff> {
-    let load = |p: &Path| crate::load_spec_file(p, &mut normalize::Counts::new());
+/// The diff of two spec files; `warn`: print the loader's warnings (duplicate keys).
+pub fn diff_files(old: &Path, new: &Path, warn: bool) -> Result<Diff> {
+    let load = |p: &Path| crate::load_spec_file_with(p, &mut normalize::Counts::new(), warn);
     let (a, b) = std::thread::scope(|s| {
         let ha = s.spawn(|| load(old));
         let b = load(new);

@@ -21,6 +21,7 @@ mod fingerprint;
 mod normalize;
 mod patches;
 mod postprocess;
+mod repair;
 mod synth;
 mod validate;
 
@@ -101,26 +102,79 @@ fn root() -> PathBuf {
 }
 
 /// Reads `openapi/openapi.yaml` as JSON, with the int64 literal fix applied.
-fn load_spec(counts: &mut normalize::Counts) -> Result<Value> {
-    load_spec_file(&root().join("openapi/openapi.yaml"), counts)
+/// `warn`: print the loader's warnings (duplicate keys); off where the same text was
+/// already read and warned about.
+fn load_spec(counts: &mut normalize::Counts, warn: bool) -> Result<Value> {
+    load_spec_file_with(&root().join("openapi/openapi.yaml"), counts, warn)
 }
 
 /// Reads a spec file as JSON (int64 literal fix applied) and checks that it is OpenAPI 3.x
 /// with no `$ref` to nothing: every error names the file (and the JSON pointer).
 fn load_spec_file(path: &Path, counts: &mut normalize::Counts) -> Result<Value> {
+    load_spec_file_with(path, counts, true)
+}
+
+fn load_spec_file_with(path: &Path, counts: &mut normalize::Counts, warn: bool) -> Result<Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let text = normalize::fix_int64_literals(&text, counts);
-    let doc: Value = serde_yaml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not valid YAML: {e}", path.display()))?;
+    let (doc, warnings) = validate::parse_yaml(&text, path)?;
+    if warn {
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+    }
     validate::check(&doc, path)?;
     Ok(doc)
 }
 
 fn gen(args: &GenArgs) -> Result<()> {
+    if args.spec.is_none() {
+        return gen_inner(args);
+    }
+    // Taking a new spec is all or nothing: when generation fails on it (a rule or a patch
+    // is missing), the files it touched are put back, so that `gen --spec FILE` can simply
+    // run again after the fix, and diff against the spec it really replaces.
+    let touched = [
+        "openapi/openapi.yaml",
+        "openapi/README.md",
+        "Cargo.toml",
+        "CHANGELOG.md",
+    ];
+    let saved: Vec<(PathBuf, Option<Vec<u8>>)> = touched
+        .iter()
+        .map(|f| {
+            let p = root().join(f);
+            let text = std::fs::read(&p).ok();
+            (p, text)
+        })
+        .collect();
+    let result = gen_inner(args);
+    if result.is_err() {
+        let mut restored = Vec::new();
+        for (path, text) in &saved {
+            let Some(text) = text else { continue };
+            if std::fs::read(path).ok().as_ref() != Some(text) && std::fs::write(path, text).is_ok()
+            {
+                restored.push(path.display().to_string());
+            }
+        }
+        if !restored.is_empty() {
+            eprintln!(
+                "the new spec was not taken: {} put back as they were",
+                restored.join(", ")
+            );
+        }
+    }
+    result
+}
+
+fn gen_inner(args: &GenArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let check = args.check;
     let spec_path = root().join("openapi/openapi.yaml");
+    // The file errors name: the one being taken (put back on failure), else the pinned one.
+    let shown = args.spec.as_deref().unwrap_or(&spec_path).display();
     // The API change report against the spec this generation replaces: the current file when
     // taking a new one, else the committed one when the file was replaced by hand. It runs
     // beside the generation.
@@ -143,7 +197,7 @@ fn gen(args: &GenArgs) -> Result<()> {
     let differ = old_spec.map(|old| {
         let new = new_spec.clone();
         std::thread::spawn(move || {
-            let d = diff::diff_files(&old, &new);
+            let d = diff::diff_files(&old, &new, false);
             (old, d)
         })
     });
@@ -157,23 +211,27 @@ fn gen(args: &GenArgs) -> Result<()> {
             .with_context(|| format!("copying {} to {}", new.display(), spec_path.display()))?;
     }
     let mut counts = normalize::Counts::new();
-    let mut doc = load_spec(&mut counts)?;
+    // Taking a new spec, its text was read (and warned about) above.
+    let mut doc = load_spec(&mut counts, args.spec.is_none())?;
     let info_version = doc_version(&doc);
     if let Some(source) = &source {
         changelog::record_source(&root(), source, &info_version)?;
     }
-    let raw_ops = features::operations(&doc)?;
+    let raw_ops = features::operations(&doc).map_err(|e| anyhow::anyhow!("{shown}: {e:#}"))?;
 
     let applied = patches::apply(&mut doc, &root().join("openapi/patches.json"))?;
-    let mut report = normalize::normalize(&mut doc)?;
+    let mut report = normalize::normalize(&mut doc)
+        .map_err(|e| anyhow::anyhow!("{shown}: normalising: {e:#}"))?;
     report.counts.extend(counts);
 
     let spec: openapiv3::OpenAPI = serde_path_to_error::deserialize(doc.clone()).map_err(|e| {
+        // serde's path stops at the untagged and flattened parts of openapiv3's types: the
+        // innermost object that does not read is found by reading them one by one.
+        let (pointer, why) = diagnose::locate_invalid(&doc)
+            .unwrap_or_else(|| (json_pointer(e.path()), e.inner().to_string()));
         anyhow::anyhow!(
-            "{}: #{}: not valid OpenAPI 3.0 after normalisation and patches: {}",
-            spec_path.display(),
-            json_pointer(e.path()),
-            e.inner()
+            "{}: #{pointer}: not valid OpenAPI 3.0 after normalisation and patches: {why}",
+            shown,
         )
     })?;
     let mut settings = progenitor_impl::GenerationSettings::new();
@@ -199,9 +257,11 @@ fn gen(args: &GenArgs) -> Result<()> {
         Err(msg) => {
             eprintln!("progenitor failed ({msg}); locating the schema or operation...");
             bail!(
-                "progenitor cannot generate the normalised spec at {}\n\
+                "{}: progenitor cannot generate the normalised spec at {}\n\
                  (paths are JSON pointers into the spec after normalisation and patches; \
-                 fix it with a patch in openapi/patches.json or a rule in xtask/src/normalize.rs)",
+                 fix it with a patch in openapi/patches.json or a rule in xtask/src/normalize.rs \
+                 or xtask/src/repair.rs)",
+                shown,
                 diagnose::locate(&doc)
             );
         }
@@ -410,6 +470,15 @@ fn print_report(
     for (k, n) in &out.counts {
         println!("  {n:>5}  {k}");
     }
+    if !report.repairs.is_empty() {
+        println!(
+            "spec errors repaired ({}; rules 22-25 in xtask/src/repair.rs):",
+            report.repairs.len()
+        );
+        for r in &report.repairs {
+            println!("  {r}");
+        }
+    }
     let stale: Vec<&patches::Applied> = applied.iter().filter(|a| a.stale.is_some()).collect();
     println!(
         "patches (openapi/patches.json): {} applied, {} stale",
@@ -479,7 +548,7 @@ fn guard_panics<T>(f: impl FnOnce() -> T) -> Result<T> {
 /// those schemas and then silently skips request validation.
 fn prism_spec(out: &Path) -> Result<()> {
     let mut counts = normalize::Counts::new();
-    let mut doc = load_spec(&mut counts)?;
+    let mut doc = load_spec(&mut counts, true)?;
     let n = fix_untyped_nullable(&mut doc);
     std::fs::write(out, serde_json::to_vec(&doc)?)?;
     println!(

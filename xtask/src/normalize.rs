@@ -38,6 +38,8 @@ pub struct Report {
     /// Schemas an operation uses but progenitor never sees (SSE event types, multipart
     /// bodies), by operation id. They still decide which feature a type belongs to.
     pub extra_roots: BTreeMap<String, BTreeSet<String>>,
+    /// Spec errors repaired (rules 22-25, `crate::repair`): `#/pointer: what was done`.
+    pub repairs: crate::repair::Repairs,
 }
 
 const METHODS: [&str; 8] = [
@@ -63,6 +65,8 @@ pub fn fix_int64_literals(text: &str, counts: &mut Counts) -> String {
 /// Applies every normalisation rule to the parsed document.
 pub fn normalize(doc: &mut Value) -> Result<Report> {
     let mut report = Report::default();
+    // Rules 22-25: errors of a published spec, read as their authors meant.
+    report.repairs = crate::repair::repair(doc, &mut report.counts);
     let root = doc.as_object_mut().context("the spec is not a mapping")?;
 
     // Rule 1: progenitor reads OpenAPI 3.0 only.

@@ -31,6 +31,7 @@ pub fn check(doc: &Value, file: &Path) -> Result<()> {
     if !root.get("paths").is_some_and(Value::is_object) {
         bail!("{f}: #/paths: missing or not a mapping");
     }
+    operations(root, &f)?;
     let mut dangling = Vec::new();
     refs(doc, String::new(), &mut |at, target| {
         if let Some(ptr) = target.strip_prefix('#') {
@@ -57,6 +58,67 @@ pub fn check(doc: &Value, file: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The shape every operation must have for the generator to name and build it: a path item
+/// is a mapping; an operation is a mapping with an `operationId` (the method's name) and
+/// `responses`; a request body has `content`.
+fn operations(root: &serde_json::Map<String, Value>, f: &impl std::fmt::Display) -> Result<()> {
+    let Some(Value::Object(paths)) = root.get("paths") else {
+        return Ok(());
+    };
+    for (path, item) in paths {
+        let at = format!("#/paths/{}", escape(path));
+        let Some(item) = item.as_object() else {
+            bail!(
+                "{f}: {at}: a path item must be a mapping, found {}",
+                kind(item)
+            );
+        };
+        if item.contains_key("$ref") {
+            continue;
+        }
+        for method in [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ] {
+            let Some(op) = item.get(method) else { continue };
+            let at = format!("{at}/{method}");
+            let Some(op) = op.as_object() else {
+                bail!(
+                    "{f}: {at}: an operation must be a mapping, found {}",
+                    kind(op)
+                );
+            };
+            if !op.get("operationId").is_some_and(Value::is_string) {
+                bail!(
+                    "{f}: {at}/operationId: missing or not a string (the SDK names the \
+                     operation's method after it)"
+                );
+            }
+            if !op.get("responses").is_some_and(Value::is_object) {
+                bail!("{f}: {at}/responses: missing or not a mapping");
+            }
+            if let Some(body) = op.get("requestBody") {
+                if !body.get("$ref").is_some_and(Value::is_string)
+                    && !body.get("content").is_some_and(Value::is_object)
+                {
+                    bail!("{f}: {at}/requestBody/content: missing or not a mapping");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
 }
 
 /// Calls `found(pointer of the $ref's object, target)` for every `$ref` string.
@@ -173,7 +235,7 @@ mod tests {
         let e = err(json!([1]));
         assert!(e.starts_with("spec.yaml: #:"), "{e}");
         let e = err(
-            json!({"openapi": "3.1.0", "paths": {"/a": {"get": {"responses": {"200": {
+            json!({"openapi": "3.1.0", "paths": {"/a": {"get": {"operationId": "a", "responses": {"200": {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Gone"}}}}}}}}}),
         );
         assert!(
@@ -197,11 +259,232 @@ mod tests {
     }
 
     #[test]
+    fn operations_without_what_the_generator_needs_are_located() {
+        let with = |paths: Value| err(json!({"openapi": "3.0.0", "paths": paths}));
+        let e = with(json!({"/a": null}));
+        assert_eq!(
+            e,
+            "spec.yaml: #/paths/~1a: a path item must be a mapping, found null"
+        );
+        let e = with(json!({"/a": {"get": null}}));
+        assert!(
+            e.starts_with("spec.yaml: #/paths/~1a/get: an operation must be"),
+            "{e}"
+        );
+        let e = with(json!({"/a": {"get": {"responses": {}}}}));
+        assert!(
+            e.starts_with("spec.yaml: #/paths/~1a/get/operationId: missing"),
+            "{e}"
+        );
+        let e = with(json!({"/a": {"get": {"operationId": "a", "responses": null}}}));
+        assert!(
+            e.starts_with("spec.yaml: #/paths/~1a/get/responses: missing"),
+            "{e}"
+        );
+        let e = with(json!({"/a": {"post": {"operationId": "a", "responses": {},
+            "requestBody": {"content": null}}}}));
+        assert!(
+            e.starts_with("spec.yaml: #/paths/~1a/post/requestBody/content: missing"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn accepts_recursion_through_objects() {
         let doc = json!({"openapi": "3.0.0", "paths": {}, "components": {"schemas": {
             "C": {"type": "object", "properties": {"c": {"$ref": "#/components/schemas/C"}}},
             "L": {"type": "array", "items": {"$ref": "#/components/schemas/L"}},
         }}});
         check(&doc, Path::new("spec.yaml")).unwrap();
+    }
+}
+
+/// Parses the YAML text of `file` into JSON. A mapping key that appears twice (YAML
+/// forbids it; most loaders keep the last value silently) keeps its last value and is
+/// returned as a warning naming the file and the JSON pointer. Text that does not parse
+/// gives an error naming the file, the line and the column, with the line itself and,
+/// for a misindented key, what is wrong with it.
+pub fn parse_yaml(text: &str, file: &Path) -> Result<(Value, Vec<String>)> {
+    let dups = std::cell::RefCell::new(Vec::new());
+    let seed = Node {
+        ptr: String::new(),
+        dups: &dups,
+    };
+    match serde::de::DeserializeSeed::deserialize(seed, serde_yaml::Deserializer::from_str(text)) {
+        Ok(v) => {
+            let warnings = dups
+                .into_inner()
+                .into_iter()
+                .map(|(ptr, key)| {
+                    format!(
+                        "{}: #{ptr}: key {key:?} appears more than once in this mapping; \
+                         the last value is kept",
+                        file.display()
+                    )
+                })
+                .collect();
+            Ok((v, warnings))
+        }
+        Err(e) => Err(yaml_error(&e, text, file)),
+    }
+}
+
+fn yaml_error(e: &serde_yaml::Error, text: &str, file: &Path) -> anyhow::Error {
+    let f = file.display();
+    let Some(loc) = e.location() else {
+        return anyhow::anyhow!("{f}: not valid YAML: {e}");
+    };
+    let (line, col) = (loc.line(), loc.column());
+    let source = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
+    let mut msg = format!(
+        "{f}:{line}:{col}: not valid YAML: {e}\n  {line} | {}",
+        source.trim_end()
+    );
+    // libyaml names the mapping it was reading: "while parsing a block mapping at line M
+    // column C". A key that starts at another column than that mapping's keys, and is not
+    // inside the value above it, is an indentation slip.
+    let context = e.to_string();
+    if let Some(rest) = context
+        .split("while parsing a block mapping at line ")
+        .nth(1)
+    {
+        let nums: Vec<usize> = rest
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .take(2)
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        let indent = source.len() - source.trim_start().len() + 1;
+        if let [m_line, m_col] = nums[..] {
+            if indent != m_col && !source.trim().is_empty() {
+                msg.push_str(&format!(
+                    "\n  the line starts at column {indent}, but the keys of the mapping that \
+                     begins at line {m_line} start at column {m_col}: a misindented key, to \
+                     which YAML gives no meaning (nothing is guessed; fix the indentation)"
+                ));
+            }
+        }
+    }
+    anyhow::anyhow!(msg)
+}
+
+/// Deserialises YAML into a JSON value, noting duplicate mapping keys (pointer, key).
+struct Node<'a> {
+    ptr: String,
+    dups: &'a std::cell::RefCell<Vec<(String, String)>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Node<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Node<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Node {
+            ptr: format!("{}/{}", self.ptr, out.len()),
+            dups: self.dups,
+        })? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let v = map.next_value_seed(Node {
+                ptr: format!("{}/{}", self.ptr, escape(&key)),
+                dups: self.dups,
+            })?;
+            if out.contains_key(&key) {
+                self.dups.borrow_mut().push((self.ptr.clone(), key.clone()));
+                // The last value wins, in the place of the first (as serde_json's own map).
+            }
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod yaml_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value_with_a_warning() {
+        let text =
+            "openapi: 3.0.0\npaths:\n  /a:\n    get:\n      summary: one\n      summary: two\n";
+        let (v, warnings) = parse_yaml(text, Path::new("spec.yaml")).unwrap();
+        assert_eq!(v["paths"]["/a"]["get"], json!({"summary": "two"}));
+        assert_eq!(
+            warnings,
+            [
+                "spec.yaml: #/paths/~1a/get: key \"summary\" appears more than once in this \
+              mapping; the last value is kept"
+            ]
+        );
+        let (v, warnings) = parse_yaml("a: [1, 2.5, true, null, x]\n", Path::new("s")).unwrap();
+        assert_eq!(v, json!({"a": [1, 2.5, true, null, "x"]}));
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn a_misindented_key_is_an_error_naming_file_line_column() {
+        // The shape of the two 2024-06-17 revisions (`service_tier:` two columns too deep).
+        let text = [
+            "components:",
+            "  schemas:",
+            "    A:",
+            "      properties:",
+            "        seed:",
+            "            type: integer",
+            "            x-oaiMeta:",
+            "                beta: true",
+            "          service_tier:",
+            "            type: string",
+        ]
+        .join("\n");
+        let e = format!(
+            "{:#}",
+            parse_yaml(&text, Path::new("spec.yaml")).unwrap_err()
+        );
+        assert!(e.starts_with("spec.yaml:9:11: not valid YAML: "), "{e}");
+        assert!(e.contains("\n  9 |           service_tier:"), "{e}");
+        assert!(e.contains("misindented key"), "{e}");
     }
 }
