@@ -157,7 +157,7 @@ struct RouteKey<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Route {
     kind: RouteKind,
-    /// Whether the event ends its response (see [`is_terminal`]).
+    /// Whether the event ends its response (see `is_terminal`).
     terminal: bool,
     stream_id: Option<String>,
 }
