@@ -10,6 +10,7 @@
 //! cargo run --example replay -- accumulate DELTAS.json
 //! cargo run --example replay -- strict-schema SCHEMA.json
 //! cargo run --example replay -- assistants RUN_STREAM.sse
+//! cargo run --example replay -- roundtrip CreateChatCompletionResponse COMPLETION.json
 //! ```
 //!
 //! Kinds: `chat` (an SSE body of a streamed chat completion: one line per event, then
@@ -18,7 +19,10 @@
 //! object), `strict-schema` (a JSON schema: its strict form), `assistants` (an SSE body of an
 //! Assistants run stream: one `{"type":"callback",...}` line per event-handler callback, then
 //! `final_run`, `final_messages` and `final_run_steps`; needs the `assistants` feature, which
-//! the crate's dev-dependency on itself turns on). An error is printed as
+//! the crate's dev-dependency on itself turns on), `roundtrip TYPE FILE` (decodes FILE as
+//! the generated `types::TYPE`, any type by name, and prints it serialized again as one
+//! compact JSON line: fields the spec does not know come back too; a decode failure exits
+//! with status 1 and the error, with its line and column, on stderr). An error is printed as
 //! `{"type":"error","stage":...,"error_class":...,"error":"..."}` and the exit status is
 //! still 0. Other kinds exit with status 2.
 //!
@@ -31,6 +35,11 @@
 mod assistants_replay;
 #[path = "replay/responses.rs"]
 mod responses_kind;
+/// `roundtrip_by_name`: every generated type by name (written by `cargo xtask gen`).
+#[allow(clippy::all)]
+#[rustfmt::skip]
+#[path = "../generated/roundtrip.rs"]
+mod roundtrip_table;
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
@@ -195,7 +204,37 @@ fn strict_schema(args: &Args, out: &mut impl Write) -> Result<(), String> {
     emit(out, &line).map_err(|e| e.to_string())
 }
 
+/// The `roundtrip TYPE FILE` kind.
+fn roundtrip(ty: &str, path: &str, out: &mut impl Write) -> Result<(), String> {
+    let body = std::fs::read(path).map_err(|e| format!("reading {path}: {e}"))?;
+    match roundtrip_table::roundtrip_by_name(ty, &body) {
+        None => Err(format!(
+            "no generated type {ty} (or its API group is not among the enabled features)"
+        )),
+        Some(Err(e)) => Err(format!("decoding {path} as {ty}: {e}")),
+        Some(Ok(line)) => writeln!(out, "{line}").map_err(|e| e.to_string()),
+    }
+}
+
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("roundtrip") {
+        let [_, ty, path] = &argv[..] else {
+            eprintln!("usage: replay roundtrip TYPE FILE");
+            return ExitCode::from(2);
+        };
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::new(stdout.lock());
+        let result =
+            roundtrip(ty, path, &mut out).and_then(|()| out.flush().map_err(|e| e.to_string()));
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("replay: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let Some(args) = parse_args() else {
         return usage();
     };
@@ -219,7 +258,7 @@ fn main() -> ExitCode {
             error_line,
         ),
         other => {
-            eprintln!("unsupported kind {other:?} (supported: chat, chat-parse, accumulate, strict-schema, assistants, responses)");
+            eprintln!("unsupported kind {other:?} (supported: chat, chat-parse, accumulate, strict-schema, assistants, responses, roundtrip)");
             return ExitCode::from(2);
         }
     };

@@ -160,6 +160,8 @@ pub(crate) struct Config {
     pub(crate) azure: Option<Azure>,
     /// The largest JSON or text answer read whole (see [`ClientBuilder::max_response_bytes`]).
     pub(crate) max_response_bytes: u64,
+    /// The largest event of an event stream (see [`ClientBuilder::max_sse_event_bytes`]).
+    pub(crate) max_sse_event_bytes: usize,
     /// The extra headers, query and body fields of [`RequestOptions`].
     pub(crate) extras: Extras,
 }
@@ -655,6 +657,7 @@ impl Client {
             request_timeout: options.timeout.or(c.request_timeout),
             azure: c.azure.clone(),
             max_response_bytes: c.max_response_bytes,
+            max_sse_event_bytes: c.max_sse_event_bytes,
             extras: c.extras.merged(&options),
             chat_path: c.chat_path.clone(),
             #[cfg(feature = "blocking")]
@@ -706,6 +709,13 @@ impl Client {
         if resp.status().is_client_error() || resp.status().is_server_error() {
             return Err(crate::error::from_response(resp).await);
         }
+        // The helpers read their answers whole: the same cap as the generated methods.
+        let mut resp = limit_whole_body(resp, c.max_response_bytes);
+        // A stream made from this answer reads events up to the client's limit.
+        resp.extensions_mut()
+            .insert(crate::streaming::driver::MaxEventSize(
+                c.max_sse_event_bytes,
+            ));
         Ok(resp)
     }
 
@@ -789,16 +799,22 @@ impl Client {
             *request.body_mut() = Some(body.to_vec().into());
         }
         let http = c.blocking_http()?;
-        let response =
+        let mut response =
             crate::retry::execute_blocking(http, &c.retry, c.on_retry.as_ref(), Some(c), request)
                 .map_err(Error::from_reqwest)?;
         let status = response.status();
         if status.is_client_error() || status.is_server_error() {
             let rid = crate::error::request_id(response.headers());
             let url = response.url().to_string();
-            let bytes = response.bytes().map_err(Error::from_reqwest)?;
+            let bytes = crate::error::read_error_body_blocking(response)?;
             return Err(crate::error::from_parts(status.as_u16(), url, rid, &bytes));
         }
+        // The blocking stream made from this answer reads events up to the client's limit.
+        response
+            .extensions_mut()
+            .insert(crate::streaming::driver::MaxEventSize(
+                c.max_sse_event_bytes,
+            ));
         Ok(response)
     }
 
@@ -1079,18 +1095,45 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Caps a JSON or text body (what the generated methods read whole) at `max` bytes: past
 /// it, reading fails and the error is [`Error::ResponseTooLarge`]. Binary bodies (file
-/// contents, audio, video) are streamed to the caller and are not capped.
+/// contents, audio, video) are streamed to the caller and are not capped. Content types
+/// are compared case-insensitively (`Application/JSON` is JSON).
 pub(crate) fn limit_body(response: reqwest::Response, max: u64) -> reqwest::Response {
-    use reqwest::ResponseBuilderExt;
-    let capped = response
+    let capped = content_type(&response)
+        .is_none_or(|t| t.contains("json") || (t.starts_with("text/") && !is_event_stream(&t)));
+    if capped {
+        cap_body(response, max)
+    } else {
+        response
+    }
+}
+
+/// Caps every body but an event stream's at `max` bytes: the hand-written helpers read
+/// their answers whole whatever the content type (JSON, SDP text, ...). Event streams are
+/// bounded per event instead (by the SSE decoder).
+pub(crate) fn limit_whole_body(response: reqwest::Response, max: u64) -> reqwest::Response {
+    if content_type(&response).is_some_and(|t| is_event_stream(&t)) {
+        response
+    } else {
+        cap_body(response, max)
+    }
+}
+
+fn content_type(response: &reqwest::Response) -> Option<String> {
+    response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_none_or(|t| {
-            t.contains("json") || (t.starts_with("text/") && !t.contains("event-stream"))
-        });
+        .map(str::to_ascii_lowercase)
+}
+
+fn is_event_stream(lowercase_type: &str) -> bool {
+    lowercase_type.contains("event-stream")
+}
+
+fn cap_body(response: reqwest::Response, max: u64) -> reqwest::Response {
+    use reqwest::ResponseBuilderExt;
     // Error answers are read only up to 1 MiB anyway (`error::from_response`).
-    if !capped || response.status().is_client_error() || response.status().is_server_error() {
+    if response.status().is_client_error() || response.status().is_server_error() {
         return response;
     }
     if response.content_length().is_some_and(|n| n <= max) {
@@ -1183,11 +1226,14 @@ pub struct ClientBuilder {
     chat_path: String,
     read_timeout: Option<Duration>,
     max_response_bytes: u64,
+    max_sse_event_bytes: usize,
     retry: RetryPolicy,
     on_retry: Option<RetryHook>,
     azure: Option<Azure>,
     /// Whether `api_key` came from `OPENAI_API_KEY` (then `azure()` does not keep it).
     api_key_from_env: bool,
+    /// Whether `admin_key` came from `OPENAI_ADMIN_KEY` (then `azure()` does not keep it).
+    admin_key_from_env: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -1223,11 +1269,13 @@ impl ClientBuilder {
             connect_timeout: None,
             read_timeout: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_sse_event_bytes: crate::sse::DEFAULT_MAX_EVENT_SIZE,
             retry: RetryPolicy::default(),
             on_retry: None,
             azure: None,
             chat_path: DEFAULT_CHAT_PATH.to_owned(),
             api_key_from_env: false,
+            admin_key_from_env: false,
         }
     }
 
@@ -1238,6 +1286,7 @@ impl ClientBuilder {
         b.api_key = env("OPENAI_API_KEY").map(ApiKey::new);
         b.api_key_from_env = b.api_key.is_some();
         b.admin_key = env("OPENAI_ADMIN_KEY").map(ApiKey::new);
+        b.admin_key_from_env = b.admin_key.is_some();
         b.base_url = env("OPENAI_BASE_URL");
         b.organization = env("OPENAI_ORG_ID");
         b.project = env("OPENAI_PROJECT_ID");
@@ -1289,6 +1338,7 @@ impl ClientBuilder {
     /// API key, as every other one does. Never in `Debug`.
     pub fn admin_key(mut self, key: impl Into<String>) -> Self {
         self.admin_key = Some(ApiKey::new(key));
+        self.admin_key_from_env = false;
         self
     }
 
@@ -1390,7 +1440,8 @@ impl ClientBuilder {
     /// The key: one set with [`api_key`](Self::api_key), before or after this call, is kept;
     /// else `AZURE_OPENAI_API_KEY`. `OPENAI_API_KEY` (read by [`Client::builder`]) is never
     /// sent to Azure: without an Azure key, a key provider or an Entra ID token,
-    /// [`build`](Self::build) fails.
+    /// [`build`](Self::build) fails. Likewise `OPENAI_ADMIN_KEY` from the environment is
+    /// dropped here (an admin key set with [`admin_key`](Self::admin_key) is kept).
     ///
     /// ```
     /// let client = openai_sdk::ClientBuilder::empty()
@@ -1408,6 +1459,11 @@ impl ClientBuilder {
             // An OpenAI key from the environment is not for this host.
             self.api_key = env("AZURE_OPENAI_API_KEY").map(ApiKey::new);
             self.api_key_from_env = self.api_key.is_some();
+        }
+        if self.admin_key_from_env {
+            // Nor is an OpenAI admin key from the environment.
+            self.admin_key = None;
+            self.admin_key_from_env = false;
         }
         self.azure = Some(Azure {
             api_version: api_version.into(),
@@ -1521,12 +1577,50 @@ impl ClientBuilder {
 
     /// The largest JSON or text answer a method reads whole, in bytes (default
     /// [`DEFAULT_MAX_RESPONSE_BYTES`], 512 MiB). A larger answer fails with
-    /// [`Error::ResponseTooLarge`] instead of filling memory. Streams are not concerned:
-    /// they are read event by event, each event capped by the SSE decoder; nor are binary
-    /// answers (file contents, audio), which are handed over as byte streams. Error answers
-    /// are read up to 1 MiB, enough for their message.
+    /// [`Error::ResponseTooLarge`] instead of filling memory. It covers every answer read
+    /// whole: the generated methods' JSON and text answers, and every answer of the
+    /// hand-written helpers (structured-output parsing, tool loops, embeddings, polling,
+    /// uploads, the generic `get`/`post`/`call`), async and blocking. Streams are not
+    /// concerned: they are read event by event, each event capped by
+    /// [`max_sse_event_bytes`](Self::max_sse_event_bytes); nor are the binary answers of
+    /// the generated methods (file contents, audio), which are handed over as byte
+    /// streams. Error answers are read up to [`MAX_ERROR_BODY`](crate::error::MAX_ERROR_BODY)
+    /// (1 MiB), enough for their message.
+    ///
+    /// ```
+    /// let client = openai_sdk::Client::builder()
+    ///     .api_key("sk-test")
+    ///     .max_response_bytes(16 * 1024 * 1024)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
         self.max_response_bytes = bytes;
+        self
+    }
+
+    /// The largest event of an event stream, in bytes (default
+    /// [`DEFAULT_MAX_EVENT_SIZE`](crate::sse::DEFAULT_MAX_EVENT_SIZE), 64 MiB): the data of
+    /// one server-sent event, and any one line of the stream. It applies to every stream
+    /// the client reads, async and blocking: chat, Responses, Assistants and the typed
+    /// [`EventStream`](crate::streaming::EventStream)s (`stream_events`, the raw chunk
+    /// streams). An event over it ends the stream with [`Error::Stream`] of kind
+    /// [`TooLarge`](crate::StreamErrorKind::TooLarge), which gives the limit, the event's
+    /// number and the byte offset where the over-long line (or event data) starts; what was
+    /// read before it stays readable (the stream's snapshot). The decoder never holds much more than the limit plus one
+    /// network chunk.
+    ///
+    /// ```
+    /// let client = openai_sdk::Client::builder()
+    ///     .api_key("sk-test")
+    ///     .max_sse_event_bytes(8 * 1024 * 1024)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn max_sse_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_sse_event_bytes = bytes;
         self
     }
 
@@ -1594,6 +1688,7 @@ impl ClientBuilder {
             request_timeout: None,
             azure: self.azure,
             max_response_bytes: self.max_response_bytes,
+            max_sse_event_bytes: self.max_sse_event_bytes,
             extras: Extras::default(),
             chat_path: self.chat_path,
             #[cfg(feature = "blocking")]

@@ -367,6 +367,52 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Chain<'de, A> {
     }
 }
 
+/// An object key as the generated `Deserialize` impls read it (`xtask/src/extras.rs`):
+/// borrowed from the input when the deserializer can lend it, so a known key costs no
+/// allocation.
+pub(crate) struct FieldName<'de>(Cow<'de, str>);
+
+impl FieldName<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldName<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FieldName<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<FieldName<'de>, E> {
+                Ok(FieldName(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FieldName<'de>, E> {
+                Ok(FieldName(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<FieldName<'de>, E> {
+                Ok(FieldName(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A required field's value, or serde's `missing field` error.
+#[inline]
+pub(crate) fn required<T, E: de::Error>(v: Option<T>, name: &'static str) -> Result<T, E> {
+    match v {
+        Some(v) => Ok(v),
+        None => Err(E::missing_field(name)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

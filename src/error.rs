@@ -153,6 +153,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// Auto-pagination ([`Paginator`](crate::pagination::Paginator)) was sent a cursor it
+    /// had already followed: the server's pages form a cycle, which would never end. The
+    /// items of every page read are given before this error.
+    #[error("pagination stopped: page {pages} names the cursor {cursor:?} again (a cycle)")]
+    PaginationCycle {
+        /// The cursor that came back.
+        cursor: String,
+        /// Pages read, the one that named the cursor again included.
+        pages: u64,
+    },
+
     /// The server answered with a status the operation does not document.
     #[error("unexpected HTTP {status} from {url}: {snippet}")]
     UnexpectedStatus {
@@ -444,9 +455,10 @@ impl Error {
     /// ```
     pub fn reference_class(&self) -> &'static str {
         match self {
-            Error::Api(_) | Error::UnexpectedStatus { .. } | Error::ResponseTooLarge { .. } => {
-                "APIError"
-            }
+            Error::Api(_)
+            | Error::UnexpectedStatus { .. }
+            | Error::ResponseTooLarge { .. }
+            | Error::PaginationCycle { .. } => "APIError",
             Error::Connection { .. } | Error::WebSocketClosed { .. } => "APIConnectionError",
             Error::Timeout { .. } => "APITimeoutError",
             Error::Decode { .. } => "ValidationError",
@@ -970,7 +982,24 @@ pub(crate) async fn from_response(resp: reqwest::Response) -> Error {
 
 /// How much of an error answer is read: enough for any message; a proxy's endless error
 /// page is cut there.
-const MAX_ERROR_BODY: usize = 1024 * 1024;
+pub const MAX_ERROR_BODY: usize = 1024 * 1024;
+
+/// Reads at most [`MAX_ERROR_BODY`] bytes of a blocking error answer and drops the rest.
+#[cfg(feature = "blocking")]
+#[cfg_attr(not(feature = "chat"), allow(dead_code))]
+pub(crate) fn read_error_body_blocking(
+    resp: reqwest::blocking::Response,
+) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let mut body = Vec::new();
+    resp.take(MAX_ERROR_BODY as u64)
+        .read_to_end(&mut body)
+        .map_err(|e| Error::Connection {
+            message: format!("reading the error answer: {e}"),
+            source: None,
+        })?;
+    Ok(body)
+}
 
 /// Reads at most `cap` bytes of a body and drops the rest (closing the connection).
 async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, reqwest::Error> {

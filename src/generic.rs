@@ -166,7 +166,6 @@ impl Client {
         let response = self
             .send_generic(method, url, body, "application/json")
             .await?;
-        let response = crate::client::limit_body(response, self.config().max_response_bytes);
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.map_err(Error::from_reqwest)?;

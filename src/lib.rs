@@ -40,6 +40,7 @@ mod codegen_support;
 #[cfg(feature = "embeddings")]
 pub mod embeddings;
 pub mod error;
+mod extra_fields;
 #[cfg(feature = "files")]
 pub mod files;
 pub mod generic;
@@ -159,6 +160,7 @@ pub mod generated;
 pub use client::{Client, ClientBuilder, RequestOptions};
 pub use codegen_support::path_segment;
 pub use error::{ApiError, Error, StreamErrorKind, WebhookError};
+pub use extra_fields::ExtraFields;
 pub use generated::types;
 pub use metadata::{RateLimit, RateLimits, ResponseExt, ResponseMetadata};
 pub use progenitor_client::ResponseValue;

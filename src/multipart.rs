@@ -350,7 +350,11 @@ impl Client {
         if resp.status().is_client_error() || resp.status().is_server_error() {
             return Err(crate::error::from_response(resp).await);
         }
-        Ok(resp)
+        // Read whole by the callers (JSON or text): the client's body cap.
+        Ok(crate::client::limit_whole_body(
+            resp,
+            self.config().max_response_bytes,
+        ))
     }
 
     async fn build_form_request<T: Serialize + Sync>(
@@ -380,7 +384,6 @@ impl Client {
         objects: Objects,
     ) -> Result<ResponseValue<R>, Error> {
         let resp = self.send_form(method, path, body, objects).await?;
-        let resp = crate::client::limit_body(resp, self.config().max_response_bytes);
         crate::error::decode_json(resp).await
     }
 

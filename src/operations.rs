@@ -24,6 +24,7 @@ impl Client {
     ///         file: FilePart::path("train.jsonl"),
     ///         purpose: types::CreateFileRequestPurpose::FineTune,
     ///         expires_after: None,
+    ///         extra: Default::default(),
     ///     })
     ///     .await?;
     /// println!("uploaded {}", file.id);

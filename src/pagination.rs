@@ -20,7 +20,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -73,12 +73,20 @@ impl<'a, T: Send + 'a> Paginator<'a, T> {
             fetch: Fetch<'a, T>,
             buffer: VecDeque<T>,
             cursor: Option<String>,
+            /// Every cursor followed: one that comes back is a cycle.
+            seen: HashSet<String>,
+            pages: u64,
+            /// Given after the items of the page that revealed it.
+            error: Option<Error>,
             done: bool,
         }
         let state = State {
             fetch: self.fetch,
             buffer: VecDeque::new(),
             cursor: None,
+            seen: HashSet::new(),
+            pages: 0,
+            error: None,
             done: false,
         };
         stream::unfold(state, |mut st| async move {
@@ -86,15 +94,31 @@ impl<'a, T: Send + 'a> Paginator<'a, T> {
                 if let Some(item) = st.buffer.pop_front() {
                     return Some((Ok(item), st));
                 }
+                if let Some(e) = st.error.take() {
+                    return Some((Err(e), st));
+                }
                 if st.done {
                     return None;
                 }
                 match (st.fetch)(st.cursor.clone()).await {
                     Ok(page) => {
-                        let moved = page.cursor.is_some() && page.cursor != st.cursor;
-                        st.done = !page.has_more || page.items.is_empty() || !moved;
-                        st.cursor = page.cursor;
+                        st.pages += 1;
+                        let more = page.has_more && !page.items.is_empty();
                         st.buffer.extend(page.items);
+                        match page.cursor {
+                            Some(cursor) if more => {
+                                if st.seen.insert(cursor.clone()) {
+                                    st.cursor = Some(cursor);
+                                } else {
+                                    st.done = true;
+                                    st.error = Some(Error::PaginationCycle {
+                                        cursor,
+                                        pages: st.pages,
+                                    });
+                                }
+                            }
+                            _ => st.done = true,
+                        }
                     }
                     Err(e) => {
                         st.done = true;
@@ -179,12 +203,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn stops_on_empty_pages_and_stuck_cursors() {
+    async fn stops_on_empty_pages_and_reports_cursor_cycles() {
         let (p, _) = pages(vec![(vec![], true)]);
         assert!(p.collect_all().await.unwrap().is_empty());
+        // The second page names the cursor of the first again: its items, then the error.
         let (p, seen) = pages(vec![(vec![1], true), (vec![1], true), (vec![9], false)]);
-        assert_eq!(p.collect_all().await.unwrap(), vec![1, 1]);
+        let got: Vec<Result<u32, Error>> = p.into_stream().collect().await;
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            (got[0].as_ref().ok(), got[1].as_ref().ok()),
+            (Some(&1), Some(&1))
+        );
+        match &got[2] {
+            Err(Error::PaginationCycle { cursor, pages }) => {
+                assert_eq!((cursor.as_str(), *pages), ("id1", 2));
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(seen.lock().unwrap().len(), 2);
+        // A longer cycle (A, B, A) is found too.
+        let (p, seen) = pages(vec![
+            (vec![1], true),
+            (vec![2], true),
+            (vec![1], true),
+            (vec![9], false),
+        ]);
+        let got: Vec<Result<u32, Error>> = p.into_stream().collect().await;
+        assert!(matches!(
+            got.last(),
+            Some(Err(Error::PaginationCycle { pages: 3, .. }))
+        ));
+        assert_eq!(seen.lock().unwrap().len(), 3);
     }
 
     #[tokio::test]

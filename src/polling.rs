@@ -90,7 +90,12 @@ impl PollOptions {
     }
 }
 
-/// The `openai-poll-after-ms` header.
+/// The longest wait an `openai-poll-after-ms` header can ask for: a larger value is cut to
+/// it, so a broken or hostile server cannot park a poll helper for days.
+pub const MAX_POLL_AFTER: Duration = Duration::from_secs(60);
+
+/// The `openai-poll-after-ms` header, at most [`MAX_POLL_AFTER`]; a value that is not a
+/// whole number of milliseconds is ignored (the interval of the options applies).
 pub(crate) fn poll_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let ms: u64 = headers
         .get("openai-poll-after-ms")?
@@ -99,7 +104,7 @@ pub(crate) fn poll_after(headers: &reqwest::header::HeaderMap) -> Option<Duratio
         .trim()
         .parse()
         .ok()?;
-    Some(Duration::from_millis(ms))
+    Some(Duration::from_millis(ms).min(MAX_POLL_AFTER))
 }
 
 pub(crate) fn status_of(object: &Value) -> &str {

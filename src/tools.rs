@@ -3,6 +3,7 @@
 
 #![cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -49,13 +50,19 @@ struct Tool {
 pub struct Tools {
     tools: Vec<Arc<Tool>>,
     max_rounds: usize,
+    max_concurrent_calls: usize,
 }
+
+/// The default of [`Tools::max_concurrent_calls`]: at most 16 tool calls of one round run
+/// at the same time.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 16;
 
 impl Default for Tools {
     fn default() -> Self {
         Tools {
             tools: Vec::new(),
             max_rounds: 10,
+            max_concurrent_calls: DEFAULT_MAX_CONCURRENT_CALLS,
         }
     }
 }
@@ -66,12 +73,14 @@ impl std::fmt::Debug for Tools {
         f.debug_struct("Tools")
             .field("tools", &names)
             .field("max_rounds", &self.max_rounds)
+            .field("max_concurrent_calls", &self.max_concurrent_calls)
             .finish()
     }
 }
 
 impl Tools {
-    /// No tools; at most 10 rounds.
+    /// No tools; at most 10 rounds, at most [`DEFAULT_MAX_CONCURRENT_CALLS`] (16) calls
+    /// running at once.
     pub fn new() -> Self {
         Self::default()
     }
@@ -124,6 +133,24 @@ impl Tools {
     /// The most requests the loop sends (default 10).
     pub fn max_rounds(mut self, n: usize) -> Self {
         self.max_rounds = n.max(1);
+        self
+    }
+
+    /// The most tool calls of one round that run at the same time (default
+    /// [`DEFAULT_MAX_CONCURRENT_CALLS`], 16; 0 counts as 1). A model that asks for more
+    /// calls in one answer gets them all: the others wait for a running one to finish.
+    /// The outputs go back to the model in the order of its calls, whatever the order
+    /// the calls finish in.
+    ///
+    /// ```
+    /// use openai_sdk::tools::Tools;
+    ///
+    /// // Calls that reach a rate-limited service: one at a time.
+    /// let tools = Tools::new().max_concurrent_calls(1);
+    /// # drop(tools);
+    /// ```
+    pub fn max_concurrent_calls(mut self, n: usize) -> Self {
+        self.max_concurrent_calls = n.max(1);
         self
     }
 
@@ -239,8 +266,9 @@ fn run_call(tools: &Tools, call: PendingCall) -> BoxFuture<'static, ToolCall> {
     .boxed()
 }
 
-/// The tool loop, not streamed: sends a round, runs every call of the answer at once,
-/// records the outputs, until an answer without calls or the round limit.
+/// The tool loop, not streamed: sends a round, runs the calls of the answer (at most
+/// `max_concurrent_calls` at once), records the outputs in the order of the calls, until
+/// an answer without calls or the round limit.
 pub(crate) async fn run<A: LoopApi>(
     client: &Client,
     mut api: A,
@@ -256,8 +284,11 @@ pub(crate) async fn run<A: LoopApi>(
             let finished = pending.is_empty();
             return api.finish(answer, round, finished, calls);
         }
-        let ran =
-            futures::future::join_all(pending.into_iter().map(|call| run_call(tools, call))).await;
+        let ran: Vec<ToolCall> = futures::stream::iter(pending)
+            .map(|call| run_call(tools, call))
+            .buffered(tools.max_concurrent_calls)
+            .collect()
+            .await;
         for call in ran {
             api.record_output(&call);
             calls.push(call);
@@ -272,8 +303,8 @@ pub(crate) async fn run<A: LoopApi>(
 /// A loop yields, for each round: `RoundStarted`, then every event of that round's
 /// stream (with its snapshot, as the API's own stream gives it), then one `ToolOutput`
 /// per call of the round, in the order the model made them, each as soon as it and the
-/// calls before it have finished (the calls run at the same time). The last item is
-/// `Done`, or an error.
+/// calls before it have finished (the calls run at the same time, at most
+/// [`Tools::max_concurrent_calls`] at once). The last item is `Done`, or an error.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ToolLoopEvent<E, R> {
@@ -347,6 +378,8 @@ struct Streamed<A: LoopApi> {
     /// Round `round` was announced and its request is still to be sent.
     to_open: bool,
     stream: Option<A::Stream>,
+    /// Calls of the round not started yet: they start as running ones finish.
+    waiting: VecDeque<PendingCall>,
     running: FuturesOrdered<BoxFuture<'static, ToolCall>>,
     over: bool,
 }
@@ -359,6 +392,12 @@ impl<A: LoopApi> Streamed<A> {
         loop {
             if self.over {
                 return None;
+            }
+            while self.running.len() < self.tools.max_concurrent_calls {
+                let Some(call) = self.waiting.pop_front() else {
+                    break;
+                };
+                self.running.push_back(run_call(&self.tools, call));
             }
             if !self.running.is_empty() {
                 let call = self.running.next().await?;
@@ -404,9 +443,7 @@ impl<A: LoopApi> Streamed<A> {
                         .map(ToolLoopEvent::Done),
                 );
             }
-            for call in pending {
-                self.running.push_back(run_call(&self.tools, call));
-            }
+            self.waiting.extend(pending);
         }
     }
 
@@ -430,6 +467,7 @@ pub(crate) fn run_streamed<A: LoopApi>(
         calls: Vec::new(),
         to_open: false,
         stream: None,
+        waiting: VecDeque::new(),
         running: FuturesOrdered::new(),
         over: false,
     };

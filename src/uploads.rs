@@ -197,6 +197,7 @@ impl Uploads<'_> {
                 filename: filename.clone(),
                 mime_type,
                 purpose,
+                extra: Default::default(),
             })
             .await?
             .into_inner();
@@ -232,7 +233,14 @@ impl Uploads<'_> {
         }
         let completed = self
             .client
-            .complete_upload(&id, &types::CompleteUploadRequest { md5, part_ids })
+            .complete_upload(
+                &id,
+                &types::CompleteUploadRequest {
+                    md5,
+                    part_ids,
+                    extra: Default::default(),
+                },
+            )
             .await?
             .into_inner();
         Ok(completed)
@@ -242,6 +250,7 @@ impl Uploads<'_> {
 async fn add_part(client: &Client, id: &str, filename: &str, part: Bytes) -> Result<String, Error> {
     let body = types::AddUploadPartRequest {
         data: FilePart::bytes(filename.to_owned(), part),
+        extra: Default::default(),
     };
     Ok(client.add_upload_part(id, &body).await?.into_inner().id)
 }

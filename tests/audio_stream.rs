@@ -25,6 +25,7 @@ fn request(stream: Option<bool>) -> types::CreateTranscriptionRequest {
         languages: vec![],
         stream,
         timestamp_granularities: vec![],
+        extra: Default::default(),
     }
 }
 

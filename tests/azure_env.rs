@@ -1,6 +1,7 @@
 //! Which key goes to Azure: an explicit `api_key` (before or after `.azure()`) is kept;
-//! else `AZURE_OPENAI_API_KEY`; `OPENAI_API_KEY` never. One test in its own binary: it sets
-//! environment variables, which the other tests of a binary would see.
+//! else `AZURE_OPENAI_API_KEY`; `OPENAI_API_KEY` never, nor `OPENAI_ADMIN_KEY` (an explicit
+//! `admin_key` is kept). One test in its own binary: it sets environment variables, which
+//! the other tests of a binary would see.
 
 use openai_sdk::testing::{Reply, ScriptedServer};
 use openai_sdk::{Client, Error};
@@ -80,5 +81,58 @@ async fn the_openai_key_never_goes_to_azure_and_an_explicit_key_wins() {
         }
     }
     std::env::remove_var("OPENAI_API_KEY");
+
+    // The admin key from the environment is not kept by `.azure()` either: an admin path
+    // gets the Azure key, and with no Azure key the build fails.
+    server
+        .get("/openai/organization/users")
+        .respond(Reply::json(200, json!({"object": "list", "data": []})));
+    std::env::set_var("OPENAI_ADMIN_KEY", "sk-admin-secret");
+    let admin_key = |c: Client| {
+        let server = &server;
+        async move {
+            c.get::<serde_json::Value>("/organization/users")
+                .await
+                .unwrap();
+            server
+                .last_request()
+                .unwrap()
+                .header("api-key")
+                .map(str::to_owned)
+        }
+    };
+    let c = Client::builder()
+        .azure(server.origin(), "2024-10-21")
+        .build()
+        .unwrap();
+    assert_eq!(admin_key(c).await, Some("azure-env".into()));
     std::env::remove_var("AZURE_OPENAI_API_KEY");
+    let e = Client::builder()
+        .azure(server.origin(), "2024-10-21")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Config(m) if m.contains("AZURE_OPENAI_API_KEY")),
+        "{e:?}"
+    );
+    // An explicit admin key is kept, set before `.azure()` or after it.
+    let c = Client::builder()
+        .admin_key("admin-explicit")
+        .azure(server.origin(), "2024-10-21")
+        .build()
+        .unwrap();
+    assert_eq!(admin_key(c).await, Some("admin-explicit".into()));
+    let c = Client::builder()
+        .azure(server.origin(), "2024-10-21")
+        .admin_key("admin-after")
+        .build()
+        .unwrap();
+    assert_eq!(admin_key(c).await, Some("admin-after".into()));
+    for r in server.requests() {
+        for v in r.headers.values() {
+            let v = String::from_utf8_lossy(v.as_bytes());
+            assert!(!v.contains("sk-admin-secret"), "{:?}", r.headers);
+        }
+    }
+    std::env::remove_var("OPENAI_ADMIN_KEY");
 }

@@ -134,7 +134,9 @@ async fn multipart_upload_sends_fields_and_the_file() {
             expires_after: Some(types::FileExpirationAfter {
                 anchor: "created_at".into(),
                 seconds: 3600,
+                extra: Default::default(),
             }),
+            extra: Default::default(),
         })
         .await
         .unwrap();
@@ -176,6 +178,7 @@ async fn a_path_part_streams_from_disk_and_a_missing_file_is_an_error() {
         file: FilePart::path(p),
         purpose: types::CreateFileRequestPurpose::Assistants,
         expires_after: None,
+        extra: Default::default(),
     };
     c.create_file(&req(&path)).await.unwrap();
     let body = String::from_utf8_lossy(&server.last_request().unwrap().body).into_owned();

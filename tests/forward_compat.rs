@@ -202,3 +202,72 @@ fn assistant_stream_events_decode_by_their_event_name() {
     assert_eq!(back["event"], "thread.message.delta");
     assert_eq!(back["data"]["id"], "msg_1");
 }
+
+/// A Responses round trip over loopback: the output items of the first answer, with fields
+/// the spec does not know (on the item and inside its content), go back as the input of
+/// the second request, typed all the way, and the server sees those fields.
+#[cfg(feature = "responses")]
+#[tokio::test]
+async fn responses_output_items_sent_back_as_input_keep_unknown_fields() {
+    use openai_sdk::testing::{Reply, ScriptedServer};
+
+    let server = ScriptedServer::start().await;
+    let call = json!({"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "get_weather",
+        "arguments": "{\"city\":\"Paris\"}", "status": "completed",
+        "probe_item": {"route": ["eu", 2], "trace": null}});
+    let message = json!({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+        "probe_message": 7,
+        "content": [{"type": "output_text", "text": "Checking.", "annotations": [], "probe_part": "p"}]});
+    let response = |id: &str, output: Value| {
+        json!({"id": id, "object": "response", "created_at": 1, "status": "completed",
+            "error": null, "incomplete_details": null, "instructions": null, "model": "gpt-4o",
+            "output": output, "parallel_tool_calls": true, "tool_choice": "auto", "tools": [],
+            "temperature": 1.0, "top_p": 1.0, "metadata": {}})
+    };
+    let mut first = response("resp_1", json!([message, call]));
+    first["probe_response"] = json!({"x": 1});
+    let second = response("resp_2", json!([]));
+    server
+        .post("/v1/responses")
+        .respond(Reply::json(200, &first))
+        .respond(Reply::json(200, &second));
+    let client = openai_sdk::Client::builder()
+        .api_key("sk-test")
+        .base_url(server.base_url())
+        .max_retries(0)
+        .build()
+        .unwrap();
+
+    let request: types::CreateResponse =
+        serde_json::from_value(json!({"model": "gpt-4o", "input": "Weather in Paris?"})).unwrap();
+    let r1 = client.create_response(&request).await.unwrap().into_inner();
+    assert_eq!(r1.extra["probe_response"], json!({"x": 1}));
+    let types::OutputItem::FunctionToolCall(c) = &r1.output[1] else {
+        panic!("{:?}", r1.output[1]);
+    };
+    assert_eq!(c.extra["probe_item"]["route"][1], 2);
+
+    // The output items become input items (through their JSON, as a user would), then
+    // the tool's answer is appended.
+    let mut input: Vec<types::InputItem> = r1
+        .output
+        .iter()
+        .map(|o| serde_json::from_value(serde_json::to_value(o).unwrap()).unwrap())
+        .collect();
+    input.push(
+        serde_json::from_value(
+            json!({"type": "function_call_output", "call_id": "call_1", "output": "18C"}),
+        )
+        .unwrap(),
+    );
+    let mut request2 = request.clone();
+    request2.input = Some(types::InputParam::InputItemList(input));
+    client.create_response(&request2).await.unwrap();
+
+    let sent = server.requests()[1].json().unwrap();
+    assert_eq!(sent["input"][0]["probe_message"], 7);
+    assert_eq!(sent["input"][0]["content"][0]["probe_part"], "p");
+    assert_eq!(sent["input"][1]["probe_item"], call["probe_item"]);
+    assert_eq!(sent["input"][1]["arguments"], call["arguments"]);
+    assert_eq!(sent["input"][2]["output"], "18C");
+}

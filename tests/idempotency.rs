@@ -200,6 +200,7 @@ async fn a_rebuilt_multipart_request_keeps_its_key() {
         file: openai_sdk::multipart::FilePart::bytes("a.jsonl", b"{}".to_vec()),
         purpose: types::CreateFileRequestPurpose::Batch,
         expires_after: None,
+        extra: Default::default(),
     };
     c.create_file(&body).await.unwrap();
     let sent = keys(&server, "/v1/files");

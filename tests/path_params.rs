@@ -159,6 +159,7 @@ async fn multipart_operations_refuse_dot_segments() {
     let c = client(&server);
     let body: openai_sdk::types::AddUploadPartRequest = openai_sdk::types::AddUploadPartRequest {
         data: openai_sdk::multipart::FilePart::bytes("part", b"x".to_vec()),
+        extra: Default::default(),
     };
     refused(c.add_upload_part("..", &body).await, "upload_id", &server);
 }

@@ -184,6 +184,7 @@ async fn chat(h: &mut Harness) {
             "chatcmpl-abc123",
             &types::UpdateChatCompletionBody {
                 metadata: Some(metadata(&[("reviewed", "yes")])),
+                extra: Default::default(),
             },
         )
         .await
@@ -420,6 +421,7 @@ async fn conversations(h: &mut Harness) {
             "conv_abc123",
             &types::UpdateConversationBody {
                 metadata: Some(metadata(&[("topic", "project-x")])),
+                extra: Default::default(),
             },
         )
         .await
@@ -478,6 +480,7 @@ async fn audio(h: &mut Harness) {
             languages: vec![],
             stream: None,
             timestamp_granularities: vec![],
+            extra: Default::default(),
         })
         .await
     })
@@ -489,6 +492,7 @@ async fn audio(h: &mut Harness) {
             prompt: None,
             response_format: Some(types::CreateTranslationRequestResponseFormat::Json),
             temperature: Some(0.2),
+            extra: Default::default(),
         })
         .await
     })
@@ -498,6 +502,7 @@ async fn audio(h: &mut Harness) {
             name: "Jane Doe consent".into(),
             language: "en-US".into(),
             recording: wav(),
+            extra: Default::default(),
         })
         .await
     })
@@ -507,6 +512,7 @@ async fn audio(h: &mut Harness) {
             name: "Jane".into(),
             consent: "cons_abc123".into(),
             audio_sample: wav(),
+            extra: Default::default(),
         })
         .await
     })
@@ -524,6 +530,7 @@ async fn audio(h: &mut Harness) {
             "cons_abc123",
             &types::UpdateVoiceConsentRequest {
                 name: "Jane D.".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -573,6 +580,7 @@ async fn images(h: &mut Harness) {
             response_format: Some(types::CreateImageVariationRequestResponseFormat::Url),
             size: Some(types::CreateImageVariationRequestSize::X512x512),
             user: Some("user-1234".into()),
+            extra: Default::default(),
         })
         .await
     })
@@ -598,6 +606,7 @@ fn body_image_edit() -> types::CreateImageEditRequest {
         size: None,
         stream: None,
         user: None,
+        extra: Default::default(),
     }
 }
 
@@ -612,8 +621,8 @@ async fn files_uploads_batches(h: &mut Harness) {
             purpose: types::CreateFileRequestPurpose::FineTune,
             expires_after: Some(types::FileExpirationAfter {
                 anchor: types::FileExpirationAfterAnchor::CreatedAt,
-                seconds: 86_400,
-            }),
+                seconds: 86_400, extra: Default::default(),
+            }), extra: Default::default(),
         })
         .await
     })
@@ -643,6 +652,7 @@ async fn files_uploads_batches(h: &mut Harness) {
             mime_type: "text/jsonl".into(),
             purpose: types::CreateUploadRequestPurpose::FineTune,
             expires_after: None,
+            extra: Default::default(),
         })
         .await
     })
@@ -652,6 +662,7 @@ async fn files_uploads_batches(h: &mut Harness) {
             "upload_abc123",
             &types::AddUploadPartRequest {
                 data: FilePart::bytes("part-1", vec![b'x'; 1024]),
+                extra: Default::default(),
             },
         )
         .await
@@ -663,6 +674,7 @@ async fn files_uploads_batches(h: &mut Harness) {
             &types::CompleteUploadRequest {
                 part_ids: vec!["part_abc123".into(), "part_def456".into()],
                 md5: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -790,6 +802,7 @@ async fn assistants(h: &mut Harness) {
             "msg_abc123",
             &types::ModifyMessageRequest {
                 metadata: Some(metadata(&[("modified", "true")])),
+                extra: Default::default(),
             },
         )
         .await
@@ -836,6 +849,7 @@ async fn assistants(h: &mut Harness) {
             "run_abc123",
             &types::ModifyRunRequest {
                 metadata: Some(metadata(&[("user_id", "user_abc123")])),
+                extra: Default::default(),
             },
         )
         .await
@@ -1042,6 +1056,7 @@ async fn fine_tuning(h: &mut Harness) {
                 CKPT,
                 &types::CreateFineTuningCheckpointPermissionRequest {
                     project_ids: vec!["proj_abc123".into()],
+                    extra: Default::default(),
                 },
             )
             .await
@@ -1157,6 +1172,7 @@ async fn evals(h: &mut Harness) {
             &types::UpdateEvalBody {
                 name: Some("Sentiment v2".into()),
                 metadata: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1269,6 +1285,7 @@ async fn realtime(h: &mut Harness) {
             // Prism cannot check a `session`: it does not parse a JSON form field into an
             // object, even one sent as `application/json` ("session must be object").
             session: None,
+            extra: Default::default(),
         })
         .await
     })
@@ -1295,6 +1312,7 @@ async fn realtime(h: &mut Harness) {
             "rtc_abc123",
             &types::RealtimeCallReferRequest {
                 target_uri: "tel:+14155550123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1305,6 +1323,7 @@ async fn realtime(h: &mut Harness) {
             "rtc_abc123",
             &types::RealtimeCallRejectRequest {
                 status_code: Some(486),
+                extra: Default::default(),
             },
         )
         .await
@@ -1343,6 +1362,7 @@ async fn containers(h: &mut Harness) {
             &types::CreateContainerFileBody {
                 file: None,
                 file_id: Some("file-abc123".into()),
+                extra: Default::default(),
             },
         )
         .await
@@ -1415,6 +1435,7 @@ async fn videos(h: &mut Harness) {
         c.create_video_character(&types::CreateVideoCharacterBody {
             name: "Mochi the cat".try_into().expect("a valid name"),
             video: mp4(),
+            extra: Default::default(),
         })
         .await
     })
@@ -1494,6 +1515,7 @@ async fn skills(h: &mut Harness) {
                 "pdf-tools.zip",
                 &b"PK\x05\x06"[..],
             )),
+            extra: Default::default(),
         })
         .await
     })
@@ -1511,6 +1533,7 @@ async fn skills(h: &mut Harness) {
             "skill_abc123",
             &types::SetDefaultSkillVersionBody {
                 default_version: "2".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1529,6 +1552,7 @@ async fn skills(h: &mut Harness) {
                     "pdf-tools.zip",
                     &b"PK\x05\x06"[..],
                 )),
+                extra: Default::default(),
             },
         )
         .await
@@ -1562,6 +1586,7 @@ async fn skills(h: &mut Harness) {
         |c| async move {
             c.create_content_provenance_check(&types::CreateContentProvenanceBody {
                 file: png("generated.png"),
+                extra: Default::default(),
             })
             .await
         },
@@ -1577,6 +1602,7 @@ async fn admin(h: &mut Harness) {
         c.admin_api_keys_create(&types::AdminApiKeysCreateBody {
             name: "ci-admin-key".into(),
             expires_in_seconds: NonZeroU64::new(86_400),
+            extra: Default::default(),
         })
         .await
     })
@@ -1702,6 +1728,7 @@ async fn admin(h: &mut Harness) {
             certificate:
                 "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
                     .into(),
+            extra: Default::default(),
         })
         .await
     })
@@ -1719,6 +1746,7 @@ async fn admin(h: &mut Harness) {
             "cert_abc123",
             &types::ModifyCertificateRequest {
                 name: Some("corp-ca-2025".into()),
+                extra: Default::default(),
             },
         )
         .await
@@ -1727,6 +1755,7 @@ async fn admin(h: &mut Harness) {
     h.check(G, "activate_organization_certificates", |c| async move {
         c.activate_organization_certificates(&types::ToggleCertificatesRequest {
             certificate_ids: vec!["cert_abc123".into()],
+            extra: Default::default(),
         })
         .await
     })
@@ -1736,6 +1765,7 @@ async fn admin(h: &mut Harness) {
             PROJ,
             &types::ToggleCertificatesRequest {
                 certificate_ids: vec!["cert_abc123".into()],
+                extra: Default::default(),
             },
         )
         .await
@@ -1751,6 +1781,7 @@ async fn admin(h: &mut Harness) {
             name: "Project X".into(),
             external_key_id: None,
             residency: None,
+            extra: Default::default(),
         })
         .await
     })
@@ -1769,6 +1800,7 @@ async fn admin(h: &mut Harness) {
             &types::ProjectUpdateRequest {
                 name: Some("Project X (renamed)".into()),
                 external_key_id: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1789,6 +1821,7 @@ async fn admin(h: &mut Harness) {
                 user_id: Some("user_abc123".into()),
                 email: None,
                 role: "member".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -1804,6 +1837,7 @@ async fn admin(h: &mut Harness) {
             "user_abc123",
             &types::ProjectUserUpdateRequest {
                 role: Some("owner".into()),
+                extra: Default::default(),
             },
         )
         .await
@@ -1823,6 +1857,7 @@ async fn admin(h: &mut Harness) {
             &types::ProjectServiceAccountCreateRequest {
                 name: "ci-bot".into(),
                 create_service_account_only: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1840,6 +1875,7 @@ async fn admin(h: &mut Harness) {
             &types::CreateProjectServiceAccountApiKeyBody {
                 name: Some("deploy".into()),
                 scopes: vec![],
+                extra: Default::default(),
             },
         )
         .await
@@ -1958,6 +1994,7 @@ async fn admin(h: &mut Harness) {
                 role_id: None,
                 technical_level: None,
                 developer_persona: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -1975,7 +2012,9 @@ async fn admin(h: &mut Harness) {
             projects: vec![types::InviteRequestProjectsItem {
                 id: PROJ.into(),
                 role: types::InviteRequestProjectsItemRole::Member,
+                extra: Default::default(),
             }],
+            extra: Default::default(),
         })
         .await
     })
@@ -1996,6 +2035,7 @@ async fn admin(h: &mut Harness) {
     h.check(G, "create_group", |c| async move {
         c.create_group(&types::CreateGroupBody {
             name: "Engineering".try_into().expect("a valid group name"),
+            extra: Default::default(),
         })
         .await
     })
@@ -2009,6 +2049,7 @@ async fn admin(h: &mut Harness) {
             "group_abc123",
             &types::CreateGroupUserBody {
                 user_id: "user_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -2024,6 +2065,7 @@ async fn admin(h: &mut Harness) {
             "group_abc123",
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: "role_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -2035,6 +2077,7 @@ async fn admin(h: &mut Harness) {
             &types::InviteProjectGroupBody {
                 group_id: "group_abc123".into(),
                 role: "role_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -2045,6 +2088,7 @@ async fn admin(h: &mut Harness) {
             role_name: "Billing viewer".into(),
             permissions: vec!["api.organization.billing.read".into()],
             description: Some("Can see invoices".into()),
+            extra: Default::default(),
         })
         .await
     })
@@ -2062,6 +2106,7 @@ async fn admin(h: &mut Harness) {
             "user_abc123",
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: "role_abc123".into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -2195,6 +2240,7 @@ async fn admin_more(h: &mut Harness) {
             &types::UpdateProjectServiceAccountBody {
                 name: Some("ci-bot (deploys)".into()),
                 role: Some(types::UpdateProjectServiceAccountBodyRole::Owner),
+                extra: Default::default(),
             },
         )
         .await
@@ -2204,6 +2250,7 @@ async fn admin_more(h: &mut Harness) {
     h.check(G, "deactivate_organization_certificates", |c| async move {
         c.deactivate_organization_certificates(&types::ToggleCertificatesRequest {
             certificate_ids: vec!["cert_abc123".into()],
+            extra: Default::default(),
         })
         .await
     })
@@ -2218,6 +2265,7 @@ async fn admin_more(h: &mut Harness) {
             PROJ,
             &types::ToggleCertificatesRequest {
                 certificate_ids: vec!["cert_abc123".into()],
+                extra: Default::default(),
             },
         )
         .await
@@ -2300,6 +2348,7 @@ async fn admin_more(h: &mut Harness) {
                 name: "Platform Engineering"
                     .try_into()
                     .expect("a valid group name"),
+                extra: Default::default(),
             },
         )
         .await
@@ -2352,6 +2401,7 @@ async fn admin_more(h: &mut Harness) {
             GROUP,
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: ROLE.into(),
+                extra: Default::default(),
             },
         )
         .await
@@ -2384,6 +2434,7 @@ async fn admin_more(h: &mut Harness) {
                     "api.organization.billing.read".into(),
                     "api.organization.usage.read".into(),
                 ]),
+                extra: Default::default(),
             },
         )
         .await
@@ -2402,6 +2453,7 @@ async fn admin_more(h: &mut Harness) {
                 role_name: "Model reviewer".into(),
                 permissions: vec!["api.model.read".into()],
                 description: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -2419,6 +2471,7 @@ async fn admin_more(h: &mut Harness) {
                 role_name: Some("Model auditor".into()),
                 description: None,
                 permissions: None,
+                extra: Default::default(),
             },
         )
         .await
@@ -2448,6 +2501,7 @@ async fn admin_more(h: &mut Harness) {
             USER,
             &types::PublicAssignOrganizationGroupRoleBody {
                 role_id: ROLE.into(),
+                extra: Default::default(),
             },
         )
         .await

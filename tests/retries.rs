@@ -185,6 +185,7 @@ async fn hand_written_operations_retry_too() {
             file: openai_sdk::multipart::FilePart::bytes("a.txt", &b"a"[..]),
             purpose: openai_sdk::types::CreateFileRequestPurpose::Assistants,
             expires_after: None,
+            extra: Default::default(),
         })
         .await
         .unwrap();

@@ -12,6 +12,7 @@ fn operation_futures_are_send() {
         file: openai_sdk::multipart::FilePart::bytes("a.txt", &b"a"[..]),
         purpose: openai_sdk::types::CreateFileRequestPurpose::Assistants,
         expires_after: None,
+        extra: Default::default(),
     };
     assert_send(c.create_file(&req));
     // Generic calls, and a client with an async key provider.

@@ -73,7 +73,7 @@ pub use handler::{
     ToolCallDeltaView, ToolCallView, View,
 };
 pub use poll::PollOptions;
-pub use state::AssistantStreamState;
+pub use state::{AssistantStreamState, DEFAULT_MAX_UNHANDLED_EVENTS};
 #[cfg(feature = "blocking")]
 pub use stream::BlockingAssistantStream;
 pub use stream::{AssistantEventPipeline, AssistantStream, TextDeltas};

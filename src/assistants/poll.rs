@@ -436,6 +436,7 @@ impl VectorStorePolling<'_> {
                 file,
                 purpose: types::CreateFileRequestPurpose::Assistants,
                 expires_after: None,
+                extra: Default::default(),
             })
             .await?;
         Ok(uploaded.into_inner().id)

@@ -33,7 +33,7 @@ const FINAL_RUN_STATUSES: [&str; 6] = [
 ///
 /// Work per event is O(size of the event): deltas are merged in place, callbacks borrow
 /// the snapshots.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AssistantStreamState {
     events: u64,
     current_event: Option<types::AssistantStreamEvent>,
@@ -50,7 +50,39 @@ pub struct AssistantStreamState {
     /// The open tool call: (step position, tool-call index).
     tool_call: Option<(usize, u64)>,
     unhandled: Vec<(String, Value)>,
+    /// The most events kept in `unhandled`.
+    max_unhandled: usize,
+    /// Unhandled events past `max_unhandled`: counted, not kept.
+    unhandled_dropped: u64,
     text_deltas: Vec<String>,
+}
+
+/// The default of [`AssistantStreamState::set_max_unhandled_events`]: the first 256 events
+/// that could not be used are kept with their data; later ones are counted only
+/// ([`AssistantStreamState::unhandled_events_dropped`]).
+pub const DEFAULT_MAX_UNHANDLED_EVENTS: usize = 256;
+
+impl Default for AssistantStreamState {
+    fn default() -> Self {
+        AssistantStreamState {
+            events: 0,
+            current_event: None,
+            run: None,
+            final_status: None,
+            messages: Vec::new(),
+            message_ids: HashMap::new(),
+            current_message: None,
+            steps: Vec::new(),
+            step_ids: HashMap::new(),
+            current_step: None,
+            content: None,
+            tool_call: None,
+            unhandled: Vec::new(),
+            max_unhandled: DEFAULT_MAX_UNHANDLED_EVENTS,
+            unhandled_dropped: 0,
+            text_deltas: Vec::new(),
+        }
+    }
 }
 
 fn stream_error(kind: StreamErrorKind, message: impl Into<String>) -> Error {
@@ -204,10 +236,12 @@ impl AssistantStreamState {
         self.text_deltas.clear();
         let typed = typed_event(name, &value);
         if let types::AssistantStreamEvent::Unknown(_) = typed {
-            self.unhandled.push((name.to_owned(), value));
+            let note = self
+                .keep_unhandled(name, value)
+                .unwrap_or("its data is kept in the stream state's unhandled events");
             return Err(stream_error(
                 StreamErrorKind::UnknownEvent,
-                format!("unknown event type `{name}` (its data is kept in the stream state's unhandled events)"),
+                format!("unknown event type `{name}` ({note})"),
             ));
         }
         self.events += 1;
@@ -351,10 +385,13 @@ impl AssistantStreamState {
     ) -> Result<(), Error> {
         let id = object_id(&value, "run step delta")?;
         let Some(&pos) = self.step_ids.get(&id) else {
-            self.unhandled.push((name.to_owned(), value));
+            let note = self
+                .keep_unhandled(name, value)
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
             return Err(stream_error(
                 StreamErrorKind::UnknownObject,
-                format!("a delta for run step `{id}`, which the stream never created"),
+                format!("a delta for run step `{id}`, which the stream never created{note}"),
             ));
         };
         self.current_step = Some(pos);
@@ -428,10 +465,13 @@ impl AssistantStreamState {
     ) -> Result<(), Error> {
         let id = object_id(&value, "message delta")?;
         let Some(&pos) = self.message_ids.get(&id) else {
-            self.unhandled.push((name.to_owned(), value));
+            let note = self
+                .keep_unhandled(name, value)
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
             return Err(stream_error(
                 StreamErrorKind::UnknownObject,
-                format!("a delta for message `{id}`, which the stream never created"),
+                format!("a delta for message `{id}`, which the stream never created{note}"),
             ));
         };
         self.current_message = Some(pos);
@@ -629,9 +669,53 @@ impl AssistantStreamState {
     }
 
     /// Events that could not be used, with their names and data: unknown event types,
-    /// deltas for objects never created.
+    /// deltas for objects never created. At most the first
+    /// [`DEFAULT_MAX_UNHANDLED_EVENTS`] (256) are kept (see
+    /// [`set_max_unhandled_events`](Self::set_max_unhandled_events)); the others are
+    /// counted by [`unhandled_events_dropped`](Self::unhandled_events_dropped). Each one was
+    /// also reported as an error when it arrived.
     pub fn unhandled_events(&self) -> &[(String, Value)] {
         &self.unhandled
+    }
+
+    /// How many unhandled events came after the state held its most
+    /// ([`set_max_unhandled_events`](Self::set_max_unhandled_events)): counted, their data
+    /// not kept, so a stream of unknown events cannot fill memory.
+    ///
+    /// ```
+    /// use openai_sdk::assistants::{AssistantStreamState, NoHandler};
+    ///
+    /// let mut state = AssistantStreamState::new();
+    /// state.set_max_unhandled_events(2);
+    /// for i in 0..5 {
+    ///     let data = format!(r#"{{"n": {i}}}"#);
+    ///     assert!(state.handle_event("thread.future_event", &data, &mut NoHandler).is_err());
+    /// }
+    /// assert_eq!(state.unhandled_events().len(), 2);
+    /// assert_eq!(state.unhandled_events()[1].1["n"], 1);
+    /// assert_eq!(state.unhandled_events_dropped(), 3);
+    /// ```
+    pub fn unhandled_events_dropped(&self) -> u64 {
+        self.unhandled_dropped
+    }
+
+    /// How many unhandled events the state keeps with their data (default
+    /// [`DEFAULT_MAX_UNHANDLED_EVENTS`], 256; 0 keeps none and counts them all). Lowering
+    /// it does not forget events already kept.
+    pub fn set_max_unhandled_events(&mut self, max: usize) {
+        self.max_unhandled = max;
+    }
+
+    /// Keeps an event that could not be used, or counts it past the limit; `Some` with
+    /// what to say in the error when it was not kept.
+    fn keep_unhandled(&mut self, name: &str, value: Value) -> Option<&'static str> {
+        if self.unhandled.len() < self.max_unhandled {
+            self.unhandled.push((name.to_owned(), value));
+            None
+        } else {
+            self.unhandled_dropped += 1;
+            Some("its data is not kept: the stream state keeps the first unhandled events only; it is counted in unhandled_events_dropped")
+        }
     }
 
     /// The run as of the last run event; an error when there was none

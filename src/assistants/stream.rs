@@ -133,6 +133,13 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
         &self.state
     }
 
+    /// How many unhandled events the state keeps with their data (see
+    /// [`AssistantStreamState::set_max_unhandled_events`]).
+    pub fn max_unhandled_events(mut self, max: usize) -> Self {
+        self.state.set_max_unhandled_events(max);
+        self
+    }
+
     /// The handler.
     pub fn handler(&self) -> &H {
         &self.handler
@@ -257,6 +264,10 @@ impl<H: AssistantEventHandler> Pump for AssistantEventPipeline<H> {
         AssistantEventPipeline::step(self)
     }
 
+    fn set_max_event_size(&mut self, limit: usize) {
+        self.frames.set_max_event_size(limit);
+    }
+
     fn timed_out(&mut self, error: Error) -> Option<Error> {
         self.fail(error);
         None
@@ -309,6 +320,16 @@ impl AssistantStream<NoHandler> {
 }
 
 impl<H: AssistantEventHandler> AssistantStream<H> {
+    /// How many unhandled events the stream's state keeps with their data (default
+    /// [`DEFAULT_MAX_UNHANDLED_EVENTS`](crate::assistants::DEFAULT_MAX_UNHANDLED_EVENTS),
+    /// 256); later ones are counted
+    /// ([`AssistantStreamState::unhandled_events_dropped`]). Each one is also an error item
+    /// of the stream, which goes on after it.
+    pub fn max_unhandled_events(mut self, max: usize) -> Self {
+        self.inner.pump.state.set_max_unhandled_events(max);
+        self
+    }
+
     /// The same stream, firing `handler`'s callbacks from now on.
     pub fn with_handler<H2: AssistantEventHandler>(self, handler: H2) -> AssistantStream<H2> {
         AssistantStream {
@@ -500,6 +521,12 @@ mod blocking {
     }
 
     impl<H: AssistantEventHandler> BlockingAssistantStream<H> {
+        /// See [`AssistantStream::max_unhandled_events`](super::AssistantStream::max_unhandled_events).
+        pub fn max_unhandled_events(mut self, max: usize) -> Self {
+            self.body.pump.state.set_max_unhandled_events(max);
+            self
+        }
+
         /// The same stream, firing `handler`'s callbacks from now on.
         pub fn with_handler<H2: AssistantEventHandler>(
             self,

@@ -612,8 +612,10 @@ impl From<FunctionTool> for crate::types::ChatCompletionTool {
                 name: tool.name,
                 parameters,
                 strict: Some(tool.strict),
+                extra: Default::default(),
             },
             type_: crate::types::ChatCompletionToolType::Function,
+            extra: Default::default(),
         }
     }
 }

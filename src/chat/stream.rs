@@ -101,6 +101,10 @@ impl Pump for ChatEventPipeline {
         self.frames.end_of_input(transport_error);
     }
 
+    fn set_max_event_size(&mut self, limit: usize) {
+        self.frames.set_max_event_size(limit);
+    }
+
     fn step(&mut self) -> Step<ChatCompletionStreamEvent> {
         loop {
             if let Some(event) = self.queue.pop_front() {

@@ -74,7 +74,9 @@ impl ResponseEventPipeline {
     /// connection cut are dropped.
     pub fn reconnect(&mut self) {
         let request_id = self.frames.request_id.take();
+        let limit = self.frames.max_event_size();
         self.frames = Frames::without_done(request_id);
+        self.frames.set_max_event_size(limit);
         self.connections += 1;
     }
 
@@ -224,6 +226,10 @@ impl Pump for Resuming {
 
     fn end_of_input(&mut self, transport_error: Option<String>) {
         self.pipeline.end_with(transport_error);
+    }
+
+    fn set_max_event_size(&mut self, limit: usize) {
+        self.pipeline.frames.set_max_event_size(limit);
     }
 
     fn step(&mut self) -> Step<ResponseStreamEvent> {

@@ -55,6 +55,14 @@ impl<T> Step<T> {
     }
 }
 
+/// The largest SSE event the stream of a response accepts
+/// ([`ClientBuilder::max_sse_event_bytes`](crate::ClientBuilder::max_sse_event_bytes)):
+/// the client puts it in the extensions of every response it sends, and the drivers
+/// ([`BodyStream::new`], [`BlockingBody::new`]) hand it to their pump. A response the
+/// client did not send has none, and the decoder's default applies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MaxEventSize(pub(crate) usize);
+
 /// Something that turns input into items: a stream family's event pipeline, or a typed
 /// event decoder ([`TypedEvents`](super::typed::TypedEvents)). The drivers
 /// ([`BodyStream`], [`BlockingBody`]) feed it a body's bytes (or a message transport's
@@ -69,6 +77,8 @@ pub(crate) trait Pump {
     /// The body ended, cleanly or with a transport error.
     fn end_of_input(&mut self, transport_error: Option<String>);
     fn step(&mut self) -> Step<Self::Item>;
+    /// Sets the largest SSE event (or line) the pump's decoder accepts, in bytes.
+    fn set_max_event_size(&mut self, limit: usize);
 
     /// The body stalled past the read timeout: by default the driver returns the
     /// [`Error::Timeout`] as the stream's last item. A pump that reports errors itself (to
@@ -234,7 +244,15 @@ pub(crate) struct BodyStream<P> {
 }
 
 impl<P> BodyStream<P> {
-    pub(crate) fn new(response: reqwest::Response, pump: P) -> Self {
+    /// A driver reading the body of `response`, with the event size limit the client put
+    /// on it ([`MaxEventSize`]).
+    pub(crate) fn new(response: reqwest::Response, mut pump: P) -> Self
+    where
+        P: Pump,
+    {
+        if let Some(MaxEventSize(limit)) = response.extensions().get::<MaxEventSize>() {
+            pump.set_max_event_size(*limit);
+        }
         Self::from_source(http_source(response), pump)
     }
 
@@ -363,7 +381,12 @@ pub(crate) struct BlockingBody<P> {
     allow(dead_code)
 )]
 impl<P: Pump> BlockingBody<P> {
-    pub(crate) fn new(response: reqwest::blocking::Response, pump: P) -> Self {
+    /// A driver reading the body of `response`, with the event size limit the client put
+    /// on it ([`MaxEventSize`]).
+    pub(crate) fn new(response: reqwest::blocking::Response, mut pump: P) -> Self {
+        if let Some(MaxEventSize(limit)) = response.extensions().get::<MaxEventSize>() {
+            pump.set_max_event_size(*limit);
+        }
         BlockingBody {
             response: Some(response),
             pump,

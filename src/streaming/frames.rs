@@ -235,6 +235,12 @@ impl OpenAiDecoder {
         }
     }
 
+    /// Changes the size limit of the underlying decoder (see
+    /// [`SseDecoder::with_max_event_size`]).
+    pub(crate) fn set_max_event_size(&mut self, limit: usize) {
+        self.sse.set_max_event_size(limit);
+    }
+
     /// Feeds the next chunk of the stream; ignored once the stream is done or failed.
     pub fn push(&mut self, bytes: &[u8]) {
         if self.state == OpenAiState::Streaming {
@@ -422,7 +428,9 @@ pub(crate) fn sse_error(e: SseError, request_id: Option<String>) -> Error {
             kind: StreamErrorKind::TooLarge,
             event: None,
             offset: Some(offset),
-            message: format!("a line or event is larger than {limit} bytes"),
+            message: format!(
+                "the line or event data starting there is larger than the limit of {limit} bytes (ClientBuilder::max_sse_event_bytes); the events before it were read"
+            ),
         },
         SseError::EmptyData {
             event_number,
@@ -501,7 +509,13 @@ impl Frames {
             }
             Some(Err(e)) => {
                 self.finished = true;
-                Step::Error(sse_error(e, self.request_id.clone()))
+                let too_large = matches!(e, SseError::EventTooLarge { .. });
+                let mut error = sse_error(e, self.request_id.clone());
+                if let (true, Error::Stream { event, .. }) = (too_large, &mut error) {
+                    // The event that was too large is the next one.
+                    *event = Some(self.frames);
+                }
+                Step::Error(error)
             }
             None if self.decoder.is_done() => {
                 self.finished = true;
@@ -550,6 +564,18 @@ impl Frames {
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.decoder.push(bytes);
+    }
+
+    /// The largest event (or line) accepted, in bytes.
+    #[cfg_attr(not(feature = "responses"), allow(dead_code))]
+    pub(crate) fn max_event_size(&self) -> usize {
+        self.decoder.sse().max_event_size()
+    }
+
+    /// Sets the largest event (or line) accepted, in bytes
+    /// ([`ClientBuilder::max_sse_event_bytes`](crate::ClientBuilder::max_sse_event_bytes)).
+    pub(crate) fn set_max_event_size(&mut self, limit: usize) {
+        self.decoder.set_max_event_size(limit);
     }
 
     /// Feeds one whole payload from a message transport (see

@@ -471,6 +471,23 @@ impl SseDecoder {
         }
     }
 
+    /// The limit for one line, and for the data of one event, in bytes (see
+    /// [`with_max_event_size`](Self::with_max_event_size)).
+    ///
+    /// ```
+    /// use openai_sdk::sse::{SseDecoder, DEFAULT_MAX_EVENT_SIZE};
+    /// assert_eq!(SseDecoder::new().max_event_size(), DEFAULT_MAX_EVENT_SIZE);
+    /// assert_eq!(SseDecoder::with_max_event_size(1024).max_event_size(), 1024);
+    /// ```
+    pub fn max_event_size(&self) -> usize {
+        self.max_event_size
+    }
+
+    /// Changes the limit; it applies to what is decoded from now on.
+    pub(crate) fn set_max_event_size(&mut self, limit: usize) {
+        self.max_event_size = limit;
+    }
+
     /// Feeds the next chunk of the stream. Complete events become available from
     /// [`next_frame`](Self::next_frame). Ignored after an error or after
     /// [`finish`](Self::finish).

@@ -48,6 +48,10 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
         self.frames.end_of_input(transport_error);
     }
 
+    fn set_max_event_size(&mut self, limit: usize) {
+        self.frames.set_max_event_size(limit);
+    }
+
     fn step(&mut self) -> Step<T> {
         let Payload {
             frame,

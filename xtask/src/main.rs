@@ -16,6 +16,7 @@ mod cargo_features;
 mod changelog;
 mod diagnose;
 mod diff;
+mod extras;
 mod features;
 mod fingerprint;
 mod normalize;
@@ -300,6 +301,7 @@ fn gen_inner(args: &GenArgs) -> Result<()> {
             );
         }
     }
+    files.insert("roundtrip.rs".into(), header("") + &out.roundtrip_table);
     let mut groups = features::all_groups();
     groups.push("webhooks");
     let feature_changes = cargo_features::sync(
