@@ -8,8 +8,8 @@
 //!   text and JSON snapshot (`accumulate_delta`);
 //! - `realtime/typed_decode/<n>`: `serde_json::from_str::<RealtimeServerEvent>` of the same
 //!   messages;
-//! - `responses/pipeline/<n>`: the routing read of each message (`type`, `stream_id`, as
-//!   the socket task does for Responses lanes) and `ResponseWsPipeline::handle_message`
+//! - `responses/pipeline/<n>`: the routing read of each message (`openai_sdk::ws::route`,
+//!   as the socket task does for Responses lanes) and `ResponseWsPipeline::handle_message`
 //!   over a Responses stream of `n` text deltas (events with snapshots, the final
 //!   response at the end);
 //! - `responses/typed_decode/<n>`: `serde_json::from_str::<ResponseStreamEvent>` (the
@@ -81,15 +81,6 @@ fn responses_messages(n: usize) -> Vec<String> {
     out.into_iter().map(|v| v.to_string()).collect()
 }
 
-/// The socket task's routing read of a Responses message.
-#[derive(serde::Deserialize)]
-struct RouteKey<'a> {
-    #[serde(borrow, rename = "type")]
-    _kind: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    _stream_id: Option<std::borrow::Cow<'a, str>>,
-}
-
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("ws_events");
     group
@@ -134,7 +125,7 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     let mut pipeline = ResponseWsPipeline::new(ResponseParseOptions::new());
                     for text in m {
-                        black_box(serde_json::from_str::<RouteKey>(text).unwrap());
+                        black_box(openai_sdk::ws::route(text));
                         // The socket task hands each message on as an owned String.
                         black_box(pipeline.handle_message(text.clone()).unwrap());
                     }

@@ -369,6 +369,17 @@ fn merge_list<D: DeltaValue>(
     Ok(())
 }
 
+/// The object entry of `list` that [`accumulate_delta`] would fold a delta entry with
+/// `"index": index` into, when that entry's own `index` is exactly the number `index` (so
+/// that folding would leave it unchanged). Lets a caller append a string delta in place
+/// (the Realtime state's text deltas) with the same result as the accumulator and without
+/// building the nested delta; `None` means "use the accumulator".
+#[cfg(feature = "realtime")]
+pub(crate) fn indexed_entry_mut(list: &mut [Value], index: i64) -> Option<&mut Map<String, Value>> {
+    let entry = find_entry(list, i128::from(index))?;
+    (entry.get("index") == Some(&Value::from(index))).then_some(entry)
+}
+
 /// An `index` value as an integer: integers, and booleans as 0/1 (Python's `bool` is
 /// an `int`). Floats and everything else are not indices.
 fn index_of(value: &Value) -> Option<i128> {

@@ -152,6 +152,65 @@ struct RouteKey<'a> {
     stream_id: Option<std::borrow::Cow<'a, str>>,
 }
 
+/// What routing needs of a Responses event.
+#[doc(hidden)]
+#[derive(Debug, PartialEq, Eq)]
+pub struct Route {
+    kind: RouteKind,
+    /// Whether the event ends its response (see `is_terminal`).
+    terminal: bool,
+    stream_id: Option<String>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RouteKind {
+    /// The `error` event.
+    Error,
+    /// Any other (or no) type.
+    Other,
+}
+
+/// The routing read of a Responses message (public, hidden, for the `ws_events` bench).
+///
+/// Most messages are deltas of the only stream: when the text has no `stream_id`, no
+/// terminal or `error` type written out and no `\u` escape (which could spell either), it
+/// is routed to the default lane without being parsed; otherwise `type` and `stream_id`
+/// are read (the rest skipped). Text that is not JSON routes like an event without either.
+#[doc(hidden)]
+pub fn route(text: &str) -> Route {
+    const MARKERS: [&str; 6] = [
+        "stream_id",
+        "\\u",
+        "\"error\"",
+        "response.completed",
+        "response.failed",
+        "response.incomplete",
+    ];
+    if !MARKERS.iter().any(|m| text.contains(m)) {
+        return Route {
+            kind: RouteKind::Other,
+            terminal: false,
+            stream_id: None,
+        };
+    }
+    match serde_json::from_str::<RouteKey>(text) {
+        Ok(k) => Route {
+            kind: if k.kind.as_deref() == Some("error") {
+                RouteKind::Error
+            } else {
+                RouteKind::Other
+            },
+            terminal: k.kind.as_deref().is_some_and(is_terminal),
+            stream_id: k.stream_id.map(|s| s.into_owned()),
+        },
+        Err(_) => Route {
+            kind: RouteKind::Other,
+            terminal: false,
+            stream_id: None,
+        },
+    }
+}
+
 /// The events after which a Responses lane is over.
 fn is_terminal(kind: &str) -> bool {
     matches!(
@@ -179,14 +238,11 @@ impl Lanes {
     }
 
     async fn deliver(&mut self, text: String) {
-        let (kind, stream_id) = match serde_json::from_str::<RouteKey>(&text) {
-            Ok(k) => (
-                k.kind.map(|k| k.into_owned()),
-                k.stream_id.map(|s| s.into_owned()),
-            ),
-            Err(_) => (None, None),
-        };
-        let terminal = kind.as_deref().is_some_and(is_terminal);
+        let Route {
+            kind,
+            terminal,
+            stream_id,
+        } = route(&text);
         let lane = match &stream_id {
             Some(id) if self.by_id.contains_key(id) => self.by_id.get(id),
             Some(_) => None,
@@ -209,7 +265,7 @@ impl Lanes {
                 // An event for no open lane: an error without a `stream_id` concerns every
                 // lane (a protocol error); anything else goes to the only lane, if one.
                 let all: Vec<_> = self.default.iter().chain(self.by_id.values()).collect();
-                if all.len() == 1 || (kind.as_deref() == Some("error") && !all.is_empty()) {
+                if all.len() == 1 || (kind == RouteKind::Error && !all.is_empty()) {
                     for lane in all {
                         let _ = lane.send(Incoming::Text(text.clone())).await;
                     }
@@ -219,7 +275,7 @@ impl Lanes {
                     }
                 } else {
                     tracing::debug!(
-                        event = kind.as_deref().unwrap_or("?"),
+                        event = ?kind,
                         stream_id = stream_id.as_deref().unwrap_or(""),
                         "a Responses WebSocket event for no open stream was dropped"
                     );
@@ -657,6 +713,39 @@ mod tests {
         assert_eq!(k.stream_id.as_deref(), Some("a\"b"));
         assert!(is_terminal("response.completed"));
         assert!(!is_terminal("response.output_text.done"));
+    }
+
+    #[test]
+    fn route_skips_the_parse_only_when_nothing_can_route_or_end() {
+        let plain = r#"{"type":"response.output_text.delta","sequence_number":3,"delta":"error"}"#;
+        assert_eq!(
+            route(plain),
+            Route {
+                kind: RouteKind::Other,
+                terminal: false,
+                stream_id: None
+            }
+        );
+        let with_id = r#"{"type":"response.output_text.delta","delta":"x","stream_id":"b"}"#;
+        assert_eq!(route(with_id).stream_id.as_deref(), Some("b"));
+        // A type spelled with an escape is still read.
+        let escaped = r#"{"type":"response.complet\u0065d","response":{}}"#;
+        assert!(route(escaped).terminal);
+        let escaped_id = r#"{"type":"x","stream\u005fid":"c"}"#;
+        assert_eq!(route(escaped_id).stream_id.as_deref(), Some("c"));
+        let error = r#"{"type": "error", "status": 400, "error": {"message": "m"}}"#;
+        assert_eq!(route(error).kind, RouteKind::Error);
+        assert!(route(error).terminal);
+        for kind in [
+            "response.completed",
+            "response.failed",
+            "response.incomplete",
+        ] {
+            let text = format!(r#"{{"type":"{kind}","response":{{}}}}"#);
+            assert!(route(&text).terminal, "{kind}");
+        }
+        let not_json = "stream_id: nope";
+        assert_eq!(route(not_json).stream_id, None);
     }
 
     #[test]

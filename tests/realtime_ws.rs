@@ -541,3 +541,136 @@ async fn typed_send_serializes_the_event() {
         json!({"type": "response.cancel", "event_id": "c1"})
     );
 }
+
+/// A reader that does not keep up holds the server back: the client keeps at most
+/// `WsOptions::buffer` messages (plus the one being handed over and the one being read)
+/// and stops reading the socket, so TCP stops the server; nothing is lost once the reader
+/// catches up.
+#[tokio::test]
+async fn a_slow_reader_holds_the_server_back_and_loses_nothing() {
+    // 400 messages of 128 KiB (50 MiB) is more than the kernel's socket buffers on
+    // loopback can hold (at most tcp_rmem + tcp_wmem maxima, 32 + 4 MiB by default).
+    const COUNT: usize = 400;
+    let server = ScriptedWsServer::start().await;
+    let blob = "a".repeat(128 * 1024);
+    server.on_connect((0..COUNT).map(|i| {
+        WsAction::SendText(format!(
+            r#"{{"type":"x.bulk","event_id":"ev_{i}","blob":"{blob}"}}"#
+        ))
+    }));
+    let options = RealtimeConnectOptions::new()
+        .model("m")
+        .ws_options(WsOptions::default().buffer(2));
+    let mut connection = server
+        .client()
+        .realtime()
+        .connect_with(options)
+        .await
+        .unwrap();
+    // Nobody reads: the server's writes stop.
+    let mut sent = server.messages_sent();
+    let started = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = server.messages_sent();
+        if now == sent || started.elapsed() > WAIT {
+            break;
+        }
+        sent = now;
+    }
+    assert!(
+        sent < COUNT,
+        "the server wrote all {COUNT} messages to a client that read none"
+    );
+    // The reader catches up: every message, in order.
+    for i in 0..COUNT {
+        let event = connection.next().await.unwrap().unwrap();
+        let RealtimeServerEvent::Unknown(value) = &event else {
+            panic!("unexpected {event:?}");
+        };
+        assert_eq!(value["event_id"], format!("ev_{i}"));
+        assert_eq!(value["blob"].as_str().map(str::len), Some(blob.len()));
+    }
+    assert_eq!(server.messages_sent(), COUNT);
+}
+
+#[tokio::test]
+async fn azure_entra_token_provider_is_asked_for_each_connection() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let server = ScriptedWsServer::start().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let client = Client::builder()
+        .azure(format!("http://{}", server.addr()), "2025-04-01-preview")
+        .azure_ad_token_provider(move || {
+            Ok(format!(
+                "entra-{}",
+                counter.fetch_add(1, Ordering::SeqCst) + 1
+            ))
+        })
+        .build()
+        .unwrap();
+    client.realtime().connect("my-deployment").await.unwrap();
+    client.realtime().connect("my-deployment").await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let handshakes = server.handshakes();
+    for (n, hs) in handshakes.iter().enumerate() {
+        assert_eq!(hs.path, "/openai/realtime");
+        assert_eq!(
+            hs.query_param("api-version").as_deref(),
+            Some("2025-04-01-preview")
+        );
+        assert_eq!(
+            hs.query_param("deployment").as_deref(),
+            Some("my-deployment")
+        );
+        let expected = format!("Bearer entra-{}", n + 1);
+        assert_eq!(hs.header("authorization"), Some(expected.as_str()));
+        assert_eq!(hs.header("api-key"), None);
+    }
+
+    // A provider that fails: a configuration error, and no handshake is attempted.
+    let server = ScriptedWsServer::start().await;
+    let client = Client::builder()
+        .azure(format!("http://{}", server.addr()), "2025-04-01-preview")
+        .azure_ad_token_provider(|| Err("no token cached".into()))
+        .build()
+        .unwrap();
+    let err = client.realtime().connect("d").await.unwrap_err();
+    match &err {
+        Error::Config(message) => assert!(message.contains("no token cached"), "{message}"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(server.handshakes().is_empty());
+}
+
+#[tokio::test]
+async fn close_frame_code_and_reason_are_in_the_error() {
+    let server = ScriptedWsServer::start().await;
+    server.on("response.create").reply([
+        created("resp_1"),
+        delta("resp_1", "so far"),
+        WsAction::close(4001, "session expired"),
+    ]);
+    let mut connection = server.client().realtime().connect("m").await.unwrap();
+    connection.create_response().await.unwrap();
+    let items: Vec<_> = connection.by_ref().collect().await;
+    match items.last().unwrap() {
+        Err(err @ Error::WebSocketClosed { code, reason }) => {
+            assert_eq!(*code, 4001);
+            assert_eq!(reason, "session expired");
+            let shown = err.to_string();
+            assert!(
+                shown.contains("4001") && shown.contains("session expired"),
+                "{shown}"
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(
+        connection.state().response("resp_1").unwrap().text(),
+        "so far"
+    );
+}

@@ -349,3 +349,28 @@ async fn binary_message_is_a_typed_error() {
         })
     ));
 }
+
+#[tokio::test]
+async fn azure_with_an_entra_token_provider() {
+    let server = ScriptedWsServer::start().await;
+    server
+        .on("response.create")
+        .reply(sends(text_events("resp_1", &["Hi"])));
+    let client = openai_sdk::Client::builder()
+        .azure(format!("http://{}", server.addr()), "2025-04-01-preview")
+        .azure_ad_token_provider(|| Ok("entra-token".into()))
+        .build()
+        .unwrap();
+    let connection = client.responses().connect().await.unwrap();
+    let mut stream = connection.stream(request("Hello")).await.unwrap();
+    let response = stream.final_response().await.unwrap();
+    assert_eq!(response.output_text(), "Hi");
+    let hs = &server.handshakes()[0];
+    assert_eq!(hs.path, "/openai/responses");
+    assert_eq!(
+        hs.query_param("api-version").as_deref(),
+        Some("2025-04-01-preview")
+    );
+    assert_eq!(hs.header("authorization"), Some("Bearer entra-token"));
+    assert_eq!(hs.header("api-key"), None);
+}

@@ -8,7 +8,8 @@
 //! at fuzzer-chosen points (continuation frames) and read back by a tungstenite client
 //! socket that receives the bytes in fuzzer-chosen pieces, with a message size limit; the
 //! messages it gives go to the SDK's transport-free states exactly as the socket task
-//! hands them on (`RealtimeState::handle_text`, `ResponseWsPipeline::handle_message`).
+//! hands them on (`RealtimeState::handle_text`, `ResponseWsPipeline::handle_message`);
+//! pings may come between the frames of a message, as RFC 6455 allows.
 //! - events, errors and the final state (every response's text, transcript, snapshot and
 //!   final response; the Responses snapshot and outcome) are the same as when the
 //!   messages are handed over directly, however the frames are cut and the bytes arrive;
@@ -326,6 +327,7 @@ impl Write for Pipe {
 fn through_frames(
     messages: &[Msg],
     frame_cuts: &[Vec<usize>],
+    pings: &[bool],
     byte_cuts: &[usize],
     realtime: bool,
 ) -> (Vec<Item>, String) {
@@ -337,7 +339,7 @@ fn through_frames(
         Role::Server,
         Some(WebSocketConfig::default().max_message_size(None).max_frame_size(None)),
     );
-    for (m, cuts) in messages.iter().zip(frame_cuts) {
+    for ((m, cuts), &ping) in messages.iter().zip(frame_cuts).zip(pings) {
         let (bytes, kind) = match m {
             Msg::Text(b) => (b, Data::Text),
             Msg::Binary(b) => (b, Data::Binary),
@@ -345,6 +347,10 @@ fn through_frames(
         let pieces = split::pieces(bytes, cuts);
         let last = pieces.len() - 1;
         for (i, piece) in pieces.into_iter().enumerate() {
+            // Control frames may come between the frames of a message (RFC 6455 5.4).
+            if ping {
+                server.write(Message::Ping(vec![i as u8].into())).unwrap();
+            }
             let opcode = if i == 0 {
                 OpCode::Data(kind)
             } else {
@@ -406,6 +412,7 @@ pub fn check(data: &[u8]) {
     };
     let mut messages = Vec::new();
     let mut frame_cuts = Vec::new();
+    let mut pings = Vec::new();
     let mut seq = 0;
     let count = u.int_in_range(0..=48u8).unwrap_or(0);
     for _ in 0..count {
@@ -424,18 +431,19 @@ pub fn check(data: &[u8]) {
         };
         messages.push(m);
         frame_cuts.push(cuts);
+        pings.push(u.ratio(1u8, 8).unwrap_or(false));
     }
     let direct = direct(&messages, realtime);
     // The whole wire at once, then in fuzzer-chosen pieces.
-    let whole = through_frames(&messages, &frame_cuts, &[], realtime);
+    let whole = through_frames(&messages, &frame_cuts, &pings, &[], realtime);
     assert_eq!(direct, whole, "framed whole differs from direct");
     let wire_len: usize = messages
         .iter()
         .map(|m| match m {
-            Msg::Text(b) | Msg::Binary(b) => b.len() + 14 * 5,
+            Msg::Text(b) | Msg::Binary(b) => b.len() + 14 * 5 + 7 * 5,
         })
         .sum();
     let cuts = split::cut_points(&mut u, wire_len);
-    let split = through_frames(&messages, &frame_cuts, &cuts, realtime);
+    let split = through_frames(&messages, &frame_cuts, &pings, &cuts, realtime);
     assert_eq!(direct, split, "framed and split differs from direct");
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::accumulate::accumulate_delta_owned;
+use crate::accumulate::{accumulate_delta_owned, indexed_entry_mut};
 use crate::error::{snippet, ApiError, StreamErrorKind};
 use crate::types::{RealtimeResponse, RealtimeServerEvent};
 use crate::Error;
@@ -82,6 +82,9 @@ pub struct RealtimeState {
     by_id: HashMap<String, usize>,
     in_progress: Option<String>,
     events: u64,
+    /// Tests compare the in-place appends with the accumulator alone.
+    #[cfg(test)]
+    accumulator_only: bool,
 }
 
 /// A list entry with its `index`, for a delta folded by the accumulator.
@@ -106,6 +109,34 @@ fn part_delta(
         "output",
         at(output_index, one("content", at(content_index, part))),
     )
+}
+
+/// Appends a string delta where the accumulator would: `path` is, from the snapshot's
+/// `output` list down, each list entry's `index` and the key to go on with (the last key
+/// names the string). Only when every step finds its entry (as the accumulator's list fold
+/// does, with the same `index`) and the string already exists; then the result is the
+/// accumulator's, without building and merging a nested delta for every text delta. Any
+/// other shape returns `false` and the caller folds the delta with the accumulator.
+fn append_in_place(snapshot: &mut Map<String, Value>, path: &[(i64, &str)], delta: &str) -> bool {
+    let mut key = "output";
+    let mut map = snapshot;
+    for &(index, next) in path {
+        let Some(Value::Array(list)) = map.get_mut(key) else {
+            return false;
+        };
+        let Some(entry) = indexed_entry_mut(list, index) else {
+            return false;
+        };
+        map = entry;
+        key = next;
+    }
+    match map.get_mut(key) {
+        Some(Value::String(s)) => {
+            s.push_str(delta);
+            true
+        }
+        _ => false,
+    }
 }
 
 impl RealtimeState {
@@ -161,34 +192,53 @@ impl RealtimeState {
                 }
             }
             E::ResponseTextDelta(e) => {
-                let delta = part_delta(
-                    e.output_index,
-                    e.content_index,
-                    one("text", Value::String(e.delta.clone())),
-                );
-                self.fold(&e.response_id, delta)?;
-                self.entry(&e.response_id).text.push_str(&e.delta);
+                let fast = self.in_place();
+                let r = self.entry(&e.response_id);
+                let path = [(e.output_index, "content"), (e.content_index, "text")];
+                if fast && append_in_place(&mut r.snapshot, &path, &e.delta) {
+                    r.text.push_str(&e.delta);
+                } else {
+                    let delta = part_delta(
+                        e.output_index,
+                        e.content_index,
+                        one("text", Value::String(e.delta.clone())),
+                    );
+                    self.fold(&e.response_id, delta)?;
+                    self.entry(&e.response_id).text.push_str(&e.delta);
+                }
             }
             E::ResponseAudioTranscriptDelta(e) => {
-                let delta = part_delta(
-                    e.output_index,
-                    e.content_index,
-                    one("transcript", Value::String(e.delta.clone())),
-                );
-                self.fold(&e.response_id, delta)?;
-                self.entry(&e.response_id)
-                    .audio_transcript
-                    .push_str(&e.delta);
+                let fast = self.in_place();
+                let r = self.entry(&e.response_id);
+                let path = [(e.output_index, "content"), (e.content_index, "transcript")];
+                if fast && append_in_place(&mut r.snapshot, &path, &e.delta) {
+                    r.audio_transcript.push_str(&e.delta);
+                } else {
+                    let delta = part_delta(
+                        e.output_index,
+                        e.content_index,
+                        one("transcript", Value::String(e.delta.clone())),
+                    );
+                    self.fold(&e.response_id, delta)?;
+                    self.entry(&e.response_id)
+                        .audio_transcript
+                        .push_str(&e.delta);
+                }
             }
             E::ResponseFunctionCallArgumentsDelta(e) => {
-                let delta = one(
-                    "output",
-                    at(
-                        e.output_index,
-                        one("arguments", Value::String(e.delta.clone())),
-                    ),
-                );
-                self.fold(&e.response_id, delta)?;
+                let fast = self.in_place();
+                let r = self.entry(&e.response_id);
+                let path = [(e.output_index, "arguments")];
+                if !(fast && append_in_place(&mut r.snapshot, &path, &e.delta)) {
+                    let delta = one(
+                        "output",
+                        at(
+                            e.output_index,
+                            one("arguments", Value::String(e.delta.clone())),
+                        ),
+                    );
+                    self.fold(&e.response_id, delta)?;
+                }
             }
             E::ResponseDone(e) => {
                 let id = e.response.id.clone().unwrap_or_default();
@@ -213,6 +263,15 @@ impl RealtimeState {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Whether string deltas are appended in place (always, but for the tests that
+    /// compare with the accumulator alone).
+    fn in_place(&self) -> bool {
+        #[cfg(test)]
+        return !self.accumulator_only;
+        #[cfg(not(test))]
+        true
     }
 
     fn entry(&mut self, id: &str) -> &mut RealtimeResponseState {
@@ -303,5 +362,101 @@ fn decode_error(number: u64, text: &str, e: serde_json::Error) -> Error {
         path,
         message,
         snippet: snippet(text.as_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Events of every shape the in-place append meets: entries present or missing,
+    /// strings present, missing or of another type, lists whose entries have no `index`,
+    /// responses not created.
+    const EVENTS: &[&str] = &[
+        r#"{"type":"response.created","event_id":"e","response":{"id":"r","object":"realtime.response","status":"in_progress","output":[]}}"#,
+        r#"{"type":"response.created","event_id":"e","response":{"id":"r","object":"realtime.response","status":"in_progress","output":[{"id":"i","type":"message","role":"assistant","content":[{"type":"output_text","text":"x"}]}]}}"#,
+        r#"{"type":"response.output_item.added","event_id":"e","response_id":"r","output_index":0,"item":{"id":"i","type":"message","role":"assistant","status":"in_progress","content":[]}}"#,
+        r#"{"type":"response.output_item.added","event_id":"e","response_id":"r","output_index":0,"item":{"id":"i","type":"message","role":"assistant","content":[{"type":"output_text","text":"pre"}]}}"#,
+        r#"{"type":"response.output_item.added","event_id":"e","response_id":"r","output_index":1,"item":{"id":"f","type":"function_call","call_id":"c","name":"n","arguments":""}}"#,
+        r#"{"type":"response.content_part.added","event_id":"e","response_id":"r","item_id":"i","output_index":0,"content_index":0,"part":{"type":"text","text":""}}"#,
+        r#"{"type":"response.content_part.added","event_id":"e","response_id":"r","item_id":"i","output_index":0,"content_index":1,"part":{"type":"text","text":"p"}}"#,
+        r#"{"type":"response.content_part.added","event_id":"e","response_id":"r","item_id":"i","output_index":0,"content_index":0,"part":{"type":"audio","transcript":""}}"#,
+        r#"{"type":"response.content_part.added","event_id":"e","response_id":"r","item_id":"i","output_index":0,"content_index":0,"part":{"type":"text"}}"#,
+        r#"{"type":"response.output_text.delta","event_id":"e","response_id":"r","item_id":"i","output_index":0,"content_index":0,"delta":"a"}"#,
+        r#"{"type":"response.output_text.delta","event_id":"e","response_id":"r","item_id":"i","output_index":0,"content_index":1,"delta":"b"}"#,
+        r#"{"type":"response.output_text.delta","event_id":"e","response_id":"r","item_id":"i","output_index":1,"content_index":0,"delta":"c"}"#,
+        r#"{"type":"response.output_text.delta","event_id":"e","response_id":"q","item_id":"i","output_index":0,"content_index":0,"delta":"d"}"#,
+        r#"{"type":"response.output_audio_transcript.delta","event_id":"e","response_id":"r","item_id":"i","output_index":0,"content_index":0,"delta":"t"}"#,
+        r#"{"type":"response.function_call_arguments.delta","event_id":"e","response_id":"r","item_id":"f","call_id":"c","output_index":1,"delta":"{"}"#,
+        r#"{"type":"response.function_call_arguments.delta","event_id":"e","response_id":"r","item_id":"f","call_id":"c","output_index":0,"delta":"}"}"#,
+        r#"{"type":"response.done","event_id":"e","response":{"id":"r","object":"realtime.response","status":"completed","output":[]}}"#,
+    ];
+
+    fn run(sequence: &[usize], accumulator_only: bool) -> String {
+        let mut state = RealtimeState {
+            accumulator_only,
+            ..RealtimeState::default()
+        };
+        let mut out = String::new();
+        for &i in sequence {
+            match state.handle_text(EVENTS[i]) {
+                Ok(_) => out.push_str("ok;"),
+                Err(e) => out.push_str(&format!("{e};")),
+            }
+        }
+        for r in state.responses() {
+            out.push_str(&format!(
+                "|{}:{:?}:{:?}:{}",
+                r.id(),
+                r.text(),
+                r.audio_transcript(),
+                Value::Object(r.snapshot().clone())
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn in_place_appends_equal_the_accumulator() {
+        let n = EVENTS.len();
+        let mut checked = 0;
+        // Every sequence of up to three events...
+        for len in 1..=3u32 {
+            for code in 0..n.pow(len) {
+                let sequence: Vec<usize> = (0..len).map(|k| code / n.pow(k) % n).collect();
+                assert_eq!(run(&sequence, false), run(&sequence, true), "{sequence:?}");
+                checked += 1;
+            }
+        }
+        // ... and longer pseudo-random ones.
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            let sequence: Vec<usize> = (0..16)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    (seed >> 33) as usize % n
+                })
+                .collect();
+            assert_eq!(run(&sequence, false), run(&sequence, true), "{sequence:?}");
+            checked += 1;
+        }
+        assert!(checked > n * n * n);
+    }
+
+    #[test]
+    fn text_deltas_are_appended_in_place() {
+        let mut state = RealtimeState::new();
+        for i in [0, 2, 5, 9, 9, 13] {
+            state.handle_text(EVENTS[i]).unwrap();
+        }
+        let r = state.response("r").unwrap();
+        assert_eq!(r.text(), "aa");
+        assert_eq!(r.audio_transcript(), "t");
+        assert_eq!(
+            r.snapshot()["output"][0]["content"][0],
+            serde_json::json!({"type": "text", "text": "aa", "transcript": "t", "index": 0})
+        );
     }
 }

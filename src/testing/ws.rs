@@ -165,6 +165,7 @@ struct State {
     disconnects: Vec<WsDisconnect>,
     connections: usize,
     no_echo: bool,
+    sent: usize,
 }
 
 #[derive(Debug, Default)]
@@ -318,6 +319,13 @@ impl ScriptedWsServer {
                 _ => None,
             })
             .collect()
+    }
+
+    /// How many messages (text, binary and pings; not close frames) the server has
+    /// written to its sockets so far. A write waits while the client's TCP window is full,
+    /// so a count that stops growing shows that the client applies backpressure.
+    pub fn messages_sent(&self) -> usize {
+        self.shared.state.lock().unwrap().sent
     }
 
     /// The connections that ended.
@@ -543,10 +551,12 @@ async fn perform(
                 continue;
             }
         };
-        if let Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) =
-            socket.send(message).await
-        {
-            return Flow::Stop;
+        match socket.send(message).await {
+            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+                return Flow::Stop;
+            }
+            Err(_) => {}
+            Ok(()) => shared.record(|s| s.sent += 1),
         }
     }
     Flow::Go
