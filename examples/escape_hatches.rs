@@ -14,7 +14,7 @@
 //! `request_id`, `ratelimit_remaining_requests`, `unknown_field`, `unknown_nested` (a typed
 //! chat completion with extras), `stream_request_id`, `stream_text` (the chat stream with the
 //! same extras), and `generic` (`POST /probe/echo`, read as `serde_json::Value`).
-//! `tests/examples_cli.rs` runs it offline and checks the lines.
+//! `tests/it/examples_cli.rs` runs it offline and checks the lines.
 //!
 //! An error is printed to stderr as one or two lines (`error: ...`), with exit status 1.
 

@@ -61,7 +61,7 @@
 //!   of the snapshot's last tokens;
 //! - the `chunk` event holds the chunk's JSON text ([`ChunkData`]), decoded on demand.
 //!
-//! Both paths give the same events and snapshot: `tests/chat_stream.rs` replays the
+//! Both paths give the same events and snapshot: `tests/it/chat_stream.rs` replays the
 //! recordings through each and compares them.
 //!
 //! **Events share the snapshot.** The state keeps the snapshot in an [`Arc`](std::sync::Arc) and mutates

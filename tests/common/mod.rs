@@ -1,4 +1,4 @@
-//! Helpers for the tests that run against the Prism mock server (`tests/prism.rs`).
+//! Helpers for the tests that run against the Prism mock server (`tests/it/prism.rs`).
 //!
 //! Prism serves OpenAI's OpenAPI spec and validates every request against it: a request
 //! that violates the spec gets a 422 listing the violations. With `Prefer: dynamic=true`
@@ -27,7 +27,7 @@ pub fn prism_url() -> String {
             "PRISM_URL is not set. These tests need the Prism mock server of the OpenAPI spec: \
              run `.ci/prism.sh start` (it installs and starts Prism and prints its URL), then \
              `export PRISM_URL=http://127.0.0.1:4010` and run \
-             `cargo test --features full --test prism` again."
+             `cargo test --features full --test it prism::` again."
         ),
     }
 }
