@@ -328,3 +328,72 @@ fn items_decode_by_type_then_role() {
         assert_eq!(back, v);
     }
 }
+
+/// Unknown fields that are huge or deeply nested, over loopback: past `max_response_bytes`
+/// the body is `Error::ResponseTooLarge`; nested past serde_json's recursion limit it is
+/// `Error::Decode` with the JSON path of the unknown field; under both it is kept.
+#[cfg(feature = "chat")]
+#[tokio::test]
+async fn huge_or_deep_unknown_fields_are_typed_errors_over_http() {
+    use openai_sdk::testing::{Reply, ScriptedServer};
+    use openai_sdk::Error;
+
+    let completion = |probe: Value| {
+        json!({"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+                "message": {"role": "assistant", "content": "hi", "refusal": null, "probe": probe}}]})
+    };
+    let huge = completion(Value::String("x".repeat(2 << 20)));
+    let deep_text = serde_json::to_string(&completion(json!(0)))
+        .unwrap()
+        .replace(
+            r#""probe":0"#,
+            &format!(r#""probe":{}1{}"#, "[".repeat(10_000), "]".repeat(10_000)),
+        );
+    let server = ScriptedServer::start().await;
+    server.post("/v1/chat/completions").respond_all([
+        Reply::json(200, &huge),
+        Reply::bytes(200, deep_text.into_bytes()).header("content-type", "application/json"),
+        Reply::json(200, &huge),
+    ]);
+    let client = |limit: u64| {
+        openai_sdk::Client::builder()
+            .api_key("sk-test")
+            .base_url(server.base_url())
+            .max_retries(0)
+            .max_response_bytes(limit)
+            .build()
+            .unwrap()
+    };
+    let request: types::CreateChatCompletionRequest = serde_json::from_value(
+        json!({"model": "m", "messages": [{"role": "user", "content": "q"}]}),
+    )
+    .unwrap();
+
+    let e = client(1 << 20)
+        .create_chat_completion(&request)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::ResponseTooLarge { limit } if limit == 1 << 20),
+        "{e:?}"
+    );
+    let e = client(8 << 20)
+        .create_chat_completion(&request)
+        .await
+        .unwrap_err();
+    let Error::Decode { path, message, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(path.starts_with("choices[0].message.probe"), "{path}");
+    assert!(message.contains("recursion limit"), "{message}");
+    let ok = client(8 << 20)
+        .create_chat_completion(&request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        ok.choices[0].message.extra["probe"].as_str().map(str::len),
+        Some(2 << 20)
+    );
+}
