@@ -91,11 +91,9 @@ fn run(body: &[u8], options: ParseOptions, typed: bool) -> usize {
     let mut count = 0;
     let mut handle = |event: ChatCompletionStreamEvent| {
         count += 1;
-        if typed {
-            if let ChatCompletionStreamEvent::ContentDone { parsed, .. } = &event {
-                let doc: Document = parsed.deserialize().expect("fits").expect("parsed");
-                black_box(doc);
-            }
+        if typed && let ChatCompletionStreamEvent::ContentDone { parsed, .. } = &event {
+            let doc: Document = parsed.deserialize().expect("fits").expect("parsed");
+            black_box(doc);
         }
         black_box(event);
     };

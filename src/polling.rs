@@ -178,9 +178,10 @@ where
     let mut reads = 0u64;
     while keep_polling(&answer.object) {
         let wait = answer.after().unwrap_or(options.interval);
-        if let Some(timeout) = options.timeout {
-            if start.elapsed() + wait > timeout {
-                return Err(Error::Timeout {
+        if let Some(timeout) = options.timeout
+            && start.elapsed() + wait > timeout
+        {
+            return Err(Error::Timeout {
                     message: format!(
                         "polling gave up after {reads} reads: the object was still `{}` and the next wait ({} ms) would pass the timeout of {} ms",
                         status_of(&answer.object),
@@ -188,7 +189,6 @@ where
                         timeout.as_millis()
                     ),
                 });
-            }
         }
         options.sleep(wait).await;
         answer = read().await?;

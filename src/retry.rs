@@ -168,10 +168,9 @@ pub fn server_delay(h: &HeaderMap, now: SystemTime) -> Option<Duration> {
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse::<f64>().ok())
+        && let Some(d) = bounded_secs(ms / 1000.0)
     {
-        if let Some(d) = bounded_secs(ms / 1000.0) {
-            return Some(d);
-        }
+        return Some(d);
     }
     let ra = h.get("retry-after")?.to_str().ok()?.trim();
     if let Ok(secs) = ra.parse::<f64>() {

@@ -594,15 +594,14 @@ async fn drive<S>(
                 let text = match command {
                     Some(Command::Text(text)) => text,
                     Some(Command::Open { stream_id, lane, text }) => {
-                        if let Routing::Lanes(lanes) = &mut routing {
-                            if !lanes.open(stream_id.clone(), lane.clone()) {
+                        if let Routing::Lanes(lanes) = &mut routing
+                            && !lanes.open(stream_id.clone(), lane.clone()) {
                                 let _ = lane.send(Incoming::End(Some(Error::InvalidRequest(match stream_id {
                                     Some(id) => format!("a response with stream_id {id:?} is already streaming on this connection"),
                                     None => "a response without a stream_id is already streaming on this connection; give concurrent responses a stream_id".into(),
                                 })))).await;
                                 continue;
                             }
-                        }
                         text
                     }
                     Some(Command::Close) | None => {

@@ -7,6 +7,19 @@ use openai_sdk::testing::{Reply, ScriptedServer};
 use openai_sdk::{Client, Error};
 use serde_json::json;
 
+/// Sets a variable of this process's environment.
+fn set_env(name: &str, value: &str) {
+    // SAFETY: this binary has one test on a current-thread runtime: no other thread reads or
+    // writes the environment while it changes.
+    unsafe { std::env::set_var(name, value) }
+}
+
+/// Removes a variable from this process's environment.
+fn unset_env(name: &str) {
+    // SAFETY: as in `set_env`.
+    unsafe { std::env::remove_var(name) }
+}
+
 async fn sent_key(client: &Client, server: &ScriptedServer) -> (Option<String>, Option<String>) {
     client.list_models().await.unwrap();
     let r = server.last_request().unwrap();
@@ -22,8 +35,8 @@ async fn the_openai_key_never_goes_to_azure_and_an_explicit_key_wins() {
     server
         .get("/openai/models")
         .respond(Reply::json(200, json!({"object": "list", "data": []})));
-    std::env::set_var("OPENAI_API_KEY", "sk-openai-secret");
-    std::env::remove_var("AZURE_OPENAI_API_KEY");
+    set_env("OPENAI_API_KEY", "sk-openai-secret");
+    unset_env("AZURE_OPENAI_API_KEY");
 
     // No Azure key anywhere: the build fails rather than send the OpenAI key.
     let e = Client::builder()
@@ -45,7 +58,7 @@ async fn the_openai_key_never_goes_to_azure_and_an_explicit_key_wins() {
         (None, Some("Bearer entra".to_owned()))
     );
 
-    std::env::set_var("AZURE_OPENAI_API_KEY", "azure-env");
+    set_env("AZURE_OPENAI_API_KEY", "azure-env");
     let c = Client::builder()
         .azure(server.origin(), "2024-10-21")
         .build()
@@ -80,14 +93,14 @@ async fn the_openai_key_never_goes_to_azure_and_an_explicit_key_wins() {
             assert!(!v.contains("sk-openai-secret"), "{:?}", r.headers);
         }
     }
-    std::env::remove_var("OPENAI_API_KEY");
+    unset_env("OPENAI_API_KEY");
 
     // The admin key from the environment is not kept by `.azure()` either: an admin path
     // gets the Azure key, and with no Azure key the build fails.
     server
         .get("/openai/organization/users")
         .respond(Reply::json(200, json!({"object": "list", "data": []})));
-    std::env::set_var("OPENAI_ADMIN_KEY", "sk-admin-secret");
+    set_env("OPENAI_ADMIN_KEY", "sk-admin-secret");
     let admin_key = |c: Client| {
         let server = &server;
         async move {
@@ -106,7 +119,7 @@ async fn the_openai_key_never_goes_to_azure_and_an_explicit_key_wins() {
         .build()
         .unwrap();
     assert_eq!(admin_key(c).await, Some("azure-env".into()));
-    std::env::remove_var("AZURE_OPENAI_API_KEY");
+    unset_env("AZURE_OPENAI_API_KEY");
     let e = Client::builder()
         .azure(server.origin(), "2024-10-21")
         .build()
@@ -134,5 +147,5 @@ async fn the_openai_key_never_goes_to_azure_and_an_explicit_key_wins() {
             assert!(!v.contains("sk-admin-secret"), "{:?}", r.headers);
         }
     }
-    std::env::remove_var("OPENAI_ADMIN_KEY");
+    unset_env("OPENAI_ADMIN_KEY");
 }

@@ -430,9 +430,11 @@ async fn a_generated_admin_operation_uses_the_admin_key() {
 fn openai_admin_key_is_read_from_the_environment() {
     // The only test of this binary that touches the environment; the others build their
     // clients from `ClientBuilder::empty()` or `server.client()` with explicit keys.
-    std::env::set_var("OPENAI_ADMIN_KEY", "sk-admin-env");
+    // SAFETY: no other test of this binary reads or writes the environment.
+    unsafe { std::env::set_var("OPENAI_ADMIN_KEY", "sk-admin-env") };
     let b = ClientBuilder::from_env();
-    std::env::remove_var("OPENAI_ADMIN_KEY");
+    // SAFETY: as above.
+    unsafe { std::env::remove_var("OPENAI_ADMIN_KEY") };
     let shown = format!("{:?}", b.base_url("http://127.0.0.1:9").build().unwrap());
     assert!(
         shown.contains("admin_key: Some(ApiKey(<redacted>))"),

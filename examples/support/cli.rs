@@ -18,10 +18,11 @@ pub fn report(error: &(dyn std::error::Error + 'static), err: &mut dyn Write) {
     while let Some(next) = root.and_then(|e| e.source()) {
         root = Some(next);
     }
-    if let Some(cause) = root.map(|c| c.to_string()) {
-        if !cause.is_empty() && !shown.contains(&cause) {
-            let _ = writeln!(err, "caused by: {cause}");
-        }
+    if let Some(cause) = root.map(|c| c.to_string())
+        && !cause.is_empty()
+        && !shown.contains(&cause)
+    {
+        let _ = writeln!(err, "caused by: {cause}");
     }
 }
 

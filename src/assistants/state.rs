@@ -354,14 +354,13 @@ impl AssistantStreamState {
     }
 
     fn close_tool_call<H: AssistantEventHandler + ?Sized>(&mut self, handler: &mut H) {
-        if let Some((pos, index)) = self.tool_call.take() {
-            if let Some(call) = self
+        if let Some((pos, index)) = self.tool_call.take()
+            && let Some(call) = self
                 .steps
                 .get(pos)
                 .and_then(|s| entry_at(tool_calls(s), index))
-            {
-                handler.on_tool_call_done(View::new(call));
-            }
+        {
+            handler.on_tool_call_done(View::new(call));
         }
     }
 
@@ -444,10 +443,10 @@ impl AssistantStreamState {
         handler: &mut H,
     ) -> Result<(), Error> {
         let id = object_id(&value, "run step")?;
-        if let Some((tool_step, _)) = self.tool_call {
-            if self.step_ids.get(&id) == Some(&tool_step) {
-                self.close_tool_call(handler);
-            }
+        if let Some((tool_step, _)) = self.tool_call
+            && self.step_ids.get(&id) == Some(&tool_step)
+        {
+            self.close_tool_call(handler);
         }
         // Unlike the reference, the snapshot becomes the final step (with its status,
         // usage and completion time).
@@ -529,12 +528,11 @@ impl AssistantStreamState {
         let message = &self.messages[pos];
         let content = message.get("content");
         for index in created {
-            if let Some(block) = entry_at(content, index) {
-                if block.get("type").and_then(Value::as_str) == Some("text") {
-                    if let Some(text) = block.get("text") {
-                        handler.on_text_created(View::new(text));
-                    }
-                }
+            if let Some(block) = entry_at(content, index)
+                && block.get("type").and_then(Value::as_str) == Some("text")
+                && let Some(text) = block.get("text")
+            {
+                handler.on_text_created(View::new(text));
             }
         }
         for fragment in content_deltas {
@@ -542,25 +540,24 @@ impl AssistantStreamState {
                 continue;
             };
             let block = entry_at(content, index);
-            if fragment.get("type").and_then(Value::as_str) == Some("text") {
-                if let Some(text) = fragment.get("text").filter(|t| !t.is_null()) {
-                    if let Some(value) = text.get("value").and_then(Value::as_str) {
-                        self.text_deltas.push(value.to_owned());
-                    }
-                    if let Some(snapshot) = block.and_then(|b| b.get("text")) {
-                        handler.on_text_delta(View::new(text), View::new(snapshot));
-                    }
+            if fragment.get("type").and_then(Value::as_str) == Some("text")
+                && let Some(text) = fragment.get("text").filter(|t| !t.is_null())
+            {
+                if let Some(value) = text.get("value").and_then(Value::as_str) {
+                    self.text_deltas.push(value.to_owned());
+                }
+                if let Some(snapshot) = block.and_then(|b| b.get("text")) {
+                    handler.on_text_delta(View::new(text), View::new(snapshot));
                 }
             }
             if self.content != Some((pos, index)) {
-                if let Some((open_pos, open_index)) = self.content {
-                    if let Some(open) = self
+                if let Some((open_pos, open_index)) = self.content
+                    && let Some(open) = self
                         .messages
                         .get(open_pos)
                         .and_then(|m| entry_at(m.get("content"), open_index))
-                    {
-                        content_done(open, handler);
-                    }
+                {
+                    content_done(open, handler);
                 }
                 self.content = Some((pos, index));
             }

@@ -505,12 +505,11 @@ impl ChatCompletionStreamState {
                         ))
                     }
                 };
-                if skip_foreign {
-                    if let Some(object) = map.get("object") {
-                        if object.as_str() != Some("chat.completion.chunk") {
-                            return Ok(false);
-                        }
-                    }
+                if skip_foreign
+                    && let Some(object) = map.get("object")
+                    && object.as_str() != Some("chat.completion.chunk")
+                {
+                    return Ok(false);
                 }
                 self.chunks += 1;
                 self.process(&map, chunk_no)
@@ -691,10 +690,10 @@ impl ChatCompletionStreamState {
                 )
             });
             logprob_counts.push(counts);
-            if let (Some(lp), Some(pos)) = (lp, snap.position(c.index)) {
-                if let Some(choice) = snap.extras.get_mut(pos) {
-                    merge_wire_logprobs(choice, lp);
-                }
+            if let (Some(lp), Some(pos)) = (lp, snap.position(c.index))
+                && let Some(choice) = snap.extras.get_mut(pos)
+            {
+                merge_wire_logprobs(choice, lp);
             }
         }
         let wire_choices = chunk.choices.as_deref().unwrap_or_default();
@@ -706,25 +705,25 @@ impl ChatCompletionStreamState {
             let fragments = wire_frags(delta.and_then(|d| d.tool_calls.as_ref()));
             appended.clear();
             if let Some(pos) = snap.position(index) {
-                if let Some(delta) = delta {
-                    if let Some(message) = message_mut(snap, pos) {
-                        for (key, value) in [
-                            ("role", &delta.role),
-                            ("content", &delta.content),
-                            ("refusal", &delta.refusal),
-                        ] {
-                            if let Some(value) = value {
-                                merge_str(message, key, value.as_ref().map(|v| &*v.0));
-                            }
+                if let Some(delta) = delta
+                    && let Some(message) = message_mut(snap, pos)
+                {
+                    for (key, value) in [
+                        ("role", &delta.role),
+                        ("content", &delta.content),
+                        ("refusal", &delta.refusal),
+                    ] {
+                        if let Some(value) = value {
+                            merge_str(message, key, value.as_ref().map(|v| &*v.0));
                         }
-                        if let Some(tool_calls) = &delta.tool_calls {
-                            merge_tool_calls(message, tool_calls, &mut appended)
-                                .map_err(|e| accumulate_error(chunk_no, index, e))?;
-                        }
-                        if let Some(rest) = &delta.rest {
-                            accumulate_delta(message, rest)
-                                .map_err(|e| accumulate_error(chunk_no, index, e))?;
-                        }
+                    }
+                    if let Some(tool_calls) = &delta.tool_calls {
+                        merge_tool_calls(message, tool_calls, &mut appended)
+                            .map_err(|e| accumulate_error(chunk_no, index, e))?;
+                    }
+                    if let Some(rest) = &delta.rest {
+                        accumulate_delta(message, rest)
+                            .map_err(|e| accumulate_error(chunk_no, index, e))?;
                     }
                 }
                 if let Some(reason) = c.finish_reason.as_ref().filter(|r| !r.0.is_empty()) {
@@ -868,12 +867,11 @@ fn merge_tool_calls(
                     if let Some(name) = &function.name {
                         merge_str(acc, "name", name.as_ref().map(|v| &*v.0));
                     }
-                    if let Some(arguments) = &function.arguments {
-                        if let Some(len) =
+                    if let Some(arguments) = &function.arguments
+                        && let Some(len) =
                             merge_str(acc, "arguments", arguments.as_ref().map(|v| &*v.0))
-                        {
-                            appended.push((fragment.index, len));
-                        }
+                    {
+                        appended.push((fragment.index, len));
                     }
                     if let Some(rest) = &function.rest {
                         accumulate_delta(acc, rest)?;
@@ -1126,10 +1124,8 @@ fn accumulate(
 
         // A choice first seen now already holds this chunk's logprobs (the reference adds
         // them a second time; we don't).
-        if !is_new {
-            if let Some(Value::Object(lp)) = c.get("logprobs") {
-                merge_logprobs(snap, pos, lp);
-            }
+        if !is_new && let Some(Value::Object(lp)) = c.get("logprobs") {
+            merge_logprobs(snap, pos, lp);
         }
     }
     snap.usage = chunk.get("usage").cloned().unwrap_or(Value::Null);

@@ -1208,10 +1208,10 @@ fn adjust_schemars_output(mut schema: Value) -> Result<Value, StrictSchemaError>
 }
 
 fn adjust_object(map: &mut Map<String, Value>, recursive: &HashSet<String>) {
-    if !map.contains_key("anyOf") {
-        if let Some(one_of) = map.shift_remove("oneOf") {
-            map.insert("anyOf".into(), one_of);
-        }
+    if !map.contains_key("anyOf")
+        && let Some(one_of) = map.shift_remove("oneOf")
+    {
+        map.insert("anyOf".into(), one_of);
     }
 
     let types: Vec<String> = schema_types(map).into_iter().map(str::to_string).collect();
@@ -1243,15 +1243,16 @@ fn adjust_object(map: &mut Map<String, Value>, recursive: &HashSet<String>) {
         );
     }
 
-    if let Some(Value::String(reference)) = map.get("$ref") {
-        if map.len() > 1 && (reference == "#" || recursive.contains(reference)) {
-            let reference = reference.clone();
-            map.shift_remove("$ref");
-            map.insert(
-                "anyOf".into(),
-                Value::Array(vec![serde_json::json!({ "$ref": reference })]),
-            );
-        }
+    if let Some(Value::String(reference)) = map.get("$ref")
+        && map.len() > 1
+        && (reference == "#" || recursive.contains(reference))
+    {
+        let reference = reference.clone();
+        map.shift_remove("$ref");
+        map.insert(
+            "anyOf".into(),
+            Value::Array(vec![serde_json::json!({ "$ref": reference })]),
+        );
     }
 }
 
@@ -1281,10 +1282,10 @@ fn recursive_definitions(schema: &Value) -> HashSet<String> {
                 recursive.insert(start.clone());
                 break;
             }
-            if seen.insert(next) {
-                if let Some(refs) = graph.get(next) {
-                    stack.extend(refs.iter().map(String::as_str));
-                }
+            if seen.insert(next)
+                && let Some(refs) = graph.get(next)
+            {
+                stack.extend(refs.iter().map(String::as_str));
             }
         }
     }
@@ -1297,10 +1298,10 @@ fn collect_refs(node: &Value, out: &mut Vec<String>) {
     while let Some(node) = stack.pop() {
         match node {
             Value::Object(map) => {
-                if let Some(Value::String(r)) = map.get("$ref") {
-                    if map.len() > 1 {
-                        out.push(r.clone());
-                    }
+                if let Some(Value::String(r)) = map.get("$ref")
+                    && map.len() > 1
+                {
+                    out.push(r.clone());
                 }
                 stack.extend(map.values());
             }

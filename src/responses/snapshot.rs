@@ -246,10 +246,10 @@ fn output_text(output: &[Value]) -> String {
             .into_iter()
             .flatten()
         {
-            if part.get("type").and_then(Value::as_str) == Some("output_text") {
-                if let Some(t) = part.get("text").and_then(Value::as_str) {
-                    text.push_str(t);
-                }
+            if part.get("type").and_then(Value::as_str) == Some("output_text")
+                && let Some(t) = part.get("text").and_then(Value::as_str)
+            {
+                text.push_str(t);
             }
         }
     }

@@ -335,12 +335,12 @@ impl ResponseStreamState {
             message: format!("`{kind}`: {}", bad.message),
         };
         let seq = wire.sequence_number;
-        if let (Some(s), Some(last)) = (seq, self.last_sequence) {
-            if s <= last {
-                return Err(fail(Bad::from(format!(
-                    "sequence_number {s} is not after the previous event's {last}"
-                ))));
-            }
+        if let (Some(s), Some(last)) = (seq, self.last_sequence)
+            && s <= last
+        {
+            return Err(fail(Bad::from(format!(
+                "sequence_number {s} is not after the previous event's {last}"
+            ))));
         }
         if kind == "error" {
             self.terminal = Some(Terminal::Error);

@@ -176,11 +176,10 @@ fn redact_known_secrets(body: &FixtureBody<'_>) -> Option<Vec<u8>> {
             .path
             .trim_end_matches('/')
             .ends_with("/realtime/client_secrets")
+        && let Some(secret) = value.get_mut("value").filter(|v| v.is_string())
     {
-        if let Some(secret) = value.get_mut("value").filter(|v| v.is_string()) {
-            *secret = REDACTED.into();
-            changed = true;
-        }
+        *secret = REDACTED.into();
+        changed = true;
     }
     // The JSON was parsed by serde_json, so it is at most 128 levels deep.
     let mut stack = vec![&mut value];

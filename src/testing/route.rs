@@ -307,10 +307,10 @@ impl PathPattern {
         if parts.next().is_some() {
             return None;
         }
-        if let Some(expected) = &self.query {
-            if !query_matches(expected, &query_pairs(query.unwrap_or(""))) {
-                return None;
-            }
+        if let Some(expected) = &self.query
+            && !query_matches(expected, &query_pairs(query.unwrap_or("")))
+        {
+            return None;
         }
         Some((u8::from(self.query.is_some()), usize::MAX - wildcards))
     }

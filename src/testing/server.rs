@@ -1057,10 +1057,10 @@ fn plan_steps(reply: &Reply) -> VecDeque<Step> {
         };
         let offset = offset.min(len);
         cuts.insert(offset);
-        if let Some(hang) = terminal {
-            if end.is_none_or(|(o, _)| offset < o) {
-                end = Some((offset, hang));
-            }
+        if let Some(hang) = terminal
+            && end.is_none_or(|(o, _)| offset < o)
+        {
+            end = Some((offset, hang));
         }
     }
     cuts.remove(&0);
@@ -1074,24 +1074,22 @@ fn plan_steps(reply: &Reply) -> VecDeque<Step> {
         for (_, duration) in stalls.iter().filter(|(o, _)| *o == offset) {
             steps.push_back(Step::Wait(*duration));
         }
-        if let Some((end_offset, hang)) = end {
-            if end_offset == offset {
-                if hang {
-                    steps.push_back(Step::Hang);
-                } else {
-                    steps.push_back(Step::Flush);
-                    steps.push_back(Step::Fail);
-                }
-                return steps;
+        if let Some((end_offset, hang)) = end
+            && end_offset == offset
+        {
+            if hang {
+                steps.push_back(Step::Hang);
+            } else {
+                steps.push_back(Step::Flush);
+                steps.push_back(Step::Fail);
             }
+            return steps;
         }
         let Some(&next) = boundaries.get(i + 1) else {
             break;
         };
-        if !first {
-            if let Some(delay) = reply.chunk_delay {
-                steps.push_back(Step::Wait(delay));
-            }
+        if !first && let Some(delay) = reply.chunk_delay {
+            steps.push_back(Step::Wait(delay));
         }
         if let Some(gate) = &reply.gate {
             steps.push_back(Step::Gate(gate.clone()));
