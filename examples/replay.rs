@@ -46,7 +46,7 @@ use std::process::ExitCode;
 
 use openai_sdk::accumulate::accumulate_delta;
 use openai_sdk::chat::{parse_chat_completion, ChatEventPipeline, JsonSchemaFormat, ParseOptions};
-use openai_sdk::parsing::strict_schema::to_strict_json_schema;
+use openai_sdk::parsing::to_strict_json_schema;
 use serde_json::{json, Map, Value};
 
 struct Args {

@@ -714,7 +714,7 @@ async fn the_poll_helpers_return_the_last_reads_metadata() {
     ]);
     let request: types::CreateRunRequest =
         serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
-    let options = openai_sdk::assistants::PollOptions::new().timeout(Duration::from_secs(10));
+    let options = openai_sdk::polling::PollOptions::new().timeout(Duration::from_secs(10));
     let done = server
         .client()
         .assistants()

@@ -1,42 +1,6 @@
 //! Structured outputs for Chat Completions: `client.chat().parse::<T>(request)`, typed
-//! function tools, a runtime-schema form, and typed parse streams.
-//!
-//! ```no_run
-//! # async fn run() -> Result<(), openai_sdk::Error> {
-//! use openai_sdk::chat::FunctionTool;
-//!
-//! /// One step of the solution.
-//! #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
-//! struct Step { explanation: String, output: String }
-//!
-//! /// A worked solution.
-//! #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
-//! struct MathResponse { steps: Vec<Step>, final_answer: String }
-//!
-//! let client = openai_sdk::Client::new()?;
-//! let request = serde_json::from_value(serde_json::json!({
-//!     "model": "gpt-4o-2024-08-06",
-//!     "messages": [{"role": "user", "content": "solve 8x + 31 = 2"}],
-//! })).unwrap();
-//! let completion = client.chat().parse::<MathResponse>(request).await?;
-//! let message = &completion.choices[0].message;
-//! match &message.parsed {
-//!     Some(math) => println!("{} steps, answer {}", math.steps.len(), math.final_answer),
-//!     None => println!("refused: {:?}", message.refusal),
-//! }
-//! # Ok(()) }
-//! ```
-//!
-//! # What is checked, and when
-//!
-//! Before anything is sent: the type's schema must be expressible in strict mode
-//! ([`Error::Schema`], naming the type and the path in its schema), and every tool must be
-//! a strict function tool ([`Error::InvalidRequest`], as the reference's `ValueError`).
-//! On the answer: a choice that stopped for `length` or `content_filter` is
-//! [`Error::LengthFinishReason`] / [`Error::ContentFilterFinishReason`] (carrying the
-//! completion); content or strict-tool arguments that are not JSON, or do not fit the
-//! type, are [`Error::Validation`] (the JSON path, the raw text); a tool call naming a tool
-//! the request did not give is [`Error::UnknownTool`].
+//! function tools, a runtime-schema form, and typed parse streams (see the chat module
+//! docs for what is checked, and when).
 
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -55,9 +19,7 @@ use super::state::ChatCompletionStreamState;
 use super::stream::ChatCompletionStream;
 use super::Chat;
 use crate::error::ValidationError;
-use crate::parsing::strict_schema::{
-    check_strict_compatible, strict_schema_for, to_strict_json_schema,
-};
+use crate::parsing::{check_strict_compatible, strict_schema_for, to_strict_json_schema};
 use crate::types::{
     CreateChatCompletionRequest, CreateChatCompletionRequestResponseFormat,
     CreateChatCompletionRequestToolsItem,
@@ -772,7 +734,29 @@ impl Chat<'_> {
     /// [`Error::Validation`], a call of a tool not given is [`Error::UnknownTool`]. Strict
     /// function tool calls get `parsed_arguments`.
     ///
-    /// See the [module docs](crate::chat::parse) for an example.
+    /// ```no_run
+    /// # async fn run() -> Result<(), openai_sdk::Error> {
+    /// /// One step of the solution.
+    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    /// struct Step { explanation: String, output: String }
+    ///
+    /// /// A worked solution.
+    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    /// struct MathResponse { steps: Vec<Step>, final_answer: String }
+    ///
+    /// let client = openai_sdk::Client::new()?;
+    /// let request = serde_json::from_value(serde_json::json!({
+    ///     "model": "gpt-4o-2024-08-06",
+    ///     "messages": [{"role": "user", "content": "solve 8x + 31 = 2"}],
+    /// })).unwrap();
+    /// let completion = client.chat().parse::<MathResponse>(request).await?;
+    /// let message = &completion.choices[0].message;
+    /// match &message.parsed {
+    ///     Some(math) => println!("{} steps, answer {}", math.steps.len(), math.final_answer),
+    ///     None => println!("refused: {:?}", message.refusal),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn parse<T: schemars::JsonSchema + DeserializeOwned>(
         &self,
         request: CreateChatCompletionRequest,

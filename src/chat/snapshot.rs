@@ -75,9 +75,9 @@ pub(crate) fn token_value(token: &RawValue) -> Value {
     serde_json::from_str(token.get()).unwrap_or(Value::Null)
 }
 
-pub use super::parse::ParsedChatCompletion;
+pub(crate) use super::parse::ParsedChatCompletion;
 use crate::error::ValidationError;
-use crate::parsing::PartialSnapshot;
+use crate::parsing::{truthy_str, PartialSnapshot};
 use crate::Error;
 
 /// A parsed value attached to the snapshot: nothing, a partial parse captured mid-stream
@@ -630,10 +630,6 @@ pub(crate) fn parse_arguments(
     )
     .map(Some)
     .map_err(Error::Validation)
-}
-
-fn truthy_str(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_str).is_some_and(|s| !s.is_empty())
 }
 
 /// Parses a finished completion like the reference `parse_chat_completion`: each message

@@ -16,7 +16,7 @@ use super::snapshot::{raw_tokens, LogprobsAcc};
 use super::wire::{self, WireChunk, WireLogprobs};
 use crate::accumulate::{accumulate_delta, AccumulateError};
 use crate::error::StreamErrorKind;
-use crate::parsing::PartialJson;
+use crate::parsing::{truthy_str, PartialJson};
 use crate::Error;
 
 /// Accumulates chat completion chunks into a snapshot and turns them into
@@ -263,10 +263,6 @@ fn accumulate_error(chunk: u64, choice: i64, e: AccumulateError) -> Error {
         kind,
         format!("chunk #{chunk}, choice {choice}: the delta cannot be merged: {e}"),
     )
-}
-
-fn truthy_str(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_str).is_some_and(|s| !s.is_empty())
 }
 
 fn is_function_call(call: &Map<String, Value>) -> bool {

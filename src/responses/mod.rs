@@ -28,15 +28,20 @@
 //!
 //! # Layout
 //!
-//! - [`events`]: [`ResponseStreamEvent`], the generated typed event plus the reference's
+//! Every public item is at `openai_sdk::responses::*` (the files below are private):
+//!
+//! - `events.rs`: [`ResponseStreamEvent`], the generated typed event plus the reference's
 //!   additions (`snapshot` on the text and function-arguments deltas, `parsed` on
 //!   `response.output_text.done`, the parsed response on `response.completed`);
-//! - [`snapshot`]: [`ResponseSnapshot`], [`ParsedResponse`], [`ResponseParseOptions`],
+//! - `snapshot.rs`: [`ResponseSnapshot`], [`ParsedResponse`], [`ResponseParseOptions`],
 //!   [`TextSnapshot`];
-//! - [`state`]: [`ResponseStreamState`], the transport-free state machine (for users who
+//! - `state.rs`: [`ResponseStreamState`], the transport-free state machine (for users who
 //!   read events themselves);
-//! - [`stream`]: [`ResponseEventPipeline`] (bytes in, events out, no I/O), the async
-//!   [`ResponseStream`] and, with the `blocking` feature, `BlockingResponseStream`.
+//! - `stream.rs`: [`ResponseEventPipeline`] (bytes in, events out, no I/O), the async
+//!   [`ResponseStream`] and, with the `blocking` feature, `BlockingResponseStream`;
+//! - `tools.rs`: the tool loop ([`Responses::run_tools`], [`ToolRun`]);
+//! - `ws.rs` (feature `responses-ws`): the same events over a WebSocket
+//!   (`ResponsesConnection`).
 //!
 //! # Design
 //!
@@ -70,13 +75,13 @@
 //! - `response.queued` / `response.in_progress` may also start a stream (a stream read
 //!   with `GET /responses/{id}?stream=true` starts there).
 
-pub mod events;
-pub mod snapshot;
-pub mod state;
-pub mod stream;
-pub mod tools;
+mod events;
+mod snapshot;
+mod state;
+mod stream;
+mod tools;
 #[cfg(feature = "responses-ws")]
-pub mod ws;
+mod ws;
 
 pub use events::ResponseStreamEvent;
 pub use snapshot::{
