@@ -2,6 +2,8 @@
 //! the stream's `final_completion` and [`Chat::parse`](super::Chat::parse) give. The
 //! lowest level of the chat wing: it depends on no other chat file.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -40,7 +42,7 @@ use crate::Error;
 /// ```
 #[derive(Clone, Debug)]
 pub struct ParsedChatCompletion<T = Value> {
-    json: Value,
+    json: CompletionJson,
     /// The choices, in the completion's order.
     pub choices: Vec<ParsedChoice<T>>,
     metadata: Option<crate::ResponseMetadata>,
@@ -49,7 +51,66 @@ pub struct ParsedChatCompletion<T = Value> {
 /// Compares the completions (their JSON and choices), not the HTTP metadata.
 impl<T: PartialEq> PartialEq for ParsedChatCompletion<T> {
     fn eq(&self, other: &Self) -> bool {
-        self.json == other.json && self.choices == other.choices
+        self.json.get() == other.json.get() && self.choices == other.choices
+    }
+}
+
+/// Completes a stream's final JSON (adds what [`CompletionJson::deferred`] left out).
+pub(crate) type CompleteJson = Arc<dyn Fn(&mut Value) + Send + Sync>;
+
+/// The JSON of a [`ParsedChatCompletion`]: as given, or, for a stream's final completion,
+/// built when first read: the accumulated logprobs of a long stream, as JSON, cost more
+/// than the whole stream did, and most callers never read them there.
+#[derive(Clone)]
+struct CompletionJson {
+    value: std::sync::OnceLock<Value>,
+    /// Until `value` is built: the JSON without the deferred parts, and what adds them.
+    deferred: Option<(Value, CompleteJson)>,
+}
+
+impl CompletionJson {
+    fn new(value: Value) -> Self {
+        CompletionJson {
+            value: value.into(),
+            deferred: None,
+        }
+    }
+
+    /// The whole JSON (built now if it was deferred).
+    fn get(&self) -> &Value {
+        self.value.get_or_init(|| match &self.deferred {
+            Some((base, complete)) => {
+                let mut value = base.clone();
+                complete(&mut value);
+                value
+            }
+            None => Value::Null,
+        })
+    }
+
+    /// The JSON without its deferred parts (all of it when nothing is deferred).
+    fn base(&self) -> &Value {
+        match &self.deferred {
+            Some((base, _)) => base,
+            None => self.get(),
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match (self.value.into_inner(), self.deferred) {
+            (Some(value), _) => value,
+            (None, Some((mut base, complete))) => {
+                complete(&mut base);
+                base
+            }
+            (None, None) => Value::Null,
+        }
+    }
+}
+
+impl std::fmt::Debug for CompletionJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
     }
 }
 
@@ -190,7 +251,7 @@ impl<T: DeserializeOwned> ParsedChatCompletion<T> {
             });
         }
         Ok(ParsedChatCompletion {
-            json,
+            json: CompletionJson::new(json),
             choices,
             metadata: None,
         })
@@ -200,19 +261,28 @@ impl<T: DeserializeOwned> ParsedChatCompletion<T> {
 impl<T> ParsedChatCompletion<T> {
     /// The completion as JSON, with `parsed` and `parsed_arguments` (the reference shape).
     pub fn as_json(&self) -> &Value {
-        &self.json
+        self.json.get()
     }
 
     /// Takes the JSON out.
     pub fn into_json(self) -> Value {
-        self.json
+        self.json.into_value()
+    }
+
+    /// Defers part of the JSON: `complete` adds it to the JSON as it is now, when the JSON
+    /// is first read.
+    pub(crate) fn defer_json(mut self, complete: CompleteJson) -> Self {
+        if let Some(base) = self.json.value.take() {
+            self.json.deferred = Some((base, complete));
+        }
+        self
     }
 
     /// Deserializes the completion, e.g. into
     /// [`types::CreateChatCompletionResponse`](crate::types::CreateChatCompletionResponse)
     /// (the `parsed` fields are ignored by that type).
     pub fn deserialize<D: DeserializeOwned>(&self) -> Result<D, Error> {
-        serde_path_to_error::deserialize::<_, D>(&self.json).map_err(|e| Error::Decode {
+        serde_path_to_error::deserialize::<_, D>(self.json.get()).map_err(|e| Error::Decode {
             what: crate::error::short_type_name::<D>(),
             path: e.path().to_string(),
             message: e.into_inner().to_string(),
@@ -241,6 +311,7 @@ impl<T> ParsedChatCompletion<T> {
     pub fn reasoning(&self, index: i64) -> Option<&str> {
         let message = self
             .json
+            .base()
             .get("choices")?
             .as_array()?
             .iter()
@@ -263,7 +334,7 @@ impl<T> ParsedChatCompletion<T> {
 
     /// The `usage`.
     pub fn usage(&self) -> Option<&Value> {
-        self.json.get("usage").filter(|v| !v.is_null())
+        self.json.base().get("usage").filter(|v| !v.is_null())
     }
 
     /// The status and headers of the answer this completion came from (request id, rate
