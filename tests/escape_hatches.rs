@@ -645,7 +645,7 @@ async fn the_tool_loops_keep_each_rounds_metadata() {
     assert_eq!(run.metadata[1].rate_limits().requests.remaining, Some(499));
     // The last completion carries the last answer's metadata, as a parse result does.
     assert_eq!(
-        run.completion.metadata().unwrap().request_id(),
+        run.answer.metadata().unwrap().request_id(),
         Some("req_round_2")
     );
 
@@ -716,7 +716,7 @@ async fn the_poll_helpers_return_the_last_reads_metadata() {
     ]);
     let request: types::CreateRunRequest =
         serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
-    let options = openai_sdk::assistants::PollOptions::new().timeout(Duration::from_secs(10));
+    let options = openai_sdk::polling::PollOptions::new().timeout(Duration::from_secs(10));
     let done = server
         .client()
         .assistants()

@@ -8,6 +8,10 @@
 //!
 //! Usage: `bench-peers DATA_DIR [LENGTHS...]` writes `DATA_DIR/MODE-N.sse` (read by
 //! `python_peer.py` for the official Python SDK) and `DATA_DIR/rust.json` (results).
+//!
+//! For a profiler: `BENCH_PROFILE=<mode>/<n>[/<seconds>] bench-peers` runs ours alone on
+//! that stream (5 s by default) and prints its throughput; with `BENCH_NO_FINAL=1`, without
+//! the `final_completion()` at the end.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -119,6 +123,9 @@ fn ours(body: &[u8], json_mode: bool) -> usize {
         event.expect("a valid stream");
         events += 1;
     }
+    if std::env::var_os("BENCH_NO_FINAL").is_some() {
+        return events;
+    }
     // The final completion, as a consumer reads it at the end.
     let done = pipeline
         .state()
@@ -162,6 +169,23 @@ fn measure(mut run: impl FnMut() -> usize) -> Duration {
 }
 
 fn main() {
+    // `BENCH_PROFILE=<mode>/<n>[/<seconds>]`: runs ours alone on that stream for a while
+    // (default 5 s), for a profiler.
+    if let Ok(spec) = std::env::var("BENCH_PROFILE") {
+        let parts: Vec<&str> = spec.split('/').collect();
+        let (mode, n) = (parts[0], parts[1].parse::<usize>().expect("a length"));
+        let secs: u64 = parts.get(2).map_or(5, |s| s.parse().expect("seconds"));
+        let body = generate(mode, n);
+        let start = Instant::now();
+        let mut runs = 0;
+        while start.elapsed() < Duration::from_secs(secs) {
+            std::hint::black_box(ours(&body, mode == "json"));
+            runs += 1;
+        }
+        let per = start.elapsed().as_secs_f64() / runs as f64;
+        println!("{mode} {n}: {runs} runs, {:.0} chunks/s", (n + 2) as f64 / per);
+        return;
+    }
     let mut args = std::env::args().skip(1);
     let dir = std::path::PathBuf::from(args.next().unwrap_or_else(|| "data".into()));
     let lengths: Vec<usize> = {

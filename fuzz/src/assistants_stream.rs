@@ -13,7 +13,7 @@
 //! - nothing panics.
 
 use arbitrary::{Result, Unstructured};
-use openai_sdk::assistants::handler::{
+use openai_sdk::assistants::{
     AssistantEventHandler, EventView, ImageFileView, MessageDeltaView, MessageView,
     RunStepDeltaView, RunStepView, TextDeltaView, TextView, ToolCallDeltaView, ToolCallView,
 };

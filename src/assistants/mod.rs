@@ -33,11 +33,26 @@
 //!
 //! # Layout
 //!
-//! - [`handler`]: the [`AssistantEventHandler`] trait and the [`View`]s its callbacks get;
-//! - [`state`]: [`AssistantStreamState`], the transport-free state machine;
-//! - [`stream`]: [`AssistantEventPipeline`] (bytes in, events out, no I/O), the async
+//! Every public item is at `openai_sdk::assistants::*` (the files below are private):
+//!
+//! - `handler.rs`: the [`AssistantEventHandler`] trait and the [`View`]s its callbacks get;
+//! - `state.rs`: [`AssistantStreamState`], the transport-free state machine;
+//! - `stream.rs`: [`AssistantEventPipeline`] (bytes in, events out, no I/O), the async
 //!   [`AssistantStream`] and, with the `blocking` feature, `BlockingAssistantStream`;
-//! - [`poll`]: the `*_and_poll` helpers.
+//! - `poll.rs`: the `*_and_poll` helpers (below).
+//!
+//! # Polling
+//!
+//! Between two reads the helper waits the `openai-poll-after-ms` header of the last
+//! answer when the server sent one, else the poll interval of [`PollOptions`](crate::polling::PollOptions) (1 s by
+//! default). With a timeout, the helper gives up with [`Error::Timeout`] as soon as the
+//! next wait would end past it (and never waits past it). Dropping the future cancels
+//! the polling (nothing runs in the background).
+//!
+//! Final statuses: for runs, everything but `queued`, `in_progress` and `cancelling`
+//! (`requires_action`, `completed`, `failed`, `cancelled`, `expired`, `incomplete`, and a
+//! status this SDK does not know); for vector store files and file batches, everything
+//! but `in_progress`.
 //!
 //! # Design
 //!
@@ -62,17 +77,18 @@
 //! - deltas find their message by `id` (the reference applies every message delta to the
 //!   last message created) and content blocks and tool calls by `index`.
 
-pub mod handler;
-pub mod poll;
-pub mod state;
-pub mod stream;
+mod handler;
+mod poll;
+mod state;
+mod stream;
 
 pub use handler::{
     AssistantEventHandler, EventView, ImageFileView, Message, MessageDeltaView, MessageView,
     NoHandler, Run, RunStep, RunStepDeltaView, RunStepView, Snapshot, TextDeltaView, TextView,
     ToolCallDeltaView, ToolCallView, View,
 };
-pub use poll::PollOptions;
+#[cfg(feature = "vector-stores")]
+pub use poll::VectorStorePolling;
 pub use state::{AssistantStreamState, DEFAULT_MAX_UNHANDLED_EVENTS};
 #[cfg(feature = "blocking")]
 pub use stream::BlockingAssistantStream;

@@ -1,24 +1,12 @@
-//! The `*_and_poll` helpers: create (or submit, or upload), then read the object again
-//! until its status is final.
-//!
-//! Between two reads the helper waits the `openai-poll-after-ms` header of the last
-//! answer when the server sent one, else the poll interval of [`PollOptions`] (1 s by
-//! default). With a timeout, the helper gives up with [`Error::Timeout`] as soon as the
-//! next wait would end past it (and never waits past it). Dropping the future cancels
-//! the polling (nothing runs in the background).
-//!
-//! Final statuses: for runs, everything but `queued`, `in_progress` and `cancelling`
-//! (`requires_action`, `completed`, `failed`, `cancelled`, `expired`, `incomplete`, and a
-//! status this SDK does not know); for vector store files and file batches, everything
-//! but `in_progress`.
+//! The `*_and_poll` helpers (see the assistants module docs, "Polling").
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::handler::{Run, Snapshot};
 use super::{Assistants, BETA_HEADER};
+use crate::polling::PollOptions;
 use crate::polling::{self, poll_until, status_of, with_timeout, Answer};
-pub use crate::polling::{PollOptions, Sleeper};
 use crate::types;
 use crate::{Client, Error};
 
@@ -120,7 +108,7 @@ impl Assistants<'_> {
         .await
     }
 
-    /// Reads run `run_id` until its status is final (see the [module docs](crate::assistants::poll)).
+    /// Reads run `run_id` until its status is final (see the [module docs](crate::assistants#polling)).
     pub async fn poll_run_until_final(
         &self,
         thread_id: &str,
@@ -148,7 +136,7 @@ impl Assistants<'_> {
     /// ```no_run
     /// # async fn run(client: openai_sdk::Client) -> Result<(), openai_sdk::Error> {
     /// use std::time::Duration;
-    /// use openai_sdk::assistants::PollOptions;
+    /// use openai_sdk::polling::PollOptions;
     ///
     /// let request = serde_json::from_value(serde_json::json!({"assistant_id": "asst_123"})).unwrap();
     /// let options = PollOptions::new().interval(Duration::from_millis(500)).timeout(Duration::from_secs(120));

@@ -26,14 +26,24 @@
 //!
 //! # Layout
 //!
-//! - [`events`]: [`ChatCompletionStreamEvent`], with views into the snapshot;
-//! - [`snapshot`]: [`ChatCompletionSnapshot`], [`ParseOptions`], [`parse_chat_completion`];
-//! - [`parse`]: Structured Outputs: [`Chat::parse`], [`ParsedChatCompletion`],
-//!   [`JsonSchemaFormat`], [`FunctionTool`], [`ParsedChatCompletionStream`];
-//! - [`state`]: [`ChatCompletionStreamState`], the transport-free state machine;
-//! - [`stream`]: [`ChatEventPipeline`] (bytes in, events out, no I/O), the async
+//! Every public item is at `openai_sdk::chat::*` (the files below are private). Data flows
+//! one way, bytes → frames → events → state → user, and each file uses only those listed
+//! above it:
+//!
+//! - `completion.rs`: the parsed completion, [`ParsedChatCompletion`] and its parts;
+//! - `snapshot.rs`: [`ChatCompletionSnapshot`], [`ParseOptions`], [`parse_chat_completion`];
+//! - `wire.rs`: the borrowed typed decode of a chunk (crate-private);
+//! - `events.rs`: [`ChatCompletionStreamEvent`], with views into the snapshot;
+//! - `state.rs`: [`ChatCompletionStreamState`], the transport-free state machine;
+//! - `stream.rs`: [`ChatEventPipeline`] (bytes in, events out, no I/O), the async
 //!   [`ChatCompletionStream`], the raw [`ChatCompletionChunkStream`] and, with the
-//!   `blocking` feature, `BlockingChatCompletionStream`.
+//!   `blocking` feature, `BlockingChatCompletionStream`;
+//! - `parsed_stream.rs`: [`ParsedChatCompletionStream`], the stream of [`Chat::parse_stream`];
+//! - `parse.rs`: the Structured Outputs requests ([`Chat::parse`] and its forms); the strict
+//!   formats and function tools they send are shared with the Responses API:
+//!   [`JsonSchemaFormat`](crate::parsing::JsonSchemaFormat),
+//!   [`FunctionTool`](crate::parsing::FunctionTool);
+//! - `tools.rs`: the tool loop ([`Chat::run_tools`], [`ChatToolRun`]).
 //!
 //! # Design
 //!
@@ -84,6 +94,18 @@
 //! only when read ([`ParsedValue::to_value`]). The reference re-parses the whole content
 //! on every chunk (quadratic). At `content.done` the content is parsed strictly once.
 //!
+//! # Structured Outputs: what is checked, and when
+//!
+//! [`Chat::parse`] and its forms (`parse_with`, `parse_stream`, ...). Before anything is
+//! sent: the type's schema must be expressible in strict mode ([`Error::Schema`], naming
+//! the type and the path in its schema), and every tool must be a strict function tool
+//! ([`Error::InvalidRequest`], as the reference's `ValueError`).
+//! On the answer: a choice that stopped for `length` or `content_filter` is
+//! [`Error::LengthFinishReason`] / [`Error::ContentFilterFinishReason`] (carrying the
+//! completion); content or strict-tool arguments that are not JSON, or do not fit the
+//! type, are [`Error::Validation`] (the JSON path, the raw text); a tool call naming a tool
+//! the request did not give is [`Error::UnknownTool`].
+//!
 //! # Deliberate differences from the reference
 //!
 //! - Choices are found by their `index` (the reference uses the position in its list, so
@@ -95,21 +117,21 @@
 //! - A tool-call fragment for an index not seen before starts a new tool call (the
 //!   accumulation rule "insert if new"), also when it carries no `id` or name.
 
-pub mod events;
-pub mod parse;
-pub mod snapshot;
-pub mod state;
-pub mod stream;
+mod completion;
+mod events;
+mod parse;
+mod parsed_stream;
+mod snapshot;
+mod state;
+mod stream;
 mod tools;
 mod wire;
 
+pub use completion::{ParsedChatCompletion, ParsedChoice, ParsedFunctionToolCall, ParsedMessage};
 pub use events::{ChatCompletionStreamEvent, ChunkData, TextSnapshot, TokensSnapshot};
 #[cfg(feature = "blocking")]
-pub use parse::BlockingParsedChatCompletionStream;
-pub use parse::{
-    FunctionTool, JsonSchemaFormat, ParsedChatCompletion, ParsedChatCompletionStream, ParsedChoice,
-    ParsedFunctionToolCall, ParsedMessage,
-};
+pub use parsed_stream::BlockingParsedChatCompletionStream;
+pub use parsed_stream::ParsedChatCompletionStream;
 pub use snapshot::{
     parse_chat_completion, parse_chat_completion_as, ChatCompletionSnapshot, ParseOptions,
     ParsedValue, RawToken,
@@ -238,7 +260,7 @@ impl Chat<'_> {
     ///     "messages": [{"role": "user", "content": "Weather in Paris?"}],
     /// })).unwrap();
     /// let run = client.chat().run_tools(request, tools).await?;
-    /// println!("{:?} ({} rounds)", run.completion.content(0), run.rounds);
+    /// println!("{:?} ({} rounds)", run.answer.content(0), run.rounds);
     /// # Ok(()) }
     /// ```
     pub async fn run_tools(

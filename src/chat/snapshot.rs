@@ -75,9 +75,9 @@ pub(crate) fn token_value(token: &RawValue) -> Value {
     serde_json::from_str(token.get()).unwrap_or(Value::Null)
 }
 
-pub use super::parse::ParsedChatCompletion;
+use super::completion::{reasoning_of, ParsedChatCompletion};
 use crate::error::ValidationError;
-use crate::parsing::PartialSnapshot;
+use crate::parsing::{truthy_str, PartialSnapshot};
 use crate::Error;
 
 /// A parsed value attached to the snapshot: nothing, a partial parse captured mid-stream
@@ -202,16 +202,41 @@ impl ChatCompletionSnapshot {
     /// The accumulated completion as JSON, without the `parsed` values. O(size of the
     /// snapshot).
     pub fn to_json(&self) -> Map<String, Value> {
-        self.build(false)
+        self.build(false, false)
+    }
+
+    /// [`to_json`](Self::to_json) with a `null` in place of each accumulated `logprobs`
+    /// (at its place among the choice's keys), for [`fill_logprobs`](Self::fill_logprobs)
+    /// to fill in later.
+    pub(crate) fn to_json_without_logprobs(&self) -> Map<String, Value> {
+        self.build(false, true)
+    }
+
+    /// Puts the accumulated `logprobs` into JSON made by
+    /// [`to_json_without_logprobs`](Self::to_json_without_logprobs) (and maybe annotated).
+    pub(crate) fn fill_logprobs(&self, json: &mut Value) {
+        let Some(Value::Array(choices)) = json.get_mut("choices") else {
+            return;
+        };
+        for (choice, extras) in choices.iter_mut().zip(&self.extras) {
+            if let (Some(lp), Some(slot)) = (&extras.logprobs, choice.get_mut("logprobs")) {
+                *slot = lp.to_json();
+            }
+        }
+    }
+
+    /// Whether a choice has accumulated `logprobs`.
+    pub(crate) fn has_logprobs(&self) -> bool {
+        self.extras.iter().any(|c| c.logprobs.is_some())
     }
 
     /// The completion in the reference SDK's shape: the JSON with each message's `parsed`
     /// and each function tool call's `parsed_arguments` filled in. O(size of the snapshot).
     pub fn to_reference_json(&self) -> Value {
-        Value::Object(self.build(true))
+        Value::Object(self.build(true, false))
     }
 
-    fn build(&self, with_parsed: bool) -> Map<String, Value> {
+    fn build(&self, with_parsed: bool, defer_logprobs: bool) -> Map<String, Value> {
         let mut json = self.json.clone();
         json.insert("usage".into(), self.usage.clone());
         json.insert("system_fingerprint".into(), self.system_fingerprint.clone());
@@ -221,7 +246,12 @@ impl ChatCompletionSnapshot {
             .map(|c| {
                 let mut choice = c.json.clone();
                 if let Some(lp) = &c.logprobs {
-                    choice.insert("logprobs".into(), lp.to_json());
+                    let lp = if defer_logprobs {
+                        Value::Null
+                    } else {
+                        lp.to_json()
+                    };
+                    choice.insert("logprobs".into(), lp);
                 }
                 choice.insert("message".into(), Value::Object(c.message.clone()));
                 let mut choice = Value::Object(choice);
@@ -376,13 +406,6 @@ impl ChatCompletionSnapshot {
     }
 }
 
-/// A message's reasoning text: its `reasoning_content` or `reasoning` string.
-pub(crate) fn reasoning_of(message: &Map<String, Value>) -> Option<&str> {
-    ["reasoning_content", "reasoning"]
-        .iter()
-        .find_map(|key| message.get(*key)?.as_str().filter(|s| !s.is_empty()))
-}
-
 /// Finds a tool call by its `index` key in a message.
 pub(crate) fn find_tool(
     message: &Map<String, Value>,
@@ -466,12 +489,13 @@ impl ParseOptions {
     /// type's format: the parsed content is JSON). Errors name the format.
     ///
     /// ```
-    /// use openai_sdk::chat::{JsonSchemaFormat, ParseOptions};
+    /// use openai_sdk::chat::ParseOptions;
+    /// use openai_sdk::parsing::JsonSchemaFormat;
     /// let format = JsonSchemaFormat::from_schema("n", serde_json::json!({"type": "object", "properties": {}}))?;
     /// assert!(ParseOptions::new().response_format(&format).has_parseable_input());
     /// # Ok::<(), openai_sdk::Error>(())
     /// ```
-    pub fn response_format(mut self, format: &super::JsonSchemaFormat) -> Self {
+    pub fn response_format(mut self, format: &crate::parsing::JsonSchemaFormat) -> Self {
         self.format_name = Some(Arc::from(format.name.as_str()));
         self.parse_content(true)
     }
@@ -602,10 +626,6 @@ pub(crate) fn parse_arguments(
     .map_err(Error::Validation)
 }
 
-fn truthy_str(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_str).is_some_and(|s| !s.is_empty())
-}
-
 /// Parses a finished completion like the reference `parse_chat_completion`: each message
 /// gets `parsed` (its content parsed as JSON when `options` asks for it, unless it is a
 /// refusal) and each function tool call gets `parsed_arguments` (for strict tools).
@@ -663,7 +683,7 @@ pub fn parse_chat_completion_as<T: serde::de::DeserializeOwned>(
     options: &ParseOptions,
 ) -> Result<ParsedChatCompletion<T>, Error> {
     let mut json = completion.clone();
-    annotate(&mut json, completion, options)?;
+    annotate(&mut json, completion, options, &|_, _| None)?;
     ParsedChatCompletion::from_reference_json(Value::Object(json))
 }
 
@@ -671,9 +691,13 @@ pub fn parse_chat_completion_as<T: serde::de::DeserializeOwned>(
 /// long stream's logprobs make that copy the larger part of the work) unless a choice
 /// stopped for `length` or `content_filter` with something to parse, whose error carries
 /// the completion as it was.
+///
+/// `reuse(position, content)` may give the content of the choice at `position` already
+/// parsed (strictly, as [`parse_content_strict`] does), which is then not parsed again.
 pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
     mut completion: Map<String, Value>,
     options: &ParseOptions,
+    reuse: &dyn Fn(usize, &str) -> Option<Value>,
 ) -> Result<ParsedChatCompletion<T>, Error> {
     let stopped_early = options.has_parseable_input()
         && completion
@@ -690,7 +714,7 @@ pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
     if stopped_early {
         return parse_chat_completion_as(&completion, options);
     }
-    annotate(&mut completion, &Map::new(), options)?;
+    annotate(&mut completion, &Map::new(), options, reuse)?;
     ParsedChatCompletion::from_reference_json(Value::Object(completion))
 }
 
@@ -701,11 +725,12 @@ fn annotate(
     json: &mut Map<String, Value>,
     original: &Map<String, Value>,
     options: &ParseOptions,
+    reuse: &dyn Fn(usize, &str) -> Option<Value>,
 ) -> Result<(), Error> {
     let completion = original;
     let check_finish = options.has_parseable_input();
     if let Some(Value::Array(choices)) = json.get_mut("choices") {
-        for choice in choices.iter_mut() {
+        for (position, choice) in choices.iter_mut().enumerate() {
             let index = choice.get("index").and_then(Value::as_i64).unwrap_or(0);
             let finish_reason = choice.get("finish_reason").and_then(Value::as_str);
             match finish_reason.filter(|_| check_finish) {
@@ -728,11 +753,11 @@ fn annotate(
                 && truthy_str(message.get("content"))
                 && !truthy_str(message.get("refusal"))
             {
-                parse_content_strict(
-                    message.get("content").and_then(Value::as_str).unwrap_or(""),
-                    index,
-                    options,
-                )?
+                let content = message.get("content").and_then(Value::as_str).unwrap_or("");
+                match reuse(position, content) {
+                    Some(parsed) => parsed,
+                    None => parse_content_strict(content, index, options)?,
+                }
             } else {
                 Value::Null
             };

@@ -5,18 +5,19 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
+use super::completion::ParsedChatCompletion;
 use super::events::{
     ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
 };
 use super::snapshot::{
     parse_arguments, parse_content_strict, parse_owned_chat_completion_as, ChatCompletionSnapshot,
-    ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
+    ChoiceExtras, ParseOptions, ParsedValue,
 };
 use super::snapshot::{raw_tokens, LogprobsAcc};
 use super::wire::{self, WireChunk, WireLogprobs};
 use crate::accumulate::{accumulate_delta, AccumulateError};
 use crate::error::StreamErrorKind;
-use crate::parsing::PartialJson;
+use crate::parsing::{truthy_str, PartialJson};
 use crate::Error;
 
 /// Accumulates chat completion chunks into a snapshot and turns them into
@@ -137,6 +138,8 @@ struct ChoiceState {
     reasoning_key: Option<&'static str>,
     /// A `reasoning.done` was emitted and no reasoning came since.
     reasoning_done: bool,
+    /// The strict parse of the content at `content.done`, and the content's length then.
+    done_parse: Option<(usize, Arc<Value>)>,
 }
 
 /// The delta fields OpenAI-compatible providers stream reasoning text in:
@@ -263,10 +266,6 @@ fn accumulate_error(chunk: u64, choice: i64, e: AccumulateError) -> Error {
     )
 }
 
-fn truthy_str(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_str).is_some_and(|s| !s.is_empty())
-}
-
 fn is_function_call(call: &Map<String, Value>) -> bool {
     match call.get("type") {
         None | Some(Value::Null) => true,
@@ -389,14 +388,12 @@ impl ChatCompletionStreamState {
     /// `content_filter` is an error only when there is something to parse
     /// ([`ParseOptions::has_parseable_input`]); a plain stream that stopped there ends
     /// normally, the choice's `finish_reason` saying why. Call it once the stream is over.
+    ///
+    /// The content parsed at `content.done` is not parsed again. The completion's JSON
+    /// ([`ParsedChatCompletion::as_json`]) is built when first read when the choices have
+    /// logprobs: as JSON, a long stream's logprobs cost more than the stream itself.
     pub fn final_completion(&self) -> Result<ParsedChatCompletion, Error> {
-        let Some(snapshot) = &self.snapshot else {
-            return Err(invalid(
-                StreamErrorKind::Unfinished,
-                "the stream ended before its first chunk: there is no completion".into(),
-            ));
-        };
-        parse_owned_chat_completion_as(snapshot.to_json(), &self.options)
+        self.final_completion_as()
     }
 
     /// [`final_completion`](Self::final_completion) with each choice's `parsed` content
@@ -410,7 +407,29 @@ impl ChatCompletionStreamState {
                 "the stream ended before its first chunk: there is no completion".into(),
             ));
         };
-        parse_owned_chat_completion_as::<T>(snapshot.to_json(), &self.options)
+        let reuse = |pos: usize, content: &str| {
+            let (len, parsed) = self.choices.get(pos)?.done_parse.as_ref()?;
+            // Content only grows: the same length is the same text.
+            (*len == content.len()).then(|| (**parsed).clone())
+        };
+        // An error for a choice cut off carries the whole completion.
+        let cut_off = self.options.has_parseable_input()
+            && snapshot.extras.iter().any(|c| {
+                matches!(
+                    c.json.get("finish_reason").and_then(Value::as_str),
+                    Some("length" | "content_filter")
+                )
+            });
+        if cut_off || !snapshot.has_logprobs() {
+            return parse_owned_chat_completion_as::<T>(snapshot.to_json(), &self.options, &reuse);
+        }
+        let done = parse_owned_chat_completion_as::<T>(
+            snapshot.to_json_without_logprobs(),
+            &self.options,
+            &reuse,
+        )?;
+        let snapshot = Arc::clone(snapshot);
+        Ok(done.defer_json(Arc::new(move |json| snapshot.fill_logprobs(json))))
     }
 
     /// Accumulates one chunk (JSON, as received) and returns its events.
@@ -1369,7 +1388,9 @@ fn content_done(
     if !content.is_empty() && !state.content_done {
         state.content_done = true;
         let parsed = if options.parse_content && !truthy_str(message.get("refusal")) {
-            ParsedValue::Complete(Arc::new(parse_content_strict(content, index, options)?))
+            let value = Arc::new(parse_content_strict(content, index, options)?);
+            state.done_parse = Some((content.len(), Arc::clone(&value)));
+            ParsedValue::Complete(value)
         } else {
             ParsedValue::None
         };

@@ -1,33 +1,5 @@
-//! Strict JSON schemas for Structured Outputs and strict function tools.
-//!
-//! Three layers, kept apart so that the reference behaviour stays exact:
-//!
-//! 1. [`to_strict_json_schema`]: exactly the reference SDK's strict-mode conversion
-//!    (`_ensure_strict_json_schema` in openai-python), applied to any JSON schema.
-//! 2. [`check_strict_compatible`] (and [`strict_compatibility_issues`]): a separate check for what
-//!    OpenAI's strict mode cannot express (maps, `true` schemas, `oneOf`, unsupported keywords and
-//!    formats, a root that is not an object...), naming the JSON-pointer path and, under
-//!    `$defs/Name`, the type name. The reference has no such check: the API rejects the request.
-//! 3. [`strict_schema_for`]: a strict schema, a name and a description for a Rust type that
-//!    implements [`schemars::JsonSchema`], from schemars' output through small schemars-specific
-//!    adjustments, then layers 1 and 2.
-//!
-//! ```
-//! use serde_json::json;
-//! use openai_sdk::parsing::to_strict_json_schema;
-//!
-//! let strict = to_strict_json_schema(json!({
-//!     "type": "object",
-//!     "properties": {"city": {"type": "string"}, "units": {"type": "string", "default": null}},
-//! }))
-//! .unwrap();
-//! assert_eq!(strict, json!({
-//!     "type": "object",
-//!     "properties": {"city": {"type": "string"}, "units": {"type": "string"}},
-//!     "additionalProperties": false,
-//!     "required": ["city", "units"],
-//! }));
-//! ```
+//! Strict JSON schemas for Structured Outputs and strict function tools (documented in the
+//! parsing module).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -1111,7 +1083,7 @@ fn type_name_in_path(path: &str) -> Option<String> {
 /// `HashMap<String, Vec<u8>>` gives `HashMap_String_Vec_u8_`.
 ///
 /// ```
-/// use openai_sdk::parsing::strict_schema::schema_name_for;
+/// use openai_sdk::parsing::schema_name_for;
 ///
 /// struct Wrapper<T>(T);
 /// struct Foo;

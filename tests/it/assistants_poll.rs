@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::FutureExt;
-use openai_sdk::assistants::PollOptions;
+use openai_sdk::polling::PollOptions;
 use openai_sdk::testing::{Reply, ScriptedServer};
 use openai_sdk::{types, Client, Error};
 use serde_json::{json, Value};

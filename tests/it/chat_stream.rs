@@ -1061,3 +1061,96 @@ fn the_fast_and_the_general_path_agree() {
         }
     }
 }
+
+/// With logprobs, the final completion's JSON is built when first read: whichever way it
+/// is read (`as_json`, `into_json`, `deserialize`, a clone, `usage`), it is the snapshot's
+/// reference JSON, logprobs in their place among the choice's keys; a choice cut off for
+/// `length` with something to parse is an error carrying the logprobs too.
+#[test]
+fn final_completion_with_logprobs_is_the_whole_completion() {
+    let token =
+        |t: &str| json!({"token": t, "logprob": -0.5, "bytes": t.as_bytes(), "top_logprobs": []});
+    let chunk = |delta: Value, lp: Value, finish: Value| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": delta, "logprobs": lp, "finish_reason": finish, "x_choice": 1}],
+               "usage": null})
+    };
+    let chunks = |finish: &str| {
+        vec![
+            chunk(
+                json!({"role": "assistant", "content": ""}),
+                json!({"content": [], "refusal": null}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"content": "{\"a\": "}),
+                json!({"content": [token("{\"a\": ")]}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"content": "1}"}),
+                json!({"content": [token("1}")]}),
+                Value::Null,
+            ),
+            chunk(json!({}), Value::Null, json!(finish)),
+        ]
+    };
+    let mut state =
+        ChatCompletionStreamState::with_options(ParseOptions::new().parse_content(true));
+    for c in &chunks("stop") {
+        state.handle_chunk(c).unwrap();
+    }
+    let expected = state.snapshot().unwrap().to_reference_json();
+    let choice = expected["choices"][0].as_object().unwrap();
+    let keys: Vec<&str> = choice.keys().map(String::as_str).collect();
+    assert_eq!(keys.len(), 5);
+    assert_eq!(keys[3..], ["logprobs", "message"]);
+    assert_eq!(choice["logprobs"]["content"][1]["token"], "1}");
+    assert_eq!(choice["message"]["parsed"], json!({"a": 1}));
+
+    let done = state.final_completion().unwrap();
+    assert_eq!(done.usage(), None);
+    assert_eq!(done.parsed(0), Some(&json!({"a": 1})));
+    let copy = done.clone();
+    assert_eq!(done.as_json(), &expected);
+    assert_eq!(copy, done);
+    assert_eq!(copy.into_json(), expected);
+    assert_eq!(done.clone().into_json(), expected);
+    let typed: openai_sdk::types::CreateChatCompletionResponse = done.deserialize().unwrap();
+    assert_eq!(
+        typed.choices[0]
+            .logprobs
+            .as_ref()
+            .unwrap()
+            .content
+            .as_ref()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        format!("{done:?}"),
+        format!("{:?}", state.final_completion().unwrap())
+    );
+
+    // Cut off: the error carries the completion with its logprobs.
+    let mut state =
+        ChatCompletionStreamState::with_options(ParseOptions::new().parse_content(true));
+    let all = chunks("length");
+    for c in &all[..3] {
+        state.handle_chunk(c).unwrap();
+    }
+    // The chunk with `length` is an error at once; the final completion says so again.
+    assert!(matches!(
+        state.handle_chunk(&all[3]),
+        Err(Error::LengthFinishReason { .. })
+    ));
+    let Err(Error::LengthFinishReason { completion }) = state.final_completion() else {
+        panic!("expected LengthFinishReason");
+    };
+    assert_eq!(
+        completion["choices"][0]["logprobs"]["content"][0]["token"],
+        "{\"a\": "
+    );
+    assert_eq!(completion["choices"][0]["finish_reason"], "length");
+}

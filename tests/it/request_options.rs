@@ -341,7 +341,7 @@ async fn responses_stream_and_tool_loops_carry_the_extras_on_every_round() {
 #[cfg(feature = "assistants")]
 #[tokio::test]
 async fn polling_sends_the_body_fields_with_the_creation_only() {
-    use openai_sdk::assistants::PollOptions;
+    use openai_sdk::polling::PollOptions;
     let server = ScriptedServer::start().await;
     let run = |status: &str| {
         json!({"id": "run_1", "object": "thread.run", "thread_id": "thread_1",

@@ -287,7 +287,7 @@ fn check_accepts_the_supported_subset() {
         "$defs": {"Item": strict_object(json!({"name": {"type": "string"}}))},
     });
     check_strict_compatible(&schema).unwrap();
-    for format in openai_sdk::parsing::strict_schema::SUPPORTED_FORMATS {
+    for format in openai_sdk::parsing::SUPPORTED_FORMATS {
         check_strict_compatible(&strict_object(
             json!({"f": {"type": "string", "format": format}}),
         ))
