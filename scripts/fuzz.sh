@@ -4,6 +4,7 @@
 #   scripts/fuzz.sh smoke [SECONDS]      every target for SECONDS (default 30) each: CI
 #   scripts/fuzz.sh long  [RUNS]         every target for RUNS executions (default 10000000)
 #   scripts/fuzz.sh run TARGET [ARGS..]  one target, with libFuzzer arguments
+#   scripts/fuzz.sh build                the targets' release builds only (CI starts it early)
 #
 # TARGETS="a b" restricts the targets. Needs only crates.io: cargo-fuzz is installed when
 # missing (an already installed or cached cargo-fuzz is used as it is). A crash stops the
@@ -66,13 +67,16 @@ case "$mode" in
       grep -E '^stat::number_of_executed_units|^Done' "logs/$t.log"
     done
     ;;
+  build)
+    build
+    ;;
   run)
     target="${2:?target}"
     shift 2
     run_one "$target" "$@"
     ;;
   *)
-    echo "usage: $0 smoke [SECONDS] | long [RUNS] | run TARGET [ARGS...]" >&2
+    echo "usage: $0 smoke [SECONDS] | long [RUNS] | run TARGET [ARGS...] | build" >&2
     exit 2
     ;;
 esac
