@@ -1,4 +1,6 @@
-//! Helpers for the tests that run against the Prism mock server (`tests/it/prism.rs`).
+//! Shared helpers of the integration tests: request bodies for the scripted server, and the
+//! helpers of the tests that run against the Prism mock server (`tests/it/prism.rs`).
+//! A client of the scripted server is `ScriptedServer::client()` (no retries, no proxy).
 //!
 //! Prism serves OpenAI's OpenAPI spec and validates every request against it: a request
 //! that violates the spec gets a 422 listing the violations. With `Prefer: dynamic=true`
@@ -328,4 +330,32 @@ impl Harness {
         }
         s
     }
+}
+
+/// The chat request the scripted-server tests send (the prompt of the recorded fixtures),
+/// with the top-level fields of `extra` (a JSON object) added or replaced.
+#[track_caller]
+pub fn chat_request(extra: serde_json::Value) -> openai_sdk::types::CreateChatCompletionRequest {
+    let base = serde_json::json!({"model": "gpt-4o-2024-08-06",
+        "messages": [{"role": "user", "content": "What's the weather like in SF?"}]});
+    serde_json::from_value(merged(base, extra)).expect("a chat request")
+}
+
+/// The Responses request the scripted-server tests send, with the top-level fields of
+/// `extra` (a JSON object) added or replaced.
+#[track_caller]
+pub fn responses_request(extra: serde_json::Value) -> openai_sdk::types::CreateResponse {
+    let base = serde_json::json!({"model": "gpt-4o-2024-08-06",
+        "input": "What's the weather like in Paris?"});
+    serde_json::from_value(merged(base, extra)).expect("a Responses request")
+}
+
+/// `base` with the top-level fields of `extra` added or replaced.
+#[track_caller]
+pub fn merged(mut base: serde_json::Value, extra: serde_json::Value) -> serde_json::Value {
+    match (&mut base, extra) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(e)) => b.extend(e),
+        (_, e) => panic!("extra fields must be a JSON object, not {e}"),
+    }
+    base
 }

@@ -12,16 +12,6 @@ use openai_sdk::testing::{Reply, ScriptedServer};
 use openai_sdk::{types, Client, Error};
 use serde_json::{json, Value};
 
-fn client(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .api_key("sk-test")
-        .base_url(server.base_url())
-        .http_client(reqwest::Client::builder().no_proxy().build().unwrap())
-        .max_retries(0)
-        .build()
-        .unwrap()
-}
-
 /// Poll options whose sleeper records each wait and returns at once.
 fn recording(options: PollOptions) -> (PollOptions, Arc<Mutex<Vec<Duration>>>) {
     let waits = Arc::new(Mutex::new(Vec::new()));
@@ -58,7 +48,8 @@ async fn create_run_and_poll_honours_poll_after_then_the_interval() {
     let request: types::CreateRunRequest =
         serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
 
-    let done = client(&server)
+    let done = server
+        .client()
         .assistants()
         .create_run_and_poll("thread_1", &request, &options)
         .await
@@ -94,7 +85,8 @@ async fn default_interval_is_one_second() {
     let request: types::CreateThreadAndRunRequest =
         serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
 
-    let done = client(&server)
+    let done = server
+        .client()
         .assistants()
         .create_thread_and_run_poll(&request, &options)
         .await
@@ -126,7 +118,8 @@ async fn submit_tool_outputs_and_poll_and_a_final_status_at_once() {
     )
     .unwrap();
 
-    let done = client(&server)
+    let done = server
+        .client()
         .assistants()
         .submit_tool_outputs_and_poll("thread_1", "run_1", &request, &options)
         .await
@@ -163,7 +156,8 @@ async fn the_timeout_is_a_typed_error_before_waiting_past_it() {
     let request: types::CreateRunRequest =
         serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
 
-    let err = client(&server)
+    let err = server
+        .client()
         .assistants()
         .create_run_and_poll("thread_1", &request, &options)
         .await
@@ -203,7 +197,8 @@ async fn an_error_answer_while_polling_stops_it() {
     let (options, _) = recording(PollOptions::new());
     let request: types::CreateRunRequest =
         serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
-    let err = client(&server)
+    let err = server
+        .client()
         .assistants()
         .create_run_and_poll("thread_1", &request, &options)
         .await
@@ -235,7 +230,7 @@ async fn dropping_the_future_cancels_the_polling() {
     });
     let request: types::CreateRunRequest =
         serde_json::from_value(json!({"assistant_id": "asst_1"})).unwrap();
-    let client = client(&server);
+    let client = server.client();
     let assistants = client.assistants();
     let poll = assistants.create_run_and_poll("thread_1", &request, &options);
     tokio::select! {
@@ -279,7 +274,8 @@ mod vector_stores {
         let (options, waits) = recording(PollOptions::new());
         let request: types::CreateVectorStoreFileRequest =
             serde_json::from_value(json!({"file_id": "file_1"})).unwrap();
-        let done = client(&server)
+        let done = server
+            .client()
             .vector_store_polling()
             .create_file_and_poll("vs_1", &request, &options)
             .await
@@ -307,7 +303,8 @@ mod vector_stores {
         let (options, waits) = recording(PollOptions::new().interval(ms(5)));
         let request: types::CreateVectorStoreFileBatchRequest =
             serde_json::from_value(json!({"file_ids": ["file_1", "file_2"]})).unwrap();
-        let done = client(&server)
+        let done = server
+            .client()
             .vector_store_polling()
             .create_file_batch_and_poll("vs_1", &request, &options)
             .await
@@ -337,7 +334,7 @@ mod vector_stores {
                 Reply::json(200, batch("completed")),
             ]);
         let (options, waits) = recording(PollOptions::new().interval(ms(7)));
-        let polling = client(&server);
+        let polling = server.client();
         let polling = polling.vector_store_polling();
         let done = polling.poll_file("vs_1", "file_1", &options).await.unwrap();
         assert_eq!(done.status(), Some("failed"));
@@ -386,7 +383,8 @@ mod vector_stores {
         server
             .post("/v1/vector_stores/vs_1/files")
             .respond(Reply::json(200, file("in_progress")));
-        let added = client(&server)
+        let added = server
+            .client()
             .vector_store_polling()
             .upload_file("vs_1", FilePart::bytes("one.txt", "x"))
             .await
@@ -434,7 +432,7 @@ mod vector_stores {
         let files = (0..5)
             .map(|i| FilePart::bytes(format!("f{i}.txt"), "abc"))
             .collect();
-        let polling = client(&server);
+        let polling = server.client();
         let done = polling
             .vector_store_polling()
             .upload_file_batch_and_poll("vs_1", files, vec!["file_old".into()], &options)

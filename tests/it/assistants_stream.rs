@@ -23,15 +23,6 @@ fn input(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn client(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .api_key("sk-test")
-        .base_url(server.base_url())
-        .http_client(reqwest::Client::builder().no_proxy().build().unwrap())
-        .build()
-        .unwrap()
-}
-
 /// Records each callback as `name` plus a short summary of its arguments.
 #[derive(Default)]
 struct Log {
@@ -165,7 +156,7 @@ async fn requires_action_then_submit_tool_outputs_streams_to_completion() {
                 },
             ),
         );
-    let client = client(&server);
+    let client = server.client();
 
     // 1. The run stops at `requires_action` with one function call to answer.
     let mut stream = client
@@ -252,7 +243,7 @@ async fn text_deltas_and_typed_events_over_http() {
     server.post("/v1/threads/runs").respond(
         Reply::sse_file(input("assistants_text_message.sse")).chunking(Chunking::Fixed(5)),
     );
-    let client = client(&server);
+    let client = server.client();
     let request: types::CreateThreadAndRunRequest =
         serde_json::from_value(json!({"assistant_id": "asst_oracle"})).unwrap();
 
@@ -321,7 +312,8 @@ async fn error_status_before_the_stream_is_an_api_error() {
             "invalid_request_error",
             "No thread found with id 't'.",
         ));
-    let err = client(&server)
+    let err = server
+        .client()
         .assistants()
         .create_run_stream("t", &run_request())
         .await
@@ -629,7 +621,7 @@ fn blocking_stream_reads_the_same_events() {
     server.post("/v1/threads/thread_1/runs").respond(
         Reply::sse_file(input("assistants_text_message.sse")).chunking(Chunking::Fixed(7)),
     );
-    let client = client(&server);
+    let client = server.client();
     let stream = client
         .assistants()
         .create_run_stream_blocking("thread_1", &run_request())
@@ -823,7 +815,8 @@ async fn on_end_fires_once_after_on_exception_on_every_failing_path() {
     for (what, reply, class) in failing_bodies() {
         server.clear_routes();
         server.post("/v1/threads/thread_1/runs").respond(reply);
-        let mut stream = client(&server)
+        let mut stream = server
+            .client()
             .assistants()
             .create_run_stream("thread_1", &run_request())
             .await
@@ -857,7 +850,8 @@ fn blocking_on_end_fires_once_after_on_exception_on_every_failing_path() {
     for (what, reply, class) in failing_bodies() {
         server.clear_routes();
         server.post("/v1/threads/thread_1/runs").respond(reply);
-        let mut stream = client(&server)
+        let mut stream = server
+            .client()
             .assistants()
             .create_run_stream_blocking("thread_1", &run_request())
             .unwrap()

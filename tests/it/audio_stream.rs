@@ -29,14 +29,6 @@ fn request(stream: Option<bool>) -> types::CreateTranscriptionRequest {
     }
 }
 
-fn client(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .api_key("sk-test")
-        .base_url(server.base_url())
-        .build()
-        .unwrap()
-}
-
 /// Shaped like the API's transcription stream (event names and fields from the spec's
 /// `CreateTranscriptionResponseStreamEvent`), plus an event type this SDK does not know.
 fn events() -> Vec<serde_json::Value> {
@@ -65,7 +57,8 @@ async fn a_streamed_transcription_yields_typed_events_and_keeps_unknown_ones() {
             max: 9,
         }));
     // `stream: Some(false)` in the body: the streaming method sends `true` regardless.
-    let mut stream = client(&server)
+    let mut stream = server
+        .client()
         .create_transcription_stream(&request(Some(false)))
         .await
         .unwrap();
@@ -108,7 +101,7 @@ async fn an_error_event_and_a_bad_event_are_typed() {
         ),
         Reply::sse_raw("data: {\"type\":\"transcript.text.delta\",\"delta\":42}\n\n"),
     ]);
-    let c = client(&server);
+    let c = server.client();
     let items: Vec<_> = c
         .create_transcription_stream(&request(None))
         .await

@@ -21,23 +21,6 @@ fn fixture(dir: &str, name: &str) -> PathBuf {
         .join(name)
 }
 
-fn client(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .api_key("sk-test")
-        .base_url(server.base_url())
-        .http_client(reqwest::Client::builder().no_proxy().build().unwrap())
-        .build()
-        .unwrap()
-}
-
-fn request(extra: Value) -> CreateChatCompletionRequest {
-    let mut body = json!({"model": "gpt-4o-2024-08-06", "messages": [{"role": "user", "content": "What's the weather like in SF?"}]});
-    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-        b.extend(e);
-    }
-    serde_json::from_value(body).unwrap()
-}
-
 fn completion(content: Value, finish_reason: &str) -> Value {
     json!({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-2024-08-06",
         "choices": [{"index": 0, "finish_reason": finish_reason, "logprobs": null,
@@ -79,9 +62,10 @@ async fn parse_sends_a_strict_format_and_returns_the_type() {
             "chat_parse_response_format.json",
         )));
     // `stream: true` in the request is dropped: parse reads one JSON answer.
-    let completion = client(&server)
+    let completion = server
+        .client()
         .chat()
-        .parse::<Location>(request(
+        .parse::<Location>(crate::common::chat_request(
             json!({"stream": true, "stream_options": {"include_usage": true}}),
         ))
         .await
@@ -114,7 +98,7 @@ async fn parse_sends_a_strict_format_and_returns_the_type() {
 #[tokio::test]
 async fn refusal_length_and_content_filter() {
     let server = ScriptedServer::start().await;
-    let client = client(&server);
+    let client = server.client();
     server
         .post("/v1/chat/completions")
         .respond(Reply::json_file(fixture(
@@ -123,7 +107,7 @@ async fn refusal_length_and_content_filter() {
         )));
     let refused = client
         .chat()
-        .parse::<Location>(request(json!({})))
+        .parse::<Location>(crate::common::chat_request(json!({})))
         .await
         .unwrap();
     assert_eq!(refused.choices[0].message.parsed, None);
@@ -139,7 +123,11 @@ async fn refusal_length_and_content_filter() {
             "chat_parse",
             "chat_parse_length_limit.json",
         )));
-    match client.chat().parse::<Location>(request(json!({}))).await {
+    match client
+        .chat()
+        .parse::<Location>(crate::common::chat_request(json!({})))
+        .await
+    {
         Err(Error::LengthFinishReason { completion }) => {
             assert_eq!(completion["choices"][0]["message"]["content"], "{\"");
             assert_eq!(completion["usage"]["completion_tokens"], 1);
@@ -154,7 +142,7 @@ async fn refusal_length_and_content_filter() {
     ));
     let err = client
         .chat()
-        .parse::<Location>(request(json!({})))
+        .parse::<Location>(crate::common::chat_request(json!({})))
         .await
         .unwrap_err();
     assert!(
@@ -166,12 +154,15 @@ async fn refusal_length_and_content_filter() {
 #[tokio::test]
 async fn content_that_does_not_fit_names_the_path_and_keeps_the_text() {
     let server = ScriptedServer::start().await;
-    let client = client(&server);
+    let client = server.client();
     let wrong = r#"{"city": "Paris", "temperature": "warm", "units": "c"}"#;
     server
         .post("/v1/chat/completions")
         .respond(Reply::json(200, completion(json!(wrong), "stop")));
-    let Err(Error::Validation(e)) = client.chat().parse::<Location>(request(json!({}))).await
+    let Err(Error::Validation(e)) = client
+        .chat()
+        .parse::<Location>(crate::common::chat_request(json!({})))
+        .await
     else {
         panic!("expected a validation error");
     };
@@ -190,7 +181,10 @@ async fn content_that_does_not_fit_names_the_path_and_keeps_the_text() {
     server
         .post("/v1/chat/completions")
         .respond(Reply::json(200, completion(json!(broken), "stop")));
-    let Err(Error::Validation(e)) = client.chat().parse::<Location>(request(json!({}))).await
+    let Err(Error::Validation(e)) = client
+        .chat()
+        .parse::<Location>(crate::common::chat_request(json!({})))
+        .await
     else {
         panic!("expected a validation error");
     };
@@ -208,7 +202,7 @@ async fn content_that_does_not_fit_names_the_path_and_keeps_the_text() {
     let format = JsonSchemaFormat::for_type::<Location>().unwrap();
     let Err(Error::Validation(e)) = client
         .chat()
-        .parse_with(request(json!({})), Some(format))
+        .parse_with(crate::common::chat_request(json!({})), Some(format))
         .await
     else {
         panic!("expected a validation error");
@@ -247,11 +241,11 @@ async fn bad_schemas_and_tools_are_refused_before_sending() {
             "chat_parse",
             "chat_parse_response_format.json",
         )));
-    let client = client(&server);
+    let client = server.client();
 
     let err = client
         .chat()
-        .parse::<WithMap>(request(json!({})))
+        .parse::<WithMap>(crate::common::chat_request(json!({})))
         .await
         .unwrap_err();
     let Error::Schema { type_name, source } = &err else {
@@ -264,7 +258,7 @@ async fn bad_schemas_and_tools_are_refused_before_sending() {
     // The problem sits in a nested type's definition: the error names that type.
     let err = client
         .chat()
-        .parse::<Outer>(request(json!({})))
+        .parse::<Outer>(crate::common::chat_request(json!({})))
         .await
         .unwrap_err();
     let Error::Schema { source, .. } = &err else {
@@ -275,7 +269,7 @@ async fn bad_schemas_and_tools_are_refused_before_sending() {
 
     let err = client
         .chat()
-        .parse_stream::<WithMap>(request(json!({})))
+        .parse_stream::<WithMap>(crate::common::chat_request(json!({})))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Schema { .. }));
@@ -284,7 +278,7 @@ async fn bad_schemas_and_tools_are_refused_before_sending() {
     let tools = json!({"tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}}}]});
     let err = client
         .chat()
-        .parse::<Location>(request(tools.clone()))
+        .parse::<Location>(crate::common::chat_request(tools.clone()))
         .await
         .unwrap_err();
     assert!(
@@ -293,7 +287,7 @@ async fn bad_schemas_and_tools_are_refused_before_sending() {
     );
     let err = client
         .chat()
-        .parse_with(request(tools), None)
+        .parse_with(crate::common::chat_request(tools), None)
         .await
         .unwrap_err();
     assert_eq!(err.reference_class(), "ValueError");
@@ -317,7 +311,7 @@ async fn bad_schemas_and_tools_are_refused_before_sending() {
 #[tokio::test]
 async fn typed_tools_parse_their_arguments() {
     let server = ScriptedServer::start().await;
-    let client = client(&server);
+    let client = server.client();
     server
         .post("/v1/chat/completions")
         .respond(Reply::json_file(fixture(
@@ -329,7 +323,7 @@ async fn typed_tools_parse_their_arguments() {
         tool.description.as_deref(),
         Some("Get the weather in a city.")
     );
-    let mut req = request(json!({}));
+    let mut req = crate::common::chat_request(json!({}));
     req.tools.push(tool.clone().into());
     let completion = client.chat().parse_with(req.clone(), None).await.unwrap();
     let call = &completion.choices[0].message.tool_calls[0];
@@ -403,7 +397,7 @@ async fn dynamic_form_from_a_runtime_schema() {
             "chat_parse",
             "chat_parse_multiple_choices.json",
         )));
-    let client = client(&server);
+    let client = server.client();
     let format = JsonSchemaFormat::from_schema(
         "Location",
         json!({"type": "object", "properties": {"city": {"type": "string"}, "temperature": {"type": "number"}, "units": {"type": "string", "enum": ["c", "f"]}}}),
@@ -411,7 +405,7 @@ async fn dynamic_form_from_a_runtime_schema() {
     .unwrap();
     let completion = client
         .chat()
-        .parse_with(request(json!({"n": 3})), Some(format))
+        .parse_with(crate::common::chat_request(json!({"n": 3})), Some(format))
         .await
         .unwrap();
     assert_eq!(completion.choices.len(), 3);
@@ -432,7 +426,10 @@ async fn dynamic_form_from_a_runtime_schema() {
     let own = JsonSchemaFormat::for_type::<Location>().unwrap().to_json();
     let completion = client
         .chat()
-        .parse_with(request(json!({"response_format": own})), None)
+        .parse_with(
+            crate::common::chat_request(json!({"response_format": own})),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(completion.parsed(2).unwrap()["units"], "f");
@@ -461,10 +458,12 @@ async fn typed_stream_partial_then_typed_done() {
             max: 61,
         }),
     );
-    let client = client(&server);
+    let client = server.client();
     let mut stream = client
         .chat()
-        .parse_stream::<MathResponse>(request(json!({"stream_options": {"include_usage": true}})))
+        .parse_stream::<MathResponse>(crate::common::chat_request(
+            json!({"stream_options": {"include_usage": true}}),
+        ))
         .await
         .unwrap();
     let mut partial_steps = Vec::new();
@@ -519,11 +518,11 @@ async fn typed_stream_content_that_does_not_fit_ends_the_stream() {
             "chat",
             "chat_response_format_parsed.sse",
         )));
-    let client = client(&server);
+    let client = server.client();
     // The recording's content is a Location, not a MathResponse.
     let mut stream = client
         .chat()
-        .parse_stream::<MathResponse>(request(json!({})))
+        .parse_stream::<MathResponse>(crate::common::chat_request(json!({})))
         .await
         .unwrap();
     let mut deltas = 0;
@@ -559,8 +558,8 @@ async fn strict_tool_argument_deltas_carry_partial_parsed_arguments() {
             max: 40,
         }),
     );
-    let client = client(&server);
-    let mut req = request(json!({}));
+    let client = server.client();
+    let mut req = crate::common::chat_request(json!({}));
     req.tools.push(
         FunctionTool::from_type::<GetWeather>("get_weather")
             .unwrap()
@@ -610,9 +609,10 @@ async fn api_errors_pass_through() {
             "invalid_request_error",
             "Invalid schema for response_format 'Location'",
         ));
-    let err = client(&server)
+    let err = server
+        .client()
         .chat()
-        .parse::<Location>(request(json!({})))
+        .parse::<Location>(crate::common::chat_request(json!({})))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
@@ -637,7 +637,7 @@ fn blocking_typed_stream() {
         .unwrap();
     let mut stream = client
         .chat()
-        .parse_stream_blocking::<MathResponse>(request(json!({})))
+        .parse_stream_blocking::<MathResponse>(crate::common::chat_request(json!({})))
         .unwrap();
     let mut done = None;
     for event in &mut stream {
@@ -695,8 +695,8 @@ async fn a_streamed_call_of_a_tool_not_given_is_an_error() {
             "chat",
             "chat_tool_call_strict.sse",
         )));
-    let client = client(&server);
-    let mut req = request(json!({}));
+    let client = server.client();
+    let mut req = crate::common::chat_request(json!({}));
     req.tools
         .push(FunctionTool::from_type::<Lookup>("lookup").unwrap().into());
     let mut stream = client.chat().parse_stream_with(req, None).await.unwrap();

@@ -22,15 +22,6 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn client(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .api_key("sk-test")
-        .base_url(server.base_url())
-        .max_retries(0)
-        .build()
-        .unwrap()
-}
-
 fn request() -> CreateChatCompletionRequest {
     serde_json::from_value(
         json!({"model": "deepseek-reasoner", "messages": [{"role": "user", "content": "Hi"}]}),
@@ -137,7 +128,7 @@ async fn async_run(expected: &Expected) {
         server
             .post("/v1/chat/completions")
             .respond(Reply::sse_file(fixture(expected.file)).chunking(chunking.clone()));
-        let mut stream = client(&server).chat().stream(request()).await.unwrap();
+        let mut stream = server.client().chat().stream(request()).await.unwrap();
         let mut events = Vec::new();
         while let Some(event) = stream.next().await {
             events.push(event.unwrap());
@@ -177,7 +168,7 @@ fn the_blocking_stream_gives_the_same_reasoning_events() {
                 max: 31,
             }),
         );
-        let mut stream = client(&server).chat().stream_blocking(request()).unwrap();
+        let mut stream = server.client().chat().stream_blocking(request()).unwrap();
         let events: Vec<_> = (&mut stream).map(Result::unwrap).collect();
         check_events(&events, expected);
         check_final(&stream.final_completion().unwrap(), expected);
@@ -191,7 +182,7 @@ async fn an_openai_stream_gives_no_reasoning_events() {
     server
         .post("/v1/chat/completions")
         .respond(Reply::sse_file(fixture("chat_basic_content.sse")).chunking(Chunking::Fixed(3)));
-    let mut stream = client(&server).chat().stream(request()).await.unwrap();
+    let mut stream = server.client().chat().stream(request()).await.unwrap();
     while let Some(event) = stream.next().await {
         let event = event.unwrap();
         assert!(

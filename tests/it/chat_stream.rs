@@ -29,23 +29,6 @@ fn no_proxy() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
-fn client(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .api_key("sk-test")
-        .base_url(server.base_url())
-        .http_client(no_proxy())
-        .build()
-        .unwrap()
-}
-
-fn request(extra: Value) -> CreateChatCompletionRequest {
-    let mut body = json!({"model": "gpt-4o-2024-08-06", "messages": [{"role": "user", "content": "What's the weather like in SF?"}]});
-    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-        b.extend(e);
-    }
-    serde_json::from_value(body).unwrap()
-}
-
 /// One line per event, for snapshots: the type and the event's own fields (not the
 /// chunk/snapshot JSON of `chunk` events, which only gets its id and choice count).
 fn describe(event: &ChatCompletionStreamEvent) -> String {
@@ -77,7 +60,7 @@ async fn stream_events(
             min: 1,
             max: 97,
         }));
-    let client = client(server);
+    let client = server.client();
     let mut stream = make(&client).await.unwrap();
     let mut lines = Vec::new();
     while let Some(event) = stream.next().await {
@@ -105,7 +88,9 @@ fn pipeline_events(file: &str, options: ParseOptions) -> (Vec<String>, Value) {
 async fn basic_content_over_http() {
     let server = ScriptedServer::start().await;
     let (lines, mut stream) = stream_events(&server, "chat_basic_content.sse", 1, async |c| {
-        c.chat().stream(request(json!({}))).await
+        c.chat()
+            .stream(crate::common::chat_request(json!({})))
+            .await
     })
     .await;
     insta::assert_snapshot!("basic_content", lines.join("\n"));
@@ -124,7 +109,7 @@ async fn basic_content_over_http() {
     // What was sent.
     let sent = server.last_request().unwrap();
     assert_eq!(sent.path, "/v1/chat/completions");
-    assert_eq!(sent.header("authorization"), Some("Bearer sk-test"));
+    assert_eq!(sent.header("authorization"), Some("Bearer sk-scripted"));
     let body = sent.json().unwrap();
     assert_eq!(body["stream"], true);
     assert_eq!(body["model"], "gpt-4o-2024-08-06");
@@ -137,7 +122,9 @@ async fn structured_content_is_parsed_partially_then_fully() {
     let (lines, mut stream) =
         stream_events(&server, "chat_response_format_parsed.sse", 2, async |c| {
             c.chat()
-                .stream_structured(request(json!({"response_format": format})))
+                .stream_structured(crate::common::chat_request(
+                    json!({"response_format": format}),
+                ))
                 .await
         })
         .await;
@@ -155,12 +142,16 @@ async fn structured_content_is_parsed_partially_then_fully() {
 async fn refusal_and_logprobs_streams() {
     let server = ScriptedServer::start().await;
     let (refusal, _) = stream_events(&server, "chat_refusal.sse", 3, async |c| {
-        c.chat().stream(request(json!({}))).await
+        c.chat()
+            .stream(crate::common::chat_request(json!({})))
+            .await
     })
     .await;
     insta::assert_snapshot!("refusal", refusal.join("\n"));
     let (logprobs, _) = stream_events(&server, "chat_logprobs_content.sse", 4, async |c| {
-        c.chat().stream(request(json!({"logprobs": true}))).await
+        c.chat()
+            .stream(crate::common::chat_request(json!({"logprobs": true})))
+            .await
     })
     .await;
     insta::assert_snapshot!("logprobs_content", logprobs.join("\n"));
@@ -174,7 +165,11 @@ async fn tool_calls_get_parsed_arguments_from_the_request_tools() {
         &server,
         "chat_tool_calls_multiple_pydantic.sse",
         5,
-        async |c| c.chat().stream(request(json!({"tools": tools}))).await,
+        async |c| {
+            c.chat()
+                .stream(crate::common::chat_request(json!({"tools": tools})))
+                .await
+        },
     )
     .await;
     insta::assert_snapshot!("tool_calls_multiple", lines.join("\n"));
@@ -190,7 +185,11 @@ async fn tool_calls_get_parsed_arguments_from_the_request_tools() {
         &server,
         "go_chat_content_then_tool_call.sse",
         6,
-        async |c| c.chat().stream(request(json!({"tools": tools}))).await,
+        async |c| {
+            c.chat()
+                .stream(crate::common::chat_request(json!({"tools": tools})))
+                .await
+        },
     )
     .await;
     // content.done comes after the first arguments delta of tool 0.
@@ -224,7 +223,11 @@ async fn chunks_without_choices_count_as_empty() {
         &server,
         "dotnet_chat_ChatWithBasicAudioOutput.sse",
         7,
-        async |c| c.chat().stream(request(json!({}))).await,
+        async |c| {
+            c.chat()
+                .stream(crate::common::chat_request(json!({})))
+                .await
+        },
     )
     .await;
     assert!(lines.iter().all(|l| l.starts_with("chunk")), "{lines:?}");
@@ -241,10 +244,12 @@ async fn length_limit_with_a_parsed_format_fails_mid_stream_with_the_snapshot_re
             "chat_response_format_length_limit.sse",
         )));
     let format = fixture_json("response_format_location.json");
-    let client = client(&server);
+    let client = server.client();
     let mut stream = client
         .chat()
-        .stream_structured(request(json!({"response_format": format})))
+        .stream_structured(crate::common::chat_request(
+            json!({"response_format": format}),
+        ))
         .await
         .unwrap();
     let mut types = Vec::new();
@@ -353,8 +358,12 @@ async fn a_plain_stream_that_stops_at_the_length_limit_or_the_content_filter_end
                 },
             ),
         );
-        let client = client(&server);
-        let mut stream = client.chat().stream(request(json!({}))).await.unwrap();
+        let client = server.client();
+        let mut stream = client
+            .chat()
+            .stream(crate::common::chat_request(json!({})))
+            .await
+            .unwrap();
         let mut text = String::new();
         while let Some(event) = stream.next().await {
             if let ChatCompletionStreamEvent::ContentDelta { delta, .. } = event.unwrap() {
@@ -374,7 +383,9 @@ async fn a_plain_stream_that_stops_at_the_length_limit_or_the_content_filter_end
             .respond(Reply::chat_stream_of(&plain_answer("{\"a\"", finish)));
         let mut stream = client
             .chat()
-            .stream(request(json!({"response_format": format})))
+            .stream(crate::common::chat_request(
+                json!({"response_format": format}),
+            ))
             .await
             .unwrap();
         let completion = stream.final_completion().await.unwrap();
@@ -401,12 +412,14 @@ async fn with_something_to_parse_the_finish_reason_errors_stay() {
                     "{\"city\": \"Pa",
                     finish,
                 )));
-            let client = client(&server);
+            let client = server.client();
             let chat = client.chat();
             let mut stream = if extra.get("tools").is_some() {
-                chat.stream(request(extra.clone())).await.unwrap()
+                chat.stream(crate::common::chat_request(extra.clone()))
+                    .await
+                    .unwrap()
             } else {
-                chat.stream_structured(request(extra.clone()))
+                chat.stream_structured(crate::common::chat_request(extra.clone()))
                     .await
                     .unwrap()
             };
@@ -445,8 +458,14 @@ async fn http_errors_before_the_stream_carry_status_request_id_and_message() {
             Reply::text(503, "<html>Service Unavailable</html>").header("x-request-id", "req_503"),
         );
     // Retries off: this test is about what each error carries (retries have their own tests).
-    let client = client(&server).with_options(openai_sdk::RequestOptions::new().max_retries(0));
-    let e = client.chat().stream(request(json!({}))).await.unwrap_err();
+    let client = server
+        .client()
+        .with_options(openai_sdk::RequestOptions::new().max_retries(0));
+    let e = client
+        .chat()
+        .stream(crate::common::chat_request(json!({})))
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), Some(429));
     assert_eq!(e.request_id(), Some("req_429"));
     assert_eq!(
@@ -454,7 +473,11 @@ async fn http_errors_before_the_stream_carry_status_request_id_and_message() {
         "Rate limit reached for gpt-4o"
     );
     assert!(e.is_rate_limited());
-    let e = client.chat().stream(request(json!({}))).await.unwrap_err();
+    let e = client
+        .chat()
+        .stream(crate::common::chat_request(json!({})))
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), Some(503));
     assert_eq!(e.request_id(), Some("req_503"));
     assert!(e.to_string().contains("Service Unavailable"), "{e}");
@@ -470,8 +493,12 @@ async fn an_error_inside_the_stream_is_a_typed_api_error() {
         ])
         .header("x-request-id", "req_sse"),
     );
-    let client = client(&server);
-    let mut stream = client.chat().stream(request(json!({}))).await.unwrap();
+    let client = server.client();
+    let mut stream = client
+        .chat()
+        .stream(crate::common::chat_request(json!({})))
+        .await
+        .unwrap();
     assert!(stream.next().await.unwrap().is_ok());
     assert!(stream.next().await.unwrap().is_ok());
     let e = stream.next().await.unwrap().unwrap_err();
@@ -519,7 +546,11 @@ async fn compatible_providers_path_extras_and_missing_done() {
         .http_client(no_proxy())
         .build()
         .unwrap();
-    let mut stream = client.chat().stream(request(json!({}))).await.unwrap();
+    let mut stream = client
+        .chat()
+        .stream(crate::common::chat_request(json!({})))
+        .await
+        .unwrap();
     let mut types = Vec::new();
     while let Some(e) = stream.next().await {
         types.push(e.unwrap().event_type());
@@ -556,9 +587,13 @@ async fn dropping_the_stream_closes_the_connection() {
             .chunking(Chunking::Events)
             .gate(&gate),
     );
-    let client = client(&server);
+    let client = server.client();
     gate.release(2);
-    let mut stream = client.chat().stream(request(json!({}))).await.unwrap();
+    let mut stream = client
+        .chat()
+        .stream(crate::common::chat_request(json!({})))
+        .await
+        .unwrap();
     assert_eq!(stream.next().await.unwrap().unwrap().event_type(), "chunk");
     assert!(server.disconnects().is_empty());
     drop(stream);
@@ -586,9 +621,13 @@ async fn connection_closing_mid_event_is_a_typed_error() {
         .post("/v1/chat/completions")
         .respond(Reply::sse_raw(bytes[..cut].to_vec()))
         .respond(Reply::sse_file(fixture("chat_basic_content.sse")).fault(Fault::DropAfter(cut)));
-    let client = client(&server);
+    let client = server.client();
     for _ in 0..2 {
-        let mut stream = client.chat().stream(request(json!({}))).await.unwrap();
+        let mut stream = client
+            .chat()
+            .stream(crate::common::chat_request(json!({})))
+            .await
+            .unwrap();
         let mut events = 0;
         let error = loop {
             match stream.next().await.expect("an error before the end") {
@@ -628,8 +667,12 @@ async fn a_missing_done_ends_the_stream_cleanly() {
             min: 1,
             max: 50,
         }));
-    let client = client(&server);
-    let mut stream = client.chat().stream(request(json!({}))).await.unwrap();
+    let client = server.client();
+    let mut stream = client
+        .chat()
+        .stream(crate::common::chat_request(json!({})))
+        .await
+        .unwrap();
     let completion = stream.final_completion().await.unwrap();
     assert!(completion.content(0).unwrap().ends_with("weather app."));
 }
@@ -644,10 +687,10 @@ async fn raw_create_stream_yields_typed_chunks() {
             max: 64,
         }),
     );
-    let client = client(&server);
+    let client = server.client();
     let mut chunks = client
         .chat()
-        .create_stream(request(json!({})))
+        .create_stream(crate::common::chat_request(json!({})))
         .await
         .unwrap();
     let mut state = ChatCompletionStreamState::new();
@@ -891,7 +934,10 @@ fn blocking_stream_over_http() {
         .base_url(server.base_url())
         .build()
         .unwrap();
-    let mut stream = client.chat().stream_blocking(request(json!({}))).unwrap();
+    let mut stream = client
+        .chat()
+        .stream_blocking(crate::common::chat_request(json!({})))
+        .unwrap();
     let lines: Vec<String> = (&mut stream).map(|e| describe(&e.unwrap())).collect();
     let (expected, final_json) = pipeline_events("chat_basic_content.sse", ParseOptions::new());
     assert_eq!(lines, expected);
@@ -913,7 +959,10 @@ fn blocking_plain_stream_at_the_length_limit_ends_normally() {
         .base_url(server.base_url())
         .build()
         .unwrap();
-    let mut stream = client.chat().stream_blocking(request(json!({}))).unwrap();
+    let mut stream = client
+        .chat()
+        .stream_blocking(crate::common::chat_request(json!({})))
+        .unwrap();
     let types: Vec<&str> = (&mut stream).map(|e| e.unwrap().event_type()).collect();
     assert_eq!(types.iter().filter(|t| **t == "content.done").count(), 1);
     let completion = stream.final_completion().unwrap();
@@ -945,7 +994,10 @@ fn blocking_stream_uses_azure_paths_and_retries() {
         .on_retry(move |e| seen.lock().unwrap().push((e.attempt, e.status, e.delay)))
         .build()
         .unwrap();
-    let mut stream = client.chat().stream_blocking(request(json!({}))).unwrap();
+    let mut stream = client
+        .chat()
+        .stream_blocking(crate::common::chat_request(json!({})))
+        .unwrap();
     let events = (&mut stream).collect::<Result<Vec<_>, _>>().unwrap();
     assert!(!events.is_empty());
     assert_eq!(route.calls(), 2);

@@ -118,15 +118,6 @@ fn chat_tool_stream(arguments: &str) -> Vec<u8> {
     out
 }
 
-fn chat_request(extra: Value) -> openai_sdk::types::CreateChatCompletionRequest {
-    let mut body = json!({"model": "gpt-4o-2024-08-06",
-                          "messages": [{"role": "user", "content": "Many zeros, please."}]});
-    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-        b.extend(e);
-    }
-    serde_json::from_value(body).unwrap()
-}
-
 fn numbers_format() -> Value {
     json!({"type": "json_schema", "json_schema": {"name": "Numbers", "strict": true,
         "schema": {"type": "array", "items": {"type": "integer"}}}})
@@ -145,7 +136,9 @@ async fn chat_structured(server: &ScriptedServer, body: Vec<u8>) -> Result<Value
         .post("/v1/chat/completions")
         .respond(Reply::sse_raw(body));
     let client = server.client();
-    let request = chat_request(json!({"response_format": numbers_format()}));
+    let request = crate::common::chat_request(
+        json!({"messages": [{"role": "user", "content": "Many zeros, please."}], "response_format": numbers_format()}),
+    );
     let mut stream = client.chat().stream_structured(request).await?;
     let mut events = 0usize;
     while let Some(event) = stream.next().await {
@@ -165,7 +158,7 @@ async fn chat_tools(server: &ScriptedServer, body: Vec<u8>) -> Result<Value, Err
     let client = server.client();
     let mut stream = client
         .chat()
-        .stream(chat_request(json!({"tools": numbers_tool()})))
+        .stream(crate::common::chat_request(json!({"messages": [{"role": "user", "content": "Many zeros, please."}], "tools": numbers_tool()})))
         .await?;
     while let Some(event) = stream.next().await {
         event?;

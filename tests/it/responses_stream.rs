@@ -28,25 +28,6 @@ fn fixture_json(name: &str) -> Value {
     serde_json::from_slice(&fixture_bytes(name)).unwrap()
 }
 
-fn client(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .api_key("sk-test")
-        .base_url(server.base_url())
-        .http_client(reqwest::Client::builder().no_proxy().build().unwrap())
-        .max_retries(0)
-        .build()
-        .unwrap()
-}
-
-fn request(extra: Value) -> CreateResponse {
-    let mut body =
-        json!({"model": "gpt-4o-2024-08-06", "input": "What's the weather like in Paris?"});
-    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
-        b.extend(e);
-    }
-    serde_json::from_value(body).unwrap()
-}
-
 /// The SSE frames of a recording: (whole frame text with its blank line, data).
 fn frames(body: &[u8]) -> Vec<(String, String)> {
     let text = std::str::from_utf8(body).unwrap().replace("\r\n", "\n");
@@ -99,11 +80,11 @@ async fn structured_stream_over_http_gives_snapshots_parsed_text_and_arguments()
             },
         ),
     );
-    let request = request(json!({
+    let request = crate::common::responses_request(json!({
         "text": {"format": fixture_json("text_format_location.json")},
         "tools": fixture_json("tools_get_weather.json"),
     }));
-    let client = client(&server);
+    let client = server.client();
     let mut stream = client.responses().stream_structured(request).await.unwrap();
     let mut lines = Vec::new();
     while let Some(event) = stream.next().await {
@@ -142,8 +123,9 @@ async fn plain_stream_does_not_parse_text_but_parses_strict_tool_arguments() {
         .respond(Reply::sse_file(fixture(
             "responses_text_format_and_function_call.sse",
         )));
-    let request = request(json!({"tools": fixture_json("tools_get_weather.json")}));
-    let client = client(&server);
+    let request =
+        crate::common::responses_request(json!({"tools": fixture_json("tools_get_weather.json")}));
+    let client = server.client();
     let mut stream = client.responses().stream(request).await.unwrap();
     let mut parsed_on_done = Vec::new();
     while let Some(event) = stream.next().await {
@@ -533,10 +515,12 @@ async fn background_streams_resume_after_random_cuts_with_no_event_lost_or_repea
     for seed in 0..40u64 {
         let server = ScriptedServer::start().await;
         serve_background(&server, seed);
-        let client = client(&server);
+        let client = server.client();
         let mut stream = client
             .responses()
-            .stream(request(json!({"background": true})))
+            .stream(crate::common::responses_request(
+                json!({"background": true}),
+            ))
             .await
             .unwrap()
             .max_resumes(5);
@@ -575,10 +559,12 @@ async fn a_refused_resume_is_an_api_error_and_the_snapshot_stays() {
         "invalid_request_error",
         "No response found",
     ));
-    let client = client(&server);
+    let client = server.client();
     let mut stream = client
         .responses()
-        .stream(request(json!({"background": true})))
+        .stream(crate::common::responses_request(
+            json!({"background": true}),
+        ))
         .await
         .unwrap();
     let mut events = 0;
@@ -618,8 +604,12 @@ async fn a_dropped_foreground_stream_is_not_resumed() {
     server
         .post("/v1/responses")
         .respond(Reply::sse_raw(body.clone()).fault(Fault::DropAfter(body.len() / 2)));
-    let client = client(&server);
-    let mut stream = client.responses().stream(request(json!({}))).await.unwrap();
+    let client = server.client();
+    let mut stream = client
+        .responses()
+        .stream(crate::common::responses_request(json!({})))
+        .await
+        .unwrap();
     let mut last = None;
     while let Some(event) = stream.next().await {
         last = Some(event);
@@ -644,10 +634,12 @@ async fn resumes_are_bounded_when_no_event_arrives() {
     server.get("/v1/responses/*").respond_with(|_| {
         Reply::sse_raw("event: response.output_text.delta\ndata: {\"ty").fault(Fault::DropAfter(20))
     });
-    let client = client(&server);
+    let client = server.client();
     let mut stream = client
         .responses()
-        .stream(request(json!({"background": true})))
+        .stream(crate::common::responses_request(
+            json!({"background": true}),
+        ))
         .await
         .unwrap()
         .max_resumes(4);
@@ -689,10 +681,10 @@ async fn parse_sends_a_strict_schema_and_decodes_the_output() {
     server
         .post("/v1/responses")
         .respond(Reply::json(200, completed_response()));
-    let client = client(&server);
+    let client = server.client();
     let parsed = client
         .responses()
-        .parse::<Location>(request(json!({})))
+        .parse::<Location>(crate::common::responses_request(json!({})))
         .await
         .unwrap();
     assert_eq!(
@@ -724,7 +716,7 @@ async fn parse_sends_a_strict_schema_and_decodes_the_output() {
         .respond(Reply::json(200, incomplete));
     let e = client
         .responses()
-        .parse::<Location>(request(json!({})))
+        .parse::<Location>(crate::common::responses_request(json!({})))
         .await
         .unwrap_err();
     assert!(matches!(e, Error::LengthFinishReason { .. }), "{e}");
@@ -770,7 +762,9 @@ async fn a_stall_longer_than_the_read_timeout_is_a_timeout_error() {
     let client = stalling_client(&server);
     let mut stream = client
         .responses()
-        .stream(request(json!({"background": true})))
+        .stream(crate::common::responses_request(
+            json!({"background": true}),
+        ))
         .await
         .unwrap();
     let mut events = 0;
@@ -802,7 +796,9 @@ fn a_blocking_stream_stall_longer_than_the_read_timeout_is_a_timeout_error() {
     let client = stalling_client(&server);
     let mut stream = client
         .responses()
-        .stream_blocking(request(json!({"background": true})))
+        .stream_blocking(crate::common::responses_request(
+            json!({"background": true}),
+        ))
         .unwrap();
     let mut events = 0;
     let error = loop {
@@ -842,7 +838,9 @@ fn blocking_stream_resumes_too() {
         .unwrap();
     let mut stream = client
         .responses()
-        .stream_blocking(request(json!({"background": true})))
+        .stream_blocking(crate::common::responses_request(
+            json!({"background": true}),
+        ))
         .unwrap()
         .max_resumes(5);
     let got: Vec<String> = stream
@@ -932,10 +930,10 @@ async fn the_tool_loop_runs_parallel_calls_sends_errors_back_and_stops_at_the_an
             }
         })
         .unwrap();
-    let client = client(&server);
+    let client = server.client();
     let run = client
         .responses()
-        .run_tools(request(json!({})), tools)
+        .run_tools(crate::common::responses_request(json!({})), tools)
         .await
         .unwrap();
     assert!(run.finished);

@@ -82,15 +82,6 @@ impl Gauge {
     }
 }
 
-fn client(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .api_key("sk-test")
-        .base_url(server.base_url())
-        .max_retries(0)
-        .build()
-        .unwrap()
-}
-
 fn expected_outputs(total: usize) -> Vec<String> {
     (0..total).map(|i| format!("out {i}")).collect()
 }
@@ -166,7 +157,7 @@ mod chat {
         let gauge = Gauge::new(DEFAULT_MAX_CONCURRENT_CALLS, total);
         let run = tokio::time::timeout(
             WAIT,
-            client(&server).chat().run_tools(request(), gauge.tools()),
+            server.client().chat().run_tools(request(), gauge.tools()),
         )
         .await
         .unwrap()
@@ -188,7 +179,8 @@ mod chat {
         let gauge = Gauge::new(3, total);
         let tools = gauge.tools().max_concurrent_calls(3);
         let outputs = tokio::time::timeout(WAIT, async {
-            let mut stream = client(&server)
+            let mut stream = server
+                .client()
                 .chat()
                 .run_tools_stream(request(), tools)
                 .unwrap();
@@ -273,7 +265,7 @@ mod responses {
         let tools = gauge.tools().max_concurrent_calls(4);
         let run = tokio::time::timeout(
             WAIT,
-            client(&server).responses().run_tools(request(), tools),
+            server.client().responses().run_tools(request(), tools),
         )
         .await
         .unwrap()
@@ -294,7 +286,8 @@ mod responses {
         ]);
         let gauge = Gauge::new(DEFAULT_MAX_CONCURRENT_CALLS, total);
         let outputs = tokio::time::timeout(WAIT, async {
-            let mut stream = client(&server)
+            let mut stream = server
+                .client()
                 .responses()
                 .run_tools_stream(request(), gauge.tools())
                 .unwrap();

@@ -46,15 +46,6 @@ fn tools() -> Tools {
         .unwrap()
 }
 
-fn client(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .api_key("sk-test")
-        .base_url(server.base_url())
-        .max_retries(0)
-        .build()
-        .unwrap()
-}
-
 /// Counts the drops of a tool's futures that did not finish.
 struct DropCounter(Arc<AtomicUsize>, bool);
 
@@ -172,7 +163,7 @@ mod responses {
             .respond(Reply::responses_stream_of(&first).chunking(Chunking::Events))
             .respond(Reply::responses_stream_of(&second))
             .respond(Reply::responses_stream_of(&last).chunking(Chunking::Fixed(7)));
-        let client = client(&server);
+        let client = server.client();
         let events: Vec<ResponseToolEvent> = client
             .responses()
             .run_tools_stream(request(), tools())
@@ -277,7 +268,7 @@ mod responses {
         server
             .post("/v1/responses")
             .respond_all((0..3).map(|_| Reply::responses_stream_of(&calling)));
-        let client = client(&server);
+        let client = server.client();
         let run = client
             .responses()
             .run_tools_stream(request(), tools().max_rounds(2))
@@ -306,7 +297,7 @@ mod responses {
             .post("/v1/responses")
             .respond(Reply::responses_stream_of(&first))
             .respond(Reply::sse_raw(failing));
-        let client = client(&server);
+        let client = server.client();
         let mut run = client
             .responses()
             .run_tools_stream(request(), tools())
@@ -345,7 +336,7 @@ mod responses {
                 "invalid_request_error",
                 "bad input",
             ));
-        let client = client(&server);
+        let client = server.client();
         match client
             .responses()
             .run_tools_stream(request(), tools())
@@ -363,7 +354,7 @@ mod responses {
         let server = ScriptedServer::start().await;
         let cut = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"in_progress\",\"output\":[]}}\n\n";
         server.post("/v1/responses").respond(Reply::sse_raw(cut));
-        let client = client(&server);
+        let client = server.client();
         match client
             .responses()
             .run_tools_stream(request(), tools())
@@ -389,7 +380,7 @@ mod responses {
                 .chunking(Chunking::Events)
                 .gate(&gate),
         );
-        let client = client(&server);
+        let client = server.client();
         gate.release(2);
         let mut run = client
             .responses()
@@ -421,7 +412,7 @@ mod responses {
         server
             .post("/v1/responses")
             .respond(Reply::responses_stream_of(&first));
-        let client = client(&server);
+        let client = server.client();
         let stuck = Stuck::default();
         let mut run = client
             .responses()
@@ -457,7 +448,7 @@ mod responses {
     async fn dropping_the_loop_future_before_the_answer_closes_the_connection() {
         let server = ScriptedServer::start().await;
         server.post("/v1/responses").respond(Reply::never());
-        let client = client(&server);
+        let client = server.client();
         let run =
             tokio::spawn(async move { client.responses().run_tools(request(), tools()).await });
         assert!(server.wait_for_requests(1, WAIT).await);
@@ -513,7 +504,7 @@ mod chat {
                 ))
                 .chunking(Chunking::Fixed(5)),
             );
-        let client = client(&server);
+        let client = server.client();
         let request = request(json!({"stream_options": {"include_usage": true}}));
         let events: Vec<ChatToolEvent> = client
             .chat()
@@ -612,7 +603,7 @@ mod chat {
         server
             .post("/v1/chat/completions")
             .respond_all((0..3).map(|_| Reply::chat_stream_of(&calling)));
-        let client = client(&server);
+        let client = server.client();
         let run = client
             .chat()
             .run_tools_stream(request(json!({})), tools().max_rounds(2))
@@ -637,7 +628,7 @@ mod chat {
         server.post("/v1/chat/completions").respond(
             Reply::chat_stream_of(&answer).fault(openai_sdk::testing::Fault::DropAfter(200)),
         );
-        let client = client(&server);
+        let client = server.client();
         let mut run = client
             .chat()
             .run_tools_stream(request(json!({})), tools())
@@ -665,7 +656,7 @@ mod chat {
                 .chunking(Chunking::Events)
                 .gate(&gate),
         );
-        let client = client(&server);
+        let client = server.client();
         gate.release(2);
         let mut run = client
             .chat()
@@ -696,7 +687,7 @@ mod chat {
         server
             .post("/v1/chat/completions")
             .respond(Reply::json(200, calling));
-        let client = client(&server);
+        let client = server.client();
         let stuck = Stuck::default();
         let tools = stuck_tools(&stuck);
         let run =
@@ -747,7 +738,7 @@ mod chat {
                 ),
             ),
         ]);
-        let client = client(&server);
+        let client = server.client();
         let run = client
             .chat()
             .run_tools(request(json!({})), tools())
@@ -807,7 +798,7 @@ mod chat {
         server
             .post("/v1/chat/completions")
             .respond_all((0..5).map(|_| Reply::json(200, calling.clone())));
-        let client = client(&server);
+        let client = server.client();
         let run = client
             .chat()
             .run_tools(request(json!({})), tools().max_rounds(2))
@@ -845,7 +836,7 @@ mod chat {
                         .respond(Reply::json(200, calling.clone()))
                         .respond(Reply::json(200, cut.clone()));
                 }
-                let client = client(&server);
+                let client = server.client();
                 let run = if streamed {
                     client
                         .chat()
@@ -878,7 +869,7 @@ mod chat {
         server
             .post("/v1/chat/completions")
             .respond(Reply::json(200, cut));
-        let client = client(&server);
+        let client = server.client();
         let e = client
             .chat()
             .run_tools(request(json!({})), tools().max_rounds(1))
@@ -900,7 +891,7 @@ mod chat {
                 "invalid_request_error",
                 "bad model",
             ));
-        let client = client(&server);
+        let client = server.client();
         match client.chat().run_tools(request(json!({})), tools()).await {
             Err(openai_sdk::Error::Api(e)) => assert_eq!(e.message, "bad model"),
             other => panic!("expected an API error, got {other:?}"),
