@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use openai_sdk::polling::PollOptions;
 use openai_sdk::testing::{Reply, ScriptedServer};
-use openai_sdk::{types, Client, Error};
+use openai_sdk::{types, Error};
 use serde_json::{json, Value};
 
 /// Poll options whose sleeper records each wait and returns at once.

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use openai_sdk::multipart::FilePart;
 use openai_sdk::testing::{Chunking, Reply, ScriptedServer};
 use openai_sdk::types::{self, CreateTranscriptionResponseStreamEvent as Event};
-use openai_sdk::{Client, Error};
+use openai_sdk::Error;
 use serde_json::json;
 
 fn request(stream: Option<bool>) -> types::CreateTranscriptionRequest {

@@ -9,8 +9,7 @@ use futures::StreamExt;
 use openai_sdk::chat::ChatCompletionStreamEvent;
 use openai_sdk::parsing::{FunctionTool, JsonSchemaFormat};
 use openai_sdk::testing::{Chunking, Reply, ScriptedServer};
-use openai_sdk::types::CreateChatCompletionRequest;
-use openai_sdk::{Client, Error};
+use openai_sdk::Error;
 use serde::Deserialize;
 use serde_json::{json, Value};
 

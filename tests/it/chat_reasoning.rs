@@ -13,7 +13,6 @@ use futures::StreamExt;
 use openai_sdk::chat::{ChatCompletionStreamEvent, ChatCompletionStreamState};
 use openai_sdk::testing::{Chunking, Reply, ScriptedServer};
 use openai_sdk::types::CreateChatCompletionRequest;
-use openai_sdk::Client;
 use serde_json::{json, Value};
 
 fn fixture(name: &str) -> PathBuf {

@@ -9,7 +9,6 @@ use openai_sdk::chat::{
     ChatCompletionStreamEvent, ChatCompletionStreamState, ChatEventPipeline, ParseOptions,
 };
 use openai_sdk::testing::{Chunking, Fault, Gate, Reply, ScriptedServer, SseEvent};
-use openai_sdk::types::CreateChatCompletionRequest;
 use openai_sdk::{Client, Error, StreamErrorKind};
 use serde_json::{json, Value};
 

@@ -10,7 +10,6 @@ use openai_sdk::responses::{
     ResponseEventPipeline, ResponseParseOptions, ResponseStreamEvent, ResponseStreamState,
 };
 use openai_sdk::testing::{Chunking, Fault, Reply, ScriptedServer};
-use openai_sdk::types::CreateResponse;
 use openai_sdk::{Client, Error, StreamErrorKind};
 use serde_json::{json, Value};
 

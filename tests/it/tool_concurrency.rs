@@ -10,7 +10,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use openai_sdk::testing::{Reply, ScriptedServer};
 use openai_sdk::tools::{ToolLoopEvent, Tools, DEFAULT_MAX_CONCURRENT_CALLS};
-use openai_sdk::Client;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(20);

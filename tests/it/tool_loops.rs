@@ -14,7 +14,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use openai_sdk::testing::{Chunking, Gate, Reply, ScriptedServer};
 use openai_sdk::tools::{ToolLoopEvent, Tools};
-use openai_sdk::Client;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(10);
