@@ -629,7 +629,7 @@ fn blocking_typed_stream() {
             max: 70,
         }),
     );
-    let client = Client::builder()
+    let client = openai_sdk::Client::builder()
         .api_key("sk-test")
         .base_url(server.base_url())
         .build()
