@@ -3,7 +3,11 @@
 # Responses event, without and with unknown fields (benches/unknown_fields.rs), per object.
 #   bash scripts/instr-unknown-fields.sh [n=2000]
 # BIN=path/to/an/older/unknown_fields-binary compares against another build of the bench
-# (e.g. one built before a change to the generator).
+# (e.g. one built before a change to the generator). The README's "before, same spec" binary:
+#   git worktree add /tmp/before 69c2bde && cp openapi/patches.json /tmp/before/openapi/ &&
+#   cp benches/unknown_fields.rs /tmp/before/benches/, add its [[bench]] entry of Cargo.toml
+#   (harness = false) there, then in /tmp/before: cargo xtask gen &&
+#   cargo bench --bench unknown_fields --no-run (the executable it prints is BIN).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-2000}"
