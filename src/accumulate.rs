@@ -181,10 +181,10 @@ pub(crate) trait DeltaValue: Sized {
     /// The string, when the value is one.
     fn as_str(&self) -> Option<&str>;
     /// The value, when it is a number or a boolean.
-    fn as_scalar(&self) -> Option<&Value>;
+    fn as_scalar(&self) -> Option<Value>;
     /// What a list entry says about its `index`: the entry is not an object, has no
     /// `index`, or its `index` as JSON.
-    fn list_index(&self) -> ListIndex<'_>;
+    fn list_index(&self) -> ListIndex;
     fn into_value(self) -> Value;
     /// The entries, when the value is an object.
     fn into_entries(self) -> Option<Self::Entries>;
@@ -200,10 +200,10 @@ impl DeltaValue for Value {
     fn as_str(&self) -> Option<&str> {
         Value::as_str(self)
     }
-    fn as_scalar(&self) -> Option<&Value> {
+    fn as_scalar(&self) -> Option<Value> {
         scalar(self)
     }
-    fn list_index(&self) -> ListIndex<'_> {
+    fn list_index(&self) -> ListIndex {
         list_index(self)
     }
     fn into_value(self) -> Value {
@@ -231,10 +231,10 @@ impl<'a> DeltaValue for &'a Value {
     fn as_str(&self) -> Option<&str> {
         Value::as_str(self)
     }
-    fn as_scalar(&self) -> Option<&Value> {
+    fn as_scalar(&self) -> Option<Value> {
         scalar(self)
     }
-    fn list_index(&self) -> ListIndex<'_> {
+    fn list_index(&self) -> ListIndex {
         list_index(self)
     }
     fn into_value(self) -> Value {
@@ -249,22 +249,22 @@ impl<'a> DeltaValue for &'a Value {
 }
 
 /// A list delta entry's `index`, as [`DeltaValue::list_index`] sees it.
-pub(crate) enum ListIndex<'x> {
+pub(crate) enum ListIndex {
     NotAnObject,
     Missing,
     /// Present: the number or boolean (`None`: another type, never an index).
-    Present(Option<&'x Value>),
+    Present(Option<Value>),
 }
 
-fn scalar(value: &Value) -> Option<&Value> {
-    matches!(value, Value::Number(_) | Value::Bool(_)).then_some(value)
+fn scalar(value: &Value) -> Option<Value> {
+    matches!(value, Value::Number(_) | Value::Bool(_)).then(|| value.clone())
 }
 
-fn list_index(value: &Value) -> ListIndex<'_> {
+fn list_index(value: &Value) -> ListIndex {
     match value {
         Value::Object(map) => map
             .get("index")
-            .map_or(ListIndex::Missing, |i| ListIndex::Present(Some(i))),
+            .map_or(ListIndex::Missing, |i| ListIndex::Present(scalar(i))),
         _ => ListIndex::NotAnObject,
     }
 }
@@ -363,7 +363,7 @@ fn merge_value<D: DeltaValue>(key: &str, slot: &mut Value, delta: D) -> Result<(
             }
         }
         Value::Number(_) | Value::Bool(_) => {
-            if let Some(sum) = delta.as_scalar().and_then(|d| add_numbers(slot, d)) {
+            if let Some(sum) = delta.as_scalar().and_then(|d| add_numbers(slot, &d)) {
                 *slot = sum;
             }
         }
@@ -396,7 +396,7 @@ fn merge_list<D: DeltaValue>(
     }
     for (position, entry) in items.enumerate() {
         let index = match entry.list_index() {
-            ListIndex::Present(index) => match index.and_then(index_of) {
+            ListIndex::Present(index) => match index.as_ref().and_then(index_of) {
                 Some(index) => index,
                 None => return Err(Failure::at_position(FailureKind::InvalidIndex, position)),
             },

@@ -504,7 +504,7 @@ impl ChatCompletionStreamState {
         let chunk_no = self.chunks;
         self.pending.clear();
         let result = {
-            let mut chunk = match wire::decode(&text) {
+            let mut chunk = match wire::decode(&text, self.snapshot.is_none()) {
                 Ok(Some(chunk)) => chunk,
                 // Not an object, or not JSON: said as `serde_json` says it.
                 Ok(None) | Err(_) => return Err(not_a_chunk(&text)),

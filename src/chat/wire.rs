@@ -23,8 +23,8 @@ use crate::accumulate::{DeltaValue, ListIndex};
 pub(crate) enum Wire<'a> {
     Null,
     Str(Cow<'a, str>),
-    /// A number or a boolean.
-    Scalar(Value),
+    Bool(bool),
+    Number(Number),
     Array(Vec<Wire<'a>>),
     Object(Members<'a>),
     /// A list of logprob tokens (`logprobs.content` / `logprobs.refusal` of a choice).
@@ -61,7 +61,16 @@ impl<'a> Wire<'a> {
     /// `Value::as_i64` of the value.
     pub(crate) fn as_i64(&self) -> Option<i64> {
         match self {
-            Wire::Scalar(v) => v.as_i64(),
+            Wire::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// The value, when it is a number or a boolean.
+    fn scalar(&self) -> Option<Value> {
+        match self {
+            Wire::Bool(b) => Some(Value::Bool(*b)),
+            Wire::Number(n) => Some(Value::Number(n.clone())),
             _ => None,
         }
     }
@@ -71,7 +80,8 @@ impl<'a> Wire<'a> {
         match self {
             Wire::Null => Value::Null,
             Wire::Str(s) => Value::String(s.clone().into_owned()),
-            Wire::Scalar(v) => v.clone(),
+            Wire::Bool(b) => Value::Bool(*b),
+            Wire::Number(n) => Value::Number(n.clone()),
             Wire::Array(items) => Value::Array(items.iter().map(Wire::to_value).collect()),
             Wire::Object(members) => Value::Object(to_map(members)),
             Wire::Tokens(tokens) => Value::Array(tokens.iter().map(|t| token_value(t)).collect()),
@@ -123,18 +133,14 @@ impl<'x, 'a> DeltaValue for &'x Wire<'a> {
     fn as_str(&self) -> Option<&str> {
         Wire::as_str(self)
     }
-    fn as_scalar(&self) -> Option<&Value> {
-        match self {
-            Wire::Scalar(v) => Some(v),
-            _ => None,
-        }
+    fn as_scalar(&self) -> Option<Value> {
+        self.scalar()
     }
-    fn list_index(&self) -> ListIndex<'_> {
+    fn list_index(&self) -> ListIndex {
         match self {
             Wire::Object(members) => match get(members, "index") {
                 None => ListIndex::Missing,
-                Some(Wire::Scalar(v)) => ListIndex::Present(Some(v)),
-                Some(_) => ListIndex::Present(None),
+                Some(index) => ListIndex::Present(index.scalar()),
             },
             _ => ListIndex::NotAnObject,
         }
@@ -225,17 +231,17 @@ impl<'de> Visitor<'de> for WireVisitor {
         f.write_str("any JSON value")
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Wire<'de>, E> {
-        Ok(Wire::Scalar(Value::Bool(v)))
+        Ok(Wire::Bool(v))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Wire<'de>, E> {
-        Ok(Wire::Scalar(Value::Number(v.into())))
+        Ok(Wire::Number(v.into()))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Wire<'de>, E> {
-        Ok(Wire::Scalar(Value::Number(v.into())))
+        Ok(Wire::Number(v.into()))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Wire<'de>, E> {
         // As `serde_json::Value` does.
-        Ok(Number::from_f64(v).map_or(Wire::Null, |n| Wire::Scalar(Value::Number(n))))
+        Ok(Number::from_f64(v).map_or(Wire::Null, Wire::Number))
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Wire<'de>, E> {
         Ok(Wire::Str(Cow::Borrowed(v)))
@@ -275,7 +281,7 @@ impl<'de> Visitor<'de> for WireVisitor {
         Ok(Wire::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wire<'de>, A::Error> {
-        let mut members: Members<'de> = Vec::new();
+        let mut members: Members<'de> = Vec::with_capacity(map.size_hint().unwrap_or(4));
         let mut dedup = Dedup::default();
         while let Some(key) = map.next_key::<Wire<'de>>()? {
             let Wire::Str(key) = key else {
@@ -315,8 +321,14 @@ impl<'a> WireChunk<'a> {
 }
 
 /// Decodes a chunk: `Ok(None)` when the text is JSON but not an object.
-pub(crate) fn decode(text: &str) -> Result<Option<WireChunk<'_>>, serde_json::Error> {
-    struct Top;
+///
+/// With `whole` false (a chunk after the first), the top-level members the state does not
+/// read (all but `usage`, `system_fingerprint` and `object`: the reference ignores the
+/// rest of a later chunk's top level) are skipped unread.
+pub(crate) fn decode(text: &str, whole: bool) -> Result<Option<WireChunk<'_>>, serde_json::Error> {
+    struct Top {
+        whole: bool,
+    }
     impl<'de> Visitor<'de> for Top {
         type Value = Option<WireChunk<'de>>;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -336,6 +348,10 @@ pub(crate) fn decode(text: &str) -> Result<Option<WireChunk<'_>>, serde_json::Er
                         Wire::Array(items) => items,
                         _ => Vec::new(),
                     };
+                    continue;
+                }
+                if !self.whole && !matches!(&*key, "usage" | "system_fingerprint" | "object") {
+                    map.next_value::<IgnoredAny>()?;
                     continue;
                 }
                 let value = map.next_value_seed(Seed(Place::Plain))?;
@@ -367,7 +383,7 @@ pub(crate) fn decode(text: &str) -> Result<Option<WireChunk<'_>>, serde_json::Er
         }
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    let chunk = de.deserialize_any(Top)?;
+    let chunk = de.deserialize_any(Top { whole })?;
     de.end()?;
     Ok(chunk)
 }
