@@ -45,8 +45,8 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use openai_sdk::accumulate::accumulate_delta;
-use openai_sdk::chat::{parse_chat_completion, ChatEventPipeline, JsonSchemaFormat, ParseOptions};
-use openai_sdk::parsing::to_strict_json_schema;
+use openai_sdk::chat::{parse_chat_completion, ChatEventPipeline, ParseOptions};
+use openai_sdk::parsing::{to_strict_json_schema, JsonSchemaFormat};
 use serde_json::{json, Map, Value};
 
 struct Args {

@@ -105,10 +105,8 @@ impl Tools {
                 "the arguments of tool `{name}` cannot be strict: {e}"
             ))
         })?;
-        let definition = json!({
-            "type": "function", "name": name, "description": description,
-            "parameters": strict.schema, "strict": true,
-        });
+        let definition =
+            crate::parsing::FunctionTool::from_parts(name, description, strict).to_responses_json();
         let f = Arc::new(f);
         let call: ToolFn = Arc::new(move |arguments: String| {
             let f = Arc::clone(&f);
@@ -188,6 +186,50 @@ impl Tools {
         };
         result.unwrap_or_else(|e| json!({"error": e}).to_string())
     }
+}
+
+/// The outcome of a tool loop, for both APIs: [`Chat::run_tools`](crate::chat::Chat::run_tools)
+/// gives a [`ChatToolRun`](crate::chat::ChatToolRun) (`T` =
+/// [`ParsedChatCompletion`](crate::chat::ParsedChatCompletion)),
+/// [`Responses::run_tools`](crate::responses::Responses::run_tools) a
+/// [`ResponseToolRun`](crate::responses::ResponseToolRun) (`T` =
+/// [`ParsedResponse`](crate::responses::ParsedResponse)); the streamed loops end with
+/// the same value in [`ToolLoopEvent::Done`].
+///
+/// ```no_run
+/// # async fn run(client: openai_sdk::Client, tools: openai_sdk::tools::Tools) -> Result<(), openai_sdk::Error> {
+/// let request = serde_json::from_value(serde_json::json!({
+///     "model": "gpt-4o-mini", "input": "Weather in Paris?",
+/// })).unwrap();
+/// let run = client.responses().run_tools(request, tools).await?;
+/// println!("{} after {} rounds", run.answer.output_text(), run.rounds);
+/// for call in &run.calls {
+///     println!("{}({}) -> {}", call.name, call.arguments, call.output);
+/// }
+/// println!("request id of the last answer: {:?}", run.metadata.last().and_then(|m| m.request_id()));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ToolRun<T> {
+    /// The last answer, parsed (the final answer when `finished`): the chat completion or
+    /// the response.
+    pub answer: T,
+    /// The conversation as sent in the last request, plus the last answer. Chat: the
+    /// request's `messages`, each round's assistant message and its `tool` messages.
+    /// Responses: the request's `input` items, each round's output items and their
+    /// `function_call_output` items.
+    pub conversation: Vec<Value>,
+    /// How many requests were sent.
+    pub rounds: usize,
+    /// Whether the model gave a final answer (`false`: the round limit stopped the loop
+    /// while the model still called tools).
+    pub finished: bool,
+    /// Every tool call run, in order.
+    pub calls: Vec<ToolCall>,
+    /// The status and headers of each round's answer, in order (one per request sent):
+    /// `metadata.last()` is the last answer's, with its request id and rate limits.
+    pub metadata: Vec<ResponseMetadata>,
 }
 
 /// One tool call the loop ran.

@@ -643,7 +643,7 @@ async fn the_tool_loops_keep_each_rounds_metadata() {
     assert_eq!(run.metadata[1].rate_limits().requests.remaining, Some(499));
     // The last completion carries the last answer's metadata, as a parse result does.
     assert_eq!(
-        run.completion.metadata().unwrap().request_id(),
+        run.answer.metadata().unwrap().request_id(),
         Some("req_round_2")
     );
 

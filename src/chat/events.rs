@@ -12,6 +12,8 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 
 use super::snapshot::{token_value, ChatCompletionSnapshot, ParsedValue, RawToken};
+use crate::error::ValidationError;
+use crate::Error;
 
 /// The chunk of a [`ChatCompletionStreamEvent::Chunk`] event: its JSON text as received,
 /// decoded only when asked for (most consumers never look at it).
@@ -581,7 +583,7 @@ impl<P> ChatCompletionStreamEvent<P> {
             "the arguments of tool call {index} (`{}`) of choice {choice_index}",
             name.as_deref().unwrap_or("")
         );
-        Some(super::parse::parse_arguments_as::<A>(
+        Some(parse_arguments_as::<A>(
             arguments.as_str(),
             parsed_arguments,
             &what,
@@ -678,4 +680,17 @@ impl ChatCompletionStreamEvent {
             }
         }
     }
+}
+
+/// Typed arguments from an arguments text and its (maybe) parsed value.
+fn parse_arguments_as<A: serde::de::DeserializeOwned>(
+    text: &str,
+    parsed: &ParsedValue,
+    what: &str,
+) -> Result<A, Error> {
+    match parsed {
+        ParsedValue::Complete(v) => ValidationError::fit::<A>(v, text, what, true),
+        _ => ValidationError::parse::<A>(text, what, true),
+    }
+    .map_err(Error::Validation)
 }

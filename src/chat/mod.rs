@@ -27,16 +27,22 @@
 //! # Layout
 //!
 //! Every public item is at `openai_sdk::chat::*` (the files below are private). Data flows
-//! one way, bytes → frames → events → state → user:
+//! one way, bytes → frames → events → state → user, and each file uses only those listed
+//! above it:
 //!
-//! - `events.rs`: [`ChatCompletionStreamEvent`], with views into the snapshot;
+//! - `completion.rs`: the parsed completion, [`ParsedChatCompletion`] and its parts;
 //! - `snapshot.rs`: [`ChatCompletionSnapshot`], [`ParseOptions`], [`parse_chat_completion`];
-//! - `parse.rs`: Structured Outputs: [`Chat::parse`], [`ParsedChatCompletion`],
-//!   [`JsonSchemaFormat`], [`FunctionTool`], [`ParsedChatCompletionStream`];
+//! - `wire.rs`: the borrowed typed decode of a chunk (crate-private);
+//! - `events.rs`: [`ChatCompletionStreamEvent`], with views into the snapshot;
 //! - `state.rs`: [`ChatCompletionStreamState`], the transport-free state machine;
 //! - `stream.rs`: [`ChatEventPipeline`] (bytes in, events out, no I/O), the async
 //!   [`ChatCompletionStream`], the raw [`ChatCompletionChunkStream`] and, with the
 //!   `blocking` feature, `BlockingChatCompletionStream`;
+//! - `parsed_stream.rs`: [`ParsedChatCompletionStream`], the stream of [`Chat::parse_stream`];
+//! - `parse.rs`: the Structured Outputs requests ([`Chat::parse`] and its forms); the strict
+//!   formats and function tools they send are shared with the Responses API:
+//!   [`JsonSchemaFormat`](crate::parsing::JsonSchemaFormat),
+//!   [`FunctionTool`](crate::parsing::FunctionTool);
 //! - `tools.rs`: the tool loop ([`Chat::run_tools`], [`ChatToolRun`]).
 //!
 //! # Design
@@ -111,21 +117,21 @@
 //! - A tool-call fragment for an index not seen before starts a new tool call (the
 //!   accumulation rule "insert if new"), also when it carries no `id` or name.
 
+mod completion;
 mod events;
 mod parse;
+mod parsed_stream;
 mod snapshot;
 mod state;
 mod stream;
 mod tools;
 mod wire;
 
+pub use completion::{ParsedChatCompletion, ParsedChoice, ParsedFunctionToolCall, ParsedMessage};
 pub use events::{ChatCompletionStreamEvent, ChunkData, TextSnapshot, TokensSnapshot};
 #[cfg(feature = "blocking")]
-pub use parse::BlockingParsedChatCompletionStream;
-pub use parse::{
-    FunctionTool, JsonSchemaFormat, ParsedChatCompletion, ParsedChatCompletionStream, ParsedChoice,
-    ParsedFunctionToolCall, ParsedMessage,
-};
+pub use parsed_stream::BlockingParsedChatCompletionStream;
+pub use parsed_stream::ParsedChatCompletionStream;
 pub use snapshot::{
     parse_chat_completion, parse_chat_completion_as, ChatCompletionSnapshot, ParseOptions,
     ParsedValue, RawToken,
@@ -254,7 +260,7 @@ impl Chat<'_> {
     ///     "messages": [{"role": "user", "content": "Weather in Paris?"}],
     /// })).unwrap();
     /// let run = client.chat().run_tools(request, tools).await?;
-    /// println!("{:?} ({} rounds)", run.completion.content(0), run.rounds);
+    /// println!("{:?} ({} rounds)", run.answer.content(0), run.rounds);
     /// # Ok(()) }
     /// ```
     pub async fn run_tools(

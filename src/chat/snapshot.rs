@@ -51,7 +51,7 @@ pub(crate) fn token_value(token: &RawValue) -> Value {
     serde_json::from_str(token.get()).unwrap_or(Value::Null)
 }
 
-pub(crate) use super::parse::ParsedChatCompletion;
+use super::completion::{reasoning_of, ParsedChatCompletion};
 use crate::error::ValidationError;
 use crate::parsing::{truthy_str, PartialSnapshot};
 use crate::Error;
@@ -382,13 +382,6 @@ impl ChatCompletionSnapshot {
     }
 }
 
-/// A message's reasoning text: its `reasoning_content` or `reasoning` string.
-pub(crate) fn reasoning_of(message: &Map<String, Value>) -> Option<&str> {
-    ["reasoning_content", "reasoning"]
-        .iter()
-        .find_map(|key| message.get(*key)?.as_str().filter(|s| !s.is_empty()))
-}
-
 /// Finds a tool call by its `index` key in a message.
 pub(crate) fn find_tool(
     message: &Map<String, Value>,
@@ -472,12 +465,13 @@ impl ParseOptions {
     /// type's format: the parsed content is JSON). Errors name the format.
     ///
     /// ```
-    /// use openai_sdk::chat::{JsonSchemaFormat, ParseOptions};
+    /// use openai_sdk::chat::ParseOptions;
+    /// use openai_sdk::parsing::JsonSchemaFormat;
     /// let format = JsonSchemaFormat::from_schema("n", serde_json::json!({"type": "object", "properties": {}}))?;
     /// assert!(ParseOptions::new().response_format(&format).has_parseable_input());
     /// # Ok::<(), openai_sdk::Error>(())
     /// ```
-    pub fn response_format(mut self, format: &super::JsonSchemaFormat) -> Self {
+    pub fn response_format(mut self, format: &crate::parsing::JsonSchemaFormat) -> Self {
         self.format_name = Some(Arc::from(format.name.as_str()));
         self.parse_content(true)
     }

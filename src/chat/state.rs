@@ -5,12 +5,13 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
+use super::completion::ParsedChatCompletion;
 use super::events::{
     ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
 };
 use super::snapshot::{
     parse_arguments, parse_content_strict, parse_owned_chat_completion_as, ChatCompletionSnapshot,
-    ChoiceExtras, ParseOptions, ParsedChatCompletion, ParsedValue,
+    ChoiceExtras, ParseOptions, ParsedValue,
 };
 use super::snapshot::{LogprobsAcc, RawToken};
 use super::wire::{self, Member, Wire, WireChunk};

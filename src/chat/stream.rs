@@ -8,8 +8,9 @@ use std::task::{Context, Poll};
 
 use futures::{Stream, StreamExt};
 
+use super::completion::ParsedChatCompletion;
 use super::events::ChatCompletionStreamEvent;
-use super::snapshot::{ChatCompletionSnapshot, ParseOptions, ParsedChatCompletion};
+use super::snapshot::{ChatCompletionSnapshot, ParseOptions};
 use super::state::ChatCompletionStreamState;
 use crate::streaming::driver::{BodyStream, Pump, Step};
 use crate::streaming::frames::{Frames, Payload};

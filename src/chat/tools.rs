@@ -5,32 +5,18 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::{json, Map, Value};
 
+use super::completion::ParsedChatCompletion;
 use super::events::ChatCompletionStreamEvent;
-use super::snapshot::{parse_chat_completion, ParseOptions, ParsedChatCompletion};
+use super::snapshot::{parse_chat_completion, ParseOptions};
 use super::stream::ChatCompletionStream;
 use crate::error::StreamErrorKind;
-use crate::tools::{LoopApi, PendingCall, ToolCall, ToolLoopEvent, ToolLoopStream, Tools};
+use crate::tools::{LoopApi, PendingCall, ToolCall, ToolLoopEvent, ToolLoopStream, ToolRun, Tools};
 use crate::{Client, Error, ResponseMetadata};
 
-/// The outcome of [`Chat::run_tools`](super::Chat::run_tools).
-#[derive(Debug, Clone)]
-pub struct ChatToolRun {
-    /// The last completion (the final answer when `finished`).
-    pub completion: ParsedChatCompletion,
-    /// The conversation as sent in the last request, plus the last answer's message: the
-    /// request's messages, each round's assistant message and its `tool` messages.
-    pub messages: Vec<Value>,
-    /// How many requests were sent.
-    pub rounds: usize,
-    /// Whether the model gave a final answer (`false`: the round limit stopped the loop
-    /// while the model still called tools).
-    pub finished: bool,
-    /// Every tool call run, in order.
-    pub calls: Vec<ToolCall>,
-    /// The status and headers of each round's answer, in order (one per request sent):
-    /// `metadata.last()` is the last answer's, with its request id and rate limits.
-    pub metadata: Vec<ResponseMetadata>,
-}
+/// The outcome of [`Chat::run_tools`](super::Chat::run_tools): the loop's
+/// [`ToolRun`] with the last [`ParsedChatCompletion`] as its `answer` and the messages as
+/// its `conversation`.
+pub type ChatToolRun = ToolRun<ParsedChatCompletion>;
 
 /// An event of [`Chat::run_tools_stream`](super::Chat::run_tools_stream).
 pub type ChatToolEvent = ToolLoopEvent<ChatCompletionStreamEvent, ChatToolRun>;
@@ -221,9 +207,9 @@ impl LoopApi for Conversation {
         let options = if has_calls { &self.options } else { &plain };
         let completion =
             parse_chat_completion(&answer, options)?.with_metadata(metadata.last().cloned());
-        Ok(ChatToolRun {
-            completion,
-            messages: self.messages,
+        Ok(ToolRun {
+            answer: completion,
+            conversation: self.messages,
             rounds,
             finished,
             calls,

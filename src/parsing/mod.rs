@@ -1,4 +1,5 @@
-//! Parsing helpers for structured outputs: incremental partial JSON and strict JSON schemas.
+//! Parsing helpers for structured outputs: incremental partial JSON, strict JSON schemas,
+//! and the strict formats and function tools built from them.
 //!
 //! Every public item is at `openai_sdk::parsing::*` (the files are private):
 //!
@@ -6,9 +7,11 @@
 //!   content with jiter's partial mode after every stream delta ([`PartialJson`]);
 //! - `strict_schema.rs`: the reference strict-mode conversion of a JSON schema, an extra
 //!   check for what OpenAI's strict mode cannot express, and schemars integration
-//!   ([`to_strict_json_schema`], [`strict_schema_for`]).
+//!   ([`to_strict_json_schema`], [`strict_schema_for`]);
+//! - `formats.rs`: strict response formats and function tools, sent by Chat Completions
+//!   and the Responses API alike ([`JsonSchemaFormat`], [`FunctionTool`]).
 //!
-//! Neither depends on the generated OpenAI types.
+//! None depends on the generated OpenAI types.
 //!
 //! # Partial JSON
 //!
@@ -116,9 +119,11 @@
 //! }));
 //! ```
 
+mod formats;
 mod partial_json;
 mod strict_schema;
 
+pub use formats::{FunctionTool, JsonSchemaFormat};
 pub use partial_json::{
     partial_parse, PartialJson, PartialJsonError, PartialJsonErrorKind, PartialSnapshot, MAX_DEPTH,
 };

@@ -39,7 +39,7 @@
 //!   read events themselves);
 //! - `stream.rs`: [`ResponseEventPipeline`] (bytes in, events out, no I/O), the async
 //!   [`ResponseStream`] and, with the `blocking` feature, `BlockingResponseStream`;
-//! - `tools.rs`: the tool loop ([`Responses::run_tools`], [`ToolRun`]);
+//! - `tools.rs`: the tool loop ([`Responses::run_tools`], [`ResponseToolRun`]);
 //! - `ws.rs` (feature `responses-ws`): the same events over a WebSocket
 //!   (`ResponsesConnection`).
 //!
@@ -91,7 +91,7 @@ pub use state::ResponseStreamState;
 #[cfg(feature = "blocking")]
 pub use stream::BlockingResponseStream;
 pub use stream::{ResponseEventPipeline, ResponseStream, DEFAULT_MAX_RESUMES};
-pub use tools::{ResponseToolEvent, ResponseToolStream, ResponseTools, ToolRun};
+pub use tools::{ResponseToolEvent, ResponseToolRun, ResponseToolStream, ResponseTools};
 #[cfg(feature = "responses-ws")]
 pub use ws::{ResponseWsPipeline, ResponsesConnectOptions, ResponsesConnection};
 
@@ -293,14 +293,14 @@ impl Responses<'_> {
     ///     "model": "gpt-4o-mini", "input": "Weather in Paris?",
     /// })).unwrap();
     /// let run = client.responses().run_tools(request, tools).await?;
-    /// println!("{} ({} rounds)", run.response.output_text(), run.rounds);
+    /// println!("{} ({} rounds)", run.answer.output_text(), run.rounds);
     /// # Ok(()) }
     /// ```
     pub async fn run_tools(
         &self,
         request: CreateResponse,
         tools: ResponseTools,
-    ) -> Result<ToolRun, Error> {
+    ) -> Result<ResponseToolRun, Error> {
         let conversation = tools::Conversation::new(to_body(&request)?, &tools)?;
         crate::tools::run(self.client, conversation, &tools).await
     }
@@ -396,15 +396,7 @@ fn parse_body<T: schemars::JsonSchema>(
             "the schema of the output type cannot be strict: {e}"
         ))
     })?;
-    let mut format = serde_json::json!({
-        "type": "json_schema",
-        "name": strict.name,
-        "schema": strict.schema,
-        "strict": true,
-    });
-    if let Some(d) = strict.description {
-        set(&mut format, "description", Value::String(d));
-    }
+    let format = crate::parsing::JsonSchemaFormat::from_strict(strict).to_text_format();
     let mut body = to_body(request)?;
     let mut text = body
         .get("text")

@@ -8,35 +8,23 @@ use serde_json::{json, Value};
 use super::events::ResponseStreamEvent;
 use super::snapshot::{parse_response, ParsedResponse, ResponseParseOptions};
 use super::stream::ResponseStream;
-use crate::tools::{LoopApi, PendingCall, ToolCall, ToolLoopEvent, ToolLoopStream};
+use crate::tools::{LoopApi, PendingCall, ToolCall, ToolLoopEvent, ToolLoopStream, ToolRun};
 use crate::{Client, Error, ResponseMetadata};
 
 /// The tools of [`Responses::run_tools`](super::Responses::run_tools): the registry shared
 /// with the chat tool loop.
 pub use crate::tools::Tools as ResponseTools;
 
-/// The outcome of [`Responses::run_tools`](super::Responses::run_tools).
-#[derive(Debug, Clone)]
-pub struct ToolRun {
-    /// The last response (the final answer when `finished`).
-    pub response: ParsedResponse,
-    /// How many requests were sent.
-    pub rounds: usize,
-    /// Whether the model gave a final answer (`false`: the round limit stopped the loop
-    /// while the model still called tools).
-    pub finished: bool,
-    /// Every tool call run, in order.
-    pub calls: Vec<ToolCall>,
-    /// The status and headers of each round's answer, in order (one per request sent):
-    /// `metadata.last()` is the last answer's, with its request id and rate limits.
-    pub metadata: Vec<ResponseMetadata>,
-}
+/// The outcome of [`Responses::run_tools`](super::Responses::run_tools): the loop's
+/// [`ToolRun`] with the last [`ParsedResponse`] as its `answer` and the input items as its
+/// `conversation`.
+pub type ResponseToolRun = ToolRun<ParsedResponse>;
 
 /// An event of [`Responses::run_tools_stream`](super::Responses::run_tools_stream).
-pub type ResponseToolEvent = ToolLoopEvent<ResponseStreamEvent, ToolRun>;
+pub type ResponseToolEvent = ToolLoopEvent<ResponseStreamEvent, ResponseToolRun>;
 
 /// The stream of [`Responses::run_tools_stream`](super::Responses::run_tools_stream).
-pub type ResponseToolStream = ToolLoopStream<ResponseStreamEvent, ToolRun>;
+pub type ResponseToolStream = ToolLoopStream<ResponseStreamEvent, ResponseToolRun>;
 
 /// The conversation of a Responses tool loop.
 pub(crate) struct Conversation {
@@ -84,7 +72,7 @@ impl Conversation {
 impl LoopApi for Conversation {
     type Stream = ResponseStream;
     type Event = ResponseStreamEvent;
-    type Run = ToolRun;
+    type Run = ResponseToolRun;
 
     fn send(
         &self,
@@ -169,10 +157,11 @@ impl LoopApi for Conversation {
         finished: bool,
         calls: Vec<ToolCall>,
         metadata: Vec<ResponseMetadata>,
-    ) -> Result<ToolRun, Error> {
+    ) -> Result<ResponseToolRun, Error> {
         let response = parse_response(answer, &self.options)?;
         Ok(ToolRun {
-            response,
+            answer: response,
+            conversation: self.input,
             rounds,
             finished,
             calls,

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use futures::StreamExt;
-use openai_sdk::chat::{ChatCompletionStreamEvent, FunctionTool, JsonSchemaFormat};
+use openai_sdk::chat::ChatCompletionStreamEvent;
+use openai_sdk::parsing::{FunctionTool, JsonSchemaFormat};
 use openai_sdk::testing::{Chunking, Reply, ScriptedServer};
 use openai_sdk::types::CreateChatCompletionRequest;
 use openai_sdk::{Client, Error};

@@ -940,7 +940,7 @@ async fn the_tool_loop_runs_parallel_calls_sends_errors_back_and_stops_at_the_an
         .unwrap();
     assert!(run.finished);
     assert_eq!(run.rounds, 2);
-    assert_eq!(run.response.output_text(), "Paris: 18");
+    assert_eq!(run.answer.output_text(), "Paris: 18");
     let sent = server.requests();
     assert_eq!(sent.len(), 2);
     let first = sent[0].json().unwrap();

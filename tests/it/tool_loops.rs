@@ -225,7 +225,7 @@ mod responses {
         };
         assert!(run.finished);
         assert_eq!(run.rounds, 3);
-        assert_eq!(run.response.output_text(), "It is 64.4°F in Paris.");
+        assert_eq!(run.answer.output_text(), "It is 64.4°F in Paris.");
         let outputs: Vec<&str> = run.calls.iter().map(|c| c.output.as_str()).collect();
         assert_eq!(
             outputs,
@@ -256,6 +256,15 @@ mod responses {
             .collect();
         assert_eq!(ids, ["call_1", "call_2", "call_3", "call_4"]);
         assert_eq!(third["tools"][0]["strict"], json!(true));
+
+        // The outcome's conversation: the last request's input, then the last answer's
+        // output items (as the API gave them).
+        assert_eq!(&run.conversation[..input.len()], input.as_slice());
+        assert_eq!(
+            run.conversation.len(),
+            input.len() + run.answer.output().len()
+        );
+        assert_eq!(run.conversation.last().unwrap()["type"], "message");
     }
 
     #[tokio::test]
@@ -281,7 +290,7 @@ mod responses {
         assert_eq!(run.calls.len(), 1);
         assert_eq!(server.request_count(), 2);
         // The calls of the last round are in the outcome's response, not run.
-        assert_eq!(run.response.function_calls().count(), 1);
+        assert_eq!(run.answer.function_calls().count(), 1);
     }
 
     #[tokio::test]
@@ -562,7 +571,7 @@ mod chat {
         };
         assert!(run.finished);
         assert_eq!(run.rounds, 2);
-        assert_eq!(run.completion.content(0), Some("It is 64.4°F in Paris."));
+        assert_eq!(run.answer.content(0), Some("It is 64.4°F in Paris."));
         assert_eq!(
             run.calls[0].output,
             json!({"city": "Paris", "celsius": 18}).to_string()
@@ -590,7 +599,7 @@ mod chat {
             messages[2],
             json!({"role": "tool", "tool_call_id": "call_1", "content": run.calls[0].output})
         );
-        assert_eq!(run.messages.len(), 1 + 1 + 2 + 1);
+        assert_eq!(run.conversation.len(), 1 + 1 + 2 + 1);
     }
 
     #[tokio::test]
@@ -615,7 +624,7 @@ mod chat {
         assert_eq!(run.rounds, 2);
         assert_eq!(run.calls.len(), 1);
         assert_eq!(server.request_count(), 2);
-        assert_eq!(run.completion.choices[0].message.tool_calls.len(), 1);
+        assert_eq!(run.answer.choices[0].message.tool_calls.len(), 1);
     }
 
     #[tokio::test]
@@ -746,7 +755,7 @@ mod chat {
             .unwrap();
         assert!(run.finished);
         assert_eq!(run.rounds, 3);
-        assert_eq!(run.completion.content(0), Some("64.4°F in Paris."));
+        assert_eq!(run.answer.content(0), Some("64.4°F in Paris."));
         let outputs: Vec<&str> = run.calls.iter().map(|c| c.output.as_str()).collect();
         assert_eq!(
             outputs[0],
@@ -785,7 +794,7 @@ mod chat {
             .collect();
         assert_eq!(ids, ["call_1", "call_2", "call_3", "call_4"]);
         assert!(messages[2..].iter().all(|m| m["role"] == "tool"));
-        assert_eq!(run.messages.len(), 1 + 5 + 2 + 1);
+        assert_eq!(run.conversation.len(), 1 + 5 + 2 + 1);
     }
 
     #[tokio::test]
@@ -851,11 +860,8 @@ mod chat {
                 assert!(run.finished);
                 assert_eq!(run.rounds, 2);
                 assert_eq!(run.calls.len(), 1);
-                assert_eq!(run.completion.content(0), Some("It is 18°C in Pa"));
-                assert_eq!(
-                    run.completion.choices[0].finish_reason.as_deref(),
-                    Some(finish)
-                );
+                assert_eq!(run.answer.content(0), Some("It is 18°C in Pa"));
+                assert_eq!(run.answer.choices[0].finish_reason.as_deref(), Some(finish));
             }
         }
     }
