@@ -702,17 +702,17 @@ impl ChatCompletionStreamState {
             }
             // A choice first seen now already holds this chunk's logprobs (the reference
             // adds them a second time; we don't).
-            if known.is_some() {
-                if let (Some((_, Wire::Object(lp))), Some(extras)) = (
+            if known.is_some()
+                && let (Some((_, Wire::Object(lp))), Some(extras)) = (
                     c.iter_mut().find(|(k, _)| k == "logprobs"),
                     snap.extras.get_mut(pos),
-                ) {
-                    merge_logprobs(
-                        extras,
-                        take_tokens(lp, "content"),
-                        take_tokens(lp, "refusal"),
-                    );
-                }
+                )
+            {
+                merge_logprobs(
+                    extras,
+                    take_tokens(lp, "content"),
+                    take_tokens(lp, "refusal"),
+                );
             }
             if let Some(state) = states.get_mut(pos) {
                 let fragments = frags(delta_of(c));
