@@ -162,13 +162,29 @@ pub fn accumulate_delta_owned(
     merge_object::<Value>(acc, delta.into_iter()).map_err(Failure::into_error)
 }
 
-/// A delta value that is either borrowed (cloned when stored) or owned (moved).
-trait DeltaValue: Sized {
+/// Folds the members of a delta of any representation (a borrowed `serde_json` map, an
+/// owned one, the chat wire decoder's values) into `acc`, with the rules above.
+pub(crate) fn accumulate_entries<D: DeltaValue>(
+    acc: &mut Map<String, Value>,
+    entries: impl Iterator<Item = (D::Key, D)>,
+) -> Result<(), AccumulateError> {
+    merge_object::<D>(acc, entries).map_err(Failure::into_error)
+}
+
+/// A delta value: borrowed (cloned when stored), owned (moved), or another
+/// representation of JSON.
+pub(crate) trait DeltaValue: Sized {
     type Key: AsRef<str> + Into<String>;
     type Entries: Iterator<Item = (Self::Key, Self)>;
     type Items: Iterator<Item = Self>;
 
-    fn get(&self) -> &Value;
+    /// The string, when the value is one.
+    fn as_str(&self) -> Option<&str>;
+    /// The value, when it is a number or a boolean.
+    fn as_scalar(&self) -> Option<Value>;
+    /// What a list entry says about its `index`: the entry is not an object, has no
+    /// `index`, or its `index` as JSON.
+    fn list_index(&self) -> ListIndex;
     fn into_value(self) -> Value;
     /// The entries, when the value is an object.
     fn into_entries(self) -> Option<Self::Entries>;
@@ -181,8 +197,14 @@ impl DeltaValue for Value {
     type Entries = serde_json::map::IntoIter;
     type Items = std::vec::IntoIter<Value>;
 
-    fn get(&self) -> &Value {
-        self
+    fn as_str(&self) -> Option<&str> {
+        Value::as_str(self)
+    }
+    fn as_scalar(&self) -> Option<Value> {
+        scalar(self)
+    }
+    fn list_index(&self) -> ListIndex {
+        list_index(self)
     }
     fn into_value(self) -> Value {
         self
@@ -206,8 +228,14 @@ impl<'a> DeltaValue for &'a Value {
     type Entries = serde_json::map::Iter<'a>;
     type Items = std::slice::Iter<'a, Value>;
 
-    fn get(&self) -> &Value {
-        self
+    fn as_str(&self) -> Option<&str> {
+        Value::as_str(self)
+    }
+    fn as_scalar(&self) -> Option<Value> {
+        scalar(self)
+    }
+    fn list_index(&self) -> ListIndex {
+        list_index(self)
     }
     fn into_value(self) -> Value {
         self.clone()
@@ -217,6 +245,27 @@ impl<'a> DeltaValue for &'a Value {
     }
     fn into_items(self) -> Option<Self::Items> {
         self.as_array().map(|items| items.iter())
+    }
+}
+
+/// A list delta entry's `index`, as [`DeltaValue::list_index`] sees it.
+pub(crate) enum ListIndex {
+    NotAnObject,
+    Missing,
+    /// Present: the number or boolean (`None`: another type, never an index).
+    Present(Option<Value>),
+}
+
+fn scalar(value: &Value) -> Option<Value> {
+    matches!(value, Value::Number(_) | Value::Bool(_)).then(|| value.clone())
+}
+
+fn list_index(value: &Value) -> ListIndex {
+    match value {
+        Value::Object(map) => map
+            .get("index")
+            .map_or(ListIndex::Missing, |i| ListIndex::Present(scalar(i))),
+        _ => ListIndex::NotAnObject,
     }
 }
 
@@ -309,12 +358,12 @@ fn merge_value<D: DeltaValue>(key: &str, slot: &mut Value, delta: D) -> Result<(
     }
     match slot {
         Value::String(acc) => {
-            if let Value::String(piece) = delta.get() {
+            if let Some(piece) = delta.as_str() {
                 acc.push_str(piece);
             }
         }
         Value::Number(_) | Value::Bool(_) => {
-            if let Some(sum) = add_numbers(slot, delta.get()) {
+            if let Some(sum) = delta.as_scalar().and_then(|d| add_numbers(slot, &d)) {
                 *slot = sum;
             }
         }
@@ -346,15 +395,17 @@ fn merge_list<D: DeltaValue>(
         return Ok(());
     }
     for (position, entry) in items.enumerate() {
-        let index = match entry.get() {
-            Value::Object(map) => match map.get("index") {
-                None => return Err(Failure::at_position(FailureKind::MissingIndex, position)),
-                Some(index) => match index_of(index) {
-                    Some(index) => index,
-                    None => return Err(Failure::at_position(FailureKind::InvalidIndex, position)),
-                },
+        let index = match entry.list_index() {
+            ListIndex::Present(index) => match index.as_ref().and_then(index_of) {
+                Some(index) => index,
+                None => return Err(Failure::at_position(FailureKind::InvalidIndex, position)),
             },
-            _ => return Err(Failure::at_position(FailureKind::NotAnObject, position)),
+            ListIndex::Missing => {
+                return Err(Failure::at_position(FailureKind::MissingIndex, position))
+            }
+            ListIndex::NotAnObject => {
+                return Err(Failure::at_position(FailureKind::NotAnObject, position))
+            }
         };
         match find_entry(acc, index) {
             Some(target) => {

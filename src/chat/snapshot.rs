@@ -34,22 +34,6 @@ impl LogprobsAcc {
         }
     }
 
-    /// From a JSON `logprobs` object.
-    pub(crate) fn from_json(lp: &Map<String, Value>) -> Self {
-        let mut acc = LogprobsAcc::default();
-        for (k, v) in lp {
-            match (k.as_str(), v) {
-                ("content", Value::Array(tokens)) => acc.content = Some(raw_tokens(tokens)),
-                ("refusal", Value::Array(tokens)) => acc.refusal = Some(raw_tokens(tokens)),
-                ("content" | "refusal", Value::Null) => {}
-                _ => {
-                    acc.rest.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        acc
-    }
-
     pub(crate) fn to_json(&self) -> Value {
         let mut map = self.rest.clone();
         let list = |l: &Option<Vec<RawToken>>| match l {
@@ -60,14 +44,6 @@ impl LogprobsAcc {
         map.insert("refusal".into(), list(&self.refusal));
         Value::Object(map)
     }
-}
-
-/// JSON values as raw tokens.
-pub(crate) fn raw_tokens(tokens: &[Value]) -> Vec<RawToken> {
-    tokens
-        .iter()
-        .filter_map(|t| serde_json::value::to_raw_value(t).ok())
-        .collect()
 }
 
 /// A raw token decoded (`null` if it somehow is not JSON).

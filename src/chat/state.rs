@@ -13,9 +13,9 @@ use super::snapshot::{
     parse_arguments, parse_content_strict, parse_owned_chat_completion_as, ChatCompletionSnapshot,
     ChoiceExtras, ParseOptions, ParsedValue,
 };
-use super::snapshot::{raw_tokens, LogprobsAcc};
-use super::wire::{self, WireChunk, WireLogprobs};
-use crate::accumulate::{accumulate_delta, AccumulateError};
+use super::snapshot::{LogprobsAcc, RawToken};
+use super::wire::{self, Member, Wire, WireChunk};
+use crate::accumulate::{accumulate_entries, AccumulateError};
 use crate::error::StreamErrorKind;
 use crate::parsing::{truthy_str, PartialJson};
 use crate::Error;
@@ -147,13 +147,6 @@ struct ChoiceState {
 /// delta has both as strings, the first is taken.
 const REASONING_KEYS: [&str; 2] = ["reasoning_content", "reasoning"];
 
-/// A delta's reasoning text under each of [`REASONING_KEYS`] (when a string).
-type ReasoningTexts<'x> = [Option<&'x str>; 2];
-
-fn reasoning_texts<'x>(get: impl Fn(&str) -> Option<&'x Value>) -> ReasoningTexts<'x> {
-    REASONING_KEYS.map(|key| get(key).and_then(Value::as_str))
-}
-
 impl ChoiceState {
     /// The state of a tool call, created if new (then `true`).
     fn tool_mut(&mut self, index: i64) -> (&mut ToolState, bool) {
@@ -280,56 +273,83 @@ fn function_name(call: &Map<String, Value>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The chunk's choices (`[]` when the key is missing or null).
-fn chunk_choices(chunk: &Map<String, Value>) -> &[Value] {
-    match chunk.get("choices") {
-        Some(Value::Array(a)) => a,
-        _ => &[],
-    }
-}
-
-fn choice_index(chunk_no: u64, choice: &Value) -> Result<(&Map<String, Value>, i64), Error> {
-    let c = choice.as_object().ok_or_else(|| {
-        invalid(
+/// A choice's members and `index`.
+fn choice_index<'x, 'a>(
+    chunk_no: u64,
+    choice: &'x Wire<'a>,
+) -> Result<(&'x [Member<'a>], i64), Error> {
+    let Wire::Object(c) = choice else {
+        return Err(invalid(
             StreamErrorKind::InvalidChunk,
             format!("chunk #{chunk_no}: a choice is not a JSON object"),
-        )
-    })?;
-    let index = c.get("index").and_then(Value::as_i64).ok_or_else(|| {
-        invalid(
-            StreamErrorKind::InvalidChunk,
-            format!("chunk #{chunk_no}: a choice has no integer `index`"),
-        )
-    })?;
+        ));
+    };
+    let index = wire::get(c, "index")
+        .and_then(Wire::as_i64)
+        .ok_or_else(|| {
+            invalid(
+                StreamErrorKind::InvalidChunk,
+                format!("chunk #{chunk_no}: a choice has no integer `index`"),
+            )
+        })?;
     Ok((c, index))
 }
 
-static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+/// A choice's `delta` members (`[]` when it is missing or not an object).
+fn delta_of<'x, 'a>(c: &'x [Member<'a>]) -> &'x [Member<'a>] {
+    wire::object(wire::get(c, "delta"))
+}
 
-fn delta_of(c: &Map<String, Value>) -> &Map<String, Value> {
-    c.get("delta").and_then(Value::as_object).unwrap_or(&EMPTY)
+/// A `logprobs` object's `content` or `refusal` tokens, taken out (`None` unless a list).
+fn take_tokens(lp: &mut [Member<'_>], key: &str) -> Option<Vec<RawToken>> {
+    match lp.iter_mut().find(|(k, _)| k == key) {
+        Some((_, Wire::Tokens(tokens))) => Some(std::mem::take(tokens)),
+        _ => None,
+    }
 }
 
 /// A new choice: the chunk's choice without `delta`, with `message` = the delta.
-fn new_choice(c: &Map<String, Value>, index: i64) -> ChoiceExtras {
+fn new_choice(c: &mut [Member<'_>], index: i64) -> ChoiceExtras {
+    let finished = wire::get(c, "finish_reason")
+        .and_then(Wire::as_str)
+        .is_some_and(|r| !r.is_empty());
+    let message = wire::to_map(delta_of(c));
     let mut json = Map::with_capacity(c.len());
-    for (k, v) in c {
-        if k != "delta" && k != "message" {
-            json.insert(k.clone(), v.clone());
+    let mut logprobs = None;
+    for (k, v) in c.iter_mut() {
+        match (&**k, v) {
+            ("delta" | "message", _) => {}
+            ("logprobs", Wire::Object(lp)) => {
+                let content = take_tokens(lp, "content");
+                let refusal = take_tokens(lp, "refusal");
+                let mut rest = Map::new();
+                for (k, v) in lp.iter() {
+                    if !(matches!(&**k, "content" | "refusal")
+                        && matches!(v, Wire::Null | Wire::Tokens(_)))
+                    {
+                        rest.insert(k.clone().into_owned(), v.to_value());
+                    }
+                }
+                logprobs = Some(LogprobsAcc {
+                    content,
+                    refusal,
+                    rest,
+                });
+                // Its place, given up below as the map gives up a key.
+                json.insert("logprobs".into(), Value::Null);
+            }
+            (k, v) => {
+                json.insert(k.to_owned(), v.to_value());
+            }
         }
     }
-    let finished = truthy_str(c.get("finish_reason"));
-    let logprobs = match json.get("logprobs") {
-        Some(Value::Object(lp)) => Some(LogprobsAcc::from_json(lp)),
-        _ => None,
-    };
     if logprobs.is_some() {
         json.remove("logprobs");
     }
     ChoiceExtras {
         index,
         json,
-        message: delta_of(c).clone(),
+        message,
         finished,
         logprobs,
         ..ChoiceExtras::default()
@@ -461,13 +481,15 @@ impl ChatCompletionStreamState {
         &mut self,
         chunk: &crate::types::CreateChatCompletionStreamResponse,
     ) -> Result<Vec<ChatCompletionStreamEvent>, Error> {
-        let value = serde_json::to_value(chunk).map_err(|e| {
+        let text = serde_json::to_string(chunk).map_err(|e| {
             invalid(
                 StreamErrorKind::InvalidJson,
                 format!("serializing the chunk: {e}"),
             )
         })?;
-        self.handle_chunk(&value)
+        let mut out = Vec::new();
+        self.handle_chunk_text(text, false, &mut out)?;
+        Ok(out)
     }
 
     /// Handles the JSON text of a chunk (the data of an SSE event); events are appended
@@ -482,58 +504,21 @@ impl ChatCompletionStreamState {
     ) -> Result<bool, Error> {
         let chunk_no = self.chunks;
         self.pending.clear();
-        let fast = match (&self.snapshot, wire::decode(&text)) {
-            (Some(snap), Some(w))
-                if w.choices
-                    .iter()
-                    .flatten()
-                    .all(|c| snap.position(c.index).is_some()) =>
+        let result = {
+            let mut chunk = match wire::decode(&text, self.snapshot.is_none()) {
+                Ok(Some(chunk)) => chunk,
+                // Not an object, or not JSON: said as `serde_json` says it.
+                Ok(None) | Err(_) => return Err(not_a_chunk(&text)),
+            };
+            if skip_foreign
+                && chunk
+                    .get("object")
+                    .is_some_and(|o| o.as_str() != Some("chat.completion.chunk"))
             {
-                Some(w)
+                return Ok(false);
             }
-            _ => None,
-        };
-        let result = match fast {
-            Some(mut w) => {
-                if skip_foreign
-                    && w.object
-                        .as_ref()
-                        .is_some_and(|o| o.0 != "chat.completion.chunk")
-                {
-                    return Ok(false);
-                }
-                self.chunks += 1;
-                self.process_fast(&mut w, chunk_no)
-            }
-            None => {
-                let map = match serde_json::from_str::<Value>(&text) {
-                    Ok(Value::Object(map)) => map,
-                    Ok(_) => {
-                        return Err(invalid(
-                            StreamErrorKind::InvalidJson,
-                            "the chunk is not a JSON object".into(),
-                        ))
-                    }
-                    Err(e) => {
-                        return Err(invalid(
-                            StreamErrorKind::InvalidJson,
-                            format!(
-                                "the chunk is not valid JSON ({e}); data: {}",
-                                crate::error::snippet(text.as_bytes())
-                            ),
-                        ))
-                    }
-                };
-                if skip_foreign {
-                    if let Some(object) = map.get("object") {
-                        if object.as_str() != Some("chat.completion.chunk") {
-                            return Ok(false);
-                        }
-                    }
-                }
-                self.chunks += 1;
-                self.process(&map, chunk_no)
-            }
+            self.chunks += 1;
+            self.process(&mut chunk, chunk_no)
         };
         if let Err(e) = result {
             self.pending.clear();
@@ -656,136 +641,147 @@ impl ChatCompletionStreamState {
         Ok(true)
     }
 
-    fn process(&mut self, chunk: &Map<String, Value>, chunk_no: u64) -> Result<(), Error> {
+    /// Accumulates a chunk and makes its events (in `pending`).
+    fn process(&mut self, chunk: &mut WireChunk<'_>, chunk_no: u64) -> Result<(), Error> {
         let ChatCompletionStreamState {
             options,
             snapshot,
-            choices,
+            choices: states,
             pending,
             ..
         } = self;
         let first = snapshot.is_none();
         let snap = Arc::make_mut(snapshot.get_or_insert_with(Default::default));
         if first {
-            init_snapshot(snap, choices, chunk, chunk_no)?;
-        } else {
-            accumulate(options, snap, choices, chunk, chunk_no)?;
+            init_top(snap, &chunk.members);
         }
-        let mut views = Vec::new();
-        for choice in chunk_choices(chunk) {
+        let mut logprob_counts: SmallVec<[Option<(usize, usize)>; 1]> = SmallVec::new();
+        for choice in chunk.choices.iter_mut() {
+            let (c, index) = choice_index(chunk_no, choice)?;
+            logprob_counts.push(match wire::get(c, "logprobs") {
+                Some(Wire::Object(lp)) => {
+                    let count = |k| match wire::get(lp, k) {
+                        Some(Wire::Tokens(t)) => t.len(),
+                        Some(Wire::Array(t)) => t.len(),
+                        _ => 0,
+                    };
+                    Some((count("content"), count("refusal")))
+                }
+                _ => None,
+            });
+            // The first chunk makes every choice; a later one merges into a known choice.
+            let known = if first { None } else { snap.position(index) };
+            let pos = match known {
+                Some(pos) => {
+                    if let Some(extras) = snap.extras.get_mut(pos) {
+                        accumulate_entries(&mut extras.message, wire::entries(delta_of(c)))
+                            .map_err(|e| accumulate_error(chunk_no, index, e))?;
+                    }
+                    pos
+                }
+                None => {
+                    let Wire::Object(c) = choice else {
+                        continue;
+                    };
+                    snap.extras.push(new_choice(c, index));
+                    states.push(ChoiceState::default());
+                    snap.extras.len() - 1
+                }
+            };
+            if first {
+                continue;
+            }
+            let Wire::Object(c) = choice else {
+                continue;
+            };
+            if let Some(reason) = wire::get(c, "finish_reason")
+                .and_then(Wire::as_str)
+                .filter(|r| !r.is_empty())
+            {
+                finish(options, snap, pos, reason)?;
+            }
+            // A choice first seen now already holds this chunk's logprobs (the reference
+            // adds them a second time; we don't).
+            if known.is_some() {
+                if let (Some((_, Wire::Object(lp))), Some(extras)) = (
+                    c.iter_mut().find(|(k, _)| k == "logprobs"),
+                    snap.extras.get_mut(pos),
+                ) {
+                    merge_logprobs(
+                        extras,
+                        take_tokens(lp, "content"),
+                        take_tokens(lp, "refusal"),
+                    );
+                }
+            }
+            if let Some(state) = states.get_mut(pos) {
+                let fragments = frags(delta_of(c));
+                parse_after_merge(options, snap, state, pos, index, &fragments)?;
+            }
+        }
+        if !first {
+            snap.usage = chunk.get("usage").map_or(Value::Null, Wire::to_value);
+            match chunk.get("system_fingerprint") {
+                // Usually the same as before: no allocation.
+                Some(Wire::Str(fp)) if snap.system_fingerprint.as_str() == Some(&**fp) => {}
+                Some(fp) => snap.system_fingerprint = fp.to_value(),
+                None => snap.system_fingerprint = Value::Null,
+            }
+        }
+        let mut views: SmallVec<[ChoiceView<'_>; 1]> = SmallVec::new();
+        for (choice, logprobs) in chunk.choices.iter().zip(logprob_counts) {
             let (c, index) = choice_index(chunk_no, choice)?;
             let delta = delta_of(c);
             views.push(ChoiceView {
                 index,
-                content: delta.get("content").and_then(Value::as_str),
-                refusal: delta.get("refusal").and_then(Value::as_str),
-                tool_calls: json_frags(delta.get("tool_calls").and_then(Value::as_array)),
-                reasoning: reasoning_texts(|key| delta.get(key)),
-                logprobs: c.get("logprobs").and_then(Value::as_object).map(|lp| {
-                    let count = |k| lp.get(k).and_then(Value::as_array).map_or(0, Vec::len);
-                    (count("content"), count("refusal"))
-                }),
-            });
-        }
-        build_events(options, snap, choices, &views, pending)
-    }
-
-    /// A chunk after the first whose choices are all known, in the usual shape.
-    fn process_fast(&mut self, chunk: &mut WireChunk<'_>, chunk_no: u64) -> Result<(), Error> {
-        let ChatCompletionStreamState {
-            options,
-            snapshot,
-            choices,
-            pending,
-            ..
-        } = self;
-        let snap = Arc::make_mut(snapshot.get_or_insert_with(Default::default));
-        let mut logprob_counts: SmallVec<[Option<(usize, usize)>; 1]> = SmallVec::new();
-        for c in chunk.choices.iter_mut().flatten() {
-            let lp = c.logprobs.take();
-            let counts = lp.as_ref().map(|lp| {
-                (
-                    lp.content.as_ref().map_or(0, Vec::len),
-                    lp.refusal.as_ref().map_or(0, Vec::len),
-                )
-            });
-            logprob_counts.push(counts);
-            if let (Some(lp), Some(pos)) = (lp, snap.position(c.index)) {
-                if let Some(choice) = snap.extras.get_mut(pos) {
-                    merge_wire_logprobs(choice, lp);
-                }
-            }
-        }
-        let wire_choices = chunk.choices.as_deref().unwrap_or_default();
-        let mut views: SmallVec<[ChoiceView<'_>; 1]> = SmallVec::new();
-        let mut appended = Appended::new();
-        for (c, logprobs) in wire_choices.iter().zip(logprob_counts) {
-            let index = c.index;
-            let delta = c.delta.as_ref();
-            let fragments = wire_frags(delta.and_then(|d| d.tool_calls.as_ref()));
-            appended.clear();
-            if let Some(pos) = snap.position(index) {
-                if let Some(delta) = delta {
-                    if let Some(message) = message_mut(snap, pos) {
-                        for (key, value) in [
-                            ("role", &delta.role),
-                            ("content", &delta.content),
-                            ("refusal", &delta.refusal),
-                        ] {
-                            if let Some(value) = value {
-                                merge_str(message, key, value.as_ref().map(|v| &*v.0));
-                            }
-                        }
-                        if let Some(tool_calls) = &delta.tool_calls {
-                            merge_tool_calls(message, tool_calls, &mut appended)
-                                .map_err(|e| accumulate_error(chunk_no, index, e))?;
-                        }
-                        if let Some(rest) = &delta.rest {
-                            accumulate_delta(message, rest)
-                                .map_err(|e| accumulate_error(chunk_no, index, e))?;
-                        }
-                    }
-                }
-                if let Some(reason) = c.finish_reason.as_ref().filter(|r| !r.0.is_empty()) {
-                    finish(options, snap, pos, &reason.0)?;
-                }
-                if let Some(state) = choices.get_mut(pos) {
-                    parse_after_merge(options, snap, state, pos, index, &fragments, &appended)?;
-                }
-            }
-            views.push(ChoiceView {
-                index,
-                content: delta
-                    .and_then(|d| d.content.as_ref())
-                    .and_then(|v| v.as_ref())
-                    .map(|v| &*v.0),
-                refusal: delta
-                    .and_then(|d| d.refusal.as_ref())
-                    .and_then(|v| v.as_ref())
-                    .map(|v| &*v.0),
-                tool_calls: fragments,
-                reasoning: delta
-                    .and_then(|d| d.rest.as_deref())
-                    .map_or([None; 2], |rest| reasoning_texts(|key| rest.get(key))),
+                content: wire::get(delta, "content").and_then(Wire::as_str),
+                refusal: wire::get(delta, "refusal").and_then(Wire::as_str),
+                tool_calls: frags(delta),
+                reasoning: REASONING_KEYS.map(|key| wire::get(delta, key).and_then(Wire::as_str)),
                 logprobs,
             });
         }
-        snap.usage = chunk.usage.clone().unwrap_or(Value::Null);
-        match &chunk.system_fingerprint {
-            // Usually the same as before: no allocation.
-            Some(fp) if snap.system_fingerprint.as_str() == Some(&*fp.0) => {}
-            Some(fp) => snap.system_fingerprint = Value::String(fp.0.clone().into_owned()),
-            None => snap.system_fingerprint = Value::Null,
-        }
-        build_events(options, snap, choices, &views, pending)
+        build_events(options, snap, states, &views, pending)
     }
+}
+
+/// A chunk that is not a JSON object: the error, with what `serde_json` says of it.
+fn not_a_chunk(text: &str) -> Error {
+    match serde_json::from_str::<Value>(text) {
+        Ok(_) => invalid(
+            StreamErrorKind::InvalidJson,
+            "the chunk is not a JSON object".into(),
+        ),
+        Err(e) => invalid(
+            StreamErrorKind::InvalidJson,
+            format!(
+                "the chunk is not valid JSON ({e}); data: {}",
+                crate::error::snippet(text.as_bytes())
+            ),
+        ),
+    }
+}
+
+/// The first chunk's top level: the snapshot's, as it is (but `object`, `usage` and
+/// `system_fingerprint`).
+fn init_top(snap: &mut ChatCompletionSnapshot, members: &[Member<'_>]) {
+    let mut json = Map::with_capacity(members.len() + 2);
+    for (k, v) in members {
+        match &**k {
+            "obfuscation" => {}
+            "usage" => snap.usage = v.to_value(),
+            "system_fingerprint" => snap.system_fingerprint = v.to_value(),
+            _ => {
+                json.insert(k.clone().into_owned(), v.to_value());
+            }
+        }
+    }
+    json.insert("object".into(), Value::String("chat.completion".into()));
+    snap.json = json;
 }
 
 /// The tool call fragments of one choice of a chunk (nearly always one or two).
 type Frags<'x> = SmallVec<[Frag<'x>; 2]>;
-
-/// Tool call `index` and new length of the arguments, for fragments appended in place.
-type Appended = SmallVec<[(i64, usize); 2]>;
 
 /// A tool call fragment, for events: its `index` and `function.arguments`.
 #[derive(Clone, Copy)]
@@ -796,120 +792,26 @@ struct Frag<'x> {
     refresh: bool,
 }
 
-fn json_frags(fragments: Option<&Vec<Value>>) -> Frags<'_> {
-    fragments
-        .into_iter()
-        .flatten()
-        .map(|f| Frag {
-            index: f.get("index").and_then(Value::as_i64),
-            refresh: f.get("type").is_some()
-                || f.get("function")
-                    .is_none_or(|x| !x.is_object() || x.get("name").is_some()),
-            arguments: f
-                .get("function")
-                .and_then(|x| x.get("arguments"))
-                .and_then(Value::as_str)
-                .unwrap_or(""),
-        })
-        .collect()
-}
-
-fn wire_frags<'x>(fragments: Option<&'x Vec<wire::WireToolCall<'_>>>) -> Frags<'x> {
-    fragments
-        .into_iter()
-        .flatten()
-        .map(|f| Frag {
-            index: Some(f.index),
-            refresh: f.kind.is_some() || f.function.as_ref().is_none_or(|x| x.name.is_some()),
-            arguments: f
-                .function
-                .as_ref()
-                .and_then(|x| x.arguments.as_ref())
-                .and_then(|a| a.as_ref())
-                .map_or("", |a| &*a.0),
-        })
-        .collect()
-}
-
-/// Merges tool call fragments into a message with the accumulation rules: in place for the
-/// usual case (a list of call objects), through the generic accumulator otherwise.
-///
-/// `appended` receives, for each fragment whose `arguments` were appended to a string
-/// already there, the tool call's `index` and the arguments' new length.
-fn merge_tool_calls(
-    message: &mut Map<String, Value>,
-    fragments: &[wire::WireToolCall<'_>],
-    appended: &mut Appended,
-) -> Result<(), AccumulateError> {
-    let list = match message.get_mut("tool_calls") {
-        Some(Value::Array(list)) if !list.is_empty() && list.iter().all(Value::is_object) => list,
-        _ => {
-            let mut delta = Map::new();
-            delta.insert(
-                "tool_calls".into(),
-                Value::Array(fragments.iter().map(wire::WireToolCall::to_value).collect()),
-            );
-            return accumulate_delta(message, &delta);
-        }
+/// The tool call fragments of a delta.
+fn frags<'x>(delta: &'x [Member<'_>]) -> Frags<'x> {
+    let Some(Wire::Array(fragments)) = wire::get(delta, "tool_calls") else {
+        return Frags::new();
     };
-    for fragment in fragments {
-        let at = usize::try_from(fragment.index).ok().filter(|&i| {
-            list.get(i)
-                .and_then(|c| c.get("index"))
-                .and_then(Value::as_i64)
-                == Some(fragment.index)
-        });
-        let at = at.or_else(|| {
-            list.iter()
-                .position(|c| c.get("index").and_then(Value::as_i64) == Some(fragment.index))
-        });
-        let Some(Value::Object(entry)) = at.and_then(|i| list.get_mut(i)) else {
-            list.push(fragment.to_value());
-            continue;
-        };
-        if let Some(id) = &fragment.id {
-            merge_str(entry, "id", id.as_ref().map(|v| &*v.0));
-        }
-        if let Some(kind) = &fragment.kind {
-            let kind = kind
-                .as_ref()
-                .map_or(Value::Null, |k| Value::String(k.0.clone().into_owned()));
-            match entry.get_mut("type") {
-                Some(slot) => *slot = kind,
-                None => {
-                    entry.insert("type".into(), kind);
-                }
+    fragments
+        .iter()
+        .map(|f| {
+            let members = wire::object(Some(f));
+            let function = wire::get(members, "function");
+            Frag {
+                index: wire::get(members, "index").and_then(Wire::as_i64),
+                refresh: wire::get(members, "type").is_some()
+                    || !matches!(function, Some(Wire::Object(x)) if wire::get(x, "name").is_none()),
+                arguments: wire::get(wire::object(function), "arguments")
+                    .and_then(Wire::as_str)
+                    .unwrap_or(""),
             }
-        }
-        if let Some(function) = &fragment.function {
-            match entry.get_mut("function") {
-                Some(Value::Object(acc)) => {
-                    if let Some(name) = &function.name {
-                        merge_str(acc, "name", name.as_ref().map(|v| &*v.0));
-                    }
-                    if let Some(arguments) = &function.arguments {
-                        if let Some(len) =
-                            merge_str(acc, "arguments", arguments.as_ref().map(|v| &*v.0))
-                        {
-                            appended.push((fragment.index, len));
-                        }
-                    }
-                    if let Some(rest) = &function.rest {
-                        accumulate_delta(acc, rest)?;
-                    }
-                }
-                Some(slot @ Value::Null) => *slot = function.to_value(),
-                None => {
-                    entry.insert("function".into(), function.to_value());
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some(rest) = &fragment.rest {
-            accumulate_delta(entry, rest)?;
-        }
-    }
-    Ok(())
+        })
+        .collect()
 }
 
 /// What the events of one choice of a chunk are built from.
@@ -919,33 +821,10 @@ struct ChoiceView<'x> {
     refusal: Option<&'x str>,
     tool_calls: Frags<'x>,
     /// A compatible provider's reasoning text in this delta.
-    reasoning: ReasoningTexts<'x>,
+    reasoning: [Option<&'x str>; 2],
     /// When the chunk's choice has a `logprobs` object: how many `content` and `refusal`
     /// tokens it has.
     logprobs: Option<(usize, usize)>,
-}
-
-/// The accumulation rule for a string delta value (`None`: a JSON null).
-///
-/// Returns the string's new length when `value` was appended to a string already there
-/// (the usual case), so that a caller can feed an incremental parser the fragment alone.
-fn merge_str(message: &mut Map<String, Value>, key: &str, value: Option<&str>) -> Option<usize> {
-    match (message.get_mut(key), value) {
-        (Some(Value::String(acc)), Some(s)) => {
-            acc.push_str(s);
-            return Some(acc.len());
-        }
-        (Some(slot @ Value::Null), Some(s)) => *slot = Value::String(s.to_owned()),
-        (None, v) => {
-            message.insert(
-                key.to_owned(),
-                v.map_or(Value::Null, |s| Value::String(s.to_owned())),
-            );
-        }
-        // A null never overwrites; a value of another type is ignored.
-        _ => {}
-    }
-    None
 }
 
 /// A truthy `finish_reason`: recorded, and an error with parseable input for `length` and
@@ -1010,7 +889,6 @@ fn parse_after_merge(
     pos: usize,
     index: i64,
     fragments: &[Frag<'_>],
-    appended: &[(i64, usize)],
 ) -> Result<(), Error> {
     refresh_tools(options, snap, state, pos, fragments);
     if options.parse_content {
@@ -1045,26 +923,20 @@ fn parse_after_merge(
         if !tool.function || !tool.strict {
             continue;
         }
-        let new_len = tool.parser.fed + fragment.arguments.len();
-        if appended.contains(&(tool_index, new_len)) {
-            // The fragment was appended to the arguments fed so far: no need to look the
-            // whole text up in the snapshot.
-            if fragment.arguments.is_empty() {
-                continue;
-            }
-            tool.parser.feed_appended(fragment.arguments);
-        } else {
-            let arguments = snap
-                .tool_at(pos, tool_index)
-                .and_then(|call| call.get("function"))
-                .and_then(|f| f.get("arguments"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if arguments.is_empty() {
-                continue;
-            }
-            tool.parser.feed(arguments);
+        if fragment.arguments.is_empty() {
+            continue;
         }
+        let arguments = snap
+            .tool_at(pos, tool_index)
+            .and_then(|call| call.get("function"))
+            .and_then(|f| f.get("arguments"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if arguments.is_empty() {
+            continue;
+        }
+        // Usually only the fragment is new to the parser.
+        tool.parser.feed(arguments);
         let name = tool.name.as_deref().unwrap_or("");
         let parsed = tool.parser.partial(
             || format!("the arguments of tool call {tool_index} (`{name}`) of choice {index}"),
@@ -1077,127 +949,27 @@ fn parse_after_merge(
     Ok(())
 }
 
-/// The first chunk: the snapshot's top level and choices come from it as they are.
-fn init_snapshot(
-    snap: &mut ChatCompletionSnapshot,
-    states: &mut Vec<ChoiceState>,
-    chunk: &Map<String, Value>,
-    chunk_no: u64,
-) -> Result<(), Error> {
-    let mut json = Map::with_capacity(chunk.len() + 2);
-    for (k, v) in chunk {
-        match k.as_str() {
-            "obfuscation" | "choices" => {}
-            "usage" => snap.usage = v.clone(),
-            "system_fingerprint" => snap.system_fingerprint = v.clone(),
-            _ => {
-                json.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    json.insert("object".into(), Value::String("chat.completion".into()));
-    for choice in chunk_choices(chunk) {
-        let (c, index) = choice_index(chunk_no, choice)?;
-        snap.extras.push(new_choice(c, index));
-        states.push(ChoiceState::default());
-    }
-    snap.json = json;
-    Ok(())
-}
-
-/// A later chunk: deltas merged into each choice's message, parsing, logprobs, usage.
-fn accumulate(
-    options: &ParseOptions,
-    snap: &mut ChatCompletionSnapshot,
-    states: &mut Vec<ChoiceState>,
-    chunk: &Map<String, Value>,
-    chunk_no: u64,
-) -> Result<(), Error> {
-    for choice in chunk_choices(chunk) {
-        let (c, index) = choice_index(chunk_no, choice)?;
-        let delta = delta_of(c);
-        let (pos, is_new) = match snap.position(index) {
-            Some(pos) => {
-                if let Some(message) = message_mut(snap, pos) {
-                    accumulate_delta(message, delta)
-                        .map_err(|e| accumulate_error(chunk_no, index, e))?;
-                }
-                (pos, false)
-            }
-            None => {
-                snap.extras.push(new_choice(c, index));
-                states.push(ChoiceState::default());
-                (snap.extras.len() - 1, true)
-            }
-        };
-
-        if let Some(reason) = c
-            .get("finish_reason")
-            .and_then(Value::as_str)
-            .filter(|r| !r.is_empty())
-        {
-            finish(options, snap, pos, reason)?;
-        }
-        if let Some(state) = states.get_mut(pos) {
-            let fragments = json_frags(delta.get("tool_calls").and_then(Value::as_array));
-            parse_after_merge(options, snap, state, pos, index, &fragments, &[])?;
-        }
-
-        // A choice first seen now already holds this chunk's logprobs (the reference adds
-        // them a second time; we don't).
-        if !is_new {
-            if let Some(Value::Object(lp)) = c.get("logprobs") {
-                merge_logprobs(snap, pos, lp);
-            }
-        }
-    }
-    snap.usage = chunk.get("usage").cloned().unwrap_or(Value::Null);
-    snap.system_fingerprint = chunk
-        .get("system_fingerprint")
-        .cloned()
-        .unwrap_or(Value::Null);
-    Ok(())
-}
-
-/// The message of the choice at `pos`.
-fn message_mut(snap: &mut ChatCompletionSnapshot, pos: usize) -> Option<&mut Map<String, Value>> {
-    Some(&mut snap.extras.get_mut(pos)?.message)
-}
-
-fn merge_logprobs(snap: &mut ChatCompletionSnapshot, pos: usize, lp: &Map<String, Value>) {
-    let Some(choice) = snap.extras.get_mut(pos) else {
-        return;
-    };
-    let list = |k: &str| match lp.get(k) {
-        Some(Value::Array(tokens)) => Some(raw_tokens(tokens)),
-        _ => None,
-    };
-    merge_wire_logprobs(
-        choice,
-        WireLogprobs {
-            content: list("content"),
-            refusal: list("refusal"),
-        },
-    );
-}
-
 /// The reference's logprobs rule: the first `logprobs` object is taken (its `content` and
 /// `refusal`), later ones extend the lists with their non-empty lists.
-fn merge_wire_logprobs(choice: &mut ChoiceExtras, lp: WireLogprobs) {
+fn merge_logprobs(
+    choice: &mut ChoiceExtras,
+    content: Option<Vec<RawToken>>,
+    refusal: Option<Vec<RawToken>>,
+) {
     match &mut choice.logprobs {
         None => {
             choice.json.remove("logprobs");
             choice.logprobs = Some(LogprobsAcc {
-                content: lp.content,
-                refusal: lp.refusal,
+                content,
+                refusal,
                 rest: Map::new(),
             });
         }
         Some(acc) => {
-            if let Some(tokens) = lp.content.filter(|t| !t.is_empty()) {
+            if let Some(tokens) = content.filter(|t| !t.is_empty()) {
                 acc.content.get_or_insert_with(Vec::new).extend(tokens);
             }
-            if let Some(tokens) = lp.refusal.filter(|t| !t.is_empty()) {
+            if let Some(tokens) = refusal.filter(|t| !t.is_empty()) {
                 acc.refusal.get_or_insert_with(Vec::new).extend(tokens);
             }
         }

@@ -212,3 +212,75 @@ proptest! {
         while let Some(event) = pipeline.next_event() { let _ = event.map(|e| e.to_reference_json()); }
     }
 }
+
+/// The messages a stream of chunks accumulates by the reference rules, folded with the
+/// public [`accumulate_delta`](openai_sdk::accumulate::accumulate_delta): one per choice
+/// position. `Err` at the first chunk that cannot be handled (then the messages are as
+/// that chunk left them).
+fn model_messages(chunks: &[Value]) -> (Vec<serde_json::Map<String, Value>>, Option<usize>) {
+    let mut messages: Vec<(i64, serde_json::Map<String, Value>)> = Vec::new();
+    let empty = serde_json::Map::new();
+    for (n, chunk) in chunks.iter().enumerate() {
+        let Some(chunk) = chunk.as_object() else {
+            return (messages.into_iter().map(|m| m.1).collect(), Some(n));
+        };
+        let first = n == 0;
+        let choices = chunk
+            .get("choices")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for choice in &choices {
+            let Some(c) = choice.as_object() else {
+                return (messages.into_iter().map(|m| m.1).collect(), Some(n));
+            };
+            let Some(index) = c.get("index").and_then(Value::as_i64) else {
+                return (messages.into_iter().map(|m| m.1).collect(), Some(n));
+            };
+            let delta = c.get("delta").and_then(Value::as_object).unwrap_or(&empty);
+            let known = if first {
+                None
+            } else {
+                messages.iter().position(|m| m.0 == index)
+            };
+            match known {
+                Some(pos) => {
+                    if openai_sdk::accumulate::accumulate_delta(&mut messages[pos].1, delta)
+                        .is_err()
+                    {
+                        return (messages.into_iter().map(|m| m.1).collect(), Some(n));
+                    }
+                }
+                None => messages.push((index, delta.clone())),
+            }
+        }
+    }
+    (messages.into_iter().map(|m| m.1).collect(), None)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// The one chunk path merges every delta, whatever its shape, by the accumulator's
+    /// rules (key order included), and fails exactly where they fail.
+    #[test]
+    fn deltas_merge_by_the_accumulator_rules(
+        chunks in proptest::collection::vec(prop_oneof![6 => arb_chunk(), 1 => arb_json()], 1..10),
+    ) {
+        let (expected, fails_at) = model_messages(&chunks);
+        let mut state = openai_sdk::chat::ChatCompletionStreamState::new();
+        let mut failed_at = None;
+        for (n, c) in chunks.iter().enumerate() {
+            if state.handle_chunk(c).is_err() {
+                failed_at = Some(n);
+                break;
+            }
+        }
+        prop_assert_eq!(failed_at, fails_at);
+        let actual: Vec<String> = state.snapshot().map_or(Vec::new(), |s| {
+            s.to_json()["choices"].as_array().unwrap().iter()
+                .map(|c| c["message"].to_string()).collect()
+        });
+        let expected: Vec<String> = expected.into_iter().map(|m| Value::Object(m).to_string()).collect();
+        prop_assert_eq!(actual, expected);
+    }
+}
