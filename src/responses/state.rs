@@ -744,7 +744,7 @@ struct Event {
     json: Option<Value>,
     /// The generated typed event, decoded from `json` before objects are taken out of it
     /// (`None` for the rebuilt events and `response.completed` and `error`).
-    typed: Option<types::ResponseStreamEvent>,
+    typed: Option<Box<types::ResponseStreamEvent>>,
 }
 
 impl Event {
@@ -759,7 +759,7 @@ impl Event {
                     let typed = match &*w.kind {
                         "response.completed" | "error" => None,
                         k if rebuilt(k) => None,
-                        _ => Some(typed_event(&json)),
+                        _ => Some(Box::new(typed_event(&json))),
                     };
                     return Ok(Event {
                         w,
@@ -797,18 +797,20 @@ impl Event {
     fn other(self) -> Result<ResponseStreamEvent, Error> {
         let event = match self.typed {
             Some(event) => event,
-            None => match serde_json::from_str::<types::ResponseStreamEvent>(&self.raw) {
-                Ok(event) => event,
-                Err(e) => {
-                    tracing::debug!(error = %e, "a response stream event does not fit its generated type; kept as JSON");
-                    types::ResponseStreamEvent::Unknown(
-                        serde_json::from_str(&self.raw).unwrap_or(Value::Null),
-                    )
-                }
-            },
+            None => Box::new(
+                match serde_json::from_str::<types::ResponseStreamEvent>(&self.raw) {
+                    Ok(event) => event,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "a response stream event does not fit its generated type; kept as JSON");
+                        types::ResponseStreamEvent::Unknown(
+                            serde_json::from_str(&self.raw).unwrap_or(Value::Null),
+                        )
+                    }
+                },
+            ),
         };
         Ok(ResponseStreamEvent::Other {
-            event: Box::new(event),
+            event,
             raw: self.raw,
         })
     }
