@@ -153,6 +153,7 @@ pub(crate) fn is_truthy(value: &serde_json::Value) -> bool {
 /// Python truthiness of a field the reference types `str | None` (`if message.refusal:`):
 /// a non-empty string. A value of another JSON type is false here (the reference would
 /// never hold one), so a malformed `refusal` or `finish_reason` is not taken as set.
+#[cfg_attr(not(feature = "chat"), allow(dead_code))]
 pub(crate) fn truthy_str(value: Option<&serde_json::Value>) -> bool {
     value
         .and_then(serde_json::Value::as_str)

@@ -45,12 +45,16 @@
 //!
 //! # Design
 //!
-//! **One typed decode per event.** An event's `type` picks the generated struct directly
-//! (a tag dispatch, never a trial of every union member); the hot events (text and
-//! argument deltas) update the snapshot from that typed value. Only structural events
-//! (`response.created`, `output_item.added`/`done`, `content_part.added`/`done`, the
-//! final events) are also read as JSON, so that the snapshot keeps every field, known to
-//! this SDK or not. Each event keeps its JSON text ([`ResponseStreamEvent::raw_json`]).
+//! **Each event is parsed once.** The hot events (`response.output_text.delta` /
+//! `.done`, `response.function_call_arguments.delta`), recognised by their leading
+//! `type` without parsing, are read only for the fields the state needs, borrowing their
+//! strings, and update the snapshot in place. Every other event is parsed once into a
+//! JSON value: the generated typed event is decoded from that value (its `type` picks
+//! the struct directly, a tag dispatch, never a trial of every union member), and the
+//! objects the snapshot keeps (`response`, `item`, `part`, `annotation`) are moved out of
+//! it, so the snapshot keeps every field, known to this SDK or not. Each event keeps its
+//! JSON text ([`ResponseStreamEvent::raw_json`]). `state.rs` folds each kind of event in
+//! a function of its own.
 //!
 //! **Linear.** The snapshot is shared with the events by `Arc` and mutated in place with
 //! `Arc::make_mut`: a delta costs O(delta) whatever the length of the response so far.

@@ -146,7 +146,7 @@ fn item_at(snapshot: &mut Arc<ResponseSnapshot>, i: usize) -> Result<&mut Value,
         .ok_or_else(|| format!("output item {i} was not added before (the response has {len})"))
 }
 
-/// Takes a field of the event's JSON (parsed here: only for the rarer structural events).
+/// Takes a field of the event's JSON text (the text-only path of [`Event`]).
 fn raw_field(raw: &str, key: &str) -> Result<Value, String> {
     let mut value: Value = serde_json::from_str(raw).map_err(|e| e.to_string())?;
     value
@@ -294,19 +294,13 @@ impl ResponseStreamState {
     pub fn handle_json(&mut self, data: String) -> Result<ResponseStreamEvent, Error> {
         let number = self.events;
         self.events += 1;
-        let wire = match serde_json::from_str::<Wire<'_>>(&data) {
-            Ok(wire) => wire,
-            Err(e) => {
-                return Err(Error::Decode {
-                    what: format!("response stream event #{number}"),
-                    path: ".".into(),
-                    message: e.to_string(),
-                    snippet: snippet(data.as_bytes()),
-                })
-            }
-        };
-        let wire = wire.into_owned();
-        self.apply(wire, data, number)
+        let event = Event::decode(data).map_err(|(e, data)| Error::Decode {
+            what: format!("response stream event #{number}"),
+            path: ".".into(),
+            message: e.to_string(),
+            snippet: snippet(data.as_bytes()),
+        })?;
+        self.apply(event, number)
     }
 
     /// Handles one already decoded event (its JSON is rebuilt from it, so fields the
@@ -321,47 +315,26 @@ impl ResponseStreamState {
         self.handle_json(data)
     }
 
-    fn apply(
-        &mut self,
-        wire: Wire<'static>,
-        raw: String,
-        number: u64,
-    ) -> Result<ResponseStreamEvent, Error> {
-        let kind = wire.kind.clone();
+    fn apply(&mut self, event: Event, number: u64) -> Result<ResponseStreamEvent, Error> {
+        let kind = event.w.kind.clone();
         let fail = |bad: Bad| Error::Stream {
             kind: bad.kind,
             event: Some(number),
             offset: None,
             message: format!("`{kind}`: {}", bad.message),
         };
-        let seq = wire.sequence_number;
-        if let (Some(s), Some(last)) = (seq, self.last_sequence)
-            && s <= last
-        {
-            return Err(fail(Bad::from(format!(
-                "sequence_number {s} is not after the previous event's {last}"
-            ))));
+        let seq = event.w.sequence_number;
+        if let (Some(s), Some(last)) = (seq, self.last_sequence) {
+            if s <= last {
+                return Err(fail(Bad::from(format!(
+                    "sequence_number {s} is not after the previous event's {last}"
+                ))));
+            }
         }
         if kind == "error" {
             self.terminal = Some(Terminal::Error);
             self.last_sequence = seq.or(self.last_sequence);
-            let body: Option<Value> = serde_json::from_str(&raw).ok();
-            let text = |k: &str| {
-                body.as_ref()
-                    .and_then(|b| b.get(k))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            };
-            return Err(Error::Api(Box::new(ApiError {
-                status: None,
-                r#type: None,
-                code: text("code"),
-                param: text("param"),
-                message: text("message")
-                    .unwrap_or_else(|| "an `error` event with no message".into()),
-                request_id: None,
-                body,
-            })));
+            return Err(error_event(event.into_json()));
         }
         let starts = matches!(
             &*kind,
@@ -372,7 +345,7 @@ impl ResponseStreamState {
                 "it came before `response.created`".to_owned(),
             )));
         }
-        let out = self.fold(wire, raw).map_err(fail)?;
+        let out = self.fold(event).map_err(fail)?;
         self.last_sequence = seq.or(self.last_sequence);
         out.map_err(|e| match e {
             Error::Stream {
@@ -390,271 +363,477 @@ impl ResponseStreamState {
         })
     }
 
-    /// Folds the event into the snapshot. The outer error is a problem with the event
-    /// (the state is unchanged), the inner result the event or a parse error.
-    fn fold(
-        &mut self,
-        w: Wire<'static>,
-        raw: String,
-    ) -> Result<Result<ResponseStreamEvent, Error>, Bad> {
+    /// Folds the event into the snapshot, by kind. The outer error is a problem with the
+    /// event (the state is unchanged), the inner result the event or a parse error.
+    fn fold(&mut self, e: Event) -> Folded {
         let snapshot = self.snapshot.get_or_insert_with(Default::default);
-        let other = |raw: String| {
-            let event = match serde_json::from_str::<types::ResponseStreamEvent>(&raw) {
-                Ok(event) => event,
-                Err(e) => {
-                    tracing::debug!(error = %e, "a response stream event does not fit its generated type; kept as JSON");
-                    types::ResponseStreamEvent::Unknown(
-                        serde_json::from_str(&raw).unwrap_or(Value::Null),
-                    )
-                }
-            };
-            Ok(ResponseStreamEvent::Other {
-                event: Box::new(event),
-                raw,
-            })
-        };
-        let result = match &*w.kind {
-            "response.created" => {
-                let response = raw_field(&raw, "response")?;
-                *snapshot = Arc::new(ResponseSnapshot::from_response(response));
-                other(raw)
+        match &*e.w.kind {
+            "response.created" | "response.queued" | "response.in_progress" => {
+                fold_start(snapshot, e)
             }
-            "response.queued" | "response.in_progress" => {
-                let response = raw_field(&raw, "response")?;
-                let s = Arc::make_mut(snapshot);
-                if s.response.is_empty() {
-                    s.replace(response);
-                } else {
-                    s.update_fields(response);
-                }
-                other(raw)
-            }
-            "response.output_item.added" => {
-                let i = w.index(w.output_index, "output_index")?;
-                let value = raw_field(&raw, "item")?;
-                let s = Arc::make_mut(snapshot);
-                if i != s.output.len() {
-                    return Err(Bad::from(format!(
-                        "item {i} added when the response has {} items",
-                        s.output.len()
-                    )));
-                }
-                s.output.push(value);
-                other(raw)
-            }
-            "response.output_item.done" => {
-                let i = w.index(w.output_index, "output_index")?;
-                let value = raw_field(&raw, "item")?;
-                *item_at(snapshot, i)? = value;
-                other(raw)
-            }
+            "response.output_item.added" | "response.output_item.done" => fold_item(snapshot, e),
             "response.content_part.added" | "response.content_part.done" => {
-                let (i, c) = (
-                    w.index(w.output_index, "output_index")?,
-                    w.index(w.content_index, "content_index")?,
-                );
-                let part = raw_field(&raw, "part")?;
-                if w.kind.ends_with("added") {
-                    add_entry(item_at(snapshot, i)?, "content", c, part, "content part")?;
-                } else {
-                    *entry(item_at(snapshot, i)?, "content", c, "content part")? = part;
-                }
-                other(raw)
+                fold_content_part(snapshot, e)
             }
-            "response.output_text.delta" => {
-                let (i, c) = (
-                    w.index(w.output_index, "output_index")?,
-                    w.index(w.content_index, "content_index")?,
-                );
-                let delta = w.text(w.delta.as_deref(), "delta")?;
-                append(
-                    entry(item_at(snapshot, i)?, "content", c, "content part")?,
-                    "text",
-                    delta,
-                )?;
-                Ok(ResponseStreamEvent::OutputTextDelta {
-                    delta: w.delta.map(Cow::into_owned).unwrap_or_default(),
-                    item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
-                    output_index: i,
-                    content_index: c,
-                    sequence_number: w.sequence_number.unwrap_or(-1),
-                    snapshot: TextSnapshot {
-                        snapshot: Arc::clone(snapshot),
-                        output_index: i,
-                        content_index: Some(c),
-                    },
-                    raw,
-                })
-            }
-            "response.output_text.done" => {
-                let (i, c) = (
-                    w.index(w.output_index, "output_index")?,
-                    w.index(w.content_index, "content_index")?,
-                );
-                let text = w.text(w.text.as_deref(), "text")?;
-                set(
-                    entry(item_at(snapshot, i)?, "content", c, "content part")?,
-                    "text",
-                    Value::String(text.to_owned()),
-                )?;
-                match self
-                    .options
-                    .parse_text(text, || format!("the output text of item {i}, part {c}"))
-                {
-                    Ok(parsed) => Ok(ResponseStreamEvent::OutputTextDone {
-                        text: w.text.map(Cow::into_owned).unwrap_or_default(),
-                        item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
-                        output_index: i,
-                        content_index: c,
-                        sequence_number: w.sequence_number.unwrap_or(-1),
-                        parsed,
-                        raw,
-                    }),
-                    Err(err) => Err(err),
-                }
-            }
-            "response.function_call_arguments.delta" => {
-                let i = w.index(w.output_index, "output_index")?;
-                let delta = w.text(w.delta.as_deref(), "delta")?;
-                append(item_at(snapshot, i)?, "arguments", delta)?;
-                Ok(ResponseStreamEvent::FunctionCallArgumentsDelta {
-                    delta: w.delta.map(Cow::into_owned).unwrap_or_default(),
-                    item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
-                    output_index: i,
-                    sequence_number: w.sequence_number.unwrap_or(-1),
-                    snapshot: TextSnapshot {
-                        snapshot: Arc::clone(snapshot),
-                        output_index: i,
-                        content_index: None,
-                    },
-                    raw,
-                })
-            }
-            // Text in a content part: reasoning text, refusals.
-            k @ ("response.refusal.delta"
+            "response.output_text.delta" => fold_text_delta(snapshot, e),
+            "response.output_text.done" => fold_text_done(snapshot, &self.options, e),
+            "response.function_call_arguments.delta" => fold_arguments_delta(snapshot, e),
+            "response.refusal.delta"
             | "response.refusal.done"
             | "response.reasoning_text.delta"
-            | "response.reasoning_text.done") => {
-                let (i, c) = (
-                    w.index(w.output_index, "output_index")?,
-                    w.index(w.content_index, "content_index")?,
-                );
-                let key = if k.starts_with("response.refusal") {
-                    "refusal"
-                } else {
-                    "text"
-                };
-                let part = entry(item_at(snapshot, i)?, "content", c, "content part")?;
-                if k.ends_with("delta") {
-                    append(part, key, w.text(w.delta.as_deref(), "delta")?)?;
-                } else {
-                    let done = if key == "refusal" {
-                        w.refusal.as_deref()
-                    } else {
-                        w.text.as_deref()
-                    };
-                    set(part, key, Value::String(w.text(done, key)?.to_owned()))?;
-                }
-                other(raw)
+            | "response.reasoning_text.done" => fold_part_text(snapshot, e),
+            "response.reasoning_summary_part.added" | "response.reasoning_summary_part.done" => {
+                fold_summary_part(snapshot, e)
             }
-            k @ ("response.reasoning_summary_part.added"
-            | "response.reasoning_summary_part.done") => {
-                let (i, n) = (
-                    w.index(w.output_index, "output_index")?,
-                    w.index(w.summary_index, "summary_index")?,
-                );
-                let part = raw_field(&raw, "part")?;
-                if k.ends_with("added") {
-                    add_entry(item_at(snapshot, i)?, "summary", n, part, "summary part")?;
-                } else {
-                    *entry(item_at(snapshot, i)?, "summary", n, "summary part")? = part;
-                }
-                other(raw)
+            "response.reasoning_summary_text.delta" | "response.reasoning_summary_text.done" => {
+                fold_summary_text(snapshot, e)
             }
-            k @ ("response.reasoning_summary_text.delta"
-            | "response.reasoning_summary_text.done") => {
-                let (i, n) = (
-                    w.index(w.output_index, "output_index")?,
-                    w.index(w.summary_index, "summary_index")?,
-                );
-                let part = entry(item_at(snapshot, i)?, "summary", n, "summary part")?;
-                if k.ends_with("delta") {
-                    append(part, "text", w.text(w.delta.as_deref(), "delta")?)?;
-                } else {
-                    set(
-                        part,
-                        "text",
-                        Value::String(w.text(w.text.as_deref(), "text")?.to_owned()),
-                    )?;
-                }
-                other(raw)
-            }
-            "response.output_text.annotation.added" => {
-                let (i, c) = (
-                    w.index(w.output_index, "output_index")?,
-                    w.index(w.content_index, "content_index")?,
-                );
-                let a = w.index(w.annotation_index, "annotation_index")?;
-                let annotation = raw_field(&raw, "annotation")?;
-                let part = entry(item_at(snapshot, i)?, "content", c, "content part")?;
-                add_entry(part, "annotations", a, annotation, "annotation")?;
-                other(raw)
-            }
-            // Text of an item: function-call arguments (done), custom tool input, MCP
-            // arguments, code-interpreter code.
-            k @ ("response.function_call_arguments.done"
+            "response.output_text.annotation.added" => fold_annotation(snapshot, e),
+            "response.function_call_arguments.done"
             | "response.custom_tool_call_input.delta"
             | "response.custom_tool_call_input.done"
             | "response.mcp_call_arguments.delta"
             | "response.mcp_call_arguments.done"
             | "response.code_interpreter_call_code.delta"
-            | "response.code_interpreter_call_code.done") => {
-                let i = w.index(w.output_index, "output_index")?;
-                let (key, done) = if k.contains("custom_tool") {
-                    ("input", w.input.as_deref())
-                } else if k.contains("code_interpreter") {
-                    ("code", w.code.as_deref())
-                } else {
-                    ("arguments", w.arguments.as_deref())
-                };
-                let item = item_at(snapshot, i)?;
-                if k.ends_with("delta") {
-                    append(item, key, w.text(w.delta.as_deref(), "delta")?)?;
-                } else {
-                    set(item, key, Value::String(w.text(done, key)?.to_owned()))?;
-                }
-                other(raw)
-            }
+            | "response.code_interpreter_call_code.done" => fold_item_text(snapshot, e),
             "response.completed" => {
-                let response = raw_field(&raw, "response")?;
-                Arc::make_mut(snapshot).replace(response.clone());
+                let (result, completed) = fold_completed(snapshot, &self.options, e)?;
                 self.terminal = Some(Terminal::Completed);
-                match parse_response(response, &self.options) {
-                    Ok(parsed) => {
-                        let parsed = Arc::new(parsed);
-                        self.completed = Some(Arc::clone(&parsed));
-                        Ok(ResponseStreamEvent::Completed {
-                            sequence_number: w.sequence_number.unwrap_or(-1),
-                            response: parsed,
-                            raw,
-                        })
-                    }
-                    Err(err) => Err(err),
+                if completed.is_some() {
+                    self.completed = completed;
+                }
+                Ok(result)
+            }
+            "response.failed" | "response.incomplete" => {
+                let (result, terminal) = fold_end(snapshot, e)?;
+                self.terminal = Some(terminal);
+                Ok(result)
+            }
+            _ => Ok(e.other()),
+        }
+    }
+}
+
+/// The event of an `error` event: [`Error::Api`] with its `code`, `param` and `message`.
+fn error_event(body: Option<Value>) -> Error {
+    let text = |k: &str| {
+        body.as_ref()
+            .and_then(|b| b.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    Error::Api(Box::new(ApiError {
+        status: None,
+        r#type: None,
+        code: text("code"),
+        param: text("param"),
+        message: text("message").unwrap_or_else(|| "an `error` event with no message".into()),
+        request_id: None,
+        body,
+    }))
+}
+
+/// What an event gives: the event, or a parse error.
+type Outcome = Result<ResponseStreamEvent, Error>;
+
+/// The outcome of folding one event; or a problem with the event (the state is
+/// unchanged).
+type Folded = Result<Outcome, Bad>;
+
+/// `response.created` (the snapshot starts over), `response.queued` /
+/// `response.in_progress` (its fields are updated, or it starts there).
+fn fold_start(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
+    let response = e.take("response")?;
+    if e.w.kind == "response.created" {
+        *snapshot = Arc::new(ResponseSnapshot::from_response(response));
+    } else {
+        let s = Arc::make_mut(snapshot);
+        if s.response.is_empty() {
+            s.replace(response);
+        } else {
+            s.update_fields(response);
+        }
+    }
+    Ok(e.other())
+}
+
+/// `response.output_item.added` (the next item) and `.done` (the server's item).
+fn fold_item(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
+    let i = e.w.index(e.w.output_index, "output_index")?;
+    let value = e.take("item")?;
+    if e.w.kind.ends_with("added") {
+        let s = Arc::make_mut(snapshot);
+        if i != s.output.len() {
+            return Err(Bad::from(format!(
+                "item {i} added when the response has {} items",
+                s.output.len()
+            )));
+        }
+        s.output.push(value);
+    } else {
+        *item_at(snapshot, i)? = value;
+    }
+    Ok(e.other())
+}
+
+/// `response.content_part.added` / `.done`.
+fn fold_content_part(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
+    let (i, c) = (
+        e.w.index(e.w.output_index, "output_index")?,
+        e.w.index(e.w.content_index, "content_index")?,
+    );
+    let part = e.take("part")?;
+    if e.w.kind.ends_with("added") {
+        add_entry(item_at(snapshot, i)?, "content", c, part, "content part")?;
+    } else {
+        *entry(item_at(snapshot, i)?, "content", c, "content part")? = part;
+    }
+    Ok(e.other())
+}
+
+/// `response.output_text.delta`: the text so far grows; the event carries a view of it.
+fn fold_text_delta(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
+    let w = e.w;
+    let (i, c) = (
+        w.index(w.output_index, "output_index")?,
+        w.index(w.content_index, "content_index")?,
+    );
+    let delta = w.text(w.delta.as_deref(), "delta")?;
+    append(
+        entry(item_at(snapshot, i)?, "content", c, "content part")?,
+        "text",
+        delta,
+    )?;
+    Ok(Ok(ResponseStreamEvent::OutputTextDelta {
+        delta: w.delta.map(Cow::into_owned).unwrap_or_default(),
+        item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
+        output_index: i,
+        content_index: c,
+        sequence_number: w.sequence_number.unwrap_or(-1),
+        snapshot: TextSnapshot {
+            snapshot: Arc::clone(snapshot),
+            output_index: i,
+            content_index: Some(c),
+        },
+        raw: e.raw,
+    }))
+}
+
+/// `response.output_text.done`: the whole text, parsed when the options say so.
+fn fold_text_done(
+    snapshot: &mut Arc<ResponseSnapshot>,
+    options: &ResponseParseOptions,
+    e: Event,
+) -> Folded {
+    let w = e.w;
+    let (i, c) = (
+        w.index(w.output_index, "output_index")?,
+        w.index(w.content_index, "content_index")?,
+    );
+    let text = w.text(w.text.as_deref(), "text")?;
+    set(
+        entry(item_at(snapshot, i)?, "content", c, "content part")?,
+        "text",
+        Value::String(text.to_owned()),
+    )?;
+    let parsed = options.parse_text(text, || format!("the output text of item {i}, part {c}"));
+    Ok(parsed.map(|parsed| ResponseStreamEvent::OutputTextDone {
+        text: w.text.map(Cow::into_owned).unwrap_or_default(),
+        item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
+        output_index: i,
+        content_index: c,
+        sequence_number: w.sequence_number.unwrap_or(-1),
+        parsed,
+        raw: e.raw,
+    }))
+}
+
+/// `response.function_call_arguments.delta`: the arguments so far grow; the event carries
+/// a view of them.
+fn fold_arguments_delta(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
+    let w = e.w;
+    let i = w.index(w.output_index, "output_index")?;
+    let delta = w.text(w.delta.as_deref(), "delta")?;
+    append(item_at(snapshot, i)?, "arguments", delta)?;
+    Ok(Ok(ResponseStreamEvent::FunctionCallArgumentsDelta {
+        delta: w.delta.map(Cow::into_owned).unwrap_or_default(),
+        item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
+        output_index: i,
+        sequence_number: w.sequence_number.unwrap_or(-1),
+        snapshot: TextSnapshot {
+            snapshot: Arc::clone(snapshot),
+            output_index: i,
+            content_index: None,
+        },
+        raw: e.raw,
+    }))
+}
+
+/// Text in a content part: refusals, reasoning text (`.delta` appends, `.done` sets).
+fn fold_part_text(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
+    let w = &e.w;
+    let (i, c) = (
+        w.index(w.output_index, "output_index")?,
+        w.index(w.content_index, "content_index")?,
+    );
+    let key = if w.kind.starts_with("response.refusal") {
+        "refusal"
+    } else {
+        "text"
+    };
+    let part = entry(item_at(snapshot, i)?, "content", c, "content part")?;
+    if w.kind.ends_with("delta") {
+        append(part, key, w.text(w.delta.as_deref(), "delta")?)?;
+    } else {
+        let done = if key == "refusal" {
+            w.refusal.as_deref()
+        } else {
+            w.text.as_deref()
+        };
+        set(part, key, Value::String(w.text(done, key)?.to_owned()))?;
+    }
+    Ok(e.other())
+}
+
+/// `response.reasoning_summary_part.added` / `.done`.
+fn fold_summary_part(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
+    let (i, n) = (
+        e.w.index(e.w.output_index, "output_index")?,
+        e.w.index(e.w.summary_index, "summary_index")?,
+    );
+    let part = e.take("part")?;
+    if e.w.kind.ends_with("added") {
+        add_entry(item_at(snapshot, i)?, "summary", n, part, "summary part")?;
+    } else {
+        *entry(item_at(snapshot, i)?, "summary", n, "summary part")? = part;
+    }
+    Ok(e.other())
+}
+
+/// `response.reasoning_summary_text.delta` / `.done`.
+fn fold_summary_text(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
+    let w = &e.w;
+    let (i, n) = (
+        w.index(w.output_index, "output_index")?,
+        w.index(w.summary_index, "summary_index")?,
+    );
+    let part = entry(item_at(snapshot, i)?, "summary", n, "summary part")?;
+    if w.kind.ends_with("delta") {
+        append(part, "text", w.text(w.delta.as_deref(), "delta")?)?;
+    } else {
+        set(
+            part,
+            "text",
+            Value::String(w.text(w.text.as_deref(), "text")?.to_owned()),
+        )?;
+    }
+    Ok(e.other())
+}
+
+/// `response.output_text.annotation.added`.
+fn fold_annotation(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
+    let (i, c) = (
+        e.w.index(e.w.output_index, "output_index")?,
+        e.w.index(e.w.content_index, "content_index")?,
+    );
+    let a = e.w.index(e.w.annotation_index, "annotation_index")?;
+    let annotation = e.take("annotation")?;
+    let part = entry(item_at(snapshot, i)?, "content", c, "content part")?;
+    add_entry(part, "annotations", a, annotation, "annotation")?;
+    Ok(e.other())
+}
+
+/// Text of an item: function-call arguments (done), custom tool input, MCP arguments,
+/// code-interpreter code (`.delta` appends, `.done` sets).
+fn fold_item_text(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
+    let w = &e.w;
+    let i = w.index(w.output_index, "output_index")?;
+    let (key, done) = if w.kind.contains("custom_tool") {
+        ("input", w.input.as_deref())
+    } else if w.kind.contains("code_interpreter") {
+        ("code", w.code.as_deref())
+    } else {
+        ("arguments", w.arguments.as_deref())
+    };
+    let item = item_at(snapshot, i)?;
+    if w.kind.ends_with("delta") {
+        append(item, key, w.text(w.delta.as_deref(), "delta")?)?;
+    } else {
+        set(item, key, Value::String(w.text(done, key)?.to_owned()))?;
+    }
+    Ok(e.other())
+}
+
+/// `response.completed`: the server's response replaces the snapshot and is parsed; with
+/// the parsed response when it parses.
+fn fold_completed(
+    snapshot: &mut Arc<ResponseSnapshot>,
+    options: &ResponseParseOptions,
+    mut e: Event,
+) -> Result<(Outcome, Option<Arc<ParsedResponse>>), Bad> {
+    let response = e.take("response")?;
+    Arc::make_mut(snapshot).replace(response.clone());
+    Ok(match parse_response(response, options) {
+        Ok(parsed) => {
+            let parsed = Arc::new(parsed);
+            let event = ResponseStreamEvent::Completed {
+                sequence_number: e.w.sequence_number.unwrap_or(-1),
+                response: Arc::clone(&parsed),
+                raw: e.raw,
+            };
+            (Ok(event), Some(parsed))
+        }
+        Err(err) => (Err(err), None),
+    })
+}
+
+/// `response.failed` / `response.incomplete`: the server's response replaces the snapshot;
+/// with how the stream ended.
+fn fold_end(
+    snapshot: &mut Arc<ResponseSnapshot>,
+    mut e: Event,
+) -> Result<(Outcome, Terminal), Bad> {
+    let response = e.take("response")?;
+    Arc::make_mut(snapshot).replace(response.clone());
+    let terminal = if e.w.kind == "response.failed" {
+        Terminal::Failed(response)
+    } else {
+        Terminal::Incomplete(response)
+    };
+    Ok((e.other(), terminal))
+}
+
+/// The events rebuilt from [`Wire`] alone (no generated typed event, no JSON object
+/// taken): the hot deltas and the text's end.
+fn rebuilt(kind: &str) -> bool {
+    matches!(
+        kind,
+        "response.output_text.delta"
+            | "response.output_text.done"
+            | "response.function_call_arguments.delta"
+    )
+}
+
+/// The `type` of an event whose first key it is (OpenAI sends it first), read without
+/// parsing; `None` otherwise (the event is then parsed whole).
+fn leading_kind(data: &str) -> Option<&str> {
+    let mut rest = data;
+    for token in ["{", "\"type\"", ":", "\""] {
+        rest = rest
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .strip_prefix(token)?;
+    }
+    let end = rest.find(['"', '\\'])?;
+    (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
+}
+
+/// One event, decoded once.
+///
+/// The hot events ([`rebuilt`]) are read only as far as [`Wire`] needs, borrowing their
+/// strings. Every other event is parsed once into a [`Value`]: the generated typed event
+/// (`Other`) is decoded from that value, and the objects the snapshot keeps (`response`,
+/// `item`, `part`, `annotation`) are moved out of it. An event whose JSON does not parse as
+/// a value but does as a [`Wire`] (a number beyond `f64` in a field the state skips) keeps
+/// the text-only path: its objects and typed event are read from the text, as they were
+/// before the value path existed.
+struct Event {
+    w: Wire<'static>,
+    /// The event's JSON text, kept in the event.
+    raw: String,
+    /// The event as JSON (`None` on the text-only path).
+    json: Option<Value>,
+    /// The generated typed event, decoded from `json` before objects are taken out of it
+    /// (`None` for the rebuilt events and `response.completed` and `error`).
+    typed: Option<Box<types::ResponseStreamEvent>>,
+}
+
+impl Event {
+    /// Decodes `data`; on error, [`Wire`]'s error (as before the value path) and the text.
+    fn decode(data: String) -> Result<Self, (serde_json::Error, String)> {
+        use serde::Deserialize;
+        let hot = leading_kind(&data).is_some_and(rebuilt);
+        if !hot {
+            if let Ok(json) = serde_json::from_str::<Value>(&data) {
+                if let Ok(w) = Wire::deserialize(&json) {
+                    let w = w.into_owned();
+                    let typed = match &*w.kind {
+                        "response.completed" | "error" => None,
+                        k if rebuilt(k) => None,
+                        _ => Some(Box::new(typed_event(&json))),
+                    };
+                    return Ok(Event {
+                        w,
+                        raw: data,
+                        json: Some(json),
+                        typed,
+                    });
                 }
             }
-            k @ ("response.failed" | "response.incomplete") => {
-                let response = raw_field(&raw, "response")?;
-                Arc::make_mut(snapshot).replace(response.clone());
-                self.terminal = Some(if k == "response.failed" {
-                    Terminal::Failed(response)
-                } else {
-                    Terminal::Incomplete(response)
-                });
-                other(raw)
-            }
-            _ => other(raw),
+        }
+        match serde_json::from_str::<Wire<'_>>(&data) {
+            Ok(w) => Ok(Event {
+                w: w.into_owned(),
+                raw: data,
+                json: None,
+                typed: None,
+            }),
+            Err(e) => Err((e, data)),
+        }
+    }
+
+    /// Takes the object `key` of the event (for the snapshot).
+    fn take(&mut self, key: &str) -> Result<Value, Bad> {
+        match &mut self.json {
+            Some(json) => json
+                .as_object_mut()
+                .and_then(|m| m.remove(key))
+                .ok_or_else(|| format!("the event has no `{key}`")),
+            None => raw_field(&self.raw, key),
+        }
+        .map_err(Bad::from)
+    }
+
+    /// The event as the generated typed event ([`ResponseStreamEvent::Other`]).
+    fn other(self) -> Result<ResponseStreamEvent, Error> {
+        let event = match self.typed {
+            Some(event) => event,
+            None => Box::new(
+                match serde_json::from_str::<types::ResponseStreamEvent>(&self.raw) {
+                    Ok(event) => event,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "a response stream event does not fit its generated type; kept as JSON");
+                        types::ResponseStreamEvent::Unknown(
+                            serde_json::from_str(&self.raw).unwrap_or(Value::Null),
+                        )
+                    }
+                },
+            ),
         };
-        Ok(result)
+        Ok(ResponseStreamEvent::Other {
+            event,
+            raw: self.raw,
+        })
+    }
+
+    /// The event as JSON (`None` if its text is not a JSON value).
+    fn into_json(self) -> Option<Value> {
+        match self.json {
+            Some(json) => Some(json),
+            None => serde_json::from_str(&self.raw).ok(),
+        }
+    }
+}
+
+/// The generated typed event of a whole event (its JSON kept as
+/// [`Unknown`](types::ResponseStreamEvent::Unknown) when it does not fit).
+fn typed_event(json: &Value) -> types::ResponseStreamEvent {
+    use serde::Deserialize;
+    match types::ResponseStreamEvent::deserialize(json) {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::debug!(error = %e, "a response stream event does not fit its generated type; kept as JSON");
+            types::ResponseStreamEvent::Unknown(json.clone())
+        }
     }
 }
 
@@ -752,5 +931,88 @@ impl Wire<'_> {
             kind: StreamErrorKind::InvalidChunk,
             message: format!("it has no string `{what}`"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CREATED: &str = r#"{"type":"response.created","sequence_number":0,"response":{"id":"r","object":"response","status":"in_progress","output":[]}}"#;
+
+    #[test]
+    fn the_leading_type_is_read_without_parsing_and_only_when_it_is_first() {
+        assert_eq!(
+            leading_kind(r#" { "type" : "response.output_text.delta","delta":"x"}"#),
+            Some("response.output_text.delta")
+        );
+        assert_eq!(leading_kind(r#"{"delta":"x","type":"a"}"#), None);
+        assert_eq!(leading_kind(r#"{"type":"a\"b"}"#), None);
+        assert_eq!(leading_kind(r#"{"type":1}"#), None);
+        assert_eq!(leading_kind(""), None);
+    }
+
+    /// An event parsed whole keeps its objects in the snapshot and its generated typed
+    /// event; the same event with `type` last (parsed whole too) gives the same.
+    #[test]
+    fn a_structural_event_is_parsed_once_whatever_the_key_order() {
+        let added = r#"{"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"id":"m","type":"message","role":"assistant","status":"in_progress","content":[],"x_unknown":[1,2]}}"#;
+        let reordered = r#"{"sequence_number":1,"output_index":0,"item":{"id":"m","type":"message","role":"assistant","status":"in_progress","content":[],"x_unknown":[1,2]},"type":"response.output_item.added"}"#;
+        let mut seen = Vec::new();
+        for data in [added, reordered] {
+            let mut state = ResponseStreamState::new();
+            state.handle_json(CREATED.into()).unwrap();
+            let out = state.handle_json(data.into()).unwrap();
+            let ResponseStreamEvent::Other { event, raw } = out else {
+                panic!("not kept whole: {out:?}");
+            };
+            assert_eq!(raw, data);
+            assert!(matches!(
+                *event,
+                types::ResponseStreamEvent::OutputItemAddedEvent(_)
+            ));
+            let snapshot = state.snapshot().unwrap();
+            assert_eq!(snapshot.output()[0]["x_unknown"], serde_json::json!([1, 2]));
+            seen.push(snapshot.output().to_vec());
+        }
+        assert_eq!(seen[0], seen[1]);
+    }
+
+    /// A number beyond `f64` in a field the state skips: the event does not parse as a
+    /// value, so it takes the text-only path, as before (kept, not an error).
+    #[test]
+    fn an_event_that_is_not_a_json_value_but_fits_the_wire_takes_the_text_path() {
+        let mut state = ResponseStreamState::new();
+        state.handle_json(CREATED.into()).unwrap();
+        let huge = r#"{"type":"response.in_progress","sequence_number":1,"response":{"id":"r","status":"in_progress","output":[]},"x":1e999}"#;
+        assert!(serde_json::from_str::<Value>(huge).is_err());
+        let out = state.handle_json(huge.into());
+        // `raw_field` cannot parse the text either: a typed error naming the event, the
+        // state unchanged, as before.
+        let err = out.unwrap_err();
+        assert!(err.to_string().contains("response.in_progress"), "{err}");
+        assert_eq!(state.last_sequence_number(), Some(0));
+        let delta =
+            r#"{"type":"response.output_text.annotation.added","sequence_number":1,"x":1e999}"#;
+        let err = state.handle_json(delta.into()).unwrap_err();
+        assert!(err.to_string().contains("output_index"), "{err}");
+    }
+
+    /// A Wire field of the wrong type is the decode error of the text parse, with its
+    /// line and column, on both paths.
+    #[test]
+    fn a_wire_field_of_the_wrong_type_is_a_decode_error_with_its_position() {
+        for data in [
+            r#"{"type":"response.created","sequence_number":"0","response":{}}"#,
+            r#"{"type":"response.output_text.delta","sequence_number":"0","delta":"x"}"#,
+        ] {
+            let err = ResponseStreamState::new()
+                .handle_json(data.into())
+                .unwrap_err();
+            let Error::Decode { message, .. } = &err else {
+                panic!("{err:?}");
+            };
+            assert!(message.contains("line 1 column"), "{message}");
+        }
     }
 }
