@@ -324,12 +324,12 @@ impl ResponseStreamState {
             message: format!("`{kind}`: {}", bad.message),
         };
         let seq = event.w.sequence_number;
-        if let (Some(s), Some(last)) = (seq, self.last_sequence) {
-            if s <= last {
-                return Err(fail(Bad::from(format!(
-                    "sequence_number {s} is not after the previous event's {last}"
-                ))));
-            }
+        if let (Some(s), Some(last)) = (seq, self.last_sequence)
+            && s <= last
+        {
+            return Err(fail(Bad::from(format!(
+                "sequence_number {s} is not after the previous event's {last}"
+            ))));
         }
         if kind == "error" {
             self.terminal = Some(Terminal::Error);
@@ -752,23 +752,22 @@ impl Event {
     fn decode(data: String) -> Result<Self, (serde_json::Error, String)> {
         use serde::Deserialize;
         let hot = leading_kind(&data).is_some_and(rebuilt);
-        if !hot {
-            if let Ok(json) = serde_json::from_str::<Value>(&data) {
-                if let Ok(w) = Wire::deserialize(&json) {
-                    let w = w.into_owned();
-                    let typed = match &*w.kind {
-                        "response.completed" | "error" => None,
-                        k if rebuilt(k) => None,
-                        _ => Some(Box::new(typed_event(&json))),
-                    };
-                    return Ok(Event {
-                        w,
-                        raw: data,
-                        json: Some(json),
-                        typed,
-                    });
-                }
-            }
+        if !hot
+            && let Ok(json) = serde_json::from_str::<Value>(&data)
+            && let Ok(w) = Wire::deserialize(&json)
+        {
+            let w = w.into_owned();
+            let typed = match &*w.kind {
+                "response.completed" | "error" => None,
+                k if rebuilt(k) => None,
+                _ => Some(Box::new(typed_event(&json))),
+            };
+            return Ok(Event {
+                w,
+                raw: data,
+                json: Some(json),
+                typed,
+            });
         }
         match serde_json::from_str::<Wire<'_>>(&data) {
             Ok(w) => Ok(Event {
