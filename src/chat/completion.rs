@@ -216,16 +216,7 @@ impl<T: DeserializeOwned> ParsedChatCompletion<T> {
                     .map_err(Error::Validation)?,
                 ),
             };
-            let tool_calls = message
-                .and_then(|m| m.get("tool_calls"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|c| {
-                    c.get("type")
-                        .and_then(Value::as_str)
-                        .is_none_or(|t| t == "function")
-                })
+            let tool_calls = function_tool_calls(message)
                 .map(|c| {
                     let function = c.get("function");
                     ParsedFunctionToolCall {
@@ -355,4 +346,20 @@ pub(crate) fn reasoning_of(message: &Map<String, Value>) -> Option<&str> {
     ["reasoning_content", "reasoning"]
         .iter()
         .find_map(|key| message.get(*key)?.as_str().filter(|s| !s.is_empty()))
+}
+
+/// The function tool calls of a chat message: its `tool_calls` whose `type` is `function`
+/// or absent (as the reference reads them). The parsed completion and the tool loop both
+/// read a message's calls through this, so they agree on which calls count.
+pub(crate) fn function_tool_calls(message: Option<&Value>) -> impl Iterator<Item = &Value> {
+    message
+        .and_then(|m| m.get("tool_calls"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            c.get("type")
+                .and_then(Value::as_str)
+                .is_none_or(|t| t == "function")
+        })
 }

@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::{json, Map, Value};
 
-use super::completion::ParsedChatCompletion;
+use super::completion::{function_tool_calls, ParsedChatCompletion};
 use super::events::ChatCompletionStreamEvent;
 use super::snapshot::{parse_chat_completion, ParseOptions};
 use super::stream::ChatCompletionStream;
@@ -145,16 +145,7 @@ impl LoopApi for Conversation {
             return Vec::new();
         };
         let message = as_sent(message);
-        let pending = message
-            .get("tool_calls")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|c| {
-                c.get("type")
-                    .and_then(Value::as_str)
-                    .is_none_or(|t| t == "function")
-            })
+        let pending = function_tool_calls(Some(&message))
             .map(|c| {
                 let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_owned();
                 let function = c.get("function");
