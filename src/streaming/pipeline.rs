@@ -139,7 +139,7 @@ mod blocking {
         }
 
         /// The same stream with its pipeline changed (an Assistants stream's new handler).
-        #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
+        #[allow(dead_code)] // the Assistants stream's, next
         pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BlockingPipelineStream<Q> {
             BlockingPipelineStream {
                 body: self.body.map_pump(f),
@@ -162,16 +162,13 @@ mod blocking {
         }
 
         /// The pipeline, mutably.
-        #[cfg_attr(
-            not(any(feature = "responses", feature = "assistants")),
-            allow(dead_code)
-        )]
+        #[allow(dead_code)] // the Responses and Assistants streams', next
         pub(crate) fn pump_mut(&mut self) -> &mut P {
             &mut self.body.pump
         }
 
         /// The pipeline, the stream dropped.
-        #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
+        #[allow(dead_code)] // the Assistants stream's, next
         pub(crate) fn into_pump(self) -> P {
             self.body.pump
         }
