@@ -164,6 +164,7 @@ pub fn accumulate_delta_owned(
 
 /// Folds the members of a delta of any representation (a borrowed `serde_json` map, an
 /// owned one, the chat wire decoder's values) into `acc`, with the rules above.
+#[cfg_attr(not(feature = "chat"), allow(dead_code))]
 pub(crate) fn accumulate_entries<D: DeltaValue>(
     acc: &mut Map<String, Value>,
     entries: impl Iterator<Item = (D::Key, D)>,

@@ -268,6 +268,10 @@ impl<H: AssistantEventHandler> Pump for AssistantEventPipeline<H> {
         self.frames.set_max_event_size(limit);
     }
 
+    fn set_request_id(&mut self, id: Option<String>) {
+        self.frames.request_id = id;
+    }
+
     fn timed_out(&mut self, error: Error) -> Option<Error> {
         self.fail(error);
         None

@@ -131,7 +131,7 @@ pub use completion::{ParsedChatCompletion, ParsedChoice, ParsedFunctionToolCall,
 pub use events::{ChatCompletionStreamEvent, ChunkData, TextSnapshot, TokensSnapshot};
 #[cfg(feature = "blocking")]
 pub use parsed_stream::BlockingParsedChatCompletionStream;
-pub use parsed_stream::ParsedChatCompletionStream;
+pub use parsed_stream::{MapDone, ParsedChatCompletionStream};
 pub use snapshot::{
     parse_chat_completion, parse_chat_completion_as, ChatCompletionSnapshot, ParseOptions,
     ParsedValue, RawToken,
@@ -224,7 +224,7 @@ impl Chat<'_> {
             map.insert("stream".into(), serde_json::Value::Bool(true));
         }
         let response = self.send(&body).await?;
-        Ok(ChatCompletionStream::new(response, options))
+        Ok(ChatCompletionStream::with_options(response, options))
     }
 
     /// Sends `request` with `stream: true` and returns the raw stream of typed chunks.
@@ -234,7 +234,10 @@ impl Chat<'_> {
     ) -> Result<ChatCompletionChunkStream, Error> {
         let (body, _) = prepare(&request)?;
         let response = self.send(&body).await?;
-        Ok(ChatCompletionChunkStream::new(response))
+        Ok(ChatCompletionChunkStream::new(
+            response,
+            "chat completion chunk",
+        ))
     }
 
     /// The automatic tool-call loop: sends `request` with `tools`' strict function
@@ -348,6 +351,8 @@ impl Chat<'_> {
         let response =
             self.client
                 .send_blocking(reqwest::Method::POST, &path, "text/event-stream", &body)?;
-        Ok(BlockingChatCompletionStream::new(response, options))
+        Ok(BlockingChatCompletionStream::with_options(
+            response, options,
+        ))
     }
 }

@@ -1,12 +1,13 @@
 //! The typed parse streams of [`Chat::parse_stream`](super::Chat::parse_stream): a
-//! [`ChatCompletionStream`] whose `content.done` carries the user's type.
+//! [`ChatCompletionStream`] (or its blocking form) whose `content.done` carries the user's
+//! type, through one adapter for both, [`MapDone`].
 
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use serde::de::DeserializeOwned;
 
 use super::completion::ParsedChatCompletion;
@@ -23,15 +24,24 @@ use crate::Error;
 ///
 /// Content that does not fit `T` ends the stream with [`Error::Validation`] (the JSON path,
 /// the raw content).
-pub struct ParsedChatCompletionStream<T> {
-    inner: ChatCompletionStream,
+pub type ParsedChatCompletionStream<T> = MapDone<ChatCompletionStream, T>;
+
+/// A chat stream `S` ([`ChatCompletionStream`] or its blocking form) whose `content.done`
+/// events carry `parsed` deserialized into a `T`: the one adapter under
+/// [`ParsedChatCompletionStream<T>`] (a [`Stream`]) and `BlockingParsedChatCompletionStream<T>`
+/// (an [`Iterator`]).
+///
+/// Content that does not fit `T` ends the stream with [`Error::Validation`] (the JSON path,
+/// the raw content); nothing follows it.
+pub struct MapDone<S, T> {
+    inner: S,
     failed: bool,
     _type: PhantomData<fn() -> T>,
 }
 
-impl<T> std::fmt::Debug for ParsedChatCompletionStream<T> {
+impl<S: std::fmt::Debug, T> std::fmt::Debug for MapDone<S, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParsedChatCompletionStream")
+        f.debug_struct("MapDone")
             .field("inner", &self.inner)
             .field("type", &std::any::type_name::<T>())
             .finish()
@@ -58,32 +68,91 @@ pub(crate) fn typed_done<T: DeserializeOwned>(
     }
 }
 
-impl<T: DeserializeOwned> ParsedChatCompletionStream<T> {
-    /// The `x-request-id` of the answer that started the stream.
-    pub fn request_id(&self) -> Option<&str> {
-        self.inner.request_id()
-    }
-
-    /// The headers of the answer that started the stream.
-    pub fn headers(&self) -> &reqwest::header::HeaderMap {
-        self.inner.headers()
-    }
-
+/// A chat stream a [`MapDone`] can wrap: its state and the metadata of the answer that
+/// started it (sealed: implemented by the async and the blocking chat stream only).
+pub trait ChatStreamParts {
+    /// The state machine.
+    fn chat_state(&self) -> &ChatCompletionStreamState;
     /// The status and headers of the answer that started the stream.
-    pub fn metadata(&self) -> &crate::ResponseMetadata {
-        self.inner.metadata()
+    fn chat_metadata(&self) -> &crate::ResponseMetadata;
+}
+
+impl ChatStreamParts for ChatCompletionStream {
+    fn chat_state(&self) -> &ChatCompletionStreamState {
+        self.state()
     }
 
-    pub(crate) fn new(inner: ChatCompletionStream) -> Self {
-        ParsedChatCompletionStream {
+    fn chat_metadata(&self) -> &crate::ResponseMetadata {
+        self.metadata()
+    }
+}
+
+impl<S, T: DeserializeOwned> MapDone<S, T> {
+    pub(crate) fn new(inner: S) -> Self {
+        MapDone {
             inner,
             failed: false,
             _type: PhantomData,
         }
     }
 
+    /// The item of the inner stream, its `content.done` mapped; a mapping that fails ends
+    /// the stream.
+    fn map(
+        &mut self,
+        item: Option<Result<ChatCompletionStreamEvent, Error>>,
+    ) -> Option<Result<ChatCompletionStreamEvent<Option<T>>, Error>> {
+        let mapped = item?.and_then(|event| {
+            event.try_map_done(|choice, content, parsed| typed_done::<T>(choice, content, parsed))
+        });
+        self.failed = mapped.is_err();
+        Some(mapped)
+    }
+}
+
+impl<S: ChatStreamParts, T> MapDone<S, T> {
+    /// The `x-request-id` of the answer that started the stream.
+    pub fn request_id(&self) -> Option<&str> {
+        self.metadata().request_id()
+    }
+
+    /// The headers of the answer that started the stream.
+    pub fn headers(&self) -> &reqwest::header::HeaderMap {
+        self.metadata().headers()
+    }
+
+    /// The status and headers of the answer that started the stream.
+    pub fn metadata(&self) -> &crate::ResponseMetadata {
+        self.inner.chat_metadata()
+    }
+
+    /// The completion accumulated so far (`None` before the first chunk).
+    pub fn current_snapshot(&self) -> Option<Arc<ChatCompletionSnapshot>> {
+        self.state().snapshot()
+    }
+
+    /// The state machine.
+    pub fn state(&self) -> &ChatCompletionStreamState {
+        self.inner.chat_state()
+    }
+
+    /// The accumulated completion parsed into a [`ParsedChatCompletion<T>`], with the
+    /// stream's metadata.
+    fn completion_as(&self) -> Result<ParsedChatCompletion<T>, Error>
+    where
+        T: DeserializeOwned,
+    {
+        let metadata = self.metadata().clone();
+        self.state()
+            .final_completion_as::<T>()
+            .map(|c| c.with_metadata(Some(metadata)))
+    }
+}
+
+impl<T: DeserializeOwned> MapDone<ChatCompletionStream, T> {
     /// Reads the stream to its end, dropping the events; the first error stops it.
     pub async fn until_done(&mut self) -> Result<&mut Self, Error> {
+        use futures::StreamExt;
         while let Some(event) = self.next().await {
             event?;
         }
@@ -94,43 +163,21 @@ impl<T: DeserializeOwned> ParsedChatCompletionStream<T> {
     /// [`ParsedChatCompletion<T>`].
     pub async fn final_completion(&mut self) -> Result<ParsedChatCompletion<T>, Error> {
         self.until_done().await?;
-        let metadata = self.inner.metadata().clone();
-        self.inner
-            .state()
-            .final_completion_as::<T>()
-            .map(|c| c.with_metadata(Some(metadata)))
-    }
-
-    /// The completion accumulated so far (`None` before the first chunk).
-    pub fn current_snapshot(&self) -> Option<Arc<ChatCompletionSnapshot>> {
-        self.inner.current_snapshot()
-    }
-
-    /// The state machine.
-    pub fn state(&self) -> &ChatCompletionStreamState {
-        self.inner.state()
+        self.completion_as()
     }
 }
 
-impl<T: DeserializeOwned> Stream for ParsedChatCompletionStream<T> {
+impl<T: DeserializeOwned> Stream for MapDone<ChatCompletionStream, T> {
     type Item = Result<ChatCompletionStreamEvent<Option<T>>, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.failed {
             return Poll::Ready(None);
         }
-        let item = match Pin::new(&mut self.inner).poll_next(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Ready(Some(item)) => item,
-        };
-        let mapped = item.and_then(|event| {
-            event.try_map_done(|choice, content, parsed| typed_done::<T>(choice, content, parsed))
-        });
-        if mapped.is_err() {
-            self.failed = true;
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(item) => Poll::Ready(self.map(item)),
         }
-        Poll::Ready(Some(mapped))
     }
 }
 
@@ -139,11 +186,9 @@ pub use self::blocking::BlockingParsedChatCompletionStream;
 
 #[cfg(feature = "blocking")]
 mod blocking {
-    use std::marker::PhantomData;
-
     use serde::de::DeserializeOwned;
 
-    use super::typed_done;
+    use super::{ChatStreamParts, MapDone};
     use crate::chat::{
         BlockingChatCompletionStream, ChatCompletionStreamEvent, ChatCompletionStreamState,
         ParsedChatCompletion,
@@ -174,46 +219,19 @@ mod blocking {
     /// }
     /// # Ok(()) }
     /// ```
-    pub struct BlockingParsedChatCompletionStream<T> {
-        inner: BlockingChatCompletionStream,
-        failed: bool,
-        _type: PhantomData<fn() -> T>,
-    }
+    pub type BlockingParsedChatCompletionStream<T> = MapDone<BlockingChatCompletionStream, T>;
 
-    impl<T> BlockingParsedChatCompletionStream<T> {
-        pub(crate) fn new(inner: BlockingChatCompletionStream) -> Self {
-            BlockingParsedChatCompletionStream {
-                inner,
-                failed: false,
-                _type: PhantomData,
-            }
+    impl ChatStreamParts for BlockingChatCompletionStream {
+        fn chat_state(&self) -> &ChatCompletionStreamState {
+            self.state()
+        }
+
+        fn chat_metadata(&self) -> &crate::ResponseMetadata {
+            self.metadata()
         }
     }
 
-    impl<T> std::fmt::Debug for BlockingParsedChatCompletionStream<T> {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("BlockingParsedChatCompletionStream")
-                .field("type", &std::any::type_name::<T>())
-                .finish_non_exhaustive()
-        }
-    }
-
-    impl<T: DeserializeOwned> BlockingParsedChatCompletionStream<T> {
-        /// The `x-request-id` of the answer that started the stream.
-        pub fn request_id(&self) -> Option<&str> {
-            self.inner.request_id()
-        }
-
-        /// The headers of the answer that started the stream.
-        pub fn headers(&self) -> &reqwest::header::HeaderMap {
-            self.inner.headers()
-        }
-
-        /// The status and headers of the answer that started the stream.
-        pub fn metadata(&self) -> &crate::ResponseMetadata {
-            self.inner.metadata()
-        }
-
+    impl<T: DeserializeOwned> MapDone<BlockingChatCompletionStream, T> {
         /// Reads the stream to its end, dropping the events; the first error stops it.
         pub fn until_done(&mut self) -> Result<&mut Self, Error> {
             for event in self.by_ref() {
@@ -225,33 +243,19 @@ mod blocking {
         /// Reads the rest of the stream, then parses the accumulated completion.
         pub fn final_completion(&mut self) -> Result<ParsedChatCompletion<T>, Error> {
             self.until_done()?;
-            let metadata = self.inner.metadata().clone();
-            self.inner
-                .state()
-                .final_completion_as::<T>()
-                .map(|c| c.with_metadata(Some(metadata)))
-        }
-
-        /// The state machine (snapshot so far).
-        pub fn state(&self) -> &ChatCompletionStreamState {
-            self.inner.state()
+            self.completion_as()
         }
     }
 
-    impl<T: DeserializeOwned> Iterator for BlockingParsedChatCompletionStream<T> {
+    impl<T: DeserializeOwned> Iterator for MapDone<BlockingChatCompletionStream, T> {
         type Item = Result<ChatCompletionStreamEvent<Option<T>>, Error>;
 
         fn next(&mut self) -> Option<Self::Item> {
             if self.failed {
                 return None;
             }
-            let mapped = self.inner.next()?.and_then(|event| {
-                event.try_map_done(|choice, content, parsed| {
-                    typed_done::<T>(choice, content, parsed)
-                })
-            });
-            self.failed = mapped.is_err();
-            Some(mapped)
+            let item = self.inner.next();
+            self.map(item)
         }
     }
 }

@@ -2,19 +2,17 @@
 //! wrappers.
 
 use std::collections::VecDeque;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-
-use futures::{Stream, StreamExt};
 
 use super::completion::ParsedChatCompletion;
 use super::events::ChatCompletionStreamEvent;
 use super::snapshot::{ChatCompletionSnapshot, ParseOptions};
 use super::state::ChatCompletionStreamState;
-use crate::streaming::driver::{BodyStream, Pump, Step};
+use crate::streaming::driver::{Pump, Step};
 use crate::streaming::frames::{Frames, Payload};
-use crate::streaming::TypedEvents;
+use crate::streaming::pipeline::Described;
+use crate::streaming::typed::TypedEvents;
+use crate::streaming::PipelineStream;
 use crate::types::CreateChatCompletionStreamResponse;
 use crate::Error;
 
@@ -74,10 +72,6 @@ impl ChatEventPipeline {
         &self.state
     }
 
-    pub(crate) fn set_request_id(&mut self, id: Option<String>) {
-        self.frames.request_id = id;
-    }
-
     fn handle(&mut self, payload: Payload) -> Result<(), Error> {
         let at = payload.at();
         self.state
@@ -106,6 +100,10 @@ impl Pump for ChatEventPipeline {
         self.frames.set_max_event_size(limit);
     }
 
+    fn set_request_id(&mut self, id: Option<String>) {
+        self.frames.request_id = id;
+    }
+
     fn step(&mut self) -> Step<ChatCompletionStreamEvent> {
         loop {
             if let Some(event) = self.queue.pop_front() {
@@ -124,7 +122,7 @@ impl Pump for ChatEventPipeline {
     }
 }
 
-/// A streamed chat completion: a [`Stream`] of [`ChatCompletionStreamEvent`]s, with the
+/// A streamed chat completion: a [`Stream`](futures::Stream) of [`ChatCompletionStreamEvent`]s, with the
 /// accumulated snapshot and the final completion. Made by
 /// [`Chat::stream`](super::Chat::stream).
 ///
@@ -151,43 +149,28 @@ impl Pump for ChatEventPipeline {
 /// println!("\n{:?}", completion.usage());
 /// # Ok(()) }
 /// ```
-pub struct ChatCompletionStream {
-    inner: BodyStream<ChatEventPipeline>,
-}
+pub type ChatCompletionStream = PipelineStream<ChatEventPipeline>;
 
-impl std::fmt::Debug for ChatCompletionStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatCompletionStream")
-            .field("chunks", &self.inner.pump.state.chunks_handled())
-            .finish_non_exhaustive()
+impl Described for ChatEventPipeline {
+    const NAME: &'static str = "ChatCompletionStream";
+
+    fn describe(&self, out: &mut std::fmt::DebugStruct<'_, '_>) {
+        out.field("chunks", &self.state.chunks_handled());
     }
 }
 
-impl ChatCompletionStream {
-    pub(crate) fn new(response: reqwest::Response, options: ParseOptions) -> Self {
-        let mut pipeline = ChatEventPipeline::new(options);
-        pipeline.set_request_id(crate::error::request_id(response.headers()));
-        ChatCompletionStream {
-            inner: BodyStream::new(response, pipeline),
-        }
-    }
-
-    /// Reads the stream to its end, dropping the events; the first error stops it.
-    pub async fn until_done(&mut self) -> Result<&mut Self, Error> {
-        while let Some(event) = self.next().await {
-            event?;
-        }
-        Ok(self)
+/// The methods of a [`ChatCompletionStream`] besides those of every stream.
+impl PipelineStream<ChatEventPipeline> {
+    pub(crate) fn with_options(response: reqwest::Response, options: ParseOptions) -> Self {
+        PipelineStream::from_response(response, ChatEventPipeline::new(options))
     }
 
     /// Reads the rest of the stream, then parses the accumulated completion (see
     /// [`ChatCompletionStreamState::final_completion`]).
     pub async fn final_completion(&mut self) -> Result<ParsedChatCompletion, Error> {
         self.until_done().await?;
-        let metadata = self.inner.metadata.clone();
-        self.inner
-            .pump
-            .state
+        let metadata = self.metadata().clone();
+        self.state()
             .final_completion()
             .map(|c| c.with_metadata(Some(metadata)))
     }
@@ -195,60 +178,22 @@ impl ChatCompletionStream {
     /// The completion accumulated so far (`None` before the first chunk); also readable
     /// after an error.
     pub fn current_snapshot(&self) -> Option<Arc<ChatCompletionSnapshot>> {
-        self.inner.pump.state.snapshot()
+        self.state().snapshot()
     }
 
     /// The state machine.
     pub fn state(&self) -> &ChatCompletionStreamState {
-        &self.inner.pump.state
-    }
-
-    crate::streaming::response_metadata_methods!(inner);
-}
-
-impl Stream for ChatCompletionStream {
-    type Item = Result<ChatCompletionStreamEvent, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner).poll_next(cx)
+        &self.pump().state
     }
 }
 
-/// The raw stream of typed chunks, made by [`Chat::create_stream`](super::Chat::create_stream).
-/// Every chunk is yielded as decoded (also those a [`ChatCompletionStream`] skips); feed
-/// them to a [`ChatCompletionStreamState`] to accumulate them yourself.
-pub struct ChatCompletionChunkStream {
-    inner: BodyStream<TypedEvents<CreateChatCompletionStreamResponse>>,
-}
-
-impl std::fmt::Debug for ChatCompletionChunkStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatCompletionChunkStream")
-            .finish_non_exhaustive()
-    }
-}
-
-impl ChatCompletionChunkStream {
-    pub(crate) fn new(response: reqwest::Response) -> Self {
-        let pipeline = TypedEvents::new(
-            "chat completion chunk",
-            crate::error::request_id(response.headers()),
-        );
-        ChatCompletionChunkStream {
-            inner: BodyStream::new(response, pipeline),
-        }
-    }
-
-    crate::streaming::response_metadata_methods!(inner);
-}
-
-impl Stream for ChatCompletionChunkStream {
-    type Item = Result<CreateChatCompletionStreamResponse, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner).poll_next(cx)
-    }
-}
+/// The raw stream of typed chunks, made by [`Chat::create_stream`](super::Chat::create_stream):
+/// an [`EventStream`](crate::streaming::EventStream) of
+/// [`CreateChatCompletionStreamResponse`]s. Every chunk is yielded as
+/// decoded (also those a [`ChatCompletionStream`] skips); feed them to a
+/// [`ChatCompletionStreamState`] to accumulate them yourself.
+pub type ChatCompletionChunkStream =
+    PipelineStream<TypedEvents<CreateChatCompletionStreamResponse>>;
 
 #[cfg(feature = "blocking")]
 pub use self::blocking::BlockingChatCompletionStream;
@@ -259,10 +204,9 @@ mod blocking {
 
     use super::ChatEventPipeline;
     use crate::chat::{
-        ChatCompletionSnapshot, ChatCompletionStreamEvent, ChatCompletionStreamState, ParseOptions,
-        ParsedChatCompletion,
+        ChatCompletionSnapshot, ChatCompletionStreamState, ParseOptions, ParsedChatCompletion,
     };
-    use crate::streaming::driver::BlockingBody;
+    use crate::streaming::BlockingPipelineStream;
     use crate::Error;
 
     /// The blocking version of [`ChatCompletionStream`](super::ChatCompletionStream): an
@@ -288,63 +232,34 @@ mod blocking {
     /// }
     /// # Ok(()) }
     /// ```
-    pub struct BlockingChatCompletionStream {
-        body: BlockingBody<ChatEventPipeline>,
-    }
+    pub type BlockingChatCompletionStream = BlockingPipelineStream<ChatEventPipeline>;
 
-    impl std::fmt::Debug for BlockingChatCompletionStream {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("BlockingChatCompletionStream")
-                .finish_non_exhaustive()
-        }
-    }
-
-    impl BlockingChatCompletionStream {
-        pub(crate) fn new(response: reqwest::blocking::Response, options: ParseOptions) -> Self {
-            let mut pipeline = ChatEventPipeline::new(options);
-            pipeline.set_request_id(crate::error::request_id(response.headers()));
-            BlockingChatCompletionStream {
-                body: BlockingBody::new(response, pipeline),
-            }
-        }
-
-        /// Reads the stream to its end, dropping the events; the first error stops it.
-        pub fn until_done(&mut self) -> Result<&mut Self, Error> {
-            for event in self.by_ref() {
-                event?;
-            }
-            Ok(self)
+    /// The methods of a [`BlockingChatCompletionStream`] besides those of every stream.
+    impl BlockingPipelineStream<ChatEventPipeline> {
+        pub(crate) fn with_options(
+            response: reqwest::blocking::Response,
+            options: ParseOptions,
+        ) -> Self {
+            BlockingPipelineStream::from_response(response, ChatEventPipeline::new(options))
         }
 
         /// Reads the rest of the stream, then parses the accumulated completion.
         pub fn final_completion(&mut self) -> Result<ParsedChatCompletion, Error> {
             self.until_done()?;
-            let metadata = self.body.metadata.clone();
-            self.body
-                .pump
-                .state()
+            let metadata = self.metadata().clone();
+            self.state()
                 .final_completion()
                 .map(|c| c.with_metadata(Some(metadata)))
         }
 
         /// The completion accumulated so far.
         pub fn current_snapshot(&self) -> Option<Arc<ChatCompletionSnapshot>> {
-            self.body.pump.state().snapshot()
+            self.state().snapshot()
         }
 
         /// The state machine.
         pub fn state(&self) -> &ChatCompletionStreamState {
-            self.body.pump.state()
-        }
-
-        crate::streaming::response_metadata_methods!(body);
-    }
-
-    impl Iterator for BlockingChatCompletionStream {
-        type Item = Result<ChatCompletionStreamEvent, Error>;
-
-        fn next(&mut self) -> Option<Self::Item> {
-            self.body.next_item()
+            self.pump().state()
         }
     }
 }

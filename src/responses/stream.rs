@@ -232,6 +232,10 @@ impl Pump for Resuming {
         self.pipeline.frames.set_max_event_size(limit);
     }
 
+    fn set_request_id(&mut self, id: Option<String>) {
+        self.pipeline.set_request_id(id);
+    }
+
     fn step(&mut self) -> Step<ResponseStreamEvent> {
         let step = self.pipeline.step();
         if let Step::Item(_) = step {

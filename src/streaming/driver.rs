@@ -16,7 +16,7 @@ use futures::{FutureExt, Stream, StreamExt};
 use crate::Error;
 
 /// What a pipeline has next.
-pub(crate) enum Step<T> {
+pub enum Step<T> {
     Item(T),
     /// An error that ends the stream (the driver closes the body).
     Error(Error),
@@ -67,7 +67,11 @@ pub(crate) struct MaxEventSize(pub(crate) usize);
 /// event decoder ([`TypedEvents`](super::typed::TypedEvents)). The drivers
 /// ([`BodyStream`], [`BlockingBody`]) feed it a body's bytes (or a message transport's
 /// payloads) and hand its items and errors on.
-pub(crate) trait Pump {
+///
+/// Public in a private module (sealed): it bounds the impls of the public
+/// [`PipelineStream`](super::PipelineStream), but no one outside the crate can name or
+/// implement it.
+pub trait Pump {
     type Item;
     /// Bytes of the event stream, split anywhere.
     fn push(&mut self, bytes: &[u8]);
@@ -79,6 +83,8 @@ pub(crate) trait Pump {
     fn step(&mut self) -> Step<Self::Item>;
     /// Sets the largest SSE event (or line) the pump's decoder accepts, in bytes.
     fn set_max_event_size(&mut self, limit: usize);
+    /// The `x-request-id` of the answer whose body the pump reads (for errors and logs).
+    fn set_request_id(&mut self, id: Option<String>);
 
     /// The body stalled past the read timeout: by default the driver returns the
     /// [`Error::Timeout`] as the stream's last item. A pump that reports errors itself (to
@@ -103,7 +109,7 @@ pub(crate) trait Pump {
 /// A `GET` that resumes a dropped stream (see [`Pump::resume`]), sent by the driver with
 /// the client's headers and auth.
 #[cfg_attr(not(feature = "responses"), allow(dead_code))]
-pub(crate) struct Resume {
+pub struct Resume {
     pub(crate) client: crate::Client,
     pub(crate) path: String,
     pub(crate) query: Vec<(&'static str, String)>,
@@ -137,7 +143,7 @@ impl Resume {
 /// ([`Client::send_blocking_with`](crate::Client)): headers and auth, request options,
 /// retries until the answer's headers; an error status is [`Error::Api`].
 #[cfg(feature = "blocking")]
-#[cfg_attr(not(any(feature = "chat", feature = "responses")), allow(dead_code))]
+#[cfg_attr(not(feature = "responses"), allow(dead_code))]
 pub(crate) fn send_blocking(
     client: &crate::Client,
     method: reqwest::Method,
@@ -151,7 +157,7 @@ pub(crate) fn send_blocking(
 /// [`send_blocking`] with `extra` headers (the Assistants beta header).
 #[cfg(feature = "blocking")]
 #[cfg_attr(
-    not(any(feature = "chat", feature = "responses", feature = "assistants")),
+    not(any(feature = "responses", feature = "assistants")),
     allow(dead_code)
 )]
 pub(crate) fn send_blocking_with(

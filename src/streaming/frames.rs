@@ -429,7 +429,7 @@ pub(crate) fn sse_error(e: SseError, request_id: Option<String>) -> Error {
             event: None,
             offset: Some(offset),
             message: format!(
-                "the line or event data starting there is larger than the limit of {limit} bytes (ClientBuilder::max_sse_event_bytes); the events before it were read"
+                "the line or event data starting there is larger than the limit of {limit} bytes (ClientBuilder::max_sse_event_bytes, or EventStream::max_event_bytes); the events before it were read"
             ),
         },
         SseError::EmptyData {

@@ -14,7 +14,11 @@
 //! 4. `driver.rs`: drives a pump from its input and hands the items on: `BodyStream`
 //!    (async) reads a `Source` (an HTTP body, or another transport's whole messages),
 //!    `BlockingBody` a blocking body; both resume a dropped stream when the pump knows
-//!    how (background responses).
+//!    how (background responses);
+//! 5. `pipeline.rs`: the public stream over a driver, [`PipelineStream`] (and its blocking
+//!    twin): `Stream`/`Iterator`, the answer's metadata and `until_done`, written once.
+//!    Each family's public stream is an alias of it with the family's methods added
+//!    (`chat::ChatCompletionStream = PipelineStream<ChatEventPipeline>`).
 //!
 //! A non-HTTP transport (a WebSocket) plugs in at step 4: a `Source` giving
 //! `Input::Message` payloads feeds the same pipeline, so the family's events, snapshot
@@ -22,11 +26,14 @@
 
 pub(crate) mod driver;
 pub(crate) mod frames;
+pub(crate) mod pipeline;
 pub(crate) mod sse;
-mod typed;
+pub(crate) mod typed;
 
+#[cfg(feature = "blocking")]
+pub use pipeline::BlockingPipelineStream;
+pub use pipeline::PipelineStream;
 pub use typed::EventStream;
-pub(crate) use typed::TypedEvents;
 
 /// `request_id()`, `headers()` and `metadata()` of a stream whose driver is `$($body)+`
 /// (a `BodyStream` or `BlockingBody`, which keep the metadata of the answer that started

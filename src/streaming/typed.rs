@@ -2,20 +2,20 @@
 //! chunks, audio transcription events, any endpoint without a stream helper).
 
 use std::marker::PhantomData;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use futures::Stream;
 use serde::de::DeserializeOwned;
 
-use super::driver::{BodyStream, Pump, Step};
+use super::driver::{Pump, Step};
 use super::frames::{Frames, Payload};
+use super::pipeline::{Described, PipelineStream};
 use crate::error::snippet;
 use crate::Error;
 
-/// Bytes in, events of one type out: each SSE event's data decoded as a `T`.
+/// Bytes in, events of one type out: each SSE event's data decoded as a `T` (the pipeline
+/// of an [`EventStream`]; public in a private module, so it can be named by the alias but
+/// not from outside the crate).
 #[derive(Debug)]
-pub(crate) struct TypedEvents<T> {
+pub struct TypedEvents<T> {
     pub(crate) frames: Frames,
     what: &'static str,
     _item: PhantomData<fn() -> T>,
@@ -52,6 +52,10 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
         self.frames.set_max_event_size(limit);
     }
 
+    fn set_request_id(&mut self, id: Option<String>) {
+        self.frames.request_id = id;
+    }
+
     fn step(&mut self) -> Step<T> {
         let Payload {
             frame,
@@ -84,22 +88,20 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
 /// [`Error::Stream`], an event that does not decode is [`Error::Decode`] with its number,
 /// byte offset and JSON path. The first error ends the stream. Dropping it closes the
 /// response.
-pub struct EventStream<T> {
-    inner: BodyStream<TypedEvents<T>>,
-}
+///
+/// Made by [`EventStream::new`] from a response you got yourself, and by the SDK for the
+/// raw chat chunks ([`ChatCompletionChunkStream`](crate::chat::ChatCompletionChunkStream))
+/// and the streams with no helper of their own.
+pub type EventStream<T> = PipelineStream<TypedEvents<T>>;
 
-impl<T> std::fmt::Debug for EventStream<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventStream")
-            .field("what", &self.inner.pump.what)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<T: DeserializeOwned> EventStream<T> {
+impl<T: DeserializeOwned> PipelineStream<TypedEvents<T>> {
     /// Reads `response` as an event stream of `T`s; `what` names an event in errors
     /// ("transcription event #3 (ending at byte 812)"). For endpoints this SDK has no
-    /// stream helper for, with a response you got yourself.
+    /// stream helper for, with a response you got yourself. The largest event accepted is
+    /// the client's [`max_sse_event_bytes`](crate::ClientBuilder::max_sse_event_bytes)
+    /// when the client sent the request, else
+    /// [`DEFAULT_MAX_EVENT_SIZE`](crate::sse::DEFAULT_MAX_EVENT_SIZE); set it with
+    /// [`max_event_bytes`](Self::max_event_bytes).
     ///
     /// ```no_run
     /// # async fn run(response: reqwest::Response) {
@@ -111,21 +113,34 @@ impl<T: DeserializeOwned> EventStream<T> {
     /// # }
     /// ```
     pub fn new(response: reqwest::Response, what: &'static str) -> Self {
-        let pump = TypedEvents::new(what, crate::error::request_id(response.headers()));
-        EventStream {
-            inner: BodyStream::new(response, pump),
-        }
+        PipelineStream::from_response(response, TypedEvents::new(what, None))
+    }
+
+    /// Sets the largest event the stream accepts, in bytes: the data of one server-sent
+    /// event, and any one line of the stream (it replaces the client's
+    /// [`max_sse_event_bytes`](crate::ClientBuilder::max_sse_event_bytes) for this stream).
+    /// An event over it ends the stream with [`Error::Stream`] of kind
+    /// [`TooLarge`](crate::StreamErrorKind::TooLarge), with the limit, the event's number
+    /// and the byte offset where it starts. Set it before reading the first event.
+    ///
+    /// ```no_run
+    /// # async fn run(response: reqwest::Response) {
+    /// use openai_sdk::streaming::EventStream;
+    /// let events = EventStream::<serde_json::Value>::new(response, "event")
+    ///     .max_event_bytes(1024 * 1024);
+    /// # drop(events);
+    /// # }
+    /// ```
+    pub fn max_event_bytes(mut self, limit: usize) -> Self {
+        self.pump_mut().set_max_event_size(limit);
+        self
     }
 }
 
-impl<T> EventStream<T> {
-    super::response_metadata_methods!(inner);
-}
+impl<T> Described for TypedEvents<T> {
+    const NAME: &'static str = "EventStream";
 
-impl<T: DeserializeOwned> Stream for EventStream<T> {
-    type Item = Result<T, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner).poll_next(cx)
+    fn describe(&self, out: &mut std::fmt::DebugStruct<'_, '_>) {
+        out.field("what", &self.what);
     }
 }

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use futures::StreamExt;
+use openai_sdk::streaming::EventStream;
 use openai_sdk::testing::{Chunking, Reply, ScriptedServer};
 use openai_sdk::{types, Client, Error, StreamErrorKind};
 use serde_json::{json, Value};
@@ -236,6 +237,60 @@ async fn responses_assistants_and_generic_streams_use_the_limit() {
         "Hel"
     );
     assert_too_large(results[2].as_ref().unwrap_err(), generic_offset, 2);
+}
+
+/// `EventStream::new` over a response you got yourself (the client put no limit on it):
+/// the default limit applies until `max_event_bytes` sets one, and a limit set on the
+/// stream replaces the client's.
+#[tokio::test]
+async fn an_event_stream_takes_its_own_limit() {
+    let server = ScriptedServer::start().await;
+    let (body, offset) = chat_body(4 * LIMIT);
+    let mut whole = body.clone();
+    whole.extend_from_slice(b"data: [DONE]\n\n");
+    server.post("/v1/raw/stream").respond_all([
+        Reply::sse_raw(whole.clone()),
+        Reply::sse_raw(body).chunking(Chunking::Fixed(1000)),
+        Reply::sse_raw(whole),
+    ]);
+    let http = reqwest::Client::new();
+    let url = format!("{}/raw/stream", server.base_url());
+
+    // No limit set: the default (64 MiB) reads the 64 KiB event.
+    let response = http.post(&url).send().await.unwrap();
+    let events: Vec<_> = EventStream::<Value>::new(response, "raw event")
+        .collect()
+        .await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    let big = &events[2].as_ref().unwrap()["choices"][0]["delta"]["content"];
+    assert_eq!(big.as_str().map(str::len), Some(4 * LIMIT));
+
+    // A limit on the stream: the event over it ends the stream with the typed error.
+    let response = http.post(&url).send().await.unwrap();
+    let events: Vec<_> = EventStream::<Value>::new(response, "raw event")
+        .max_event_bytes(LIMIT)
+        .collect()
+        .await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(events[0].is_ok() && events[1].is_ok());
+    let e = events[2].as_ref().unwrap_err();
+    assert_too_large(e, offset, 2);
+    assert!(
+        e.to_string().contains("EventStream::max_event_bytes"),
+        "{e}"
+    );
+
+    // It replaces the limit the client put on the response.
+    let c = client(&server, Some(LIMIT));
+    let events: Vec<_> = c
+        .stream_events::<Value>(reqwest::Method::POST, "/raw/stream", Some(&json!({})))
+        .await
+        .unwrap()
+        .max_event_bytes(8 * LIMIT)
+        .collect()
+        .await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(events.iter().all(Result::is_ok), "{events:?}");
 }
 
 #[cfg(feature = "blocking")]
