@@ -191,13 +191,46 @@ fn str_field(map: Option<&Value>, key: &str) -> Option<String> {
     map?.get(key)?.as_str().map(str::to_owned)
 }
 
+/// How a choice's `parsed` JSON becomes the `T` of a [`ParsedMessage`]: `fit(value, content,
+/// what)`, where `value` was parsed from the text `content` by `serde_json` (what the
+/// callers guarantee). [`fit_as`] for any `T`; [`fit_json`] for `T = Value`.
+pub(crate) type Fit<T> = fn(&Value, &str, &str) -> Result<T, Box<ValidationError>>;
+
+/// [`ValidationError::fit`]: the content read again as a `T`, with the exact path of a
+/// problem.
+pub(crate) fn fit_as<T: DeserializeOwned>(
+    value: &Value,
+    content: &str,
+    what: &str,
+) -> Result<T, Box<ValidationError>> {
+    ValidationError::fit::<T>(value, content, what, false)
+}
+
+/// [`fit_as::<Value>`](fit_as) without reading the content again: reading it as a `Value`
+/// gives `value` itself (it was parsed from that text by `serde_json`), so a copy of `value`
+/// is the same answer for half the work.
+pub(crate) fn fit_json(
+    value: &Value,
+    content: &str,
+    _what: &str,
+) -> Result<Value, Box<ValidationError>> {
+    debug_assert!(
+        serde_json::from_str::<Value>(content)
+            .ok()
+            .is_none_or(|read| read == *value),
+        "`parsed` is not the content's JSON"
+    );
+    Ok(value.clone())
+}
+
 impl<T: DeserializeOwned> ParsedChatCompletion<T> {
     /// From a completion in the reference shape (with `parsed` and `parsed_arguments`).
     /// `reused` gives the `parsed` of the choices at those positions, whose JSON holds a
-    /// placeholder until [`defer_json`](Self::defer_json) fills it.
+    /// placeholder until [`defer_json`](Self::defer_json) fills it; `fit` makes it a `T`.
     pub(crate) fn from_reference_json_with(
         json: Value,
         reused: &[(usize, Arc<Value>)],
+        fit: Fit<T>,
     ) -> Result<Self, Error> {
         let mut choices = Vec::new();
         for (position, choice) in json
@@ -218,11 +251,10 @@ impl<T: DeserializeOwned> ParsedChatCompletion<T> {
             let parsed = match parsed {
                 None | Some(Value::Null) => None,
                 Some(value) => Some(
-                    ValidationError::fit::<T>(
+                    fit(
                         value,
                         content.as_deref().unwrap_or(""),
                         &format!("the content of choice {index}"),
-                        false,
                     )
                     .map_err(Error::Validation)?,
                 ),

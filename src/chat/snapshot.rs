@@ -51,7 +51,7 @@ pub(crate) fn token_value(token: &RawValue) -> Value {
     serde_json::from_str(token.get()).unwrap_or(Value::Null)
 }
 
-use super::completion::{reasoning_of, ParsedChatCompletion};
+use super::completion::{fit_as, fit_json, reasoning_of, Fit, ParsedChatCompletion};
 use crate::error::ValidationError;
 use crate::parsing::{truthy_str, PartialSnapshot};
 use crate::Error;
@@ -632,7 +632,7 @@ pub fn parse_chat_completion(
     completion: &Map<String, Value>,
     options: &ParseOptions,
 ) -> Result<ParsedChatCompletion, Error> {
-    parse_chat_completion_as::<Value>(completion, options)
+    parse_chat_completion_with(completion, options, fit_json)
 }
 
 /// [`parse_chat_completion`], with each choice's `parsed` deserialized into `T`: content
@@ -658,6 +658,15 @@ pub fn parse_chat_completion_as<T: serde::de::DeserializeOwned>(
     completion: &Map<String, Value>,
     options: &ParseOptions,
 ) -> Result<ParsedChatCompletion<T>, Error> {
+    parse_chat_completion_with(completion, options, fit_as::<T>)
+}
+
+/// [`parse_chat_completion_as`], each `parsed` made a `T` by `fit`.
+fn parse_chat_completion_with<T: serde::de::DeserializeOwned>(
+    completion: &Map<String, Value>,
+    options: &ParseOptions,
+    fit: Fit<T>,
+) -> Result<ParsedChatCompletion<T>, Error> {
     let mut json = completion.clone();
     annotate(
         &mut json,
@@ -666,7 +675,7 @@ pub fn parse_chat_completion_as<T: serde::de::DeserializeOwned>(
         &|_, _| None,
         &mut Vec::new(),
     )?;
-    ParsedChatCompletion::from_reference_json_with(Value::Object(json), &[])
+    ParsedChatCompletion::from_reference_json_with(Value::Object(json), &[], fit)
 }
 
 /// [`parse_chat_completion_as`] of a completion the caller gives up: no copy of it (a
@@ -681,6 +690,7 @@ pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
     mut completion: Map<String, Value>,
     options: &ParseOptions,
     reuse: &dyn Fn(usize, &str) -> Option<Arc<Value>>,
+    fit: Fit<T>,
 ) -> Result<ParsedChatCompletion<T>, Error> {
     let stopped_early = options.has_parseable_input()
         && completion
@@ -695,12 +705,12 @@ pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
                 )
             });
     if stopped_early {
-        return parse_chat_completion_as(&completion, options);
+        return parse_chat_completion_with(&completion, options, fit);
     }
     let mut reused = Vec::new();
     annotate(&mut completion, &Map::new(), options, reuse, &mut reused)?;
     let parsed =
-        ParsedChatCompletion::from_reference_json_with(Value::Object(completion), &reused)?;
+        ParsedChatCompletion::from_reference_json_with(Value::Object(completion), &reused, fit)?;
     if reused.is_empty() {
         return Ok(parsed);
     }

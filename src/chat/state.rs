@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
-use super::completion::ParsedChatCompletion;
+use super::completion::{fit_as, fit_json, Fit, ParsedChatCompletion};
 use super::events::{
     ChatCompletionStreamEvent, ChunkData, TextField, TextSnapshot, TokensSnapshot,
 };
@@ -413,13 +413,20 @@ impl ChatCompletionStreamState {
     /// ([`ParsedChatCompletion::as_json`]) is built when first read when the choices have
     /// logprobs: as JSON, a long stream's logprobs cost more than the stream itself.
     pub fn final_completion(&self) -> Result<ParsedChatCompletion, Error> {
-        self.final_completion_as()
+        self.final_completion_with(fit_json)
     }
 
     /// [`final_completion`](Self::final_completion) with each choice's `parsed` content
     /// deserialized into `T` ([`Error::Validation`] with the JSON path when it does not fit).
     pub fn final_completion_as<T: serde::de::DeserializeOwned>(
         &self,
+    ) -> Result<ParsedChatCompletion<T>, Error> {
+        self.final_completion_with(fit_as::<T>)
+    }
+
+    fn final_completion_with<T: serde::de::DeserializeOwned>(
+        &self,
+        fit: Fit<T>,
     ) -> Result<ParsedChatCompletion<T>, Error> {
         let Some(snapshot) = &self.snapshot else {
             return Err(invalid(
@@ -441,12 +448,18 @@ impl ChatCompletionStreamState {
                 )
             });
         if cut_off || !snapshot.has_logprobs() {
-            return parse_owned_chat_completion_as::<T>(snapshot.to_json(), &self.options, &reuse);
+            return parse_owned_chat_completion_as::<T>(
+                snapshot.to_json(),
+                &self.options,
+                &reuse,
+                fit,
+            );
         }
         let done = parse_owned_chat_completion_as::<T>(
             snapshot.to_json_without_logprobs(),
             &self.options,
             &reuse,
+            fit,
         )?;
         let snapshot = Arc::clone(snapshot);
         Ok(done.defer_json(Arc::new(move |json| snapshot.fill_logprobs(json))))
