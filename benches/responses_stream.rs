@@ -13,12 +13,16 @@
 //! - `typed_decode/<mode>/<n>`: `serde_json::from_str::<ResponseStreamEvent>` of each
 //!   event's JSON text (already split out of the SSE framing).
 //!
-//! Figures: see the README section "Responses streams".
+//! Figures: see the README section "Streaming responses (Responses API)".
+//!
+//! `BENCH_ONCE=<mode>/<pipeline|typed_decode|setup>/<n>` runs one pass and exits, for
+//! instruction counts under callgrind (`scripts/instr-responses.sh`), which do not depend
+//! on the machine's load.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use openai_sdk::responses::{ResponseEventPipeline, ResponseParseOptions};
 use openai_sdk::types::ResponseStreamEvent;
 use serde_json::json;
@@ -88,6 +92,33 @@ fn sse(events: &[String]) -> Vec<u8> {
     body.into_bytes()
 }
 
+/// The whole pipeline over `body`, in 16 KiB pieces; every event is drained and dropped.
+fn run_pipeline(body: &[u8], events: usize) {
+    let mut pipeline = ResponseEventPipeline::new(ResponseParseOptions::new());
+    let mut count = 0usize;
+    for piece in body.chunks(16 * 1024) {
+        pipeline.push(piece);
+        while let Some(event) = pipeline.next_event() {
+            black_box(event.unwrap());
+            count += 1;
+        }
+    }
+    pipeline.end_of_input();
+    while let Some(event) = pipeline.next_event() {
+        black_box(event.unwrap());
+        count += 1;
+    }
+    assert_eq!(count, events);
+    black_box(pipeline.state().final_response().unwrap());
+}
+
+/// The typed decode of each event's JSON text.
+fn typed_decode(events: &[String]) {
+    for e in events {
+        black_box(serde_json::from_str::<ResponseStreamEvent>(e).unwrap());
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("responses_stream");
     group
@@ -102,37 +133,12 @@ fn bench(c: &mut Criterion) {
             group.bench_with_input(
                 BenchmarkId::new(format!("pipeline/{mode}"), n),
                 &body,
-                |b, body| {
-                    b.iter(|| {
-                        let mut pipeline = ResponseEventPipeline::new(ResponseParseOptions::new());
-                        let mut count = 0usize;
-                        for piece in body.chunks(16 * 1024) {
-                            pipeline.push(piece);
-                            while let Some(event) = pipeline.next_event() {
-                                black_box(event.unwrap());
-                                count += 1;
-                            }
-                        }
-                        pipeline.end_of_input();
-                        while let Some(event) = pipeline.next_event() {
-                            black_box(event.unwrap());
-                            count += 1;
-                        }
-                        assert_eq!(count, events.len());
-                        black_box(pipeline.state().final_response().unwrap());
-                    })
-                },
+                |b, body| b.iter(|| run_pipeline(body, events.len())),
             );
             group.bench_with_input(
                 BenchmarkId::new(format!("typed_decode/{mode}"), n),
                 &events,
-                |b, events| {
-                    b.iter(|| {
-                        for e in events {
-                            black_box(serde_json::from_str::<ResponseStreamEvent>(e).unwrap());
-                        }
-                    })
-                },
+                |b, events| b.iter(|| typed_decode(events)),
             );
         }
     }
@@ -140,4 +146,36 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// `BENCH_ONCE=<mode>/<pipeline|typed_decode|setup>/<n>` runs one pass and exits (for
+/// instruction counts under callgrind, `scripts/instr-responses.sh`).
+fn run_once(spec: &str) {
+    let parts: Vec<&str> = spec.split('/').collect();
+    let [mode, what, n] = parts[..] else {
+        panic!("BENCH_ONCE is <mode>/<pipeline|typed_decode|setup>/<n>, not {spec}");
+    };
+    let function = match mode {
+        "text" => false,
+        "function" => true,
+        _ => panic!("the mode is text or function, not {mode}"),
+    };
+    let n: usize = n.parse().expect("n is a number");
+    let events = events(function, n);
+    let body = sse(&events);
+    match what {
+        "pipeline" => run_pipeline(&body, events.len()),
+        "typed_decode" => typed_decode(&events),
+        _ => {
+            black_box((&events, &body));
+        }
+    }
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("BENCH_ONCE") {
+        run_once(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

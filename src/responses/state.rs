@@ -66,12 +66,23 @@ fn index(i: i64, what: &str) -> Result<usize, String> {
     usize::try_from(i).map_err(|_| format!("{what} {i} is negative"))
 }
 
+/// The member `key` of `map`. The objects of a snapshot have a handful of members: below
+/// [`SMALL`] a scan of the keys costs less than hashing the key.
+fn member_mut<'a>(map: &'a mut serde_json::Map<String, Value>, key: &str) -> Option<&'a mut Value> {
+    const SMALL: usize = 12;
+    if map.len() <= SMALL {
+        map.iter_mut().find_map(|(k, v)| (k == key).then_some(v))
+    } else {
+        map.get_mut(key)
+    }
+}
+
 /// Appends `delta` to the string `key` of the object `target` (created if absent).
 fn append(target: &mut Value, key: &str, delta: &str) -> Result<(), String> {
     let Value::Object(map) = target else {
         return Err("the target is not an object".into());
     };
-    match map.get_mut(key) {
+    match member_mut(map, key) {
         Some(Value::String(s)) => s.push_str(delta),
         None | Some(Value::Null) => {
             map.insert(key.to_owned(), Value::String(delta.to_owned()));
@@ -99,11 +110,19 @@ fn entry<'a>(
     n: usize,
     what: &str,
 ) -> Result<&'a mut Value, String> {
-    let len = item.get(key).and_then(Value::as_array).map_or(0, Vec::len);
-    item.get_mut(key)
-        .and_then(Value::as_array_mut)
-        .and_then(|list| list.get_mut(n))
-        .ok_or_else(|| format!("{what} {n} was not added before (the item has {len})"))
+    let list = match item {
+        Value::Object(map) => member_mut(map, key).and_then(Value::as_array_mut),
+        _ => None,
+    };
+    match list {
+        Some(list) if n < list.len() => Ok(&mut list[n]),
+        list => {
+            let len = list.map_or(0, |l| l.len());
+            Err(format!(
+                "{what} {n} was not added before (the item has {len})"
+            ))
+        }
+    }
 }
 
 /// Adds `value` as the `n`th entry of the list `key` of `item`: `n` must be the next one.
@@ -717,6 +736,18 @@ fn rebuilt(kind: &str) -> bool {
 /// The `type` of an event whose first key it is (OpenAI sends it first), read without
 /// parsing; `None` otherwise (the event is then parsed whole).
 fn leading_kind(data: &str) -> Option<&str> {
+    // The API's own form, `{"type":"`, read as bytes; the general peek below only when
+    // the event is written otherwise (spaces, ...). Both give the same answer.
+    if let Some(rest) = data.as_bytes().strip_prefix(b"{\"type\":\"") {
+        let end = memchr::memchr2(b'"', b'\\', rest)?;
+        // `{"type":"` is ASCII, so `9 + end` is on a character boundary.
+        return (rest[end] == b'"').then(|| &data[9..9 + end]);
+    }
+    leading_kind_spaced(data)
+}
+
+/// [`leading_kind`] for any JSON spacing before the kind.
+fn leading_kind_spaced(data: &str) -> Option<&str> {
     let mut rest = data;
     for token in ["{", "\"type\"", ":", "\""] {
         rest = rest
@@ -892,11 +923,54 @@ fn string_or_other<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Stri
     })
 }
 
+/// The event kinds [`ResponseStreamState::fold`] reads (and `error`), hot ones first: the
+/// kind of such an event is a `&'static str`, not a copy of its text.
+const KINDS: [&str; 30] = [
+    "response.output_text.delta",
+    "response.function_call_arguments.delta",
+    "response.output_text.done",
+    "response.created",
+    "response.queued",
+    "response.in_progress",
+    "response.output_item.added",
+    "response.output_item.done",
+    "response.content_part.added",
+    "response.content_part.done",
+    "response.refusal.delta",
+    "response.refusal.done",
+    "response.reasoning_text.delta",
+    "response.reasoning_text.done",
+    "response.reasoning_summary_part.added",
+    "response.reasoning_summary_part.done",
+    "response.reasoning_summary_text.delta",
+    "response.reasoning_summary_text.done",
+    "response.output_text.annotation.added",
+    "response.function_call_arguments.done",
+    "response.custom_tool_call_input.delta",
+    "response.custom_tool_call_input.done",
+    "response.mcp_call_arguments.delta",
+    "response.mcp_call_arguments.done",
+    "response.code_interpreter_call_code.delta",
+    "response.code_interpreter_call_code.done",
+    "response.completed",
+    "response.failed",
+    "response.incomplete",
+    "error",
+];
+
+/// `kind` as a `&'static str` when it is one of [`KINDS`], else its own copy.
+fn intern(kind: Cow<'_, str>) -> Cow<'static, str> {
+    match KINDS.iter().find(|k| **k == kind) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(kind.into_owned()),
+    }
+}
+
 impl Wire<'_> {
     fn into_owned(self) -> Wire<'static> {
         let own = |c: Option<Cow<'_, str>>| c.map(|c| Cow::Owned(c.into_owned()));
         Wire {
-            kind: Cow::Owned(self.kind.into_owned()),
+            kind: intern(self.kind),
             sequence_number: self.sequence_number,
             output_index: self.output_index,
             content_index: self.content_index,
@@ -949,6 +1023,36 @@ mod tests {
         assert_eq!(leading_kind(r#"{"type":"a\"b"}"#), None);
         assert_eq!(leading_kind(r#"{"type":1}"#), None);
         assert_eq!(leading_kind(""), None);
+        // The byte fast path (no spaces) answers as the general peek does.
+        for data in [
+            r#"{"type":"response.output_text.delta","delta":"x"}"#,
+            r#"{"type":"a\"b"}"#,
+            r#"{"type":"a\\","x":1}"#,
+            r#"{"type":"unterminated"#,
+            r#"{"type":"""#,
+            r#"{"type":"é…","x":"\""}"#,
+            r#"{"type":1}"#,
+            r#"{"type":"#,
+        ] {
+            assert_eq!(leading_kind(data), leading_kind_spaced(data), "{data}");
+        }
+        assert_eq!(leading_kind(r#"{"type":"é…"}"#), Some("é…"));
+    }
+
+    /// A known kind is not copied; an unknown one is kept as it is.
+    #[test]
+    fn known_kinds_are_static_and_unknown_ones_kept() {
+        assert!(matches!(
+            intern(Cow::Owned("response.output_text.delta".into())),
+            Cow::Borrowed("response.output_text.delta")
+        ));
+        assert_eq!(
+            intern(Cow::Borrowed("response.new_kind")),
+            "response.new_kind"
+        );
+        for kind in KINDS {
+            assert_eq!(intern(Cow::Borrowed(kind)), kind);
+        }
     }
 
     /// An event parsed whole keeps its objects in the snapshot and its generated typed
