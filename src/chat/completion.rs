@@ -193,18 +193,29 @@ fn str_field(map: Option<&Value>, key: &str) -> Option<String> {
 
 impl<T: DeserializeOwned> ParsedChatCompletion<T> {
     /// From a completion in the reference shape (with `parsed` and `parsed_arguments`).
-    pub(crate) fn from_reference_json(json: Value) -> Result<Self, Error> {
+    /// `reused` gives the `parsed` of the choices at those positions, whose JSON holds a
+    /// placeholder until [`defer_json`](Self::defer_json) fills it.
+    pub(crate) fn from_reference_json_with(
+        json: Value,
+        reused: &[(usize, Arc<Value>)],
+    ) -> Result<Self, Error> {
         let mut choices = Vec::new();
-        for choice in json
+        for (position, choice) in json
             .get("choices")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
+            .enumerate()
         {
             let index = choice.get("index").and_then(Value::as_i64).unwrap_or(0);
             let message = choice.get("message");
             let content = str_field(message, "content");
-            let parsed = match message.and_then(|m| m.get("parsed")) {
+            let parsed = reused
+                .iter()
+                .find(|(p, _)| *p == position)
+                .map(|(_, value)| &**value)
+                .or_else(|| message.and_then(|m| m.get("parsed")));
+            let parsed = match parsed {
                 None | Some(Value::Null) => None,
                 Some(value) => Some(
                     ValidationError::fit::<T>(
@@ -261,10 +272,16 @@ impl<T> ParsedChatCompletion<T> {
     }
 
     /// Defers part of the JSON: `complete` adds it to the JSON as it is now, when the JSON
-    /// is first read.
+    /// is first read (after what an earlier `defer_json` deferred).
     pub(crate) fn defer_json(mut self, complete: CompleteJson) -> Self {
         if let Some(base) = self.json.value.take() {
             self.json.deferred = Some((base, complete));
+        } else if let Some((base, earlier)) = self.json.deferred.take() {
+            let both: CompleteJson = Arc::new(move |json| {
+                earlier(json);
+                complete(json);
+            });
+            self.json.deferred = Some((base, both));
         }
         self
     }

@@ -659,8 +659,14 @@ pub fn parse_chat_completion_as<T: serde::de::DeserializeOwned>(
     options: &ParseOptions,
 ) -> Result<ParsedChatCompletion<T>, Error> {
     let mut json = completion.clone();
-    annotate(&mut json, completion, options, &|_, _| None)?;
-    ParsedChatCompletion::from_reference_json(Value::Object(json))
+    annotate(
+        &mut json,
+        completion,
+        options,
+        &|_, _| None,
+        &mut Vec::new(),
+    )?;
+    ParsedChatCompletion::from_reference_json_with(Value::Object(json), &[])
 }
 
 /// [`parse_chat_completion_as`] of a completion the caller gives up: no copy of it (a
@@ -669,11 +675,12 @@ pub fn parse_chat_completion_as<T: serde::de::DeserializeOwned>(
 /// the completion as it was.
 ///
 /// `reuse(position, content)` may give the content of the choice at `position` already
-/// parsed (strictly, as [`parse_content_strict`] does), which is then not parsed again.
+/// parsed (strictly, as [`parse_content_strict`] does), which is then not parsed again; its
+/// copy in the completion's JSON (`message.parsed`) is made when the JSON is first read.
 pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
     mut completion: Map<String, Value>,
     options: &ParseOptions,
-    reuse: &dyn Fn(usize, &str) -> Option<Value>,
+    reuse: &dyn Fn(usize, &str) -> Option<Arc<Value>>,
 ) -> Result<ParsedChatCompletion<T>, Error> {
     let stopped_early = options.has_parseable_input()
         && completion
@@ -690,18 +697,41 @@ pub(crate) fn parse_owned_chat_completion_as<T: serde::de::DeserializeOwned>(
     if stopped_early {
         return parse_chat_completion_as(&completion, options);
     }
-    annotate(&mut completion, &Map::new(), options, reuse)?;
-    ParsedChatCompletion::from_reference_json(Value::Object(completion))
+    let mut reused = Vec::new();
+    annotate(&mut completion, &Map::new(), options, reuse, &mut reused)?;
+    let parsed =
+        ParsedChatCompletion::from_reference_json_with(Value::Object(completion), &reused)?;
+    if reused.is_empty() {
+        return Ok(parsed);
+    }
+    Ok(parsed.defer_json(Arc::new(move |json| {
+        // The `null` left at each reused `parsed`'s place gets the value.
+        let Some(Value::Array(choices)) = json.get_mut("choices") else {
+            return;
+        };
+        for (position, value) in &reused {
+            if let Some(slot) = choices
+                .get_mut(*position)
+                .and_then(|c| c.get_mut("message"))
+                .and_then(|m| m.get_mut("parsed"))
+            {
+                *slot = Value::clone(value);
+            }
+        }
+    })))
 }
 
 /// Adds `parsed` and `parsed_arguments` to `json` in place, choice by choice as the
 /// reference does; with something to parse, a choice that stopped for `length` or
-/// `content_filter` is an error carrying `original`.
+/// `content_filter` is an error carrying `original`. A content `reuse` gives already
+/// parsed is not copied into `json`: its `parsed` is a `null` placeholder (at the key's
+/// place), and the value is added to `reused` with the choice's position.
 fn annotate(
     json: &mut Map<String, Value>,
     original: &Map<String, Value>,
     options: &ParseOptions,
-    reuse: &dyn Fn(usize, &str) -> Option<Value>,
+    reuse: &dyn Fn(usize, &str) -> Option<Arc<Value>>,
+    reused: &mut Vec<(usize, Arc<Value>)>,
 ) -> Result<(), Error> {
     let completion = original;
     let check_finish = options.has_parseable_input();
@@ -731,7 +761,10 @@ fn annotate(
             {
                 let content = message.get("content").and_then(Value::as_str).unwrap_or("");
                 match reuse(position, content) {
-                    Some(parsed) => parsed,
+                    Some(parsed) => {
+                        reused.push((position, parsed));
+                        Value::Null
+                    }
                     None => parse_content_strict(content, index, options)?,
                 }
             } else {

@@ -430,7 +430,7 @@ impl ChatCompletionStreamState {
         let reuse = |pos: usize, content: &str| {
             let (len, parsed) = self.choices.get(pos)?.done_parse.as_ref()?;
             // Content only grows: the same length is the same text.
-            (*len == content.len()).then(|| (**parsed).clone())
+            (*len == content.len()).then(|| Arc::clone(parsed))
         };
         // An error for a choice cut off carries the whole completion.
         let cut_off = self.options.has_parseable_input()

@@ -1113,6 +1113,72 @@ fn the_fast_and_the_general_path_agree() {
     }
 }
 
+/// The final completion reuses the content parsed at `content.done` and copies it into its
+/// JSON only when the JSON is read: that JSON, its typed view, equality, `Debug` and
+/// `into_json` are those of the completion parsed at once from the snapshot (two choices,
+/// one parsed and one refused; `parsed` in its place among the message's keys).
+#[test]
+fn final_completion_json_has_the_reused_parsed_content_in_its_place() {
+    let chunk = |index: i64, delta: Value, finish: Value| {
+        json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": index, "delta": delta, "logprobs": null, "finish_reason": finish}]})
+    };
+    let chunks = [
+        chunk(0, json!({"role": "assistant", "content": ""}), Value::Null),
+        chunk(1, json!({"role": "assistant", "refusal": ""}), Value::Null),
+        chunk(0, json!({"content": "{\"a\": [1, "}), Value::Null),
+        chunk(1, json!({"refusal": "no"}), Value::Null),
+        chunk(0, json!({"content": "{\"b\": \"x\"}]}"}), Value::Null),
+        chunk(0, json!({}), json!("stop")),
+        chunk(1, json!({}), json!("stop")),
+    ];
+    let mut state =
+        ChatCompletionStreamState::with_options(ParseOptions::new().parse_content(true));
+    for c in &chunks {
+        state.handle_chunk(c).unwrap();
+    }
+    let snapshot = state.snapshot().unwrap();
+    let at_once = openai_sdk::chat::parse_chat_completion(
+        &snapshot.to_json(),
+        &ParseOptions::new().parse_content(true),
+    )
+    .unwrap();
+    let expected = snapshot.to_reference_json();
+    assert_eq!(at_once.as_json(), &expected);
+    let message = expected["choices"][0]["message"].as_object().unwrap();
+    let keys: Vec<&str> = message.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["role", "content", "parsed"]);
+    assert_eq!(message["parsed"], json!({"a": [1, {"b": "x"}]}));
+    assert_eq!(expected["choices"][1]["message"]["parsed"], Value::Null);
+
+    let done = state.final_completion().unwrap();
+    assert_eq!(done.parsed(0), Some(&json!({"a": [1, {"b": "x"}]})));
+    assert_eq!(done.parsed(1), None);
+    assert_eq!(format!("{done:?}"), format!("{at_once:?}"));
+    assert_eq!(done, at_once);
+    assert_eq!(done.as_json(), &expected);
+    assert_eq!(state.final_completion().unwrap().into_json(), expected);
+    let typed: openai_sdk::types::CreateChatCompletionResponse = done.deserialize().unwrap();
+    assert_eq!(typed.choices.len(), 2);
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct B {
+        b: String,
+    }
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct A {
+        a: (i64, B),
+    }
+    let typed = state.final_completion_as::<A>().unwrap();
+    assert_eq!(
+        typed.parsed(0),
+        Some(&A {
+            a: (1, B { b: "x".into() })
+        })
+    );
+    assert_eq!(typed.as_json(), &expected);
+}
+
 /// With logprobs, the final completion's JSON is built when first read: whichever way it
 /// is read (`as_json`, `into_json`, `deserialize`, a clone, `usage`), it is the snapshot's
 /// reference JSON, logprobs in their place among the choice's keys; a choice cut off for
