@@ -17,9 +17,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use futures::StreamExt;
-use openai_sdk::responses::{ResponseStreamEvent, ResponseTools};
+use openai_sdk::responses::ResponseStreamEvent;
 use openai_sdk::testing::Reply;
 use openai_sdk::tools::ToolLoopEvent;
+use openai_sdk::tools::Tools;
 use openai_sdk::Client;
 use serde_json::json;
 
@@ -77,7 +78,7 @@ async fn run() -> cli::Outcome {
 
 /// Runs the two-tool loop, writing every round's text, tool calls and the outcome.
 pub async fn weather_loop(client: &Client, model: &str, out: &mut dyn Write) -> cli::Outcome {
-    let tools = ResponseTools::new()
+    let tools = Tools::new()
         .tool("get_weather", "The current temperature in a city, in Celsius", |a: GetWeather| async move {
             Ok::<_, String>(json!({"city": a.city, "celsius": 18.0}))
         })?

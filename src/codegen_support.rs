@@ -97,6 +97,7 @@ pub fn path_segment(name: &'static str, value: &str) -> Result<String, crate::Er
 }
 
 /// Deserializes an open string enum: any string is accepted, unknown ones are kept.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 pub(crate) fn deserialize_open_str<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
@@ -119,6 +120,7 @@ where
 }
 
 /// A union whose members are told apart by a constant `type` property.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 pub(crate) trait TagDispatch: Sized {
     /// The union's name, for error messages.
     const NAME: &'static str;
@@ -136,19 +138,23 @@ pub(crate) trait TagDispatch: Sized {
 /// Decodes a discriminated union in one pass: read keys until the tag (`type`), then hand
 /// the whole map (keys already read, the tag, the rest) to that one member's deserializer.
 /// OpenAI sends `type` first, so nothing is buffered in the common case.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 pub(crate) fn deserialize_tagged<'de, D: Deserializer<'de>, T: TagDispatch>(
     d: D,
 ) -> Result<T, D::Error> {
     d.deserialize_any(TaggedVisitor(PhantomData))
 }
 
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 struct TaggedVisitor<T>(PhantomData<T>);
 
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 enum Key<'de> {
     Tag,
     Other(Cow<'de, str>),
 }
 
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 struct KeySeed(&'static str);
 impl<'de> DeserializeSeed<'de> for KeySeed {
     type Value = Key<'de>;
@@ -373,6 +379,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Chain<'de, A> {
 pub(crate) struct FieldName<'de>(Cow<'de, str>);
 
 impl FieldName<'_> {
+    #[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
@@ -406,6 +413,7 @@ impl<'de> Deserialize<'de> for FieldName<'de> {
 
 /// A required field's value, or serde's `missing field` error.
 #[inline]
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 pub(crate) fn required<T, E: de::Error>(v: Option<T>, name: &'static str) -> Result<T, E> {
     match v {
         Some(v) => Ok(v),

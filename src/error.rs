@@ -919,6 +919,7 @@ pub(crate) fn snippet(body: &[u8]) -> String {
 }
 
 /// How a generated method finds the JSON path of a decode failure.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 pub(crate) type PathFinder = fn(&[u8]) -> Option<(String, String)>;
 
 /// Re-decodes `body` as `T` to find where it fails: `(path, message)`. Only called once a
@@ -938,6 +939,7 @@ pub(crate) fn no_json_path(_: &[u8]) -> Option<(String, String)> {
 }
 
 /// Converts the generated client's error into ours, reading the body of an error answer.
+#[cfg_attr(not(feature = "full"), allow(dead_code))] // unused by the generated code of some feature sets
 pub(crate) async fn from_generated<E>(e: progenitor_client::Error<E>, path: PathFinder) -> Error {
     use progenitor_client::Error as G;
     match e {

@@ -160,7 +160,7 @@ impl Assistants<'_> {
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .json(&body);
         let response = self.client.send(request).await?;
-        Ok(AssistantStream::new(response))
+        Ok(AssistantStream::without_handler(response))
     }
 
     /// `POST /threads/{thread_id}/runs` with `stream: true`: creates a run and streams it.
@@ -221,7 +221,7 @@ impl Assistants<'_> {
             &[BETA_HEADER],
             Some(&body),
         )?;
-        Ok(BlockingAssistantStream::new(response))
+        Ok(BlockingAssistantStream::without_handler(response))
     }
 
     /// The blocking [`create_run_stream`](Self::create_run_stream) (feature `blocking`).

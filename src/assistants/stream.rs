@@ -5,13 +5,15 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 
 use super::handler::{AssistantEventHandler, Message, NoHandler, Run, RunStep, View};
 use super::state::AssistantStreamState;
 use crate::error::StreamErrorKind;
-use crate::streaming::driver::{BodyStream, Pump, Step};
+use crate::streaming::driver::{Pump, Step};
 use crate::streaming::frames::Frames;
+use crate::streaming::pipeline::Described;
+use crate::streaming::PipelineStream;
 use crate::types;
 use crate::Error;
 
@@ -99,10 +101,6 @@ impl<H: AssistantEventHandler> AssistantEventPipeline<H> {
             },
             old,
         )
-    }
-
-    pub(crate) fn set_request_id(&mut self, id: Option<String>) {
-        self.frames.request_id = id;
     }
 
     /// Feeds the next bytes of the stream.
@@ -301,59 +299,37 @@ impl<H: AssistantEventHandler> Pump for AssistantEventPipeline<H> {
 /// }
 /// # Ok(()) }
 /// ```
-pub struct AssistantStream<H = NoHandler> {
-    inner: BodyStream<AssistantEventPipeline<H>>,
-}
+pub type AssistantStream<H = NoHandler> = PipelineStream<AssistantEventPipeline<H>>;
 
-impl<H> std::fmt::Debug for AssistantStream<H> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AssistantStream")
-            .field("events", &self.inner.pump.state.events_handled())
-            .finish_non_exhaustive()
+impl<H> Described for AssistantEventPipeline<H> {
+    const NAME: &'static str = "AssistantStream";
+
+    fn describe(&self, out: &mut std::fmt::DebugStruct<'_, '_>) {
+        out.field("events", &self.state.events_handled());
     }
 }
 
-impl AssistantStream<NoHandler> {
-    pub(crate) fn new(response: reqwest::Response) -> Self {
-        let mut pipeline = AssistantEventPipeline::new();
-        pipeline.set_request_id(crate::error::request_id(response.headers()));
-        AssistantStream {
-            inner: BodyStream::new(response, pipeline),
-        }
+impl PipelineStream<AssistantEventPipeline<NoHandler>> {
+    pub(crate) fn without_handler(response: reqwest::Response) -> Self {
+        PipelineStream::from_response(response, AssistantEventPipeline::new())
     }
 }
 
-impl<H: AssistantEventHandler> AssistantStream<H> {
-    crate::streaming::response_metadata_methods!(inner);
-
+/// The methods of an [`AssistantStream`] besides those of every stream.
+impl<H: AssistantEventHandler> PipelineStream<AssistantEventPipeline<H>> {
     /// How many unhandled events the stream's state keeps with their data (default
     /// [`DEFAULT_MAX_UNHANDLED_EVENTS`](crate::assistants::DEFAULT_MAX_UNHANDLED_EVENTS),
     /// 256); later ones are counted
     /// ([`AssistantStreamState::unhandled_events_dropped`]). Each one is also an error item
     /// of the stream, which goes on after it.
     pub fn max_unhandled_events(mut self, max: usize) -> Self {
-        self.inner.pump.state.set_max_unhandled_events(max);
+        self.pump_mut().state.set_max_unhandled_events(max);
         self
     }
 
     /// The same stream, firing `handler`'s callbacks from now on.
     pub fn with_handler<H2: AssistantEventHandler>(self, handler: H2) -> AssistantStream<H2> {
-        AssistantStream {
-            inner: self
-                .inner
-                .map_pump(|pipeline| pipeline.replace_handler(handler).0),
-        }
-    }
-
-    /// Reads the stream to its end (firing the callbacks); the first error stops it.
-    pub async fn until_done(&mut self) -> Result<&mut Self, Error>
-    where
-        H: Unpin,
-    {
-        while let Some(event) = self.next().await {
-            event?;
-        }
-        Ok(self)
+        self.map_pump(|pipeline| pipeline.replace_handler(handler).0)
     }
 
     /// Reads the rest of the stream, then returns the run as of its last event.
@@ -362,7 +338,7 @@ impl<H: AssistantEventHandler> AssistantStream<H> {
         H: Unpin,
     {
         self.until_done().await?;
-        self.inner.pump.state.final_run()
+        self.state().final_run()
     }
 
     /// Reads the rest of the stream, then returns every run step (finished steps with
@@ -372,7 +348,7 @@ impl<H: AssistantEventHandler> AssistantStream<H> {
         H: Unpin,
     {
         self.until_done().await?;
-        self.inner.pump.state.final_run_steps()
+        self.state().final_run_steps()
     }
 
     /// Reads the rest of the stream, then returns every message it created.
@@ -381,47 +357,47 @@ impl<H: AssistantEventHandler> AssistantStream<H> {
         H: Unpin,
     {
         self.until_done().await?;
-        self.inner.pump.state.final_messages()
+        self.state().final_messages()
     }
 
     /// The last event read.
     pub fn current_event(&self) -> Option<&types::AssistantStreamEvent> {
-        self.inner.pump.state.current_event()
+        self.state().current_event()
     }
 
     /// The run as of the last run event (decoded from its JSON, see [`state`](Self::state)).
     pub fn current_run(&self) -> Option<View<'_, types::RunObject>> {
-        self.inner.pump.state.current_run()
+        self.state().current_run()
     }
 
     /// The message being streamed, as accumulated.
     pub fn current_message_snapshot(&self) -> Option<View<'_, types::MessageObject>> {
-        self.inner.pump.state.current_message_snapshot()
+        self.state().current_message_snapshot()
     }
 
     /// The run step in progress, as accumulated.
     pub fn current_run_step_snapshot(&self) -> Option<View<'_, types::RunStepObject>> {
-        self.inner.pump.state.current_run_step_snapshot()
+        self.state().current_run_step_snapshot()
     }
 
     /// The state (JSON snapshots, unhandled events); readable after an error too.
     pub fn state(&self) -> &AssistantStreamState {
-        &self.inner.pump.state
+        &self.pump().state
     }
 
     /// The handler.
     pub fn handler(&self) -> &H {
-        &self.inner.pump.handler
+        &self.pump().handler
     }
 
     /// The handler, mutably.
     pub fn handler_mut(&mut self) -> &mut H {
-        &mut self.inner.pump.handler
+        &mut self.pump_mut().handler
     }
 
     /// Gives the handler back (dropping the stream).
     pub fn into_handler(self) -> H {
-        self.inner.pump.handler
+        self.into_pump().handler
     }
 
     /// A stream of the text fragments of the messages (every `on_text_delta`'s value);
@@ -450,7 +426,7 @@ impl<H> TextDeltas<H> {
 
     /// The run stream's state so far.
     pub fn state(&self) -> &AssistantStreamState {
-        &self.stream.inner.pump.state
+        &self.stream.pump().state
     }
 }
 
@@ -467,25 +443,11 @@ impl<H: AssistantEventHandler + Unpin> Stream for TextDeltas<H> {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
-                Poll::Ready(Some(Ok(_))) => this.pending.extend(
-                    this.stream
-                        .inner
-                        .pump
-                        .state
-                        .last_text_deltas()
-                        .iter()
-                        .cloned(),
-                ),
+                Poll::Ready(Some(Ok(_))) => this
+                    .pending
+                    .extend(this.stream.pump().state.last_text_deltas().iter().cloned()),
             }
         }
-    }
-}
-
-impl<H: AssistantEventHandler + Unpin> Stream for AssistantStream<H> {
-    type Item = Result<types::AssistantStreamEvent, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.poll_next_unpin(cx)
     }
 }
 
@@ -498,40 +460,27 @@ mod blocking {
     use crate::assistants::{
         AssistantEventHandler, AssistantStreamState, Message, NoHandler, Run, RunStep, View,
     };
-    use crate::streaming::driver::BlockingBody;
+    use crate::streaming::BlockingPipelineStream;
     use crate::types;
     use crate::Error;
 
     /// The blocking [`AssistantStream`](super::AssistantStream): an [`Iterator`] of
     /// events with the same methods (feature `blocking`). Must not be used inside an
     /// async runtime.
-    pub struct BlockingAssistantStream<H = NoHandler> {
-        body: BlockingBody<AssistantEventPipeline<H>>,
-    }
+    pub type BlockingAssistantStream<H = NoHandler> =
+        BlockingPipelineStream<AssistantEventPipeline<H>>;
 
-    impl<H> std::fmt::Debug for BlockingAssistantStream<H> {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("BlockingAssistantStream")
-                .finish_non_exhaustive()
+    impl BlockingPipelineStream<AssistantEventPipeline<NoHandler>> {
+        pub(crate) fn without_handler(response: reqwest::blocking::Response) -> Self {
+            BlockingPipelineStream::from_response(response, AssistantEventPipeline::new())
         }
     }
 
-    impl BlockingAssistantStream<NoHandler> {
-        pub(crate) fn new(response: reqwest::blocking::Response) -> Self {
-            let mut pipeline = AssistantEventPipeline::new();
-            pipeline.set_request_id(crate::error::request_id(response.headers()));
-            BlockingAssistantStream {
-                body: BlockingBody::new(response, pipeline),
-            }
-        }
-    }
-
-    impl<H: AssistantEventHandler> BlockingAssistantStream<H> {
-        crate::streaming::response_metadata_methods!(body);
-
+    /// The methods of a [`BlockingAssistantStream`] besides those of every stream.
+    impl<H: AssistantEventHandler> BlockingPipelineStream<AssistantEventPipeline<H>> {
         /// See [`AssistantStream::max_unhandled_events`](super::AssistantStream::max_unhandled_events).
         pub fn max_unhandled_events(mut self, max: usize) -> Self {
-            self.body.pump.state.set_max_unhandled_events(max);
+            self.pump_mut().state.set_max_unhandled_events(max);
             self
         }
 
@@ -540,72 +489,60 @@ mod blocking {
             self,
             handler: H2,
         ) -> BlockingAssistantStream<H2> {
-            BlockingAssistantStream {
-                body: self
-                    .body
-                    .map_pump(|pipeline| pipeline.replace_handler(handler).0),
-            }
-        }
-
-        /// Reads the stream to its end; the first error stops it.
-        pub fn until_done(&mut self) -> Result<&mut Self, Error> {
-            for event in self.by_ref() {
-                event?;
-            }
-            Ok(self)
+            self.map_pump(|pipeline| pipeline.replace_handler(handler).0)
         }
 
         /// Reads the rest of the stream, then returns the final run.
         pub fn final_run(&mut self) -> Result<Run, Error> {
             self.until_done()?;
-            self.body.pump.state().final_run()
+            self.state().final_run()
         }
 
         /// Reads the rest of the stream, then returns every run step.
         pub fn final_run_steps(&mut self) -> Result<Vec<RunStep>, Error> {
             self.until_done()?;
-            self.body.pump.state().final_run_steps()
+            self.state().final_run_steps()
         }
 
         /// Reads the rest of the stream, then returns every message.
         pub fn final_messages(&mut self) -> Result<Vec<Message>, Error> {
             self.until_done()?;
-            self.body.pump.state().final_messages()
+            self.state().final_messages()
         }
 
         /// The last event read.
         pub fn current_event(&self) -> Option<&types::AssistantStreamEvent> {
-            self.body.pump.state().current_event()
+            self.state().current_event()
         }
 
         /// The run as of the last run event.
         pub fn current_run(&self) -> Option<View<'_, types::RunObject>> {
-            self.body.pump.state().current_run()
+            self.state().current_run()
         }
 
         /// The message being streamed.
         pub fn current_message_snapshot(&self) -> Option<View<'_, types::MessageObject>> {
-            self.body.pump.state().current_message_snapshot()
+            self.state().current_message_snapshot()
         }
 
         /// The run step in progress.
         pub fn current_run_step_snapshot(&self) -> Option<View<'_, types::RunStepObject>> {
-            self.body.pump.state().current_run_step_snapshot()
+            self.state().current_run_step_snapshot()
         }
 
         /// The state.
         pub fn state(&self) -> &AssistantStreamState {
-            self.body.pump.state()
+            self.pump().state()
         }
 
         /// The handler.
         pub fn handler(&self) -> &H {
-            self.body.pump.handler()
+            self.pump().handler()
         }
 
         /// Gives the handler back.
         pub fn into_handler(self) -> H {
-            self.body.pump.into_handler()
+            self.into_pump().into_handler()
         }
 
         /// An iterator of the text fragments of the messages.
@@ -616,20 +553,10 @@ mod blocking {
                     return Some(Ok(text));
                 }
                 match self.next()? {
-                    Ok(_) => {
-                        pending.extend(self.body.pump.state().last_text_deltas().iter().cloned())
-                    }
+                    Ok(_) => pending.extend(self.state().last_text_deltas().iter().cloned()),
                     Err(e) => return Some(Err(e)),
                 }
             })
-        }
-    }
-
-    impl<H: AssistantEventHandler> Iterator for BlockingAssistantStream<H> {
-        type Item = Result<types::AssistantStreamEvent, Error>;
-
-        fn next(&mut self) -> Option<Self::Item> {
-            self.body.next_item()
         }
     }
 }

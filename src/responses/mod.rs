@@ -95,7 +95,7 @@ pub use state::ResponseStreamState;
 #[cfg(feature = "blocking")]
 pub use stream::BlockingResponseStream;
 pub use stream::{ResponseEventPipeline, ResponseStream, DEFAULT_MAX_RESUMES};
-pub use tools::{ResponseToolEvent, ResponseToolRun, ResponseToolStream, ResponseTools};
+pub use tools::{ResponseToolEvent, ResponseToolRun, ResponseToolStream};
 #[cfg(feature = "responses-ws")]
 pub use ws::{ResponseWsPipeline, ResponsesConnectOptions, ResponsesConnection};
 
@@ -279,18 +279,18 @@ impl Responses<'_> {
     /// The tool loop: sends `request` with the tools' strict definitions added, runs the
     /// function calls the model asks for (all calls of a round at once), sends their
     /// outputs back (the conversation is resent, so `store: false` works), and stops at
-    /// an answer without tool calls or after [`ResponseTools::max_rounds`] requests. A
+    /// an answer without tool calls or after [`Tools::max_rounds`](crate::tools::Tools::max_rounds) requests. A
     /// tool's error is sent to the model as the call's output.
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), openai_sdk::Error> {
-    /// use openai_sdk::responses::ResponseTools;
+    /// use openai_sdk::tools::Tools;
     ///
     /// #[derive(serde::Deserialize, schemars::JsonSchema)]
     /// struct City { city: String }
     ///
     /// let client = openai_sdk::Client::new()?;
-    /// let tools = ResponseTools::new().tool("get_weather", "Weather in a city", |a: City| async move {
+    /// let tools = Tools::new().tool("get_weather", "Weather in a city", |a: City| async move {
     ///     Ok::<_, String>(serde_json::json!({"city": a.city, "celsius": 18}))
     /// })?;
     /// let request = serde_json::from_value(serde_json::json!({
@@ -303,7 +303,7 @@ impl Responses<'_> {
     pub async fn run_tools(
         &self,
         request: CreateResponse,
-        tools: ResponseTools,
+        tools: crate::tools::Tools,
     ) -> Result<ResponseToolRun, Error> {
         let conversation = tools::Conversation::new(to_body(&request)?, &tools)?;
         crate::tools::run(self.client, conversation, &tools).await
@@ -322,14 +322,15 @@ impl Responses<'_> {
     /// ```no_run
     /// # async fn run() -> Result<(), openai_sdk::Error> {
     /// use futures::StreamExt;
-    /// use openai_sdk::responses::{ResponseStreamEvent, ResponseTools};
+    /// use openai_sdk::responses::ResponseStreamEvent;
+    /// use openai_sdk::tools::Tools;
     /// use openai_sdk::tools::ToolLoopEvent;
     ///
     /// #[derive(serde::Deserialize, schemars::JsonSchema)]
     /// struct City { city: String }
     ///
     /// let client = openai_sdk::Client::new()?;
-    /// let tools = ResponseTools::new().tool("get_weather", "Weather in a city", |a: City| async move {
+    /// let tools = Tools::new().tool("get_weather", "Weather in a city", |a: City| async move {
     ///     Ok::<_, String>(format!("18°C in {}", a.city))
     /// })?;
     /// let request = serde_json::from_value(serde_json::json!({
@@ -350,7 +351,7 @@ impl Responses<'_> {
     pub fn run_tools_stream(
         &self,
         request: CreateResponse,
-        tools: ResponseTools,
+        tools: crate::tools::Tools,
     ) -> Result<ResponseToolStream, Error> {
         let conversation = tools::Conversation::new(to_body(&request)?, &tools)?;
         Ok(crate::tools::run_streamed(self.client, conversation, tools))
@@ -383,7 +384,7 @@ impl Responses<'_> {
             &[],
             Some(&body),
         )?;
-        Ok(BlockingResponseStream::new(
+        Ok(BlockingResponseStream::with_options(
             response,
             options,
             Some(self.client.clone()),

@@ -13,6 +13,7 @@ use super::state::ResponseStreamState;
 use crate::error::StreamErrorKind;
 use crate::streaming::driver::{BodyStream, Pump, Resume, Step};
 use crate::streaming::frames::Frames;
+use crate::streaming::pipeline::Described;
 use crate::{Client, Error};
 
 /// How many times in a row a dropped background stream is resumed without receiving a
@@ -182,9 +183,10 @@ impl ResponseEventPipeline {
 }
 
 /// A [`ResponseEventPipeline`] that resumes a dropped background stream (the [`Pump`]
-/// of both the async and the blocking stream).
+/// of both the async and the blocking stream; public in a private module, so the
+/// blocking stream's alias can name it but no one outside the crate can).
 #[derive(Debug)]
-struct Resuming {
+pub struct Resuming {
     pipeline: ResponseEventPipeline,
     client: Option<Client>,
     max_resumes: u32,
@@ -210,6 +212,15 @@ impl Resuming {
     fn set_max_resumes(&mut self, n: u32) {
         self.max_resumes = n;
         self.resumes_left = n;
+    }
+}
+
+impl Described for Resuming {
+    const NAME: &'static str = "ResponseStream";
+
+    fn describe(&self, out: &mut std::fmt::DebugStruct<'_, '_>) {
+        out.field("events", &self.pipeline.state.events_handled())
+            .field("connections", &self.pipeline.connections);
     }
 }
 
@@ -463,10 +474,9 @@ mod blocking {
 
     use super::Resuming;
     use crate::responses::{
-        ParsedResponse, ResponseParseOptions, ResponseSnapshot, ResponseStreamEvent,
-        ResponseStreamState,
+        ParsedResponse, ResponseParseOptions, ResponseSnapshot, ResponseStreamState,
     };
-    use crate::streaming::driver::BlockingBody;
+    use crate::streaming::BlockingPipelineStream;
     use crate::{Client, Error};
 
     /// The blocking version of [`ResponseStream`](super::ResponseStream) (feature
@@ -489,76 +499,43 @@ mod blocking {
     /// }
     /// # Ok(()) }
     /// ```
-    pub struct BlockingResponseStream {
-        body: BlockingBody<Resuming>,
-    }
+    pub type BlockingResponseStream = BlockingPipelineStream<Resuming>;
 
-    impl std::fmt::Debug for BlockingResponseStream {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("BlockingResponseStream")
-                .finish_non_exhaustive()
-        }
-    }
-
-    impl BlockingResponseStream {
-        crate::streaming::response_metadata_methods!(body);
-
-        pub(crate) fn new(
+    /// The methods of a [`BlockingResponseStream`] besides those of every stream.
+    impl BlockingPipelineStream<Resuming> {
+        pub(crate) fn with_options(
             response: reqwest::blocking::Response,
             options: ResponseParseOptions,
             client: Option<Client>,
         ) -> Self {
-            let pump = Resuming::new(
-                crate::error::request_id(response.headers()),
-                options,
-                client,
-            );
-            BlockingResponseStream {
-                body: BlockingBody::new(response, pump),
-            }
+            BlockingPipelineStream::from_response(response, Resuming::new(None, options, client))
         }
 
         /// See [`ResponseStream::max_resumes`](super::ResponseStream::max_resumes).
         pub fn max_resumes(mut self, n: u32) -> Self {
-            self.body.pump.set_max_resumes(n);
+            self.pump_mut().set_max_resumes(n);
             self
-        }
-
-        /// Reads the stream to its end, dropping the events; the first error stops it.
-        pub fn until_done(&mut self) -> Result<&mut Self, Error> {
-            for event in self.by_ref() {
-                event?;
-            }
-            Ok(self)
         }
 
         /// Reads the rest of the stream and returns the final response.
         pub fn final_response(&mut self) -> Result<ParsedResponse, Error> {
             self.until_done()?;
-            self.body.pump.pipeline.state().final_response()
+            self.state().final_response()
         }
 
         /// The response accumulated so far.
         pub fn current_snapshot(&self) -> Option<Arc<ResponseSnapshot>> {
-            self.body.pump.pipeline.state().snapshot()
+            self.state().snapshot()
         }
 
         /// The state machine.
         pub fn state(&self) -> &ResponseStreamState {
-            self.body.pump.pipeline.state()
+            self.pump().pipeline.state()
         }
 
         /// How many connections were read (1 + the resumptions).
         pub fn connections(&self) -> u32 {
-            self.body.pump.pipeline.connections()
-        }
-    }
-
-    impl Iterator for BlockingResponseStream {
-        type Item = Result<ResponseStreamEvent, Error>;
-
-        fn next(&mut self) -> Option<Self::Item> {
-            self.body.next_item()
+            self.pump().pipeline.connections()
         }
     }
 }

@@ -8,12 +8,8 @@ use serde_json::{json, Value};
 use super::events::ResponseStreamEvent;
 use super::snapshot::{parse_response, ParsedResponse, ResponseParseOptions};
 use super::stream::ResponseStream;
-use crate::tools::{LoopApi, PendingCall, ToolCall, ToolLoopEvent, ToolLoopStream, ToolRun};
+use crate::tools::{LoopApi, PendingCall, ToolCall, ToolLoopEvent, ToolLoopStream, ToolRun, Tools};
 use crate::{Client, Error, ResponseMetadata};
-
-/// The tools of [`Responses::run_tools`](super::Responses::run_tools): the registry shared
-/// with the chat tool loop.
-pub use crate::tools::Tools as ResponseTools;
 
 /// The outcome of [`Responses::run_tools`](super::Responses::run_tools): the loop's
 /// [`ToolRun`] with the last [`ParsedResponse`] as its `answer` and the input items as its
@@ -37,7 +33,7 @@ pub(crate) struct Conversation {
 }
 
 impl Conversation {
-    pub(crate) fn new(mut body: Value, tools: &ResponseTools) -> Result<Self, Error> {
+    pub(crate) fn new(mut body: Value, tools: &Tools) -> Result<Self, Error> {
         let map = body
             .as_object_mut()
             .ok_or_else(|| Error::InvalidRequest("the request is not an object".into()))?;

@@ -33,6 +33,10 @@ pub enum Step<T> {
 impl<T> Step<T> {
     /// As a pipeline's public `next_event` gives it: the item or the error, `None` when
     /// more input is needed or the stream is over.
+    #[cfg_attr(
+        not(any(feature = "chat", feature = "responses", feature = "assistants")),
+        allow(dead_code)
+    )]
     pub(crate) fn into_next(self) -> Option<Result<T, Error>> {
         match self {
             Step::Item(item) => Some(Ok(item)),

@@ -358,6 +358,10 @@ pub(crate) struct Payload {
     pub(crate) end_offset: u64,
 }
 
+#[cfg_attr(
+    not(any(feature = "chat", feature = "responses", feature = "assistants")),
+    allow(dead_code)
+)]
 impl Payload {
     /// Where the payload was, to [`locate`](At::locate) errors with.
     pub(crate) fn at(&self) -> At {
@@ -370,11 +374,19 @@ impl Payload {
 
 /// Where a payload was in its stream: its event number and the byte offset where it ends.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(
+    not(any(feature = "chat", feature = "responses", feature = "assistants")),
+    allow(dead_code)
+)]
 pub(crate) struct At {
     pub(crate) number: u64,
     pub(crate) end_offset: u64,
 }
 
+#[cfg_attr(
+    not(any(feature = "chat", feature = "responses", feature = "assistants")),
+    allow(dead_code)
+)]
 impl At {
     /// Says where a stream error found while handling this payload was. The state
     /// machines know neither the event number nor the offset (they see one payload at a

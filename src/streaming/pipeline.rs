@@ -28,11 +28,12 @@ pub trait Described {
 }
 
 /// A stream of a family's events, read from an HTTP response through the family's
-/// pipeline `P`. Every stream helper of the SDK is one, under the family's name:
-/// [`ChatCompletionStream`](crate::chat::ChatCompletionStream) (`P` =
-/// [`ChatEventPipeline`](crate::chat::ChatEventPipeline)),
-/// `assistants::AssistantStream`,
-/// [`EventStream<T>`](crate::streaming::EventStream) (each event decoded as a `T`).
+/// pipeline `P`. The SDK's streams are this type under the family's name:
+/// `chat::ChatCompletionStream` (`P` = `chat::ChatEventPipeline`),
+/// `assistants::AssistantStream`, [`EventStream<T>`](crate::streaming::EventStream) (each
+/// event decoded as a `T`) and `chat::ChatCompletionChunkStream`. (`responses::ResponseStream`
+/// is a type of its own: it reads an HTTP body or a WebSocket lane, and its metadata is
+/// optional; its blocking form is a [`BlockingPipelineStream`].)
 ///
 /// It is a [`Stream`] of `Result<event, Error>`: the first error that ends the stream is
 /// its last item. The methods here are those of every family; a family's own (its
@@ -55,7 +56,7 @@ impl<P: Pump> PipelineStream<P> {
 
 impl<P> PipelineStream<P> {
     /// The pipeline.
-    #[cfg_attr(not(feature = "chat"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "chat", feature = "assistants")), allow(dead_code))]
     pub(crate) fn pump(&self) -> &P {
         &self.inner.pump
     }
@@ -66,13 +67,13 @@ impl<P> PipelineStream<P> {
     }
 
     /// The pipeline, the stream dropped.
-    #[allow(dead_code)] // the Assistants stream's, next
+    #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn into_pump(self) -> P {
         self.inner.pump
     }
 
     /// The same stream with its pipeline changed (an Assistants stream's new handler).
-    #[allow(dead_code)] // the Assistants stream's, next
+    #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
     pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> PipelineStream<Q> {
         PipelineStream {
             inner: self.inner.map_pump(f),
@@ -131,6 +132,10 @@ mod blocking {
     impl<P: Pump> BlockingPipelineStream<P> {
         /// A stream reading the body of `response` through `pump`, with the request id and
         /// the event size limit the client put on the response.
+        #[cfg_attr(
+            not(any(feature = "chat", feature = "responses", feature = "assistants")),
+            allow(dead_code)
+        )]
         pub(crate) fn from_response(response: reqwest::blocking::Response, mut pump: P) -> Self {
             pump.set_request_id(crate::error::request_id(response.headers()));
             BlockingPipelineStream {
@@ -139,7 +144,7 @@ mod blocking {
         }
 
         /// The same stream with its pipeline changed (an Assistants stream's new handler).
-        #[allow(dead_code)] // the Assistants stream's, next
+        #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
         pub(crate) fn map_pump<Q>(self, f: impl FnOnce(P) -> Q) -> BlockingPipelineStream<Q> {
             BlockingPipelineStream {
                 body: self.body.map_pump(f),
@@ -157,18 +162,25 @@ mod blocking {
 
     impl<P> BlockingPipelineStream<P> {
         /// The pipeline.
+        #[cfg_attr(
+            not(any(feature = "chat", feature = "responses", feature = "assistants")),
+            allow(dead_code)
+        )]
         pub(crate) fn pump(&self) -> &P {
             &self.body.pump
         }
 
         /// The pipeline, mutably.
-        #[allow(dead_code)] // the Responses and Assistants streams', next
+        #[cfg_attr(
+            not(any(feature = "responses", feature = "assistants")),
+            allow(dead_code)
+        )]
         pub(crate) fn pump_mut(&mut self) -> &mut P {
             &mut self.body.pump
         }
 
         /// The pipeline, the stream dropped.
-        #[allow(dead_code)] // the Assistants stream's, next
+        #[cfg_attr(not(feature = "assistants"), allow(dead_code))]
         pub(crate) fn into_pump(self) -> P {
             self.body.pump
         }

@@ -920,7 +920,7 @@ async fn the_tool_loop_runs_parallel_calls_sends_errors_back_and_stops_at_the_an
             json!([{"type": "message", "id": "m", "role": "assistant", "status": "completed",
             "content": [{"type": "output_text", "text": "Paris: 18", "annotations": []}]}]),
         ));
-    let tools = openai_sdk::responses::ResponseTools::new()
+    let tools = openai_sdk::tools::Tools::new()
         .tool("get_weather", "Weather", |a: City| async move {
             if a.city == "Atlantis" {
                 Err("no such city".to_owned())
