@@ -176,17 +176,25 @@ fn measure_pair(
 }
 
 fn main() {
-    // `BENCH_PROFILE=<mode>/<n>[/<seconds>]`: runs ours alone on that stream for a while
-    // (default 5 s), for a profiler.
+    // `BENCH_PROFILE=<mode>/<n>[/<seconds>[/peer]]`: runs ours (or, with `peer`,
+    // async-openai's decode) alone on that stream for a while (default 5 s), for a
+    // profiler; `0` seconds is one run (instruction counts: `valgrind --tool=callgrind
+    // --toggle-collect=bench_peers::ours` or `bench_peers::async_openai`).
     if let Ok(spec) = std::env::var("BENCH_PROFILE") {
         let parts: Vec<&str> = spec.split('/').collect();
         let (mode, n) = (parts[0], parts[1].parse::<usize>().expect("a length"));
         let secs: u64 = parts.get(2).map_or(5, |s| s.parse().expect("seconds"));
+        let peer = parts.get(3) == Some(&"peer");
         let body = generate(mode, n);
+        let pieces: Vec<Bytes> = body.chunks(PIECE).map(Bytes::copy_from_slice).collect();
         let start = Instant::now();
         let mut runs = 0;
-        while start.elapsed() < Duration::from_secs(secs) {
-            std::hint::black_box(ours(&body, mode == "json"));
+        while runs == 0 || start.elapsed() < Duration::from_secs(secs) {
+            if peer {
+                std::hint::black_box(async_openai(&pieces));
+            } else {
+                std::hint::black_box(ours(&body, mode == "json"));
+            }
             runs += 1;
         }
         let per = start.elapsed().as_secs_f64() / runs as f64;
