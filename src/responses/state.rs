@@ -524,8 +524,8 @@ fn fold_text_delta(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
         delta,
     )?;
     Ok(Ok(ResponseStreamEvent::OutputTextDelta {
-        delta: w.delta.map(Cow::into_owned).unwrap_or_default(),
-        item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
+        delta: w.delta.unwrap_or_default(),
+        item_id: w.item_id.unwrap_or_default(),
         output_index: i,
         content_index: c,
         sequence_number: w.sequence_number.unwrap_or(-1),
@@ -557,8 +557,8 @@ fn fold_text_done(
     )?;
     let parsed = options.parse_text(text, || format!("the output text of item {i}, part {c}"));
     Ok(parsed.map(|parsed| ResponseStreamEvent::OutputTextDone {
-        text: w.text.map(Cow::into_owned).unwrap_or_default(),
-        item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
+        text: w.text.unwrap_or_default(),
+        item_id: w.item_id.unwrap_or_default(),
         output_index: i,
         content_index: c,
         sequence_number: w.sequence_number.unwrap_or(-1),
@@ -575,8 +575,8 @@ fn fold_arguments_delta(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folde
     let delta = w.text(w.delta.as_deref(), "delta")?;
     append(item_at(snapshot, i)?, "arguments", delta)?;
     Ok(Ok(ResponseStreamEvent::FunctionCallArgumentsDelta {
-        delta: w.delta.map(Cow::into_owned).unwrap_or_default(),
-        item_id: w.item_id.map(Cow::into_owned).unwrap_or_default(),
+        delta: w.delta.unwrap_or_default(),
+        item_id: w.item_id.unwrap_or_default(),
         output_index: i,
         sequence_number: w.sequence_number.unwrap_or(-1),
         snapshot: TextSnapshot {
@@ -768,7 +768,7 @@ fn leading_kind_spaced(data: &str) -> Option<&str> {
 /// the text-only path: its objects and typed event are read from the text, as they were
 /// before the value path existed.
 struct Event {
-    w: Wire<'static>,
+    w: Wire,
     /// The event's JSON text, kept in the event.
     raw: String,
     /// The event as JSON (`None` on the text-only path).
@@ -787,7 +787,6 @@ impl Event {
             && let Ok(json) = serde_json::from_str::<Value>(&data)
             && let Ok(w) = Wire::deserialize(&json)
         {
-            let w = w.into_owned();
             let typed = match &*w.kind {
                 "response.completed" | "error" => None,
                 k if rebuilt(k) => None,
@@ -800,9 +799,9 @@ impl Event {
                 typed,
             });
         }
-        match serde_json::from_str::<Wire<'_>>(&data) {
+        match serde_json::from_str::<Wire>(&data) {
             Ok(w) => Ok(Event {
-                w: w.into_owned(),
+                w,
                 raw: data,
                 json: None,
                 typed: None,
@@ -883,11 +882,12 @@ impl From<String> for Bad {
 }
 
 /// The fields of an event the state reads, from one pass over its JSON text (the big
-/// objects, `response`, `item`, `part`, `logprobs`, are skipped).
+/// objects, `response`, `item`, `part`, `logprobs`, are skipped). Its strings are its own
+/// (serde gives an `Option<Cow<str>>` owned anyway), and a known `type` is not copied.
 #[derive(serde::Deserialize)]
-struct Wire<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
+struct Wire {
+    #[serde(rename = "type", deserialize_with = "known_kind")]
+    kind: Cow<'static, str>,
     #[serde(default)]
     sequence_number: Option<i64>,
     #[serde(default)]
@@ -898,20 +898,35 @@ struct Wire<'a> {
     summary_index: Option<i64>,
     #[serde(default)]
     annotation_index: Option<i64>,
-    #[serde(default, borrow)]
-    item_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    delta: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    text: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    arguments: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    refusal: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    input: Option<Cow<'a, str>>,
+    #[serde(default)]
+    item_id: Option<String>,
+    #[serde(default)]
+    delta: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    arguments: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
+    #[serde(default)]
+    input: Option<String>,
     #[serde(default, deserialize_with = "string_or_other")]
     code: Option<String>,
+}
+
+/// The event's `type`, [`intern`]ed.
+fn known_kind<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Cow<'static, str>, D::Error> {
+    struct Kind;
+    impl serde::de::Visitor<'_> for Kind {
+        type Value = Cow<'static, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, kind: &str) -> Result<Self::Value, E> {
+            Ok(intern(kind))
+        }
+    }
+    d.deserialize_str(Kind)
 }
 
 /// `code` is a string in code-interpreter events and may be anything in others.
@@ -959,33 +974,14 @@ const KINDS: [&str; 30] = [
 ];
 
 /// `kind` as a `&'static str` when it is one of [`KINDS`], else its own copy.
-fn intern(kind: Cow<'_, str>) -> Cow<'static, str> {
+fn intern(kind: &str) -> Cow<'static, str> {
     match KINDS.iter().find(|k| **k == kind) {
         Some(k) => Cow::Borrowed(k),
-        None => Cow::Owned(kind.into_owned()),
+        None => Cow::Owned(kind.to_owned()),
     }
 }
 
-impl Wire<'_> {
-    fn into_owned(self) -> Wire<'static> {
-        let own = |c: Option<Cow<'_, str>>| c.map(|c| Cow::Owned(c.into_owned()));
-        Wire {
-            kind: intern(self.kind),
-            sequence_number: self.sequence_number,
-            output_index: self.output_index,
-            content_index: self.content_index,
-            summary_index: self.summary_index,
-            annotation_index: self.annotation_index,
-            item_id: own(self.item_id),
-            delta: own(self.delta),
-            text: own(self.text),
-            arguments: own(self.arguments),
-            refusal: own(self.refusal),
-            input: own(self.input),
-            code: self.code,
-        }
-    }
-
+impl Wire {
     fn index(&self, i: Option<i64>, what: &str) -> Result<usize, Bad> {
         let Some(i) = i else {
             return Err(Bad {
@@ -1043,15 +1039,12 @@ mod tests {
     #[test]
     fn known_kinds_are_static_and_unknown_ones_kept() {
         assert!(matches!(
-            intern(Cow::Owned("response.output_text.delta".into())),
+            intern(&String::from("response.output_text.delta")),
             Cow::Borrowed("response.output_text.delta")
         ));
-        assert_eq!(
-            intern(Cow::Borrowed("response.new_kind")),
-            "response.new_kind"
-        );
+        assert_eq!(intern("response.new_kind"), "response.new_kind");
         for kind in KINDS {
-            assert_eq!(intern(Cow::Borrowed(kind)), kind);
+            assert_eq!(intern(kind), kind);
         }
     }
 
