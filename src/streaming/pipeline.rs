@@ -33,7 +33,7 @@ pub trait Described {
 /// `assistants::AssistantStream`, [`EventStream<T>`](crate::streaming::EventStream) (each
 /// event decoded as a `T`) and `chat::ChatCompletionChunkStream`. (`responses::ResponseStream`
 /// is a type of its own: it reads an HTTP body or a WebSocket lane, and its metadata is
-/// optional; its blocking form is a [`BlockingPipelineStream`].)
+/// optional; its blocking form, with the `blocking` feature, is a `BlockingPipelineStream`.)
 ///
 /// It is a [`Stream`] of `Result<event, Error>`: the first error that ends the stream is
 /// its last item. The methods here are those of every family; a family's own (its
