@@ -12,21 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-2000}"
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
-bin="${BIN:-}"
-if [ -z "$bin" ]; then
-  bin="$(cargo bench --bench unknown_fields --no-run --message-format=json 2>/dev/null \
-    | python3 -c 'import json,sys
-for l in sys.stdin:
-    m=json.loads(l)
-    if m.get("reason")=="compiler-artifact" and m["target"]["name"]=="unknown_fields" and m.get("executable"): print(m["executable"])' | tail -1)"
-fi
-count() {
-  BENCH_ONCE="$1/$n" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" 2>&1 \
-    | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
-}
+. scripts/instr-lib.sh
+bin="${BIN:-$(bench_bin unknown_fields)}"
 printf '| object | no unknown field, Ir | with unknown fields, Ir |\n|---|---|---|\n'
 for family in chat responses; do
-  sp="$(count "$family/setup-plain")"; p="$(count "$family/plain")"
-  su="$(count "$family/setup-unknown")"; u="$(count "$family/unknown")"
+  sp="$(instr_count "$family/setup-plain/$n")"; p="$(instr_count "$family/plain/$n")"
+  su="$(instr_count "$family/setup-unknown/$n")"; u="$(instr_count "$family/unknown/$n")"
   python3 -c "print(f'| $family | {($p-$sp)/$n:.0f} | {($u-$su)/$n:.0f} |')"
 done
