@@ -287,7 +287,7 @@ pub(crate) trait LoopApi: Sized + Send + 'static {
     /// did not complete).
     fn streamed_answer(stream: &Self::Stream) -> Result<Value, Error>;
     /// The status and headers of the answer that started a round's stream.
-    fn stream_metadata(stream: &Self::Stream) -> Option<ResponseMetadata>;
+    fn stream_metadata(stream: &Self::Stream) -> ResponseMetadata;
     /// Adds the model's answer to the conversation; the calls it asks for, in order.
     fn record_answer(&mut self, answer: &Value) -> Vec<PendingCall>;
     /// Adds a call's output to the conversation.
@@ -463,7 +463,7 @@ impl<A: LoopApi> Streamed<A> {
                 self.to_open = false;
                 match self.api.as_ref()?.open(&self.client).await {
                     Ok(stream) => {
-                        self.metadata.extend(A::stream_metadata(&stream));
+                        self.metadata.push(A::stream_metadata(&stream));
                         self.stream = Some(stream);
                     }
                     Err(e) => return self.fail(e),
