@@ -188,13 +188,25 @@ impl Tools {
     }
 }
 
-/// The outcome of a tool loop, for both APIs: [`Chat::run_tools`](crate::chat::Chat::run_tools)
-/// gives a [`ChatToolRun`](crate::chat::ChatToolRun) (`T` =
-/// [`ParsedChatCompletion`](crate::chat::ParsedChatCompletion)),
-/// [`Responses::run_tools`](crate::responses::Responses::run_tools) a
-/// [`ResponseToolRun`](crate::responses::ResponseToolRun) (`T` =
-/// [`ParsedResponse`](crate::responses::ParsedResponse)); the streamed loops end with
-/// the same value in [`ToolLoopEvent::Done`].
+/// The outcome of a tool loop, for both APIs:
+// Each family's items are links when its feature is on, plain names otherwise.
+#[cfg_attr(
+    feature = "chat",
+    doc = "[`Chat::run_tools`](crate::chat::Chat::run_tools) gives a [`ChatToolRun`](crate::chat::ChatToolRun) (`T` = [`ParsedChatCompletion`](crate::chat::ParsedChatCompletion)),"
+)]
+#[cfg_attr(
+    not(feature = "chat"),
+    doc = "`Chat::run_tools` (feature `chat`) gives a `ChatToolRun` (`T` = `ParsedChatCompletion`),"
+)]
+#[cfg_attr(
+    feature = "responses",
+    doc = "[`Responses::run_tools`](crate::responses::Responses::run_tools) a [`ResponseToolRun`](crate::responses::ResponseToolRun) (`T` = [`ParsedResponse`](crate::responses::ParsedResponse));"
+)]
+#[cfg_attr(
+    not(feature = "responses"),
+    doc = "`Responses::run_tools` (feature `responses`) a `ResponseToolRun` (`T` = `ParsedResponse`);"
+)]
+/// the streamed loops end with the same value in [`ToolLoopEvent::Done`].
 ///
 /// ```no_run
 /// # async fn run(client: openai_sdk::Client, tools: openai_sdk::tools::Tools) -> Result<(), openai_sdk::Error> {
@@ -346,8 +358,17 @@ pub(crate) async fn run<A: LoopApi>(
 }
 
 /// An event of a streamed tool loop
-/// ([`Chat::run_tools_stream`](crate::chat::Chat::run_tools_stream),
-/// [`Responses::run_tools_stream`](crate::responses::Responses::run_tools_stream)).
+// Each family's item is a link when its feature is on, a plain name otherwise.
+#[cfg_attr(
+    feature = "chat",
+    doc = "([`Chat::run_tools_stream`](crate::chat::Chat::run_tools_stream),"
+)]
+#[cfg_attr(not(feature = "chat"), doc = "(`Chat::run_tools_stream`,")]
+#[cfg_attr(
+    feature = "responses",
+    doc = "[`Responses::run_tools_stream`](crate::responses::Responses::run_tools_stream))."
+)]
+#[cfg_attr(not(feature = "responses"), doc = "`Responses::run_tools_stream`).")]
 ///
 /// A loop yields, for each round: `RoundStarted`, then every event of that round's
 /// stream (with its snapshot, as the API's own stream gives it), then one `ToolOutput`
