@@ -203,9 +203,10 @@ pub(crate) enum Input {
     /// Bytes of a `text/event-stream` body, split anywhere.
     Bytes(Bytes),
     /// One whole event payload (its JSON text) from a transport that frames its messages
-    /// itself, such as a WebSocket text message. It is numbered, classified (`[DONE]`,
-    /// `{"error": ...}`) and handed to the pipeline exactly as a decoded SSE event is.
-    /// A source gives either bytes or messages, not both.
+    /// itself, such as a WebSocket text message. A pipeline over the OpenAI framing
+    /// numbers and classifies it (`[DONE]`, `{"error": ...}`) exactly as a decoded SSE
+    /// event; the Responses WebSocket's own pump reads it as that API's message (its
+    /// `error` event). A source gives either bytes or messages, not both.
     #[cfg_attr(not(any(test, feature = "responses-ws")), allow(dead_code))]
     Message(String),
     /// A binary message from such a transport (see [`Pump::push_binary`]).
