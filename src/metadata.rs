@@ -10,8 +10,7 @@
 //!   have `request_id()`, `headers()` and `metadata()` from the moment they are returned
 //!   (a stream is returned once its answer's headers have arrived);
 //! - the non-streamed helpers' results carry the metadata of their last answer:
-//!   [`ParsedChatCompletion::metadata`](crate::chat::ParsedChatCompletion::metadata),
-//!   `responses::Parsed::metadata`; the tool loops' runs (`tools::ToolRun`) have
+//!   `chat::ParsedChatCompletion::metadata`, `responses::Parsed::metadata`; the tool loops' runs (`tools::ToolRun`) have
 //!   `metadata`, one per round; the Assistants and vector-store poll helpers' objects
 //!   (`assistants::Snapshot::metadata`) and `files().wait_for_processing` (a
 //!   `ResponseValue`) the last read's;

@@ -188,13 +188,25 @@ impl Tools {
     }
 }
 
-/// The outcome of a tool loop, for both APIs: [`Chat::run_tools`](crate::chat::Chat::run_tools)
-/// gives a [`ChatToolRun`](crate::chat::ChatToolRun) (`T` =
-/// [`ParsedChatCompletion`](crate::chat::ParsedChatCompletion)),
-/// [`Responses::run_tools`](crate::responses::Responses::run_tools) a
-/// [`ResponseToolRun`](crate::responses::ResponseToolRun) (`T` =
-/// [`ParsedResponse`](crate::responses::ParsedResponse)); the streamed loops end with
-/// the same value in [`ToolLoopEvent::Done`].
+/// The outcome of a tool loop, for both APIs:
+// Each family's items are links when its feature is on, plain names otherwise.
+#[cfg_attr(
+    feature = "chat",
+    doc = "[`Chat::run_tools`](crate::chat::Chat::run_tools) gives a [`ChatToolRun`](crate::chat::ChatToolRun) (`T` = [`ParsedChatCompletion`](crate::chat::ParsedChatCompletion)),"
+)]
+#[cfg_attr(
+    not(feature = "chat"),
+    doc = "`Chat::run_tools` (feature `chat`) gives a `ChatToolRun` (`T` = `ParsedChatCompletion`),"
+)]
+#[cfg_attr(
+    feature = "responses",
+    doc = "[`Responses::run_tools`](crate::responses::Responses::run_tools) a [`ResponseToolRun`](crate::responses::ResponseToolRun) (`T` = [`ParsedResponse`](crate::responses::ParsedResponse));"
+)]
+#[cfg_attr(
+    not(feature = "responses"),
+    doc = "`Responses::run_tools` (feature `responses`) a `ResponseToolRun` (`T` = `ParsedResponse`);"
+)]
+/// the streamed loops end with the same value in [`ToolLoopEvent::Done`].
 ///
 /// ```no_run
 /// # async fn run(client: openai_sdk::Client, tools: openai_sdk::tools::Tools) -> Result<(), openai_sdk::Error> {
@@ -287,7 +299,7 @@ pub(crate) trait LoopApi: Sized + Send + 'static {
     /// did not complete).
     fn streamed_answer(stream: &Self::Stream) -> Result<Value, Error>;
     /// The status and headers of the answer that started a round's stream.
-    fn stream_metadata(stream: &Self::Stream) -> Option<ResponseMetadata>;
+    fn stream_metadata(stream: &Self::Stream) -> ResponseMetadata;
     /// Adds the model's answer to the conversation; the calls it asks for, in order.
     fn record_answer(&mut self, answer: &Value) -> Vec<PendingCall>;
     /// Adds a call's output to the conversation.
@@ -346,8 +358,17 @@ pub(crate) async fn run<A: LoopApi>(
 }
 
 /// An event of a streamed tool loop
-/// ([`Chat::run_tools_stream`](crate::chat::Chat::run_tools_stream),
-/// [`Responses::run_tools_stream`](crate::responses::Responses::run_tools_stream)).
+// Each family's item is a link when its feature is on, a plain name otherwise.
+#[cfg_attr(
+    feature = "chat",
+    doc = "([`Chat::run_tools_stream`](crate::chat::Chat::run_tools_stream),"
+)]
+#[cfg_attr(not(feature = "chat"), doc = "(`Chat::run_tools_stream`,")]
+#[cfg_attr(
+    feature = "responses",
+    doc = "[`Responses::run_tools_stream`](crate::responses::Responses::run_tools_stream))."
+)]
+#[cfg_attr(not(feature = "responses"), doc = "`Responses::run_tools_stream`).")]
 ///
 /// A loop yields, for each round: `RoundStarted`, then every event of that round's
 /// stream (with its snapshot, as the API's own stream gives it), then one `ToolOutput`
@@ -463,7 +484,7 @@ impl<A: LoopApi> Streamed<A> {
                 self.to_open = false;
                 match self.api.as_ref()?.open(&self.client).await {
                     Ok(stream) => {
-                        self.metadata.extend(A::stream_metadata(&stream));
+                        self.metadata.push(A::stream_metadata(&stream));
                         self.stream = Some(stream);
                     }
                     Err(e) => return self.fail(e),

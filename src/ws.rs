@@ -369,6 +369,8 @@ pub(crate) struct Socket {
     pub(crate) incoming: Option<mpsc::Receiver<Incoming>>,
     /// The handshake's `x-request-id`.
     pub(crate) request_id: Option<String>,
+    /// The handshake's answer (`101 Switching Protocols`): its status and headers.
+    pub(crate) metadata: crate::ResponseMetadata,
     pub(crate) buffer: usize,
 }
 
@@ -518,6 +520,7 @@ where
             }
         };
     let request_id = crate::error::request_id(response.headers());
+    let metadata = crate::ResponseMetadata::new(response.status(), response.headers().clone());
     let (commands, command_rx) = mpsc::channel(options.buffer);
     let (routing, incoming) = if lanes {
         (Routing::Lanes(Lanes::default()), None)
@@ -530,6 +533,7 @@ where
         commands,
         incoming,
         request_id,
+        metadata,
         buffer: options.buffer,
     })
 }

@@ -543,7 +543,12 @@ async fn helper_streams_and_parse_results_carry_the_metadata() {
         serde_json::from_value(json!({"model": "m", "input": "hi"})).unwrap();
     let mut responses = client.responses().stream(request.clone()).await.unwrap();
     assert_eq!(responses.request_id(), Some("req_abc"));
+    assert_eq!(responses.metadata().status(), 200);
+    assert_eq!(responses.headers()["x-request-id"], "req_abc");
     responses.until_done().await.unwrap();
+    let shown = format!("{responses:?}");
+    assert!(shown.starts_with("ResponseStream { events: "), "{shown}");
+    assert!(shown.ends_with(", connections: 1, .. }"), "{shown}");
     let parsed = client.responses().parse::<Word>(request).await.unwrap();
     assert_eq!(parsed.metadata().unwrap().request_id(), Some("req_abc"));
 }

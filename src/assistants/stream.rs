@@ -270,7 +270,7 @@ impl<H: AssistantEventHandler> Pump for AssistantEventPipeline<H> {
         self.frames.request_id = id;
     }
 
-    fn timed_out(&mut self, error: Error) -> Option<Error> {
+    fn failed(&mut self, error: Error) -> Option<Error> {
         self.fail(error);
         None
     }

@@ -132,8 +132,8 @@ impl LoopApi for Conversation {
         }
     }
 
-    fn stream_metadata(stream: &ChatCompletionStream) -> Option<ResponseMetadata> {
-        Some(stream.metadata().clone())
+    fn stream_metadata(stream: &ChatCompletionStream) -> ResponseMetadata {
+        stream.metadata().clone()
     }
 
     fn record_answer(&mut self, answer: &Value) -> Vec<PendingCall> {

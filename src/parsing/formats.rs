@@ -206,7 +206,15 @@ impl JsonSchemaFormat {
 
 /// A function tool; from a Rust type ([`from_type`](Self::from_type)) it is strict, with
 /// the type's doc comment as its description, so its calls get `parsed_arguments` and
-/// [`ParsedFunctionToolCall::parse_arguments`](crate::chat::ParsedFunctionToolCall::parse_arguments)
+// A link when the chat family is built, a plain name otherwise.
+#[cfg_attr(
+    feature = "chat",
+    doc = "[`ParsedFunctionToolCall::parse_arguments`](crate::chat::ParsedFunctionToolCall::parse_arguments)"
+)]
+#[cfg_attr(
+    not(feature = "chat"),
+    doc = "`chat::ParsedFunctionToolCall::parse_arguments`"
+)]
 /// gives the type back.
 ///
 /// The same tool is sent in each API's shape: [`to_json`](Self::to_json) (and `.into()` a
@@ -246,7 +254,8 @@ pub struct FunctionTool {
     /// The JSON schema of the arguments.
     pub parameters: Value,
     /// Whether `strict: true` is sent (required by
-    /// [`Chat::parse`](crate::chat::Chat::parse)).
+    #[cfg_attr(feature = "chat", doc = "[`Chat::parse`](crate::chat::Chat::parse)).")]
+    #[cfg_attr(not(feature = "chat"), doc = "`Chat::parse`).")]
     pub strict: bool,
 }
 

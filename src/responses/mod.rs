@@ -41,7 +41,8 @@
 //!   [`ResponseStream`] and, with the `blocking` feature, `BlockingResponseStream`;
 //! - `tools.rs`: the tool loop ([`Responses::run_tools`], [`ResponseToolRun`]);
 //! - `ws.rs` (feature `responses-ws`): the same events over a WebSocket
-//!   (`ResponsesConnection`).
+//!   (`ResponsesConnection`): a lane's messages are the input of the same
+//!   [`ResponseStream`].
 //!
 //! # Design
 //!
@@ -201,7 +202,7 @@ impl Responses<'_> {
     ) -> Result<ResponseStream, Error> {
         set(&mut body, "stream", Value::Bool(true));
         let response = self.post(&body, true).await?;
-        Ok(ResponseStream::new(
+        Ok(ResponseStream::with_options(
             response,
             options,
             Some(self.client.clone()),
@@ -227,7 +228,7 @@ impl Responses<'_> {
             request = request.query(&[("starting_after", after.to_string())]);
         }
         let response = self.client.send(request).await?;
-        Ok(ResponseStream::new(
+        Ok(ResponseStream::with_options(
             response,
             options,
             Some(self.client.clone()),

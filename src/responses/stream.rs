@@ -1,19 +1,17 @@
-//! Response streams over HTTP: the transport-free byte pipeline, the async stream (with
-//! resumption of background responses) and the blocking one.
+//! Response streams: the transport-free byte pipeline, the async stream (over HTTP, with
+//! resumption of background responses, or over a Responses WebSocket lane) and the
+//! blocking one.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-
-use futures::{Stream, StreamExt};
 
 use super::events::ResponseStreamEvent;
 use super::snapshot::{ParsedResponse, ResponseParseOptions, ResponseSnapshot};
 use super::state::ResponseStreamState;
 use crate::error::StreamErrorKind;
-use crate::streaming::driver::{BodyStream, Pump, Resume, Step};
+use crate::streaming::driver::{Pump, Resume, Step};
 use crate::streaming::frames::Frames;
 use crate::streaming::pipeline::Described;
+use crate::streaming::PipelineStream;
 use crate::{Client, Error};
 
 /// How many times in a row a dropped background stream is resumed without receiving a
@@ -194,15 +192,11 @@ pub struct Resuming {
 }
 
 impl Resuming {
-    fn new(
-        request_id: Option<String>,
-        options: ResponseParseOptions,
-        client: Option<Client>,
-    ) -> Self {
-        let mut pipeline = ResponseEventPipeline::new(options);
-        pipeline.set_request_id(request_id);
+    /// The request id is set by the stream that reads the answer
+    /// ([`Pump::set_request_id`]).
+    fn new(options: ResponseParseOptions, client: Option<Client>) -> Self {
         Resuming {
-            pipeline,
+            pipeline: ResponseEventPipeline::new(options),
             client,
             max_resumes: DEFAULT_MAX_RESUMES,
             resumes_left: DEFAULT_MAX_RESUMES,
@@ -280,19 +274,108 @@ impl Pump for Resuming {
     }
 }
 
-/// A streamed response: a [`Stream`] of [`ResponseStreamEvent`]s with the accumulated
+/// The pipeline of a [`ResponseStream`]: an HTTP body's SSE through a [`Resuming`]
+/// pipeline, or the messages of a Responses WebSocket lane (feature `responses-ws`). Both
+/// feed the same state. Public in a private module (sealed), as [`Resuming`] is.
+#[derive(Debug)]
+pub enum ResponsePump {
+    /// Over HTTP (SSE), resumed when a background response's connection drops.
+    Http(Box<Resuming>),
+    /// Over a Responses WebSocket: one lane's messages, one event each.
+    #[cfg(feature = "responses-ws")]
+    Ws(Box<super::ws::WsLane>),
+}
+
+/// `$body` with `$p` bound to the pipeline of either transport.
+macro_rules! on_lane {
+    ($pump:expr, $p:ident => $body:expr) => {
+        match $pump {
+            ResponsePump::Http($p) => $body,
+            #[cfg(feature = "responses-ws")]
+            ResponsePump::Ws($p) => $body,
+        }
+    };
+}
+
+impl Described for ResponsePump {
+    const NAME: &'static str = "ResponseStream";
+
+    fn describe(&self, out: &mut std::fmt::DebugStruct<'_, '_>) {
+        match self {
+            ResponsePump::Http(http) => http.describe(out),
+            #[cfg(feature = "responses-ws")]
+            ResponsePump::Ws(lane) => {
+                out.field("events", &lane.state().events_handled())
+                    .field("connections", &1u32);
+            }
+        }
+    }
+}
+
+impl Pump for ResponsePump {
+    type Item = ResponseStreamEvent;
+
+    fn push(&mut self, bytes: &[u8]) {
+        on_lane!(self, p => p.push(bytes))
+    }
+
+    fn push_message(&mut self, data: String) {
+        on_lane!(self, p => p.push_message(data))
+    }
+
+    fn push_binary(&mut self, bytes: bytes::Bytes) {
+        on_lane!(self, p => p.push_binary(bytes))
+    }
+
+    fn end_of_input(&mut self, transport_error: Option<String>) {
+        on_lane!(self, p => p.end_of_input(transport_error))
+    }
+
+    fn step(&mut self) -> Step<ResponseStreamEvent> {
+        on_lane!(self, p => p.step())
+    }
+
+    fn set_max_event_size(&mut self, limit: usize) {
+        on_lane!(self, p => p.set_max_event_size(limit))
+    }
+
+    fn set_request_id(&mut self, id: Option<String>) {
+        on_lane!(self, p => p.set_request_id(id))
+    }
+
+    fn failed(&mut self, error: Error) -> Option<Error> {
+        on_lane!(self, p => p.failed(error))
+    }
+
+    fn resume(&mut self, error: &Error) -> Option<Resume> {
+        on_lane!(self, p => p.resume(error))
+    }
+
+    fn reconnected(&mut self, request_id: Option<String>) {
+        on_lane!(self, p => p.reconnected(request_id))
+    }
+}
+
+/// A streamed response: a [`Stream`](futures::Stream) of [`ResponseStreamEvent`]s with the accumulated
 /// snapshot and the final response. Made by
-/// [`Responses::stream`](super::Responses::stream).
+/// [`Responses::stream`](super::Responses::stream), or over a Responses WebSocket by
+/// `ResponsesConnection::stream` (feature `responses-ws`): the same events, snapshot and
+/// final response.
 ///
 /// **Resumption.** When the response runs in the background (`background: true`) and the
 /// connection drops before the final event, the stream asks for the rest with
 /// `GET /responses/{id}?stream=true&starting_after=<last sequence_number>` and carries
 /// on: no event is repeated or lost (the `sequence_number`s are checked). It tries at
 /// most [`max_resumes`](Self::max_resumes) times in a row without a new event; a resume
-/// the server refuses is its [`Error::Api`].
+/// the server refuses is its [`Error::Api`]. A stream over a WebSocket is not resumed.
 ///
 /// A body that stalls longer than the client's read timeout is not a drop: the stream
 /// ends with [`Error::Timeout`].
+///
+/// **Metadata.** [`metadata`](Self::metadata), [`headers`](Self::headers) and
+/// [`request_id`](Self::request_id) are those of the answer that started the stream: the
+/// HTTP answer, or over a WebSocket the handshake's (`101 Switching Protocols`, with the
+/// connection's `x-request-id`).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), openai_sdk::Error> {
@@ -304,6 +387,7 @@ impl Pump for Resuming {
 ///     "model": "gpt-4o-mini", "input": "Write a haiku", "background": true,
 /// })).unwrap();
 /// let mut stream = client.responses().stream(request).await?;
+/// println!("request {:?}", stream.request_id());
 /// while let Some(event) = stream.next().await {
 ///     if let ResponseStreamEvent::OutputTextDelta { delta, .. } = event? {
 ///         print!("{delta}");
@@ -313,110 +397,33 @@ impl Pump for Resuming {
 /// println!("\n{}", response.output_text());
 /// # Ok(()) }
 /// ```
-pub struct ResponseStream {
-    inner: Source,
-}
+pub type ResponseStream = PipelineStream<ResponsePump>;
 
-/// Where a [`ResponseStream`]'s events come from: an HTTP body (SSE), or a lane of a
-/// Responses WebSocket (feature `responses-ws`). Both feed the same state.
-enum Source {
-    Http(Box<BodyStream<Resuming>>),
-    #[cfg(feature = "responses-ws")]
-    Ws(Box<super::ws::WsLane>),
-}
-
-impl std::fmt::Debug for ResponseStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseStream")
-            .field("events", &self.state().events_handled())
-            .field("connections", &self.connections())
-            .finish_non_exhaustive()
-    }
-}
-
-impl ResponseStream {
-    /// The status and headers of the HTTP answer that started the stream, with the typed
-    /// views (rate limits, ...); `None` for a stream over a WebSocket.
-    pub fn metadata(&self) -> Option<&crate::ResponseMetadata> {
-        match &self.inner {
-            Source::Http(body) => Some(&body.metadata),
-            #[cfg(feature = "responses-ws")]
-            Source::Ws(_) => None,
-        }
-    }
-
-    /// The `x-request-id` of the answer that started the stream (`None` over a WebSocket).
-    pub fn request_id(&self) -> Option<&str> {
-        self.metadata()?.request_id()
-    }
-
-    /// The headers of the HTTP answer that started the stream (`None` over a WebSocket).
-    pub fn headers(&self) -> Option<&reqwest::header::HeaderMap> {
-        self.metadata().map(crate::ResponseMetadata::headers)
-    }
-
-    pub(crate) fn new(
+/// The methods of a [`ResponseStream`] besides those of every stream.
+impl PipelineStream<ResponsePump> {
+    /// A stream reading the SSE body of `response`; a dropped background response is
+    /// resumed through `client`.
+    pub(crate) fn with_options(
         response: reqwest::Response,
         options: ResponseParseOptions,
         client: Option<Client>,
     ) -> Self {
-        let pump = Resuming::new(
-            crate::error::request_id(response.headers()),
-            options,
-            client,
-        );
-        ResponseStream {
-            inner: Source::Http(Box::new(BodyStream::new(response, pump))),
-        }
-    }
-
-    /// A stream of the events of one Responses WebSocket lane.
-    #[cfg(feature = "responses-ws")]
-    pub(crate) fn from_ws(lane: super::ws::WsLane) -> Self {
-        ResponseStream {
-            inner: Source::Ws(Box::new(lane)),
-        }
-    }
-
-    /// A stream fed by another transport than an HTTP body (a WebSocket's messages, one
-    /// event each; see [`driver::Source`](crate::streaming::driver::Source)). A dropped
-    /// connection is resumed over HTTP when
-    /// `client` is given and the response runs in the background.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn from_source(
-        source: Box<dyn crate::streaming::driver::Source>,
-        metadata: crate::ResponseMetadata,
-        options: ResponseParseOptions,
-        client: Option<Client>,
-    ) -> Self {
-        let request_id = metadata.request_id().map(str::to_owned);
-        ResponseStream {
-            inner: Source::Http(Box::new(BodyStream::from_source(
-                source,
-                Resuming::new(request_id, options, client),
-                metadata,
-            ))),
-        }
+        PipelineStream::from_response(
+            response,
+            ResponsePump::Http(Box::new(Resuming::new(options, client))),
+        )
     }
 
     /// Sets how many times in a row a dropped background stream is resumed without a new
     /// event (default [`DEFAULT_MAX_RESUMES`]; 0 turns resumption off). A stream over a
     /// WebSocket is not resumed.
     pub fn max_resumes(mut self, n: u32) -> Self {
-        match &mut self.inner {
-            Source::Http(body) => body.pump.set_max_resumes(n),
+        match self.pump_mut() {
+            ResponsePump::Http(http) => http.set_max_resumes(n),
             #[cfg(feature = "responses-ws")]
-            Source::Ws(_) => {}
+            ResponsePump::Ws(_) => {}
         }
         self
-    }
-
-    /// Reads the stream to its end, dropping the events; the first error stops it.
-    pub async fn until_done(&mut self) -> Result<&mut Self, Error> {
-        while let Some(event) = self.next().await {
-            event?;
-        }
-        Ok(self)
     }
 
     /// Reads the rest of the stream and returns the final response (see
@@ -434,31 +441,19 @@ impl ResponseStream {
 
     /// The state machine.
     pub fn state(&self) -> &ResponseStreamState {
-        match &self.inner {
-            Source::Http(body) => &body.pump.pipeline.state,
+        match self.pump() {
+            ResponsePump::Http(http) => http.pipeline.state(),
             #[cfg(feature = "responses-ws")]
-            Source::Ws(lane) => lane.pipeline.state(),
+            ResponsePump::Ws(lane) => lane.state(),
         }
     }
 
     /// How many connections were read (1 + the resumptions; 1 over a WebSocket).
     pub fn connections(&self) -> u32 {
-        match &self.inner {
-            Source::Http(body) => body.pump.pipeline.connections,
+        match self.pump() {
+            ResponsePump::Http(http) => http.pipeline.connections(),
             #[cfg(feature = "responses-ws")]
-            Source::Ws(_) => 1,
-        }
-    }
-}
-
-impl Stream for ResponseStream {
-    type Item = Result<ResponseStreamEvent, Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match &mut self.inner {
-            Source::Http(body) => body.poll_next_unpin(cx),
-            #[cfg(feature = "responses-ws")]
-            Source::Ws(lane) => lane.poll_next(cx),
+            ResponsePump::Ws(_) => 1,
         }
     }
 }
@@ -508,7 +503,7 @@ mod blocking {
             options: ResponseParseOptions,
             client: Option<Client>,
         ) -> Self {
-            BlockingPipelineStream::from_response(response, Resuming::new(None, options, client))
+            BlockingPipelineStream::from_response(response, Resuming::new(options, client))
         }
 
         /// See [`ResponseStream::max_resumes`](super::ResponseStream::max_resumes).
@@ -544,9 +539,20 @@ mod blocking {
 mod tests {
     use futures::StreamExt;
 
-    use super::ResponseStream;
+    use super::{ResponsePump, ResponseStream, Resuming};
     use crate::responses::ResponseStreamEvent;
-    use crate::streaming::driver::{Input, SourceError};
+    use crate::streaming::driver::{Input, Source, SourceError};
+    use crate::streaming::PipelineStream;
+
+    /// A stream fed by another transport than an HTTP body (whole messages, one event
+    /// each) through the HTTP pipeline.
+    fn message_stream(source: Box<dyn Source>) -> ResponseStream {
+        PipelineStream::from_source(
+            source,
+            ResponsePump::Http(Box::new(Resuming::new(Default::default(), None))),
+            crate::ResponseMetadata::new(reqwest::StatusCode::OK, Default::default()),
+        )
+    }
 
     /// The seam for a non-HTTP transport: whole messages, one event each, give the same
     /// events and final response as the SSE body.
@@ -562,12 +568,7 @@ mod tests {
         let source = futures::stream::iter(
             messages.map(|m| Ok::<_, SourceError>(Input::Message(m.to_owned()))),
         );
-        let mut stream = ResponseStream::from_source(
-            Box::new(source),
-            crate::ResponseMetadata::new(reqwest::StatusCode::OK, Default::default()),
-            Default::default(),
-            None,
-        );
+        let mut stream = message_stream(Box::new(source));
         let events = futures::executor::block_on(async {
             let mut types = Vec::new();
             while let Some(event) = stream.next().await {
@@ -603,12 +604,7 @@ mod tests {
             )),
             Err(SourceError::Broken("the socket closed".into())),
         ]);
-        let mut stream = ResponseStream::from_source(
-            Box::new(source),
-            crate::ResponseMetadata::new(reqwest::StatusCode::OK, Default::default()),
-            Default::default(),
-            None,
-        );
+        let mut stream = message_stream(Box::new(source));
         let items: Vec<_> = futures::executor::block_on(async {
             let mut items = Vec::new();
             while let Some(item) = stream.next().await {

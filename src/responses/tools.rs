@@ -115,8 +115,8 @@ impl LoopApi for Conversation {
             .map(ParsedResponse::into_json)
     }
 
-    fn stream_metadata(stream: &ResponseStream) -> Option<ResponseMetadata> {
-        stream.metadata().cloned()
+    fn stream_metadata(stream: &ResponseStream) -> ResponseMetadata {
+        stream.metadata().clone()
     }
 
     fn record_answer(&mut self, answer: &Value) -> Vec<PendingCall> {

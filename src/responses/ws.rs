@@ -3,16 +3,19 @@
 
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::stream::ResponsePump;
 use super::{
     to_body, ResponseParseOptions, ResponseStream, ResponseStreamEvent, ResponseStreamState,
 };
 use crate::error::{snippet, ApiError, StreamErrorKind};
+use crate::streaming::driver::{Input, Pump, Source, SourceError, Step};
 use crate::types::CreateResponse;
 use crate::ws::{self, Command, Incoming, WsOptions};
-use crate::Error;
+use crate::{Error, ResponseMetadata};
 
 /// How to open a Responses WebSocket: [`Responses::connect_with`](super::Responses::connect_with).
 #[derive(Debug, Clone, Default)]
@@ -97,7 +100,7 @@ impl super::Responses<'_> {
         Ok(ResponsesConnection {
             commands: socket.commands,
             buffer: socket.buffer,
-            request_id: socket.request_id,
+            metadata: socket.metadata,
         })
     }
 }
@@ -112,7 +115,8 @@ impl super::Responses<'_> {
 pub struct ResponsesConnection {
     commands: mpsc::Sender<Command>,
     buffer: usize,
-    request_id: Option<String>,
+    /// The handshake's answer (`101 Switching Protocols`).
+    metadata: ResponseMetadata,
 }
 
 impl ResponsesConnection {
@@ -184,20 +188,27 @@ impl ResponsesConnection {
             },
         )
         .await?;
-        let mut pipeline = ResponseWsPipeline::new(options);
-        pipeline.request_id = self.request_id.clone();
-        Ok(ResponseStream::from_ws(WsLane {
-            pipeline,
+        let source = WsSource {
             incoming: rx,
             _keep_open: self.commands.clone(),
-            finished: false,
-            pending: None,
-        }))
+        };
+        Ok(ResponseStream::from_source(
+            Box::new(source),
+            ResponsePump::Ws(Box::new(WsLane::new(options))),
+            self.metadata.clone(),
+        ))
     }
 
     /// The handshake's `x-request-id`.
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.metadata.request_id()
+    }
+
+    /// The status (`101 Switching Protocols`) and headers of the handshake's answer, with
+    /// the typed views ([`rate_limits`](ResponseMetadata::rate_limits), ...). Every stream
+    /// of the connection gives them as its [`metadata`](ResponseStream::metadata).
+    pub fn metadata(&self) -> &ResponseMetadata {
+        &self.metadata
     }
 
     /// Starts the close handshake now (dropping the connection and its streams does it
@@ -279,89 +290,137 @@ impl ResponseWsPipeline {
     }
 }
 
-/// One response's events from the socket task, through a [`ResponseWsPipeline`]: the
-/// source of a [`ResponseStream`] made by [`ResponsesConnection`].
-#[derive(Debug)]
-pub(crate) struct WsLane {
-    pub(crate) pipeline: ResponseWsPipeline,
+/// One response's messages from the socket task, as the input of a [`ResponseStream`]
+/// (see [`Source`]): a text message is one event's JSON ([`Input::Message`]), a binary
+/// one is handed on as such, the normal end of the connection is the end of the input,
+/// any other end (a close code, a cut, a refused lane) its typed error. Dropping it frees
+/// the lane at once (the connection can start another response) and, with the last
+/// handle, closes the socket.
+struct WsSource {
     incoming: mpsc::Receiver<Incoming>,
     /// Keeps the socket open while the stream lives.
     _keep_open: mpsc::Sender<Command>,
-    finished: bool,
+}
+
+impl Source for WsSource {
+    fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Input, SourceError>>> {
+        self.incoming.poll_recv(cx).map(|incoming| match incoming? {
+            Incoming::Text(text) => Some(Ok(Input::Message(text))),
+            Incoming::Binary(bytes) => Some(Ok(Input::Binary(bytes))),
+            Incoming::End(None) => None,
+            Incoming::End(Some(error)) => Some(Err(SourceError::Failed(error))),
+        })
+    }
+}
+
+/// The pipeline of a [`ResponseStream`] over a WebSocket: a lane's messages through a
+/// [`ResponseWsPipeline`], one event each. Public in a private module (sealed), as the
+/// HTTP one is.
+#[derive(Debug)]
+pub struct WsLane {
+    pipeline: ResponseWsPipeline,
+    /// What the last message gave, not yet taken.
+    next: Option<Result<ResponseStreamEvent, Error>>,
+    /// The error a terminal event carries (`response.failed`, ...), after that event.
     pending: Option<Error>,
+    /// Nothing follows (the final event, an error, or the end of the input).
+    finished: bool,
 }
 
 impl WsLane {
-    fn finish(&mut self) {
+    fn new(options: ResponseParseOptions) -> Self {
+        WsLane {
+            pipeline: ResponseWsPipeline::new(options),
+            next: None,
+            pending: None,
+            finished: false,
+        }
+    }
+
+    pub(crate) fn state(&self) -> &ResponseStreamState {
+        self.pipeline.state()
+    }
+}
+
+impl Pump for WsLane {
+    type Item = ResponseStreamEvent;
+
+    /// Not given by a WebSocket lane (its input is whole messages): bytes are refused as a
+    /// binary message is.
+    fn push(&mut self, bytes: &[u8]) {
+        self.push_binary(Bytes::copy_from_slice(bytes));
+    }
+
+    fn push_message(&mut self, text: String) {
+        if self.finished {
+            return;
+        }
+        self.next = Some(match self.pipeline.handle_message(text) {
+            Ok(event) => {
+                self.pending = self.pipeline.state.terminal_error();
+                self.finished = self.pipeline.state.is_finished() && self.pending.is_none();
+                Ok(event)
+            }
+            Err(e) => {
+                self.finished = true;
+                Err(e)
+            }
+        });
+    }
+
+    fn push_binary(&mut self, bytes: Bytes) {
+        if !self.finished {
+            self.finished = true;
+            self.next = Some(Err(self.pipeline.binary_message(&bytes)));
+        }
+    }
+
+    fn end_of_input(&mut self, transport_error: Option<String>) {
+        if self.finished {
+            return;
+        }
         self.finished = true;
-        // Frees the lane at once: the connection can start another response.
-        self.incoming.close();
+        let state = &self.pipeline.state;
+        self.next = match transport_error {
+            Some(message) => Some(Err(Error::Connection {
+                message,
+                source: None,
+            })),
+            None if !state.is_finished() => Some(Err(Error::Stream {
+                kind: StreamErrorKind::NoFinalEvent,
+                event: Some(state.events_handled()),
+                offset: None,
+                message: format!(
+                    "the WebSocket closed after {} events without `response.completed`",
+                    state.events_handled()
+                ),
+            })),
+            None => None,
+        };
     }
 
-    fn handle(&mut self, incoming: Incoming) -> Option<Result<ResponseStreamEvent, Error>> {
-        match incoming {
-            Incoming::Text(text) => match self.pipeline.handle_message(text) {
-                Ok(event) => {
-                    self.pending = self.pipeline.state.terminal_error();
-                    if self.pipeline.state.is_finished() && self.pending.is_none() {
-                        self.finish();
-                    }
-                    Some(Ok(event))
-                }
-                Err(e) => {
-                    self.finish();
-                    Some(Err(e))
-                }
-            },
-            Incoming::Binary(bytes) => {
-                self.finish();
-                Some(Err(self.pipeline.binary_message(&bytes)))
-            }
-            Incoming::End(error) => {
-                self.finish();
-                let state = &self.pipeline.state;
-                match error {
-                    Some(e) => Some(Err(e)),
-                    None if !state.is_finished() => Some(Err(Error::Stream {
-                        kind: StreamErrorKind::NoFinalEvent,
-                        event: Some(state.events_handled()),
-                        offset: None,
-                        message: format!(
-                            "the WebSocket closed after {} events without `response.completed`",
-                            state.events_handled()
-                        ),
-                    })),
-                    None => None,
-                }
-            }
+    fn step(&mut self) -> Step<ResponseStreamEvent> {
+        match self.next.take() {
+            Some(Ok(event)) => return Step::Item(event),
+            Some(Err(e)) => return Step::Error(e),
+            None => {}
         }
-    }
-
-    pub(crate) fn poll_next(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<ResponseStreamEvent, Error>>> {
         if let Some(e) = self.pending.take() {
-            self.finish();
-            return Poll::Ready(Some(Err(e)));
+            self.finished = true;
+            return Step::Error(e);
         }
-        loop {
-            if self.finished {
-                return Poll::Ready(None);
-            }
-            match self.incoming.poll_recv(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => {
-                    self.finished = true;
-                    return Poll::Ready(None);
-                }
-                Poll::Ready(Some(incoming)) => {
-                    if let Some(item) = self.handle(incoming) {
-                        return Poll::Ready(Some(item));
-                    }
-                }
-            }
+        if self.finished {
+            Step::End
+        } else {
+            Step::NeedInput
         }
+    }
+
+    /// A WebSocket message has its own size limit ([`WsOptions::max_message_bytes`]).
+    fn set_max_event_size(&mut self, _limit: usize) {}
+
+    fn set_request_id(&mut self, id: Option<String>) {
+        self.pipeline.request_id = id;
     }
 }
 
@@ -375,4 +434,112 @@ fn is_error_event(text: &str) -> bool {
     // Cheap pre-check: most events are not errors.
     text.contains("\"error\"")
         && serde_json::from_str::<Kind>(text).is_ok_and(|k| k.kind.as_deref() == Some("error"))
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+    use tokio::sync::mpsc;
+
+    use super::{WsLane, WsSource};
+    use crate::error::StreamErrorKind;
+    use crate::responses::stream::ResponsePump;
+    use crate::responses::ResponseStream;
+    use crate::ws::Incoming;
+    use crate::Error;
+
+    const CREATED: &str = r#"{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","output":[]}}"#;
+
+    /// A stream over a lane the test feeds by hand, and the lane's sending end.
+    fn lane() -> (ResponseStream, mpsc::Sender<Incoming>) {
+        let (tx, rx) = mpsc::channel(8);
+        let (keep_open, _commands) = mpsc::channel(1);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-request-id", "req_hs".parse().unwrap());
+        let stream = ResponseStream::from_source(
+            Box::new(WsSource {
+                incoming: rx,
+                _keep_open: keep_open,
+            }),
+            ResponsePump::Ws(Box::new(WsLane::new(Default::default()))),
+            crate::ResponseMetadata::new(reqwest::StatusCode::SWITCHING_PROTOCOLS, headers),
+        );
+        (stream, tx)
+    }
+
+    fn read_all(stream: &mut ResponseStream) -> Vec<Result<String, Error>> {
+        futures::executor::block_on(async {
+            let mut items = Vec::new();
+            while let Some(item) = stream.next().await {
+                items.push(item.map(|e| e.event_type().to_owned()));
+            }
+            items
+        })
+    }
+
+    /// The socket task gone without an end (its runtime shut down): the response is cut,
+    /// so the stream says so as for a normal close, and nothing follows.
+    #[test]
+    fn a_lane_dropped_before_the_final_event_is_no_final_event() {
+        let (mut stream, tx) = lane();
+        tx.try_send(Incoming::Text(CREATED.into())).unwrap();
+        drop(tx);
+        let items = read_all(&mut stream);
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert_eq!(items[0].as_deref().unwrap(), "response.created");
+        match &items[1] {
+            Err(Error::Stream {
+                kind: StreamErrorKind::NoFinalEvent,
+                event: Some(1),
+                offset: None,
+                message,
+            }) => assert!(message.contains("after 1 events"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(stream.request_id(), Some("req_hs"));
+        assert_eq!(stream.connections(), 1);
+    }
+
+    /// A close code is the stream's last item as the socket task gave it; a binary
+    /// message is a typed error at the event it came after. Nothing follows either.
+    #[test]
+    fn a_close_code_and_a_binary_message_end_the_stream_typed() {
+        let (mut stream, tx) = lane();
+        tx.try_send(Incoming::Text(CREATED.into())).unwrap();
+        tx.try_send(Incoming::End(Some(Error::WebSocketClosed {
+            code: 4001,
+            reason: "expired".into(),
+        })))
+        .unwrap();
+        let items = read_all(&mut stream);
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(
+            matches!(&items[1], Err(Error::WebSocketClosed { code: 4001, reason }) if reason == "expired"),
+            "{items:?}"
+        );
+        assert!(read_all(&mut stream).is_empty());
+
+        let (mut stream, tx) = lane();
+        tx.try_send(Incoming::Text(CREATED.into())).unwrap();
+        tx.try_send(Incoming::Binary(bytes::Bytes::from_static(b"\x00\x01")))
+            .unwrap();
+        tx.try_send(Incoming::Text(CREATED.into())).unwrap();
+        let items = read_all(&mut stream);
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(
+            matches!(
+                &items[1],
+                Err(Error::Stream {
+                    kind: StreamErrorKind::InvalidJson,
+                    event: Some(1),
+                    offset: None,
+                    ..
+                })
+            ),
+            "{items:?}"
+        );
+        // The lane is freed at once: its sending end sees it closed.
+        assert!(tx.is_closed());
+        assert_eq!(stream.current_snapshot().unwrap().id(), Some("resp_1"));
+    }
 }

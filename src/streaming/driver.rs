@@ -90,10 +90,23 @@ pub trait Pump {
     /// The `x-request-id` of the answer whose body the pump reads (for errors and logs).
     fn set_request_id(&mut self, id: Option<String>);
 
-    /// The body stalled past the read timeout: by default the driver returns the
-    /// [`Error::Timeout`] as the stream's last item. A pump that reports errors itself (to
-    /// an event handler) takes it and returns `None`; it then gives it from `step`.
-    fn timed_out(&mut self, error: Error) -> Option<Error> {
+    /// A binary message from a transport that frames its messages itself
+    /// ([`Input::Binary`]). The event streams are JSON text, so by default the input is
+    /// broken there: the pump sees the end of its input with that transport error.
+    fn push_binary(&mut self, bytes: Bytes) {
+        self.end_of_input(Some(format!(
+            "a binary message of {} bytes in a stream of text events",
+            bytes.len()
+        )));
+    }
+
+    /// The input stopped with an error that ends the stream and is not a dropped
+    /// connection: the body stalled past the read timeout ([`Error::Timeout`]), or the
+    /// transport failed with a typed error of its own ([`SourceError::Failed`]: a
+    /// WebSocket's close code, say). By default the driver returns it as the stream's last
+    /// item. A pump that reports errors itself (to an event handler) takes it and returns
+    /// `None`; it then gives it from `step`.
+    fn failed(&mut self, error: Error) -> Option<Error> {
         Some(error)
     }
 
@@ -190,11 +203,15 @@ pub(crate) enum Input {
     /// Bytes of a `text/event-stream` body, split anywhere.
     Bytes(Bytes),
     /// One whole event payload (its JSON text) from a transport that frames its messages
-    /// itself, such as a WebSocket text message. It is numbered, classified (`[DONE]`,
-    /// `{"error": ...}`) and handed to the pipeline exactly as a decoded SSE event is.
-    /// A source gives either bytes or messages, not both.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// itself, such as a WebSocket text message. A pipeline over the OpenAI framing
+    /// numbers and classifies it (`[DONE]`, `{"error": ...}`) exactly as a decoded SSE
+    /// event; the Responses WebSocket's own pump reads it as that API's message (its
+    /// `error` event). A source gives either bytes or messages, not both.
+    #[cfg_attr(not(any(test, feature = "responses-ws")), allow(dead_code))]
     Message(String),
+    /// A binary message from such a transport (see [`Pump::push_binary`]).
+    #[cfg_attr(not(feature = "responses-ws"), allow(dead_code))]
+    Binary(Bytes),
 }
 
 /// Why a [`Source`] stopped before its end.
@@ -206,6 +223,11 @@ pub(crate) enum SourceError {
     /// The transport broke: the pump sees the end of its input with this message (a
     /// dropped stream, which it may [`resume`](Pump::resume)).
     Broken(String),
+    /// The transport failed with a typed error of its own (a WebSocket closed with a code
+    /// other than normal, a lane refused): the stream ends with it as it is (see
+    /// [`Pump::failed`]), not resumed.
+    #[cfg_attr(not(feature = "responses-ws"), allow(dead_code))]
+    Failed(Error),
 }
 
 /// Where a [`BodyStream`]'s input comes from: an HTTP body ([`http_source`]), or any
@@ -251,8 +273,9 @@ pub(crate) struct BodyStream<P> {
     pub(crate) metadata: crate::ResponseMetadata,
     /// A resumption request under way.
     connecting: Option<BoxFuture<'static, Result<reqwest::Response, Error>>>,
-    /// Set once a timeout ended the stream (the pump is not told; nothing follows).
-    timed_out: bool,
+    /// Set once a timeout or a transport's typed error ended the stream and was handed on
+    /// ([`Pump::failed`]): nothing follows.
+    failed: bool,
 }
 
 impl<P> BodyStream<P> {
@@ -281,7 +304,7 @@ impl<P> BodyStream<P> {
             body: Some(source),
             pump,
             connecting: None,
-            timed_out: false,
+            failed: false,
         }
     }
 
@@ -293,7 +316,7 @@ impl<P> BodyStream<P> {
             body: self.body,
             pump: f(self.pump),
             connecting: self.connecting,
-            timed_out: self.timed_out,
+            failed: self.failed,
         }
     }
 }
@@ -309,7 +332,7 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.timed_out {
+        if this.failed {
             return Poll::Ready(None);
         }
         loop {
@@ -351,28 +374,38 @@ impl<P: Pump + Unpin> Stream for BodyStream<P> {
                         this.pump.end_of_input(None);
                         continue;
                     };
-                    match body.poll_input(cx) {
+                    let error = match body.poll_input(cx) {
                         Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(Ok(Input::Bytes(bytes)))) => this.pump.push(&bytes),
-                        Poll::Ready(Some(Ok(Input::Message(data)))) => this.pump.push_message(data),
-                        Poll::Ready(Some(Err(SourceError::Timeout(message)))) => {
-                            // The read (or whole-request) timeout fired mid-body: a typed
-                            // timeout, not a broken connection.
-                            this.body = None;
-                            let error = Error::Timeout { message };
-                            if let Some(error) = this.pump.timed_out(error) {
-                                this.timed_out = true;
-                                return Poll::Ready(Some(Err(error)));
+                        Poll::Ready(Some(Ok(input))) => {
+                            match input {
+                                Input::Bytes(bytes) => this.pump.push(&bytes),
+                                Input::Message(data) => this.pump.push_message(data),
+                                Input::Binary(bytes) => this.pump.push_binary(bytes),
                             }
+                            continue;
                         }
                         Poll::Ready(Some(Err(SourceError::Broken(message)))) => {
                             this.body = None;
                             this.pump.end_of_input(Some(message));
+                            continue;
                         }
                         Poll::Ready(None) => {
                             this.body = None;
                             this.pump.end_of_input(None);
+                            continue;
                         }
+                        Poll::Ready(Some(Err(SourceError::Timeout(message)))) => {
+                            Error::Timeout { message }
+                        }
+                        Poll::Ready(Some(Err(SourceError::Failed(error)))) => error,
+                    };
+                    // The read (or whole-request) timeout fired mid-body, or the transport
+                    // failed with a typed error of its own: not a broken connection, so
+                    // not resumed.
+                    this.body = None;
+                    if let Some(error) = this.pump.failed(error) {
+                        this.failed = true;
+                        return Poll::Ready(Some(Err(error)));
                     }
                 }
             }
@@ -393,8 +426,8 @@ pub(crate) struct BlockingBody<P> {
     /// The status and headers of the answer that started the stream.
     pub(crate) metadata: crate::ResponseMetadata,
     buf: Vec<u8>,
-    /// Set once a timeout ended the stream: nothing follows.
-    timed_out: bool,
+    /// Set once a timeout ended the stream and was handed on: nothing follows.
+    failed: bool,
 }
 
 #[cfg(feature = "blocking")]
@@ -414,7 +447,7 @@ impl<P: Pump> BlockingBody<P> {
             response: Some(response),
             pump,
             buf: vec![0; 16 * 1024],
-            timed_out: false,
+            failed: false,
         }
     }
 
@@ -426,7 +459,7 @@ impl<P: Pump> BlockingBody<P> {
             response: self.response,
             pump: f(self.pump),
             buf: self.buf,
-            timed_out: self.timed_out,
+            failed: self.failed,
         }
     }
 
@@ -434,7 +467,7 @@ impl<P: Pump> BlockingBody<P> {
     /// that ends the stream the response is closed.
     pub(crate) fn next_item(&mut self) -> Option<Result<P::Item, Error>> {
         use std::io::Read;
-        if self.timed_out {
+        if self.failed {
             return None;
         }
         loop {
@@ -484,8 +517,8 @@ impl<P: Pump> BlockingBody<P> {
                             let error = Error::Timeout {
                                 message: format!("reading the event stream: {e}"),
                             };
-                            if let Some(error) = self.pump.timed_out(error) {
-                                self.timed_out = true;
+                            if let Some(error) = self.pump.failed(error) {
+                                self.failed = true;
                                 return Some(Err(error));
                             }
                         }

@@ -20,9 +20,11 @@
 //!    Each family's public stream is an alias of it with the family's methods added
 //!    (`chat::ChatCompletionStream = PipelineStream<ChatEventPipeline>`).
 //!
-//! A non-HTTP transport (a WebSocket) plugs in at step 4: a `Source` giving
-//! `Input::Message` payloads feeds the same pipeline, so the family's events, snapshot
-//! and public stream type are the same as over HTTP.
+//! A non-HTTP transport plugs in at step 4: a `Source` giving `Input::Message` payloads
+//! feeds a pipeline, so the family's events, snapshot and public stream type are the same
+//! as over HTTP. The Responses WebSocket does so: a lane's messages go through its own
+//! pump (the WebSocket's `error` event, close codes) into the same state, and the stream
+//! is the same `responses::ResponseStream`.
 
 pub(crate) mod driver;
 pub(crate) mod frames;

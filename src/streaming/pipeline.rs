@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use futures::{Stream, StreamExt};
 
-use super::driver::{BodyStream, Pump};
+use super::driver::{BodyStream, Pump, Source};
 use crate::Error;
 
 /// What a stream's `Debug` says about its pipeline: the family's public stream name and a
@@ -27,13 +27,12 @@ pub trait Described {
     }
 }
 
-/// A stream of a family's events, read from an HTTP response through the family's
-/// pipeline `P`. The SDK's streams are this type under the family's name:
-/// `chat::ChatCompletionStream` (`P` = `chat::ChatEventPipeline`),
-/// `assistants::AssistantStream`, [`EventStream<T>`](crate::streaming::EventStream) (each
-/// event decoded as a `T`) and `chat::ChatCompletionChunkStream`. (`responses::ResponseStream`
-/// is a type of its own: it reads an HTTP body or a WebSocket lane, and its metadata is
-/// optional; its blocking form, with the `blocking` feature, is a `BlockingPipelineStream`.)
+/// A stream of a family's events, read from an HTTP response (or another transport's
+/// messages) through the family's pipeline `P`. The SDK's streams are this type under the
+/// family's name: `chat::ChatCompletionStream` (`P` = `chat::ChatEventPipeline`),
+/// `assistants::AssistantStream`, `responses::ResponseStream` (over HTTP or a Responses
+/// WebSocket), [`EventStream<T>`](crate::streaming::EventStream) (each event decoded as a
+/// `T`) and `chat::ChatCompletionChunkStream`.
 ///
 /// It is a [`Stream`] of `Result<event, Error>`: the first error that ends the stream is
 /// its last item. The methods here are those of every family; a family's own (its
@@ -52,11 +51,29 @@ impl<P: Pump> PipelineStream<P> {
             inner: BodyStream::new(response, pump),
         }
     }
+
+    /// A stream reading `source` (another transport than an HTTP body: a WebSocket's
+    /// messages, see [`Source`]) through `pump`; `metadata` is the answer that opened the
+    /// transport, whose request id the pump's errors carry.
+    #[cfg_attr(not(any(test, feature = "responses-ws")), allow(dead_code))]
+    pub(crate) fn from_source(
+        source: Box<dyn Source>,
+        mut pump: P,
+        metadata: crate::ResponseMetadata,
+    ) -> Self {
+        pump.set_request_id(metadata.request_id().map(str::to_owned));
+        PipelineStream {
+            inner: BodyStream::from_source(source, pump, metadata),
+        }
+    }
 }
 
 impl<P> PipelineStream<P> {
     /// The pipeline.
-    #[cfg_attr(not(any(feature = "chat", feature = "assistants")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "chat", feature = "responses", feature = "assistants")),
+        allow(dead_code)
+    )]
     pub(crate) fn pump(&self) -> &P {
         &self.inner.pump
     }

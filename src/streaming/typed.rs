@@ -90,7 +90,13 @@ impl<T: DeserializeOwned> Pump for TypedEvents<T> {
 /// response.
 ///
 /// Made by [`EventStream::new`] from a response you got yourself, and by the SDK for the
-/// raw chat chunks ([`ChatCompletionChunkStream`](crate::chat::ChatCompletionChunkStream))
+/// raw chat chunks
+// A link when the chat family is built, a plain name otherwise.
+#[cfg_attr(
+    feature = "chat",
+    doc = "([`ChatCompletionChunkStream`](crate::chat::ChatCompletionChunkStream))"
+)]
+#[cfg_attr(not(feature = "chat"), doc = "(`chat::ChatCompletionChunkStream`)")]
 /// and the streams with no helper of their own.
 pub type EventStream<T> = PipelineStream<TypedEvents<T>>;
 

@@ -399,7 +399,14 @@ async fn serve(tcp: TcpStream, shared: Arc<Shared>, connection: usize) {
         drop(s);
         shared.changed.notify_waiters();
         match refusal {
-            None => Ok(response),
+            None => {
+                // As the API's handshake answer does: the connection's request id.
+                let mut response = response;
+                if let Ok(id) = http::HeaderValue::from_str(&format!("req_ws_{connection}")) {
+                    response.headers_mut().insert("x-request-id", id);
+                }
+                Ok(response)
+            }
             Some((status, body)) => {
                 let mut r = ErrorResponse::new(Some(body));
                 *r.status_mut() = http::StatusCode::from_u16(status)

@@ -76,6 +76,22 @@ async fn url_auth_and_response_create() {
     let connection = server.client().responses().connect().await.unwrap();
     let mut stream = connection.stream(request("Hello")).await.unwrap();
     stream.until_done().await.unwrap();
+    // The stream's metadata is the handshake's answer, as over HTTP it is the POST's.
+    assert_eq!(stream.metadata().status().as_u16(), 101);
+    assert_eq!(stream.request_id(), Some("req_ws_0"));
+    assert_eq!(connection.request_id(), Some("req_ws_0"));
+    assert_eq!(connection.metadata(), stream.metadata());
+    assert_eq!(
+        stream.headers()["upgrade"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase(),
+        "websocket"
+    );
+    assert!(
+        format!("{stream:?}").starts_with("ResponseStream { events: 8, connections: 1"),
+        "{stream:?}"
+    );
     let hs = &server.handshakes()[0];
     assert_eq!(hs.path, "/v1/responses");
     assert_eq!(hs.header("authorization"), Some("Bearer sk-test"));
