@@ -147,13 +147,20 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
-/// `BENCH_ONCE=<mode>/<pipeline|typed_decode|setup>/<n>` runs one pass and exits (for
-/// instruction counts under callgrind, `scripts/instr-responses.sh`).
+/// `BENCH_ONCE=<mode>/<pipeline|typed_decode|setup>/<n>[/<passes>]` runs one pass (or
+/// `passes`) and exits: for instruction counts under callgrind
+/// (`scripts/instr-responses.sh`), or CPU time under `perf stat -e task-clock`, which a
+/// loaded machine disturbs less than wall time.
 fn run_once(spec: &str) {
     let parts: Vec<&str> = spec.split('/').collect();
-    let [mode, what, n] = parts[..] else {
-        panic!("BENCH_ONCE is <mode>/<pipeline|typed_decode|setup>/<n>, not {spec}");
+    let (mode, what, n, passes) = match parts[..] {
+        [mode, what, n] => (mode, what, n, "1"),
+        [mode, what, n, passes] => (mode, what, n, passes),
+        _ => {
+            panic!("BENCH_ONCE is <mode>/<pipeline|typed_decode|setup>/<n>[/<passes>], not {spec}")
+        }
     };
+    let passes: usize = passes.parse().expect("passes is a number");
     let function = match mode {
         "text" => false,
         "function" => true,
@@ -162,11 +169,13 @@ fn run_once(spec: &str) {
     let n: usize = n.parse().expect("n is a number");
     let events = events(function, n);
     let body = sse(&events);
-    match what {
-        "pipeline" => run_pipeline(&body, events.len()),
-        "typed_decode" => typed_decode(&events),
-        _ => {
-            black_box((&events, &body));
+    for _ in 0..passes {
+        match what {
+            "pipeline" => run_pipeline(&body, events.len()),
+            "typed_decode" => typed_decode(&events),
+            _ => {
+                black_box((&events, &body));
+            }
         }
     }
 }

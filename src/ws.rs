@@ -1,4 +1,12 @@
-//! The WebSocket transport of [Realtime](crate::realtime) and of Responses over a
+// A link when the Realtime module is built, a plain name otherwise.
+#![cfg_attr(
+    feature = "realtime",
+    doc = "The WebSocket transport of [Realtime](crate::realtime) and of Responses over a"
+)]
+#![cfg_attr(
+    not(feature = "realtime"),
+    doc = "The WebSocket transport of Realtime and of Responses over a"
+)]
 //! WebSocket (features `realtime`, `responses-ws`).
 //!
 //! One background task owns each socket. It answers pings (tungstenite queues the pong

@@ -108,6 +108,43 @@ fn generate(mode: &str, n: usize) -> Vec<u8> {
     body.into_bytes()
 }
 
+/// With `BENCH_PHASES=1` (and `BENCH_PROFILE`), the best time of each phase of [`ours`]:
+/// the events (but the longest), the longest event (the content's `done` in json mode, with
+/// its strict parse), `final_completion()`, and the drops at the end.
+fn ours_phases(body: &[u8], json_mode: bool, best: &mut [Duration; 4]) {
+    let t = Instant::now();
+    let mut pipeline = ChatEventPipeline::new(ParseOptions::new().parse_content(json_mode));
+    // The longest event (the content's `done`, with the strict parse, in json mode).
+    let mut longest = Duration::ZERO;
+    let mut timed = |pipeline: &mut ChatEventPipeline| {
+        let t = Instant::now();
+        let event = pipeline.next_event();
+        longest = longest.max(t.elapsed());
+        event.map(|event| event.expect("a valid stream"))
+    };
+    for piece in body.chunks(PIECE) {
+        pipeline.push(piece);
+        while timed(&mut pipeline).is_some() {}
+    }
+    pipeline.end_of_input();
+    while timed(&mut pipeline).is_some() {}
+    let streamed = t.elapsed() - longest;
+    let t = Instant::now();
+    let done = pipeline
+        .state()
+        .final_completion()
+        .expect("a final completion");
+    std::hint::black_box(&done);
+    let finished = t.elapsed();
+    let t = Instant::now();
+    drop(done);
+    drop(pipeline);
+    let dropped = t.elapsed();
+    for (b, d) in best.iter_mut().zip([streamed, longest, finished, dropped]) {
+        *b = (*b).min(d);
+    }
+}
+
 fn ours(body: &[u8], json_mode: bool) -> usize {
     let mut pipeline = ChatEventPipeline::new(ParseOptions::new().parse_content(json_mode));
     let mut events = 0;
@@ -189,6 +226,22 @@ fn main() {
         let pieces: Vec<Bytes> = body.chunks(PIECE).map(Bytes::copy_from_slice).collect();
         let start = Instant::now();
         let mut runs = 0;
+        if std::env::var_os("BENCH_PHASES").is_some() {
+            let mut best = [Duration::MAX; 4];
+            while runs == 0 || start.elapsed() < Duration::from_secs(secs) {
+                ours_phases(&body, mode == "json", &mut best);
+                runs += 1;
+            }
+            let per = |d: Duration| d.as_nanos() as f64 / (n + 2) as f64;
+            println!(
+                "{mode} {n}: {runs} runs, best ns/chunk: events {:.0} (+ the longest {:.0}), final_completion {:.0}, drops {:.0}",
+                per(best[0]),
+                per(best[1]),
+                per(best[2]),
+                per(best[3])
+            );
+            return;
+        }
         while runs == 0 || start.elapsed() < Duration::from_secs(secs) {
             if peer {
                 std::hint::black_box(async_openai(&pieces));

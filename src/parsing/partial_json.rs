@@ -12,43 +12,61 @@ pub const MAX_DEPTH: usize = 200;
 /// The longest integer part of a number, in digits, as in jiter.
 const MAX_INT_DIGITS: usize = 4300;
 
-/// Slots per chunk of a container's append-only storage (one allocation each).
-const CHUNK: usize = 8;
+/// Slots of a container's first chunk of storage; each next chunk has twice as many, up to
+/// [`MAX_CHUNK`]. Most objects have a few members: a first chunk of eight slots left most
+/// of them empty, and the tree of a long document did not fit the cache.
+const FIRST_CHUNK: usize = 2;
+
+/// Slots of the largest chunks (one allocation each).
+const MAX_CHUNK: usize = 64;
 
 // ---------------------------------------------------------------------------------------------
 // Append-only, shareable storage for the members of a container.
 // ---------------------------------------------------------------------------------------------
 
-/// A chunk of slots, linked to the next one. Slots are written once, in order, by the parser;
-/// snapshots read the first `len` of them. Nothing is ever moved or overwritten, so readers and
-/// the writer never conflict.
-struct Chunk<T> {
-    slots: [OnceLock<T>; CHUNK],
+/// A chunk of slots (`S` is `[OnceLock<T>; N]` when it is made, then the slice), linked to
+/// the next one. Slots are written once, in order, by the parser; snapshots read the first
+/// `len` of them. Nothing is ever moved or overwritten, so readers and the writer never
+/// conflict.
+struct Slots<T, S: ?Sized> {
     next: OnceLock<Arc<Chunk<T>>>,
+    slots: S,
 }
+
+/// A chunk of any size.
+type Chunk<T> = Slots<T, [OnceLock<T>]>;
 
 /// Dropping a chain of chunks by the default (recursive) drop glue would take one stack frame
 /// per chunk: a flat array of a few hundred thousand members overflows a 2 MiB thread stack
 /// and aborts the process. The chain is unlinked here in a loop instead; a chunk still shared
 /// with a snapshot (or the writer) stops the loop, and its owner frees the rest later. The
 /// recursion left is the nesting depth of the values in the slots, at most [`MAX_DEPTH`].
-impl<T> Drop for Chunk<T> {
+impl<T, S: ?Sized> Drop for Slots<T, S> {
     fn drop(&mut self) {
         let mut next = self.next.take();
-        while let Some(chunk) = next {
-            // `into_inner` (not `try_unwrap`): of two owners dropping at once, exactly one
-            // gets the chunk, so it is freed exactly once.
-            next = Arc::into_inner(chunk).and_then(|mut chunk| chunk.next.take());
+        while let Some(mut chunk) = next {
+            // Only the last owner unlinks the rest; if another owner drops its share at the
+            // same moment, whichever drops last runs this loop for that chunk.
+            next = Arc::get_mut(&mut chunk).and_then(|chunk| chunk.next.take());
         }
     }
 }
 
-impl<T> Chunk<T> {
-    fn new() -> Arc<Self> {
-        Arc::new(Chunk {
-            slots: std::array::from_fn(|_| OnceLock::new()),
+/// A new chunk of `n` slots (a power of two from [`FIRST_CHUNK`] to [`MAX_CHUNK`]).
+fn chunk<T>(n: usize) -> Arc<Chunk<T>> {
+    fn sized<T, const N: usize>() -> Arc<Chunk<T>> {
+        Arc::new(Slots {
             next: OnceLock::new(),
+            slots: std::array::from_fn::<_, N, _>(|_| OnceLock::new()),
         })
+    }
+    match n {
+        ..=2 => sized::<T, 2>(),
+        3..=4 => sized::<T, 4>(),
+        5..=8 => sized::<T, 8>(),
+        9..=16 => sized::<T, 16>(),
+        17..=32 => sized::<T, 32>(),
+        _ => sized::<T, MAX_CHUNK>(),
     }
 }
 
@@ -62,7 +80,7 @@ struct Writer<T> {
 
 impl<T> Writer<T> {
     fn new() -> Self {
-        let head = Chunk::new();
+        let head = chunk(FIRST_CHUNK);
         Writer {
             tail: Arc::clone(&head),
             head,
@@ -72,9 +90,11 @@ impl<T> Writer<T> {
     }
 
     fn push(&mut self, value: T) {
-        if self.len - self.tail_base >= CHUNK {
-            let next = Arc::clone(self.tail.next.get_or_init(Chunk::new));
-            self.tail_base += CHUNK;
+        let size = self.tail.slots.len();
+        if self.len - self.tail_base >= size {
+            let next = self.tail.next.get_or_init(|| chunk(size * 2));
+            let next = Arc::clone(next);
+            self.tail_base += size;
             self.tail = next;
         }
         if let Some(slot) = self.tail.slots.get(self.len - self.tail_base) {

@@ -13,6 +13,8 @@ use crate::error::{snippet, ApiError, StreamErrorKind};
 use crate::types;
 use crate::Error;
 
+mod scan;
+
 /// How the stream ended, once it has.
 #[derive(Debug, Clone)]
 enum Terminal {
@@ -313,13 +315,13 @@ impl ResponseStreamState {
     pub fn handle_json(&mut self, data: String) -> Result<ResponseStreamEvent, Error> {
         let number = self.events;
         self.events += 1;
-        let event = Event::decode(data).map_err(|(e, data)| Error::Decode {
+        let mut event = Event::decode(data).map_err(|(e, data)| Error::Decode {
             what: format!("response stream event #{number}"),
             path: ".".into(),
             message: e.to_string(),
             snippet: snippet(data.as_bytes()),
         })?;
-        self.apply(event, number)
+        self.apply(&mut event, number)
     }
 
     /// Handles one already decoded event (its JSON is rebuilt from it, so fields the
@@ -334,7 +336,7 @@ impl ResponseStreamState {
         self.handle_json(data)
     }
 
-    fn apply(&mut self, event: Event, number: u64) -> Result<ResponseStreamEvent, Error> {
+    fn apply(&mut self, event: &mut Event, number: u64) -> Result<ResponseStreamEvent, Error> {
         let kind = event.w.kind.clone();
         let fail = |bad: Bad| Error::Stream {
             kind: bad.kind,
@@ -353,7 +355,7 @@ impl ResponseStreamState {
         if kind == "error" {
             self.terminal = Some(Terminal::Error);
             self.last_sequence = seq.or(self.last_sequence);
-            return Err(error_event(event.into_json()));
+            return Err(error_event(event.take_json()));
         }
         let starts = matches!(
             &*kind,
@@ -384,7 +386,7 @@ impl ResponseStreamState {
 
     /// Folds the event into the snapshot, by kind. The outer error is a problem with the
     /// event (the state is unchanged), the inner result the event or a parse error.
-    fn fold(&mut self, e: Event) -> Folded {
+    fn fold(&mut self, e: &mut Event) -> Folded {
         let snapshot = self.snapshot.get_or_insert_with(Default::default);
         match &*e.w.kind {
             "response.created" | "response.queued" | "response.in_progress" => {
@@ -461,7 +463,7 @@ type Folded = Result<Outcome, Bad>;
 
 /// `response.created` (the snapshot starts over), `response.queued` /
 /// `response.in_progress` (its fields are updated, or it starts there).
-fn fold_start(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
+fn fold_start(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     let response = e.take("response")?;
     if e.w.kind == "response.created" {
         *snapshot = Arc::new(ResponseSnapshot::from_response(response));
@@ -477,7 +479,7 @@ fn fold_start(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
 }
 
 /// `response.output_item.added` (the next item) and `.done` (the server's item).
-fn fold_item(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
+fn fold_item(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     let i = e.w.index(e.w.output_index, "output_index")?;
     let value = e.take("item")?;
     if e.w.kind.ends_with("added") {
@@ -496,7 +498,7 @@ fn fold_item(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
 }
 
 /// `response.content_part.added` / `.done`.
-fn fold_content_part(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
+fn fold_content_part(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     let (i, c) = (
         e.w.index(e.w.output_index, "output_index")?,
         e.w.index(e.w.content_index, "content_index")?,
@@ -511,8 +513,8 @@ fn fold_content_part(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Fold
 }
 
 /// `response.output_text.delta`: the text so far grows; the event carries a view of it.
-fn fold_text_delta(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
-    let w = e.w;
+fn fold_text_delta(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
+    let w = &mut e.w;
     let (i, c) = (
         w.index(w.output_index, "output_index")?,
         w.index(w.content_index, "content_index")?,
@@ -524,8 +526,8 @@ fn fold_text_delta(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
         delta,
     )?;
     Ok(Ok(ResponseStreamEvent::OutputTextDelta {
-        delta: w.delta.unwrap_or_default(),
-        item_id: w.item_id.unwrap_or_default(),
+        delta: w.delta.take().unwrap_or_default(),
+        item_id: w.item_id.take().unwrap_or_default(),
         output_index: i,
         content_index: c,
         sequence_number: w.sequence_number.unwrap_or(-1),
@@ -534,7 +536,7 @@ fn fold_text_delta(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
             output_index: i,
             content_index: Some(c),
         },
-        raw: e.raw,
+        raw: std::mem::take(&mut e.raw),
     }))
 }
 
@@ -542,9 +544,9 @@ fn fold_text_delta(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
 fn fold_text_done(
     snapshot: &mut Arc<ResponseSnapshot>,
     options: &ResponseParseOptions,
-    e: Event,
+    e: &mut Event,
 ) -> Folded {
-    let w = e.w;
+    let w = &mut e.w;
     let (i, c) = (
         w.index(w.output_index, "output_index")?,
         w.index(w.content_index, "content_index")?,
@@ -557,26 +559,26 @@ fn fold_text_done(
     )?;
     let parsed = options.parse_text(text, || format!("the output text of item {i}, part {c}"));
     Ok(parsed.map(|parsed| ResponseStreamEvent::OutputTextDone {
-        text: w.text.unwrap_or_default(),
-        item_id: w.item_id.unwrap_or_default(),
+        text: w.text.take().unwrap_or_default(),
+        item_id: w.item_id.take().unwrap_or_default(),
         output_index: i,
         content_index: c,
         sequence_number: w.sequence_number.unwrap_or(-1),
         parsed,
-        raw: e.raw,
+        raw: std::mem::take(&mut e.raw),
     }))
 }
 
 /// `response.function_call_arguments.delta`: the arguments so far grow; the event carries
 /// a view of them.
-fn fold_arguments_delta(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
-    let w = e.w;
+fn fold_arguments_delta(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
+    let w = &mut e.w;
     let i = w.index(w.output_index, "output_index")?;
     let delta = w.text(w.delta.as_deref(), "delta")?;
     append(item_at(snapshot, i)?, "arguments", delta)?;
     Ok(Ok(ResponseStreamEvent::FunctionCallArgumentsDelta {
-        delta: w.delta.unwrap_or_default(),
-        item_id: w.item_id.unwrap_or_default(),
+        delta: w.delta.take().unwrap_or_default(),
+        item_id: w.item_id.take().unwrap_or_default(),
         output_index: i,
         sequence_number: w.sequence_number.unwrap_or(-1),
         snapshot: TextSnapshot {
@@ -584,12 +586,12 @@ fn fold_arguments_delta(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folde
             output_index: i,
             content_index: None,
         },
-        raw: e.raw,
+        raw: std::mem::take(&mut e.raw),
     }))
 }
 
 /// Text in a content part: refusals, reasoning text (`.delta` appends, `.done` sets).
-fn fold_part_text(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
+fn fold_part_text(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     let w = &e.w;
     let (i, c) = (
         w.index(w.output_index, "output_index")?,
@@ -615,7 +617,7 @@ fn fold_part_text(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
 }
 
 /// `response.reasoning_summary_part.added` / `.done`.
-fn fold_summary_part(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
+fn fold_summary_part(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     let (i, n) = (
         e.w.index(e.w.output_index, "output_index")?,
         e.w.index(e.w.summary_index, "summary_index")?,
@@ -630,7 +632,7 @@ fn fold_summary_part(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Fold
 }
 
 /// `response.reasoning_summary_text.delta` / `.done`.
-fn fold_summary_text(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
+fn fold_summary_text(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     let w = &e.w;
     let (i, n) = (
         w.index(w.output_index, "output_index")?,
@@ -650,7 +652,7 @@ fn fold_summary_text(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
 }
 
 /// `response.output_text.annotation.added`.
-fn fold_annotation(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded {
+fn fold_annotation(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     let (i, c) = (
         e.w.index(e.w.output_index, "output_index")?,
         e.w.index(e.w.content_index, "content_index")?,
@@ -664,7 +666,7 @@ fn fold_annotation(snapshot: &mut Arc<ResponseSnapshot>, mut e: Event) -> Folded
 
 /// Text of an item: function-call arguments (done), custom tool input, MCP arguments,
 /// code-interpreter code (`.delta` appends, `.done` sets).
-fn fold_item_text(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
+fn fold_item_text(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     let w = &e.w;
     let i = w.index(w.output_index, "output_index")?;
     let (key, done) = if w.kind.contains("custom_tool") {
@@ -688,7 +690,7 @@ fn fold_item_text(snapshot: &mut Arc<ResponseSnapshot>, e: Event) -> Folded {
 fn fold_completed(
     snapshot: &mut Arc<ResponseSnapshot>,
     options: &ResponseParseOptions,
-    mut e: Event,
+    e: &mut Event,
 ) -> Result<(Outcome, Option<Arc<ParsedResponse>>), Bad> {
     let response = e.take("response")?;
     Arc::make_mut(snapshot).replace(response.clone());
@@ -698,7 +700,7 @@ fn fold_completed(
             let event = ResponseStreamEvent::Completed {
                 sequence_number: e.w.sequence_number.unwrap_or(-1),
                 response: Arc::clone(&parsed),
-                raw: e.raw,
+                raw: std::mem::take(&mut e.raw),
             };
             (Ok(event), Some(parsed))
         }
@@ -710,7 +712,7 @@ fn fold_completed(
 /// with how the stream ended.
 fn fold_end(
     snapshot: &mut Arc<ResponseSnapshot>,
-    mut e: Event,
+    e: &mut Event,
 ) -> Result<(Outcome, Terminal), Bad> {
     let response = e.take("response")?;
     Arc::make_mut(snapshot).replace(response.clone());
@@ -724,13 +726,20 @@ fn fold_end(
 
 /// The events rebuilt from [`Wire`] alone (no generated typed event, no JSON object
 /// taken): the hot deltas and the text's end.
+const REBUILT: [&str; 3] = [
+    "response.output_text.delta",
+    "response.function_call_arguments.delta",
+    "response.output_text.done",
+];
+
+/// Whether `kind` is [`REBUILT`].
 fn rebuilt(kind: &str) -> bool {
-    matches!(
-        kind,
-        "response.output_text.delta"
-            | "response.output_text.done"
-            | "response.function_call_arguments.delta"
-    )
+    rebuilt_kind(kind).is_some()
+}
+
+/// `kind` as the [`REBUILT`] kind it is.
+fn rebuilt_kind(kind: &str) -> Option<&'static str> {
+    REBUILT.into_iter().find(|k| *k == kind)
 }
 
 /// The `type` of an event whose first key it is (OpenAI sends it first), read without
@@ -782,8 +791,8 @@ impl Event {
     /// Decodes `data`; on error, [`Wire`]'s error (as before the value path) and the text.
     fn decode(data: String) -> Result<Self, (serde_json::Error, String)> {
         use serde::Deserialize;
-        let hot = leading_kind(&data).is_some_and(rebuilt);
-        if !hot
+        let hot = leading_kind(&data).and_then(rebuilt_kind);
+        if hot.is_none()
             && let Ok(json) = serde_json::from_str::<Value>(&data)
             && let Ok(w) = Wire::deserialize(&json)
         {
@@ -799,7 +808,12 @@ impl Event {
                 typed,
             });
         }
-        match serde_json::from_str::<Wire>(&data) {
+        // The hot events are flat: read directly when they plainly are, by serde otherwise.
+        let wire = match hot.and_then(|kind| scan::wire(&data, Some(kind))) {
+            Some(w) => Ok(w),
+            None => serde_json::from_str::<Wire>(&data),
+        };
+        match wire {
             Ok(w) => Ok(Event {
                 w,
                 raw: data,
@@ -823,8 +837,8 @@ impl Event {
     }
 
     /// The event as the generated typed event ([`ResponseStreamEvent::Other`]).
-    fn other(self) -> Result<ResponseStreamEvent, Error> {
-        let event = match self.typed {
+    fn other(&mut self) -> Result<ResponseStreamEvent, Error> {
+        let event = match self.typed.take() {
             Some(event) => event,
             None => Box::new(
                 match serde_json::from_str::<types::ResponseStreamEvent>(&self.raw) {
@@ -840,13 +854,13 @@ impl Event {
         };
         Ok(ResponseStreamEvent::Other {
             event,
-            raw: self.raw,
+            raw: std::mem::take(&mut self.raw),
         })
     }
 
     /// The event as JSON (`None` if its text is not a JSON value).
-    fn into_json(self) -> Option<Value> {
-        match self.json {
+    fn take_json(&mut self) -> Option<Value> {
+        match self.json.take() {
             Some(json) => Some(json),
             None => serde_json::from_str(&self.raw).ok(),
         }
@@ -885,6 +899,7 @@ impl From<String> for Bad {
 /// objects, `response`, `item`, `part`, `logprobs`, are skipped). Its strings are its own
 /// (serde gives an `Option<Cow<str>>` owned anyway), and a known `type` is not copied.
 #[derive(serde::Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Wire {
     #[serde(rename = "type", deserialize_with = "known_kind")]
     kind: Cow<'static, str>,

@@ -138,7 +138,15 @@ mod blocking {
     /// The blocking [`PipelineStream`](super::PipelineStream) (feature `blocking`): an
     /// [`Iterator`] of a family's events read from a blocking HTTP response, with the same
     /// methods. Every blocking stream helper is one, under the family's name
-    /// ([`BlockingChatCompletionStream`](crate::chat::BlockingChatCompletionStream), ...).
+    // A link when the chat family is built, a plain name otherwise.
+    #[cfg_attr(
+        feature = "chat",
+        doc = "([`BlockingChatCompletionStream`](crate::chat::BlockingChatCompletionStream), ...)."
+    )]
+    #[cfg_attr(
+        not(feature = "chat"),
+        doc = "(`chat::BlockingChatCompletionStream`, ...)."
+    )]
     ///
     /// Like `reqwest::blocking`, it must not be created or used inside an async runtime.
     /// Dropping it closes the response.
