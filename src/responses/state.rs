@@ -394,7 +394,7 @@ impl ResponseStreamState {
             }
             "response.output_item.added" | "response.output_item.done" => fold_item(snapshot, e),
             "response.content_part.added" | "response.content_part.done" => {
-                fold_content_part(snapshot, e)
+                fold_part(snapshot, e, CONTENT)
             }
             "response.output_text.delta" => fold_text_delta(snapshot, e),
             "response.output_text.done" => fold_text_done(snapshot, &self.options, e),
@@ -404,7 +404,7 @@ impl ResponseStreamState {
             | "response.reasoning_text.delta"
             | "response.reasoning_text.done" => fold_part_text(snapshot, e),
             "response.reasoning_summary_part.added" | "response.reasoning_summary_part.done" => {
-                fold_summary_part(snapshot, e)
+                fold_part(snapshot, e, SUMMARY)
             }
             "response.reasoning_summary_text.delta" | "response.reasoning_summary_text.done" => {
                 fold_summary_text(snapshot, e)
@@ -497,17 +497,59 @@ fn fold_item(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     Ok(e.other())
 }
 
-/// `response.content_part.added` / `.done`.
-fn fold_content_part(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
-    let (i, c) = (
-        e.w.index(e.w.output_index, "output_index")?,
-        e.w.index(e.w.content_index, "content_index")?,
-    );
+/// A list of parts in an output item: a message's `content`, a reasoning item's `summary`.
+#[derive(Clone, Copy)]
+struct Parts {
+    /// The item's member that holds the list.
+    key: &'static str,
+    /// The event's index of the part, and its name.
+    index: fn(&Wire) -> Option<i64>,
+    index_name: &'static str,
+    /// What a part is called in errors.
+    what: &'static str,
+}
+
+const CONTENT: Parts = Parts {
+    key: "content",
+    index: |w| w.content_index,
+    index_name: "content_index",
+    what: "content part",
+};
+
+const SUMMARY: Parts = Parts {
+    key: "summary",
+    index: |w| w.summary_index,
+    index_name: "summary_index",
+    what: "summary part",
+};
+
+/// The item and part indexes of an event addressing `parts`.
+fn part_indexes(w: &Wire, parts: Parts) -> Result<(usize, usize), Bad> {
+    Ok((
+        w.index(w.output_index, "output_index")?,
+        w.index((parts.index)(w), parts.index_name)?,
+    ))
+}
+
+/// Part `n` of item `i` of the snapshot, for mutation.
+fn part_at(
+    snapshot: &mut Arc<ResponseSnapshot>,
+    i: usize,
+    parts: Parts,
+    n: usize,
+) -> Result<&mut Value, String> {
+    entry(item_at(snapshot, i)?, parts.key, n, parts.what)
+}
+
+/// `response.content_part.added` / `.done` and `response.reasoning_summary_part.added` /
+/// `.done`: the part is the item's next one, or replaces it.
+fn fold_part(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event, parts: Parts) -> Folded {
+    let (i, n) = part_indexes(&e.w, parts)?;
     let part = e.take("part")?;
     if e.w.kind.ends_with("added") {
-        add_entry(item_at(snapshot, i)?, "content", c, part, "content part")?;
+        add_entry(item_at(snapshot, i)?, parts.key, n, part, parts.what)?;
     } else {
-        *entry(item_at(snapshot, i)?, "content", c, "content part")? = part;
+        *part_at(snapshot, i, parts, n)? = part;
     }
     Ok(e.other())
 }
@@ -515,16 +557,9 @@ fn fold_content_part(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Fol
 /// `response.output_text.delta`: the text so far grows; the event carries a view of it.
 fn fold_text_delta(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     let w = &mut e.w;
-    let (i, c) = (
-        w.index(w.output_index, "output_index")?,
-        w.index(w.content_index, "content_index")?,
-    );
+    let (i, c) = part_indexes(w, CONTENT)?;
     let delta = w.text(w.delta.as_deref(), "delta")?;
-    append(
-        entry(item_at(snapshot, i)?, "content", c, "content part")?,
-        "text",
-        delta,
-    )?;
+    append(part_at(snapshot, i, CONTENT, c)?, "text", delta)?;
     Ok(Ok(ResponseStreamEvent::OutputTextDelta {
         delta: w.delta.take().unwrap_or_default(),
         item_id: w.item_id.take().unwrap_or_default(),
@@ -547,13 +582,10 @@ fn fold_text_done(
     e: &mut Event,
 ) -> Folded {
     let w = &mut e.w;
-    let (i, c) = (
-        w.index(w.output_index, "output_index")?,
-        w.index(w.content_index, "content_index")?,
-    );
+    let (i, c) = part_indexes(w, CONTENT)?;
     let text = w.text(w.text.as_deref(), "text")?;
     set(
-        entry(item_at(snapshot, i)?, "content", c, "content part")?,
+        part_at(snapshot, i, CONTENT, c)?,
         "text",
         Value::String(text.to_owned()),
     )?;
@@ -593,16 +625,13 @@ fn fold_arguments_delta(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> 
 /// Text in a content part: refusals, reasoning text (`.delta` appends, `.done` sets).
 fn fold_part_text(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     let w = &e.w;
-    let (i, c) = (
-        w.index(w.output_index, "output_index")?,
-        w.index(w.content_index, "content_index")?,
-    );
+    let (i, c) = part_indexes(w, CONTENT)?;
     let key = if w.kind.starts_with("response.refusal") {
         "refusal"
     } else {
         "text"
     };
-    let part = entry(item_at(snapshot, i)?, "content", c, "content part")?;
+    let part = part_at(snapshot, i, CONTENT, c)?;
     if w.kind.ends_with("delta") {
         append(part, key, w.text(w.delta.as_deref(), "delta")?)?;
     } else {
@@ -616,29 +645,11 @@ fn fold_part_text(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded
     Ok(e.other())
 }
 
-/// `response.reasoning_summary_part.added` / `.done`.
-fn fold_summary_part(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
-    let (i, n) = (
-        e.w.index(e.w.output_index, "output_index")?,
-        e.w.index(e.w.summary_index, "summary_index")?,
-    );
-    let part = e.take("part")?;
-    if e.w.kind.ends_with("added") {
-        add_entry(item_at(snapshot, i)?, "summary", n, part, "summary part")?;
-    } else {
-        *entry(item_at(snapshot, i)?, "summary", n, "summary part")? = part;
-    }
-    Ok(e.other())
-}
-
 /// `response.reasoning_summary_text.delta` / `.done`.
 fn fold_summary_text(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
     let w = &e.w;
-    let (i, n) = (
-        w.index(w.output_index, "output_index")?,
-        w.index(w.summary_index, "summary_index")?,
-    );
-    let part = entry(item_at(snapshot, i)?, "summary", n, "summary part")?;
+    let (i, n) = part_indexes(w, SUMMARY)?;
+    let part = part_at(snapshot, i, SUMMARY, n)?;
     if w.kind.ends_with("delta") {
         append(part, "text", w.text(w.delta.as_deref(), "delta")?)?;
     } else {
@@ -653,13 +664,10 @@ fn fold_summary_text(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Fol
 
 /// `response.output_text.annotation.added`.
 fn fold_annotation(snapshot: &mut Arc<ResponseSnapshot>, e: &mut Event) -> Folded {
-    let (i, c) = (
-        e.w.index(e.w.output_index, "output_index")?,
-        e.w.index(e.w.content_index, "content_index")?,
-    );
+    let (i, c) = part_indexes(&e.w, CONTENT)?;
     let a = e.w.index(e.w.annotation_index, "annotation_index")?;
     let annotation = e.take("annotation")?;
-    let part = entry(item_at(snapshot, i)?, "content", c, "content part")?;
+    let part = part_at(snapshot, i, CONTENT, c)?;
     add_entry(part, "annotations", a, annotation, "annotation")?;
     Ok(e.other())
 }
